@@ -1,0 +1,8 @@
+//! Domain types and rules, free of I/O: easy to unit-test.
+pub mod clock;
+pub mod email;
+pub mod ids;
+pub mod lockout;
+pub mod password;
+pub mod secret;
+pub mod tokens;

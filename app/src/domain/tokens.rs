@@ -1,0 +1,107 @@
+//! One-time tokens for emailed links (confirm, reset, unlock): random, single use, short-lived,
+//! and stored only as a SHA-256 hash so a database leak yields no usable link.
+use std::time::Duration;
+
+use base64::Engine as _;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+
+use super::secret::Secret;
+
+/// What a token may be used for; each purpose has its own lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    Confirm,
+    Reset,
+    Unlock,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Confirm => "confirm",
+            TokenPurpose::Reset => "reset",
+            TokenPurpose::Unlock => "unlock",
+        }
+    }
+
+    /// Confirmation and unlock links live 24 h; a reset link 1 h.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            TokenPurpose::Confirm | TokenPurpose::Unlock => Duration::from_secs(24 * 3600),
+            TokenPurpose::Reset => Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Raw tokens are 32 random bytes, base64url without padding: 43 characters.
+const TOKEN_BYTES: usize = 32;
+const TOKEN_CHARS: usize = 43;
+
+/// A fresh token from the OS CSPRNG. The raw value goes into the email only.
+pub fn generate_token() -> Secret {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The lookup key stored in the database, or `None` when the input cannot be a token
+/// (so garbage never reaches the database).
+pub fn token_hash(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let well_formed = raw.len() == TOKEN_CHARS
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return None;
+    }
+    Some(sha256_hex(raw.as_bytes()))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_hash_and_differ() {
+        let a = generate_token();
+        let b = generate_token();
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(a.expose().len(), TOKEN_CHARS);
+        let h = token_hash(a.expose());
+        assert_eq!(h.as_ref().map(String::len), Some(64));
+        assert_ne!(h, token_hash(b.expose()));
+    }
+
+    #[test]
+    fn garbage_is_not_a_token() {
+        for g in [
+            "",
+            "abc",
+            "'; drop table users; --",
+            &"x".repeat(10_000),
+            &"é".repeat(43),
+        ] {
+            assert_eq!(token_hash(g), None, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(TokenPurpose::Reset.lifetime(), Duration::from_secs(3600));
+        assert_eq!(
+            TokenPurpose::Confirm.lifetime(),
+            Duration::from_secs(86_400)
+        );
+    }
+}

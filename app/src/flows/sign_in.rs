@@ -1,0 +1,125 @@
+//! Password sign-in with the one generic failure, the per-user lockout and the per-IP throttle.
+use std::time::Duration;
+
+use crate::domain::email::EmailAddress;
+use crate::domain::lockout::GuessReservation;
+use crate::domain::password::{check_length, PasswordError};
+use crate::domain::secret::Secret;
+use crate::domain::tokens::TokenPurpose;
+use crate::flows::{tokens::issue_link, FlowError};
+use crate::hashing::Verification;
+use crate::mails;
+use crate::AppState;
+
+/// The one message for a wrong password, an unknown email and a locked account.
+pub const GENERIC_FAILURE: &str = "Incorrect email or password.";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInResult {
+    /// Wrong password, unknown email or locked account: all look the same.
+    Refused,
+    /// The password field was left empty (nothing was checked).
+    PasswordMissing,
+    /// The password is right but the email is not confirmed yet.
+    Unconfirmed(EmailAddress),
+    SignedIn {
+        user_id: String,
+        session_epoch: i64,
+    },
+}
+
+/// Where the email step sends a person. Single sign-on decisions will be added here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailStep {
+    Password(EmailAddress),
+}
+
+pub fn decide_email_step(email: EmailAddress) -> EmailStep {
+    EmailStep::Password(email)
+}
+
+/// `Some(retry_after)` when this client IP has failed too often recently.
+pub async fn ip_throttle(state: &AppState, client_ip: &str) -> Result<Option<Duration>, FlowError> {
+    let now = state.clock.now();
+    let policy = state.config.ip_throttle;
+    let failures = state
+        .store
+        .ip_failures_since(client_ip, policy.window_start(now))
+        .await?;
+    Ok(policy.verdict(failures.count, failures.oldest, now))
+}
+
+pub async fn sign_in_with_password(
+    state: &AppState,
+    email_input: &str,
+    password: &Secret,
+    client_ip: &str,
+) -> Result<SignInResult, FlowError> {
+    let result = attempt(state, email_input, password).await?;
+    if result == SignInResult::Refused {
+        state
+            .store
+            .record_ip_failure(client_ip, state.clock.now())
+            .await?;
+    }
+    Ok(result)
+}
+
+async fn attempt(
+    state: &AppState,
+    email_input: &str,
+    password: &Secret,
+) -> Result<SignInResult, FlowError> {
+    match check_length(password.expose()) {
+        Err(PasswordError::Empty) => return Ok(SignInResult::PasswordMissing),
+        // No account can have such a password: refuse before hashing (argon2 DoS).
+        Err(PasswordError::TooLong) => return Ok(SignInResult::Refused),
+        _ => {}
+    }
+    let Ok(email) = EmailAddress::parse(email_input) else {
+        return Ok(SignInResult::Refused);
+    };
+    let Some(user) = state.store.user_by_email(&email).await? else {
+        // Same cost as a real check: verify against the dummy hash.
+        state.passwords.verify(password, None).await?;
+        return Ok(SignInResult::Refused);
+    };
+
+    let now = state.clock.now();
+    let policy = state.config.lockout;
+    let attempt = match state.store.reserve_guess(&user.id, now, &policy).await? {
+        GuessReservation::Granted { attempt } => attempt,
+        GuessReservation::Refused => {
+            // Locked: verify anyway so the answer takes the usual time, then refuse whatever it says.
+            state
+                .passwords
+                .verify(password, user.password_hash.as_deref())
+                .await?;
+            return Ok(SignInResult::Refused);
+        }
+    };
+
+    match state
+        .passwords
+        .verify(password, user.password_hash.as_deref())
+        .await?
+    {
+        Verification::Match { rehash } => {
+            state.store.sign_in_succeeded(&user.id, rehash).await?;
+            if user.email_confirmed_at.is_none() {
+                return Ok(SignInResult::Unconfirmed(email));
+            }
+            Ok(SignInResult::SignedIn {
+                user_id: user.id,
+                session_epoch: user.session_epoch,
+            })
+        }
+        Verification::Mismatch => {
+            if policy.failure_locks(attempt) {
+                let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
+                state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
+            }
+            Ok(SignInResult::Refused)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Issuing the one-time tokens behind emailed links.
+use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::flows::FlowError;
+use crate::ports::StoreError;
+use crate::AppState;
+
+/// Creates a token for `purpose` and returns the absolute link that carries it.
+pub async fn issue_link(
+    state: &AppState,
+    user_id: &str,
+    purpose: TokenPurpose,
+) -> Result<String, FlowError> {
+    let raw = generate_token();
+    let hash = token_hash(raw.expose())
+        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
+    let now = state.clock.now();
+    state
+        .store
+        .insert_token(user_id, purpose, &hash, now.plus(purpose.lifetime()), now)
+        .await?;
+    Ok(state
+        .config
+        .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
+}

@@ -1,0 +1,19 @@
+//! Terminus Hub's application core: domain rules, the ports it needs, the use cases
+//! (sign-up, sign-in, lockout, reset …) and the server-rendered Leptos pages.
+//!
+//! Nothing here knows which database or SMTP server is in use: the process crate
+//! (`terminus-hub`) plugs adapters into the [`ports`].
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![recursion_limit = "256"]
+
+pub mod domain;
+pub mod flows;
+pub mod hashing;
+pub mod mails;
+pub mod ports;
+pub mod state;
+pub mod web;
+
+pub use state::{AppState, WebConfig};

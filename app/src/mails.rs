@@ -1,0 +1,134 @@
+//! The emails Terminus Hub sends, each with a plain-text and an HTML part.
+use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
+use crate::ports::OutgoingEmail;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One layout for every mail: a greeting line, paragraphs, an optional button link.
+fn compose(
+    to: &EmailAddress,
+    subject: &str,
+    paragraphs: &[String],
+    action: Option<(&str, &str)>,
+) -> OutgoingEmail {
+    let mut text = String::new();
+    let mut html = String::from(
+        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2933;line-height:1.5\">",
+    );
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape(p)));
+    }
+    if let Some((label, url)) = action {
+        text.push_str(&format!("{label}: {url}\n\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{u}\" style=\"background:#2d4ae0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{l}</a></p><p style=\"font-size:13px;color:#52606d\">Or paste this link into your browser: {u}</p>",
+            u = escape(url),
+            l = escape(label)
+        ));
+    }
+    text.push_str("— Terminus Hub\n");
+    html.push_str("<p style=\"font-size:13px;color:#52606d\">— Terminus Hub</p></body></html>");
+    OutgoingEmail {
+        to: to.clone(),
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
+}
+
+pub fn confirm_email(to: &EmailAddress, link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Confirm your email address",
+        &[
+            "Welcome to Terminus Hub. Confirm your email address to finish creating your account.".into(),
+            "This link works once and expires in 24 hours. If you did not sign up, ignore this email.".into(),
+        ],
+        Some(("Confirm email", link)),
+    )
+}
+
+/// Sent instead of a confirmation when someone signs up with an email that has an account,
+/// so the sign-up page never reveals which emails are registered.
+pub fn sign_up_attempt_notice(
+    to: &EmailAddress,
+    sign_in_link: &str,
+    reset_link: &str,
+) -> OutgoingEmail {
+    compose(
+        to,
+        "You already have a Terminus Hub account",
+        &[
+            "Someone, probably you, tried to create a Terminus Hub account with this email address. You already have one.".into(),
+            format!("If you forgot your password, you can reset it here: {reset_link}"),
+            "If this was not you, you can ignore this email: nothing has changed.".into(),
+        ],
+        Some(("Sign in", sign_in_link)),
+    )
+}
+
+pub fn unlock_account(to: &EmailAddress, link: &str, locked_until: Timestamp) -> OutgoingEmail {
+    compose(
+        to,
+        "Your account has been locked",
+        &[
+            "There were too many failed attempts to sign in to your Terminus Hub account, so we locked it for 10 minutes.".into(),
+            format!(
+                "It unlocks by itself at {} (UTC), or right away with the link below. The link works once and expires in 24 hours.",
+                locked_until.to_rfc3339()
+            ),
+            "If these attempts were not yours, consider resetting your password.".into(),
+        ],
+        Some(("Unlock account", link)),
+    )
+}
+
+pub fn reset_password(to: &EmailAddress, link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Reset your password",
+        &[
+            "We received a request to reset the password of your Terminus Hub account.".into(),
+            "This link works once and expires in 1 hour. If you did not ask for it, ignore this email: your password stays the same.".into(),
+        ],
+        Some(("Choose a new password", link)),
+    )
+}
+
+pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Your password was changed",
+        &[
+            "The password of your Terminus Hub account was just changed, and every other session was signed out.".into(),
+            format!("If this was not you, reset your password now: {reset_link}"),
+        ],
+        None,
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_carry_the_link() {
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        let m = confirm_email(&to, "http://h/confirm?token=abc");
+        assert!(m.text.contains("http://h/confirm?token=abc"));
+        assert!(m.html.contains("href=\"http://h/confirm?token=abc\""));
+        assert!(
+            !format!("{m:?}").contains("token"),
+            "Debug must not show links"
+        );
+    }
+}

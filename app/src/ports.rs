@@ -1,0 +1,209 @@
+//! The ports the core needs from the outside world: a [`Store`] for durable state and a
+//! [`Mailer`] for email. The `terminus-hub` crate implements them (sqlx, lettre).
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
+use crate::domain::lockout::{GuessReservation, LockoutPolicy};
+use crate::domain::tokens::TokenPurpose;
+
+/// A failure of the storage backend. The message is for logs only, never for pages.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A role in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A user as stored. The password hash is a PHC string; `Debug` leaves it out.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: EmailAddress,
+    pub password_hash: Option<String>,
+    pub email_confirmed_at: Option<Timestamp>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<Timestamp>,
+    /// Bumped when a password is reset: sessions started before it are no longer valid.
+    pub session_epoch: i64,
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("confirmed", &self.email_confirmed_at.is_some())
+            .field("failed_attempts", &self.failed_attempts)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a sign-up writes, in one transaction: user, account, owner membership, workspace.
+pub struct NewSignUp {
+    pub user_id: String,
+    pub email: EmailAddress,
+    pub password_hash: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUpOutcome {
+    Created,
+    /// The email already has a user; nothing was written.
+    EmailTaken,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub account_id: String,
+    pub account_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// Failed sign-ins counted for one client IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpFailures {
+    pub count: u64,
+    pub oldest: Option<Timestamp>,
+}
+
+/// Durable state. Every method is one statement or one transaction, so several server
+/// instances sharing one database see the same truth (lockouts, tokens, sessions).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn sign_up(&self, new: NewSignUp) -> StoreResult<SignUpOutcome>;
+    async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Atomically counts a guess before the password is verified (see [`GuessReservation`]).
+    async fn reserve_guess(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> StoreResult<GuessReservation>;
+    /// A correct password: reset the failure count and lock, and store an upgraded hash.
+    async fn sign_in_succeeded(&self, user_id: &str, rehash: Option<String>) -> StoreResult<()>;
+
+    async fn record_ip_failure(&self, client_ip: &str, now: Timestamp) -> StoreResult<()>;
+    async fn ip_failures_since(&self, client_ip: &str, since: Timestamp)
+        -> StoreResult<IpFailures>;
+
+    async fn insert_token(
+        &self,
+        user_id: &str,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Whether a token could be redeemed now, without using it (to show the right page).
+    async fn token_is_live(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Uses a confirmation token and confirms the email. `None`: unknown, used or expired.
+    async fn redeem_confirm(&self, token_hash: &str, now: Timestamp)
+        -> StoreResult<Option<String>>;
+    /// Uses an unlock token and clears the lockout.
+    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
+    /// Uses a reset token and, in the same transaction: sets the password, confirms the email,
+    /// clears the lockout, ends the user's sessions (new epoch) and voids other reset links.
+    async fn redeem_reset(
+        &self,
+        token_hash: &str,
+        new_password_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<String>>;
+
+    /// Takes the right to send a mail under `key` if none was sent in the last `interval`.
+    async fn take_mail_slot(
+        &self,
+        key: &str,
+        now: Timestamp,
+        interval: Duration,
+    ) -> StoreResult<bool>;
+
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>>;
+
+    /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
+    async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;
+}
+
+/// One email, with a plain-text and an HTML part. `Debug` omits the bodies: they hold links.
+#[derive(Clone)]
+pub struct OutgoingEmail {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl fmt::Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("mail delivery failed: {0}")]
+pub struct MailError(pub String);
+
+/// Sends email: over SMTP, or into an outbox folder when no SMTP server is configured.
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}

@@ -1,0 +1,95 @@
+//! The application state shared by every request: the ports, the clock, the password
+//! hasher and the settings the web layer needs.
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::clock::Clock;
+use crate::domain::lockout::{IpThrottlePolicy, LockoutPolicy};
+use crate::hashing::Passwords;
+use crate::ports::{Mailer, OutgoingEmail, Store};
+
+/// Settings of the web layer, filled from the process configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Absolute base URL without a trailing slash, e.g. `https://hub.example.com`.
+    pub public_url: String,
+    pub lockout: LockoutPolicy,
+    pub ip_throttle: IpThrottlePolicy,
+    /// At most one email of a kind per address in this interval.
+    pub mail_interval: Duration,
+    /// A signed-in session ends this long after sign-in, however active it is.
+    pub session_absolute: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer). Empty: use the socket peer.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl WebConfig {
+    pub fn new(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            lockout: LockoutPolicy::default(),
+            ip_throttle: IpThrottlePolicy::default(),
+            mail_interval: Duration::from_secs(60),
+            session_absolute: Duration::from_secs(14 * 24 * 3600),
+            trusted_proxies: Vec::new(),
+        }
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL, compared with `Origin` headers.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(slash) => &self.public_url[..after_scheme + slash],
+            None => &self.public_url,
+        }
+    }
+
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.public_url, path_and_query)
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// Sends an email in the background: a response never waits for (or reveals, by its
+    /// timing) whether a mail was sent. Failures are logged without the message body.
+    pub fn send_mail_later(&self, email: OutgoingEmail) {
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(err) = mailer.send(&email).await {
+                tracing::error!(subject = %email.subject, error = %err, "email not delivered");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebConfig;
+
+    #[test]
+    fn origin_of_public_url() {
+        assert_eq!(
+            WebConfig::new("http://127.0.0.1:3000/").public_origin(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            WebConfig::new("https://hub.example.com/base").public_origin(),
+            "https://hub.example.com"
+        );
+        assert_eq!(
+            WebConfig::new("https://hub.example.com/base").link("/confirm?token=x"),
+            "https://hub.example.com/base/confirm?token=x"
+        );
+    }
+}

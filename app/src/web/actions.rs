@@ -1,0 +1,366 @@
+//! The server functions the pages' forms post to (under `/_fn`). Each validates, runs a flow,
+//! keeps the outcome in the session (a flash) and answers 303 to the next page.
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use server::*;
+
+#[server(prefix = "/_fn", endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_up(&ctx, email, Secret::new(password)).await;
+    ctx.finish(result, "/sign-up").await
+}
+
+#[server(prefix = "/_fn", endpoint = "resend_confirmation")]
+pub async fn resend_confirmation() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_resend(&ctx).await;
+    ctx.finish(result, "/check-email").await
+}
+
+#[server(prefix = "/_fn", endpoint = "sign_in_email")]
+pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_in_email(&ctx, email).await;
+    ctx.finish(result, "/sign-in").await
+}
+
+#[server(prefix = "/_fn", endpoint = "sign_in_password")]
+pub async fn sign_in_password(email: String, password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_in_password(&ctx, email, Secret::new(password)).await;
+    ctx.finish(result, "/sign-in/password").await
+}
+
+#[server(prefix = "/_fn", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_out(&ctx).await;
+    ctx.finish(result, "/sign-in").await
+}
+
+#[server(prefix = "/_fn", endpoint = "confirm_email")]
+pub async fn confirm_email() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_confirm(&ctx).await;
+    ctx.finish(result, "/confirm").await
+}
+
+#[server(prefix = "/_fn", endpoint = "unlock_account")]
+pub async fn unlock_account() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_unlock(&ctx).await;
+    ctx.finish(result, "/unlock").await
+}
+
+#[server(prefix = "/_fn", endpoint = "forgot_password")]
+pub async fn forgot_password(email: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_forgot(&ctx, email).await;
+    ctx.finish(result, "/forgot").await
+}
+
+#[server(prefix = "/_fn", endpoint = "reset_password")]
+pub async fn reset_password(password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_reset(&ctx, Secret::new(password)).await;
+    ctx.finish(result, "/reset").await
+}
+
+/// Server-only helpers: the request context and the body of each server function.
+#[cfg(feature = "ssr")]
+mod server {
+    use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+    use axum::Extension;
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+    use tower_sessions::Session;
+
+    use crate::domain::email::EmailAddress;
+    pub use crate::domain::secret::Secret;
+    use crate::domain::tokens::TokenPurpose;
+    use crate::flows::recovery::{self, ResetResult};
+    use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
+    use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
+    use crate::flows::FlowError;
+    use crate::web::guards::ClientIp;
+    use crate::web::session::{self, AuthState, Flash};
+    use crate::AppState;
+
+    /// What a person typed is kept for the next page, within reason.
+    const MAX_KEPT_INPUT: usize = 1024;
+
+    fn kept(input: &str) -> String {
+        input.chars().take(MAX_KEPT_INPUT).collect()
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ActionError {
+        #[error(transparent)]
+        Flow(#[from] FlowError),
+        #[error("session: {0}")]
+        Session(#[from] tower_sessions::session::Error),
+    }
+
+    /// Where to go next.
+    pub type Next = Result<String, ActionError>;
+
+    pub struct Ctx {
+        pub state: AppState,
+        pub session: Session,
+        pub ip: ClientIp,
+        pub request_id: String,
+    }
+
+    impl Ctx {
+        pub async fn load() -> Result<Self, ServerFnError> {
+            let state = use_context::<AppState>()
+                .ok_or_else(|| ServerFnError::new("application state missing"))?;
+            let session: Session = leptos_axum::extract().await?;
+            let ip = leptos_axum::extract::<Option<Extension<ClientIp>>>()
+                .await?
+                .map(|Extension(ip)| ip)
+                .unwrap_or_else(|| ClientIp("unknown".into()));
+            let headers: HeaderMap = leptos_axum::extract().await?;
+            let request_id = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            Ok(Self {
+                state,
+                session,
+                ip,
+                request_id,
+            })
+        }
+
+        /// Answers 303 to the next page; an infrastructure failure becomes a generic message
+        /// (with the request id, so support can find the log line) on the fallback page.
+        pub async fn finish(&self, next: Next, fallback: &str) -> Result<(), ServerFnError> {
+            let target = match next {
+                Ok(target) => target,
+                Err(err) => {
+                    tracing::error!(request_id = %self.request_id, error = %err, "form action failed");
+                    let flash = Flash::error(format!(
+                        "Something went wrong on our side. Please try again. (Request id: {})",
+                        self.request_id
+                    ));
+                    if let Err(e) = session::set_flash(&self.session, flash).await {
+                        tracing::error!(error = %e, "could not store the error message");
+                    }
+                    fallback.to_owned()
+                }
+            };
+            let options = expect_context::<ResponseOptions>();
+            options.set_status(StatusCode::SEE_OTHER);
+            if let Ok(location) = HeaderValue::from_str(&target) {
+                options.insert_header(header::LOCATION, location);
+            }
+            Ok(())
+        }
+    }
+
+    pub async fn handle_sign_up(ctx: &Ctx, email: String, password: Secret) -> Next {
+        match sign_up_flow::sign_up(&ctx.state, &email, &password).await? {
+            SignUpResult::Invalid(errors) => {
+                let flash = Flash::default()
+                    .field_error("email", errors.email)
+                    .field_error("password", errors.password)
+                    .value("email", &kept(&email));
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/sign-up".into())
+            }
+            SignUpResult::CheckEmail(address) => {
+                session::set_pending_email(&ctx.session, address.as_str()).await?;
+                session::set_last_resend(&ctx.session, ctx.state.clock.now().millis()).await?;
+                Ok("/check-email".into())
+            }
+        }
+    }
+
+    pub async fn handle_resend(ctx: &Ctx) -> Next {
+        let Some(email) = session::pending_email(&ctx.session).await? else {
+            session::set_flash(&ctx.session, Flash::error("Enter your email to continue.")).await?;
+            return Ok("/sign-in".into());
+        };
+        let now = ctx.state.clock.now();
+        let interval = ctx.state.config.mail_interval.as_millis() as i64;
+        if let Some(last) = session::last_resend(&ctx.session).await? {
+            if now.millis().saturating_sub(last) < interval {
+                let flash = Flash::error("We sent an email less than a minute ago. Please wait a minute before asking for another one.");
+                session::set_flash(&ctx.session, flash).await?;
+                return Ok("/check-email".into());
+            }
+        }
+        session::set_last_resend(&ctx.session, now.millis()).await?;
+        if let Ok(address) = EmailAddress::parse(&email) {
+            sign_up_flow::resend_confirmation(&ctx.state, &address).await?;
+        }
+        session::set_flash(
+            &ctx.session,
+            Flash::notice(format!("We sent another email to {email}.")),
+        )
+        .await?;
+        Ok("/check-email".into())
+    }
+
+    pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
+        match EmailAddress::parse(&email) {
+            Err(err) => {
+                let flash = Flash::default()
+                    .field_error("email", Some(err.to_string()))
+                    .value("email", &kept(&email));
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/sign-in".into())
+            }
+            Ok(address) => {
+                session::set_sign_in_email(&ctx.session, address.as_str()).await?;
+                match sign_in::decide_email_step(address) {
+                    EmailStep::Password(_) => Ok("/sign-in/password".into()),
+                }
+            }
+        }
+    }
+
+    pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret) -> Next {
+        let result =
+            sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0).await?;
+        match result {
+            SignInResult::Refused => {
+                session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
+                session::set_flash(&ctx.session, Flash::error(GENERIC_FAILURE)).await?;
+                Ok("/sign-in/password".into())
+            }
+            SignInResult::PasswordMissing => {
+                session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
+                let flash =
+                    Flash::default().field_error("password", Some("Enter your password.".into()));
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/sign-in/password".into())
+            }
+            SignInResult::Unconfirmed(address) => {
+                session::set_pending_email(&ctx.session, address.as_str()).await?;
+                let flash = Flash::notice(
+                    "Confirm your email address to sign in: open the link we emailed you.",
+                );
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/check-email".into())
+            }
+            SignInResult::SignedIn {
+                user_id,
+                session_epoch,
+            } => {
+                let memberships = ctx
+                    .state
+                    .store
+                    .memberships(&user_id)
+                    .await
+                    .map_err(FlowError::from)?;
+                let auth = AuthState {
+                    user_id,
+                    account_id: memberships.first().map(|m| m.account_id.clone()),
+                    epoch: session_epoch,
+                    signed_in_at: ctx.state.clock.now().millis(),
+                };
+                session::sign_in(&ctx.session, auth).await?;
+                Ok("/home".into())
+            }
+        }
+    }
+
+    pub async fn handle_sign_out(ctx: &Ctx) -> Next {
+        session::sign_out(&ctx.session).await?;
+        session::set_flash(&ctx.session, Flash::notice("You have signed out.")).await?;
+        Ok("/sign-in".into())
+    }
+
+    pub async fn handle_confirm(ctx: &Ctx) -> Next {
+        let token = session::link_token(&ctx.session, TokenPurpose::Confirm).await?;
+        let confirmed = match token {
+            Some(hash) => recovery::confirm_email(&ctx.state, &hash).await?,
+            None => false,
+        };
+        if !confirmed {
+            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+            return Ok("/confirm".into());
+        }
+        session::forget_link_token(&ctx.session, TokenPurpose::Confirm).await?;
+        session::set_flash(
+            &ctx.session,
+            Flash::notice("Your email is confirmed. Sign in to continue."),
+        )
+        .await?;
+        Ok("/sign-in".into())
+    }
+
+    pub async fn handle_unlock(ctx: &Ctx) -> Next {
+        let token = session::link_token(&ctx.session, TokenPurpose::Unlock).await?;
+        let unlocked = match token {
+            Some(hash) => recovery::unlock(&ctx.state, &hash).await?,
+            None => false,
+        };
+        if !unlocked {
+            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+            return Ok("/unlock".into());
+        }
+        session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
+        session::set_flash(
+            &ctx.session,
+            Flash::notice("Your account is unlocked. Sign in to continue."),
+        )
+        .await?;
+        Ok("/sign-in".into())
+    }
+
+    pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
+        match EmailAddress::parse(&email) {
+            Err(err) => {
+                let flash = Flash::default()
+                    .field_error("email", Some(err.to_string()))
+                    .value("email", &kept(&email));
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/forgot".into())
+            }
+            Ok(address) => {
+                recovery::forgot_password(&ctx.state, &address).await?;
+                session::set_pending_email(&ctx.session, address.as_str()).await?;
+                Ok("/forgot/sent".into())
+            }
+        }
+    }
+
+    pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
+        let Some(token) = session::link_token(&ctx.session, TokenPurpose::Reset).await? else {
+            session::set_flash(&ctx.session, Flash::error(DEAD_RESET_LINK)).await?;
+            return Ok("/forgot".into());
+        };
+        match recovery::reset_password(&ctx.state, &token, &password).await? {
+            ResetResult::Done => {
+                session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
+                let flash =
+                    Flash::notice("Your password was changed. Sign in with your new password.");
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/sign-in".into())
+            }
+            ResetResult::InvalidPassword(message) => {
+                session::set_flash(
+                    &ctx.session,
+                    Flash::default().field_error("password", Some(message)),
+                )
+                .await?;
+                Ok("/reset".into())
+            }
+            ResetResult::LinkDead => {
+                session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
+                session::set_flash(&ctx.session, Flash::error(DEAD_RESET_LINK)).await?;
+                Ok("/forgot".into())
+            }
+        }
+    }
+
+    pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";
+    pub const DEAD_RESET_LINK: &str =
+        "This reset link is invalid, has expired or was already used. Ask for a new one below.";
+}

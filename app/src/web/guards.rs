@@ -1,0 +1,228 @@
+//! Request guards of the web app: the client IP, the cross-site (Origin) check, and the
+//! per-IP gate in front of password sign-in.
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::flows::sign_in::ip_throttle;
+use crate::web::pages::errors;
+use crate::AppState;
+
+/// The client's IP as this server trusts it: the socket peer, or the left-most address a
+/// trusted proxy appended to `X-Forwarded-For`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+pub fn client_ip_from(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> ClientIp {
+    let Some(peer) = peer else {
+        return ClientIp("unknown".into());
+    };
+    if trusted.contains(&peer) {
+        // Walk X-Forwarded-For from the right, skipping our own proxies: the first other
+        // address is the one the outermost trusted proxy saw.
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        if let Some(ip) = forwarded.iter().rev().find(|ip| !trusted.contains(ip)) {
+            return ClientIp(ip.to_string());
+        }
+    }
+    ClientIp(peer.to_string())
+}
+
+/// Puts a [`ClientIp`] into the request's extensions for handlers and server functions.
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = client_ip_from(peer, req.headers(), &state.config.trusted_proxies);
+    req.extensions_mut().insert(ip);
+    next.run(req).await
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Decides whether a state-changing request may proceed: when it carries cookies (a
+/// session) or targets a server function, its `Origin` (or, lacking that, its `Referer`)
+/// must be this server's public origin.
+pub fn same_origin_allowed(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    public_origin: &str,
+) -> bool {
+    if !is_state_changing(method) {
+        return true;
+    }
+    let has_cookie = headers.contains_key(header::COOKIE);
+    if !has_cookie && !path.starts_with("/_fn/") {
+        return true;
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.as_bytes() == public_origin.as_bytes();
+    }
+    match headers.get(header::REFERER).and_then(|r| r.to_str().ok()) {
+        Some(referer) => {
+            referer == public_origin
+                || referer
+                    .strip_prefix(public_origin)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
+        None => false,
+    }
+}
+
+/// CSRF defence: refuses cross-site state-changing requests with 403.
+pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if same_origin_allowed(
+        req.method(),
+        req.uri().path(),
+        req.headers(),
+        state.config.public_origin(),
+    ) {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+    errors::cross_site_refused()
+}
+
+/// In front of password sign-in: an IP over its failure budget gets 429 with `Retry-After`.
+pub async fn sign_in_ip_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .cloned()
+        .unwrap_or_else(|| ClientIp("unknown".into()));
+    match ip_throttle(&state, &ip.0).await {
+        Ok(None) => next.run(req).await,
+        Ok(Some(retry_after)) => {
+            let secs = retry_after.as_secs().max(1);
+            let mut res = errors::too_many_attempts(secs);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in throttle check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                errors::internal_error_page(),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    const ORIGIN: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn reads_are_always_allowed() {
+        assert!(same_origin_allowed(
+            &Method::GET,
+            "/home",
+            &headers(&[("cookie", "a=b"), ("origin", "https://evil.test")]),
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn cross_site_post_with_session_is_refused() {
+        let h = headers(&[("cookie", "a=b"), ("origin", "https://evil.test")]);
+        assert!(!same_origin_allowed(
+            &Method::POST,
+            "/_fn/sign_out",
+            &h,
+            ORIGIN
+        ));
+        let h = headers(&[
+            ("cookie", "a=b"),
+            ("origin", "http://127.0.0.1:3000.evil.test"),
+        ]);
+        assert!(!same_origin_allowed(
+            &Method::POST,
+            "/_fn/sign_out",
+            &h,
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn same_origin_or_referer_passes() {
+        assert!(same_origin_allowed(
+            &Method::POST,
+            "/_fn/x",
+            &headers(&[("cookie", "a=b"), ("origin", ORIGIN)]),
+            ORIGIN
+        ));
+        assert!(same_origin_allowed(
+            &Method::POST,
+            "/_fn/x",
+            &headers(&[("referer", "http://127.0.0.1:3000/sign-in")]),
+            ORIGIN
+        ));
+        assert!(!same_origin_allowed(
+            &Method::POST,
+            "/_fn/x",
+            &headers(&[("referer", "http://127.0.0.1:30000/")]),
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn form_posts_need_an_origin_even_without_cookie() {
+        assert!(!same_origin_allowed(
+            &Method::POST,
+            "/_fn/sign_up",
+            &headers(&[]),
+            ORIGIN
+        ));
+        assert!(same_origin_allowed(
+            &Method::POST,
+            "/api/v1/workspaces",
+            &headers(&[("authorization", "Bearer x")]),
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.5")]);
+        assert_eq!(client_ip_from(Some(proxy), &h, &[proxy]).0, "203.0.113.9");
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            client_ip_from(Some(stranger), &h, &[proxy]).0,
+            "198.51.100.1"
+        );
+    }
+}

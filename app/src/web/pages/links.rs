@@ -1,0 +1,169 @@
+//! The pages emailed links open: confirm, unlock and reset. Opening a link moves its token
+//! (hashed) into the session and redirects, so the token leaves the address bar at once;
+//! the page then asks for a button press, so a mail scanner fetching the link uses nothing.
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{see_other, PageResult};
+use crate::domain::tokens::{token_hash, TokenPurpose};
+use crate::flows::recovery::link_is_live;
+use crate::web::actions::{ConfirmEmail, ResetPassword, UnlockAccount};
+use crate::web::session::{self, take_flash, Flash};
+use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct LinkQuery {
+    token: Option<String>,
+}
+
+/// Shared first half of every link page: swallow `?token=` into the session, or find out
+/// whether the token already there can still be used.
+async fn link_state(
+    state: &AppState,
+    session: &Session,
+    purpose: TokenPurpose,
+    query: &LinkQuery,
+    path: &str,
+) -> Result<Result<(bool, Flash), Response>, super::PageError> {
+    if let Some(raw) = &query.token {
+        session::set_link_token(session, purpose, token_hash(raw)).await?;
+        return Ok(Err(see_other(path)));
+    }
+    let flash = take_flash(session).await?;
+    let live = match session::link_token(session, purpose).await? {
+        Some(hash) => link_is_live(state, purpose, &hash).await?,
+        None => false,
+    };
+    Ok(Ok((live, flash)))
+}
+
+fn dead_link(
+    title: &'static str,
+    flash: Flash,
+    retry: &'static str,
+    retry_label: &'static str,
+) -> Response {
+    render_page(StatusCode::OK, title, move || {
+        view! {
+            <AuthCard title=title>
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <p role="alert" class="alert">"This link is invalid, has expired or was already used."</p>
+                <p><a href=retry>{retry_label}</a></p>
+            </AuthCard>
+        }
+    })
+}
+
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LinkQuery>,
+) -> PageResult {
+    let (live, flash) =
+        match link_state(&state, &session, TokenPurpose::Confirm, &q, "/confirm").await? {
+            Ok(v) => v,
+            Err(redirect) => return Ok(redirect),
+        };
+    if !live {
+        return Ok(dead_link(
+            "Confirm your email",
+            flash,
+            "/sign-in",
+            "Sign in to get a new link",
+        ));
+    }
+    Ok(render_page(
+        StatusCode::OK,
+        "Confirm your email",
+        move || {
+            view! {
+                <AuthCard title="Confirm your email">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <p>"Press the button to confirm your email address and finish creating your account."</p>
+                    <form method="post" action=ConfirmEmail::PATH>
+                        <button type="submit" class="primary">"Confirm email"</button>
+                    </form>
+                </AuthCard>
+            }
+        },
+    ))
+}
+
+pub async fn unlock_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LinkQuery>,
+) -> PageResult {
+    let (live, flash) =
+        match link_state(&state, &session, TokenPurpose::Unlock, &q, "/unlock").await? {
+            Ok(v) => v,
+            Err(redirect) => return Ok(redirect),
+        };
+    if !live {
+        return Ok(dead_link(
+            "Unlock your account",
+            flash,
+            "/sign-in",
+            "Back to sign in",
+        ));
+    }
+    Ok(render_page(
+        StatusCode::OK,
+        "Unlock your account",
+        move || {
+            view! {
+                <AuthCard title="Unlock your account">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <p>"Your account was locked after too many failed sign-in attempts. Press the button to unlock it now."</p>
+                    <form method="post" action=UnlockAccount::PATH>
+                        <button type="submit" class="primary">"Unlock account"</button>
+                    </form>
+                </AuthCard>
+            }
+        },
+    ))
+}
+
+pub async fn reset_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LinkQuery>,
+) -> PageResult {
+    let (live, flash) =
+        match link_state(&state, &session, TokenPurpose::Reset, &q, "/reset").await? {
+            Ok(v) => v,
+            Err(redirect) => return Ok(redirect),
+        };
+    if !live {
+        return Ok(dead_link(
+            "Choose a new password",
+            flash,
+            "/forgot",
+            "Ask for a new link",
+        ));
+    }
+    Ok(render_page(
+        StatusCode::OK,
+        "Choose a new password",
+        move || {
+            view! {
+                <AuthCard title="Choose a new password">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <form method="post" action=ResetPassword::PATH novalidate=true>
+                        <Field label="New password" name="password" kind="password" autocomplete="new-password"
+                            error=flash.field("password") autofocus=true
+                            hint=Some("At least 8 characters. A few unrelated words make a strong password.")/>
+                        <button type="submit" class="primary">"Change password"</button>
+                    </form>
+                    <p class="muted">"Changing your password signs you out everywhere else."</p>
+                </AuthCard>
+            }
+        },
+    ))
+}

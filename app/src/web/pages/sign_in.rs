@@ -1,0 +1,107 @@
+//! Sign-in: step 1 asks only for the email, step 2 for the password; and "forgot password".
+use axum::extract::State;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use tower_sessions::Session;
+
+use super::{see_other, PageResult};
+use crate::web::actions::{ForgotPassword, SignInEmail, SignInPassword};
+use crate::web::session::{self, take_flash};
+use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::AppState;
+
+pub async fn root(State(state): State<AppState>, session: Session) -> PageResult {
+    match session::current_user(&state, &session).await? {
+        Some(_) => Ok(see_other("/home")),
+        None => Ok(see_other("/sign-in")),
+    }
+}
+
+pub async fn email_step(State(state): State<AppState>, session: Session) -> PageResult {
+    if session::current_user(&state, &session).await?.is_some() {
+        return Ok(see_other("/home"));
+    }
+    let flash = take_flash(&session).await?;
+    let remembered = session::sign_in_email(&session).await?;
+    Ok(render_page(StatusCode::OK, "Sign in", move || {
+        view! {
+            <AuthCard title="Sign in">
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <form method="post" action=SignInEmail::PATH novalidate=true>
+                    <Field label="Email" name="email" kind="email" autocomplete="username"
+                        value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
+                    <button type="submit" class="primary">"Continue"</button>
+                </form>
+                <p class="links">
+                    <a href="/forgot">"Forgot your password?"</a>
+                </p>
+                <p class="switch">"New to Terminus Hub? " <a href="/sign-up">"Create an account"</a></p>
+            </AuthCard>
+        }
+    }))
+}
+
+pub async fn password_step(State(state): State<AppState>, session: Session) -> PageResult {
+    if session::current_user(&state, &session).await?.is_some() {
+        return Ok(see_other("/home"));
+    }
+    let Some(email) = session::sign_in_email(&session).await? else {
+        return Ok(see_other("/sign-in"));
+    };
+    let flash = take_flash(&session).await?;
+    Ok(render_page(StatusCode::OK, "Sign in", move || {
+        view! {
+            <AuthCard title="Sign in">
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <form method="post" action=SignInPassword::PATH novalidate=true>
+                    <Field label="Email" name="email" kind="email" autocomplete="username"
+                        value=Some(email.clone()) readonly=true/>
+                    <p class="change"><a href="/sign-in">"Use a different email"</a></p>
+                    <Field label="Password" name="password" kind="password" autocomplete="current-password"
+                        error=flash.field("password") autofocus=true/>
+                    <button type="submit" class="primary">"Sign in"</button>
+                </form>
+                <p class="links"><a href="/forgot">"Forgot your password?"</a></p>
+            </AuthCard>
+        }
+    }))
+}
+
+pub async fn forgot_page(session: Session) -> PageResult {
+    let flash = take_flash(&session).await?;
+    let remembered = session::sign_in_email(&session).await?;
+    Ok(render_page(
+        StatusCode::OK,
+        "Reset your password",
+        move || {
+            view! {
+                <AuthCard title="Reset your password">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <p>"Enter the email address of your account and we will send you a link to choose a new password."</p>
+                    <form method="post" action=ForgotPassword::PATH novalidate=true>
+                        <Field label="Email" name="email" kind="email" autocomplete="username"
+                            value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
+                        <button type="submit" class="primary">"Send reset link"</button>
+                    </form>
+                    <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                </AuthCard>
+            }
+        },
+    ))
+}
+
+pub async fn forgot_sent_page(session: Session) -> PageResult {
+    let email = session::pending_email(&session).await?.unwrap_or_default();
+    Ok(render_page(StatusCode::OK, "Check your email", move || {
+        view! {
+            <AuthCard title="Check your email">
+                <p role="status" class="notice">
+                    {format!("If an account exists for {email}, we sent a link to reset its password.")}
+                </p>
+                <p class="muted">"The link works for 1 hour. Nothing arrived? Check your spam folder or try again in a minute."</p>
+                <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+            </AuthCard>
+        }
+    }))
+}

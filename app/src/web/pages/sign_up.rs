@@ -1,0 +1,61 @@
+//! Sign-up and the "check your email" page that follows it.
+use axum::extract::State;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use tower_sessions::Session;
+
+use super::{see_other, PageResult};
+use crate::web::actions::{ResendConfirmation, SignUp};
+use crate::web::session::{self, take_flash};
+use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::AppState;
+
+pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> PageResult {
+    if session::current_user(&state, &session).await?.is_some() {
+        return Ok(see_other("/home"));
+    }
+    let flash = take_flash(&session).await?;
+    Ok(render_page(
+        StatusCode::OK,
+        "Create your account",
+        move || {
+            view! {
+                <AuthCard title="Create your account">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <form method="post" action=SignUp::PATH novalidate=true>
+                        <Field label="Email" name="email" kind="email" autocomplete="username"
+                            value=flash.value_of("email") error=flash.field("email") autofocus=true/>
+                        <Field label="Password" name="password" kind="password" autocomplete="new-password"
+                            error=flash.field("password")
+                            hint=Some("At least 8 characters. A few unrelated words make a strong password.")/>
+                        <button type="submit" class="primary">"Create account"</button>
+                    </form>
+                    <p class="switch">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+                </AuthCard>
+            }
+        },
+    ))
+}
+
+pub async fn check_email_page(session: Session) -> PageResult {
+    let flash = take_flash(&session).await?;
+    let email = session::pending_email(&session).await?;
+    Ok(render_page(StatusCode::OK, "Check your email", move || {
+        let sent_to = match email.clone() {
+            Some(e) => view! { <p>"We sent a link to " <strong>{e}</strong> ". Open it to confirm your email address."</p> }.into_any(),
+            None => view! { <p>"We sent you a link. Open it to confirm your email address."</p> }.into_any(),
+        };
+        view! {
+            <AuthCard title="Check your email">
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                {sent_to}
+                <p class="muted">"The link works for 24 hours. Nothing arrived? Check your spam folder, or ask for another email."</p>
+                <form method="post" action=ResendConfirmation::PATH>
+                    <button type="submit" class="secondary">"Resend email"</button>
+                </form>
+                <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+            </AuthCard>
+        }
+    }))
+}

@@ -1,0 +1,181 @@
+//! What the web app keeps in a person's session, under typed keys.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::domain::tokens::TokenPurpose;
+use crate::AppState;
+
+const AUTH: &str = "auth";
+const FLASH: &str = "flash";
+const SIGN_IN_EMAIL: &str = "sign_in_email";
+const PENDING_EMAIL: &str = "pending_email";
+const RESEND_AT: &str = "resend_at";
+
+/// Who is signed in, in which account, and since when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthState {
+    pub user_id: String,
+    pub account_id: Option<String>,
+    /// The user's session epoch at sign-in: a password reset bumps it and ends this session.
+    pub epoch: i64,
+    pub signed_in_at: i64,
+}
+
+/// A one-shot message for the next page: a notice, an error, field errors, and the values
+/// the person typed (never passwords), so nothing is lost on a redirect.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub values: BTreeMap<String, String>,
+}
+
+impl Flash {
+    pub fn notice(message: impl Into<String>) -> Self {
+        Self {
+            notice: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            error: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn field_error(mut self, field: &str, message: Option<String>) -> Self {
+        if let Some(m) = message {
+            self.fields.insert(field.to_owned(), m);
+        }
+        self
+    }
+
+    pub fn value(mut self, field: &str, value: &str) -> Self {
+        self.values.insert(field.to_owned(), value.to_owned());
+        self
+    }
+
+    pub fn field(&self, field: &str) -> Option<String> {
+        self.fields.get(field).cloned()
+    }
+
+    pub fn value_of(&self, field: &str) -> Option<String> {
+        self.values.get(field).cloned()
+    }
+}
+
+/// Session errors come from the session store; callers treat them as infrastructure failures.
+pub type SessionResult<T> = Result<T, tower_sessions::session::Error>;
+
+pub async fn set_flash(session: &Session, flash: Flash) -> SessionResult<()> {
+    session.insert(FLASH, flash).await
+}
+
+pub async fn take_flash(session: &Session) -> SessionResult<Flash> {
+    Ok(session.remove::<Flash>(FLASH).await?.unwrap_or_default())
+}
+
+pub async fn auth(session: &Session) -> SessionResult<Option<AuthState>> {
+    session.get::<AuthState>(AUTH).await
+}
+
+/// Starts a signed-in session under a new id (no session fixation), dropping what the
+/// anonymous session held.
+pub async fn sign_in(session: &Session, auth: AuthState) -> SessionResult<()> {
+    session.clear().await;
+    session.cycle_id().await?;
+    session.insert(AUTH, auth).await
+}
+
+/// Ends the session everywhere (store row deleted) and starts afresh with a new id.
+/// (`flush` alone would re-create the record under the old id on the next write.)
+pub async fn sign_out(session: &Session) -> SessionResult<()> {
+    session.flush().await?;
+    session.cycle_id().await
+}
+
+pub async fn set_sign_in_email(session: &Session, email: &str) -> SessionResult<()> {
+    session.insert(SIGN_IN_EMAIL, email).await
+}
+
+pub async fn sign_in_email(session: &Session) -> SessionResult<Option<String>> {
+    session.get::<String>(SIGN_IN_EMAIL).await
+}
+
+pub async fn set_pending_email(session: &Session, email: &str) -> SessionResult<()> {
+    session.insert(PENDING_EMAIL, email).await
+}
+
+pub async fn pending_email(session: &Session) -> SessionResult<Option<String>> {
+    session.get::<String>(PENDING_EMAIL).await
+}
+
+pub async fn last_resend(session: &Session) -> SessionResult<Option<i64>> {
+    session.get::<i64>(RESEND_AT).await
+}
+
+pub async fn set_last_resend(session: &Session, at: i64) -> SessionResult<()> {
+    session.insert(RESEND_AT, at).await
+}
+
+fn token_key(purpose: TokenPurpose) -> String {
+    format!("link:{}", purpose.as_str())
+}
+
+/// Keeps the *hash* of a link's token while the person looks at the page it opened, so the
+/// token leaves the address bar (and Referer headers) at once and is never stored raw.
+pub async fn set_link_token(
+    session: &Session,
+    purpose: TokenPurpose,
+    token_hash: Option<String>,
+) -> SessionResult<()> {
+    session.insert(&token_key(purpose), token_hash).await
+}
+
+pub async fn link_token(session: &Session, purpose: TokenPurpose) -> SessionResult<Option<String>> {
+    Ok(session
+        .get::<Option<String>>(&token_key(purpose))
+        .await?
+        .flatten())
+}
+
+pub async fn forget_link_token(session: &Session, purpose: TokenPurpose) -> SessionResult<()> {
+    session.remove_value(&token_key(purpose)).await.map(|_| ())
+}
+
+/// The signed-in person, checked against the store on every request: a reset password
+/// (new epoch), a deleted user or an expired absolute lifetime ends the session.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub auth: AuthState,
+    pub email: String,
+}
+
+pub async fn current_user(state: &AppState, session: &Session) -> Result<Option<SignedIn>, String> {
+    let Some(auth) = auth(session).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let now = state.clock.now().millis();
+    let too_old =
+        now.saturating_sub(auth.signed_in_at) > state.config.session_absolute.as_millis() as i64;
+    let user = state
+        .store
+        .user_by_id(&auth.user_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    match user {
+        Some(user) if !too_old && user.session_epoch == auth.epoch => Ok(Some(SignedIn {
+            auth,
+            email: user.email.to_string(),
+        })),
+        _ => {
+            sign_out(session).await.map_err(|e| e.to_string())?;
+            Ok(None)
+        }
+    }
+}

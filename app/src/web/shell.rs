@@ -1,0 +1,108 @@
+//! The HTML shell and the small components every page is built from.
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::*;
+
+/// Renders a full page. There is no hydration: the HTML is the whole app, and it works
+/// with JavaScript off and under a CSP without inline scripts.
+pub fn render_page<V>(status: StatusCode, title: &str, body: impl FnOnce() -> V) -> Response
+where
+    V: IntoView + 'static,
+{
+    let title = format!("{title} · Terminus Hub");
+    let owner = Owner::new();
+    let html = owner.with(|| {
+        view! {
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8"/>
+                    <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                    <meta name="referrer" content="same-origin"/>
+                    <title>{title}</title>
+                    <link rel="stylesheet" href="/style/main.css"/>
+                    <link rel="icon" href="/public/favicon.svg" type="image/svg+xml"/>
+                </head>
+                <body>{body()}</body>
+            </html>
+        }
+        .to_html()
+    });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!("<!DOCTYPE html>{html}"),
+    )
+        .into_response()
+}
+
+/// The centred card used by every signed-out page.
+#[component]
+pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"T"</span>
+                <span>"Terminus Hub"</span>
+            </a>
+            <section class="card" aria-labelledby="page-title">
+                <h1 id="page-title">{title}</h1>
+                {children()}
+            </section>
+        </main>
+    }
+}
+
+/// A status message (`role="status"`) and an error (`role="alert"`), when present.
+#[component]
+pub fn Messages(notice: Option<String>, error: Option<String>) -> impl IntoView {
+    view! {
+        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+    }
+}
+
+/// A labelled input with its error message next to it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    #[prop(default = None)] value: Option<String>,
+    #[prop(default = None)] error: Option<String>,
+    #[prop(optional)] readonly: bool,
+    #[prop(optional)] autofocus: bool,
+    #[prop(default = None)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let invalid = error.is_some();
+    let described_by = match (invalid, hint.is_some()) {
+        (true, _) => Some(error_id.clone()),
+        (false, true) => Some(hint_id.clone()),
+        (false, false) => None,
+    };
+    view! {
+        <div class="field" class:invalid=invalid>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                value=value
+                required=true
+                readonly=readonly
+                autofocus=autofocus
+                aria-invalid=if invalid { "true" } else { "false" }
+                aria-describedby=described_by
+            />
+            {error.map(|e| view! { <p class="field-error" id=error_id>{e}</p> })}
+        </div>
+    }
+}

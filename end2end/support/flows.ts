@@ -1,0 +1,138 @@
+// Steps shared by the specs. Every page visited is saved as a numbered full-page
+// screenshot in the test's output folder (test-results/<test>/NN-name.png).
+import { expect, type Page, type TestInfo } from '@playwright/test';
+import { linkFrom, waitForMessage } from './mail';
+
+export const GENERIC_SIGN_IN_ERROR = 'Incorrect email or password.';
+
+const random = () => Math.random().toString(36).slice(2, 10);
+
+/** A fresh address for one test, e.g. alice-1732251111111-k3j9x2ab@example.com. */
+export function uniqueEmail(name: string): string {
+  return `${name}-${Date.now()}-${random()}@example.com`;
+}
+
+/** A password that is long enough and on no common-password list. */
+export function newPassword(): string {
+  return `Terminus-${random()}-${random()}`;
+}
+
+export type Shot = (name: string) => Promise<void>;
+
+/** Returns shot(name): a full-page screenshot saved as NN-name.png, numbered in order. */
+export function screenshots(page: Page, testInfo: TestInfo): Shot {
+  let n = 0;
+  return async (name: string) => {
+    n += 1;
+    const file = `${String(n).padStart(2, '0')}-${name}.png`;
+    await page.screenshot({ path: testInfo.outputPath(file), fullPage: true });
+  };
+}
+
+function pathIs(path: string) {
+  return (url: URL) => url.pathname === path;
+}
+
+export async function expectHeading(page: Page, name: string): Promise<void> {
+  await expect(page.getByRole('heading', { level: 1, name, exact: true })).toBeVisible();
+}
+
+/** Sign up through /sign-up and land on the check-your-email page. */
+export async function signUp(page: Page, shot: Shot, email: string, password: string): Promise<void> {
+  await page.goto('/sign-up');
+  await expectHeading(page, 'Create your account');
+  await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('type', 'email');
+  await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('autocomplete', 'username');
+  await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('autocomplete', 'new-password');
+  await shot('sign-up');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+
+  await expect(page).toHaveURL(pathIs('/check-email'));
+  await expectHeading(page, 'Check your email');
+  await expect(page.locator('body')).toContainText(email);
+  await expect(page.getByRole('button', { name: 'Resend email' })).toBeVisible();
+  await shot('check-email');
+}
+
+/** Open the confirmation link from the mail and confirm: lands on /sign-in. */
+export async function confirmFromMail(page: Page, shot: Shot, email: string): Promise<void> {
+  const mail = await waitForMessage(email, 'Confirm your email address');
+  const link = linkFrom(mail, '/confirm');
+  expect(new URL(link).origin).toBe(process.env.BASE_URL);
+  await page.goto(link);
+  // The token leaves the address bar (and so the Referer) at once.
+  await expect(page).toHaveURL((url) => url.pathname === '/confirm' && !url.search.includes('token'));
+  await expectHeading(page, 'Confirm your email');
+  await shot('confirm');
+  await page.getByRole('button', { name: 'Confirm email' }).click();
+
+  await expect(page).toHaveURL(pathIs('/sign-in'));
+  await expectHeading(page, 'Sign in');
+  await expect(page.getByRole('status')).toHaveText('Your email is confirmed. Sign in to continue.');
+  await shot('confirmed');
+}
+
+export async function signUpAndConfirm(page: Page, shot: Shot, email: string, password: string): Promise<void> {
+  await signUp(page, shot, email, password);
+  await confirmFromMail(page, shot, email);
+}
+
+/**
+ * Both sign-in steps from the current page if it is /sign-in, else from a fresh
+ * /sign-in. Leaves the browser wherever the server sent it after "Sign in".
+ */
+export async function submitSignIn(page: Page, shot: Shot, email: string, password: string, label: string): Promise<void> {
+  if (new URL(page.url()).pathname !== '/sign-in') await page.goto('/sign-in');
+  await expectHeading(page, 'Sign in');
+  await expect(page.getByRole('link', { name: 'Create an account' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Forgot your password?' })).toBeVisible();
+  await shot(`${label}-email`);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await expect(page).toHaveURL(pathIs('/sign-in/password'));
+  await expectHeading(page, 'Sign in');
+  const shownEmail = page.getByLabel('Email', { exact: true });
+  await expect(shownEmail).toHaveValue(email);
+  await expect(shownEmail).not.toBeEditable();
+  await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('autocomplete', 'current-password');
+  await shot(`${label}-password`);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Sign in and expect the home page with the Main workspace. */
+export async function signIn(page: Page, shot: Shot, email: string, password: string, label = 'sign-in'): Promise<void> {
+  await submitSignIn(page, shot, email, password, label);
+  await expectHome(page, shot);
+}
+
+export async function expectHome(page: Page, shot: Shot): Promise<void> {
+  await expect(page).toHaveURL(pathIs('/home'));
+  await expect(page.getByRole('heading', { name: 'Workspaces', exact: true })).toBeVisible();
+  await expect(page.getByRole('listitem').filter({ hasText: 'Main' })).toBeVisible();
+  await shot('home');
+}
+
+/** Sign in and expect the one generic refusal. */
+export async function expectSignInRefused(
+  page: Page,
+  shot: Shot,
+  email: string,
+  password: string,
+  label: string,
+): Promise<void> {
+  await submitSignIn(page, shot, email, password, label);
+  await expect(page.getByRole('alert')).toHaveText(GENERIC_SIGN_IN_ERROR);
+  expect(new URL(page.url()).pathname).not.toBe('/home');
+  await shot(`${label}-refused`);
+}
+
+export async function signOut(page: Page, shot: Shot): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(pathIs('/sign-in'));
+  await expectHeading(page, 'Sign in');
+  await shot('signed-out');
+}

@@ -1,0 +1,165 @@
+// Starts the SMTP sink and the real Terminus Hub server for the whole Playwright run,
+// and returns the teardown that stops both.
+//
+// Environment read:
+//   TERMINUS_BIN   server binary (default ../target/debug/terminus-hub, relative to end2end/)
+//   CHROMIUM_PATH  read by playwright.config.ts
+// Environment exported to the workers:
+//   BASE_URL       http://127.0.0.1:<port> (also the server's TERMINUS_PUBLIC_URL)
+//   SMTP_SINK_URL  http://127.0.0.1:<port> of the sink's HTTP API
+import type { FullConfig } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const END2END_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPO_DIR = path.resolve(END2END_DIR, '..');
+const READY_ATTEMPTS = 600; // x 100 ms: a minute for migrations on a cold start
+const STOP_GRACE_MS = 10_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function stop(child: ChildProcess | undefined, name: string): Promise<void> {
+  if (!child || hasExited(child)) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    console.warn(`[global-setup] ${name} did not stop within ${STOP_GRACE_MS} ms, killing it`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function startSink(logPath: string): Promise<{ child: ChildProcess; smtp: number; http: number }> {
+  const log = fs.openSync(logPath, 'a');
+  // stdin stays a pipe we hold: if this runner dies the sink sees EOF and exits.
+  const child = spawn(process.execPath, [path.join(END2END_DIR, 'support', 'smtp-sink.mjs'), '--verbose'], {
+    stdio: ['pipe', 'pipe', log],
+  });
+  fs.closeSync(log);
+  const lines = createInterface({ input: child.stdout! });
+  const first = await Promise.race([
+    once(lines, 'line').then(([line]) => line as string),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`SMTP sink exited early (code ${code}); see ${logPath}`);
+    }),
+  ]);
+  lines.close();
+  child.stdout!.resume(); // never let a full pipe block it
+  const { smtp, http } = JSON.parse(first);
+  return { child, smtp, http };
+}
+
+async function waitReady(server: ChildProcess, baseUrl: string, logPath: string): Promise<void> {
+  let last = '';
+  for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
+    if (hasExited(server)) {
+      throw new Error(
+        `terminus-hub exited during startup (code ${server.exitCode}, signal ${server.signalCode}).\n` +
+          tail(logPath),
+      );
+    }
+    try {
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = String((err as Error).cause ?? err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`terminus-hub not ready at ${baseUrl}/readyz after ${READY_ATTEMPTS} attempts (${last}).\n${tail(logPath)}`);
+}
+
+function tail(logPath: string, lines = 40): string {
+  try {
+    const text = fs.readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return `--- last lines of ${logPath} ---\n${text}`;
+  } catch {
+    return `(no log at ${logPath})`;
+  }
+}
+
+export default async function globalSetup(config: FullConfig): Promise<() => Promise<void>> {
+  const outputDir = path.resolve(END2END_DIR, config.projects[0]?.outputDir ?? 'test-results');
+  fs.mkdirSync(outputDir, { recursive: true });
+  const serverLog = path.join(outputDir, 'server.log');
+  const sinkLog = path.join(outputDir, 'smtp-sink.log');
+
+  const bin = path.resolve(END2END_DIR, process.env.TERMINUS_BIN || '../target/debug/terminus-hub');
+  if (!fs.existsSync(bin)) {
+    throw new Error(`server binary not found: ${bin} (run \`cargo build\` first, or set TERMINUS_BIN)`);
+  }
+
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let server: ChildProcess | undefined;
+  let tmpDir: string | undefined;
+
+  const teardown = async () => {
+    await stop(server, 'terminus-hub');
+    if (sink) {
+      sink.child.stdin?.end();
+      await stop(sink.child, 'smtp-sink');
+    }
+    if (tmpDir && !process.env.E2E_KEEP_TMP) fs.rmSync(tmpDir, { recursive: true, force: true });
+  };
+
+  try {
+    sink = await startSink(sinkLog);
+    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'terminus-e2e-'));
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+
+    const log = fs.openSync(serverLog, 'a');
+    server = spawn(bin, ['serve'], {
+      cwd: REPO_DIR, // like `cargo run`: static files (style/, public/) are found from here
+      env: {
+        ...process.env,
+        DATABASE_URL: `sqlite://${path.join(tmpDir, 'e2e.db')}`,
+        TERMINUS_ADDR: `127.0.0.1:${port}`,
+        TERMINUS_PUBLIC_URL: baseUrl,
+        SMTP_URL: `smtp://127.0.0.1:${sink.smtp}`,
+        TERMINUS_MAIL_FROM: 'Terminus Hub <no-reply@terminus.test>',
+        RUST_LOG: process.env.RUST_LOG || 'info',
+      },
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    await Promise.race([
+      once(server, 'spawn'),
+      once(server, 'error').then(([err]) => {
+        throw new Error(`cannot start ${bin}: ${(err as Error).message}`);
+      }),
+    ]);
+
+    await waitReady(server, baseUrl, serverLog);
+
+    process.env.BASE_URL = baseUrl;
+    process.env.SMTP_SINK_URL = `http://127.0.0.1:${sink.http}`;
+    console.log(`[global-setup] terminus-hub at ${baseUrl}, SMTP sink at smtp://127.0.0.1:${sink.smtp} (api ${process.env.SMTP_SINK_URL})`);
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+  return teardown;
+}

@@ -1,0 +1,265 @@
+//! Configuration: defaults, then an optional `terminus.toml`, then environment variables.
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use serde::Deserialize;
+
+/// The process configuration. `Debug` hides the SMTP URL (it may carry a password).
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// Absolute base for links in emails; `None` means `http://{addr}`.
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Where mail goes when no SMTP server is configured.
+    pub outbox_dir: PathBuf,
+    /// `None`: secure unless the public URL is plain-http localhost.
+    pub cookie_secure: Option<bool>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub db_max_connections: u32,
+    /// Concurrent argon2 hashes; `None` means one per CPU.
+    pub hash_permits: Option<usize>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("smtp", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}
+
+/// Drops the `user:password@` part of a URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://[redacted]@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/terminus.db".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Terminus Hub <no-reply@localhost>".into(),
+            outbox_dir: PathBuf::from("data/outbox"),
+            cookie_secure: None,
+            trusted_proxies: Vec::new(),
+            db_max_connections: 10,
+            hash_permits: None,
+        }
+    }
+}
+
+/// The shape of `terminus.toml`: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    addr: Option<SocketAddr>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    outbox_dir: Option<PathBuf>,
+    cookie_secure: Option<bool>,
+    trusted_proxies: Option<Vec<IpAddr>>,
+    db_max_connections: Option<u32>,
+    hash_permits: Option<usize>,
+}
+
+impl Config {
+    /// Defaults ← `terminus.toml` (or the file named by `TERMINUS_CONFIG`) ← environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut config = Config::default();
+        let explicit = std::env::var("TERMINUS_CONFIG").ok();
+        let path = explicit.clone().unwrap_or_else(|| "terminus.toml".into());
+        if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+            config.apply_file(toml::from_str(&text).with_context(|| format!("parsing {path}"))?);
+        } else if explicit.is_some() {
+            bail!("TERMINUS_CONFIG names {path}, which does not exist");
+        }
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, file: FileConfig) {
+        let FileConfig {
+            database_url,
+            addr,
+            public_url,
+            smtp_url,
+            mail_from,
+            outbox_dir,
+            cookie_secure,
+            trusted_proxies,
+            db_max_connections,
+            hash_permits,
+        } = file;
+        if let Some(v) = database_url {
+            self.database_url = v;
+        }
+        if let Some(v) = addr {
+            self.addr = v;
+        }
+        self.public_url = public_url.or(self.public_url.take());
+        self.smtp_url = smtp_url.or(self.smtp_url.take());
+        if let Some(v) = mail_from {
+            self.mail_from = v;
+        }
+        if let Some(v) = outbox_dir {
+            self.outbox_dir = v;
+        }
+        self.cookie_secure = cookie_secure.or(self.cookie_secure);
+        if let Some(v) = trusted_proxies {
+            self.trusted_proxies = v;
+        }
+        if let Some(v) = db_max_connections {
+            self.db_max_connections = v;
+        }
+        self.hash_permits = hash_permits.or(self.hash_permits);
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = non_empty("TERMINUS_ADDR") {
+            self.addr = v.parse().with_context(|| {
+                format!("TERMINUS_ADDR={v} is not an address like 127.0.0.1:3000")
+            })?;
+        }
+        if let Some(v) = non_empty("TERMINUS_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = non_empty("SMTP_URL") {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = non_empty("TERMINUS_MAIL_FROM") {
+            self.mail_from = v;
+        }
+        if let Some(v) = non_empty("TERMINUS_OUTBOX_DIR") {
+            self.outbox_dir = v.into();
+        }
+        if let Some(v) = non_empty("TERMINUS_COOKIE_SECURE") {
+            self.cookie_secure = Some(matches!(v.trim(), "1" | "true" | "yes" | "on"));
+        }
+        if let Some(v) = non_empty("TERMINUS_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(|s| s.trim().parse::<IpAddr>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("TERMINUS_TRUSTED_PROXIES={v} is not a comma-separated list of IPs")
+                })?;
+        }
+        if let Some(v) = non_empty("TERMINUS_DB_MAX_CONNECTIONS") {
+            self.db_max_connections = v
+                .parse()
+                .context("TERMINUS_DB_MAX_CONNECTIONS must be a number")?;
+        }
+        if let Some(v) = non_empty("TERMINUS_HASH_PERMITS") {
+            self.hash_permits = Some(
+                v.parse()
+                    .context("TERMINUS_HASH_PERMITS must be a number")?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The public URL, defaulting to the bound address.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Cookies are `Secure` (and `__Host-` named) unless the site is plain-http localhost.
+    pub fn cookie_secure_for(&self, public_url: &str) -> bool {
+        self.cookie_secure.unwrap_or_else(|| {
+            let local = ["http://localhost", "http://127.0.0.1", "http://[::1]"];
+            !local.iter().any(|p| {
+                public_url == *p
+                    || public_url
+                        .strip_prefix(p)
+                        .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('/'))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let mut c = Config::default();
+        c.apply_file(
+            toml::from_str("addr = \"0.0.0.0:8080\"\nmail_from = \"A <a@x.test>\"").unwrap(),
+        );
+        c.apply_env(|k| (k == "TERMINUS_ADDR").then(|| "127.0.0.1:9000".to_string()))
+            .unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.mail_from, "A <a@x.test>");
+        assert_eq!(c.database_url, "sqlite://data/terminus.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("databse_url = \"x\"").is_err());
+    }
+
+    #[test]
+    fn bad_env_values_say_which() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "TERMINUS_ADDR").then(|| "nope".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("TERMINUS_ADDR"));
+    }
+
+    #[test]
+    fn secure_cookies_except_on_local_http() {
+        let c = Config::default();
+        assert!(!c.cookie_secure_for("http://127.0.0.1:3000"));
+        assert!(!c.cookie_secure_for("http://localhost"));
+        assert!(c.cookie_secure_for("http://localhost.evil.test"));
+        assert!(c.cookie_secure_for("https://hub.example.com"));
+    }
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let c = Config {
+            smtp_url: Some("smtps://user:pa55@mail.example.com:465".into()),
+            database_url: "postgres://app:s3cret@db/terminus".into(),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("pa55") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+}

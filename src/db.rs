@@ -1,0 +1,162 @@
+//! Opening the database named by `DATABASE_URL` (SQLite or PostgreSQL), migrating it, and
+//! handing out the matching [`app::ports::Store`] and session store.
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::ports::Store;
+use async_trait::async_trait;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore as PgSessions, SqliteStore as SqliteSessions};
+
+use crate::config::{redact_url, Config};
+use crate::store::{PostgresStore, SqliteStore};
+
+/// An open, migrated database.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Database {
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let url = config.database_url.as_str();
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("DATABASE_URL={url} is not a SQLite URL"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(parent) = options.get_filename().parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).with_context(|| {
+                        format!("creating the database folder {}", parent.display())
+                    })?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.db_max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .with_context(|| format!("opening {url}"))?;
+            Ok(Database::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(config.db_max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await
+                .with_context(|| format!("connecting to {}", redact_url(url)))?;
+            Ok(Database::Postgres(pool))
+        } else {
+            anyhow::bail!(
+                "DATABASE_URL must start with sqlite: or postgres:, got {}",
+                redact_url(url)
+            )
+        }
+    }
+
+    /// Applies this database's migrations and the session store's table.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Database::Sqlite(pool) => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(pool)
+                    .await
+                    .context("migrating SQLite")?;
+                SqliteSessions::new(pool.clone())
+                    .migrate()
+                    .await
+                    .context("creating the session table")?;
+            }
+            Database::Postgres(pool) => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(pool)
+                    .await
+                    .context("migrating PostgreSQL")?;
+                PgSessions::new(pool.clone())
+                    .migrate()
+                    .await
+                    .context("creating the session table")?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(pool) => Arc::new(SqliteStore::new(pool.clone())),
+            Database::Postgres(pool) => Arc::new(PostgresStore::new(pool.clone())),
+        }
+    }
+
+    pub fn sessions(&self) -> Sessions {
+        match self {
+            Database::Sqlite(pool) => Sessions::Sqlite(SqliteSessions::new(pool.clone())),
+            Database::Postgres(pool) => Sessions::Postgres(PgSessions::new(pool.clone())),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The tower-sessions store of whichever database is in use: sessions live in the
+/// database, so every instance behind a load balancer sees them.
+#[derive(Clone, Debug)]
+pub enum Sessions {
+    Sqlite(SqliteSessions),
+    Postgres(PgSessions),
+}
+
+#[async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.create(record).await,
+            Sessions::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.save(record).await,
+            Sessions::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Sessions::Sqlite(s) => s.load(id).await,
+            Sessions::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.delete(id).await,
+            Sessions::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+impl Sessions {
+    pub async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            Sessions::Sqlite(s) => s.delete_expired().await,
+            Sessions::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Terminus Hub, the process: configuration, the database and mail adapters, the HTTP
+//! router and the server's lifecycle. The rules live in the `app` crate.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod mailer;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,159 @@
+//! Building and running the server: one testable entry point. Tests bind `127.0.0.1:0`,
+//! build an [`Application`] with their own clock, read its address and stop it cleanly.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::domain::clock::Clock;
+use app::hashing::Passwords;
+use app::ports::Mailer;
+use app::{AppState, WebConfig};
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::db::{Database, Sessions};
+use crate::http;
+use crate::mailer::LettreMailer;
+
+/// Form posts are small; 2 MiB leaves room for a pasted megabyte that is then refused politely.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+const SESSION_IDLE: time::Duration = time::Duration::hours(24);
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    database: Database,
+    sessions: Sessions,
+    state: AppState,
+    public_url: String,
+}
+
+impl Application {
+    /// Opens and migrates the database, builds the adapters and the router.
+    pub async fn build(
+        config: Config,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let bound = listener.local_addr().context("reading the bound address")?;
+        let public_url = config.public_url_for(bound);
+        let database = Database::connect(&config).await?;
+        database.migrate().await?;
+
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(LettreMailer::smtp(url, &config.mail_from)?),
+            None => Arc::new(LettreMailer::outbox(
+                config.outbox_dir.clone(),
+                &config.mail_from,
+            )?),
+        };
+        let permits = config.hash_permits.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        let mut web = WebConfig::new(public_url.clone());
+        web.trusted_proxies = config.trusted_proxies.clone();
+        let state = AppState {
+            store: database.store(),
+            mailer,
+            clock,
+            passwords: Passwords::new(permits).context("setting up argon2")?,
+            config: Arc::new(web),
+        };
+        let sessions = database.sessions();
+        let secure = config.cookie_secure_for(&public_url);
+        let router = router(state.clone(), sessions.clone(), secure);
+        Ok(Self {
+            listener,
+            router,
+            database,
+            sessions,
+            state,
+            public_url,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pool.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        housekeeping.abort();
+        self.database.close().await;
+        served.context("serving HTTP")
+    }
+}
+
+/// Periodic clean-up: expired sessions, old IP failures, expired tokens.
+async fn housekeeping(state: AppState, sessions: Sessions) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(err) = sessions.delete_expired().await {
+            tracing::warn!(error = %err, "deleting expired sessions failed");
+        }
+        let window = state.config.ip_throttle.window;
+        if let Err(err) = state.store.prune(state.clock.now(), window).await {
+            tracing::warn!(error = %err, "pruning failed");
+        }
+    }
+}
+
+/// The one router: web app, static files, health; wrapped in sessions, guards and headers.
+pub fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(if secure_cookies {
+            "__Host-thub_session"
+        } else {
+            "thub_session"
+        })
+        .with_secure(secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    let app = app::web::routes::router(state.clone())
+        .merge(http::static_files().with_state(state.clone()))
+        .merge(http::health().with_state(state.clone()))
+        .fallback(app::web::pages::errors::fallback)
+        .layer(session_layer)
+        .layer(from_fn_with_state(
+            state.clone(),
+            app::web::guards::check_origin,
+        ))
+        .layer(from_fn_with_state(state, app::web::guards::client_ip))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+
+    http::security_headers(app)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

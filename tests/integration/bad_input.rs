@@ -1,0 +1,142 @@
+//! Bad input gets a clear message next to the field, never a 500.
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn huge_and_malformed_inputs_get_clear_messages() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let long_email = format!("{}@example.com", "a".repeat(10 * 1024));
+    let huge_password = "p".repeat(1024 * 1024);
+
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: [Case; 7] = [
+        (
+            "/_fn/sign_up",
+            vec![("email", ""), ("password", PASSWORD)],
+            "/sign-up",
+            "Enter your email address.",
+        ),
+        (
+            "/_fn/sign_up",
+            vec![("email", "a@@b"), ("password", PASSWORD)],
+            "/sign-up",
+            "Enter a valid email address",
+        ),
+        (
+            "/_fn/sign_up",
+            vec![("email", &long_email), ("password", PASSWORD)],
+            "/sign-up",
+            "This email address is too long.",
+        ),
+        (
+            "/_fn/sign_up",
+            vec![("email", "ok@example.com"), ("password", &huge_password)],
+            "/sign-up",
+            "Use at most 128 characters.",
+        ),
+        (
+            "/_fn/sign_in_email",
+            vec![("email", &long_email)],
+            "/sign-in",
+            "This email address is too long.",
+        ),
+        (
+            "/_fn/forgot_password",
+            vec![("email", "nope")],
+            "/forgot",
+            "Enter a valid email address",
+        ),
+        (
+            "/_fn/forgot_password",
+            vec![("email", "   ")],
+            "/forgot",
+            "Enter your email address.",
+        ),
+    ];
+    for (action, form, page, message) in cases {
+        let res = app.post(&client, action, &form).await;
+        assert_redirect(&res, page);
+        let html = app.page(&client, page).await;
+        assert!(
+            html.contains(message),
+            "{action} {:?}… → {message:?}",
+            form.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>()
+        );
+    }
+
+    // A megabyte password at sign-in: the generic refusal, before any hashing.
+    let res = app
+        .post(
+            &client,
+            "/_fn/sign_in_password",
+            &[("email", "ok@example.com"), ("password", &huge_password)],
+        )
+        .await;
+    assert_redirect(&res, "/sign-in/password");
+    assert!(app
+        .page(&client, "/sign-in/password")
+        .await
+        .contains("Incorrect email or password."));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+}
+
+#[tokio::test]
+async fn garbage_tokens_are_dead_links_not_errors() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    for page in ["/confirm", "/unlock", "/reset"] {
+        for token in [
+            "",
+            "garbage",
+            "'; DROP TABLE users; --",
+            &"x".repeat(10_000),
+            "%00%ff",
+        ] {
+            let res = app
+                .get(&client, &format!("{page}?token={}", urlencode(token)))
+                .await;
+            assert_redirect(&res, page);
+            let html = app.page(&client, page).await;
+            assert!(
+                html.contains("invalid, has expired or was already used"),
+                "{page} {token:?}"
+            );
+        }
+    }
+    for (action, to) in [
+        ("/_fn/confirm_email", "/confirm"),
+        ("/_fn/unlock_account", "/unlock"),
+        ("/_fn/reset_password", "/forgot"),
+    ] {
+        let res = app
+            .post(&browser(), action, &[("password", PASSWORD)])
+            .await;
+        assert_redirect(&res, to);
+    }
+}
+
+#[tokio::test]
+async fn missing_form_fields_never_reach_a_500() {
+    let app = TestApp::spawn().await;
+    for action in [
+        "/_fn/sign_up",
+        "/_fn/sign_in_email",
+        "/_fn/sign_in_password",
+        "/_fn/forgot_password",
+        "/_fn/reset_password",
+    ] {
+        let res = app.post(&browser(), action, &[]).await;
+        assert!(
+            res.status() != StatusCode::INTERNAL_SERVER_ERROR,
+            "{action}: {}",
+            res.status()
+        );
+        assert!(
+            res.status().is_redirection() || res.status().is_client_error(),
+            "{action}: {}",
+            res.status()
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! Test harness: the SMTP sink process, a spawned server per test, and an HTTP client that
+//! keeps cookies and never follows redirects (so every redirect can be asserted).
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use app::domain::clock::ManualClock;
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{redirect, Client, Response, StatusCode};
+use serde::Deserialize;
+use terminus_hub::{Application, Config};
+
+pub const PASSWORD: &str = "plumtree violin sunset";
+
+/// The SMTP sink, started once for the whole test binary. It exits when our end of its
+/// stdin closes, i.e. when this process ends.
+struct Sink {
+    smtp: u16,
+    http: u16,
+    _child: Mutex<Child>,
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+fn sink() -> &'static Sink {
+    SINK.get_or_init(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let script = format!("{root}/end2end/support/smtp-sink.mjs");
+        let mut child = Command::new("node")
+            .arg(&script)
+            .current_dir(format!("{root}/end2end"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the SMTP sink (is Node installed, and `npm ci --prefix end2end` done?)");
+        let stdout = child.stdout.take().expect("sink stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the sink's ports");
+        #[derive(Deserialize)]
+        struct Ports {
+            smtp: u16,
+            http: u16,
+        }
+        let ports: Ports = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the SMTP sink printed {line:?} instead of its ports: {e}"));
+        Sink {
+            smtp: ports.smtp,
+            http: ports.http,
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Mail {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl Mail {
+    /// The first absolute link in the text part whose path starts with `path`.
+    pub fn link(&self, path: &str) -> String {
+        self.text
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") && w.contains(path))
+            .map(|w| w.trim_end_matches(['.', ')', ',']).to_owned())
+            .unwrap_or_else(|| panic!("no {path} link in mail {:?}:\n{}", self.subject, self.text))
+    }
+}
+
+/// Waits (long-poll, no sleeping) until `to` has at least `count` messages; returns them all.
+pub async fn wait_for_mail(to: &str, count: usize) -> Vec<Mail> {
+    let url = format!(
+        "http://127.0.0.1:{}/messages/wait?to={}&count={count}&timeout_ms=30000",
+        sink().http,
+        urlencode(to)
+    );
+    let res = reqwest::get(&url).await.expect("ask the SMTP sink");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "fewer than {count} mails reached {to} in 30 s"
+    );
+    res.json().await.expect("sink JSON")
+}
+
+/// Every message `to` has received so far.
+pub async fn mails_to(to: &str) -> Vec<Mail> {
+    let url = format!(
+        "http://127.0.0.1:{}/messages?to={}",
+        sink().http,
+        urlencode(to)
+    );
+    reqwest::get(&url)
+        .await
+        .expect("ask the SMTP sink")
+        .json()
+        .await
+        .expect("sink JSON")
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A fresh address: the sink is shared by every test of the run.
+pub fn unique_email(name: &str) -> String {
+    format!("{name}-{}@example.com", uuid::Uuid::now_v7().simple())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub db: sqlx::SqlitePool,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A browser: keeps cookies, never follows redirects.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+pub fn assert_redirect(res: &Response, to: &str) {
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "expected 303 to {to}");
+    assert_eq!(location(res), to);
+}
+
+/// The session cookie's value as set by a response, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("thub_session="))
+        .map(|c| {
+            c["thub_session=".len()..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("terminus.db");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let config = Config {
+            database_url: format!("sqlite://{}", db_path.display()),
+            addr: ([127, 0, 0, 1], port).into(),
+            public_url: Some(format!("http://127.0.0.1:{port}")),
+            smtp_url: Some(format!("smtp://127.0.0.1:{}", sink().smtp)),
+            mail_from: "Terminus Hub <no-reply@terminus.test>".into(),
+            outbox_dir: dir.path().join("outbox"),
+            ..Config::default()
+        };
+        let clock = Arc::new(ManualClock::starting_now());
+        let app = Application::build(config, listener, clock.clone())
+            .await
+            .expect("build app");
+        let base = app.public_url().to_owned();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(async move {
+            let _ = rx.await;
+        }));
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
+            .await
+            .expect("open test db");
+        TestApp {
+            base,
+            clock,
+            db,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET a page and return its HTML, asserting 200.
+    pub async fn page(&self, client: &Client, path: &str) -> String {
+        let res = self.get(client, path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.expect("body")
+    }
+
+    /// A form post as a same-origin browser sends it.
+    pub async fn post(&self, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Sign-up through the form; asserts the "check your email" redirect.
+    pub async fn sign_up(&self, client: &Client, email: &str, password: &str) {
+        let res = self
+            .post(
+                client,
+                "/_fn/sign_up",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_redirect(&res, "/check-email");
+    }
+
+    /// Opens an emailed link in `client` and presses the page's button.
+    pub async fn follow_link(
+        &self,
+        client: &Client,
+        link: &str,
+        page: &str,
+        action: &str,
+    ) -> Response {
+        let res = client.get(link).send().await.expect("open link");
+        assert_redirect(&res, page);
+        let html = self.page(client, page).await;
+        assert!(
+            html.contains(&format!("action=\"{action}\"")),
+            "{page} offers no {action} form:\n{html}"
+        );
+        self.post(client, action, &[]).await
+    }
+
+    /// A signed-up, confirmed user (fresh email). Returns the email.
+    pub async fn confirmed_user(&self, name: &str) -> String {
+        let email = unique_email(name);
+        let client = browser();
+        self.sign_up(&client, &email, PASSWORD).await;
+        let mail = wait_for_mail(&email, 1).await.remove(0);
+        let res = self
+            .follow_link(
+                &client,
+                &mail.link("/confirm?token="),
+                "/confirm",
+                "/_fn/confirm_email",
+            )
+            .await;
+        assert_redirect(&res, "/sign-in");
+        email
+    }
+
+    /// Both sign-in steps. Returns the response to the password step.
+    pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
+        let res = self
+            .post(client, "/_fn/sign_in_email", &[("email", email)])
+            .await;
+        assert_redirect(&res, "/sign-in/password");
+        self.post(
+            client,
+            "/_fn/sign_in_password",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn failed_attempts(&self, email: &str) -> i64 {
+        sqlx::query_scalar("SELECT failed_attempts FROM users WHERE email = $1")
+            .bind(email.to_lowercase())
+            .fetch_one(&self.db)
+            .await
+            .expect("read failed_attempts")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
+    }
+}

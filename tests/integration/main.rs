@@ -1,0 +1,11 @@
+//! The one integration-test binary: every test spawns the real server on 127.0.0.1:0 with
+//! its own fresh database and talks HTTP to it; mail goes over SMTP to a real sink process.
+mod helpers;
+
+mod bad_input;
+mod lockout;
+mod reset;
+mod sessions;
+mod sign_in;
+mod sign_up;
+mod timing;

@@ -1,0 +1,168 @@
+//! The email-first sign-in and its one generic failure.
+use reqwest::{Response, StatusCode};
+
+use crate::helpers::*;
+
+/// Status, Location and headers of a refused sign-in, minus what differs per request.
+fn shape(res: &Response) -> (StatusCode, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = res
+        .headers()
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "set-cookie" | "date" | "x-request-id"))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    headers.sort();
+    (res.status(), headers)
+}
+
+async fn refused(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> ((StatusCode, Vec<(String, String)>), String) {
+    let client = browser();
+    let res = app.sign_in(&client, email, password).await;
+    let shape = shape(&res);
+    let page = app
+        .page(&client, "/sign-in/password")
+        .await
+        .replace(email, "EMAIL");
+    (shape, page)
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_email_and_locked_account_look_the_same() {
+    let app = TestApp::spawn().await;
+    let known = app.confirmed_user("known").await;
+    let locked = app.confirmed_user("locked").await;
+    let attacker = browser();
+    for _ in 0..5 {
+        app.sign_in(&attacker, &locked, "not the password").await;
+    }
+    assert_eq!(app.failed_attempts(&locked).await, 5);
+
+    let wrong = refused(&app, &known, "not the password").await;
+    let unknown = refused(&app, &unique_email("nobody"), "not the password").await;
+    let lock = refused(&app, &locked, PASSWORD).await;
+
+    assert_eq!(wrong.0 .0, StatusCode::SEE_OTHER);
+    assert!(wrong.1.contains("Incorrect email or password."));
+    assert_eq!(
+        wrong.0, unknown.0,
+        "status and headers: wrong password vs unknown email"
+    );
+    assert_eq!(
+        wrong.0, lock.0,
+        "status and headers: wrong password vs locked account"
+    );
+    assert_eq!(wrong.1, unknown.1, "page: wrong password vs unknown email");
+    assert_eq!(
+        wrong.1, lock.1,
+        "page: wrong password vs locked account (right password!)"
+    );
+}
+
+#[tokio::test]
+async fn email_step_validates_and_keeps_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let res = app
+        .post(&client, "/_fn/sign_in_email", &[("email", "not-an-email")])
+        .await;
+    assert_redirect(&res, "/sign-in");
+    let page = app.page(&client, "/sign-in").await;
+    assert!(page.contains("Enter a valid email address"));
+    assert!(page.contains("value=\"not-an-email\""));
+    // The password step needs an email first.
+    assert_redirect(&app.get(&browser(), "/sign-in/password").await, "/sign-in");
+}
+
+#[tokio::test]
+async fn password_step_asks_for_a_missing_password() {
+    let app = TestApp::spawn().await;
+    let email = app.confirmed_user("forgetful").await;
+    let client = browser();
+    let res = app.sign_in(&client, &email, "").await;
+    assert_redirect(&res, "/sign-in/password");
+    assert!(app
+        .page(&client, "/sign-in/password")
+        .await
+        .contains("Enter your password."));
+    assert_eq!(
+        app.failed_attempts(&email).await,
+        0,
+        "an empty password is not a guess"
+    );
+}
+
+#[tokio::test]
+async fn ip_with_over_100_failures_gets_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let email = app.confirmed_user("victim").await;
+    // Malformed emails fail without hashing: a cheap way to spend the IP's budget.
+    for i in 0..101 {
+        let res = app
+            .post(
+                &client,
+                "/_fn/sign_in_password",
+                &[("email", &format!("spray{i}")), ("password", "guess guess")],
+            )
+            .await;
+        assert_redirect(&res, "/sign-in/password");
+    }
+    let res = app
+        .post(
+            &client,
+            "/_fn/sign_in_password",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    assert!(res.text().await.unwrap().contains("Too many attempts"));
+
+    // The window slides: 15 minutes later the IP may try again.
+    app.clock
+        .advance(std::time::Duration::from_secs(15 * 60 + 1));
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+}
+
+#[tokio::test]
+async fn old_hash_parameters_are_upgraded_at_sign_in() {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let app = TestApp::spawn().await;
+    let email = app.confirmed_user("legacy").await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    )
+    .hash_password(
+        PASSWORD.as_bytes(),
+        &SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap(),
+    )
+    .unwrap()
+    .to_string();
+    sqlx::query("UPDATE users SET password_hash = $1")
+        .bind(&weak)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+}
