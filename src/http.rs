@@ -69,6 +69,15 @@ pub fn static_files() -> Router<AppState> {
             get(|| async { asset("image/svg+xml", include_str!("../public/favicon.svg")) }),
         )
         .route(
+            "/public/copy.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../public/copy.js"),
+                )
+            }),
+        )
+        .route(
             "/favicon.ico",
             get(|| async { asset("image/svg+xml", include_str!("../public/favicon.svg")) }),
         )

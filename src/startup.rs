@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::db::{Database, Sessions};
 use crate::http;
@@ -34,6 +35,7 @@ pub struct Application {
     database: Database,
     sessions: Sessions,
     state: AppState,
+    api: ApiState,
     public_url: String,
 }
 
@@ -72,13 +74,15 @@ impl Application {
         };
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
-        let router = router(state.clone(), sessions.clone(), secure);
+        let api = ApiState::new(state.clone());
+        let router = router(state.clone(), api.clone(), sessions.clone(), secure);
         Ok(Self {
             listener,
             router,
             database,
             sessions,
             state,
+            api,
             public_url,
         })
     }
@@ -97,6 +101,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
+        let api_housekeeping = tokio::spawn(api::housekeeping(self.api.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -105,6 +110,11 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
+        api_housekeeping.abort();
+        // Last-used times still pending in memory are written before the pool closes.
+        if let Err(err) = self.api.last_used.flush(self.state.store.as_ref()).await {
+            tracing::warn!(error = %err, "writing API key last-used times failed");
+        }
         self.database.close().await;
         served.context("serving HTTP")
     }
@@ -125,8 +135,9 @@ async fn housekeeping(state: AppState, sessions: Sessions) {
     }
 }
 
-/// The one router: web app, static files, health; wrapped in sessions, guards and headers.
-pub fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Router {
+/// The one router: web app, REST API, static files, health; wrapped in sessions, guards and
+/// headers.
+pub fn router(state: AppState, api: ApiState, sessions: Sessions, secure_cookies: bool) -> Router {
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure_cookies {
             "__Host-thub_session"
@@ -140,17 +151,22 @@ pub fn router(state: AppState, sessions: Sessions, secure_cookies: bool) -> Rout
         .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
 
-    let app = app::web::routes::router(state.clone())
+    let web = app::web::routes::router(state.clone())
         .merge(http::static_files().with_state(state.clone()))
         .merge(http::health().with_state(state.clone()))
+        .route("/openapi.json", axum::routing::get(api::openapi::serve))
+        // The API reads its own bodies, to answer an oversized one in its JSON envelope.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+
+    let app = web
+        .nest("/api/v1", api::router(api))
         .fallback(app::web::pages::errors::fallback)
         .layer(session_layer)
         .layer(from_fn_with_state(
             state.clone(),
             app::web::guards::check_origin,
         ))
-        .layer(from_fn_with_state(state, app::web::guards::client_ip))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+        .layer(from_fn_with_state(state, app::web::guards::client_ip));
 
     http::security_headers(app)
         .layer(PropagateRequestIdLayer::x_request_id())

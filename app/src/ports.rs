@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
@@ -112,6 +113,79 @@ pub struct IpFailures {
     pub oldest: Option<Timestamp>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub created_at: Timestamp,
+}
+
+/// A JSON object kept in a workspace. `data` is the object's JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRecord {
+    pub id: String,
+    pub account_id: String,
+    pub workspace_id: String,
+    pub data: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An API key as lists show it: never the key, only its hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub hint: String,
+    /// `None`: full account access.
+    pub scopes: Option<Vec<Scope>>,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+pub struct NewApiKey {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub key_hash: String,
+    pub hint: String,
+    pub scopes: Option<Vec<Scope>>,
+    pub expires_at: Option<Timestamp>,
+    pub created_by: Option<String>,
+    pub now: Timestamp,
+}
+
+/// What one indexed read by key hash tells the API about a presented key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub key_id: String,
+    pub account_id: String,
+    pub scopes: Option<Vec<Scope>>,
+    pub expires_at: Option<Timestamp>,
+    pub plan: String,
+}
+
+/// A page of a list: newest first, after the cursor `starting_after` (an id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub starting_after: Option<String>,
+}
+
+/// Something worth remembering who did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub account_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: Timestamp,
+}
+
 /// Durable state. Every method is one statement or one transaction, so several server
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]
@@ -176,6 +250,62 @@ pub trait Store: Send + Sync + 'static {
 
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
     async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>>;
+
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
+    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
+    async fn record_audit(&self, event: AuditEvent) -> StoreResult<()>;
+
+    async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>>;
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
+    /// Up to `page.limit + 1` keys, so the caller can tell whether there are more.
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn delete_api_key(&self, account_id: &str, key_id: &str) -> StoreResult<bool>;
+    /// Writes batched "last used" times (each only moves forward).
+    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()>;
+
+    async fn list_workspaces(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<Workspace>>;
+    async fn workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+    ) -> StoreResult<Option<Workspace>>;
+    async fn create_workspace(&self, workspace: &Workspace) -> StoreResult<()>;
+    async fn rename_workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Workspace>>;
+    /// Deletes the workspace and its records.
+    async fn delete_workspace(&self, account_id: &str, workspace_id: &str) -> StoreResult<bool>;
+
+    async fn list_records(
+        &self,
+        account_id: &str,
+        workspace_id: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<DataRecord>>;
+    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>>;
+    /// `false` when the workspace is not in this account (nothing written).
+    async fn create_record(&self, record: &DataRecord) -> StoreResult<bool>;
+    async fn update_record(
+        &self,
+        account_id: &str,
+        record_id: &str,
+        data: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<DataRecord>>;
+    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool>;
 
     /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
     async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;

@@ -80,3 +80,55 @@ pub const WORKSPACES: &str =
 
 pub const PRUNE_IP_FAILURES: &str = "DELETE FROM sign_in_failures WHERE at <= $1";
 pub const PRUNE_TOKENS: &str = "DELETE FROM one_time_tokens WHERE expires_at <= $1";
+
+pub const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
+pub const ROLE_IN: &str = "SELECT role FROM memberships WHERE user_id = $1 AND account_id = $2";
+pub const INSERT_AUDIT: &str = "
+INSERT INTO audit_events (id, account_id, actor_user_id, action, detail, at)
+VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// The one indexed read behind every bearer-key request.
+pub const KEY_BY_HASH: &str = "
+SELECT k.id, k.account_id, k.scopes, k.expires_at, a.plan
+FROM api_keys k JOIN accounts a ON a.id = k.account_id
+WHERE k.key_hash = $1";
+pub const API_KEY_COLUMNS: &str =
+    "id, account_id, name, hint, scopes, expires_at, last_used_at, created_by, created_at";
+pub const INSERT_API_KEY: &str = "
+INSERT INTO api_keys (id, account_id, name, key_hash, hint, scopes, expires_at, created_by, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const DELETE_API_KEY: &str = "DELETE FROM api_keys WHERE account_id = $1 AND id = $2";
+pub const TOUCH_API_KEY: &str = "
+UPDATE api_keys SET last_used_at = $2
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
+
+pub const WORKSPACE_COLUMNS: &str = "id, account_id, name, created_at";
+pub const RENAME_WORKSPACE: &str = "
+UPDATE workspaces SET name = $3, updated_at = $4 WHERE account_id = $1 AND id = $2
+RETURNING id, account_id, name, created_at";
+pub const DELETE_WORKSPACE: &str = "DELETE FROM workspaces WHERE account_id = $1 AND id = $2";
+
+pub const RECORD_COLUMNS: &str = "id, account_id, workspace_id, data, created_at, updated_at";
+/// Inserts only when the workspace belongs to the account: one statement, no race.
+pub const INSERT_RECORD: &str = "
+INSERT INTO records (id, account_id, workspace_id, data, created_at, updated_at)
+SELECT $1, $2, w.id, $4, $5, $6 FROM workspaces w WHERE w.id = $3 AND w.account_id = $2";
+pub const UPDATE_RECORD: &str = "
+UPDATE records SET data = $3, updated_at = $4 WHERE account_id = $1 AND id = $2
+RETURNING id, account_id, workspace_id, data, created_at, updated_at";
+pub const DELETE_RECORD: &str = "DELETE FROM records WHERE account_id = $1 AND id = $2";
+
+/// A page of `table`, newest first: `$1` account, `$2` cursor (or NULL), `$3` limit,
+/// and `extra` for one more filter on `$4`.
+pub fn page_query(columns: &str, table: &str, extra: Option<&str>) -> String {
+    let extra = extra
+        .map(|column| format!(" AND ($4 IS NULL OR {column} = $4)"))
+        .unwrap_or_default();
+    format!(
+        "SELECT {columns} FROM {table} WHERE account_id = $1 AND ($2 IS NULL OR id < $2){extra} ORDER BY id DESC LIMIT $3"
+    )
+}
+
+pub fn by_id_query(columns: &str, table: &str) -> String {
+    format!("SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2")
+}

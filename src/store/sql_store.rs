@@ -2,13 +2,15 @@
 //! two can never drift apart. Only the pool type differs.
 use std::time::Duration;
 
+use app::domain::api_keys::{scopes_from_db, scopes_to_db};
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::tokens::TokenPurpose;
 use app::ports::{
-    IpFailures, Membership, NewSignUp, Role, SignUpOutcome, Store, StoreError, StoreResult,
-    UserRecord, Workspace,
+    Account, ApiKeyRecord, AuditEvent, DataRecord, IpFailures, KeyGrant, Membership, NewApiKey,
+    NewSignUp, PageRequest, Role, SignUpOutcome, Store, StoreError, StoreResult, UserRecord,
+    Workspace,
 };
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -54,6 +56,90 @@ macro_rules! sql_store {
                     session_epoch: row.try_get("session_epoch")?,
                     created_at: Timestamp(row.try_get("created_at")?),
                 })
+            }
+
+            fn workspace_from_row(row: &$row) -> Result<Workspace, sqlx::Error> {
+                Ok(Workspace {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    name: row.try_get("name")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                })
+            }
+
+            fn api_key_from_row(row: &$row) -> Result<ApiKeyRecord, sqlx::Error> {
+                let scopes: Option<String> = row.try_get("scopes")?;
+                Ok(ApiKeyRecord {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    name: row.try_get("name")?,
+                    hint: row.try_get("hint")?,
+                    scopes: scopes_from_db(scopes.as_deref()),
+                    expires_at: ts(row.try_get("expires_at")?),
+                    last_used_at: ts(row.try_get("last_used_at")?),
+                    created_by: row.try_get("created_by")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                })
+            }
+
+            fn record_from_row(row: &$row) -> Result<DataRecord, sqlx::Error> {
+                Ok(DataRecord {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    workspace_id: row.try_get("workspace_id")?,
+                    data: row.try_get("data")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    updated_at: Timestamp(row.try_get("updated_at")?),
+                })
+            }
+
+            /// Runs a page query (see `queries::page_query`) and maps its rows.
+            async fn page<T>(
+                &self,
+                sql: &str,
+                account_id: &str,
+                page: &PageRequest,
+                filter: Option<Option<&str>>,
+                map: fn(&$row) -> Result<T, sqlx::Error>,
+            ) -> StoreResult<Vec<T>> {
+                let mut query = sqlx::query(sql)
+                    .bind(account_id)
+                    .bind(page.starting_after.as_deref())
+                    .bind(i64::from(page.limit) + 1);
+                if let Some(value) = filter {
+                    query = query.bind(value);
+                }
+                let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter()
+                    .map(map)
+                    .collect::<Result<_, _>>()
+                    .map_err(db_err)
+            }
+
+            async fn one<T>(
+                &self,
+                sql: &str,
+                account_id: &str,
+                id: &str,
+                map: fn(&$row) -> Result<T, sqlx::Error>,
+            ) -> StoreResult<Option<T>> {
+                let row = sqlx::query(sql)
+                    .bind(account_id)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(map).transpose().map_err(db_err)
+            }
+
+            async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
+                let done = sqlx::query(sql)
+                    .bind(account_id)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn user_where(
@@ -394,6 +480,264 @@ macro_rules! sql_store {
                     })
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(db_err)
+            }
+
+            async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+                let row = sqlx::query(q::ACCOUNT)
+                    .bind(account_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|row| {
+                    Ok(Account {
+                        id: row.try_get("id")?,
+                        name: row.try_get("name")?,
+                        plan: row.try_get("plan")?,
+                        created_at: Timestamp(row.try_get("created_at")?),
+                    })
+                })
+                .transpose()
+                .map_err(db_err)
+            }
+
+            async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
+                let role = sqlx::query_scalar::<_, String>(q::ROLE_IN)
+                    .bind(user_id)
+                    .bind(account_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(role.as_deref().and_then(Role::parse))
+            }
+
+            async fn record_audit(&self, event: AuditEvent) -> StoreResult<()> {
+                sqlx::query(q::INSERT_AUDIT)
+                    .bind(app::domain::ids::new_id(app::domain::ids::AUDIT))
+                    .bind(event.account_id)
+                    .bind(event.actor_user_id)
+                    .bind(event.action)
+                    .bind(event.detail)
+                    .bind(event.at.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
+                let row = sqlx::query(q::KEY_BY_HASH)
+                    .bind(key_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|row| {
+                    let scopes: Option<String> = row.try_get(2)?;
+                    Ok(KeyGrant {
+                        key_id: row.try_get(0)?,
+                        account_id: row.try_get(1)?,
+                        scopes: scopes_from_db(scopes.as_deref()),
+                        expires_at: ts(row.try_get(3)?),
+                        plan: row.try_get(4)?,
+                    })
+                })
+                .transpose()
+                .map_err(db_err)
+            }
+
+            async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+                sqlx::query(q::INSERT_API_KEY)
+                    .bind(&key.id)
+                    .bind(&key.account_id)
+                    .bind(&key.name)
+                    .bind(&key.key_hash)
+                    .bind(&key.hint)
+                    .bind(scopes_to_db(key.scopes.as_deref()))
+                    .bind(key.expires_at.map(Timestamp::millis))
+                    .bind(&key.created_by)
+                    .bind(key.now.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(ApiKeyRecord {
+                    id: key.id,
+                    account_id: key.account_id,
+                    name: key.name,
+                    hint: key.hint,
+                    scopes: key.scopes,
+                    expires_at: key.expires_at,
+                    last_used_at: None,
+                    created_by: key.created_by,
+                    created_at: key.now,
+                })
+            }
+
+            async fn list_api_keys(
+                &self,
+                account_id: &str,
+                page: &PageRequest,
+            ) -> StoreResult<Vec<ApiKeyRecord>> {
+                let sql = q::page_query(q::API_KEY_COLUMNS, "api_keys", None);
+                self.page(&sql, account_id, page, None, Self::api_key_from_row)
+                    .await
+            }
+
+            async fn api_key(
+                &self,
+                account_id: &str,
+                key_id: &str,
+            ) -> StoreResult<Option<ApiKeyRecord>> {
+                let sql = q::by_id_query(q::API_KEY_COLUMNS, "api_keys");
+                self.one(&sql, account_id, key_id, Self::api_key_from_row)
+                    .await
+            }
+
+            async fn delete_api_key(&self, account_id: &str, key_id: &str) -> StoreResult<bool> {
+                self.affected(q::DELETE_API_KEY, account_id, key_id).await
+            }
+
+            async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
+                if used.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                for (key_id, at) in used {
+                    sqlx::query(q::TOUCH_API_KEY)
+                        .bind(key_id)
+                        .bind(at.millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn list_workspaces(
+                &self,
+                account_id: &str,
+                page: &PageRequest,
+            ) -> StoreResult<Vec<Workspace>> {
+                let sql = q::page_query(q::WORKSPACE_COLUMNS, "workspaces", None);
+                self.page(&sql, account_id, page, None, Self::workspace_from_row)
+                    .await
+            }
+
+            async fn workspace(
+                &self,
+                account_id: &str,
+                workspace_id: &str,
+            ) -> StoreResult<Option<Workspace>> {
+                let sql = q::by_id_query(q::WORKSPACE_COLUMNS, "workspaces");
+                self.one(&sql, account_id, workspace_id, Self::workspace_from_row)
+                    .await
+            }
+
+            async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
+                sqlx::query(q::INSERT_WORKSPACE)
+                    .bind(&w.id)
+                    .bind(&w.account_id)
+                    .bind(&w.name)
+                    .bind(w.created_at.millis())
+                    .bind(w.created_at.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn rename_workspace(
+                &self,
+                account_id: &str,
+                workspace_id: &str,
+                name: &str,
+                now: Timestamp,
+            ) -> StoreResult<Option<Workspace>> {
+                let row = sqlx::query(q::RENAME_WORKSPACE)
+                    .bind(account_id)
+                    .bind(workspace_id)
+                    .bind(name)
+                    .bind(now.millis())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref()
+                    .map(Self::workspace_from_row)
+                    .transpose()
+                    .map_err(db_err)
+            }
+
+            async fn delete_workspace(
+                &self,
+                account_id: &str,
+                workspace_id: &str,
+            ) -> StoreResult<bool> {
+                self.affected(q::DELETE_WORKSPACE, account_id, workspace_id)
+                    .await
+            }
+
+            async fn list_records(
+                &self,
+                account_id: &str,
+                workspace_id: Option<&str>,
+                page: &PageRequest,
+            ) -> StoreResult<Vec<DataRecord>> {
+                let sql = q::page_query(q::RECORD_COLUMNS, "records", Some("workspace_id"));
+                self.page(
+                    &sql,
+                    account_id,
+                    page,
+                    Some(workspace_id),
+                    Self::record_from_row,
+                )
+                .await
+            }
+
+            async fn record(
+                &self,
+                account_id: &str,
+                record_id: &str,
+            ) -> StoreResult<Option<DataRecord>> {
+                let sql = q::by_id_query(q::RECORD_COLUMNS, "records");
+                self.one(&sql, account_id, record_id, Self::record_from_row)
+                    .await
+            }
+
+            async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
+                let done = sqlx::query(q::INSERT_RECORD)
+                    .bind(&r.id)
+                    .bind(&r.account_id)
+                    .bind(&r.workspace_id)
+                    .bind(&r.data)
+                    .bind(r.created_at.millis())
+                    .bind(r.updated_at.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn update_record(
+                &self,
+                account_id: &str,
+                record_id: &str,
+                data: &str,
+                now: Timestamp,
+            ) -> StoreResult<Option<DataRecord>> {
+                let row = sqlx::query(q::UPDATE_RECORD)
+                    .bind(account_id)
+                    .bind(record_id)
+                    .bind(data)
+                    .bind(now.millis())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref()
+                    .map(Self::record_from_row)
+                    .transpose()
+                    .map_err(db_err)
+            }
+
+            async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
+                self.affected(q::DELETE_RECORD, account_id, record_id).await
             }
 
             async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {

@@ -315,3 +315,76 @@ impl TestApp {
             .expect("count")
     }
 }
+
+/// A signed-in owner (browser session) of a fresh account.
+pub struct Owner {
+    pub browser: Client,
+}
+
+impl TestApp {
+    pub async fn owner(&self, name: &str) -> Owner {
+        let email = self.confirmed_user(name).await;
+        let browser = browser();
+        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, "/home");
+        Owner { browser }
+    }
+
+    /// `POST /api/v1/api_keys` with the owner's session; returns the created key object.
+    pub async fn create_key(&self, owner: &Owner, body: serde_json::Value) -> serde_json::Value {
+        let res = owner
+            .browser
+            .post(self.url("/api/v1/api_keys"))
+            .header("origin", &self.base)
+            .json(&body)
+            .send()
+            .await
+            .expect("create key");
+        assert_eq!(res.status(), StatusCode::CREATED, "create key");
+        res.json().await.expect("key JSON")
+    }
+
+    pub async fn full_key(&self, owner: &Owner) -> String {
+        let key = self
+            .create_key(owner, serde_json::json!({"name": "script"}))
+            .await;
+        key["key"].as_str().expect("key").to_owned()
+    }
+
+    /// A bearer-key request to `/api/v1{path}`.
+    pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .header("authorization", format!("Bearer {key}"))
+    }
+}
+
+/// Asserts the envelope's type, code and param; returns the error object.
+pub async fn assert_api_error(
+    res: Response,
+    status: StatusCode,
+    kind: &str,
+    code: Option<&str>,
+) -> serde_json::Value {
+    assert_eq!(res.status(), status);
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "every response carries x-request-id"
+    );
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: serde_json::Value = res.json().await.expect("error JSON");
+    let error = body["error"].clone();
+    assert_eq!(error["type"], kind, "{body}");
+    assert_eq!(error["code"].as_str(), code, "{body}");
+    for field in ["message", "param", "path"] {
+        assert!(error.get(field).is_some(), "envelope has {field}: {body}");
+    }
+    error
+}
+
+pub const INVALID_KEY_BODY: &str = r#"{"error":{"type":"authentication_error","code":null,"message":"Invalid API key","param":null,"path":null}}"#;
+
+pub async fn assert_invalid_key(res: Response) {
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert_eq!(res.text().await.expect("body"), INVALID_KEY_BODY);
+}

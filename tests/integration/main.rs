@@ -2,6 +2,7 @@
 //! its own fresh database and talks HTTP to it; mail goes over SMTP to a real sink process.
 mod helpers;
 
+mod api;
 mod bad_input;
 mod lockout;
 mod reset;

@@ -1,4 +1,5 @@
 //! Domain types and rules, free of I/O: easy to unit-test.
+pub mod api_keys;
 pub mod clock;
 pub mod email;
 pub mod ids;

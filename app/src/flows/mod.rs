@@ -3,6 +3,7 @@
 use crate::hashing::HashError;
 use crate::ports::StoreError;
 
+pub mod api_keys;
 pub mod recovery;
 pub mod sign_in;
 pub mod sign_up;

@@ -68,6 +68,13 @@ pub async fn reset_password(password: String) -> Result<(), ServerFnError> {
     ctx.finish(result, "/reset").await
 }
 
+#[server(prefix = "/_fn", endpoint = "delete_api_key")]
+pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_api_key(&ctx, id).await;
+    ctx.finish(result, "/settings/api-keys").await
+}
+
 /// Server-only helpers: the request context and the body of each server function.
 #[cfg(feature = "ssr")]
 mod server {
@@ -84,6 +91,7 @@ mod server {
     use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
     use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
     use crate::flows::FlowError;
+    use crate::ports::Role;
     use crate::web::guards::ClientIp;
     use crate::web::session::{self, AuthState, Flash};
     use crate::AppState;
@@ -358,6 +366,41 @@ mod server {
                 Ok("/forgot".into())
             }
         }
+    }
+
+    pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
+        let Some(user) = session::current_user(&ctx.state, &ctx.session)
+            .await
+            .map_err(|e| FlowError::Store(crate::ports::StoreError(e)))?
+        else {
+            return Ok("/sign-in".into());
+        };
+        let account_id = user.auth.account_id.clone().unwrap_or_default();
+        let role = ctx
+            .state
+            .store
+            .role_in(&user.auth.user_id, &account_id)
+            .await
+            .map_err(FlowError::from)?;
+        if !matches!(role, Some(Role::Owner | Role::Admin)) {
+            session::set_flash(
+                &ctx.session,
+                Flash::error("Only owners and admins can delete API keys."),
+            )
+            .await?;
+            return Ok("/home".into());
+        }
+        let deleted =
+            crate::flows::api_keys::delete(&ctx.state, &account_id, Some(&user.auth.user_id), &id)
+                .await
+                .map_err(FlowError::from)?;
+        let flash = if deleted {
+            Flash::notice("The API key was deleted. Requests using it are refused from now on.")
+        } else {
+            Flash::error("That API key no longer exists.")
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/api-keys".into())
     }
 
     pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";

@@ -106,3 +106,43 @@ pub fn Field(
         </div>
     }
 }
+
+/// What the header of every signed-in page shows.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub account_name: String,
+    pub email: String,
+    /// Owners and admins see the admin pages in the navigation.
+    pub is_admin: bool,
+}
+
+/// The layout of signed-in pages: a header with navigation and the sign-out button.
+#[component]
+pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> impl IntoView {
+    let link = move |href: &'static str, label: &'static str| {
+        let here = href == current;
+        view! {
+            <a href=href aria-current=here.then_some("page")>{label}</a>
+        }
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/home">
+                <span class="brand-mark" aria-hidden="true">"T"</span>
+                <span>"Terminus Hub"</span>
+            </a>
+            <nav aria-label="Main">
+                {link("/home", "Workspaces")}
+                {chrome.is_admin.then(|| link("/settings/api-keys", "API keys"))}
+            </nav>
+            <div class="who">
+                <span class="account-name">{chrome.account_name.clone()}</span>
+                <span class="muted">{chrome.email.clone()}</span>
+                <form method="post" action="/_fn/sign_out">
+                    <button type="submit" class="link">"Sign out"</button>
+                </form>
+            </div>
+        </header>
+        <main class="page">{children()}</main>
+    }
+}

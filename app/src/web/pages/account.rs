@@ -1,58 +1,86 @@
-//! The signed-in home: the current account and its workspaces.
+//! The signed-in home: the current account and its workspaces. Also the shared lookup of
+//! "who is signed in, in which account, with which role" that signed-in pages start with.
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::{see_other, PageResult};
-use crate::web::actions::SignOut;
-use crate::web::session::{self, take_flash};
-use crate::web::shell::{render_page, Messages};
+use super::{see_other, PageError, PageResult};
+use crate::ports::{Membership, Role};
+use crate::web::session::{self, take_flash, SignedIn as SignedInUser};
+use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::AppState;
 
-pub async fn home_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let Some(user) = session::current_user(&state, &session).await? else {
-        return Ok(see_other("/sign-in"));
+/// A signed-in person in their current account.
+pub struct Member {
+    pub user: SignedInUser,
+    pub membership: Option<Membership>,
+}
+
+impl Member {
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            account_name: self
+                .membership
+                .as_ref()
+                .map(|m| m.account_name.clone())
+                .unwrap_or_else(|| "No account".into()),
+            email: self.user.email.clone(),
+            is_admin: self.is_admin(),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self.membership.as_ref().map(|m| m.role),
+            Some(Role::Owner | Role::Admin)
+        )
+    }
+}
+
+/// The signed-in member, or the redirect to sign in. The role is read from the store on
+/// every request, so a change takes effect at once.
+pub async fn signed_in_member(
+    state: &AppState,
+    session: &Session,
+) -> Result<Result<Member, Response>, PageError> {
+    let Some(user) = session::current_user(state, session).await? else {
+        return Ok(Err(see_other("/sign-in")));
     };
-    let flash = take_flash(&session).await?;
     let memberships = state.store.memberships(&user.auth.user_id).await?;
-    let current = user
+    let membership = user
         .auth
         .account_id
         .as_ref()
         .and_then(|id| memberships.iter().find(|m| &m.account_id == id))
         .or(memberships.first())
         .cloned();
-    let workspaces = match &current {
+    Ok(Ok(Member { user, membership }))
+}
+
+pub async fn home_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let member = match signed_in_member(&state, &session).await? {
+        Ok(m) => m,
+        Err(redirect) => return Ok(redirect),
+    };
+    let flash = take_flash(&session).await?;
+    let workspaces = match &member.membership {
         Some(m) => state.store.workspaces(&m.account_id).await?,
         None => Vec::new(),
     };
-    let account_name = current
+    let chrome = member.chrome();
+    let role = member
+        .membership
         .as_ref()
-        .map(|m| m.account_name.clone())
-        .unwrap_or_else(|| "No account".into());
-    let role = current.as_ref().map(|m| m.role.as_str()).unwrap_or("");
-    let email = user.email.clone();
-    let title = account_name.clone();
+        .map(|m| m.role.as_str())
+        .unwrap_or("");
+    let title = chrome.account_name.clone();
     Ok(render_page(StatusCode::OK, &title, move || {
         view! {
-            <header class="topbar">
-                <a class="brand" href="/home">
-                    <span class="brand-mark" aria-hidden="true">"T"</span>
-                    <span>"Terminus Hub"</span>
-                </a>
-                <div class="who">
-                    <span class="account-name">{account_name.clone()}</span>
-                    <span class="muted">{email.clone()}</span>
-                    <form method="post" action=SignOut::PATH>
-                        <button type="submit" class="link">"Sign out"</button>
-                    </form>
-                </div>
-            </header>
-            <main class="page">
+            <SignedIn chrome=chrome.clone() current="/home">
                 <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                <p class="eyebrow">{format!("{account_name} · {role}")}</p>
+                <p class="eyebrow">{format!("{} · {role}", chrome.account_name)}</p>
                 <h1>"Workspaces"</h1>
                 <ul class="workspaces">
                     {workspaces
@@ -60,12 +88,18 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
                         .map(|w| view! {
                             <li class="workspace">
                                 <span class="ws-name">{w.name.clone()}</span>
-                                <span class="muted">{format!("Created {}", w.created_at.to_rfc3339().replace('T', " ").replace('Z', " UTC"))}</span>
+                                <span class="muted">{format!("Created {}", human_time(w.created_at))}</span>
                             </li>
                         })
                         .collect_view()}
                 </ul>
-            </main>
+            </SignedIn>
         }
     }))
+}
+
+/// "2026-11-22 05:07 UTC".
+pub fn human_time(t: crate::domain::clock::Timestamp) -> String {
+    let s = t.to_rfc3339();
+    format!("{} UTC", s.get(..16).unwrap_or(&s).replace('T', " "))
 }

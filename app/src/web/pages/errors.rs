@@ -67,3 +67,15 @@ pub fn internal_error() -> Response {
         },
     )
 }
+
+/// 403 for a signed-in person whose role does not allow the page.
+pub fn forbidden(message: &'static str) -> Response {
+    render_page(StatusCode::FORBIDDEN, "Not allowed", move || {
+        view! {
+            <AuthCard title="Not allowed">
+                <p role="alert" class="alert">{message}</p>
+                <p><a href="/home">"Back to your workspaces"</a></p>
+            </AuthCard>
+        }
+    })
+}

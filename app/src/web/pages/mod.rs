@@ -4,6 +4,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 pub mod account;
+pub mod api_keys;
 pub mod errors;
 pub mod links;
 pub mod sign_in;

@@ -1,0 +1,314 @@
+//! The API keys page, for owners and admins: list, create (the key is shown once, on the
+//! response to the form itself, and never stored), delete behind a confirmation.
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::account::{human_time, signed_in_member, Member};
+use super::{errors, PageResult};
+use crate::domain::api_keys::{Scope, MAX_NAME_CHARS};
+use crate::domain::clock::Timestamp;
+use crate::flows::api_keys as key_flows;
+use crate::ports::{ApiKeyRecord, PageRequest};
+use crate::web::actions::DeleteApiKey;
+use crate::web::session::{take_flash, Flash};
+use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
+use crate::AppState;
+
+const PATH: &str = "/settings/api-keys";
+
+/// The signed-in owner or admin, or the page to show instead.
+async fn admin(
+    state: &AppState,
+    session: &Session,
+) -> Result<Result<Member, Response>, super::PageError> {
+    Ok(match signed_in_member(state, session).await? {
+        Ok(m) if m.is_admin() => Ok(m),
+        Ok(_) => Err(errors::forbidden(
+            "Only owners and admins of this account can manage API keys.",
+        )),
+        Err(redirect) => Err(redirect),
+    })
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct NewKeyForm {
+    name: String,
+    expires_on: String,
+    #[serde(rename = "workspaces:read")]
+    workspaces_read: Option<String>,
+    #[serde(rename = "workspaces:write")]
+    workspaces_write: Option<String>,
+    #[serde(rename = "records:read")]
+    records_read: Option<String>,
+    #[serde(rename = "records:write")]
+    records_write: Option<String>,
+}
+
+impl NewKeyForm {
+    fn scopes(&self) -> Option<Vec<Scope>> {
+        let picked: Vec<Scope> = [
+            (&self.workspaces_read, Scope::WorkspacesRead),
+            (&self.workspaces_write, Scope::WorkspacesWrite),
+            (&self.records_read, Scope::RecordsRead),
+            (&self.records_write, Scope::RecordsWrite),
+        ]
+        .into_iter()
+        .filter_map(|(field, scope)| field.as_ref().map(|_| scope))
+        .collect();
+        (!picked.is_empty()).then_some(picked)
+    }
+
+    fn checked(&self, scope: Scope) -> bool {
+        self.scopes().is_some_and(|s| s.contains(&scope))
+    }
+}
+
+/// The end of the chosen day (UTC), which must be in the future.
+fn parse_expiry(input: &str, now: Timestamp) -> Result<Option<Timestamp>, String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(input, "%Y-%m-%d")
+        .map_err(|_| "Enter a date like 2030-01-31.".to_owned())?;
+    let end = date
+        .and_hms_opt(23, 59, 59)
+        .map(|t| Timestamp(t.and_utc().timestamp_millis()))
+        .ok_or_else(|| "Enter a date like 2030-01-31.".to_owned())?;
+    if end <= now {
+        return Err("Choose a date in the future.".into());
+    }
+    Ok(Some(end))
+}
+
+#[derive(Debug, Default, Clone)]
+struct FormErrors {
+    name: Option<String>,
+    expires_on: Option<String>,
+}
+
+pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let member = match admin(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let flash = take_flash(&session).await?;
+    render_keys(
+        &state,
+        &member,
+        flash,
+        NewKeyForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_keys(
+    state: &AppState,
+    member: &Member,
+    flash: Flash,
+    form: NewKeyForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> PageResult {
+    let account_id = member
+        .membership
+        .as_ref()
+        .map(|m| m.account_id.clone())
+        .unwrap_or_default();
+    let page = PageRequest {
+        limit: 100,
+        starting_after: None,
+    };
+    let keys = state.store.list_api_keys(&account_id, &page).await?;
+    let chrome = member.chrome();
+    Ok(render_page(status, "API keys", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current=PATH>
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <h1>"API keys"</h1>
+                <p class="muted">"Scripts call the REST API at /api/v1 with " <code>"Authorization: Bearer thub_…"</code> ". A key sees only this account's data."</p>
+                <KeyTable keys=keys.clone()/>
+                <h2>"Create a key"</h2>
+                <NewKeyFormView form=form.clone() errors=errors.clone()/>
+            </SignedIn>
+        }
+    }))
+}
+
+#[component]
+fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
+    if keys.is_empty() {
+        return view! { <p class="empty">"No API keys yet."</p> }.into_any();
+    }
+    view! {
+        <table class="keys">
+            <thead>
+                <tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Scopes"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
+            </thead>
+            <tbody>
+                {keys.into_iter().map(|k| {
+                    let scopes = k.scopes.as_ref().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "Full access".into());
+                    view! {
+                        <tr>
+                            <td>{k.name.clone()}</td>
+                            <td><code>{format!("{}…", k.hint)}</code></td>
+                            <td>{scopes}</td>
+                            <td>{human_time(k.created_at)}</td>
+                            <td>{k.last_used_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
+                            <td>{k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
+                            <td><a href=format!("{PATH}/{}/delete", k.id) class="danger-link">"Delete"</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
+    let scope_box = |scope: Scope, label: &'static str| {
+        let id = format!("scope-{}", scope.as_str().replace(':', "-"));
+        let for_id = id.clone();
+        view! {
+            <label class="check" for=for_id>
+                <input type="checkbox" id=id name=scope.as_str() value="on" checked=form.checked(scope)/>
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <form method="post" action=PATH class="stack" novalidate=true>
+            <crate::web::shell::Field label="Name" name="name" kind="text" autocomplete="off"
+                value=Some(form.name.clone()) error=errors.name.clone()
+                hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")/>
+            <crate::web::shell::Field label="Expires on (optional)" name="expires_on" kind="date" autocomplete="off"
+                value=Some(form.expires_on.clone()) error=errors.expires_on.clone()
+                hint=Some("The key stops working at the end of this day (UTC). Leave empty for no expiry.")/>
+            <fieldset class="scopes">
+                <legend>"Scopes (optional)"</legend>
+                <p class="hint">"Tick none for full access to this account. Write includes read."</p>
+                {scope_box(Scope::WorkspacesRead, "workspaces:read")}
+                {scope_box(Scope::WorkspacesWrite, "workspaces:write")}
+                {scope_box(Scope::RecordsRead, "records:read")}
+                {scope_box(Scope::RecordsWrite, "records:write")}
+            </fieldset>
+            <button type="submit" class="primary">"Create key"</button>
+        </form>
+    }
+}
+
+/// Creates a key and answers with the page that shows it, once. There is deliberately no
+/// redirect: the key would otherwise have to be stored somewhere to survive it.
+pub async fn create_key(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<NewKeyForm>,
+) -> PageResult {
+    let member = match admin(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let now = state.clock.now();
+    let name = form.name.trim().to_owned();
+    let mut errors = FormErrors::default();
+    if name.is_empty() {
+        errors.name = Some("Give the key a name.".into());
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        errors.name = Some("Use at most 100 characters.".into());
+    }
+    let expires_at = parse_expiry(&form.expires_on, now).unwrap_or_else(|e| {
+        errors.expires_on = Some(e);
+        None
+    });
+    if errors.name.is_some() || errors.expires_on.is_some() {
+        return render_keys(
+            &state,
+            &member,
+            Flash::default(),
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let account_id = member
+        .membership
+        .as_ref()
+        .map(|m| m.account_id.clone())
+        .unwrap_or_default();
+    let (record, key) = key_flows::create(
+        &state,
+        &account_id,
+        Some(&member.user.auth.user_id),
+        name,
+        expires_at,
+        form.scopes(),
+    )
+    .await?;
+    let chrome = member.chrome();
+    let secret = key.expose().to_owned();
+    Ok(render_page(
+        StatusCode::CREATED,
+        "Your new API key",
+        move || {
+            view! {
+                <SignedIn chrome=chrome.clone() current=PATH>
+                    <h1>"Your new API key"</h1>
+                    <p role="status" class="notice">{format!("Key \"{}\" created.", record.name)}</p>
+                    <p><strong>"Copy it now: it will not be shown again."</strong> " Terminus Hub keeps only a hash of it."</p>
+                    <div class="key-box">
+                        <code id="new-key" class="key">{secret.clone()}</code>
+                        <button type="button" class="secondary" data-copy="new-key" hidden=true>"Copy"</button>
+                    </div>
+                    <p><a href=PATH>"Done"</a></p>
+                    <script src="/public/copy.js" defer=true></script>
+                </SignedIn>
+            }
+        },
+    ))
+}
+
+pub async fn confirm_delete_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> PageResult {
+    let member = match admin(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let account_id = member
+        .membership
+        .as_ref()
+        .map(|m| m.account_id.clone())
+        .unwrap_or_default();
+    let Some(key) = state.store.api_key(&account_id, &id).await? else {
+        return Ok(errors::not_found());
+    };
+    let chrome: Chrome = member.chrome();
+    Ok(render_page(StatusCode::OK, "Delete API key", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current=PATH>
+                <h1>"Delete API key"</h1>
+                <p>{format!("Delete \"{}\" ({}…)? Scripts using it will be refused from their very next request. This cannot be undone.", key.name, key.hint)}</p>
+                <form method="post" action=DeleteApiKey::PATH class="inline">
+                    <input type="hidden" name="id" value=key.id.clone()/>
+                    <button type="submit" class="danger">"Delete key"</button>
+                    " "
+                    <a href=PATH>"Cancel"</a>
+                </form>
+            </SignedIn>
+        }
+    }))
+}

@@ -1,0 +1,213 @@
+//! Who is calling: a bearer API key (every route), or an owner's or admin's browser session
+//! (admin-only routes, which refuse keys). Also applies the per-account rate limit.
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use app::domain::api_keys::{self, allows, Scope};
+use app::ports::Role;
+use app::web::session::current_user;
+
+use super::error::{ApiError, ApiResult};
+use super::limits::{Policy, Verdict};
+use super::ApiState;
+
+/// The authenticated caller, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    /// Set for bearer keys; `None` for a session.
+    pub key: Option<KeyCaller>,
+    /// Set for a browser session.
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyCaller {
+    pub key_id: String,
+    pub scopes: Option<Vec<Scope>>,
+}
+
+impl Caller {
+    /// 403 `insufficient_scope` unless the key's scopes grant `scope`.
+    pub fn require(&self, scope: Scope) -> ApiResult<()> {
+        match &self.key {
+            Some(key) if !allows(key.scopes.as_deref(), scope) => Err(ApiError::permission(
+                "insufficient_scope",
+                format!("This API key lacks the {} scope", scope.as_str()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The key from `Authorization: Bearer <key>`: scheme case-insensitive (RFC 7235),
+/// surrounding whitespace ignored. `None` when absent or not a bearer credential.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(char::is_whitespace)?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Checks a bearer key: shape and checksum first (no database), then one indexed read.
+async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<(Caller, String)> {
+    let token = bearer_token(headers).ok_or_else(ApiError::invalid_key)?;
+    if !api_keys::is_well_formed(token) {
+        return Err(ApiError::invalid_key());
+    }
+    let grant = api
+        .app
+        .store
+        .key_by_hash(&api_keys::hash(token))
+        .await?
+        .ok_or_else(ApiError::invalid_key)?;
+    let now = api.app.clock.now();
+    if grant.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::invalid_key());
+    }
+    api.last_used.note(&grant.key_id, now);
+    let caller = Caller {
+        account_id: grant.account_id,
+        key: Some(KeyCaller {
+            key_id: grant.key_id,
+            scopes: grant.scopes,
+        }),
+        user_id: None,
+    };
+    Ok((caller, grant.plan))
+}
+
+/// Runs the request under the account's rate limit and adds the RateLimit headers.
+async fn limited(
+    api: &ApiState,
+    caller: Caller,
+    plan: &str,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let policy = Policy::for_plan(plan);
+    let verdict = api.limits.check(&caller.account_id);
+    let mut res = match verdict {
+        Verdict::Limited { retry_after } => {
+            ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()
+        }
+        Verdict::Allowed { .. } => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+    };
+    let (remaining, reset) = match verdict {
+        Verdict::Allowed { remaining } => (remaining, 0),
+        Verdict::Limited { retry_after } => (0, retry_after.as_secs_f64().ceil() as u64),
+    };
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&policy.header()) {
+        headers.insert("ratelimit-policy", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "limit={}, remaining={remaining}, reset={reset}",
+        policy.burst
+    )) {
+        headers.insert("ratelimit", v);
+    }
+    res
+}
+
+/// Middleware for the routes scripts call: a valid bearer key is required.
+pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) -> Response {
+    match authenticate_key(&api, req.headers()).await {
+        Ok((caller, plan)) => limited(&api, caller, &plan, req, next).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Middleware for admin-only routes: an owner's or admin's session. A valid key is refused
+/// with 403 (keys cannot manage keys, members or SSO); an invalid one with the usual 401.
+pub async fn require_admin_session(
+    State(api): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let session = req.extensions().get::<Session>().cloned();
+    match admin_caller(&api, &headers, session).await {
+        Ok((caller, plan)) => limited(&api, caller, &plan, req, next).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn admin_caller(
+    api: &ApiState,
+    headers: &HeaderMap,
+    session: Option<Session>,
+) -> ApiResult<(Caller, String)> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        authenticate_key(api, headers).await?;
+        return Err(ApiError::permission(
+            "admin_only",
+            "API keys cannot use this endpoint: sign in to the web app as an owner or admin",
+        ));
+    }
+    let session = session.ok_or_else(ApiError::invalid_key)?;
+    let user = current_user(&api.app, &session)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "session lookup failed");
+            ApiError::internal()
+        })?
+        .ok_or_else(ApiError::invalid_key)?;
+    let account_id = user.auth.account_id.clone().ok_or_else(|| {
+        ApiError::permission(
+            "admin_only",
+            "Only owners and admins of the current account can use this endpoint",
+        )
+    })?;
+    let role = api
+        .app
+        .store
+        .role_in(&user.auth.user_id, &account_id)
+        .await?;
+    if !matches!(role, Some(Role::Owner | Role::Admin)) {
+        return Err(ApiError::permission(
+            "admin_only",
+            "Only owners and admins of the current account can use this endpoint",
+        ));
+    }
+    let plan = api
+        .app
+        .store
+        .account(&account_id)
+        .await?
+        .map(|a| a.plan)
+        .unwrap_or_default();
+    Ok((
+        Caller {
+            account_id,
+            key: None,
+            user_id: Some(user.auth.user_id),
+        },
+        plan,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        m
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(&h("Bearer thub_x")), Some("thub_x"));
+        assert_eq!(bearer_token(&h("bEaReR    thub_x  ")), Some("thub_x"));
+        assert_eq!(bearer_token(&h("Basic dXNlcjpwYXNz")), None);
+        assert_eq!(bearer_token(&h("Bearer")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! Reading JSON bodies with precise errors: 415 for a wrong content type, 413 for too large,
+//! 400 for malformed JSON, 422 (with `param` and a JSON Pointer `path`) for a wrong field.
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+/// Bodies above this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON object body, checked field by field by the handler.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = axum::body::to_bytes(Body::new(req.into_body()), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::too_large(
+                    "body_too_large",
+                    format!("The request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_json",
+                format!(
+                    "The body is not valid JSON: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        match value {
+            Value::Object(map) => Ok(JsonObject(map)),
+            _ => Err(
+                ApiError::bad_request("invalid_json", "The body must be a JSON object").at("", ""),
+            ),
+        }
+    }
+}
+
+impl JsonObject {
+    /// Refuses fields the endpoint does not know (a typo should not be silently ignored).
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(unknown) => Err(ApiError::unprocessable(
+                "parameter_unknown",
+                format!(
+                    "Received unknown parameter: {unknown}. Allowed: {}",
+                    allowed.join(", ")
+                ),
+            )
+            .at(unknown, &pointer(unknown))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// A required string of 1 to `max` characters (trimmed).
+    pub fn name(&self, name: &str, max: usize) -> Result<String, ApiError> {
+        match self.get(name) {
+            None => Err(ApiError::unprocessable(
+                "parameter_missing",
+                format!("Missing required parameter: {name}"),
+            )
+            .at(name, &pointer(name))),
+            Some(v) => string_field(v, name, max),
+        }
+    }
+
+    pub fn optional_name(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+        self.get(name)
+            .map(|v| string_field(v, name, max))
+            .transpose()
+    }
+}
+
+fn string_field(value: &Value, name: &str, max: usize) -> Result<String, ApiError> {
+    let Value::String(s) = value else {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid",
+            format!("{name} must be a string"),
+        )
+        .at(name, &pointer(name)));
+    };
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid_empty",
+            format!("{name} must not be empty"),
+        )
+        .at(name, &pointer(name)));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid_string_too_long",
+            format!("{name} must be at most {max} characters"),
+        )
+        .at(name, &pointer(name)));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The JSON Pointer (RFC 6901) of a top-level member.
+pub fn pointer(name: &str) -> String {
+    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pointers_escape() {
+        assert_eq!(super::pointer("a/b~c"), "/a~1b~0c");
+    }
+}

@@ -1,0 +1,233 @@
+//! The one JSON error envelope of `/api/v1`:
+//! `{"error":{"type","code","message","param","path"}}`.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    AuthenticationError,
+    PermissionError,
+    InvalidRequestError,
+    RateLimitError,
+    ApiError,
+}
+
+/// An API error: a status and the envelope's fields.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: ErrorType,
+    pub code: Option<&'static str>,
+    pub message: String,
+    pub param: Option<String>,
+    pub path: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: ErrorType,
+    code: Option<&'a str>,
+    message: &'a str,
+    param: Option<&'a str>,
+    path: Option<&'a str>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            code,
+            message: message.into(),
+            param: None,
+            path: None,
+            retry_after: None,
+        }
+    }
+
+    /// Missing, malformed, unknown, revoked and expired keys: one answer for all.
+    pub fn invalid_key() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            None,
+            "Invalid API key",
+        )
+    }
+
+    pub fn permission(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::PermissionError,
+            Some(code),
+            message,
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            Some("resource_missing"),
+            format!("No such {what}"),
+        )
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            Some("route_not_found"),
+            "Unrecognized request URL. See /openapi.json for the routes of this API.",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorType::InvalidRequestError,
+            Some("method_not_allowed"),
+            "This route does not accept this HTTP method",
+        )
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            Some(code),
+            message,
+        )
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorType::InvalidRequestError,
+            Some(code),
+            message,
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::InvalidRequestError,
+            Some("unsupported_media_type"),
+            "Send the body as JSON with Content-Type: application/json",
+        )
+    }
+
+    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::InvalidRequestError,
+            Some(code),
+            message,
+        )
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorType::RateLimitError,
+            Some("rate_limited"),
+            "Too many requests for this account. Retry after the number of seconds in Retry-After.",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::ApiError,
+            Some("internal_error"),
+            "Something went wrong on our side. Quote the x-request-id header when you report it.",
+        )
+    }
+
+    /// The offending parameter and its JSON Pointer in the body.
+    pub fn at(mut self, param: &str, path: &str) -> Self {
+        self.param = Some(param.to_owned());
+        self.path = Some(path.to_owned());
+        self
+    }
+
+    pub fn param(mut self, param: &str) -> Self {
+        self.param = Some(param.to_owned());
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let envelope = Envelope {
+            error: Body {
+                kind: self.kind,
+                code: self.code,
+                message: &self.message,
+                param: self.param.as_deref(),
+                path: self.path.as_deref(),
+            },
+        };
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        let mut res = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+/// Infrastructure failures are logged and become a 500 `api_error`.
+impl From<app::ports::StoreError> for ApiError {
+    fn from(err: app::ports::StoreError) -> Self {
+        tracing::error!(error = %err, "API request failed");
+        ApiError::internal()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn invalid_key_is_exactly_the_documented_body() {
+        let res = ApiError::invalid_key().into_response();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"error":{"type":"authentication_error","code":null,"message":"Invalid API key","param":null,"path":null}}"#
+        );
+    }
+}

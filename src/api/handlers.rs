@@ -1,0 +1,358 @@
+//! The `/api/v1` handlers. Every query is filtered by the caller's account, so another
+//! account's ids answer 404, never 403.
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::Value;
+
+use app::domain::api_keys::{Scope, MAX_NAME_CHARS};
+use app::domain::clock::Timestamp;
+use app::domain::ids::{new_id, WORKSPACE};
+use app::flows::api_keys as key_flows;
+use app::ports::{DataRecord, Workspace};
+
+use super::auth::Caller;
+use super::body::{pointer, JsonObject};
+use super::error::{ApiError, ApiResult};
+use super::list::{list_body, page_request};
+use super::resources;
+use super::ApiState;
+
+/// Records hold at most this much JSON.
+pub const MAX_RECORD_BYTES: usize = 256 * 1024;
+
+type Q = Query<HashMap<String, String>>;
+
+pub async fn get_account(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Value>> {
+    let account = api
+        .app
+        .store
+        .account(&caller.account_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    Ok(Json(resources::account(&account)))
+}
+
+// --- workspaces ---
+
+pub async fn list_workspaces(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkspacesRead)?;
+    let page = page_request(&q)?;
+    let rows = api
+        .app
+        .store
+        .list_workspaces(&caller.account_id, &page)
+        .await?;
+    Ok(Json(list_body(rows, &page, resources::workspace)))
+}
+
+pub async fn create_workspace(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    caller.require(Scope::WorkspacesWrite)?;
+    body.only(&["name"])?;
+    let name = body.name("name", MAX_NAME_CHARS)?;
+    let workspace = Workspace {
+        id: new_id(WORKSPACE),
+        account_id: caller.account_id.clone(),
+        name,
+        created_at: api.app.clock.now(),
+    };
+    api.app.store.create_workspace(&workspace).await?;
+    Ok((StatusCode::CREATED, Json(resources::workspace(&workspace))).into_response())
+}
+
+pub async fn get_workspace(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkspacesRead)?;
+    let w = api
+        .app
+        .store
+        .workspace(&caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    Ok(Json(resources::workspace(&w)))
+}
+
+pub async fn update_workspace(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::WorkspacesWrite)?;
+    body.only(&["name"])?;
+    let name = body.name("name", MAX_NAME_CHARS)?;
+    let w = api
+        .app
+        .store
+        .rename_workspace(&caller.account_id, &id, &name, api.app.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    Ok(Json(resources::workspace(&w)))
+}
+
+pub async fn delete_workspace(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::WorkspacesWrite)?;
+    if api
+        .app
+        .store
+        .delete_workspace(&caller.account_id, &id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("workspace"))
+    }
+}
+
+// --- records ---
+
+/// The `data` member: a JSON object of at most 256 KiB, as JSON text.
+fn record_data(body: &JsonObject) -> ApiResult<String> {
+    let data = body.get("data").ok_or_else(|| {
+        ApiError::unprocessable("parameter_missing", "Missing required parameter: data")
+            .at("data", "/data")
+    })?;
+    if !data.is_object() {
+        return Err(
+            ApiError::unprocessable("parameter_invalid", "data must be a JSON object")
+                .at("data", "/data"),
+        );
+    }
+    let text = data.to_string();
+    if text.len() > MAX_RECORD_BYTES {
+        return Err(ApiError::too_large(
+            "record_too_large",
+            format!("data must be at most {MAX_RECORD_BYTES} bytes of JSON"),
+        )
+        .at("data", "/data"));
+    }
+    Ok(text)
+}
+
+pub async fn list_records(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::RecordsRead)?;
+    let page = page_request(&q)?;
+    let workspace = q.get("workspace_id").map(String::as_str);
+    let rows = api
+        .app
+        .store
+        .list_records(&caller.account_id, workspace, &page)
+        .await?;
+    Ok(Json(list_body(rows, &page, resources::record)))
+}
+
+pub async fn create_record(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    caller.require(Scope::RecordsWrite)?;
+    body.only(&["workspace_id", "data"])?;
+    let workspace_id = body.name("workspace_id", 64)?;
+    let data = record_data(&body)?;
+    let now = api.app.clock.now();
+    let record = DataRecord {
+        id: new_id("rec"),
+        account_id: caller.account_id.clone(),
+        workspace_id,
+        data,
+        created_at: now,
+        updated_at: now,
+    };
+    if !api.app.store.create_record(&record).await? {
+        return Err(ApiError::not_found("workspace").at("workspace_id", &pointer("workspace_id")));
+    }
+    Ok((StatusCode::CREATED, Json(resources::record(&record))).into_response())
+}
+
+pub async fn get_record(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::RecordsRead)?;
+    let r = api
+        .app
+        .store
+        .record(&caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("record"))?;
+    Ok(Json(resources::record(&r)))
+}
+
+pub async fn update_record(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Json<Value>> {
+    caller.require(Scope::RecordsWrite)?;
+    body.only(&["data"])?;
+    let data = record_data(&body)?;
+    let r = api
+        .app
+        .store
+        .update_record(&caller.account_id, &id, &data, api.app.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("record"))?;
+    Ok(Json(resources::record(&r)))
+}
+
+pub async fn delete_record(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::RecordsWrite)?;
+    if api.app.store.delete_record(&caller.account_id, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("record"))
+    }
+}
+
+// --- API keys (admin session only) ---
+
+pub async fn list_api_keys(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    let page = page_request(&q)?;
+    // This instance's pending "last used" times first, so its own answers are fresh.
+    api.last_used.flush(api.app.store.as_ref()).await?;
+    let rows = api
+        .app
+        .store
+        .list_api_keys(&caller.account_id, &page)
+        .await?;
+    Ok(Json(list_body(rows, &page, resources::api_key)))
+}
+
+fn parse_scopes(value: Option<&Value>) -> ApiResult<Option<Vec<Scope>>> {
+    let Some(value) = value else { return Ok(None) };
+    let Value::Array(items) = value else {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid",
+            "scopes must be an array of scope names",
+        )
+        .at("scopes", "/scopes"));
+    };
+    if items.is_empty() {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid_empty",
+            "scopes must name at least one scope; leave it out for full account access",
+        )
+        .at("scopes", "/scopes"));
+    }
+    let names: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            item.as_str().and_then(Scope::parse).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "parameter_invalid",
+                    format!("Unknown scope. Known scopes: {}", names.join(", ")),
+                )
+                .at("scopes", &format!("/scopes/{i}"))
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()
+        .map(Some)
+}
+
+fn parse_expiry(value: Option<&Value>, now: Timestamp) -> ApiResult<Option<Timestamp>> {
+    let Some(value) = value else { return Ok(None) };
+    let invalid = || {
+        ApiError::unprocessable(
+            "parameter_invalid",
+            "expires_at must be a future RFC 3339 time, like 2030-01-31T00:00:00Z",
+        )
+        .at("expires_at", "/expires_at")
+    };
+    let text = value.as_str().ok_or_else(invalid)?;
+    let at = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| invalid())?;
+    let at = Timestamp(at.timestamp_millis());
+    if at <= now {
+        return Err(invalid());
+    }
+    Ok(Some(at))
+}
+
+/// Creates a key; the only answer that ever contains `key`.
+pub async fn create_api_key(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    body.only(&["name", "expires_at", "scopes"])?;
+    let name = body.name("name", MAX_NAME_CHARS)?;
+    let now = api.app.clock.now();
+    let expires_at = parse_expiry(body.get("expires_at"), now)?;
+    let scopes = parse_scopes(body.get("scopes"))?;
+    let (record, key) = key_flows::create(
+        &api.app,
+        &caller.account_id,
+        caller.user_id.as_deref(),
+        name,
+        expires_at,
+        scopes,
+    )
+    .await?;
+    let mut out = resources::api_key(&record);
+    out["key"] = Value::String(key.expose().to_owned());
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn delete_api_key(
+    State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if key_flows::delete(&api.app, &caller.account_id, caller.user_id.as_deref(), &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("api_key"))
+    }
+}
+
+/// Unknown routes under `/api/v1`.
+pub async fn route_not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// What `CatchPanicLayer` answers: never an HTML page or an empty body.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
+}

@@ -1,0 +1,117 @@
+//! The REST API under `/api/v1`: bearer API keys for scripts, owner/admin sessions for the
+//! admin-only routes, one JSON error envelope, per-account rate limits.
+use std::sync::Arc;
+
+use app::AppState;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, MethodRouter};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod handlers;
+pub mod limits;
+pub mod list;
+pub mod openapi;
+pub mod resources;
+
+use handlers as h;
+use limits::{LastUsed, Policy, RateLimits};
+
+/// What API handlers share: the application state, rate limits and pending "last used" times.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: AppState,
+    pub limits: Arc<RateLimits>,
+    pub last_used: Arc<LastUsed>,
+}
+
+impl ApiState {
+    pub fn new(app: AppState) -> Self {
+        Self {
+            app,
+            limits: Arc::new(RateLimits::new(Policy::for_plan("free"))),
+            last_used: Arc::new(LastUsed::default()),
+        }
+    }
+}
+
+/// Every route the API serves, as `(method, path)` in OpenAPI form. `/openapi.json` and the
+/// router below must both match it (a test holds them to it).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/account"),
+    ("get", "/workspaces"),
+    ("post", "/workspaces"),
+    ("get", "/workspaces/{id}"),
+    ("patch", "/workspaces/{id}"),
+    ("delete", "/workspaces/{id}"),
+    ("get", "/records"),
+    ("post", "/records"),
+    ("get", "/records/{id}"),
+    ("patch", "/records/{id}"),
+    ("delete", "/records/{id}"),
+    ("get", "/api_keys"),
+    ("post", "/api_keys"),
+    ("delete", "/api_keys/{id}"),
+];
+
+/// The `/api/v1` router (to be nested). Sessions must be layered outside it.
+pub fn router(api: ApiState) -> Router {
+    let with_fallback = |m: MethodRouter<ApiState>| m.fallback(h::method_not_allowed);
+    let keyed = Router::new()
+        .route("/account", with_fallback(get(h::get_account)))
+        .route(
+            "/workspaces",
+            with_fallback(get(h::list_workspaces).post(h::create_workspace)),
+        )
+        .route(
+            "/workspaces/{id}",
+            with_fallback(
+                get(h::get_workspace)
+                    .patch(h::update_workspace)
+                    .delete(h::delete_workspace),
+            ),
+        )
+        .route(
+            "/records",
+            with_fallback(get(h::list_records).post(h::create_record)),
+        )
+        .route(
+            "/records/{id}",
+            with_fallback(
+                get(h::get_record)
+                    .patch(h::update_record)
+                    .delete(h::delete_record),
+            ),
+        )
+        .route_layer(from_fn_with_state(api.clone(), auth::require_key));
+    let admin = Router::new()
+        .route(
+            "/api_keys",
+            with_fallback(get(h::list_api_keys).post(h::create_api_key)),
+        )
+        .route(
+            "/api_keys/{id}",
+            with_fallback(axum::routing::delete(h::delete_api_key)),
+        )
+        .route_layer(from_fn_with_state(api.clone(), auth::require_admin_session));
+    keyed
+        .merge(admin)
+        .fallback(h::route_not_found)
+        .with_state(api)
+        .layer(CatchPanicLayer::custom(h::panic_response))
+}
+
+/// Background work of the API: write "last used" times, forget idle rate-limit buckets.
+pub async fn housekeeping(api: ApiState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Err(err) = api.last_used.flush(api.app.store.as_ref()).await {
+            tracing::warn!(error = %err, "writing API key last-used times failed");
+        }
+        api.limits.forget_idle();
+    }
+}

@@ -1,0 +1,161 @@
+//! The OpenAPI 3.1 description of `/api/v1`, served at `/openapi.json`.
+use axum::Json;
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn op(
+    summary: &str,
+    security: &str,
+    params: Vec<Value>,
+    body: Option<&str>,
+    status: &str,
+    response: Value,
+) -> Value {
+    let mut responses = json!({
+        "400": error_response("Malformed request"),
+        "401": error_response("Invalid API key (missing, malformed, unknown, revoked or expired)"),
+        "403": error_response("Permission error (missing scope, or an admin-only route)"),
+        "404": error_response("No such object in this account"),
+        "422": error_response("A parameter is invalid"),
+        "429": error_response("Rate limited: see Retry-After"),
+        "500": error_response("Internal error: quote x-request-id"),
+    });
+    responses[status] = response;
+    let mut o = json!({
+        "summary": summary,
+        "security": [{security: []}],
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(schema) = body {
+        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+    }
+    o
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+fn list_params(extra: Option<Value>) -> Vec<Value> {
+    let mut p = vec![
+        json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}),
+        json!({"name": "starting_after", "in": "query", "schema": {"type": "string"}, "description": "An object id: the page starts after it (newest first)"}),
+    ];
+    p.extend(extra);
+    p
+}
+
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "required": ["object", "data", "has_more"], "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+        "has_more": {"type": "boolean"}}})
+}
+
+fn no_content() -> Value {
+    json!({"description": "Deleted"})
+}
+
+pub fn document() -> Value {
+    let key = "bearerKey";
+    let admin = "adminSession";
+    let ts = json!({"type": "string", "format": "date-time"});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Terminus Hub API", "version": "1.0.0",
+                 "description": "Account-scoped REST API. Authenticate with `Authorization: Bearer thub_…`. Admin-only routes need an owner's or admin's browser session and refuse API keys."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/account": {"get": op("The key's account", key, vec![], None, "200", ok("The account", "Account"))},
+            "/workspaces": {
+                "get": op("List workspaces", key, list_params(None), None, "200", ok("A page of workspaces", "WorkspaceList")),
+                "post": op("Create a workspace", key, vec![], Some("WorkspaceInput"), "201", ok("Created", "Workspace")),
+            },
+            "/workspaces/{id}": {
+                "get": op("Get a workspace", key, vec![id_param()], None, "200", ok("The workspace", "Workspace")),
+                "patch": op("Rename a workspace", key, vec![id_param()], Some("WorkspaceInput"), "200", ok("Updated", "Workspace")),
+                "delete": op("Delete a workspace and its records", key, vec![id_param()], None, "204", no_content()),
+            },
+            "/records": {
+                "get": op("List records", key, list_params(Some(json!({"name": "workspace_id", "in": "query", "schema": {"type": "string"}}))), None, "200", ok("A page of records", "RecordList")),
+                "post": op("Create a record", key, vec![], Some("RecordInput"), "201", ok("Created", "Record")),
+            },
+            "/records/{id}": {
+                "get": op("Get a record", key, vec![id_param()], None, "200", ok("The record", "Record")),
+                "patch": op("Replace a record's data", key, vec![id_param()], Some("RecordUpdate"), "200", ok("Updated", "Record")),
+                "delete": op("Delete a record", key, vec![id_param()], None, "204", no_content()),
+            },
+            "/api_keys": {
+                "get": op("List API keys (never their secrets)", admin, list_params(None), None, "200", ok("A page of keys", "ApiKeyList")),
+                "post": op("Create an API key; the only response that contains `key`", admin, vec![], Some("ApiKeyInput"), "201", ok("Created", "NewApiKey")),
+            },
+            "/api_keys/{id}": {
+                "delete": op("Delete an API key: refused from the very next request", admin, vec![id_param()], None, "204", no_content()),
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                key: {"type": "http", "scheme": "bearer", "description": "thub_ + 26 random base62 characters + 6-character base62 CRC32 checksum"},
+                admin: {"type": "apiKey", "in": "cookie", "name": "__Host-thub_session", "description": "An owner's or admin's web session (thub_session on plain-http localhost)"},
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["type", "code", "message", "param", "path"], "properties": {
+                    "type": {"enum": ["authentication_error", "permission_error", "invalid_request_error", "rate_limit_error", "api_error"]},
+                    "code": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                    "param": {"type": ["string", "null"]},
+                    "path": {"type": ["string", "null"], "description": "JSON Pointer to the offending value in the body"}}}}},
+                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "account"}, "name": {"type": "string"}, "plan": {"type": "string"}, "created_at": ts}},
+                "Workspace": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "workspace"}, "name": {"type": "string"}, "created_at": ts}},
+                "WorkspaceInput": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}}},
+                "WorkspaceList": list_of("Workspace"),
+                "Record": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "record"}, "workspace_id": {"type": "string"}, "data": {"type": "object"}, "created_at": ts, "updated_at": ts}},
+                "RecordInput": {"type": "object", "required": ["workspace_id", "data"], "additionalProperties": false, "properties": {"workspace_id": {"type": "string"}, "data": {"type": "object", "description": "At most 256 KiB of JSON"}}},
+                "RecordUpdate": {"type": "object", "required": ["data"], "additionalProperties": false, "properties": {"data": {"type": "object"}}},
+                "RecordList": list_of("Record"),
+                "ApiKey": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "api_key"}, "name": {"type": "string"}, "hint": {"type": "string"},
+                    "scopes": {"type": ["array", "null"], "items": {"enum": ["workspaces:read", "workspaces:write", "records:read", "records:write"]}},
+                    "expires_at": {"type": ["string", "null"], "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": ts}},
+                "NewApiKey": {"allOf": [{"$ref": "#/components/schemas/ApiKey"}, {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}}]},
+                "ApiKeyInput": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                    "scopes": {"type": "array", "minItems": 1, "items": {"enum": ["workspaces:read", "workspaces:write", "records:read", "records:write"]}, "description": "Leave out for full account access; write includes read"}}},
+                "ApiKeyList": list_of("ApiKey"),
+            }
+        }
+    })
+}
+
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn document_lists_exactly_the_routes() {
+        let doc = super::document();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.clone(), path.clone()));
+            }
+        }
+        let served: BTreeSet<_> = crate::api::ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(documented, served);
+    }
+}

@@ -1,0 +1,846 @@
+//! The REST API: bearer keys, account scoping, scopes and expiry, the error envelope,
+//! pagination, rate limits, and the OpenAPI document.
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn key_lifecycle_create_use_list_delete() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("apiowner").await;
+    let created = app
+        .create_key(&owner, json!({"name": "nightly export"}))
+        .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("thub_") && key.len() == 37, "{key}");
+    assert_eq!(created["hint"], &key[..9]);
+    assert_eq!(created["name"], "nightly export");
+    assert!(created["id"].as_str().unwrap().starts_with("key_"));
+    for field in ["scopes", "expires_at", "last_used_at", "created_at"] {
+        assert!(created.get(field).is_some(), "{field}");
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE key_hash LIKE '%' || $1 || '%'")
+            .bind(&key)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0, "the key itself is never stored");
+
+    let res = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().contains_key("ratelimit-policy") && res.headers().contains_key("ratelimit")
+    );
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list["object"], "list");
+    assert_eq!(list["has_more"], false);
+    assert_eq!(list["data"][0]["name"], "Main");
+
+    // Lists never contain the secret; last use shows (this instance flushes before listing).
+    let keys: Value = owner
+        .browser
+        .get(app.url("/api/v1/api_keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["data"].as_array().unwrap().len(), 1);
+    assert!(keys["data"][0].get("key").is_none());
+    assert!(!keys.to_string().contains(&key[9..]));
+    assert!(keys["data"][0]["last_used_at"].is_string(), "{keys}");
+
+    // Delete: 204, then refused on the very next request.
+    let id = created["id"].as_str().unwrap();
+    let res = owner
+        .browser
+        .delete(app.url(&format!("/api/v1/api_keys/{id}")))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_invalid_key(
+        app.api(Method::GET, "/workspaces", &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let audit = app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('api_key.created', 'api_key.deleted') AND actor_user_id IS NOT NULL").await;
+    assert_eq!(
+        audit, 2,
+        "create and delete are audit events with their actor"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_key_gets_the_same_401() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("keys401").await;
+    let good = app.full_key(&owner).await;
+    let expiring = app
+        .create_key(
+            &owner,
+            json!({"name": "short-lived", "expires_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    let expiring_key = expiring["key"].as_str().unwrap().to_owned();
+    let mut typo = good.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).unwrap();
+    let unknown = app::domain::api_keys::generate().expose().to_owned();
+
+    let client = reqwest::Client::new();
+    let url = app.url("/api/v1/workspaces");
+    assert_invalid_key(client.get(&url).send().await.unwrap()).await;
+    for header in [
+        "Bearer".to_owned(),
+        "Bearer abc".to_owned(),
+        format!("Basic {good}"),
+        format!("Bearer {typo}"),
+        format!("Bearer {unknown}"),
+        format!("Bearer {good}x"),
+    ] {
+        assert_invalid_key(
+            client
+                .get(&url)
+                .header("authorization", header)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    // The scheme is case-insensitive and surrounding whitespace is not part of the key.
+    let res = client
+        .get(&url)
+        .header("authorization", format!("bEaReR   {good}  "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Expired: fine before, the exact 401 after.
+    assert_eq!(
+        app.api(Method::GET, "/account", &expiring_key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let until = chrono::DateTime::parse_from_rfc3339("2099-01-01T00:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    let now = chrono::Utc::now().timestamp_millis();
+    app.clock
+        .advance(Duration::from_millis((until - now + 1000) as u64));
+    assert_invalid_key(
+        app.api(Method::GET, "/account", &expiring_key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn keys_see_only_their_own_account() {
+    let app = TestApp::spawn().await;
+    let alice = app.owner("alice").await;
+    let bob = app.owner("bob").await;
+    let alice_key = app.full_key(&alice).await;
+    let bob_key = app.full_key(&bob).await;
+
+    let alice_ws: Value = app
+        .api(Method::GET, "/workspaces", &alice_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ws_id = alice_ws["data"][0]["id"].as_str().unwrap().to_owned();
+    let rec: Value = app
+        .api(Method::POST, "/records", &alice_key)
+        .json(&json!({"workspace_id": ws_id, "data": {"secret": "alice's"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rec_id = rec["id"].as_str().unwrap().to_owned();
+
+    for (method, path, body) in [
+        (Method::GET, format!("/workspaces/{ws_id}"), None),
+        (
+            Method::PATCH,
+            format!("/workspaces/{ws_id}"),
+            Some(json!({"name": "pwned"})),
+        ),
+        (Method::DELETE, format!("/workspaces/{ws_id}"), None),
+        (Method::GET, format!("/records/{rec_id}"), None),
+        (
+            Method::PATCH,
+            format!("/records/{rec_id}"),
+            Some(json!({"data": {}})),
+        ),
+        (Method::DELETE, format!("/records/{rec_id}"), None),
+        (
+            Method::POST,
+            "/records".to_owned(),
+            Some(json!({"workspace_id": ws_id, "data": {}})),
+        ),
+    ] {
+        let mut req = app.api(method.clone(), &path, &bob_key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        assert_api_error(
+            req.send().await.unwrap(),
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("resource_missing"),
+        )
+        .await;
+    }
+    let bob_records: Value = app
+        .api(Method::GET, "/records", &bob_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bob_records["data"].as_array().unwrap().len(), 0);
+    let still: Value = app
+        .api(Method::GET, &format!("/records/{rec_id}"), &alice_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        still["data"]["secret"], "alice's",
+        "nothing of Alice's changed"
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_refuse_keys_and_members() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("admin").await;
+    let key = app.full_key(&owner).await;
+    for (method, path) in [
+        (Method::GET, "/api_keys"),
+        (Method::POST, "/api_keys"),
+        (Method::DELETE, "/api_keys/key_x"),
+    ] {
+        let res = app
+            .api(method, path, &key)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_api_error(
+            res,
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            Some("admin_only"),
+        )
+        .await;
+    }
+    // No credentials at all: the 401.
+    assert_invalid_key(reqwest::get(app.url("/api/v1/api_keys")).await.unwrap()).await;
+
+    // A member's session: 403, and the change of role takes effect on the next request.
+    assert_eq!(
+        owner
+            .browser
+            .get(app.url("/api/v1/api_keys"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    sqlx::query("UPDATE memberships SET role = 'member'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let res = owner
+        .browser
+        .get(app.url("/api/v1/api_keys"))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("admin_only"),
+    )
+    .await;
+    assert_eq!(
+        app.get(&owner.browser, "/settings/api-keys").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn scopes_limit_what_a_key_does() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("scoped").await;
+    let read_ws = app
+        .create_key(&owner, json!({"name": "ro", "scopes": ["workspaces:read"]}))
+        .await;
+    let rk = read_ws["key"].as_str().unwrap();
+    assert_eq!(read_ws["scopes"], json!(["workspaces:read"]));
+    assert_eq!(
+        app.api(Method::GET, "/workspaces", rk)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .api(Method::POST, "/workspaces", rk)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("insufficient_scope"),
+    )
+    .await;
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("workspaces:write"));
+    let res = app.api(Method::GET, "/records", rk).send().await.unwrap();
+    assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("insufficient_scope"),
+    )
+    .await;
+
+    let rw = app
+        .create_key(&owner, json!({"name": "rw", "scopes": ["records:write"]}))
+        .await;
+    let rw = rw["key"].as_str().unwrap();
+    assert_eq!(
+        app.api(Method::GET, "/records", rw)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "write includes read"
+    );
+
+    for (body, code, path) in [
+        (
+            json!({"name": "x", "scopes": []}),
+            "parameter_invalid_empty",
+            "/scopes",
+        ),
+        (
+            json!({"name": "x", "scopes": ["records:read", "admin:all"]}),
+            "parameter_invalid",
+            "/scopes/1",
+        ),
+        (
+            json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+            "parameter_invalid",
+            "/expires_at",
+        ),
+        (
+            json!({"name": "x", "expires_at": "tomorrow"}),
+            "parameter_invalid",
+            "/expires_at",
+        ),
+        (json!({"name": ""}), "parameter_invalid_empty", "/name"),
+        (
+            json!({"name": "x".repeat(101)}),
+            "parameter_invalid_string_too_long",
+            "/name",
+        ),
+        (json!({}), "parameter_missing", "/name"),
+    ] {
+        let res = owner
+            .browser
+            .post(app.url("/api/v1/api_keys"))
+            .header("origin", &app.base)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let err = assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some(code),
+        )
+        .await;
+        assert_eq!(err["path"], path, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn crud_validation_and_the_error_envelope() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("crud").await;
+    let key = app.full_key(&owner).await;
+
+    let res = app
+        .api(Method::POST, "/workspaces", &key)
+        .json(&json!({"name": "  Reports  "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ws: Value = res.json().await.unwrap();
+    assert_eq!(ws["name"], "Reports");
+    let ws_id = ws["id"].as_str().unwrap().to_owned();
+    assert!(ws_id.starts_with("ws_"));
+    assert!(chrono::DateTime::parse_from_rfc3339(ws["created_at"].as_str().unwrap()).is_ok());
+
+    let res = app
+        .api(Method::PATCH, &format!("/workspaces/{ws_id}"), &key)
+        .json(&json!({"name": "Reports 2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["name"], "Reports 2");
+
+    let rec: Value = app
+        .api(Method::POST, "/records", &key)
+        .json(&json!({"workspace_id": ws_id, "data": {"n": 1, "tags": ["a"]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["data"], json!({"n": 1, "tags": ["a"]}));
+    let rec_id = rec["id"].as_str().unwrap().to_owned();
+    let updated: Value = app
+        .api(Method::PATCH, &format!("/records/{rec_id}"), &key)
+        .json(&json!({"data": {"n": 2}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(updated["data"], json!({"n": 2}));
+    let filtered: Value = app
+        .api(Method::GET, &format!("/records?workspace_id={ws_id}"), &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 1);
+
+    // Bad bodies.
+    let post = |body: &'static str, ct: &'static str| {
+        app.api(Method::POST, "/workspaces", &key)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let err = assert_api_error(
+        post("{\"name\": ", "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("invalid_json"),
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("line 1"));
+    assert_api_error(
+        post("[1]", "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("invalid_json"),
+    )
+    .await;
+    assert_api_error(
+        post("name=x", "application/x-www-form-urlencoded")
+            .await
+            .unwrap(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request_error",
+        Some("unsupported_media_type"),
+    )
+    .await;
+    let err = assert_api_error(
+        post("{\"name\":\"x\",\"nmae\":1}", "application/json")
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_unknown"),
+    )
+    .await;
+    assert_eq!(
+        (err["param"].as_str(), err["path"].as_str()),
+        (Some("nmae"), Some("/nmae"))
+    );
+    let err = assert_api_error(
+        post("{\"name\": 7}", "application/json").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_invalid"),
+    )
+    .await;
+    assert_eq!(err["path"], "/name");
+
+    let res = app
+        .api(Method::POST, "/records", &key)
+        .json(&json!({"workspace_id": ws_id, "data": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_invalid"),
+    )
+    .await;
+    let big = "x".repeat(257 * 1024);
+    let res = app
+        .api(Method::POST, "/records", &key)
+        .json(&json!({"workspace_id": ws_id, "data": {"big": big}}))
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        Some("record_too_large"),
+    )
+    .await;
+    assert_eq!(err["path"], "/data");
+    let huge = "y".repeat(2 * 1024 * 1024);
+    let res = app
+        .api(Method::POST, "/records", &key)
+        .json(&json!({"workspace_id": ws_id, "data": {"big": huge}}))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        Some("body_too_large"),
+    )
+    .await;
+
+    // Routing errors keep the envelope.
+    assert_api_error(
+        app.api(Method::GET, "/nope", &key).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        Some("route_not_found"),
+    )
+    .await;
+    assert_api_error(
+        app.api(Method::PUT, "/workspaces", &key)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        Some("method_not_allowed"),
+    )
+    .await;
+    let res = app
+        .api(Method::GET, "/workspaces?limit=0", &key)
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("parameter_invalid"),
+    )
+    .await;
+    assert_eq!(err["param"], "limit");
+
+    // Deleting a workspace deletes its records.
+    assert_eq!(
+        app.api(Method::DELETE, &format!("/workspaces/{ws_id}"), &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.api(Method::GET, &format!("/records/{rec_id}"), &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = app
+        .api(Method::GET, "/account", &key)
+        .header("x-request-id", "req-abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-abc");
+    let account: Value = res.json().await.unwrap();
+    assert_eq!(
+        (account["object"].as_str(), account["plan"].as_str()),
+        (Some("account"), Some("free"))
+    );
+}
+
+#[tokio::test]
+async fn lists_paginate_newest_first() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("pager").await;
+    let key = app.full_key(&owner).await;
+    for i in 0..24 {
+        let res = app
+            .api(Method::POST, "/workspaces", &key)
+            .json(&json!({"name": format!("ws {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/workspaces?limit=10&starting_after={c}"),
+            None => "/workspaces?limit=10".to_owned(),
+        };
+        let page: Value = app
+            .api(Method::GET, &path, &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = page["data"].as_array().unwrap();
+        seen.extend(data.iter().map(|w| w["name"].as_str().unwrap().to_owned()));
+        cursor = data.last().map(|w| w["id"].as_str().unwrap().to_owned());
+        if page["has_more"] == false {
+            break;
+        }
+        assert_eq!(data.len(), 10);
+    }
+    assert_eq!(seen.len(), 25, "24 new ones and Main");
+    assert_eq!(seen[0], "ws 23");
+    assert_eq!(seen[24], "Main");
+    let default: Value = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(default["data"].as_array().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn accounts_are_rate_limited_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("busy").await;
+    let key = app.full_key(&owner).await;
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..200 {
+        let res = app.api(Method::GET, "/account", &key).send().await.unwrap();
+        statuses.push(res.status());
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res);
+            break;
+        }
+    }
+    assert!(
+        statuses[..100].iter().all(|s| *s == StatusCode::OK),
+        "the burst of 100 is allowed"
+    );
+    let res = limited.expect("a 429 within 200 back-to-back requests");
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_eq!(res.headers()["ratelimit-policy"], "600;w=60;burst=100");
+    assert_api_error(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_error",
+        Some("rate_limited"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn openapi_document_matches_the_router() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("doc").await;
+    let key = app.full_key(&owner).await;
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        let concrete = path.replace("{id}", "does_not_exist");
+        for method in ["get", "post", "patch", "delete", "put"] {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let admin = path.starts_with("/api_keys");
+            let req = if admin {
+                owner
+                    .browser
+                    .request(m, app.url(&format!("/api/v1{concrete}")))
+                    .header("origin", &app.base)
+            } else {
+                app.api(m, &concrete, &key)
+            };
+            let res = req.json(&json!({})).send().await.unwrap();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let code = body["error"]["code"].as_str().unwrap_or("");
+            if item.get(method).is_some() {
+                documented.insert((method.to_owned(), path.clone()));
+                assert!(
+                    !matches!(code, "route_not_found" | "method_not_allowed"),
+                    "{method} {path} is documented but not served"
+                );
+            } else {
+                assert_eq!(
+                    code, "method_not_allowed",
+                    "{method} {path} is served but not documented"
+                );
+            }
+        }
+    }
+    let served: std::collections::BTreeSet<_> = terminus_hub::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented, served,
+        "the document and the router's table agree"
+    );
+}
+
+#[tokio::test]
+async fn keys_page_creates_shows_once_and_deletes() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("pageowner").await;
+    let page = app.page(&owner.browser, "/settings/api-keys").await;
+    assert!(page.contains("No API keys yet."));
+    assert!(app
+        .page(&owner.browser, "/home")
+        .await
+        .contains("href=\"/settings/api-keys\""));
+
+    // Validation keeps what was typed.
+    let res = app
+        .post(
+            &owner.browser,
+            "/settings/api-keys",
+            &[("name", ""), ("expires_on", "2001-02-03")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Give the key a name.")
+            && html.contains("Choose a date in the future.")
+            && html.contains("value=\"2001-02-03\"")
+    );
+
+    let res = app
+        .post(
+            &owner.browser,
+            "/settings/api-keys",
+            &[
+                ("name", "deploy bot"),
+                ("expires_on", "2099-12-31"),
+                ("records:read", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    let start = html.find("thub_").unwrap();
+    let key = &html[start..start + 37];
+    assert!(html.contains("it will not be shown again"));
+    assert_eq!(
+        app.api(Method::GET, "/records", key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.api(Method::GET, "/workspaces", key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let list = app.page(&owner.browser, "/settings/api-keys").await;
+    assert!(list.contains("deploy bot") && list.contains(&key[..9]) && !list.contains(key));
+    assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("records:read"));
+    let id: String = sqlx::query_scalar("SELECT id FROM api_keys")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let confirm = app
+        .page(&owner.browser, &format!("/settings/api-keys/{id}/delete"))
+        .await;
+    assert!(confirm.contains("cannot be undone"));
+    let res = app
+        .post(&owner.browser, "/_fn/delete_api_key", &[("id", &id)])
+        .await;
+    assert_redirect(&res, "/settings/api-keys");
+    assert!(app
+        .page(&owner.browser, "/settings/api-keys")
+        .await
+        .contains("The API key was deleted"));
+    assert_invalid_key(app.api(Method::GET, "/records", key).send().await.unwrap()).await;
+}
