@@ -1,4 +1,5 @@
-//! Logging setup: `tracing` to stderr, filtered by `RUST_LOG`.
+//! Logging setup: `tracing` to stderr (stdout stays free for command output), filtered by
+//! `RUST_LOG`.
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -8,5 +9,6 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }

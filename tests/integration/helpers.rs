@@ -54,6 +54,11 @@ fn sink() -> &'static Sink {
     })
 }
 
+/// `SMTP_URL` for a server that should deliver to the sink.
+pub fn smtp_url() -> String {
+    format!("smtp://127.0.0.1:{}", sink().smtp)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Mail {
     pub subject: String,
@@ -119,10 +124,59 @@ pub fn unique_email(name: &str) -> String {
     format!("{name}-{}@example.com", uuid::Uuid::now_v7().simple())
 }
 
+/// Which database the suite runs on: `TERMINUS_TEST_DATABASE=sqlite` (default) or
+/// `postgres` (then `TEST_POSTGRES_URL` names a server where each test creates its own
+/// database; `.ci/test` starts a throwaway cluster and sets both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TERMINUS_TEST_DATABASE").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("TERMINUS_TEST_DATABASE={other}: use sqlite or postgres"),
+    }
+}
+
+/// A brand-new, empty database for one test.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("terminus.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_POSTGRES_URL")
+                .expect("TERMINUS_TEST_DATABASE=postgres needs TEST_POSTGRES_URL (run .ci/test, which starts a cluster)");
+            let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create a test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// A connection for the tests' own look into the database, on either backend.
+pub async fn any_pool(url: &str) -> sqlx::AnyPool {
+    static DRIVERS: std::sync::Once = std::sync::Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+        .expect("open the test database")
+}
+
 pub struct TestApp {
     pub base: String,
     pub clock: Arc<ManualClock>,
-    pub db: sqlx::SqlitePool,
+    pub db: sqlx::AnyPool,
+    pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -174,18 +228,24 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 impl TestApp {
+    /// The server on a fresh database of the suite's backend.
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("terminus.db");
+        let database_url = fresh_database_url(dir.path()).await;
+        Self::spawn_on(dir, database_url).await
+    }
+
+    /// The server on the given database.
+    pub async fn spawn_on(dir: tempfile::TempDir, database_url: String) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let config = Config {
-            database_url: format!("sqlite://{}", db_path.display()),
+            database_url: database_url.clone(),
             addr: ([127, 0, 0, 1], port).into(),
             public_url: Some(format!("http://127.0.0.1:{port}")),
-            smtp_url: Some(format!("smtp://127.0.0.1:{}", sink().smtp)),
+            smtp_url: Some(smtp_url()),
             mail_from: "Terminus Hub <no-reply@terminus.test>".into(),
             outbox_dir: dir.path().join("outbox"),
             ..Config::default()
@@ -199,13 +259,12 @@ impl TestApp {
         tokio::spawn(app.serve(async move {
             let _ = rx.await;
         }));
-        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
-            .await
-            .expect("open test db");
+        let db = any_pool(&database_url).await;
         TestApp {
             base,
             clock,
             db,
+            database_url,
             shutdown: Some(tx),
             _dir: dir,
         }
@@ -387,4 +446,28 @@ pub async fn assert_invalid_key(res: Response) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_eq!(res.text().await.expect("body"), INVALID_KEY_BODY);
+}
+
+/// Runs futures concurrently on this task (no extra crate needed).
+pub async fn join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.map(|f| Some(Box::pin(f))).collect();
+    std::future::poll_fn(|cx| {
+        let mut all_done = true;
+        for slot in pending.iter_mut() {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    all_done = false;
+                }
+            }
+        }
+        if all_done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
 }

@@ -19,7 +19,7 @@ async fn ten_concurrent_wrong_attempts_lock_even_the_right_password_out() {
             assert_redirect(&res, "/sign-in/password");
         }
     });
-    futures_join_all(attempts).await;
+    join_all(attempts).await;
 
     assert_eq!(
         app.failed_attempts(&email).await,
@@ -103,31 +103,4 @@ async fn a_success_resets_the_count() {
         app.sign_in(&browser(), &email, "wrong wrong wrong").await;
     }
     assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
-}
-
-/// Runs futures concurrently on this task (no extra crate needed).
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut pending: Vec<_> = set.into_iter().map(Some).collect();
-    std::future::poll_fn(|cx| {
-        let mut all_done = true;
-        for slot in pending.iter_mut() {
-            if let Some(f) = slot {
-                if f.as_mut().poll(cx).is_ready() {
-                    *slot = None;
-                } else {
-                    all_done = false;
-                }
-            }
-        }
-        if all_done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
 }

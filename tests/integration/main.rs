@@ -4,7 +4,9 @@ mod helpers;
 
 mod api;
 mod bad_input;
+mod instances;
 mod lockout;
+mod outage;
 mod reset;
 mod sessions;
 mod sign_in;
