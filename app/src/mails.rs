@@ -115,6 +115,24 @@ pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
     )
 }
 
+pub fn invitation(
+    to: &EmailAddress,
+    account_name: &str,
+    inviter: &str,
+    role: &str,
+    link: &str,
+) -> OutgoingEmail {
+    compose(
+        to,
+        &format!("You are invited to join {account_name} on Terminus Hub"),
+        &[
+            format!("{inviter} invited you to join the account \"{account_name}\" on Terminus Hub as {role}."),
+            "Open the link to accept. It works once and expires in 7 days. If you did not expect this, ignore this email.".into(),
+        ],
+        Some(("Accept invitation", link)),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

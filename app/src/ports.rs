@@ -186,6 +186,68 @@ pub struct AuditEvent {
     pub at: Timestamp,
 }
 
+/// A member of an account, as the members page lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub since: Timestamp,
+}
+
+/// An invitation to join an account (never its token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub email: EmailAddress,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+pub struct NewInvitation {
+    pub id: String,
+    pub account_id: String,
+    pub email: EmailAddress,
+    pub role: Role,
+    pub token_hash: String,
+    pub invited_by: Option<String>,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// Who accepts an invitation: a user who exists, or a new one the link creates.
+pub enum Acceptor {
+    Existing {
+        user_id: String,
+    },
+    New {
+        user_id: String,
+        password_hash: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    Done,
+    NotAMember,
+    /// Refused: the account would have no owner left.
+    LastOwner,
+}
+
+/// A new account with its owner and its first workspace, in one transaction.
+pub struct NewAccount {
+    pub account_id: String,
+    pub name: String,
+    pub owner_user_id: String,
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub now: Timestamp,
+}
+
 /// Durable state. Every method is one statement or one transaction, so several server
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]
@@ -306,6 +368,48 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<DataRecord>>;
     async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool>;
+
+    async fn create_account(&self, new: NewAccount) -> StoreResult<()>;
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
+    /// Changes a role, refusing to leave the account without an owner (serialised per account).
+    async fn change_role(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> StoreResult<MembershipChange>;
+    async fn remove_member(&self, account_id: &str, user_id: &str)
+        -> StoreResult<MembershipChange>;
+    /// Stores an invitation, revoking any pending one for the same email in that account.
+    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()>;
+    /// Pending invitations (not accepted, revoked or expired).
+    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>>;
+    async fn invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn revoke_invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Uses the invitation and adds the membership (creating the user if new), in one
+    /// transaction. `None`: the invitation is no longer live.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        acceptor: Acceptor,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
     /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
     async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;

@@ -20,8 +20,28 @@ pub struct Caller {
     pub account_id: String,
     /// Set for bearer keys; `None` for a session.
     pub key: Option<KeyCaller>,
-    /// Set for a browser session.
+    /// Set for a browser session: who, and their role in the account now.
     pub user_id: Option<String>,
+    pub session: Option<SessionCaller>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionCaller {
+    pub email: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The session's person as the actor of a membership change.
+    pub fn actor(&self) -> Option<app::flows::members::Actor> {
+        let session = self.session.as_ref()?;
+        Some(app::flows::members::Actor {
+            user_id: self.user_id.clone()?,
+            email: session.email.clone(),
+            account_id: self.account_id.clone(),
+            role: session.role,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +95,7 @@ async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<(Cal
             scopes: grant.scopes,
         }),
         user_id: None,
+        session: None,
     };
     Ok((caller, grant.plan))
 }
@@ -169,12 +190,12 @@ async fn admin_caller(
         .store
         .role_in(&user.auth.user_id, &account_id)
         .await?;
-    if !matches!(role, Some(Role::Owner | Role::Admin)) {
+    let Some(role @ (Role::Owner | Role::Admin)) = role else {
         return Err(ApiError::permission(
             "admin_only",
             "Only owners and admins of the current account can use this endpoint",
         ));
-    }
+    };
     let plan = api
         .app
         .store
@@ -187,6 +208,10 @@ async fn admin_caller(
             account_id,
             key: None,
             user_id: Some(user.auth.user_id),
+            session: Some(SessionCaller {
+                email: user.email,
+                role,
+            }),
         },
         plan,
     ))

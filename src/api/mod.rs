@@ -14,6 +14,7 @@ pub mod error;
 pub mod handlers;
 pub mod limits;
 pub mod list;
+pub mod members;
 pub mod openapi;
 pub mod resources;
 
@@ -55,6 +56,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api_keys"),
     ("post", "/api_keys"),
     ("delete", "/api_keys/{id}"),
+    ("get", "/members"),
+    ("patch", "/members/{id}"),
+    ("delete", "/members/{id}"),
+    ("get", "/invitations"),
+    ("post", "/invitations"),
+    ("delete", "/invitations/{id}"),
 ];
 
 /// The `/api/v1` router (to be nested). Sessions must be layered outside it.
@@ -95,6 +102,21 @@ pub fn router(api: ApiState) -> Router {
         .route(
             "/api_keys/{id}",
             with_fallback(axum::routing::delete(h::delete_api_key)),
+        )
+        .route("/members", with_fallback(get(members::list_members)))
+        .route(
+            "/members/{id}",
+            with_fallback(
+                axum::routing::patch(members::update_member).delete(members::delete_member),
+            ),
+        )
+        .route(
+            "/invitations",
+            with_fallback(get(members::list_invitations).post(members::create_invitation)),
+        )
+        .route(
+            "/invitations/{id}",
+            with_fallback(axum::routing::delete(members::delete_invitation)),
         )
         .route_layer(from_fn_with_state(api.clone(), auth::require_admin_session));
     keyed

@@ -100,6 +100,20 @@ pub fn document() -> Value {
             "/api_keys/{id}": {
                 "delete": op("Delete an API key: refused from the very next request", admin, vec![id_param()], None, "204", no_content()),
             },
+            "/members": {
+                "get": op("List the account's members", admin, list_params(None), None, "200", ok("A page of members", "MemberList")),
+            },
+            "/members/{id}": {
+                "patch": op("Change a member's role (409 last_owner if it would leave no owner)", admin, vec![id_param()], Some("RoleInput"), "200", ok("Updated", "Member")),
+                "delete": op("Remove a member (409 last_owner for the last owner)", admin, vec![id_param()], None, "204", no_content()),
+            },
+            "/invitations": {
+                "get": op("List pending invitations", admin, list_params(None), None, "200", ok("A page of invitations", "InvitationList")),
+                "post": op("Invite an email with a role (409 already_member)", admin, vec![], Some("InvitationInput"), "201", ok("Created", "Invitation")),
+            },
+            "/invitations/{id}": {
+                "delete": op("Revoke a pending invitation", admin, vec![id_param()], None, "204", no_content()),
+            },
         },
         "components": {
             "securitySchemes": {
@@ -130,6 +144,12 @@ pub fn document() -> Value {
                     "expires_at": {"type": "string", "format": "date-time"},
                     "scopes": {"type": "array", "minItems": 1, "items": {"enum": ["workspaces:read", "workspaces:write", "records:read", "records:write"]}, "description": "Leave out for full account access; write includes read"}}},
                 "ApiKeyList": list_of("ApiKey"),
+                "Member": {"type": "object", "properties": {"id": {"type": "string", "description": "The user's id"}, "object": {"const": "member"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "since": ts}},
+                "MemberList": list_of("Member"),
+                "RoleInput": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": {"enum": ["owner", "admin", "member"]}}},
+                "Invitation": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "invitation"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "created_at": ts, "expires_at": ts}},
+                "InvitationList": list_of("Invitation"),
+                "InvitationInput": {"type": "object", "required": ["email", "role"], "additionalProperties": false, "properties": {"email": {"type": "string", "format": "email"}, "role": {"enum": ["owner", "admin", "member"]}}},
             }
         }
     })

@@ -132,3 +132,44 @@ pub fn page_query(columns: &str, table: &str, extra: Option<&str>) -> String {
 pub fn by_id_query(columns: &str, table: &str) -> String {
     format!("SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2")
 }
+
+/// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
+/// changes of one account are serialised and the last-owner check cannot race.
+pub const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
+pub const MEMBERS: &str = "
+SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.account_id = $1
+ORDER BY m.created_at, u.email";
+pub const OWNER_COUNT: &str =
+    "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
+pub const SET_ROLE: &str =
+    "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2";
+pub const DELETE_MEMBERSHIP: &str =
+    "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
+pub const INSERT_MEMBERSHIP_IF_NEW: &str = "
+INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (account_id, user_id) DO NOTHING";
+pub const INSERT_CONFIRMED_USER: &str = "
+INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, $3, $4, $4)";
+
+pub const INVITATION_COLUMNS: &str =
+    "i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at";
+pub const REVOKE_PENDING_FOR_EMAIL: &str = "
+UPDATE invitations SET revoked_at = $3
+WHERE account_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
+pub const INSERT_INVITATION: &str = "
+INSERT INTO invitations (id, account_id, email, role, token_hash, invited_by, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const LIVE_INVITATION: &str =
+    "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2";
+pub const REVOKE_INVITATION: &str = "
+UPDATE invitations SET revoked_at = $3
+WHERE account_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
+pub const USE_INVITATION: &str = "
+UPDATE invitations SET accepted_at = $2
+WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+RETURNING id";
+pub const AUDIT_EVENTS: &str = "
+SELECT account_id, actor_user_id, action, detail, at FROM audit_events
+WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";

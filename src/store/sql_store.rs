@@ -8,9 +8,9 @@ use app::domain::email::EmailAddress;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::tokens::TokenPurpose;
 use app::ports::{
-    Account, ApiKeyRecord, AuditEvent, DataRecord, IpFailures, KeyGrant, Membership, NewApiKey,
-    NewSignUp, PageRequest, Role, SignUpOutcome, Store, StoreError, StoreResult, UserRecord,
-    Workspace,
+    Acceptor, Account, ApiKeyRecord, AuditEvent, DataRecord, Invitation, IpFailures, KeyGrant,
+    MemberRecord, Membership, MembershipChange, NewAccount, NewApiKey, NewInvitation, NewSignUp,
+    PageRequest, Role, SignUpOutcome, Store, StoreError, StoreResult, UserRecord, Workspace,
 };
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -140,6 +140,77 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            fn invitation_from_row(row: &$row) -> Result<Invitation, sqlx::Error> {
+                let email: String = row.try_get("email")?;
+                let role: String = row.try_get("role")?;
+                Ok(Invitation {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    account_name: row.try_get("account_name")?,
+                    email: EmailAddress::parse(&email)
+                        .map_err(|e| sqlx::Error::Decode(format!("stored email: {e}").into()))?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+                    invited_by: row.try_get("invited_by")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    expires_at: Timestamp(row.try_get("expires_at")?),
+                })
+            }
+
+            /// Applies `change` to a membership unless it would leave the account without an
+            /// owner. `change` is a statement over (`$1` account, `$2` user[, `$3` role]).
+            async fn change_membership(
+                &self,
+                account_id: &str,
+                user_id: &str,
+                new_role: Option<Role>,
+            ) -> StoreResult<MembershipChange> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::LOCK_ACCOUNT).bind(account_id).execute(&mut *tx).await.map_err(db_err)?;
+                let current = sqlx::query_scalar::<_, String>(q::ROLE_IN)
+                    .bind(user_id)
+                    .bind(account_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let Some(current) = current.as_deref().and_then(Role::parse) else {
+                    return Ok(MembershipChange::NotAMember);
+                };
+                if current == Role::Owner && new_role != Some(Role::Owner) {
+                    let owners = sqlx::query_scalar::<_, i64>(q::OWNER_COUNT)
+                        .bind(account_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if owners <= 1 {
+                        return Ok(MembershipChange::LastOwner);
+                    }
+                }
+                match new_role {
+                    Some(role) => sqlx::query(q::SET_ROLE).bind(account_id).bind(user_id).bind(role.as_str()),
+                    None => sqlx::query(q::DELETE_MEMBERSHIP).bind(account_id).bind(user_id),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(MembershipChange::Done)
+            }
+
+            async fn invitation_where(&self, condition: &str, first: &str, now: Timestamp, account: Option<&str>) -> StoreResult<Vec<Invitation>> {
+                let sql = format!(
+                    "SELECT {} FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE {condition} AND {} ORDER BY i.id DESC",
+                    q::INVITATION_COLUMNS,
+                    q::LIVE_INVITATION
+                );
+                let mut query = sqlx::query(&sql).bind(first).bind(now.millis());
+                if let Some(a) = account {
+                    query = query.bind(a);
+                }
+                let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::invitation_from_row).collect::<Result<_, _>>().map_err(db_err)
             }
 
             async fn user_where(
@@ -738,6 +809,162 @@ macro_rules! sql_store {
 
             async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
                 self.affected(q::DELETE_RECORD, account_id, record_id).await
+            }
+
+            async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
+                let now = new.now.millis();
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.name).bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                sqlx::query(q::INSERT_MEMBERSHIP)
+                    .bind(&new.account_id)
+                    .bind(&new.owner_user_id)
+                    .bind(Role::Owner.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query(q::INSERT_WORKSPACE)
+                    .bind(&new.workspace_id)
+                    .bind(&new.account_id)
+                    .bind(&new.workspace_name)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+                let rows = sqlx::query(q::MEMBERS).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        let role: String = row.try_get(2)?;
+                        Ok(MemberRecord {
+                            user_id: row.try_get(0)?,
+                            email: row.try_get(1)?,
+                            role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+                            since: Timestamp(row.try_get(3)?),
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(db_err)
+            }
+
+            async fn change_role(&self, account_id: &str, user_id: &str, role: Role) -> StoreResult<MembershipChange> {
+                self.change_membership(account_id, user_id, Some(role)).await
+            }
+
+            async fn remove_member(&self, account_id: &str, user_id: &str) -> StoreResult<MembershipChange> {
+                self.change_membership(account_id, user_id, None).await
+            }
+
+            async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::REVOKE_PENDING_FOR_EMAIL)
+                    .bind(&new.account_id)
+                    .bind(new.email.as_str())
+                    .bind(new.now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query(q::INSERT_INVITATION)
+                    .bind(&new.id)
+                    .bind(&new.account_id)
+                    .bind(new.email.as_str())
+                    .bind(new.role.as_str())
+                    .bind(&new.token_hash)
+                    .bind(&new.invited_by)
+                    .bind(new.now.millis())
+                    .bind(new.expires_at.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
+                self.invitation_where("i.account_id = $1", account_id, now, None).await
+            }
+
+            async fn invitation(&self, account_id: &str, id: &str, now: Timestamp) -> StoreResult<Option<Invitation>> {
+                Ok(self.invitation_where("i.id = $1 AND i.account_id = $3", id, now, Some(account_id)).await?.pop())
+            }
+
+            async fn invitation_by_token(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<Invitation>> {
+                Ok(self.invitation_where("i.token_hash = $1", token_hash, now, None).await?.pop())
+            }
+
+            async fn revoke_invitation(&self, account_id: &str, id: &str, now: Timestamp) -> StoreResult<bool> {
+                let done = sqlx::query(q::REVOKE_INVITATION)
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(now.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn accept_invitation(&self, token_hash: &str, acceptor: Acceptor, now: Timestamp) -> StoreResult<Option<Invitation>> {
+                let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
+                    return Ok(None);
+                };
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let used = sqlx::query_scalar::<_, String>(q::USE_INVITATION)
+                    .bind(token_hash)
+                    .bind(now.millis())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if used.is_none() {
+                    return Ok(None);
+                }
+                let user_id = match acceptor {
+                    Acceptor::Existing { user_id } => user_id,
+                    Acceptor::New { user_id, password_hash } => {
+                        sqlx::query(q::INSERT_CONFIRMED_USER)
+                            .bind(&user_id)
+                            .bind(invitation.email.as_str())
+                            .bind(&password_hash)
+                            .bind(now.millis())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        user_id
+                    }
+                };
+                sqlx::query(q::INSERT_MEMBERSHIP_IF_NEW)
+                    .bind(&invitation.account_id)
+                    .bind(&user_id)
+                    .bind(invitation.role.as_str())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(Some(invitation))
+            }
+
+            async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+                let rows = sqlx::query(q::AUDIT_EVENTS)
+                    .bind(account_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AuditEvent {
+                            account_id: row.try_get(0)?,
+                            actor_user_id: row.try_get(1)?,
+                            action: row.try_get(2)?,
+                            detail: row.try_get(3)?,
+                            at: Timestamp(row.try_get(4)?),
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(db_err)
             }
 
             async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {

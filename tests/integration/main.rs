@@ -6,6 +6,7 @@ mod api;
 mod bad_input;
 mod instances;
 mod lockout;
+mod members;
 mod outage;
 mod reset;
 mod sessions;

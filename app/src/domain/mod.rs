@@ -5,5 +5,6 @@ pub mod email;
 pub mod ids;
 pub mod lockout;
 pub mod password;
+pub mod roles;
 pub mod secret;
 pub mod tokens;

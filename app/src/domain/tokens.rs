@@ -14,6 +14,8 @@ pub enum TokenPurpose {
     Confirm,
     Reset,
     Unlock,
+    /// Invitation links live in the invitations table, not with the other tokens.
+    Invite,
 }
 
 impl TokenPurpose {
@@ -22,6 +24,7 @@ impl TokenPurpose {
             TokenPurpose::Confirm => "confirm",
             TokenPurpose::Reset => "reset",
             TokenPurpose::Unlock => "unlock",
+            TokenPurpose::Invite => "invite",
         }
     }
 
@@ -30,9 +33,13 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Confirm | TokenPurpose::Unlock => Duration::from_secs(24 * 3600),
             TokenPurpose::Reset => Duration::from_secs(3600),
+            TokenPurpose::Invite => INVITATION_LIFETIME,
         }
     }
 }
+
+/// An invitation link lives 7 days.
+pub const INVITATION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Raw tokens are 32 random bytes, base64url without padding: 43 characters.
 const TOKEN_BYTES: usize = 32;

@@ -3,7 +3,9 @@
 use crate::hashing::HashError;
 use crate::ports::StoreError;
 
+pub mod accounts;
 pub mod api_keys;
+pub mod members;
 pub mod recovery;
 pub mod sign_in;
 pub mod sign_up;

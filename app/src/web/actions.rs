@@ -75,6 +75,62 @@ pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
     ctx.finish(result, "/settings/api-keys").await
 }
 
+#[server(prefix = "/_fn", endpoint = "switch_account")]
+pub async fn switch_account(account_id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_switch_account(&ctx, account_id).await;
+    ctx.finish(result, "/accounts").await
+}
+
+#[server(prefix = "/_fn", endpoint = "create_account")]
+pub async fn create_account(name: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_create_account(&ctx, name).await;
+    ctx.finish(result, "/accounts").await
+}
+
+#[server(prefix = "/_fn", endpoint = "invite_member")]
+pub async fn invite_member(email: String, role: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_invite(&ctx, email, role).await;
+    ctx.finish(result, "/settings/members").await
+}
+
+#[server(prefix = "/_fn", endpoint = "change_member_role")]
+pub async fn change_member_role(user_id: String, role: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_change_role(&ctx, user_id, role).await;
+    ctx.finish(result, "/settings/members").await
+}
+
+#[server(prefix = "/_fn", endpoint = "remove_member")]
+pub async fn remove_member(user_id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_remove(&ctx, user_id).await;
+    ctx.finish(result, "/settings/members").await
+}
+
+#[server(prefix = "/_fn", endpoint = "resend_invitation")]
+pub async fn resend_invitation(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_resend_invitation(&ctx, id).await;
+    ctx.finish(result, "/settings/members").await
+}
+
+#[server(prefix = "/_fn", endpoint = "revoke_invitation")]
+pub async fn revoke_invitation(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_revoke_invitation(&ctx, id).await;
+    ctx.finish(result, "/settings/members").await
+}
+
+#[server(prefix = "/_fn", endpoint = "accept_invitation")]
+pub async fn accept_invitation(#[server(default)] password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_accept_invitation(&ctx, Secret::new(password)).await;
+    ctx.finish(result, "/invite").await
+}
+
 /// Server-only helpers: the request context and the body of each server function.
 #[cfg(feature = "ssr")]
 mod server {
@@ -85,13 +141,16 @@ mod server {
     use tower_sessions::Session;
 
     use crate::domain::email::EmailAddress;
+    use crate::domain::ids::{self, new_id};
     pub use crate::domain::secret::Secret;
     use crate::domain::tokens::TokenPurpose;
+    use crate::flows::accounts;
+    use crate::flows::members::{self, Actor, ChangeResult, InviteResult};
     use crate::flows::recovery::{self, ResetResult};
     use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
     use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
     use crate::flows::FlowError;
-    use crate::ports::Role;
+    use crate::ports::{Acceptor, Role, StoreError};
     use crate::web::guards::ClientIp;
     use crate::web::session::{self, AuthState, Flash};
     use crate::AppState;
@@ -266,14 +325,22 @@ mod server {
                     .memberships(&user_id)
                     .await
                     .map_err(FlowError::from)?;
+                // Exactly one account opens it; several (or none) go to the picker.
+                let only = match memberships.as_slice() {
+                    [one] => Some(one.account_id.clone()),
+                    _ => None,
+                };
+                let landing = if only.is_some() { "/home" } else { "/accounts" };
                 let auth = AuthState {
                     user_id,
-                    account_id: memberships.first().map(|m| m.account_id.clone()),
+                    account_id: only,
                     epoch: session_epoch,
                     signed_in_at: ctx.state.clock.now().millis(),
                 };
                 session::sign_in(&ctx.session, auth).await?;
-                Ok("/home".into())
+                Ok(session::take_return_to(&ctx.session)
+                    .await?
+                    .unwrap_or_else(|| landing.into()))
             }
         }
     }
@@ -371,7 +438,7 @@ mod server {
     pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
         let Some(user) = session::current_user(&ctx.state, &ctx.session)
             .await
-            .map_err(|e| FlowError::Store(crate::ports::StoreError(e)))?
+            .map_err(|e| FlowError::Store(StoreError(e)))?
         else {
             return Ok("/sign-in".into());
         };
@@ -401,6 +468,288 @@ mod server {
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/api-keys".into())
+    }
+
+    /// The signed-in person acting in their current account (role read now), or the page
+    /// to go to instead.
+    async fn actor(ctx: &Ctx) -> Result<Result<Actor, String>, ActionError> {
+        let user = session::current_user(&ctx.state, &ctx.session)
+            .await
+            .map_err(|e| FlowError::Store(StoreError(e)))?;
+        let Some(user) = user else {
+            return Ok(Err("/sign-in".into()));
+        };
+        let Some(account_id) = user.auth.account_id.clone() else {
+            return Ok(Err("/accounts".into()));
+        };
+        let role = ctx
+            .state
+            .store
+            .role_in(&user.auth.user_id, &account_id)
+            .await
+            .map_err(FlowError::from)?;
+        Ok(match role {
+            Some(role) => Ok(Actor {
+                user_id: user.auth.user_id,
+                email: user.email,
+                account_id,
+                role,
+            }),
+            None => Err("/accounts".into()),
+        })
+    }
+
+    pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
+        let Some(user) = session::current_user(&ctx.state, &ctx.session)
+            .await
+            .map_err(|e| FlowError::Store(StoreError(e)))?
+        else {
+            return Ok("/sign-in".into());
+        };
+        let role = ctx
+            .state
+            .store
+            .role_in(&user.auth.user_id, &account_id)
+            .await
+            .map_err(FlowError::from)?;
+        if role.is_none() {
+            session::set_flash(
+                &ctx.session,
+                Flash::error("You are not a member of that account."),
+            )
+            .await?;
+            return Ok("/accounts".into());
+        }
+        session::set_current_account(&ctx.session, Some(account_id)).await?;
+        Ok("/home".into())
+    }
+
+    pub async fn handle_create_account(ctx: &Ctx, name: String) -> Next {
+        let Some(user) = session::current_user(&ctx.state, &ctx.session)
+            .await
+            .map_err(|e| FlowError::Store(StoreError(e)))?
+        else {
+            return Ok("/sign-in".into());
+        };
+        match accounts::account_name(&name) {
+            Err(message) => {
+                let flash = Flash::default()
+                    .field_error("name", Some(message))
+                    .value("name", &kept(&name));
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/accounts".into())
+            }
+            Ok(name) => {
+                let id = accounts::create_account(&ctx.state, &user.auth.user_id, name.clone())
+                    .await
+                    .map_err(FlowError::from)?;
+                session::set_current_account(&ctx.session, Some(id)).await?;
+                session::set_flash(
+                    &ctx.session,
+                    Flash::notice(format!("Account \"{name}\" created.")),
+                )
+                .await?;
+                Ok("/home".into())
+            }
+        }
+    }
+
+    fn parse_role(role: &str) -> Option<Role> {
+        Role::parse(role.trim())
+    }
+
+    pub async fn handle_invite(ctx: &Ctx, email: String, role: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let Some(role) = parse_role(&role) else {
+            let flash = Flash::default()
+                .field_error("role", Some("Choose a role.".into()))
+                .value("email", &kept(&email));
+            session::set_flash(&ctx.session, flash).await?;
+            return Ok("/settings/members".into());
+        };
+        let flash = match members::invite(&ctx.state, &actor, &email, role).await? {
+            InviteResult::Sent(to) => Flash::notice(format!("Invitation sent to {to}.")),
+            InviteResult::InvalidEmail(message) => Flash::default()
+                .field_error("email", Some(message))
+                .value("email", &kept(&email)),
+            InviteResult::AlreadyMember(who) => Flash::default()
+                .field_error(
+                    "email",
+                    Some(format!("{who} is already a member of this account.")),
+                )
+                .value("email", &kept(&email)),
+            InviteResult::NotAllowed => {
+                Flash::error("Your role does not allow inviting someone with that role.")
+            }
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/members".into())
+    }
+
+    async fn change_flash(ctx: &Ctx, result: ChangeResult, done: &str) -> Next {
+        let flash = match result {
+            ChangeResult::Done => Flash::notice(done),
+            other => Flash::error(other.message()),
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/members".into())
+    }
+
+    pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let Some(role) = parse_role(&role) else {
+            session::set_flash(&ctx.session, Flash::error("Choose a role.")).await?;
+            return Ok("/settings/members".into());
+        };
+        let result = members::change_role(&ctx.state, &actor, &user_id, role).await?;
+        change_flash(ctx, result, "The role was changed.").await
+    }
+
+    pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let result = members::remove(&ctx.state, &actor, &user_id).await?;
+        if result == ChangeResult::Done && user_id == actor.user_id {
+            session::set_current_account(&ctx.session, None).await?;
+            session::set_flash(&ctx.session, Flash::notice("You left the account.")).await?;
+            return Ok("/accounts".into());
+        }
+        change_flash(ctx, result, "The member was removed.").await
+    }
+
+    pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let flash = if members::resend(&ctx.state, &actor, &id).await? {
+            Flash::notice("The invitation was sent again with a new link.")
+        } else {
+            Flash::error("That invitation is no longer pending.")
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/members".into())
+    }
+
+    pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let flash = if members::revoke(&ctx.state, &actor, &id).await? {
+            Flash::notice("The invitation was revoked: its link no longer works.")
+        } else {
+            Flash::error("That invitation is no longer pending.")
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/members".into())
+    }
+
+    /// Accepts the invitation whose link was opened: as the signed-in user (whose email must
+    /// be the invited one), or as a new user with the password chosen here.
+    pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
+        let Some(token) = session::link_token(&ctx.session, TokenPurpose::Invite).await? else {
+            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+            return Ok("/invite".into());
+        };
+        let now = ctx.state.clock.now();
+        let Some(inv) = ctx
+            .state
+            .store
+            .invitation_by_token(&token, now)
+            .await
+            .map_err(FlowError::from)?
+        else {
+            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+            return Ok("/invite".into());
+        };
+        let signed_in = session::current_user(&ctx.state, &ctx.session)
+            .await
+            .map_err(|e| FlowError::Store(StoreError(e)))?;
+        let acceptor = match signed_in {
+            Some(user) if user.email == inv.email.as_str() => Acceptor::Existing {
+                user_id: user.auth.user_id,
+            },
+            Some(user) => {
+                let message = format!(
+                    "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
+                    inv.email, user.email
+                );
+                session::set_flash(&ctx.session, Flash::error(message)).await?;
+                return Ok("/invite".into());
+            }
+            None => {
+                if ctx
+                    .state
+                    .store
+                    .user_by_email(&inv.email)
+                    .await
+                    .map_err(FlowError::from)?
+                    .is_some()
+                {
+                    session::set_return_to(&ctx.session, "/invite").await?;
+                    session::set_sign_in_email(&ctx.session, inv.email.as_str()).await?;
+                    return Ok("/sign-in/password".into());
+                }
+                if let Err(message) =
+                    sign_up_flow::validate_new_password(&password, Some(&inv.email))
+                {
+                    session::set_flash(
+                        &ctx.session,
+                        Flash::default().field_error("password", Some(message)),
+                    )
+                    .await?;
+                    return Ok("/invite".into());
+                }
+                let password_hash = ctx
+                    .state
+                    .passwords
+                    .hash(&password)
+                    .await
+                    .map_err(FlowError::from)?;
+                Acceptor::New {
+                    user_id: new_id(ids::USER),
+                    password_hash,
+                }
+            }
+        };
+        let new_user = matches!(acceptor, Acceptor::New { .. });
+        let Some((inv, user_id)) = members::accept(&ctx.state, &token, acceptor).await? else {
+            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+            return Ok("/invite".into());
+        };
+        session::forget_link_token(&ctx.session, TokenPurpose::Invite).await?;
+        if new_user {
+            let user = ctx
+                .state
+                .store
+                .user_by_id(&user_id)
+                .await
+                .map_err(FlowError::from)?;
+            let auth = AuthState {
+                user_id,
+                account_id: Some(inv.account_id.clone()),
+                epoch: user.map(|u| u.session_epoch).unwrap_or_default(),
+                signed_in_at: now.millis(),
+            };
+            session::sign_in(&ctx.session, auth).await?;
+        } else {
+            session::set_current_account(&ctx.session, Some(inv.account_id.clone())).await?;
+        }
+        session::set_flash(
+            &ctx.session,
+            Flash::notice(format!("Welcome to {}.", inv.account_name)),
+        )
+        .await?;
+        Ok("/home".into())
     }
 
     pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";

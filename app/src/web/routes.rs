@@ -10,7 +10,7 @@ use leptos::server_fn::ServerFn as _;
 
 use crate::web::actions::SignInPassword;
 use crate::web::guards;
-use crate::web::pages::{account, api_keys, links, sign_in, sign_up};
+use crate::web::pages::{account, accounts, api_keys, invite, links, members, sign_in, sign_up};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
@@ -33,6 +33,14 @@ pub fn router(state: AppState) -> Router {
         .route("/unlock", get(links::unlock_page))
         .route("/reset", get(links::reset_page))
         .route("/home", get(account::home_page))
+        .route("/accounts", get(accounts::picker_page))
+        .route("/invite", get(invite::invite_page))
+        .route("/settings/members", get(members::members_page))
+        .route(
+            "/settings/members/{user_id}/remove",
+            get(members::confirm_remove_page),
+        )
+        .route("/settings/activity", get(members::activity_page))
         .route(
             "/settings/api-keys",
             get(api_keys::keys_page).post(api_keys::create_key),

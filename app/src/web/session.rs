@@ -12,6 +12,7 @@ const FLASH: &str = "flash";
 const SIGN_IN_EMAIL: &str = "sign_in_email";
 const PENDING_EMAIL: &str = "pending_email";
 const RESEND_AT: &str = "resend_at";
+const RETURN_TO: &str = "return_to";
 
 /// Who is signed in, in which account, and since when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,11 +86,44 @@ pub async fn auth(session: &Session) -> SessionResult<Option<AuthState>> {
 }
 
 /// Starts a signed-in session under a new id (no session fixation), dropping what the
-/// anonymous session held.
+/// anonymous session held except where the person was going (an invitation being accepted).
 pub async fn sign_in(session: &Session, auth: AuthState) -> SessionResult<()> {
+    let return_to = session.get::<String>(RETURN_TO).await?;
+    let invite = link_token(session, TokenPurpose::Invite).await?;
     session.clear().await;
     session.cycle_id().await?;
-    session.insert(AUTH, auth).await
+    session.insert(AUTH, auth).await?;
+    if let Some(path) = return_to {
+        session.insert(RETURN_TO, path).await?;
+    }
+    if invite.is_some() {
+        set_link_token(session, TokenPurpose::Invite, invite).await?;
+    }
+    Ok(())
+}
+
+/// Where to go after signing in, if a page asked (only local paths are kept).
+pub async fn set_return_to(session: &Session, path: &str) -> SessionResult<()> {
+    if path.starts_with('/') && !path.starts_with("//") {
+        session.insert(RETURN_TO, path).await?;
+    }
+    Ok(())
+}
+
+pub async fn take_return_to(session: &Session) -> SessionResult<Option<String>> {
+    session.remove::<String>(RETURN_TO).await
+}
+
+/// Switches the current account of a signed-in session.
+pub async fn set_current_account(
+    session: &Session,
+    account_id: Option<String>,
+) -> SessionResult<()> {
+    if let Some(mut state) = auth(session).await? {
+        state.account_id = account_id;
+        session.insert(AUTH, state).await?;
+    }
+    Ok(())
 }
 
 /// Ends the session everywhere (store row deleted) and starts afresh with a new id.

@@ -133,10 +133,13 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
             </a>
             <nav aria-label="Main">
                 {link("/home", "Workspaces")}
+                {chrome.is_admin.then(|| link("/settings/members", "Members"))}
                 {chrome.is_admin.then(|| link("/settings/api-keys", "API keys"))}
+                {chrome.is_admin.then(|| link("/settings/activity", "Activity"))}
             </nav>
             <div class="who">
                 <span class="account-name">{chrome.account_name.clone()}</span>
+                <a class="switch-account" href="/accounts">"Switch account"</a>
                 <span class="muted">{chrome.email.clone()}</span>
                 <form method="post" action="/_fn/sign_out">
                     <button type="submit" class="link">"Sign out"</button>

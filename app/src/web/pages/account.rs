@@ -19,6 +19,25 @@ pub struct Member {
 }
 
 impl Member {
+    /// The member as the actor of a change, when they are in an account.
+    pub fn actor(&self) -> Option<crate::flows::members::Actor> {
+        self.membership
+            .as_ref()
+            .map(|m| crate::flows::members::Actor {
+                user_id: self.user.auth.user_id.clone(),
+                email: self.user.email.clone(),
+                account_id: m.account_id.clone(),
+                role: m.role,
+            })
+    }
+
+    pub fn account_id(&self) -> String {
+        self.membership
+            .as_ref()
+            .map(|m| m.account_id.clone())
+            .unwrap_or_default()
+    }
+
     pub fn chrome(&self) -> Chrome {
         Chrome {
             account_name: self
@@ -39,8 +58,10 @@ impl Member {
     }
 }
 
-/// The signed-in member, or the redirect to sign in. The role is read from the store on
-/// every request, so a change takes effect at once.
+/// The signed-in member in their current account, or where to send them instead: sign-in
+/// when signed out, the account picker when no current account is chosen or they no longer
+/// belong to it. The role is read from the store on every request, so a change of role or a
+/// removal takes effect at once.
 pub async fn signed_in_member(
     state: &AppState,
     session: &Session,
@@ -54,8 +75,11 @@ pub async fn signed_in_member(
         .account_id
         .as_ref()
         .and_then(|id| memberships.iter().find(|m| &m.account_id == id))
-        .or(memberships.first())
         .cloned();
+    if membership.is_none() {
+        session::set_current_account(session, None).await?;
+        return Ok(Err(see_other("/accounts")));
+    }
     Ok(Ok(Member { user, membership }))
 }
 

@@ -22,6 +22,12 @@ pub struct LinkQuery {
     token: Option<String>,
 }
 
+impl LinkQuery {
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+}
+
 /// Shared first half of every link page: swallow `?token=` into the session, or find out
 /// whether the token already there can still be used.
 async fn link_state(

@@ -4,9 +4,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 pub mod account;
+pub mod accounts;
 pub mod api_keys;
 pub mod errors;
+pub mod invite;
 pub mod links;
+pub mod members;
 pub mod sign_in;
 pub mod sign_up;
 

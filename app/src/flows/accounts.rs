@@ -1,0 +1,47 @@
+//! Accounts a person belongs to: creating another one (with its workspace "Main").
+use crate::domain::ids::{self, new_id};
+use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
+use crate::ports::{AuditEvent, NewAccount, StoreResult};
+use crate::AppState;
+
+pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
+
+/// Validates an account name: 1 to 100 characters after trimming.
+pub fn account_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("Give the account a name.".into());
+    }
+    if name.chars().count() > MAX_ACCOUNT_NAME_CHARS {
+        return Err("Use at most 100 characters.".into());
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates an account owned by `user_id`; returns its id.
+pub async fn create_account(state: &AppState, user_id: &str, name: String) -> StoreResult<String> {
+    let account_id = new_id(ids::ACCOUNT);
+    let now = state.clock.now();
+    state
+        .store
+        .create_account(NewAccount {
+            account_id: account_id.clone(),
+            name,
+            owner_user_id: user_id.to_owned(),
+            workspace_id: new_id(ids::WORKSPACE),
+            workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
+            now,
+        })
+        .await?;
+    state
+        .store
+        .record_audit(AuditEvent {
+            account_id: Some(account_id.clone()),
+            actor_user_id: Some(user_id.to_owned()),
+            action: "account.created".into(),
+            detail: None,
+            at: now,
+        })
+        .await?;
+    Ok(account_id)
+}

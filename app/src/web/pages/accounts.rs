@@ -1,0 +1,71 @@
+//! The account picker: every account the person belongs to, switching between them, and
+//! creating another account.
+use axum::extract::State;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use tower_sessions::Session;
+
+use super::{see_other, PageResult};
+use crate::web::actions::{CreateAccount, SwitchAccount};
+use crate::web::session::{self, take_flash};
+use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::AppState;
+
+pub async fn picker_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let Some(user) = session::current_user(&state, &session).await? else {
+        return Ok(see_other("/sign-in"));
+    };
+    let flash = take_flash(&session).await?;
+    let memberships = state.store.memberships(&user.auth.user_id).await?;
+    let current = user.auth.account_id.clone();
+    let email = user.email.clone();
+    Ok(render_page(
+        StatusCode::OK,
+        "Choose an account",
+        move || {
+            let list = if memberships.is_empty() {
+                view! {
+                <p class="empty">"You are not a member of any account any more. Create one to get started."</p>
+            }
+            .into_any()
+            } else {
+                view! {
+                <ul class="accounts">
+                    {memberships.iter().map(|m| {
+                        let here = current.as_deref() == Some(m.account_id.as_str());
+                        view! {
+                            <li class="account">
+                                <form method="post" action=SwitchAccount::PATH>
+                                    <input type="hidden" name="account_id" value=m.account_id.clone()/>
+                                    <button type="submit" class="account-choice" aria-current=here.then_some("true")>
+                                        <span class="ws-name">{m.account_name.clone()}</span>
+                                        <span class="muted">{m.role.as_str()}</span>
+                                    </button>
+                                </form>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+            };
+            view! {
+                <AuthCard title="Choose an account">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <p class="muted">{format!("Signed in as {email}")}</p>
+                    {list}
+                    <h2>"Create another account"</h2>
+                    <form method="post" action=CreateAccount::PATH novalidate=true>
+                        <Field label="Account name" name="name" kind="text" autocomplete="organization"
+                            value=flash.value_of("name") error=flash.field("name")/>
+                        <button type="submit" class="secondary">"Create account"</button>
+                    </form>
+                    <form method="post" action="/_fn/sign_out">
+                        <button type="submit" class="link">"Sign out"</button>
+                    </form>
+                </AuthCard>
+            }
+        },
+    ))
+}

@@ -1,0 +1,253 @@
+//! The members page (owners and admins): members with their roles, pending invitations,
+//! inviting by email; and the activity page (audit events).
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use tower_sessions::Session;
+
+use super::account::{human_time, signed_in_member, Member};
+use super::{errors, PageResult};
+use crate::domain::roles::{can_assign, can_remove};
+use crate::ports::Role;
+use crate::web::actions::{
+    ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
+};
+use crate::web::session::take_flash;
+use crate::web::shell::{render_page, Field, Messages, SignedIn};
+use crate::AppState;
+
+async fn admin(
+    state: &AppState,
+    session: &Session,
+) -> Result<Result<Member, axum::response::Response>, super::PageError> {
+    Ok(match signed_in_member(state, session).await? {
+        Ok(m) if m.is_admin() => Ok(m),
+        Ok(_) => Err(errors::forbidden(
+            "Only owners and admins of this account can manage members.",
+        )),
+        Err(redirect) => Err(redirect),
+    })
+}
+
+const ROLES: [Role; 3] = [Role::Member, Role::Admin, Role::Owner];
+
+pub async fn members_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let member = match admin(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let flash = take_flash(&session).await?;
+    let account_id = member.account_id();
+    let members = state.store.members(&account_id).await?;
+    let invitations = state
+        .store
+        .invitations(&account_id, state.clock.now())
+        .await?;
+    let my_role = member
+        .membership
+        .as_ref()
+        .map(|m| m.role)
+        .unwrap_or(Role::Member);
+    let me = member.user.auth.user_id.clone();
+    let chrome = member.chrome();
+    Ok(render_page(StatusCode::OK, "Members", move || {
+        let rows = members.iter().map(|m| {
+            let assignable: Vec<Role> = ROLES.into_iter().filter(|r| can_assign(my_role, Some(m.role), *r)).collect();
+            let removable = m.user_id == me || can_remove(my_role, m.role);
+            let current = m.role;
+            let select_id = format!("role-{}", m.user_id);
+            let label_for = select_id.clone();
+            view! {
+                <tr>
+                    <td>{m.email.clone()}{(m.user_id == me).then_some(" (you)")}</td>
+                    <td>
+                        {if assignable.len() > 1 {
+                            view! {
+                                <form method="post" action=ChangeMemberRole::PATH class="inline">
+                                    <input type="hidden" name="user_id" value=m.user_id.clone()/>
+                                    <label class="visually-hidden" for=label_for>{format!("Role of {}", m.email)}</label>
+                                    <select id=select_id name="role">
+                                        {assignable.iter().map(|r| view! {
+                                            <option value=r.as_str() selected=*r == current>{r.as_str()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <button type="submit" class="secondary small">"Change"</button>
+                                </form>
+                            }.into_any()
+                        } else {
+                            view! { <span>{current.as_str()}</span> }.into_any()
+                        }}
+                    </td>
+                    <td>{human_time(m.since)}</td>
+                    <td>{removable.then(|| view! {
+                        <a class="danger-link" href=format!("/settings/members/{}/remove", m.user_id)>
+                            {if m.user_id == me { "Leave" } else { "Remove" }}
+                        </a>
+                    })}</td>
+                </tr>
+            }
+        }).collect_view();
+        let pending = invitations
+            .iter()
+            .map(|i| {
+                view! {
+                    <tr>
+                        <td>{i.email.to_string()}</td>
+                        <td>{i.role.as_str()}</td>
+                        <td>{human_time(i.expires_at)}</td>
+                        <td>
+                            <form method="post" action=ResendInvitation::PATH class="inline">
+                                <input type="hidden" name="id" value=i.id.clone()/>
+                                <button type="submit" class="link">"Resend"</button>
+                            </form>
+                            <form method="post" action=RevokeInvitation::PATH class="inline">
+                                <input type="hidden" name="id" value=i.id.clone()/>
+                                <button type="submit" class="link danger-link">"Revoke"</button>
+                            </form>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let invite_roles: Vec<Role> = ROLES
+            .into_iter()
+            .filter(|r| can_assign(my_role, None, *r))
+            .collect();
+        let has_pending = !invitations.is_empty();
+        view! {
+            <SignedIn chrome=chrome.clone() current="/settings/members">
+                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <h1>"Members"</h1>
+                <table class="members">
+                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Member since"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <h2>"Invite someone"</h2>
+                <form method="post" action=InviteMember::PATH class="stack" novalidate=true>
+                    <Field label="Email" name="email" kind="email" autocomplete="off"
+                        value=flash.value_of("email") error=flash.field("email")/>
+                    <div class="field">
+                        <label for="field-role">"Role"</label>
+                        <select id="field-role" name="role">
+                            {invite_roles.iter().map(|r| view! { <option value=r.as_str() selected=*r == Role::Member>{r.as_str()}</option> }).collect_view()}
+                        </select>
+                        {flash.field("role").map(|e| view! { <p class="field-error">{e}</p> })}
+                    </div>
+                    <button type="submit" class="primary">"Send invitation"</button>
+                </form>
+                <h2>"Pending invitations"</h2>
+                {if has_pending {
+                    view! {
+                        <table class="invitations">
+                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                            <tbody>{pending}</tbody>
+                        </table>
+                    }.into_any()
+                } else {
+                    view! { <p class="empty">"No pending invitations."</p> }.into_any()
+                }}
+            </SignedIn>
+        }
+    }))
+}
+
+pub async fn confirm_remove_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(user_id): Path<String>,
+) -> PageResult {
+    let member = match signed_in_member(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let leaving = user_id == member.user.auth.user_id;
+    if !leaving && !member.is_admin() {
+        return Ok(errors::forbidden(
+            "Only owners and admins of this account can remove members.",
+        ));
+    }
+    let members = state.store.members(&member.account_id()).await?;
+    let Some(target) = members.into_iter().find(|m| m.user_id == user_id) else {
+        return Ok(errors::not_found());
+    };
+    let chrome = member.chrome();
+    let question = if leaving {
+        format!(
+            "Leave {}? You will lose access to its workspaces.",
+            chrome.account_name
+        )
+    } else {
+        format!(
+            "Remove {} from {}? They lose access from their next request.",
+            target.email, chrome.account_name
+        )
+    };
+    Ok(render_page(StatusCode::OK, "Remove member", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current="/settings/members">
+                <h1>{if leaving { "Leave account" } else { "Remove member" }}</h1>
+                <p>{question.clone()}</p>
+                <form method="post" action=RemoveMember::PATH class="inline">
+                    <input type="hidden" name="user_id" value=target.user_id.clone()/>
+                    <button type="submit" class="danger">{if leaving { "Leave account" } else { "Remove member" }}</button>
+                    " "
+                    <a href="/settings/members">"Cancel"</a>
+                </form>
+            </SignedIn>
+        }
+    }))
+}
+
+pub async fn activity_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let member = match admin(&state, &session).await? {
+        Ok(m) => m,
+        Err(page) => return Ok(page),
+    };
+    let account_id = member.account_id();
+    let events = state.store.audit_events(&account_id, 200).await?;
+    let people = state.store.members(&account_id).await?;
+    let chrome = member.chrome();
+    let who = move |id: &Option<String>| {
+        id.as_ref()
+            .map(|id| {
+                people
+                    .iter()
+                    .find(|p| &p.user_id == id)
+                    .map(|p| p.email.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .unwrap_or_else(|| "system".into())
+    };
+    let rows: Vec<(String, String, String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                human_time(e.at),
+                who(&e.actor_user_id),
+                e.action.clone(),
+                e.detail.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(render_page(StatusCode::OK, "Activity", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current="/settings/activity">
+                <h1>"Activity"</h1>
+                <table class="activity">
+                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Details"</th></tr></thead>
+                    <tbody>
+                        {rows.iter().map(|(when, who, what, detail)| view! {
+                            <tr>
+                                <td>{when.clone()}</td>
+                                <td>{who.clone()}</td>
+                                <td><code>{what.clone()}</code></td>
+                                <td>{detail.clone()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </SignedIn>
+        }
+    }))
+}

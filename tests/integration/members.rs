@@ -1,0 +1,476 @@
+//! Members, invitations and people in several accounts.
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) {
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/invite_member",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_redirect(&res, "/settings/members");
+    let page = app.page(&owner.browser, "/settings/members").await;
+    assert!(
+        page.contains(&format!("Invitation sent to {email}")),
+        "{page}"
+    );
+}
+
+async fn invitation_link(email: &str, count: usize) -> String {
+    let mails = wait_for_mail(email, count).await;
+    let mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.subject.starts_with("You are invited to join"))
+        .expect("an invitation");
+    mail.link("/invite?token=")
+}
+
+/// Opens the link in `client`: the token moves into the session, the page shows the offer.
+async fn open_invite(app: &TestApp, client: &Client, link: &str) -> String {
+    assert_redirect(&client.get(link).send().await.unwrap(), "/invite");
+    app.page(client, "/invite").await
+}
+
+async fn account_names(app: &TestApp, client: &Client) -> String {
+    app.page(client, "/accounts").await
+}
+
+#[tokio::test]
+async fn a_new_person_sets_a_password_and_joins_without_an_account_of_their_own() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("boss").await;
+    let newcomer = unique_email("newcomer");
+    invite(&app, &owner, &newcomer, "member").await;
+    let link = invitation_link(&newcomer, 1).await;
+
+    let client = browser();
+    let page = open_invite(&app, &client, &link).await;
+    assert!(page.contains("as member") && page.contains("Choose a password"));
+    // The password policy applies.
+    assert_redirect(
+        &app.post(
+            &client,
+            "/_fn/accept_invitation",
+            &[("password", "password1")],
+        )
+        .await,
+        "/invite",
+    );
+    assert!(app.page(&client, "/invite").await.contains("too common"));
+    let res = app
+        .post(&client, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        .await;
+    assert_redirect(&res, "/home");
+    let home = app.page(&client, "/home").await;
+    assert!(
+        home.contains("boss-") && home.contains(">Main<"),
+        "lands in the inviting account"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM accounts").await,
+        1,
+        "no personal account for invitees"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email_confirmed_at IS NOT NULL")
+            .await,
+        2
+    );
+
+    // The link is single use; the new person can sign in normally.
+    let other = browser();
+    assert!(open_invite(&app, &other, &link)
+        .await
+        .contains("invalid, has expired, was revoked or was already used"));
+    assert_redirect(&app.sign_in(&browser(), &newcomer, PASSWORD).await, "/home");
+    let activity = app.page(&owner.browser, "/settings/activity").await;
+    assert!(activity.contains("invitation.created") && activity.contains("member.joined"));
+}
+
+#[tokio::test]
+async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("alpha").await;
+    let bob = app.confirmed_user("bob").await;
+    invite(&app, &owner, &bob, "admin").await;
+    let link = invitation_link(&bob, 2).await;
+
+    let client = browser();
+    let page = open_invite(&app, &client, &link).await;
+    assert!(page.contains("Sign in to accept"));
+    let res = app.post(&client, "/_fn/accept_invitation", &[]).await;
+    assert_redirect(&res, "/sign-in/password");
+    assert!(app
+        .page(&client, "/sign-in/password")
+        .await
+        .contains(&format!("value=\"{bob}\"")));
+    let res = app
+        .post(
+            &client,
+            "/_fn/sign_in_password",
+            &[("email", &bob), ("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, "/invite");
+    assert!(app.page(&client, "/invite").await.contains("Join account"));
+    assert_redirect(
+        &app.post(&client, "/_fn/accept_invitation", &[]).await,
+        "/home",
+    );
+    assert!(app.page(&client, "/home").await.contains("alpha-"));
+
+    // The next sign-in offers both accounts; switching changes the workspaces shown.
+    let fresh = browser();
+    assert_redirect(&app.sign_in(&fresh, &bob, PASSWORD).await, "/accounts");
+    let picker = account_names(&app, &fresh).await;
+    assert!(
+        picker.contains("alpha-") && picker.contains("bob-"),
+        "{picker}"
+    );
+    assert_redirect(&app.get(&fresh, "/home").await, "/accounts");
+
+    let alpha_id: String =
+        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'alpha-%'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let bob_id: String =
+        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'bob-%'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    // A workspace only Alpha has, through Alpha's API key.
+    let key = app.full_key(&owner).await;
+    app.api(reqwest::Method::POST, "/workspaces", &key)
+        .json(&json!({"name": "Alpha reports"}))
+        .send()
+        .await
+        .unwrap();
+    assert_redirect(
+        &app.post(&fresh, "/_fn/switch_account", &[("account_id", &alpha_id)])
+            .await,
+        "/home",
+    );
+    assert!(app.page(&fresh, "/home").await.contains("Alpha reports"));
+    assert_redirect(
+        &app.post(&fresh, "/_fn/switch_account", &[("account_id", &bob_id)])
+            .await,
+        "/home",
+    );
+    assert!(!app.page(&fresh, "/home").await.contains("Alpha reports"));
+    // Not a member: refused.
+    let res = app
+        .post(
+            &fresh,
+            "/_fn/switch_account",
+            &[("account_id", "acct_nope")],
+        )
+        .await;
+    assert_redirect(&res, "/accounts");
+}
+
+#[tokio::test]
+async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_twice() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("owner").await;
+    let invited = unique_email("invited");
+    invite(&app, &owner, &invited, "member").await;
+    let link = invitation_link(&invited, 1).await;
+
+    let mallory = app.confirmed_user("mallory").await;
+    let client = browser();
+    assert_redirect(&app.sign_in(&client, &mallory, PASSWORD).await, "/home");
+    let page = open_invite(&app, &client, &link).await;
+    assert!(page.contains(&format!(
+        "This invitation is for {invited}, but you are signed in as {mallory}"
+    )));
+    assert_redirect(
+        &app.post(&client, "/_fn/accept_invitation", &[]).await,
+        "/invite",
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM memberships").await,
+        2,
+        "mallory did not join"
+    );
+
+    // Inviting a member again says so.
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/invite_member",
+            &[("email", "OWNER-x@example.com"), ("role", "member")],
+        )
+        .await;
+    assert_redirect(&res, "/settings/members");
+    let own_email: String =
+        sqlx::query_scalar("SELECT email FROM users WHERE email LIKE 'owner-%'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    app.post(
+        &owner.browser,
+        "/_fn/invite_member",
+        &[("email", &own_email.to_uppercase()), ("role", "member")],
+    )
+    .await;
+    assert!(app
+        .page(&owner.browser, "/settings/members")
+        .await
+        .contains("is already a member of this account"));
+}
+
+#[tokio::test]
+async fn revoked_and_resent_invitations_kill_the_old_link() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("host").await;
+    let guest = unique_email("guest");
+    invite(&app, &owner, &guest, "member").await;
+    let first = invitation_link(&guest, 1).await;
+    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
+            .await,
+        "/settings/members",
+    );
+    let second = invitation_link(&guest, 2).await;
+    assert_ne!(first, second);
+    assert!(open_invite(&app, &browser(), &first)
+        .await
+        .contains("was revoked"));
+    assert!(open_invite(&app, &browser(), &second)
+        .await
+        .contains("Choose a password"));
+
+    let id: String = sqlx::query_scalar("SELECT id FROM invitations WHERE revoked_at IS NULL")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/revoke_invitation", &[("id", &id)])
+            .await,
+        "/settings/members",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/members")
+        .await
+        .contains("No pending invitations."));
+    assert!(open_invite(&app, &browser(), &second)
+        .await
+        .contains("was revoked"));
+}
+
+#[tokio::test]
+async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("solo").await;
+    let owner_id: String = sqlx::query_scalar("SELECT user_id FROM memberships")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    // The last owner can be neither demoted nor removed (nor leave).
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/change_member_role",
+            &[("user_id", &owner_id), ("role", "member")],
+        )
+        .await;
+    assert_redirect(&res, "/settings/members");
+    assert!(app
+        .page(&owner.browser, "/settings/members")
+        .await
+        .contains("always keeps at least one owner"));
+    app.post(
+        &owner.browser,
+        "/_fn/remove_member",
+        &[("user_id", &owner_id)],
+    )
+    .await;
+    assert!(app
+        .page(&owner.browser, "/settings/members")
+        .await
+        .contains("always keeps at least one owner"));
+    let res = owner
+        .browser
+        .patch(app.url(&format!("/api/v1/members/{owner_id}")))
+        .header("origin", &app.base)
+        .json(&json!({"role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::CONFLICT,
+        "invalid_request_error",
+        Some("last_owner"),
+    )
+    .await;
+
+    // An admin joins; the API invites and lists.
+    let admin_email = unique_email("second");
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/invitations"))
+        .header("origin", &app.base)
+        .json(&json!({"email": admin_email, "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let inv: Value = res.json().await.unwrap();
+    assert_eq!(
+        (inv["object"].as_str(), inv["role"].as_str()),
+        (Some("invitation"), Some("admin"))
+    );
+    let admin = browser();
+    open_invite(&app, &admin, &invitation_link(&admin_email, 1).await).await;
+    assert_redirect(
+        &app.post(&admin, "/_fn/accept_invitation", &[("password", PASSWORD)])
+            .await,
+        "/home",
+    );
+    let members: Value = owner
+        .browser
+        .get(app.url("/api/v1/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members["data"].as_array().unwrap().len(), 2);
+    let admin_id: String =
+        sqlx::query_scalar("SELECT user_id FROM memberships WHERE role = 'admin'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+
+    // An admin cannot make owners or touch the owner.
+    let res = admin
+        .patch(app.url(&format!("/api/v1/members/{admin_id}")))
+        .header("origin", &app.base)
+        .json(&json!({"role": "owner"}))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("role_not_allowed"),
+    )
+    .await;
+    let res = admin
+        .delete(app.url(&format!("/api/v1/members/{owner_id}")))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("role_not_allowed"),
+    )
+    .await;
+    assert_eq!(
+        app.get(&admin, "/settings/members").await.status(),
+        StatusCode::OK
+    );
+
+    // Demoted: the admin pages close on the next request.
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/change_member_role",
+            &[("user_id", &admin_id), ("role", "member")],
+        )
+        .await;
+    assert_redirect(&res, "/settings/members");
+    assert_eq!(
+        app.get(&admin, "/settings/members").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .get(app.url("/api/v1/members"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Promoted to owner, the first owner may now step down.
+    app.post(
+        &owner.browser,
+        "/_fn/change_member_role",
+        &[("user_id", &admin_id), ("role", "owner")],
+    )
+    .await;
+    let res = owner
+        .browser
+        .patch(app.url(&format!("/api/v1/members/{owner_id}")))
+        .header("origin", &app.base)
+        .json(&json!({"role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Removed: the next request sends them to the picker, which offers to create an account.
+    let res = admin
+        .delete(app.url(&format!("/api/v1/members/{owner_id}")))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_redirect(&app.get(&owner.browser, "/home").await, "/accounts");
+    assert!(app
+        .page(&owner.browser, "/accounts")
+        .await
+        .contains("not a member of any account"));
+    let activity = app.page(&admin, "/settings/activity").await;
+    assert!(activity.contains("member.role_changed") && activity.contains("member.removed"));
+}
+
+#[tokio::test]
+async fn another_account_gets_its_own_main_workspace() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("founder").await;
+    let res = app
+        .post(&owner.browser, "/_fn/create_account", &[("name", "")])
+        .await;
+    assert_redirect(&res, "/accounts");
+    assert!(app
+        .page(&owner.browser, "/accounts")
+        .await
+        .contains("Give the account a name."));
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/create_account",
+            &[("name", "Side project")],
+        )
+        .await;
+    assert_redirect(&res, "/home");
+    let home = app.page(&owner.browser, "/home").await;
+    assert!(home.contains("Side project") && home.contains(">Main<"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
+            .await,
+        2
+    );
+    let picker = app.page(&owner.browser, "/accounts").await;
+    assert!(picker.contains("Side project") && picker.contains("founder-"));
+}
