@@ -23,6 +23,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Concurrent argon2 hashes; `None` means one per CPU.
     pub hash_permits: Option<usize>,
+    /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark.
+    pub bench_routes: bool,
 }
 
 impl fmt::Debug for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             db_max_connections: 10,
             hash_permits: None,
+            bench_routes: false,
         }
     }
 }
@@ -175,6 +178,9 @@ impl Config {
             self.db_max_connections = v
                 .parse()
                 .context("TERMINUS_DB_MAX_CONNECTIONS must be a number")?;
+        }
+        if let Some(v) = non_empty("TERMINUS_BENCH_ROUTES") {
+            self.bench_routes = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
         if let Some(v) = non_empty("TERMINUS_HASH_PERMITS") {
             self.hash_permits = Some(

@@ -75,7 +75,16 @@ impl Application {
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
         let api = ApiState::new(state.clone());
-        let router = router(state.clone(), api.clone(), sessions.clone(), secure);
+        if config.bench_routes {
+            tracing::warn!("TERMINUS_BENCH_ROUTES is on: /_bench/* answers without authentication");
+        }
+        let router = router(
+            state.clone(),
+            api.clone(),
+            sessions.clone(),
+            secure,
+            config.bench_routes,
+        );
         Ok(Self {
             listener,
             router,
@@ -137,7 +146,13 @@ async fn housekeeping(state: AppState, sessions: Sessions) {
 
 /// The one router: web app, REST API, static files, health; wrapped in sessions, guards and
 /// headers.
-pub fn router(state: AppState, api: ApiState, sessions: Sessions, secure_cookies: bool) -> Router {
+pub fn router(
+    state: AppState,
+    api: ApiState,
+    sessions: Sessions,
+    secure_cookies: bool,
+    bench_routes: bool,
+) -> Router {
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure_cookies {
             "__Host-thub_session"
@@ -158,6 +173,12 @@ pub fn router(state: AppState, api: ApiState, sessions: Sessions, secure_cookies
         // The API reads its own bodies, to answer an oversized one in its JSON envelope.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
 
+    // The benchmark's unauthenticated twin of /api/v1/workspaces, behind the same layers.
+    let web = if bench_routes {
+        web.merge(api::bench::router(api.clone()))
+    } else {
+        web
+    };
     let app = web
         .nest("/api/v1", api::router(api))
         .fallback(app::web::pages::errors::fallback)

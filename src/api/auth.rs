@@ -109,7 +109,7 @@ async fn limited(
     next: Next,
 ) -> Response {
     let policy = Policy::for_plan(plan);
-    let verdict = api.limits.check(&caller.account_id);
+    let verdict = api.limits.check(policy, &caller.account_id);
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {
             ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()

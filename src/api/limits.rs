@@ -14,18 +14,29 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 /// A plan's allowance: `per_minute` sustained, `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Policy {
     pub per_minute: u32,
     pub burst: u32,
 }
 
 impl Policy {
-    /// Every plan gets the default until plans differ.
-    pub fn for_plan(_plan: &str) -> Policy {
-        Policy {
-            per_minute: 600,
-            burst: 100,
+    /// The allowance of a plan. Unknown plans get the default (free) allowance.
+    pub fn for_plan(plan: &str) -> Policy {
+        match plan {
+            "team" => Policy {
+                per_minute: 6_000,
+                burst: 1_000,
+            },
+            // Large customers (and the benchmark): effectively unmetered per instance.
+            "enterprise" => Policy {
+                per_minute: 6_000_000,
+                burst: 100_000,
+            },
+            _ => Policy {
+                per_minute: 600,
+                burst: 100,
+            },
         }
     }
 
@@ -43,28 +54,44 @@ pub enum Verdict {
     Limited { retry_after: Duration },
 }
 
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One GCRA limiter per plan, keyed by account.
 pub struct RateLimits {
-    policy: Policy,
-    limiter: Limiter,
+    plans: HashMap<Policy, Limiter>,
+}
+
+fn limiter(policy: Policy) -> Limiter {
+    let per_minute = NonZeroU32::new(policy.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(policy.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    let quota = Quota::per_minute(per_minute).allow_burst(burst);
+    RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
 }
 
 impl RateLimits {
-    pub fn new(policy: Policy) -> Self {
-        let per_minute = NonZeroU32::new(policy.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(policy.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+    /// Limiters for every known plan.
+    pub fn new() -> Self {
+        Self::with_policies(["free", "team", "enterprise"].map(Policy::for_plan))
+    }
+
+    pub fn with_policies(policies: impl IntoIterator<Item = Policy>) -> Self {
         Self {
-            policy,
-            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            plans: policies.into_iter().map(|p| (p, limiter(p))).collect(),
         }
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
-    pub fn check(&self, account_id: &str) -> Verdict {
-        match self.limiter.check_key(&account_id.to_owned()) {
+    /// Counts a request of `account_id` against the allowance of `policy`.
+    pub fn check(&self, policy: Policy, account_id: &str) -> Verdict {
+        let Some(limiter) = self.plans.get(&policy) else {
+            return Verdict::Allowed {
+                remaining: policy.burst,
+            };
+        };
+        match limiter.check_key(&account_id.to_owned()) {
             Ok(snapshot) => Verdict::Allowed {
                 remaining: snapshot.remaining_burst_capacity(),
             },
@@ -76,7 +103,9 @@ impl RateLimits {
 
     /// Forgets idle accounts' buckets (they are full again anyway).
     pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
+        for limiter in self.plans.values() {
+            limiter.retain_recent();
+        }
     }
 }
 
@@ -115,22 +144,23 @@ mod tests {
 
     #[test]
     fn burst_then_limited() {
-        let limits = RateLimits::new(Policy {
+        let policy = Policy {
             per_minute: 60,
             burst: 3,
-        });
+        };
+        let limits = RateLimits::with_policies([policy]);
         for expected in [2, 1, 0] {
-            match limits.check("acct_a") {
+            match limits.check(policy, "acct_a") {
                 Verdict::Allowed { remaining } => assert_eq!(remaining, expected),
                 Verdict::Limited { .. } => panic!("limited too early"),
             }
         }
-        match limits.check("acct_a") {
+        match limits.check(policy, "acct_a") {
             Verdict::Limited { retry_after } => assert!(retry_after <= Duration::from_secs(1)),
             Verdict::Allowed { .. } => panic!("the 4th request should be limited"),
         }
         assert!(
-            matches!(limits.check("acct_b"), Verdict::Allowed { .. }),
+            matches!(limits.check(policy, "acct_b"), Verdict::Allowed { .. }),
             "buckets are per account"
         );
     }

@@ -9,6 +9,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod auth;
+pub mod bench;
 pub mod body;
 pub mod error;
 pub mod handlers;
@@ -19,7 +20,7 @@ pub mod openapi;
 pub mod resources;
 
 use handlers as h;
-use limits::{LastUsed, Policy, RateLimits};
+use limits::{LastUsed, RateLimits};
 
 /// What API handlers share: the application state, rate limits and pending "last used" times.
 #[derive(Clone)]
@@ -33,7 +34,7 @@ impl ApiState {
     pub fn new(app: AppState) -> Self {
         Self {
             app,
-            limits: Arc::new(RateLimits::new(Policy::for_plan("free"))),
+            limits: Arc::new(RateLimits::new()),
             last_used: Arc::new(LastUsed::default()),
         }
     }

@@ -12,7 +12,7 @@ use crate::helpers::*;
 /// A `terminus-hub serve` process.
 struct Instance {
     base: String,
-    _child: Child,
+    child: Child,
 }
 
 async fn start_instance(database_url: &str, dir: &std::path::Path) -> Instance {
@@ -47,10 +47,7 @@ async fn start_instance(database_url: &str, dir: &std::path::Path) -> Instance {
         }
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Instance {
-        base,
-        _child: child,
-    }
+    Instance { base, child }
 }
 
 async fn post(
@@ -296,6 +293,34 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
         51
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM records").await, 50);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut instance = start_instance(&app.database_url, dir.path()).await;
+    let res = reqwest::get(format!("{}/healthz", instance.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let pid = instance.child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = instance.child.wait().await.unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM ends the process with status 0, got {status}"
+    );
+    assert!(
+        reqwest::get(format!("{}/healthz", instance.base))
+            .await
+            .is_err(),
+        "no longer listening"
+    );
 }
 
 #[tokio::test]

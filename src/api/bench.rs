@@ -1,0 +1,32 @@
+//! Comparison routes for the benchmark (`TERMINUS_BENCH_ROUTES=1` only): the same JSON as
+//! `GET /api/v1/workspaces`, from the same handler code, without authentication, so the cost
+//! of the key check can be measured side by side.
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::list::{list_body, page_request};
+use super::resources;
+use super::ApiState;
+
+async fn workspaces(
+    State(api): State<ApiState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let account_id = q.get("account_id").ok_or_else(|| {
+        ApiError::bad_request("parameter_missing", "account_id is required").param("account_id")
+    })?;
+    let page = page_request(&q)?;
+    let rows = api.app.store.list_workspaces(account_id, &page).await?;
+    Ok(Json(list_body(rows, &page, resources::workspace)))
+}
+
+pub fn router(api: ApiState) -> Router {
+    Router::new()
+        .route("/_bench/workspaces", get(workspaces))
+        .with_state(api)
+}

@@ -1,0 +1,663 @@
+//! `terminus-bench`: starts the release server on a fresh database, seeds it, drives it with
+//! `wrk` and prints one table of every scenario of DESIGN §8, measured in the same run.
+//! Run it through `.ci/bench` (which builds in release mode and installs wrk).
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use app::domain::api_keys;
+use app::domain::clock::{Clock as _, SystemClock};
+use app::domain::email::EmailAddress;
+use app::domain::ids::new_id;
+use app::domain::secret::Secret;
+use app::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use app::hashing::{Passwords, OWASP_ITERATIONS, OWASP_MEMORY_KIB, OWASP_PARALLELISM};
+use app::ports::{NewApiKey, NewSignUp, Workspace};
+use app::web::session::AuthState;
+use terminus_hub::db::Database;
+use terminus_hub::Config;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::SessionStore as _;
+
+const PASSWORD: &str = "benchmark lantern harbour";
+const SESSIONS: usize = 10_000;
+
+struct Options {
+    postgres: bool,
+    seconds: u64,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        postgres: false,
+        seconds: 10,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--postgres" => o.postgres = true,
+            "--seconds" => o.seconds = args.next().context("--seconds N")?.parse()?,
+            "-h" | "--help" => {
+                println!("usage: terminus-bench [--postgres] [--seconds N]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(o)
+}
+
+/// What wrk measured.
+#[derive(Debug, Default, Clone)]
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: u64,
+    non_2xx_3xx: u64,
+    socket_errors: u64,
+}
+
+fn parse_duration_ms(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn parse_wrk(out: &str) -> Wrk {
+    let mut w = Wrk::default();
+    for line in out.lines() {
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Requests/sec:") {
+            w.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = t.strip_prefix("50%") {
+            w.p50_ms = parse_duration_ms(v);
+        } else if let Some(v) = t.strip_prefix("99%") {
+            w.p99_ms = parse_duration_ms(v);
+        } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
+            w.non_2xx_3xx = v.trim().parse().unwrap_or(0);
+        } else if t.starts_with("Socket errors:") {
+            w.socket_errors = t
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum();
+        } else if t.contains("requests in") {
+            w.requests = t
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    w
+}
+
+fn wrk(
+    url: &str,
+    connections: u32,
+    seconds: u64,
+    headers: &[String],
+    script: Option<&Path>,
+) -> anyhow::Result<Wrk> {
+    let mut cmd = Command::new("wrk");
+    cmd.arg("-t2")
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency")
+        .arg("--timeout")
+        .arg("10s");
+    for h in headers {
+        cmd.arg("-H").arg(h);
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    cmd.arg(url);
+    let out = cmd.output().context("running wrk (apt-get install wrk)")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// argon2id hashes per second with every core busy: the ceiling sign-ins are measured against.
+fn hash_ceiling(seconds: u64) -> f64 {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                use argon2::password_hash::{PasswordHasher as _, SaltString};
+                let params = argon2::Params::new(
+                    OWASP_MEMORY_KIB,
+                    OWASP_ITERATIONS,
+                    OWASP_PARALLELISM,
+                    None,
+                );
+                let Ok(params) = params else { return 0u64 };
+                let hasher = argon2::Argon2::new(
+                    argon2::Algorithm::Argon2id,
+                    argon2::Version::V0x13,
+                    params,
+                );
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+                    if hasher.hash_password(PASSWORD.as_bytes(), &salt).is_ok() {
+                        n += 1;
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    total as f64 / seconds as f64
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("TERMINUS_ADDR", format!("127.0.0.1:{port}"))
+        .env("TERMINUS_PUBLIC_URL", &base)
+        .env("TERMINUS_OUTBOX_DIR", dir.join("outbox"))
+        .env("TERMINUS_BENCH_ROUTES", "1")
+        .env("TERMINUS_TRUSTED_PROXIES", "127.0.0.1")
+        .env("TERMINUS_DB_MAX_CONNECTIONS", "16")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting terminus-hub")?;
+    let server = Server { child, base };
+    for _ in 0..200 {
+        let ok = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &format!("{}/readyz", server.base)])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(server);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the server did not become ready")
+}
+
+struct Seed {
+    account_id: String,
+    key: String,
+    email: String,
+    sessions: Vec<String>,
+}
+
+async fn seed(database_url: &str) -> anyhow::Result<Seed> {
+    let config = Config {
+        database_url: database_url.to_owned(),
+        ..Config::default()
+    };
+    let db = Database::connect(&config).await?;
+    db.migrate().await?;
+    let store = db.store();
+    let clock = SystemClock;
+    let now = clock.now();
+    let email = EmailAddress::parse("bench@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let passwords = Passwords::new(1)?;
+    let (user_id, account_id) = (new_id("usr"), new_id("acct"));
+    store
+        .sign_up(NewSignUp {
+            user_id: user_id.clone(),
+            email: email.clone(),
+            password_hash: passwords.hash(&Secret::new(PASSWORD)).await?,
+            account_id: account_id.clone(),
+            account_name: "Bench".into(),
+            workspace_id: new_id("ws"),
+            workspace_name: "Main".into(),
+            now,
+        })
+        .await?;
+    let raw = generate_token();
+    let hash = token_hash(raw.expose()).context("token")?;
+    store
+        .insert_token(
+            &user_id,
+            TokenPurpose::Confirm,
+            &hash,
+            now.plus(Duration::from_secs(60)),
+            now,
+        )
+        .await?;
+    store.redeem_confirm(&hash, now).await?;
+    for i in 1..5 {
+        store
+            .create_workspace(&Workspace {
+                id: new_id("ws"),
+                account_id: account_id.clone(),
+                name: format!("Workspace {i}"),
+                created_at: now,
+            })
+            .await?;
+    }
+    let plan = "UPDATE accounts SET plan = 'enterprise' WHERE id = $1";
+    match &db {
+        Database::Sqlite(pool) => sqlx::query(plan)
+            .bind(&account_id)
+            .execute(pool)
+            .await
+            .map(|_| ())?,
+        Database::Postgres(pool) => sqlx::query(plan)
+            .bind(&account_id)
+            .execute(pool)
+            .await
+            .map(|_| ())?,
+    }
+    let key = api_keys::generate();
+    store
+        .create_api_key(NewApiKey {
+            id: new_id("key"),
+            account_id: account_id.clone(),
+            name: "bench".into(),
+            key_hash: api_keys::hash(key.expose()),
+            hint: api_keys::hint(key.expose()),
+            scopes: None,
+            expires_at: None,
+            created_by: Some(user_id.clone()),
+            now,
+        })
+        .await?;
+    // Signed-in sessions, written the way the server writes them.
+    let sessions_store = db.sessions();
+    let auth = serde_json::to_value(AuthState {
+        user_id: user_id.clone(),
+        account_id: Some(account_id.clone()),
+        epoch: 0,
+        signed_in_at: now.millis(),
+    })?;
+    let expiry = tower_sessions::cookie::time::OffsetDateTime::now_utc()
+        + tower_sessions::cookie::time::Duration::hours(24);
+    let mut ids = Vec::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        let mut record = Record {
+            id: Id::default(),
+            data: HashMap::from([("auth".to_owned(), auth.clone())]),
+            expiry_date: expiry,
+        };
+        sessions_store
+            .create(&mut record)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        ids.push(record.id.to_string());
+    }
+    db.close().await;
+    Ok(Seed {
+        account_id,
+        key: key.expose().to_owned(),
+        email: email.to_string(),
+        sessions: ids,
+    })
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|k| k / 1024 / 1024)
+        .unwrap_or(0);
+    format!("{cores} cores ({cpu}), {mem} GiB")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let opts = options()?;
+    let secs = opts.seconds;
+    let dir = tempfile::Builder::new()
+        .prefix("terminus-bench")
+        .tempdir()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = std::env::current_exe()?.with_file_name("terminus-hub");
+    let pg_dir = PathBuf::from(format!("/tmp/thub-bench-pg-{}", std::process::id()));
+    let database_url = if opts.postgres {
+        let out = Command::new(root.join(".ci/pg-cluster"))
+            .arg("start")
+            .arg(&pg_dir)
+            .output()?;
+        if !out.status.success() {
+            bail!("pg-cluster: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    } else {
+        format!("sqlite://{}", dir.path().join("bench.db").display())
+    };
+    let result = run(&opts, secs, dir.path(), &bin, &database_url).await;
+    if opts.postgres {
+        let _ = Command::new(root.join(".ci/pg-cluster"))
+            .arg("stop")
+            .arg(&pg_dir)
+            .status();
+    }
+    result
+}
+
+async fn run(
+    opts: &Options,
+    secs: u64,
+    dir: &Path,
+    bin: &Path,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "seeding {} (1 account, 5 workspaces, 1 key, {SESSIONS} sessions)…",
+        if opts.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let seed = seed(database_url).await?;
+    let server = start_server(bin, database_url, dir)?;
+    let pid = server.child.id();
+    let base = &server.base;
+    let idle_rss = rss_kib(pid, "VmRSS:");
+    let auth = format!("Authorization: Bearer {}", seed.key);
+    let cookie = format!("Cookie: thub_session={}", seed.sessions[0]);
+    let origin = format!("Origin: {base}");
+
+    eprintln!("hash ceiling…");
+    let ceiling = hash_ceiling(secs.min(5));
+
+    eprintln!("bearer key vs unauthenticated…");
+    let unauth = wrk(
+        &format!("{base}/_bench/workspaces?account_id={}", seed.account_id),
+        64,
+        secs,
+        &[],
+        None,
+    )?;
+    let keyed = wrk(
+        &format!("{base}/api/v1/workspaces"),
+        64,
+        secs,
+        std::slice::from_ref(&auth),
+        None,
+    )?;
+    let junk_script = write(
+        dir,
+        "junk.lua",
+        "local chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'\n\
+         math.randomseed(os.time())\n\
+         request = function()\n\
+           local t = {}\n\
+           for i = 1, 32 do local n = math.random(1, 62); t[i] = chars:sub(n, n) end\n\
+           return wrk.format('GET', '/api/v1/workspaces', { Authorization = 'Bearer thub_' .. table.concat(t) })\n\
+         end\n",
+    )?;
+    let junk = wrk(
+        &format!("{base}/api/v1/workspaces"),
+        64,
+        secs,
+        &[],
+        Some(&junk_script),
+    )?;
+
+    eprintln!("password sign-in…");
+    let sign_in_script = write(
+        dir,
+        "sign_in.lua",
+        &format!(
+            "wrk.method = 'POST'\nwrk.body = 'email={}&password={}'\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'\nwrk.headers['Accept'] = 'text/html'\n",
+            seed.email.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        ),
+    )?;
+    let sign_in = wrk(
+        &format!("{base}/_fn/sign_in_password"),
+        8,
+        secs,
+        std::slice::from_ref(&origin),
+        Some(&sign_in_script),
+    )?;
+
+    eprintln!("key p99 idle, then under a flood of 500 concurrent wrong passwords…");
+    let idle_keyed = wrk(
+        &format!("{base}/api/v1/workspaces"),
+        8,
+        secs,
+        std::slice::from_ref(&auth),
+        None,
+    )?;
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let base_rss = rss_kib(pid, "VmRSS:");
+    let flood_script = write(
+        dir,
+        "flood.lua",
+        &format!(
+            "math.randomseed(os.time())\nwrk.method = 'POST'\nwrk.body = 'email={}&password=wrong+guess+here'\n\
+             wrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'\nwrk.headers['Accept'] = 'text/html'\n\
+             request = function()\n\
+               local ip = '10.' .. math.random(0, 255) .. '.' .. math.random(0, 255) .. '.' .. math.random(1, 254)\n\
+               wrk.headers['X-Forwarded-For'] = ip\n\
+               return wrk.format()\n\
+             end\n",
+            seed.email.replace('@', "%40"),
+        ),
+    )?;
+    let flood_url = format!("{base}/_fn/sign_in_password");
+    let flood_origin = origin.clone();
+    let flood_secs = secs + 2;
+    let flood = std::thread::spawn(move || {
+        wrk(
+            &flood_url,
+            500,
+            flood_secs,
+            &[flood_origin],
+            Some(&flood_script),
+        )
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let loaded_keyed = wrk(
+        &format!("{base}/api/v1/workspaces"),
+        8,
+        secs,
+        std::slice::from_ref(&auth),
+        None,
+    )?;
+    let flood = flood
+        .join()
+        .map_err(|_| anyhow::anyhow!("flood thread"))??;
+    let peak_rss = rss_kib(pid, "VmHWM:");
+    let permits = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u64;
+
+    eprintln!("pages and {SESSIONS} sessions…");
+    let sign_in_page = wrk(&format!("{base}/sign-in"), 64, secs, &[], None)?;
+    let home = wrk(&format!("{base}/home"), 64, secs, &[cookie], None)?;
+    let ids = write(dir, "sessions.txt", &seed.sessions.join("\n"))?;
+    let many_script = write(
+        dir,
+        "many.lua",
+        &format!(
+            "local ids = {{}}\nfor line in io.lines('{}') do ids[#ids + 1] = line end\nmath.randomseed(os.time())\n\
+             request = function()\n  return wrk.format('GET', '/home', {{ Cookie = 'thub_session=' .. ids[math.random(1, #ids)] }})\nend\n",
+            ids.display()
+        ),
+    )?;
+    let many = wrk(&format!("{base}/home"), 64, secs, &[], Some(&many_script))?;
+    let sessions_rss = rss_kib(pid, "VmRSS:");
+
+    let mut t = String::new();
+    let db = if opts.postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    writeln!(
+        t,
+        "Terminus Hub benchmark — {} — {db}, {secs} s per scenario, wrk on the same machine",
+        machine()
+    )?;
+    writeln!(
+        t,
+        "| scenario | req/s | p50 ms | p99 ms | non-2xx/3xx | target | result |"
+    )?;
+    writeln!(t, "|---|---:|---:|---:|---:|---|---|")?;
+    let row = |t: &mut String, name: &str, w: &Wrk, target: &str, ok: Option<bool>| {
+        let verdict = match ok {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "",
+        };
+        let _ = writeln!(
+            t,
+            "| {name} | {:.0} | {:.2} | {:.2} | {} | {target} | {verdict} |",
+            w.rps,
+            w.p50_ms,
+            w.p99_ms,
+            w.non_2xx_3xx + w.socket_errors
+        );
+    };
+    row(
+        &mut t,
+        "unauthenticated JSON (same handler), 64 conns",
+        &unauth,
+        "baseline",
+        None,
+    );
+    let ratio = keyed.rps / unauth.rps.max(1.0);
+    row(
+        &mut t,
+        "bearer key GET /api/v1/workspaces, 64 conns",
+        &keyed,
+        &format!("≥ 0.5 × baseline ({ratio:.2}) and ≥ 10,000/s"),
+        Some(ratio >= 0.5 && keyed.rps >= 10_000.0),
+    );
+    row(
+        &mut t,
+        "junk keys (bad checksum), 64 conns",
+        &junk,
+        "≥ bearer-key req/s",
+        Some(junk.rps >= keyed.rps),
+    );
+    let sign_in_ratio = sign_in.rps / ceiling.max(0.001);
+    row(
+        &mut t,
+        "password sign-in (argon2id m=19456 t=2 p=1), 8 conns",
+        &sign_in,
+        &format!("≥ 0.8 × hash ceiling {ceiling:.1}/s ({sign_in_ratio:.2})"),
+        Some(sign_in_ratio >= 0.8),
+    );
+    row(
+        &mut t,
+        "bearer key, idle, 8 conns",
+        &idle_keyed,
+        "p99 reference",
+        None,
+    );
+    let p99_ratio = loaded_keyed.p99_ms / idle_keyed.p99_ms.max(0.001);
+    row(
+        &mut t,
+        "bearer key during the flood, 8 conns",
+        &loaded_keyed,
+        &format!("p99 < 2 × idle ({p99_ratio:.2}×)"),
+        Some(p99_ratio < 2.0),
+    );
+    let limit = base_rss + permits * 20 * 1024;
+    row(
+        &mut t,
+        "flood: 500 conns of wrong passwords (random client IPs)",
+        &flood,
+        &format!("peak RSS {} MiB < {} MiB", peak_rss / 1024, limit / 1024),
+        Some(peak_rss < limit),
+    );
+    row(
+        &mut t,
+        "page: GET /sign-in, 64 conns",
+        &sign_in_page,
+        "reported",
+        None,
+    );
+    row(
+        &mut t,
+        "page: signed-in GET /home, 64 conns",
+        &home,
+        "reported",
+        None,
+    );
+    row(
+        &mut t,
+        &format!("page: /home across {SESSIONS} sessions, 64 conns"),
+        &many,
+        "reported",
+        None,
+    );
+    writeln!(t)?;
+    writeln!(t, "memory: idle RSS {} MiB; RSS after {SESSIONS} signed-in sessions used {} MiB (sessions live in the database)", idle_rss / 1024, sessions_rss / 1024)?;
+    writeln!(t, "flood answers: {} requests, {} not 2xx/3xx (429 from the per-IP throttle is expected only past 100 failures per IP)", flood.requests, flood.non_2xx_3xx)?;
+    print!("{t}");
+    drop(server);
+    Ok(())
+}
