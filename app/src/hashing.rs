@@ -1,10 +1,12 @@
-//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1), off the async runtime
-//! and behind a semaphore so a flood of sign-ins cannot exhaust memory or starve other work.
-use std::sync::Arc;
+//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1) on a small pool of
+//! dedicated threads (one per CPU by default), off the async runtime. Waiting jobs queue up
+//! without memory of their own: only the pool's threads ever hold argon2's 19 MiB, so a flood
+//! of sign-ins costs at most `permits × ~20 MiB` and cannot starve the runtime's threads.
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::domain::secret::Secret;
 
@@ -26,11 +28,47 @@ pub enum Verification {
     Mismatch,
 }
 
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The hashing threads. They end when the last `Passwords` clone is dropped.
+struct Pool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    threads: usize,
+}
+
+impl Pool {
+    fn start(threads: usize) -> Result<Self, HashError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    // Hold the lock only to take the next job, not while running it.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|e| HashError::Task(e.to_string()))?;
+        }
+        Ok(Self {
+            jobs: Mutex::new(tx),
+            threads,
+        })
+    }
+}
+
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: Arc<Pool>,
     /// Verified when the email is unknown, so the answer takes as long as for a real user.
     dummy_hash: Arc<String>,
 }
@@ -40,20 +78,21 @@ pub const OWASP_ITERATIONS: u32 = 2;
 pub const OWASP_PARALLELISM: u32 = 1;
 
 impl Passwords {
-    /// `permits` hashes may run at once (the CPU count is the natural choice).
+    /// `permits` hashes may run at once, each on its own thread (the CPU count is the
+    /// natural choice).
     pub fn new(permits: usize) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .map_err(|e| HashError::Argon2(e.to_string()))?;
         let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(permits.max(1))),
+            pool: Arc::new(Pool::start(permits.max(1))?),
             dummy_hash: Arc::new(dummy),
         })
     }
 
     pub fn permits(&self) -> usize {
-        self.permits.available_permits()
+        self.pool.threads
     }
 
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
@@ -95,18 +134,24 @@ impl Passwords {
         .await?
     }
 
+    /// Queues `work` for the pool and waits for its result.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.pool
+            .jobs
+            .lock()
+            .map_err(|_| HashError::Task("hashing pool poisoned".into()))?
+            .send(job)
+            .map_err(|_| HashError::Task("hashing pool stopped".into()))?;
+        result
             .await
-            .map_err(|e| HashError::Task(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| HashError::Task(e.to_string()))
+            .map_err(|_| HashError::Task("a hashing job was dropped".into()))
     }
 }
 
@@ -166,6 +211,32 @@ mod tests {
             p.verify(&Secret::new("anything"), None).await.unwrap(),
             Verification::Mismatch
         );
+    }
+
+    #[tokio::test]
+    async fn at_most_permits_jobs_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let p = Passwords::new(2).unwrap();
+        let active = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..10).map(|_| {
+            let (active, peak, p) = (active.clone(), peak.clone(), p.clone());
+            tokio::spawn(async move {
+                p.run(move || {
+                    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    // Stand-in for a hash's CPU time, so jobs overlap if the pool let them.
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    active.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            })
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "two workers, never more");
+        assert_eq!(p.permits(), 2);
     }
 
     #[tokio::test]

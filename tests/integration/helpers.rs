@@ -172,7 +172,17 @@ pub async fn any_pool(url: &str) -> sqlx::AnyPool {
         .expect("open the test database")
 }
 
+/// Tests share the machine; the timing test needs it to itself. Every app holds a read
+/// guard for its lifetime, and the timing test takes the write guard.
+static QUIET: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+enum Guard {
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'static, ()>),
+}
+
 pub struct TestApp {
+    _guard: Guard,
     pub base: String,
     pub clock: Arc<ManualClock>,
     pub db: sqlx::AnyPool,
@@ -235,8 +245,22 @@ impl TestApp {
         Self::spawn_on(dir, database_url).await
     }
 
+    /// Like `spawn`, but waits until no other test runs, and keeps others waiting: for
+    /// measurements that the machine's other work would distort.
+    pub async fn spawn_alone() -> TestApp {
+        let guard = Guard::Exclusive(QUIET.write().await);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(dir.path()).await;
+        Self::start(guard, dir, database_url).await
+    }
+
     /// The server on the given database.
     pub async fn spawn_on(dir: tempfile::TempDir, database_url: String) -> TestApp {
+        let guard = Guard::Shared(QUIET.read().await);
+        Self::start(guard, dir, database_url).await
+    }
+
+    async fn start(guard: Guard, dir: tempfile::TempDir, database_url: String) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -261,6 +285,7 @@ impl TestApp {
         }));
         let db = any_pool(&database_url).await;
         TestApp {
+            _guard: guard,
             base,
             clock,
             db,

@@ -7,4 +7,5 @@ pub mod lockout;
 pub mod password;
 pub mod roles;
 pub mod secret;
+pub mod sso;
 pub mod tokens;
