@@ -43,6 +43,9 @@ impl Database {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.db_max_connections.max(1))
+                // A local file's connections cannot drop like a server's: skip the health
+                // check round trip that would otherwise precede every query.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await

@@ -93,3 +93,30 @@ impl Mailer for LettreMailer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::email::EmailAddress;
+
+    #[tokio::test]
+    async fn without_smtp_mail_lands_in_the_outbox_as_eml() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        let mailer =
+            LettreMailer::outbox(outbox.clone(), "Terminus Hub <no-reply@localhost>").unwrap();
+        let to = EmailAddress::parse("newcomer@example.com").unwrap();
+        let mail = app::mails::confirm_email(&to, "http://127.0.0.1:3000/confirm?token=abc");
+        mailer.send(&mail).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(text.contains("Subject: Confirm your email address"));
+        assert!(text.contains("To: newcomer@example.com"));
+        assert!(text.contains("multipart/alternative") && text.contains("text/html"));
+    }
+}

@@ -208,7 +208,10 @@ fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Se
         .env("TERMINUS_OUTBOX_DIR", dir.join("outbox"))
         .env("TERMINUS_BENCH_ROUTES", "1")
         .env("TERMINUS_TRUSTED_PROXIES", "127.0.0.1")
-        .env("TERMINUS_DB_MAX_CONNECTIONS", "16")
+        .env(
+            "TERMINUS_DB_MAX_CONNECTIONS",
+            std::env::var("BENCH_DB_CONNECTIONS").unwrap_or_else(|_| "16".into()),
+        )
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
