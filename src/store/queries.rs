@@ -1,4 +1,5 @@
 //! Query text shared by the SQLite and PostgreSQL stores.
+use std::sync::LazyLock;
 
 pub const PING: &str = "SELECT 1";
 
@@ -173,3 +174,21 @@ RETURNING id";
 pub const AUDIT_EVENTS: &str = "
 SELECT account_id, actor_user_id, action, detail, at FROM audit_events
 WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
+
+/// Query texts assembled once, at first use, instead of on every request.
+macro_rules! built {
+    ($($name:ident = $e:expr;)*) => {
+        $(pub static $name: LazyLock<String> = LazyLock::new(|| $e);)*
+    };
+}
+
+built! {
+    USER_BY_EMAIL = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+    USER_BY_ID = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    LIST_API_KEYS = page_query(API_KEY_COLUMNS, "api_keys", None);
+    API_KEY_BY_ID = by_id_query(API_KEY_COLUMNS, "api_keys");
+    LIST_WORKSPACES = page_query(WORKSPACE_COLUMNS, "workspaces", None);
+    WORKSPACE_BY_ID = by_id_query(WORKSPACE_COLUMNS, "workspaces");
+    LIST_RECORDS = page_query(RECORD_COLUMNS, "records", Some("workspace_id"));
+    RECORD_BY_ID = by_id_query(RECORD_COLUMNS, "records");
+}

@@ -213,13 +213,13 @@ macro_rules! sql_store {
                 rows.iter().map(Self::invitation_from_row).collect::<Result<_, _>>().map_err(db_err)
             }
 
+            /// A user by one of the queries `USER_BY_EMAIL` or `USER_BY_ID`.
             async fn user_where(
                 &self,
-                column: &str,
+                sql: &str,
                 value: &str,
             ) -> StoreResult<Option<UserRecord>> {
-                let sql = format!("SELECT {} FROM users WHERE {column} = $1", q::USER_COLUMNS);
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(sql)
                     .bind(value)
                     .fetch_optional(&self.pool)
                     .await
@@ -328,11 +328,11 @@ macro_rules! sql_store {
             }
 
             async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>> {
-                self.user_where("email", email.as_str()).await
+                self.user_where(&q::USER_BY_EMAIL, email.as_str()).await
             }
 
             async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
-                self.user_where("id", user_id).await
+                self.user_where(&q::USER_BY_ID, user_id).await
             }
 
             async fn reserve_guess(
@@ -647,8 +647,8 @@ macro_rules! sql_store {
                 account_id: &str,
                 page: &PageRequest,
             ) -> StoreResult<Vec<ApiKeyRecord>> {
-                let sql = q::page_query(q::API_KEY_COLUMNS, "api_keys", None);
-                self.page(&sql, account_id, page, None, Self::api_key_from_row)
+                let sql = &*q::LIST_API_KEYS;
+                self.page(sql, account_id, page, None, Self::api_key_from_row)
                     .await
             }
 
@@ -657,8 +657,8 @@ macro_rules! sql_store {
                 account_id: &str,
                 key_id: &str,
             ) -> StoreResult<Option<ApiKeyRecord>> {
-                let sql = q::by_id_query(q::API_KEY_COLUMNS, "api_keys");
-                self.one(&sql, account_id, key_id, Self::api_key_from_row)
+                let sql = &*q::API_KEY_BY_ID;
+                self.one(sql, account_id, key_id, Self::api_key_from_row)
                     .await
             }
 
@@ -687,8 +687,8 @@ macro_rules! sql_store {
                 account_id: &str,
                 page: &PageRequest,
             ) -> StoreResult<Vec<Workspace>> {
-                let sql = q::page_query(q::WORKSPACE_COLUMNS, "workspaces", None);
-                self.page(&sql, account_id, page, None, Self::workspace_from_row)
+                let sql = &*q::LIST_WORKSPACES;
+                self.page(sql, account_id, page, None, Self::workspace_from_row)
                     .await
             }
 
@@ -697,8 +697,8 @@ macro_rules! sql_store {
                 account_id: &str,
                 workspace_id: &str,
             ) -> StoreResult<Option<Workspace>> {
-                let sql = q::by_id_query(q::WORKSPACE_COLUMNS, "workspaces");
-                self.one(&sql, account_id, workspace_id, Self::workspace_from_row)
+                let sql = &*q::WORKSPACE_BY_ID;
+                self.one(sql, account_id, workspace_id, Self::workspace_from_row)
                     .await
             }
 
@@ -751,7 +751,7 @@ macro_rules! sql_store {
                 workspace_id: Option<&str>,
                 page: &PageRequest,
             ) -> StoreResult<Vec<DataRecord>> {
-                let sql = q::page_query(q::RECORD_COLUMNS, "records", Some("workspace_id"));
+                let sql = &*q::LIST_RECORDS;
                 self.page(
                     &sql,
                     account_id,
@@ -767,8 +767,8 @@ macro_rules! sql_store {
                 account_id: &str,
                 record_id: &str,
             ) -> StoreResult<Option<DataRecord>> {
-                let sql = q::by_id_query(q::RECORD_COLUMNS, "records");
-                self.one(&sql, account_id, record_id, Self::record_from_row)
+                let sql = &*q::RECORD_BY_ID;
+                self.one(sql, account_id, record_id, Self::record_from_row)
                     .await
             }
 

@@ -40,6 +40,19 @@ pub async fn link_is_live(
         .await?)
 }
 
+/// Uses a confirm or unlock link; true when it was good and its effect applied.
+pub async fn redeem_link(
+    state: &AppState,
+    purpose: TokenPurpose,
+    token_hash: &str,
+) -> Result<bool, FlowError> {
+    match purpose {
+        TokenPurpose::Confirm => confirm_email(state, token_hash).await,
+        TokenPurpose::Unlock => unlock(state, token_hash).await,
+        TokenPurpose::Reset | TokenPurpose::Invite => Ok(false),
+    }
+}
+
 /// True when the link was good and the email is now confirmed.
 pub async fn confirm_email(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
     Ok(state

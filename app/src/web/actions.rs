@@ -351,42 +351,29 @@ mod server {
         Ok("/sign-in".into())
     }
 
-    pub async fn handle_confirm(ctx: &Ctx) -> Next {
-        let token = session::link_token(&ctx.session, TokenPurpose::Confirm).await?;
-        let confirmed = match token {
-            Some(hash) => recovery::confirm_email(&ctx.state, &hash).await?,
+    /// Uses the confirm or unlock link whose token the session holds.
+    async fn handle_link(ctx: &Ctx, purpose: TokenPurpose, page: &str, done: &str) -> Next {
+        let used = match session::link_token(&ctx.session, purpose).await? {
+            Some(hash) => recovery::redeem_link(&ctx.state, purpose, &hash).await?,
             None => false,
         };
-        if !confirmed {
+        if !used {
             session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-            return Ok("/confirm".into());
+            return Ok(page.into());
         }
-        session::forget_link_token(&ctx.session, TokenPurpose::Confirm).await?;
-        session::set_flash(
-            &ctx.session,
-            Flash::notice("Your email is confirmed. Sign in to continue."),
-        )
-        .await?;
+        session::forget_link_token(&ctx.session, purpose).await?;
+        session::set_flash(&ctx.session, Flash::notice(done)).await?;
         Ok("/sign-in".into())
     }
 
+    pub async fn handle_confirm(ctx: &Ctx) -> Next {
+        let done = "Your email is confirmed. Sign in to continue.";
+        handle_link(ctx, TokenPurpose::Confirm, "/confirm", done).await
+    }
+
     pub async fn handle_unlock(ctx: &Ctx) -> Next {
-        let token = session::link_token(&ctx.session, TokenPurpose::Unlock).await?;
-        let unlocked = match token {
-            Some(hash) => recovery::unlock(&ctx.state, &hash).await?,
-            None => false,
-        };
-        if !unlocked {
-            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-            return Ok("/unlock".into());
-        }
-        session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
-        session::set_flash(
-            &ctx.session,
-            Flash::notice("Your account is unlocked. Sign in to continue."),
-        )
-        .await?;
-        Ok("/sign-in".into())
+        let done = "Your account is unlocked. Sign in to continue.";
+        handle_link(ctx, TokenPurpose::Unlock, "/unlock", done).await
     }
 
     pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
