@@ -25,6 +25,10 @@ pub struct Config {
     pub hash_permits: Option<usize>,
     /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark.
     pub bench_routes: bool,
+    /// The key sealing SSO client secrets (base64, 32 bytes). Every instance needs the same.
+    pub secret_key: Option<String>,
+    /// Without `secret_key`: where a key is kept, generated at first start (development).
+    pub secret_key_file: PathBuf,
 }
 
 impl fmt::Debug for Config {
@@ -39,6 +43,11 @@ impl fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("db_max_connections", &self.db_max_connections)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("secret_key_file", &self.secret_key_file)
             .finish()
     }
 }
@@ -67,6 +76,8 @@ impl Default for Config {
             db_max_connections: 10,
             hash_permits: None,
             bench_routes: false,
+            secret_key: None,
+            secret_key_file: PathBuf::from("data/secret.key"),
         }
     }
 }
@@ -179,6 +190,12 @@ impl Config {
                 .parse()
                 .context("TERMINUS_DB_MAX_CONNECTIONS must be a number")?;
         }
+        if let Some(v) = non_empty("TERMINUS_SECRET_KEY") {
+            self.secret_key = Some(v);
+        }
+        if let Some(v) = non_empty("TERMINUS_SECRET_KEY_FILE") {
+            self.secret_key_file = v.into();
+        }
         if let Some(v) = non_empty("TERMINUS_BENCH_ROUTES") {
             self.bench_routes = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
@@ -189,6 +206,36 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The sealing key: `TERMINUS_SECRET_KEY`, else the key file (created with a new random key
+    /// and mode 0600 the first time, for development).
+    pub fn sealing_key(&self) -> anyhow::Result<app::sealing::SealingKey> {
+        let encoded = match &self.secret_key {
+            Some(key) => key.clone(),
+            None if self.secret_key_file.exists() => std::fs::read_to_string(&self.secret_key_file)
+                .with_context(|| format!("reading {}", self.secret_key_file.display()))?,
+            None => {
+                let key = app::sealing::SealingKey::generate_base64();
+                if let Some(dir) = self
+                    .secret_key_file
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut file = std::fs::OpenOptions::new();
+                file.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+                std::io::Write::write_all(&mut file.open(&self.secret_key_file)?, key.as_bytes())
+                    .with_context(|| format!("writing {}", self.secret_key_file.display()))?;
+                tracing::warn!(file = %self.secret_key_file.display(), "generated a sealing key; set TERMINUS_SECRET_KEY on every instance in production");
+                key
+            }
+        };
+        app::sealing::SealingKey::from_base64(&encoded)
+            .context("TERMINUS_SECRET_KEY (or the key file) is not 32 base64-encoded bytes")
     }
 
     /// The public URL, defaulting to the bound address.

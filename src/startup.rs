@@ -70,6 +70,7 @@ impl Application {
             mailer,
             clock,
             passwords: Passwords::new(permits).context("setting up argon2")?,
+            sealing: Arc::new(config.sealing_key()?),
             config: Arc::new(web),
         };
         let sessions = database.sessions();

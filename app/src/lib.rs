@@ -13,6 +13,7 @@ pub mod flows;
 pub mod hashing;
 pub mod mails;
 pub mod ports;
+pub mod sealing;
 pub mod state;
 pub mod web;
 

@@ -248,6 +248,39 @@ pub struct NewAccount {
     pub now: Timestamp,
 }
 
+/// A single sign-on connection to an OpenID provider, with the domains it claims.
+/// The client secret stays sealed (see `sealing`); `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SsoConnection {
+    pub id: String,
+    pub account_id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    pub enforced: bool,
+    pub domains: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for SsoConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoConnection")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("enforced", &self.enforced)
+            .field("domains", &self.domains)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoCreated {
+    Created,
+    /// Another connection already claims this domain; nothing was written.
+    DomainTaken(String),
+}
+
 /// Durable state. Every method is one statement or one transaction, so several server
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]
@@ -410,6 +443,19 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
     async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn create_sso_connection(&self, connection: &SsoConnection) -> StoreResult<SsoCreated>;
+    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>>;
+    async fn set_sso_enforced(
+        &self,
+        account_id: &str,
+        id: &str,
+        enforced: bool,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool>;
+    /// The connection claiming an email domain, if any (for the sign-in email step).
+    async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
 
     /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
     async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;

@@ -57,6 +57,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
+    /// Seals secrets that must be read back (SSO client secrets).
+    pub sealing: Arc<crate::sealing::SealingKey>,
     pub config: Arc<WebConfig>,
 }
 

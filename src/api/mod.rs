@@ -18,6 +18,7 @@ pub mod list;
 pub mod members;
 pub mod openapi;
 pub mod resources;
+pub mod sso;
 
 use handlers as h;
 use limits::{LastUsed, RateLimits};
@@ -63,6 +64,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/invitations"),
     ("post", "/invitations"),
     ("delete", "/invitations/{id}"),
+    ("get", "/sso_connections"),
+    ("post", "/sso_connections"),
+    ("patch", "/sso_connections/{id}"),
+    ("delete", "/sso_connections/{id}"),
 ];
 
 /// The `/api/v1` router (to be nested). Sessions must be layered outside it.
@@ -118,6 +123,14 @@ pub fn router(api: ApiState) -> Router {
         .route(
             "/invitations/{id}",
             with_fallback(axum::routing::delete(members::delete_invitation)),
+        )
+        .route(
+            "/sso_connections",
+            with_fallback(get(sso::list).post(sso::create)),
+        )
+        .route(
+            "/sso_connections/{id}",
+            with_fallback(axum::routing::patch(sso::update).delete(sso::delete)),
         )
         .route_layer(from_fn_with_state(api.clone(), auth::require_admin_session));
     keyed

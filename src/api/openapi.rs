@@ -111,6 +111,14 @@ pub fn document() -> Value {
                 "get": op("List pending invitations", admin, list_params(None), None, "200", ok("A page of invitations", "InvitationList")),
                 "post": op("Invite an email with a role (409 already_member)", admin, vec![], Some("InvitationInput"), "201", ok("Created", "Invitation")),
             },
+            "/sso_connections": {
+                "get": op("List single sign-on connections (owners; never the client secret)", admin, vec![], None, "200", ok("The connections", "SsoConnectionList")),
+                "post": op("Connect an OpenID provider and claim domains (owners; 409 domain_taken)", admin, vec![], Some("SsoConnectionInput"), "201", ok("Created", "SsoConnection")),
+            },
+            "/sso_connections/{id}": {
+                "patch": op("Switch enforcement", admin, vec![id_param()], Some("SsoEnforcedInput"), "200", ok("Updated", "SsoConnection")),
+                "delete": op("Delete a connection and release its domains", admin, vec![id_param()], None, "204", no_content()),
+            },
             "/invitations/{id}": {
                 "delete": op("Revoke a pending invitation", admin, vec![id_param()], None, "204", no_content()),
             },
@@ -149,6 +157,10 @@ pub fn document() -> Value {
                 "RoleInput": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": {"enum": ["owner", "admin", "member"]}}},
                 "Invitation": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "invitation"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "created_at": ts, "expires_at": ts}},
                 "InvitationList": list_of("Invitation"),
+                "SsoConnection": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "sso_connection"}, "issuer": {"type": "string"}, "client_id": {"type": "string"}, "domains": {"type": "array", "items": {"type": "string"}}, "enforced": {"type": "boolean"}, "redirect_uri": {"type": "string", "description": "Register this at the identity provider"}, "created_at": ts}},
+                "SsoConnectionList": list_of("SsoConnection"),
+                "SsoConnectionInput": {"type": "object", "required": ["issuer", "client_id", "client_secret", "domains"], "additionalProperties": false, "properties": {"issuer": {"type": "string", "format": "uri"}, "client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}, "domains": {"type": "array", "minItems": 1, "items": {"type": "string"}}, "enforced": {"type": "boolean", "default": false}}},
+                "SsoEnforcedInput": {"type": "object", "required": ["enforced"], "additionalProperties": false, "properties": {"enforced": {"type": "boolean"}}},
                 "InvitationInput": {"type": "object", "required": ["email", "role"], "additionalProperties": false, "properties": {"email": {"type": "string", "format": "email"}, "role": {"enum": ["owner", "admin", "member"]}}},
             }
         }

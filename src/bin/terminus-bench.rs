@@ -206,6 +206,7 @@ fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Se
         .env("TERMINUS_ADDR", format!("127.0.0.1:{port}"))
         .env("TERMINUS_PUBLIC_URL", &base)
         .env("TERMINUS_OUTBOX_DIR", dir.join("outbox"))
+        .env("TERMINUS_SECRET_KEY_FILE", dir.join("secret.key"))
         .env("TERMINUS_BENCH_ROUTES", "1")
         .env("TERMINUS_TRUSTED_PROXIES", "127.0.0.1")
         .env(

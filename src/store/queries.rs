@@ -192,3 +192,21 @@ built! {
     LIST_RECORDS = page_query(RECORD_COLUMNS, "records", Some("workspace_id"));
     RECORD_BY_ID = by_id_query(RECORD_COLUMNS, "records");
 }
+
+pub const INSERT_SSO_CONNECTION: &str = "
+INSERT INTO sso_connections (id, account_id, issuer, client_id, client_secret_enc, enforced, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+pub const INSERT_SSO_DOMAIN: &str =
+    "INSERT INTO sso_domains (domain, connection_id, account_id) VALUES ($1, $2, $3)";
+pub const SSO_CONNECTIONS: &str = "
+SELECT c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.created_at
+FROM sso_connections c WHERE c.account_id = $1 ORDER BY c.id";
+pub const SSO_BY_DOMAIN: &str = "
+SELECT c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.created_at
+FROM sso_connections c JOIN sso_domains d ON d.connection_id = c.id WHERE d.domain = $1";
+pub const SSO_DOMAINS: &str =
+    "SELECT domain FROM sso_domains WHERE connection_id = $1 ORDER BY domain";
+pub const SET_SSO_ENFORCED: &str =
+    "UPDATE sso_connections SET enforced = $3, updated_at = $4 WHERE account_id = $1 AND id = $2";
+pub const DELETE_SSO_CONNECTION: &str =
+    "DELETE FROM sso_connections WHERE account_id = $1 AND id = $2";

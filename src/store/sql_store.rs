@@ -10,7 +10,8 @@ use app::domain::tokens::TokenPurpose;
 use app::ports::{
     Acceptor, Account, ApiKeyRecord, AuditEvent, DataRecord, Invitation, IpFailures, KeyGrant,
     MemberRecord, Membership, MembershipChange, NewAccount, NewApiKey, NewInvitation, NewSignUp,
-    PageRequest, Role, SignUpOutcome, Store, StoreError, StoreResult, UserRecord, Workspace,
+    PageRequest, Role, SignUpOutcome, SsoConnection, SsoCreated, Store, StoreError, StoreResult,
+    UserRecord, Workspace,
 };
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -211,6 +212,26 @@ macro_rules! sql_store {
                 }
                 let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
                 rows.iter().map(Self::invitation_from_row).collect::<Result<_, _>>().map_err(db_err)
+            }
+
+            /// A connection row plus its domains.
+            async fn sso_with_domains(&self, row: &$row) -> StoreResult<SsoConnection> {
+                let id: String = row.try_get("id").map_err(db_err)?;
+                let domains = sqlx::query_scalar::<_, String>(q::SSO_DOMAINS)
+                    .bind(&id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(SsoConnection {
+                    id,
+                    account_id: row.try_get("account_id").map_err(db_err)?,
+                    issuer: row.try_get("issuer").map_err(db_err)?,
+                    client_id: row.try_get("client_id").map_err(db_err)?,
+                    client_secret_sealed: row.try_get("client_secret_enc").map_err(db_err)?,
+                    enforced: row.try_get::<i64, _>("enforced").map_err(db_err)? != 0,
+                    domains,
+                    created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
+                })
             }
 
             /// A user by one of the queries `USER_BY_EMAIL` or `USER_BY_ID`.
@@ -965,6 +986,69 @@ macro_rules! sql_store {
                     })
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(db_err)
+            }
+
+            async fn create_sso_connection(&self, c: &SsoConnection) -> StoreResult<SsoCreated> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::INSERT_SSO_CONNECTION)
+                    .bind(&c.id)
+                    .bind(&c.account_id)
+                    .bind(&c.issuer)
+                    .bind(&c.client_id)
+                    .bind(&c.client_secret_sealed)
+                    .bind(i64::from(c.enforced))
+                    .bind(c.created_at.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for domain in &c.domains {
+                    let inserted = sqlx::query(q::INSERT_SSO_DOMAIN)
+                        .bind(domain)
+                        .bind(&c.id)
+                        .bind(&c.account_id)
+                        .execute(&mut *tx)
+                        .await;
+                    match inserted {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => return Ok(SsoCreated::DomainTaken(domain.clone())),
+                        Err(e) => return Err(db_err(e)),
+                    }
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(SsoCreated::Created)
+            }
+
+            async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
+                let rows = sqlx::query(q::SSO_CONNECTIONS).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    out.push(self.sso_with_domains(row).await?);
+                }
+                Ok(out)
+            }
+
+            async fn set_sso_enforced(&self, account_id: &str, id: &str, enforced: bool, now: Timestamp) -> StoreResult<bool> {
+                let done = sqlx::query(q::SET_SSO_ENFORCED)
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(i64::from(enforced))
+                    .bind(now.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+                self.affected(q::DELETE_SSO_CONNECTION, account_id, id).await
+            }
+
+            async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
+                let row = sqlx::query(q::SSO_BY_DOMAIN).bind(domain).fetch_optional(&self.pool).await.map_err(db_err)?;
+                match row {
+                    Some(row) => Ok(Some(self.sso_with_domains(&row).await?)),
+                    None => Ok(None),
+                }
             }
 
             async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {

@@ -272,6 +272,7 @@ impl TestApp {
             smtp_url: Some(smtp_url()),
             mail_from: "Terminus Hub <no-reply@terminus.test>".into(),
             outbox_dir: dir.path().join("outbox"),
+            secret_key_file: dir.path().join("secret.key"),
             ..Config::default()
         };
         let clock = Arc::new(ManualClock::starting_now());

@@ -29,6 +29,7 @@ async fn start_instance(database_url: &str, dir: &std::path::Path) -> Instance {
         .env("TERMINUS_PUBLIC_URL", &base)
         .env("SMTP_URL", smtp_url())
         .env("TERMINUS_OUTBOX_DIR", dir.join("outbox"))
+        .env("TERMINUS_SECRET_KEY_FILE", dir.join("secret.key"))
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())

@@ -12,4 +12,5 @@ mod reset;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod sso_settings;
 mod timing;

@@ -131,6 +131,39 @@ pub async fn accept_invitation(#[server(default)] password: String) -> Result<()
     ctx.finish(result, "/invite").await
 }
 
+#[server(prefix = "/_fn", endpoint = "create_sso_connection")]
+pub async fn create_sso_connection(
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    domains: String,
+    #[server(default)] enforced: String,
+) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let form = SsoForm {
+        issuer,
+        client_id,
+        domains,
+        enforced: !enforced.is_empty(),
+    };
+    let result = handle_create_sso(&ctx, form, Secret::new(client_secret)).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+#[server(prefix = "/_fn", endpoint = "set_sso_enforced")]
+pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_set_sso_enforced(&ctx, id, enforced == "true").await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+#[server(prefix = "/_fn", endpoint = "delete_sso_connection")]
+pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_sso(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
 /// Server-only helpers: the request context and the body of each server function.
 #[cfg(feature = "ssr")]
 mod server {
@@ -149,6 +182,7 @@ mod server {
     use crate::flows::recovery::{self, ResetResult};
     use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
     use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
+    use crate::flows::sso;
     use crate::flows::FlowError;
     use crate::ports::{Acceptor, Role, StoreError};
     use crate::web::guards::ClientIp;
@@ -737,6 +771,76 @@ mod server {
         )
         .await?;
         Ok("/home".into())
+    }
+
+    /// The SSO form's fields other than the secret (which is never kept for redisplay).
+    pub struct SsoForm {
+        pub issuer: String,
+        pub client_id: String,
+        pub domains: String,
+        pub enforced: bool,
+    }
+
+    pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let input = sso::ConnectionInput {
+            issuer: form.issuer.clone(),
+            client_id: form.client_id.clone(),
+            client_secret: secret,
+            domains: sso::split_domains(&form.domains),
+            enforced: form.enforced,
+        };
+        let flash = match sso::create(&ctx.state, &actor, input).await? {
+            sso::SsoResult::Created(c) => Flash::notice(format!(
+                "Connected {} for {}.",
+                c.issuer,
+                c.domains.join(", ")
+            )),
+            sso::SsoResult::Invalid(e) => Flash::default()
+                .field_error(e.field, Some(e.message))
+                .value("issuer", &kept(&form.issuer))
+                .value("client_id", &kept(&form.client_id))
+                .value("domains", &kept(&form.domains)),
+            sso::SsoResult::NotAllowed => Flash::error("Only owners can manage single sign-on."),
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/sso".into())
+    }
+
+    pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let flash = match sso::set_enforced(&ctx.state, &actor, &id, enforced).await? {
+            Some(true) if enforced => {
+                Flash::notice("Single sign-on is now enforced for these domains.")
+            }
+            Some(true) => {
+                Flash::notice("Single sign-on is no longer enforced: passwords work again.")
+            }
+            Some(false) => Flash::error("That connection no longer exists."),
+            None => Flash::error("Only owners can manage single sign-on."),
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/sso".into())
+    }
+
+    pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        let flash = match sso::delete(&ctx.state, &actor, &id).await? {
+            Some(true) => Flash::notice("The connection was deleted and its domains released."),
+            Some(false) => Flash::error("That connection no longer exists."),
+            None => Flash::error("Only owners can manage single sign-on."),
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/sso".into())
     }
 
     pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";

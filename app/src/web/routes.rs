@@ -10,7 +10,9 @@ use leptos::server_fn::ServerFn as _;
 
 use crate::web::actions::SignInPassword;
 use crate::web::guards;
-use crate::web::pages::{account, accounts, api_keys, invite, links, members, sign_in, sign_up};
+use crate::web::pages::{
+    account, accounts, api_keys, invite, links, members, sign_in, sign_up, sso,
+};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
             get(members::confirm_remove_page),
         )
         .route("/settings/activity", get(members::activity_page))
+        .route("/settings/sso", get(sso::sso_page))
         .route(
             "/settings/api-keys",
             get(api_keys::keys_page).post(api_keys::create_key),

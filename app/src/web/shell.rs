@@ -114,6 +114,8 @@ pub struct Chrome {
     pub email: String,
     /// Owners and admins see the admin pages in the navigation.
     pub is_admin: bool,
+    /// Owners also see the single sign-on settings.
+    pub is_owner: bool,
 }
 
 /// The layout of signed-in pages: a header with navigation and the sign-out button.
@@ -136,6 +138,7 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
                 {chrome.is_admin.then(|| link("/settings/members", "Members"))}
                 {chrome.is_admin.then(|| link("/settings/api-keys", "API keys"))}
                 {chrome.is_admin.then(|| link("/settings/activity", "Activity"))}
+                {chrome.is_owner.then(|| link("/settings/sso", "Single sign-on"))}
             </nav>
             <div class="who">
                 <span class="account-name">{chrome.account_name.clone()}</span>

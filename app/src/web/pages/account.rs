@@ -47,6 +47,7 @@ impl Member {
                 .unwrap_or_else(|| "No account".into()),
             email: self.user.email.clone(),
             is_admin: self.is_admin(),
+            is_owner: matches!(self.membership.as_ref().map(|m| m.role), Some(Role::Owner)),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod links;
 pub mod members;
 pub mod sign_in;
 pub mod sign_up;
+pub mod sso;
 
 /// A failure while building a page: logged, and shown as a generic error page.
 #[derive(Debug)]
