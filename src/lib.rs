@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod mailer;
+pub mod oidc;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -71,6 +71,7 @@ impl Application {
             clock,
             passwords: Passwords::new(permits).context("setting up argon2")?,
             sealing: Arc::new(config.sealing_key()?),
+            oidc: Arc::new(crate::oidc::OpenIdConnect::new()?),
             config: Arc::new(web),
         };
         let sessions = database.sessions();

@@ -274,6 +274,56 @@ impl fmt::Debug for SsoConnection {
     }
 }
 
+/// The start of an OpenID Connect sign-in: where to send the browser, and what to keep in
+/// the session to check the answer (never shown to anyone).
+pub struct SsoStart {
+    pub authorize_url: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// What a verified ID token says about the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoIdentity {
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    /// Discovery or the token endpoint could not be reached or made no sense.
+    #[error("identity provider unreachable: {0}")]
+    Unreachable(String),
+    /// The code exchange or the ID token checks (signature, issuer, audience, expiry, nonce) failed.
+    #[error("sign-in could not be verified: {0}")]
+    Rejected(String),
+}
+
+/// An OpenID Connect relying party (authorization code flow with PKCE, state and nonce).
+#[async_trait]
+pub trait OidcClient: Send + Sync + 'static {
+    async fn start(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        login_hint: &str,
+    ) -> Result<SsoStart, SsoError>;
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        client_secret: &crate::domain::secret::Secret,
+        redirect_uri: &str,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<SsoIdentity, SsoError>;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SsoCreated {
     Created,
@@ -456,6 +506,16 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool>;
     /// The connection claiming an email domain, if any (for the sign-in email step).
     async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
+    /// After a verified SSO sign-in: the user with this email (created without a password if
+    /// new, and confirmed), with a member role in the account if they had none; one
+    /// transaction. Returns the user.
+    async fn provision_sso_user(
+        &self,
+        email: &EmailAddress,
+        new_user_id: &str,
+        account_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<UserRecord>;
 
     /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
     async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;

@@ -60,6 +60,8 @@ pub struct AppState {
     /// Seals secrets that must be read back (SSO client secrets).
     pub sealing: Arc<crate::sealing::SealingKey>,
     pub config: Arc<WebConfig>,
+    /// The OpenID Connect relying party used for single sign-on.
+    pub oidc: Arc<dyn crate::ports::OidcClient>,
 }
 
 impl AppState {

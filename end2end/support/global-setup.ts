@@ -7,6 +7,7 @@
 // Environment exported to the workers:
 //   BASE_URL       http://127.0.0.1:<port> (also the server's TERMINUS_PUBLIC_URL)
 //   SMTP_SINK_URL  http://127.0.0.1:<port> of the sink's HTTP API
+//   OIDC_ISSUER    http://127.0.0.1:<port> of the OpenID provider (end2end/support/oidc-provider.mjs)
 import type { FullConfig } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -50,10 +51,11 @@ async function stop(child: ChildProcess | undefined, name: string): Promise<void
   }
 }
 
-async function startSink(logPath: string): Promise<{ child: ChildProcess; smtp: number; http: number }> {
+/** Starts a helper process of support/ and returns it with the JSON of its ready line. */
+async function startHelper(script: string, logPath: string): Promise<{ child: ChildProcess; ready: any }> {
   const log = fs.openSync(logPath, 'a');
-  // stdin stays a pipe we hold: if this runner dies the sink sees EOF and exits.
-  const child = spawn(process.execPath, [path.join(END2END_DIR, 'support', 'smtp-sink.mjs'), '--verbose'], {
+  // stdin stays a pipe we hold: if this runner dies the helper sees EOF and exits.
+  const child = spawn(process.execPath, [path.join(END2END_DIR, 'support', script), '--verbose'], {
     stdio: ['pipe', 'pipe', log],
   });
   fs.closeSync(log);
@@ -61,13 +63,17 @@ async function startSink(logPath: string): Promise<{ child: ChildProcess; smtp: 
   const first = await Promise.race([
     once(lines, 'line').then(([line]) => line as string),
     once(child, 'exit').then(([code]) => {
-      throw new Error(`SMTP sink exited early (code ${code}); see ${logPath}`);
+      throw new Error(`${script} exited early (code ${code}); see ${logPath}`);
     }),
   ]);
   lines.close();
   child.stdout!.resume(); // never let a full pipe block it
-  const { smtp, http } = JSON.parse(first);
-  return { child, smtp, http };
+  return { child, ready: JSON.parse(first) };
+}
+
+async function startSink(logPath: string): Promise<{ child: ChildProcess; smtp: number; http: number }> {
+  const { child, ready } = await startHelper('smtp-sink.mjs', logPath);
+  return { child, smtp: ready.smtp, http: ready.http };
 }
 
 async function waitReady(server: ChildProcess, baseUrl: string, logPath: string): Promise<void> {
@@ -112,6 +118,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
   }
 
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let provider: ChildProcess | undefined;
   let server: ChildProcess | undefined;
   let tmpDir: string | undefined;
 
@@ -121,11 +128,18 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
       sink.child.stdin?.end();
       await stop(sink.child, 'smtp-sink');
     }
+    if (provider) {
+      provider.stdin?.end();
+      await stop(provider, 'oidc-provider');
+    }
     if (tmpDir && !process.env.E2E_KEEP_TMP) fs.rmSync(tmpDir, { recursive: true, force: true });
   };
 
   try {
     sink = await startSink(sinkLog);
+    const oidc = await startHelper('oidc-provider.mjs', path.join(outputDir, 'oidc-provider.log'));
+    provider = oidc.child;
+    process.env.OIDC_ISSUER = oidc.ready.issuer;
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'terminus-e2e-'));
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -140,6 +154,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
         TERMINUS_PUBLIC_URL: baseUrl,
         SMTP_URL: `smtp://127.0.0.1:${sink.smtp}`,
         TERMINUS_MAIL_FROM: 'Terminus Hub <no-reply@terminus.test>',
+        TERMINUS_SECRET_KEY_FILE: path.join(tmpDir, 'secret.key'),
         RUST_LOG: process.env.RUST_LOG || 'info',
       },
       stdio: ['ignore', log, log],

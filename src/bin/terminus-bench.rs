@@ -321,6 +321,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
         account_id: Some(account_id.clone()),
         epoch: 0,
         signed_in_at: now.millis(),
+        method: Some("password".into()),
     })?;
     let expiry = tower_sessions::cookie::time::OffsetDateTime::now_utc()
         + tower_sessions::cookie::time::Duration::hours(24);

@@ -210,3 +210,9 @@ pub const SET_SSO_ENFORCED: &str =
     "UPDATE sso_connections SET enforced = $3, updated_at = $4 WHERE account_id = $1 AND id = $2";
 pub const DELETE_SSO_CONNECTION: &str =
     "DELETE FROM sso_connections WHERE account_id = $1 AND id = $2";
+
+pub const INSERT_SSO_USER: &str = "
+INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)
+ON CONFLICT (email) DO NOTHING";
+pub const CONFIRM_BY_EMAIL: &str =
+    "UPDATE users SET email_confirmed_at = COALESCE(email_confirmed_at, $2) WHERE email = $1";

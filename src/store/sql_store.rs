@@ -1051,6 +1051,39 @@ macro_rules! sql_store {
                 }
             }
 
+            async fn provision_sso_user(&self, email: &EmailAddress, new_user_id: &str, account_id: &str, now: Timestamp) -> StoreResult<UserRecord> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::INSERT_SSO_USER)
+                    .bind(new_user_id)
+                    .bind(email.as_str())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query(q::CONFIRM_BY_EMAIL)
+                    .bind(email.as_str())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let row = sqlx::query(&q::USER_BY_EMAIL)
+                    .bind(email.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let user = Self::user_from_row(&row).map_err(db_err)?;
+                sqlx::query(q::INSERT_MEMBERSHIP_IF_NEW)
+                    .bind(account_id)
+                    .bind(&user.id)
+                    .bind(Role::Member.as_str())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(user)
+            }
+
             async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {
                 sqlx::query(q::PRUNE_IP_FAILURES)
                     .bind(now.minus(ip_window).millis())

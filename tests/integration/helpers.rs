@@ -497,3 +497,154 @@ pub async fn join_all<F: std::future::Future<Output = ()>>(futures: impl Iterato
     })
     .await;
 }
+
+/// The OpenID provider process (npm `oidc-provider`), started once for the test binary.
+struct Provider {
+    issuer: String,
+    _child: Mutex<Child>,
+}
+
+static PROVIDER: OnceLock<Provider> = OnceLock::new();
+
+pub fn oidc_issuer() -> String {
+    PROVIDER
+        .get_or_init(|| {
+            let root = env!("CARGO_MANIFEST_DIR");
+            let mut child = Command::new("node")
+                .arg(format!("{root}/end2end/support/oidc-provider.mjs"))
+                .current_dir(format!("{root}/end2end"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the OIDC provider (npm ci --prefix end2end)");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("read the issuer");
+            let ready: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("the OIDC provider printed {line:?}: {e}"));
+            Provider {
+                issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
+                _child: Mutex::new(child),
+            }
+        })
+        .issuer
+        .clone()
+}
+
+/// Registers a client for `redirect_uri` (dynamic registration); returns (id, secret).
+pub async fn register_oidc_client(redirect_uri: &str) -> (String, String) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/reg", oidc_issuer()))
+        .json(&serde_json::json!({
+            "redirect_uris": [redirect_uri], "grant_types": ["authorization_code"],
+            "response_types": ["code"], "token_endpoint_auth_method": "client_secret_basic"
+        }))
+        .send()
+        .await
+        .expect("register a client");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: serde_json::Value = res.json().await.expect("JSON");
+    (
+        body["client_id"].as_str().expect("id").to_owned(),
+        body["client_secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+fn absolute(issuer: &str, location: &str) -> String {
+    if location.starts_with("http") {
+        location.to_owned()
+    } else {
+        format!("{issuer}{location}")
+    }
+}
+
+/// Signs in at the provider as `login` (any password), following its redirects with its own
+/// cookie jar; returns the URL it sends the browser back to (our callback with code and state).
+pub async fn provider_login(authorize_url: &str, login: &str) -> String {
+    let issuer = oidc_issuer();
+    let idp = browser();
+    let res = idp.get(authorize_url).send().await.expect("authorize");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "authorize → login");
+    let interaction = absolute(&issuer, &location(&res));
+    let page = idp.get(&interaction).send().await.expect("login page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let res = idp
+        .post(&interaction)
+        .form(&[
+            ("prompt", "login"),
+            ("login", login),
+            ("password", "any password"),
+        ])
+        .send()
+        .await
+        .expect("log in");
+    let resume = absolute(&issuer, &location(&res));
+    let res = idp.get(&resume).send().await.expect("resume");
+    let back = location(&res);
+    assert!(
+        back.contains("/auth/oidc/callback?"),
+        "the provider sends the browser back: {back}"
+    );
+    back
+}
+
+/// Presses "Cancel" at the provider's login; returns where it sends the browser.
+pub async fn provider_cancel(authorize_url: &str) -> String {
+    let issuer = oidc_issuer();
+    let idp = browser();
+    let res = idp.get(authorize_url).send().await.expect("authorize");
+    let interaction = absolute(&issuer, &location(&res));
+    let res = idp
+        .get(format!("{interaction}/abort"))
+        .send()
+        .await
+        .expect("abort");
+    let resume = absolute(&issuer, &location(&res));
+    location(&idp.get(&resume).send().await.expect("resume"))
+}
+
+impl TestApp {
+    /// A signed-in owner whose confirmed email is `name-…@domain`. Returns the email too.
+    pub async fn owner_at(&self, name: &str, domain: &str) -> (Owner, String) {
+        let email = format!("{name}-{}@{domain}", uuid::Uuid::now_v7().simple());
+        let client = browser();
+        self.sign_up(&client, &email, PASSWORD).await;
+        let mail = wait_for_mail(&email, 1).await.remove(0);
+        let res = self
+            .follow_link(
+                &client,
+                &mail.link("/confirm?token="),
+                "/confirm",
+                "/_fn/confirm_email",
+            )
+            .await;
+        assert_redirect(&res, "/sign-in");
+        let browser = browser();
+        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, "/home");
+        (Owner { browser }, email)
+    }
+
+    /// Connects the test provider (a fresh client) for `domains`.
+    pub async fn connect_sso(
+        &self,
+        owner: &Owner,
+        domains: &[&str],
+        enforced: bool,
+    ) -> serde_json::Value {
+        let (client_id, client_secret) =
+            register_oidc_client(&format!("{}/auth/oidc/callback", self.base)).await;
+        let res = owner
+            .browser
+            .post(self.url("/api/v1/sso_connections"))
+            .header("origin", &self.base)
+            .json(&serde_json::json!({"issuer": oidc_issuer(), "client_id": client_id, "client_secret": client_secret,
+                                      "domains": domains, "enforced": enforced}))
+            .send()
+            .await
+            .expect("connect");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.expect("JSON")
+    }
+}

@@ -12,5 +12,6 @@ mod reset;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod sso_login;
 mod sso_settings;
 mod timing;

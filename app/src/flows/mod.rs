@@ -10,6 +10,7 @@ pub mod recovery;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;
+pub mod sso_login;
 pub mod tokens;
 
 /// An infrastructure failure inside a flow. Users see a generic message with a request id.

@@ -28,14 +28,45 @@ pub enum SignInResult {
     },
 }
 
-/// Where the email step sends a person. Single sign-on decisions will be added here.
+/// Where the email step sends a person: the one place the SSO decision is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailStep {
-    Password(EmailAddress),
+    /// Not claimed: the password step.
+    Password,
+    /// Claimed, not enforced: the password step with a "Continue with SSO" button.
+    PasswordOrSso,
+    /// Claimed and enforced: straight to the identity provider.
+    Sso(Box<crate::ports::SsoConnection>),
 }
 
-pub fn decide_email_step(email: EmailAddress) -> EmailStep {
-    EmailStep::Password(email)
+pub async fn decide_email_step(
+    state: &AppState,
+    email: &EmailAddress,
+) -> Result<EmailStep, FlowError> {
+    use crate::domain::sso::DomainPolicy;
+    let (policy, connection) = crate::flows::sso_login::policy_for(state, email).await?;
+    Ok(match (policy, connection) {
+        (DomainPolicy::Enforced, Some(c)) => EmailStep::Sso(Box::new(c)),
+        (DomainPolicy::Offered, Some(_)) => EmailStep::PasswordOrSso,
+        _ => EmailStep::Password,
+    })
+}
+
+/// False when the email's domain enforces single sign-on and the user is not an owner or
+/// admin of the enforcing account.
+async fn password_allowed(
+    state: &AppState,
+    user_id: &str,
+    email: &EmailAddress,
+) -> Result<bool, FlowError> {
+    let Some(connection) = state.store.sso_for_domain(email.domain()).await? else {
+        return Ok(true);
+    };
+    if !connection.enforced {
+        return Ok(true);
+    }
+    let role = state.store.role_in(user_id, &connection.account_id).await?;
+    Ok(role.is_some_and(crate::domain::roles::can_administer))
 }
 
 /// `Some(retry_after)` when this client IP has failed too often recently.
@@ -105,6 +136,12 @@ async fn attempt(
         .await?
     {
         Verification::Match { rehash } => {
+            if !password_allowed(state, &user.id, &email).await? {
+                // Enforced SSO: only the enforcing account's owners and admins keep a password
+                // path. Everyone else gets the one generic answer, so being an owner is never
+                // revealed. The guess stays counted, as for a wrong password.
+                return Ok(SignInResult::Refused);
+            }
             state.store.sign_in_succeeded(&user.id, rehash).await?;
             if user.email_confirmed_at.is_none() {
                 return Ok(SignInResult::Unconfirmed(email));

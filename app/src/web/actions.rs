@@ -26,6 +26,14 @@ pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
     ctx.finish(result, "/sign-in").await
 }
 
+/// "Continue with SSO" on the password step of a claimed (not enforced) domain.
+#[server(prefix = "/_fn", endpoint = "start_sso")]
+pub async fn start_sso() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_start_sso(&ctx).await;
+    ctx.finish(result, "/sign-in").await
+}
+
 #[server(prefix = "/_fn", endpoint = "sign_in_password")]
 pub async fn sign_in_password(email: String, password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
@@ -182,8 +190,9 @@ mod server {
     use crate::flows::recovery::{self, ResetResult};
     use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
     use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
-    use crate::flows::sso;
     use crate::flows::FlowError;
+    use crate::flows::{sso, sso_login};
+    use crate::ports::SsoConnection;
     use crate::ports::{Acceptor, Role, StoreError};
     use crate::web::guards::ClientIp;
     use crate::web::session::{self, AuthState, Flash};
@@ -318,10 +327,66 @@ mod server {
             }
             Ok(address) => {
                 session::set_sign_in_email(&ctx.session, address.as_str()).await?;
-                match sign_in::decide_email_step(address) {
-                    EmailStep::Password(_) => Ok("/sign-in/password".into()),
+                match sign_in::decide_email_step(&ctx.state, &address).await? {
+                    EmailStep::Password | EmailStep::PasswordOrSso => {
+                        Ok("/sign-in/password".into())
+                    }
+                    EmailStep::Sso(connection) => begin_sso(ctx, &connection, &address).await,
                 }
             }
+        }
+    }
+
+    /// Starts the OpenID Connect flow: keeps state, nonce and PKCE verifier in the session and
+    /// answers 303 to the identity provider.
+    async fn begin_sso(ctx: &Ctx, connection: &SsoConnection, email: &EmailAddress) -> Next {
+        let redirect = sso::redirect_uri(&ctx.state);
+        match ctx
+            .state
+            .oidc
+            .start(
+                &connection.issuer,
+                &connection.client_id,
+                &redirect,
+                email.as_str(),
+            )
+            .await
+        {
+            Ok(start) => {
+                let flow = session::SsoFlow {
+                    connection_id: connection.id.clone(),
+                    account_id: connection.account_id.clone(),
+                    state: start.state,
+                    nonce: start.nonce,
+                    pkce_verifier: start.pkce_verifier,
+                    started_at: ctx.state.clock.now().millis(),
+                };
+                session::set_sso_flow(&ctx.session, flow).await?;
+                Ok(start.authorize_url)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, issuer = %connection.issuer, "could not start SSO");
+                let flash = Flash::error(sso_login::SsoFailure::Unreachable.message());
+                session::set_flash(&ctx.session, flash).await?;
+                Ok("/sign-in".into())
+            }
+        }
+    }
+
+    pub async fn handle_start_sso(ctx: &Ctx) -> Next {
+        let email = session::sign_in_email(&ctx.session).await?;
+        let Some(address) = email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
+            return Ok("/sign-in".into());
+        };
+        match ctx
+            .state
+            .store
+            .sso_for_domain(address.domain())
+            .await
+            .map_err(FlowError::from)?
+        {
+            Some(connection) => begin_sso(ctx, &connection, &address).await,
+            None => Ok("/sign-in/password".into()),
         }
     }
 
@@ -370,6 +435,7 @@ mod server {
                     account_id: only,
                     epoch: session_epoch,
                     signed_in_at: ctx.state.clock.now().millis(),
+                    method: Some("password".into()),
                 };
                 session::sign_in(&ctx.session, auth).await?;
                 Ok(session::take_return_to(&ctx.session)
@@ -760,6 +826,7 @@ mod server {
                 account_id: Some(inv.account_id.clone()),
                 epoch: user.map(|u| u.session_epoch).unwrap_or_default(),
                 signed_in_at: now.millis(),
+                method: Some("password".into()),
             };
             session::sign_in(&ctx.session, auth).await?;
         } else {

@@ -11,7 +11,7 @@ use leptos::server_fn::ServerFn as _;
 use crate::web::actions::SignInPassword;
 use crate::web::guards;
 use crate::web::pages::{
-    account, accounts, api_keys, invite, links, members, sign_in, sign_up, sso,
+    account, accounts, api_keys, invite, links, members, sign_in, sign_up, sso, sso_callback,
 };
 use crate::AppState;
 
@@ -44,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/settings/activity", get(members::activity_page))
         .route("/settings/sso", get(sso::sso_page))
+        .route("/auth/oidc/callback", get(sso_callback::callback))
+        .route("/sign-in/direct", get(sign_in::direct_page))
         .route(
             "/settings/api-keys",
             get(api_keys::keys_page).post(api_keys::create_key),

@@ -13,6 +13,35 @@ const SIGN_IN_EMAIL: &str = "sign_in_email";
 const PENDING_EMAIL: &str = "pending_email";
 const RESEND_AT: &str = "resend_at";
 const RETURN_TO: &str = "return_to";
+const SSO_FLOW: &str = "sso_flow";
+
+/// A started SSO sign-in, kept server-side until its callback: what the answer must match.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SsoFlow {
+    pub connection_id: String,
+    pub account_id: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub started_at: i64,
+}
+
+impl std::fmt::Debug for SsoFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoFlow")
+            .field("connection_id", &self.connection_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub async fn set_sso_flow(session: &Session, flow: SsoFlow) -> SessionResult<()> {
+    session.insert(SSO_FLOW, flow).await
+}
+
+/// Takes the flow out of the session: a callback can use it once.
+pub async fn take_sso_flow(session: &Session) -> SessionResult<Option<SsoFlow>> {
+    session.remove::<SsoFlow>(SSO_FLOW).await
+}
 
 /// Who is signed in, in which account, and since when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +51,9 @@ pub struct AuthState {
     /// The user's session epoch at sign-in: a password reset bumps it and ends this session.
     pub epoch: i64,
     pub signed_in_at: i64,
+    /// How the session was started: "password" or "sso".
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 /// A one-shot message for the next page: a notice, an error, field errors, and the values

@@ -13,6 +13,7 @@ pub mod members;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;
+pub mod sso_callback;
 
 /// A failure while building a page: logged, and shown as a generic error page.
 #[derive(Debug)]

@@ -6,7 +6,9 @@ use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
 use super::{see_other, PageResult};
-use crate::web::actions::{ForgotPassword, SignInEmail, SignInPassword};
+use crate::domain::email::EmailAddress;
+use crate::flows::sign_in::{decide_email_step, EmailStep};
+use crate::web::actions::{ForgotPassword, SignInEmail, SignInPassword, StartSso};
 use crate::web::session::{self, take_flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::AppState;
@@ -37,6 +39,7 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                     <a href="/forgot">"Forgot your password?"</a>
                 </p>
                 <p class="switch">"New to Terminus Hub? " <a href="/sign-up">"Create an account"</a></p>
+                <p class="muted"><a href="/sign-in/direct">"Owner or admin? Sign in with your password"</a></p>
             </AuthCard>
         }
     }))
@@ -50,10 +53,23 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
         return Ok(see_other("/sign-in"));
     };
     let flash = take_flash(&session).await?;
+    let offers_sso = match EmailAddress::parse(&email) {
+        Ok(address) => matches!(
+            decide_email_step(&state, &address).await?,
+            EmailStep::PasswordOrSso
+        ),
+        Err(_) => false,
+    };
     Ok(render_page(StatusCode::OK, "Sign in", move || {
         view! {
             <AuthCard title="Sign in">
                 <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                {offers_sso.then(|| view! {
+                    <form method="post" action=StartSso::PATH>
+                        <button type="submit" class="secondary">"Continue with SSO"</button>
+                    </form>
+                    <p class="muted">"or use your password:"</p>
+                })}
                 <form method="post" action=SignInPassword::PATH novalidate=true>
                     <Field label="Email" name="email" kind="email" autocomplete="username"
                         value=Some(email.clone()) readonly=true/>
@@ -104,4 +120,34 @@ pub async fn forgot_sent_page(session: Session) -> PageResult {
             </AuthCard>
         }
     }))
+}
+
+/// One step, email and password, for everyone; on a domain that enforces single sign-on it
+/// lets in only the enforcing account's owners and admins (everyone else gets the one generic
+/// message), so an owner always has a way in.
+pub async fn direct_page(State(state): State<AppState>, session: Session) -> PageResult {
+    if session::current_user(&state, &session).await?.is_some() {
+        return Ok(see_other("/home"));
+    }
+    let flash = take_flash(&session).await?;
+    let remembered = session::sign_in_email(&session).await?;
+    Ok(render_page(
+        StatusCode::OK,
+        "Sign in with your password",
+        move || {
+            view! {
+                <AuthCard title="Sign in with your password">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <form method="post" action=SignInPassword::PATH novalidate=true>
+                        <Field label="Email" name="email" kind="email" autocomplete="username"
+                            value=remembered.clone() autofocus=true/>
+                        <Field label="Password" name="password" kind="password" autocomplete="current-password"
+                            error=flash.field("password")/>
+                        <button type="submit" class="primary">"Sign in"</button>
+                    </form>
+                    <p class="links"><a href="/sign-in">"Back to sign in"</a></p>
+                </AuthCard>
+            }
+        },
+    ))
 }

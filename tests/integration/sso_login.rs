@@ -1,0 +1,232 @@
+//! Signing in through single sign-on against a real OpenID provider process.
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// The email step for `email`; returns the 303's Location.
+async fn email_step(app: &TestApp, client: &reqwest::Client, email: &str) -> String {
+    let res = app
+        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    location(&res)
+}
+
+#[tokio::test]
+async fn an_enforced_domain_goes_to_the_provider_and_provisions_a_member() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("boss", "corp.test").await;
+    app.connect_sso(&owner, &["corp.test"], true).await;
+
+    let colleague = format!("carol-{}@corp.test", uuid::Uuid::now_v7().simple());
+    let client = browser();
+    let to_provider = email_step(&app, &client, &colleague).await;
+    assert!(
+        to_provider.starts_with(&format!("{}/auth?", oidc_issuer())),
+        "{to_provider}"
+    );
+    for part in [
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "state=",
+        "nonce=",
+        "login_hint=carol-",
+    ] {
+        assert!(to_provider.contains(part), "{part} in {to_provider}");
+    }
+    let callback = provider_login(&to_provider, &colleague).await;
+    let res = client.get(&callback).send().await.unwrap();
+    assert_redirect(&res, "/home");
+    let home = app.page(&client, "/home").await;
+    assert!(
+        home.contains("boss-") && home.contains(">Main<"),
+        "lands in the connection's account"
+    );
+
+    let (hash, confirmed): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT password_hash, email_confirmed_at FROM users WHERE email = $1")
+            .bind(&colleague)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        hash.is_none() && confirmed.is_some(),
+        "provisioned without a password, email confirmed"
+    );
+    let role: String = sqlx::query_scalar(
+        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1",
+    )
+    .bind(&colleague)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(role, "member");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM accounts").await,
+        1,
+        "no account of their own"
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/activity")
+        .await
+        .contains("sso.sign_in"));
+
+    // The callback works once.
+    let res = browser().get(&callback).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("expired or was already used"));
+}
+
+#[tokio::test]
+async fn a_claimed_domain_offers_sso_beside_the_password_and_links_existing_users() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("lead", "corp.test").await;
+    // Dave already has a user (and an account of his own) before SSO is set up.
+    let (_, dave) = app.owner_at("dave", "corp.test").await;
+    app.connect_sso(&owner, &["corp.test"], false).await;
+
+    let client = browser();
+    assert_eq!(email_step(&app, &client, &dave).await, "/sign-in/password");
+    let page = app.page(&client, "/sign-in/password").await;
+    assert!(
+        page.contains("Continue with SSO") && page.contains("autocomplete=\"current-password\"")
+    );
+    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let to_provider = location(&res);
+    assert!(to_provider.starts_with(&oidc_issuer()));
+    let callback = provider_login(&to_provider, &dave).await;
+    assert_redirect(&client.get(&callback).send().await.unwrap(), "/accounts");
+    let picker = app.page(&client, "/accounts").await;
+    assert!(
+        picker.contains("lead-") && picker.contains("dave-"),
+        "linked: both accounts"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        2,
+        "the existing user was linked, not duplicated"
+    );
+
+    // Unclaimed domains see no SSO button.
+    let other = browser();
+    assert_eq!(
+        email_step(&app, &other, &unique_email("plain")).await,
+        "/sign-in/password"
+    );
+    assert!(!app
+        .page(&other, "/sign-in/password")
+        .await
+        .contains("Continue with SSO"));
+}
+
+#[tokio::test]
+async fn bad_answers_from_the_provider_get_clear_pages() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("chief", "corp.test").await;
+    app.connect_sso(&owner, &["corp.test"], true).await;
+
+    async fn attempt(app: &TestApp, login: &str) -> (reqwest::Client, String) {
+        let client = browser();
+        let to_provider = email_step(
+            app,
+            &client,
+            &format!("someone-{}@corp.test", uuid::Uuid::now_v7().simple()),
+        )
+        .await;
+        let callback = provider_login(&to_provider, login).await;
+        (client, callback)
+    }
+    async fn page(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
+        let res = client.get(url).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    // A forged state.
+    let (client, callback) = attempt(
+        &app,
+        &format!("eve-{}@corp.test", uuid::Uuid::now_v7().simple()),
+    )
+    .await;
+    let forged = callback.replace("state=", "state=forged");
+    let (status, body) = page(&client, &forged).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("expired or was already used") && body.contains("Back to sign in"));
+
+    // An email the provider has not verified.
+    let (client, callback) = attempt(&app, "unverified@corp.test").await;
+    let (status, body) = page(&client, &callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("has not verified your email"));
+
+    // An email outside the claimed domains.
+    let (client, callback) = attempt(&app, "mallory@other.test").await;
+    let (_, body) = page(&client, &callback).await;
+    assert!(body.contains("not on a domain that uses this single sign-on"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email LIKE '%other.test'")
+            .await,
+        0
+    );
+
+    // The person cancels at the provider.
+    let client = browser();
+    let to_provider = email_step(&app, &client, "quitter@corp.test").await;
+    let callback = provider_cancel(&to_provider).await;
+    assert!(callback.contains("error=access_denied"));
+    let (status, body) = page(&client, &callback).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("did not sign you in") && body.contains("access_denied"));
+
+    // A callback nobody started.
+    let (status, _) = page(&browser(), &app.url("/auth/oidc/callback?code=x&state=y")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        1,
+        "nobody was provisioned"
+    );
+}
+
+#[tokio::test]
+async fn on_an_enforced_domain_only_owners_and_admins_keep_a_password() {
+    let app = TestApp::spawn().await;
+    let (owner, owner_email) = app.owner_at("root", "corp.test").await;
+    // A person on the domain with a password (and an account of their own).
+    let (_, member) = app.owner_at("mia", "corp.test").await;
+    app.connect_sso(&owner, &["corp.test"], true).await;
+
+    // The direct page: the owner gets in, the other person gets the one generic message.
+    let direct = app.page(&browser(), "/sign-in/direct").await;
+    assert!(direct.contains("autocomplete=\"current-password\""));
+    assert!(app
+        .page(&browser(), "/sign-in")
+        .await
+        .contains("Owner or admin? Sign in with your password"));
+    let c = browser();
+    let res = app
+        .post(
+            &c,
+            "/_fn/sign_in_password",
+            &[("email", &owner_email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, "/home");
+    let c = browser();
+    let res = app
+        .post(
+            &c,
+            "/_fn/sign_in_password",
+            &[("email", &member), ("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, "/sign-in/password");
+    assert!(app
+        .page(&c, "/sign-in/password")
+        .await
+        .contains("Incorrect email or password."));
+    drop(owner);
+}
