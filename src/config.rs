@@ -96,6 +96,8 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpAddr>>,
     db_max_connections: Option<u32>,
     hash_permits: Option<usize>,
+    secret_key: Option<String>,
+    secret_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -126,6 +128,8 @@ impl Config {
             trusted_proxies,
             db_max_connections,
             hash_permits,
+            secret_key,
+            secret_key_file,
         } = file;
         if let Some(v) = database_url {
             self.database_url = v;
@@ -149,6 +153,10 @@ impl Config {
             self.db_max_connections = v;
         }
         self.hash_permits = hash_permits.or(self.hash_permits);
+        self.secret_key = secret_key.or(self.secret_key.take());
+        if let Some(v) = secret_key_file {
+            self.secret_key_file = v;
+        }
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
