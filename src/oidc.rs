@@ -41,6 +41,11 @@ fn redirect(uri: &str) -> Result<RedirectUrl, SsoError> {
 
 #[async_trait]
 impl OidcClient for OpenIdConnect {
+    async fn check(&self, issuer: &str) -> Result<String, SsoError> {
+        let metadata = self.metadata(issuer).await?;
+        Ok(metadata.authorization_endpoint().url().to_string())
+    }
+
     async fn start(
         &self,
         issuer: &str,

@@ -304,6 +304,8 @@ pub enum SsoError {
 /// An OpenID Connect relying party (authorization code flow with PKCE, state and nonce).
 #[async_trait]
 pub trait OidcClient: Send + Sync + 'static {
+    /// Fetches the discovery document (and keys); `Ok` names the authorization endpoint.
+    async fn check(&self, issuer: &str) -> Result<String, SsoError>;
     async fn start(
         &self,
         issuer: &str,

@@ -230,3 +230,56 @@ async fn on_an_enforced_domain_only_owners_and_admins_keep_a_password() {
         .contains("Incorrect email or password."));
     drop(owner);
 }
+
+#[tokio::test]
+async fn a_code_issued_to_another_connection_is_refused_and_test_connection_reports() {
+    let app = TestApp::spawn().await;
+    let (alpha, _) = app.owner_at("alpha", "alpha.test").await;
+    let (beta, _) = app.owner_at("beta", "beta.test").await;
+    app.connect_sso(&alpha, &["alpha.test"], true).await;
+    let beta_connection = app.connect_sso(&beta, &["beta.test"], true).await;
+
+    // One browser starts a sign-in for alpha.test and completes it at the provider, but holds
+    // the flow of beta.test when it comes back with alpha's code and beta's state.
+    let client = browser();
+    let to_alpha = email_step(&app, &client, "ann@alpha.test").await;
+    let alpha_callback = provider_login(&to_alpha, "ann@alpha.test").await;
+    let to_beta = email_step(&app, &client, "ben@beta.test").await;
+    let beta_state = to_beta
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = alpha_callback
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let crossed = app.url(&format!(
+        "/auth/oidc/callback?code={code}&state={beta_state}"
+    ));
+    let res = client.get(&crossed).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("could not be verified"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email IN ('ann@alpha.test', 'ben@beta.test')")
+            .await,
+        0
+    );
+
+    // "Test connection" fetches discovery and says what it found.
+    let id = beta_connection["id"].as_str().unwrap();
+    assert_redirect(
+        &app.post(&beta.browser, "/_fn/test_sso_connection", &[("id", id)])
+            .await,
+        "/settings/sso",
+    );
+    let page = app.page(&beta.browser, "/settings/sso").await;
+    assert!(page.contains("discovery and signing keys found"), "{page}");
+}

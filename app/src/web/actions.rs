@@ -165,6 +165,13 @@ pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), Server
     ctx.finish(result, "/settings/sso").await
 }
 
+#[server(prefix = "/_fn", endpoint = "test_sso_connection")]
+pub async fn test_sso_connection(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_test_sso(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
 #[server(prefix = "/_fn", endpoint = "delete_sso_connection")]
 pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
@@ -891,6 +898,40 @@ mod server {
             }
             Some(false) => Flash::error("That connection no longer exists."),
             None => Flash::error("Only owners can manage single sign-on."),
+        };
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/settings/sso".into())
+    }
+
+    /// Fetches the provider's discovery document and says plainly what is wrong, if anything.
+    pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
+        };
+        if !crate::domain::roles::can_own(actor.role) {
+            session::set_flash(
+                &ctx.session,
+                Flash::error("Only owners can manage single sign-on."),
+            )
+            .await?;
+            return Ok("/settings/sso".into());
+        }
+        let connections = ctx
+            .state
+            .store
+            .sso_connections(&actor.account_id)
+            .await
+            .map_err(FlowError::from)?;
+        let flash = match connections.into_iter().find(|c| c.id == id) {
+            None => Flash::error("That connection no longer exists."),
+            Some(c) => match ctx.state.oidc.check(&c.issuer).await {
+                Ok(endpoint) => Flash::notice(format!(
+                    "{} answers: discovery and signing keys found, sign-in goes to {endpoint}.",
+                    c.issuer
+                )),
+                Err(e) => Flash::error(format!("{} does not work yet: {e}", c.issuer)),
+            },
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/sso".into())

@@ -10,7 +10,9 @@ use super::account::signed_in_member;
 use super::{errors, PageResult};
 use crate::domain::roles::can_own;
 use crate::flows::sso::redirect_uri;
-use crate::web::actions::{CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced};
+use crate::web::actions::{
+    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, TestSsoConnection,
+};
 use crate::web::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
 use crate::AppState;
@@ -43,6 +45,10 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                             <input type="hidden" name="id" value=c.id.clone()/>
                             <input type="hidden" name="enforced" value=toggle/>
                             <button type="submit" class="secondary small">{if c.enforced { "Stop enforcing" } else { "Enforce" }}</button>
+                        </form>
+                        <form method="post" action=TestSsoConnection::PATH class="inline">
+                            <input type="hidden" name="id" value=c.id.clone()/>
+                            <button type="submit" class="secondary small">"Test connection"</button>
                         </form>
                         <form method="post" action=DeleteSsoConnection::PATH class="inline">
                             <input type="hidden" name="id" value=c.id.clone()/>
