@@ -1,6 +1,6 @@
 // Steps shared by the specs. Every page visited is saved as a numbered full-page
 // screenshot in the test's output folder (test-results/<test>/NN-name.png).
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { expect, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { linkFrom, waitForMessage } from './mail';
 
 export const GENERIC_SIGN_IN_ERROR = 'Incorrect email or password.';
@@ -135,4 +135,15 @@ export async function signOut(page: Page, shot: Shot): Promise<void> {
   await expect(page).toHaveURL(pathIs('/sign-in'));
   await expectHeading(page, 'Sign in');
   await shot('signed-out');
+}
+
+/**
+ * A second person with a browser of their own (a new context, JavaScript off like the
+ * rest of the suite); their screenshots are prefixed with `name`.
+ */
+export async function person(browser: Browser, testInfo: TestInfo, name: string) {
+  const context = await browser.newContext({ baseURL: process.env.BASE_URL, javaScriptEnabled: false });
+  const page = await context.newPage();
+  const shot = screenshots(page, testInfo);
+  return { context, page, shot: ((n: string) => shot(`${name}-${n}`)) as Shot };
 }

@@ -1,17 +1,10 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { expectHeading, newPassword, screenshots, signIn, signOut, signUpAndConfirm, uniqueEmail, type Shot } from '../support/flows';
+import { expect, test, type Page } from '@playwright/test';
+import { expectHeading, newPassword, person, signIn, signOut, signUpAndConfirm, uniqueEmail } from '../support/flows';
 import { linkFrom, waitForMessage } from '../support/mail';
 
 // Two people, each in their own browser: an owner invites an existing user of another
 // account; after the next sign-in the picker shows both accounts, and switching changes the
 // workspaces shown.
-
-async function person(browser: Browser, testInfo: Parameters<Parameters<typeof test>[1]>[1], name: string) {
-  const context = await browser.newContext({ baseURL: process.env.BASE_URL, javaScriptEnabled: false });
-  const page = await context.newPage();
-  const shot = screenshots(page, testInfo);
-  return { context, page, shot: ((n: string) => shot(`${name}-${n}`)) as Shot };
-}
 
 async function pick(page: Page, accountPrefix: string) {
   await page.getByRole('button', { name: new RegExp(`^${accountPrefix}`) }).click();

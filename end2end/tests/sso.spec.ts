@@ -1,15 +1,8 @@
-import { expect, test, type Browser } from '@playwright/test';
-import { expectHeading, newPassword, screenshots, signIn, signUpAndConfirm, type Shot } from '../support/flows';
+import { expect, test } from '@playwright/test';
+import { expectHeading, newPassword, person, signIn, signUpAndConfirm } from '../support/flows';
 
 // An owner connects the company's identity provider in the browser and enforces it; a
 // colleague on that domain types their email and lands in the account through the provider.
-
-async function person(browser: Browser, testInfo: Parameters<Parameters<typeof test>[1]>[1], name: string) {
-  const context = await browser.newContext({ baseURL: process.env.BASE_URL, javaScriptEnabled: false });
-  const page = await context.newPage();
-  const shot = screenshots(page, testInfo);
-  return { context, page, shot: ((n: string) => shot(`${name}-${n}`)) as Shot };
-}
 
 test('an owner enforces SSO and a colleague signs in through the identity provider', async ({ browser }, testInfo) => {
   const issuer = process.env.OIDC_ISSUER!;

@@ -171,13 +171,8 @@ pub async fn update(
             ))
         }
     }
-    let c = api
-        .app
-        .store
-        .sso_connections(&caller.account_id)
+    let c = sso::connection(&api.app, &caller.account_id, &id)
         .await?
-        .into_iter()
-        .find(|c| c.id == id)
         .ok_or_else(|| ApiError::not_found("sso_connection"))?;
     Ok(Json(connection_json(&api, &c)))
 }

@@ -289,6 +289,14 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .page(&owner.browser, "/settings/members")
         .await
         .contains("always keeps at least one owner"));
+    // Leaving goes through a confirmation page first.
+    let leave = app
+        .page(
+            &owner.browser,
+            &format!("/settings/members/{owner_id}/remove"),
+        )
+        .await;
+    assert!(leave.contains("Leave account") && leave.contains("action=\"/_fn/remove_member\""));
     app.post(
         &owner.browser,
         "/_fn/remove_member",

@@ -283,3 +283,41 @@ async fn a_code_issued_to_another_connection_is_refused_and_test_connection_repo
     let page = app.page(&beta.browser, "/settings/sso").await;
     assert!(page.contains("discovery and signing keys found"), "{page}");
 }
+
+#[tokio::test]
+async fn an_unreachable_provider_gets_a_clear_message_not_a_500() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("down", "corp.test").await;
+    // Nothing listens on port 9 of loopback.
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/sso_connections"))
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s",
+                                  "domains": ["corp.test"], "enforced": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let client = browser();
+    assert_eq!(email_step(&app, &client, "zoe@corp.test").await, "/sign-in");
+    assert!(app
+        .page(&client, "/sign-in")
+        .await
+        .contains("could not reach your identity provider"));
+
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/test_sso_connection", &[("id", &id)])
+            .await,
+        "/settings/sso",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/sso")
+        .await
+        .contains("http://127.0.0.1:9 does not work yet"));
+}

@@ -44,6 +44,20 @@ pub enum SsoResult {
     NotAllowed,
 }
 
+/// One connection of an account, by id.
+pub async fn connection(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<SsoConnection>, StoreError> {
+    Ok(state
+        .store
+        .sso_connections(account_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id))
+}
+
 /// The redirect URI to register at the identity provider.
 pub fn redirect_uri(state: &AppState) -> String {
     state.config.link("/auth/oidc/callback")

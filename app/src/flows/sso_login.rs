@@ -83,8 +83,8 @@ pub async fn complete(
     pkce_verifier: &str,
     nonce: &str,
 ) -> Result<Result<(UserRecord, String), SsoFailure>, FlowError> {
-    let connections = state.store.sso_connections(account_id).await?;
-    let Some(connection) = connections.into_iter().find(|c| c.id == connection_id) else {
+    let Some(connection) = crate::flows::sso::connection(state, account_id, connection_id).await?
+    else {
         return Ok(Err(SsoFailure::NoConnection));
     };
     let secret = state

@@ -530,31 +530,23 @@ mod server {
     }
 
     pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
-        let Some(user) = session::current_user(&ctx.state, &ctx.session)
-            .await
-            .map_err(|e| FlowError::Store(StoreError(e)))?
-        else {
-            return Ok("/sign-in".into());
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(path),
         };
-        let account_id = user.auth.account_id.clone().unwrap_or_default();
-        let role = ctx
-            .state
-            .store
-            .role_in(&user.auth.user_id, &account_id)
-            .await
-            .map_err(FlowError::from)?;
-        if !matches!(role, Some(Role::Owner | Role::Admin)) {
-            session::set_flash(
-                &ctx.session,
-                Flash::error("Only owners and admins can delete API keys."),
-            )
-            .await?;
+        if !crate::domain::roles::can_administer(actor.role) {
+            let flash = Flash::error("Only owners and admins can delete API keys.");
+            session::set_flash(&ctx.session, flash).await?;
             return Ok("/home".into());
         }
-        let deleted =
-            crate::flows::api_keys::delete(&ctx.state, &account_id, Some(&user.auth.user_id), &id)
-                .await
-                .map_err(FlowError::from)?;
+        let deleted = crate::flows::api_keys::delete(
+            &ctx.state,
+            &actor.account_id,
+            Some(&actor.user_id),
+            &id,
+        )
+        .await
+        .map_err(FlowError::from)?;
         let flash = if deleted {
             Flash::notice("The API key was deleted. Requests using it are refused from now on.")
         } else {
@@ -917,13 +909,10 @@ mod server {
             .await?;
             return Ok("/settings/sso".into());
         }
-        let connections = ctx
-            .state
-            .store
-            .sso_connections(&actor.account_id)
+        let connection = sso::connection(&ctx.state, &actor.account_id, &id)
             .await
             .map_err(FlowError::from)?;
-        let flash = match connections.into_iter().find(|c| c.id == id) {
+        let flash = match connection {
             None => Flash::error("That connection no longer exists."),
             Some(c) => match ctx.state.oidc.check(&c.issuer).await {
                 Ok(endpoint) => Flash::notice(format!(

@@ -118,11 +118,7 @@ pub async fn sign_in_ip_gate(State(state): State<AppState>, req: Request, next: 
         }
         Err(err) => {
             tracing::error!(error = %err, "sign-in throttle check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                errors::internal_error_page(),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, errors::internal_error()).into_response()
         }
     }
 }

@@ -49,10 +49,6 @@ pub fn too_many_attempts(retry_after_secs: u64) -> Response {
     )
 }
 
-pub fn internal_error_page() -> Response {
-    internal_error()
-}
-
 pub fn internal_error() -> Response {
     render_page(
         StatusCode::INTERNAL_SERVER_ERROR,
