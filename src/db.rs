@@ -14,7 +14,7 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore as PgSessions, SqliteStore as SqliteSessions};
 
 use crate::config::{redact_url, Config};
-use crate::store::{PostgresStore, SqliteStore};
+use crate::store::{InlineReads, PostgresStore, SqliteStore};
 
 /// An open, migrated database.
 #[derive(Clone, Debug)]
@@ -96,7 +96,13 @@ impl Database {
 
     pub fn store(&self) -> Arc<dyn Store> {
         match self {
-            Database::Sqlite(pool) => Arc::new(SqliteStore::new(pool.clone())),
+            Database::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                match InlineReads::for_file(pool.connect_options().get_filename()) {
+                    Some(reads) => Arc::new(store.with_inline_reads(reads)),
+                    None => Arc::new(store),
+                }
+            }
             Database::Postgres(pool) => Arc::new(PostgresStore::new(pool.clone())),
         }
     }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use app::domain::clock::Clock;
 use app::hashing::Passwords;
 use app::ports::Mailer;
-use app::{AppState, WebConfig};
+use app::{AppParts, AppState, WebConfig};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -65,7 +65,7 @@ impl Application {
         });
         let mut web = WebConfig::new(public_url.clone());
         web.trusted_proxies = config.trusted_proxies.clone();
-        let state = AppState {
+        let state = AppState::new(AppParts {
             store: database.store(),
             mailer,
             clock,
@@ -73,7 +73,7 @@ impl Application {
             sealing: Arc::new(config.sealing_key()?),
             oidc: Arc::new(crate::oidc::OpenIdConnect::new()?),
             config: Arc::new(web),
-        };
+        });
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
         let api = ApiState::new(state.clone());

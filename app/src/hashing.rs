@@ -141,6 +141,11 @@ impl Passwords {
     ) -> Result<T, HashError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // Nobody waits any more (the client went away while the job queued): skip the
+            // work, so a flood of abandoned sign-ins stops costing CPU when its clients do.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work());
         });
         self.pool
@@ -237,6 +242,35 @@ mod tests {
         }
         assert_eq!(peak.load(Ordering::SeqCst), 2, "two workers, never more");
         assert_eq!(p.permits(), 2);
+    }
+
+    /// Polls `fut` once: far enough for `run` to queue its job.
+    async fn poll_once<F: std::future::Future>(mut fut: std::pin::Pin<&mut F>) {
+        std::future::poll_fn(|cx| {
+            let _ = fut.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_queued_job_nobody_waits_for_is_skipped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let p = Passwords::new(1).unwrap();
+        // The first job holds the only worker until released.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let mut busy = Box::pin(p.run(move || hold.recv().is_ok()));
+        poll_once(busy.as_mut()).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let mut abandoned = Box::pin(p.run(move || flag.store(true, Ordering::SeqCst)));
+        poll_once(abandoned.as_mut()).await;
+        drop(abandoned); // the client went away while its job queued
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap());
+        // Jobs run in order on the one worker: once this one is done, the other was seen.
+        p.run(|| ()).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "an abandoned job must not run");
     }
 
     #[tokio::test]

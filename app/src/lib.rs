@@ -17,4 +17,4 @@ pub mod sealing;
 pub mod state;
 pub mod web;
 
-pub use state::{AppState, WebConfig};
+pub use state::{AppParts, AppState, WebConfig};

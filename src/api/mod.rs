@@ -23,21 +23,32 @@ pub mod sso;
 use handlers as h;
 use limits::{LastUsed, RateLimits};
 
-/// What API handlers share: the application state, rate limits and pending "last used" times.
+/// What API handlers share: the application state, rate limits and pending "last used"
+/// times. One allocation, so the clones axum makes per request are one increment each.
 #[derive(Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<ApiParts>);
+
+pub struct ApiParts {
     pub app: AppState,
-    pub limits: Arc<RateLimits>,
-    pub last_used: Arc<LastUsed>,
+    pub limits: RateLimits,
+    pub last_used: LastUsed,
 }
 
 impl ApiState {
     pub fn new(app: AppState) -> Self {
-        Self {
+        Self(Arc::new(ApiParts {
             app,
-            limits: Arc::new(RateLimits::new()),
-            last_used: Arc::new(LastUsed::default()),
-        }
+            limits: RateLimits::new(),
+            last_used: LastUsed::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiParts;
+
+    fn deref(&self) -> &ApiParts {
+        &self.0
     }
 }
 

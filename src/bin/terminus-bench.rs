@@ -30,20 +30,24 @@ const SESSIONS: usize = 10_000;
 struct Options {
     postgres: bool,
     seconds: u64,
+    /// Seed and start the server, print how to reach it, and wait (for profiling by hand).
+    serve: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut o = Options {
         postgres: false,
         seconds: 10,
+        serve: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--postgres" => o.postgres = true,
+            "--serve" => o.serve = true,
             "--seconds" => o.seconds = args.next().context("--seconds N")?.parse()?,
             "-h" | "--help" => {
-                println!("usage: terminus-bench [--postgres] [--seconds N]");
+                println!("usage: terminus-bench [--postgres] [--seconds N] [--serve]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}"),
@@ -428,6 +432,18 @@ async fn run(
     let base = &server.base;
     let idle_rss = rss_kib(pid, "VmRSS:");
     let auth = format!("Authorization: Bearer {}", seed.key);
+    if opts.serve {
+        println!("server pid {pid} at {base}");
+        println!("wrk -t2 -c64 -d10s -H '{auth}' {base}/api/v1/workspaces");
+        println!(
+            "wrk -t2 -c64 -d10s '{base}/_bench/workspaces?account_id={}'",
+            seed.account_id
+        );
+        println!("press Enter to stop");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(());
+    }
     let cookie = format!("Cookie: thub_session={}", seed.sessions[0]);
     let origin = format!("Origin: {base}");
 

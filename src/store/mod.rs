@@ -3,5 +3,7 @@
 //! millisecond timestamps, `RETURNING`, `ON CONFLICT`).
 mod queries;
 mod sql_store;
+mod sqlite_reads;
 
 pub use sql_store::{PostgresStore, SqliteStore};
+pub use sqlite_reads::InlineReads;

@@ -1,5 +1,6 @@
 //! `SqliteStore` and `PostgresStore`: one body, expanded once per database by a macro, so the
 //! two can never drift apart. Only the pool type differs.
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::api_keys::{scopes_from_db, scopes_to_db};
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::queries as q;
+use super::sqlite_reads::{self as inline_rows, InlineReads};
 
 fn db_err(e: sqlx::Error) -> StoreError {
     StoreError(e.to_string())
@@ -36,11 +38,13 @@ macro_rules! sql_store {
         #[derive(Clone)]
         pub struct $name {
             pool: $pool,
+            /// SQLite only (see `sqlite_reads`): the API's per-request reads, run inline.
+            inline: Option<Arc<InlineReads>>,
         }
 
         impl $name {
             pub fn new(pool: $pool) -> Self {
-                Self { pool }
+                Self { pool, inline: None }
             }
 
             fn user_from_row(row: &$row) -> Result<UserRecord, sqlx::Error> {
@@ -575,6 +579,9 @@ macro_rules! sql_store {
             }
 
             async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+                if let Some(inline) = &self.inline {
+                    return inline.account(q::ACCOUNT, account_id);
+                }
                 let row = sqlx::query(q::ACCOUNT)
                     .bind(account_id)
                     .fetch_optional(&self.pool)
@@ -617,6 +624,9 @@ macro_rules! sql_store {
             }
 
             async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
+                if let Some(inline) = &self.inline {
+                    return inline.key_by_hash(q::KEY_BY_HASH, key_hash);
+                }
                 let row = sqlx::query(q::KEY_BY_HASH)
                     .bind(key_hash)
                     .fetch_optional(&self.pool)
@@ -709,6 +719,9 @@ macro_rules! sql_store {
                 page: &PageRequest,
             ) -> StoreResult<Vec<Workspace>> {
                 let sql = &*q::LIST_WORKSPACES;
+                if let Some(inline) = &self.inline {
+                    return inline.page(sql, account_id, page, None, inline_rows::workspace);
+                }
                 self.page(sql, account_id, page, None, Self::workspace_from_row)
                     .await
             }
@@ -719,6 +732,9 @@ macro_rules! sql_store {
                 workspace_id: &str,
             ) -> StoreResult<Option<Workspace>> {
                 let sql = &*q::WORKSPACE_BY_ID;
+                if let Some(inline) = &self.inline {
+                    return inline.one(sql, account_id, workspace_id, inline_rows::workspace);
+                }
                 self.one(sql, account_id, workspace_id, Self::workspace_from_row)
                     .await
             }
@@ -773,6 +789,10 @@ macro_rules! sql_store {
                 page: &PageRequest,
             ) -> StoreResult<Vec<DataRecord>> {
                 let sql = &*q::LIST_RECORDS;
+                if let Some(inline) = &self.inline {
+                    let filter = Some(workspace_id);
+                    return inline.page(sql, account_id, page, filter, inline_rows::record);
+                }
                 self.page(
                     &sql,
                     account_id,
@@ -789,6 +809,9 @@ macro_rules! sql_store {
                 record_id: &str,
             ) -> StoreResult<Option<DataRecord>> {
                 let sql = &*q::RECORD_BY_ID;
+                if let Some(inline) = &self.inline {
+                    return inline.one(sql, account_id, record_id, inline_rows::record);
+                }
                 self.one(sql, account_id, record_id, Self::record_from_row)
                     .await
             }
@@ -1113,4 +1136,12 @@ impl PoolDb for sqlx::PgPool {
 }
 
 sql_store!(SqliteStore, sqlx::SqlitePool, sqlx::sqlite::SqliteRow);
+
+impl SqliteStore {
+    /// Sends the API's per-request reads through `reads` instead of the pool.
+    pub fn with_inline_reads(mut self, reads: InlineReads) -> Self {
+        self.inline = Some(Arc::new(reads));
+        self
+    }
+}
 sql_store!(PostgresStore, sqlx::PgPool, sqlx::postgres::PgRow);
