@@ -23,6 +23,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Concurrent argon2 hashes; `None` means one per CPU.
     pub hash_permits: Option<usize>,
+    /// Niceness of the hashing threads (Linux; 0–19, 0 = same as the rest): below the
+    /// API's, so a sign-in flood slows sign-ins before it slows API requests.
+    pub hash_nice: i32,
     /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark.
     pub bench_routes: bool,
     /// The key sealing SSO client secrets (base64, 32 bytes). Every instance needs the same.
@@ -43,6 +46,8 @@ impl fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("db_max_connections", &self.db_max_connections)
+            .field("hash_permits", &self.hash_permits)
+            .field("hash_nice", &self.hash_nice)
             .field(
                 "secret_key",
                 &self.secret_key.as_ref().map(|_| "[redacted]"),
@@ -75,6 +80,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             db_max_connections: 10,
             hash_permits: None,
+            hash_nice: 10,
             bench_routes: false,
             secret_key: None,
             secret_key_file: PathBuf::from("data/secret.key"),
@@ -96,6 +102,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpAddr>>,
     db_max_connections: Option<u32>,
     hash_permits: Option<usize>,
+    hash_nice: Option<i32>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
 }
@@ -128,6 +135,7 @@ impl Config {
             trusted_proxies,
             db_max_connections,
             hash_permits,
+            hash_nice,
             secret_key,
             secret_key_file,
         } = file;
@@ -153,6 +161,9 @@ impl Config {
             self.db_max_connections = v;
         }
         self.hash_permits = hash_permits.or(self.hash_permits);
+        if let Some(v) = hash_nice {
+            self.hash_nice = v;
+        }
         self.secret_key = secret_key.or(self.secret_key.take());
         if let Some(v) = secret_key_file {
             self.secret_key_file = v;
@@ -206,6 +217,11 @@ impl Config {
         }
         if let Some(v) = non_empty("TERMINUS_BENCH_ROUTES") {
             self.bench_routes = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = non_empty("TERMINUS_HASH_NICE") {
+            self.hash_nice = v
+                .parse()
+                .context("TERMINUS_HASH_NICE must be a number from 0 to 19")?;
         }
         if let Some(v) = non_empty("TERMINUS_HASH_PERMITS") {
             self.hash_permits = Some(

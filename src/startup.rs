@@ -69,7 +69,8 @@ impl Application {
             store: database.store(),
             mailer,
             clock,
-            passwords: Passwords::new(permits).context("setting up argon2")?,
+            passwords: Passwords::with_niceness(permits, config.hash_nice)
+                .context("setting up argon2")?,
             sealing: Arc::new(config.sealing_key()?),
             oidc: Arc::new(crate::oidc::OpenIdConnect::new()?),
             config: Arc::new(web),

@@ -37,23 +37,16 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(threads: usize) -> Result<Self, HashError> {
+    fn start(threads: usize, nice: i32) -> Result<Self, HashError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    // Hold the lock only to take the next job, not while running it.
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
+                .spawn(move || {
+                    lower_priority(nice);
+                    run_jobs(&rx);
                 })
                 .map_err(|e| HashError::Task(e.to_string()))?;
         }
@@ -63,6 +56,39 @@ impl Pool {
         })
     }
 }
+
+/// Runs queued jobs until the pool is dropped.
+fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // Hold the lock only to take the next job, not while running it.
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Gives the calling thread niceness `nice`, so the scheduler prefers the runtime's threads
+/// (API requests, pages) over hashing when both want the CPU. Hashing still gets the CPU
+/// nobody else wants, so sign-ins on their own run at full speed (measured by the
+/// benchmark). Best effort: a failure only costs that preference.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    let me = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(me), nice.min(19)) {
+        tracing::warn!(error = %err, "could not lower the hashing threads' priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}
 
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
@@ -81,12 +107,17 @@ impl Passwords {
     /// `permits` hashes may run at once, each on its own thread (the CPU count is the
     /// natural choice).
     pub fn new(permits: usize) -> Result<Self, HashError> {
+        Self::with_niceness(permits, 0)
+    }
+
+    /// Like [`Passwords::new`], with the hashing threads at niceness `nice` (Linux).
+    pub fn with_niceness(permits: usize, nice: i32) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .map_err(|e| HashError::Argon2(e.to_string()))?;
         let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
         Ok(Self {
             params,
-            pool: Arc::new(Pool::start(permits.max(1))?),
+            pool: Arc::new(Pool::start(permits.max(1), nice)?),
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -271,6 +302,21 @@ mod tests {
         // Jobs run in order on the one worker: once this one is done, the other was seen.
         p.run(|| ()).await.unwrap();
         assert!(!ran.load(Ordering::SeqCst), "an abandoned job must not run");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_configured_niceness() {
+        let before = rustix::process::getpriority_process(None).unwrap();
+        let want = (before + 5).min(19);
+        let p = Passwords::with_niceness(1, want).unwrap();
+        let nice = p
+            .run(|| rustix::process::getpriority_process(None).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(nice, want);
+        // Only the hashing threads move: this thread keeps its priority.
+        assert_eq!(rustix::process::getpriority_process(None).unwrap(), before);
     }
 
     #[tokio::test]
