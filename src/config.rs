@@ -120,6 +120,12 @@ impl Config {
             bail!("TERMINUS_CONFIG names {path}, which does not exist");
         }
         config.apply_env(|name| std::env::var(name).ok())?;
+        if !(0..=19).contains(&config.hash_nice) {
+            bail!(
+                "hash_nice (TERMINUS_HASH_NICE) must be from 0 to 19, got {}",
+                config.hash_nice
+            );
+        }
         Ok(config)
     }
 
