@@ -68,11 +68,7 @@ thread_local! {
 
 /// Runs queued jobs until the pool is dropped.
 fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
-    KEPT_BLOCKS.with(|kept| {
-        if let Ok(mut kept) = kept.try_borrow_mut() {
-            *kept = Some(Vec::new());
-        }
-    });
+    KEPT_BLOCKS.set(Some(Vec::new()));
     loop {
         // Hold the lock only to take the next job, not while running it.
         let job = match rx.lock() {

@@ -1,5 +1,6 @@
 //! `SqliteStore` and `PostgresStore`: one body, expanded once per database by a macro, so the
-//! two can never drift apart. Only the pool type differs.
+//! two can never drift apart. Only the pool type differs, and SQLite's API reads can go
+//! through `sqlite_reads` (same query text).
 use std::sync::Arc;
 use std::time::Duration;
 

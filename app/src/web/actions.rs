@@ -716,13 +716,13 @@ mod server {
             Ok(a) => a,
             Err(path) => return Ok(path),
         };
-        let flash = if members::resend(&ctx.state, &actor, &id).await? {
-            Flash::notice("The invitation was sent again with a new link.")
-        } else {
-            Flash::error("That invitation is no longer pending.")
-        };
-        session::set_flash(&ctx.session, flash).await?;
-        Ok("/settings/members".into())
+        let pending = members::resend(&ctx.state, &actor, &id).await?;
+        invitation_flash(
+            ctx,
+            pending,
+            "The invitation was sent again with a new link.",
+        )
+        .await
     }
 
     pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
@@ -730,8 +730,19 @@ mod server {
             Ok(a) => a,
             Err(path) => return Ok(path),
         };
-        let flash = if members::revoke(&ctx.state, &actor, &id).await? {
-            Flash::notice("The invitation was revoked: its link no longer works.")
+        let pending = members::revoke(&ctx.state, &actor, &id).await?;
+        invitation_flash(
+            ctx,
+            pending,
+            "The invitation was revoked: its link no longer works.",
+        )
+        .await
+    }
+
+    /// Back to the members page with `done` when the invitation was still pending.
+    async fn invitation_flash(ctx: &Ctx, pending: bool, done: &str) -> Next {
+        let flash = if pending {
+            Flash::notice(done)
         } else {
             Flash::error("That invitation is no longer pending.")
         };
