@@ -1,7 +1,9 @@
-//! The HTTP plumbing around the web app: request ids and tracing, security headers, static
-//! files embedded in the binary, and the health endpoints.
+//! The HTTP plumbing around the web app: request ids and tracing, security headers, the
+//! count of requests being served, static files embedded in the binary, and the health
+//! endpoints.
 use axum::extract::State;
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -44,6 +46,16 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+}
+
+/// Serves the request through `Passwords::serve`, so password hashing gives way to requests
+/// that do not hash (see `app::hashing`).
+pub async fn serve_ahead_of_hashing(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
+    state.passwords.serve(next.run(req)).await
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -190,7 +190,11 @@ pub fn router(
             state.clone(),
             app::web::guards::check_origin,
         ))
-        .layer(from_fn_with_state(state, app::web::guards::client_ip));
+        .layer(from_fn_with_state(
+            state.clone(),
+            app::web::guards::client_ip,
+        ))
+        .layer(from_fn_with_state(state, http::serve_ahead_of_hashing));
 
     http::security_headers(app)
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -115,13 +115,25 @@ fn wrk(
     headers: &[String],
     script: Option<&Path>,
 ) -> anyhow::Result<Wrk> {
+    wrk_waiting(url, connections, seconds, 10, headers, script)
+}
+
+/// [`wrk`], counting a request as timed out only after `timeout` seconds.
+fn wrk_waiting(
+    url: &str,
+    connections: u32,
+    seconds: u64,
+    timeout: u64,
+    headers: &[String],
+    script: Option<&Path>,
+) -> anyhow::Result<Wrk> {
     let mut cmd = Command::new("wrk");
     cmd.arg("-t2")
         .arg(format!("-c{connections}"))
         .arg(format!("-d{seconds}s"))
         .arg("--latency")
         .arg("--timeout")
-        .arg("10s");
+        .arg(format!("{timeout}s"));
     for h in headers {
         cmd.arg("-H").arg(h);
     }
@@ -524,11 +536,14 @@ async fn run(
     let flood_url = format!("{base}/_fn/sign_in_password");
     let flood_origin = origin.clone();
     let flood_secs = secs + 2;
+    // 500 sign-ins queue for the hashing threads: at ~40 hashes/s the last waits ~13 s. They
+    // are answered, late, so the client waits up to a minute before calling one an error.
     let flood = std::thread::spawn(move || {
-        wrk(
+        wrk_waiting(
             &flood_url,
             500,
             flood_secs,
+            60,
             &[flood_origin],
             Some(&flood_script),
         )
@@ -646,8 +661,12 @@ async fn run(
         &mut t,
         "flood: 500 conns of wrong passwords (random client IPs)",
         &flood,
-        &format!("peak RSS {} MiB < {} MiB", peak_rss / 1024, limit / 1024),
-        Some(peak_rss < limit),
+        &format!(
+            "peak RSS {} MiB < {} MiB; every answer a 200 page",
+            peak_rss / 1024,
+            limit / 1024
+        ),
+        Some(peak_rss < limit && flood.non_2xx_3xx + flood.socket_errors == 0),
     );
     row(
         &mut t,
@@ -672,7 +691,7 @@ async fn run(
     );
     writeln!(t)?;
     writeln!(t, "memory: idle RSS {} MiB; RSS after {SESSIONS} signed-in sessions used {} MiB (sessions live in the database)", idle_rss / 1024, sessions_rss / 1024)?;
-    writeln!(t, "flood answers: {} requests, {} not 2xx/3xx (429 from the per-IP throttle is expected only past 100 failures per IP)", flood.requests, flood.non_2xx_3xx)?;
+    writeln!(t, "flood answers: {} requests, {} not 2xx/3xx, {} socket errors or timeouts (each client IP is random, so the per-IP 429 never applies; its p99 is the time a sign-in queued for a hashing thread)", flood.requests, flood.non_2xx_3xx, flood.socket_errors)?;
     print!("{t}");
     drop(server);
     Ok(())

@@ -2,13 +2,21 @@
 //! dedicated threads (one per CPU by default), off the async runtime. Waiting jobs queue up
 //! without memory of their own: only the pool's threads ever hold argon2's 19 MiB, so a flood
 //! of sign-ins costs at most `permits × ~20 MiB` and cannot starve the runtime's threads.
+//! While requests that do not hash keep coming (API calls, pages), the hashing threads give
+//! way to them every tenth of a millisecond (crate `argon2-steps`), so a flood of sign-ins does not
+//! put a tail on the API's latency.
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Params, Version};
+
+use argon2_steps as stepwise;
+use stepwise::{Block, Cost, Inputs, StepError, Variant};
 
 use crate::domain::secret::Secret;
 
@@ -16,6 +24,8 @@ use crate::domain::secret::Secret;
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
+    #[error("argon2: {0}")]
+    Step(#[from] StepError),
     #[error("hashing task failed: {0}")]
     Task(String),
 }
@@ -66,6 +76,64 @@ thread_local! {
     static KEPT_BLOCKS: RefCell<Option<Vec<Block>>> = const { RefCell::new(None) };
 }
 
+/// Blocks a hashing thread computes between two looks at [`Demand`]: about a tenth of a
+/// millisecond on a current x86 core.
+const STEP_BLOCKS: usize = 256;
+/// How long a hashing thread sleeps to give way. Sleeping, unlike `sched_yield`, leaves its
+/// CPU idle when nothing else is runnable there, which lets the kernel move a waiting request
+/// thread onto it at once instead of at its next balancing tick.
+const GIVE_WAY: Duration = Duration::from_micros(50);
+/// For how long after a request that did not hash was answered the hashing threads keep
+/// giving way: API calls take tens of microseconds, so under API traffic one is answered
+/// every few looks.
+const RECENT: Duration = Duration::from_millis(1);
+
+tokio::task_local! {
+    /// Set when the request served by this task waited for a hash.
+    static HASHED: std::cell::Cell<bool>;
+}
+
+/// When the last request that did not wait for a hash was answered. While that is recent,
+/// the hashing threads give way between steps; sign-ins alone never make them.
+#[derive(Debug)]
+struct Demand {
+    /// Microseconds from `epoch` to that answer (0: never).
+    last_other: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Demand {
+    fn default() -> Self {
+        Self {
+            last_other: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+impl Demand {
+    fn micros_since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn other_request_answered(&self) {
+        self.last_other
+            .store(self.micros_since_epoch().max(1), Ordering::Relaxed);
+    }
+
+    /// Whether, at `now` (microseconds from `epoch`), another request was answered recently.
+    fn others_are_served_at(&self, now: u64) -> bool {
+        let last = self.last_other.load(Ordering::Relaxed);
+        last != 0 && now.saturating_sub(last) < RECENT.as_micros() as u64
+    }
+
+    fn give_way(&self) {
+        if self.others_are_served_at(self.micros_since_epoch()) {
+            std::thread::sleep(GIVE_WAY);
+        }
+    }
+}
+
 /// Runs queued jobs until the pool is dropped.
 fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
     KEPT_BLOCKS.set(Some(Vec::new()));
@@ -105,6 +173,7 @@ fn lower_priority(_nice: i32) {}
 pub struct Passwords {
     params: Params,
     pool: Arc<Pool>,
+    demand: Arc<Demand>,
     /// Verified when the email is unknown, so the answer takes as long as for a real user.
     dummy_hash: Arc<String>,
 }
@@ -124,10 +193,15 @@ impl Passwords {
     pub fn with_niceness(permits: usize, nice: i32) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .map_err(|e| HashError::Argon2(e.to_string()))?;
-        let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
+        let dummy = hash_blocking(
+            &params,
+            crate::domain::tokens::generate_token().expose(),
+            &Demand::default(),
+        )?;
         Ok(Self {
             params,
             pool: Arc::new(Pool::start(permits.max(1), nice)?),
+            demand: Arc::default(),
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -136,10 +210,27 @@ impl Passwords {
         self.pool.threads
     }
 
+    /// Serves one request (the router wraps every request in this). When it is answered
+    /// without having waited for a hash, the hashing threads give way for a moment: more such
+    /// requests are likely coming, and they should not queue behind a hash.
+    pub async fn serve<F: std::future::Future>(&self, request: F) -> F::Output {
+        let (answer, hashed) = HASHED
+            .scope(std::cell::Cell::new(false), async {
+                let answer = request.await;
+                (answer, HASHED.with(std::cell::Cell::get))
+            })
+            .await;
+        if !hashed {
+            self.demand.other_request_answered();
+        }
+        answer
+    }
+
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let params = self.params.clone();
         let password = password.clone();
-        self.run(move || hash_blocking(&params, password.expose()))
+        let demand = self.demand.clone();
+        self.run(move || hash_blocking(&params, password.expose(), &demand))
             .await?
     }
 
@@ -156,17 +247,18 @@ impl Passwords {
         let target = real
             .clone()
             .unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+        let demand = self.demand.clone();
         self.run(move || {
             let parsed =
                 PasswordHash::new(&target).map_err(|e| HashError::Argon2(e.to_string()))?;
-            let ok = verify_blocking(&parsed, password.expose().as_bytes());
+            let ok = verify_blocking(&parsed, password.expose().as_bytes(), &demand);
             if !ok || real.is_none() {
                 return Ok(Verification::Mismatch);
             }
             let rehash = if is_current(&parsed, &params) {
                 None
             } else {
-                Some(hash_blocking(&params, password.expose())?)
+                Some(hash_blocking(&params, password.expose(), &demand)?)
             };
             Ok(Verification::Match { rehash })
         })
@@ -178,6 +270,7 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let _ = HASHED.try_with(|hashed| hashed.set(true));
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             // Nobody waits any more (the client went away while the job queued): skip the
@@ -199,47 +292,48 @@ impl Passwords {
     }
 }
 
-fn hasher(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-}
-
 fn argon_err(e: impl std::fmt::Display) -> HashError {
     HashError::Argon2(e.to_string())
 }
 
-/// argon2 of `password` and `salt` into `out`, in the thread's kept memory when it has some.
-fn argon2_into(
-    hasher: &Argon2<'_>,
-    params: &Params,
-    password: &[u8],
-    salt: &[u8],
-    out: &mut [u8],
-) -> Result<(), argon2::Error> {
-    let blocks = params.block_count();
+/// argon2 of `inputs` into `out`, in the thread's kept memory when it has some, giving way
+/// to served requests between steps.
+fn argon2_into(inputs: &Inputs<'_>, out: &mut [u8], demand: &Demand) -> Result<(), StepError> {
+    let give_way = || demand.give_way();
     KEPT_BLOCKS.with(|kept| match kept.try_borrow_mut().as_deref_mut() {
-        Ok(Some(kept)) => {
-            // Every block is written before it is read, so old contents do not matter.
-            if kept.len() < blocks {
-                kept.resize(blocks, Block::default());
-            }
-            hasher.hash_password_into_with_memory(password, salt, out, &mut kept[..blocks])
-        }
-        _ => hasher.hash_password_into(password, salt, out),
+        Ok(Some(kept)) => stepwise::hash_into(inputs, out, kept, STEP_BLOCKS, give_way),
+        _ => stepwise::hash_into(inputs, out, &mut Vec::new(), STEP_BLOCKS, give_way),
     })
 }
 
+fn cost(params: &Params) -> Cost {
+    Cost {
+        memory_kib: params.m_cost(),
+        passes: params.t_cost(),
+        lanes: params.p_cost(),
+    }
+}
+
 /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password` with a new salt.
-fn hash_blocking(params: &Params, password: &str) -> Result<String, HashError> {
+fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_buf = [0u8; 64];
     let raw_salt = salt
         .as_salt()
         .decode_b64(&mut salt_buf)
         .map_err(argon_err)?;
-    let hasher = hasher(params);
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let mut out = vec![0u8; len];
-    argon2_into(&hasher, params, password.as_bytes(), raw_salt, &mut out).map_err(argon_err)?;
+    let inputs = Inputs {
+        variant: Variant::Id,
+        version: stepwise::Version::V13,
+        cost: cost(params),
+        password: password.as_bytes(),
+        salt: raw_salt,
+        secret: &[],
+        associated: &[],
+    };
+    argon2_into(&inputs, &mut out, demand)?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -252,15 +346,19 @@ fn hash_blocking(params: &Params, password: &str) -> Result<String, HashError> {
 
 /// Recomputes `stored` (any argon2 variant, version and parameters) for `password` and
 /// compares the outputs in constant time (`Output`'s equality).
-fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8]) -> bool {
+fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8], demand: &Demand) -> bool {
     let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
         return false;
     };
-    let Ok(algorithm) = Algorithm::try_from(stored.algorithm) else {
-        return false;
+    let variant = match Algorithm::try_from(stored.algorithm) {
+        Ok(Algorithm::Argon2d) => Variant::D,
+        Ok(Algorithm::Argon2i) => Variant::I,
+        Ok(Algorithm::Argon2id) => Variant::Id,
+        Err(_) => return false,
     };
     let version = match stored.version.map(Version::try_from).transpose() {
-        Ok(v) => v.unwrap_or_default(),
+        Ok(Some(Version::V0x10)) => stepwise::Version::V10,
+        Ok(Some(Version::V0x13) | None) => stepwise::Version::V13,
         Err(_) => return false,
     };
     let Ok(params) = Params::try_from(stored) else {
@@ -270,9 +368,17 @@ fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8]) -> bool {
     let Ok(raw_salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    let hasher = Argon2::new(algorithm, version, params.clone());
+    let inputs = Inputs {
+        variant,
+        version,
+        cost: cost(&params),
+        password,
+        salt: raw_salt,
+        secret: &[],
+        associated: &[],
+    };
     let mut out = vec![0u8; expected.len()];
-    if argon2_into(&hasher, &params, password, raw_salt, &mut out).is_err() {
+    if argon2_into(&inputs, &mut out, demand).is_err() {
         return false;
     }
     Output::new(&out).is_ok_and(|computed| computed == expected)
@@ -402,12 +508,12 @@ mod tests {
         // Ours (made in a hashing thread's kept memory) verify with the stock verifier …
         let ours = p.hash(&pw).await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(Argon2::default()
+        assert!(argon2::Argon2::default()
             .verify_password(pw.expose().as_bytes(), &parsed)
             .is_ok());
         // … and the stock hasher's verify with ours, twice (the memory is reused).
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let stock = hasher(&p.params)
+        let stock = argon2::Argon2::new(Algorithm::Argon2id, Version::V0x13, p.params.clone())
             .hash_password(pw.expose().as_bytes(), &salt)
             .unwrap()
             .to_string();
@@ -427,12 +533,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn hashing_gives_way_for_a_millisecond_after_another_request() {
+        let demand = Demand::default();
+        assert!(!demand.others_are_served_at(5), "no request yet");
+        demand.last_other.store(1_000, Ordering::Relaxed);
+        assert!(demand.others_are_served_at(1_000));
+        assert!(demand.others_are_served_at(1_999));
+        assert!(!demand.others_are_served_at(2_000));
+    }
+
+    #[tokio::test]
+    async fn only_requests_that_did_not_hash_make_hashing_give_way() {
+        let p = Passwords::new(1).unwrap();
+        let pw = Secret::new("plumtreeviolinsunset");
+        let sign_in = p.serve(async { p.hash(&pw).await }).await;
+        assert!(sign_in.is_ok());
+        assert_eq!(p.demand.last_other.load(Ordering::Relaxed), 0);
+        assert_eq!(p.serve(async { 7 }).await, 7);
+        assert_ne!(p.demand.last_other.load(Ordering::Relaxed), 0);
+    }
+
     #[tokio::test]
     async fn old_parameters_are_upgraded() {
         let p = Passwords::new(1).unwrap();
         let weak = Params::new(4096, 1, 1, None).unwrap();
         let pw = Secret::new("plumtreeviolinsunset");
-        let old = hash_blocking(&weak, pw.expose()).unwrap();
+        let old = hash_blocking(&weak, pw.expose(), &Demand::default()).unwrap();
         match p.verify(&pw, Some(&old)).await.unwrap() {
             Verification::Match { rehash: Some(new) } => {
                 assert!(new.contains("m=19456,t=2,p=1"));
