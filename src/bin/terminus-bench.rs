@@ -148,6 +148,16 @@ fn wrk_waiting(
     Ok(parse_wrk(&String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Rounds of "key requests idle, then during a flood": the p99s compared are the medians.
+const FLOOD_ROUNDS: usize = 3;
+
+/// The run with the median p99 (a noisy machine's hiccup in one round does not decide).
+fn median_by_p99(mut runs: Vec<Wrk>) -> Wrk {
+    runs.sort_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms));
+    let middle = runs.len() / 2;
+    runs.into_iter().nth(middle).unwrap_or_default()
+}
+
 fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -509,16 +519,9 @@ async fn run(
         Some(&sign_in_script),
     )?;
 
-    eprintln!("key p99 idle, then under a flood of 500 concurrent wrong passwords…");
-    let idle_keyed = wrk(
-        &format!("{base}/api/v1/workspaces"),
-        8,
-        secs,
-        std::slice::from_ref(&auth),
-        None,
-    )?;
-    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
-    let base_rss = rss_kib(pid, "VmRSS:");
+    eprintln!(
+        "key p99 idle, then under a flood of 500 concurrent wrong passwords, {FLOOD_ROUNDS} rounds…"
+    );
     let flood_script = write(
         dir,
         "flood.lua",
@@ -533,33 +536,52 @@ async fn run(
             seed.email.replace('@', "%40"),
         ),
     )?;
-    let flood_url = format!("{base}/_fn/sign_in_password");
-    let flood_origin = origin.clone();
-    let flood_secs = secs + 2;
-    // 500 sign-ins queue for the hashing threads: at ~40 hashes/s the last waits ~13 s. They
-    // are answered, late, so the client waits up to a minute before calling one an error.
-    let flood = std::thread::spawn(move || {
-        wrk_waiting(
-            &flood_url,
-            500,
-            flood_secs,
-            60,
-            &[flood_origin],
-            Some(&flood_script),
-        )
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    let loaded_keyed = wrk(
-        &format!("{base}/api/v1/workspaces"),
-        8,
-        secs,
-        std::slice::from_ref(&auth),
-        None,
-    )?;
-    let flood = flood
-        .join()
-        .map_err(|_| anyhow::anyhow!("flood thread"))??;
+    let keyed_url = format!("{base}/api/v1/workspaces");
+    let mut idle_runs = Vec::new();
+    let mut loaded_runs = Vec::new();
+    let mut flood = Wrk::default();
+    let mut base_rss = 0;
+    for round in 0..FLOOD_ROUNDS {
+        idle_runs.push(wrk(&keyed_url, 8, secs, std::slice::from_ref(&auth), None)?);
+        if round == 0 {
+            // The peak is measured from here: the floods' own memory.
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+            base_rss = rss_kib(pid, "VmRSS:");
+        }
+        let (url, origin, script) = (
+            format!("{base}/_fn/sign_in_password"),
+            origin.clone(),
+            flood_script.clone(),
+        );
+        // 500 sign-ins queue for the hashing threads: at ~40 hashes/s the last waits ~13 s.
+        // They are answered, late, so the client waits up to a minute before calling one an
+        // error.
+        let flooding = std::thread::spawn(move || {
+            wrk_waiting(&url, 500, secs + 2, 60, &[origin], Some(&script))
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        loaded_runs.push(wrk(&keyed_url, 8, secs, std::slice::from_ref(&auth), None)?);
+        let round_flood = flooding
+            .join()
+            .map_err(|_| anyhow::anyhow!("flood thread"))??;
+        flood.rps += round_flood.rps / FLOOD_ROUNDS as f64;
+        flood.p50_ms = flood.p50_ms.max(round_flood.p50_ms);
+        flood.p99_ms = flood.p99_ms.max(round_flood.p99_ms);
+        flood.requests += round_flood.requests;
+        flood.non_2xx_3xx += round_flood.non_2xx_3xx;
+        flood.socket_errors += round_flood.socket_errors;
+        // The sign-ins still queued were abandoned with their connections; let them drain.
+        std::thread::sleep(Duration::from_secs(2));
+    }
     let peak_rss = rss_kib(pid, "VmHWM:");
+    let rounds = idle_runs
+        .iter()
+        .zip(&loaded_runs)
+        .map(|(idle, loaded)| format!("{:.2} → {:.2}", idle.p99_ms, loaded.p99_ms))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let idle_keyed = median_by_p99(idle_runs);
+    let loaded_keyed = median_by_p99(loaded_runs);
     let permits = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2) as u64;
@@ -643,7 +665,7 @@ async fn run(
     );
     row(
         &mut t,
-        "bearer key, idle, 8 conns",
+        &format!("bearer key, idle, 8 conns (median of {FLOOD_ROUNDS} rounds)"),
         &idle_keyed,
         "p99 reference",
         None,
@@ -651,7 +673,7 @@ async fn run(
     let p99_ratio = loaded_keyed.p99_ms / idle_keyed.p99_ms.max(0.001);
     row(
         &mut t,
-        "bearer key during the flood, 8 conns",
+        &format!("bearer key during the flood, 8 conns (median of {FLOOD_ROUNDS} rounds)"),
         &loaded_keyed,
         &format!("p99 < 2 × idle ({p99_ratio:.2}×)"),
         Some(p99_ratio < 2.0),
@@ -659,7 +681,7 @@ async fn run(
     let limit = base_rss + permits * 20 * 1024;
     row(
         &mut t,
-        "flood: 500 conns of wrong passwords (random client IPs)",
+        &format!("flood: 500 conns of wrong passwords (random client IPs), {FLOOD_ROUNDS} rounds"),
         &flood,
         &format!(
             "peak RSS {} MiB < {} MiB; every answer a 200 page",
@@ -691,6 +713,10 @@ async fn run(
     );
     writeln!(t)?;
     writeln!(t, "memory: idle RSS {} MiB; RSS after {SESSIONS} signed-in sessions used {} MiB (sessions live in the database)", idle_rss / 1024, sessions_rss / 1024)?;
+    writeln!(
+        t,
+        "key p99 per round, idle → during the flood (ms): {rounds}"
+    )?;
     writeln!(t, "flood answers: {} requests, {} not 2xx/3xx, {} socket errors or timeouts (each client IP is random, so the per-IP 429 never applies; its p99 is the time a sign-in queued for a hashing thread)", flood.requests, flood.non_2xx_3xx, flood.socket_errors)?;
     print!("{t}");
     drop(server);

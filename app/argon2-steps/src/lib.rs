@@ -87,6 +87,8 @@ impl Block {
         bytes
     }
 
+    // Always inlined, so that it is compiled for AVX2 inside `fill_segment_avx2` as well.
+    #[inline(always)]
     fn xor_with(&mut self, other: &Block) {
         for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
             *a ^= b;
@@ -433,6 +435,7 @@ fn fill_segment(
 }
 
 /// The block the new block at `index` of the segment at `at` mixes in (RFC 9106 §3.4.1.2).
+#[inline(always)]
 fn reference_index(shape: Shape, at: Position, index: usize, pseudo_random: u64) -> usize {
     let Position { pass, slice, lane } = at;
     let j1 = pseudo_random & 0xFFFF_FFFF;
