@@ -645,8 +645,14 @@ async fn run(
         &mut t,
         "bearer key GET /api/v1/workspaces, 64 conns",
         &keyed,
-        &format!("≥ 0.5 × baseline ({ratio:.2}) and ≥ 10,000/s"),
-        Some(ratio >= 0.5 && keyed.rps >= 10_000.0),
+        &if opts.postgres {
+            // DESIGN §8 sets both figures for SQLite; on PostgreSQL (a database server on
+            // the same two cores) even the unauthenticated baseline stays under 10,000/s.
+            format!("≥ 0.5 × baseline ({ratio:.2}); 10,000/s is SQLite's target")
+        } else {
+            format!("≥ 0.5 × baseline ({ratio:.2}) and ≥ 10,000/s")
+        },
+        Some(ratio >= 0.5 && (opts.postgres || keyed.rps >= 10_000.0)),
     );
     row(
         &mut t,

@@ -307,14 +307,15 @@ pub fn hash_into(
     for pass in 0..shape.passes {
         for slice in 0..SLICES {
             for lane in 0..shape.lanes {
-                since_pause = fill_segment_fast(
+                since_pause = fill_segment_fast(Segment {
                     inputs,
                     shape,
                     memory,
-                    Position { pass, slice, lane },
-                    (step, since_pause),
-                    &mut pause,
-                );
+                    at: Position { pass, slice, lane },
+                    step,
+                    since_pause,
+                    pause: &mut pause,
+                });
             }
         }
     }
@@ -333,48 +334,47 @@ struct Position {
     lane: usize,
 }
 
-/// [`fill_segment`] compiled for AVX2 when the CPU has it: the same code, about 1.6× faster
-/// than the baseline x86-64 build (measured with the `argon2` crate, which does the same).
-fn fill_segment_fast(
-    inputs: &Inputs<'_>,
+/// One segment to fill, and the count of blocks towards the next pause.
+struct Segment<'a, 'i, P> {
+    inputs: &'a Inputs<'i>,
     shape: Shape,
-    memory: &mut [Block],
+    memory: &'a mut [Block],
     at: Position,
-    progress: (usize, usize),
-    pause: &mut impl FnMut(),
-) -> usize {
+    step: usize,
+    since_pause: usize,
+    pause: &'a mut P,
+}
+
+/// [`fill_segment`] compiled for AVX2 when the CPU has it: the same code, 1.5–2× faster than
+/// the baseline x86-64 build on this project's machine.
+fn fill_segment_fast<P: FnMut()>(segment: Segment<'_, '_, P>) -> usize {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: `fill_segment_avx2` only needs the CPU to have AVX2, checked just above.
         #[allow(unsafe_code)]
-        return unsafe { fill_segment_avx2(inputs, shape, memory, at, progress, pause) };
+        return unsafe { fill_segment_avx2(segment) };
     }
-    fill_segment(inputs, shape, memory, at, progress, pause)
+    fill_segment(segment)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn fill_segment_avx2(
-    inputs: &Inputs<'_>,
-    shape: Shape,
-    memory: &mut [Block],
-    at: Position,
-    progress: (usize, usize),
-    pause: &mut impl FnMut(),
-) -> usize {
-    fill_segment(inputs, shape, memory, at, progress, pause)
+fn fill_segment_avx2<P: FnMut()>(segment: Segment<'_, '_, P>) -> usize {
+    fill_segment(segment)
 }
 
 /// Fills one segment (RFC 9106 §3.4); returns the blocks computed since the last pause.
 #[inline(always)]
-fn fill_segment(
-    inputs: &Inputs<'_>,
-    shape: Shape,
-    memory: &mut [Block],
-    at: Position,
-    (step, mut since_pause): (usize, usize),
-    pause: &mut impl FnMut(),
-) -> usize {
+fn fill_segment<P: FnMut()>(segment: Segment<'_, '_, P>) -> usize {
+    let Segment {
+        inputs,
+        shape,
+        memory,
+        at,
+        step,
+        mut since_pause,
+        pause,
+    } = segment;
     let Position { pass, slice, lane } = at;
     let independent = inputs.variant == Variant::I
         || (inputs.variant == Variant::Id && pass == 0 && slice < SLICES / 2);
