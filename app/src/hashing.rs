@@ -3,8 +3,8 @@
 //! without memory of their own: only the pool's threads ever hold argon2's 19 MiB, so a flood
 //! of sign-ins costs at most `permits × ~20 MiB` and cannot starve the runtime's threads.
 //! While requests that do not hash keep coming (API calls, pages), the hashing threads give
-//! way to them every tenth of a millisecond (crate `argon2-steps`), so a flood of sign-ins does not
-//! put a tail on the API's latency.
+//! way to them every tenth of a millisecond (crate `argon2-steps`), so a flood of sign-ins
+//! does not put a tail on the API's latency.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
