@@ -103,6 +103,11 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The password hasher the server uses (tests read its state).
+    pub fn passwords(&self) -> app::hashing::Passwords {
+        self.state.passwords.clone()
+    }
+
     pub fn public_url(&self) -> &str {
         &self.public_url
     }

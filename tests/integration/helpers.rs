@@ -185,6 +185,7 @@ pub struct TestApp {
     _guard: Guard,
     pub base: String,
     pub clock: Arc<ManualClock>,
+    pub passwords: app::hashing::Passwords,
     pub db: sqlx::AnyPool,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -280,6 +281,7 @@ impl TestApp {
             .await
             .expect("build app");
         let base = app.public_url().to_owned();
+        let passwords = app.passwords();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.serve(async move {
             let _ = rx.await;
@@ -289,6 +291,7 @@ impl TestApp {
             _guard: guard,
             base,
             clock,
+            passwords,
             db,
             database_url,
             shutdown: Some(tx),

@@ -166,3 +166,29 @@ async fn old_hash_parameters_are_upgraded_at_sign_in() {
     );
     assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
 }
+
+/// The router serves every request through `Passwords::serve`: password sign-ins (which hash)
+/// leave the hashing threads at full speed, and any other request makes them give way.
+#[tokio::test]
+async fn only_requests_that_do_not_hash_make_hashing_give_way() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let res = app
+        .post(
+            &client,
+            "/_fn/sign_in_password",
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, "/sign-in/password");
+    assert!(
+        !app.passwords.answered_without_hashing(),
+        "a sign-in waits for a hash"
+    );
+    let res = reqwest::get(app.url("/api/v1/workspaces")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.passwords.answered_without_hashing());
+}
