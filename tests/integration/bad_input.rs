@@ -68,11 +68,7 @@ async fn huge_and_malformed_inputs_get_clear_messages() {
 
     // A megabyte password at sign-in: the generic refusal, before any hashing.
     let res = app
-        .post(
-            &client,
-            "/_fn/sign_in_password",
-            &[("email", "ok@example.com"), ("password", &huge_password)],
-        )
+        .sign_in_password(&client, "ok@example.com", &huge_password)
         .await;
     assert_redirect(&res, "/sign-in/password");
     assert!(app

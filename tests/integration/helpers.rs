@@ -359,9 +359,15 @@ impl TestApp {
     /// A signed-up, confirmed user (fresh email). Returns the email.
     pub async fn confirmed_user(&self, name: &str) -> String {
         let email = unique_email(name);
+        self.sign_up_confirmed(&email).await;
+        email
+    }
+
+    /// Signs `email` up with [`PASSWORD`] and confirms it through the emailed link.
+    pub async fn sign_up_confirmed(&self, email: &str) {
         let client = browser();
-        self.sign_up(&client, &email, PASSWORD).await;
-        let mail = wait_for_mail(&email, 1).await.remove(0);
+        self.sign_up(&client, email, PASSWORD).await;
+        let mail = wait_for_mail(email, 1).await.remove(0);
         let res = self
             .follow_link(
                 &client,
@@ -371,7 +377,6 @@ impl TestApp {
             )
             .await;
         assert_redirect(&res, "/sign-in");
-        email
     }
 
     /// Both sign-in steps. Returns the response to the password step.
@@ -380,6 +385,11 @@ impl TestApp {
             .post(client, "/_fn/sign_in_email", &[("email", email)])
             .await;
         assert_redirect(&res, "/sign-in/password");
+        self.sign_in_password(client, email, password).await
+    }
+
+    /// Posts the password form (also the direct "owner or admin" form) on its own.
+    pub async fn sign_in_password(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post(
             client,
             "/_fn/sign_in_password",
@@ -612,18 +622,7 @@ impl TestApp {
     /// A signed-in owner whose confirmed email is `name-…@domain`. Returns the email too.
     pub async fn owner_at(&self, name: &str, domain: &str) -> (Owner, String) {
         let email = format!("{name}-{}@{domain}", uuid::Uuid::now_v7().simple());
-        let client = browser();
-        self.sign_up(&client, &email, PASSWORD).await;
-        let mail = wait_for_mail(&email, 1).await.remove(0);
-        let res = self
-            .follow_link(
-                &client,
-                &mail.link("/confirm?token="),
-                "/confirm",
-                "/_fn/confirm_email",
-            )
-            .await;
-        assert_redirect(&res, "/sign-in");
+        self.sign_up_confirmed(&email).await;
         let browser = browser();
         assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, "/home");
         (Owner { browser }, email)

@@ -109,13 +109,7 @@ async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
         .page(&client, "/sign-in/password")
         .await
         .contains(&format!("value=\"{bob}\"")));
-    let res = app
-        .post(
-            &client,
-            "/_fn/sign_in_password",
-            &[("email", &bob), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.sign_in_password(&client, &bob, PASSWORD).await;
     assert_redirect(&res, "/invite");
     assert!(app.page(&client, "/invite").await.contains("Join account"));
     assert_redirect(

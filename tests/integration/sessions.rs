@@ -20,13 +20,7 @@ async fn session_id_changes_at_sign_in_and_sign_out() {
         "{cookie}"
     );
 
-    let res = app
-        .post(
-            &client,
-            "/_fn/sign_in_password",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.sign_in_password(&client, &email, PASSWORD).await;
     assert_redirect(&res, "/home");
     let signed_in = session_cookie(res.headers()).expect("sign-in sets a new cookie");
     assert_ne!(anonymous, signed_in, "no session fixation");

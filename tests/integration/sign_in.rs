@@ -103,21 +103,11 @@ async fn ip_with_over_100_failures_gets_429_with_retry_after() {
     // Malformed emails fail without hashing: a cheap way to spend the IP's budget.
     for i in 0..101 {
         let res = app
-            .post(
-                &client,
-                "/_fn/sign_in_password",
-                &[("email", &format!("spray{i}")), ("password", "guess guess")],
-            )
+            .sign_in_password(&client, &format!("spray{i}"), "guess guess")
             .await;
         assert_redirect(&res, "/sign-in/password");
     }
-    let res = app
-        .post(
-            &client,
-            "/_fn/sign_in_password",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.sign_in_password(&client, &email, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
@@ -174,14 +164,7 @@ async fn only_requests_that_do_not_hash_make_hashing_give_way() {
     let app = TestApp::spawn().await;
     let client = browser();
     let res = app
-        .post(
-            &client,
-            "/_fn/sign_in_password",
-            &[
-                ("email", "nobody@example.com"),
-                ("password", "not the password"),
-            ],
-        )
+        .sign_in_password(&client, "nobody@example.com", "not the password")
         .await;
     assert_redirect(&res, "/sign-in/password");
     assert!(

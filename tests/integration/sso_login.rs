@@ -207,22 +207,10 @@ async fn on_an_enforced_domain_only_owners_and_admins_keep_a_password() {
         .await
         .contains("Owner or admin? Sign in with your password"));
     let c = browser();
-    let res = app
-        .post(
-            &c,
-            "/_fn/sign_in_password",
-            &[("email", &owner_email), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.sign_in_password(&c, &owner_email, PASSWORD).await;
     assert_redirect(&res, "/home");
     let c = browser();
-    let res = app
-        .post(
-            &c,
-            "/_fn/sign_in_password",
-            &[("email", &member), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.sign_in_password(&c, &member, PASSWORD).await;
     assert_redirect(&res, "/sign-in/password");
     assert!(app
         .page(&c, "/sign-in/password")

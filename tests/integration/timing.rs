@@ -27,11 +27,7 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
         for (email, times) in pair {
             let start = Instant::now();
             let res = app
-                .post(
-                    &client,
-                    "/_fn/sign_in_password",
-                    &[("email", email), ("password", "wrong password here")],
-                )
+                .sign_in_password(&client, email, "wrong password here")
                 .await;
             times.push(start.elapsed());
             assert_redirect(&res, "/sign-in/password");
