@@ -32,6 +32,12 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Without `secret_key`: where a key is kept, generated at first start (development).
     pub secret_key_file: PathBuf,
+    /// Nameservers for domain verification (`ip:port`); empty: the system's (resolv.conf).
+    pub dns_servers: Vec<SocketAddr>,
+    /// Lets SSO issuers live on private networks (an in-house provider).
+    pub sso_allow_private_issuers: bool,
+    /// Invitations an account may send in a day.
+    pub invitations_per_day: u32,
 }
 
 impl fmt::Debug for Config {
@@ -53,6 +59,9 @@ impl fmt::Debug for Config {
                 &self.secret_key.as_ref().map(|_| "[redacted]"),
             )
             .field("secret_key_file", &self.secret_key_file)
+            .field("dns_servers", &self.dns_servers)
+            .field("sso_allow_private_issuers", &self.sso_allow_private_issuers)
+            .field("invitations_per_day", &self.invitations_per_day)
             .finish()
     }
 }
@@ -84,6 +93,9 @@ impl Default for Config {
             bench_routes: false,
             secret_key: None,
             secret_key_file: PathBuf::from("data/secret.key"),
+            dns_servers: Vec::new(),
+            sso_allow_private_issuers: false,
+            invitations_per_day: 50,
         }
     }
 }
@@ -105,6 +117,9 @@ struct FileConfig {
     hash_nice: Option<i32>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
+    dns_servers: Option<Vec<SocketAddr>>,
+    sso_allow_private_issuers: Option<bool>,
+    invitations_per_day: Option<u32>,
 }
 
 impl Config {
@@ -144,7 +159,19 @@ impl Config {
             hash_nice,
             secret_key,
             secret_key_file,
+            dns_servers,
+            sso_allow_private_issuers,
+            invitations_per_day,
         } = file;
+        if let Some(v) = dns_servers {
+            self.dns_servers = v;
+        }
+        if let Some(v) = sso_allow_private_issuers {
+            self.sso_allow_private_issuers = v;
+        }
+        if let Some(v) = invitations_per_day {
+            self.invitations_per_day = v;
+        }
         if let Some(v) = database_url {
             self.database_url = v;
         }
@@ -229,6 +256,23 @@ impl Config {
                 .parse()
                 .context("TERMINUS_HASH_NICE must be a number from 0 to 19")?;
         }
+        if let Some(v) = non_empty("TERMINUS_DNS_SERVERS") {
+            self.dns_servers = v
+                .split(',')
+                .map(|s| s.trim().parse::<SocketAddr>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("TERMINUS_DNS_SERVERS={v} is not a comma-separated list of ip:port")
+                })?;
+        }
+        if let Some(v) = non_empty("TERMINUS_SSO_ALLOW_PRIVATE_ISSUERS") {
+            self.sso_allow_private_issuers = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = non_empty("TERMINUS_INVITATIONS_PER_DAY") {
+            self.invitations_per_day = v
+                .parse()
+                .context("TERMINUS_INVITATIONS_PER_DAY must be a number")?;
+        }
         if let Some(v) = non_empty("TERMINUS_HASH_PERMITS") {
             self.hash_permits = Some(
                 v.parse()
@@ -275,6 +319,24 @@ impl Config {
             .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// Which networks SSO issuers may be on: loopback only when the hub itself is served on
+    /// loopback (development and tests), private ranges only when the operator says so.
+    pub fn issuer_policy_for(&self, public_url: &str) -> app::domain::sso::IssuerPolicy {
+        let host = url::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()));
+        let loopback = match host {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        app::domain::sso::IssuerPolicy {
+            allow_loopback: loopback,
+            allow_private: self.sso_allow_private_issuers,
+        }
     }
 
     /// Cookies are `Secure` (and `__Host-` named) unless the site is plain-http localhost.

@@ -6,15 +6,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::ports::Store;
-use async_trait::async_trait;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
-use tower_sessions_sqlx_store::{PostgresStore as PgSessions, SqliteStore as SqliteSessions};
 
 use crate::config::{redact_url, Config};
-use crate::store::{InlineReads, PostgresStore, SqliteStore};
+use crate::store::{InlineReads, PostgresStore, SqlSessions, SqliteStore};
 
 /// An open, migrated database.
 #[derive(Clone, Debug)]
@@ -34,13 +30,7 @@ impl Database {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            if let Some(parent) = options.get_filename().parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).with_context(|| {
-                        format!("creating the database folder {}", parent.display())
-                    })?;
-                }
-            }
+            crate::files::prepare_database_file(options.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.db_max_connections.max(1))
                 // A local file's connections cannot drop like a server's: skip the health
@@ -67,29 +57,17 @@ impl Database {
         }
     }
 
-    /// Applies this database's migrations and the session store's table.
+    /// Applies this database's migrations (the session table is one of them).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Database::Sqlite(pool) => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(pool)
-                    .await
-                    .context("migrating SQLite")?;
-                SqliteSessions::new(pool.clone())
-                    .migrate()
-                    .await
-                    .context("creating the session table")?;
-            }
-            Database::Postgres(pool) => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(pool)
-                    .await
-                    .context("migrating PostgreSQL")?;
-                PgSessions::new(pool.clone())
-                    .migrate()
-                    .await
-                    .context("creating the session table")?;
-            }
+            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite")
+                .run(pool)
+                .await
+                .context("migrating SQLite")?,
+            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres")
+                .run(pool)
+                .await
+                .context("migrating PostgreSQL")?,
         }
         Ok(())
     }
@@ -107,10 +85,10 @@ impl Database {
         }
     }
 
-    pub fn sessions(&self) -> Sessions {
+    pub fn sessions(&self) -> SqlSessions {
         match self {
-            Database::Sqlite(pool) => Sessions::Sqlite(SqliteSessions::new(pool.clone())),
-            Database::Postgres(pool) => Sessions::Postgres(PgSessions::new(pool.clone())),
+            Database::Sqlite(pool) => SqlSessions::Sqlite(pool.clone()),
+            Database::Postgres(pool) => SqlSessions::Postgres(pool.clone()),
         }
     }
 
@@ -118,54 +96,6 @@ impl Database {
         match self {
             Database::Sqlite(pool) => pool.close().await,
             Database::Postgres(pool) => pool.close().await,
-        }
-    }
-}
-
-/// The tower-sessions store of whichever database is in use: sessions live in the
-/// database, so every instance behind a load balancer sees them.
-#[derive(Clone, Debug)]
-pub enum Sessions {
-    Sqlite(SqliteSessions),
-    Postgres(PgSessions),
-}
-
-#[async_trait]
-impl SessionStore for Sessions {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.create(record).await,
-            Sessions::Postgres(s) => s.create(record).await,
-        }
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.save(record).await,
-            Sessions::Postgres(s) => s.save(record).await,
-        }
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Sessions::Sqlite(s) => s.load(id).await,
-            Sessions::Postgres(s) => s.load(id).await,
-        }
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.delete(id).await,
-            Sessions::Postgres(s) => s.delete(id).await,
-        }
-    }
-}
-
-impl Sessions {
-    pub async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Sessions::Sqlite(s) => s.delete_expired().await,
-            Sessions::Postgres(s) => s.delete_expired().await,
         }
     }
 }

@@ -8,6 +8,8 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod dns;
+pub mod files;
 pub mod http;
 pub mod mailer;
 pub mod oidc;

@@ -32,7 +32,7 @@ impl LettreMailer {
     }
 
     pub fn outbox(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&dir)
+        crate::files::private_dir(&dir)
             .with_context(|| format!("creating outbox {}", dir.display()))?;
         Ok(Self {
             from: from
@@ -87,6 +87,8 @@ impl Mailer for LettreMailer {
                     .await
                     .map_err(|e| MailError(e.to_string()))?;
                 let file = dir.join(format!("{id}.eml"));
+                // Mails carry one-time links: readable by the server's user only.
+                crate::files::private_file(&file).map_err(|e| MailError(e.to_string()))?;
                 tracing::info!(subject = %email.subject, file = %file.display(), "email written to the outbox (no SMTP_URL set)");
             }
         }

@@ -20,6 +20,9 @@ Configuration: terminus.toml (or TERMINUS_CONFIG), then environment variables
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Everything the server creates (database, WAL, outbox, key) is for its own user only.
+    #[cfg(target_os = "linux")]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     telemetry::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,

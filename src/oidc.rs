@@ -1,42 +1,192 @@
 //! The [`app::ports::OidcClient`] adapter: OpenID Connect with the `openidconnect` crate
 //! (discovery, authorization code flow with PKCE S256, `state` and `nonce`, ID token checks of
 //! signature, issuer, audience, expiry and nonce).
+//!
+//! Every request it makes goes through one guard: the URL's scheme and any IP-literal host
+//! are checked against the issuer policy, and host names are resolved by a resolver that
+//! drops every address the policy forbids, at connection time (no DNS rebinding). Errors
+//! shown to an owner are fixed sentences: never anything the other side sent.
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::secret::Secret;
+use app::domain::sso::{classify, AddressClass, IssuerPolicy};
 use app::ports::{OidcClient, SsoError, SsoIdentity, SsoStart};
 use async_trait::async_trait;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::reqwest;
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError, HttpRequest,
+    HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse as _,
 };
 
+/// Discovery documents, keys and token answers are small; more is refused.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
 pub struct OpenIdConnect {
-    http: openidconnect::reqwest::Client,
+    http: GuardedHttp,
+}
+
+/// The HTTP client every OpenID request goes through (see the module's doc).
+#[derive(Clone)]
+struct GuardedHttp {
+    client: reqwest::Client,
+    policy: IssuerPolicy,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for GuardedHttp {
+    type Error = FetchError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, FetchError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
+    }
+}
+
+/// Why the guard refused or a request failed (logged; owners see fixed sentences).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("the address is on a network single sign-on may not use")]
+    Forbidden,
+    #[error("plain http is only allowed on loopback")]
+    NotHttps,
+    #[error("the answer is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("invalid request or response: {0}")]
+    Http(#[from] openidconnect::http::Error),
+}
+
+/// Resolves host names and keeps only the addresses the policy allows.
+struct PolicyResolver {
+    policy: IssuerPolicy,
+}
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| policy.allows_address(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(
+                    Box::new(FetchError::Forbidden) as Box<dyn std::error::Error + Send + Sync>
+                );
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => classify(ip) == AddressClass::Loopback,
+        Err(_) => bare == "localhost" || bare.ends_with(".localhost"),
+    }
 }
 
 impl OpenIdConnect {
-    pub fn new() -> anyhow::Result<Self> {
-        let http = openidconnect::reqwest::ClientBuilder::new()
+    pub fn new(policy: IssuerPolicy) -> anyhow::Result<Self> {
+        let client = reqwest::ClientBuilder::new()
             // The token endpoint must answer directly: following redirects there invites SSRF.
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
+            .dns_resolver(Arc::new(PolicyResolver { policy }))
             .build()?;
-        Ok(Self { http })
+        Ok(Self {
+            http: GuardedHttp { client, policy },
+        })
     }
 
     async fn metadata(&self, issuer: &str) -> Result<CoreProviderMetadata, SsoError> {
-        let issuer =
-            IssuerUrl::new(issuer.to_owned()).map_err(|e| SsoError::Unreachable(e.to_string()))?;
+        let issuer = IssuerUrl::new(issuer.to_owned())
+            .map_err(|_| SsoError::Unreachable("the issuer URL is not valid".into()))?;
         CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| SsoError::Unreachable(format!("discovery failed: {e}")))
+            .map_err(|e| {
+                tracing::info!(error = %e, "OIDC discovery failed");
+                discovery_problem(&e)
+            })
     }
 }
 
+impl GuardedHttp {
+    /// The one way out: checks the URL against the policy, sends, and reads a bounded body.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
+        let uri = request.uri();
+        let host = uri.host().unwrap_or_default().to_owned();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            if !self.policy.allows_address(ip) {
+                return Err(FetchError::Forbidden);
+            }
+        }
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.policy.allow_loopback && is_loopback_host(&host) => {}
+            _ => return Err(FetchError::NotHttps),
+        }
+        let request = reqwest::Request::try_from(request)?;
+        let mut response = self.client.execute(request).await?;
+        let mut builder = openidconnect::http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            builder = builder.header(name, value);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(builder.body(body)?)
+    }
+}
+
+/// A fixed sentence for each way discovery fails: what the other side sent stays out of it.
+fn discovery_problem(e: &DiscoveryError<FetchError>) -> SsoError {
+    let reason = match e {
+        DiscoveryError::Request(FetchError::Forbidden) => return SsoError::ForbiddenAddress,
+        DiscoveryError::Request(FetchError::NotHttps) => {
+            "its discovery document or keys are not served over https".to_owned()
+        }
+        DiscoveryError::Request(FetchError::TooLarge) => {
+            "it answered with more data than a discovery document holds".to_owned()
+        }
+        DiscoveryError::Request(_) => "it could not be reached".to_owned(),
+        DiscoveryError::Response(status, _, _) => format!(
+            "its discovery document or keys answered HTTP {}",
+            status.as_u16()
+        ),
+        DiscoveryError::Parse(_) => {
+            "its /.well-known/openid-configuration is not an OpenID discovery document".to_owned()
+        }
+        DiscoveryError::Validation(_) => {
+            "its discovery document does not match the issuer URL (check for a missing or extra path)"
+                .to_owned()
+        }
+        DiscoveryError::UrlParse(_) | DiscoveryError::Other(_) => {
+            "its discovery document could not be used".to_owned()
+        }
+        _ => "its discovery document could not be used".to_owned(),
+    };
+    SsoError::Unreachable(reason)
+}
+
 fn redirect(uri: &str) -> Result<RedirectUrl, SsoError> {
-    RedirectUrl::new(uri.to_owned()).map_err(|e| SsoError::Unreachable(e.to_string()))
+    RedirectUrl::new(uri.to_owned())
+        .map_err(|_| SsoError::Unreachable("the redirect URI is not valid".into()))
 }
 
 #[async_trait]
@@ -60,7 +210,7 @@ impl OidcClient for OpenIdConnect {
         )
         .set_redirect_uri(redirect(redirect_uri)?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -68,9 +218,11 @@ impl OidcClient for OpenIdConnect {
             )
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge)
-            .add_extra_param("login_hint", login_hint.to_owned())
-            .url();
+            .set_pkce_challenge(challenge);
+        if !login_hint.is_empty() {
+            request = request.add_extra_param("login_hint", login_hint.to_owned());
+        }
+        let (url, state, nonce) = request.url();
         Ok(SsoStart {
             authorize_url: url.to_string(),
             state: state.secret().clone(),
@@ -113,5 +265,19 @@ impl OidcClient for OpenIdConnect {
             email: claims.email().map(|e| e.as_str().to_owned()),
             email_verified: claims.email_verified().unwrap_or(false),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(is_loopback_host("[::1]"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("127.0.0.1.evil.test"));
+        assert!(!is_loopback_host("localhost.evil.test"));
     }
 }

@@ -17,13 +17,15 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
+use tower_sessions::session_store::ExpiredDeletion as _;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::api::{self, ApiState};
 use crate::config::Config;
-use crate::db::{Database, Sessions};
+use crate::db::Database;
 use crate::http;
 use crate::mailer::LettreMailer;
+use crate::store::SqlSessions;
 
 /// Form posts are small; 2 MiB leaves room for a pasted megabyte that is then refused politely.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -33,7 +35,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     database: Database,
-    sessions: Sessions,
+    sessions: SqlSessions,
     state: AppState,
     api: ApiState,
     public_url: String,
@@ -65,6 +67,10 @@ impl Application {
         });
         let mut web = WebConfig::new(public_url.clone());
         web.trusted_proxies = config.trusted_proxies.clone();
+        web.issuer_policy = config.issuer_policy_for(&public_url);
+        web.invitations_per_day = config.invitations_per_day;
+        web.hsts = public_url.starts_with("https://");
+        let issuer_policy = web.issuer_policy;
         let state = AppState::new(AppParts {
             store: database.store(),
             mailer,
@@ -72,8 +78,13 @@ impl Application {
             passwords: Passwords::with_niceness(permits, config.hash_nice)
                 .context("setting up argon2")?,
             sealing: Arc::new(config.sealing_key()?),
-            oidc: Arc::new(crate::oidc::OpenIdConnect::new()?),
+            oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy)?),
+            dns: Arc::new(
+                crate::dns::HickoryDns::new(&config.dns_servers)
+                    .context("setting up the DNS resolver")?,
+            ),
             config: Arc::new(web),
+            background: tokio_util::task::TaskTracker::new(),
         });
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
@@ -128,6 +139,14 @@ impl Application {
         .await;
         housekeeping.abort();
         api_housekeeping.abort();
+        // Work that runs after answers (mail, the rest of a sign-up) finishes first.
+        self.state.background.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.state.background.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background work still running after 10 s; stopping anyway");
+        }
         // Last-used times still pending in memory are written before the pool closes.
         if let Err(err) = self.api.last_used.flush(self.state.store.as_ref()).await {
             tracing::warn!(error = %err, "writing API key last-used times failed");
@@ -138,14 +157,15 @@ impl Application {
 }
 
 /// Periodic clean-up: expired sessions, old IP failures, expired tokens.
-async fn housekeeping(state: AppState, sessions: Sessions) {
+async fn housekeeping(state: AppState, sessions: SqlSessions) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         if let Err(err) = sessions.delete_expired().await {
             tracing::warn!(error = %err, "deleting expired sessions failed");
         }
-        let window = state.config.ip_throttle.window;
+        // Counters older than a day (the longest window) no longer limit anything.
+        let window = Duration::from_secs(24 * 3600);
         if let Err(err) = state.store.prune(state.clock.now(), window).await {
             tracing::warn!(error = %err, "pruning failed");
         }
@@ -157,10 +177,11 @@ async fn housekeeping(state: AppState, sessions: Sessions) {
 pub fn router(
     state: AppState,
     api: ApiState,
-    sessions: Sessions,
+    sessions: SqlSessions,
     secure_cookies: bool,
     bench_routes: bool,
 ) -> Router {
+    let state_hsts = state.config.hsts;
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure_cookies {
             "__Host-thub_session"
@@ -201,6 +222,16 @@ pub fn router(
         ))
         .layer(from_fn_with_state(state, http::serve_ahead_of_hashing));
 
+    let app = if state_hsts {
+        app.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            ),
+        )
+    } else {
+        app
+    };
     http::security_headers(app)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(http::request_span))

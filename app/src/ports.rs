@@ -72,7 +72,8 @@ impl fmt::Debug for UserRecord {
     }
 }
 
-/// Everything a sign-up writes, in one transaction: user, account, owner membership, workspace.
+/// Everything a confirmed sign-up writes, in one transaction: user (confirmed), account, owner
+/// membership, workspace, and its audit event.
 pub struct NewSignUp {
     pub user_id: String,
     pub email: EmailAddress,
@@ -91,6 +92,50 @@ pub enum SignUpOutcome {
     EmailTaken,
 }
 
+/// A sign-up waiting for its email to be confirmed: nothing else exists yet.
+pub struct NewPendingSignUp {
+    pub email: EmailAddress,
+    pub password_hash: String,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+    pub now: Timestamp,
+}
+
+/// A live pending sign-up, as its confirmation link finds it.
+#[derive(Clone)]
+pub struct PendingSignUp {
+    pub email: EmailAddress,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for PendingSignUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingSignUp")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// The user, account and workspace now exist.
+    Created { user_id: String },
+    /// The link was good but the email meanwhile got a user (an invitation, single sign-on):
+    /// the pending sign-up is gone and nothing else was written.
+    AlreadyUser,
+    /// Unknown, used, replaced or expired link.
+    Dead,
+}
+
+/// The outcome of counting one hit against a fixed-window counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Counted, in the window that started then (give it back with `refund_hit`).
+    Counted { window_start: Timestamp },
+    /// The window that started then is full: nothing was counted.
+    Over { window_start: Timestamp },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     pub account_id: String,
@@ -104,13 +149,6 @@ pub struct Workspace {
     pub account_id: String,
     pub name: String,
     pub created_at: Timestamp,
-}
-
-/// Failed sign-ins counted for one client IP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpFailures {
-    pub count: u64,
-    pub oldest: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +286,42 @@ pub struct NewAccount {
     pub now: Timestamp,
 }
 
-/// A single sign-on connection to an OpenID provider, with the domains it claims.
+/// A domain an account has added, and whether DNS has proven it yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDomain {
+    pub id: String,
+    pub account_id: String,
+    /// ASCII (UTS-46), lower-case, without a trailing dot.
+    pub domain: String,
+    /// The TXT record's value is `terminus-hub-verification=<token>` (see `domain::domains`).
+    pub token: String,
+    pub verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddDomainOutcome {
+    Added(AccountDomain),
+    /// This account has added the domain already (that one is returned).
+    AlreadyAdded(AccountDomain),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyDomainOutcome {
+    Verified,
+    /// Another account holds this domain verified: nothing was written.
+    HeldByAnotherAccount,
+    NotFound,
+}
+
+/// A domain a connection serves; only a verified one routes the email step or enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedDomain {
+    pub domain: String,
+    pub verified: bool,
+}
+
+/// A single sign-on connection to an OpenID provider, with the domains it serves.
 /// The client secret stays sealed (see `sealing`); `Debug` leaves it out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SsoConnection {
@@ -258,8 +331,23 @@ pub struct SsoConnection {
     pub client_id: String,
     pub client_secret_sealed: String,
     pub enforced: bool,
-    pub domains: Vec<String>,
+    pub domains: Vec<ServedDomain>,
+    /// When an owner last completed a sign-in through it ("Test sign-in").
+    pub tested_at: Option<Timestamp>,
     pub created_at: Timestamp,
+}
+
+impl SsoConnection {
+    /// Whether it serves `domain` through a verified account domain.
+    pub fn serves_verified(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| d.verified && d.domain == domain)
+    }
+
+    pub fn domain_names(&self) -> Vec<String> {
+        self.domains.iter().map(|d| d.domain.clone()).collect()
+    }
 }
 
 impl fmt::Debug for SsoConnection {
@@ -291,11 +379,28 @@ pub struct SsoIdentity {
     pub email_verified: bool,
 }
 
+/// A DNS lookup that could not be answered (as opposed to an answer without records).
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup failed: {0}")]
+pub struct DnsError(pub String);
+
+/// TXT lookups, for proving control of a domain.
+#[async_trait]
+pub trait DnsTxt: Send + Sync + 'static {
+    /// The TXT strings at `name` (each record's character-strings joined); empty when the
+    /// name does not exist or has no TXT record.
+    async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
-    /// Discovery or the token endpoint could not be reached or made no sense.
+    /// Discovery or the token endpoint could not be reached or made no sense. The message is
+    /// written by the adapter and safe to show an owner: it never carries fetched content.
     #[error("identity provider unreachable: {0}")]
     Unreachable(String),
+    /// The issuer's host resolves to an address single sign-on may not use.
+    #[error("the issuer resolves to a loopback, private or reserved address")]
+    ForbiddenAddress,
     /// The code exchange or the ID token checks (signature, issuer, audience, expiry, nonce) failed.
     #[error("sign-in could not be verified: {0}")]
     Rejected(String),
@@ -329,10 +434,45 @@ pub trait OidcClient: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SsoCreated {
     Created,
-    /// Another connection already claims this domain; nothing was written.
+    /// Another connection already serves this domain; nothing was written.
     DomainTaken(String),
 }
 
+/// After a verified ID token: who it names, by (connection, subject).
+pub struct SsoSignIn {
+    pub connection_id: String,
+    pub account_id: String,
+    pub subject: String,
+    /// The verified email, on a domain the connection serves: used only for the first
+    /// sign-in of this subject (to link an existing user or provision a new one).
+    pub email: Option<EmailAddress>,
+    pub new_user_id: String,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub enum SsoSignInOutcome {
+    /// The user this identity belongs to (found, linked now, or provisioned now).
+    SignedIn {
+        user: UserRecord,
+        new_identity: bool,
+    },
+    /// No identity yet, and no usable email to link or provision by.
+    NeedsEmail,
+    /// The user with that email is already linked to another subject at this connection.
+    UserLinkedElsewhere,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforceOutcome {
+    /// Enforced now; this many password sessions were ended.
+    Enforced {
+        sessions_ended: u64,
+    },
+    /// No test sign-in has completed through this connection yet.
+    NotTested,
+    NotFound,
+}
 /// Durable state. Every method is one statement or one transaction, so several server
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]
@@ -340,7 +480,32 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 
-    async fn sign_up(&self, new: NewSignUp) -> StoreResult<SignUpOutcome>;
+    /// Creates a confirmed user with their own account and workspace (the admin CLI and the
+    /// benchmark; browser sign-ups go through [`Store::confirm_sign_up`]).
+    async fn create_user_with_account(&self, new: NewSignUp) -> StoreResult<SignUpOutcome>;
+    /// Stores (or replaces, for the same email) a pending sign-up.
+    async fn put_pending_sign_up(&self, pending: NewPendingSignUp) -> StoreResult<()>;
+    /// The live pending sign-up a confirmation link points to.
+    async fn pending_sign_up(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<PendingSignUp>>;
+    /// Gives a live pending sign-up of `email` a new link (the old one dies); false if none.
+    async fn renew_pending_sign_up(
+        &self,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Uses the link: in one transaction, deletes the pending sign-up (which must still be the
+    /// one behind `token_hash` and live) and writes `new` with its audit event.
+    async fn confirm_sign_up(
+        &self,
+        token_hash: &str,
+        new: NewSignUp,
+    ) -> StoreResult<ConfirmOutcome>;
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>>;
 
@@ -354,9 +519,17 @@ pub trait Store: Send + Sync + 'static {
     /// A correct password: reset the failure count and lock, and store an upgraded hash.
     async fn sign_in_succeeded(&self, user_id: &str, rehash: Option<String>) -> StoreResult<()>;
 
-    async fn record_ip_failure(&self, client_ip: &str, now: Timestamp) -> StoreResult<()>;
-    async fn ip_failures_since(&self, client_ip: &str, since: Timestamp)
-        -> StoreResult<IpFailures>;
+    /// Counts one hit on the fixed-window counter `key` unless the current window already has
+    /// `limit` hits; a window older than `window` starts afresh. Atomic under concurrency.
+    async fn count_hit(
+        &self,
+        key: &str,
+        now: Timestamp,
+        window: Duration,
+        limit: u32,
+    ) -> StoreResult<Hit>;
+    /// Gives back a hit counted in the window that started at `window_start`.
+    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()>;
 
     async fn insert_token(
         &self,
@@ -373,9 +546,6 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<bool>;
-    /// Uses a confirmation token and confirms the email. `None`: unknown, used or expired.
-    async fn redeem_confirm(&self, token_hash: &str, now: Timestamp)
-        -> StoreResult<Option<String>>;
     /// Uses an unlock token and clears the lockout.
     async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
     /// Uses a reset token and, in the same transaction: sets the password, confirms the email,
@@ -496,31 +666,86 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Invitation>>;
     async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
-    async fn create_sso_connection(&self, connection: &SsoConnection) -> StoreResult<SsoCreated>;
-    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>>;
-    async fn set_sso_enforced(
+    async fn add_domain(
+        &self,
+        domain: AccountDomain,
+        audit: AuditEvent,
+    ) -> StoreResult<AddDomainOutcome>;
+    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>>;
+    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>>;
+    /// Marks the domain verified unless another account holds it verified.
+    async fn verify_domain(
         &self,
         account_id: &str,
         id: &str,
-        enforced: bool,
         now: Timestamp,
-    ) -> StoreResult<bool>;
-    async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool>;
-    /// The connection claiming an email domain, if any (for the sign-in email step).
-    async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
-    /// After a verified SSO sign-in: the user with this email (created without a password if
-    /// new, and confirmed), with a member role in the account if they had none; one
-    /// transaction. Returns the user.
-    async fn provision_sso_user(
+        audit: AuditEvent,
+    ) -> StoreResult<VerifyDomainOutcome>;
+    /// Deletes the domain (connections stop serving it). False when there was none.
+    async fn delete_domain(
         &self,
-        email: &EmailAddress,
-        new_user_id: &str,
         account_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<UserRecord>;
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
 
-    /// Deletes what can no longer matter: old IP failures, spent or expired tokens.
-    async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()>;
+    /// Stores the connection serving the given account domains (by id), with its audit event.
+    async fn create_sso_connection(
+        &self,
+        connection: &SsoConnection,
+        domain_ids: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<SsoCreated>;
+    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>>;
+    /// Switches enforcement off (on goes through [`Store::enforce_sso`]).
+    async fn stop_enforcing_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Records a completed test sign-in through the connection.
+    async fn mark_sso_tested(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// People whose password sign-in enforcing this connection would refuse: users with an
+    /// email on a verified domain it serves who are not owners or admins of its account.
+    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64>;
+    /// Enforces the connection (only after a test sign-in) and, in the same transaction, ends
+    /// the password sessions of the people it affects.
+    async fn enforce_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EnforceOutcome>;
+    async fn delete_sso_connection(
+        &self,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// The connection serving an email domain through a verified account domain, if any.
+    async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
+    /// After a verified ID token, in one transaction: find the user by (connection, subject);
+    /// or, the first time, link the user with that email or provision one (confirmed, no
+    /// password, a member of the connection's account) and record the identity; then the
+    /// audit event.
+    async fn sso_sign_in(
+        &self,
+        sign_in: SsoSignIn,
+        audit: AuditEvent,
+    ) -> StoreResult<SsoSignInOutcome>;
+
+    /// Deletes what can no longer matter: old rate counters, spent or expired tokens, expired
+    /// pending sign-ups.
+    async fn prune(&self, now: Timestamp, counter_age: Duration) -> StoreResult<()>;
 }
 
 /// One email, with a plain-text and an HTML part. `Debug` omits the bodies: they hold links.

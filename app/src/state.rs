@@ -4,10 +4,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+
+use tokio_util::task::TaskTracker;
+
 use crate::domain::clock::Clock;
 use crate::domain::lockout::{IpThrottlePolicy, LockoutPolicy};
+use crate::domain::sso::IssuerPolicy;
 use crate::hashing::Passwords;
-use crate::ports::{Mailer, OutgoingEmail, Store};
+use crate::ports::{DnsTxt, Mailer, OutgoingEmail, Store};
 
 /// Settings of the web layer, filled from the process configuration.
 #[derive(Debug, Clone)]
@@ -22,6 +27,12 @@ pub struct WebConfig {
     pub session_absolute: Duration,
     /// Peers whose `X-Forwarded-For` is believed (a load balancer). Empty: use the socket peer.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Which networks single sign-on issuers may be on.
+    pub issuer_policy: IssuerPolicy,
+    /// Invitations an account may send in a day.
+    pub invitations_per_day: u32,
+    /// `Strict-Transport-Security` on every response (the public URL is https).
+    pub hsts: bool,
 }
 
 impl WebConfig {
@@ -33,6 +44,9 @@ impl WebConfig {
             mail_interval: Duration::from_secs(60),
             session_absolute: Duration::from_secs(14 * 24 * 3600),
             trusted_proxies: Vec::new(),
+            issuer_policy: IssuerPolicy::default(),
+            invitations_per_day: 50,
+            hsts: false,
         }
     }
 
@@ -81,6 +95,11 @@ pub struct AppParts {
     pub config: Arc<WebConfig>,
     /// The OpenID Connect relying party used for single sign-on.
     pub oidc: Arc<dyn crate::ports::OidcClient>,
+    /// DNS lookups for domain verification.
+    pub dns: Arc<dyn DnsTxt>,
+    /// Work that runs after the answer was sent (mail, and the part of a flow whose timing
+    /// must not depend on whether an account exists). Shutdown waits for it.
+    pub background: TaskTracker,
 }
 
 impl AppState {
@@ -88,9 +107,23 @@ impl AppState {
     /// timing) whether a mail was sent. Failures are logged without the message body.
     pub fn send_mail_later(&self, email: OutgoingEmail) {
         let mailer = self.mailer.clone();
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             if let Err(err) = mailer.send(&email).await {
                 tracing::error!(subject = %email.subject, error = %err, "email not delivered");
+            }
+        });
+    }
+
+    /// Runs `work` after the answer: for flows whose answer must not depend, even by its
+    /// timing, on whether an account exists. A failure is logged with `what`.
+    pub fn after_answer<E: std::fmt::Display>(
+        &self,
+        what: &'static str,
+        work: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) {
+        self.background.spawn(async move {
+            if let Err(err) = work.await {
+                tracing::error!(error = %err, "{what} failed after the answer was sent");
             }
         });
     }

@@ -36,6 +36,8 @@
 //   unverified@corp.test                                                 email_verified FALSE
 //   any other login X (e.g. carol-123@corp.test) → email X, email_verified true
 //   (X is taken as typed, only trimmed; email = sub = X.)
+//   POST /_test/email {"sub":"…","email":"…"} changes the email the provider asserts for
+//   that sub from then on (as an administrator renaming someone at a real provider) → 204.
 //
 // The sign-in, step by step, for a client that keeps cookies (all are HttpOnly, SameSite=Lax,
 // not Secure, some path-scoped, so a real cookie store is needed) and runs no JavaScript.
@@ -127,6 +129,9 @@ const UNVERIFIED = new Set(['unverified@corp.test']);
 // alice@corp.test, bob@corp.test, owner@corp.test and mallory@other.test need no entry:
 // every login other than those in UNVERIFIED is a verified address.
 
+// sub → email, for subjects whose email an administrator changed (POST /_test/email).
+const RENAMED = new Map();
+
 function account(id) {
   const sub = String(id ?? '').trim();
   if (!sub) return undefined;
@@ -136,7 +141,7 @@ function account(id) {
       const local = sub.split('@')[0];
       return {
         sub,
-        email: sub,
+        email: RENAMED.get(sub) ?? sub,
         email_verified: !UNVERIFIED.has(sub.toLowerCase()),
         name: local,
         preferred_username: local,
@@ -253,8 +258,27 @@ let handler = (_req, res) => {
   res.writeHead(503, { 'content-type': 'text/plain' });
   res.end('starting\n');
 };
+// Test control: change the email asserted for a subject.
+function renameSubject(req, res) {
+  let body = '';
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => {
+    try {
+      const { sub, email } = JSON.parse(body);
+      if (typeof sub !== 'string' || typeof email !== 'string') throw new Error('sub and email are strings');
+      RENAMED.set(sub.trim(), email.trim());
+      res.writeHead(204);
+      res.end();
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`${err.message}\n`);
+    }
+  });
+}
+
 const server = http.createServer((req, res) => {
   log(`${req.method} ${req.url}`);
+  if (req.method === 'POST' && req.url === '/_test/email') return renameSubject(req, res);
   handler(req, res);
 });
 server.on('clientError', (_err, socket) => socket.destroy());

@@ -104,22 +104,20 @@ fn string_field(value: &Value, name: &str, max: usize) -> Result<String, ApiErro
         )
         .at(name, &pointer(name)));
     };
-    let trimmed = s.trim();
-    if trimmed.is_empty() {
-        return Err(ApiError::unprocessable(
-            "parameter_invalid_empty",
-            format!("{name} must not be empty"),
-        )
-        .at(name, &pointer(name)));
-    }
-    if trimmed.chars().count() > max {
-        return Err(ApiError::unprocessable(
-            "parameter_invalid_string_too_long",
-            format!("{name} must be at most {max} characters"),
-        )
-        .at(name, &pointer(name)));
-    }
-    Ok(trimmed.to_owned())
+    // Names follow the same hygiene as everywhere else (no control, invisible or bidi
+    // characters; NFC), so a name cannot forge a log line or disguise itself.
+    app::domain::text::clean_name(s, max).map_err(|e| {
+        let message = match e {
+            app::domain::text::NameError::Empty => format!("{name} must not be empty"),
+            app::domain::text::NameError::TooLong(max) => {
+                format!("{name} must be at most {max} characters")
+            }
+            app::domain::text::NameError::ForbiddenCharacter => format!(
+                "{name} must not contain control characters, line breaks, or invisible or direction-changing characters"
+            ),
+        };
+        ApiError::unprocessable(e.code(), message).at(name, &pointer(name))
+    })
 }
 
 /// The JSON Pointer (RFC 6901) of a top-level member.

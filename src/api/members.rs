@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use app::flows::members::{self, Actor, ChangeResult, InviteResult};
+use app::flows::members::{self, Actor, ChangeResult, InviteResult, PendingInvitation};
 use app::ports::{Invitation, MemberRecord, Role};
 
 use super::auth::Caller;
@@ -188,7 +188,22 @@ pub async fn create_invitation(
             "role_not_allowed",
             "Your role does not allow inviting someone with that role",
         )),
+        refused @ (InviteResult::RecipientThrottled(_) | InviteResult::DailyLimitReached) => {
+            Err(invitation_refused(&refused))
+        }
     }
+}
+
+/// 429 for an invitation the mail interval or the daily limit refuses.
+fn invitation_refused(refused: &InviteResult) -> ApiError {
+    let (code, retry) = match refused {
+        InviteResult::DailyLimitReached => ("invitation_limit_reached", 3600),
+        _ => ("recipient_recently_emailed", 60),
+    };
+    let mut e = ApiError::rate_limited(retry);
+    e.code = Some(code);
+    e.message = refused.message();
+    e
 }
 
 pub async fn delete_invitation(
@@ -196,15 +211,19 @@ pub async fn delete_invitation(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let revoked = members::revoke(&api.app, &actor(&caller)?, &id)
+    let outcome = members::revoke(&api.app, &actor(&caller)?, &id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "revoking failed");
             ApiError::internal()
         })?;
-    if revoked {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("invitation"))
+    match outcome {
+        PendingInvitation::Done => Ok(StatusCode::NO_CONTENT),
+        PendingInvitation::NotFound => Err(ApiError::not_found("invitation")),
+        PendingInvitation::NotAllowed => Err(ApiError::permission(
+            "role_not_allowed",
+            "Your role does not allow managing an invitation with this role",
+        )),
+        PendingInvitation::Refused(refused) => Err(invitation_refused(&refused)),
     }
 }

@@ -11,6 +11,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub mod auth;
 pub mod bench;
 pub mod body;
+pub mod domains;
 pub mod error;
 pub mod handlers;
 pub mod limits;
@@ -75,6 +76,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/invitations"),
     ("post", "/invitations"),
     ("delete", "/invitations/{id}"),
+    ("get", "/domains"),
+    ("post", "/domains"),
+    ("post", "/domains/{id}/verify"),
+    ("delete", "/domains/{id}"),
     ("get", "/sso_connections"),
     ("post", "/sso_connections"),
     ("patch", "/sso_connections/{id}"),
@@ -134,6 +139,18 @@ pub fn router(api: ApiState) -> Router {
         .route(
             "/invitations/{id}",
             with_fallback(axum::routing::delete(members::delete_invitation)),
+        )
+        .route(
+            "/domains",
+            with_fallback(get(domains::list).post(domains::create)),
+        )
+        .route(
+            "/domains/{id}/verify",
+            with_fallback(axum::routing::post(domains::verify)),
+        )
+        .route(
+            "/domains/{id}",
+            with_fallback(axum::routing::delete(domains::delete)),
         )
         .route(
             "/sso_connections",

@@ -7,8 +7,8 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use app::domain::secret::Secret;
-use app::flows::members::Actor;
-use app::flows::sso::{self, ConnectionInput, SsoResult};
+use app::flows::actor::OwnerOf;
+use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
 use app::ports::SsoConnection;
 
 use super::auth::Caller;
@@ -16,25 +16,36 @@ use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
 use super::ApiState;
 
-fn owner(caller: &Caller) -> ApiResult<Actor> {
-    match caller.actor() {
-        Some(actor) if actor.role == app::ports::Role::Owner => Ok(actor),
-        _ => Err(ApiError::permission(
-            "owner_only",
-            "Only owners can manage single sign-on",
-        )),
-    }
+/// The caller as an owner of the account (the role rules decide), or 403 `owner_only`.
+pub fn owner(caller: &Caller) -> ApiResult<OwnerOf> {
+    caller
+        .actor()
+        .and_then(|a| a.as_owner())
+        .ok_or_else(|| ApiError::permission("owner_only", "Only owners can manage this"))
 }
 
 fn connection_json(api: &ApiState, c: &SsoConnection) -> Value {
     json!({
         "id": c.id, "object": "sso_connection", "issuer": c.issuer, "client_id": c.client_id,
-        "domains": c.domains, "enforced": c.enforced, "redirect_uri": sso::redirect_uri(&api.app),
+        "domains": c.domains.iter().map(|d| json!({"domain": d.domain, "verified": d.verified})).collect::<Vec<_>>(),
+        "enforced": c.enforced,
+        "tested_at": c.tested_at.map(|t| t.to_rfc3339()),
+        "redirect_uri": sso::redirect_uri(&api.app),
         "created_at": c.created_at.to_rfc3339(),
     })
 }
 
-fn flow_error(e: app::flows::FlowError) -> ApiError {
+/// 409: enforcement waits for an owner's completed test sign-in (on the settings page).
+fn test_sign_in_required() -> ApiError {
+    let mut e = ApiError::unprocessable(
+        "test_sign_in_required",
+        "Complete a test sign-in through this provider (on the Single sign-on page) before enforcing it",
+    );
+    e.status = StatusCode::CONFLICT;
+    e
+}
+
+pub fn flow_error(e: app::flows::FlowError) -> ApiError {
     tracing::error!(error = %e, "SSO settings failed");
     ApiError::internal()
 }
@@ -43,8 +54,8 @@ pub async fn list(
     State(api): State<ApiState>,
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
-    owner(&caller)?;
-    let rows = api.app.store.sso_connections(&caller.account_id).await?;
+    let owner = owner(&caller)?;
+    let rows = sso::list(&api.app, &owner).await.map_err(flow_error)?;
     let data: Vec<Value> = rows.iter().map(|c| connection_json(&api, c)).collect();
     Ok(Json(
         json!({"object": "list", "data": data, "has_more": false}),
@@ -72,7 +83,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let actor = owner(&caller)?;
+    let owner = owner(&caller)?;
     body.only(&[
         "issuer",
         "client_id",
@@ -105,9 +116,10 @@ pub async fn create(
             .at("domains", "/domains"))
         }
     };
-    let enforced = match body.get("enforced") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
+    match body.get("enforced") {
+        None | Some(Value::Bool(false)) => {}
+        // A new connection has had no test sign-in: it cannot start out enforced.
+        Some(Value::Bool(true)) => return Err(test_sign_in_required().at("enforced", "/enforced")),
         Some(_) => {
             return Err(ApiError::unprocessable(
                 "parameter_invalid",
@@ -115,15 +127,14 @@ pub async fn create(
             )
             .at("enforced", "/enforced"))
         }
-    };
+    }
     let input = ConnectionInput {
         issuer: string(&body, "issuer")?,
         client_id: string(&body, "client_id")?,
         client_secret: Secret::new(string(&body, "client_secret")?),
         domains,
-        enforced,
     };
-    match sso::create(&api.app, &actor, input)
+    match sso::create(&api.app, &owner, input)
         .await
         .map_err(flow_error)?
     {
@@ -137,10 +148,6 @@ pub async fn create(
             }
             Err(err)
         }
-        SsoResult::NotAllowed => Err(ApiError::permission(
-            "owner_only",
-            "Only owners can manage single sign-on",
-        )),
     }
 }
 
@@ -150,7 +157,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let actor = owner(&caller)?;
+    let owner = owner(&caller)?;
     body.only(&["enforced"])?;
     let Some(Value::Bool(enforced)) = body.get("enforced") else {
         return Err(
@@ -158,18 +165,13 @@ pub async fn update(
                 .at("enforced", "/enforced"),
         );
     };
-    match sso::set_enforced(&api.app, &actor, &id, *enforced)
+    match sso::set_enforced(&api.app, &owner, &id, *enforced)
         .await
         .map_err(flow_error)?
     {
-        Some(true) => {}
-        Some(false) => return Err(ApiError::not_found("sso_connection")),
-        None => {
-            return Err(ApiError::permission(
-                "owner_only",
-                "Only owners can manage single sign-on",
-            ))
-        }
+        EnforceResult::Enforced { .. } | EnforceResult::Stopped => {}
+        EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
+        EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
     }
     let c = sso::connection(&api.app, &caller.account_id, &id)
         .await?
@@ -182,16 +184,13 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let actor = owner(&caller)?;
-    match sso::delete(&api.app, &actor, &id)
+    let owner = owner(&caller)?;
+    if sso::delete(&api.app, &owner, &id)
         .await
         .map_err(flow_error)?
     {
-        Some(true) => Ok(StatusCode::NO_CONTENT),
-        Some(false) => Err(ApiError::not_found("sso_connection")),
-        None => Err(ApiError::permission(
-            "owner_only",
-            "Only owners can manage single sign-on",
-        )),
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("sso_connection"))
     }
 }

@@ -15,7 +15,6 @@ use app::domain::clock::{Clock as _, SystemClock};
 use app::domain::email::EmailAddress;
 use app::domain::ids::new_id;
 use app::domain::secret::Secret;
-use app::domain::tokens::{generate_token, token_hash, TokenPurpose};
 use app::hashing::Passwords;
 use app::ports::{NewApiKey, NewSignUp, Workspace};
 use app::web::session::AuthState;
@@ -275,7 +274,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     let passwords = Passwords::new(1)?;
     let (user_id, account_id) = (new_id("usr"), new_id("acct"));
     store
-        .sign_up(NewSignUp {
+        .create_user_with_account(NewSignUp {
             user_id: user_id.clone(),
             email: email.clone(),
             password_hash: passwords.hash(&Secret::new(PASSWORD)).await?,
@@ -286,18 +285,6 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
             now,
         })
         .await?;
-    let raw = generate_token();
-    let hash = token_hash(raw.expose()).context("token")?;
-    store
-        .insert_token(
-            &user_id,
-            TokenPurpose::Confirm,
-            &hash,
-            now.plus(Duration::from_secs(60)),
-            now,
-        )
-        .await?;
-    store.redeem_confirm(&hash, now).await?;
     for i in 1..5 {
         store
             .create_workspace(&Workspace {

@@ -6,8 +6,6 @@ pub const PING: &str = "SELECT 1";
 pub const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
 
-pub const INSERT_USER: &str =
-    "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)";
 pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
 pub const INSERT_MEMBERSHIP: &str =
     "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
@@ -35,9 +33,41 @@ UPDATE users SET failed_attempts = 0, locked_until = NULL,
                  password_hash = COALESCE($2, password_hash)
 WHERE id = $1";
 
-pub const INSERT_IP_FAILURE: &str = "INSERT INTO sign_in_failures (client_ip, at) VALUES ($1, $2)";
-pub const IP_FAILURES_SINCE: &str =
-    "SELECT COUNT(*), MIN(at) FROM sign_in_failures WHERE client_ip = $1 AND at > $2";
+/// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
+/// An old window restarts at 1; a full one is left alone and returns no row. The row lock of
+/// the upsert makes concurrent hits count one after another.
+pub const COUNT_HIT: &str = "
+INSERT INTO rate_counters (counter_key, window_start, hits) VALUES ($1, $2, 1)
+ON CONFLICT (counter_key) DO UPDATE SET
+    window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2
+                        ELSE rate_counters.window_start END,
+    hits = CASE WHEN rate_counters.window_start <= $3 THEN 1
+                ELSE rate_counters.hits + 1 END
+WHERE rate_counters.window_start <= $3 OR rate_counters.hits < $4
+RETURNING window_start";
+pub const COUNTER_WINDOW: &str = "SELECT window_start FROM rate_counters WHERE counter_key = $1";
+pub const REFUND_HIT: &str = "
+UPDATE rate_counters SET hits = hits - 1
+WHERE counter_key = $1 AND window_start = $2 AND hits > 0";
+
+pub const PUT_PENDING_SIGN_UP: &str = "
+INSERT INTO pending_sign_ups (email, password_hash, token_hash, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash,
+    token_hash = excluded.token_hash, expires_at = excluded.expires_at,
+    created_at = excluded.created_at";
+pub const PENDING_SIGN_UP: &str =
+    "SELECT email, password_hash FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2";
+pub const RENEW_PENDING_SIGN_UP: &str = "
+UPDATE pending_sign_ups SET token_hash = $2, expires_at = $3
+WHERE email = $1 AND expires_at > $4";
+/// Single use even under concurrency: only one DELETE can return the row.
+pub const TAKE_PENDING_SIGN_UP: &str = "
+DELETE FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2
+RETURNING email, password_hash";
+pub const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups WHERE email = $1";
+pub const PRUNE_PENDING_SIGN_UPS: &str = "DELETE FROM pending_sign_ups WHERE expires_at <= $1";
+pub const PRUNE_COUNTERS: &str = "DELETE FROM rate_counters WHERE window_start <= $1";
 
 pub const INSERT_TOKEN: &str = "
 INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at, created_at)
@@ -54,8 +84,6 @@ pub const VOID_TOKENS: &str = "
 UPDATE one_time_tokens SET used_at = $3
 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
 
-pub const CONFIRM_USER: &str =
-    "UPDATE users SET email_confirmed_at = COALESCE(email_confirmed_at, $2) WHERE id = $1";
 pub const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 pub const RESET_USER: &str = "
@@ -79,7 +107,6 @@ ORDER BY m.created_at, m.account_id";
 pub const WORKSPACES: &str =
     "SELECT id, account_id, name, created_at FROM workspaces WHERE account_id = $1 ORDER BY id";
 
-pub const PRUNE_IP_FAILURES: &str = "DELETE FROM sign_in_failures WHERE at <= $1";
 pub const PRUNE_TOKENS: &str = "DELETE FROM one_time_tokens WHERE expires_at <= $1";
 
 pub const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
@@ -193,26 +220,76 @@ built! {
     RECORD_BY_ID = by_id_query(RECORD_COLUMNS, "records");
 }
 
+pub const DOMAIN_COLUMNS: &str = "id, account_id, domain, token, verified_at, created_at";
+pub const INSERT_DOMAIN: &str = "
+INSERT INTO account_domains (id, account_id, domain, token, verified_at, created_at)
+VALUES ($1, $2, $3, $4, NULL, $5)";
+pub const VERIFY_DOMAIN: &str = "
+UPDATE account_domains SET verified_at = COALESCE(verified_at, $3)
+WHERE account_id = $1 AND id = $2";
+pub const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
+
 pub const INSERT_SSO_CONNECTION: &str = "
 INSERT INTO sso_connections (id, account_id, issuer, client_id, client_secret_enc, enforced, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+VALUES ($1, $2, $3, $4, $5, 0, $6, $6)";
 pub const INSERT_SSO_DOMAIN: &str =
-    "INSERT INTO sso_domains (domain, connection_id, account_id) VALUES ($1, $2, $3)";
-pub const SSO_CONNECTIONS: &str = "
-SELECT c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.created_at
-FROM sso_connections c WHERE c.account_id = $1 ORDER BY c.id";
-pub const SSO_BY_DOMAIN: &str = "
-SELECT c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.created_at
-FROM sso_connections c JOIN sso_domains d ON d.connection_id = c.id WHERE d.domain = $1";
-pub const SSO_DOMAINS: &str =
-    "SELECT domain FROM sso_domains WHERE connection_id = $1 ORDER BY domain";
-pub const SET_SSO_ENFORCED: &str =
-    "UPDATE sso_connections SET enforced = $3, updated_at = $4 WHERE account_id = $1 AND id = $2";
+    "INSERT INTO sso_connection_domains (connection_id, domain_id) VALUES ($1, $2)";
+pub const SSO_CONNECTION_COLUMNS: &str =
+    "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.tested_at, c.created_at";
+pub const SSO_DOMAINS: &str = "
+SELECT d.domain, d.verified_at FROM sso_connection_domains s
+JOIN account_domains d ON d.id = s.domain_id
+WHERE s.connection_id = $1 ORDER BY d.domain";
+pub const STOP_ENFORCING_SSO: &str =
+    "UPDATE sso_connections SET enforced = 0, updated_at = $3 WHERE account_id = $1 AND id = $2";
+pub const MARK_SSO_TESTED: &str =
+    "UPDATE sso_connections SET tested_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2";
+pub const SSO_TESTED_AT: &str =
+    "SELECT tested_at FROM sso_connections WHERE account_id = $1 AND id = $2";
+pub const ENFORCE_SSO: &str = "
+UPDATE sso_connections SET enforced = 1, updated_at = $3
+WHERE account_id = $1 AND id = $2 AND tested_at IS NOT NULL";
+/// Users enforcement would refuse a password: email on a verified domain the connection `$2`
+/// serves, not an owner or admin of its account `$1`.
+pub const SSO_AFFECTED_USERS: &str = "
+SELECT u.id FROM users u
+JOIN account_domains d ON u.email LIKE '%@' || d.domain AND d.verified_at IS NOT NULL
+JOIN sso_connection_domains s ON s.domain_id = d.id AND s.connection_id = $2
+WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.account_id = $1
+                  AND m.role IN ('owner', 'admin'))";
 pub const DELETE_SSO_CONNECTION: &str =
     "DELETE FROM sso_connections WHERE account_id = $1 AND id = $2";
 
+pub const SSO_IDENTITY_USER: &str =
+    "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2";
+pub const SSO_IDENTITY_OF_USER: &str =
+    "SELECT subject FROM sso_identities WHERE connection_id = $1 AND user_id = $2";
+pub const INSERT_SSO_IDENTITY: &str = "
+INSERT INTO sso_identities (connection_id, subject, user_id, created_at, last_sign_in_at)
+VALUES ($1, $2, $3, $4, $4)";
+pub const TOUCH_SSO_IDENTITY: &str =
+    "UPDATE sso_identities SET last_sign_in_at = $3 WHERE connection_id = $1 AND subject = $2";
 pub const INSERT_SSO_USER: &str = "
-INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)
-ON CONFLICT (email) DO NOTHING";
-pub const CONFIRM_BY_EMAIL: &str =
-    "UPDATE users SET email_confirmed_at = COALESCE(email_confirmed_at, $2) WHERE email = $1";
+INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)";
+
+/// Ends the sessions of `$1` that were started with `$2` ("password", "sso").
+pub const END_SESSIONS_BY_METHOD: &str = "DELETE FROM sessions WHERE user_id = $1 AND method = $2";
+
+built! {
+    SSO_CONNECTIONS = format!(
+        "SELECT {SSO_CONNECTION_COLUMNS} FROM sso_connections c WHERE c.account_id = $1 ORDER BY c.id"
+    );
+    SSO_BY_DOMAIN = format!(
+        "SELECT {SSO_CONNECTION_COLUMNS} FROM sso_connections c
+         JOIN sso_connection_domains s ON s.connection_id = c.id
+         JOIN account_domains d ON d.id = s.domain_id
+         WHERE d.domain = $1 AND d.verified_at IS NOT NULL"
+    );
+    DOMAINS = format!(
+        "SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 ORDER BY domain, id"
+    );
+    DOMAIN_BY_ID = by_id_query(DOMAIN_COLUMNS, "account_domains");
+    DOMAIN_BY_NAME = format!(
+        "SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 AND domain = $2"
+    );
+}

@@ -10,10 +10,12 @@ use app::domain::email::EmailAddress;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::tokens::TokenPurpose;
 use app::ports::{
-    Acceptor, Account, ApiKeyRecord, AuditEvent, DataRecord, Invitation, IpFailures, KeyGrant,
-    MemberRecord, Membership, MembershipChange, NewAccount, NewApiKey, NewInvitation, NewSignUp,
-    PageRequest, Role, SignUpOutcome, SsoConnection, SsoCreated, Store, StoreError, StoreResult,
-    UserRecord, Workspace,
+    Acceptor, Account, AccountDomain, AddDomainOutcome, ApiKeyRecord, AuditEvent, ConfirmOutcome,
+    DataRecord, EnforceOutcome, Hit, Invitation, KeyGrant, MemberRecord, Membership,
+    MembershipChange, NewAccount, NewApiKey, NewInvitation, NewPendingSignUp, NewSignUp,
+    PageRequest, PendingSignUp, Role, ServedDomain, SignUpOutcome, SsoConnection, SsoCreated,
+    SsoSignIn, SsoSignInOutcome, Store, StoreError, StoreResult, UserRecord, VerifyDomainOutcome,
+    Workspace,
 };
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -27,6 +29,14 @@ fn db_err(e: sqlx::Error) -> StoreError {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn pending_from(email: String, password_hash: String) -> Result<PendingSignUp, sqlx::Error> {
+    Ok(PendingSignUp {
+        email: EmailAddress::parse(&email)
+            .map_err(|e| sqlx::Error::Decode(format!("stored email: {e}").into()))?,
+        password_hash,
+    })
 }
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
@@ -219,13 +229,22 @@ macro_rules! sql_store {
                 rows.iter().map(Self::invitation_from_row).collect::<Result<_, _>>().map_err(db_err)
             }
 
-            /// A connection row plus its domains.
+            /// A connection row plus the domains it serves.
             async fn sso_with_domains(&self, row: &$row) -> StoreResult<SsoConnection> {
                 let id: String = row.try_get("id").map_err(db_err)?;
-                let domains = sqlx::query_scalar::<_, String>(q::SSO_DOMAINS)
+                let domains = sqlx::query(q::SSO_DOMAINS)
                     .bind(&id)
                     .fetch_all(&self.pool)
                     .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|d| {
+                        Ok(ServedDomain {
+                            domain: d.try_get(0)?,
+                            verified: d.try_get::<Option<i64>, _>(1)?.is_some(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()
                     .map_err(db_err)?;
                 Ok(SsoConnection {
                     id,
@@ -235,8 +254,94 @@ macro_rules! sql_store {
                     client_secret_sealed: row.try_get("client_secret_enc").map_err(db_err)?,
                     enforced: row.try_get::<i64, _>("enforced").map_err(db_err)? != 0,
                     domains,
+                    tested_at: ts(row.try_get("tested_at").map_err(db_err)?),
                     created_at: Timestamp(row.try_get("created_at").map_err(db_err)?),
                 })
+            }
+
+            fn domain_from_row(row: &$row) -> Result<AccountDomain, sqlx::Error> {
+                Ok(AccountDomain {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    domain: row.try_get("domain")?,
+                    token: row.try_get("token")?,
+                    verified_at: ts(row.try_get("verified_at")?),
+                    created_at: Timestamp(row.try_get("created_at")?),
+                })
+            }
+
+            /// Writes an audit event inside the transaction of the change it records.
+            async fn audit_in(
+                tx: &mut sqlx::Transaction<'_, <$pool as PoolDb>::Db>,
+                event: AuditEvent,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(q::INSERT_AUDIT)
+                    .bind(app::domain::ids::new_id(app::domain::ids::AUDIT))
+                    .bind(event.account_id)
+                    .bind(event.actor_user_id)
+                    .bind(event.action)
+                    .bind(event.detail)
+                    .bind(event.at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            }
+
+            /// Inserts a confirmed user with their own account, owner membership and first
+            /// workspace inside `tx`. `Ok(false)`: the email already has a user.
+            async fn insert_user_with_account(
+                tx: &mut sqlx::Transaction<'_, <$pool as PoolDb>::Db>,
+                new: &NewSignUp,
+            ) -> Result<bool, sqlx::Error> {
+                let now = new.now.millis();
+                let inserted = sqlx::query(q::INSERT_CONFIRMED_USER)
+                    .bind(&new.user_id)
+                    .bind(new.email.as_str())
+                    .bind(&new.password_hash)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => return Ok(false),
+                    Err(e) => return Err(e),
+                }
+                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.account_name).bind(now).execute(&mut **tx).await?;
+                sqlx::query(q::INSERT_MEMBERSHIP)
+                    .bind(&new.account_id)
+                    .bind(&new.user_id)
+                    .bind(Role::Owner.as_str())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(q::INSERT_WORKSPACE)
+                    .bind(&new.workspace_id)
+                    .bind(&new.account_id)
+                    .bind(&new.workspace_name)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                Self::audit_in(tx, AuditEvent {
+                    account_id: Some(new.account_id.clone()),
+                    actor_user_id: Some(new.user_id.clone()),
+                    action: "account.created".into(),
+                    detail: None,
+                    at: new.now,
+                }).await?;
+                Ok(true)
+            }
+
+            /// One account-scoped UPDATE (`$1` account, `$2` id, `$3` now) and its audit event.
+            async fn update_with_audit(&self, sql: &str, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(sql).bind(account_id).bind(id).bind(now.millis()).execute(&mut *tx).await.map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             /// A user by one of the queries `USER_BY_EMAIL` or `USER_BY_ID`.
@@ -310,47 +415,75 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn sign_up(&self, new: NewSignUp) -> StoreResult<SignUpOutcome> {
-                let now = new.now.millis();
+            async fn create_user_with_account(&self, new: NewSignUp) -> StoreResult<SignUpOutcome> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let inserted = sqlx::query(q::INSERT_USER)
-                    .bind(&new.user_id)
-                    .bind(new.email.as_str())
-                    .bind(&new.password_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => return Ok(SignUpOutcome::EmailTaken),
-                    Err(e) => return Err(db_err(e)),
+                if !Self::insert_user_with_account(&mut tx, &new).await.map_err(db_err)? {
+                    return Ok(SignUpOutcome::EmailTaken);
                 }
-                sqlx::query(q::INSERT_ACCOUNT)
-                    .bind(&new.account_id)
-                    .bind(&new.account_name)
-                    .bind(now)
+                sqlx::query(q::DELETE_PENDING_FOR_EMAIL).bind(new.email.as_str()).execute(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(SignUpOutcome::Created)
+            }
+
+            async fn put_pending_sign_up(&self, p: NewPendingSignUp) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::PUT_PENDING_SIGN_UP)
+                    .bind(p.email.as_str())
+                    .bind(&p.password_hash)
+                    .bind(&p.token_hash)
+                    .bind(p.expires_at.millis())
+                    .bind(p.now.millis())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                sqlx::query(q::INSERT_MEMBERSHIP)
-                    .bind(&new.account_id)
-                    .bind(&new.user_id)
-                    .bind(Role::Owner.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn pending_sign_up(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<PendingSignUp>> {
+                let row = sqlx::query(q::PENDING_SIGN_UP)
+                    .bind(token_hash)
+                    .bind(now.millis())
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?;
-                sqlx::query(q::INSERT_WORKSPACE)
-                    .bind(&new.workspace_id)
-                    .bind(&new.account_id)
-                    .bind(&new.workspace_name)
-                    .bind(now)
-                    .bind(now)
+                row.map(|row| pending_from(row.try_get(0)?, row.try_get(1)?)).transpose().map_err(db_err)
+            }
+
+            async fn renew_pending_sign_up(&self, email: &EmailAddress, token_hash: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(q::RENEW_PENDING_SIGN_UP)
+                    .bind(email.as_str())
+                    .bind(token_hash)
+                    .bind(expires_at.millis())
+                    .bind(now.millis())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(SignUpOutcome::Created)
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn confirm_sign_up(&self, token_hash: &str, new: NewSignUp) -> StoreResult<ConfirmOutcome> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let taken = sqlx::query(q::TAKE_PENDING_SIGN_UP)
+                    .bind(token_hash)
+                    .bind(new.now.millis())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let Some(row) = taken else {
+                    return Ok(ConfirmOutcome::Dead);
+                };
+                let pending = pending_from(row.try_get(0).map_err(db_err)?, row.try_get(1).map_err(db_err)?).map_err(db_err)?;
+                // The link decides what is created: the email and password of the pending row.
+                let new = NewSignUp { email: pending.email, password_hash: pending.password_hash, ..new };
+                let outcome = if Self::insert_user_with_account(&mut tx, &new).await.map_err(db_err)? {
+                    ConfirmOutcome::Created { user_id: new.user_id.clone() }
+                } else {
+                    ConfirmOutcome::AlreadyUser
+                };
+                tx.commit().await.map_err(db_err)?;
+                Ok(outcome)
             }
 
             async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>> {
@@ -397,33 +530,35 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn record_ip_failure(&self, client_ip: &str, now: Timestamp) -> StoreResult<()> {
-                sqlx::query(q::INSERT_IP_FAILURE)
-                    .bind(client_ip)
+            async fn count_hit(&self, key: &str, now: Timestamp, window: Duration, limit: u32) -> StoreResult<Hit> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let counted = sqlx::query_scalar::<_, i64>(q::COUNT_HIT)
+                    .bind(key)
                     .bind(now.millis())
-                    .execute(&self.pool)
+                    .bind(now.minus(window).millis())
+                    .bind(i64::from(limit))
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                Ok(())
+                let hit = match counted {
+                    Some(start) => Hit::Counted { window_start: Timestamp(start) },
+                    None => {
+                        let start = sqlx::query_scalar::<_, i64>(q::COUNTER_WINDOW)
+                            .bind(key)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        Hit::Over { window_start: Timestamp(start) }
+                    }
+                };
+                tx.commit().await.map_err(db_err)?;
+                Ok(hit)
             }
 
-            async fn ip_failures_since(
-                &self,
-                client_ip: &str,
-                since: Timestamp,
-            ) -> StoreResult<IpFailures> {
-                let row = sqlx::query(q::IP_FAILURES_SINCE)
-                    .bind(client_ip)
-                    .bind(since.millis())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let count: i64 = row.try_get(0).map_err(db_err)?;
-                let oldest: Option<i64> = row.try_get(1).map_err(db_err)?;
-                Ok(IpFailures {
-                    count: u64::try_from(count).unwrap_or(0),
-                    oldest: ts(oldest),
-                })
+            async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                sqlx::query(q::REFUND_HIT).bind(key).bind(window_start.millis()).execute(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn insert_token(
@@ -460,21 +595,6 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                 Ok(n > 0)
-            }
-
-            async fn redeem_confirm(
-                &self,
-                token_hash: &str,
-                now: Timestamp,
-            ) -> StoreResult<Option<String>> {
-                self.redeem(
-                    TokenPurpose::Confirm,
-                    token_hash,
-                    now,
-                    q::CONFIRM_USER,
-                    (None, Some(now.millis())),
-                )
-                .await
             }
 
             async fn redeem_unlock(
@@ -976,6 +1096,12 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(db_err)?;
+                        // The invitation proved the email: a pending sign-up for it dies.
+                        sqlx::query(q::DELETE_PENDING_FOR_EMAIL)
+                            .bind(invitation.email.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
                         user_id
                     }
                 };
@@ -1012,7 +1138,76 @@ macro_rules! sql_store {
                     .map_err(db_err)
             }
 
-            async fn create_sso_connection(&self, c: &SsoConnection) -> StoreResult<SsoCreated> {
+            async fn add_domain(&self, d: AccountDomain, audit: AuditEvent) -> StoreResult<AddDomainOutcome> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let inserted = sqlx::query(q::INSERT_DOMAIN)
+                    .bind(&d.id)
+                    .bind(&d.account_id)
+                    .bind(&d.domain)
+                    .bind(&d.token)
+                    .bind(d.created_at.millis())
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        drop(tx);
+                        let existing = sqlx::query(&q::DOMAIN_BY_NAME)
+                            .bind(&d.account_id)
+                            .bind(&d.domain)
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(db_err)?;
+                        return Ok(AddDomainOutcome::AlreadyAdded(Self::domain_from_row(&existing).map_err(db_err)?));
+                    }
+                    Err(e) => return Err(db_err(e)),
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(AddDomainOutcome::Added(d))
+            }
+
+            async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
+                let rows = sqlx::query(&q::DOMAINS).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.iter().map(Self::domain_from_row).collect::<Result<_, _>>().map_err(db_err)
+            }
+
+            async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
+                self.one(&q::DOMAIN_BY_ID, account_id, id, Self::domain_from_row).await
+            }
+
+            async fn verify_domain(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<VerifyDomainOutcome> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(q::VERIFY_DOMAIN)
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await;
+                let outcome = match done {
+                    Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
+                    Ok(_) => VerifyDomainOutcome::Verified,
+                    // The partial unique index: another account holds it verified.
+                    Err(e) if is_unique_violation(&e) => return Ok(VerifyDomainOutcome::HeldByAnotherAccount),
+                    Err(e) => return Err(db_err(e)),
+                };
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(outcome)
+            }
+
+            async fn delete_domain(&self, account_id: &str, id: &str, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(q::DELETE_DOMAIN).bind(account_id).bind(id).execute(&mut *tx).await.map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            async fn create_sso_connection(&self, c: &SsoConnection, domain_ids: &[String], audit: AuditEvent) -> StoreResult<SsoCreated> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 sqlx::query(q::INSERT_SSO_CONNECTION)
                     .bind(&c.id)
@@ -1020,30 +1215,29 @@ macro_rules! sql_store {
                     .bind(&c.issuer)
                     .bind(&c.client_id)
                     .bind(&c.client_secret_sealed)
-                    .bind(i64::from(c.enforced))
                     .bind(c.created_at.millis())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                for domain in &c.domains {
+                for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
                     let inserted = sqlx::query(q::INSERT_SSO_DOMAIN)
-                        .bind(domain)
                         .bind(&c.id)
-                        .bind(&c.account_id)
+                        .bind(domain_id)
                         .execute(&mut *tx)
                         .await;
                     match inserted {
                         Ok(_) => {}
-                        Err(e) if is_unique_violation(&e) => return Ok(SsoCreated::DomainTaken(domain.clone())),
+                        Err(e) if is_unique_violation(&e) => return Ok(SsoCreated::DomainTaken(served.domain.clone())),
                         Err(e) => return Err(db_err(e)),
                     }
                 }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(SsoCreated::Created)
             }
 
             async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
-                let rows = sqlx::query(q::SSO_CONNECTIONS).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
+                let rows = sqlx::query(&q::SSO_CONNECTIONS).bind(account_id).fetch_all(&self.pool).await.map_err(db_err)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     out.push(self.sso_with_domains(row).await?);
@@ -1051,74 +1245,150 @@ macro_rules! sql_store {
                 Ok(out)
             }
 
-            async fn set_sso_enforced(&self, account_id: &str, id: &str, enforced: bool, now: Timestamp) -> StoreResult<bool> {
-                let done = sqlx::query(q::SET_SSO_ENFORCED)
-                    .bind(account_id)
-                    .bind(id)
-                    .bind(i64::from(enforced))
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+            async fn stop_enforcing_sso(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<bool> {
+                self.update_with_audit(q::STOP_ENFORCING_SSO, account_id, id, now, audit).await
             }
 
-            async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-                self.affected(q::DELETE_SSO_CONNECTION, account_id, id).await
+            async fn mark_sso_tested(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<bool> {
+                self.update_with_audit(q::MARK_SSO_TESTED, account_id, id, now, audit).await
+            }
+
+            async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
+                let users = sqlx::query_scalar::<_, String>(q::SSO_AFFECTED_USERS)
+                    .bind(account_id)
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(users.len() as u64)
+            }
+
+            async fn enforce_sso(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<EnforceOutcome> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let tested = sqlx::query_scalar::<_, Option<i64>>(q::SSO_TESTED_AT)
+                    .bind(account_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                match tested {
+                    None => return Ok(EnforceOutcome::NotFound),
+                    Some(None) => return Ok(EnforceOutcome::NotTested),
+                    Some(Some(_)) => {}
+                }
+                sqlx::query(q::ENFORCE_SSO).bind(account_id).bind(id).bind(now.millis()).execute(&mut *tx).await.map_err(db_err)?;
+                let affected = sqlx::query_scalar::<_, String>(q::SSO_AFFECTED_USERS)
+                    .bind(account_id)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut ended = 0;
+                for user_id in &affected {
+                    ended += sqlx::query(q::END_SESSIONS_BY_METHOD)
+                        .bind(user_id)
+                        .bind("password")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                }
+                Self::audit_in(&mut tx, AuditEvent {
+                    detail: Some(format!("{} (password sessions ended: {ended})", audit.detail.clone().unwrap_or_default())),
+                    ..audit
+                }).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(EnforceOutcome::Enforced { sessions_ended: ended })
+            }
+
+            async fn delete_sso_connection(&self, account_id: &str, id: &str, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(q::DELETE_SSO_CONNECTION).bind(account_id).bind(id).execute(&mut *tx).await.map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
-                let row = sqlx::query(q::SSO_BY_DOMAIN).bind(domain).fetch_optional(&self.pool).await.map_err(db_err)?;
+                let row = sqlx::query(&q::SSO_BY_DOMAIN).bind(domain).fetch_optional(&self.pool).await.map_err(db_err)?;
                 match row {
                     Some(row) => Ok(Some(self.sso_with_domains(&row).await?)),
                     None => Ok(None),
                 }
             }
 
-            async fn provision_sso_user(&self, email: &EmailAddress, new_user_id: &str, account_id: &str, now: Timestamp) -> StoreResult<UserRecord> {
+            async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
+                let now = s.now.millis();
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                sqlx::query(q::INSERT_SSO_USER)
-                    .bind(new_user_id)
-                    .bind(email.as_str())
-                    .bind(now.millis())
-                    .execute(&mut *tx)
+                let known = sqlx::query_scalar::<_, String>(q::SSO_IDENTITY_USER)
+                    .bind(&s.connection_id)
+                    .bind(&s.subject)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                sqlx::query(q::CONFIRM_BY_EMAIL)
-                    .bind(email.as_str())
-                    .bind(now.millis())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let row = sqlx::query(&q::USER_BY_EMAIL)
-                    .bind(email.as_str())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                let (user_id, new_identity) = match known {
+                    Some(user_id) => {
+                        sqlx::query(q::TOUCH_SSO_IDENTITY).bind(&s.connection_id).bind(&s.subject).bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                        (user_id, false)
+                    }
+                    None => {
+                        let Some(email) = &s.email else {
+                            return Ok(SsoSignInOutcome::NeedsEmail);
+                        };
+                        let existing = sqlx::query(&q::USER_BY_EMAIL).bind(email.as_str()).fetch_optional(&mut *tx).await.map_err(db_err)?;
+                        let user_id = match existing {
+                            Some(row) => {
+                                let user = Self::user_from_row(&row).map_err(db_err)?;
+                                let linked = sqlx::query_scalar::<_, String>(q::SSO_IDENTITY_OF_USER)
+                                    .bind(&s.connection_id)
+                                    .bind(&user.id)
+                                    .fetch_optional(&mut *tx)
+                                    .await
+                                    .map_err(db_err)?;
+                                if linked.is_some() {
+                                    return Ok(SsoSignInOutcome::UserLinkedElsewhere);
+                                }
+                                user.id
+                            }
+                            None => {
+                                sqlx::query(q::INSERT_SSO_USER).bind(&s.new_user_id).bind(email.as_str()).bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                                // A pending sign-up for this address can never become a user now.
+                                sqlx::query(q::DELETE_PENDING_FOR_EMAIL).bind(email.as_str()).execute(&mut *tx).await.map_err(db_err)?;
+                                s.new_user_id.clone()
+                            }
+                        };
+                        sqlx::query(q::INSERT_SSO_IDENTITY).bind(&s.connection_id).bind(&s.subject).bind(&user_id).bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                        sqlx::query(q::INSERT_MEMBERSHIP_IF_NEW)
+                            .bind(&s.account_id)
+                            .bind(&user_id)
+                            .bind(Role::Member.as_str())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        (user_id, true)
+                    }
+                };
+                let row = sqlx::query(&q::USER_BY_ID).bind(&user_id).fetch_one(&mut *tx).await.map_err(db_err)?;
                 let user = Self::user_from_row(&row).map_err(db_err)?;
-                sqlx::query(q::INSERT_MEMBERSHIP_IF_NEW)
-                    .bind(account_id)
-                    .bind(&user.id)
-                    .bind(Role::Member.as_str())
-                    .bind(now.millis())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                Self::audit_in(&mut tx, AuditEvent { actor_user_id: Some(user.id.clone()), ..audit }).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(user)
+                Ok(SsoSignInOutcome::SignedIn { user, new_identity })
             }
 
-            async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {
-                sqlx::query(q::PRUNE_IP_FAILURES)
-                    .bind(now.minus(ip_window).millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query(q::PRUNE_TOKENS)
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+            async fn prune(&self, now: Timestamp, counter_age: Duration) -> StoreResult<()> {
+                for (sql, before) in [
+                    (q::PRUNE_COUNTERS, now.minus(counter_age)),
+                    (q::PRUNE_TOKENS, now),
+                    (q::PRUNE_PENDING_SIGN_UPS, now),
+                ] {
+                    let mut tx = self.pool.begin().await.map_err(db_err)?;
+                    sqlx::query(sql).bind(before.millis()).execute(&mut *tx).await.map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                }
                 Ok(())
             }
         }

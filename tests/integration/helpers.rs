@@ -183,6 +183,8 @@ enum Guard {
 
 pub struct TestApp {
     _guard: Guard,
+    /// This app's DNS server (dnsmasq), started when the test first publishes a record.
+    pub dns: crate::dns::DnsServer,
     pub base: String,
     pub clock: Arc<ManualClock>,
     pub passwords: app::hashing::Passwords,
@@ -266,7 +268,9 @@ impl TestApp {
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
+        let dns = crate::dns::DnsServer::reserve();
         let config = Config {
+            dns_servers: vec![dns.addr],
             database_url: database_url.clone(),
             addr: ([127, 0, 0, 1], port).into(),
             public_url: Some(format!("http://127.0.0.1:{port}")),
@@ -289,6 +293,7 @@ impl TestApp {
         let db = any_pool(&database_url).await;
         TestApp {
             _guard: guard,
+            dns,
             base,
             clock,
             passwords,
@@ -628,25 +633,117 @@ impl TestApp {
         (Owner { browser }, email)
     }
 
-    /// Connects the test provider (a fresh client) for `domains`.
+    /// Adds `domain` to the owner's account, publishes its TXT record in this app's DNS
+    /// server and verifies it. Returns the domain object.
+    pub async fn verified_domain(&self, owner: &Owner, domain: &str) -> serde_json::Value {
+        let added = self.add_domain(owner, domain).await;
+        assert_eq!(added.status(), StatusCode::CREATED, "add {domain}");
+        let added: serde_json::Value = added.json().await.expect("JSON");
+        self.dns.publish(
+            added["dns_record"]["name"].as_str().expect("name"),
+            added["dns_record"]["value"].as_str().expect("value"),
+        );
+        let res = self
+            .verify_domain(owner, added["id"].as_str().expect("id"))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "verify {domain}");
+        let verified: serde_json::Value = res.json().await.expect("JSON");
+        assert_eq!(verified["verified"], true);
+        verified
+    }
+
+    /// `POST /api/v1/domains` with the owner's session.
+    pub async fn add_domain(&self, owner: &Owner, domain: &str) -> Response {
+        owner
+            .browser
+            .post(self.url("/api/v1/domains"))
+            .header("origin", &self.base)
+            .json(&serde_json::json!({ "domain": domain }))
+            .send()
+            .await
+            .expect("add domain")
+    }
+
+    /// `POST /api/v1/domains/{id}/verify` with the owner's session.
+    pub async fn verify_domain(&self, owner: &Owner, id: &str) -> Response {
+        owner
+            .browser
+            .post(self.url(&format!("/api/v1/domains/{id}/verify")))
+            .header("origin", &self.base)
+            .send()
+            .await
+            .expect("verify domain")
+    }
+
+    /// `POST /api/v1/sso_connections` for the test provider with a freshly registered client.
+    pub async fn post_connection(&self, owner: &Owner, domains: &[&str]) -> Response {
+        let (client_id, client_secret) =
+            register_oidc_client(&format!("{}/auth/oidc/callback", self.base)).await;
+        owner
+            .browser
+            .post(self.url("/api/v1/sso_connections"))
+            .header("origin", &self.base)
+            .json(
+                &serde_json::json!({"issuer": oidc_issuer(), "client_id": client_id,
+                                      "client_secret": client_secret, "domains": domains}),
+            )
+            .send()
+            .await
+            .expect("connect")
+    }
+
+    /// Verifies `domains` for the owner's account and connects the test provider for them;
+    /// with `enforced`, completes the owner's test sign-in (as someone on the first domain)
+    /// and confirms enforcement.
     pub async fn connect_sso(
         &self,
         owner: &Owner,
         domains: &[&str],
         enforced: bool,
     ) -> serde_json::Value {
-        let (client_id, client_secret) =
-            register_oidc_client(&format!("{}/auth/oidc/callback", self.base)).await;
-        let res = owner
-            .browser
-            .post(self.url("/api/v1/sso_connections"))
-            .header("origin", &self.base)
-            .json(&serde_json::json!({"issuer": oidc_issuer(), "client_id": client_id, "client_secret": client_secret,
-                                      "domains": domains, "enforced": enforced}))
-            .send()
-            .await
-            .expect("connect");
+        for domain in domains {
+            self.verified_domain(owner, domain).await;
+        }
+        let res = self.post_connection(owner, domains).await;
         assert_eq!(res.status(), StatusCode::CREATED);
-        res.json().await.expect("JSON")
+        let connection: serde_json::Value = res.json().await.expect("JSON");
+        if enforced {
+            let id = connection["id"].as_str().expect("id");
+            let tester = format!(
+                "sso-tester-{}@{}",
+                uuid::Uuid::now_v7().simple(),
+                domains[0]
+            );
+            self.test_sign_in(owner, id, &tester).await;
+            self.enforce(owner, id).await;
+        }
+        connection
+    }
+
+    /// The owner's test sign-in through connection `id`, signing in at the provider as `login`.
+    /// Returns the settings page that follows it.
+    pub async fn test_sign_in(&self, owner: &Owner, id: &str, login: &str) -> String {
+        let res = self
+            .post(&owner.browser, "/_fn/start_sso_test", &[("id", id)])
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let callback = provider_login(&location(&res), login).await;
+        let res = owner.browser.get(&callback).send().await.expect("callback");
+        assert_redirect(&res, "/settings/sso");
+        self.page(&owner.browser, "/settings/sso").await
+    }
+
+    /// Confirms enforcement of connection `id` (the confirmation page's form).
+    pub async fn enforce(&self, owner: &Owner, id: &str) {
+        let res = self
+            .post(
+                &owner.browser,
+                "/_fn/set_sso_enforced",
+                &[("id", id), ("enforced", "true")],
+            )
+            .await;
+        assert_redirect(&res, "/settings/sso");
+        let page = self.page(&owner.browser, "/settings/sso").await;
+        assert!(page.contains("now enforced"), "{page}");
     }
 }

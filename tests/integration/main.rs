@@ -1,5 +1,6 @@
 //! The one integration-test binary: every test spawns the real server on 127.0.0.1:0 with
 //! its own fresh database and talks HTTP to it; mail goes over SMTP to a real sink process.
+mod dns;
 mod helpers;
 
 mod api;
@@ -14,4 +15,5 @@ mod sign_in;
 mod sign_up;
 mod sso_login;
 mod sso_settings;
+mod sso_trust;
 mod timing;

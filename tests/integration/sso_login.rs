@@ -276,13 +276,51 @@ async fn a_code_issued_to_another_connection_is_refused_and_test_connection_repo
 async fn an_unreachable_provider_gets_a_clear_message_not_a_500() {
     let app = TestApp::spawn().await;
     let (owner, _) = app.owner_at("down", "corp.test").await;
-    // Nothing listens on port 9 of loopback.
+    app.verified_domain(&owner, "corp.test").await;
+
+    // Nothing answers: the connection is not saved (discovery is checked first).
     let res = owner
         .browser
         .post(app.url("/api/v1/sso_connections"))
         .header("origin", &app.base)
-        .json(&serde_json::json!({"issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s",
-                                  "domains": ["corp.test"], "enforced": true}))
+        .json(
+            &serde_json::json!({"issuer": "http://127.0.0.1:9", "client_id": "c",
+                                  "client_secret": "s", "domains": ["corp.test"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("issuer_unreachable"),
+    )
+    .await;
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("could not be reached"));
+
+    // A provider of this test's own, which goes away after the connection is saved.
+    let (mut provider, issuer) = private_provider();
+    let res = reqwest::Client::new()
+        .post(format!("{issuer}/reg"))
+        .json(&serde_json::json!({
+            "redirect_uris": [format!("{}/auth/oidc/callback", app.base)],
+            "grant_types": ["authorization_code"], "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_basic"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let client: serde_json::Value = res.json().await.unwrap();
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/sso_connections"))
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"issuer": issuer, "client_id": client["client_id"],
+                                  "client_secret": client["client_secret"], "domains": ["corp.test"]}))
         .send()
         .await
         .unwrap();
@@ -291,9 +329,15 @@ async fn an_unreachable_provider_gets_a_clear_message_not_a_500() {
         .as_str()
         .unwrap()
         .to_owned();
+    provider.kill().unwrap();
+    provider.wait().unwrap();
 
     let client = browser();
-    assert_eq!(email_step(&app, &client, "zoe@corp.test").await, "/sign-in");
+    assert_eq!(
+        email_step(&app, &client, "zoe@corp.test").await,
+        "/sign-in/password"
+    );
+    assert_redirect(&app.post(&client, "/_fn/start_sso", &[]).await, "/sign-in");
     assert!(app
         .page(&client, "/sign-in")
         .await
@@ -304,8 +348,29 @@ async fn an_unreachable_provider_gets_a_clear_message_not_a_500() {
             .await,
         "/settings/sso",
     );
-    assert!(app
-        .page(&owner.browser, "/settings/sso")
-        .await
-        .contains("http://127.0.0.1:9 does not work yet"));
+    let page = app.page(&owner.browser, "/settings/sso").await;
+    assert!(
+        page.contains("does not work as an OpenID provider yet: it could not be reached"),
+        "{page}"
+    );
+}
+
+/// An OpenID provider process of the calling test's own: (process, issuer).
+fn private_provider() -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = std::process::Command::new("node")
+        .arg(format!("{root}/end2end/support/oidc-provider.mjs"))
+        .arg("--keep-stdin")
+        .current_dir(format!("{root}/end2end"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    (child, ready["issuer"].as_str().unwrap().to_owned())
 }

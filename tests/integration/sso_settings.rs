@@ -1,18 +1,14 @@
-//! Single sign-on settings: connecting a provider, claiming domains, enforcement (owners only).
+//! Single sign-on settings: connecting a provider for verified domains only, the issuer
+//! rules, and who may manage it (owners only).
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn connection(domains: &[&str]) -> Value {
-    json!({"issuer": "https://login.example.net", "client_id": "terminus", "client_secret": "s3cret-value-42",
-           "domains": domains, "enforced": false})
-}
-
-async fn post_connection(app: &TestApp, owner: &Owner, body: &Value) -> reqwest::Response {
+async fn post_json(app: &TestApp, owner: &Owner, path: &str, body: &Value) -> reqwest::Response {
     owner
         .browser
-        .post(app.url("/api/v1/sso_connections"))
+        .post(app.url(path))
         .header("origin", &app.base)
         .json(body)
         .send()
@@ -21,17 +17,41 @@ async fn post_connection(app: &TestApp, owner: &Owner, body: &Value) -> reqwest:
 }
 
 #[tokio::test]
-async fn owners_connect_a_provider_and_claim_their_domain() {
+async fn owners_connect_a_provider_for_their_verified_domains_only() {
     let app = TestApp::spawn().await;
     let owner = app.owner("ssoowner").await;
-    let res = post_connection(&app, &owner, &connection(&["Example.COM"])).await;
+    // Added but not verified: refused.
+    assert_eq!(
+        app.add_domain(&owner, "pending.test").await.status(),
+        StatusCode::CREATED
+    );
+    for (domains, code) in [
+        (vec!["pending.test"], "domain_not_verified"),
+        (vec!["unknown.test"], "domain_not_verified"),
+        (vec!["gmail.com"], "domain_not_verified"),
+        (vec![], "parameter_missing"),
+    ] {
+        let err = assert_api_error(
+            app.post_connection(&owner, &domains).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some(code),
+        )
+        .await;
+        assert_eq!(err["param"], "domains", "{domains:?}");
+    }
+
+    app.verified_domain(&owner, "example.test").await;
+    let res = app.post_connection(&owner, &["Example.TEST."]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
     assert_eq!(
         created["domains"],
-        json!(["example.com"]),
-        "domains are lower-cased"
+        json!([{"domain": "example.test", "verified": true}]),
+        "one spelling of the domain"
     );
+    assert_eq!(created["enforced"], false);
+    assert_eq!(created["tested_at"], Value::Null);
     assert_eq!(
         created["redirect_uri"],
         format!("{}/auth/oidc/callback", app.base)
@@ -41,10 +61,7 @@ async fn owners_connect_a_provider_and_claim_their_domain() {
         .fetch_one(&app.db)
         .await
         .unwrap();
-    assert!(
-        stored.starts_with("v1:") && !stored.contains("s3cret"),
-        "the secret is sealed at rest"
-    );
+    assert!(stored.starts_with("v1:"), "the secret is sealed at rest");
     let listed: Value = owner
         .browser
         .get(app.url("/api/v1/sso_connections"))
@@ -55,48 +72,17 @@ async fn owners_connect_a_provider_and_claim_their_domain() {
         .await
         .unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-    assert!(!listed.to_string().contains("s3cret"));
 
-    // Domain rules.
-    for (domains, code) in [
-        (vec!["gmail.com"], "domain_not_allowed"),
-        (vec!["corp.test"], "domain_not_allowed"),
-        (vec!["eu.example.com"], "domain_not_allowed"),
-        (vec![], "parameter_missing"),
-    ] {
-        let res = post_connection(&app, &owner, &connection(&domains)).await;
-        let err = assert_api_error(
-            res,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request_error",
-            Some(code),
-        )
-        .await;
-        assert_eq!(err["param"], "domains");
-    }
-    let mut bad = connection(&["example.com"]);
-    bad["issuer"] = json!("http://login.example.net");
-    let err = assert_api_error(
-        post_connection(&app, &owner, &bad).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_request_error",
-        Some("parameter_invalid"),
-    )
-    .await;
-    assert_eq!(err["path"], "/issuer");
-
-    // One account per domain.
-    let rival = app.owner("rival").await;
-    let res = post_connection(&app, &rival, &connection(&["example.com"])).await;
+    // A domain is served by one connection.
     assert_api_error(
-        res,
+        app.post_connection(&owner, &["example.test"]).await,
         StatusCode::CONFLICT,
         "invalid_request_error",
         Some("domain_taken"),
     )
     .await;
 
-    // Enforcement switch, then delete releases the domain.
+    // Enforcement waits for a test sign-in, in the API as on the page.
     let id = created["id"].as_str().unwrap();
     let res = owner
         .browser
@@ -106,7 +92,48 @@ async fn owners_connect_a_provider_and_claim_their_domain() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["enforced"], true);
+    assert_api_error(
+        res,
+        StatusCode::CONFLICT,
+        "invalid_request_error",
+        Some("test_sign_in_required"),
+    )
+    .await;
+    let mut body = json!({"issuer": oidc_issuer(), "client_id": "x", "client_secret": "y",
+                          "domains": ["example.test"], "enforced": true});
+    assert_api_error(
+        post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
+        StatusCode::CONFLICT,
+        "invalid_request_error",
+        Some("test_sign_in_required"),
+    )
+    .await;
+    body["enforced"] = json!(false);
+
+    // Deleting the domain stops the connection from serving it.
+    let domain_id: String =
+        sqlx::query_scalar("SELECT id FROM account_domains WHERE domain = 'example.test'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let res = owner
+        .browser
+        .delete(app.url(&format!("/api/v1/domains/{domain_id}")))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let listed: Value = owner
+        .browser
+        .get(app.url("/api/v1/sso_connections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"][0]["domains"], json!([]));
     let res = owner
         .browser
         .delete(app.url(&format!("/api/v1/sso_connections/{id}")))
@@ -115,104 +142,225 @@ async fn owners_connect_a_provider_and_claim_their_domain() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        post_connection(&app, &rival, &connection(&["example.com"]))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
     let events = app
-        .count("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'sso.%'")
+        .count(
+            "SELECT COUNT(*) FROM audit_events WHERE action LIKE 'sso.%' OR action LIKE 'domain.%'",
+        )
         .await;
-    assert_eq!(events, 4, "created, enforced, deleted, created");
+    assert_eq!(
+        events, 6,
+        "two domains added, one verified, a connection created, a domain deleted, the connection deleted"
+    );
 }
 
 #[tokio::test]
-async fn only_owners_manage_sso() {
+async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echoed() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("issuers").await;
+    app.verified_domain(&owner, "issuers.test").await;
+    for bad in [
+        "http://127.0.0.1.evil.test",
+        "http://localhost.evil.test:8080",
+        "http://127.0.0.1@evil.test",
+        "http://login.example.net",
+        "https://169.254.169.254",
+        "https://10.1.2.3",
+        "https://[::ffff:127.0.0.1]@evil.test",
+        "ftp://login.example.net",
+    ] {
+        let body = json!({"issuer": bad, "client_id": "c", "client_secret": "s", "domains": ["issuers.test"]});
+        let err = assert_api_error(
+            post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("parameter_invalid"),
+        )
+        .await;
+        assert_eq!(err["path"], "/issuer", "{bad}");
+    }
+
+    // A page of the hub itself is no discovery document; what it answered is not shown.
+    let body = json!({"issuer": app.url("/sign-in"), "client_id": "c", "client_secret": "s",
+                      "domains": ["issuers.test"]});
+    let err = assert_api_error(
+        post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("issuer_unreachable"),
+    )
+    .await;
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("answered HTTP 404"), "{message}");
+    assert!(
+        !message.contains('<') && !message.contains("There is no page at this address"),
+        "no fetched content: {message}"
+    );
+    // The same through the settings page's form.
+    let form = [
+        ("issuer", app.url("/")),
+        ("client_id", "hub".into()),
+        ("client_secret", "top-secret-value".into()),
+        ("domains", "issuers.test".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
+            .await,
+        "/settings/sso",
+    );
+    let page = app.page(&owner.browser, "/settings/sso").await;
+    assert!(
+        page.contains("does not work as an OpenID provider yet"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("There is no page at this address"),
+        "the fetched 404 page is not echoed"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM sso_connections").await, 0);
+}
+
+#[tokio::test]
+async fn only_owners_manage_sso_and_domains() {
     let app = TestApp::spawn().await;
     let owner = app.owner("theowner").await;
     let key = app.full_key(&owner).await;
-    let res = app
-        .api(Method::GET, "/sso_connections", &key)
-        .send()
-        .await
-        .unwrap();
-    assert_api_error(
-        res,
-        StatusCode::FORBIDDEN,
-        "permission_error",
-        Some("admin_only"),
-    )
-    .await;
+    for path in ["/sso_connections", "/domains"] {
+        let res = app.api(Method::GET, path, &key).send().await.unwrap();
+        assert_api_error(
+            res,
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            Some("admin_only"),
+        )
+        .await;
+    }
 
     sqlx::query("UPDATE memberships SET role = 'admin'")
         .execute(&app.db)
         .await
         .unwrap();
-    let res = owner
-        .browser
-        .get(app.url("/api/v1/sso_connections"))
-        .send()
-        .await
-        .unwrap();
+    for path in ["/api/v1/sso_connections", "/api/v1/domains"] {
+        let res = owner.browser.get(app.url(path)).send().await.unwrap();
+        assert_api_error(
+            res,
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            Some("owner_only"),
+        )
+        .await;
+    }
     assert_api_error(
-        res,
+        app.add_domain(&owner, "admins.test").await,
         StatusCode::FORBIDDEN,
         "permission_error",
         Some("owner_only"),
     )
     .await;
-    let res = post_connection(&app, &owner, &connection(&["example.com"])).await;
     assert_api_error(
-        res,
+        app.post_connection(&owner, &["admins.test"]).await,
         StatusCode::FORBIDDEN,
         "permission_error",
         Some("owner_only"),
     )
     .await;
-    assert_eq!(
-        app.get(&owner.browser, "/settings/sso").await.status(),
-        StatusCode::FORBIDDEN
+    for page in ["/settings/sso", "/settings/domains"] {
+        assert_eq!(
+            app.get(&owner.browser, page).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let home = app.page(&owner.browser, "/home").await;
+    assert!(!home.contains("/settings/sso") && !home.contains("/settings/domains"));
+    // The forms refuse too.
+    assert_redirect(
+        &app.post(
+            &owner.browser,
+            "/_fn/add_domain",
+            &[("domain", "admins.test")],
+        )
+        .await,
+        "/settings/domains",
     );
-    assert!(!app
-        .page(&owner.browser, "/home")
-        .await
-        .contains("/settings/sso"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM account_domains").await, 0);
 }
 
 #[tokio::test]
-async fn the_settings_page_shows_the_redirect_uri_and_connects() {
+async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     let app = TestApp::spawn().await;
     let owner = app.owner("pageowner").await;
     let page = app.page(&owner.browser, "/settings/sso").await;
     assert!(page.contains(&format!("{}/auth/oidc/callback", app.base)));
     assert!(page.contains("No identity provider is connected yet."));
 
-    // A refused domain keeps what was typed (except the secret).
-    let form = [
-        ("issuer", "https://login.example.net"),
-        ("client_id", "hub"),
-        ("client_secret", "top-secret-value"),
-        ("domains", "gmail.com"),
-    ];
+    // Domains page: a free-mail domain is refused next to the field, a real one shows its record.
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
-            .await,
-        "/settings/sso",
+        &app.post(
+            &owner.browser,
+            "/_fn/add_domain",
+            &[("domain", "outlook.de")],
+        )
+        .await,
+        "/settings/domains",
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
-    assert!(page.contains("gmail.com is a public mail provider"));
+    let page = app.page(&owner.browser, "/settings/domains").await;
     assert!(
-        page.contains("value=\"https://login.example.net\"") && !page.contains("top-secret-value")
+        page.contains("outlook.de is a public mail provider"),
+        "{page}"
     );
+    assert_redirect(
+        &app.post(
+            &owner.browser,
+            "/_fn/add_domain",
+            &[("domain", "Pages.TEST.")],
+        )
+        .await,
+        "/settings/domains",
+    );
+    let page = app.page(&owner.browser, "/settings/domains").await;
+    assert!(page.contains("_terminus-hub-challenge.pages.test") && page.contains("Not verified"));
+    let token: String = sqlx::query_scalar("SELECT token FROM account_domains")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let value = format!("terminus-hub-verification={token}");
+    assert!(page.contains(&value));
+    let id: String = sqlx::query_scalar("SELECT id FROM account_domains")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    app.dns.start();
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+            .await,
+        "/settings/domains",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/domains")
+        .await
+        .contains("No TXT record _terminus-hub-challenge.pages.test"));
+    app.dns
+        .publish("_terminus-hub-challenge.pages.test", &value);
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+            .await,
+        "/settings/domains",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/domains")
+        .await
+        .contains("pages.test is verified"));
 
+    // Connect through the form; the secret never comes back.
+    let (client_id, client_secret) =
+        register_oidc_client(&format!("{}/auth/oidc/callback", app.base)).await;
     let form = [
-        ("issuer", "https://login.example.net"),
-        ("client_id", "hub"),
-        ("client_secret", "top-secret-value"),
-        ("domains", "example.com"),
-        ("enforced", "on"),
+        ("issuer", oidc_issuer()),
+        ("client_id", client_id),
+        ("client_secret", client_secret.clone()),
+        ("domains", "pages.test".into()),
     ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_redirect(
         &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
             .await,
@@ -220,17 +368,51 @@ async fn the_settings_page_shows_the_redirect_uri_and_connects() {
     );
     let page = app.page(&owner.browser, "/settings/sso").await;
     assert!(
-        page.contains("Connected https://login.example.net for example.com.")
-            && page.contains("Enforced")
+        page.contains("for pages.test") && page.contains("No test sign-in yet"),
+        "{page}"
     );
     assert!(
-        !page.contains("top-secret-value"),
+        !page.contains(&client_secret),
         "the secret is never shown again"
     );
     let id: String = sqlx::query_scalar("SELECT id FROM sso_connections")
         .fetch_one(&app.db)
         .await
         .unwrap();
+
+    // Before a test sign-in the confirmation page offers only the test.
+    let confirm = app
+        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
+        .await;
+    assert!(
+        confirm.contains("Complete a test sign-in")
+            && !confirm.contains("Enforce single sign-on</button>")
+    );
+    assert_redirect(
+        &app.post(
+            &owner.browser,
+            "/_fn/set_sso_enforced",
+            &[("id", &id), ("enforced", "true")],
+        )
+        .await,
+        "/settings/sso",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/sso")
+        .await
+        .contains("Complete a test sign-in"));
+
+    let page = app.test_sign_in(&owner, &id, "tester@pages.test").await;
+    assert!(page.contains("Test sign-in succeeded"), "{page}");
+    let confirm = app
+        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
+        .await;
+    assert!(confirm.contains("affects 0 people"), "{confirm}");
+    app.enforce(&owner, &id).await;
+    assert!(app
+        .page(&owner.browser, "/settings/sso")
+        .await
+        .contains("Enforced"));
     assert_redirect(
         &app.post(
             &owner.browser,

@@ -1,10 +1,17 @@
-//! Email addresses as people type them: trimmed, lower-cased, and checked for a plausible shape.
+//! Email addresses as people type them: trimmed, normalised (domain to ASCII by UTS-46, the
+//! local part to NFC, case-folded) and checked for a plausible shape, so that one mailbox has
+//! one spelling and look-alike characters cannot slip past a rule keyed on the domain.
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization as _;
+
+use super::text::is_invisible_or_bidi;
 
 /// The longest address SMTP can carry (RFC 5321 path limit minus the brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
 
-/// A normalised email address: trimmed and lower-cased, so uniqueness is case-insensitive.
+/// A normalised email address: `local@domain` with the local part NFC and lower-cased and
+/// the domain in its ASCII (A-label) form, so uniqueness is case- and spelling-insensitive.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct EmailAddress(String);
 
@@ -16,6 +23,32 @@ pub enum EmailError {
     TooLong,
     #[error("Enter a valid email address, like name@example.com.")]
     Malformed,
+    #[error("This email address contains invisible or direction-changing characters.")]
+    HiddenCharacters,
+}
+
+/// A domain name in its ASCII form (UTS-46: case-folded, NFC, IDNA to A-labels), without a
+/// trailing dot; `None` when it is not a valid host name of at least two labels.
+pub fn ascii_domain(input: &str) -> Option<String> {
+    let trimmed = input.trim();
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    if trimmed.is_empty() || trimmed.chars().any(is_invisible_or_bidi) {
+        return None;
+    }
+    let ascii = idna::domain_to_ascii(trimmed).ok()?;
+    let labels_ok = ascii.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    // The top-level label is never all digits: that would be an IP address.
+    let tld_ok = ascii
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()));
+    (ascii.len() <= 253 && ascii.contains('.') && labels_ok && tld_ok).then_some(ascii)
 }
 
 impl EmailAddress {
@@ -24,36 +57,43 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
-        if trimmed.len() > MAX_EMAIL_LEN {
+        if trimmed.len() > MAX_EMAIL_LEN * 4 {
             return Err(EmailError::TooLong);
         }
-        let lowered = trimmed.to_lowercase();
-        let (local, domain) = lowered.rsplit_once('@').ok_or(EmailError::Malformed)?;
-        let shape_ok = !local.is_empty()
+        if trimmed.chars().any(is_invisible_or_bidi) {
+            return Err(EmailError::HiddenCharacters);
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Malformed)?;
+        let local: String = local.nfc().collect::<String>().to_lowercase();
+        let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.contains('@')
-            && domain.len() >= 3
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
-            && !lowered.chars().any(|c| {
-                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && !local.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(
+                        c,
+                        '@' | '<' | '>' | '"' | ',' | ';' | '(' | ')' | '[' | ']' | '\\'
+                    )
             });
-        if !shape_ok {
+        let domain = ascii_domain(domain).ok_or(EmailError::Malformed)?;
+        if !local_ok {
             return Err(EmailError::Malformed);
         }
-        Ok(Self(lowered))
+        let address = format!("{local}@{domain}");
+        if address.len() > MAX_EMAIL_LEN {
+            return Err(EmailError::TooLong);
+        }
+        Ok(Self(address))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The part after the `@`: what single sign-on decisions are keyed on.
+    /// The part after the `@`, in ASCII: what single sign-on decisions are keyed on.
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
     }
@@ -72,7 +112,7 @@ impl fmt::Display for EmailAddress {
 
 impl fmt::Debug for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EmailAddress({})", self.0)
+        write!(f, "EmailAddress({:?})", self.0)
     }
 }
 
@@ -94,6 +134,51 @@ mod tests {
     }
 
     #[test]
+    fn international_domains_become_their_ascii_form() {
+        let e = EmailAddress::parse("Bob@Höli.test").map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Ok("bob@xn--hli-sna.test"));
+        assert_eq!(
+            EmailAddress::parse("bob@xn--hli-sna.test"),
+            EmailAddress::parse("bob@höli.test")
+        );
+        // Full-width letters fold to ASCII under UTS-46.
+        assert_eq!(
+            EmailAddress::parse("bob@ｅｘａｍｐｌｅ.com").map(|e| e.to_string()),
+            Ok("bob@example.com".to_owned())
+        );
+        assert_eq!(
+            EmailAddress::parse("bob@example.com.").map(|e| e.to_string()),
+            Ok("bob@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn local_parts_are_nfc() {
+        // "é" as e + combining acute, and as one code point: one address.
+        assert_eq!(
+            EmailAddress::parse("re\u{301}my@example.com"),
+            EmailAddress::parse("r\u{e9}my@example.com")
+        );
+    }
+
+    #[test]
+    fn refuses_invisible_and_bidi_characters() {
+        for bad in [
+            "bob\u{202e}@example.com",
+            "bob\u{200b}@example.com",
+            "bob@exa\u{200d}mple.com",
+            "bob@example.com\u{feff}",
+            "\u{2066}bob@example.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(bad),
+                Err(EmailError::HiddenCharacters),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn refuses_bad_shapes() {
         for bad in [
             "",
@@ -107,6 +192,8 @@ mod tests {
             "a@exa mple.com",
             "a@example..com",
             "<a>@example.com",
+            "a@127.0.0.1",
+            "a\r\nb@example.com",
         ] {
             assert!(
                 EmailAddress::parse(bad).is_err(),
@@ -119,5 +206,7 @@ mod tests {
     fn refuses_overlong() {
         let long = format!("{}@example.com", "a".repeat(10_000));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+        let long_domain = format!("a@{}.com", "b".repeat(300));
+        assert!(EmailAddress::parse(&long_domain).is_err());
     }
 }

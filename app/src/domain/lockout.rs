@@ -64,23 +64,30 @@ impl Default for IpThrottlePolicy {
 }
 
 impl IpThrottlePolicy {
-    pub fn window_start(&self, now: Timestamp) -> Timestamp {
-        now.minus(self.window)
+    /// How long a client over its budget waits: until the window that started at
+    /// `window_start` ends, and at least a second.
+    pub fn retry_after(&self, window_start: Timestamp, now: Timestamp) -> Duration {
+        now.until(window_start.plus(self.window))
+            .max(Duration::from_secs(1))
     }
+}
 
-    /// `Some(retry_after)` once the IP has more than `max_failures` failures in the window.
-    /// `oldest_in_window` is the oldest counted failure: the throttle lifts when it ages out.
-    pub fn verdict(
-        &self,
-        failures_in_window: u64,
-        oldest_in_window: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Option<Duration> {
-        if failures_in_window <= u64::from(self.max_failures) {
-            return None;
-        }
-        let lifts_at = oldest_in_window.unwrap_or(now).plus(self.window);
-        Some(now.until(lifts_at).max(Duration::from_secs(1)))
+/// The key a client's failed sign-ins are counted under: the IPv4 address, or the /64 of an
+/// IPv6 address (one subscriber usually holds a whole /64, and could rotate through it).
+pub fn client_key(client_ip: &str) -> String {
+    match client_ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => format!("sign-in-ip:{v4}"),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("sign-in-ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!(
+                    "sign-in-ip:{:x}:{:x}:{:x}:{:x}::/64",
+                    s[0], s[1], s[2], s[3]
+                )
+            }
+        },
+        Err(_) => format!("sign-in-ip:{client_ip}"),
     }
 }
 
@@ -98,25 +105,30 @@ mod tests {
     }
 
     #[test]
-    fn ip_throttle_starts_after_one_hundred() {
+    fn retry_after_runs_to_the_end_of_the_window() {
         let p = IpThrottlePolicy::default();
         let now = Timestamp(10_000_000);
-        assert_eq!(p.verdict(100, Some(now), now), None);
-        let oldest = now.minus(Duration::from_secs(5 * 60));
+        let started = now.minus(Duration::from_secs(5 * 60));
+        assert_eq!(p.retry_after(started, now), Duration::from_secs(10 * 60));
         assert_eq!(
-            p.verdict(101, Some(oldest), now),
-            Some(Duration::from_secs(10 * 60))
+            p.retry_after(now.minus(p.window), now),
+            Duration::from_secs(1),
+            "at least a second"
         );
     }
 
     #[test]
-    fn retry_after_is_at_least_a_second() {
-        let p = IpThrottlePolicy::default();
-        let now = Timestamp(10_000_000);
-        let oldest = now.minus(p.window);
+    fn clients_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        assert_eq!(client_key("203.0.113.9"), "sign-in-ip:203.0.113.9");
+        assert_eq!(client_key("::ffff:203.0.113.9"), "sign-in-ip:203.0.113.9");
         assert_eq!(
-            p.verdict(500, Some(oldest), now),
-            Some(Duration::from_secs(1))
+            client_key("2001:db8:1:2:aaaa::1"),
+            client_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
         );
+        assert_eq!(
+            client_key("2001:db8:1:2::1"),
+            "sign-in-ip:2001:db8:1:2::/64"
+        );
+        assert_ne!(client_key("2001:db8:1:2::1"), client_key("2001:db8:1:3::1"));
     }
 }

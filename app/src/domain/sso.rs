@@ -1,158 +1,298 @@
-//! Single sign-on rules that need no I/O: which domains an account may claim, and what the
-//! email step does with a claimed domain. (The OIDC flow itself lives in the process crate.)
-use super::email::EmailAddress;
+//! Single sign-on rules that need no I/O: which issuer URLs and network addresses the hub may
+//! talk to (so an owner cannot point it at the hub's own network), and what the email step
+//! does with a domain. The OIDC flow itself lives in the process crate.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Public mail providers: nobody may claim them, or one account would capture everyone.
-pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "outlook.com",
-    "hotmail.com",
-    "hotmail.co.uk",
-    "live.com",
-    "msn.com",
-    "yahoo.com",
-    "yahoo.co.uk",
-    "yahoo.fr",
-    "ymail.com",
-    "icloud.com",
-    "me.com",
-    "mac.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "pm.me",
-    "gmx.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-    "mail.com",
-    "zoho.com",
-    "yandex.com",
-    "yandex.ru",
-    "mail.ru",
-    "qq.com",
-    "163.com",
-    "126.com",
-    "fastmail.com",
-    "hey.com",
-    "tutanota.com",
-    "tuta.io",
-    "free.fr",
-    "orange.fr",
-    "laposte.net",
-    "t-online.de",
-    "libero.it",
-    "seznam.cz",
-    "wp.pl",
-    "o2.pl",
-    "rediffmail.com",
-];
+/// Where issuers may live, from the hub's own configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IssuerPolicy {
+    /// The hub's own public URL is loopback (development and tests): loopback issuers, over
+    /// plain http too, are allowed.
+    pub allow_loopback: bool,
+    /// `TERMINUS_SSO_ALLOW_PRIVATE_ISSUERS`: an in-house provider on a private network.
+    pub allow_private: bool,
+}
+
+/// What kind of network an address is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressClass {
+    Public,
+    Loopback,
+    /// RFC 1918, carrier-grade NAT, IPv6 unique-local.
+    Private,
+    /// Never reachable on purpose: unspecified, link-local (cloud metadata lives there),
+    /// multicast, broadcast, documentation and reserved ranges.
+    Forbidden,
+}
+
+pub fn classify(ip: IpAddr) -> AddressClass {
+    match ip {
+        IpAddr::V4(v4) => classify_v4(v4),
+        IpAddr::V6(v6) => classify_v6(v6),
+    }
+}
+
+fn classify_v4(ip: Ipv4Addr) -> AddressClass {
+    let [a, b, c, _] = ip.octets();
+    if ip.is_loopback() {
+        AddressClass::Loopback
+    } else if ip.is_private() || (a == 100 && (64..128).contains(&b)) {
+        AddressClass::Private
+    } else if a == 0
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || a >= 240
+        || (a == 192 && b == 0 && (c == 0 || c == 2))
+        || (a == 198 && (b == 18 || b == 19))
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113)
+    {
+        AddressClass::Forbidden
+    } else {
+        AddressClass::Public
+    }
+}
+
+fn classify_v6(ip: Ipv6Addr) -> AddressClass {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return classify_v4(v4);
+    }
+    let s = ip.segments();
+    if ip.is_loopback() {
+        AddressClass::Loopback
+    } else if (s[0] & 0xfe00) == 0xfc00 {
+        AddressClass::Private
+    } else if ip.is_unspecified()
+        || (s[0] & 0xffc0) == 0xfe80
+        || (s[0] & 0xff00) == 0xff00
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        // NAT64 and IPv4-compatible forms could smuggle any IPv4 address.
+        || (s[0] == 0x0064 && s[1] == 0xff9b)
+        || (s[0..6] == [0, 0, 0, 0, 0, 0])
+    {
+        AddressClass::Forbidden
+    } else {
+        AddressClass::Public
+    }
+}
+
+impl IssuerPolicy {
+    /// Whether the hub may connect to `ip` for single sign-on.
+    pub fn allows_address(&self, ip: IpAddr) -> bool {
+        match classify(ip) {
+            AddressClass::Public => true,
+            AddressClass::Loopback => self.allow_loopback,
+            AddressClass::Private => self.allow_private,
+            AddressClass::Forbidden => false,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DomainClaimError {
-    #[error("Enter a domain like example.com.")]
+pub enum IssuerError {
+    #[error("Enter the issuer URL, like https://login.example.com")]
     Malformed,
-    #[error("{0} is a public mail provider and cannot be claimed.")]
-    PublicProvider(String),
-    #[error("You can only claim {0} if your own confirmed email address is on it.")]
-    NotYourDomain(String),
+    #[error("The issuer URL must start with https://")]
+    NotHttps,
+    #[error("The issuer URL must not contain a user name or password.")]
+    Userinfo,
+    #[error("The issuer URL must not have a query or a fragment.")]
+    QueryOrFragment,
+    #[error("The issuer is on a loopback, private or reserved network address, which single sign-on may not use.")]
+    ForbiddenAddress,
 }
 
-/// A domain as claimed: lower-cased, without a trailing dot. Subdomains are separate domains.
-pub fn normalise_domain(input: &str) -> Result<String, DomainClaimError> {
-    let d = input.trim().trim_end_matches('.').to_lowercase();
-    let labels_ok = d.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
-    if d.len() > 253 || !d.contains('.') || !labels_ok {
-        return Err(DomainClaimError::Malformed);
-    }
-    Ok(d)
+/// Whether a host name is one of loopback's names.
+fn is_localhost(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost")
 }
 
-/// Whether the owner whose email is `owner_email` (confirmed) may claim `domain`.
-pub fn check_claim(
-    domain: &str,
-    owner_email: &EmailAddress,
-    owner_confirmed: bool,
-) -> Result<String, DomainClaimError> {
-    let domain = normalise_domain(domain)?;
-    if PUBLIC_MAIL_DOMAINS.contains(&domain.as_str()) {
-        return Err(DomainClaimError::PublicProvider(domain));
+/// A checked issuer URL: `https` (plain `http` only on loopback when loopback is allowed), no
+/// user info, no query or fragment, and an IP literal host only where the policy allows it.
+/// Host names are checked again on every address they resolve to, by the adapter that
+/// connects. Returns the issuer without a trailing slash.
+pub fn parse_issuer(input: &str, policy: IssuerPolicy) -> Result<String, IssuerError> {
+    let input = input.trim();
+    if input.len() > 512 || input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(IssuerError::Malformed);
     }
-    if !owner_confirmed || owner_email.domain() != domain {
-        return Err(DomainClaimError::NotYourDomain(domain));
+    let url = url::Url::parse(input).map_err(|_| IssuerError::Malformed)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(IssuerError::Userinfo);
     }
-    Ok(domain)
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(IssuerError::QueryOrFragment);
+    }
+    let loopback = match url.host() {
+        None => return Err(IssuerError::Malformed),
+        Some(url::Host::Ipv4(ip)) => check_literal(IpAddr::V4(ip), policy)?,
+        Some(url::Host::Ipv6(ip)) => check_literal(IpAddr::V6(ip), policy)?,
+        Some(url::Host::Domain(name)) => {
+            if is_localhost(name) && !policy.allow_loopback {
+                return Err(IssuerError::ForbiddenAddress);
+            }
+            if !is_localhost(name) && !name.contains('.') {
+                // A bare name resolves through the local search path: an internal host.
+                return Err(IssuerError::Malformed);
+            }
+            is_localhost(name)
+        }
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback && policy.allow_loopback => {}
+        "http" => return Err(IssuerError::NotHttps),
+        _ => return Err(IssuerError::Malformed),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-/// How a claimed domain changes the email step.
+/// `Ok(true)` for an allowed loopback literal, `Ok(false)` for another allowed literal.
+fn check_literal(ip: IpAddr, policy: IssuerPolicy) -> Result<bool, IssuerError> {
+    if !policy.allows_address(ip) {
+        return Err(IssuerError::ForbiddenAddress);
+    }
+    Ok(classify(ip) == AddressClass::Loopback)
+}
+
+/// How a domain changes the email step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DomainPolicy {
-    /// Not claimed: the password step.
+    /// Not served by a connection through a verified domain: the password step.
     Unclaimed,
-    /// Claimed, not enforced: the password step with a "Continue with SSO" button.
+    /// Served, not enforced: the password step with a "Continue with SSO" button.
     Offered,
-    /// Claimed and enforced: straight to the identity provider.
+    /// Served and enforced: straight to the identity provider.
     Enforced,
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn email(s: &str) -> EmailAddress {
-        EmailAddress::parse(s).unwrap()
+    const PUBLIC_ONLY: IssuerPolicy = IssuerPolicy {
+        allow_loopback: false,
+        allow_private: false,
+    };
+    const DEV: IssuerPolicy = IssuerPolicy {
+        allow_loopback: true,
+        allow_private: false,
+    };
+
+    #[test]
+    fn https_issuers_on_public_names_are_accepted() {
+        assert_eq!(
+            parse_issuer("https://login.example.com/", PUBLIC_ONLY),
+            Ok("https://login.example.com".into())
+        );
+        assert_eq!(
+            parse_issuer("https://login.example.com/realms/acme", PUBLIC_ONLY),
+            Ok("https://login.example.com/realms/acme".into())
+        );
+        assert_eq!(
+            parse_issuer("https://93.184.216.34", PUBLIC_ONLY),
+            Ok("https://93.184.216.34".into())
+        );
     }
 
     #[test]
-    fn domains_are_normalised_and_validated() {
-        assert_eq!(
-            normalise_domain(" Corp.Example.COM. "),
-            Ok("corp.example.com".into())
-        );
+    fn look_alikes_of_loopback_are_not_loopback() {
         for bad in [
-            "",
-            "localhost",
-            "-a.com",
-            "a..com",
-            "exa mple.com",
-            "a_b.com",
+            "http://127.0.0.1.evil.test",
+            "http://localhost.evil.test:8080",
+            "http://127.0.0.1@evil.test",
+            "http://evil.test#@127.0.0.1",
+        ] {
+            assert!(parse_issuer(bad, DEV).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_issuer("http://127.0.0.1@evil.test", DEV),
+            Err(IssuerError::Userinfo)
+        );
+    }
+
+    #[test]
+    fn loopback_only_when_the_hub_itself_is_loopback() {
+        assert_eq!(
+            parse_issuer("http://127.0.0.1:4000", DEV),
+            Ok("http://127.0.0.1:4000".into())
+        );
+        assert_eq!(
+            parse_issuer("http://localhost:4000/", DEV),
+            Ok("http://localhost:4000".into())
+        );
+        assert_eq!(
+            parse_issuer("http://127.0.0.1:4000", PUBLIC_ONLY),
+            Err(IssuerError::ForbiddenAddress)
+        );
+        assert_eq!(
+            parse_issuer("https://localhost", PUBLIC_ONLY),
+            Err(IssuerError::ForbiddenAddress)
+        );
+        assert_eq!(
+            parse_issuer("http://login.example.com", DEV),
+            Err(IssuerError::NotHttps)
+        );
+    }
+
+    #[test]
+    fn private_and_reserved_addresses() {
+        for bad in [
+            "https://10.0.0.5",
+            "https://192.168.1.1",
+            "https://169.254.169.254",
+            "https://[::ffff:169.254.169.254]",
+            "https://[fe80::1]",
+            "https://0.0.0.0",
+            "https://[::]",
+            "https://[fd00::1]",
         ] {
             assert_eq!(
-                normalise_domain(bad),
-                Err(DomainClaimError::Malformed),
-                "{bad:?}"
+                parse_issuer(bad, DEV),
+                Err(IssuerError::ForbiddenAddress),
+                "{bad}"
             );
         }
+        let private = IssuerPolicy {
+            allow_loopback: false,
+            allow_private: true,
+        };
+        assert!(parse_issuer("https://10.0.0.5", private).is_ok());
+        assert!(
+            parse_issuer("https://169.254.169.254", private).is_err(),
+            "link-local (cloud metadata) is never allowed"
+        );
     }
 
     #[test]
-    fn only_an_owner_on_the_domain_may_claim_it() {
-        let owner = email("boss@corp.test");
+    fn other_shapes_are_refused() {
+        for bad in [
+            "",
+            "ftp://x.example",
+            "https://",
+            "https://intranet",
+            "not a url",
+        ] {
+            assert!(parse_issuer(bad, DEV).is_err(), "{bad:?}");
+        }
         assert_eq!(
-            check_claim("CORP.test", &owner, true),
-            Ok("corp.test".into())
+            parse_issuer("https://login.example.com/?a=b", DEV),
+            Err(IssuerError::QueryOrFragment)
         );
-        assert_eq!(
-            check_claim("corp.test", &owner, false),
-            Err(DomainClaimError::NotYourDomain("corp.test".into()))
-        );
-        assert_eq!(
-            check_claim("eu.corp.test", &owner, true),
-            Err(DomainClaimError::NotYourDomain("eu.corp.test".into())),
-            "subdomains are separate"
-        );
-        let gmail = email("someone@gmail.com");
-        assert_eq!(
-            check_claim("gmail.com", &gmail, true),
-            Err(DomainClaimError::PublicProvider("gmail.com".into()))
-        );
+    }
+
+    #[test]
+    fn address_classes() {
+        let c = |s: &str| classify(s.parse().unwrap());
+        assert_eq!(c("8.8.8.8"), AddressClass::Public);
+        assert_eq!(c("127.0.0.2"), AddressClass::Loopback);
+        assert_eq!(c("::1"), AddressClass::Loopback);
+        assert_eq!(c("172.16.0.1"), AddressClass::Private);
+        assert_eq!(c("100.64.0.1"), AddressClass::Private);
+        assert_eq!(c("169.254.169.254"), AddressClass::Forbidden);
+        assert_eq!(c("::ffff:10.0.0.1"), AddressClass::Private);
+        assert_eq!(c("64:ff9b::a00:1"), AddressClass::Forbidden);
+        assert_eq!(c("2606:4700::1111"), AddressClass::Public);
     }
 }

@@ -6,16 +6,13 @@ use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
 
-/// Validates an account name: 1 to 100 characters after trimming.
+/// Validates an account name: 1 to 100 characters after trimming, none of them control,
+/// invisible or direction-changing characters.
 pub fn account_name(input: &str) -> Result<String, String> {
-    let name = input.trim();
-    if name.is_empty() {
-        return Err("Give the account a name.".into());
-    }
-    if name.chars().count() > MAX_ACCOUNT_NAME_CHARS {
-        return Err("Use at most 100 characters.".into());
-    }
-    Ok(name.to_owned())
+    crate::domain::text::clean_name(input, MAX_ACCOUNT_NAME_CHARS).map_err(|e| match e {
+        crate::domain::text::NameError::Empty => "Give the account a name.".to_owned(),
+        other => other.to_string(),
+    })
 }
 
 /// Creates an account owned by `user_id`; returns its id.

@@ -4,22 +4,16 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::new_id;
 use crate::domain::roles::{can_administer, can_assign, can_remove};
 use crate::domain::tokens::{generate_token, token_hash, INVITATION_LIFETIME};
+use crate::flows::mail::{self, MailKind};
 use crate::flows::FlowError;
 use crate::mails;
 use crate::ports::{
-    Acceptor, AuditEvent, Invitation, MembershipChange, NewInvitation, Role, StoreError,
+    Acceptor, AuditEvent, Hit, Invitation, MembershipChange, NewInvitation, Role, StoreError,
     StoreResult,
 };
 use crate::AppState;
 
-/// Who is acting, in which account, with which role (read from the store this request).
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: String,
-    pub email: String,
-    pub account_id: String,
-    pub role: Role,
-}
+pub use crate::flows::actor::Actor;
 
 async fn audit(state: &AppState, actor: &Actor, action: &str, detail: String) -> StoreResult<()> {
     state
@@ -40,6 +34,33 @@ pub enum InviteResult {
     InvalidEmail(String),
     AlreadyMember(EmailAddress),
     NotAllowed,
+    /// An invitation was emailed to this address less than the mail interval ago.
+    RecipientThrottled(EmailAddress),
+    /// The account has sent its invitations for today.
+    DailyLimitReached,
+}
+
+impl InviteResult {
+    /// The message for a refused invitation.
+    pub fn message(&self) -> String {
+        match self {
+            InviteResult::Sent(to) => format!("Invitation sent to {to}."),
+            InviteResult::InvalidEmail(m) => m.clone(),
+            InviteResult::AlreadyMember(who) => {
+                format!("{who} is already a member of this account.")
+            }
+            InviteResult::NotAllowed => {
+                "Your role does not allow inviting someone with that role.".into()
+            }
+            InviteResult::RecipientThrottled(to) => {
+                format!("An email was sent to {to} less than a minute ago. Try again in a minute.")
+            }
+            InviteResult::DailyLimitReached => {
+                "This account has sent as many invitations as it may today. Try again tomorrow."
+                    .into()
+            }
+        }
+    }
 }
 
 pub async fn invite(
@@ -59,16 +80,35 @@ pub async fn invite(
     if members.iter().any(|m| m.email == email.as_str()) {
         return Ok(InviteResult::AlreadyMember(email));
     }
-    send_invitation(state, actor, email.clone(), role).await?;
-    Ok(InviteResult::Sent(email))
+    send_invitation(state, actor, email, role).await
 }
 
+/// One day: the window of the per-account invitation limit.
+const INVITATION_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Stores the invitation and emails its link, within the per-recipient mail interval and the
+/// account's daily limit (both checked before anything is written).
 async fn send_invitation(
     state: &AppState,
     actor: &Actor,
     email: EmailAddress,
     role: Role,
-) -> Result<(), FlowError> {
+) -> Result<InviteResult, FlowError> {
+    if !mail::take_slot(state, MailKind::Invitation, &email).await? {
+        return Ok(InviteResult::RecipientThrottled(email));
+    }
+    let quota = state
+        .store
+        .count_hit(
+            &format!("invitations:{}", actor.account_id),
+            state.clock.now(),
+            INVITATION_DAY,
+            state.config.invitations_per_day,
+        )
+        .await?;
+    if matches!(quota, Hit::Over { .. }) {
+        return Ok(InviteResult::DailyLimitReached);
+    }
     let raw = generate_token();
     let hash = token_hash(raw.expose())
         .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
@@ -110,7 +150,23 @@ async fn send_invitation(
         format!("{email} as {}", role.as_str()),
     )
     .await?;
-    Ok(())
+    Ok(InviteResult::Sent(email))
+}
+
+/// What became of a pending invitation someone acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingInvitation {
+    Done,
+    /// Not pending any more (accepted, revoked, expired) or not of this account.
+    NotFound,
+    NotAllowed,
+    /// Resending was refused by the mail interval or the daily limit.
+    Refused(InviteResult),
+}
+
+/// May `actor` manage an invitation with this role? The one rule for resend and revoke.
+fn may_manage_invitation(actor: &Actor, role: Role) -> bool {
+    can_administer(actor.role) && can_assign(actor.role, None, role)
 }
 
 /// Sends a pending invitation again with a new link (the old link stops working).
@@ -118,45 +174,51 @@ pub async fn resend(
     state: &AppState,
     actor: &Actor,
     invitation_id: &str,
-) -> Result<bool, FlowError> {
+) -> Result<PendingInvitation, FlowError> {
     let Some(inv) = state
         .store
         .invitation(&actor.account_id, invitation_id, state.clock.now())
         .await?
     else {
-        return Ok(false);
+        return Ok(PendingInvitation::NotFound);
     };
-    if !can_administer(actor.role) || !can_assign(actor.role, None, inv.role) {
-        return Ok(false);
+    if !may_manage_invitation(actor, inv.role) {
+        return Ok(PendingInvitation::NotAllowed);
     }
-    send_invitation(state, actor, inv.email, inv.role).await?;
-    Ok(true)
+    Ok(
+        match send_invitation(state, actor, inv.email, inv.role).await? {
+            InviteResult::Sent(_) => PendingInvitation::Done,
+            refused => PendingInvitation::Refused(refused),
+        },
+    )
 }
 
+/// Revokes a pending invitation: its link stops working at once.
 pub async fn revoke(
     state: &AppState,
     actor: &Actor,
     invitation_id: &str,
-) -> Result<bool, FlowError> {
-    if !can_administer(actor.role) {
-        return Ok(false);
-    }
+) -> Result<PendingInvitation, FlowError> {
     let now = state.clock.now();
     let Some(inv) = state
         .store
         .invitation(&actor.account_id, invitation_id, now)
         .await?
     else {
-        return Ok(false);
+        return Ok(PendingInvitation::NotFound);
     };
+    if !may_manage_invitation(actor, inv.role) {
+        return Ok(PendingInvitation::NotAllowed);
+    }
     let revoked = state
         .store
         .revoke_invitation(&actor.account_id, invitation_id, now)
         .await?;
-    if revoked {
-        audit(state, actor, "invitation.revoked", inv.email.to_string()).await?;
+    if !revoked {
+        return Ok(PendingInvitation::NotFound);
     }
-    Ok(revoked)
+    audit(state, actor, "invitation.revoked", inv.email.to_string()).await?;
+    Ok(PendingInvitation::Done)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

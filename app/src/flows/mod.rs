@@ -4,7 +4,10 @@ use crate::hashing::HashError;
 use crate::ports::StoreError;
 
 pub mod accounts;
+pub mod actor;
 pub mod api_keys;
+pub mod domains;
+pub mod mail;
 pub mod members;
 pub mod recovery;
 pub mod sign_in;

@@ -1,65 +1,44 @@
-//! Getting back in: email confirmation, unlock links, and password reset.
+//! Getting back in: unlock links and password reset.
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
+use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::{tokens::issue_link, FlowError};
 use crate::mails;
 use crate::AppState;
 
-/// Sends a reset link if the address has a user (at most one a minute). The page answers
-/// the same for every address.
-pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(), FlowError> {
-    let Some(user) = state.store.user_by_email(email).await? else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    if state
-        .store
-        .take_mail_slot(
-            &format!("reset:{}", user.id),
-            now,
-            state.config.mail_interval,
-        )
-        .await?
-    {
-        let link = issue_link(state, &user.id, TokenPurpose::Reset).await?;
-        state.send_mail_later(mails::reset_password(email, &link));
-    }
-    Ok(())
+/// Sends a reset link if the address has a user (at most one a minute). The answer is the
+/// same for every address and comes first: the work happens after it.
+pub fn forgot_password(state: &AppState, email: &EmailAddress) {
+    let background = state.clone();
+    let email = email.clone();
+    state.after_answer("a password reset request", async move {
+        if !mail::take_slot(&background, MailKind::Reset, &email).await? {
+            return Ok::<(), FlowError>(());
+        }
+        let Some(user) = background.store.user_by_email(&email).await? else {
+            return Ok(());
+        };
+        let link = issue_link(&background, &user.id, TokenPurpose::Reset).await?;
+        background.send_mail_later(mails::reset_password(&email, &link));
+        Ok(())
+    });
 }
 
+/// Whether a link can still be used, without using it (to show the right page).
 pub async fn link_is_live(
     state: &AppState,
     purpose: TokenPurpose,
     token_hash: &str,
 ) -> Result<bool, FlowError> {
+    if purpose == TokenPurpose::Confirm {
+        return crate::flows::sign_up::confirmation_is_live(state, token_hash).await;
+    }
     Ok(state
         .store
         .token_is_live(purpose, token_hash, state.clock.now())
         .await?)
-}
-
-/// Uses a confirm or unlock link; true when it was good and its effect applied.
-pub async fn redeem_link(
-    state: &AppState,
-    purpose: TokenPurpose,
-    token_hash: &str,
-) -> Result<bool, FlowError> {
-    match purpose {
-        TokenPurpose::Confirm => confirm_email(state, token_hash).await,
-        TokenPurpose::Unlock => unlock(state, token_hash).await,
-        TokenPurpose::Reset | TokenPurpose::Invite => Ok(false),
-    }
-}
-
-/// True when the link was good and the email is now confirmed.
-pub async fn confirm_email(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
-    Ok(state
-        .store
-        .redeem_confirm(token_hash, state.clock.now())
-        .await?
-        .is_some())
 }
 
 /// True when the link was good and the account is unlocked.
@@ -102,7 +81,12 @@ pub async fn reset_password(
     };
     if let Some(user) = state.store.user_by_id(&user_id).await? {
         let reset_link = state.config.link("/forgot");
-        state.send_mail_later(mails::password_changed(&user.email, &reset_link));
+        mail::send_throttled(
+            state,
+            MailKind::PasswordChanged,
+            mails::password_changed(&user.email, &reset_link),
+        )
+        .await?;
     }
     Ok(ResetResult::Done)
 }

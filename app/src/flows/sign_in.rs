@@ -1,14 +1,17 @@
 //! Password sign-in with the one generic failure, the per-user lockout and the per-IP throttle.
 use std::time::Duration;
 
+use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
-use crate::domain::lockout::GuessReservation;
+use crate::domain::lockout::{client_key, GuessReservation};
 use crate::domain::password::{check_length, PasswordError};
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
+use crate::flows::mail::{self, MailKind};
 use crate::flows::{tokens::issue_link, FlowError};
 use crate::hashing::Verification;
 use crate::mails;
+use crate::ports::Hit;
 use crate::AppState;
 
 /// The one message for a wrong password, an unknown email and a locked account.
@@ -16,12 +19,13 @@ pub const GENERIC_FAILURE: &str = "Incorrect email or password.";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInResult {
-    /// Wrong password, unknown email or locked account: all look the same.
+    /// Wrong password, unknown email (or one whose sign-up is not confirmed yet), locked
+    /// account, or a password refused by enforced single sign-on: all look the same.
     Refused,
     /// The password field was left empty (nothing was checked).
     PasswordMissing,
-    /// The password is right but the email is not confirmed yet.
-    Unconfirmed(EmailAddress),
+    /// This client has failed too often recently; nothing was checked.
+    Throttled(Duration),
     SignedIn {
         user_id: String,
         session_epoch: i64,
@@ -31,11 +35,11 @@ pub enum SignInResult {
 /// Where the email step sends a person: the one place the SSO decision is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailStep {
-    /// Not claimed: the password step.
+    /// Not served by single sign-on: the password step.
     Password,
-    /// Claimed, not enforced: the password step with a "Continue with SSO" button.
-    PasswordOrSso,
-    /// Claimed and enforced: straight to the identity provider.
+    /// Served, not enforced: the password step with a "Continue with SSO" button.
+    PasswordOrSso(Box<crate::ports::SsoConnection>),
+    /// Served and enforced: straight to the identity provider.
     Sso(Box<crate::ports::SsoConnection>),
 }
 
@@ -47,7 +51,7 @@ pub async fn decide_email_step(
     let (policy, connection) = crate::flows::sso_login::policy_for(state, email).await?;
     Ok(match (policy, connection) {
         (DomainPolicy::Enforced, Some(c)) => EmailStep::Sso(Box::new(c)),
-        (DomainPolicy::Offered, Some(_)) => EmailStep::PasswordOrSso,
+        (DomainPolicy::Offered, Some(c)) => EmailStep::PasswordOrSso(Box::new(c)),
         _ => EmailStep::Password,
     })
 }
@@ -69,28 +73,65 @@ async fn password_allowed(
     Ok(role.is_some_and(crate::domain::roles::can_administer))
 }
 
-/// `Some(retry_after)` when this client IP has failed too often recently.
-pub async fn ip_throttle(state: &AppState, client_ip: &str) -> Result<Option<Duration>, FlowError> {
-    let now = state.clock.now();
-    let policy = state.config.ip_throttle;
-    let failures = state
-        .store
-        .ip_failures_since(client_ip, policy.window_start(now))
-        .await?;
-    Ok(policy.verdict(failures.count, failures.oldest, now))
+/// A sign-in attempt counted against its client before any hash is checked, so concurrent
+/// attempts cannot slip past the limit. Given back when the attempt turns out not to be a
+/// failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpReservation {
+    key: String,
+    window_start: Timestamp,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpAttempt {
+    Allowed(IpReservation),
+    /// Over the budget: try again after this long.
+    Throttled(Duration),
+}
+
+/// Counts an attempt from `client_ip` (IPv6 per /64) before its password is checked.
+pub async fn reserve_ip_attempt(state: &AppState, client_ip: &str) -> Result<IpAttempt, FlowError> {
+    let policy = state.config.ip_throttle;
+    let key = client_key(client_ip);
+    let now = state.clock.now();
+    Ok(
+        match state
+            .store
+            .count_hit(&key, now, policy.window, policy.max_failures)
+            .await?
+        {
+            Hit::Counted { window_start } => {
+                IpAttempt::Allowed(IpReservation { key, window_start })
+            }
+            Hit::Over { window_start } => {
+                IpAttempt::Throttled(policy.retry_after(window_start, now))
+            }
+        },
+    )
+}
+
+/// Checks a password. `reservation` is the attempt the per-IP gate counted for this request
+/// (the gate answers 429 itself when over budget); without one the flow counts it here.
 pub async fn sign_in_with_password(
     state: &AppState,
     email_input: &str,
     password: &Secret,
     client_ip: &str,
+    reservation: Option<IpReservation>,
 ) -> Result<SignInResult, FlowError> {
+    let reservation = match reservation {
+        Some(r) => r,
+        None => match reserve_ip_attempt(state, client_ip).await? {
+            IpAttempt::Allowed(r) => r,
+            IpAttempt::Throttled(retry) => return Ok(SignInResult::Throttled(retry)),
+        },
+    };
     let result = attempt(state, email_input, password).await?;
-    if result == SignInResult::Refused {
+    if result != SignInResult::Refused {
+        // Only failures count against the client.
         state
             .store
-            .record_ip_failure(client_ip, state.clock.now())
+            .refund_hit(&reservation.key, reservation.window_start)
             .await?;
     }
     Ok(result)
@@ -143,9 +184,6 @@ async fn attempt(
                 return Ok(SignInResult::Refused);
             }
             state.store.sign_in_succeeded(&user.id, rehash).await?;
-            if user.email_confirmed_at.is_none() {
-                return Ok(SignInResult::Unconfirmed(email));
-            }
             Ok(SignInResult::SignedIn {
                 user_id: user.id,
                 session_epoch: user.session_epoch,
@@ -153,8 +191,14 @@ async fn attempt(
         }
         Verification::Mismatch => {
             if policy.failure_locks(attempt) {
-                let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
-                state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
+                if mail::take_slot(state, MailKind::Unlock, &email).await? {
+                    let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
+                    state.send_mail_later(mails::unlock_account(
+                        &email,
+                        &link,
+                        policy.lock_until(now),
+                    ));
+                }
             }
             Ok(SignInResult::Refused)
         }

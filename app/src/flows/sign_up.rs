@@ -1,15 +1,17 @@
-//! Sign-up: a user, an account they own and its first workspace "Main", then a confirmation
-//! email. An email that already has a user gets the same answer and a notice mail instead.
+//! Sign-up: nothing durable is created before the email is confirmed. A sign-up keeps a
+//! pending sign-up (email, password hash, link) and mails the link; the link creates the
+//! user, an account they own and its first workspace "Main" in one transaction. An email that
+//! already has a user gets the same answer, and a notice mail instead.
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
 use crate::domain::secret::Secret;
-use crate::domain::tokens::TokenPurpose;
-use crate::flows::{tokens::issue_link, FlowError};
+use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::flows::mail::{self, MailKind};
+use crate::flows::FlowError;
 use crate::mails;
-use crate::ports::{NewSignUp, SignUpOutcome};
+use crate::ports::{ConfirmOutcome, NewPendingSignUp, NewSignUp, StoreError};
 use crate::AppState;
-
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 
 /// Messages to show next to the form fields.
@@ -56,6 +58,9 @@ pub fn validate_new_password(
     check_new_password(password, &context).map_err(|e| e.to_string())
 }
 
+/// Validates and hashes in the request (the same work for every address), answers "check
+/// your email", and does the rest after the answer, so neither the page nor its timing says
+/// whether the address has an account.
 pub async fn sign_up(
     state: &AppState,
     email_input: &str,
@@ -70,54 +75,63 @@ pub async fn sign_up(
         Ok(email) if errors.is_empty() => email,
         _ => return Ok(SignUpResult::Invalid(errors)),
     };
-
-    // Hash before knowing whether the email is taken: both answers cost the same.
     let password_hash = state.passwords.hash(password).await?;
+    let background = state.clone();
+    let address = email.clone();
+    state.after_answer("sign-up", async move {
+        finish_sign_up(&background, &address, password_hash).await
+    });
+    Ok(SignUpResult::CheckEmail(email))
+}
+
+async fn finish_sign_up(
+    state: &AppState,
+    email: &EmailAddress,
+    password_hash: String,
+) -> Result<(), FlowError> {
+    // The slot first: while one is taken, an earlier link (and its password) stays as it was
+    // rather than being replaced by a link we may not send.
+    let kind_free = |kind| mail::take_slot(state, kind, email);
+    if state.store.user_by_email(email).await?.is_some() {
+        if kind_free(MailKind::SignUpNotice).await? {
+            state.send_mail_later(mails::sign_up_attempt_notice(
+                email,
+                &state.config.link("/sign-in"),
+                &state.config.link("/forgot"),
+            ));
+        }
+        return Ok(());
+    }
+    if !kind_free(MailKind::Confirm).await? {
+        return Ok(());
+    }
+    let (raw, hash) = new_link_token()?;
     let now = state.clock.now();
-    let user_id = new_id(ids::USER);
-    let outcome = state
+    state
         .store
-        .sign_up(NewSignUp {
-            user_id: user_id.clone(),
+        .put_pending_sign_up(NewPendingSignUp {
             email: email.clone(),
             password_hash,
-            account_id: new_id(ids::ACCOUNT),
-            account_name: default_account_name(&email),
-            workspace_id: new_id(ids::WORKSPACE),
-            workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
+            token_hash: hash,
+            expires_at: now.plus(TokenPurpose::Confirm.lifetime()),
             now,
         })
         .await?;
+    state.send_mail_later(mails::confirm_email(email, &confirm_link(state, &raw)));
+    Ok(())
+}
 
-    match outcome {
-        SignUpOutcome::Created => {
-            state
-                .store
-                .take_mail_slot(
-                    &format!("confirm:{user_id}"),
-                    now,
-                    state.config.mail_interval,
-                )
-                .await?;
-            let link = issue_link(state, &user_id, TokenPurpose::Confirm).await?;
-            state.send_mail_later(mails::confirm_email(&email, &link));
-        }
-        SignUpOutcome::EmailTaken => {
-            let slot = format!("sign-up-notice:{}", email.as_str());
-            if state
-                .store
-                .take_mail_slot(&slot, now, state.config.mail_interval)
-                .await?
-            {
-                state.send_mail_later(mails::sign_up_attempt_notice(
-                    &email,
-                    &state.config.link("/sign-in"),
-                    &state.config.link("/forgot"),
-                ));
-            }
-        }
-    }
-    Ok(SignUpResult::CheckEmail(email))
+fn new_link_token() -> Result<(Secret, String), FlowError> {
+    let raw = generate_token();
+    let hash = token_hash(raw.expose())
+        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
+    Ok((raw, hash))
+}
+
+fn confirm_link(state: &AppState, raw: &Secret) -> String {
+    state
+        .config
+        .link(&format!("/confirm?token={}", raw.expose()))
 }
 
 /// A new account is named after the person until they rename it.
@@ -125,27 +139,67 @@ pub fn default_account_name(email: &EmailAddress) -> String {
     format!("{}'s account", email.local_part())
 }
 
-/// Sends a new confirmation link if the address has an unconfirmed user, at most once a
-/// minute. Says nothing either way: the page answers the same for every address.
-pub async fn resend_confirmation(state: &AppState, email: &EmailAddress) -> Result<(), FlowError> {
-    let Some(user) = state.store.user_by_email(email).await? else {
-        return Ok(());
-    };
-    if user.email_confirmed_at.is_some() {
-        return Ok(());
-    }
-    let now = state.clock.now();
-    if state
+/// Sends a new confirmation link (the old one dies) if the address has a pending sign-up,
+/// at most once a minute. The answer is the same for every address and comes first.
+pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
+    let background = state.clone();
+    let email = email.clone();
+    state.after_answer("resending a confirmation", async move {
+        if !mail::take_slot(&background, MailKind::Confirm, &email).await? {
+            return Ok::<(), FlowError>(());
+        }
+        let (raw, hash) = new_link_token()?;
+        let now = background.clock.now();
+        let renewed = background
+            .store
+            .renew_pending_sign_up(
+                &email,
+                &hash,
+                now.plus(TokenPurpose::Confirm.lifetime()),
+                now,
+            )
+            .await?;
+        if renewed {
+            background.send_mail_later(mails::confirm_email(
+                &email,
+                &confirm_link(&background, &raw),
+            ));
+        }
+        Ok(())
+    });
+}
+
+/// Whether a confirmation link can still be used (to show the right page).
+pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
+    Ok(state
         .store
-        .take_mail_slot(
-            &format!("confirm:{}", user.id),
-            now,
-            state.config.mail_interval,
-        )
+        .pending_sign_up(token_hash, state.clock.now())
         .await?
-    {
-        let link = issue_link(state, &user.id, TokenPurpose::Confirm).await?;
-        state.send_mail_later(mails::confirm_email(email, &link));
-    }
-    Ok(())
+        .is_some())
+}
+
+/// Uses a confirmation link: creates the user, their account and its workspace "Main".
+pub async fn confirm(state: &AppState, token_hash: &str) -> Result<ConfirmOutcome, FlowError> {
+    let now = state.clock.now();
+    let Some(pending) = state.store.pending_sign_up(token_hash, now).await? else {
+        return Ok(ConfirmOutcome::Dead);
+    };
+    let account_name = default_account_name(&pending.email);
+    let outcome = state
+        .store
+        .confirm_sign_up(
+            token_hash,
+            NewSignUp {
+                user_id: new_id(ids::USER),
+                email: pending.email,
+                password_hash: pending.password_hash,
+                account_id: new_id(ids::ACCOUNT),
+                account_name,
+                workspace_id: new_id(ids::WORKSPACE),
+                workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
+                now,
+            },
+        )
+        .await?;
+    Ok(outcome)
 }

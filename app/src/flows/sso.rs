@@ -1,13 +1,14 @@
-//! Managing single sign-on connections: an owner connects an OpenID provider, claims email
-//! domains under the rules of `domain::sso`, and switches enforcement. The client secret is
-//! sealed before it is stored and never shown again.
+//! Managing single sign-on connections, for owners: connect an OpenID provider for verified
+//! domains of the account (discovery is checked before anything is saved), test it with a
+//! sign-in, and only then enforce it. The client secret is sealed before it is stored and
+//! never shown again.
 use crate::domain::ids::new_id;
-use crate::domain::roles::can_own;
 use crate::domain::secret::Secret;
-use crate::domain::sso::check_claim;
-use crate::flows::members::Actor;
+use crate::domain::sso::parse_issuer;
+use crate::domain::text::clean_name;
+use crate::flows::actor::OwnerOf;
 use crate::flows::FlowError;
-use crate::ports::{AuditEvent, SsoConnection, SsoCreated, StoreError};
+use crate::ports::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoError, StoreError};
 use crate::AppState;
 
 /// What an owner submits.
@@ -17,7 +18,6 @@ pub struct ConnectionInput {
     pub client_id: String,
     pub client_secret: Secret,
     pub domains: Vec<String>,
-    pub enforced: bool,
 }
 
 /// A refused input: which field, and why.
@@ -40,8 +40,6 @@ fn field(field: &'static str, code: &'static str, message: impl Into<String>) ->
 pub enum SsoResult {
     Created(SsoConnection),
     Invalid(FieldError),
-    /// Only owners manage single sign-on.
-    NotAllowed,
 }
 
 /// One connection of an account, by id.
@@ -58,47 +56,54 @@ pub async fn connection(
         .find(|c| c.id == id))
 }
 
+pub async fn list(state: &AppState, owner: &OwnerOf) -> Result<Vec<SsoConnection>, FlowError> {
+    Ok(state.store.sso_connections(&owner.account_id).await?)
+}
+
 /// The redirect URI to register at the identity provider.
 pub fn redirect_uri(state: &AppState) -> String {
     state.config.link("/auth/oidc/callback")
 }
 
-/// An issuer must be https, except on loopback (for local providers and tests).
-pub fn valid_issuer(input: &str) -> Option<String> {
-    let issuer = input.trim().trim_end_matches('/');
-    let rest = issuer
-        .strip_prefix("https://")
-        .or_else(|| issuer.strip_prefix("http://127.0.0.1"))
-        .or_else(|| issuer.strip_prefix("http://localhost"))?;
-    let ok = issuer.len() <= 512
-        && (issuer.starts_with("http://") || !rest.is_empty())
-        && !issuer.chars().any(|c| c.is_whitespace() || c.is_control());
-    ok.then(|| issuer.to_owned())
+/// What an owner may be told about a provider that does not work: the adapter's messages
+/// never carry what the provider (or whatever answered) sent.
+pub fn provider_problem(issuer: &str, err: &SsoError) -> String {
+    match err {
+        SsoError::ForbiddenAddress => format!(
+            "{issuer} resolves to a loopback, private or reserved network address, which single sign-on may not use."
+        ),
+        SsoError::Unreachable(reason) => {
+            format!("{issuer} does not work as an OpenID provider yet: {reason}")
+        }
+        SsoError::Rejected(_) => format!("{issuer} refused the request."),
+    }
 }
 
 pub async fn create(
     state: &AppState,
-    actor: &Actor,
+    owner: &OwnerOf,
     input: ConnectionInput,
 ) -> Result<SsoResult, FlowError> {
-    if !can_own(actor.role) {
-        return Ok(SsoResult::NotAllowed);
-    }
-    let Some(issuer) = valid_issuer(&input.issuer) else {
-        return Ok(SsoResult::Invalid(field(
-            "issuer",
-            "parameter_invalid",
-            "Enter the issuer URL, like https://login.example.com",
-        )));
+    let issuer = match parse_issuer(&input.issuer, state.config.issuer_policy) {
+        Ok(issuer) => issuer,
+        Err(e) => {
+            return Ok(SsoResult::Invalid(field(
+                "issuer",
+                "parameter_invalid",
+                e.to_string(),
+            )))
+        }
     };
-    let client_id = input.client_id.trim().to_owned();
-    if client_id.is_empty() || client_id.len() > 255 {
-        return Ok(SsoResult::Invalid(field(
-            "client_id",
-            "parameter_invalid",
-            "Enter the client id the identity provider gave you.",
-        )));
-    }
+    let client_id = match clean_name(&input.client_id, 255) {
+        Ok(id) => id,
+        Err(e) => {
+            return Ok(SsoResult::Invalid(field(
+                "client_id",
+                e.code(),
+                format!("Enter the client id the identity provider gave you. {e}"),
+            )))
+        }
+    };
     let secret = input.client_secret.expose().trim();
     if secret.is_empty() || secret.len() > 1024 {
         return Ok(SsoResult::Invalid(field(
@@ -111,119 +116,175 @@ pub async fn create(
         return Ok(SsoResult::Invalid(field(
             "domains",
             "parameter_missing",
-            "Claim at least one email domain.",
+            "Choose at least one verified domain for this connection.",
         )));
     }
-    let owner = state.store.user_by_id(&actor.user_id).await?;
-    let Some(owner) = owner else {
-        return Ok(SsoResult::NotAllowed);
-    };
-    let mut domains = Vec::new();
-    for d in &input.domains {
-        match check_claim(d, &owner.email, owner.email_confirmed_at.is_some()) {
-            Ok(d) if !domains.contains(&d) => domains.push(d),
-            Ok(_) => {}
-            Err(e) => {
-                return Ok(SsoResult::Invalid(field(
-                    "domains",
-                    "domain_not_allowed",
-                    e.to_string(),
-                )))
-            }
+    let verified = state.store.domains(&owner.account_id).await?;
+    let mut served: Vec<ServedDomain> = Vec::new();
+    let mut domain_ids: Vec<String> = Vec::new();
+    for input in &input.domains {
+        let name =
+            crate::domain::domains::normalise(input).unwrap_or_else(|_| input.trim().to_owned());
+        let Some(d) = verified
+            .iter()
+            .find(|d| d.domain == name && d.verified_at.is_some())
+        else {
+            return Ok(SsoResult::Invalid(field(
+                "domains",
+                "domain_not_verified",
+                format!("{name} is not a verified domain of this account: add it on the Domains page and verify it first."),
+            )));
+        };
+        if !domain_ids.contains(&d.id) {
+            domain_ids.push(d.id.clone());
+            served.push(ServedDomain {
+                domain: d.domain.clone(),
+                verified: true,
+            });
         }
+    }
+    if let Err(e) = state.oidc.check(&issuer).await {
+        tracing::info!(error = %e, "SSO discovery check failed");
+        return Ok(SsoResult::Invalid(field(
+            "issuer",
+            "issuer_unreachable",
+            provider_problem(&issuer, &e),
+        )));
     }
     let sealed = state
         .sealing
         .seal(&Secret::new(secret))
         .map_err(|e| StoreError(e.to_string()))?;
+    let now = state.clock.now();
     let connection = SsoConnection {
         id: new_id("sso"),
-        account_id: actor.account_id.clone(),
+        account_id: owner.account_id.clone(),
         issuer,
         client_id,
         client_secret_sealed: sealed,
-        enforced: input.enforced,
-        domains,
-        created_at: state.clock.now(),
+        enforced: false,
+        domains: served,
+        tested_at: None,
+        created_at: now,
     };
-    match state.store.create_sso_connection(&connection).await? {
+    let audit = owner.audit(
+        "sso.connection_created",
+        format!(
+            "{} for {}",
+            connection.issuer,
+            connection.domain_names().join(", ")
+        ),
+        now,
+    );
+    match state
+        .store
+        .create_sso_connection(&connection, &domain_ids, audit)
+        .await?
+    {
         SsoCreated::DomainTaken(domain) => Ok(SsoResult::Invalid(field(
             "domains",
             "domain_taken",
-            format!("{domain} is already claimed by another account."),
+            format!("{domain} is already served by another connection of this account."),
         ))),
-        SsoCreated::Created => {
-            audit(
-                state,
-                actor,
-                "sso.connection_created",
-                format!(
-                    "{} for {}",
-                    connection.issuer,
-                    connection.domains.join(", ")
-                ),
-            )
-            .await?;
-            Ok(SsoResult::Created(connection))
-        }
+        SsoCreated::Created => Ok(SsoResult::Created(connection)),
     }
 }
 
-/// `None` when not allowed; `Some(false)` when there is no such connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforceResult {
+    /// Enforced; the password sessions of this many sessions were ended.
+    Enforced {
+        sessions_ended: u64,
+    },
+    Stopped,
+    /// Enforcement waits for an owner to complete a test sign-in through the provider.
+    TestSignInRequired,
+    NotFound,
+}
+
+/// What enforcing a connection would do: the connection and how many people it affects.
+pub async fn enforcement_preview(
+    state: &AppState,
+    owner: &OwnerOf,
+    id: &str,
+) -> Result<Option<(SsoConnection, u64)>, FlowError> {
+    let Some(c) = connection(state, &owner.account_id, id).await? else {
+        return Ok(None);
+    };
+    let affected = state
+        .store
+        .sso_enforcement_affects(&owner.account_id, id)
+        .await?;
+    Ok(Some((c, affected)))
+}
+
 pub async fn set_enforced(
     state: &AppState,
-    actor: &Actor,
+    owner: &OwnerOf,
     id: &str,
     enforced: bool,
-) -> Result<Option<bool>, FlowError> {
-    if !can_own(actor.role) {
-        return Ok(None);
+) -> Result<EnforceResult, FlowError> {
+    let now = state.clock.now();
+    if !enforced {
+        let audit = owner.audit("sso.not_enforced", id, now);
+        return Ok(
+            if state
+                .store
+                .stop_enforcing_sso(&owner.account_id, id, now, audit)
+                .await?
+            {
+                EnforceResult::Stopped
+            } else {
+                EnforceResult::NotFound
+            },
+        );
     }
-    let done = state
-        .store
-        .set_sso_enforced(&actor.account_id, id, enforced, state.clock.now())
-        .await?;
-    if done {
-        let action = if enforced {
-            "sso.enforced"
-        } else {
-            "sso.not_enforced"
-        };
-        audit(state, actor, action, id.to_owned()).await?;
-    }
-    Ok(Some(done))
+    let audit = owner.audit("sso.enforced", id, now);
+    Ok(
+        match state
+            .store
+            .enforce_sso(&owner.account_id, id, now, audit)
+            .await?
+        {
+            EnforceOutcome::Enforced { sessions_ended } => {
+                EnforceResult::Enforced { sessions_ended }
+            }
+            EnforceOutcome::NotTested => EnforceResult::TestSignInRequired,
+            EnforceOutcome::NotFound => EnforceResult::NotFound,
+        },
+    )
 }
 
-pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<Option<bool>, FlowError> {
-    if !can_own(actor.role) {
-        return Ok(None);
-    }
-    let done = state
+pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Result<bool, FlowError> {
+    let audit = owner.audit("sso.connection_deleted", id, state.clock.now());
+    Ok(state
         .store
-        .delete_sso_connection(&actor.account_id, id)
-        .await?;
-    if done {
-        audit(state, actor, "sso.connection_deleted", id.to_owned()).await?;
-    }
-    Ok(Some(done))
+        .delete_sso_connection(&owner.account_id, id, audit)
+        .await?)
 }
 
-async fn audit(
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestConnection {
+    /// Discovery and keys found: sign-in goes to this authorization endpoint.
+    Works(String),
+    /// What is wrong, in words safe to show (never a fetched body).
+    Fails(String),
+    NotFound,
+}
+
+/// Fetches the provider's discovery document and says plainly what is wrong, if anything.
+pub async fn test_connection(
     state: &AppState,
-    actor: &Actor,
-    action: &str,
-    detail: String,
-) -> Result<(), StoreError> {
-    state
-        .store
-        .record_audit(AuditEvent {
-            account_id: Some(actor.account_id.clone()),
-            actor_user_id: Some(actor.user_id.clone()),
-            action: action.into(),
-            detail: Some(detail),
-            at: state.clock.now(),
-        })
-        .await
+    owner: &OwnerOf,
+    id: &str,
+) -> Result<TestConnection, FlowError> {
+    let Some(c) = connection(state, &owner.account_id, id).await? else {
+        return Ok(TestConnection::NotFound);
+    };
+    Ok(match state.oidc.check(&c.issuer).await {
+        Ok(endpoint) => TestConnection::Works(endpoint),
+        Err(e) => TestConnection::Fails(provider_problem(&c.issuer, &e)),
+    })
 }
 
 /// Splits a comma- or whitespace-separated list of domains as typed in a form.
@@ -238,21 +299,6 @@ pub fn split_domains(input: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn issuers_must_be_https_except_on_loopback() {
-        assert_eq!(
-            valid_issuer("https://login.example.com/"),
-            Some("https://login.example.com".into())
-        );
-        assert_eq!(
-            valid_issuer("http://127.0.0.1:4000"),
-            Some("http://127.0.0.1:4000".into())
-        );
-        assert_eq!(valid_issuer("http://login.example.com"), None);
-        assert_eq!(valid_issuer("https://"), None);
-        assert_eq!(valid_issuer("ftp://x"), None);
-    }
 
     #[test]
     fn domains_split_on_commas_and_spaces() {

@@ -3,14 +3,19 @@
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::sso::DomainPolicy;
+use crate::flows::actor::OwnerOf;
 use crate::flows::FlowError;
-use crate::ports::{AuditEvent, SsoConnection, SsoError, StoreError, UserRecord};
+use crate::ports::{
+    AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, StoreError,
+    UserRecord,
+};
 use crate::AppState;
 
 /// How long a started SSO sign-in may take before its callback is refused.
 pub const FLOW_LIFETIME_MS: i64 = 10 * 60 * 1000;
 
-/// The email step's decision for an address: by the connection claiming its domain.
+/// The email step's decision for an address: by the connection serving its domain through
+/// a domain its account has verified.
 pub async fn policy_for(
     state: &AppState,
     email: &EmailAddress,
@@ -33,10 +38,12 @@ pub enum SsoFailure {
     /// Code exchange or ID token checks failed (signature, audience, nonce, …).
     NotVerified,
     EmailUnverified,
-    /// The ID token's email is not on a domain this connection claims.
+    /// The ID token's email is not on a verified domain this connection serves.
     WrongDomain,
     /// The connection was deleted meanwhile.
     NoConnection,
+    /// The user with this email is linked to another identity at this provider.
+    LinkedElsewhere,
 }
 
 impl SsoFailure {
@@ -59,6 +66,9 @@ impl SsoFailure {
                 "Your email address is not on a domain that uses this single sign-on."
             }
             SsoFailure::NoConnection => "Single sign-on is no longer set up for your domain.",
+            SsoFailure::LinkedElsewhere => {
+                "Your account here is linked to a different identity at your provider. Ask an owner of your account for help."
+            }
         }
     }
 }
@@ -67,23 +77,28 @@ impl From<SsoError> for SsoFailure {
     fn from(e: SsoError) -> Self {
         tracing::warn!(error = %e, "SSO callback refused");
         match e {
-            SsoError::Unreachable(_) => SsoFailure::Unreachable,
+            SsoError::Unreachable(_) | SsoError::ForbiddenAddress => SsoFailure::Unreachable,
             SsoError::Rejected(_) => SsoFailure::NotVerified,
         }
     }
 }
 
-/// Exchanges the code, checks the identity against the connection, and provisions or links
-/// the user with a member role. Returns the user and the connection's account.
-pub async fn complete(
+/// What a callback carries back to the flow that started it.
+pub struct Callback<'a> {
+    pub connection_id: &'a str,
+    pub account_id: &'a str,
+    pub code: &'a str,
+    pub pkce_verifier: &'a str,
+    pub nonce: &'a str,
+}
+
+/// Exchanges the code and verifies the ID token for the connection the flow started with.
+async fn verified_identity(
     state: &AppState,
-    connection_id: &str,
-    account_id: &str,
-    code: &str,
-    pkce_verifier: &str,
-    nonce: &str,
-) -> Result<Result<(UserRecord, String), SsoFailure>, FlowError> {
-    let Some(connection) = crate::flows::sso::connection(state, account_id, connection_id).await?
+    cb: &Callback<'_>,
+) -> Result<Result<(SsoConnection, SsoIdentity), SsoFailure>, FlowError> {
+    let Some(connection) =
+        crate::flows::sso::connection(state, cb.account_id, cb.connection_id).await?
     else {
         return Ok(Err(SsoFailure::NoConnection));
     };
@@ -92,49 +107,120 @@ pub async fn complete(
         .open(&connection.client_secret_sealed)
         .map_err(|e| StoreError(e.to_string()))?;
     let redirect = crate::flows::sso::redirect_uri(state);
-    let identity = match state
+    match state
         .oidc
         .finish(
             &connection.issuer,
             &connection.client_id,
             &secret,
             &redirect,
-            code,
-            pkce_verifier,
-            nonce,
+            cb.code,
+            cb.pkce_verifier,
+            cb.nonce,
         )
         .await
     {
-        Ok(identity) => identity,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    if !identity.email_verified {
-        return Ok(Err(SsoFailure::EmailUnverified));
+        Ok(identity) => Ok(Ok((connection, identity))),
+        Err(e) => Ok(Err(e.into())),
     }
-    let Some(email) = identity
+}
+
+/// The identity's email when it may name a user here: verified by the provider and on a
+/// verified domain the connection serves.
+fn usable_email(
+    connection: &SsoConnection,
+    identity: &SsoIdentity,
+) -> Result<EmailAddress, SsoFailure> {
+    if !identity.email_verified {
+        return Err(SsoFailure::EmailUnverified);
+    }
+    let email = identity
         .email
         .as_deref()
         .and_then(|e| EmailAddress::parse(e).ok())
-    else {
-        return Ok(Err(SsoFailure::EmailUnverified));
-    };
-    if !connection.domains.iter().any(|d| d == email.domain()) {
-        return Ok(Err(SsoFailure::WrongDomain));
+        .ok_or(SsoFailure::EmailUnverified)?;
+    if !connection.serves_verified(email.domain()) {
+        return Err(SsoFailure::WrongDomain);
     }
+    Ok(email)
+}
+
+/// A sign-in through the provider. The user is found by (connection, subject); the first
+/// time, the verified email on a served domain links an existing user or provisions one (a
+/// member of the connection's account). Returns the user and the connection's account.
+pub async fn complete(
+    state: &AppState,
+    cb: Callback<'_>,
+) -> Result<Result<(UserRecord, String), SsoFailure>, FlowError> {
+    let (connection, identity) = match verified_identity(state, &cb).await? {
+        Ok(v) => v,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let email = usable_email(&connection, &identity);
     let now = state.clock.now();
-    let user = state
+    let audit = AuditEvent {
+        account_id: Some(connection.account_id.clone()),
+        actor_user_id: None,
+        action: "sso.sign_in".into(),
+        detail: Some(format!(
+            "{} via {}",
+            email
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|_| identity.subject.clone()),
+            connection.issuer
+        )),
+        at: now,
+    };
+    let outcome = state
         .store
-        .provision_sso_user(&email, &new_id(ids::USER), &connection.account_id, now)
+        .sso_sign_in(
+            SsoSignIn {
+                connection_id: connection.id.clone(),
+                account_id: connection.account_id.clone(),
+                subject: identity.subject.clone(),
+                email: email.as_ref().ok().cloned(),
+                new_user_id: new_id(ids::USER),
+                now,
+            },
+            audit,
+        )
         .await?;
-    state
+    Ok(match outcome {
+        SsoSignInOutcome::SignedIn { user, .. } => Ok((user, connection.account_id)),
+        SsoSignInOutcome::NeedsEmail => Err(email.err().unwrap_or(SsoFailure::EmailUnverified)),
+        SsoSignInOutcome::UserLinkedElsewhere => Err(SsoFailure::LinkedElsewhere),
+    })
+}
+
+/// An owner's test sign-in: the provider answered with a verified ID token whose verified
+/// email is on a served domain. Records the test (enforcement may now be switched on);
+/// signs nobody in and links nothing. Returns the email the provider asserted.
+pub async fn complete_test(
+    state: &AppState,
+    owner: &OwnerOf,
+    cb: Callback<'_>,
+) -> Result<Result<EmailAddress, SsoFailure>, FlowError> {
+    let (connection, identity) = match verified_identity(state, &cb).await? {
+        Ok(v) => v,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let email = match usable_email(&connection, &identity) {
+        Ok(e) => e,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let now = state.clock.now();
+    let audit = owner.audit(
+        "sso.test_sign_in",
+        format!("{} as {email}", connection.issuer),
+        now,
+    );
+    if !state
         .store
-        .record_audit(AuditEvent {
-            account_id: Some(connection.account_id.clone()),
-            actor_user_id: Some(user.id.clone()),
-            action: "sso.sign_in".into(),
-            detail: Some(format!("{email} via {}", connection.issuer)),
-            at: now,
-        })
-        .await?;
-    Ok(Ok((user, connection.account_id)))
+        .mark_sso_tested(&owner.account_id, &connection.id, now, audit)
+        .await?
+    {
+        return Ok(Err(SsoFailure::NoConnection));
+    }
+    Ok(Ok(email))
 }

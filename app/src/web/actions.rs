@@ -12,10 +12,12 @@ pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnErro
     ctx.finish(result, "/sign-up").await
 }
 
+/// "Resend the confirmation email": for the address typed on `/resend-confirmation`, or
+/// the one this browser just signed up with (the button on "check your email").
 #[server(prefix = "/_fn", endpoint = "resend_confirmation")]
-pub async fn resend_confirmation() -> Result<(), ServerFnError> {
+pub async fn resend_confirmation(#[server(default)] email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
-    let result = handle_resend(&ctx).await;
+    let result = handle_resend(&ctx, email).await;
     ctx.finish(result, "/check-email").await
 }
 
@@ -141,23 +143,22 @@ pub async fn accept_invitation(#[server(default)] password: String) -> Result<()
 
 #[server(prefix = "/_fn", endpoint = "create_sso_connection")]
 pub async fn create_sso_connection(
-    issuer: String,
-    client_id: String,
-    client_secret: String,
-    domains: String,
-    #[server(default)] enforced: String,
+    #[server(default)] issuer: String,
+    #[server(default)] client_id: String,
+    #[server(default)] client_secret: String,
+    #[server(default)] domains: String,
 ) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let form = SsoForm {
         issuer,
         client_id,
         domains,
-        enforced: !enforced.is_empty(),
     };
     let result = handle_create_sso(&ctx, form, Secret::new(client_secret)).await;
     ctx.finish(result, "/settings/sso").await
 }
 
+/// Posted by the enforcement confirmation page ("true") and by "Stop enforcing" ("false").
 #[server(prefix = "/_fn", endpoint = "set_sso_enforced")]
 pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
@@ -172,6 +173,14 @@ pub async fn test_sso_connection(id: String) -> Result<(), ServerFnError> {
     ctx.finish(result, "/settings/sso").await
 }
 
+/// An owner's test sign-in through the provider: the step before enforcement.
+#[server(prefix = "/_fn", endpoint = "start_sso_test")]
+pub async fn start_sso_test(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_start_sso_test(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
 #[server(prefix = "/_fn", endpoint = "delete_sso_connection")]
 pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
@@ -181,7 +190,7 @@ pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
 
 /// Server-only helpers: the request context and the body of each server function.
 #[cfg(feature = "ssr")]
-mod server {
+pub mod server {
     use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
     use axum::Extension;
     use leptos::prelude::*;
@@ -193,16 +202,18 @@ mod server {
     pub use crate::domain::secret::Secret;
     use crate::domain::tokens::TokenPurpose;
     use crate::flows::accounts;
-    use crate::flows::members::{self, Actor, ChangeResult, InviteResult};
+    use crate::flows::actor::OwnerOf;
+    use crate::flows::members::{self, Actor, ChangeResult, InviteResult, PendingInvitation};
     use crate::flows::recovery::{self, ResetResult};
-    use crate::flows::sign_in::{self, EmailStep, SignInResult, GENERIC_FAILURE};
+    use crate::flows::sign_in::{self, EmailStep, IpReservation, SignInResult, GENERIC_FAILURE};
     use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
+    use crate::flows::sso::EnforceResult;
     use crate::flows::FlowError;
     use crate::flows::{sso, sso_login};
     use crate::ports::SsoConnection;
-    use crate::ports::{Acceptor, Role, StoreError};
+    use crate::ports::{Acceptor, ConfirmOutcome, Role, StoreError};
     use crate::web::guards::ClientIp;
-    use crate::web::session::{self, AuthState, Flash};
+    use crate::web::session::{self, AuthState, Flash, SsoPurpose};
     use crate::AppState;
 
     /// What a person typed is kept for the next page, within reason.
@@ -297,10 +308,27 @@ mod server {
         }
     }
 
-    pub async fn handle_resend(ctx: &Ctx) -> Next {
-        let Some(email) = session::pending_email(&ctx.session).await? else {
+    pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
+        let email = if typed.trim().is_empty() {
+            session::pending_email(&ctx.session).await?
+        } else {
+            match EmailAddress::parse(&typed) {
+                Ok(address) => {
+                    session::set_pending_email(&ctx.session, address.as_str()).await?;
+                    Some(address.to_string())
+                }
+                Err(err) => {
+                    let flash = Flash::default()
+                        .field_error("email", Some(err.to_string()))
+                        .value("email", &kept(&typed));
+                    session::set_flash(&ctx.session, flash).await?;
+                    return Ok("/resend-confirmation".into());
+                }
+            }
+        };
+        let Some(email) = email else {
             session::set_flash(&ctx.session, Flash::error("Enter your email to continue.")).await?;
-            return Ok("/sign-in".into());
+            return Ok("/resend-confirmation".into());
         };
         let now = ctx.state.clock.now();
         let interval = ctx.state.config.mail_interval.as_millis() as i64;
@@ -313,11 +341,13 @@ mod server {
         }
         session::set_last_resend(&ctx.session, now.millis()).await?;
         if let Ok(address) = EmailAddress::parse(&email) {
-            sign_up_flow::resend_confirmation(&ctx.state, &address).await?;
+            sign_up_flow::resend_confirmation(&ctx.state, &address);
         }
         session::set_flash(
             &ctx.session,
-            Flash::notice(format!("We sent another email to {email}.")),
+            Flash::notice(format!(
+                "If {email} is waiting to be confirmed, we sent it a new link. Earlier links no longer work."
+            )),
         )
         .await?;
         Ok("/check-email".into())
@@ -335,18 +365,33 @@ mod server {
             Ok(address) => {
                 session::set_sign_in_email(&ctx.session, address.as_str()).await?;
                 match sign_in::decide_email_step(&ctx.state, &address).await? {
-                    EmailStep::Password | EmailStep::PasswordOrSso => {
+                    EmailStep::Password | EmailStep::PasswordOrSso(_) => {
                         Ok("/sign-in/password".into())
                     }
-                    EmailStep::Sso(connection) => begin_sso(ctx, &connection, &address).await,
+                    EmailStep::Sso(connection) => {
+                        begin_sso(
+                            ctx,
+                            &connection,
+                            address.as_str(),
+                            SsoPurpose::SignIn,
+                            "/sign-in",
+                        )
+                        .await
+                    }
                 }
             }
         }
     }
 
     /// Starts the OpenID Connect flow: keeps state, nonce and PKCE verifier in the session and
-    /// answers 303 to the identity provider.
-    async fn begin_sso(ctx: &Ctx, connection: &SsoConnection, email: &EmailAddress) -> Next {
+    /// answers 303 to the identity provider (or to `back` with a message).
+    pub async fn begin_sso(
+        ctx: &Ctx,
+        connection: &SsoConnection,
+        login_hint: &str,
+        purpose: SsoPurpose,
+        back: &str,
+    ) -> Next {
         let redirect = sso::redirect_uri(&ctx.state);
         match ctx
             .state
@@ -355,7 +400,7 @@ mod server {
                 &connection.issuer,
                 &connection.client_id,
                 &redirect,
-                email.as_str(),
+                login_hint,
             )
             .await
         {
@@ -367,15 +412,16 @@ mod server {
                     nonce: start.nonce,
                     pkce_verifier: start.pkce_verifier,
                     started_at: ctx.state.clock.now().millis(),
+                    purpose,
                 };
-                session::set_sso_flow(&ctx.session, flow).await?;
+                session::add_sso_flow(&ctx.session, flow).await?;
                 Ok(start.authorize_url)
             }
             Err(err) => {
                 tracing::warn!(error = %err, issuer = %connection.issuer, "could not start SSO");
                 let flash = Flash::error(sso_login::SsoFailure::Unreachable.message());
                 session::set_flash(&ctx.session, flash).await?;
-                Ok("/sign-in".into())
+                Ok(back.to_owned())
             }
         }
     }
@@ -385,25 +431,41 @@ mod server {
         let Some(address) = email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
             return Ok("/sign-in".into());
         };
-        match ctx
-            .state
-            .store
-            .sso_for_domain(address.domain())
-            .await
-            .map_err(FlowError::from)?
-        {
-            Some(connection) => begin_sso(ctx, &connection, &address).await,
-            None => Ok("/sign-in/password".into()),
+        match sign_in::decide_email_step(&ctx.state, &address).await? {
+            EmailStep::PasswordOrSso(connection) | EmailStep::Sso(connection) => {
+                begin_sso(
+                    ctx,
+                    &connection,
+                    address.as_str(),
+                    SsoPurpose::SignIn,
+                    "/sign-in",
+                )
+                .await
+            }
+            EmailStep::Password => Ok("/sign-in/password".into()),
         }
     }
 
     pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret) -> Next {
+        let reservation = leptos_axum::extract::<Option<Extension<IpReservation>>>()
+            .await
+            .ok()
+            .flatten()
+            .map(|Extension(r)| r);
         let result =
-            sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0).await?;
+            sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation)
+                .await?;
         match result {
             SignInResult::Refused => {
                 session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
                 session::set_flash(&ctx.session, Flash::error(GENERIC_FAILURE)).await?;
+                Ok("/sign-in/password".into())
+            }
+            SignInResult::Throttled(_) => {
+                let flash = Flash::error(
+                    "Too many failed sign-in attempts from your network. Please wait a few minutes and try again.",
+                );
+                session::set_flash(&ctx.session, flash).await?;
                 Ok("/sign-in/password".into())
             }
             SignInResult::PasswordMissing => {
@@ -412,14 +474,6 @@ mod server {
                     Flash::default().field_error("password", Some("Enter your password.".into()));
                 session::set_flash(&ctx.session, flash).await?;
                 Ok("/sign-in/password".into())
-            }
-            SignInResult::Unconfirmed(address) => {
-                session::set_pending_email(&ctx.session, address.as_str()).await?;
-                let flash = Flash::notice(
-                    "Confirm your email address to sign in: open the link we emailed you.",
-                );
-                session::set_flash(&ctx.session, flash).await?;
-                Ok("/check-email".into())
             }
             SignInResult::SignedIn {
                 user_id,
@@ -458,29 +512,43 @@ mod server {
         Ok("/sign-in".into())
     }
 
-    /// Uses the confirm or unlock link whose token the session holds.
-    async fn handle_link(ctx: &Ctx, purpose: TokenPurpose, page: &str, done: &str) -> Next {
-        let used = match session::link_token(&ctx.session, purpose).await? {
-            Some(hash) => recovery::redeem_link(&ctx.state, purpose, &hash).await?,
+    /// Uses the confirmation link whose token the session holds: creates the account.
+    pub async fn handle_confirm(ctx: &Ctx) -> Next {
+        let outcome = match session::link_token(&ctx.session, TokenPurpose::Confirm).await? {
+            Some(hash) => sign_up_flow::confirm(&ctx.state, &hash).await?,
+            None => ConfirmOutcome::Dead,
+        };
+        let flash = match outcome {
+            ConfirmOutcome::Dead => {
+                session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
+                return Ok("/confirm".into());
+            }
+            ConfirmOutcome::Created { .. } => Flash::notice(
+                "Your email is confirmed and your account is ready. Sign in to continue.",
+            ),
+            ConfirmOutcome::AlreadyUser => {
+                Flash::notice("This email address already has an account. Sign in to continue.")
+            }
+        };
+        session::forget_link_token(&ctx.session, TokenPurpose::Confirm).await?;
+        session::set_flash(&ctx.session, flash).await?;
+        Ok("/sign-in".into())
+    }
+
+    /// Uses the unlock link whose token the session holds.
+    pub async fn handle_unlock(ctx: &Ctx) -> Next {
+        let used = match session::link_token(&ctx.session, TokenPurpose::Unlock).await? {
+            Some(hash) => recovery::unlock(&ctx.state, &hash).await?,
             None => false,
         };
         if !used {
             session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-            return Ok(page.into());
+            return Ok("/unlock".into());
         }
-        session::forget_link_token(&ctx.session, purpose).await?;
+        session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
+        let done = "Your account is unlocked. Sign in to continue.";
         session::set_flash(&ctx.session, Flash::notice(done)).await?;
         Ok("/sign-in".into())
-    }
-
-    pub async fn handle_confirm(ctx: &Ctx) -> Next {
-        let done = "Your email is confirmed. Sign in to continue.";
-        handle_link(ctx, TokenPurpose::Confirm, "/confirm", done).await
-    }
-
-    pub async fn handle_unlock(ctx: &Ctx) -> Next {
-        let done = "Your account is unlocked. Sign in to continue.";
-        handle_link(ctx, TokenPurpose::Unlock, "/unlock", done).await
     }
 
     pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
@@ -493,7 +561,7 @@ mod server {
                 Ok("/forgot".into())
             }
             Ok(address) => {
-                recovery::forgot_password(&ctx.state, &address).await?;
+                recovery::forgot_password(&ctx.state, &address);
                 session::set_pending_email(&ctx.session, address.as_str()).await?;
                 Ok("/forgot/sent".into())
             }
@@ -656,19 +724,16 @@ mod server {
             session::set_flash(&ctx.session, flash).await?;
             return Ok("/settings/members".into());
         };
-        let flash = match members::invite(&ctx.state, &actor, &email, role).await? {
-            InviteResult::Sent(to) => Flash::notice(format!("Invitation sent to {to}.")),
-            InviteResult::InvalidEmail(message) => Flash::default()
-                .field_error("email", Some(message))
+        let result = members::invite(&ctx.state, &actor, &email, role).await?;
+        let flash = match &result {
+            InviteResult::Sent(_) => Flash::notice(result.message()),
+            InviteResult::InvalidEmail(_)
+            | InviteResult::AlreadyMember(_)
+            | InviteResult::RecipientThrottled(_) => Flash::default()
+                .field_error("email", Some(result.message()))
                 .value("email", &kept(&email)),
-            InviteResult::AlreadyMember(who) => Flash::default()
-                .field_error(
-                    "email",
-                    Some(format!("{who} is already a member of this account.")),
-                )
-                .value("email", &kept(&email)),
-            InviteResult::NotAllowed => {
-                Flash::error("Your role does not allow inviting someone with that role.")
+            InviteResult::NotAllowed | InviteResult::DailyLimitReached => {
+                Flash::error(result.message())
             }
         };
         session::set_flash(&ctx.session, flash).await?;
@@ -739,12 +804,15 @@ mod server {
         .await
     }
 
-    /// Back to the members page with `done` when the invitation was still pending.
-    async fn invitation_flash(ctx: &Ctx, pending: bool, done: &str) -> Next {
-        let flash = if pending {
-            Flash::notice(done)
-        } else {
-            Flash::error("That invitation is no longer pending.")
+    /// Back to the members page with `done`, or what stood in the way.
+    async fn invitation_flash(ctx: &Ctx, outcome: PendingInvitation, done: &str) -> Next {
+        let flash = match outcome {
+            PendingInvitation::Done => Flash::notice(done),
+            PendingInvitation::NotFound => Flash::error("That invitation is no longer pending."),
+            PendingInvitation::NotAllowed => {
+                Flash::error("Your role does not allow managing that invitation.")
+            }
+            PendingInvitation::Refused(refused) => Flash::error(refused.message()),
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/members".into())
@@ -850,17 +918,33 @@ mod server {
         Ok("/home".into())
     }
 
+    /// The signed-in owner of the current account, or the page to go to instead (with a
+    /// message for a member who is not an owner).
+    pub async fn owner(ctx: &Ctx, back: &str) -> Result<Result<OwnerOf, String>, ActionError> {
+        let actor = match actor(ctx).await? {
+            Ok(a) => a,
+            Err(path) => return Ok(Err(path)),
+        };
+        match actor.as_owner() {
+            Some(owner) => Ok(Ok(owner)),
+            None => {
+                let flash = Flash::error("Only owners of this account can do that.");
+                session::set_flash(&ctx.session, flash).await?;
+                Ok(Err(back.to_owned()))
+            }
+        }
+    }
+
     /// The SSO form's fields other than the secret (which is never kept for redisplay).
     pub struct SsoForm {
         pub issuer: String,
         pub client_id: String,
         pub domains: String,
-        pub enforced: bool,
     }
 
     pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
-        let actor = match actor(ctx).await? {
-            Ok(a) => a,
+        let owner = match owner(ctx, "/settings/sso").await? {
+            Ok(o) => o,
             Err(path) => return Ok(path),
         };
         let input = sso::ConnectionInput {
@@ -868,84 +952,94 @@ mod server {
             client_id: form.client_id.clone(),
             client_secret: secret,
             domains: sso::split_domains(&form.domains),
-            enforced: form.enforced,
         };
-        let flash = match sso::create(&ctx.state, &actor, input).await? {
+        let flash = match sso::create(&ctx.state, &owner, input).await? {
             sso::SsoResult::Created(c) => Flash::notice(format!(
-                "Connected {} for {}.",
+                "Connected {} for {}. Next: a test sign-in, then you can enforce it.",
                 c.issuer,
-                c.domains.join(", ")
+                c.domain_names().join(", ")
             )),
             sso::SsoResult::Invalid(e) => Flash::default()
                 .field_error(e.field, Some(e.message))
                 .value("issuer", &kept(&form.issuer))
                 .value("client_id", &kept(&form.client_id))
                 .value("domains", &kept(&form.domains)),
-            sso::SsoResult::NotAllowed => Flash::error("Only owners can manage single sign-on."),
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/sso".into())
     }
 
+    /// Enforces (after the confirmation page) or stops enforcing a connection.
     pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
-        let actor = match actor(ctx).await? {
-            Ok(a) => a,
+        let owner = match owner(ctx, "/settings/sso").await? {
+            Ok(o) => o,
             Err(path) => return Ok(path),
         };
-        let flash = match sso::set_enforced(&ctx.state, &actor, &id, enforced).await? {
-            Some(true) if enforced => {
-                Flash::notice("Single sign-on is now enforced for these domains.")
-            }
-            Some(true) => {
+        let flash = match sso::set_enforced(&ctx.state, &owner, &id, enforced).await? {
+            EnforceResult::Enforced { sessions_ended } => Flash::notice(format!(
+                "Single sign-on is now enforced for these domains. {sessions_ended} password session(s) of affected people were ended."
+            )),
+            EnforceResult::Stopped => {
                 Flash::notice("Single sign-on is no longer enforced: passwords work again.")
             }
-            Some(false) => Flash::error("That connection no longer exists."),
-            None => Flash::error("Only owners can manage single sign-on."),
+            EnforceResult::TestSignInRequired => Flash::error(
+                "Complete a test sign-in through this provider before enforcing it.",
+            ),
+            EnforceResult::NotFound => Flash::error("That connection no longer exists."),
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/sso".into())
+    }
+
+    /// Starts an owner's test sign-in through a connection.
+    pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
+        let owner = match owner(ctx, "/settings/sso").await? {
+            Ok(o) => o,
+            Err(path) => return Ok(path),
+        };
+        let Some(connection) = sso::connection(&ctx.state, &owner.account_id, &id)
+            .await
+            .map_err(FlowError::from)?
+        else {
+            session::set_flash(
+                &ctx.session,
+                Flash::error("That connection no longer exists."),
+            )
+            .await?;
+            return Ok("/settings/sso".into());
+        };
+        let purpose = SsoPurpose::Test {
+            owner_user_id: owner.user_id.clone(),
+        };
+        begin_sso(ctx, &connection, "", purpose, "/settings/sso").await
     }
 
     /// Fetches the provider's discovery document and says plainly what is wrong, if anything.
     pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
-        let actor = match actor(ctx).await? {
-            Ok(a) => a,
+        let owner = match owner(ctx, "/settings/sso").await? {
+            Ok(o) => o,
             Err(path) => return Ok(path),
         };
-        if !crate::domain::roles::can_own(actor.role) {
-            session::set_flash(
-                &ctx.session,
-                Flash::error("Only owners can manage single sign-on."),
-            )
-            .await?;
-            return Ok("/settings/sso".into());
-        }
-        let connection = sso::connection(&ctx.state, &actor.account_id, &id)
-            .await
-            .map_err(FlowError::from)?;
-        let flash = match connection {
-            None => Flash::error("That connection no longer exists."),
-            Some(c) => match ctx.state.oidc.check(&c.issuer).await {
-                Ok(endpoint) => Flash::notice(format!(
-                    "{} answers: discovery and signing keys found, sign-in goes to {endpoint}.",
-                    c.issuer
-                )),
-                Err(e) => Flash::error(format!("{} does not work yet: {e}", c.issuer)),
-            },
+        let flash = match sso::test_connection(&ctx.state, &owner, &id).await? {
+            sso::TestConnection::NotFound => Flash::error("That connection no longer exists."),
+            sso::TestConnection::Works(endpoint) => Flash::notice(format!(
+                "The provider answers: discovery and signing keys found, sign-in goes to {endpoint}."
+            )),
+            sso::TestConnection::Fails(message) => Flash::error(message),
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/sso".into())
     }
 
     pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
-        let actor = match actor(ctx).await? {
-            Ok(a) => a,
+        let owner = match owner(ctx, "/settings/sso").await? {
+            Ok(o) => o,
             Err(path) => return Ok(path),
         };
-        let flash = match sso::delete(&ctx.state, &actor, &id).await? {
-            Some(true) => Flash::notice("The connection was deleted and its domains released."),
-            Some(false) => Flash::error("That connection no longer exists."),
-            None => Flash::error("Only owners can manage single sign-on."),
+        let flash = if sso::delete(&ctx.state, &owner, &id).await? {
+            Flash::notice("The connection was deleted: its domains no longer use single sign-on.")
+        } else {
+            Flash::error("That connection no longer exists.")
         };
         session::set_flash(&ctx.session, flash).await?;
         Ok("/settings/sso".into())

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::flows::sign_in::ip_throttle;
+use crate::flows::sign_in::{reserve_ip_attempt, IpAttempt};
 use crate::web::pages::errors;
 use crate::AppState;
 
@@ -99,16 +99,25 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     errors::cross_site_refused()
 }
 
-/// In front of password sign-in: an IP over its failure budget gets 429 with `Retry-After`.
-pub async fn sign_in_ip_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// In front of password sign-in: counts the attempt against its client before anything is
+/// checked (the flow gives it back unless the attempt fails), and answers 429 with
+/// `Retry-After` to a client over its failure budget.
+pub async fn sign_in_ip_gate(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let ip = req
         .extensions()
         .get::<ClientIp>()
         .cloned()
         .unwrap_or_else(|| ClientIp("unknown".into()));
-    match ip_throttle(&state, &ip.0).await {
-        Ok(None) => next.run(req).await,
-        Ok(Some(retry_after)) => {
+    match reserve_ip_attempt(&state, &ip.0).await {
+        Ok(IpAttempt::Allowed(reservation)) => {
+            req.extensions_mut().insert(reservation);
+            next.run(req).await
+        }
+        Ok(IpAttempt::Throttled(retry_after)) => {
             let secs = retry_after.as_secs().max(1);
             let mut res = errors::too_many_attempts(secs);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -44,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/settings/activity", get(members::activity_page))
         .route("/settings/sso", get(sso::sso_page))
+        .route("/settings/sso/{id}/enforce", get(sso::confirm_enforce_page))
+        .route("/settings/domains", get(crate::web::domains::domains_page))
+        .route("/resend-confirmation", get(sign_up::resend_page))
         .route("/auth/oidc/callback", get(sso_callback::callback))
         .route("/sign-in/direct", get(sign_in::direct_page))
         .route(

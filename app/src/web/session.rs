@@ -13,7 +13,21 @@ const SIGN_IN_EMAIL: &str = "sign_in_email";
 const PENDING_EMAIL: &str = "pending_email";
 const RESEND_AT: &str = "resend_at";
 const RETURN_TO: &str = "return_to";
-const SSO_FLOW: &str = "sso_flow";
+const SSO_FLOWS: &str = "sso_flows";
+/// At most this many SSO sign-ins may be in progress in one session (several tabs).
+const MAX_SSO_FLOWS: usize = 5;
+/// Issued and used one-time form tokens kept per form.
+const MAX_FORM_TOKENS: usize = 20;
+
+/// Why an SSO flow was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SsoPurpose {
+    SignIn,
+    /// An owner's test sign-in through a connection (signs nobody in).
+    Test {
+        owner_user_id: String,
+    },
+}
 
 /// A started SSO sign-in, kept server-side until its callback: what the answer must match.
 #[derive(Clone, Serialize, Deserialize)]
@@ -24,23 +38,105 @@ pub struct SsoFlow {
     pub nonce: String,
     pub pkce_verifier: String,
     pub started_at: i64,
+    pub purpose: SsoPurpose,
 }
 
 impl std::fmt::Debug for SsoFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SsoFlow")
             .field("connection_id", &self.connection_id)
+            .field("purpose", &self.purpose)
             .finish_non_exhaustive()
     }
 }
 
-pub async fn set_sso_flow(session: &Session, flow: SsoFlow) -> SessionResult<()> {
-    session.insert(SSO_FLOW, flow).await
+/// Keeps a started flow beside any others in progress (newest last, the oldest dropped).
+pub async fn add_sso_flow(session: &Session, flow: SsoFlow) -> SessionResult<()> {
+    let mut flows = session
+        .get::<Vec<SsoFlow>>(SSO_FLOWS)
+        .await?
+        .unwrap_or_default();
+    flows.push(flow);
+    let excess = flows.len().saturating_sub(MAX_SSO_FLOWS);
+    flows.drain(..excess);
+    session.insert(SSO_FLOWS, flows).await
 }
 
-/// Takes the flow out of the session: a callback can use it once.
-pub async fn take_sso_flow(session: &Session) -> SessionResult<Option<SsoFlow>> {
-    session.remove::<SsoFlow>(SSO_FLOW).await
+/// Takes out the flow whose `state` matches, and only that one: a forged or unknown `state`
+/// uses up nothing. The comparison goes through SHA-256, so it stops at no secret prefix.
+pub async fn take_sso_flow(session: &Session, state: &str) -> SessionResult<Option<SsoFlow>> {
+    use sha2::{Digest as _, Sha256};
+    let Some(mut flows) = session.get::<Vec<SsoFlow>>(SSO_FLOWS).await? else {
+        return Ok(None);
+    };
+    let wanted = Sha256::digest(state.as_bytes());
+    let Some(index) = flows
+        .iter()
+        .position(|f| Sha256::digest(f.state.as_bytes()) == wanted)
+    else {
+        return Ok(None);
+    };
+    let flow = flows.remove(index);
+    session.insert(SSO_FLOWS, flows).await?;
+    Ok(Some(flow))
+}
+
+/// What a posted one-time form token turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormToken {
+    /// Issued and not used yet: go ahead (it is now used).
+    Fresh,
+    /// Posted before: the form was submitted again (a reload).
+    Used,
+    /// Never issued to this session.
+    Unknown,
+}
+
+fn form_keys(form: &str) -> (String, String) {
+    (format!("form:{form}:issued"), format!("form:{form}:used"))
+}
+
+async fn push_capped(session: &Session, key: &str, token: String) -> SessionResult<()> {
+    let mut tokens = session.get::<Vec<String>>(key).await?.unwrap_or_default();
+    tokens.push(token);
+    let excess = tokens.len().saturating_sub(MAX_FORM_TOKENS);
+    tokens.drain(..excess);
+    session.insert(key, tokens).await
+}
+
+/// A new one-time token for a rendering of `form`.
+pub async fn issue_form_token(session: &Session, form: &str) -> SessionResult<String> {
+    let token = crate::domain::domains::new_token();
+    push_capped(session, &form_keys(form).0, token.clone()).await?;
+    Ok(token)
+}
+
+/// Uses a posted token of `form`.
+pub async fn use_form_token(
+    session: &Session,
+    form: &str,
+    token: &str,
+) -> SessionResult<FormToken> {
+    let (issued_key, used_key) = form_keys(form);
+    let mut issued = session
+        .get::<Vec<String>>(&issued_key)
+        .await?
+        .unwrap_or_default();
+    if let Some(i) = issued.iter().position(|t| t == token) {
+        issued.remove(i);
+        session.insert(&issued_key, issued).await?;
+        push_capped(session, &used_key, token.to_owned()).await?;
+        return Ok(FormToken::Fresh);
+    }
+    let used = session
+        .get::<Vec<String>>(&used_key)
+        .await?
+        .unwrap_or_default();
+    Ok(if !token.is_empty() && used.iter().any(|t| t == token) {
+        FormToken::Used
+    } else {
+        FormToken::Unknown
+    })
 }
 
 /// Who is signed in, in which account, and since when.

@@ -138,6 +138,7 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
                 {chrome.is_admin.then(|| link("/settings/members", "Members"))}
                 {chrome.is_admin.then(|| link("/settings/api-keys", "API keys"))}
                 {chrome.is_admin.then(|| link("/settings/activity", "Activity"))}
+                {chrome.is_owner.then(|| link("/settings/domains", "Domains"))}
                 {chrome.is_owner.then(|| link("/settings/sso", "Single sign-on"))}
             </nav>
             <div class="who">

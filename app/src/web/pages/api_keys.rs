@@ -10,17 +10,20 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::account::{human_time, signed_in_member, Member};
-use super::{errors, PageResult};
+use super::{errors, see_other, PageResult};
 use crate::domain::api_keys::{Scope, MAX_NAME_CHARS};
 use crate::domain::clock::Timestamp;
+use crate::domain::text::{clean_name, NameError};
 use crate::flows::api_keys as key_flows;
 use crate::ports::{ApiKeyRecord, PageRequest};
 use crate::web::actions::DeleteApiKey;
-use crate::web::session::{take_flash, Flash};
+use crate::web::session::{self, take_flash, Flash, FormToken};
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::AppState;
 
 const PATH: &str = "/settings/api-keys";
+/// The session's one-time tokens of the key creation form.
+const KEY_FORM: &str = "api_key";
 
 /// The signed-in owner or admin, or the page to show instead.
 async fn admin(
@@ -41,6 +44,8 @@ async fn admin(
 pub struct NewKeyForm {
     name: String,
     expires_on: String,
+    /// One-time token of the rendered form: a reload that posts it again creates nothing.
+    form_token: String,
     #[serde(rename = "workspaces:read")]
     workspaces_read: Option<String>,
     #[serde(rename = "workspaces:write")]
@@ -102,6 +107,7 @@ pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageR
     let flash = take_flash(&session).await?;
     render_keys(
         &state,
+        &session,
         &member,
         flash,
         NewKeyForm::default(),
@@ -113,12 +119,17 @@ pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageR
 
 async fn render_keys(
     state: &AppState,
+    session: &Session,
     member: &Member,
     flash: Flash,
     form: NewKeyForm,
     errors: FormErrors,
     status: StatusCode,
 ) -> PageResult {
+    let form = NewKeyForm {
+        form_token: session::issue_form_token(session, KEY_FORM).await?,
+        ..form
+    };
     let account_id = member
         .membership
         .as_ref()
@@ -189,6 +200,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
     };
     view! {
         <form method="post" action=PATH class="stack" novalidate=true>
+            <input type="hidden" name="form_token" value=form.form_token.clone()/>
             <crate::web::shell::Field label="Name" name="name" kind="text" autocomplete="off"
                 value=Some(form.name.clone()) error=errors.name.clone()
                 hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")/>
@@ -209,7 +221,8 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
 }
 
 /// Creates a key and answers with the page that shows it, once. There is deliberately no
-/// redirect: the key would otherwise have to be stored somewhere to survive it.
+/// redirect: the key would otherwise have to be stored somewhere to survive it. The form's
+/// one-time token makes a reload of that page (which posts again) create nothing.
 pub async fn create_key(
     State(state): State<AppState>,
     session: Session,
@@ -219,14 +232,32 @@ pub async fn create_key(
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
-    let now = state.clock.now();
-    let name = form.name.trim().to_owned();
-    let mut errors = FormErrors::default();
-    if name.is_empty() {
-        errors.name = Some("Give the key a name.".into());
-    } else if name.chars().count() > MAX_NAME_CHARS {
-        errors.name = Some("Use at most 100 characters.".into());
+    match session::use_form_token(&session, KEY_FORM, &form.form_token).await? {
+        FormToken::Fresh => {}
+        FormToken::Used => {
+            let flash = Flash::notice("That key was already created: its secret was shown once. If you did not copy it, delete it and create another.");
+            session::set_flash(&session, flash).await?;
+            return Ok(see_other(PATH));
+        }
+        FormToken::Unknown => {
+            let flash = Flash::error("This form had expired. Please fill it in again.");
+            session::set_flash(&session, flash).await?;
+            return Ok(see_other(PATH));
+        }
     }
+    let now = state.clock.now();
+    let mut errors = FormErrors::default();
+    let name = match clean_name(&form.name, MAX_NAME_CHARS) {
+        Ok(name) => name,
+        Err(NameError::Empty) => {
+            errors.name = Some("Give the key a name.".into());
+            String::new()
+        }
+        Err(e) => {
+            errors.name = Some(e.to_string());
+            String::new()
+        }
+    };
     let expires_at = parse_expiry(&form.expires_on, now).unwrap_or_else(|e| {
         errors.expires_on = Some(e);
         None
@@ -234,6 +265,7 @@ pub async fn create_key(
     if errors.name.is_some() || errors.expires_on.is_some() {
         return render_keys(
             &state,
+            &session,
             &member,
             Flash::default(),
             form,

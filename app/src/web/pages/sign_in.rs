@@ -56,7 +56,7 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
     let offers_sso = match EmailAddress::parse(&email) {
         Ok(address) => matches!(
             decide_email_step(&state, &address).await?,
-            EmailStep::PasswordOrSso
+            EmailStep::PasswordOrSso(_)
         ),
         Err(_) => false,
     };
@@ -79,6 +79,7 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
                     <button type="submit" class="primary">"Sign in"</button>
                 </form>
                 <p class="links"><a href="/forgot">"Forgot your password?"</a></p>
+                <p class="links"><a href="/resend-confirmation">"Signed up but never confirmed? Resend the confirmation email"</a></p>
             </AuthCard>
         }
     }))
@@ -145,6 +146,7 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
                             error=flash.field("password")/>
                         <button type="submit" class="primary">"Sign in"</button>
                     </form>
+                    <p class="links"><a href="/resend-confirmation">"Signed up but never confirmed? Resend the confirmation email"</a></p>
                     <p class="links"><a href="/sign-in">"Back to sign in"</a></p>
                 </AuthCard>
             }

@@ -59,3 +59,28 @@ pub async fn check_email_page(session: Session) -> PageResult {
         }
     }))
 }
+
+/// "Resend the confirmation email": enter an address; the answer is the same whether or not
+/// anything is waiting for it.
+pub async fn resend_page(session: Session) -> PageResult {
+    let flash = take_flash(&session).await?;
+    let remembered = session::pending_email(&session).await?;
+    Ok(render_page(
+        StatusCode::OK,
+        "Resend the confirmation email",
+        move || {
+            view! {
+                <AuthCard title="Resend the confirmation email">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <p>"Enter the address you signed up with. If it is waiting to be confirmed, we will send it a new link (earlier links stop working)."</p>
+                    <form method="post" action=ResendConfirmation::PATH novalidate=true>
+                        <Field label="Email" name="email" kind="email" autocomplete="username"
+                            value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
+                        <button type="submit" class="primary">"Send a new link"</button>
+                    </form>
+                    <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                </AuthCard>
+            }
+        },
+    ))
+}

@@ -1,55 +1,103 @@
-//! The single sign-on settings page, for owners: connections to OpenID providers, the domains
-//! they claim, enforcement, and the redirect URI to register at the provider.
-use axum::extract::State;
+//! The single sign-on settings pages, for owners: connections to OpenID providers for the
+//! account's verified domains, the redirect URI to register, the test sign-in, and the
+//! confirmation that comes before enforcement.
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::account::signed_in_member;
+use super::account::{human_time, signed_in_member, Member};
 use super::{errors, PageResult};
-use crate::domain::roles::can_own;
-use crate::flows::sso::redirect_uri;
+use crate::flows::actor::OwnerOf;
+use crate::flows::sso::{self, redirect_uri};
 use crate::web::actions::{
-    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, TestSsoConnection,
+    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection,
 };
 use crate::web::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
 use crate::AppState;
 
-pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = match signed_in_member(&state, &session).await? {
+const PATH: &str = "/settings/sso";
+
+/// The signed-in owner, or the page to show instead.
+async fn owner_page(
+    state: &AppState,
+    session: &Session,
+) -> Result<Result<(Member, OwnerOf), axum::response::Response>, super::PageError> {
+    let member = match signed_in_member(state, session).await? {
         Ok(m) => m,
-        Err(redirect) => return Ok(redirect),
+        Err(redirect) => return Ok(Err(redirect)),
     };
-    if !member.membership.as_ref().is_some_and(|m| can_own(m.role)) {
-        return Ok(errors::forbidden(
+    match member.actor().and_then(|a| a.as_owner()) {
+        Some(owner) => Ok(Ok((member, owner))),
+        None => Ok(Err(errors::forbidden(
             "Only owners of this account can manage single sign-on.",
-        ));
+        ))),
     }
+}
+
+pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let (member, owner) = match owner_page(&state, &session).await? {
+        Ok(v) => v,
+        Err(page) => return Ok(page),
+    };
     let flash = take_flash(&session).await?;
-    let connections = state.store.sso_connections(&member.account_id()).await?;
+    let connections = sso::list(&state, &owner).await?;
+    let verified: Vec<String> = state
+        .store
+        .domains(&owner.account_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.verified_at.is_some())
+        .map(|d| d.domain)
+        .filter(|d| {
+            !connections
+                .iter()
+                .any(|c| c.domains.iter().any(|s| &s.domain == d))
+        })
+        .collect();
     let redirect = redirect_uri(&state);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Single sign-on", move || {
         let list = connections.iter().map(|c| {
-            let toggle = if c.enforced { "false" } else { "true" };
+            let domains = c
+                .domains
+                .iter()
+                .map(|d| if d.verified { d.domain.clone() } else { format!("{} (not verified: not used)", d.domain) })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let tested = match c.tested_at {
+                Some(at) => format!("Test sign-in completed {}", human_time(at)),
+                None => "No test sign-in yet".to_owned(),
+            };
+            let enforce_link = format!("{PATH}/{}/enforce", c.id);
             view! {
                 <tr>
                     <td>{c.issuer.clone()}</td>
                     <td><code>{c.client_id.clone()}</code></td>
-                    <td>{c.domains.join(", ")}</td>
-                    <td>{if c.enforced { "Enforced" } else { "Offered" }}</td>
+                    <td>{domains}</td>
+                    <td>{if c.enforced { "Enforced" } else { "Offered" }}<br/><span class="muted">{tested}</span></td>
                     <td>
-                        <form method="post" action=SetSsoEnforced::PATH class="inline">
-                            <input type="hidden" name="id" value=c.id.clone()/>
-                            <input type="hidden" name="enforced" value=toggle/>
-                            <button type="submit" class="secondary small">{if c.enforced { "Stop enforcing" } else { "Enforce" }}</button>
-                        </form>
                         <form method="post" action=TestSsoConnection::PATH class="inline">
                             <input type="hidden" name="id" value=c.id.clone()/>
                             <button type="submit" class="secondary small">"Test connection"</button>
                         </form>
+                        <form method="post" action=StartSsoTest::PATH class="inline">
+                            <input type="hidden" name="id" value=c.id.clone()/>
+                            <button type="submit" class="secondary small">"Test sign-in"</button>
+                        </form>
+                        {if c.enforced {
+                            view! {
+                                <form method="post" action=SetSsoEnforced::PATH class="inline">
+                                    <input type="hidden" name="id" value=c.id.clone()/>
+                                    <input type="hidden" name="enforced" value="false"/>
+                                    <button type="submit" class="secondary small">"Stop enforcing"</button>
+                                </form>
+                            }.into_any()
+                        } else {
+                            view! { <a href=enforce_link class="button secondary small">"Enforce…"</a> }.into_any()
+                        }}
                         <form method="post" action=DeleteSsoConnection::PATH class="inline">
                             <input type="hidden" name="id" value=c.id.clone()/>
                             <button type="submit" class="link danger-link">"Delete"</button>
@@ -59,8 +107,11 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
             }
         }).collect_view();
         let has_connections = !connections.is_empty();
+        let suggested = flash
+            .value_of("domains")
+            .or_else(|| (!verified.is_empty()).then(|| verified.join(", ")));
         view! {
-            <SignedIn chrome=chrome.clone() current="/settings/sso">
+            <SignedIn chrome=chrome.clone() current=PATH>
                 <Messages notice=flash.notice.clone() error=flash.error.clone()/>
                 <h1>"Single sign-on"</h1>
                 <p>"Register this redirect URI at your identity provider:"</p>
@@ -71,6 +122,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                             <thead><tr><th scope="col">"Issuer"</th><th scope="col">"Client id"</th><th scope="col">"Domains"</th><th scope="col">"Mode"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>{list}</tbody>
                         </table>
+                        <p class="muted">"Enforcing sends everyone on these domains to the provider; it becomes possible after a completed test sign-in. Owners and admins keep a password."</p>
                     }.into_any()
                 } else {
                     view! { <p class="empty">"No identity provider is connected yet."</p> }.into_any()
@@ -79,22 +131,80 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                 <form method="post" action=CreateSsoConnection::PATH class="stack" novalidate=true>
                     <Field label="Issuer URL" name="issuer" kind="url" autocomplete="off"
                         value=flash.value_of("issuer") error=flash.field("issuer")
-                        hint=Some("Its OpenID discovery document must be at /.well-known/openid-configuration.")/>
+                        autofocus=flash.field("issuer").is_some()
+                        hint=Some("Its OpenID discovery document must be at /.well-known/openid-configuration. It is checked before the connection is saved.")/>
                     <Field label="Client id" name="client_id" kind="text" autocomplete="off"
                         value=flash.value_of("client_id") error=flash.field("client_id")/>
                     <Field label="Client secret" name="client_secret" kind="password" autocomplete="off"
                         error=flash.field("client_secret")
                         hint=Some("Stored encrypted and never shown again.")/>
-                    <Field label="Email domains" name="domains" kind="text" autocomplete="off"
-                        value=flash.value_of("domains") error=flash.field("domains")
-                        hint=Some("Comma-separated, e.g. example.com. Your own confirmed email must be on each; public mail providers cannot be claimed.")/>
-                    <label class="check" for="field-enforced">
-                        <input type="checkbox" id="field-enforced" name="enforced" value="on"/>
-                        "Enforce: people on these domains must sign in through the provider (owners and admins keep a password path)"
-                    </label>
+                    <Field label="Domains" name="domains" kind="text" autocomplete="off"
+                        value=suggested error=flash.field("domains")
+                        hint=Some("Comma-separated verified domains of this account (see Domains).")/>
                     <button type="submit" class="primary">"Connect"</button>
                 </form>
             </SignedIn>
         }
     }))
+}
+
+/// "Enforce single sign-on?": says whom it affects, and asks for a confirmation.
+pub async fn confirm_enforce_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> PageResult {
+    let (member, owner) = match owner_page(&state, &session).await? {
+        Ok(v) => v,
+        Err(page) => return Ok(page),
+    };
+    let Some((connection, affected)) = sso::enforcement_preview(&state, &owner, &id).await? else {
+        return Ok(errors::not_found());
+    };
+    let chrome = member.chrome();
+    Ok(render_page(
+        StatusCode::OK,
+        "Enforce single sign-on",
+        move || {
+            let domains = connection
+                .domains
+                .iter()
+                .filter(|d| d.verified)
+                .map(|d| d.domain.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let body = if connection.tested_at.is_none() {
+                view! {
+                <p role="alert" class="alert">"Complete a test sign-in through this provider first: enforcing a provider that has never signed anyone in could lock everyone on these domains out."</p>
+                <form method="post" action=StartSsoTest::PATH class="inline">
+                    <input type="hidden" name="id" value=connection.id.clone()/>
+                    <button type="submit" class="primary">"Test sign-in"</button>
+                </form>
+                " "
+                <a href=PATH>"Cancel"</a>
+            }.into_any()
+            } else {
+                view! {
+                <p>{format!("Enforcing {} for {domains} affects {affected} {} on these domains who {} not owners or admins of this account.",
+                    connection.issuer,
+                    if affected == 1 { "person" } else { "people" },
+                    if affected == 1 { "is" } else { "are" })}</p>
+                <p>"From now on they sign in only through the provider; their current password sessions end now. Owners and admins keep a password."</p>
+                <form method="post" action=SetSsoEnforced::PATH class="inline">
+                    <input type="hidden" name="id" value=connection.id.clone()/>
+                    <input type="hidden" name="enforced" value="true"/>
+                    <button type="submit" class="danger">"Enforce single sign-on"</button>
+                </form>
+                " "
+                <a href=PATH>"Cancel"</a>
+            }.into_any()
+            };
+            view! {
+                <SignedIn chrome=chrome.clone() current=PATH>
+                    <h1>"Enforce single sign-on"</h1>
+                    {body}
+                </SignedIn>
+            }
+        },
+    ))
 }

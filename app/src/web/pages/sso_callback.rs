@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::prelude::*;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use tower_sessions::Session;
 
+use super::account::signed_in_member;
 use super::{see_other, PageResult};
-use crate::flows::sso_login::{self, SsoFailure, FLOW_LIFETIME_MS};
-use crate::web::session::{self, AuthState};
+use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
+use crate::web::session::{self, AuthState, Flash, SsoPurpose};
 use crate::web::shell::{render_page, AuthCard};
 use crate::AppState;
 
@@ -38,25 +38,22 @@ fn failure_page(failure: SsoFailure, provider_error: Option<String>) -> Response
     })
 }
 
-/// Compares the returned `state` with the stored one without an early exit.
-fn same_state(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
-}
-
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> PageResult {
-    let Some(flow) = session::take_sso_flow(&session).await? else {
+    // Only the flow whose `state` matches is taken out: a forged or unknown `state` leaves
+    // every flow in progress untouched.
+    let flow = match q.state.as_deref() {
+        Some(s) => session::take_sso_flow(&session, s).await?,
+        None => None,
+    };
+    let Some(flow) = flow else {
         return Ok(failure_page(SsoFailure::FlowInvalid, None));
     };
-    let state_ok = q
-        .state
-        .as_deref()
-        .is_some_and(|s| same_state(s, &flow.state));
     let fresh = state.clock.now().millis().saturating_sub(flow.started_at) <= FLOW_LIFETIME_MS;
-    if !state_ok || !fresh {
+    if !fresh {
         return Ok(failure_page(SsoFailure::FlowInvalid, None));
     }
     if let Some(error) = q.error {
@@ -70,16 +67,21 @@ pub async fn callback(
     let Some(code) = q.code else {
         return Ok(failure_page(SsoFailure::FlowInvalid, None));
     };
-    let outcome = sso_login::complete(
-        &state,
-        &flow.connection_id,
-        &flow.account_id,
-        &code,
-        &flow.pkce_verifier,
-        &flow.nonce,
-    )
-    .await?;
-    let (user, account_id) = match outcome {
+    let cb = Callback {
+        connection_id: &flow.connection_id,
+        account_id: &flow.account_id,
+        code: &code,
+        pkce_verifier: &flow.pkce_verifier,
+        nonce: &flow.nonce,
+    };
+    match &flow.purpose {
+        SsoPurpose::SignIn => sign_in(&state, &session, cb).await,
+        SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
+    }
+}
+
+async fn sign_in(state: &AppState, session: &Session, cb: Callback<'_>) -> PageResult {
+    let (user, account_id) = match sso_login::complete(state, cb).await? {
         Ok(v) => v,
         Err(failure) => return Ok(failure_page(failure, None)),
     };
@@ -92,6 +94,33 @@ pub async fn callback(
         signed_in_at: state.clock.now().millis(),
         method: Some("sso".into()),
     };
-    session::sign_in(&session, auth).await?;
+    session::sign_in(session, auth).await?;
     Ok(see_other(if several { "/accounts" } else { "/home" }))
+}
+
+/// The end of an owner's test sign-in: back to the settings, which may now enforce.
+async fn test(
+    state: &AppState,
+    session: &Session,
+    owner_user_id: &str,
+    cb: Callback<'_>,
+) -> PageResult {
+    let owner = match signed_in_member(state, session).await? {
+        Ok(member) => member
+            .actor()
+            .filter(|a| a.user_id == owner_user_id && a.account_id == cb.account_id)
+            .and_then(|a| a.as_owner()),
+        Err(_) => None,
+    };
+    let Some(owner) = owner else {
+        return Ok(failure_page(SsoFailure::FlowInvalid, None));
+    };
+    let flash = match sso_login::complete_test(state, &owner, cb).await? {
+        Ok(email) => Flash::notice(format!(
+            "Test sign-in succeeded: the provider signed in {email}. You can now enforce single sign-on."
+        )),
+        Err(failure) => Flash::error(format!("The test sign-in failed: {}", failure.message())),
+    };
+    session::set_flash(session, flash).await?;
+    Ok(see_other("/settings/sso"))
 }

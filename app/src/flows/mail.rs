@@ -1,0 +1,60 @@
+//! Every mail a flow sends goes through here: at most one mail of a kind to one address per
+//! interval (a minute by default), so no flow can be used to flood someone's mailbox.
+use crate::domain::email::EmailAddress;
+use crate::flows::FlowError;
+use crate::ports::OutgoingEmail;
+use crate::AppState;
+
+/// What a mail is about; each kind has its own per-recipient slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Confirm,
+    SignUpNotice,
+    Reset,
+    Unlock,
+    PasswordChanged,
+    Invitation,
+}
+
+impl MailKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Confirm => "confirm",
+            MailKind::SignUpNotice => "sign-up-notice",
+            MailKind::Reset => "reset",
+            MailKind::Unlock => "unlock",
+            MailKind::PasswordChanged => "password-changed",
+            MailKind::Invitation => "invite",
+        }
+    }
+}
+
+/// Takes the slot for a mail of `kind` to `to`: true when none was sent within the interval.
+pub async fn take_slot(
+    state: &AppState,
+    kind: MailKind,
+    to: &EmailAddress,
+) -> Result<bool, FlowError> {
+    let key = format!("{}:{}", kind.as_str(), to.as_str());
+    Ok(state
+        .store
+        .take_mail_slot(&key, state.clock.now(), state.config.mail_interval)
+        .await?)
+}
+
+/// Sends `mail` (in the background) if its slot is free; true when it was sent.
+pub async fn send_throttled(
+    state: &AppState,
+    kind: MailKind,
+    mail: OutgoingEmail,
+) -> Result<bool, FlowError> {
+    if !take_slot(state, kind, &mail.to).await? {
+        tracing::info!(
+            kind = kind.as_str(),
+            "mail not sent: one was sent to this address within the interval"
+        );
+        return Ok(false);
+    }
+    state.send_mail_later(mail);
+    Ok(true)
+}

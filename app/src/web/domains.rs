@@ -1,0 +1,190 @@
+//! The Domains page, for owners, and the server functions its forms post to: add a domain,
+//! see the TXT record to publish, verify it, delete it.
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::web::actions::server::Ctx;
+
+#[server(prefix = "/_fn", endpoint = "add_domain")]
+pub async fn add_domain(#[server(default)] domain: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = ssr::handle_add(&ctx, domain).await;
+    ctx.finish(result, ssr::PATH).await
+}
+
+#[server(prefix = "/_fn", endpoint = "verify_domain")]
+pub async fn verify_domain(#[server(default)] id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = ssr::handle_verify(&ctx, id).await;
+    ctx.finish(result, ssr::PATH).await
+}
+
+#[server(prefix = "/_fn", endpoint = "delete_domain")]
+pub async fn delete_domain(#[server(default)] id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = ssr::handle_delete(&ctx, id).await;
+    ctx.finish(result, ssr::PATH).await
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::domains_page;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use leptos::prelude::*;
+    use leptos::server_fn::ServerFn as _;
+    use tower_sessions::Session;
+
+    use super::{AddDomain, DeleteDomain, VerifyDomain};
+    use crate::flows::domains::{self, AddResult, VerifyResult};
+    use crate::web::actions::server::{owner, Ctx, Next};
+    use crate::web::pages::account::signed_in_member;
+    use crate::web::pages::{account::human_time, errors, PageResult};
+    use crate::web::session::{self, take_flash, Flash};
+    use crate::web::shell::{render_page, Field, Messages, SignedIn};
+    use crate::AppState;
+
+    pub const PATH: &str = "/settings/domains";
+
+    async fn flash(ctx: &Ctx, flash: Flash) -> Next {
+        session::set_flash(&ctx.session, flash).await?;
+        Ok(PATH.into())
+    }
+
+    pub async fn handle_add(ctx: &Ctx, input: String) -> Next {
+        let owner = match owner(ctx, PATH).await? {
+            Ok(o) => o,
+            Err(path) => return Ok(path),
+        };
+        let f = match domains::add(&ctx.state, &owner, &input).await? {
+            AddResult::Added(d) => Flash::notice(format!(
+                "{} added. Publish the TXT record below, then press Verify.",
+                d.domain
+            )),
+            AddResult::AlreadyAdded(d) => {
+                Flash::notice(format!("{} is already on this account.", d.domain))
+            }
+            AddResult::Invalid(e) => Flash::default()
+                .field_error("domain", Some(e.to_string()))
+                .value("domain", &input.chars().take(300).collect::<String>()),
+        };
+        flash(ctx, f).await
+    }
+
+    pub async fn handle_verify(ctx: &Ctx, id: String) -> Next {
+        let owner = match owner(ctx, PATH).await? {
+            Ok(o) => o,
+            Err(path) => return Ok(path),
+        };
+        let f = match domains::verify(&ctx.state, &owner, &id).await? {
+            VerifyResult::Verified(d) => Flash::notice(format!(
+                "{} is verified. Single sign-on connections of this account can now serve it.",
+                d.domain
+            )),
+            VerifyResult::RecordNotFound(record) => Flash::error(format!(
+                "No TXT record {} with the value {} was found yet. DNS changes can take a while to appear; try again in a few minutes.",
+                record.name, record.value
+            )),
+            VerifyResult::HeldByAnotherAccount => Flash::error(
+                "Another account has verified this domain. It must delete it before this account can verify it.",
+            ),
+            VerifyResult::DnsUnavailable => Flash::error(
+                "DNS did not answer. Nothing was changed; please try again in a moment.",
+            ),
+            VerifyResult::NotFound => Flash::error("That domain is no longer on this account."),
+        };
+        flash(ctx, f).await
+    }
+
+    pub async fn handle_delete(ctx: &Ctx, id: String) -> Next {
+        let owner = match owner(ctx, PATH).await? {
+            Ok(o) => o,
+            Err(path) => return Ok(path),
+        };
+        let f = if domains::delete(&ctx.state, &owner, &id).await? {
+            Flash::notice("The domain was deleted: single sign-on no longer serves it.")
+        } else {
+            Flash::error("That domain is no longer on this account.")
+        };
+        flash(ctx, f).await
+    }
+
+    pub async fn domains_page(State(state): State<AppState>, session: Session) -> PageResult {
+        let member = match signed_in_member(&state, &session).await? {
+            Ok(m) => m,
+            Err(redirect) => return Ok(redirect),
+        };
+        let Some(owner) = member.actor().and_then(|a| a.as_owner()) else {
+            return Ok(errors::forbidden(
+                "Only owners of this account can manage its domains.",
+            ));
+        };
+        let flash = take_flash(&session).await?;
+        let list = domains::list(&state, &owner).await?;
+        let chrome = member.chrome();
+        Ok(render_page(StatusCode::OK, "Domains", move || {
+            let rows = list
+                .iter()
+                .map(|d| {
+                    let record = domains::record_for(d);
+                    let status = match d.verified_at {
+                        Some(at) => format!("Verified {}", human_time(at)),
+                        None => "Not verified".to_owned(),
+                    };
+                    let verified = d.verified_at.is_some();
+                    view! {
+                        <tr>
+                            <td><strong>{d.domain.clone()}</strong></td>
+                            <td>{status}</td>
+                            <td>
+                                {(!verified).then(|| view! {
+                                    <p class="hint">"Publish this TXT record at your DNS provider:"</p>
+                                    <dl class="record">
+                                        <dt>"Name"</dt><dd><code>{record.name.clone()}</code></dd>
+                                        <dt>"Value"</dt><dd><code>{record.value.clone()}</code></dd>
+                                    </dl>
+                                    <form method="post" action=VerifyDomain::PATH class="inline">
+                                        <input type="hidden" name="id" value=d.id.clone()/>
+                                        <button type="submit" class="secondary small">"Verify"</button>
+                                    </form>
+                                })}
+                                <form method="post" action=DeleteDomain::PATH class="inline">
+                                    <input type="hidden" name="id" value=d.id.clone()/>
+                                    <button type="submit" class="link danger-link">"Delete"</button>
+                                </form>
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let empty = list.is_empty();
+            view! {
+                <SignedIn chrome=chrome.clone() current=PATH>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <h1>"Domains"</h1>
+                    <p class="muted">"Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."</p>
+                    {if empty {
+                        view! { <p class="empty">"No domains yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="domains">
+                                <thead><tr><th scope="col">"Domain"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }}
+                    <h2>"Add a domain"</h2>
+                    <form method="post" action=AddDomain::PATH class="stack" novalidate=true>
+                        <Field label="Domain" name="domain" kind="text" autocomplete="off"
+                            value=flash.value_of("domain") error=flash.field("domain")
+                            autofocus=flash.field("domain").is_some()
+                            hint=Some("For example example.com. Public mail providers cannot be added.")/>
+                        <button type="submit" class="primary">"Add domain"</button>
+                    </form>
+                </SignedIn>
+            }
+        }))
+    }
+}

@@ -1,0 +1,198 @@
+//! The tower-sessions store: sessions in the database (every instance behind a load
+//! balancer sees them), keyed by the SHA-256 of the session id so the table holds no usable
+//! cookie value. Who is signed in, and how, is kept beside the data so a person's sessions
+//! can be ended (e.g. password sessions when single sign-on becomes enforced).
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sha2::{Digest as _, Sha256};
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+const INSERT: &str = "
+INSERT INTO sessions (id_hash, user_id, method, data, expires_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id_hash) DO NOTHING";
+const SAVE: &str = "
+INSERT INTO sessions (id_hash, user_id, method, data, expires_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, method = excluded.method,
+    data = excluded.data, expires_at = excluded.expires_at";
+const LOAD: &str = "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+const DELETE: &str = "DELETE FROM sessions WHERE id_hash = $1";
+const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+
+/// The session store over whichever database is in use.
+#[derive(Clone, Debug)]
+pub enum SqlSessions {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs the same statement on whichever pool this is.
+macro_rules! on_pool {
+    ($self:expr, |$pool:ident| $body:expr) => {
+        match $self {
+            SqlSessions::Sqlite($pool) => $body,
+            SqlSessions::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// The stored key of a session id: its SHA-256, hex.
+pub fn id_hash(id: &Id) -> String {
+    Sha256::digest(id.0.to_le_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn now_millis() -> i64 {
+    millis(OffsetDateTime::now_utc())
+}
+
+fn backend(e: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+/// What is kept beside the data: the signed-in user and how the session started (from the
+/// web app's `auth` entry).
+fn owner_of(record: &Record) -> (Option<String>, Option<String>) {
+    let auth = record.data.get("auth");
+    let field = |name: &str| {
+        auth.and_then(|a| a.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    (field("user_id"), field("method"))
+}
+
+struct Row {
+    hash: String,
+    user_id: Option<String>,
+    method: Option<String>,
+    data: String,
+    expires_at: i64,
+}
+
+impl Row {
+    fn of(record: &Record) -> session_store::Result<Self> {
+        let (user_id, method) = owner_of(record);
+        Ok(Row {
+            hash: id_hash(&record.id),
+            user_id,
+            method,
+            data: serde_json::to_string(&record.data)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?,
+            expires_at: millis(record.expiry_date),
+        })
+    }
+}
+
+impl SqlSessions {
+    async fn write(&self, sql: &str, row: &Row) -> session_store::Result<u64> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let done = sqlx::query(sql)
+                .bind(&row.hash)
+                .bind(&row.user_id)
+                .bind(&row.method)
+                .bind(&row.data)
+                .bind(row.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
+            Ok(done.rows_affected())
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A new id until one is free (a collision of 128 random bits will not happen, but
+        // an existing session must never be overwritten by a new one).
+        loop {
+            if self.write(INSERT, &Row::of(record)?).await? == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.write(SAVE, &Row::of(record)?).await.map(|_| ())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let hash = id_hash(id);
+        let row: Option<(String, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(LOAD)
+                .bind(&hash)
+                .bind(now_millis())
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?
+        });
+        let Some((data, expires_at)) = row else {
+            return Ok(None);
+        };
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at) * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let hash = id_hash(id);
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            sqlx::query(DELETE)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        })
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for SqlSessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            sqlx::query(DELETE_EXPIRED)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_key_is_not_the_cookie() {
+        let id = Id::default();
+        let hash = id_hash(&id);
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&id.to_string()));
+        assert_eq!(hash, id_hash(&id), "stable");
+        assert_ne!(hash, id_hash(&Id::default()));
+    }
+}
