@@ -29,6 +29,7 @@
 
 import http from 'node:http';
 import process from 'node:process';
+import url from 'node:url';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 
@@ -93,7 +94,14 @@ let nextId = 1;
 /** @type {Set<{to: string|null, count: number, done: (list: object[]) => void}>} */
 const waiters = new Set();
 
-const norm = (addr) => String(addr ?? '').trim().toLowerCase();
+// Lower-cased, with the domain in its ASCII (IDNA) form: smtp-server hands over
+// internationalised domains decoded to Unicode, the hub sends them as xn-- labels.
+const norm = (addr) => {
+  const a = String(addr ?? '').trim().toLowerCase();
+  const at = a.lastIndexOf('@');
+  if (at < 0) return a;
+  return `${a.slice(0, at)}@${url.domainToASCII(a.slice(at + 1)) || a.slice(at + 1)}`;
+};
 
 function messagesFor(to) {
   if (!to) return messages.slice();

@@ -327,7 +327,13 @@ pub async fn create_api_key(
     .await?;
     let mut out = resources::api_key(&record);
     out["key"] = Value::String(key.expose().to_owned());
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    // The answer carries the secret: no cache may keep it.
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(out),
+    )
+        .into_response())
 }
 
 pub async fn delete_api_key(

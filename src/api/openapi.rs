@@ -111,13 +111,23 @@ pub fn document() -> Value {
                 "get": op("List pending invitations", admin, list_params(None), None, "200", ok("A page of invitations", "InvitationList")),
                 "post": op("Invite an email with a role (409 already_member)", admin, vec![], Some("InvitationInput"), "201", ok("Created", "Invitation")),
             },
+            "/domains": {
+                "get": op("List the account's domains (owners)", admin, list_params(None), None, "200", ok("A page of domains", "DomainList")),
+                "post": op("Add a domain: publish its dns_record, then verify (owners; 422 public_mail_domain, 409 domain_exists)", admin, vec![], Some("DomainInput"), "201", ok("Added, not yet verified", "Domain")),
+            },
+            "/domains/{id}/verify": {
+                "post": op("Look the TXT record up and mark the domain verified (owners; 422 dns_record_not_found, 409 domain_verified_elsewhere)", admin, vec![id_param()], None, "200", ok("Verified", "Domain")),
+            },
+            "/domains/{id}": {
+                "delete": op("Delete a domain: single sign-on stops serving it (owners)", admin, vec![id_param()], None, "204", no_content()),
+            },
             "/sso_connections": {
                 "get": op("List single sign-on connections (owners; never the client secret)", admin, vec![], None, "200", ok("The connections", "SsoConnectionList")),
-                "post": op("Connect an OpenID provider and claim domains (owners; 409 domain_taken)", admin, vec![], Some("SsoConnectionInput"), "201", ok("Created", "SsoConnection")),
+                "post": op("Connect an OpenID provider for verified domains of the account (owners; discovery is checked first: 422 issuer_unreachable, 422 domain_not_verified, 409 domain_taken)", admin, vec![], Some("SsoConnectionInput"), "201", ok("Created", "SsoConnection")),
             },
             "/sso_connections/{id}": {
-                "patch": op("Switch enforcement", admin, vec![id_param()], Some("SsoEnforcedInput"), "200", ok("Updated", "SsoConnection")),
-                "delete": op("Delete a connection and release its domains", admin, vec![id_param()], None, "204", no_content()),
+                "patch": op("Switch enforcement (409 test_sign_in_required until an owner completed a test sign-in on the page)", admin, vec![id_param()], Some("SsoEnforcedInput"), "200", ok("Updated", "SsoConnection")),
+                "delete": op("Delete a connection: its domains no longer use single sign-on", admin, vec![id_param()], None, "204", no_content()),
             },
             "/invitations/{id}": {
                 "delete": op("Revoke a pending invitation", admin, vec![id_param()], None, "204", no_content()),
@@ -157,9 +167,17 @@ pub fn document() -> Value {
                 "RoleInput": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": {"enum": ["owner", "admin", "member"]}}},
                 "Invitation": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "invitation"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "created_at": ts, "expires_at": ts}},
                 "InvitationList": list_of("Invitation"),
-                "SsoConnection": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "sso_connection"}, "issuer": {"type": "string"}, "client_id": {"type": "string"}, "domains": {"type": "array", "items": {"type": "string"}}, "enforced": {"type": "boolean"}, "redirect_uri": {"type": "string", "description": "Register this at the identity provider"}, "created_at": ts}},
+                "Domain": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "domain"}, "domain": {"type": "string", "description": "ASCII (IDNA) form, lower-case"},
+                    "verified": {"type": "boolean"}, "verified_at": {"type": ["string", "null"], "format": "date-time"},
+                    "dns_record": {"type": "object", "properties": {"type": {"const": "TXT"}, "name": {"type": "string"}, "value": {"type": "string"}}}, "created_at": ts}},
+                "DomainList": list_of("Domain"),
+                "DomainInput": {"type": "object", "required": ["domain"], "additionalProperties": false, "properties": {"domain": {"type": "string"}}},
+                "SsoConnection": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "sso_connection"}, "issuer": {"type": "string"}, "client_id": {"type": "string"},
+                    "domains": {"type": "array", "items": {"type": "object", "properties": {"domain": {"type": "string"}, "verified": {"type": "boolean"}}}},
+                    "enforced": {"type": "boolean"}, "tested_at": {"type": ["string", "null"], "format": "date-time", "description": "When an owner last completed a test sign-in"},
+                    "redirect_uri": {"type": "string", "description": "Register this at the identity provider"}, "created_at": ts}},
                 "SsoConnectionList": list_of("SsoConnection"),
-                "SsoConnectionInput": {"type": "object", "required": ["issuer", "client_id", "client_secret", "domains"], "additionalProperties": false, "properties": {"issuer": {"type": "string", "format": "uri"}, "client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}, "domains": {"type": "array", "minItems": 1, "items": {"type": "string"}}, "enforced": {"type": "boolean", "default": false}}},
+                "SsoConnectionInput": {"type": "object", "required": ["issuer", "client_id", "client_secret", "domains"], "additionalProperties": false, "properties": {"issuer": {"type": "string", "format": "uri"}, "client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}, "domains": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Verified domains of the account"}, "enforced": {"const": false, "description": "A new connection cannot start enforced (409 test_sign_in_required)"}}},
                 "SsoEnforcedInput": {"type": "object", "required": ["enforced"], "additionalProperties": false, "properties": {"enforced": {"type": "boolean"}}},
                 "InvitationInput": {"type": "object", "required": ["email", "role"], "additionalProperties": false, "properties": {"email": {"type": "string", "format": "email"}, "role": {"enum": ["owner", "admin", "member"]}}},
             }

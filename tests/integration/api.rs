@@ -781,11 +781,16 @@ async fn keys_page_creates_shows_once_and_deletes() {
         .contains("href=\"/settings/api-keys\""));
 
     // Validation keeps what was typed.
+    let token = form_token(&page);
     let res = app
         .post(
             &owner.browser,
             "/settings/api-keys",
-            &[("name", ""), ("expires_on", "2001-02-03")],
+            &[
+                ("name", ""),
+                ("expires_on", "2001-02-03"),
+                ("form_token", &token),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -796,20 +801,34 @@ async fn keys_page_creates_shows_once_and_deletes() {
             && html.contains("value=\"2001-02-03\"")
     );
 
-    let res = app
-        .post(
-            &owner.browser,
-            "/settings/api-keys",
-            &[
-                ("name", "deploy bot"),
-                ("expires_on", "2099-12-31"),
-                ("records:read", "on"),
-            ],
-        )
-        .await;
+    let form = [
+        ("name", "deploy bot"),
+        ("expires_on", "2099-12-31"),
+        ("records:read", "on"),
+        ("form_token", &form_token(&html)),
+    ];
+    let res = app.post(&owner.browser, "/settings/api-keys", &form).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
+    // Reloading that page posts the form again: nothing more is created.
+    let again = app.post(&owner.browser, "/settings/api-keys", &form).await;
+    assert_redirect(&again, "/settings/api-keys");
+    assert!(app
+        .page(&owner.browser, "/settings/api-keys")
+        .await
+        .contains("That key was already created"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
+    // A post without a token from this session's form creates nothing either.
+    let forged = app
+        .post(
+            &owner.browser,
+            "/settings/api-keys",
+            &[("name", "x"), ("form_token", "made-up")],
+        )
+        .await;
+    assert_redirect(&forged, "/settings/api-keys");
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
     let start = html.find("thub_").unwrap();
     let key = &html[start..start + 37];
     assert!(html.contains("it will not be shown again"));
@@ -850,4 +869,14 @@ async fn keys_page_creates_shows_once_and_deletes() {
         .await
         .contains("The API key was deleted"));
     assert_invalid_key(app.api(Method::GET, "/records", key).send().await.unwrap()).await;
+}
+
+/// The one-time token of a rendered form.
+fn form_token(html: &str) -> String {
+    let at = html
+        .find("name=\"form_token\"")
+        .unwrap_or_else(|| panic!("no form_token in:\n{html}"));
+    let rest = &html[at..];
+    let value = rest.find("value=\"").unwrap() + "value=\"".len();
+    rest[value..].split('"').next().unwrap().to_owned()
 }

@@ -136,3 +136,40 @@ async fn missing_form_fields_never_reach_a_500() {
         );
     }
 }
+
+/// A form post with a field left out or sent twice gets a 400 page that says so, with the
+/// request id, whether or not the browser sent a Referer (leptos would answer a bare 500 or
+/// bounce back with the error in the address).
+#[tokio::test]
+async fn unreadable_form_posts_get_a_400_page() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    for (body, referer) in [
+        ("email=a%40b.test", None),
+        ("email=a%40b.test", Some("/sign-in/password")),
+        ("email=a%40b.test&email=c%40d.test&password=x", None),
+        (
+            "password=x&password=y&email=a%40b.test",
+            Some("/sign-in/password"),
+        ),
+    ] {
+        let mut req = client
+            .post(app.url("/_fn/sign_in_password"))
+            .header("origin", &app.base)
+            .header("accept", "text/html")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(path) = referer {
+            req = req.header("referer", app.url(path));
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("missing or sent more than once") && html.contains(&id),
+            "{html}"
+        );
+        assert!(!html.contains("Args|"));
+    }
+}

@@ -254,16 +254,29 @@ impl TestApp {
         let guard = Guard::Exclusive(QUIET.write().await);
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(dir.path()).await;
-        Self::start(guard, dir, database_url).await
+        Self::start(guard, dir, database_url, |_| {}).await
     }
 
     /// The server on the given database.
     pub async fn spawn_on(dir: tempfile::TempDir, database_url: String) -> TestApp {
         let guard = Guard::Shared(QUIET.read().await);
-        Self::start(guard, dir, database_url).await
+        Self::start(guard, dir, database_url, |_| {}).await
     }
 
-    async fn start(guard: Guard, dir: tempfile::TempDir, database_url: String) -> TestApp {
+    /// The server on a fresh database, with settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        let guard = Guard::Shared(QUIET.read().await);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(dir.path()).await;
+        Self::start(guard, dir, database_url, configure).await
+    }
+
+    async fn start(
+        guard: Guard,
+        dir: tempfile::TempDir,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -280,11 +293,14 @@ impl TestApp {
             secret_key_file: dir.path().join("secret.key"),
             ..Config::default()
         };
+        let mut config = config;
+        configure(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let app = Application::build(config, listener, clock.clone())
             .await
             .expect("build app");
-        let base = app.public_url().to_owned();
+        // Requests go to where the server listens (the public URL may say https).
+        let base = format!("http://127.0.0.1:{port}");
         let passwords = app.passwords();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.serve(async move {
@@ -514,6 +530,22 @@ pub async fn join_all<F: std::future::Future<Output = ()>>(futures: impl Iterato
         }
     })
     .await;
+}
+
+/// Runs futures concurrently on this task and returns their outputs (in completion order).
+pub async fn collect_all<T, F: std::future::Future<Output = T>>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<T> {
+    let out = Mutex::new(Vec::new());
+    join_all(futures.map(|f| {
+        let out = &out;
+        async move {
+            let value = f.await;
+            out.lock().expect("results").push(value);
+        }
+    }))
+    .await;
+    out.into_inner().expect("results")
 }
 
 /// The OpenID provider process (npm `oidc-provider`), started once for the test binary.

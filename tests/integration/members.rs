@@ -230,6 +230,17 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
         .fetch_one(&app.db)
         .await
         .unwrap();
+    // Within the minute the address is not mailed again.
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
+            .await,
+        "/settings/members",
+    );
+    assert!(app
+        .page(&owner.browser, "/settings/members")
+        .await
+        .contains("less than a minute ago"));
+    app.clock.advance(std::time::Duration::from_secs(61));
     assert_redirect(
         &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
             .await,
@@ -475,4 +486,169 @@ async fn another_account_gets_its_own_main_workspace() {
     );
     let picker = app.page(&owner.browser, "/accounts").await;
     assert!(picker.contains("Side project") && picker.contains("founder-"));
+}
+
+/// The review's flood: 25 invitations to one address at once, each with account-chosen text.
+/// One is mailed; the rest are refused, and nothing else is stored.
+#[tokio::test]
+async fn invitations_are_throttled_per_recipient_and_per_account_per_day() {
+    let app = TestApp::spawn_with(|c| c.invitations_per_day = 3).await;
+    let owner = app.owner("flooder").await;
+    let target = unique_email("target");
+    let attempts = (0..25).map(|_| {
+        let (app, owner, target) = (&app, &owner, &target);
+        async move {
+            let res = owner
+                .browser
+                .post(app.url("/api/v1/invitations"))
+                .header("origin", &app.base)
+                .json(&serde_json::json!({"email": target, "role": "member"}))
+                .send()
+                .await
+                .unwrap();
+            res.status()
+        }
+    });
+    let statuses = collect_all(attempts).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((created, limited), (1, 24), "{statuses:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 1);
+    wait_for_mail(&target, 1).await;
+
+    // The daily cap: three in all today (the first counted), the fourth refused.
+    for i in 0..2 {
+        invite(&app, &owner, &unique_email(&format!("more{i}")), "member").await;
+    }
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/invitations"))
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"email": unique_email("fourth"), "role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_error",
+        Some("invitation_limit_reached"),
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("today"));
+    app.clock
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    invite(&app, &owner, &unique_email("tomorrow"), "member").await;
+}
+
+/// Revoking follows the same rule as inviting and resending: an admin cannot touch an
+/// invitation to become an owner.
+#[tokio::test]
+async fn an_admin_cannot_revoke_an_owner_invitation() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("boss").await;
+    invite(&app, &owner, &unique_email("future-owner"), "owner").await;
+    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let admin_email = unique_email("admin");
+    invite(&app, &owner, &admin_email, "admin").await;
+    let admin = browser();
+    let link = invitation_link(&admin_email, 1).await;
+    open_invite(&app, &admin, &link).await;
+    assert_redirect(
+        &app.post(&admin, "/_fn/accept_invitation", &[("password", PASSWORD)])
+            .await,
+        "/home",
+    );
+    let res = admin
+        .delete(app.url(&format!("/api/v1/invitations/{id}")))
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("role_not_allowed"),
+    )
+    .await;
+    assert_redirect(
+        &app.post(&admin, "/_fn/revoke_invitation", &[("id", &id)])
+            .await,
+        "/settings/members",
+    );
+    assert!(app
+        .page(&admin, "/settings/members")
+        .await
+        .contains("does not allow managing that invitation"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM invitations WHERE role = 'owner' AND revoked_at IS NULL")
+            .await,
+        1,
+        "the owner invitation is still pending"
+    );
+}
+
+/// Control, invisible and direction-changing characters never make it into names.
+#[tokio::test]
+async fn names_refuse_control_and_bidi_characters() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("names").await;
+    for bad in [
+        "Acme\r\nINFO forged",
+        "\u{202e}emcA",
+        "Ac\u{200b}me",
+        "Acme\u{0}",
+    ] {
+        let res = app
+            .post(&owner.browser, "/_fn/create_account", &[("name", bad)])
+            .await;
+        assert_redirect(&res, "/accounts");
+        assert!(app
+            .page(&owner.browser, "/accounts")
+            .await
+            .contains("cannot contain line breaks"));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    let key = app.full_key(&owner).await;
+    for (path, field) in [("/workspaces", "name")] {
+        let res = app
+            .api(reqwest::Method::POST, path, &key)
+            .json(&serde_json::json!({ field: "line\nbreak" }))
+            .send()
+            .await
+            .unwrap();
+        let err = assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("parameter_invalid_characters"),
+        )
+        .await;
+        assert_eq!(err["path"], "/name");
+    }
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/api_keys"))
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"name": "key\u{2066}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_invalid_characters"),
+    )
+    .await;
 }

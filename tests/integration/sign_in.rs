@@ -117,7 +117,7 @@ async fn ip_with_over_100_failures_gets_429_with_retry_after() {
     assert!((1..=900).contains(&retry), "Retry-After {retry}");
     assert!(res.text().await.unwrap().contains("Too many attempts"));
 
-    // The window slides: 15 minutes later the IP may try again.
+    // 15 minutes after the window opened the IP may try again.
     app.clock
         .advance(std::time::Duration::from_secs(15 * 60 + 1));
     assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
@@ -174,4 +174,69 @@ async fn only_requests_that_do_not_hash_make_hashing_give_way() {
     let res = reqwest::get(app.url("/api/v1/workspaces")).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(app.passwords.answered_without_hashing());
+}
+
+/// The review's race: 250 concurrent wrong passwords from one address. Every attempt is
+/// counted before its hash is checked, so exactly 101 are checked and the rest get 429.
+#[tokio::test]
+async fn concurrent_attempts_cannot_slip_past_the_per_ip_limit() {
+    let app = TestApp::spawn().await;
+    let email = app.confirmed_user("sprayed").await;
+    let attempts = (0..250).map(|i| {
+        let (app, email) = (&app, &email);
+        async move {
+            let target = if i % 2 == 0 {
+                email.clone()
+            } else {
+                unique_email("spray")
+            };
+            app.sign_in_password(&browser(), &target, "wrong guess here")
+                .await
+                .status()
+        }
+    });
+    let statuses = collect_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (101, 149), "{statuses:?}");
+}
+
+/// IPv6 clients are counted per /64: rotating through one's own /64 does not help.
+#[tokio::test]
+async fn ipv6_clients_are_counted_per_64() {
+    let app = TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let from = |ip: String| {
+        let app = &app;
+        async move {
+            browser()
+                .post(app.url("/_fn/sign_in_password"))
+                .header("origin", &app.base)
+                .header("x-forwarded-for", ip)
+                .form(&[("email", "nobody"), ("password", "wrong guess here")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for i in 0..101 {
+        let status = from(format!("2001:db8:1:2::{:x}", i + 1)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "attempt {i}");
+    }
+    assert_eq!(
+        from("2001:db8:1:2:ffff:ffff:ffff:ffff".into()).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "same /64"
+    );
+    assert_eq!(
+        from("2001:db8:1:3::1".into()).await,
+        StatusCode::SEE_OTHER,
+        "another /64 is another client"
+    );
 }

@@ -94,60 +94,87 @@ async fn confirmation_link_expires_after_24_hours() {
     );
 }
 
+/// Before the link is used there is no user: signing in gets the one generic message (the
+/// same as for an address nobody signed up with), which links to "Resend the confirmation".
 #[tokio::test]
-async fn unconfirmed_sign_in_lands_on_check_email_and_resend_is_throttled() {
+async fn nothing_exists_before_confirmation_and_sign_in_says_only_the_generic_message() {
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("eager");
     app.sign_up(&client, &email, PASSWORD).await;
     wait_for_mail(&email, 1).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
 
-    let other = browser();
-    let res = app.sign_in(&other, &email, PASSWORD).await;
-    assert_redirect(&res, "/check-email");
-    let page = app.page(&other, "/check-email").await;
-    assert!(page.contains("Confirm your email address to sign in") && page.contains(&email));
-    assert!(
-        app.get(&other, "/home").await.status() == StatusCode::SEE_OTHER,
-        "not signed in"
-    );
-
-    // Right after sign-up: throttled, no new mail.
-    let res = app.post(&client, "/_fn/resend_confirmation", &[]).await;
-    assert_redirect(&res, "/check-email");
-    assert!(app
-        .page(&client, "/check-email")
-        .await
-        .contains("less than a minute ago"));
-
-    // A minute later: a new mail.
-    app.clock.advance(std::time::Duration::from_secs(61));
-    let res = app.post(&client, "/_fn/resend_confirmation", &[]).await;
-    assert_redirect(&res, "/check-email");
-    assert!(app
-        .page(&client, "/check-email")
-        .await
-        .contains("We sent another email"));
-    let mails = wait_for_mail(&email, 2).await;
-    assert_eq!(mails.len(), 2);
-
-    // Again at once, from another browser too: the address gets nothing more this minute.
-    let res = app.post(&client, "/_fn/resend_confirmation", &[]).await;
-    assert_redirect(&res, "/check-email");
-    assert!(app
-        .page(&client, "/check-email")
-        .await
-        .contains("less than a minute ago"));
-    let res = app.post(&other, "/_fn/resend_confirmation", &[]).await;
-    assert_redirect(&res, "/check-email");
+    // With the right password: exactly what an unknown address gets.
+    let pending = browser();
+    let res = app.sign_in(&pending, &email, PASSWORD).await;
+    let unknown = browser();
+    let res_unknown = app
+        .sign_in(&unknown, &unique_email("nobody"), PASSWORD)
+        .await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM one_time_tokens WHERE purpose = 'confirm'")
-            .await,
-        2,
-        "at most one confirmation mail a minute"
+        (res.status(), location(&res)),
+        (res_unknown.status(), location(&res_unknown))
     );
+    assert_redirect(&res, "/sign-in/password");
+    let page = app.page(&pending, "/sign-in/password").await;
+    assert!(page.contains("Incorrect email or password."));
+    assert!(page.contains("href=\"/resend-confirmation\""));
+    assert_eq!(
+        app.get(&pending, "/home").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
 
-    // Either link confirms.
+#[tokio::test]
+async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minute() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let email = unique_email("resend");
+    app.sign_up(&client, &email, PASSWORD).await;
+    let first = wait_for_mail(&email, 1).await.remove(0);
+
+    // The page asks for an address; the answer never depends on it.
+    let page = app.page(&browser(), "/resend-confirmation").await;
+    assert!(page.contains("autocomplete=\"username\""));
+    let ask = |who: String| {
+        let app = &app;
+        async move {
+            let c = browser();
+            let res = app
+                .post(&c, "/_fn/resend_confirmation", &[("email", &who)])
+                .await;
+            assert_redirect(&res, "/check-email");
+            app.page(&c, "/check-email").await.replace(&who, "EMAIL")
+        }
+    };
+    let unknown = unique_email("ghost");
+    // Within the minute of the sign-up: no new mail, for the pending address or any other.
+    assert_eq!(ask(email.clone()).await, ask(unknown.clone()).await);
+
+    app.clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(ask(email.clone()).await, ask(unknown.clone()).await);
+    let mails = wait_for_mail(&email, 2).await;
+    assert_eq!(mails.len(), 2, "one new link");
+    // The new link replaced the old one.
+    assert_redirect(
+        &client
+            .get(first.link("/confirm?token="))
+            .send()
+            .await
+            .unwrap(),
+        "/confirm",
+    );
+    assert!(app
+        .page(&client, "/confirm")
+        .await
+        .contains("invalid, has expired"));
+    // Again at once: nothing more this minute.
+    ask(email.clone()).await;
+    app.clock.advance(std::time::Duration::from_secs(1));
     let res = app
         .follow_link(
             &client,
@@ -157,7 +184,138 @@ async fn unconfirmed_sign_in_lands_on_check_email_and_resend_is_throttled() {
         )
         .await;
     assert_redirect(&res, "/sign-in");
-    assert_redirect(&app.sign_in(&other, &email, PASSWORD).await, "/home");
+    assert_eq!(mails_to(&email).await.len(), 2);
+    assert!(
+        mails_to(&unknown).await.is_empty(),
+        "nothing for an unknown address"
+    );
+    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+}
+
+/// The pre-registration takeover: someone signs up a colleague's address with a password of
+/// their choosing and never confirms. When the colleague arrives through an invitation, the
+/// attacker's password opens nothing, and the attacker's link is dead.
+#[tokio::test]
+async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("globex").await;
+    let newhire = unique_email("newhire");
+    app.sign_up(&browser(), &newhire, "attacker chosen passphrase")
+        .await;
+    let attacker_link = wait_for_mail(&newhire, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
+
+    // The real person joins through an invitation and sets their own password.
+    let res = app
+        .post(
+            &owner.browser,
+            "/_fn/invite_member",
+            &[("email", &newhire), ("role", "member")],
+        )
+        .await;
+    assert_redirect(&res, "/settings/members");
+    let invite = wait_for_mail(&newhire, 2)
+        .await
+        .remove(1)
+        .link("/invite?token=");
+    let person = browser();
+    assert_redirect(&person.get(&invite).send().await.unwrap(), "/invite");
+    let res = app
+        .post(&person, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        .await;
+    assert_redirect(&res, "/home");
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    let attacker = browser();
+    assert_redirect(
+        &app.sign_in(&attacker, &newhire, "attacker chosen passphrase")
+            .await,
+        "/sign-in/password",
+    );
+    assert!(app
+        .page(&attacker, "/sign-in/password")
+        .await
+        .contains("Incorrect email or password."));
+    let res = attacker.get(&attacker_link).send().await.unwrap();
+    assert_redirect(&res, "/confirm");
+    assert!(app
+        .page(&attacker, "/confirm")
+        .await
+        .contains("invalid, has expired"));
+    assert_redirect(&app.sign_in(&browser(), &newhire, PASSWORD).await, "/home");
+}
+
+/// The same through single sign-on: the person's first SSO sign-in provisions their user;
+/// the attacker's pending password is gone with it.
+#[tokio::test]
+async fn a_pending_sign_up_dies_when_single_sign_on_provisions_the_address() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("globex", "globex.test").await;
+    app.connect_sso(&owner, &["globex.test"], true).await;
+    let newhire = format!("newhire-{}@globex.test", uuid::Uuid::now_v7().simple());
+    // Enforced: only the direct form still signs up; the attacker uses it.
+    app.sign_up(&browser(), &newhire, "attacker chosen passphrase")
+        .await;
+    wait_for_mail(&newhire, 1).await;
+    let client = browser();
+    let res = app
+        .post(&client, "/_fn/sign_in_email", &[("email", &newhire)])
+        .await;
+    let callback = provider_login(&location(&res), &newhire).await;
+    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    let (hash,): (Option<String>,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE email = $1")
+            .bind(&newhire)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(hash.is_none(), "no password came with the provisioned user");
+}
+
+#[tokio::test]
+async fn a_new_sign_up_replaces_the_pending_one() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("twice");
+    app.sign_up(&browser(), &email, "first pass phrase here")
+        .await;
+    let old = wait_for_mail(&email, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
+    app.clock.advance(std::time::Duration::from_secs(61));
+    let client = browser();
+    app.sign_up(&client, &email, PASSWORD).await;
+    let new = wait_for_mail(&email, 2)
+        .await
+        .remove(1)
+        .link("/confirm?token=");
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
+
+    assert_redirect(&client.get(&old).send().await.unwrap(), "/confirm");
+    assert!(app
+        .page(&client, "/confirm")
+        .await
+        .contains("invalid, has expired"));
+    let res = app
+        .follow_link(&client, &new, "/confirm", "/_fn/confirm_email")
+        .await;
+    assert_redirect(&res, "/sign-in");
+    assert_redirect(
+        &app.sign_in(&browser(), &email, "first pass phrase here")
+            .await,
+        "/sign-in/password",
+    );
+    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'account.created'")
+            .await,
+        1,
+        "the audit event is written with the account"
+    );
 }
 
 #[tokio::test]
@@ -174,6 +332,14 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
         .await;
     let (status_new, location_new) = (res.status(), location(&res));
     let page_new = app.page(&first, "/check-email").await;
+    let link = wait_for_mail(&email, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
+    let res = app
+        .follow_link(&first, &link, "/confirm", "/_fn/confirm_email")
+        .await;
+    assert_redirect(&res, "/sign-in");
 
     let second = browser();
     let upper = email.to_uppercase();
@@ -192,19 +358,45 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
     );
 
     let mails = wait_for_mail(&email, 2).await;
-    let subjects: Vec<_> = mails.iter().map(|m| m.subject.as_str()).collect();
-    assert!(subjects.contains(&"Confirm your email address"));
-    assert!(subjects.contains(&"You already have a Terminus Hub account"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
-        1,
-        "emails are unique case-insensitively"
+    assert_eq!(mails[1].subject, "You already have a Terminus Hub account");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_redirect(
+        &app.sign_in(&browser(), &email, "another fine passphrase")
+            .await,
+        "/sign-in/password",
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts").await,
-        1,
-        "nothing else was written"
-    );
+}
+
+#[tokio::test]
+async fn emails_are_normalised_and_hidden_characters_refused() {
+    let app = TestApp::spawn().await;
+    let client = browser();
+    let res = app
+        .post(
+            &client,
+            "/_fn/sign_up",
+            &[("email", "Bob@Höli.TEST"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, "/check-email");
+    let mail = wait_for_mail("bob@xn--hli-sna.test", 1).await.remove(0);
+    assert_eq!(mail.subject, "Confirm your email address");
+    for hidden in ["bob\u{202e}@example.com", "bo\u{200b}b@example.com"] {
+        let res = app
+            .post(
+                &client,
+                "/_fn/sign_up",
+                &[("email", hidden), ("password", PASSWORD)],
+            )
+            .await;
+        assert_redirect(&res, "/sign-up");
+        assert!(app
+            .page(&client, "/sign-up")
+            .await
+            .contains("invisible or direction-changing characters"));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
 }
 
 #[tokio::test]

@@ -94,10 +94,13 @@ pub async fn reserve_ip_attempt(state: &AppState, client_ip: &str) -> Result<IpA
     let policy = state.config.ip_throttle;
     let key = client_key(client_ip);
     let now = state.clock.now();
+    // "More than 100 failures" is what throttles: the 101st is still counted (and checked),
+    // the attempts after it are refused.
+    let limit = policy.max_failures.saturating_add(1);
     Ok(
         match state
             .store
-            .count_hit(&key, now, policy.window, policy.max_failures)
+            .count_hit(&key, now, policy.window, limit)
             .await?
         {
             Hit::Counted { window_start } => {

@@ -99,6 +99,53 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     errors::cross_site_refused()
 }
 
+/// Server functions answer a body they could not read (a missing or repeated field) with
+/// leptos' own 500 or a redirect carrying the error: here that becomes a 400 page saying what
+/// happened (and any other server-function failure the generic error page).
+pub async fn server_fn_errors(req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let res = next.run(req).await;
+    if !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    // The no-JavaScript path redirects back with the error, base64, in `__err` (when the
+    // request had a Referer); otherwise the error is the body.
+    let in_location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.split_once('?').map(|(_, q)| q.to_owned()))
+        .and_then(|query| {
+            use base64::Engine as _;
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "__err")
+                .and_then(|(_, v)| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(v.as_bytes())
+                        .ok()
+                })
+        });
+    let encoded = match in_location {
+        Some(decoded) => decoded,
+        None => axum::body::to_bytes(res.into_body(), 64 * 1024)
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default(),
+    };
+    let unreadable = encoded.starts_with(b"Args|") || encoded.starts_with(b"Deserialization|");
+    if unreadable {
+        tracing::info!(request_id = %request_id, "a form post could not be read");
+        errors::unreadable_form(request_id)
+    } else {
+        errors::internal_error()
+    }
+}
+
 /// In front of password sign-in: counts the attempt against its client before anything is
 /// checked (the flow gives it back unless the attempt fails), and answers 429 with
 /// `Retry-After` to a client over its failure budget.

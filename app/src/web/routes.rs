@@ -63,5 +63,6 @@ pub fn router(state: AppState) -> Router {
                 .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
         )
         .route("/_fn/{*name}", post(server_fn_handler))
+        .layer(axum::middleware::from_fn(guards::server_fn_errors))
         .with_state(state)
 }

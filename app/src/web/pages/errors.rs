@@ -75,3 +75,20 @@ pub fn forbidden(message: &'static str) -> Response {
         }
     })
 }
+
+/// 400 for a form post that could not be read: a field missing, or sent more than once.
+pub fn unreadable_form(request_id: String) -> Response {
+    render_page(
+        StatusCode::BAD_REQUEST,
+        "This form could not be read",
+        move || {
+            view! {
+                <AuthCard title="This form could not be read">
+                    <p role="alert" class="alert">"A field of the form was missing or sent more than once, so nothing was done. Go back, reload the page and try again."</p>
+                    <p class="muted">{format!("Request id: {request_id}")}</p>
+                    <p><a href="/">"Go to Terminus Hub"</a></p>
+                </AuthCard>
+            }
+        },
+    )
+}
