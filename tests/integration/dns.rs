@@ -8,7 +8,14 @@ use std::sync::Mutex;
 
 pub struct DnsServer {
     pub addr: SocketAddr,
-    state: Mutex<(Vec<(String, String)>, Option<Child>)>,
+    state: Mutex<Published>,
+}
+
+/// The records published so far, and the server answering them.
+#[derive(Default)]
+struct Published {
+    records: Vec<(String, String)>,
+    child: Option<Child>,
 }
 
 fn dnsmasq() -> &'static str {
@@ -26,14 +33,14 @@ impl DnsServer {
         drop(probe);
         DnsServer {
             addr,
-            state: Mutex::new((Vec::new(), None)),
+            state: Mutex::new(Published::default()),
         }
     }
 
     /// Starts (or restarts) the server with the records published so far.
     pub fn start(&self) {
         let mut state = self.state.lock().expect("dns state");
-        let (records, child) = &mut *state;
+        let Published { records, child } = &mut *state;
         if let Some(mut old) = child.take() {
             let _ = old.kill();
             let _ = old.wait();
@@ -82,7 +89,7 @@ impl DnsServer {
         self.state
             .lock()
             .expect("dns state")
-            .0
+            .records
             .push((name.to_owned(), value.to_owned()));
         self.start();
     }
@@ -91,7 +98,7 @@ impl DnsServer {
 impl Drop for DnsServer {
     fn drop(&mut self) {
         if let Ok(mut state) = self.state.lock() {
-            if let Some(mut child) = state.1.take() {
+            if let Some(mut child) = state.child.take() {
                 let _ = child.kill();
                 let _ = child.wait();
             }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test spawns the real server on 127.0.0.1:0 with
 //! its own fresh database and talks HTTP to it; mail goes over SMTP to a real sink process.
 mod dns;
+mod files;
 mod helpers;
 
 mod api;

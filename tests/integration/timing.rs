@@ -1,4 +1,7 @@
-//! A statistical check that an unknown email costs as much as a wrong password.
+//! Statistical checks that nothing a stranger can time tells accounts apart: sign-in, sign-up,
+//! forgot-password and resend each take as long for an address with an account (or a pending
+//! sign-up) as for one without.
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
@@ -8,39 +11,105 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
+/// Times `attempt` for the two addresses, interleaved and alternating which goes first (so
+/// background work — other processes, the database's housekeeping, mail sent after an
+/// answer — hits both series alike), and asserts that the medians differ by less than 15 %.
+async fn same_time<F, Fut>(what: &str, rounds: usize, known: &str, unknown: &str, attempt: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut pair = [(known, &mut known_times), (unknown, &mut unknown_times)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (email, times) in pair {
+            let start = Instant::now();
+            attempt(email.to_owned()).await;
+            times.push(start.elapsed());
+        }
+    }
+    if std::env::var("TIMING_DEBUG").is_ok() {
+        eprintln!("{what}\nknown: {known_times:?}\nunknown: {unknown_times:?}");
+    }
+    let (k, u) = (median(known_times), median(unknown_times));
+    let diff = (k.as_secs_f64() - u.as_secs_f64()).abs() / k.as_secs_f64().max(u.as_secs_f64());
+    assert!(
+        diff < 0.15,
+        "{what}: medians differ by {:.1} %: known {k:?}, unknown {u:?}",
+        diff * 100.0
+    );
+}
+
 #[tokio::test]
 async fn unknown_email_and_wrong_password_take_the_same_time() {
     let app = TestApp::spawn_alone().await;
     let known = app.confirmed_user("timed").await;
     let unknown = unique_email("absent");
     let client = browser();
-    // Both go through the email step once, so each attempt below is one request.
-    let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
-    // Interleaved, alternating which goes first, so background work (other processes, the
-    // database's own housekeeping) hits both series alike.
     // 45 of each: 90 failures, under the per-IP limit of 100 in 15 minutes.
-    for round in 0..45 {
-        let mut pair = [(&known, &mut known_times), (&unknown, &mut unknown_times)];
-        if round % 2 == 1 {
-            pair.reverse();
-        }
-        for (email, times) in pair {
-            let start = Instant::now();
+    same_time("sign-in", 45, &known, &unknown, |email| {
+        let (app, client) = (&app, &client);
+        async move {
             let res = app
-                .sign_in_password(&client, email, "wrong password here")
+                .sign_in_password(client, &email, "wrong password here")
                 .await;
-            times.push(start.elapsed());
             assert_redirect(&res, "/sign-in/password");
         }
-    }
-    if std::env::var("TIMING_DEBUG").is_ok() {
-        eprintln!("known: {known_times:?}\nunknown: {unknown_times:?}");
-    }
-    let (k, u) = (median(known_times), median(unknown_times));
-    let diff = (k.as_secs_f64() - u.as_secs_f64()).abs() / k.as_secs_f64().max(u.as_secs_f64());
-    assert!(
-        diff < 0.15,
-        "medians differ by {:.1} %: known {k:?}, unknown {u:?}",
-        diff * 100.0
-    );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_up_takes_as_long_for_a_taken_email_as_for_a_new_one() {
+    let app = TestApp::spawn_alone().await;
+    let taken = app.confirmed_user("taken").await;
+    let fresh = unique_email("fresh");
+    same_time("sign-up", 30, &taken, &fresh, |email| {
+        let app = &app;
+        async move {
+            app.sign_up(&browser(), &email, PASSWORD).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forgot_password_takes_as_long_for_a_known_email_as_for_an_unknown_one() {
+    let app = TestApp::spawn_alone().await;
+    let known = app.confirmed_user("forgetful").await;
+    let unknown = unique_email("stranger");
+    let client = browser();
+    same_time("forgot-password", 150, &known, &unknown, |email| {
+        let (app, client) = (&app, &client);
+        async move {
+            let res = app
+                .post(client, "/_fn/forgot_password", &[("email", &email)])
+                .await;
+            assert_redirect(&res, "/forgot/sent");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn resend_takes_as_long_for_a_pending_sign_up_as_for_an_unknown_email() {
+    let app = TestApp::spawn_alone().await;
+    let pending = unique_email("pending");
+    app.sign_up(&browser(), &pending, PASSWORD).await;
+    wait_for_mail(&pending, 1).await;
+    let unknown = unique_email("nobody");
+    same_time("resend", 150, &pending, &unknown, |email| {
+        let app = &app;
+        async move {
+            // A fresh browser each time: the page's own once-a-minute note is per session.
+            let res = app
+                .post(&browser(), "/_fn/resend_confirmation", &[("email", &email)])
+                .await;
+            assert_redirect(&res, "/check-email");
+        }
+    })
+    .await;
 }

@@ -151,7 +151,10 @@ mod tests {
             &["v=spf1 -all".into(), r.value.clone()],
             &token
         ));
-        assert!(!record_matches(&[r.value.clone()], &new_token()));
+        assert!(!record_matches(
+            std::slice::from_ref(&r.value),
+            &new_token()
+        ));
         assert!(!record_matches(&[], &token));
     }
 }

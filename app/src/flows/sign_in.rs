@@ -193,15 +193,11 @@ async fn attempt(
             })
         }
         Verification::Mismatch => {
-            if policy.failure_locks(attempt) {
-                if mail::take_slot(state, MailKind::Unlock, &email).await? {
-                    let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
-                    state.send_mail_later(mails::unlock_account(
-                        &email,
-                        &link,
-                        policy.lock_until(now),
-                    ));
-                }
+            if policy.failure_locks(attempt)
+                && mail::take_slot(state, MailKind::Unlock, &email).await?
+            {
+                let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
+                state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
             }
             Ok(SignInResult::Refused)
         }
