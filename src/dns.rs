@@ -1,6 +1,7 @@
-//! The [`app::ports::DnsTxt`] adapter: TXT lookups with `hickory-resolver`, through the
-//! nameservers of `TERMINUS_DNS_SERVERS` or the system's. Nothing is cached, so a record an
-//! owner has just published is seen on the next "Verify".
+//! DNS with `hickory-resolver`, through the nameservers of `TERMINUS_DNS_SERVERS` or the
+//! system's: the [`app::ports::DnsTxt`] adapter (domain verification) and the address lookups
+//! of single sign-on's guarded HTTP client. Nothing is cached, so a record an owner has just
+//! published is seen on the next "Verify", and an address is checked as it is now.
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -38,6 +39,18 @@ impl HickoryDns {
         Ok(Self {
             resolver: builder.build(),
         })
+    }
+}
+
+impl HickoryDns {
+    /// The addresses `host` resolves to (A and AAAA).
+    pub async fn ips(&self, host: &str) -> Result<Vec<std::net::IpAddr>, DnsError> {
+        let absolute = format!("{}.", host.trim_end_matches('.'));
+        match self.resolver.lookup_ip(absolute).await {
+            Ok(lookup) => Ok(lookup.iter().collect()),
+            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) => Err(DnsError(e.to_string())),
+        }
     }
 }
 

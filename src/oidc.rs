@@ -14,6 +14,8 @@ use app::domain::secret::Secret;
 use app::domain::sso::{classify, AddressClass, IssuerPolicy};
 use app::ports::{OidcClient, SsoError, SsoIdentity, SsoStart};
 use async_trait::async_trait;
+
+use crate::dns::HickoryDns;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::reqwest;
 use openidconnect::{
@@ -62,21 +64,32 @@ pub enum FetchError {
     Http(#[from] openidconnect::http::Error),
 }
 
-/// Resolves host names and keeps only the addresses the policy allows.
+/// Resolves host names (through the hub's nameservers) and keeps only the addresses the
+/// policy allows: checked at connection time, so a name cannot pass the check and then
+/// rebind to a forbidden address.
 struct PolicyResolver {
     policy: IssuerPolicy,
+    dns: Arc<HickoryDns>,
 }
 
 impl reqwest::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.policy;
+        let dns = self.dns.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found = dns.ips(&host).await?;
+            if found.is_empty() {
+                return Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{host} has no address"),
+                ))
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
             let allowed: Vec<SocketAddr> = found
                 .into_iter()
-                .filter(|a| policy.allows_address(a.ip()))
+                .filter(|ip| policy.allows_address(*ip))
+                .map(|ip| SocketAddr::new(ip, 0))
                 .collect();
             if allowed.is_empty() {
                 return Err(
@@ -88,6 +101,18 @@ impl reqwest::dns::Resolve for PolicyResolver {
     }
 }
 
+/// A transport error whose cause is the resolver's refusal becomes that refusal.
+fn refused_or(e: reqwest::Error) -> FetchError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        if matches!(c.downcast_ref::<FetchError>(), Some(FetchError::Forbidden)) {
+            return FetchError::Forbidden;
+        }
+        cause = c.source();
+    }
+    FetchError::Transport(e)
+}
+
 fn is_loopback_host(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
@@ -97,12 +122,12 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 impl OpenIdConnect {
-    pub fn new(policy: IssuerPolicy) -> anyhow::Result<Self> {
+    pub fn new(policy: IssuerPolicy, dns: Arc<HickoryDns>) -> anyhow::Result<Self> {
         let client = reqwest::ClientBuilder::new()
             // The token endpoint must answer directly: following redirects there invites SSRF.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
-            .dns_resolver(Arc::new(PolicyResolver { policy }))
+            .dns_resolver(Arc::new(PolicyResolver { policy, dns }))
             .build()?;
         Ok(Self {
             http: GuardedHttp { client, policy },
@@ -138,7 +163,7 @@ impl GuardedHttp {
             _ => return Err(FetchError::NotHttps),
         }
         let request = reqwest::Request::try_from(request)?;
-        let mut response = self.client.execute(request).await?;
+        let mut response = self.client.execute(request).await.map_err(refused_or)?;
         let mut builder = openidconnect::http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
             builder = builder.header(name, value);

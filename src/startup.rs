@@ -71,6 +71,10 @@ impl Application {
         web.invitations_per_day = config.invitations_per_day;
         web.hsts = public_url.starts_with("https://");
         let issuer_policy = web.issuer_policy;
+        let dns = Arc::new(
+            crate::dns::HickoryDns::new(&config.dns_servers)
+                .context("setting up the DNS resolver")?,
+        );
         let state = AppState::new(AppParts {
             store: database.store(),
             mailer,
@@ -78,11 +82,8 @@ impl Application {
             passwords: Passwords::with_niceness(permits, config.hash_nice)
                 .context("setting up argon2")?,
             sealing: Arc::new(config.sealing_key()?),
-            oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy)?),
-            dns: Arc::new(
-                crate::dns::HickoryDns::new(&config.dns_servers)
-                    .context("setting up the DNS resolver")?,
-            ),
+            oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy, dns.clone())?),
+            dns,
             config: Arc::new(web),
             background: tokio_util::task::TaskTracker::new(),
         });

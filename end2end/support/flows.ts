@@ -70,7 +70,7 @@ export async function confirmFromMail(page: Page, shot: Shot, email: string): Pr
 
   await expect(page).toHaveURL(pathIs('/sign-in'));
   await expectHeading(page, 'Sign in');
-  await expect(page.getByRole('status')).toHaveText('Your email is confirmed. Sign in to continue.');
+  await expect(page.getByRole('status')).toHaveText('Your email is confirmed and your account is ready. Sign in to continue.');
   await shot('confirmed');
 }
 

@@ -8,6 +8,8 @@
 //   BASE_URL       http://127.0.0.1:<port> (also the server's TERMINUS_PUBLIC_URL)
 //   SMTP_SINK_URL  http://127.0.0.1:<port> of the sink's HTTP API
 //   OIDC_ISSUER    http://127.0.0.1:<port> of the OpenID provider (end2end/support/oidc-provider.mjs)
+//   DNS_CONTROL_URL http://127.0.0.1:<port> of the DNS server's API (end2end/support/dns-server.mjs),
+//                  whose dnsmasq the server resolves through (TERMINUS_DNS_SERVERS)
 import type { FullConfig } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -119,6 +121,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
 
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
   let provider: ChildProcess | undefined;
+  let dns: ChildProcess | undefined;
   let server: ChildProcess | undefined;
   let tmpDir: string | undefined;
 
@@ -132,6 +135,10 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
       provider.stdin?.end();
       await stop(provider, 'oidc-provider');
     }
+    if (dns) {
+      dns.stdin?.end();
+      await stop(dns, 'dns-server');
+    }
     if (tmpDir && !process.env.E2E_KEEP_TMP) fs.rmSync(tmpDir, { recursive: true, force: true });
   };
 
@@ -140,6 +147,9 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
     const oidc = await startHelper('oidc-provider.mjs', path.join(outputDir, 'oidc-provider.log'));
     provider = oidc.child;
     process.env.OIDC_ISSUER = oidc.ready.issuer;
+    const dnsServer = await startHelper('dns-server.mjs', path.join(outputDir, 'dns-server.log'));
+    dns = dnsServer.child;
+    process.env.DNS_CONTROL_URL = `http://127.0.0.1:${dnsServer.ready.http}`;
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'terminus-e2e-'));
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -155,6 +165,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
         SMTP_URL: `smtp://127.0.0.1:${sink.smtp}`,
         TERMINUS_MAIL_FROM: 'Terminus Hub <no-reply@terminus.test>',
         TERMINUS_SECRET_KEY_FILE: path.join(tmpDir, 'secret.key'),
+        TERMINUS_DNS_SERVERS: dnsServer.ready.dns,
         RUST_LOG: process.env.RUST_LOG || 'info',
       },
       stdio: ['ignore', log, log],

@@ -1,10 +1,20 @@
 import { expect, test } from '@playwright/test';
 import { expectHeading, newPassword, person, signIn, signUpAndConfirm } from '../support/flows';
 
-// An owner connects the company's identity provider in the browser and enforces it; a
-// colleague on that domain types their email and lands in the account through the provider.
+// An owner proves their company's domain by DNS, connects its identity provider, completes a
+// test sign-in and confirms enforcement; a colleague on that domain types their email and
+// lands in the account through the provider.
 
-test('an owner enforces SSO and a colleague signs in through the identity provider', async ({ browser }, testInfo) => {
+async function publish(name: string, value: string): Promise<void> {
+  const res = await fetch(`${process.env.DNS_CONTROL_URL}/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, value }),
+  });
+  expect(res.status).toBe(204);
+}
+
+test('an owner verifies a domain, tests and enforces SSO; a colleague signs in through the provider', async ({ browser }, testInfo) => {
   const issuer = process.env.OIDC_ISSUER!;
   const domain = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.test`;
   const ownerEmail = `owner@${domain}`;
@@ -15,7 +25,27 @@ test('an owner enforces SSO and a colleague signs in through the identity provid
   await signUpAndConfirm(owner.page, owner.shot, ownerEmail, ownerPassword);
   await signIn(owner.page, owner.shot, ownerEmail, ownerPassword);
 
-  // The owner reads the redirect URI from the settings page and registers it at the provider.
+  // Domains: add the domain, publish the TXT record the page shows, verify.
+  await owner.page.getByRole('link', { name: 'Domains' }).click();
+  await expectHeading(owner.page, 'Domains');
+  await owner.page.getByLabel('Domain', { exact: true }).fill(domain.toUpperCase() + '.');
+  await owner.page.getByRole('button', { name: 'Add domain' }).click();
+  await expect(owner.page.getByRole('status')).toContainText(`${domain} added`);
+  const record = owner.page.locator('dl.record code');
+  const name = ((await record.nth(0).textContent()) ?? '').trim();
+  const value = ((await record.nth(1).textContent()) ?? '').trim();
+  expect(name).toBe(`_terminus-hub-challenge.${domain}`);
+  expect(value).toMatch(/^terminus-hub-verification=[0-9a-f]{32}$/);
+  await owner.shot('domain-added');
+  // Before the record exists, Verify says so.
+  await owner.page.getByRole('button', { name: 'Verify' }).click();
+  await expect(owner.page.getByRole('alert')).toContainText(`No TXT record ${name}`);
+  await publish(name, value);
+  await owner.page.getByRole('button', { name: 'Verify' }).click();
+  await expect(owner.page.getByRole('status')).toContainText(`${domain} is verified`);
+  await owner.shot('domain-verified');
+
+  // Single sign-on: register the redirect URI at the provider, connect it for the domain.
   await owner.page.getByRole('link', { name: 'Single sign-on' }).click();
   await expectHeading(owner.page, 'Single sign-on');
   const redirectUri = ((await owner.page.locator('#redirect-uri').textContent()) ?? '').trim();
@@ -31,13 +61,32 @@ test('an owner enforces SSO and a colleague signs in through the identity provid
   await owner.page.getByLabel('Issuer URL').fill(issuer);
   await owner.page.getByLabel('Client id').fill(client.client_id);
   await owner.page.getByLabel('Client secret').fill(client.client_secret);
-  await owner.page.getByLabel('Email domains').fill(domain);
-  await owner.page.getByLabel(/^Enforce/).check();
+  await expect(owner.page.getByLabel('Domains', { exact: true })).toHaveValue(domain);
   await owner.page.getByRole('button', { name: 'Connect' }).click();
-  await expect(owner.page.getByRole('status')).toHaveText(`Connected ${issuer} for ${domain}.`);
-  await expect(owner.page.locator('table.sso')).toContainText('Enforced');
+  await expect(owner.page.getByRole('status')).toContainText(`Connected ${issuer} for ${domain}.`);
+  await expect(owner.page.locator('table.sso')).toContainText('No test sign-in yet');
   await expect(owner.page.locator('body')).not.toContainText(client.client_secret);
   await owner.shot('sso-connected');
+
+  // The test sign-in: through the provider and back to the settings.
+  await owner.page.getByRole('button', { name: 'Test sign-in' }).click();
+  await expect(owner.page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/interaction/'));
+  await owner.page.locator('input[name="login"]').fill(ownerEmail);
+  await owner.page.locator('input[name="password"]').fill('any password');
+  await owner.page.locator('button[type="submit"]').click();
+  await expect(owner.page).toHaveURL((url) => url.origin === process.env.BASE_URL && url.pathname === '/settings/sso');
+  await expect(owner.page.getByRole('status')).toContainText('Test sign-in succeeded');
+  await owner.shot('test-sign-in');
+
+  // Enforcement, behind a confirmation that says whom it affects.
+  await owner.page.getByRole('link', { name: 'Enforce…' }).click();
+  await expectHeading(owner.page, 'Enforce single sign-on');
+  await expect(owner.page.locator('body')).toContainText('affects 0 people');
+  await owner.shot('enforce-confirm');
+  await owner.page.getByRole('button', { name: 'Enforce single sign-on' }).click();
+  await expect(owner.page.getByRole('status')).toContainText('now enforced');
+  await expect(owner.page.locator('table.sso')).toContainText('Enforced');
+  await owner.shot('sso-enforced');
 
   // The colleague types their email and is sent to the provider at once.
   const carol = `carol@${domain}`;

@@ -1,8 +1,9 @@
 //! A real DNS server for one test: Debian's dnsmasq on a loopback port, answering the TXT
 //! records the test publishes (and NXDOMAIN for any other name under `.test`). Publishing
 //! restarts it on the same port with the new set of records.
+use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
@@ -15,6 +16,7 @@ pub struct DnsServer {
 #[derive(Default)]
 struct Published {
     records: Vec<(String, String)>,
+    addresses: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -25,14 +27,33 @@ fn dnsmasq() -> &'static str {
         .expect("dnsmasq is required for the domain tests (apt-get install dnsmasq-base; .ci/test installs it)")
 }
 
+/// Ports handed to DNS servers of this test run. They come from below the kernel's
+/// ephemeral range (32768 and up), so no `bind(…:0)` elsewhere in the run can take one while
+/// its server restarts, and each is checked free for both UDP and TCP (dnsmasq binds both).
+static RESERVED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+fn reserve_port() -> u16 {
+    let mut reserved = RESERVED.lock().expect("reserved ports");
+    let reserved = reserved.get_or_insert_with(HashSet::new);
+    loop {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
+        if reserved.contains(&port) {
+            continue;
+        }
+        let free = UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            reserved.insert(port);
+            return port;
+        }
+    }
+}
+
 impl DnsServer {
     /// A free loopback port; nothing listens until [`DnsServer::start`] or a publish.
     pub fn reserve() -> DnsServer {
-        let probe = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");
-        let addr = probe.local_addr().expect("port");
-        drop(probe);
         DnsServer {
-            addr,
+            addr: SocketAddr::from(([127, 0, 0, 1], reserve_port())),
             state: Mutex::new(Published::default()),
         }
     }
@@ -40,7 +61,11 @@ impl DnsServer {
     /// Starts (or restarts) the server with the records published so far.
     pub fn start(&self) {
         let mut state = self.state.lock().expect("dns state");
-        let Published { records, child } = &mut *state;
+        let Published {
+            records,
+            addresses,
+            child,
+        } = &mut *state;
         if let Some(mut old) = child.take() {
             let _ = old.kill();
             let _ = old.wait();
@@ -62,6 +87,9 @@ impl DnsServer {
         ]);
         for (name, value) in records.iter() {
             cmd.arg(format!("--txt-record={name},{value}"));
+        }
+        for (name, ip) in addresses.iter() {
+            cmd.arg(format!("--host-record={name},{ip}"));
         }
         let mut spawned = cmd
             .stdin(Stdio::null())
@@ -91,6 +119,18 @@ impl DnsServer {
             .expect("dns state")
             .records
             .push((name.to_owned(), value.to_owned()));
+        self.start();
+    }
+}
+
+impl DnsServer {
+    /// Publishes an address record `name` → `ip` (restarting the server).
+    pub fn publish_address(&self, name: &str, ip: &str) {
+        self.state
+            .lock()
+            .expect("dns state")
+            .addresses
+            .push((name.to_owned(), ip.to_owned()));
         self.start();
     }
 }

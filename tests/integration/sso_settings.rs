@@ -179,6 +179,28 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         assert_eq!(err["path"], "/issuer", "{bad}");
     }
 
+    // A public-looking name is checked on the addresses it resolves to.
+    app.dns.publish_address("intranet.test", "10.1.2.3");
+    app.dns.publish_address("metadata.test", "169.254.169.254");
+    for name in ["intranet.test", "metadata.test"] {
+        let body = json!({"issuer": format!("https://{name}"), "client_id": "c", "client_secret": "s",
+                          "domains": ["issuers.test"]});
+        let err = assert_api_error(
+            post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("issuer_unreachable"),
+        )
+        .await;
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("loopback, private or reserved network address"),
+            "{name}: {err}"
+        );
+    }
+
     // A page of the hub itself is no discovery document; what it answered is not shown.
     let body = json!({"issuer": app.url("/sign-in"), "client_id": "c", "client_secret": "s",
                       "domains": ["issuers.test"]});
