@@ -1,6 +1,13 @@
 //! `SqliteStore` and `PostgresStore`: one body, expanded once per database by a macro, so the
 //! two can never drift apart. Only the pool type differs, and SQLite's API reads can go
 //! through `sqlite_reads` (same query text).
+//!
+//! Every write runs in a transaction whose `COMMIT` is awaited and checked (`write`,
+//! `write_returning`, or `begin` … `tx.commit()` for several statements): no method reports a
+//! change the database did not commit. A bare `fetch_optional` on an `UPDATE … RETURNING` in
+//! autocommit is the trap this avoids: sqlx's SQLite driver stops stepping after the first row
+//! and resets the statement, which is when SQLite commits, and the error of that reset (a full
+//! disk, a read-only file) is dropped.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,10 +25,14 @@ use app::ports::{
 use async_trait::async_trait;
 use sqlx::Row as _;
 
+use super::faults;
 use super::queries as q;
 use super::sqlite_reads::{self as inline_rows, InlineReads};
 
+/// The one mapping of database errors; a storage fault also retires the pool's connections
+/// (see `faults`).
 fn db_err(e: sqlx::Error) -> StoreError {
+    faults::note(&e);
     StoreError(e.to_string())
 }
 
@@ -46,6 +57,36 @@ macro_rules! sql_store {
         impl $name {
             pub fn new(pool: $pool) -> Self {
                 Self { pool, inline: None }
+            }
+
+            /// Starts a write of several statements. Nothing it did counts until
+            /// `tx.commit().await` returned `Ok`; dropping it rolls back.
+            async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, <$pool as PoolDb>::Db>> {
+                self.pool.begin().await.map_err(db_err)
+            }
+
+            /// One write statement in a transaction of its own, committed before it returns:
+            /// the number of rows it changed.
+            async fn write<'q>(
+                &self,
+                query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
+            ) -> StoreResult<u64> {
+                let mut tx = self.begin().await?;
+                let done = query.execute(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+
+            /// One `… RETURNING` write in a transaction of its own, committed before its row
+            /// is handed back.
+            async fn write_returning<'q>(
+                &self,
+                query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
+            ) -> StoreResult<Option<$row>> {
+                let mut tx = self.begin().await?;
+                let row = query.fetch_optional(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(row)
             }
 
             fn user_from_row(row: &$row) -> Result<UserRecord, sqlx::Error> {
@@ -139,13 +180,7 @@ macro_rules! sql_store {
             }
 
             async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
-                let done = sqlx::query(sql)
-                    .bind(account_id)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                Ok(self.write(sqlx::query(sql).bind(account_id).bind(id)).await? > 0)
             }
 
             fn invitation_from_row(row: &$row) -> Result<Invitation, sqlx::Error> {
@@ -173,7 +208,7 @@ macro_rules! sql_store {
                 user_id: &str,
                 new_role: Option<Role>,
             ) -> StoreResult<MembershipChange> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::LOCK_ACCOUNT).bind(account_id).execute(&mut *tx).await.map_err(db_err)?;
                 let current = sqlx::query_scalar::<_, String>(q::ROLE_IN)
                     .bind(user_id)
@@ -239,6 +274,23 @@ macro_rules! sql_store {
                 })
             }
 
+            /// Writes an audit event inside the transaction of the change it records.
+            async fn audit_in(
+                tx: &mut sqlx::Transaction<'_, <$pool as PoolDb>::Db>,
+                event: AuditEvent,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(q::INSERT_AUDIT)
+                    .bind(app::domain::ids::new_id(app::domain::ids::AUDIT))
+                    .bind(event.account_id)
+                    .bind(event.actor_user_id)
+                    .bind(event.action)
+                    .bind(event.detail)
+                    .bind(event.at.millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            }
+
             /// A user by one of the queries `USER_BY_EMAIL` or `USER_BY_ID`.
             async fn user_where(
                 &self,
@@ -280,7 +332,7 @@ macro_rules! sql_store {
                 effect: &str,
                 effect_args: (Option<&str>, Option<i64>),
             ) -> StoreResult<Option<String>> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let Some(user_id) = Self::consume(&mut tx, purpose, token_hash, now)
                     .await
                     .map_err(db_err)?
@@ -303,16 +355,15 @@ macro_rules! sql_store {
         #[async_trait]
         impl Store for $name {
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query(q::PING)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
+                match self.write(sqlx::query(q::PROBE_WRITE)).await? {
+                    1 => Ok(()),
+                    n => Err(StoreError(format!("the health_probe row is missing ({n} rows updated)"))),
+                }
             }
 
             async fn sign_up(&self, new: NewSignUp) -> StoreResult<SignUpOutcome> {
                 let now = new.now.millis();
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let inserted = sqlx::query(q::INSERT_USER)
                     .bind(&new.user_id)
                     .bind(new.email.as_str())
@@ -367,14 +418,16 @@ macro_rules! sql_store {
                 now: Timestamp,
                 policy: &LockoutPolicy,
             ) -> StoreResult<GuessReservation> {
-                let attempt = sqlx::query_scalar::<_, i64>(q::RESERVE_GUESS)
-                    .bind(user_id)
-                    .bind(now.millis())
-                    .bind(i64::from(policy.max_failures))
-                    .bind(policy.lock_until(now).millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::RESERVE_GUESS)
+                            .bind(user_id)
+                            .bind(now.millis())
+                            .bind(i64::from(policy.max_failures))
+                            .bind(policy.lock_until(now).millis()),
+                    )
+                    .await?;
+                let attempt = row.map(|r| r.try_get::<i64, _>(0)).transpose().map_err(db_err)?;
                 Ok(match attempt {
                     Some(n) => GuessReservation::Granted {
                         attempt: u32::try_from(n).unwrap_or(u32::MAX),
@@ -388,22 +441,14 @@ macro_rules! sql_store {
                 user_id: &str,
                 rehash: Option<String>,
             ) -> StoreResult<()> {
-                sqlx::query(q::SIGN_IN_SUCCEEDED)
-                    .bind(user_id)
-                    .bind(rehash)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(sqlx::query(q::SIGN_IN_SUCCEEDED).bind(user_id).bind(rehash))
+                    .await?;
                 Ok(())
             }
 
             async fn record_ip_failure(&self, client_ip: &str, now: Timestamp) -> StoreResult<()> {
-                sqlx::query(q::INSERT_IP_FAILURE)
-                    .bind(client_ip)
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(sqlx::query(q::INSERT_IP_FAILURE).bind(client_ip).bind(now.millis()))
+                    .await?;
                 Ok(())
             }
 
@@ -434,15 +479,15 @@ macro_rules! sql_store {
                 expires_at: Timestamp,
                 now: Timestamp,
             ) -> StoreResult<()> {
-                sqlx::query(q::INSERT_TOKEN)
-                    .bind(token_hash)
-                    .bind(purpose.as_str())
-                    .bind(user_id)
-                    .bind(expires_at.millis())
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(
+                    sqlx::query(q::INSERT_TOKEN)
+                        .bind(token_hash)
+                        .bind(purpose.as_str())
+                        .bind(user_id)
+                        .bind(expires_at.millis())
+                        .bind(now.millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -498,7 +543,7 @@ macro_rules! sql_store {
                 new_password_hash: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<String>> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let Some(user_id) = Self::consume(&mut tx, TokenPurpose::Reset, token_hash, now)
                     .await
                     .map_err(db_err)?
@@ -529,13 +574,14 @@ macro_rules! sql_store {
                 now: Timestamp,
                 interval: Duration,
             ) -> StoreResult<bool> {
-                let taken = sqlx::query_scalar::<_, String>(q::TAKE_MAIL_SLOT)
-                    .bind(key)
-                    .bind(now.millis())
-                    .bind(now.minus(interval).millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let taken = self
+                    .write_returning(
+                        sqlx::query(q::TAKE_MAIL_SLOT)
+                            .bind(key)
+                            .bind(now.millis())
+                            .bind(now.minus(interval).millis()),
+                    )
+                    .await?;
                 Ok(taken.is_some())
             }
 
@@ -611,17 +657,9 @@ macro_rules! sql_store {
             }
 
             async fn record_audit(&self, event: AuditEvent) -> StoreResult<()> {
-                sqlx::query(q::INSERT_AUDIT)
-                    .bind(app::domain::ids::new_id(app::domain::ids::AUDIT))
-                    .bind(event.account_id)
-                    .bind(event.actor_user_id)
-                    .bind(event.action)
-                    .bind(event.detail)
-                    .bind(event.at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
+                let mut tx = self.begin().await?;
+                Self::audit_in(&mut tx, event).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
@@ -647,7 +685,8 @@ macro_rules! sql_store {
                 .map_err(db_err)
             }
 
-            async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+            async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_API_KEY)
                     .bind(&key.id)
                     .bind(&key.account_id)
@@ -658,9 +697,11 @@ macro_rules! sql_store {
                     .bind(key.expires_at.map(Timestamp::millis))
                     .bind(&key.created_by)
                     .bind(key.now.millis())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
                 Ok(ApiKeyRecord {
                     id: key.id,
                     account_id: key.account_id,
@@ -694,15 +735,27 @@ macro_rules! sql_store {
                     .await
             }
 
-            async fn delete_api_key(&self, account_id: &str, key_id: &str) -> StoreResult<bool> {
-                self.affected(q::DELETE_API_KEY, account_id, key_id).await
+            async fn delete_api_key(&self, account_id: &str, key_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.begin().await?;
+                let done = sqlx::query(q::DELETE_API_KEY)
+                    .bind(account_id)
+                    .bind(key_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
                 if used.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 for (key_id, at) in used {
                     sqlx::query(q::TOUCH_API_KEY)
                         .bind(key_id)
@@ -741,15 +794,15 @@ macro_rules! sql_store {
             }
 
             async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
-                sqlx::query(q::INSERT_WORKSPACE)
-                    .bind(&w.id)
-                    .bind(&w.account_id)
-                    .bind(&w.name)
-                    .bind(w.created_at.millis())
-                    .bind(w.created_at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(
+                    sqlx::query(q::INSERT_WORKSPACE)
+                        .bind(&w.id)
+                        .bind(&w.account_id)
+                        .bind(&w.name)
+                        .bind(w.created_at.millis())
+                        .bind(w.created_at.millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -760,14 +813,15 @@ macro_rules! sql_store {
                 name: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<Workspace>> {
-                let row = sqlx::query(q::RENAME_WORKSPACE)
-                    .bind(account_id)
-                    .bind(workspace_id)
-                    .bind(name)
-                    .bind(now.millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::RENAME_WORKSPACE)
+                            .bind(account_id)
+                            .bind(workspace_id)
+                            .bind(name)
+                            .bind(now.millis()),
+                    )
+                    .await?;
                 row.as_ref()
                     .map(Self::workspace_from_row)
                     .transpose()
@@ -818,17 +872,18 @@ macro_rules! sql_store {
             }
 
             async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
-                let done = sqlx::query(q::INSERT_RECORD)
-                    .bind(&r.id)
-                    .bind(&r.account_id)
-                    .bind(&r.workspace_id)
-                    .bind(&r.data)
-                    .bind(r.created_at.millis())
-                    .bind(r.updated_at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                let inserted = self
+                    .write(
+                        sqlx::query(q::INSERT_RECORD)
+                            .bind(&r.id)
+                            .bind(&r.account_id)
+                            .bind(&r.workspace_id)
+                            .bind(&r.data)
+                            .bind(r.created_at.millis())
+                            .bind(r.updated_at.millis()),
+                    )
+                    .await?;
+                Ok(inserted == 1)
             }
 
             async fn update_record(
@@ -838,14 +893,15 @@ macro_rules! sql_store {
                 data: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<DataRecord>> {
-                let row = sqlx::query(q::UPDATE_RECORD)
-                    .bind(account_id)
-                    .bind(record_id)
-                    .bind(data)
-                    .bind(now.millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::UPDATE_RECORD)
+                            .bind(account_id)
+                            .bind(record_id)
+                            .bind(data)
+                            .bind(now.millis()),
+                    )
+                    .await?;
                 row.as_ref()
                     .map(Self::record_from_row)
                     .transpose()
@@ -858,7 +914,7 @@ macro_rules! sql_store {
 
             async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
                 let now = new.now.millis();
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.name).bind(now).execute(&mut *tx).await.map_err(db_err)?;
                 sqlx::query(q::INSERT_MEMBERSHIP)
                     .bind(&new.account_id)
@@ -905,7 +961,7 @@ macro_rules! sql_store {
             }
 
             async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::REVOKE_PENDING_FOR_EMAIL)
                     .bind(&new.account_id)
                     .bind(new.email.as_str())
@@ -941,21 +997,17 @@ macro_rules! sql_store {
             }
 
             async fn revoke_invitation(&self, account_id: &str, id: &str, now: Timestamp) -> StoreResult<bool> {
-                let done = sqlx::query(q::REVOKE_INVITATION)
-                    .bind(account_id)
-                    .bind(id)
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                let revoked = self
+                    .write(sqlx::query(q::REVOKE_INVITATION).bind(account_id).bind(id).bind(now.millis()))
+                    .await?;
+                Ok(revoked > 0)
             }
 
             async fn accept_invitation(&self, token_hash: &str, acceptor: Acceptor, now: Timestamp) -> StoreResult<Option<Invitation>> {
                 let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
                     return Ok(None);
                 };
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let used = sqlx::query_scalar::<_, String>(q::USE_INVITATION)
                     .bind(token_hash)
                     .bind(now.millis())
@@ -1013,7 +1065,7 @@ macro_rules! sql_store {
             }
 
             async fn create_sso_connection(&self, c: &SsoConnection) -> StoreResult<SsoCreated> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_SSO_CONNECTION)
                     .bind(&c.id)
                     .bind(&c.account_id)
@@ -1052,15 +1104,16 @@ macro_rules! sql_store {
             }
 
             async fn set_sso_enforced(&self, account_id: &str, id: &str, enforced: bool, now: Timestamp) -> StoreResult<bool> {
-                let done = sqlx::query(q::SET_SSO_ENFORCED)
-                    .bind(account_id)
-                    .bind(id)
-                    .bind(i64::from(enforced))
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                let changed = self
+                    .write(
+                        sqlx::query(q::SET_SSO_ENFORCED)
+                            .bind(account_id)
+                            .bind(id)
+                            .bind(i64::from(enforced))
+                            .bind(now.millis()),
+                    )
+                    .await?;
+                Ok(changed > 0)
             }
 
             async fn delete_sso_connection(&self, account_id: &str, id: &str) -> StoreResult<bool> {
@@ -1076,7 +1129,7 @@ macro_rules! sql_store {
             }
 
             async fn provision_sso_user(&self, email: &EmailAddress, new_user_id: &str, account_id: &str, now: Timestamp) -> StoreResult<UserRecord> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_SSO_USER)
                     .bind(new_user_id)
                     .bind(email.as_str())
@@ -1109,16 +1162,9 @@ macro_rules! sql_store {
             }
 
             async fn prune(&self, now: Timestamp, ip_window: Duration) -> StoreResult<()> {
-                sqlx::query(q::PRUNE_IP_FAILURES)
-                    .bind(now.minus(ip_window).millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query(q::PRUNE_TOKENS)
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(sqlx::query(q::PRUNE_IP_FAILURES).bind(now.minus(ip_window).millis()))
+                    .await?;
+                self.write(sqlx::query(q::PRUNE_TOKENS).bind(now.millis())).await?;
                 Ok(())
             }
         }

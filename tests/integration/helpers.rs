@@ -161,6 +161,48 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// A PostgreSQL cluster of a test's own (`.ci/pg-cluster`), removed when dropped.
+pub struct Cluster {
+    dir: std::path::PathBuf,
+}
+
+impl Cluster {
+    /// Starts a fresh cluster; returns it and its URL. Under /tmp directly: as root, the
+    /// cluster runs as `postgres`, which must reach it.
+    pub fn start() -> (Cluster, String) {
+        let cluster = Cluster {
+            dir: std::path::PathBuf::from(format!(
+                "/tmp/thub-pg-{}",
+                uuid::Uuid::now_v7().simple()
+            )),
+        };
+        let url = cluster.run("start");
+        (cluster, url)
+    }
+
+    /// `pause` (stop the server, keep the data) or `resume`.
+    pub fn run(&self, action: &str) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/pg-cluster");
+        let out = Command::new(script)
+            .arg(action)
+            .arg(&self.dir)
+            .output()
+            .expect("run .ci/pg-cluster");
+        assert!(
+            out.status.success(),
+            "pg-cluster {action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.run("stop");
+    }
+}
+
 /// A connection for the tests' own look into the database, on either backend.
 pub async fn any_pool(url: &str) -> sqlx::AnyPool {
     static DRIVERS: std::sync::Once = std::sync::Once::new();
@@ -189,6 +231,7 @@ pub struct TestApp {
     pub db: sqlx::AnyPool,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -283,7 +326,7 @@ impl TestApp {
         let base = app.public_url().to_owned();
         let passwords = app.passwords();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async move {
+        let server = tokio::spawn(app.serve(async move {
             let _ = rx.await;
         }));
         let db = any_pool(&database_url).await;
@@ -295,8 +338,23 @@ impl TestApp {
             db,
             database_url,
             shutdown: Some(tx),
+            server: Some(server),
             _dir: dir,
         }
+    }
+
+    /// Stops the server and waits until it has finished (pool closed), as a restart would.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stopped cleanly");
+        }
+        self.db.close().await;
     }
 
     pub fn url(&self, path: &str) -> String {
