@@ -147,6 +147,7 @@ pub fn router(api: ApiState) -> Router {
     keyed
         .merge(admin)
         .fallback(h::route_not_found)
+        .layer(from_fn_with_state(api.clone(), auth::request_guard))
         .with_state(api)
         .layer(CatchPanicLayer::custom(h::panic_response))
 }
