@@ -37,8 +37,8 @@ pub struct ApiParts {
 impl ApiState {
     pub fn new(app: AppState) -> Self {
         Self(Arc::new(ApiParts {
+            limits: RateLimits::new(app.clock.clone()),
             app,
-            limits: RateLimits::new(),
             last_used: LastUsed::default(),
         }))
     }

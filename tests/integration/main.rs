@@ -4,6 +4,7 @@ mod helpers;
 
 mod api;
 mod bad_input;
+mod error_shapes;
 mod faults;
 mod instances;
 mod lockout;
