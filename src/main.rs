@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,7 +21,8 @@ Configuration: terminus.toml (or TERMINUS_CONFIG), then environment variables
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
+    // Kept to the end: dropping it writes the lines still queued.
+    let _log = telemetry::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -43,7 +45,8 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         "help" | "-h" | "--help" => {
-            println!("{USAGE}");
+            // Not `println!`: it panics when stdout cannot be written.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             Ok(())
         }
         other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),

@@ -6,27 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A raw request: reqwest would refuse some of what these tests send (two Authorization
-/// headers are fine, but not bytes outside visible ASCII in a header value).
-async fn raw_http(app: &TestApp, request: &[u8]) -> (String, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let addr = app.base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    (head.to_owned(), body.to_owned())
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
 #[tokio::test]
 async fn api_errors_are_always_the_envelope() {
     let app = TestApp::spawn().await;
@@ -217,7 +196,7 @@ async fn oversized_requests_get_414_and_431_in_the_right_shape() {
         "GET /api/v1/workspaces?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         "z".repeat(70_000)
     );
-    let (head, body) = raw_http(&app, request.as_bytes()).await;
+    let (head, body) = raw_http(&app.base, request.as_bytes()).await;
     assert!(head.starts_with("HTTP/1.1 414"), "{head}");
     assert_eq!(body, "", "hyper's own answer has no body");
     assert_eq!(
@@ -253,14 +232,14 @@ async fn a_client_request_id_is_used_only_when_short_and_plain() {
 
     // Bytes outside ASCII, and two ids at once: a new one.
     let (head, _) = raw_http(
-        &app,
+        &app.base,
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: caf\xc3\xa9\r\nConnection: close\r\n\r\n",
     )
     .await;
     let got = header(&head, "x-request-id").unwrap();
     assert!(uuid::Uuid::parse_str(got).is_ok(), "{head}");
     let (head, _) = raw_http(
-        &app,
+        &app.base,
         b"GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: one\r\nx-request-id: two\r\nConnection: close\r\n\r\n",
     )
     .await;

@@ -8,6 +8,7 @@ mod error_shapes;
 mod faults;
 mod instances;
 mod lockout;
+mod logging;
 mod members;
 mod outage;
 mod reset;
