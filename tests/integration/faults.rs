@@ -464,7 +464,13 @@ async fn wrong_password(app: &TestApp, email: &str) -> bool {
         return false;
     }
     assert_eq!(location(&res), "/sign-in/password");
-    let res = app.get(&client, "/sign-in/password").await;
+    let mut res = app.get(&client, "/sign-in/password").await;
+    if res.status() == StatusCode::SEE_OTHER {
+        // After a failure the password step has no email to ask about: the message is
+        // shown on the email step.
+        assert_eq!(location(&res), "/sign-in");
+        res = app.get(&client, "/sign-in").await;
+    }
     if res.status() != StatusCode::OK {
         assert_error_page(res).await;
         return false;
@@ -504,10 +510,8 @@ async fn readyz(app: &TestApp) -> StatusCode {
     app.get(&browser(), "/readyz").await.status()
 }
 
-#[tokio::test]
-async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_a_restart() {
-    let (mut storage, url) = Storage::new();
-    let app = TestApp::spawn_on(tempfile::tempdir().unwrap(), url.clone()).await;
+/// An owner with a key, a user whose password is guessed at, and a workspace for records.
+async fn cast(app: &TestApp) -> (Owner, String, String, String) {
     let owner = app.owner("faulty").await;
     let key = app.full_key(&owner).await;
     let victim = app.confirmed_user("victim").await;
@@ -521,6 +525,14 @@ async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_
         .as_str()
         .unwrap()
         .to_owned();
+    (owner, key, victim, workspace)
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_a_restart() {
+    let (mut storage, url) = Storage::new();
+    let app = TestApp::spawn_on(tempfile::tempdir().unwrap(), url.clone()).await;
+    let (owner, key, victim, workspace) = cast(&app).await;
     let mut ledger = Ledger::default();
     let mut verdicts = 0;
     {
@@ -594,4 +606,94 @@ async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_
     );
     drop(app);
     drop(storage);
+}
+
+/// Makes every commit that changed records, workspaces, API keys or users fail, at COMMIT
+/// itself: each change adds a row that breaks a deferred foreign key, which is checked only
+/// when the transaction commits (SQLite: when an autocommit statement finishes). Sessions are
+/// left alone, so the web app can still show its answers.
+async fn refuse_commits(app: &TestApp) {
+    let setup = match backend() {
+        Backend::Sqlite => {
+            let mut sql = String::from(
+                "CREATE TABLE refuse_parent (id TEXT PRIMARY KEY);
+                 CREATE TABLE refuse_child (ref TEXT REFERENCES refuse_parent (id) DEFERRABLE INITIALLY DEFERRED);",
+            );
+            for table in ["records", "workspaces", "api_keys", "users"] {
+                for event in ["INSERT", "UPDATE", "DELETE"] {
+                    sql.push_str(&format!(
+                        "CREATE TRIGGER refuse_{table}_{event} AFTER {event} ON {table}
+                         BEGIN INSERT INTO refuse_child (ref) VALUES ('missing'); END;"
+                    ));
+                }
+            }
+            sql
+        }
+        Backend::Postgres => {
+            let mut sql = String::from(
+                "CREATE TABLE refuse_parent (id TEXT PRIMARY KEY);
+                 CREATE TABLE refuse_child (ref TEXT REFERENCES refuse_parent (id) DEFERRABLE INITIALLY DEFERRED);
+                 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN INSERT INTO refuse_child (ref) VALUES ('missing'); RETURN NULL; END $$;",
+            );
+            for table in ["records", "workspaces", "api_keys", "users"] {
+                sql.push_str(&format!(
+                    "CREATE TRIGGER refuse_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}
+                     FOR EACH ROW EXECUTE FUNCTION refuse();"
+                ));
+            }
+            sql
+        }
+    };
+    sqlx::raw_sql(&setup)
+        .execute(&app.db)
+        .await
+        .expect("set up the refusal");
+}
+
+/// Commits work again: the row the foreign key wanted now exists.
+async fn allow_commits(app: &TestApp) {
+    sqlx::query("INSERT INTO refuse_parent (id) VALUES ('missing')")
+        .execute(&app.db)
+        .await
+        .expect("allow commits");
+}
+
+#[tokio::test]
+async fn a_write_whose_commit_fails_is_never_acknowledged() {
+    let app = TestApp::spawn().await;
+    let (owner, key, victim, workspace) = cast(&app).await;
+    let cx = Ctx {
+        app: &app,
+        owner: &owner,
+        key: &key,
+        workspace,
+    };
+    let mut ledger = Ledger::default();
+    ledger.prepare(&cx, 2).await;
+
+    refuse_commits(&app).await;
+    ledger.round(&cx, "refused").await;
+    assert_eq!(ledger.acknowledged, 0, "no refused commit is acknowledged");
+    assert_eq!(ledger.refused, 8);
+    // The session still works here, so a verdict could be shown: it must not be, since the
+    // guess could not be counted (and the password is not even checked).
+    let mut verdicts = 0;
+    for _ in 0..2 {
+        assert!(
+            !wrong_password(&app, &victim).await,
+            "no verdict on an uncounted guess"
+        );
+    }
+    assert_eq!(app.failed_attempts(&victim).await, 0);
+
+    allow_commits(&app).await;
+    ledger.round(&cx, "allowed").await;
+    assert_eq!(ledger.acknowledged, 8);
+    for _ in 0..2 {
+        assert!(wrong_password(&app, &victim).await);
+        verdicts += 1;
+    }
+    ledger.verify(&cx).await;
+    assert_eq!(app.failed_attempts(&victim).await, verdicts);
 }
