@@ -199,6 +199,18 @@ async fn oversized_requests_get_414_and_431_in_the_right_shape() {
     let (head, body) = raw_http(&app.base, request.as_bytes()).await;
     assert!(head.starts_with("HTTP/1.1 414"), "{head}");
     assert_eq!(body, "", "hyper's own answer has no body");
+    // So do its refusals of a negative or a repeated, differing Content-Length: 400, no body.
+    for lengths in [
+        "Content-Length: -1\r\n",
+        "Content-Length: 1\r\nContent-Length: 2\r\n",
+    ] {
+        let request = format!(
+            "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n{lengths}Connection: close\r\n\r\nxx"
+        );
+        let (head, body) = raw_http(&app.base, request.as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 400"), "{lengths}: {head}");
+        assert_eq!(body, "");
+    }
     assert_eq!(
         reqwest::get(app.url("/healthz")).await.unwrap().status(),
         StatusCode::OK
