@@ -10,7 +10,15 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::{redact_url, Config};
-use crate::store::{InlineReads, PostgresStore, SqlSessions, SqliteStore};
+use crate::store::{faults, InlineReads, PostgresStore, SqlSessions, SqliteStore};
+
+/// Whether a pooled connection may be used again: not if it was open when a storage fault
+/// happened (a full disk, an I/O error, a lost server). SQLite can leave such a connection
+/// read-only or inside a transaction it no longer knows about, so it is closed and the pool
+/// opens a fresh one: writes work again as soon as the fault clears, without a restart.
+fn usable(meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
+    !faults::predates_last_fault(meta.age)
+}
 
 /// An open, migrated database.
 #[derive(Clone, Debug)]
@@ -37,6 +45,8 @@ impl Database {
                 // check round trip that would otherwise precede every query.
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
+                .before_acquire(|_, meta| Box::pin(async move { Ok(usable(&meta)) }))
+                .after_release(|_, meta| Box::pin(async move { Ok(usable(&meta)) }))
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening {url}"))?;
@@ -45,6 +55,8 @@ impl Database {
             let pool = PgPoolOptions::new()
                 .max_connections(config.db_max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(5))
+                .before_acquire(|_, meta| Box::pin(async move { Ok(usable(&meta)) }))
+                .after_release(|_, meta| Box::pin(async move { Ok(usable(&meta)) }))
                 .connect(url)
                 .await
                 .with_context(|| format!("connecting to {}", redact_url(url)))?;

@@ -1,6 +1,7 @@
 //! The HTTP plumbing around the web app: request ids and tracing, security headers, the
-//! count of requests being served, static files embedded in the binary, and the health
-//! endpoints.
+//! shape of every error answer, the count of requests being served, static files embedded in
+//! the binary, and the health endpoints.
+use axum::body::HttpBody as _;
 use axum::extract::State;
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
@@ -10,7 +11,11 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
+use app::web::guards::is_api_path;
+use app::web::pages::errors;
 use app::AppState;
+
+use crate::api::error::ApiError;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -35,6 +40,123 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> 
             HeaderValue::from_static(value),
         ))
     })
+}
+
+/// The longest request target (path and query) this server reads. Below hyper's own limit
+/// (64 KiB), so the answer can carry a body and `x-request-id`.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// The most header bytes (names, values and separators) this server reads. Below hyper's
+/// read buffer (about 400 KiB) and 100-header limit, which answer without a body.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// 414 or 431 for a request over this server's limits, else `None`.
+fn over_limits<B>(req: &Request<B>) -> Option<(StatusCode, ApiError, &'static str)> {
+    let uri = req.uri();
+    let target = uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some((
+            StatusCode::URI_TOO_LONG,
+            ApiError::uri_too_long(MAX_URI_BYTES),
+            "This address is too long for the server to read.",
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Some((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::headers_too_large(MAX_HEADER_BYTES),
+            "This request carries more headers than the server reads (too many or too large cookies?).",
+        ));
+    }
+    None
+}
+
+/// Every error answer in its shape: under `/api/v1` the JSON envelope, elsewhere an HTML
+/// page; never an empty body. Runs inside the request-id layers (the id is set, and is
+/// echoed on the answer) and outside everything else, so it also sees what other layers
+/// answer on their own: the session layer's empty 500 when a session cannot be saved, axum's
+/// plain-text rejections of a path or query string that cannot be decoded, the web app's
+/// HTML 404 for an unknown `/api/v1…` address. Requests over this server's URL and header
+/// limits are refused here, before anything reads them.
+pub async fn error_shapes(req: axum::extract::Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    errors::with_request_id(request_id, async move {
+        if let Some((status, api_error, message)) = over_limits(&req) {
+            return if api {
+                api_error.into_response()
+            } else {
+                errors::request_refused(status, message)
+            };
+        }
+        reshape(next.run(req).await, api)
+    })
+    .await
+}
+
+fn reshape(res: Response, api: bool) -> Response {
+    let status = res.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return res;
+    }
+    if api {
+        let is_json = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            return res;
+        }
+        let mut envelope = ApiError::for_status(status).into_response();
+        for (name, value) in res.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                envelope.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        return envelope;
+    }
+    if status.is_server_error() && res.body().size_hint().exact() == Some(0) {
+        let mut page = errors::internal_error();
+        *page.status_mut() = status;
+        return page;
+    }
+    res
+}
+
+/// Whether a client's `x-request-id` may be used as this request's id: at most 64 characters
+/// of `A-Z a-z 0-9 . _ : -`, so it cannot flood or forge a log line or an answer.
+pub fn acceptable_request_id(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Drops a client's `x-request-id` unless it is acceptable (one header, see
+/// [`acceptable_request_id`]); the request-id layer then gives the request a new UUID.
+pub async fn screen_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let ids = req.headers().get_all(REQUEST_ID);
+    let mut values = ids.iter();
+    let keep = match (values.next(), values.next()) {
+        (Some(one), None) => acceptable_request_id(one.as_bytes()),
+        _ => false,
+    };
+    if !keep {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
 }
 
 /// The tracing span of a request: method, path (never the query string, which may hold a
@@ -95,7 +217,9 @@ pub fn static_files() -> Router<AppState> {
         )
 }
 
-/// `/healthz`: the process answers. `/readyz`: the database answers too.
+/// `/healthz`: the process answers. `/readyz`: the database commits a small write (a full disk
+/// or a read-only file still answers reads, so a read alone would say "ready" while every
+/// write fails).
 pub fn health() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
@@ -111,5 +235,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn request_ids_from_clients() {
+        assert!(acceptable_request_id(b"req-2024.01:abc_DEF"));
+        assert!(acceptable_request_id(&[b'a'; 64]));
+        assert!(!acceptable_request_id(&[b'a'; 65]));
+        assert!(!acceptable_request_id(b""));
+        assert!(!acceptable_request_id(b"has space"));
+        assert!(!acceptable_request_id("caf\u{e9}".as_bytes()));
+        assert!(!acceptable_request_id(b"a\x1b[31m"));
     }
 }

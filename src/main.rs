@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -23,7 +24,8 @@ async fn main() -> ExitCode {
     // Everything the server creates (database, WAL, outbox, key) is for its own user only.
     #[cfg(target_os = "linux")]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    telemetry::init();
+    // Kept to the end: dropping it writes the lines still queued.
+    let _log = telemetry::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -46,7 +48,8 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         "help" | "-h" | "--help" => {
-            println!("{USAGE}");
+            // Not `println!`: it panics when stdout cannot be written.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             Ok(())
         }
         other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),

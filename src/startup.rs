@@ -221,7 +221,8 @@ pub fn router(
             state.clone(),
             app::web::guards::client_ip,
         ))
-        .layer(from_fn_with_state(state, http::serve_ahead_of_hashing));
+        .layer(from_fn_with_state(state, http::serve_ahead_of_hashing))
+        .layer(axum::middleware::from_fn(http::error_shapes));
 
     let app = if state_hsts {
         app.layer(
@@ -237,4 +238,5 @@ pub fn router(
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(http::screen_request_id))
 }

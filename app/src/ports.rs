@@ -477,7 +477,8 @@ pub enum EnforceOutcome {
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Cheap round trip, for `/readyz`.
+    /// Cheap round trip that commits a one-row write, for `/readyz`: ready means writes
+    /// commit, not only that reads answer.
     async fn ping(&self) -> StoreResult<()>;
 
     /// Creates a confirmed user with their own account and workspace (the admin CLI and the
@@ -573,7 +574,8 @@ pub trait Store: Send + Sync + 'static {
     async fn record_audit(&self, event: AuditEvent) -> StoreResult<()>;
 
     async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>>;
-    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
+    /// Stores a new key and its audit event in one transaction.
+    async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord>;
     /// Up to `page.limit + 1` keys, so the caller can tell whether there are more.
     async fn list_api_keys(
         &self,
@@ -581,7 +583,14 @@ pub trait Store: Send + Sync + 'static {
         page: &PageRequest,
     ) -> StoreResult<Vec<ApiKeyRecord>>;
     async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
-    async fn delete_api_key(&self, account_id: &str, key_id: &str) -> StoreResult<bool>;
+    /// Deletes a key and writes its audit event in one transaction; `false` (nothing written)
+    /// when the account has no such key.
+    async fn delete_api_key(
+        &self,
+        account_id: &str,
+        key_id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
     /// Writes batched "last used" times (each only moves forward).
     async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()>;
 

@@ -136,6 +136,39 @@ async fn limited(
     res
 }
 
+/// In front of every API route: at most one `Authorization` header (two are refused rather
+/// than guessed between), and the cross-site check for requests that rely on a browser's
+/// session cookie. A request with an `Authorization` header is not a session request: a
+/// cross-site page cannot add that header (the browser would ask first, and this server
+/// allows no cross-origin requests), so it is not checked, even if it also carries a cookie.
+pub async fn request_guard(State(api): State<ApiState>, req: Request, next: Next) -> Response {
+    let authorizations = req.headers().get_all(header::AUTHORIZATION).iter().count();
+    if authorizations > 1 {
+        return ApiError::bad_request(
+            "duplicate_authorization_header",
+            "Send one Authorization header, not several",
+        )
+        .param("Authorization")
+        .into_response();
+    }
+    if authorizations == 0
+        && !app::web::guards::same_origin_allowed(
+            req.method(),
+            req.uri().path(),
+            req.headers(),
+            api.app.config.public_origin(),
+        )
+    {
+        tracing::warn!(path = %req.uri().path(), "cross-site API request refused");
+        return ApiError::permission(
+            "cross_site_request",
+            "This request came from another site with this site's session cookie, so it was refused. Scripts authenticate with an API key in the Authorization header.",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// Middleware for the routes scripts call: a valid bearer key is required.
 pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) -> Response {
     match authenticate_key(&api, req.headers()).await {

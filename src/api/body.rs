@@ -1,8 +1,11 @@
 //! Reading JSON bodies with precise errors: 415 for a wrong content type, 413 for too large,
 //! 400 for malformed JSON, 422 (with `param` and a JSON Pointer `path`) for a wrong field.
-use axum::body::Body;
+use std::collections::BTreeMap;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -10,8 +13,9 @@ use super::error::ApiError;
 /// Bodies above this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A JSON object body, checked field by field by the handler.
-pub struct JsonObject(pub Map<String, Value>);
+/// A JSON object body, checked field by field by the handler; the text as sent is kept for
+/// members that are stored rather than read (see [`JsonObject::raw`]).
+pub struct JsonObject(pub Map<String, Value>, Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
@@ -49,7 +53,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             )
         })?;
         match value {
-            Value::Object(map) => Ok(JsonObject(map)),
+            Value::Object(map) => Ok(JsonObject(map, bytes)),
             _ => Err(
                 ApiError::bad_request("invalid_json", "The body must be a JSON object").at("", ""),
             ),
@@ -71,6 +75,16 @@ impl JsonObject {
             .at(unknown, &pointer(unknown))),
             None => Ok(()),
         }
+    }
+
+    /// A top-level member's JSON text exactly as it was sent: numbers of any size or
+    /// precision, `-0`, key order and spacing untouched (parsing into a `Value` would turn
+    /// `12345678901234567890123` into a float and sort keys).
+    pub fn raw(&self, name: &str) -> Option<Box<RawValue>> {
+        // The body parsed as a `Value` above, so it parses as members here too; a repeated
+        // member counts once, the last one, as in `Value`.
+        let members: BTreeMap<String, &RawValue> = serde_json::from_slice(&self.1).ok()?;
+        members.get(name).map(|raw| (*raw).to_owned())
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {

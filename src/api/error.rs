@@ -161,6 +161,55 @@ impl ApiError {
         )
     }
 
+    /// 414: the request's address is longer than this server reads.
+    pub fn uri_too_long(max: usize) -> Self {
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            ErrorType::InvalidRequestError,
+            Some("uri_too_long"),
+            format!("The request URL is longer than {max} bytes"),
+        )
+    }
+
+    /// 431: the request's headers are larger than this server reads.
+    pub fn headers_too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorType::InvalidRequestError,
+            Some("headers_too_large"),
+            format!("The request headers are larger than {max} bytes in all"),
+        )
+    }
+
+    /// The envelope for an error answer that something other than the API's own code made (a
+    /// path or query string that could not be decoded, the session layer failing, a route
+    /// outside the API's router): the same status, in this shape.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::invalid_key(),
+            StatusCode::NOT_FOUND => Self::route_not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(
+                "body_too_large",
+                "The request body is larger than this route accepts",
+            ),
+            StatusCode::FORBIDDEN => Self::permission("forbidden", "This request is not allowed"),
+            StatusCode::TOO_MANY_REQUESTS => Self::rate_limited(1),
+            s if s.is_server_error() => {
+                let mut e = Self::internal();
+                e.status = s;
+                e
+            }
+            s => Self::new(
+                s,
+                ErrorType::InvalidRequestError,
+                Some("invalid_request"),
+                "The request could not be read: check its path, query string and headers",
+            ),
+        }
+    }
+
     /// The offending parameter and its JSON Pointer in the body.
     pub fn at(mut self, param: &str, path: &str) -> Self {
         self.param = Some(param.to_owned());

@@ -17,8 +17,8 @@ use app::ports::{DataRecord, Workspace};
 use super::auth::Caller;
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
-use super::list::{list_body, page_request};
-use super::resources;
+use super::list::{list_body, list_of, page_request, List};
+use super::resources::{self, RecordOut};
 use super::ApiState;
 
 /// Records hold at most this much JSON.
@@ -127,19 +127,21 @@ pub async fn delete_workspace(
 
 // --- records ---
 
-/// The `data` member: a JSON object of at most 256 KiB, as JSON text.
+/// The `data` member: a JSON object of at most 256 KiB, as the JSON text that was sent (kept
+/// byte for byte: large integers, `-0`, long decimals and key order come back as sent).
 fn record_data(body: &JsonObject) -> ApiResult<String> {
-    let data = body.get("data").ok_or_else(|| {
+    let missing = || {
         ApiError::unprocessable("parameter_missing", "Missing required parameter: data")
             .at("data", "/data")
-    })?;
+    };
+    let data = body.get("data").ok_or_else(missing)?;
     if !data.is_object() {
         return Err(
             ApiError::unprocessable("parameter_invalid", "data must be a JSON object")
                 .at("data", "/data"),
         );
     }
-    let text = data.to_string();
+    let text = body.raw("data").ok_or_else(missing)?.get().to_owned();
     if text.len() > MAX_RECORD_BYTES {
         return Err(ApiError::too_large(
             "record_too_large",
@@ -154,7 +156,7 @@ pub async fn list_records(
     State(api): State<ApiState>,
     Extension(caller): Extension<Caller>,
     Query(q): Q,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<RecordOut>>> {
     caller.require(Scope::RecordsRead)?;
     let page = page_request(&q)?;
     let workspace = q.get("workspace_id").map(String::as_str);
@@ -163,7 +165,7 @@ pub async fn list_records(
         .store
         .list_records(&caller.account_id, workspace, &page)
         .await?;
-    Ok(Json(list_body(rows, &page, resources::record)))
+    Ok(Json(list_of(rows, &page, resources::record)))
 }
 
 pub async fn create_record(
@@ -194,7 +196,7 @@ pub async fn get_record(
     State(api): State<ApiState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecordOut>> {
     caller.require(Scope::RecordsRead)?;
     let r = api
         .app
@@ -210,7 +212,7 @@ pub async fn update_record(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecordOut>> {
     caller.require(Scope::RecordsWrite)?;
     body.only(&["data"])?;
     let data = record_data(&body)?;

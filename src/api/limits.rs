@@ -3,12 +3,12 @@
 //! "last used" reaches the database at most 30 s late (lists are at most 60 s stale).
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::domain::clock::Timestamp;
+use app::domain::clock::{Clock, Timestamp};
 use app::ports::{Store, StoreResult};
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -46,41 +46,62 @@ impl Policy {
     }
 }
 
+/// The application's clock as governor's: buckets refill as the app's time moves, so a test
+/// that stops its clock sees exactly the burst, however fast or slow the machine is.
+#[derive(Clone)]
+pub struct AppClock(Arc<dyn Clock>);
+
+impl governor::clock::Clock for AppClock {
+    /// Time since the Unix epoch (governor only subtracts measurements of one clock).
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.now().millis()).unwrap_or(0))
+    }
+}
+
 type Limiter =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+    RateLimiter<String, DefaultKeyedStateStore<String>, AppClock, StateInformationMiddleware>;
 
 pub enum Verdict {
     Allowed { remaining: u32 },
     Limited { retry_after: Duration },
 }
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// One GCRA limiter per plan, keyed by account.
 pub struct RateLimits {
     plans: HashMap<Policy, Limiter>,
+    clock: AppClock,
 }
 
-fn limiter(policy: Policy) -> Limiter {
+fn limiter(policy: Policy, clock: AppClock) -> Limiter {
     let per_minute = NonZeroU32::new(policy.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(policy.burst.max(1)).unwrap_or(NonZeroU32::MIN);
     let quota = Quota::per_minute(per_minute).allow_burst(burst);
-    RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
+    RateLimiter::<String, _, _, StateInformationMiddleware>::new(
+        quota,
+        DefaultKeyedStateStore::default(),
+        clock,
+    )
 }
 
 impl RateLimits {
-    /// Limiters for every known plan.
-    pub fn new() -> Self {
-        Self::with_policies(["free", "team", "enterprise"].map(Policy::for_plan))
+    /// Limiters for every known plan, on the application's clock.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::with_policies(clock, ["free", "team", "enterprise"].map(Policy::for_plan))
     }
 
-    pub fn with_policies(policies: impl IntoIterator<Item = Policy>) -> Self {
+    pub fn with_policies(
+        clock: Arc<dyn Clock>,
+        policies: impl IntoIterator<Item = Policy>,
+    ) -> Self {
+        let clock = AppClock(clock);
         Self {
-            plans: policies.into_iter().map(|p| (p, limiter(p))).collect(),
+            plans: policies
+                .into_iter()
+                .map(|p| (p, limiter(p, clock.clone())))
+                .collect(),
+            clock,
         }
     }
 
@@ -96,7 +117,7 @@ impl RateLimits {
                 remaining: snapshot.remaining_burst_capacity(),
             },
             Err(not_until) => Verdict::Limited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                retry_after: not_until.wait_time_from(self.clock.now()),
             },
         }
     }
@@ -142,13 +163,16 @@ impl LastUsed {
 mod tests {
     use super::*;
 
+    use app::domain::clock::ManualClock;
+
     #[test]
-    fn burst_then_limited() {
+    fn burst_then_limited_then_refilled_by_the_clock() {
         let policy = Policy {
             per_minute: 60,
             burst: 3,
         };
-        let limits = RateLimits::with_policies([policy]);
+        let clock = Arc::new(ManualClock::starting_now());
+        let limits = RateLimits::with_policies(clock.clone(), [policy]);
         for expected in [2, 1, 0] {
             match limits.check(policy, "acct_a") {
                 Verdict::Allowed { remaining } => assert_eq!(remaining, expected),
@@ -156,9 +180,19 @@ mod tests {
             }
         }
         match limits.check(policy, "acct_a") {
-            Verdict::Limited { retry_after } => assert!(retry_after <= Duration::from_secs(1)),
+            Verdict::Limited { retry_after } => assert_eq!(retry_after, Duration::from_secs(1)),
             Verdict::Allowed { .. } => panic!("the 4th request should be limited"),
         }
+        clock.advance(Duration::from_millis(999));
+        assert!(matches!(
+            limits.check(policy, "acct_a"),
+            Verdict::Limited { .. }
+        ));
+        clock.advance(Duration::from_millis(1));
+        assert!(
+            matches!(limits.check(policy, "acct_a"), Verdict::Allowed { .. }),
+            "one token a second"
+        );
         assert!(
             matches!(limits.check(policy, "acct_b"), Verdict::Allowed { .. }),
             "buckets are per account"

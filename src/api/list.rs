@@ -2,6 +2,7 @@
 use std::collections::HashMap;
 
 use app::ports::PageRequest;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
@@ -48,4 +49,23 @@ pub fn list_body<T>(mut rows: Vec<T>, page: &PageRequest, render: impl Fn(&T) ->
         "data": rows.iter().map(render).collect::<Vec<_>>(),
         "has_more": has_more,
     })
+}
+
+/// The same envelope as a struct, for objects that must be written as they are (a record's
+/// `data` is raw JSON text, which a `Value` would re-parse).
+#[derive(Debug, Serialize)]
+pub struct List<R> {
+    object: &'static str,
+    data: Vec<R>,
+    has_more: bool,
+}
+
+pub fn list_of<T, R>(mut rows: Vec<T>, page: &PageRequest, render: impl Fn(&T) -> R) -> List<R> {
+    let has_more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    List {
+        object: "list",
+        data: rows.iter().map(render).collect(),
+        has_more,
+    }
 }

@@ -38,8 +38,8 @@ pub struct ApiParts {
 impl ApiState {
     pub fn new(app: AppState) -> Self {
         Self(Arc::new(ApiParts {
+            limits: RateLimits::new(app.clock.clone()),
             app,
-            limits: RateLimits::new(),
             last_used: LastUsed::default(),
         }))
     }
@@ -164,6 +164,7 @@ pub fn router(api: ApiState) -> Router {
     keyed
         .merge(admin)
         .fallback(h::route_not_found)
+        .layer(from_fn_with_state(api.clone(), auth::request_guard))
         .with_state(api)
         .layer(CatchPanicLayer::custom(h::panic_response))
 }

@@ -1,6 +1,8 @@
 //! The JSON shapes of the API's objects (RFC 3339 UTC timestamps, opaque string ids).
 use app::domain::clock::Timestamp;
 use app::ports::{Account, ApiKeyRecord, DataRecord, Workspace};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 fn time(t: Timestamp) -> Value {
@@ -19,12 +21,31 @@ pub fn workspace(w: &Workspace) -> Value {
     json!({"id": w.id, "object": "workspace", "name": w.name, "created_at": time(w.created_at)})
 }
 
-pub fn record(r: &DataRecord) -> Value {
-    let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
-    json!({
-        "id": r.id, "object": "record", "workspace_id": r.workspace_id, "data": data,
-        "created_at": time(r.created_at), "updated_at": time(r.updated_at),
-    })
+/// A record as the API shows it. A struct rather than a `Value`: `data` goes out as the
+/// stored JSON text, byte for byte, as it was sent.
+#[derive(Debug, Serialize)]
+pub struct RecordOut {
+    id: String,
+    object: &'static str,
+    workspace_id: String,
+    data: Box<RawValue>,
+    created_at: String,
+    updated_at: String,
+}
+
+pub fn record(r: &DataRecord) -> RecordOut {
+    let data = RawValue::from_string(r.data.clone()).unwrap_or_else(|err| {
+        tracing::error!(record = %r.id, error = %err, "stored record data is not JSON");
+        RawValue::NULL.to_owned()
+    });
+    RecordOut {
+        id: r.id.clone(),
+        object: "record",
+        workspace_id: r.workspace_id.clone(),
+        data,
+        created_at: r.created_at.to_rfc3339(),
+        updated_at: r.updated_at.to_rfc3339(),
+    }
 }
 
 /// An API key without its secret (the secret is added once, at creation).

@@ -16,7 +16,7 @@ use app::domain::email::EmailAddress;
 use app::domain::ids::new_id;
 use app::domain::secret::Secret;
 use app::hashing::Passwords;
-use app::ports::{NewApiKey, NewSignUp, Workspace};
+use app::ports::{AuditEvent, NewApiKey, NewSignUp, Workspace};
 use app::web::session::AuthState;
 use terminus_hub::db::Database;
 use terminus_hub::Config;
@@ -310,17 +310,26 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     }
     let key = api_keys::generate();
     store
-        .create_api_key(NewApiKey {
-            id: new_id("key"),
-            account_id: account_id.clone(),
-            name: "bench".into(),
-            key_hash: api_keys::hash(key.expose()),
-            hint: api_keys::hint(key.expose()),
-            scopes: None,
-            expires_at: None,
-            created_by: Some(user_id.clone()),
-            now,
-        })
+        .create_api_key(
+            NewApiKey {
+                id: new_id("key"),
+                account_id: account_id.clone(),
+                name: "bench".into(),
+                key_hash: api_keys::hash(key.expose()),
+                hint: api_keys::hint(key.expose()),
+                scopes: None,
+                expires_at: None,
+                created_by: Some(user_id.clone()),
+                now,
+            },
+            AuditEvent {
+                account_id: Some(account_id.clone()),
+                actor_user_id: Some(user_id.clone()),
+                action: "api_key.created".into(),
+                detail: Some("bench".into()),
+                at: now,
+            },
+        )
         .await?;
     // Signed-in sessions, written the way the server writes them.
     let sessions_store = db.sessions();

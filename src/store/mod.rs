@@ -1,6 +1,7 @@
 //! The [`app::ports::Store`] adapters: one implementation per database, generated from one
 //! body over query text that SQLite and PostgreSQL both accept (`$N` placeholders, integer
 //! millisecond timestamps, `RETURNING`, `ON CONFLICT`).
+pub(crate) mod faults;
 mod queries;
 mod sessions;
 mod sql_store;

@@ -1,7 +1,8 @@
 //! Query text shared by the SQLite and PostgreSQL stores.
 use std::sync::LazyLock;
 
-pub const PING: &str = "SELECT 1";
+/// The readiness probe's write: one row, committed in a transaction of its own.
+pub const PROBE_WRITE: &str = "UPDATE health_probe SET checks = checks + 1 WHERE id = 1";
 
 pub const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";

@@ -55,6 +55,8 @@ fn now_millis() -> i64 {
 }
 
 fn backend(e: sqlx::Error) -> session_store::Error {
+    // A storage fault here retires the pool's connections like one in the store does.
+    super::faults::note(&e);
     session_store::Error::Backend(e.to_string())
 }
 

@@ -1,6 +1,13 @@
 //! `SqliteStore` and `PostgresStore`: one body, expanded once per database by a macro, so the
 //! two can never drift apart. Only the pool type differs, and SQLite's API reads can go
 //! through `sqlite_reads` (same query text).
+//!
+//! Every write runs in a transaction whose `COMMIT` is awaited and checked (`write`,
+//! `write_returning`, or `begin` … `tx.commit()` for several statements): no method reports a
+//! change the database did not commit. A bare `fetch_optional` on an `UPDATE … RETURNING` in
+//! autocommit is the trap this avoids: sqlx's SQLite driver stops stepping after the first row
+//! and resets the statement, which is when SQLite commits, and the error of that reset (a full
+//! disk, a read-only file) is dropped.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +27,14 @@ use app::ports::{
 use async_trait::async_trait;
 use sqlx::Row as _;
 
+use super::faults;
 use super::queries as q;
 use super::sqlite_reads::{self as inline_rows, InlineReads};
 
+/// The one mapping of database errors; a storage fault also retires the pool's connections
+/// (see `faults`).
 fn db_err(e: sqlx::Error) -> StoreError {
+    faults::note(&e);
     StoreError(e.to_string())
 }
 
@@ -56,6 +67,36 @@ macro_rules! sql_store {
         impl $name {
             pub fn new(pool: $pool) -> Self {
                 Self { pool, inline: None }
+            }
+
+            /// Starts a write of several statements. Nothing it did counts until
+            /// `tx.commit().await` returned `Ok`; dropping it rolls back.
+            async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, <$pool as PoolDb>::Db>> {
+                self.pool.begin().await.map_err(db_err)
+            }
+
+            /// One write statement in a transaction of its own, committed before it returns:
+            /// the number of rows it changed.
+            async fn write<'q>(
+                &self,
+                query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
+            ) -> StoreResult<u64> {
+                let mut tx = self.begin().await?;
+                let done = query.execute(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+
+            /// One `… RETURNING` write in a transaction of its own, committed before its row
+            /// is handed back.
+            async fn write_returning<'q>(
+                &self,
+                query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
+            ) -> StoreResult<Option<$row>> {
+                let mut tx = self.begin().await?;
+                let row = query.fetch_optional(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(row)
             }
 
             fn user_from_row(row: &$row) -> Result<UserRecord, sqlx::Error> {
@@ -149,13 +190,7 @@ macro_rules! sql_store {
             }
 
             async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
-                let done = sqlx::query(sql)
-                    .bind(account_id)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                Ok(self.write(sqlx::query(sql).bind(account_id).bind(id)).await? > 0)
             }
 
             fn invitation_from_row(row: &$row) -> Result<Invitation, sqlx::Error> {
@@ -183,7 +218,7 @@ macro_rules! sql_store {
                 user_id: &str,
                 new_role: Option<Role>,
             ) -> StoreResult<MembershipChange> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::LOCK_ACCOUNT).bind(account_id).execute(&mut *tx).await.map_err(db_err)?;
                 let current = sqlx::query_scalar::<_, String>(q::ROLE_IN)
                     .bind(user_id)
@@ -334,7 +369,7 @@ macro_rules! sql_store {
 
             /// One account-scoped UPDATE (`$1` account, `$2` id, `$3` now) and its audit event.
             async fn update_with_audit(&self, sql: &str, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let done = sqlx::query(sql).bind(account_id).bind(id).bind(now.millis()).execute(&mut *tx).await.map_err(db_err)?;
                 if done.rows_affected() == 0 {
                     return Ok(false);
@@ -385,7 +420,7 @@ macro_rules! sql_store {
                 effect: &str,
                 effect_args: (Option<&str>, Option<i64>),
             ) -> StoreResult<Option<String>> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let Some(user_id) = Self::consume(&mut tx, purpose, token_hash, now)
                     .await
                     .map_err(db_err)?
@@ -408,15 +443,14 @@ macro_rules! sql_store {
         #[async_trait]
         impl Store for $name {
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query(q::PING)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
+                match self.write(sqlx::query(q::PROBE_WRITE)).await? {
+                    1 => Ok(()),
+                    n => Err(StoreError(format!("the health_probe row is missing ({n} rows updated)"))),
+                }
             }
 
             async fn create_user_with_account(&self, new: NewSignUp) -> StoreResult<SignUpOutcome> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 if !Self::insert_user_with_account(&mut tx, &new).await.map_err(db_err)? {
                     return Ok(SignUpOutcome::EmailTaken);
                 }
@@ -426,7 +460,7 @@ macro_rules! sql_store {
             }
 
             async fn put_pending_sign_up(&self, p: NewPendingSignUp) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::PUT_PENDING_SIGN_UP)
                     .bind(p.email.as_str())
                     .bind(&p.password_hash)
@@ -450,7 +484,7 @@ macro_rules! sql_store {
             }
 
             async fn renew_pending_sign_up(&self, email: &EmailAddress, token_hash: &str, expires_at: Timestamp, now: Timestamp) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let done = sqlx::query(q::RENEW_PENDING_SIGN_UP)
                     .bind(email.as_str())
                     .bind(token_hash)
@@ -464,7 +498,7 @@ macro_rules! sql_store {
             }
 
             async fn confirm_sign_up(&self, token_hash: &str, new: NewSignUp) -> StoreResult<ConfirmOutcome> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let taken = sqlx::query(q::TAKE_PENDING_SIGN_UP)
                     .bind(token_hash)
                     .bind(new.now.millis())
@@ -500,14 +534,16 @@ macro_rules! sql_store {
                 now: Timestamp,
                 policy: &LockoutPolicy,
             ) -> StoreResult<GuessReservation> {
-                let attempt = sqlx::query_scalar::<_, i64>(q::RESERVE_GUESS)
-                    .bind(user_id)
-                    .bind(now.millis())
-                    .bind(i64::from(policy.max_failures))
-                    .bind(policy.lock_until(now).millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::RESERVE_GUESS)
+                            .bind(user_id)
+                            .bind(now.millis())
+                            .bind(i64::from(policy.max_failures))
+                            .bind(policy.lock_until(now).millis()),
+                    )
+                    .await?;
+                let attempt = row.map(|r| r.try_get::<i64, _>(0)).transpose().map_err(db_err)?;
                 Ok(match attempt {
                     Some(n) => GuessReservation::Granted {
                         attempt: u32::try_from(n).unwrap_or(u32::MAX),
@@ -521,17 +557,13 @@ macro_rules! sql_store {
                 user_id: &str,
                 rehash: Option<String>,
             ) -> StoreResult<()> {
-                sqlx::query(q::SIGN_IN_SUCCEEDED)
-                    .bind(user_id)
-                    .bind(rehash)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(sqlx::query(q::SIGN_IN_SUCCEEDED).bind(user_id).bind(rehash))
+                    .await?;
                 Ok(())
             }
 
             async fn count_hit(&self, key: &str, now: Timestamp, window: Duration, limit: u32) -> StoreResult<Hit> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let counted = sqlx::query_scalar::<_, i64>(q::COUNT_HIT)
                     .bind(key)
                     .bind(now.millis())
@@ -556,7 +588,7 @@ macro_rules! sql_store {
             }
 
             async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::REFUND_HIT).bind(key).bind(window_start.millis()).execute(&mut *tx).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)
             }
@@ -569,15 +601,15 @@ macro_rules! sql_store {
                 expires_at: Timestamp,
                 now: Timestamp,
             ) -> StoreResult<()> {
-                sqlx::query(q::INSERT_TOKEN)
-                    .bind(token_hash)
-                    .bind(purpose.as_str())
-                    .bind(user_id)
-                    .bind(expires_at.millis())
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(
+                    sqlx::query(q::INSERT_TOKEN)
+                        .bind(token_hash)
+                        .bind(purpose.as_str())
+                        .bind(user_id)
+                        .bind(expires_at.millis())
+                        .bind(now.millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -618,7 +650,7 @@ macro_rules! sql_store {
                 new_password_hash: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<String>> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let Some(user_id) = Self::consume(&mut tx, TokenPurpose::Reset, token_hash, now)
                     .await
                     .map_err(db_err)?
@@ -649,13 +681,14 @@ macro_rules! sql_store {
                 now: Timestamp,
                 interval: Duration,
             ) -> StoreResult<bool> {
-                let taken = sqlx::query_scalar::<_, String>(q::TAKE_MAIL_SLOT)
-                    .bind(key)
-                    .bind(now.millis())
-                    .bind(now.minus(interval).millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let taken = self
+                    .write_returning(
+                        sqlx::query(q::TAKE_MAIL_SLOT)
+                            .bind(key)
+                            .bind(now.millis())
+                            .bind(now.minus(interval).millis()),
+                    )
+                    .await?;
                 Ok(taken.is_some())
             }
 
@@ -731,17 +764,9 @@ macro_rules! sql_store {
             }
 
             async fn record_audit(&self, event: AuditEvent) -> StoreResult<()> {
-                sqlx::query(q::INSERT_AUDIT)
-                    .bind(app::domain::ids::new_id(app::domain::ids::AUDIT))
-                    .bind(event.account_id)
-                    .bind(event.actor_user_id)
-                    .bind(event.action)
-                    .bind(event.detail)
-                    .bind(event.at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
+                let mut tx = self.begin().await?;
+                Self::audit_in(&mut tx, event).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
@@ -767,7 +792,8 @@ macro_rules! sql_store {
                 .map_err(db_err)
             }
 
-            async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+            async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_API_KEY)
                     .bind(&key.id)
                     .bind(&key.account_id)
@@ -778,9 +804,11 @@ macro_rules! sql_store {
                     .bind(key.expires_at.map(Timestamp::millis))
                     .bind(&key.created_by)
                     .bind(key.now.millis())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
                 Ok(ApiKeyRecord {
                     id: key.id,
                     account_id: key.account_id,
@@ -814,15 +842,27 @@ macro_rules! sql_store {
                     .await
             }
 
-            async fn delete_api_key(&self, account_id: &str, key_id: &str) -> StoreResult<bool> {
-                self.affected(q::DELETE_API_KEY, account_id, key_id).await
+            async fn delete_api_key(&self, account_id: &str, key_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.begin().await?;
+                let done = sqlx::query(q::DELETE_API_KEY)
+                    .bind(account_id)
+                    .bind(key_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
                 if used.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 for (key_id, at) in used {
                     sqlx::query(q::TOUCH_API_KEY)
                         .bind(key_id)
@@ -861,15 +901,15 @@ macro_rules! sql_store {
             }
 
             async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
-                sqlx::query(q::INSERT_WORKSPACE)
-                    .bind(&w.id)
-                    .bind(&w.account_id)
-                    .bind(&w.name)
-                    .bind(w.created_at.millis())
-                    .bind(w.created_at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                self.write(
+                    sqlx::query(q::INSERT_WORKSPACE)
+                        .bind(&w.id)
+                        .bind(&w.account_id)
+                        .bind(&w.name)
+                        .bind(w.created_at.millis())
+                        .bind(w.created_at.millis()),
+                )
+                .await?;
                 Ok(())
             }
 
@@ -880,14 +920,15 @@ macro_rules! sql_store {
                 name: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<Workspace>> {
-                let row = sqlx::query(q::RENAME_WORKSPACE)
-                    .bind(account_id)
-                    .bind(workspace_id)
-                    .bind(name)
-                    .bind(now.millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::RENAME_WORKSPACE)
+                            .bind(account_id)
+                            .bind(workspace_id)
+                            .bind(name)
+                            .bind(now.millis()),
+                    )
+                    .await?;
                 row.as_ref()
                     .map(Self::workspace_from_row)
                     .transpose()
@@ -938,17 +979,18 @@ macro_rules! sql_store {
             }
 
             async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
-                let done = sqlx::query(q::INSERT_RECORD)
-                    .bind(&r.id)
-                    .bind(&r.account_id)
-                    .bind(&r.workspace_id)
-                    .bind(&r.data)
-                    .bind(r.created_at.millis())
-                    .bind(r.updated_at.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                let inserted = self
+                    .write(
+                        sqlx::query(q::INSERT_RECORD)
+                            .bind(&r.id)
+                            .bind(&r.account_id)
+                            .bind(&r.workspace_id)
+                            .bind(&r.data)
+                            .bind(r.created_at.millis())
+                            .bind(r.updated_at.millis()),
+                    )
+                    .await?;
+                Ok(inserted == 1)
             }
 
             async fn update_record(
@@ -958,14 +1000,15 @@ macro_rules! sql_store {
                 data: &str,
                 now: Timestamp,
             ) -> StoreResult<Option<DataRecord>> {
-                let row = sqlx::query(q::UPDATE_RECORD)
-                    .bind(account_id)
-                    .bind(record_id)
-                    .bind(data)
-                    .bind(now.millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+                let row = self
+                    .write_returning(
+                        sqlx::query(q::UPDATE_RECORD)
+                            .bind(account_id)
+                            .bind(record_id)
+                            .bind(data)
+                            .bind(now.millis()),
+                    )
+                    .await?;
                 row.as_ref()
                     .map(Self::record_from_row)
                     .transpose()
@@ -978,7 +1021,7 @@ macro_rules! sql_store {
 
             async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
                 let now = new.now.millis();
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.name).bind(now).execute(&mut *tx).await.map_err(db_err)?;
                 sqlx::query(q::INSERT_MEMBERSHIP)
                     .bind(&new.account_id)
@@ -1025,7 +1068,7 @@ macro_rules! sql_store {
             }
 
             async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::REVOKE_PENDING_FOR_EMAIL)
                     .bind(&new.account_id)
                     .bind(new.email.as_str())
@@ -1061,21 +1104,17 @@ macro_rules! sql_store {
             }
 
             async fn revoke_invitation(&self, account_id: &str, id: &str, now: Timestamp) -> StoreResult<bool> {
-                let done = sqlx::query(q::REVOKE_INVITATION)
-                    .bind(account_id)
-                    .bind(id)
-                    .bind(now.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() > 0)
+                let revoked = self
+                    .write(sqlx::query(q::REVOKE_INVITATION).bind(account_id).bind(id).bind(now.millis()))
+                    .await?;
+                Ok(revoked > 0)
             }
 
             async fn accept_invitation(&self, token_hash: &str, acceptor: Acceptor, now: Timestamp) -> StoreResult<Option<Invitation>> {
                 let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
                     return Ok(None);
                 };
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let used = sqlx::query_scalar::<_, String>(q::USE_INVITATION)
                     .bind(token_hash)
                     .bind(now.millis())
@@ -1139,7 +1178,7 @@ macro_rules! sql_store {
             }
 
             async fn add_domain(&self, d: AccountDomain, audit: AuditEvent) -> StoreResult<AddDomainOutcome> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let inserted = sqlx::query(q::INSERT_DOMAIN)
                     .bind(&d.id)
                     .bind(&d.account_id)
@@ -1177,7 +1216,7 @@ macro_rules! sql_store {
             }
 
             async fn verify_domain(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<VerifyDomainOutcome> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let done = sqlx::query(q::VERIFY_DOMAIN)
                     .bind(account_id)
                     .bind(id)
@@ -1197,7 +1236,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_domain(&self, account_id: &str, id: &str, audit: AuditEvent) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let done = sqlx::query(q::DELETE_DOMAIN).bind(account_id).bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 if done.rows_affected() == 0 {
                     return Ok(false);
@@ -1208,7 +1247,7 @@ macro_rules! sql_store {
             }
 
             async fn create_sso_connection(&self, c: &SsoConnection, domain_ids: &[String], audit: AuditEvent) -> StoreResult<SsoCreated> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 sqlx::query(q::INSERT_SSO_CONNECTION)
                     .bind(&c.id)
                     .bind(&c.account_id)
@@ -1264,7 +1303,7 @@ macro_rules! sql_store {
             }
 
             async fn enforce_sso(&self, account_id: &str, id: &str, now: Timestamp, audit: AuditEvent) -> StoreResult<EnforceOutcome> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let tested = sqlx::query_scalar::<_, Option<i64>>(q::SSO_TESTED_AT)
                     .bind(account_id)
                     .bind(id)
@@ -1302,7 +1341,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_sso_connection(&self, account_id: &str, id: &str, audit: AuditEvent) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let done = sqlx::query(q::DELETE_SSO_CONNECTION).bind(account_id).bind(id).execute(&mut *tx).await.map_err(db_err)?;
                 if done.rows_affected() == 0 {
                     return Ok(false);
@@ -1322,7 +1361,7 @@ macro_rules! sql_store {
 
             async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
                 let now = s.now.millis();
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let mut tx = self.begin().await?;
                 let known = sqlx::query_scalar::<_, String>(q::SSO_IDENTITY_USER)
                     .bind(&s.connection_id)
                     .bind(&s.subject)
@@ -1385,7 +1424,7 @@ macro_rules! sql_store {
                     (q::PRUNE_TOKENS, now),
                     (q::PRUNE_PENDING_SIGN_UPS, now),
                 ] {
-                    let mut tx = self.pool.begin().await.map_err(db_err)?;
+                    let mut tx = self.begin().await?;
                     sqlx::query(sql).bind(before.millis()).execute(&mut *tx).await.map_err(db_err)?;
                     tx.commit().await.map_err(db_err)?;
                 }

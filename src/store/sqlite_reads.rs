@@ -83,9 +83,13 @@ impl InlineReads {
             None => self.open().map_err(read_err)?,
         };
         let result = read(&conn).map_err(read_err);
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < KEEP_IDLE {
-                idle.push(conn);
+        // A connection whose read failed is not reused: after a storage fault a fresh one is
+        // the only one known to be in a good state (the same rule as the sqlx pools).
+        if result.is_ok() {
+            if let Ok(mut idle) = self.idle.lock() {
+                if idle.len() < KEEP_IDLE {
+                    idle.push(conn);
+                }
             }
         }
         result

@@ -161,6 +161,48 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// A PostgreSQL cluster of a test's own (`.ci/pg-cluster`), removed when dropped.
+pub struct Cluster {
+    dir: std::path::PathBuf,
+}
+
+impl Cluster {
+    /// Starts a fresh cluster; returns it and its URL. Under /tmp directly: as root, the
+    /// cluster runs as `postgres`, which must reach it.
+    pub fn start() -> (Cluster, String) {
+        let cluster = Cluster {
+            dir: std::path::PathBuf::from(format!(
+                "/tmp/thub-pg-{}",
+                uuid::Uuid::now_v7().simple()
+            )),
+        };
+        let url = cluster.run("start");
+        (cluster, url)
+    }
+
+    /// `pause` (stop the server, keep the data) or `resume`.
+    pub fn run(&self, action: &str) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/pg-cluster");
+        let out = Command::new(script)
+            .arg(action)
+            .arg(&self.dir)
+            .output()
+            .expect("run .ci/pg-cluster");
+        assert!(
+            out.status.success(),
+            "pg-cluster {action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.run("stop");
+    }
+}
+
 /// A connection for the tests' own look into the database, on either backend.
 pub async fn any_pool(url: &str) -> sqlx::AnyPool {
     static DRIVERS: std::sync::Once = std::sync::Once::new();
@@ -191,6 +233,7 @@ pub struct TestApp {
     pub db: sqlx::AnyPool,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -303,7 +346,7 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{port}");
         let passwords = app.passwords();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async move {
+        let server = tokio::spawn(app.serve(async move {
             let _ = rx.await;
         }));
         let db = any_pool(&database_url).await;
@@ -316,8 +359,23 @@ impl TestApp {
             db,
             database_url,
             shutdown: Some(tx),
+            server: Some(server),
             _dir: dir,
         }
+    }
+
+    /// Stops the server and waits until it has finished (pool closed), as a restart would.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stopped cleanly");
+        }
+        self.db.close().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -778,4 +836,25 @@ impl TestApp {
         let page = self.page(&owner.browser, "/settings/sso").await;
         assert!(page.contains("now enforced"), "{page}");
     }
+}
+
+/// A request written byte for byte (reqwest refuses some of what tests send: bytes outside
+/// visible ASCII, a 70 KB URL); returns the answer's head and body. `Connection: close`.
+pub async fn raw_http(base: &str, request: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_owned(), body.to_owned())
+}
+
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }

@@ -6,8 +6,11 @@ mod helpers;
 
 mod api;
 mod bad_input;
+mod error_shapes;
+mod faults;
 mod instances;
 mod lockout;
+mod logging;
 mod members;
 mod outage;
 mod reset;

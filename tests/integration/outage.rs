@@ -1,47 +1,12 @@
 //! `/readyz` follows the database through an outage: a private PostgreSQL cluster is stopped
 //! and started again under a running server, which recovers by itself.
-use std::path::PathBuf;
-use std::process::Command;
-
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-/// A PostgreSQL cluster of this test's own, removed when dropped.
-struct Cluster {
-    dir: PathBuf,
-}
-
-impl Cluster {
-    fn run(&self, action: &str) -> String {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/pg-cluster");
-        let out = Command::new(script)
-            .arg(action)
-            .arg(&self.dir)
-            .output()
-            .expect("run .ci/pg-cluster");
-        assert!(
-            out.status.success(),
-            "pg-cluster {action}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.run("stop");
-    }
-}
-
 #[tokio::test]
 async fn readyz_fails_while_postgres_is_down_and_recovers() {
-    // Under /tmp directly: as root, the cluster runs as `postgres`, which must reach it.
-    let cluster = Cluster {
-        dir: PathBuf::from(format!("/tmp/thub-pg-{}", uuid::Uuid::now_v7().simple())),
-    };
-    let url = cluster.run("start");
+    let (cluster, url) = Cluster::start();
     let app = TestApp::spawn_on(tempfile::tempdir().unwrap(), url).await;
     let client = browser();
     assert_eq!(app.get(&client, "/readyz").await.status(), StatusCode::OK);

@@ -48,6 +48,13 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// Whether `path` belongs to the REST API (`/api/v1`), which answers in its own JSON
+/// envelope and makes its own cross-site decision.
+pub fn is_api_path(path: &str) -> bool {
+    path.strip_prefix("/api/v1")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 fn is_state_changing(method: &Method) -> bool {
     !matches!(
         *method,
@@ -85,14 +92,17 @@ pub fn same_origin_allowed(
     }
 }
 
-/// CSRF defence: refuses cross-site state-changing requests with 403.
+/// CSRF defence: refuses cross-site state-changing requests with 403. The REST API applies
+/// the same rule itself, answering in its JSON envelope (see `is_api_path`).
 pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if same_origin_allowed(
-        req.method(),
-        req.uri().path(),
-        req.headers(),
-        state.config.public_origin(),
-    ) {
+    if is_api_path(req.uri().path())
+        || same_origin_allowed(
+            req.method(),
+            req.uri().path(),
+            req.headers(),
+            state.config.public_origin(),
+        )
+    {
         return next.run(req).await;
     }
     tracing::warn!(path = %req.uri().path(), "cross-site request refused");

@@ -1,9 +1,28 @@
-//! Error pages: not found, cross-site refusal, too many attempts, internal error.
+//! Error pages: not found, cross-site refusal, too many attempts, internal error. The internal
+//! error page shows the request id, so a person can quote it and support can find the log.
+use std::future::Future;
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::prelude::*;
 
 use crate::web::shell::{render_page, AuthCard};
+
+tokio::task_local! {
+    /// The id of the request being served (its `x-request-id`), for the error page.
+    static REQUEST_ID: String;
+}
+
+/// Serves `inner` with `id` as the request id its error pages show. The process's outermost
+/// middleware calls it, so every handler and layer within sees the id.
+pub async fn with_request_id<F: Future>(id: String, inner: F) -> F::Output {
+    REQUEST_ID.scope(id, inner).await
+}
+
+/// The id of the request being served, when the middleware set one.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
 
 pub fn not_found() -> Response {
     render_page(StatusCode::NOT_FOUND, "Page not found", || {
@@ -49,19 +68,37 @@ pub fn too_many_attempts(retry_after_secs: u64) -> Response {
     )
 }
 
+/// 500: a failure on our side (a database or session store that failed), with the request id.
 pub fn internal_error() -> Response {
+    let id = request_id();
     render_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
-        || {
+        move || {
             view! {
                 <AuthCard title="Something went wrong">
                     <p>"Something went wrong on our side. Please try again in a moment."</p>
+                    {id.map(|id| view! {
+                        <p class="muted">"If it keeps happening, quote this request id: "<code>{id}</code></p>
+                    })}
                     <p><a href="/">"Go to Terminus Hub"</a></p>
                 </AuthCard>
             }
         },
     )
+}
+
+/// A request refused before it was read: an address or headers too long for this server
+/// (414, 431).
+pub fn request_refused(status: StatusCode, message: &'static str) -> Response {
+    render_page(status, "Request refused", move || {
+        view! {
+            <AuthCard title="Request refused">
+                <p role="alert" class="alert">{message}</p>
+                <p><a href="/">"Go to Terminus Hub"</a></p>
+            </AuthCard>
+        }
+    })
 }
 
 /// 403 for a signed-in person whose role does not allow the page.
