@@ -240,6 +240,29 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         "the fetched 404 page is not echoed"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM sso_connections").await, 0);
+
+    // "Test connection" on a connection whose issuer now points at the hub's own pages (as if
+    // the provider had moved): a plain sentence, nothing of what came back.
+    let created: Value = app
+        .post_connection(&owner, &["issuers.test"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    sqlx::query("UPDATE sso_connections SET issuer = $1")
+        .bind(app.url("/sign-in"))
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_redirect(
+        &app.post(&owner.browser, "/_fn/test_sso_connection", &[("id", id)])
+            .await,
+        "/settings/sso",
+    );
+    let page = app.page(&owner.browser, "/settings/sso").await;
+    assert!(page.contains("answered HTTP 404"), "{page}");
+    assert!(!page.contains("There is no page at this address"));
 }
 
 #[tokio::test]
