@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
 
@@ -26,18 +27,29 @@ if (!DNSMASQ) {
   process.exit(2);
 }
 
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
+const bindsUdp = (port) =>
+  new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+const bindsTcp = (port) =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+// A port below the kernel's ephemeral range (32768 and up), free for UDP and TCP (dnsmasq
+// binds both): no bind(…:0) elsewhere can take it while dnsmasq restarts on it.
+async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if ((await bindsUdp(port)) && (await bindsTcp(port))) return port;
+  }
 }
 
-const port = await freeUdpPort();
+const port = await freePort();
 const records = [];
 let dnsmasq;
 
