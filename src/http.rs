@@ -252,7 +252,7 @@ pub async fn access(req: axum::extract::Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+        .map(|m| server_function(m.as_str(), req.uri().path()));
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -287,6 +287,27 @@ pub async fn access(req: axum::extract::Request, next: Next) -> Response {
         "request"
     );
     res
+}
+
+/// The route of a request to a server function: the web app serves them all under one
+/// wildcard route (`/_fn/{*name}`), so the function's own path is the template that says
+/// which it was. Only paths of registered functions (a fixed set, known at compile time) are
+/// used; any other path under `/_fn/` keeps the wildcard.
+fn server_function(template: &str, path: &str) -> String {
+    static PATHS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    if !template.starts_with("/_fn/{") {
+        return template.to_owned();
+    }
+    let paths = PATHS.get_or_init(|| {
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect()
+    });
+    match paths.get(path) {
+        Some(known) => (*known).to_owned(),
+        None => template.to_owned(),
+    }
 }
 
 /// A method as a label: the standard ones by name, anything else as "other" (a client can

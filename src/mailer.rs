@@ -49,7 +49,15 @@ pub enum Delivery {
 }
 
 impl LettreMailer {
+    /// Shows both mail counters (at 0) from the start, so a dashboard finds the series.
+    fn register_counters(transport: &'static str) {
+        for name in ["terminus_mails_sent_total", "terminus_mails_failed_total"] {
+            metrics::counter!(name, "transport" => transport).increment(0);
+        }
+    }
+
     pub fn smtp(url: &str, from: &str) -> anyhow::Result<Self> {
+        Self::register_counters("smtp");
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .context("SMTP_URL is not a valid smtp:// or smtps:// URL")?
             .timeout(Some(SMTP_TIMEOUT))
@@ -66,6 +74,7 @@ impl LettreMailer {
     }
 
     pub fn outbox(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
+        Self::register_counters("outbox");
         crate::files::private_dir(&dir)
             .with_context(|| format!("creating outbox {}", dir.display()))?;
         Ok(Self {
