@@ -435,3 +435,42 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     );
     server.stop().await;
 }
+
+/// Colours only on a terminal: the same command under a pseudo-terminal (`script`, from
+/// util-linux) has them, unless `NO_COLOR` is set.
+#[test]
+fn log_colours_only_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("terminus.db").display());
+    let run = |terminal: bool, no_color: bool| {
+        let bin = env!("CARGO_BIN_EXE_terminus-hub");
+        let mut command = if terminal {
+            let mut c = std::process::Command::new("script");
+            c.args(["-q", "-e", "-c", &format!("{bin} migrate"), "/dev/null"]);
+            c
+        } else {
+            let mut c = std::process::Command::new(bin);
+            c.arg("migrate");
+            c
+        };
+        command
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .env_remove("TERMINUS_LOG_FORMAT");
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let out = command.output().expect("run terminus-hub");
+        assert!(out.status.success(), "{out:?}");
+        // Under `script` the terminal's output arrives on stdout; otherwise the log is stderr.
+        let log =
+            String::from_utf8_lossy(if terminal { &out.stdout } else { &out.stderr }).into_owned();
+        assert!(log.contains("database is up to date"), "{log}");
+        log
+    };
+    assert!(run(true, false).contains("\x1b["), "colours on a terminal");
+    assert!(!run(true, true).contains('\x1b'), "NO_COLOR turns them off");
+    assert!(!run(false, false).contains('\x1b'), "none into a pipe");
+}
