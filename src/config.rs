@@ -1,7 +1,12 @@
 //! Configuration: defaults, then an optional `terminus.toml`, then environment variables.
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use app::plans::{PlanLimits, Plans};
+use app::SignUpPolicy;
 
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
@@ -38,6 +43,49 @@ pub struct Config {
     pub sso_allow_private_issuers: bool,
     /// Invitations an account may send in a day.
     pub invitations_per_day: u32,
+    /// Who may sign up: anyone, or only people invited (and users the operator creates).
+    pub signup: SignUpPolicy,
+    /// Plans from the file (`[plans.NAME]`), added to or replacing the built-in ones.
+    pub plans: BTreeMap<String, PlanLimits>,
+    /// The plan new accounts get (and accounts whose plan is not defined); `None`: "free".
+    pub default_plan: Option<String>,
+    /// Where Prometheus metrics are served (a listener of their own); `None`: not at all.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `text` (default) or `json`, one object a line.
+    pub log_format: LogFormat,
+    /// A request's head must arrive within this (idle keep-alive connections close too).
+    pub header_timeout: Duration,
+    /// A request must be answered within this, or it gets 408.
+    pub request_timeout: Duration,
+    /// Connections served at once; more wait in the accept queue.
+    pub max_connections: usize,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "text" => Some(Self::Text),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A plan as `terminus.toml` writes it: `[plans.NAME] per_minute = 600, burst = 100`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlan {
+    per_minute: u32,
+    burst: u32,
 }
 
 impl fmt::Debug for Config {
@@ -62,6 +110,14 @@ impl fmt::Debug for Config {
             .field("dns_servers", &self.dns_servers)
             .field("sso_allow_private_issuers", &self.sso_allow_private_issuers)
             .field("invitations_per_day", &self.invitations_per_day)
+            .field("signup", &self.signup)
+            .field("plans", &self.plans)
+            .field("default_plan", &self.default_plan)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("log_format", &self.log_format)
+            .field("header_timeout", &self.header_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -96,6 +152,14 @@ impl Default for Config {
             dns_servers: Vec::new(),
             sso_allow_private_issuers: false,
             invitations_per_day: 50,
+            signup: SignUpPolicy::Open,
+            plans: BTreeMap::new(),
+            default_plan: None,
+            metrics_addr: None,
+            log_format: LogFormat::Text,
+            header_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }
@@ -120,6 +184,14 @@ struct FileConfig {
     dns_servers: Option<Vec<SocketAddr>>,
     sso_allow_private_issuers: Option<bool>,
     invitations_per_day: Option<u32>,
+    signup: Option<String>,
+    plans: Option<BTreeMap<String, FilePlan>>,
+    default_plan: Option<String>,
+    metrics_addr: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    header_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 impl Config {
@@ -130,21 +202,56 @@ impl Config {
         let path = explicit.clone().unwrap_or_else(|| "terminus.toml".into());
         if Path::new(&path).exists() {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-            config.apply_file(toml::from_str(&text).with_context(|| format!("parsing {path}"))?);
+            config.apply_file(toml::from_str(&text).with_context(|| format!("parsing {path}"))?)?;
         } else if explicit.is_some() {
             bail!("TERMINUS_CONFIG names {path}, which does not exist");
         }
         config.apply_env(|name| std::env::var(name).ok())?;
-        if !(0..=19).contains(&config.hash_nice) {
-            bail!(
-                "hash_nice (TERMINUS_HASH_NICE) must be from 0 to 19, got {}",
-                config.hash_nice
-            );
-        }
+        config.validate()?;
         Ok(config)
     }
 
-    fn apply_file(&mut self, file: FileConfig) {
+    /// The checks a configuration must pass before anything starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(0..=19).contains(&self.hash_nice) {
+            bail!(
+                "hash_nice (TERMINUS_HASH_NICE) must be from 0 to 19, got {}",
+                self.hash_nice
+            );
+        }
+        self.plan_table()?;
+        for (name, value) in [
+            (
+                "header_timeout_secs (TERMINUS_HEADER_TIMEOUT_SECS)",
+                self.header_timeout,
+            ),
+            (
+                "request_timeout_secs (TERMINUS_REQUEST_TIMEOUT_SECS)",
+                self.request_timeout,
+            ),
+        ] {
+            if value.is_zero() {
+                bail!("{name} must be at least 1");
+            }
+        }
+        if self.max_connections == 0 {
+            bail!("max_connections (TERMINUS_MAX_CONNECTIONS) must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The plans in force: the built-ins with the file's `[plans.NAME]`, and the default.
+    pub fn plan_table(&self) -> anyhow::Result<Plans> {
+        Plans::new(
+            self.plans.iter().map(|(n, l)| (n.clone(), *l)),
+            self.default_plan.clone(),
+        )
+        .context(
+            "the plans in terminus.toml ([plans.NAME] and default_plan / TERMINUS_DEFAULT_PLAN)",
+        )
+    }
+
+    fn apply_file(&mut self, file: FileConfig) -> anyhow::Result<()> {
         let FileConfig {
             database_url,
             addr,
@@ -162,7 +269,47 @@ impl Config {
             dns_servers,
             sso_allow_private_issuers,
             invitations_per_day,
+            signup,
+            plans,
+            default_plan,
+            metrics_addr,
+            log_format,
+            header_timeout_secs,
+            request_timeout_secs,
+            max_connections,
         } = file;
+        if let Some(v) = signup {
+            self.signup = SignUpPolicy::parse(&v)
+                .with_context(|| format!("signup = {v:?}: use \"open\" or \"invite_only\""))?;
+        }
+        if let Some(v) = plans {
+            self.plans = v
+                .into_iter()
+                .map(|(name, p)| {
+                    (
+                        name,
+                        PlanLimits {
+                            per_minute: p.per_minute,
+                            burst: p.burst,
+                        },
+                    )
+                })
+                .collect();
+        }
+        self.default_plan = default_plan.or(self.default_plan.take());
+        self.metrics_addr = metrics_addr.or(self.metrics_addr);
+        if let Some(v) = log_format {
+            self.log_format = v;
+        }
+        if let Some(v) = header_timeout_secs {
+            self.header_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = request_timeout_secs {
+            self.request_timeout = Duration::from_secs(v);
+        }
+        if let Some(v) = max_connections {
+            self.max_connections = v;
+        }
         if let Some(v) = dns_servers {
             self.dns_servers = v;
         }
@@ -201,6 +348,7 @@ impl Config {
         if let Some(v) = secret_key_file {
             self.secret_key_file = v;
         }
+        Ok(())
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -272,6 +420,42 @@ impl Config {
             self.invitations_per_day = v
                 .parse()
                 .context("TERMINUS_INVITATIONS_PER_DAY must be a number")?;
+        }
+        if let Some(v) = non_empty("TERMINUS_SIGNUP") {
+            self.signup = SignUpPolicy::parse(&v)
+                .with_context(|| format!("TERMINUS_SIGNUP={v}: use open or invite_only"))?;
+        }
+        if let Some(v) = non_empty("TERMINUS_DEFAULT_PLAN") {
+            self.default_plan = Some(v.trim().to_owned());
+        }
+        if let Some(v) = non_empty("TERMINUS_METRICS_ADDR") {
+            self.metrics_addr = Some(v.trim().parse().with_context(|| {
+                format!("TERMINUS_METRICS_ADDR={v} is not an address like 127.0.0.1:9100")
+            })?);
+        }
+        if let Some(v) = non_empty("TERMINUS_LOG_FORMAT") {
+            self.log_format = LogFormat::parse(&v)
+                .with_context(|| format!("TERMINUS_LOG_FORMAT={v}: use text or json"))?;
+        }
+        if let Some(v) = non_empty("TERMINUS_HEADER_TIMEOUT_SECS") {
+            self.header_timeout = Duration::from_secs(
+                v.trim()
+                    .parse()
+                    .context("TERMINUS_HEADER_TIMEOUT_SECS must be a number of seconds")?,
+            );
+        }
+        if let Some(v) = non_empty("TERMINUS_REQUEST_TIMEOUT_SECS") {
+            self.request_timeout = Duration::from_secs(
+                v.trim()
+                    .parse()
+                    .context("TERMINUS_REQUEST_TIMEOUT_SECS must be a number of seconds")?,
+            );
+        }
+        if let Some(v) = non_empty("TERMINUS_MAX_CONNECTIONS") {
+            self.max_connections = v
+                .trim()
+                .parse()
+                .context("TERMINUS_MAX_CONNECTIONS must be a number")?;
         }
         if let Some(v) = non_empty("TERMINUS_HASH_PERMITS") {
             self.hash_permits = Some(
@@ -363,12 +547,35 @@ mod tests {
         let mut c = Config::default();
         c.apply_file(
             toml::from_str("addr = \"0.0.0.0:8080\"\nmail_from = \"A <a@x.test>\"").unwrap(),
-        );
+        )
+        .unwrap();
         c.apply_env(|k| (k == "TERMINUS_ADDR").then(|| "127.0.0.1:9000".to_string()))
             .unwrap();
         assert_eq!(c.addr.to_string(), "127.0.0.1:9000");
         assert_eq!(c.mail_from, "A <a@x.test>");
         assert_eq!(c.database_url, "sqlite://data/terminus.db");
+    }
+
+    #[test]
+    fn plans_come_from_the_file_and_are_checked() {
+        let mut c = Config::default();
+        c.apply_file(
+            toml::from_str(
+                "default_plan = \"startup\"\nsignup = \"invite_only\"\n[plans.startup]\nper_minute = 1200\nburst = 50\n",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c.signup, SignUpPolicy::InviteOnly);
+        let plans = c.plan_table().unwrap();
+        assert_eq!(plans.default_name(), "startup");
+        assert_eq!(plans.get("startup").unwrap().burst, 50);
+        assert!(plans.contains("free"), "the built-ins stay");
+        c.apply_env(|k| (k == "TERMINUS_DEFAULT_PLAN").then(|| "gold".to_string()))
+            .unwrap();
+        let err = format!("{:#}", c.validate().unwrap_err());
+        assert!(err.contains("\"gold\"") && err.contains("startup"), "{err}");
+        assert!(toml::from_str::<FileConfig>("[plans.x]\nper_minute = 1\nbrust = 2").is_err());
     }
 
     #[test]

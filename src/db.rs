@@ -104,6 +104,22 @@ impl Database {
         }
     }
 
+    /// Connections open, of them idle, and the most the pool opens (for metrics).
+    pub fn pool_use(&self) -> (u32, usize, u32) {
+        match self {
+            Database::Sqlite(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+            Database::Postgres(pool) => (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            ),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Database::Sqlite(pool) => pool.close().await,

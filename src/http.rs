@@ -126,6 +126,12 @@ fn reshape(res: Response, api: bool) -> Response {
         }
         return envelope;
     }
+    if status == StatusCode::REQUEST_TIMEOUT && res.body().size_hint().exact() == Some(0) {
+        return errors::request_refused(
+            status,
+            "This request took too long to be answered. Please try again.",
+        );
+    }
     if status.is_server_error() && res.body().size_hint().exact() == Some(0) {
         let mut page = errors::internal_error();
         *page.status_mut() = status;
@@ -217,13 +223,125 @@ pub fn static_files() -> Router<AppState> {
         )
 }
 
-/// `/healthz`: the process answers. `/readyz`: the database commits a small write (a full disk
-/// or a read-only file still answers reads, so a read alone would say "ready" while every
-/// write fails).
+/// `/healthz`: the process answers, with its version (`{"status":"ok","version":"0.1.0"}`).
+/// `/readyz`: the database commits a small write (a full disk or a read-only file still
+/// answers reads, so a read alone would say "ready" while every write fails).
 pub fn health() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
+    )
+        .into_response()
+}
+
+/// The route template of a request that matched no route (the 404 page, `/api/v1/…` 404s).
+const UNMATCHED: &str = "unmatched";
+
+/// One access line per request, and the request metrics. The route is axum's template
+/// (`/api/v1/workspaces/{id}`), never the path as sent, and never the query string, which may
+/// hold a one-time token; the request id ties the line to the answer's `x-request-id`.
+pub async fn access(req: axum::extract::Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| server_function(m.as_str(), req.uri().path()));
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    // A nested router (the API) notes its full template on the answer: see `note_route`.
+    let route = res
+        .extensions()
+        .get::<RouteTemplate>()
+        .map(|r| r.0.clone())
+        .or(route)
+        .unwrap_or_else(|| UNMATCHED.to_owned());
+    let labels = [
+        ("method", method_label(&method)),
+        ("route", route.clone()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("terminus_http_requests_total", &labels).increment(1);
+    metrics::histogram!("terminus_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "access",
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    res
+}
+
+/// The route of a request to a server function: the web app serves them all under one
+/// wildcard route (`/_fn/{*name}`), so the function's own path is the template that says
+/// which it was. Only paths of registered functions (a fixed set, known at compile time) are
+/// used; any other path under `/_fn/` keeps the wildcard.
+fn server_function(template: &str, path: &str) -> String {
+    static PATHS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    if !template.starts_with("/_fn/{") {
+        return template.to_owned();
+    }
+    let paths = PATHS.get_or_init(|| {
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect()
+    });
+    match paths.get(path) {
+        Some(known) => (*known).to_owned(),
+        None => template.to_owned(),
+    }
+}
+
+/// A method as a label: the standard ones by name, anything else as "other" (a client can
+/// send any token as a method; labels must stay a small set).
+fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    match *method {
+        Method::GET
+        | Method::HEAD
+        | Method::POST
+        | Method::PUT
+        | Method::PATCH
+        | Method::DELETE
+        | Method::OPTIONS => method.as_str().to_owned(),
+        _ => "other".to_owned(),
+    }
+}
+
+/// The full route template of a request, put on its answer by a nested router.
+#[derive(Clone)]
+pub struct RouteTemplate(pub String);
+
+/// Notes the matched route template on the answer. Layered on a nested router (the API),
+/// whose `MatchedPath` is the full template, where the outer router only sees its prefix.
+pub async fn note_route(req: axum::extract::Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(route) = route {
+        res.extensions_mut().insert(RouteTemplate(route));
+    }
+    res
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -6,13 +6,16 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod dns;
 pub mod files;
 pub mod http;
 pub mod mailer;
+pub mod metrics;
 pub mod oidc;
+pub mod serve;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,33 +1,44 @@
-//! `terminus-hub [serve|migrate]`: the server binary.
+//! `terminus-hub`: the server binary and its command line (see `terminus_hub::cli`).
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use app::domain::clock::SystemClock;
-use terminus_hub::db::Database;
+use clap::Parser as _;
+use terminus_hub::cli::{self, Cli, Command};
+use terminus_hub::config::LogFormat;
 use terminus_hub::{telemetry, Application, Config};
-
-const USAGE: &str = "usage: terminus-hub [serve|migrate]
-
-  serve    run the web app and API (default)
-  migrate  create or upgrade the database named by DATABASE_URL, then exit
-
-Configuration: terminus.toml (or TERMINUS_CONFIG), then environment variables
-(DATABASE_URL, TERMINUS_ADDR, TERMINUS_PUBLIC_URL, SMTP_URL, TERMINUS_MAIL_FROM, ...).";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // Everything the server creates (database, WAL, outbox, key) is for its own user only.
     #[cfg(target_os = "linux")]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // `--help`, `--version` and usage errors end here (stdout, or stderr and status 2).
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    let serving = matches!(command, Command::Serve | Command::Migrate);
+    // The operator's commands log only warnings unless RUST_LOG says otherwise.
+    let filter = if serving {
+        telemetry::SERVER_FILTER
+    } else {
+        "warn"
+    };
+    let config = Config::load();
+    let format = config.as_ref().map_or(LogFormat::Text, |c| c.log_format);
     // Kept to the end: dropping it writes the lines still queued.
-    let _log = telemetry::init();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
+    let _log = telemetry::init(format, filter);
+    let result = match config {
+        Ok(config) if matches!(command, Command::Serve) => {
+            serve(config).await.map(|()| cli::Outcome::Done)
+        }
+        Ok(config) => cli::run(command, config).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(outcome) => outcome.exit_code(),
         Err(err) => {
             tracing::error!("{err:#}");
             ExitCode::FAILURE
@@ -35,30 +46,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    match command.as_str() {
-        "serve" => serve().await,
-        "migrate" => {
-            let config = Config::load()?;
-            let db = Database::connect(&config).await?;
-            db.migrate().await?;
-            db.close().await;
-            tracing::info!("database is up to date");
-            Ok(())
-        }
-        "help" | "-h" | "--help" => {
-            // Not `println!`: it panics when stdout cannot be written.
-            let _ = writeln!(std::io::stdout(), "{USAGE}");
-            Ok(())
-        }
-        other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),
-    }
-}
-
-async fn serve() -> anyhow::Result<()> {
-    let config = Config::load()?;
-    tracing::info!(?config, "starting");
+async fn serve(config: Config) -> anyhow::Result<()> {
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), ?config, "starting");
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

@@ -10,11 +10,14 @@ use app::domain::clock::Clock;
 use app::hashing::Passwords;
 use app::ports::Mailer;
 use app::{AppParts, AppState, WebConfig};
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::session_store::ExpiredDeletion as _;
@@ -25,6 +28,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::http;
 use crate::mailer::LettreMailer;
+use crate::serve::ServerLimits;
 use crate::store::SqlSessions;
 
 /// Form posts are small; 2 MiB leaves room for a pasted megabyte that is then refused politely.
@@ -39,6 +43,58 @@ pub struct Application {
     state: AppState,
     api: ApiState,
     public_url: String,
+    limits: ServerLimits,
+    /// The metrics listener and the recorder's handle, when `TERMINUS_METRICS_ADDR` is set.
+    metrics: Option<(TcpListener, PrometheusHandle)>,
+    /// Checked at start, in the background (a warning when the server cannot be reached).
+    mailer: Arc<LettreMailer>,
+}
+
+/// The mail adapter the configuration asks for: SMTP, or the outbox.
+pub fn mailer(config: &Config) -> anyhow::Result<LettreMailer> {
+    match &config.smtp_url {
+        Some(url) => LettreMailer::smtp(url, &config.mail_from),
+        None => LettreMailer::outbox(config.outbox_dir.clone(), &config.mail_from),
+    }
+}
+
+/// The application state over an open database: what the server serves with, and what the
+/// command line (`terminus-hub admin …`) runs the same flows with.
+pub fn app_state(
+    config: &Config,
+    database: &Database,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    public_url: &str,
+) -> anyhow::Result<AppState> {
+    let permits = config.hash_permits.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let mut web = WebConfig::new(public_url);
+    web.trusted_proxies = config.trusted_proxies.clone();
+    web.issuer_policy = config.issuer_policy_for(public_url);
+    web.invitations_per_day = config.invitations_per_day;
+    web.hsts = public_url.starts_with("https://");
+    web.signup = config.signup;
+    web.plans = config.plan_table()?;
+    let issuer_policy = web.issuer_policy;
+    let dns = Arc::new(
+        crate::dns::HickoryDns::new(&config.dns_servers).context("setting up the DNS resolver")?,
+    );
+    Ok(AppState::new(AppParts {
+        store: database.store(),
+        mailer,
+        clock,
+        passwords: Passwords::with_niceness(permits, config.hash_nice)
+            .context("setting up argon2")?,
+        sealing: Arc::new(config.sealing_key()?),
+        oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy, dns.clone())?),
+        dns,
+        config: Arc::new(web),
+        background: tokio_util::task::TaskTracker::new(),
+    }))
 }
 
 impl Application {
@@ -48,45 +104,23 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        config.validate()?;
         let bound = listener.local_addr().context("reading the bound address")?;
         let public_url = config.public_url_for(bound);
+        let metrics = match config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding the metrics address {addr}"))?;
+                Some((listener, crate::metrics::install()?))
+            }
+            None => None,
+        };
         let database = Database::connect(&config).await?;
         database.migrate().await?;
 
-        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => Arc::new(LettreMailer::smtp(url, &config.mail_from)?),
-            None => Arc::new(LettreMailer::outbox(
-                config.outbox_dir.clone(),
-                &config.mail_from,
-            )?),
-        };
-        let permits = config.hash_permits.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
-        let mut web = WebConfig::new(public_url.clone());
-        web.trusted_proxies = config.trusted_proxies.clone();
-        web.issuer_policy = config.issuer_policy_for(&public_url);
-        web.invitations_per_day = config.invitations_per_day;
-        web.hsts = public_url.starts_with("https://");
-        let issuer_policy = web.issuer_policy;
-        let dns = Arc::new(
-            crate::dns::HickoryDns::new(&config.dns_servers)
-                .context("setting up the DNS resolver")?,
-        );
-        let state = AppState::new(AppParts {
-            store: database.store(),
-            mailer,
-            clock,
-            passwords: Passwords::with_niceness(permits, config.hash_nice)
-                .context("setting up argon2")?,
-            sealing: Arc::new(config.sealing_key()?),
-            oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy, dns.clone())?),
-            dns,
-            config: Arc::new(web),
-            background: tokio_util::task::TaskTracker::new(),
-        });
+        let mailer = Arc::new(mailer(&config)?);
+        let state = app_state(&config, &database, mailer.clone(), clock, &public_url)?;
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
         let api = ApiState::new(state.clone());
@@ -99,6 +133,7 @@ impl Application {
             sessions.clone(),
             secure,
             config.bench_routes,
+            config.request_timeout,
         );
         Ok(Self {
             listener,
@@ -108,11 +143,24 @@ impl Application {
             state,
             api,
             public_url,
+            limits: ServerLimits {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_connections,
+            },
+            metrics,
+            mailer,
         })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Where metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The password hasher the server uses (tests read its state).
@@ -131,15 +179,28 @@ impl Application {
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
         let api_housekeeping = tokio::spawn(api::housekeeping(self.api.clone()));
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let metrics = self.metrics.map(|(listener, handle)| {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!("metrics are served on http://{addr}/metrics");
+            }
+            tokio::spawn(crate::metrics::serve(
+                listener,
+                handle,
+                self.database.clone(),
+            ))
+        });
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Some(Err(problem)) = mailer.check_smtp(SMTP_CHECK).await {
+                tracing::warn!("SMTP_URL cannot be reached: {problem}. The server runs, but mail will fail until it can; `terminus-hub mail test ADDRESS` tries a delivery");
+            }
+        });
+        let served = crate::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         housekeeping.abort();
         api_housekeeping.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         // Work that runs after answers (mail, the rest of a sign-up) finishes first.
         self.state.background.close();
         if tokio::time::timeout(Duration::from_secs(10), self.state.background.wait())
@@ -156,6 +217,9 @@ impl Application {
         served.context("serving HTTP")
     }
 }
+
+/// How long the start-up check of `SMTP_URL` waits for the server.
+const SMTP_CHECK: Duration = Duration::from_secs(5);
 
 /// Periodic clean-up: expired sessions, old IP failures, expired tokens.
 async fn housekeeping(state: AppState, sessions: SqlSessions) {
@@ -181,6 +245,7 @@ pub fn router(
     sessions: SqlSessions,
     secure_cookies: bool,
     bench_routes: bool,
+    request_timeout: Duration,
 ) -> Router {
     let state_hsts = state.config.hsts;
     let session_layer = SessionManagerLayer::new(sessions)
@@ -222,6 +287,11 @@ pub fn router(
             app::web::guards::client_ip,
         ))
         .layer(from_fn_with_state(state, http::serve_ahead_of_hashing))
+        // Inside `error_shapes`, so a request that took too long gets a 408 of the usual shape.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(http::error_shapes));
 
     let app = if state_hsts {
@@ -235,6 +305,8 @@ pub fn router(
         app
     };
     http::security_headers(app)
+        // The access line and request metrics see every answer as the client gets it.
+        .layer(axum::middleware::from_fn(http::access))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -9,8 +9,13 @@
 //!
 //! Lines are written with control characters escaped (CR, LF, ESC and every other C0 or C1
 //! control, DEL, and the bidirectional-text controls), so text from a request can neither
-//! start a forged line nor disguise one; only each line's own final newline is kept. Colour
-//! codes are never written, for the same reason.
+//! start a forged line nor disguise one; only each line's own final newline is kept.
+//!
+//! Two formats (`TERMINUS_LOG_FORMAT`): `text` (the default), with colours only when stderr is
+//! a terminal (and `NO_COLOR` is unset) — then the formatter's colour codes (`ESC [ … m`) are
+//! the one thing let through, while tracing-subscriber itself escapes ESC in field values —
+//! and `json`, one JSON object a line, where the escapes are JSON's own (`\u202e`), so every
+//! line still parses.
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -19,6 +24,19 @@ use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// What the writer thread escapes in each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// Every control character, as `\n`, `\x1b`, `\u{202e}`.
+    All,
+    /// The same, except colour codes (`ESC [ digits/; m`), for a terminal.
+    KeepColour,
+    /// Inside JSON: C1 and bidi controls as JSON escapes (`\u202e`), so the line still parses.
+    Json,
+}
 
 /// Lines waiting for the writer thread at most. About 200 KiB of typical lines.
 const QUEUE_LINES: usize = 1024;
@@ -127,12 +145,17 @@ pub type Output = Box<dyn Write + Send>;
 /// the `MakeWriter` for `tracing` and the guard that flushes at exit. Also used by tests with
 /// outputs of their own.
 pub fn writer(outputs: Vec<(&'static str, Output)>) -> (LogWriter, LogGuard) {
+    writer_with(outputs, Escape::All)
+}
+
+/// [`writer`], escaping as `escape` says.
+pub fn writer_with(outputs: Vec<(&'static str, Output)>, escape: Escape) -> (LogWriter, LogGuard) {
     let (queue, lines) = sync_channel(QUEUE_LINES);
     let counters = Arc::new(Counters::default());
     let thread_counters = counters.clone();
     let spawned = std::thread::Builder::new()
         .name("log-writer".into())
-        .spawn(move || write_lines(lines, outputs, &thread_counters));
+        .spawn(move || write_lines(lines, outputs, &thread_counters, escape));
     if spawned.is_err() {
         // No thread, no log: lines are dropped (and counted) at `try_send`; serving goes on.
         drop(spawned);
@@ -152,6 +175,7 @@ fn write_lines(
     lines: Receiver<Message>,
     mut outputs: Vec<(&'static str, Output)>,
     counters: &Counters,
+    escape: Escape,
 ) {
     let mut current = 0;
     let mut reported = 0;
@@ -166,7 +190,7 @@ fn write_lines(
                 continue;
             }
         };
-        let line = escape_line(&line);
+        let line = escape_line_as(&line, escape);
         loop {
             let Some((name, out)) = outputs.get_mut(current) else {
                 counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -205,18 +229,47 @@ fn write_lines(
 
 /// `line` with every control character escaped (see the module doc), its final newline kept.
 pub fn escape_line(line: &[u8]) -> Vec<u8> {
+    escape_line_as(line, Escape::All)
+}
+
+/// The length of a colour code (`ESC [ digits and ; m`) at the start of `rest`, if one is.
+fn colour_code_len(rest: &str) -> Option<usize> {
+    let params = rest.strip_prefix("\x1b[")?;
+    let digits = params
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b';')
+        .count();
+    (params.as_bytes().get(digits) == Some(&b'm')).then_some(2 + digits + 1)
+}
+
+/// `line` escaped as `escape` says, its final newline kept.
+pub fn escape_line_as(line: &[u8], escape: Escape) -> Vec<u8> {
     let text = String::from_utf8_lossy(line);
     let (body, newline) = match text.strip_suffix('\n') {
         Some(body) => (body, true),
         None => (&*text, false),
     };
     let mut out = String::with_capacity(body.len() + 1);
-    for c in body.chars() {
+    let mut chars = body.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c == '\x1b' && escape == Escape::KeepColour {
+            if let Some(len) = colour_code_len(&body[at..]) {
+                out.push_str(&body[at..at + len]);
+                for _ in 1..len {
+                    chars.next();
+                }
+                continue;
+            }
+        }
+        let control = (c as u32) < 0x20 || c == '\u{7f}';
         match c {
+            _ if escape == Escape::Json && (control || is_c1_or_bidi(c)) => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            c if control => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
             }
             c if is_c1_or_bidi(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
@@ -240,26 +293,51 @@ fn is_c1_or_bidi(c: char) -> bool {
         | '\u{2066}'..='\u{2069}')
 }
 
-/// The process's logging: to stderr, falling back to stdout. Keep the guard until the end of
-/// `main`.
-pub fn init() -> LogGuard {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn,leptos=warn"));
-    let (writer, guard) = writer(vec![
-        ("stderr", Box::new(std::io::stderr())),
-        ("stdout", Box::new(std::io::stdout())),
-    ]);
-    // A second init (in tests) is harmless: keep the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false)
-        // Its own error path prints with `eprintln!`, which panics when stderr is unwritable.
-        .log_internal_errors(false)
-        .with_writer(writer)
-        .try_init();
+/// The process's logging: to stderr, falling back to stdout, in `format`; `RUST_LOG`, else
+/// `default_filter`, says what is logged. Keep the guard until the end of `main`.
+pub fn init(format: LogFormat, default_filter: &str) -> LogGuard {
+    use std::io::IsTerminal as _;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let colour = format == LogFormat::Text
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let escape = match (format, colour) {
+        (LogFormat::Json, _) => Escape::Json,
+        (LogFormat::Text, true) => Escape::KeepColour,
+        (LogFormat::Text, false) => Escape::All,
+    };
+    let (writer, guard) = writer_with(
+        vec![
+            ("stderr", Box::new(std::io::stderr())),
+            ("stdout", Box::new(std::io::stdout())),
+        ],
+        escape,
+    );
+    // A second init (in tests) is harmless: keep the first subscriber. Neither format may
+    // print its own errors: `eprintln!` panics when stderr is unwritable.
+    let _ = match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(colour)
+            .log_internal_errors(false)
+            .with_writer(writer)
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .with_span_list(false)
+            .log_internal_errors(false)
+            .with_writer(writer)
+            .try_init(),
+    };
     guard
 }
+
+/// The default log filter of the server: its own lines at `info`, the libraries' warnings.
+pub const SERVER_FILTER: &str = "info,sqlx=warn,tower_sessions=warn,leptos=warn";
 
 #[cfg(test)]
 mod tests {
@@ -278,6 +356,24 @@ mod tests {
             escape_line("caf\u{e9} \u{1f600}\n".as_bytes()),
             "caf\u{e9} \u{1f600}\n".as_bytes()
         );
+    }
+
+    #[test]
+    fn colour_codes_pass_on_a_terminal_and_nothing_else_does() {
+        let line = "\x1b[2m2026\x1b[0m \x1b[32mINFO\x1b[0m a\x1b]0;title\x07 b\x1b[31 c\u{202e}\n";
+        assert_eq!(
+            String::from_utf8(escape_line_as(line.as_bytes(), Escape::KeepColour)).unwrap(),
+            "\x1b[2m2026\x1b[0m \x1b[32mINFO\x1b[0m a\\x1b]0;title\\x07 b\\x1b[31 c\\u{202e}\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_stay_json() {
+        let line = "{\"message\":\"a\u{202e}b\u{85}\"}\n";
+        let escaped = String::from_utf8(escape_line_as(line.as_bytes(), Escape::Json)).unwrap();
+        assert_eq!(escaped, "{\"message\":\"a\\u202eb\\u0085\"}\n");
+        let parsed: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(parsed["message"], "a\u{202e}b\u{85}");
     }
 
     /// An output that fails every write.

@@ -42,6 +42,9 @@ pub enum Verification {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The histogram of the time from a job's submission to its start on a hashing thread.
+pub const HASH_QUEUE_WAIT: &str = "terminus_password_hash_queue_wait_seconds";
+
 /// The hashing threads. They end when the last `Passwords` clone is dropped.
 struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
@@ -280,7 +283,10 @@ impl Passwords {
     ) -> Result<T, HashError> {
         let _ = HASHED.try_with(|hashed| hashed.set(true));
         let (done, result) = tokio::sync::oneshot::channel();
+        let queued = Instant::now();
         let job: Job = Box::new(move || {
+            // How long jobs wait for a hashing thread: the first sign of too few permits.
+            metrics::histogram!(HASH_QUEUE_WAIT).record(queued.elapsed().as_secs_f64());
             // Nobody waits any more (the client went away while the job queued): skip the
             // work, so a flood of abandoned sign-ins stops costing CPU when its clients do.
             if done.is_closed() {

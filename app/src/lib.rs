@@ -12,9 +12,10 @@ pub mod domain;
 pub mod flows;
 pub mod hashing;
 pub mod mails;
+pub mod plans;
 pub mod ports;
 pub mod sealing;
 pub mod state;
 pub mod web;
 
-pub use state::{AppParts, AppState, WebConfig};
+pub use state::{AppParts, AppState, SignUpPolicy, WebConfig};

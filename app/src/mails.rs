@@ -133,6 +133,19 @@ pub fn invitation(
     )
 }
 
+/// The operator's test mail (`terminus-hub mail test ADDRESS`): proof that mail gets through.
+pub fn test_mail(to: &EmailAddress, public_url: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Terminus Hub test mail",
+        &[
+            "This is a test mail, sent with `terminus-hub mail test`. If you are reading it, Terminus Hub can send you mail.".into(),
+            "Nothing needs doing.".into(),
+        ],
+        Some(("Terminus Hub", public_url)),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -77,9 +77,12 @@ impl fmt::Debug for UserRecord {
 pub struct NewSignUp {
     pub user_id: String,
     pub email: EmailAddress,
-    pub password_hash: String,
+    /// `None`: no password yet (a user the operator created sets one through a reset link).
+    pub password_hash: Option<String>,
     pub account_id: String,
     pub account_name: String,
+    /// The plan the new account is on (the configured default plan).
+    pub plan: String,
     pub workspace_id: String,
     pub workspace_name: String,
     pub now: Timestamp,
@@ -280,6 +283,8 @@ pub enum MembershipChange {
 pub struct NewAccount {
     pub account_id: String,
     pub name: String,
+    /// The plan the new account is on (the configured default plan).
+    pub plan: String,
     pub owner_user_id: String,
     pub workspace_id: String,
     pub workspace_name: String,
@@ -481,9 +486,14 @@ pub trait Store: Send + Sync + 'static {
     /// commit, not only that reads answer.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Creates a confirmed user with their own account and workspace (the admin CLI and the
-    /// benchmark; browser sign-ups go through [`Store::confirm_sign_up`]).
-    async fn create_user_with_account(&self, new: NewSignUp) -> StoreResult<SignUpOutcome>;
+    /// Creates a confirmed user with their own account and workspace, and writes `audit` in
+    /// the same transaction (the admin CLI and the benchmark; browser sign-ups go through
+    /// [`Store::confirm_sign_up`]).
+    async fn create_user_with_account(
+        &self,
+        new: NewSignUp,
+        audit: AuditEvent,
+    ) -> StoreResult<SignUpOutcome>;
     /// Stores (or replaces, for the same email) a pending sign-up.
     async fn put_pending_sign_up(&self, pending: NewPendingSignUp) -> StoreResult<()>;
     /// The live pending sign-up a confirmation link points to.
@@ -751,6 +761,29 @@ pub trait Store: Send + Sync + 'static {
         sign_in: SsoSignIn,
         audit: AuditEvent,
     ) -> StoreResult<SsoSignInOutcome>;
+
+    /// Clears a user's failure count and lock, with its audit event; false when no such user.
+    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool>;
+    /// Stores a one-time token like [`Store::insert_token`], with its audit event.
+    async fn insert_token_audited(
+        &self,
+        user_id: &str,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()>;
+    /// Puts an account on `plan`, with its audit event; the plan it was on, or `None` when
+    /// there is no such account (nothing written).
+    async fn set_account_plan(
+        &self,
+        account_id: &str,
+        plan: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>>;
+    /// A key by its id, in whichever account it is (the operator's command line).
+    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
 
     /// Deletes what can no longer matter: old rate counters, spent or expired tokens, expired
     /// pending sign-ups.

@@ -33,6 +33,29 @@ pub struct WebConfig {
     pub invitations_per_day: u32,
     /// `Strict-Transport-Security` on every response (the public URL is https).
     pub hsts: bool,
+    /// Who may create a user by signing up.
+    pub signup: SignUpPolicy,
+    /// The plans accounts can be on, and the one new accounts get.
+    pub plans: crate::plans::Plans,
+}
+
+/// `signup = "open" | "invite_only"`: whether anyone may sign up, or only invitations (and the
+/// operator's command line) create users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SignUpPolicy {
+    #[default]
+    Open,
+    InviteOnly,
+}
+
+impl SignUpPolicy {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "open" => Some(Self::Open),
+            "invite_only" | "invite-only" => Some(Self::InviteOnly),
+            _ => None,
+        }
+    }
 }
 
 impl WebConfig {
@@ -47,6 +70,8 @@ impl WebConfig {
             issuer_policy: IssuerPolicy::default(),
             invitations_per_day: 50,
             hsts: false,
+            signup: SignUpPolicy::Open,
+            plans: crate::plans::Plans::default(),
         }
     }
 

@@ -108,7 +108,7 @@ async fn limited(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let policy = Policy::for_plan(plan);
+    let (_, policy): (_, Policy) = api.app.config.plans.resolve(plan);
     let verdict = api.limits.check(policy, &caller.account_id);
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {

@@ -196,6 +196,12 @@ impl ApiError {
             ),
             StatusCode::FORBIDDEN => Self::permission("forbidden", "This request is not allowed"),
             StatusCode::TOO_MANY_REQUESTS => Self::rate_limited(1),
+            StatusCode::REQUEST_TIMEOUT => Self::new(
+                status,
+                ErrorType::InvalidRequestError,
+                Some("request_timeout"),
+                "The request was not answered in time (TERMINUS_REQUEST_TIMEOUT_SECS): nothing was changed unless a retry shows otherwise",
+            ),
             s if s.is_server_error() => {
                 let mut e = Self::internal();
                 e.status = s;

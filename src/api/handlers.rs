@@ -36,7 +36,7 @@ pub async fn get_account(
         .account(&caller.account_id)
         .await?
         .ok_or_else(|| ApiError::not_found("account"))?;
-    Ok(Json(resources::account(&account)))
+    Ok(Json(resources::account(&account, &api.app.config.plans)))
 }
 
 // --- workspaces ---

@@ -1,4 +1,5 @@
-//! Per-account rate limits (GCRA, from the `governor` crate) and the batched "last used"
+//! Per-account rate limits (GCRA, from the `governor` crate), by the plans of the
+//! configuration, and the batched "last used"
 //! times of API keys. Both live in this instance's memory: buckets are per instance, and
 //! "last used" reaches the database at most 30 s late (lists are at most 60 s stale).
 use std::collections::HashMap;
@@ -13,38 +14,9 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-/// A plan's allowance: `per_minute` sustained, `burst` at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Policy {
-    pub per_minute: u32,
-    pub burst: u32,
-}
-
-impl Policy {
-    /// The allowance of a plan. Unknown plans get the default (free) allowance.
-    pub fn for_plan(plan: &str) -> Policy {
-        match plan {
-            "team" => Policy {
-                per_minute: 6_000,
-                burst: 1_000,
-            },
-            // Large customers (and the benchmark): effectively unmetered per instance.
-            "enterprise" => Policy {
-                per_minute: 6_000_000,
-                burst: 100_000,
-            },
-            _ => Policy {
-                per_minute: 600,
-                burst: 100,
-            },
-        }
-    }
-
-    /// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
-    pub fn header(&self) -> String {
-        format!("{};w=60;burst={}", self.per_minute, self.burst)
-    }
-}
+/// A plan's allowance: `per_minute` sustained, `burst` at once. The plans themselves are
+/// configuration (`app::plans`); accounts on the same allowance share a limiter.
+pub use app::plans::PlanLimits as Policy;
 
 /// The application's clock as governor's: buckets refill as the app's time moves, so a test
 /// that stops its clock sees exactly the burst, however fast or slow the machine is.
@@ -86,9 +58,9 @@ fn limiter(policy: Policy, clock: AppClock) -> Limiter {
 }
 
 impl RateLimits {
-    /// Limiters for every known plan, on the application's clock.
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self::with_policies(clock, ["free", "team", "enterprise"].map(Policy::for_plan))
+    /// Limiters for every plan of the configuration, on the application's clock.
+    pub fn new(clock: Arc<dyn Clock>, plans: &app::plans::Plans) -> Self {
+        Self::with_policies(clock, plans.iter().map(|(_, limits)| limits))
     }
 
     pub fn with_policies(

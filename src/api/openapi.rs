@@ -145,7 +145,7 @@ pub fn document() -> Value {
                     "message": {"type": "string"},
                     "param": {"type": ["string", "null"]},
                     "path": {"type": ["string", "null"], "description": "JSON Pointer to the offending value in the body"}}}}},
-                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "account"}, "name": {"type": "string"}, "plan": {"type": "string"}, "created_at": ts}},
+                "Account": {"type": "object", "required": ["id", "object", "name", "plan", "limits", "created_at"], "properties": {"id": {"type": "string"}, "object": {"const": "account"}, "name": {"type": "string"}, "plan": {"type": "string", "description": "The plan the account is on (an account on a plan the server's configuration no longer defines is on its default plan)"}, "limits": {"type": "object", "description": "The plan's rate limit: per_minute requests a minute sustained, burst at once", "required": ["per_minute", "burst"], "properties": {"per_minute": {"type": "integer", "minimum": 1}, "burst": {"type": "integer", "minimum": 1}}}, "created_at": ts}},
                 "Workspace": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "workspace"}, "name": {"type": "string"}, "created_at": ts}},
                 "WorkspaceInput": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}}},
                 "WorkspaceList": list_of("Workspace"),

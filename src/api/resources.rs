@@ -13,8 +13,15 @@ fn opt_time(t: Option<Timestamp>) -> Value {
     t.map(time).unwrap_or(Value::Null)
 }
 
-pub fn account(a: &Account) -> Value {
-    json!({"id": a.id, "object": "account", "name": a.name, "plan": a.plan, "created_at": time(a.created_at)})
+/// An account with the plan it is on and that plan's limits (an account stored on a plan the
+/// configuration no longer defines is on the default plan, and says so).
+pub fn account(a: &Account, plans: &app::plans::Plans) -> Value {
+    let (plan, limits) = plans.resolve(&a.plan);
+    json!({
+        "id": a.id, "object": "account", "name": a.name, "plan": plan,
+        "limits": {"per_minute": limits.per_minute, "burst": limits.burst},
+        "created_at": time(a.created_at),
+    })
 }
 
 pub fn workspace(w: &Workspace) -> Value {

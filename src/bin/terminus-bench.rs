@@ -274,16 +274,26 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     let passwords = Passwords::new(1)?;
     let (user_id, account_id) = (new_id("usr"), new_id("acct"));
     store
-        .create_user_with_account(NewSignUp {
-            user_id: user_id.clone(),
-            email: email.clone(),
-            password_hash: passwords.hash(&Secret::new(PASSWORD)).await?,
-            account_id: account_id.clone(),
-            account_name: "Bench".into(),
-            workspace_id: new_id("ws"),
-            workspace_name: "Main".into(),
-            now,
-        })
+        .create_user_with_account(
+            NewSignUp {
+                user_id: user_id.clone(),
+                email: email.clone(),
+                password_hash: Some(passwords.hash(&Secret::new(PASSWORD)).await?),
+                account_id: account_id.clone(),
+                account_name: "Bench".into(),
+                plan: "enterprise".into(),
+                workspace_id: new_id("ws"),
+                workspace_name: "Main".into(),
+                now,
+            },
+            AuditEvent {
+                account_id: Some(account_id.clone()),
+                actor_user_id: None,
+                action: "bench.seeded".into(),
+                detail: None,
+                at: now,
+            },
+        )
         .await?;
     for i in 1..5 {
         store

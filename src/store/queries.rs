@@ -7,7 +7,12 @@ pub const PROBE_WRITE: &str = "UPDATE health_probe SET checks = checks + 1 WHERE
 pub const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
 
-pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
+pub const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, name, created_at, plan) VALUES ($1, $2, $3, $4)";
+/// The first statement of a plan change: takes the row's write lock (a no-op update, so the
+/// transaction starts with a write) and returns the plan it is on.
+pub const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
+pub const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
 pub const INSERT_MEMBERSHIP: &str =
     "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
 pub const INSERT_WORKSPACE: &str =
@@ -126,6 +131,10 @@ pub const API_KEY_COLUMNS: &str =
 pub const INSERT_API_KEY: &str = "
 INSERT INTO api_keys (id, account_id, name, key_hash, hint, scopes, expires_at, created_by, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// A key by id in any account (the operator's `admin key revoke`).
+pub const ANY_API_KEY_BY_ID: &str = "
+SELECT id, account_id, name, hint, scopes, expires_at, last_used_at, created_by, created_at
+FROM api_keys WHERE id = $1";
 pub const DELETE_API_KEY: &str = "DELETE FROM api_keys WHERE account_id = $1 AND id = $2";
 pub const TOUCH_API_KEY: &str = "
 UPDATE api_keys SET last_used_at = $2

@@ -341,7 +341,7 @@ macro_rules! sql_store {
                     Err(e) if is_unique_violation(&e) => return Ok(false),
                     Err(e) => return Err(e),
                 }
-                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.account_name).bind(now).execute(&mut **tx).await?;
+                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.account_name).bind(now).bind(&new.plan).execute(&mut **tx).await?;
                 sqlx::query(q::INSERT_MEMBERSHIP)
                     .bind(&new.account_id)
                     .bind(&new.user_id)
@@ -449,11 +449,12 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn create_user_with_account(&self, new: NewSignUp) -> StoreResult<SignUpOutcome> {
+            async fn create_user_with_account(&self, new: NewSignUp, audit: AuditEvent) -> StoreResult<SignUpOutcome> {
                 let mut tx = self.begin().await?;
                 if !Self::insert_user_with_account(&mut tx, &new).await.map_err(db_err)? {
                     return Ok(SignUpOutcome::EmailTaken);
                 }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
                 sqlx::query(q::DELETE_PENDING_FOR_EMAIL).bind(new.email.as_str()).execute(&mut *tx).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(SignUpOutcome::Created)
@@ -510,7 +511,7 @@ macro_rules! sql_store {
                 };
                 let pending = pending_from(row.try_get(0).map_err(db_err)?, row.try_get(1).map_err(db_err)?).map_err(db_err)?;
                 // The link decides what is created: the email and password of the pending row.
-                let new = NewSignUp { email: pending.email, password_hash: pending.password_hash, ..new };
+                let new = NewSignUp { email: pending.email, password_hash: Some(pending.password_hash), ..new };
                 let outcome = if Self::insert_user_with_account(&mut tx, &new).await.map_err(db_err)? {
                     ConfirmOutcome::Created { user_id: new.user_id.clone() }
                 } else {
@@ -1022,7 +1023,7 @@ macro_rules! sql_store {
             async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
                 let now = new.now.millis();
                 let mut tx = self.begin().await?;
-                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.name).bind(now).execute(&mut *tx).await.map_err(db_err)?;
+                sqlx::query(q::INSERT_ACCOUNT).bind(&new.account_id).bind(&new.name).bind(now).bind(&new.plan).execute(&mut *tx).await.map_err(db_err)?;
                 sqlx::query(q::INSERT_MEMBERSHIP)
                     .bind(&new.account_id)
                     .bind(&new.owner_user_id)
@@ -1416,6 +1417,65 @@ macro_rules! sql_store {
                 Self::audit_in(&mut tx, AuditEvent { actor_user_id: Some(user.id.clone()), ..audit }).await.map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(SsoSignInOutcome::SignedIn { user, new_identity })
+            }
+
+            async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+                let mut tx = self.begin().await?;
+                let done = sqlx::query(q::UNLOCK_USER).bind(user_id).execute(&mut *tx).await.map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            async fn insert_token_audited(
+                &self,
+                user_id: &str,
+                purpose: TokenPurpose,
+                token_hash: &str,
+                expires_at: Timestamp,
+                now: Timestamp,
+                audit: AuditEvent,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin().await?;
+                sqlx::query(q::INSERT_TOKEN)
+                    .bind(token_hash)
+                    .bind(purpose.as_str())
+                    .bind(user_id)
+                    .bind(expires_at.millis())
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn set_account_plan(&self, account_id: &str, plan: &str, audit: AuditEvent) -> StoreResult<Option<String>> {
+                let mut tx = self.begin().await?;
+                let previous = sqlx::query_scalar::<_, String>(q::LOCK_ACCOUNT_PLAN)
+                    .bind(account_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if previous.is_none() {
+                    return Ok(None);
+                }
+                sqlx::query(q::SET_ACCOUNT_PLAN).bind(account_id).bind(plan).execute(&mut *tx).await.map_err(db_err)?;
+                Self::audit_in(&mut tx, audit).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(previous)
+            }
+
+            async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+                let row = sqlx::query(q::ANY_API_KEY_BY_ID)
+                    .bind(key_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(Self::api_key_from_row).transpose().map_err(db_err)
             }
 
             async fn prune(&self, now: Timestamp, counter_age: Duration) -> StoreResult<()> {

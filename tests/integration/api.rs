@@ -622,6 +622,84 @@ async fn crud_validation_and_the_error_envelope() {
         (account["object"].as_str(), account["plan"].as_str()),
         (Some("account"), Some("free"))
     );
+    assert_eq!(account["limits"], json!({"per_minute": 600, "burst": 100}));
+}
+
+#[tokio::test]
+async fn plans_come_from_the_configuration() {
+    let app = TestApp::spawn_with(|c| {
+        c.plans.insert(
+            "startup".into(),
+            app::plans::PlanLimits {
+                per_minute: 120,
+                burst: 3,
+            },
+        );
+        c.default_plan = Some("startup".into());
+    })
+    .await;
+    let owner = app.owner("planned").await;
+    // Creating the key is the account's first request of its burst of 3.
+    let key = app.full_key(&owner).await;
+    let account: Value = app
+        .api(Method::GET, "/account", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        account["plan"], "startup",
+        "new accounts get the default plan"
+    );
+    assert_eq!(account["limits"], json!({"per_minute": 120, "burst": 3}));
+    let res = app.api(Method::GET, "/account", &key).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the third of the burst of 3");
+    assert_eq!(res.headers()["ratelimit-policy"], "120;w=60;burst=3");
+    let res = app.api(Method::GET, "/account", &key).send().await.unwrap();
+    assert_api_error(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_error",
+        Some("rate_limited"),
+    )
+    .await;
+
+    // An account stored on a plan the configuration does not define gets the default plan.
+    let other = app.owner("orphan").await;
+    let other_key = app.full_key(&other).await;
+    let other_id = app
+        .api(Method::GET, "/account", &other_key)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sqlx::query("UPDATE accounts SET plan = 'discontinued' WHERE id = $1")
+        .bind(&other_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let account: Value = app
+        .api(Method::GET, "/account", &other_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            account["plan"].as_str(),
+            account["limits"]["burst"].as_u64()
+        ),
+        (Some("startup"), Some(3))
+    );
 }
 
 #[tokio::test]
@@ -768,6 +846,33 @@ async fn openapi_document_matches_the_router() {
                 );
             }
         }
+    }
+    // The account's documented fields are the ones it has.
+    let account: Value = app
+        .api(Method::GET, "/account", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema = &doc["components"]["schemas"]["Account"];
+    for field in schema["required"].as_array().unwrap() {
+        assert!(
+            account.get(field.as_str().unwrap()).is_some(),
+            "{field} in {account}"
+        );
+    }
+    for field in schema["properties"]["limits"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            account["limits"][field.as_str().unwrap()]
+                .as_u64()
+                .is_some(),
+            "limits.{field} in {account}"
+        );
     }
     let served: std::collections::BTreeSet<_> = terminus_hub::api::ROUTES
         .iter()

@@ -89,6 +89,13 @@ async fn the_data_directory_and_its_files_are_private() {
         .collect();
     assert_eq!(mails.len(), 1);
     assert_eq!(mode(&mails[0]), 0o600, "{}", mails[0].display());
+    // Named by time (UTC), a sequence number, and what the mail is.
+    let name = mails[0].file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.ends_with("-0001-confirm-your-email-address.eml")
+            && chrono::NaiveDateTime::parse_from_str(&name[..16], "%Y%m%dT%H%M%SZ").is_ok(),
+        "{name}"
+    );
     child.kill().await.unwrap();
 }
 

@@ -306,6 +306,16 @@ impl TestApp {
         Self::start(guard, dir, database_url, |_| {}).await
     }
 
+    /// The server on the given database, with settings changed by `configure`.
+    pub async fn spawn_on_with(
+        dir: tempfile::TempDir,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let guard = Guard::Shared(QUIET.read().await);
+        Self::start(guard, dir, database_url, configure).await
+    }
+
     /// The server on a fresh database, with settings changed by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let guard = Guard::Shared(QUIET.read().await);

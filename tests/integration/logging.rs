@@ -178,6 +178,7 @@ async fn answers_never_wait_for_a_log_nobody_reads() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(dropped > 0 && dropped < 3000, "{note}");
+    // Each request logs two lines: the refusal and its access line.
+    assert!(dropped > 0 && dropped < 2 * 3000, "{note}");
     drop(server.child);
 }

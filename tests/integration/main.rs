@@ -12,6 +12,8 @@ mod instances;
 mod lockout;
 mod logging;
 mod members;
+mod observing;
+mod operating;
 mod outage;
 mod reset;
 mod sessions;

@@ -24,6 +24,7 @@ pub async fn create_account(state: &AppState, user_id: &str, name: String) -> St
         .create_account(NewAccount {
             account_id: account_id.clone(),
             name,
+            plan: state.config.plans.default_name().to_owned(),
             owner_user_id: user_id.to_owned(),
             workspace_id: new_id(ids::WORKSPACE),
             workspace_name: FIRST_WORKSPACE_NAME.to_owned(),

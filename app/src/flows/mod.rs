@@ -5,6 +5,7 @@ use crate::ports::StoreError;
 
 pub mod accounts;
 pub mod actor;
+pub mod admin;
 pub mod api_keys;
 pub mod domains;
 pub mod mail;

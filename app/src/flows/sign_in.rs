@@ -73,6 +73,11 @@ async fn password_allowed(
     Ok(role.is_some_and(crate::domain::roles::can_administer))
 }
 
+/// Counts a password sign-in's outcome (a fixed set of labels: never who, or from where).
+fn record_outcome(outcome: &'static str) {
+    metrics::counter!("terminus_sign_ins_total", "outcome" => outcome).increment(1);
+}
+
 /// A sign-in attempt counted against its client before any hash is checked, so concurrent
 /// attempts cannot slip past the limit. Given back when the attempt turns out not to be a
 /// failure.
@@ -107,6 +112,7 @@ pub async fn reserve_ip_attempt(state: &AppState, client_ip: &str) -> Result<IpA
                 IpAttempt::Allowed(IpReservation { key, window_start })
             }
             Hit::Over { window_start } => {
+                record_outcome("throttled");
                 IpAttempt::Throttled(policy.retry_after(window_start, now))
             }
         },
@@ -130,6 +136,12 @@ pub async fn sign_in_with_password(
         },
     };
     let result = attempt(state, email_input, password).await?;
+    record_outcome(match result {
+        SignInResult::Refused => "refused",
+        SignInResult::PasswordMissing => "password_missing",
+        SignInResult::Throttled(_) => "throttled",
+        SignInResult::SignedIn { .. } => "signed_in",
+    });
     if result != SignInResult::Refused {
         // Only failures count against the client.
         state

@@ -32,6 +32,16 @@ pub enum SignUpResult {
     /// Show "check your email" for this address (whether or not it was new).
     CheckEmail(EmailAddress),
     Invalid(FieldErrors),
+    /// Sign-up is invite-only (`signup = "invite_only"`): nothing was checked or stored.
+    Closed,
+}
+
+/// What a refused sign-up says (the sign-up page says it too).
+pub const CLOSED_MESSAGE: &str = "Sign-up is by invitation only on this server. Ask an owner or admin of your organisation's account to invite you.";
+
+/// Whether anyone may sign up (otherwise only invitations and the operator create users).
+pub fn sign_up_open(state: &AppState) -> bool {
+    state.config.signup == crate::SignUpPolicy::Open
 }
 
 /// Words a guesser tries first for this person: checked against the new password.
@@ -66,6 +76,9 @@ pub async fn sign_up(
     email_input: &str,
     password: &Secret,
 ) -> Result<SignUpResult, FlowError> {
+    if !sign_up_open(state) {
+        return Ok(SignUpResult::Closed);
+    }
     let email = EmailAddress::parse(email_input);
     let errors = FieldErrors {
         email: email.as_ref().err().map(ToString::to_string),
@@ -142,6 +155,10 @@ pub fn default_account_name(email: &EmailAddress) -> String {
 /// Sends a new confirmation link (the old one dies) if the address has a pending sign-up,
 /// at most once a minute. The answer is the same for every address and comes first.
 pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
+    if !sign_up_open(state) {
+        // Nothing a sign-up left behind becomes a user while sign-up is closed.
+        return;
+    }
     let background = state.clone();
     let email = email.clone();
     state.after_answer("resending a confirmation", async move {
@@ -171,16 +188,21 @@ pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
 
 /// Whether a confirmation link can still be used (to show the right page).
 pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
-    Ok(state
-        .store
-        .pending_sign_up(token_hash, state.clock.now())
-        .await?
-        .is_some())
+    Ok(sign_up_open(state)
+        && state
+            .store
+            .pending_sign_up(token_hash, state.clock.now())
+            .await?
+            .is_some())
 }
 
 /// Uses a confirmation link: creates the user, their account and its workspace "Main".
 pub async fn confirm(state: &AppState, token_hash: &str) -> Result<ConfirmOutcome, FlowError> {
     let now = state.clock.now();
+    if !sign_up_open(state) {
+        // A sign-up from before the switch to invite-only creates nothing now.
+        return Ok(ConfirmOutcome::Dead);
+    }
     let Some(pending) = state.store.pending_sign_up(token_hash, now).await? else {
         return Ok(ConfirmOutcome::Dead);
     };
@@ -192,9 +214,10 @@ pub async fn confirm(state: &AppState, token_hash: &str) -> Result<ConfirmOutcom
             NewSignUp {
                 user_id: new_id(ids::USER),
                 email: pending.email,
-                password_hash: pending.password_hash,
+                password_hash: Some(pending.password_hash),
                 account_id: new_id(ids::ACCOUNT),
                 account_name,
+                plan: state.config.plans.default_name().to_owned(),
                 workspace_id: new_id(ids::WORKSPACE),
                 workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
                 now,

@@ -300,6 +300,11 @@ pub mod server {
                 session::set_flash(&ctx.session, flash).await?;
                 Ok("/sign-up".into())
             }
+            SignUpResult::Closed => {
+                session::set_flash(&ctx.session, Flash::error(sign_up_flow::CLOSED_MESSAGE))
+                    .await?;
+                Ok("/sign-up".into())
+            }
             SignUpResult::CheckEmail(address) => {
                 session::set_pending_email(&ctx.session, address.as_str()).await?;
                 session::set_last_resend(&ctx.session, ctx.state.clock.now().millis()).await?;

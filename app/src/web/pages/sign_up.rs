@@ -16,6 +16,20 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
         return Ok(see_other("/home"));
     }
     let flash = take_flash(&session).await?;
+    if !crate::flows::sign_up::sign_up_open(&state) {
+        return Ok(render_page(
+            StatusCode::OK,
+            "Sign-up is by invitation only",
+            move || {
+                view! {
+                    <AuthCard title="Sign-up is by invitation only">
+                        <p class="notice" role="status">{crate::flows::sign_up::CLOSED_MESSAGE}</p>
+                        <p class="switch">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+                    </AuthCard>
+                }
+            },
+        ));
+    }
     Ok(render_page(
         StatusCode::OK,
         "Create your account",
