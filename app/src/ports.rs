@@ -527,8 +527,15 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation>;
-    /// A correct password: reset the failure count and lock, and store an upgraded hash.
-    async fn sign_in_succeeded(&self, user_id: &str, rehash: Option<String>) -> StoreResult<()>;
+    /// A correct password: reset the failure count and lock, store an upgraded hash, and give
+    /// back the attempt's hit on its client's counter (`refund`: key and window start), all in
+    /// one transaction (a sign-in is the hottest write path).
+    async fn sign_in_succeeded(
+        &self,
+        user_id: &str,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()>;
 
     /// Counts one hit on the fixed-window counter `key` unless the current window already has
     /// `limit` hits; a window older than `window` starts afresh. Atomic under concurrency.

@@ -557,10 +557,14 @@ macro_rules! sql_store {
                 &self,
                 user_id: &str,
                 rehash: Option<String>,
+                refund: Option<(&str, Timestamp)>,
             ) -> StoreResult<()> {
-                self.write(sqlx::query(q::SIGN_IN_SUCCEEDED).bind(user_id).bind(rehash))
-                    .await?;
-                Ok(())
+                let mut tx = self.begin().await?;
+                sqlx::query(q::SIGN_IN_SUCCEEDED).bind(user_id).bind(rehash).execute(&mut *tx).await.map_err(db_err)?;
+                if let Some((key, window_start)) = refund {
+                    sqlx::query(q::REFUND_HIT).bind(key).bind(window_start.millis()).execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
             }
 
             async fn count_hit(&self, key: &str, now: Timestamp, window: Duration, limit: u32) -> StoreResult<Hit> {

@@ -135,15 +135,15 @@ pub async fn sign_in_with_password(
             IpAttempt::Throttled(retry) => return Ok(SignInResult::Throttled(retry)),
         },
     };
-    let result = attempt(state, email_input, password).await?;
+    let result = attempt(state, email_input, password, &reservation).await?;
     record_outcome(match result {
         SignInResult::Refused => "refused",
         SignInResult::PasswordMissing => "password_missing",
         SignInResult::Throttled(_) => "throttled",
         SignInResult::SignedIn { .. } => "signed_in",
     });
-    if result != SignInResult::Refused {
-        // Only failures count against the client.
+    if result == SignInResult::PasswordMissing {
+        // Only failures count against the client (a success gave its hit back already).
         state
             .store
             .refund_hit(&reservation.key, reservation.window_start)
@@ -156,6 +156,7 @@ async fn attempt(
     state: &AppState,
     email_input: &str,
     password: &Secret,
+    reservation: &IpReservation,
 ) -> Result<SignInResult, FlowError> {
     match check_length(password.expose()) {
         Err(PasswordError::Empty) => return Ok(SignInResult::PasswordMissing),
@@ -198,7 +199,11 @@ async fn attempt(
                 // revealed. The guess stays counted, as for a wrong password.
                 return Ok(SignInResult::Refused);
             }
-            state.store.sign_in_succeeded(&user.id, rehash).await?;
+            let refund = Some((reservation.key.as_str(), reservation.window_start));
+            state
+                .store
+                .sign_in_succeeded(&user.id, rehash, refund)
+                .await?;
             Ok(SignInResult::SignedIn {
                 user_id: user.id,
                 session_epoch: user.session_epoch,
