@@ -96,18 +96,17 @@ impl Row {
 
 impl SqlSessions {
     async fn write(&self, sql: &str, row: &Row) -> session_store::Result<u64> {
+        // One statement in autocommit, run to its end: its commit error (if any) is its own.
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(backend)?;
             let done = sqlx::query(sql)
                 .bind(&row.hash)
                 .bind(&row.user_id)
                 .bind(&row.method)
                 .bind(&row.data)
                 .bind(row.expires_at)
-                .execute(&mut *tx)
+                .execute(pool)
                 .await
                 .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
             Ok(done.rows_affected())
         })
     }
@@ -158,13 +157,12 @@ impl SessionStore for SqlSessions {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let hash = id_hash(id);
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(backend)?;
             sqlx::query(DELETE)
                 .bind(&hash)
-                .execute(&mut *tx)
+                .execute(pool)
                 .await
-                .map_err(backend)?;
-            tx.commit().await.map_err(backend)
+                .map(|_| ())
+                .map_err(backend)
         })
     }
 }

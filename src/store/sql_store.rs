@@ -75,28 +75,28 @@ macro_rules! sql_store {
                 self.pool.begin().await.map_err(db_err)
             }
 
-            /// One write statement in a transaction of its own, committed before it returns:
-            /// the number of rows it changed.
+            /// One write statement in autocommit, run to its end before it returns: the number
+            /// of rows it changed. Both databases commit a lone statement as its last step, and
+            /// report a failed commit (a full disk, a deferred constraint) as that statement's
+            /// error, which `execute` waits for. (One round trip instead of BEGIN, statement,
+            /// COMMIT: on PostgreSQL that is most of a write's cost.)
             async fn write<'q>(
                 &self,
                 query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
             ) -> StoreResult<u64> {
-                let mut tx = self.begin().await?;
-                let done = query.execute(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
+                let done = query.execute(&self.pool).await.map_err(db_err)?;
                 Ok(done.rows_affected())
             }
 
-            /// One `… RETURNING` write in a transaction of its own, committed before its row
-            /// is handed back.
+            /// One `… RETURNING` write in autocommit. Every row is read, so the statement runs
+            /// to its end (its commit) before its row is handed back: stopping after the first
+            /// row is what lost writes before, since the commit error then went unread.
             async fn write_returning<'q>(
                 &self,
                 query: sqlx::query::Query<'q, <$pool as PoolDb>::Db, <<$pool as PoolDb>::Db as sqlx::Database>::Arguments<'q>>,
             ) -> StoreResult<Option<$row>> {
-                let mut tx = self.begin().await?;
-                let row = query.fetch_optional(&mut *tx).await.map_err(db_err)?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(row)
+                let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+                Ok(rows.into_iter().next())
             }
 
             fn user_from_row(row: &$row) -> Result<UserRecord, sqlx::Error> {
