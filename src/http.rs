@@ -12,7 +12,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
 use app::web::guards::is_api_path;
-use app::web::pages::errors;
+use app::web::errors;
 use app::AppState;
 
 use crate::api::error::ApiError;

@@ -276,7 +276,7 @@ pub fn router(
     };
     let app = web
         .nest("/api/v1", api::router(api))
-        .fallback(app::web::pages::errors::fallback)
+        .fallback(app::web::errors::fallback)
         .layer(session_layer)
         .layer(from_fn_with_state(
             state.clone(),

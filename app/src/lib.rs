@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![recursion_limit = "256"]
 
+pub mod auth;
 pub mod domain;
 pub mod flows;
 pub mod hashing;
@@ -15,6 +16,7 @@ pub mod mails;
 pub mod plans;
 pub mod ports;
 pub mod sealing;
+pub mod session;
 pub mod state;
 pub mod web;
 

@@ -6,62 +6,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use app::domain::api_keys::{self, allows, Scope};
-use app::ports::Role;
-use app::web::session::current_user;
+use app::auth::{self, AdminOf, KeyOf};
 
 use super::error::{ApiError, ApiResult};
 use super::limits::{Policy, Verdict};
 use super::ApiState;
-
-/// The authenticated caller, in the request's extensions.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub account_id: String,
-    /// Set for bearer keys; `None` for a session.
-    pub key: Option<KeyCaller>,
-    /// Set for a browser session: who, and their role in the account now.
-    pub user_id: Option<String>,
-    pub session: Option<SessionCaller>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionCaller {
-    pub email: String,
-    pub role: Role,
-}
-
-impl Caller {
-    /// The session's person as the actor of a membership change.
-    pub fn actor(&self) -> Option<app::flows::members::Actor> {
-        let session = self.session.as_ref()?;
-        Some(app::flows::members::Actor {
-            user_id: self.user_id.clone()?,
-            email: session.email.clone(),
-            account_id: self.account_id.clone(),
-            role: session.role,
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct KeyCaller {
-    pub key_id: String,
-    pub scopes: Option<Vec<Scope>>,
-}
-
-impl Caller {
-    /// 403 `insufficient_scope` unless the key's scopes grant `scope`.
-    pub fn require(&self, scope: Scope) -> ApiResult<()> {
-        match &self.key {
-            Some(key) if !allows(key.scopes.as_deref(), scope) => Err(ApiError::permission(
-                "insufficient_scope",
-                format!("This API key lacks the {} scope", scope.as_str()),
-            )),
-            _ => Ok(()),
-        }
-    }
-}
 
 /// The key from `Authorization: Bearer <key>`: scheme case-insensitive (RFC 7235),
 /// surrounding whitespace ignored. `None` when absent or not a bearer credential.
@@ -71,45 +20,27 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Checks a bearer key: shape and checksum first (no database), then one indexed read.
-async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<(Caller, String)> {
+/// The key the request carries, as the auth rules see it (401 for every kind of bad key).
+async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<KeyOf> {
     let token = bearer_token(headers).ok_or_else(ApiError::invalid_key)?;
-    if !api_keys::is_well_formed(token) {
-        return Err(ApiError::invalid_key());
-    }
-    let grant = api
-        .app
-        .store
-        .key_by_hash(&api_keys::hash(token))
+    let key = auth::key_holder(&api.app, token)
         .await?
         .ok_or_else(ApiError::invalid_key)?;
-    let now = api.app.clock.now();
-    if grant.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::invalid_key());
-    }
-    api.last_used.note(&grant.key_id, now);
-    let caller = Caller {
-        account_id: grant.account_id,
-        key: Some(KeyCaller {
-            key_id: grant.key_id,
-            scopes: grant.scopes,
-        }),
-        user_id: None,
-        session: None,
-    };
-    Ok((caller, grant.plan))
+    api.last_used.note(&key.key_id, api.app.clock.now());
+    Ok(key)
 }
 
 /// Runs the request under the account's rate limit and adds the RateLimit headers.
-async fn limited(
+async fn limited<A: Clone + Send + Sync + 'static>(
     api: &ApiState,
-    caller: Caller,
+    account_id: &str,
+    caller: A,
     plan: &str,
     mut req: Request,
     next: Next,
 ) -> Response {
     let (_, policy): (_, Policy) = api.app.config.plans.resolve(plan);
-    let verdict = api.limits.check(policy, &caller.account_id);
+    let verdict = api.limits.check(policy, account_id);
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {
             ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()
@@ -172,7 +103,10 @@ pub async fn request_guard(State(api): State<ApiState>, req: Request, next: Next
 /// Middleware for the routes scripts call: a valid bearer key is required.
 pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) -> Response {
     match authenticate_key(&api, req.headers()).await {
-        Ok((caller, plan)) => limited(&api, caller, &plan, req, next).await,
+        Ok(key) => {
+            let (account_id, plan) = (key.account_id.clone(), key.plan.clone());
+            limited(&api, &account_id, key, &plan, req, next).await
+        }
         Err(err) => err.into_response(),
     }
 }
@@ -187,16 +121,21 @@ pub async fn require_admin_session(
     let headers = req.headers().clone();
     let session = req.extensions().get::<Session>().cloned();
     match admin_caller(&api, &headers, session).await {
-        Ok((caller, plan)) => limited(&api, caller, &plan, req, next).await,
+        Ok((admin, plan)) => {
+            let account_id = admin.account_id.clone();
+            limited(&api, &account_id, admin, &plan, req, next).await
+        }
         Err(err) => err.into_response(),
     }
 }
 
+/// The session's person as an admin of their current account (the role rules decide), and
+/// the account's plan.
 async fn admin_caller(
     api: &ApiState,
     headers: &HeaderMap,
     session: Option<Session>,
-) -> ApiResult<(Caller, String)> {
+) -> ApiResult<(AdminOf, String)> {
     if headers.contains_key(header::AUTHORIZATION) {
         authenticate_key(api, headers).await?;
         return Err(ApiError::permission(
@@ -205,30 +144,24 @@ async fn admin_caller(
         ));
     }
     let session = session.ok_or_else(ApiError::invalid_key)?;
-    let user = current_user(&api.app, &session)
+    let signed = auth::signed_in(&api.app, &session)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "session lookup failed");
             ApiError::internal()
         })?
         .ok_or_else(ApiError::invalid_key)?;
-    let account_id = user.auth.account_id.clone().ok_or_else(|| {
+    let not_admin = || {
         ApiError::permission(
             "admin_only",
             "Only owners and admins of the current account can use this endpoint",
         )
-    })?;
-    let role = api
-        .app
-        .store
-        .role_in(&user.auth.user_id, &account_id)
-        .await?;
-    let Some(role @ (Role::Owner | Role::Admin)) = role else {
-        return Err(ApiError::permission(
-            "admin_only",
-            "Only owners and admins of the current account can use this endpoint",
-        ));
     };
+    let account_id = signed.current_account().ok_or_else(not_admin)?.to_owned();
+    let admin = auth::member_of(&api.app, &signed, &account_id)
+        .await?
+        .and_then(|member| member.as_admin())
+        .ok_or_else(not_admin)?;
     let plan = api
         .app
         .store
@@ -236,18 +169,7 @@ async fn admin_caller(
         .await?
         .map(|a| a.plan)
         .unwrap_or_default();
-    Ok((
-        Caller {
-            account_id,
-            key: None,
-            user_id: Some(user.auth.user_id),
-            session: Some(SessionCaller {
-                email: user.email,
-                role,
-            }),
-        },
-        plan,
-    ))
+    Ok((admin, plan))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use app::flows::domains::{self, AddResult, VerifyResult};
 use app::ports::AccountDomain;
 
-use super::auth::Caller;
+use app::auth::AdminOf;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, page_request};
@@ -36,10 +36,10 @@ fn conflict(code: &'static str, message: &str) -> ApiError {
 
 pub async fn list(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     let page = page_request(&q)?;
     let rows: Vec<AccountDomain> = domains::list(&api.app, &owner)
         .await
@@ -53,10 +53,10 @@ pub async fn list(
 
 pub async fn create(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     body.only(&["domain"])?;
     let input = body.name("domain", 300)?;
     match domains::add(&api.app, &owner, &input)
@@ -77,10 +77,10 @@ pub async fn create(
 
 pub async fn verify(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     match domains::verify(&api.app, &owner, &id)
         .await
         .map_err(flow_error)?
@@ -110,10 +110,10 @@ pub async fn verify(
 
 pub async fn delete(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     if domains::delete(&api.app, &owner, &id)
         .await
         .map_err(flow_error)?

@@ -41,6 +41,8 @@ struct Body<'a> {
     path: Option<&'a str>,
 }
 
+use app::flows::Refusal;
+
 impl ApiError {
     fn new(
         status: StatusCode,
@@ -265,6 +267,42 @@ impl From<app::ports::StoreError> for ApiError {
     fn from(err: app::ports::StoreError) -> Self {
         tracing::error!(error = %err, "API request failed");
         ApiError::internal()
+    }
+}
+
+impl From<app::flows::FlowError> for ApiError {
+    fn from(err: app::flows::FlowError) -> Self {
+        tracing::error!(error = %err, "API request failed");
+        ApiError::internal()
+    }
+}
+
+/// The one mapping of a flow's refusal to the error envelope.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.message();
+        match refusal {
+            Refusal::NotAllowed { code, .. } => ApiError::permission(code, message),
+            Refusal::MissingScope(_) => ApiError::permission("insufficient_scope", message),
+            Refusal::NotFound(what) => ApiError::not_found(what),
+            Refusal::Conflict { code, .. } => {
+                let mut e = ApiError::unprocessable(code, message);
+                e.status = StatusCode::CONFLICT;
+                e
+            }
+            Refusal::Invalid { field, code, .. } => {
+                ApiError::unprocessable(code, message).at(field, &format!("/{field}"))
+            }
+        }
+    }
+}
+
+impl From<app::flows::Stopped> for ApiError {
+    fn from(stopped: app::flows::Stopped) -> Self {
+        match stopped {
+            app::flows::Stopped::Refused(refusal) => refusal.into(),
+            app::flows::Stopped::Broken(err) => err.into(),
+        }
     }
 }
 

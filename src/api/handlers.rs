@@ -8,13 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::Value;
 
+use app::auth::{AdminOf, KeyOf};
 use app::domain::api_keys::{Scope, MAX_NAME_CHARS};
 use app::domain::clock::Timestamp;
-use app::domain::ids::{new_id, WORKSPACE};
 use app::flows::api_keys as key_flows;
-use app::ports::{DataRecord, Workspace};
+use app::flows::{data, Refusal, Stopped};
 
-use super::auth::Caller;
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, list_of, page_request, List};
@@ -28,14 +27,9 @@ type Q = Query<HashMap<String, String>>;
 
 pub async fn get_account(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
 ) -> ApiResult<Json<Value>> {
-    let account = api
-        .app
-        .store
-        .account(&caller.account_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("account"))?;
+    let account = data::account(&api.app, &key).await?;
     Ok(Json(resources::account(&account, &api.app.config.plans)))
 }
 
@@ -43,86 +37,53 @@ pub async fn get_account(
 
 pub async fn list_workspaces(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Query(q): Q,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Scope::WorkspacesRead)?;
     let page = page_request(&q)?;
-    let rows = api
-        .app
-        .store
-        .list_workspaces(&caller.account_id, &page)
-        .await?;
+    let rows = data::list_workspaces(&api.app, &key, &page).await?;
     Ok(Json(list_body(rows, &page, resources::workspace)))
 }
 
 pub async fn create_workspace(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    caller.require(Scope::WorkspacesWrite)?;
     body.only(&["name"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
-    let workspace = Workspace {
-        id: new_id(WORKSPACE),
-        account_id: caller.account_id.clone(),
-        name,
-        created_at: api.app.clock.now(),
-    };
-    api.app.store.create_workspace(&workspace).await?;
+    let workspace = data::create_workspace(&api.app, &key, name).await?;
     Ok((StatusCode::CREATED, Json(resources::workspace(&workspace))).into_response())
 }
 
 pub async fn get_workspace(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Scope::WorkspacesRead)?;
-    let w = api
-        .app
-        .store
-        .workspace(&caller.account_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    let w = data::workspace(&api.app, &key, &id).await?;
     Ok(Json(resources::workspace(&w)))
 }
 
 pub async fn update_workspace(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Scope::WorkspacesWrite)?;
     body.only(&["name"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
-    let w = api
-        .app
-        .store
-        .rename_workspace(&caller.account_id, &id, &name, api.app.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    let w = data::rename_workspace(&api.app, &key, &id, &name).await?;
     Ok(Json(resources::workspace(&w)))
 }
 
 pub async fn delete_workspace(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::WorkspacesWrite)?;
-    if api
-        .app
-        .store
-        .delete_workspace(&caller.account_id, &id)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("workspace"))
-    }
+    data::delete_workspace(&api.app, &key, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // --- records ---
@@ -154,105 +115,76 @@ fn record_data(body: &JsonObject) -> ApiResult<String> {
 
 pub async fn list_records(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Query(q): Q,
 ) -> ApiResult<Json<List<RecordOut>>> {
-    caller.require(Scope::RecordsRead)?;
     let page = page_request(&q)?;
     let workspace = q.get("workspace_id").map(String::as_str);
-    let rows = api
-        .app
-        .store
-        .list_records(&caller.account_id, workspace, &page)
-        .await?;
+    let rows = data::list_records(&api.app, &key, workspace, &page).await?;
     Ok(Json(list_of(rows, &page, resources::record)))
 }
 
 pub async fn create_record(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    caller.require(Scope::RecordsWrite)?;
     body.only(&["workspace_id", "data"])?;
     let workspace_id = body.name("workspace_id", 64)?;
     let data = record_data(&body)?;
-    let now = api.app.clock.now();
-    let record = DataRecord {
-        id: new_id("rec"),
-        account_id: caller.account_id.clone(),
-        workspace_id,
-        data,
-        created_at: now,
-        updated_at: now,
-    };
-    if !api.app.store.create_record(&record).await? {
-        return Err(ApiError::not_found("workspace").at("workspace_id", &pointer("workspace_id")));
-    }
+    let record = data::create_record(&api.app, &key, workspace_id, data)
+        .await
+        .map_err(|stopped| match stopped {
+            // The one field that names the missing workspace.
+            Stopped::Refused(Refusal::NotFound(what)) => {
+                ApiError::not_found(what).at("workspace_id", &pointer("workspace_id"))
+            }
+            other => other.into(),
+        })?;
     Ok((StatusCode::CREATED, Json(resources::record(&record))).into_response())
 }
 
 pub async fn get_record(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordOut>> {
-    caller.require(Scope::RecordsRead)?;
-    let r = api
-        .app
-        .store
-        .record(&caller.account_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("record"))?;
+    let r = data::record(&api.app, &key, &id).await?;
     Ok(Json(resources::record(&r)))
 }
 
 pub async fn update_record(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<RecordOut>> {
-    caller.require(Scope::RecordsWrite)?;
     body.only(&["data"])?;
     let data = record_data(&body)?;
-    let r = api
-        .app
-        .store
-        .update_record(&caller.account_id, &id, &data, api.app.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("record"))?;
+    let r = data::update_record(&api.app, &key, &id, &data).await?;
     Ok(Json(resources::record(&r)))
 }
 
 pub async fn delete_record(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::RecordsWrite)?;
-    if api.app.store.delete_record(&caller.account_id, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("record"))
-    }
+    data::delete_record(&api.app, &key, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // --- API keys (admin session only) ---
 
 pub async fn list_api_keys(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Query(q): Q,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
     // This instance's pending "last used" times first, so its own answers are fresh.
     api.last_used.flush(api.app.store.as_ref()).await?;
-    let rows = api
-        .app
-        .store
-        .list_api_keys(&caller.account_id, &page)
-        .await?;
+    let rows = key_flows::list(&api.app, &admin, &page).await?;
     Ok(Json(list_body(rows, &page, resources::api_key)))
 }
 
@@ -310,23 +242,18 @@ fn parse_expiry(value: Option<&Value>, now: Timestamp) -> ApiResult<Option<Times
 /// Creates a key; the only answer that ever contains `key`.
 pub async fn create_api_key(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
     body.only(&["name", "expires_at", "scopes"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let now = api.app.clock.now();
-    let expires_at = parse_expiry(body.get("expires_at"), now)?;
-    let scopes = parse_scopes(body.get("scopes"))?;
-    let (record, key) = key_flows::create(
-        &api.app,
-        &caller.account_id,
-        caller.user_id.as_deref(),
+    let new = key_flows::NewKey {
         name,
-        expires_at,
-        scopes,
-    )
-    .await?;
+        expires_at: parse_expiry(body.get("expires_at"), now)?,
+        scopes: parse_scopes(body.get("scopes"))?,
+    };
+    let (record, key) = key_flows::create(&api.app, &admin, new).await?;
     let mut out = resources::api_key(&record);
     out["key"] = Value::String(key.expose().to_owned());
     // The answer carries the secret: no cache may keep it.
@@ -340,14 +267,11 @@ pub async fn create_api_key(
 
 pub async fn delete_api_key(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if key_flows::delete(&api.app, &caller.account_id, caller.user_id.as_deref(), &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("api_key"))
-    }
+    key_flows::delete(&api.app, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Unknown routes under `/api/v1`.

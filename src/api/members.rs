@@ -8,23 +8,14 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use app::flows::members::{self, Actor, ChangeResult, InviteResult, PendingInvitation};
+use app::flows::members::{self, ChangeResult, InviteResult, PendingInvitation};
 use app::ports::{Invitation, MemberRecord, Role};
 
-use super::auth::Caller;
+use app::auth::AdminOf;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, page_request};
 use super::ApiState;
-
-fn actor(caller: &Caller) -> ApiResult<Actor> {
-    caller.actor().ok_or_else(|| {
-        ApiError::permission(
-            "admin_only",
-            "Only owners' and admins' sessions can use this endpoint",
-        )
-    })
-}
 
 fn member_json(m: &MemberRecord) -> Value {
     json!({"id": m.user_id, "object": "member", "email": m.email, "role": m.role.as_str(), "since": m.since.to_rfc3339()})
@@ -68,11 +59,11 @@ fn change_error(result: ChangeResult) -> ApiError {
 
 pub async fn list_members(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
-    let mut all = api.app.store.members(&caller.account_id).await?;
+    let mut all = members::list(&api.app, &admin).await?;
     all.sort_by(|a, b| b.user_id.cmp(&a.user_id));
     let rows: Vec<_> = all
         .into_iter()
@@ -84,13 +75,13 @@ pub async fn list_members(
 
 pub async fn update_member(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
     body.only(&["role"])?;
     let role = role_param(&body)?;
-    let result = members::change_role(&api.app, &actor(&caller)?, &id, role)
+    let result = members::change_role(&api.app, &admin, &id, role)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "changing a role failed");
@@ -99,10 +90,7 @@ pub async fn update_member(
     if result != ChangeResult::Done {
         return Err(change_error(result));
     }
-    let member = api
-        .app
-        .store
-        .members(&caller.account_id)
+    let member = members::list(&api.app, &admin)
         .await?
         .into_iter()
         .find(|m| m.user_id == id)
@@ -112,10 +100,10 @@ pub async fn update_member(
 
 pub async fn delete_member(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = members::remove(&api.app, &actor(&caller)?, &id)
+    let result = members::remove(&api.app, &admin, &id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "removing a member failed");
@@ -129,14 +117,11 @@ pub async fn delete_member(
 
 pub async fn list_invitations(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
-    let rows: Vec<_> = api
-        .app
-        .store
-        .invitations(&caller.account_id, api.app.clock.now())
+    let rows: Vec<_> = members::invitations(&api.app, &admin)
         .await?
         .into_iter()
         .filter(|i| page.starting_after.as_ref().is_none_or(|c| &i.id < c))
@@ -147,13 +132,13 @@ pub async fn list_invitations(
 
 pub async fn create_invitation(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
     body.only(&["email", "role"])?;
     let email = body.name("email", 254)?;
     let role = role_param(&body)?;
-    let result = members::invite(&api.app, &actor(&caller)?, &email, role)
+    let result = members::invite(&api.app, &admin, &email, role)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "inviting failed");
@@ -161,11 +146,7 @@ pub async fn create_invitation(
         })?;
     match result {
         InviteResult::Sent(to) => {
-            let now = api.app.clock.now();
-            let invitation = api
-                .app
-                .store
-                .invitations(&caller.account_id, now)
+            let invitation = members::invitations(&api.app, &admin)
                 .await?
                 .into_iter()
                 .find(|i| i.email == to)
@@ -208,10 +189,10 @@ fn invitation_refused(refused: &InviteResult) -> ApiError {
 
 pub async fn delete_invitation(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let outcome = members::revoke(&api.app, &actor(&caller)?, &id)
+    let outcome = members::revoke(&api.app, &admin, &id)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "revoking failed");

@@ -7,20 +7,19 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use app::domain::secret::Secret;
-use app::flows::actor::OwnerOf;
+use app::auth::OwnerOf;
 use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
 use app::ports::SsoConnection;
 
-use super::auth::Caller;
+use app::auth::AdminOf;
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
 use super::ApiState;
 
-/// The caller as an owner of the account (the role rules decide), or 403 `owner_only`.
-pub fn owner(caller: &Caller) -> ApiResult<OwnerOf> {
-    caller
-        .actor()
-        .and_then(|a| a.as_owner())
+/// The admin as an owner of the account (the role rules decide), or 403 `owner_only`.
+pub fn owner(admin: &AdminOf) -> ApiResult<OwnerOf> {
+    admin
+        .as_owner()
         .ok_or_else(|| ApiError::permission("owner_only", "Only owners can manage this"))
 }
 
@@ -52,9 +51,9 @@ pub fn flow_error(e: app::flows::FlowError) -> ApiError {
 
 pub async fn list(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     let rows = sso::list(&api.app, &owner).await.map_err(flow_error)?;
     let data: Vec<Value> = rows.iter().map(|c| connection_json(&api, c)).collect();
     Ok(Json(
@@ -80,10 +79,10 @@ fn string(body: &JsonObject, name: &str) -> ApiResult<String> {
 
 pub async fn create(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     body.only(&[
         "issuer",
         "client_id",
@@ -153,11 +152,11 @@ pub async fn create(
 
 pub async fn update(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     body.only(&["enforced"])?;
     let Some(Value::Bool(enforced)) = body.get("enforced") else {
         return Err(
@@ -173,7 +172,7 @@ pub async fn update(
         EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
         EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
     }
-    let c = sso::connection(&api.app, &caller.account_id, &id)
+    let c = sso::connection(&api.app, &admin.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("sso_connection"))?;
     Ok(Json(connection_json(&api, &c)))
@@ -181,10 +180,10 @@ pub async fn update(
 
 pub async fn delete(
     State(api): State<ApiState>,
-    Extension(caller): Extension<Caller>,
+    Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let owner = owner(&caller)?;
+    let owner = owner(&admin)?;
     if sso::delete(&api.app, &owner, &id)
         .await
         .map_err(flow_error)?

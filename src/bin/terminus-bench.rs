@@ -17,7 +17,7 @@ use app::domain::ids::new_id;
 use app::domain::secret::Secret;
 use app::hashing::Passwords;
 use app::ports::{AuditEvent, NewApiKey, NewSignUp, Workspace};
-use app::web::session::AuthState;
+use app::session::AuthState;
 use terminus_hub::db::Database;
 use terminus_hub::Config;
 use tower_sessions::session::{Id, Record};

@@ -1,7 +1,10 @@
-//! Accounts a person belongs to: creating another one (with its workspace "Main").
+//! The accounts a person belongs to: where they land after signing in, switching the current
+//! one, creating another (with its workspace "Main"), and the current one's workspaces.
 use crate::domain::ids::{self, new_id};
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
-use crate::ports::{AuditEvent, NewAccount, StoreResult};
+use crate::auth::{self, MemberOf, Signed};
+use crate::flows::{Outcome, Refusal};
+use crate::ports::{AuditEvent, NewAccount, StoreResult, Workspace};
 use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
@@ -15,8 +18,63 @@ pub fn account_name(input: &str) -> Result<String, String> {
     })
 }
 
+/// Where a person lands after signing in: the one account they belong to, or (with several,
+/// or none) the account picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landing {
+    Account(String),
+    Picker,
+}
+
+impl Landing {
+    pub fn path(&self) -> &'static str {
+        match self {
+            Landing::Account(_) => "/home",
+            Landing::Picker => "/accounts",
+        }
+    }
+
+    /// The account the session starts in.
+    pub fn account(&self) -> Option<String> {
+        match self {
+            Landing::Account(id) => Some(id.clone()),
+            Landing::Picker => None,
+        }
+    }
+}
+
+/// The landing rule after any sign-in (password, SSO, invitation).
+pub async fn landing(state: &AppState, user_id: &str) -> StoreResult<Landing> {
+    let memberships = state.store.memberships(user_id).await?;
+    Ok(match memberships.as_slice() {
+        [one] => Landing::Account(one.account_id.clone()),
+        _ => Landing::Picker,
+    })
+}
+
+/// Makes `account_id` the current account, if the person belongs to it.
+pub async fn switch(state: &AppState, signed: &Signed, account_id: &str) -> Outcome<MemberOf> {
+    auth::member_of(state, signed, account_id)
+        .await?
+        .ok_or_else(|| {
+            Refusal::not_allowed("not_a_member", "You are not a member of that account.").into()
+        })
+}
+
+/// The workspaces of the member's account.
+pub async fn workspaces(state: &AppState, member: &MemberOf) -> StoreResult<Vec<Workspace>> {
+    state.store.workspaces(&member.account_id).await
+}
+
+/// Creates an account owned by the signed-in person; returns its id and name.
+pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(String, String)> {
+    let name = account_name(name).map_err(|message| Refusal::invalid("name", message))?;
+    let id = create_account(state, signed.user_id(), name.clone()).await?;
+    Ok((id, name))
+}
+
 /// Creates an account owned by `user_id`; returns its id.
-pub async fn create_account(state: &AppState, user_id: &str, name: String) -> StoreResult<String> {
+async fn create_account(state: &AppState, user_id: &str, name: String) -> StoreResult<String> {
     let account_id = new_id(ids::ACCOUNT);
     let now = state.clock.now();
     state

@@ -1,44 +1,79 @@
-//! Creating and deleting API keys, shared by the keys page and `/api/v1/api_keys`.
-//! Both are audit events naming who did it.
-use crate::domain::api_keys::{self, Scope};
+//! An account's API keys, for its owners and admins (the keys page and `/api/v1/api_keys`):
+//! list, look at one, create (the secret is returned once and never stored), delete. Each
+//! change and its audit event are one transaction.
+use crate::auth::AdminOf;
+use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
-use crate::ports::{ApiKeyRecord, AuditEvent, NewApiKey, StoreResult};
+use crate::domain::text::{clean_name, NameError};
+use crate::flows::{Outcome, Refusal};
+use crate::ports::{ApiKeyRecord, NewApiKey, PageRequest};
 use crate::AppState;
 
-/// Creates a key and returns it with the secret, which is never stored or shown again. The
-/// key and its audit event are one transaction.
+/// What a new key is to be: its name as typed, when it expires, what it may do (`None`: the
+/// whole account).
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub name: String,
+    pub expires_at: Option<Timestamp>,
+    pub scopes: Option<Vec<Scope>>,
+}
+
+/// The name rules for a key, with the words for each refusal.
+pub fn key_name(input: &str) -> Result<String, Refusal> {
+    clean_name(input, MAX_NAME_CHARS).map_err(|e| Refusal::Invalid {
+        field: "name",
+        code: e.code(),
+        message: match e {
+            NameError::Empty => "Give the key a name.".to_owned(),
+            other => other.to_string(),
+        },
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    admin: &AdminOf,
+    page: &PageRequest,
+) -> Outcome<Vec<ApiKeyRecord>> {
+    Ok(state.store.list_api_keys(&admin.account_id, page).await?)
+}
+
+pub async fn get(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<ApiKeyRecord> {
+    state
+        .store
+        .api_key(&admin.account_id, key_id)
+        .await?
+        .ok_or(Refusal::NotFound("api_key").into())
+}
+
+/// Creates a key and returns it with the secret, which is never stored or shown again.
 pub async fn create(
     state: &AppState,
-    account_id: &str,
-    actor: Option<&str>,
-    name: String,
-    expires_at: Option<Timestamp>,
-    scopes: Option<Vec<Scope>>,
-) -> StoreResult<(ApiKeyRecord, Secret)> {
-    let key = api_keys::generate();
+    admin: &AdminOf,
+    new: NewKey,
+) -> Outcome<(ApiKeyRecord, Secret)> {
+    let name = key_name(&new.name)?;
     let now = state.clock.now();
+    if new.expires_at.is_some_and(|at| at <= now) {
+        return Err(Refusal::invalid("expires_at", "Choose an expiry in the future.").into());
+    }
+    let key = api_keys::generate();
     let id = new_id("key");
-    let audit = AuditEvent {
-        account_id: Some(account_id.to_owned()),
-        actor_user_id: actor.map(str::to_owned),
-        action: "api_key.created".into(),
-        detail: Some(format!("{id} ({name})")),
-        at: now,
-    };
+    let audit = admin.audit("api_key.created", format!("{id} ({name})"), now);
     let record = state
         .store
         .create_api_key(
             NewApiKey {
                 id,
-                account_id: account_id.to_owned(),
+                account_id: admin.account_id.clone(),
                 name,
                 key_hash: api_keys::hash(key.expose()),
                 hint: api_keys::hint(key.expose()),
-                scopes,
-                expires_at,
-                created_by: actor.map(str::to_owned),
+                scopes: new.scopes,
+                expires_at: new.expires_at,
+                created_by: Some(admin.user_id.clone()),
                 now,
             },
             audit,
@@ -47,23 +82,21 @@ pub async fn create(
     Ok((record, key))
 }
 
-/// Deletes a key of this account, with its audit event in the same transaction; it fails on
-/// the very next request (no cache to expire).
-pub async fn delete(
-    state: &AppState,
-    account_id: &str,
-    actor: Option<&str>,
-    key_id: &str,
-) -> StoreResult<bool> {
-    let Some(existing) = state.store.api_key(account_id, key_id).await? else {
-        return Ok(false);
-    };
-    let audit = AuditEvent {
-        account_id: Some(account_id.to_owned()),
-        actor_user_id: actor.map(str::to_owned),
-        action: "api_key.deleted".into(),
-        detail: Some(format!("{key_id} ({})", existing.name)),
-        at: state.clock.now(),
-    };
-    state.store.delete_api_key(account_id, key_id, audit).await
+/// Deletes a key of this account; it fails on the very next request (no cache to expire).
+pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<()> {
+    let existing = get(state, admin, key_id).await?;
+    let audit = admin.audit(
+        "api_key.deleted",
+        format!("{key_id} ({})", existing.name),
+        state.clock.now(),
+    );
+    if state
+        .store
+        .delete_api_key(&admin.account_id, key_id, audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Refusal::NotFound("api_key").into())
+    }
 }

@@ -3,7 +3,7 @@
 //! account at a time holds a domain verified.
 use crate::domain::domains::{self, challenge, record_matches, ChallengeRecord, DomainError};
 use crate::domain::ids::new_id;
-use crate::flows::actor::OwnerOf;
+use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::AppState;

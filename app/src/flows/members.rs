@@ -2,20 +2,21 @@
 //! removing people, always keeping at least one owner. Every change is an audit event.
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::new_id;
-use crate::domain::roles::{can_administer, can_assign, can_remove};
+use crate::auth::{AdminOf, MemberOf, Signed};
+use crate::domain::ids;
+use crate::domain::secret::Secret;
+use crate::flows::sign_up::validate_new_password;
 use crate::domain::tokens::{generate_token, token_hash, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
-use crate::flows::FlowError;
+use crate::flows::{FlowError, Refusal};
 use crate::mails;
 use crate::ports::{
-    Acceptor, AuditEvent, Hit, Invitation, MembershipChange, NewInvitation, Role, StoreError,
+    Acceptor, AuditEvent, Hit, Invitation, MemberRecord, MembershipChange, NewInvitation, Role, StoreError,
     StoreResult,
 };
 use crate::AppState;
 
-pub use crate::flows::actor::Actor;
-
-async fn audit(state: &AppState, actor: &Actor, action: &str, detail: String) -> StoreResult<()> {
+async fn audit(state: &AppState, actor: &MemberOf, action: &str, detail: String) -> StoreResult<()> {
     state
         .store
         .record_audit(AuditEvent {
@@ -26,6 +27,47 @@ async fn audit(state: &AppState, actor: &Actor, action: &str, detail: String) ->
             at: state.clock.now(),
         })
         .await
+}
+
+/// The account's members, for its owners and admins.
+pub async fn list(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<MemberRecord>> {
+    state.store.members(&admin.account_id).await
+}
+
+/// The account's pending invitations, for its owners and admins.
+pub async fn invitations(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<Invitation>> {
+    state
+        .store
+        .invitations(&admin.account_id, state.clock.now())
+        .await
+}
+
+/// The account's activity log, newest first, for its owners and admins.
+pub async fn activity(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<AuditEvent>> {
+    state.store.audit_events(&admin.account_id, 200).await
+}
+
+/// The member `user_id`, for the page that confirms removing them: anyone may look at
+/// leaving themselves; only owners and admins at removing others (the removal itself then
+/// applies the finer rule of who may remove whom).
+pub async fn removal_target(
+    state: &AppState,
+    actor: &MemberOf,
+    user_id: &str,
+) -> Result<Result<MemberRecord, Refusal>, StoreError> {
+    if user_id != actor.user_id && actor.as_admin().is_none() {
+        return Ok(Err(Refusal::not_allowed(
+            "role_not_allowed",
+            ChangeResult::NotAllowed.message(),
+        )));
+    }
+    let target = state
+        .store
+        .members(&actor.account_id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id);
+    Ok(target.ok_or(Refusal::NotFound("member")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +107,11 @@ impl InviteResult {
 
 pub async fn invite(
     state: &AppState,
-    actor: &Actor,
+    actor: &AdminOf,
     email_input: &str,
     role: Role,
 ) -> Result<InviteResult, FlowError> {
-    if !can_administer(actor.role) || !can_assign(actor.role, None, role) {
+    if !actor.may_assign(None, role) {
         return Ok(InviteResult::NotAllowed);
     }
     let email = match EmailAddress::parse(email_input) {
@@ -90,7 +132,7 @@ const INVITATION_DAY: std::time::Duration = std::time::Duration::from_secs(24 * 
 /// account's daily limit (both checked before anything is written).
 async fn send_invitation(
     state: &AppState,
-    actor: &Actor,
+    actor: &AdminOf,
     email: EmailAddress,
     role: Role,
 ) -> Result<InviteResult, FlowError> {
@@ -165,14 +207,14 @@ pub enum PendingInvitation {
 }
 
 /// May `actor` manage an invitation with this role? The one rule for resend and revoke.
-fn may_manage_invitation(actor: &Actor, role: Role) -> bool {
-    can_administer(actor.role) && can_assign(actor.role, None, role)
+fn may_manage_invitation(actor: &AdminOf, role: Role) -> bool {
+    actor.may_assign(None, role)
 }
 
 /// Sends a pending invitation again with a new link (the old link stops working).
 pub async fn resend(
     state: &AppState,
-    actor: &Actor,
+    actor: &AdminOf,
     invitation_id: &str,
 ) -> Result<PendingInvitation, FlowError> {
     let Some(inv) = state
@@ -196,7 +238,7 @@ pub async fn resend(
 /// Revokes a pending invitation: its link stops working at once.
 pub async fn revoke(
     state: &AppState,
-    actor: &Actor,
+    actor: &AdminOf,
     invitation_id: &str,
 ) -> Result<PendingInvitation, FlowError> {
     let now = state.clock.now();
@@ -250,20 +292,20 @@ fn from_store(change: MembershipChange) -> ChangeResult {
     }
 }
 
-async fn current_role(state: &AppState, actor: &Actor, user_id: &str) -> StoreResult<Option<Role>> {
+async fn current_role(state: &AppState, actor: &MemberOf, user_id: &str) -> StoreResult<Option<Role>> {
     state.store.role_in(user_id, &actor.account_id).await
 }
 
 pub async fn change_role(
     state: &AppState,
-    actor: &Actor,
+    actor: &AdminOf,
     user_id: &str,
     role: Role,
 ) -> Result<ChangeResult, FlowError> {
     let Some(current) = current_role(state, actor, user_id).await? else {
         return Ok(ChangeResult::NotAMember);
     };
-    if !can_administer(actor.role) || !can_assign(actor.role, Some(current), role) {
+    if !actor.may_assign(Some(current), role) {
         return Ok(ChangeResult::NotAllowed);
     }
     let result = from_store(
@@ -287,14 +329,14 @@ pub async fn change_role(
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
 pub async fn remove(
     state: &AppState,
-    actor: &Actor,
+    actor: &MemberOf,
     user_id: &str,
 ) -> Result<ChangeResult, FlowError> {
     let Some(current) = current_role(state, actor, user_id).await? else {
         return Ok(ChangeResult::NotAMember);
     };
     let leaving = user_id == actor.user_id;
-    if !leaving && !can_remove(actor.role, current) {
+    if !leaving && !actor.as_admin().is_some_and(|admin| admin.may_remove(current)) {
         return Ok(ChangeResult::NotAllowed);
     }
     let result = from_store(
@@ -314,8 +356,88 @@ pub async fn remove(
     Ok(result)
 }
 
+/// What became of opening "join" on an invitation link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Joined the account; `new_user` carries the session epoch of a user created just now
+    /// (the page signs them in).
+    Joined {
+        user_id: String,
+        account_id: String,
+        account_name: String,
+        new_user: Option<i64>,
+    },
+    /// The link is invalid, expired, revoked or used.
+    DeadLink,
+    /// Someone else is signed in in this browser.
+    SignedInAsSomeoneElse { invited: EmailAddress, signed_in_as: String },
+    /// The invited address has a user: sign in first, then join.
+    SignInFirst(EmailAddress),
+    /// The password chosen for a new user was refused.
+    InvalidPassword(String),
+}
+
+/// Accepts the invitation whose token hash the link carried: as the signed-in person (whose
+/// email must be the invited one), or as a new user with `password` (the link proves the
+/// email). The membership, the user and the audit event are one transaction.
+pub async fn accept_invitation(
+    state: &AppState,
+    token_hash: &str,
+    signed: Option<&Signed>,
+    password: &Secret,
+) -> Result<Acceptance, FlowError> {
+    let now = state.clock.now();
+    let Some(inv) = state.store.invitation_by_token(token_hash, now).await? else {
+        return Ok(Acceptance::DeadLink);
+    };
+    let acceptor = match signed {
+        Some(person) if person.email == inv.email.as_str() => Acceptor::Existing {
+            user_id: person.user_id().to_owned(),
+        },
+        Some(person) => {
+            return Ok(Acceptance::SignedInAsSomeoneElse {
+                invited: inv.email,
+                signed_in_as: person.email.clone(),
+            })
+        }
+        None => {
+            if state.store.user_by_email(&inv.email).await?.is_some() {
+                return Ok(Acceptance::SignInFirst(inv.email));
+            }
+            if let Err(message) = validate_new_password(password, Some(&inv.email)) {
+                return Ok(Acceptance::InvalidPassword(message));
+            }
+            Acceptor::New {
+                user_id: new_id(ids::USER),
+                password_hash: state.passwords.hash(password).await?,
+            }
+        }
+    };
+    let new_user = matches!(acceptor, Acceptor::New { .. });
+    let Some((inv, user_id)) = accept(state, token_hash, acceptor).await? else {
+        return Ok(Acceptance::DeadLink);
+    };
+    let new_user = match new_user {
+        true => Some(
+            state
+                .store
+                .user_by_id(&user_id)
+                .await?
+                .map(|u| u.session_epoch)
+                .unwrap_or_default(),
+        ),
+        false => None,
+    };
+    Ok(Acceptance::Joined {
+        user_id,
+        account_id: inv.account_id,
+        account_name: inv.account_name,
+        new_user,
+    })
+}
+
 /// Accepts an invitation as `acceptor`; `None` when the link is no longer live.
-pub async fn accept(
+async fn accept(
     state: &AppState,
     token_hash: &str,
     acceptor: Acceptor,

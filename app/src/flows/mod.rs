@@ -1,12 +1,14 @@
-//! The use cases behind the sign-in pages, as plain async functions over [`AppState`]:
-//! each decides with the domain rules and does its I/O through the ports.
+//! Every use case, one function each, over [`AppState`]: it takes an authorized actor from
+//! [`crate::auth`] (so "who may do this" is settled before it runs), decides with the domain
+//! rules, does its writes and their audit event in one store call, and returns a typed
+//! outcome. Pages, server functions and REST handlers only parse, call and map.
 use crate::hashing::HashError;
 use crate::ports::StoreError;
 
 pub mod accounts;
-pub mod actor;
 pub mod admin;
 pub mod api_keys;
+pub mod data;
 pub mod domains;
 pub mod mail;
 pub mod members;
@@ -25,3 +27,97 @@ pub enum FlowError {
     #[error(transparent)]
     Hash(#[from] HashError),
 }
+
+/// Why a flow did not do what was asked, in terms every surface can map: the REST API to one
+/// error envelope (`ApiError::from`), the web app to one flash (`Flash::refused`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The actor's role does not allow this (`code` is the API's stable code).
+    NotAllowed {
+        code: &'static str,
+        message: String,
+    },
+    /// The API key lacks this scope.
+    MissingScope(crate::domain::api_keys::Scope),
+    /// No such thing in the actor's account (another account's ids look the same).
+    NotFound(&'static str),
+    /// The change conflicts with the current state (`code`: the API's stable code).
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
+    /// An input was refused: which field, and what to say next to it.
+    Invalid {
+        field: &'static str,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl Refusal {
+    pub fn not_allowed(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotAllowed {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            code: "parameter_invalid",
+            message: message.into(),
+        }
+    }
+
+    /// The sentence a person reads.
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotAllowed { message, .. }
+            | Self::Conflict { message, .. }
+            | Self::Invalid { message, .. } => message.clone(),
+            Self::MissingScope(scope) => {
+                format!("This API key lacks the {} scope", scope.as_str())
+            }
+            Self::NotFound(what) => format!("No such {what}"),
+        }
+    }
+}
+
+/// Why a flow stopped short: refused by a rule (shown to the person), or broken (a failure
+/// of the database or the hasher: logged, and a generic message with the request id).
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Broken(#[from] FlowError),
+}
+
+impl From<Refusal> for Stopped {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl From<StoreError> for Stopped {
+    fn from(err: StoreError) -> Self {
+        Self::Broken(FlowError::Store(err))
+    }
+}
+
+impl From<HashError> for Stopped {
+    fn from(err: HashError) -> Self {
+        Self::Broken(FlowError::Hash(err))
+    }
+}
+
+/// What a flow answers: done (with its result), or stopped (refused, or broken).
+pub type Outcome<T> = Result<T, Stopped>;

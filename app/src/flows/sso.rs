@@ -6,7 +6,7 @@ use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
 use crate::domain::text::clean_name;
-use crate::flows::actor::OwnerOf;
+use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoError, StoreError};
 use crate::AppState;

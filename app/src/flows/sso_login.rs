@@ -3,7 +3,7 @@
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::sso::DomainPolicy;
-use crate::flows::actor::OwnerOf;
+use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{
     AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, StoreError,

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::web::actions::server::Ctx;
+use crate::web::forms::Ctx;
 
 #[server(prefix = "/_fn", endpoint = "add_domain")]
 pub async fn add_domain(#[server(default)] domain: String) -> Result<(), ServerFnError> {
@@ -39,10 +39,11 @@ mod ssr {
 
     use super::{AddDomain, DeleteDomain, VerifyDomain};
     use crate::flows::domains::{self, AddResult, VerifyResult};
-    use crate::web::actions::server::{owner, Ctx, Next};
-    use crate::web::pages::account::signed_in_member;
-    use crate::web::pages::{account::human_time, errors, PageResult};
-    use crate::web::session::{self, take_flash, Flash};
+    use crate::web::forms::{Ctx, Next};
+    use crate::web::respond::PageResult;
+    use crate::web::shell::human_time;
+    use crate::web::signed;
+    use crate::session::{self, take_flash, Flash};
     use crate::web::shell::{render_page, Field, Messages, SignedIn};
     use crate::AppState;
 
@@ -54,7 +55,7 @@ mod ssr {
     }
 
     pub async fn handle_add(ctx: &Ctx, input: String) -> Next {
-        let owner = match owner(ctx, PATH).await? {
+        let owner = match ctx.owner(PATH).await? {
             Ok(o) => o,
             Err(path) => return Ok(path),
         };
@@ -74,7 +75,7 @@ mod ssr {
     }
 
     pub async fn handle_verify(ctx: &Ctx, id: String) -> Next {
-        let owner = match owner(ctx, PATH).await? {
+        let owner = match ctx.owner(PATH).await? {
             Ok(o) => o,
             Err(path) => return Ok(path),
         };
@@ -99,7 +100,7 @@ mod ssr {
     }
 
     pub async fn handle_delete(ctx: &Ctx, id: String) -> Next {
-        let owner = match owner(ctx, PATH).await? {
+        let owner = match ctx.owner(PATH).await? {
             Ok(o) => o,
             Err(path) => return Ok(path),
         };
@@ -112,14 +113,15 @@ mod ssr {
     }
 
     pub async fn domains_page(State(state): State<AppState>, session: Session) -> PageResult {
-        let member = match signed_in_member(&state, &session).await? {
-            Ok(m) => m,
-            Err(redirect) => return Ok(redirect),
-        };
-        let Some(owner) = member.actor().and_then(|a| a.as_owner()) else {
-            return Ok(errors::forbidden(
-                "Only owners of this account can manage its domains.",
-            ));
+        let (member, owner) = match signed::owner(
+            &state,
+            &session,
+            "Only owners of this account can manage its domains.",
+        )
+        .await?
+        {
+            Ok(v) => v,
+            Err(page) => return Ok(page),
         };
         let flash = take_flash(&session).await?;
         let list = domains::list(&state, &owner).await?;

@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::flows::sign_in::{reserve_ip_attempt, IpAttempt};
-use crate::web::pages::errors;
+use crate::web::errors;
 use crate::AppState;
 
 /// The client's IP as this server trusts it: the socket peer, or the left-most address a

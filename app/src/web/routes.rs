@@ -8,11 +8,9 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::ServerFn as _;
 
-use crate::web::actions::SignInPassword;
+use crate::web::sign_in::actions::SignInPassword;
 use crate::web::guards;
-use crate::web::pages::{
-    account, accounts, api_keys, invite, links, members, sign_in, sign_up, sso, sso_callback,
-};
+use crate::web::{accounts, api_keys, domains, members, recovery, sign_in, sign_up, sso};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
@@ -24,38 +22,38 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
 /// security headers and static files around it.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(sign_in::root))
-        .route("/sign-in", get(sign_in::email_step))
-        .route("/sign-in/password", get(sign_in::password_step))
-        .route("/sign-up", get(sign_up::sign_up_page))
-        .route("/check-email", get(sign_up::check_email_page))
-        .route("/forgot", get(sign_in::forgot_page))
-        .route("/forgot/sent", get(sign_in::forgot_sent_page))
-        .route("/confirm", get(links::confirm_page))
-        .route("/unlock", get(links::unlock_page))
-        .route("/reset", get(links::reset_page))
-        .route("/home", get(account::home_page))
-        .route("/accounts", get(accounts::picker_page))
-        .route("/invite", get(invite::invite_page))
-        .route("/settings/members", get(members::members_page))
+        .route("/", get(sign_in::page::root))
+        .route("/sign-in", get(sign_in::page::email_step))
+        .route("/sign-in/password", get(sign_in::page::password_step))
+        .route("/sign-up", get(sign_up::page::sign_up_page))
+        .route("/check-email", get(sign_up::page::check_email_page))
+        .route("/forgot", get(recovery::page::forgot_page))
+        .route("/forgot/sent", get(recovery::page::forgot_sent_page))
+        .route("/confirm", get(recovery::links::confirm_page))
+        .route("/unlock", get(recovery::links::unlock_page))
+        .route("/reset", get(recovery::links::reset_page))
+        .route("/home", get(accounts::home::home_page))
+        .route("/accounts", get(accounts::picker::picker_page))
+        .route("/invite", get(members::invite::invite_page))
+        .route("/settings/members", get(members::page::members_page))
         .route(
             "/settings/members/{user_id}/remove",
-            get(members::confirm_remove_page),
+            get(members::page::confirm_remove_page),
         )
-        .route("/settings/activity", get(members::activity_page))
-        .route("/settings/sso", get(sso::sso_page))
-        .route("/settings/sso/{id}/enforce", get(sso::confirm_enforce_page))
-        .route("/settings/domains", get(crate::web::domains::domains_page))
-        .route("/resend-confirmation", get(sign_up::resend_page))
-        .route("/auth/oidc/callback", get(sso_callback::callback))
-        .route("/sign-in/direct", get(sign_in::direct_page))
+        .route("/settings/activity", get(members::page::activity_page))
+        .route("/settings/sso", get(sso::page::sso_page))
+        .route("/settings/sso/{id}/enforce", get(sso::page::confirm_enforce_page))
+        .route("/settings/domains", get(domains::domains_page))
+        .route("/resend-confirmation", get(sign_up::page::resend_page))
+        .route("/auth/oidc/callback", get(sso::callback::callback))
+        .route("/sign-in/direct", get(sign_in::page::direct_page))
         .route(
             "/settings/api-keys",
-            get(api_keys::keys_page).post(api_keys::create_key),
+            get(api_keys::page::keys_page).post(api_keys::page::create_key),
         )
         .route(
             "/settings/api-keys/{id}/delete",
-            get(api_keys::confirm_delete_page),
+            get(api_keys::page::confirm_delete_page),
         )
         .route(
             SignInPassword::PATH,

@@ -153,3 +153,9 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
         <main class="page">{children()}</main>
     }
 }
+
+/// "2026-11-22 05:07 UTC".
+pub fn human_time(t: crate::domain::clock::Timestamp) -> String {
+    let s = t.to_rfc3339();
+    format!("{} UTC", s.get(..16).unwrap_or(&s).replace('T', " "))
+}

@@ -6,14 +6,15 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::{see_other, PageResult};
-use crate::web::actions::{CreateAccount, SwitchAccount};
-use crate::web::session::{self, take_flash};
+use crate::web::respond::{see_other, PageResult};
+use crate::web::accounts::actions::{CreateAccount, SwitchAccount};
+use crate::session::take_flash;
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::signed;
 use crate::AppState;
 
 pub async fn picker_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let Some(user) = session::current_user(&state, &session).await? else {
+    let Some(user) = signed::signed_in(&state, &session).await? else {
         return Ok(see_other("/sign-in"));
     };
     let flash = take_flash(&session).await?;

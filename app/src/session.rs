@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::domain::tokens::TokenPurpose;
-use crate::AppState;
 
 const AUTH: &str = "auth";
 const FLASH: &str = "flash";
@@ -308,36 +307,4 @@ pub async fn link_token(session: &Session, purpose: TokenPurpose) -> SessionResu
 
 pub async fn forget_link_token(session: &Session, purpose: TokenPurpose) -> SessionResult<()> {
     session.remove_value(&token_key(purpose)).await.map(|_| ())
-}
-
-/// The signed-in person, checked against the store on every request: a reset password
-/// (new epoch), a deleted user or an expired absolute lifetime ends the session.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub auth: AuthState,
-    pub email: String,
-}
-
-pub async fn current_user(state: &AppState, session: &Session) -> Result<Option<SignedIn>, String> {
-    let Some(auth) = auth(session).await.map_err(|e| e.to_string())? else {
-        return Ok(None);
-    };
-    let now = state.clock.now().millis();
-    let too_old =
-        now.saturating_sub(auth.signed_in_at) > state.config.session_absolute.as_millis() as i64;
-    let user = state
-        .store
-        .user_by_id(&auth.user_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    match user {
-        Some(user) if !too_old && user.session_epoch == auth.epoch => Ok(Some(SignedIn {
-            auth,
-            email: user.email.to_string(),
-        })),
-        _ => {
-            sign_out(session).await.map_err(|e| e.to_string())?;
-            Ok(None)
-        }
-    }
 }

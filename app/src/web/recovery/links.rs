@@ -9,11 +9,12 @@ use leptos::server_fn::ServerFn as _;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{see_other, PageResult};
+use crate::web::respond::{see_other, PageResult};
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::recovery::link_is_live;
-use crate::web::actions::{ConfirmEmail, ResetPassword, UnlockAccount};
-use crate::web::session::{self, take_flash, Flash};
+use crate::web::sign_up::actions::ConfirmEmail;
+use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
+use crate::session::{self, take_flash, Flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::AppState;
 
@@ -36,7 +37,7 @@ async fn link_state(
     purpose: TokenPurpose,
     query: &LinkQuery,
     path: &str,
-) -> Result<Result<(bool, Flash), Response>, super::PageError> {
+) -> Result<Result<(bool, Flash), Response>, crate::web::respond::PageError> {
     if let Some(raw) = &query.token {
         session::set_link_token(session, purpose, token_hash(raw)).await?;
         return Ok(Err(see_other(path)));

@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::links::LinkQuery;
-use super::{see_other, PageResult};
+use crate::web::recovery::links::LinkQuery;
+use crate::web::respond::{see_other, PageResult};
 use crate::domain::tokens::{token_hash, TokenPurpose};
-use crate::web::actions::AcceptInvitation;
-use crate::web::session::{self, take_flash};
+use crate::web::members::actions::AcceptInvitation;
+use crate::session::{self, take_flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::signed;
 use crate::AppState;
 
 pub async fn invite_page(
@@ -44,7 +45,7 @@ pub async fn invite_page(
             }
         }));
     };
-    let signed_in = session::current_user(&state, &session).await?;
+    let signed_in = signed::signed_in(&state, &session).await?;
     let has_user = state.store.user_by_email(&inv.email).await?.is_some();
     let title = format!("Join {}", inv.account_name);
     Ok(render_page(StatusCode::OK, &title.clone(), move || {

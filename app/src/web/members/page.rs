@@ -6,55 +6,46 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::account::{human_time, signed_in_member, Member};
-use super::{errors, PageResult};
-use crate::domain::roles::{can_assign, can_remove};
+use crate::auth::AdminOf;
+use crate::flows::members;
+use crate::flows::Refusal;
 use crate::ports::Role;
-use crate::web::actions::{
-    ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
-};
-use crate::web::session::take_flash;
+use crate::web::errors;
+use crate::web::respond::{PageError, PageResult};
+use crate::web::shell::human_time;
+use crate::web::signed::{self, Instead, Member};
+use crate::web::members::actions::{ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation};
+use crate::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
 use crate::AppState;
 
 async fn admin(
     state: &AppState,
     session: &Session,
-) -> Result<Result<Member, axum::response::Response>, super::PageError> {
-    Ok(match signed_in_member(state, session).await? {
-        Ok(m) if m.is_admin() => Ok(m),
-        Ok(_) => Err(errors::forbidden(
-            "Only owners and admins of this account can manage members.",
-        )),
-        Err(redirect) => Err(redirect),
-    })
+) -> Result<Result<(Member, AdminOf), Instead>, PageError> {
+    signed::admin(
+        state,
+        session,
+        "Only owners and admins of this account can manage members.",
+    )
+    .await
 }
 
-const ROLES: [Role; 3] = [Role::Member, Role::Admin, Role::Owner];
-
 pub async fn members_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = match admin(&state, &session).await? {
+    let (member, admin) = match admin(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
     let flash = take_flash(&session).await?;
-    let account_id = member.account_id();
-    let members = state.store.members(&account_id).await?;
-    let invitations = state
-        .store
-        .invitations(&account_id, state.clock.now())
-        .await?;
-    let my_role = member
-        .membership
-        .as_ref()
-        .map(|m| m.role)
-        .unwrap_or(Role::Member);
-    let me = member.user.auth.user_id.clone();
+    let members = members::list(&state, &admin).await?;
+    let invitations = members::invitations(&state, &admin).await?;
+    let me = member.user_id().to_owned();
+    let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Members", move || {
         let rows = members.iter().map(|m| {
-            let assignable: Vec<Role> = ROLES.into_iter().filter(|r| can_assign(my_role, Some(m.role), *r)).collect();
-            let removable = m.user_id == me || can_remove(my_role, m.role);
+            let assignable = admin.assignable_roles(Some(m.role));
+            let removable = m.user_id == me || admin.may_remove(m.role);
             let current = m.role;
             let select_id = format!("role-{}", m.user_id);
             let label_for = select_id.clone();
@@ -110,10 +101,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                 }
             })
             .collect_view();
-        let invite_roles: Vec<Role> = ROLES
-            .into_iter()
-            .filter(|r| can_assign(my_role, None, *r))
-            .collect();
+
         let has_pending = !invitations.is_empty();
         view! {
             <SignedIn chrome=chrome.clone() current="/settings/members">
@@ -157,19 +145,19 @@ pub async fn confirm_remove_page(
     session: Session,
     Path(user_id): Path<String>,
 ) -> PageResult {
-    let member = match signed_in_member(&state, &session).await? {
+    let member = match signed::member(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
-    let leaving = user_id == member.user.auth.user_id;
-    if !leaving && !member.is_admin() {
-        return Ok(errors::forbidden(
-            "Only owners and admins of this account can remove members.",
-        ));
-    }
-    let members = state.store.members(&member.account_id()).await?;
-    let Some(target) = members.into_iter().find(|m| m.user_id == user_id) else {
-        return Ok(errors::not_found());
+    let leaving = user_id == member.user_id();
+    let target = match members::removal_target(&state, &member.member, &user_id).await? {
+        Ok(target) => target,
+        Err(Refusal::NotFound(_)) => return Ok(errors::not_found()),
+        Err(_) => {
+            return Ok(errors::forbidden(
+                "Only owners and admins of this account can remove members.",
+            ))
+        }
     };
     let chrome = member.chrome();
     let question = if leaving {
@@ -200,13 +188,12 @@ pub async fn confirm_remove_page(
 }
 
 pub async fn activity_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = match admin(&state, &session).await? {
+    let (member, admin) = match admin(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
-    let account_id = member.account_id();
-    let events = state.store.audit_events(&account_id, 200).await?;
-    let people = state.store.members(&account_id).await?;
+    let events = members::activity(&state, &admin).await?;
+    let people = members::list(&state, &admin).await?;
     let chrome = member.chrome();
     let who = move |id: &Option<String>| {
         id.as_ref()

@@ -5,14 +5,15 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::{see_other, PageResult};
-use crate::web::actions::{ResendConfirmation, SignUp};
-use crate::web::session::{self, take_flash};
+use crate::web::respond::{see_other, PageResult};
+use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
+use crate::session::{self, take_flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::signed;
 use crate::AppState;
 
 pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> PageResult {
-    if session::current_user(&state, &session).await?.is_some() {
+    if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other("/home"));
     }
     let flash = take_flash(&session).await?;

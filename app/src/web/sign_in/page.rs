@@ -5,23 +5,24 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::{see_other, PageResult};
+use crate::web::respond::{see_other, PageResult};
 use crate::domain::email::EmailAddress;
 use crate::flows::sign_in::{decide_email_step, EmailStep};
-use crate::web::actions::{ForgotPassword, SignInEmail, SignInPassword, StartSso};
-use crate::web::session::{self, take_flash};
+use crate::web::sign_in::actions::{SignInEmail, SignInPassword, StartSso};
+use crate::session::{self, take_flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::signed;
 use crate::AppState;
 
 pub async fn root(State(state): State<AppState>, session: Session) -> PageResult {
-    match session::current_user(&state, &session).await? {
+    match signed::signed_in(&state, &session).await? {
         Some(_) => Ok(see_other("/home")),
         None => Ok(see_other("/sign-in")),
     }
 }
 
 pub async fn email_step(State(state): State<AppState>, session: Session) -> PageResult {
-    if session::current_user(&state, &session).await?.is_some() {
+    if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other("/home"));
     }
     let flash = take_flash(&session).await?;
@@ -46,7 +47,7 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
 }
 
 pub async fn password_step(State(state): State<AppState>, session: Session) -> PageResult {
-    if session::current_user(&state, &session).await?.is_some() {
+    if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other("/home"));
     }
     let Some(email) = session::sign_in_email(&session).await? else {
@@ -85,49 +86,11 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
     }))
 }
 
-pub async fn forgot_page(session: Session) -> PageResult {
-    let flash = take_flash(&session).await?;
-    let remembered = session::sign_in_email(&session).await?;
-    Ok(render_page(
-        StatusCode::OK,
-        "Reset your password",
-        move || {
-            view! {
-                <AuthCard title="Reset your password">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"Enter the email address of your account and we will send you a link to choose a new password."</p>
-                    <form method="post" action=ForgotPassword::PATH novalidate=true>
-                        <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
-                        <button type="submit" class="primary">"Send reset link"</button>
-                    </form>
-                    <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
-                </AuthCard>
-            }
-        },
-    ))
-}
-
-pub async fn forgot_sent_page(session: Session) -> PageResult {
-    let email = session::pending_email(&session).await?.unwrap_or_default();
-    Ok(render_page(StatusCode::OK, "Check your email", move || {
-        view! {
-            <AuthCard title="Check your email">
-                <p role="status" class="notice">
-                    {format!("If an account exists for {email}, we sent a link to reset its password.")}
-                </p>
-                <p class="muted">"The link works for 1 hour. Nothing arrived? Check your spam folder or try again in a minute."</p>
-                <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
-            </AuthCard>
-        }
-    }))
-}
-
 /// One step, email and password, for everyone; on a domain that enforces single sign-on it
 /// lets in only the enforcing account's owners and admins (everyone else gets the one generic
 /// message), so an owner always has a way in.
 pub async fn direct_page(State(state): State<AppState>, session: Session) -> PageResult {
-    if session::current_user(&state, &session).await?.is_some() {
+    if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other("/home"));
     }
     let flash = take_flash(&session).await?;

@@ -7,14 +7,14 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::account::{human_time, signed_in_member, Member};
-use super::{errors, PageResult};
-use crate::flows::actor::OwnerOf;
+use crate::web::errors;
+use crate::web::respond::{PageError, PageResult};
+use crate::web::shell::human_time;
+use crate::web::signed::{self, Instead, Member};
+use crate::auth::OwnerOf;
 use crate::flows::sso::{self, redirect_uri};
-use crate::web::actions::{
-    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection,
-};
-use crate::web::session::take_flash;
+use crate::web::sso::actions::{CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection};
+use crate::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
 use crate::AppState;
 
@@ -24,17 +24,13 @@ const PATH: &str = "/settings/sso";
 async fn owner_page(
     state: &AppState,
     session: &Session,
-) -> Result<Result<(Member, OwnerOf), axum::response::Response>, super::PageError> {
-    let member = match signed_in_member(state, session).await? {
-        Ok(m) => m,
-        Err(redirect) => return Ok(Err(redirect)),
-    };
-    match member.actor().and_then(|a| a.as_owner()) {
-        Some(owner) => Ok(Ok((member, owner))),
-        None => Ok(Err(errors::forbidden(
-            "Only owners of this account can manage single sign-on.",
-        ))),
-    }
+) -> Result<Result<(Member, OwnerOf), Instead>, PageError> {
+    signed::owner(
+        state,
+        session,
+        "Only owners of this account can manage single sign-on.",
+    )
+    .await
 }
 
 pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageResult {

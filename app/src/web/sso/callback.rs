@@ -8,10 +8,11 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::account::signed_in_member;
-use super::{see_other, PageResult};
+use crate::flows::accounts;
+use crate::web::signed;
+use crate::web::respond::{see_other, PageResult};
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
-use crate::web::session::{self, AuthState, Flash, SsoPurpose};
+use crate::session::{self, AuthState, Flash, SsoPurpose};
 use crate::web::shell::{render_page, AuthCard};
 use crate::AppState;
 
@@ -81,21 +82,20 @@ pub async fn callback(
 }
 
 async fn sign_in(state: &AppState, session: &Session, cb: Callback<'_>) -> PageResult {
-    let (user, account_id) = match sso_login::complete(state, cb).await? {
+    let (user, _account_id) = match sso_login::complete(state, cb).await? {
         Ok(v) => v,
         Err(failure) => return Ok(failure_page(failure, None)),
     };
-    let memberships = state.store.memberships(&user.id).await?;
-    let several = memberships.len() > 1;
+    let landing = accounts::landing(state, &user.id).await?;
     let auth = AuthState {
         user_id: user.id,
-        account_id: (!several).then_some(account_id),
+        account_id: landing.account(),
         epoch: user.session_epoch,
         signed_in_at: state.clock.now().millis(),
         method: Some("sso".into()),
     };
     session::sign_in(session, auth).await?;
-    Ok(see_other(if several { "/accounts" } else { "/home" }))
+    Ok(see_other(landing.path()))
 }
 
 /// The end of an owner's test sign-in: back to the settings, which may now enforce.
@@ -105,9 +105,8 @@ async fn test(
     owner_user_id: &str,
     cb: Callback<'_>,
 ) -> PageResult {
-    let owner = match signed_in_member(state, session).await? {
-        Ok(member) => member
-            .actor()
+    let owner = match signed::member(state, session).await? {
+        Ok(m) => Some(m.member)
             .filter(|a| a.user_id == owner_user_id && a.account_id == cb.account_id)
             .and_then(|a| a.as_owner()),
         Err(_) => None,

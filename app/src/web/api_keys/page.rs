@@ -2,26 +2,29 @@
 //! response to the form itself, and never stored), delete behind a confirmation.
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::Form;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::account::{human_time, signed_in_member, Member};
-use super::{errors, see_other, PageResult};
-use crate::domain::api_keys::{Scope, MAX_NAME_CHARS};
+use crate::web::errors;
+use crate::web::respond::{see_other, PageResult};
+use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
-use crate::domain::text::{clean_name, NameError};
 use crate::flows::api_keys as key_flows;
 use crate::ports::{ApiKeyRecord, PageRequest};
-use crate::web::actions::DeleteApiKey;
-use crate::web::session::{self, take_flash, Flash, FormToken};
+use crate::web::api_keys::actions::DeleteApiKey;
+use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
+use crate::auth::AdminOf;
+use crate::flows::{Refusal, Stopped};
+use crate::web::respond::PageError;
+use crate::web::shell::human_time;
+use crate::web::signed::{self, Instead, Member};
 use crate::AppState;
 
-const PATH: &str = "/settings/api-keys";
+pub const PATH: &str = "/settings/api-keys";
 /// The session's one-time tokens of the key creation form.
 const KEY_FORM: &str = "api_key";
 
@@ -29,14 +32,13 @@ const KEY_FORM: &str = "api_key";
 async fn admin(
     state: &AppState,
     session: &Session,
-) -> Result<Result<Member, Response>, super::PageError> {
-    Ok(match signed_in_member(state, session).await? {
-        Ok(m) if m.is_admin() => Ok(m),
-        Ok(_) => Err(errors::forbidden(
-            "Only owners and admins of this account can manage API keys.",
-        )),
-        Err(redirect) => Err(redirect),
-    })
+) -> Result<Result<(Member, AdminOf), Instead>, PageError> {
+    signed::admin(
+        state,
+        session,
+        "Only owners and admins of this account can manage API keys.",
+    )
+    .await
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -100,7 +102,7 @@ struct FormErrors {
 }
 
 pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = match admin(&state, &session).await? {
+    let (member, admin) = match admin(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
@@ -108,7 +110,7 @@ pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageR
     render_keys(
         &state,
         &session,
-        &member,
+        (&member, &admin),
         flash,
         NewKeyForm::default(),
         FormErrors::default(),
@@ -120,7 +122,7 @@ pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageR
 async fn render_keys(
     state: &AppState,
     session: &Session,
-    member: &Member,
+    (member, admin): (&Member, &AdminOf),
     flash: Flash,
     form: NewKeyForm,
     errors: FormErrors,
@@ -130,16 +132,11 @@ async fn render_keys(
         form_token: session::issue_form_token(session, KEY_FORM).await?,
         ..form
     };
-    let account_id = member
-        .membership
-        .as_ref()
-        .map(|m| m.account_id.clone())
-        .unwrap_or_default();
     let page = PageRequest {
         limit: 100,
         starting_after: None,
     };
-    let keys = state.store.list_api_keys(&account_id, &page).await?;
+    let keys = key_flows::list(state, admin, &page).await?;
     let chrome = member.chrome();
     Ok(render_page(status, "API keys", move || {
         view! {
@@ -228,7 +225,7 @@ pub async fn create_key(
     session: Session,
     Form(form): Form<NewKeyForm>,
 ) -> PageResult {
-    let member = match admin(&state, &session).await? {
+    let (member, admin) = match admin(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
@@ -245,49 +242,48 @@ pub async fn create_key(
             return Ok(see_other(PATH));
         }
     }
-    let now = state.clock.now();
     let mut errors = FormErrors::default();
-    let name = match clean_name(&form.name, MAX_NAME_CHARS) {
-        Ok(name) => name,
-        Err(NameError::Empty) => {
-            errors.name = Some("Give the key a name.".into());
-            String::new()
-        }
-        Err(e) => {
-            errors.name = Some(e.to_string());
-            String::new()
-        }
-    };
-    let expires_at = parse_expiry(&form.expires_on, now).unwrap_or_else(|e| {
+    let expires_at = parse_expiry(&form.expires_on, state.clock.now()).unwrap_or_else(|e| {
         errors.expires_on = Some(e);
         None
     });
-    if errors.name.is_some() || errors.expires_on.is_some() {
-        return render_keys(
-            &state,
-            &session,
-            &member,
-            Flash::default(),
-            form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let account_id = member
-        .membership
-        .as_ref()
-        .map(|m| m.account_id.clone())
-        .unwrap_or_default();
-    let (record, key) = key_flows::create(
-        &state,
-        &account_id,
-        Some(&member.user.auth.user_id),
-        name,
-        expires_at,
-        form.scopes(),
-    )
-    .await?;
+    let created = match key_flows::key_name(&form.name) {
+        Err(refusal) => Err(Stopped::Refused(refusal)),
+        Ok(_) if errors.expires_on.is_some() => Err(Stopped::Refused(Refusal::invalid(
+            "expires_on",
+            errors.expires_on.clone().unwrap_or_default(),
+        ))),
+        Ok(_) => {
+            let new = key_flows::NewKey {
+                name: form.name.clone(),
+                expires_at,
+                scopes: form.scopes(),
+            };
+            key_flows::create(&state, &admin, new).await
+        }
+    };
+    let (record, key) = match created {
+        Ok(created) => created,
+        Err(Stopped::Refused(refusal)) => {
+            if let Refusal::Invalid { field: "name", message, .. } = &refusal {
+                errors.name = Some(message.clone());
+            }
+            if let Refusal::Invalid { field: "expires_at", message, .. } = &refusal {
+                errors.expires_on = Some(message.clone());
+            }
+            return render_keys(
+                &state,
+                &session,
+                (&member, &admin),
+                Flash::default(),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(Stopped::Broken(err)) => return Err(PageError(err.to_string())),
+    };
     let chrome = member.chrome();
     let secret = key.expose().to_owned();
     Ok(render_page(
@@ -316,17 +312,14 @@ pub async fn confirm_delete_page(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    let member = match admin(&state, &session).await? {
+    let (member, admin) = match admin(&state, &session).await? {
         Ok(m) => m,
         Err(page) => return Ok(page),
     };
-    let account_id = member
-        .membership
-        .as_ref()
-        .map(|m| m.account_id.clone())
-        .unwrap_or_default();
-    let Some(key) = state.store.api_key(&account_id, &id).await? else {
-        return Ok(errors::not_found());
+    let key = match key_flows::get(&state, &admin, &id).await {
+        Ok(key) => key,
+        Err(Stopped::Refused(_)) => return Ok(errors::not_found()),
+        Err(Stopped::Broken(err)) => return Err(PageError(err.to_string())),
     };
     let chrome: Chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Delete API key", move || {

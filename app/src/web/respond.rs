@@ -1,19 +1,7 @@
-//! The pages (GET handlers). Each reads what it needs from the session and the store, then
-//! renders a Leptos view to plain HTML.
+//! How a page answers: a rendered page, a 303 to the next one, or a logged failure shown as
+//! the generic error page.
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-
-pub mod account;
-pub mod accounts;
-pub mod api_keys;
-pub mod errors;
-pub mod invite;
-pub mod links;
-pub mod members;
-pub mod sign_in;
-pub mod sign_up;
-pub mod sso;
-pub mod sso_callback;
 
 /// A failure while building a page: logged, and shown as a generic error page.
 #[derive(Debug)]
@@ -28,7 +16,7 @@ impl<E: std::fmt::Display> From<E> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         tracing::error!(error = %self.0, "page failed");
-        errors::internal_error()
+        crate::web::errors::internal_error()
     }
 }
 

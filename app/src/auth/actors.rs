@@ -1,0 +1,190 @@
+//! The authorized actors: a signed-in person, a member of an account with their role, an
+//! admin or owner of it, and an API key of it. Only this module and `resolve` make them.
+use crate::domain::api_keys::{allows, Scope};
+use crate::domain::clock::Timestamp;
+use crate::domain::roles::{can_administer, can_assign, can_own, can_remove};
+use crate::ports::{AuditEvent, Role};
+use crate::session::AuthState;
+
+/// Proof that an actor came from the auth rules: private, so no other module can build one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seal;
+
+/// A signed-in person: their session was checked against the store this request (user still
+/// there, same session epoch, within the absolute lifetime).
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub auth: AuthState,
+    pub email: String,
+    pub(super) _seal: Seal,
+}
+
+impl Signed {
+    pub fn user_id(&self) -> &str {
+        &self.auth.user_id
+    }
+
+    /// The account the session is in, if one is chosen.
+    pub fn current_account(&self) -> Option<&str> {
+        self.auth.account_id.as_deref()
+    }
+}
+
+/// A signed-in person acting in an account they belong to, with the role stored now.
+#[derive(Debug, Clone)]
+pub struct MemberOf {
+    pub user_id: String,
+    pub email: String,
+    pub account_id: String,
+    pub role: Role,
+    pub(super) _seal: Seal,
+}
+
+impl MemberOf {
+    /// The member as an admin of the account, if the role rules say they may administer it
+    /// (members, invitations, API keys, the activity log).
+    pub fn as_admin(&self) -> Option<AdminOf> {
+        can_administer(self.role).then(|| AdminOf(self.clone()))
+    }
+
+    /// The member as an owner of the account (domains, single sign-on).
+    pub fn as_owner(&self) -> Option<OwnerOf> {
+        can_own(self.role).then(|| OwnerOf(self.clone()))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        can_administer(self.role)
+    }
+
+    pub fn is_owner(&self) -> bool {
+        can_own(self.role)
+    }
+
+    /// An audit event of this member in their account.
+    pub fn audit(&self, action: &str, detail: impl Into<String>, at: Timestamp) -> AuditEvent {
+        AuditEvent {
+            account_id: Some(self.account_id.clone()),
+            actor_user_id: Some(self.user_id.clone()),
+            action: action.into(),
+            detail: Some(detail.into()),
+            at,
+        }
+    }
+
+    /// A member for unit tests of flows and pages.
+    #[cfg(test)]
+    pub fn for_tests(user_id: &str, email: &str, account_id: &str, role: Role) -> Self {
+        Self {
+            user_id: user_id.into(),
+            email: email.into(),
+            account_id: account_id.into(),
+            role,
+            _seal: Seal,
+        }
+    }
+}
+
+/// An owner or admin of `account_id`: made only by [`MemberOf::as_admin`].
+#[derive(Debug, Clone)]
+pub struct AdminOf(MemberOf);
+
+impl AdminOf {
+    /// May this admin give `new` to someone whose role is `current` (`None`: an invitation)?
+    pub fn may_assign(&self, current: Option<Role>, new: Role) -> bool {
+        can_assign(self.0.role, current, new)
+    }
+
+    /// May this admin remove someone with `target`'s role?
+    pub fn may_remove(&self, target: Role) -> bool {
+        can_remove(self.0.role, target)
+    }
+
+    /// The roles this admin may hand out, most common first.
+    pub fn assignable_roles(&self, current: Option<Role>) -> Vec<Role> {
+        [Role::Member, Role::Admin, Role::Owner]
+            .into_iter()
+            .filter(|r| self.may_assign(current, *r))
+            .collect()
+    }
+}
+
+impl std::ops::Deref for AdminOf {
+    type Target = MemberOf;
+
+    fn deref(&self) -> &MemberOf {
+        &self.0
+    }
+}
+
+/// An owner of `account_id`: made only by [`MemberOf::as_owner`].
+#[derive(Debug, Clone)]
+pub struct OwnerOf(MemberOf);
+
+impl std::ops::Deref for OwnerOf {
+    type Target = MemberOf;
+
+    fn deref(&self) -> &MemberOf {
+        &self.0
+    }
+}
+
+/// A live API key of `account_id` (well formed, known, not expired), with its scopes.
+#[derive(Debug, Clone)]
+pub struct KeyOf {
+    pub key_id: String,
+    pub account_id: String,
+    /// `None`: the whole account.
+    pub scopes: Option<Vec<Scope>>,
+    /// The account's plan (its rate limit).
+    pub plan: String,
+    pub(super) _seal: Seal,
+}
+
+impl KeyOf {
+    /// Whether the key's scopes grant `scope`.
+    pub fn may(&self, scope: Scope) -> bool {
+        allows(self.scopes.as_deref(), scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(role: Role) -> MemberOf {
+        MemberOf::for_tests("usr_1", "a@example.test", "acc_1", role)
+    }
+
+    #[test]
+    fn only_the_role_rules_make_admins_and_owners() {
+        assert!(member(Role::Member).as_admin().is_none());
+        assert!(member(Role::Member).as_owner().is_none());
+        assert!(member(Role::Admin).as_admin().is_some());
+        assert!(member(Role::Admin).as_owner().is_none());
+        assert!(member(Role::Owner).as_owner().is_some());
+        assert!(member(Role::Owner).as_admin().is_some());
+    }
+
+    #[test]
+    fn admins_hand_out_roles_below_owner() {
+        let admin = member(Role::Admin).as_admin().unwrap();
+        assert_eq!(admin.assignable_roles(None), vec![Role::Member, Role::Admin]);
+        assert!(admin.assignable_roles(Some(Role::Owner)).is_empty());
+        assert!(!admin.may_remove(Role::Owner));
+        let owner = member(Role::Owner).as_admin().unwrap();
+        assert_eq!(owner.assignable_roles(None).len(), 3);
+    }
+
+    #[test]
+    fn scopes_limit_a_key() {
+        let key = KeyOf {
+            key_id: "key_1".into(),
+            account_id: "acc_1".into(),
+            scopes: Some(vec![Scope::WorkspacesRead]),
+            plan: String::new(),
+            _seal: Seal,
+        };
+        assert!(key.may(Scope::WorkspacesRead));
+        assert!(!key.may(Scope::RecordsWrite));
+    }
+}

@@ -1,0 +1,35 @@
+//! The server functions of api keys's forms (under `/_fn`): each parses, calls its flow,
+//! keeps the outcome in the session (a flash) and answers 303 to the next page.
+use leptos::prelude::*;
+
+use crate::flows::api_keys;
+use crate::web::api_keys::page::PATH;
+use crate::session::{self, Flash};
+use crate::web::forms::{Ctx, Next};
+
+#[server(prefix = "/_fn", endpoint = "delete_api_key")]
+pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_api_key(&ctx, id).await;
+    ctx.finish(result, "/settings/api-keys").await
+}
+
+pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
+    let admin = match ctx
+        .admin("/home", "Only owners and admins can delete API keys.")
+        .await?
+    {
+        Ok(a) => a,
+        Err(path) => return Ok(path),
+    };
+    match api_keys::delete(&ctx.state, &admin, &id).await {
+        Ok(()) => {
+            let flash = Flash::notice(
+                "The API key was deleted. Requests using it are refused from now on.",
+            );
+            session::set_flash(&ctx.session, flash).await?;
+            Ok(PATH.into())
+        }
+        Err(stopped) => ctx.stopped(stopped, PATH).await,
+    }
+}

@@ -1,0 +1,3 @@
+//! The account's API keys, for owners and admins: list, create (shown once), delete.
+pub mod actions;
+pub mod page;

@@ -1,0 +1,4 @@
+//! Members and invitations, for owners and admins; and accepting an invitation.
+pub mod actions;
+pub mod invite;
+pub mod page;

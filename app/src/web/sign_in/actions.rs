@@ -1,0 +1,149 @@
+//! The server functions of sign in's forms (under `/_fn`): each parses, calls its flow,
+//! keeps the outcome in the session (a flash) and answers 303 to the next page.
+use axum::Extension;
+use leptos::prelude::*;
+
+use crate::domain::email::EmailAddress;
+use crate::domain::secret::Secret;
+use crate::flows::accounts;
+use crate::flows::sign_in::{self, EmailStep, IpReservation, SignInResult, GENERIC_FAILURE};
+use crate::flows::FlowError;
+use crate::session::{self, AuthState, Flash, SsoPurpose};
+use crate::web::sso::actions::begin_sso;
+use crate::web::forms::{kept, Ctx, Next};
+
+#[server(prefix = "/_fn", endpoint = "sign_in_email")]
+pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_in_email(&ctx, email).await;
+    ctx.finish(result, "/sign-in").await
+}
+
+/// "Continue with SSO" on the password step of a claimed (not enforced) domain.
+#[server(prefix = "/_fn", endpoint = "start_sso")]
+pub async fn start_sso() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_start_sso(&ctx).await;
+    ctx.finish(result, "/sign-in").await
+}
+
+#[server(prefix = "/_fn", endpoint = "sign_in_password")]
+pub async fn sign_in_password(email: String, password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_in_password(&ctx, email, Secret::new(password)).await;
+    ctx.finish(result, "/sign-in/password").await
+}
+
+#[server(prefix = "/_fn", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_sign_out(&ctx).await;
+    ctx.finish(result, "/sign-in").await
+}
+
+pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
+    match EmailAddress::parse(&email) {
+        Err(err) => {
+            let flash = Flash::default()
+                .field_error("email", Some(err.to_string()))
+                .value("email", &kept(&email));
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-in".into())
+        }
+        Ok(address) => {
+            session::set_sign_in_email(&ctx.session, address.as_str()).await?;
+            match sign_in::decide_email_step(&ctx.state, &address).await? {
+                EmailStep::Password | EmailStep::PasswordOrSso(_) => {
+                    Ok("/sign-in/password".into())
+                }
+                EmailStep::Sso(connection) => {
+                    begin_sso(
+                        ctx,
+                        &connection,
+                        address.as_str(),
+                        SsoPurpose::SignIn,
+                        "/sign-in",
+                    )
+                    .await
+                }
+            }
+        }
+    }
+}
+
+pub async fn handle_start_sso(ctx: &Ctx) -> Next {
+    let email = session::sign_in_email(&ctx.session).await?;
+    let Some(address) = email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
+        return Ok("/sign-in".into());
+    };
+    match sign_in::decide_email_step(&ctx.state, &address).await? {
+        EmailStep::PasswordOrSso(connection) | EmailStep::Sso(connection) => {
+            begin_sso(
+                ctx,
+                &connection,
+                address.as_str(),
+                SsoPurpose::SignIn,
+                "/sign-in",
+            )
+            .await
+        }
+        EmailStep::Password => Ok("/sign-in/password".into()),
+    }
+}
+
+pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret) -> Next {
+    let reservation = leptos_axum::extract::<Option<Extension<IpReservation>>>()
+        .await
+        .ok()
+        .flatten()
+        .map(|Extension(r)| r);
+    let result =
+        sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation)
+            .await?;
+    match result {
+        SignInResult::Refused => {
+            session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
+            session::set_flash(&ctx.session, Flash::error(GENERIC_FAILURE)).await?;
+            Ok("/sign-in/password".into())
+        }
+        SignInResult::Throttled(_) => {
+            let flash = Flash::error(
+                "Too many failed sign-in attempts from your network. Please wait a few minutes and try again.",
+            );
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-in/password".into())
+        }
+        SignInResult::PasswordMissing => {
+            session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
+            let flash =
+                Flash::default().field_error("password", Some("Enter your password.".into()));
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-in/password".into())
+        }
+        SignInResult::SignedIn {
+            user_id,
+            session_epoch,
+        } => {
+            let landing = accounts::landing(&ctx.state, &user_id)
+                .await
+                .map_err(FlowError::from)?;
+            let auth = AuthState {
+                user_id,
+                account_id: landing.account(),
+                epoch: session_epoch,
+                signed_in_at: ctx.state.clock.now().millis(),
+                method: Some("password".into()),
+            };
+            session::sign_in(&ctx.session, auth).await?;
+            Ok(session::take_return_to(&ctx.session)
+                .await?
+                .unwrap_or_else(|| landing.path().into()))
+        }
+    }
+}
+
+pub async fn handle_sign_out(ctx: &Ctx) -> Next {
+    session::sign_out(&ctx.session).await?;
+    session::set_flash(&ctx.session, Flash::notice("You have signed out.")).await?;
+    Ok("/sign-in".into())
+}

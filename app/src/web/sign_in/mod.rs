@@ -1,0 +1,4 @@
+//! Signing in: the email step, the password step (and the one-step form for owners and admins),
+//! starting single sign-on from the email step, and signing out.
+pub mod actions;
+pub mod page;

@@ -1,0 +1,211 @@
+//! The server functions of sso's forms (under `/_fn`): each parses, calls its flow,
+//! keeps the outcome in the session (a flash) and answers 303 to the next page.
+use leptos::prelude::*;
+
+use crate::domain::secret::Secret;
+use crate::flows::sso::EnforceResult;
+use crate::flows::FlowError;
+use crate::flows::{sso, sso_login};
+use crate::ports::SsoConnection;
+use crate::session::{self, Flash, SsoPurpose};
+use crate::web::forms::{kept, Ctx, Next};
+
+#[server(prefix = "/_fn", endpoint = "create_sso_connection")]
+pub async fn create_sso_connection(
+    #[server(default)] issuer: String,
+    #[server(default)] client_id: String,
+    #[server(default)] client_secret: String,
+    #[server(default)] domains: String,
+) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let form = SsoForm {
+        issuer,
+        client_id,
+        domains,
+    };
+    let result = handle_create_sso(&ctx, form, Secret::new(client_secret)).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+/// Posted by the enforcement confirmation page ("true") and by "Stop enforcing" ("false").
+#[server(prefix = "/_fn", endpoint = "set_sso_enforced")]
+pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_set_sso_enforced(&ctx, id, enforced == "true").await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+#[server(prefix = "/_fn", endpoint = "test_sso_connection")]
+pub async fn test_sso_connection(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_test_sso(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+/// An owner's test sign-in through the provider: the step before enforcement.
+#[server(prefix = "/_fn", endpoint = "start_sso_test")]
+pub async fn start_sso_test(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_start_sso_test(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+#[server(prefix = "/_fn", endpoint = "delete_sso_connection")]
+pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_sso(&ctx, id).await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+/// Starts the OpenID Connect flow: keeps state, nonce and PKCE verifier in the session and
+/// answers 303 to the identity provider (or to `back` with a message).
+pub async fn begin_sso(
+    ctx: &Ctx,
+    connection: &SsoConnection,
+    login_hint: &str,
+    purpose: SsoPurpose,
+    back: &str,
+) -> Next {
+    let redirect = sso::redirect_uri(&ctx.state);
+    match ctx
+        .state
+        .oidc
+        .start(
+            &connection.issuer,
+            &connection.client_id,
+            &redirect,
+            login_hint,
+        )
+        .await
+    {
+        Ok(start) => {
+            let flow = session::SsoFlow {
+                connection_id: connection.id.clone(),
+                account_id: connection.account_id.clone(),
+                state: start.state,
+                nonce: start.nonce,
+                pkce_verifier: start.pkce_verifier,
+                started_at: ctx.state.clock.now().millis(),
+                purpose,
+            };
+            session::add_sso_flow(&ctx.session, flow).await?;
+            Ok(start.authorize_url)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, issuer = %connection.issuer, "could not start SSO");
+            let flash = Flash::error(sso_login::SsoFailure::Unreachable.message());
+            session::set_flash(&ctx.session, flash).await?;
+            Ok(back.to_owned())
+        }
+    }
+}
+
+/// The SSO form's fields other than the secret (which is never kept for redisplay).
+pub struct SsoForm {
+    pub issuer: String,
+    pub client_id: String,
+    pub domains: String,
+}
+
+pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let input = sso::ConnectionInput {
+        issuer: form.issuer.clone(),
+        client_id: form.client_id.clone(),
+        client_secret: secret,
+        domains: sso::split_domains(&form.domains),
+    };
+    let flash = match sso::create(&ctx.state, &owner, input).await? {
+        sso::SsoResult::Created(c) => Flash::notice(format!(
+            "Connected {} for {}. Next: a test sign-in, then you can enforce it.",
+            c.issuer,
+            c.domain_names().join(", ")
+        )),
+        sso::SsoResult::Invalid(e) => Flash::default()
+            .field_error(e.field, Some(e.message))
+            .value("issuer", &kept(&form.issuer))
+            .value("client_id", &kept(&form.client_id))
+            .value("domains", &kept(&form.domains)),
+    };
+    session::set_flash(&ctx.session, flash).await?;
+    Ok("/settings/sso".into())
+}
+
+/// Enforces (after the confirmation page) or stops enforcing a connection.
+pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let flash = match sso::set_enforced(&ctx.state, &owner, &id, enforced).await? {
+        EnforceResult::Enforced { sessions_ended } => Flash::notice(format!(
+            "Single sign-on is now enforced for these domains. {sessions_ended} password session(s) of affected people were ended."
+        )),
+        EnforceResult::Stopped => {
+            Flash::notice("Single sign-on is no longer enforced: passwords work again.")
+        }
+        EnforceResult::TestSignInRequired => Flash::error(
+            "Complete a test sign-in through this provider before enforcing it.",
+        ),
+        EnforceResult::NotFound => Flash::error("That connection no longer exists."),
+    };
+    session::set_flash(&ctx.session, flash).await?;
+    Ok("/settings/sso".into())
+}
+
+/// Starts an owner's test sign-in through a connection.
+pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let Some(connection) = sso::connection(&ctx.state, &owner.account_id, &id)
+        .await
+        .map_err(FlowError::from)?
+    else {
+        session::set_flash(
+            &ctx.session,
+            Flash::error("That connection no longer exists."),
+        )
+        .await?;
+        return Ok("/settings/sso".into());
+    };
+    let purpose = SsoPurpose::Test {
+        owner_user_id: owner.user_id.clone(),
+    };
+    begin_sso(ctx, &connection, "", purpose, "/settings/sso").await
+}
+
+/// Fetches the provider's discovery document and says plainly what is wrong, if anything.
+pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let flash = match sso::test_connection(&ctx.state, &owner, &id).await? {
+        sso::TestConnection::NotFound => Flash::error("That connection no longer exists."),
+        sso::TestConnection::Works(endpoint) => Flash::notice(format!(
+            "The provider answers: discovery and signing keys found, sign-in goes to {endpoint}."
+        )),
+        sso::TestConnection::Fails(message) => Flash::error(message),
+    };
+    session::set_flash(&ctx.session, flash).await?;
+    Ok("/settings/sso".into())
+}
+
+pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let flash = if sso::delete(&ctx.state, &owner, &id).await? {
+        Flash::notice("The connection was deleted: its domains no longer use single sign-on.")
+    } else {
+        Flash::error("That connection no longer exists.")
+    };
+    session::set_flash(&ctx.session, flash).await?;
+    Ok("/settings/sso".into())
+}
