@@ -11,8 +11,8 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Span;
 
-use app::web::guards::is_api_path;
 use app::web::errors;
+use app::web::guards::is_api_path;
 use app::AppState;
 
 use crate::api::error::ApiError;

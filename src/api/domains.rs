@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 use app::flows::domains::{self, AddResult, VerifyResult};
 use app::ports::AccountDomain;
 
-use app::auth::AdminOf;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, page_request};
 use super::sso::{flow_error, owner};
 use super::ApiState;
+use app::auth::AdminOf;
 
 fn domain_json(d: &AccountDomain) -> Value {
     let record = domains::record_for(d);

@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 use app::flows::members::{self, ChangeResult, InviteResult, PendingInvitation};
 use app::ports::{Invitation, MemberRecord, Role};
 
-use app::auth::AdminOf;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, page_request};
 use super::ApiState;
+use app::auth::AdminOf;
 
 fn member_json(m: &MemberRecord) -> Value {
     json!({"id": m.user_id, "object": "member", "email": m.email, "role": m.role.as_str(), "since": m.since.to_rfc3339()})
@@ -103,12 +103,10 @@ pub async fn delete_member(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = members::remove(&api.app, &admin, &id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "removing a member failed");
-            ApiError::internal()
-        })?;
+    let result = members::remove(&api.app, &admin, &id).await.map_err(|e| {
+        tracing::error!(error = %e, "removing a member failed");
+        ApiError::internal()
+    })?;
     match result {
         ChangeResult::Done => Ok(StatusCode::NO_CONTENT),
         other => Err(change_error(other)),
@@ -192,12 +190,10 @@ pub async fn delete_invitation(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let outcome = members::revoke(&api.app, &admin, &id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "revoking failed");
-            ApiError::internal()
-        })?;
+    let outcome = members::revoke(&api.app, &admin, &id).await.map_err(|e| {
+        tracing::error!(error = %e, "revoking failed");
+        ApiError::internal()
+    })?;
     match outcome {
         PendingInvitation::Done => Ok(StatusCode::NO_CONTENT),
         PendingInvitation::NotFound => Err(ApiError::not_found("invitation")),

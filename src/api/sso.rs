@@ -6,15 +6,15 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use app::domain::secret::Secret;
 use app::auth::OwnerOf;
+use app::domain::secret::Secret;
 use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
 use app::ports::SsoConnection;
 
-use app::auth::AdminOf;
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
 use super::ApiState;
+use app::auth::AdminOf;
 
 /// The admin as an owner of the account (the role rules decide), or 403 `owner_only`.
 pub fn owner(admin: &AdminOf) -> ApiResult<OwnerOf> {

@@ -168,7 +168,10 @@ mod tests {
     #[test]
     fn admins_hand_out_roles_below_owner() {
         let admin = member(Role::Admin).as_admin().unwrap();
-        assert_eq!(admin.assignable_roles(None), vec![Role::Member, Role::Admin]);
+        assert_eq!(
+            admin.assignable_roles(None),
+            vec![Role::Member, Role::Admin]
+        );
         assert!(admin.assignable_roles(Some(Role::Owner)).is_empty());
         assert!(!admin.may_remove(Role::Owner));
         let owner = member(Role::Owner).as_admin().unwrap();

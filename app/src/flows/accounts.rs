@@ -1,10 +1,10 @@
 //! The accounts a person belongs to: where they land after signing in, switching the current
 //! one, creating another (with its workspace "Main"), and the current one's workspaces.
+use crate::auth::{self, MemberOf, Signed};
 use crate::domain::ids::{self, new_id};
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
-use crate::auth::{self, MemberOf, Signed};
 use crate::flows::{Outcome, Refusal};
-use crate::ports::{AuditEvent, NewAccount, StoreResult, Workspace};
+use crate::ports::{AuditEvent, Membership, NewAccount, StoreResult, Workspace};
 use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
@@ -59,6 +59,11 @@ pub async fn switch(state: &AppState, signed: &Signed, account_id: &str) -> Outc
         .ok_or_else(|| {
             Refusal::not_allowed("not_a_member", "You are not a member of that account.").into()
         })
+}
+
+/// Every account the signed-in person belongs to, with their role in it (the picker).
+pub async fn memberships(state: &AppState, signed: &Signed) -> StoreResult<Vec<Membership>> {
+    state.store.memberships(signed.user_id()).await
 }
 
 /// The workspaces of the member's account.

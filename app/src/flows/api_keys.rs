@@ -8,7 +8,7 @@ use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
 use crate::flows::{Outcome, Refusal};
-use crate::ports::{ApiKeyRecord, NewApiKey, PageRequest};
+use crate::ports::{ApiKeyRecord, NewApiKey, PageRequest, StoreResult};
 use crate::AppState;
 
 /// What a new key is to be: its name as typed, when it expires, what it may do (`None`: the
@@ -36,8 +36,8 @@ pub async fn list(
     state: &AppState,
     admin: &AdminOf,
     page: &PageRequest,
-) -> Outcome<Vec<ApiKeyRecord>> {
-    Ok(state.store.list_api_keys(&admin.account_id, page).await?)
+) -> StoreResult<Vec<ApiKeyRecord>> {
+    state.store.list_api_keys(&admin.account_id, page).await
 }
 
 pub async fn get(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<ApiKeyRecord> {

@@ -1,9 +1,9 @@
 //! Account domains, for owners: add a domain, publish the TXT record it shows, verify it by a
 //! DNS lookup, delete it. Only a verified domain can be served by single sign-on, and one
 //! account at a time holds a domain verified.
+use crate::auth::OwnerOf;
 use crate::domain::domains::{self, challenge, record_matches, ChallengeRecord, DomainError};
 use crate::domain::ids::new_id;
-use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::AppState;

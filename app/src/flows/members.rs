@@ -1,22 +1,27 @@
 //! Members and invitations: inviting by email with a role, accepting, changing roles and
 //! removing people, always keeping at least one owner. Every change is an audit event.
-use crate::domain::email::EmailAddress;
-use crate::domain::ids::new_id;
 use crate::auth::{AdminOf, MemberOf, Signed};
+use crate::domain::email::EmailAddress;
 use crate::domain::ids;
+use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
-use crate::flows::sign_up::validate_new_password;
 use crate::domain::tokens::{generate_token, token_hash, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
+use crate::flows::sign_up::validate_new_password;
 use crate::flows::{FlowError, Refusal};
 use crate::mails;
 use crate::ports::{
-    Acceptor, AuditEvent, Hit, Invitation, MemberRecord, MembershipChange, NewInvitation, Role, StoreError,
-    StoreResult,
+    Acceptor, AuditEvent, Hit, Invitation, MemberRecord, MembershipChange, NewInvitation, Role,
+    StoreError, StoreResult,
 };
 use crate::AppState;
 
-async fn audit(state: &AppState, actor: &MemberOf, action: &str, detail: String) -> StoreResult<()> {
+async fn audit(
+    state: &AppState,
+    actor: &MemberOf,
+    action: &str,
+    detail: String,
+) -> StoreResult<()> {
     state
         .store
         .record_audit(AuditEvent {
@@ -292,7 +297,11 @@ fn from_store(change: MembershipChange) -> ChangeResult {
     }
 }
 
-async fn current_role(state: &AppState, actor: &MemberOf, user_id: &str) -> StoreResult<Option<Role>> {
+async fn current_role(
+    state: &AppState,
+    actor: &MemberOf,
+    user_id: &str,
+) -> StoreResult<Option<Role>> {
     state.store.role_in(user_id, &actor.account_id).await
 }
 
@@ -336,7 +345,11 @@ pub async fn remove(
         return Ok(ChangeResult::NotAMember);
     };
     let leaving = user_id == actor.user_id;
-    if !leaving && !actor.as_admin().is_some_and(|admin| admin.may_remove(current)) {
+    if !leaving
+        && !actor
+            .as_admin()
+            .is_some_and(|admin| admin.may_remove(current))
+    {
         return Ok(ChangeResult::NotAllowed);
     }
     let result = from_store(
@@ -356,6 +369,27 @@ pub async fn remove(
     Ok(result)
 }
 
+/// The pending invitation an invitation link (its token's hash) opens, if it is still live.
+pub async fn invitation_for_link(
+    state: &AppState,
+    token_hash: &str,
+) -> StoreResult<Option<Invitation>> {
+    state
+        .store
+        .invitation_by_token(token_hash, state.clock.now())
+        .await
+}
+
+/// Whether the invited address has a user already (they sign in, then join). The link's
+/// holder sees this: the link proves the address, so it tells them only about themselves.
+pub async fn invited_has_user(state: &AppState, invitation: &Invitation) -> StoreResult<bool> {
+    Ok(state
+        .store
+        .user_by_email(&invitation.email)
+        .await?
+        .is_some())
+}
+
 /// What became of opening "join" on an invitation link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acceptance {
@@ -370,7 +404,10 @@ pub enum Acceptance {
     /// The link is invalid, expired, revoked or used.
     DeadLink,
     /// Someone else is signed in in this browser.
-    SignedInAsSomeoneElse { invited: EmailAddress, signed_in_as: String },
+    SignedInAsSomeoneElse {
+        invited: EmailAddress,
+        signed_in_as: String,
+    },
     /// The invited address has a user: sign in first, then join.
     SignInFirst(EmailAddress),
     /// The password chosen for a new user was refused.

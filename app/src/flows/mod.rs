@@ -33,19 +33,13 @@ pub enum FlowError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// The actor's role does not allow this (`code` is the API's stable code).
-    NotAllowed {
-        code: &'static str,
-        message: String,
-    },
+    NotAllowed { code: &'static str, message: String },
     /// The API key lacks this scope.
     MissingScope(crate::domain::api_keys::Scope),
     /// No such thing in the actor's account (another account's ids look the same).
     NotFound(&'static str),
     /// The change conflicts with the current state (`code`: the API's stable code).
-    Conflict {
-        code: &'static str,
-        message: String,
-    },
+    Conflict { code: &'static str, message: String },
     /// An input was refused: which field, and what to say next to it.
     Invalid {
         field: &'static str,

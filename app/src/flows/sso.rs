@@ -2,11 +2,11 @@
 //! domains of the account (discovery is checked before anything is saved), test it with a
 //! sign-in, and only then enforce it. The client secret is sealed before it is stored and
 //! never shown again.
+use crate::auth::OwnerOf;
 use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
 use crate::domain::text::clean_name;
-use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoError, StoreError};
 use crate::AppState;
@@ -58,6 +58,28 @@ pub async fn connection(
 
 pub async fn list(state: &AppState, owner: &OwnerOf) -> Result<Vec<SsoConnection>, FlowError> {
     Ok(state.store.sso_connections(&owner.account_id).await?)
+}
+
+/// The account's verified domains that no connection serves yet (what a new connection may
+/// take).
+pub async fn unconnected_domains(
+    state: &AppState,
+    owner: &OwnerOf,
+    connections: &[SsoConnection],
+) -> Result<Vec<String>, FlowError> {
+    Ok(state
+        .store
+        .domains(&owner.account_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.verified_at.is_some())
+        .map(|d| d.domain)
+        .filter(|d| {
+            !connections
+                .iter()
+                .any(|c| c.domains.iter().any(|s| &s.domain == d))
+        })
+        .collect())
 }
 
 /// The redirect URI to register at the identity provider.

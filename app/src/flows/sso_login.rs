@@ -1,9 +1,9 @@
 //! Signing in through single sign-on: the email step's decision, starting the OpenID Connect
 //! flow, and checking what comes back before anyone is signed in or provisioned.
+use crate::auth::OwnerOf;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::sso::DomainPolicy;
-use crate::auth::OwnerOf;
 use crate::flows::FlowError;
 use crate::ports::{
     AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, StoreError,

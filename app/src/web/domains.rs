@@ -39,12 +39,12 @@ mod ssr {
 
     use super::{AddDomain, DeleteDomain, VerifyDomain};
     use crate::flows::domains::{self, AddResult, VerifyResult};
+    use crate::session::{self, take_flash, Flash};
     use crate::web::forms::{Ctx, Next};
     use crate::web::respond::PageResult;
     use crate::web::shell::human_time;
-    use crate::web::signed;
-    use crate::session::{self, take_flash, Flash};
     use crate::web::shell::{render_page, Field, Messages, SignedIn};
+    use crate::web::signed;
     use crate::AppState;
 
     pub const PATH: &str = "/settings/domains";

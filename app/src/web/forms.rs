@@ -44,10 +44,9 @@ pub fn refused(refusal: &Refusal) -> Flash {
         Refusal::Invalid { field, message, .. } => {
             Flash::default().field_error(field, Some(message.clone()))
         }
-        Refusal::NotFound(what) => Flash::error(format!(
-            "That {} no longer exists.",
-            what.replace('_', " ")
-        )),
+        Refusal::NotFound(what) => {
+            Flash::error(format!("That {} no longer exists.", what.replace('_', " ")))
+        }
         other => Flash::error(other.message()),
     }
 }

@@ -14,7 +14,7 @@ pub mod recovery;
 pub mod respond;
 pub mod routes;
 pub mod shell;
-pub mod signed;
 pub mod sign_in;
 pub mod sign_up;
+pub mod signed;
 pub mod sso;

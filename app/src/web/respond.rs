@@ -7,9 +7,27 @@ use axum::response::{IntoResponse, Redirect, Response};
 #[derive(Debug)]
 pub struct PageError(pub String);
 
-impl<E: std::fmt::Display> From<E> for PageError {
-    fn from(e: E) -> Self {
+impl From<crate::ports::StoreError> for PageError {
+    fn from(e: crate::ports::StoreError) -> Self {
         PageError(e.to_string())
+    }
+}
+
+impl From<crate::flows::FlowError> for PageError {
+    fn from(e: crate::flows::FlowError) -> Self {
+        PageError(e.to_string())
+    }
+}
+
+impl From<crate::auth::AuthError> for PageError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        PageError(e.to_string())
+    }
+}
+
+impl From<tower_sessions::session::Error> for PageError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        PageError(format!("session: {e}"))
     }
 }
 

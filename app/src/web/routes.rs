@@ -8,8 +8,8 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::ServerFn as _;
 
-use crate::web::sign_in::actions::SignInPassword;
 use crate::web::guards;
+use crate::web::sign_in::actions::SignInPassword;
 use crate::web::{accounts, api_keys, domains, members, recovery, sign_in, sign_up, sso};
 use crate::AppState;
 
@@ -42,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/settings/activity", get(members::page::activity_page))
         .route("/settings/sso", get(sso::page::sso_page))
-        .route("/settings/sso/{id}/enforce", get(sso::page::confirm_enforce_page))
+        .route(
+            "/settings/sso/{id}/enforce",
+            get(sso::page::confirm_enforce_page),
+        )
         .route("/settings/domains", get(domains::domains_page))
         .route("/resend-confirmation", get(sign_up::page::resend_page))
         .route("/auth/oidc/callback", get(sso::callback::callback))

@@ -55,7 +55,7 @@ pub async fn member(
     let Some(signed) = signed_in(state, session).await? else {
         return Ok(Err(see_other("/sign-in")));
     };
-    let memberships = state.store.memberships(signed.user_id()).await?;
+    let memberships = crate::flows::accounts::memberships(state, &signed).await?;
     let current = signed
         .current_account()
         .and_then(|id| memberships.iter().find(|m| m.account_id == id));

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 
 use crate::flows::accounts;
-use crate::session::{self, Flash};
 use crate::flows::Stopped;
-use crate::web::forms::{refused, kept, Ctx, Next};
+use crate::session::{self, Flash};
+use crate::web::forms::{kept, refused, Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "switch_account")]
 pub async fn switch_account(account_id: String) -> Result<(), ServerFnError> {

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use crate::web::respond::{see_other, PageResult};
-use crate::web::accounts::actions::{CreateAccount, SwitchAccount};
+use crate::flows::accounts;
 use crate::session::take_flash;
+use crate::web::accounts::actions::{CreateAccount, SwitchAccount};
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::web::signed;
 use crate::AppState;
@@ -18,7 +19,7 @@ pub async fn picker_page(State(state): State<AppState>, session: Session) -> Pag
         return Ok(see_other("/sign-in"));
     };
     let flash = take_flash(&session).await?;
-    let memberships = state.store.memberships(&user.auth.user_id).await?;
+    let memberships = accounts::memberships(&state, &user).await?;
     let current = user.auth.account_id.clone();
     let email = user.email.clone();
     Ok(render_page(

@@ -8,19 +8,19 @@ use leptos::server_fn::ServerFn as _;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::web::errors;
-use crate::web::respond::{see_other, PageResult};
+use crate::auth::AdminOf;
 use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
 use crate::flows::api_keys as key_flows;
-use crate::ports::{ApiKeyRecord, PageRequest};
-use crate::web::api_keys::actions::DeleteApiKey;
-use crate::session::{self, take_flash, Flash, FormToken};
-use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
-use crate::auth::AdminOf;
 use crate::flows::{Refusal, Stopped};
+use crate::ports::{ApiKeyRecord, PageRequest};
+use crate::session::{self, take_flash, Flash, FormToken};
+use crate::web::api_keys::actions::DeleteApiKey;
+use crate::web::errors;
 use crate::web::respond::PageError;
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::human_time;
+use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::web::signed::{self, Instead, Member};
 use crate::AppState;
 
@@ -265,10 +265,20 @@ pub async fn create_key(
     let (record, key) = match created {
         Ok(created) => created,
         Err(Stopped::Refused(refusal)) => {
-            if let Refusal::Invalid { field: "name", message, .. } = &refusal {
+            if let Refusal::Invalid {
+                field: "name",
+                message,
+                ..
+            } = &refusal
+            {
                 errors.name = Some(message.clone());
             }
-            if let Refusal::Invalid { field: "expires_at", message, .. } = &refusal {
+            if let Refusal::Invalid {
+                field: "expires_at",
+                message,
+                ..
+            } = &refusal
+            {
                 errors.expires_on = Some(message.clone());
             }
             return render_keys(

@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::domain::tokens::{token_hash, TokenPurpose};
+use crate::flows::members;
+use crate::session::{self, take_flash};
+use crate::web::members::actions::AcceptInvitation;
 use crate::web::recovery::links::LinkQuery;
 use crate::web::respond::{see_other, PageResult};
-use crate::domain::tokens::{token_hash, TokenPurpose};
-use crate::web::members::actions::AcceptInvitation;
-use crate::session::{self, take_flash};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::web::signed;
 use crate::AppState;
@@ -26,12 +27,7 @@ pub async fn invite_page(
     }
     let flash = take_flash(&session).await?;
     let invitation = match session::link_token(&session, TokenPurpose::Invite).await? {
-        Some(hash) => {
-            state
-                .store
-                .invitation_by_token(&hash, state.clock.now())
-                .await?
-        }
+        Some(hash) => members::invitation_for_link(&state, &hash).await?,
         None => None,
     };
     let Some(inv) = invitation else {
@@ -46,7 +42,7 @@ pub async fn invite_page(
         }));
     };
     let signed_in = signed::signed_in(&state, &session).await?;
-    let has_user = state.store.user_by_email(&inv.email).await?.is_some();
+    let has_user = members::invited_has_user(&state, &inv).await?;
     let title = format!("Join {}", inv.account_name);
     Ok(render_page(StatusCode::OK, &title.clone(), move || {
         let intro = format!(

@@ -9,14 +9,15 @@ use tower_sessions::Session;
 use crate::auth::AdminOf;
 use crate::flows::members;
 use crate::flows::Refusal;
-use crate::ports::Role;
+use crate::session::take_flash;
 use crate::web::errors;
+use crate::web::members::actions::{
+    ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
+};
 use crate::web::respond::{PageError, PageResult};
 use crate::web::shell::human_time;
-use crate::web::signed::{self, Instead, Member};
-use crate::web::members::actions::{ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation};
-use crate::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
+use crate::web::signed::{self, Instead, Member};
 use crate::AppState;
 
 async fn admin(
@@ -118,7 +119,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                     <div class="field">
                         <label for="field-role">"Role"</label>
                         <select id="field-role" name="role">
-                            {invite_roles.iter().map(|r| view! { <option value=r.as_str() selected=*r == Role::Member>{r.as_str()}</option> }).collect_view()}
+                            {invite_roles.iter().map(|r| view! { <option value=r.as_str() selected=Some(r) == invite_roles.first()>{r.as_str()}</option> }).collect_view()}
                         </select>
                         {flash.field("role").map(|e| view! { <p class="field-error">{e}</p> })}
                     </div>

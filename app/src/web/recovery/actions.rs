@@ -71,8 +71,7 @@ pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
     match recovery::reset_password(&ctx.state, &token, &password).await? {
         ResetResult::Done => {
             session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
-            let flash =
-                Flash::notice("Your password was changed. Sign in with your new password.");
+            let flash = Flash::notice("Your password was changed. Sign in with your new password.");
             session::set_flash(&ctx.session, flash).await?;
             Ok("/sign-in".into())
         }

@@ -9,13 +9,13 @@ use leptos::server_fn::ServerFn as _;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::web::respond::{see_other, PageResult};
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::recovery::link_is_live;
-use crate::web::sign_up::actions::ConfirmEmail;
-use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
 use crate::session::{self, take_flash, Flash};
+use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::sign_up::actions::ConfirmEmail;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]

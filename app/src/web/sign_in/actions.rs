@@ -9,8 +9,8 @@ use crate::flows::accounts;
 use crate::flows::sign_in::{self, EmailStep, IpReservation, SignInResult, GENERIC_FAILURE};
 use crate::flows::FlowError;
 use crate::session::{self, AuthState, Flash, SsoPurpose};
-use crate::web::sso::actions::begin_sso;
 use crate::web::forms::{kept, Ctx, Next};
+use crate::web::sso::actions::begin_sso;
 
 #[server(prefix = "/_fn", endpoint = "sign_in_email")]
 pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
@@ -53,9 +53,7 @@ pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
         Ok(address) => {
             session::set_sign_in_email(&ctx.session, address.as_str()).await?;
             match sign_in::decide_email_step(&ctx.state, &address).await? {
-                EmailStep::Password | EmailStep::PasswordOrSso(_) => {
-                    Ok("/sign-in/password".into())
-                }
+                EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok("/sign-in/password".into()),
                 EmailStep::Sso(connection) => {
                     begin_sso(
                         ctx,

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use crate::web::respond::{see_other, PageResult};
 use crate::domain::email::EmailAddress;
 use crate::flows::sign_in::{decide_email_step, EmailStep};
-use crate::web::sign_in::actions::{SignInEmail, SignInPassword, StartSso};
 use crate::session::{self, take_flash};
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::sign_in::actions::{SignInEmail, SignInPassword, StartSso};
 use crate::web::signed;
 use crate::AppState;
 

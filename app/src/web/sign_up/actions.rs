@@ -44,8 +44,7 @@ pub async fn handle_sign_up(ctx: &Ctx, email: String, password: Secret) -> Next 
             Ok("/sign-up".into())
         }
         SignUpResult::Closed => {
-            session::set_flash(&ctx.session, Flash::error(sign_up_flow::CLOSED_MESSAGE))
-                .await?;
+            session::set_flash(&ctx.session, Flash::error(sign_up_flow::CLOSED_MESSAGE)).await?;
             Ok("/sign-up".into())
         }
         SignUpResult::CheckEmail(address) => {
@@ -112,9 +111,9 @@ pub async fn handle_confirm(ctx: &Ctx) -> Next {
             session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
             return Ok("/confirm".into());
         }
-        ConfirmOutcome::Created { .. } => Flash::notice(
-            "Your email is confirmed and your account is ready. Sign in to continue.",
-        ),
+        ConfirmOutcome::Created { .. } => {
+            Flash::notice("Your email is confirmed and your account is ready. Sign in to continue.")
+        }
         ConfirmOutcome::AlreadyUser => {
             Flash::notice("This email address already has an account. Sign in to continue.")
         }

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use crate::web::respond::{see_other, PageResult};
-use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
 use crate::session::{self, take_flash};
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
 use crate::web::signed;
 use crate::AppState;
 

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::flows::accounts;
-use crate::web::signed;
-use crate::web::respond::{see_other, PageResult};
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::session::{self, AuthState, Flash, SsoPurpose};
+use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard};
+use crate::web::signed;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]

@@ -7,15 +7,17 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::auth::OwnerOf;
+use crate::flows::sso::{self, redirect_uri};
+use crate::session::take_flash;
 use crate::web::errors;
 use crate::web::respond::{PageError, PageResult};
 use crate::web::shell::human_time;
-use crate::web::signed::{self, Instead, Member};
-use crate::auth::OwnerOf;
-use crate::flows::sso::{self, redirect_uri};
-use crate::web::sso::actions::{CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection};
-use crate::session::take_flash;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
+use crate::web::signed::{self, Instead, Member};
+use crate::web::sso::actions::{
+    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection,
+};
 use crate::AppState;
 
 const PATH: &str = "/settings/sso";
@@ -40,19 +42,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
     };
     let flash = take_flash(&session).await?;
     let connections = sso::list(&state, &owner).await?;
-    let verified: Vec<String> = state
-        .store
-        .domains(&owner.account_id)
-        .await?
-        .into_iter()
-        .filter(|d| d.verified_at.is_some())
-        .map(|d| d.domain)
-        .filter(|d| {
-            !connections
-                .iter()
-                .any(|c| c.domains.iter().any(|s| &s.domain == d))
-        })
-        .collect();
+    let verified = sso::unconnected_domains(&state, &owner, &connections).await?;
     let redirect = redirect_uri(&state);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Single sign-on", move || {
