@@ -221,7 +221,8 @@ fn parse_scopes(value: Option<&Value>) -> ApiResult<Option<Vec<Scope>>> {
         .map(Some)
 }
 
-fn parse_expiry(value: Option<&Value>, now: Timestamp) -> ApiResult<Option<Timestamp>> {
+/// The RFC 3339 time; whether it is in the future is the flow's rule.
+fn parse_expiry(value: Option<&Value>) -> ApiResult<Option<Timestamp>> {
     let Some(value) = value else { return Ok(None) };
     let invalid = || {
         ApiError::unprocessable(
@@ -232,11 +233,7 @@ fn parse_expiry(value: Option<&Value>, now: Timestamp) -> ApiResult<Option<Times
     };
     let text = value.as_str().ok_or_else(invalid)?;
     let at = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| invalid())?;
-    let at = Timestamp(at.timestamp_millis());
-    if at <= now {
-        return Err(invalid());
-    }
-    Ok(Some(at))
+    Ok(Some(Timestamp(at.timestamp_millis())))
 }
 
 /// Creates a key; the only answer that ever contains `key`.
@@ -247,10 +244,9 @@ pub async fn create_api_key(
 ) -> ApiResult<Response> {
     body.only(&["name", "expires_at", "scopes"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
-    let now = api.app.clock.now();
     let new = key_flows::NewKey {
         name,
-        expires_at: parse_expiry(body.get("expires_at"), now)?,
+        expires_at: parse_expiry(body.get("expires_at"))?,
         scopes: parse_scopes(body.get("scopes"))?,
     };
     let (record, key) = key_flows::create(&api.app, &admin, new).await?;

@@ -52,6 +52,14 @@ pub fn generate_token() -> Secret {
     Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A fresh token and the hash that is stored for it (a generated token is well formed, so
+/// its hash needs no check).
+pub fn new_link_token() -> (Secret, String) {
+    let raw = generate_token();
+    let hash = sha256_hex(raw.expose().as_bytes());
+    (raw, hash)
+}
+
 /// The lookup key stored in the database, or `None` when the input cannot be a token
 /// (so garbage never reaches the database).
 pub fn token_hash(raw: &str) -> Option<String> {
@@ -78,6 +86,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_link_token_hashes_like_a_pasted_one() {
+        let (raw, hash) = new_link_token();
+        assert_eq!(token_hash(raw.expose()), Some(hash));
+    }
 
     #[test]
     fn generated_tokens_hash_and_differ() {

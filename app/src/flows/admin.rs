@@ -4,10 +4,10 @@
 //! the detail says it came from the command line) in the transaction of its change.
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
-use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
 use crate::flows::FlowError;
-use crate::ports::{AuditEvent, NewSignUp, SignUpOutcome, StoreError};
+use crate::ports::{AuditEvent, NewSignUp, SignUpOutcome};
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold
@@ -86,9 +86,7 @@ async fn reset_link(
     user_id: &str,
     audit: AuditEvent,
 ) -> Result<String, FlowError> {
-    let raw = generate_token();
-    let hash = token_hash(raw.expose())
-        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
+    let (raw, hash) = new_link_token();
     let purpose = TokenPurpose::Reset;
     let now = state.clock.now();
     state

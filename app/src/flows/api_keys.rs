@@ -32,6 +32,21 @@ pub fn key_name(input: &str) -> Result<String, Refusal> {
     })
 }
 
+/// Everything wrong with a new key, field by field (a form shows them all at once).
+pub fn problems(new: &NewKey, now: Timestamp) -> Vec<Refusal> {
+    let mut found = Vec::new();
+    if let Err(refusal) = key_name(&new.name) {
+        found.push(refusal);
+    }
+    if new.expires_at.is_some_and(|at| at <= now) {
+        found.push(Refusal::invalid(
+            "expires_at",
+            "Choose a date in the future.",
+        ));
+    }
+    found
+}
+
 pub async fn list(
     state: &AppState,
     admin: &AdminOf,
@@ -54,11 +69,11 @@ pub async fn create(
     admin: &AdminOf,
     new: NewKey,
 ) -> Outcome<(ApiKeyRecord, Secret)> {
-    let name = key_name(&new.name)?;
     let now = state.clock.now();
-    if new.expires_at.is_some_and(|at| at <= now) {
-        return Err(Refusal::invalid("expires_at", "Choose an expiry in the future.").into());
+    if let Some(first) = problems(&new, now).into_iter().next() {
+        return Err(first.into());
     }
+    let name = key_name(&new.name)?;
     let key = api_keys::generate();
     let id = new_id("key");
     let audit = admin.audit("api_key.created", format!("{id} ({name})"), now);

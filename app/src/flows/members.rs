@@ -5,7 +5,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids;
 use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
-use crate::domain::tokens::{generate_token, token_hash, INVITATION_LIFETIME};
+use crate::domain::tokens::{new_link_token, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::{FlowError, Refusal};
@@ -156,9 +156,7 @@ async fn send_invitation(
     if matches!(quota, Hit::Over { .. }) {
         return Ok(InviteResult::DailyLimitReached);
     }
-    let raw = generate_token();
-    let hash = token_hash(raw.expose())
-        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
+    let (raw, hash) = new_link_token();
     let now = state.clock.now();
     let id = new_id("inv");
     state

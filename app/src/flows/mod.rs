@@ -26,6 +26,9 @@ pub enum FlowError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// An SSO client secret could not be sealed or opened (a wrong `TERMINUS_SECRET_KEY`).
+    #[error("sealing: {0}")]
+    Sealing(#[from] crate::sealing::SealError),
 }
 
 /// Why a flow did not do what was asked, in terms every surface can map: the REST API to one

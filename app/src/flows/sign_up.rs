@@ -6,11 +6,11 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
 use crate::domain::secret::Secret;
-use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::FlowError;
 use crate::mails;
-use crate::ports::{ConfirmOutcome, NewPendingSignUp, NewSignUp, StoreError};
+use crate::ports::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::AppState;
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 
@@ -118,7 +118,7 @@ async fn finish_sign_up(
     if !kind_free(MailKind::Confirm).await? {
         return Ok(());
     }
-    let (raw, hash) = new_link_token()?;
+    let (raw, hash) = new_link_token();
     let now = state.clock.now();
     state
         .store
@@ -132,13 +132,6 @@ async fn finish_sign_up(
         .await?;
     state.send_mail_later(mails::confirm_email(email, &confirm_link(state, &raw)));
     Ok(())
-}
-
-fn new_link_token() -> Result<(Secret, String), FlowError> {
-    let raw = generate_token();
-    let hash = token_hash(raw.expose())
-        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
-    Ok((raw, hash))
 }
 
 fn confirm_link(state: &AppState, raw: &Secret) -> String {
@@ -165,7 +158,7 @@ pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
         if !mail::take_slot(&background, MailKind::Confirm, &email).await? {
             return Ok::<(), FlowError>(());
         }
-        let (raw, hash) = new_link_token()?;
+        let (raw, hash) = new_link_token();
         let now = background.clock.now();
         let renewed = background
             .store

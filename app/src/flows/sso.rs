@@ -176,7 +176,7 @@ pub async fn create(
     let sealed = state
         .sealing
         .seal(&Secret::new(secret))
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(FlowError::from)?;
     let now = state.clock.now();
     let connection = SsoConnection {
         id: new_id("sso"),

@@ -6,8 +6,7 @@ use crate::domain::ids::{self, new_id};
 use crate::domain::sso::DomainPolicy;
 use crate::flows::FlowError;
 use crate::ports::{
-    AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, StoreError,
-    UserRecord,
+    AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, UserRecord,
 };
 use crate::AppState;
 
@@ -105,7 +104,7 @@ async fn verified_identity(
     let secret = state
         .sealing
         .open(&connection.client_secret_sealed)
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(FlowError::from)?;
     let redirect = crate::flows::sso::redirect_uri(state);
     match state
         .oidc

@@ -1,7 +1,6 @@
 //! Issuing the one-time tokens behind emailed links.
-use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::FlowError;
-use crate::ports::StoreError;
 use crate::AppState;
 
 /// Creates a token for `purpose` and returns the absolute link that carries it.
@@ -10,9 +9,7 @@ pub async fn issue_link(
     user_id: &str,
     purpose: TokenPurpose,
 ) -> Result<String, FlowError> {
-    let raw = generate_token();
-    let hash = token_hash(raw.expose())
-        .ok_or_else(|| StoreError("generated token failed its own format check".into()))?;
+    let (raw, hash) = new_link_token();
     let now = state.clock.now();
     state
         .store

@@ -77,8 +77,8 @@ impl NewKeyForm {
     }
 }
 
-/// The end of the chosen day (UTC), which must be in the future.
-fn parse_expiry(input: &str, now: Timestamp) -> Result<Option<Timestamp>, String> {
+/// The end of the chosen day (UTC); whether it is in the future is the flow's rule.
+fn parse_expiry(input: &str) -> Result<Option<Timestamp>, String> {
     let input = input.trim();
     if input.is_empty() {
         return Ok(None);
@@ -89,9 +89,6 @@ fn parse_expiry(input: &str, now: Timestamp) -> Result<Option<Timestamp>, String
         .and_hms_opt(23, 59, 59)
         .map(|t| Timestamp(t.and_utc().timestamp_millis()))
         .ok_or_else(|| "Enter a date like 2030-01-31.".to_owned())?;
-    if end <= now {
-        return Err("Choose a date in the future.".into());
-    }
     Ok(Some(end))
 }
 
@@ -243,56 +240,43 @@ pub async fn create_key(
         }
     }
     let mut errors = FormErrors::default();
-    let expires_at = parse_expiry(&form.expires_on, state.clock.now()).unwrap_or_else(|e| {
+    let expires_at = parse_expiry(&form.expires_on).unwrap_or_else(|e| {
         errors.expires_on = Some(e);
         None
     });
-    let created = match key_flows::key_name(&form.name) {
-        Err(refusal) => Err(Stopped::Refused(refusal)),
-        Ok(_) if errors.expires_on.is_some() => Err(Stopped::Refused(Refusal::invalid(
-            "expires_on",
-            errors.expires_on.clone().unwrap_or_default(),
-        ))),
-        Ok(_) => {
-            let new = key_flows::NewKey {
-                name: form.name.clone(),
-                expires_at,
-                scopes: form.scopes(),
-            };
-            key_flows::create(&state, &admin, new).await
+    let new = key_flows::NewKey {
+        name: form.name.clone(),
+        expires_at,
+        scopes: form.scopes(),
+    };
+    for refusal in key_flows::problems(&new, state.clock.now()) {
+        if let Refusal::Invalid { field, message, .. } = refusal {
+            match field {
+                "name" => errors.name = Some(message),
+                _ => errors.expires_on = Some(message),
+            }
+        }
+    }
+    let created = if errors.name.is_some() || errors.expires_on.is_some() {
+        None
+    } else {
+        match key_flows::create(&state, &admin, new).await {
+            Ok(created) => Some(created),
+            Err(Stopped::Refused(_)) => None,
+            Err(Stopped::Broken(err)) => return Err(err.into()),
         }
     };
-    let (record, key) = match created {
-        Ok(created) => created,
-        Err(Stopped::Refused(refusal)) => {
-            if let Refusal::Invalid {
-                field: "name",
-                message,
-                ..
-            } = &refusal
-            {
-                errors.name = Some(message.clone());
-            }
-            if let Refusal::Invalid {
-                field: "expires_at",
-                message,
-                ..
-            } = &refusal
-            {
-                errors.expires_on = Some(message.clone());
-            }
-            return render_keys(
-                &state,
-                &session,
-                (&member, &admin),
-                Flash::default(),
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-        Err(Stopped::Broken(err)) => return Err(PageError(err.to_string())),
+    let Some((record, key)) = created else {
+        return render_keys(
+            &state,
+            &session,
+            (&member, &admin),
+            Flash::default(),
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let chrome = member.chrome();
     let secret = key.expose().to_owned();
@@ -329,7 +313,7 @@ pub async fn confirm_delete_page(
     let key = match key_flows::get(&state, &admin, &id).await {
         Ok(key) => key,
         Err(Stopped::Refused(_)) => return Ok(errors::not_found()),
-        Err(Stopped::Broken(err)) => return Err(PageError(err.to_string())),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
     };
     let chrome: Chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Delete API key", move || {
