@@ -1,8 +1,16 @@
 //! Terminus Hub, the process: configuration, the database and mail adapters, the HTTP
 //! router and the server's lifecycle. The rules live in the `app` crate.
-#![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// The lints are the workspace's (Cargo.toml `[workspace.lints]`); unit tests may unwrap,
+// panic and index.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![recursion_limit = "256"]
 
 pub mod api;

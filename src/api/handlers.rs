@@ -251,7 +251,9 @@ pub async fn create_api_key(
     };
     let (record, key) = key_flows::create(&api.app, &admin, new).await?;
     let mut out = resources::api_key(&record);
-    out["key"] = Value::String(key.expose().to_owned());
+    if let Some(fields) = out.as_object_mut() {
+        fields.insert("key".to_owned(), Value::String(key.expose().to_owned()));
+    }
     // The answer carries the secret: no cache may keep it.
     Ok((
         StatusCode::CREATED,

@@ -27,7 +27,9 @@ fn op(
         "429": error_response("Rate limited: see Retry-After"),
         "500": error_response("Internal error: quote x-request-id"),
     });
-    responses[status] = response;
+    if let Some(all) = responses.as_object_mut() {
+        all.insert(status.to_owned(), response);
+    }
     let mut o = json!({
         "summary": summary,
         "security": [{security: []}],
@@ -35,7 +37,10 @@ fn op(
         "responses": responses,
     });
     if let Some(schema) = body {
-        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+        let request_body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+        if let Some(operation) = o.as_object_mut() {
+            operation.insert("requestBody".to_owned(), request_body);
+        }
     }
     o
 }
