@@ -285,9 +285,22 @@ impl From<Refusal> for ApiError {
             Refusal::NotAllowed { code, .. } => ApiError::permission(code, message),
             Refusal::MissingScope(_) => ApiError::permission("insufficient_scope", message),
             Refusal::NotFound(what) => ApiError::not_found(what),
-            Refusal::Conflict { code, .. } => {
+            Refusal::Conflict { code, field, .. } => {
                 let mut e = ApiError::unprocessable(code, message);
                 e.status = StatusCode::CONFLICT;
+                match field {
+                    Some(field) => e.at(field, &format!("/{field}")),
+                    None => e,
+                }
+            }
+            Refusal::TooSoon {
+                code,
+                retry_after_secs,
+                ..
+            } => {
+                let mut e = ApiError::rate_limited(retry_after_secs);
+                e.code = Some(code);
+                e.message = message;
                 e
             }
             Refusal::Invalid { field, code, .. } => {

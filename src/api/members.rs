@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use app::flows::members::{self, ChangeResult, InviteResult, PendingInvitation};
+use app::flows::members;
 use app::ports::{Invitation, MemberRecord, Role};
 
 use super::body::JsonObject;
@@ -44,19 +44,6 @@ fn role_param(body: &JsonObject) -> ApiResult<Role> {
     }
 }
 
-fn change_error(result: ChangeResult) -> ApiError {
-    match result {
-        ChangeResult::NotAMember => ApiError::not_found("member"),
-        ChangeResult::NotAllowed => ApiError::permission("role_not_allowed", result.message()),
-        ChangeResult::LastOwner => {
-            let mut e = ApiError::unprocessable("last_owner", result.message());
-            e.status = StatusCode::CONFLICT;
-            e
-        }
-        ChangeResult::Done => ApiError::internal(),
-    }
-}
-
 pub async fn list_members(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
@@ -81,15 +68,7 @@ pub async fn update_member(
 ) -> ApiResult<Json<Value>> {
     body.only(&["role"])?;
     let role = role_param(&body)?;
-    let result = members::change_role(&api.app, &admin, &id, role)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "changing a role failed");
-            ApiError::internal()
-        })?;
-    if result != ChangeResult::Done {
-        return Err(change_error(result));
-    }
+    members::change_role(&api.app, &admin, &id, role).await?;
     let member = members::list(&api.app, &admin)
         .await?
         .into_iter()
@@ -103,14 +82,8 @@ pub async fn delete_member(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let result = members::remove(&api.app, &admin, &id).await.map_err(|e| {
-        tracing::error!(error = %e, "removing a member failed");
-        ApiError::internal()
-    })?;
-    match result {
-        ChangeResult::Done => Ok(StatusCode::NO_CONTENT),
-        other => Err(change_error(other)),
-    }
+    members::remove(&api.app, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_invitations(
@@ -136,53 +109,13 @@ pub async fn create_invitation(
     body.only(&["email", "role"])?;
     let email = body.name("email", 254)?;
     let role = role_param(&body)?;
-    let result = members::invite(&api.app, &admin, &email, role)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "inviting failed");
-            ApiError::internal()
-        })?;
-    match result {
-        InviteResult::Sent(to) => {
-            let invitation = members::invitations(&api.app, &admin)
-                .await?
-                .into_iter()
-                .find(|i| i.email == to)
-                .ok_or_else(ApiError::internal)?;
-            Ok((StatusCode::CREATED, Json(invitation_json(&invitation))).into_response())
-        }
-        InviteResult::InvalidEmail(message) => {
-            Err(ApiError::unprocessable("parameter_invalid", message).at("email", "/email"))
-        }
-        InviteResult::AlreadyMember(who) => {
-            let mut e = ApiError::unprocessable(
-                "already_member",
-                format!("{who} is already a member of this account"),
-            )
-            .at("email", "/email");
-            e.status = StatusCode::CONFLICT;
-            Err(e)
-        }
-        InviteResult::NotAllowed => Err(ApiError::permission(
-            "role_not_allowed",
-            "Your role does not allow inviting someone with that role",
-        )),
-        refused @ (InviteResult::RecipientThrottled(_) | InviteResult::DailyLimitReached) => {
-            Err(invitation_refused(&refused))
-        }
-    }
-}
-
-/// 429 for an invitation the mail interval or the daily limit refuses.
-fn invitation_refused(refused: &InviteResult) -> ApiError {
-    let (code, retry) = match refused {
-        InviteResult::DailyLimitReached => ("invitation_limit_reached", 3600),
-        _ => ("recipient_recently_emailed", 60),
-    };
-    let mut e = ApiError::rate_limited(retry);
-    e.code = Some(code);
-    e.message = refused.message();
-    e
+    let to = members::invite(&api.app, &admin, &email, role).await?;
+    let invitation = members::invitations(&api.app, &admin)
+        .await?
+        .into_iter()
+        .find(|i| i.email == to)
+        .ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(invitation_json(&invitation))).into_response())
 }
 
 pub async fn delete_invitation(
@@ -190,17 +123,6 @@ pub async fn delete_invitation(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let outcome = members::revoke(&api.app, &admin, &id).await.map_err(|e| {
-        tracing::error!(error = %e, "revoking failed");
-        ApiError::internal()
-    })?;
-    match outcome {
-        PendingInvitation::Done => Ok(StatusCode::NO_CONTENT),
-        PendingInvitation::NotFound => Err(ApiError::not_found("invitation")),
-        PendingInvitation::NotAllowed => Err(ApiError::permission(
-            "role_not_allowed",
-            "Your role does not allow managing an invitation with this role",
-        )),
-        PendingInvitation::Refused(refused) => Err(invitation_refused(&refused)),
-    }
+    members::revoke(&api.app, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

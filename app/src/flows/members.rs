@@ -8,7 +8,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
-use crate::flows::{FlowError, Refusal};
+use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::ports::{
     Acceptor, AuditEvent, Hit, Invitation, MemberRecord, MembershipChange, NewInvitation, Role,
@@ -63,7 +63,7 @@ pub async fn removal_target(
     if user_id != actor.user_id && actor.as_admin().is_none() {
         return Ok(Err(Refusal::not_allowed(
             "role_not_allowed",
-            ChangeResult::NotAllowed.message(),
+            ROLE_NOT_ALLOWED,
         )));
     }
     let target = state
@@ -75,59 +75,48 @@ pub async fn removal_target(
     Ok(target.ok_or(Refusal::NotFound("member")))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InviteResult {
-    Sent(EmailAddress),
-    InvalidEmail(String),
-    AlreadyMember(EmailAddress),
-    NotAllowed,
-    /// An invitation was emailed to this address less than the mail interval ago.
-    RecipientThrottled(EmailAddress),
-    /// The account has sent its invitations for today.
-    DailyLimitReached,
+/// Refusals of member changes, worded once for the page and the API.
+const ROLE_NOT_ALLOWED: &str = "Your role does not allow this change.";
+const INVITE_NOT_ALLOWED: &str = "Your role does not allow inviting someone with that role.";
+const INVITATION_NOT_ALLOWED: &str = "Your role does not allow managing that invitation.";
+const LAST_OWNER: &str =
+    "An account always keeps at least one owner: make someone else an owner first.";
+
+fn not_allowed(message: &str) -> Refusal {
+    Refusal::not_allowed("role_not_allowed", message)
 }
 
-impl InviteResult {
-    /// The message for a refused invitation.
-    pub fn message(&self) -> String {
-        match self {
-            InviteResult::Sent(to) => format!("Invitation sent to {to}."),
-            InviteResult::InvalidEmail(m) => m.clone(),
-            InviteResult::AlreadyMember(who) => {
-                format!("{who} is already a member of this account.")
-            }
-            InviteResult::NotAllowed => {
-                "Your role does not allow inviting someone with that role.".into()
-            }
-            InviteResult::RecipientThrottled(to) => {
-                format!("An email was sent to {to} less than a minute ago. Try again in a minute.")
-            }
-            InviteResult::DailyLimitReached => {
-                "This account has sent as many invitations as it may today. Try again tomorrow."
-                    .into()
-            }
-        }
+fn from_store(change: MembershipChange) -> Result<(), Refusal> {
+    match change {
+        MembershipChange::Done => Ok(()),
+        MembershipChange::NotAMember => Err(Refusal::NotFound("member")),
+        MembershipChange::LastOwner => Err(Refusal::conflict("last_owner", LAST_OWNER)),
     }
 }
 
+/// Invites `email_input` with `role`; the answer is the address the invitation went to.
 pub async fn invite(
     state: &AppState,
     actor: &AdminOf,
     email_input: &str,
     role: Role,
-) -> Result<InviteResult, FlowError> {
+) -> Outcome<EmailAddress> {
     if !actor.may_assign(None, role) {
-        return Ok(InviteResult::NotAllowed);
+        return Err(not_allowed(INVITE_NOT_ALLOWED).into());
     }
-    let email = match EmailAddress::parse(email_input) {
-        Ok(e) => e,
-        Err(e) => return Ok(InviteResult::InvalidEmail(e.to_string())),
-    };
+    let email =
+        EmailAddress::parse(email_input).map_err(|e| Refusal::invalid("email", e.to_string()))?;
     let members = state.store.members(&actor.account_id).await?;
     if members.iter().any(|m| m.email == email.as_str()) {
-        return Ok(InviteResult::AlreadyMember(email));
+        return Err(Refusal::Conflict {
+            code: "already_member",
+            message: format!("{email} is already a member of this account."),
+            field: Some("email"),
+        }
+        .into());
     }
-    send_invitation(state, actor, email, role).await
+    send_invitation(state, actor, email.clone(), role).await?;
+    Ok(email)
 }
 
 /// One day: the window of the per-account invitation limit.
@@ -140,9 +129,17 @@ async fn send_invitation(
     actor: &AdminOf,
     email: EmailAddress,
     role: Role,
-) -> Result<InviteResult, FlowError> {
+) -> Outcome<()> {
     if !mail::take_slot(state, MailKind::Invitation, &email).await? {
-        return Ok(InviteResult::RecipientThrottled(email));
+        return Err(Refusal::TooSoon {
+            code: "recipient_recently_emailed",
+            message: format!(
+                "An email was sent to {email} less than a minute ago. Try again in a minute."
+            ),
+            retry_after_secs: 60,
+            field: Some("email"),
+        }
+        .into());
     }
     let quota = state
         .store
@@ -154,7 +151,15 @@ async fn send_invitation(
         )
         .await?;
     if matches!(quota, Hit::Over { .. }) {
-        return Ok(InviteResult::DailyLimitReached);
+        return Err(Refusal::TooSoon {
+            code: "invitation_limit_reached",
+            message:
+                "This account has sent as many invitations as it may today. Try again tomorrow."
+                    .into(),
+            retry_after_secs: 3600,
+            field: None,
+        }
+        .into());
     }
     let (raw, hash) = new_link_token();
     let now = state.clock.now();
@@ -195,18 +200,7 @@ async fn send_invitation(
         format!("{email} as {}", role.as_str()),
     )
     .await?;
-    Ok(InviteResult::Sent(email))
-}
-
-/// What became of a pending invitation someone acted on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PendingInvitation {
-    Done,
-    /// Not pending any more (accepted, revoked, expired) or not of this account.
-    NotFound,
-    NotAllowed,
-    /// Resending was refused by the mail interval or the daily limit.
-    Refused(InviteResult),
+    Ok(())
 }
 
 /// May `actor` manage an invitation with this role? The one rule for resend and revoke.
@@ -215,92 +209,46 @@ fn may_manage_invitation(actor: &AdminOf, role: Role) -> bool {
 }
 
 /// Sends a pending invitation again with a new link (the old link stops working).
-pub async fn resend(
-    state: &AppState,
-    actor: &AdminOf,
-    invitation_id: &str,
-) -> Result<PendingInvitation, FlowError> {
-    let Some(inv) = state
+pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<()> {
+    let inv = state
         .store
         .invitation(&actor.account_id, invitation_id, state.clock.now())
         .await?
-    else {
-        return Ok(PendingInvitation::NotFound);
-    };
+        .ok_or(Refusal::NotFound("invitation"))?;
     if !may_manage_invitation(actor, inv.role) {
-        return Ok(PendingInvitation::NotAllowed);
+        return Err(not_allowed(INVITATION_NOT_ALLOWED).into());
     }
-    Ok(
-        match send_invitation(state, actor, inv.email, inv.role).await? {
-            InviteResult::Sent(_) => PendingInvitation::Done,
-            refused => PendingInvitation::Refused(refused),
-        },
-    )
+    send_invitation(state, actor, inv.email, inv.role).await
 }
 
 /// Revokes a pending invitation: its link stops working at once.
-pub async fn revoke(
-    state: &AppState,
-    actor: &AdminOf,
-    invitation_id: &str,
-) -> Result<PendingInvitation, FlowError> {
+pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<()> {
     let now = state.clock.now();
-    let Some(inv) = state
+    let inv = state
         .store
         .invitation(&actor.account_id, invitation_id, now)
         .await?
-    else {
-        return Ok(PendingInvitation::NotFound);
-    };
+        .ok_or(Refusal::NotFound("invitation"))?;
     if !may_manage_invitation(actor, inv.role) {
-        return Ok(PendingInvitation::NotAllowed);
+        return Err(not_allowed(INVITATION_NOT_ALLOWED).into());
     }
     let revoked = state
         .store
         .revoke_invitation(&actor.account_id, invitation_id, now)
         .await?;
     if !revoked {
-        return Ok(PendingInvitation::NotFound);
+        return Err(Refusal::NotFound("invitation").into());
     }
     audit(state, actor, "invitation.revoked", inv.email.to_string()).await?;
-    Ok(PendingInvitation::Done)
+    Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeResult {
-    Done,
-    NotAllowed,
-    LastOwner,
-    NotAMember,
-}
-
-impl ChangeResult {
-    pub fn message(self) -> &'static str {
-        match self {
-            ChangeResult::Done => "Done.",
-            ChangeResult::NotAllowed => "Your role does not allow this change.",
-            ChangeResult::LastOwner => {
-                "An account always keeps at least one owner: make someone else an owner first."
-            }
-            ChangeResult::NotAMember => "That person is not a member of this account.",
-        }
-    }
-}
-
-fn from_store(change: MembershipChange) -> ChangeResult {
-    match change {
-        MembershipChange::Done => ChangeResult::Done,
-        MembershipChange::NotAMember => ChangeResult::NotAMember,
-        MembershipChange::LastOwner => ChangeResult::LastOwner,
-    }
-}
-
-async fn current_role(
-    state: &AppState,
-    actor: &MemberOf,
-    user_id: &str,
-) -> StoreResult<Option<Role>> {
-    state.store.role_in(user_id, &actor.account_id).await
+async fn current_role(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcome<Role> {
+    state
+        .store
+        .role_in(user_id, &actor.account_id)
+        .await?
+        .ok_or(Refusal::NotFound("member").into())
 }
 
 pub async fn change_role(
@@ -308,20 +256,18 @@ pub async fn change_role(
     actor: &AdminOf,
     user_id: &str,
     role: Role,
-) -> Result<ChangeResult, FlowError> {
-    let Some(current) = current_role(state, actor, user_id).await? else {
-        return Ok(ChangeResult::NotAMember);
-    };
+) -> Outcome<()> {
+    let current = current_role(state, actor, user_id).await?;
     if !actor.may_assign(Some(current), role) {
-        return Ok(ChangeResult::NotAllowed);
+        return Err(not_allowed(ROLE_NOT_ALLOWED).into());
     }
-    let result = from_store(
+    from_store(
         state
             .store
             .change_role(&actor.account_id, user_id, role)
             .await?,
-    );
-    if result == ChangeResult::Done && current != role {
+    )?;
+    if current != role {
         audit(
             state,
             actor,
@@ -330,41 +276,33 @@ pub async fn change_role(
         )
         .await?;
     }
-    Ok(result)
+    Ok(())
 }
 
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
-pub async fn remove(
-    state: &AppState,
-    actor: &MemberOf,
-    user_id: &str,
-) -> Result<ChangeResult, FlowError> {
-    let Some(current) = current_role(state, actor, user_id).await? else {
-        return Ok(ChangeResult::NotAMember);
-    };
+pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcome<()> {
+    let current = current_role(state, actor, user_id).await?;
     let leaving = user_id == actor.user_id;
     if !leaving
         && !actor
             .as_admin()
             .is_some_and(|admin| admin.may_remove(current))
     {
-        return Ok(ChangeResult::NotAllowed);
+        return Err(not_allowed(ROLE_NOT_ALLOWED).into());
     }
-    let result = from_store(
+    from_store(
         state
             .store
             .remove_member(&actor.account_id, user_id)
             .await?,
-    );
-    if result == ChangeResult::Done {
-        let action = if leaving {
-            "member.left"
-        } else {
-            "member.removed"
-        };
-        audit(state, actor, action, user_id.to_owned()).await?;
-    }
-    Ok(result)
+    )?;
+    let action = if leaving {
+        "member.left"
+    } else {
+        "member.removed"
+    };
+    audit(state, actor, action, user_id.to_owned()).await?;
+    Ok(())
 }
 
 /// The pending invitation an invitation link (its token's hash) opens, if it is still live.

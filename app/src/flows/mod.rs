@@ -41,8 +41,20 @@ pub enum Refusal {
     MissingScope(crate::domain::api_keys::Scope),
     /// No such thing in the actor's account (another account's ids look the same).
     NotFound(&'static str),
-    /// The change conflicts with the current state (`code`: the API's stable code).
-    Conflict { code: &'static str, message: String },
+    /// The change conflicts with the current state (`code`: the API's stable code), perhaps
+    /// because of what was typed in `field`.
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    /// Not now: a limit on how often this may be done (`retry_after_secs` until it may).
+    TooSoon {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+        field: Option<&'static str>,
+    },
     /// An input was refused: which field, and what to say next to it.
     Invalid {
         field: &'static str,
@@ -63,6 +75,7 @@ impl Refusal {
         Self::Conflict {
             code,
             message: message.into(),
+            field: None,
         }
     }
 
@@ -74,11 +87,21 @@ impl Refusal {
         }
     }
 
+    /// The input field the refusal is about, if one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            Self::Conflict { field, .. } | Self::TooSoon { field, .. } => *field,
+            Self::NotAllowed { .. } | Self::MissingScope(_) | Self::NotFound(_) => None,
+        }
+    }
+
     /// The sentence a person reads.
     pub fn message(&self) -> String {
         match self {
             Self::NotAllowed { message, .. }
             | Self::Conflict { message, .. }
+            | Self::TooSoon { message, .. }
             | Self::Invalid { message, .. } => message.clone(),
             Self::MissingScope(scope) => {
                 format!("This API key lacks the {} scope", scope.as_str())

@@ -40,10 +40,10 @@ impl From<AuthError> for ActionError {
 /// The one mapping of a flow's refusal to what the next page shows: a message next to the
 /// field it concerns, or at the top.
 pub fn refused(refusal: &Refusal) -> Flash {
+    if let Some(field) = refusal.field() {
+        return Flash::default().field_error(field, Some(refusal.message()));
+    }
     match refusal {
-        Refusal::Invalid { field, message, .. } => {
-            Flash::default().field_error(field, Some(message.clone()))
-        }
         Refusal::NotFound(what) => {
             Flash::error(format!("That {} no longer exists.", what.replace('_', " ")))
         }

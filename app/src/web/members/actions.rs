@@ -4,10 +4,11 @@ use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
-use crate::flows::members::{self, Acceptance, ChangeResult, InviteResult, PendingInvitation};
+use crate::flows::members::{self, Acceptance};
+use crate::flows::Stopped;
 use crate::ports::Role;
 use crate::session::{self, AuthState, Flash};
-use crate::web::forms::{kept, Ctx, Next, DEAD_LINK};
+use crate::web::forms::{kept, refused, Ctx, Next, DEAD_LINK};
 
 #[server(prefix = "/_fn", endpoint = "invite_member")]
 pub async fn invite_member(email: String, role: String) -> Result<(), ServerFnError> {
@@ -71,29 +72,24 @@ pub async fn handle_invite(ctx: &Ctx, email: String, role: String) -> Next {
         session::set_flash(&ctx.session, flash).await?;
         return Ok("/settings/members".into());
     };
-    let result = members::invite(&ctx.state, &actor, &email, role).await?;
-    let flash = match &result {
-        InviteResult::Sent(_) => Flash::notice(result.message()),
-        InviteResult::InvalidEmail(_)
-        | InviteResult::AlreadyMember(_)
-        | InviteResult::RecipientThrottled(_) => Flash::default()
-            .field_error("email", Some(result.message()))
-            .value("email", &kept(&email)),
-        InviteResult::NotAllowed | InviteResult::DailyLimitReached => {
-            Flash::error(result.message())
-        }
+    let flash = match members::invite(&ctx.state, &actor, &email, role).await {
+        Ok(to) => Flash::notice(format!("Invitation sent to {to}.")),
+        Err(Stopped::Refused(refusal)) => refused(&refusal).value("email", &kept(&email)),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
     };
     session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/members".into())
+    Ok(MEMBERS.into())
 }
 
-async fn change_flash(ctx: &Ctx, result: ChangeResult, done: &str) -> Next {
-    let flash = match result {
-        ChangeResult::Done => Flash::notice(done),
-        other => Flash::error(other.message()),
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/members".into())
+/// Back to the members page with `done`, or the refusal's message.
+async fn settle(ctx: &Ctx, outcome: Result<(), Stopped>, done: &str) -> Next {
+    match outcome {
+        Ok(()) => {
+            session::set_flash(&ctx.session, Flash::notice(done)).await?;
+            Ok(MEMBERS.into())
+        }
+        Err(stopped) => ctx.stopped(stopped, MEMBERS).await,
+    }
 }
 
 pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Next {
@@ -105,8 +101,8 @@ pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Nex
         session::set_flash(&ctx.session, Flash::error("Choose a role.")).await?;
         return Ok("/settings/members".into());
     };
-    let result = members::change_role(&ctx.state, &actor, &user_id, role).await?;
-    change_flash(ctx, result, "The role was changed.").await
+    let outcome = members::change_role(&ctx.state, &actor, &user_id, role).await;
+    settle(ctx, outcome, "The role was changed.").await
 }
 
 pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
@@ -114,13 +110,13 @@ pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
         Ok(m) => m,
         Err(path) => return Ok(path),
     };
-    let result = members::remove(&ctx.state, &actor, &user_id).await?;
-    if result == ChangeResult::Done && user_id == actor.user_id {
+    let outcome = members::remove(&ctx.state, &actor, &user_id).await;
+    if outcome.is_ok() && user_id == actor.user_id {
         session::set_current_account(&ctx.session, None).await?;
         session::set_flash(&ctx.session, Flash::notice("You left the account.")).await?;
         return Ok("/accounts".into());
     }
-    change_flash(ctx, result, "The member was removed.").await
+    settle(ctx, outcome, "The member was removed.").await
 }
 
 pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
@@ -128,10 +124,10 @@ pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
         Ok(a) => a,
         Err(path) => return Ok(path),
     };
-    let pending = members::resend(&ctx.state, &actor, &id).await?;
-    invitation_flash(
+    let outcome = members::resend(&ctx.state, &actor, &id).await;
+    settle(
         ctx,
-        pending,
+        outcome,
         "The invitation was sent again with a new link.",
     )
     .await
@@ -142,27 +138,13 @@ pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
         Ok(a) => a,
         Err(path) => return Ok(path),
     };
-    let pending = members::revoke(&ctx.state, &actor, &id).await?;
-    invitation_flash(
+    let outcome = members::revoke(&ctx.state, &actor, &id).await;
+    settle(
         ctx,
-        pending,
+        outcome,
         "The invitation was revoked: its link no longer works.",
     )
     .await
-}
-
-/// Back to the members page with `done`, or what stood in the way.
-async fn invitation_flash(ctx: &Ctx, outcome: PendingInvitation, done: &str) -> Next {
-    let flash = match outcome {
-        PendingInvitation::Done => Flash::notice(done),
-        PendingInvitation::NotFound => Flash::error("That invitation is no longer pending."),
-        PendingInvitation::NotAllowed => {
-            Flash::error("Your role does not allow managing that invitation.")
-        }
-        PendingInvitation::Refused(refused) => Flash::error(refused.message()),
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/members".into())
 }
 
 /// Accepts the invitation whose link was opened: as the signed-in user, or as a new user
