@@ -13,7 +13,7 @@ use app::ports::AccountDomain;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::list::{list_body, page_request};
-use super::sso::{flow_error, owner};
+use super::sso::owner;
 use super::ApiState;
 use app::auth::AdminOf;
 
@@ -42,8 +42,7 @@ pub async fn list(
     let owner = owner(&admin)?;
     let page = page_request(&q)?;
     let rows: Vec<AccountDomain> = domains::list(&api.app, &owner)
-        .await
-        .map_err(flow_error)?
+        .await?
         .into_iter()
         .filter(|d| page.starting_after.as_ref().is_none_or(|c| &d.id > c))
         .take(page.limit as usize + 1)
@@ -59,10 +58,7 @@ pub async fn create(
     let owner = owner(&admin)?;
     body.only(&["domain"])?;
     let input = body.name("domain", 300)?;
-    match domains::add(&api.app, &owner, &input)
-        .await
-        .map_err(flow_error)?
-    {
+    match domains::add(&api.app, &owner, &input).await? {
         AddResult::Added(d) => Ok((StatusCode::CREATED, Json(domain_json(&d))).into_response()),
         AddResult::AlreadyAdded(d) => Err(conflict(
             "domain_exists",
@@ -81,10 +77,7 @@ pub async fn verify(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let owner = owner(&admin)?;
-    match domains::verify(&api.app, &owner, &id)
-        .await
-        .map_err(flow_error)?
-    {
+    match domains::verify(&api.app, &owner, &id).await? {
         VerifyResult::Verified(d) => Ok(Json(domain_json(&d))),
         VerifyResult::RecordNotFound(record) => Err(ApiError::unprocessable(
             "dns_record_not_found",
@@ -114,10 +107,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&admin)?;
-    if domains::delete(&api.app, &owner, &id)
-        .await
-        .map_err(flow_error)?
-    {
+    if domains::delete(&api.app, &owner, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("domain"))

@@ -44,17 +44,12 @@ fn test_sign_in_required() -> ApiError {
     e
 }
 
-pub fn flow_error(e: app::flows::FlowError) -> ApiError {
-    tracing::error!(error = %e, "SSO settings failed");
-    ApiError::internal()
-}
-
 pub async fn list(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
 ) -> ApiResult<Json<Value>> {
     let owner = owner(&admin)?;
-    let rows = sso::list(&api.app, &owner).await.map_err(flow_error)?;
+    let rows = sso::list(&api.app, &owner).await?;
     let data: Vec<Value> = rows.iter().map(|c| connection_json(&api, c)).collect();
     Ok(Json(
         json!({"object": "list", "data": data, "has_more": false}),
@@ -133,10 +128,7 @@ pub async fn create(
         client_secret: Secret::new(string(&body, "client_secret")?),
         domains,
     };
-    match sso::create(&api.app, &owner, input)
-        .await
-        .map_err(flow_error)?
-    {
+    match sso::create(&api.app, &owner, input).await? {
         SsoResult::Created(c) => {
             Ok((StatusCode::CREATED, Json(connection_json(&api, &c))).into_response())
         }
@@ -164,10 +156,7 @@ pub async fn update(
                 .at("enforced", "/enforced"),
         );
     };
-    match sso::set_enforced(&api.app, &owner, &id, *enforced)
-        .await
-        .map_err(flow_error)?
-    {
+    match sso::set_enforced(&api.app, &owner, &id, *enforced).await? {
         EnforceResult::Enforced { .. } | EnforceResult::Stopped => {}
         EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
         EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
@@ -184,10 +173,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&admin)?;
-    if sso::delete(&api.app, &owner, &id)
-        .await
-        .map_err(flow_error)?
-    {
+    if sso::delete(&api.app, &owner, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("sso_connection"))
