@@ -1,15 +1,34 @@
 //! The ports the core needs from the outside world: a [`Store`] for durable state and a
-//! [`Mailer`] for email. The `terminus-hub` crate implements them (sqlx, lettre).
+//! [`Mailer`] for email. The `terminus-hub` crate implements them (sqlx, lettre). The records
+//! the store reads and writes are domain types (`crate::domain::…`).
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::tokens::TokenPurpose;
+
+// Re-exported while callers move to domain::
+pub use crate::domain::accounts::{Account, NewAccount};
+pub use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+pub use crate::domain::audit::AuditEvent;
+pub use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+pub use crate::domain::lockout::Hit;
+pub use crate::domain::members::{
+    Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
+};
+pub use crate::domain::paging::PageRequest;
+pub use crate::domain::roles::Role;
+pub use crate::domain::sso::{
+    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
+};
+pub use crate::domain::users::{
+    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+};
+pub use crate::domain::workspaces::{DataRecord, Workspace};
 
 /// A failure of the storage backend. The message is for logs only, never for pages.
 #[derive(Debug, thiserror::Error)]
@@ -17,355 +36,6 @@ use crate::domain::tokens::TokenPurpose;
 pub struct StoreError(pub String);
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A role in an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "owner" => Some(Role::Owner),
-            "admin" => Some(Role::Admin),
-            "member" => Some(Role::Member),
-            _ => None,
-        }
-    }
-}
-
-/// A user as stored. The password hash is a PHC string; `Debug` leaves it out.
-#[derive(Clone)]
-pub struct UserRecord {
-    pub id: String,
-    pub email: EmailAddress,
-    pub password_hash: Option<String>,
-    pub email_confirmed_at: Option<Timestamp>,
-    pub failed_attempts: u32,
-    pub locked_until: Option<Timestamp>,
-    /// Bumped when a password is reset: sessions started before it are no longer valid.
-    pub session_epoch: i64,
-    pub created_at: Timestamp,
-}
-
-impl fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("confirmed", &self.email_confirmed_at.is_some())
-            .field("failed_attempts", &self.failed_attempts)
-            .field("locked_until", &self.locked_until)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Everything a confirmed sign-up writes, in one transaction: user (confirmed), account, owner
-/// membership, workspace, and its audit event.
-pub struct NewSignUp {
-    pub user_id: String,
-    pub email: EmailAddress,
-    /// `None`: no password yet (a user the operator created sets one through a reset link).
-    pub password_hash: Option<String>,
-    pub account_id: String,
-    pub account_name: String,
-    /// The plan the new account is on (the configured default plan).
-    pub plan: String,
-    pub workspace_id: String,
-    pub workspace_name: String,
-    pub now: Timestamp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignUpOutcome {
-    Created,
-    /// The email already has a user; nothing was written.
-    EmailTaken,
-}
-
-/// A sign-up waiting for its email to be confirmed: nothing else exists yet.
-pub struct NewPendingSignUp {
-    pub email: EmailAddress,
-    pub password_hash: String,
-    pub token_hash: String,
-    pub expires_at: Timestamp,
-    pub now: Timestamp,
-}
-
-/// A live pending sign-up, as its confirmation link finds it.
-#[derive(Clone)]
-pub struct PendingSignUp {
-    pub email: EmailAddress,
-    pub password_hash: String,
-}
-
-impl fmt::Debug for PendingSignUp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingSignUp")
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfirmOutcome {
-    /// The user, account and workspace now exist.
-    Created { user_id: String },
-    /// The link was good but the email meanwhile got a user (an invitation, single sign-on):
-    /// the pending sign-up is gone and nothing else was written.
-    AlreadyUser,
-    /// Unknown, used, replaced or expired link.
-    Dead,
-}
-
-/// The outcome of counting one hit against a fixed-window counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    /// Counted, in the window that started then (give it back with `refund_hit`).
-    Counted { window_start: Timestamp },
-    /// The window that started then is full: nothing was counted.
-    Over { window_start: Timestamp },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Membership {
-    pub account_id: String,
-    pub account_name: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workspace {
-    pub id: String,
-    pub account_id: String,
-    pub name: String,
-    pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub id: String,
-    pub name: String,
-    pub plan: String,
-    pub created_at: Timestamp,
-}
-
-/// A JSON object kept in a workspace. `data` is the object's JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataRecord {
-    pub id: String,
-    pub account_id: String,
-    pub workspace_id: String,
-    pub data: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// An API key as lists show it: never the key, only its hint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKeyRecord {
-    pub id: String,
-    pub account_id: String,
-    pub name: String,
-    pub hint: String,
-    /// `None`: full account access.
-    pub scopes: Option<Vec<Scope>>,
-    pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    pub created_by: Option<String>,
-    pub created_at: Timestamp,
-}
-
-pub struct NewApiKey {
-    pub id: String,
-    pub account_id: String,
-    pub name: String,
-    pub key_hash: String,
-    pub hint: String,
-    pub scopes: Option<Vec<Scope>>,
-    pub expires_at: Option<Timestamp>,
-    pub created_by: Option<String>,
-    pub now: Timestamp,
-}
-
-/// What one indexed read by key hash tells the API about a presented key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyGrant {
-    pub key_id: String,
-    pub account_id: String,
-    pub scopes: Option<Vec<Scope>>,
-    pub expires_at: Option<Timestamp>,
-    pub plan: String,
-}
-
-/// A page of a list: newest first, after the cursor `starting_after` (an id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
-    pub limit: u32,
-    pub starting_after: Option<String>,
-}
-
-/// Something worth remembering who did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub account_id: Option<String>,
-    pub actor_user_id: Option<String>,
-    pub action: String,
-    pub detail: Option<String>,
-    pub at: Timestamp,
-}
-
-/// A member of an account, as the members page lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberRecord {
-    pub user_id: String,
-    pub email: String,
-    pub role: Role,
-    pub since: Timestamp,
-}
-
-/// An invitation to join an account (never its token).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invitation {
-    pub id: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub email: EmailAddress,
-    pub role: Role,
-    pub invited_by: Option<String>,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-pub struct NewInvitation {
-    pub id: String,
-    pub account_id: String,
-    pub email: EmailAddress,
-    pub role: Role,
-    pub token_hash: String,
-    pub invited_by: Option<String>,
-    pub now: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// Who accepts an invitation: a user who exists, or a new one the link creates.
-pub enum Acceptor {
-    Existing {
-        user_id: String,
-    },
-    New {
-        user_id: String,
-        password_hash: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MembershipChange {
-    Done,
-    NotAMember,
-    /// Refused: the account would have no owner left.
-    LastOwner,
-}
-
-/// A new account with its owner and its first workspace, in one transaction.
-pub struct NewAccount {
-    pub account_id: String,
-    pub name: String,
-    /// The plan the new account is on (the configured default plan).
-    pub plan: String,
-    pub owner_user_id: String,
-    pub workspace_id: String,
-    pub workspace_name: String,
-    pub now: Timestamp,
-}
-
-/// A domain an account has added, and whether DNS has proven it yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountDomain {
-    pub id: String,
-    pub account_id: String,
-    /// ASCII (UTS-46), lower-case, without a trailing dot.
-    pub domain: String,
-    /// The TXT record's value is `terminus-hub-verification=<token>` (see `domain::domains`).
-    pub token: String,
-    pub verified_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AddDomainOutcome {
-    Added(AccountDomain),
-    /// This account has added the domain already (that one is returned).
-    AlreadyAdded(AccountDomain),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifyDomainOutcome {
-    Verified,
-    /// Another account holds this domain verified: nothing was written.
-    HeldByAnotherAccount,
-    NotFound,
-}
-
-/// A domain a connection serves; only a verified one routes the email step or enforces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServedDomain {
-    pub domain: String,
-    pub verified: bool,
-}
-
-/// A single sign-on connection to an OpenID provider, with the domains it serves.
-/// The client secret stays sealed (see `sealing`); `Debug` leaves it out.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SsoConnection {
-    pub id: String,
-    pub account_id: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret_sealed: String,
-    pub enforced: bool,
-    pub domains: Vec<ServedDomain>,
-    /// When an owner last completed a sign-in through it ("Test sign-in").
-    pub tested_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-}
-
-impl SsoConnection {
-    /// Whether it serves `domain` through a verified account domain.
-    pub fn serves_verified(&self, domain: &str) -> bool {
-        self.domains
-            .iter()
-            .any(|d| d.verified && d.domain == domain)
-    }
-
-    pub fn domain_names(&self) -> Vec<String> {
-        self.domains.iter().map(|d| d.domain.clone()).collect()
-    }
-}
-
-impl fmt::Debug for SsoConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SsoConnection")
-            .field("id", &self.id)
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("enforced", &self.enforced)
-            .field("domains", &self.domains)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The start of an OpenID Connect sign-in: where to send the browser, and what to keep in
 /// the session to check the answer (never shown to anyone).
@@ -436,48 +106,6 @@ pub trait OidcClient: Send + Sync + 'static {
     ) -> Result<SsoIdentity, SsoError>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SsoCreated {
-    Created,
-    /// Another connection already serves this domain; nothing was written.
-    DomainTaken(String),
-}
-
-/// After a verified ID token: who it names, by (connection, subject).
-pub struct SsoSignIn {
-    pub connection_id: String,
-    pub account_id: String,
-    pub subject: String,
-    /// The verified email, on a domain the connection serves: used only for the first
-    /// sign-in of this subject (to link an existing user or provision a new one).
-    pub email: Option<EmailAddress>,
-    pub new_user_id: String,
-    pub now: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub enum SsoSignInOutcome {
-    /// The user this identity belongs to (found, linked now, or provisioned now).
-    SignedIn {
-        user: UserRecord,
-        new_identity: bool,
-    },
-    /// No identity yet, and no usable email to link or provision by.
-    NeedsEmail,
-    /// The user with that email is already linked to another subject at this connection.
-    UserLinkedElsewhere,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnforceOutcome {
-    /// Enforced now; this many password sessions were ended.
-    Enforced {
-        sessions_ended: u64,
-    },
-    /// No test sign-in has completed through this connection yet.
-    NotTested,
-    NotFound,
-}
 /// Durable state. Every method is one statement or one transaction, so several server
 /// instances sharing one database see the same truth (lockouts, tokens, sessions).
 #[async_trait]

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use app::domain::api_keys::{self, allows, Scope};
-use app::ports::Role;
+use app::domain::roles::Role;
 use app::web::session::current_user;
 
 use super::error::{ApiError, ApiResult};

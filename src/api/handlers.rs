@@ -11,8 +11,8 @@ use serde_json::Value;
 use app::domain::api_keys::{Scope, MAX_NAME_CHARS};
 use app::domain::clock::Timestamp;
 use app::domain::ids::{new_id, WORKSPACE};
+use app::domain::workspaces::{DataRecord, Workspace};
 use app::flows::api_keys as key_flows;
-use app::ports::{DataRecord, Workspace};
 
 use super::auth::Caller;
 use super::body::{pointer, JsonObject};

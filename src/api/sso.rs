@@ -7,9 +7,9 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use app::domain::secret::Secret;
+use app::domain::sso::SsoConnection;
 use app::flows::actor::OwnerOf;
 use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
-use app::ports::SsoConnection;
 
 use super::auth::Caller;
 use super::body::{pointer, JsonObject};

@@ -11,19 +11,29 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::domain::accounts::{Account, NewAccount};
 use app::domain::api_keys::{scopes_from_db, scopes_to_db};
+use app::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use app::domain::email::EmailAddress;
+use app::domain::lockout::Hit;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
-use app::domain::tokens::TokenPurpose;
-use app::ports::{
-    Acceptor, Account, AccountDomain, AddDomainOutcome, ApiKeyRecord, AuditEvent, ConfirmOutcome,
-    DataRecord, EnforceOutcome, Hit, Invitation, KeyGrant, MemberRecord, Membership,
-    MembershipChange, NewAccount, NewApiKey, NewInvitation, NewPendingSignUp, NewSignUp,
-    PageRequest, PendingSignUp, Role, ServedDomain, SignUpOutcome, SsoConnection, SsoCreated,
-    SsoSignIn, SsoSignInOutcome, Store, StoreError, StoreResult, UserRecord, VerifyDomainOutcome,
-    Workspace,
+use app::domain::members::{
+    Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
+use app::domain::paging::PageRequest;
+use app::domain::roles::Role;
+use app::domain::sso::{
+    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
+};
+use app::domain::tokens::TokenPurpose;
+use app::domain::users::{
+    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+};
+use app::domain::workspaces::{DataRecord, Workspace};
+use app::ports::{Store, StoreError, StoreResult};
 use async_trait::async_trait;
 use sqlx::Row as _;
 

@@ -14,9 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use app::domain::accounts::Account;
 use app::domain::api_keys::scopes_from_db;
+use app::domain::api_keys::KeyGrant;
 use app::domain::clock::Timestamp;
-use app::ports::{Account, DataRecord, KeyGrant, PageRequest, StoreError, StoreResult, Workspace};
+use app::domain::paging::PageRequest;
+use app::domain::workspaces::{DataRecord, Workspace};
+use app::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
 /// Idle connections kept for reuse. Reads never await while they hold a connection, so at

@@ -1,7 +1,9 @@
 //! Accounts a person belongs to: creating another one (with its workspace "Main").
+use crate::domain::accounts::NewAccount;
+use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{self, new_id};
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
-use crate::ports::{AuditEvent, NewAccount, StoreResult};
+use crate::ports::StoreResult;
 use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;

@@ -1,8 +1,9 @@
 //! Who is acting: a signed-in person in their current account with the role read from the
 //! store this request, and the authorized forms of it that only the role rules can make.
 //! A flow that takes an [`OwnerOf`] cannot be called for anyone else.
+use crate::domain::audit::AuditEvent;
 use crate::domain::roles::can_own;
-use crate::ports::{AuditEvent, Role};
+use crate::domain::roles::Role;
 
 /// Who is acting, in which account, with which role (read from the store this request).
 #[derive(Debug, Clone)]

@@ -1,10 +1,12 @@
 //! Creating and deleting API keys, shared by the keys page and `/api/v1/api_keys`.
 //! Both are audit events naming who did it.
 use crate::domain::api_keys::{self, Scope};
+use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
+use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
-use crate::ports::{ApiKeyRecord, AuditEvent, NewApiKey, StoreResult};
+use crate::ports::StoreResult;
 use crate::AppState;
 
 /// Creates a key and returns it with the secret, which is never stored or shown again. The

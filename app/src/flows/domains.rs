@@ -2,10 +2,10 @@
 //! DNS lookup, delete it. Only a verified domain can be served by single sign-on, and one
 //! account at a time holds a domain verified.
 use crate::domain::domains::{self, challenge, record_matches, ChallengeRecord, DomainError};
+use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::domain::ids::new_id;
 use crate::flows::actor::OwnerOf;
 use crate::flows::FlowError;
-use crate::ports::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

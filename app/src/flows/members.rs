@@ -1,16 +1,17 @@
 //! Members and invitations: inviting by email with a role, accepting, changing roles and
 //! removing people, always keeping at least one owner. Every change is an audit event.
+use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::new_id;
+use crate::domain::lockout::Hit;
+use crate::domain::members::{Acceptor, Invitation, MembershipChange, NewInvitation};
+use crate::domain::roles::Role;
 use crate::domain::roles::{can_administer, can_assign, can_remove};
 use crate::domain::tokens::{generate_token, token_hash, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::FlowError;
 use crate::mails;
-use crate::ports::{
-    Acceptor, AuditEvent, Hit, Invitation, MembershipChange, NewInvitation, Role, StoreError,
-    StoreResult,
-};
+use crate::ports::{StoreError, StoreResult};
 use crate::AppState;
 
 pub use crate::flows::actor::Actor;

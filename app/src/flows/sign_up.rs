@@ -7,10 +7,11 @@ use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::{generate_token, token_hash, TokenPurpose};
+use crate::domain::users::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::FlowError;
 use crate::mails;
-use crate::ports::{ConfirmOutcome, NewPendingSignUp, NewSignUp, StoreError};
+use crate::ports::StoreError;
 use crate::AppState;
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 

@@ -199,8 +199,12 @@ pub mod server {
 
     use crate::domain::email::EmailAddress;
     use crate::domain::ids::{self, new_id};
+    use crate::domain::members::Acceptor;
+    use crate::domain::roles::Role;
     pub use crate::domain::secret::Secret;
+    use crate::domain::sso::SsoConnection;
     use crate::domain::tokens::TokenPurpose;
+    use crate::domain::users::ConfirmOutcome;
     use crate::flows::accounts;
     use crate::flows::actor::OwnerOf;
     use crate::flows::members::{self, Actor, ChangeResult, InviteResult, PendingInvitation};
@@ -210,8 +214,7 @@ pub mod server {
     use crate::flows::sso::EnforceResult;
     use crate::flows::FlowError;
     use crate::flows::{sso, sso_login};
-    use crate::ports::SsoConnection;
-    use crate::ports::{Acceptor, ConfirmOutcome, Role, StoreError};
+    use crate::ports::StoreError;
     use crate::web::guards::ClientIp;
     use crate::web::session::{self, AuthState, Flash, SsoPurpose};
     use crate::AppState;

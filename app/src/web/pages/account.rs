@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use super::{see_other, PageError, PageResult};
-use crate::ports::{Membership, Role};
+use crate::domain::members::Membership;
+use crate::domain::roles::Role;
 use crate::web::session::{self, take_flash, SignedIn as SignedInUser};
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::AppState;

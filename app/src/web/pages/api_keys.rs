@@ -11,11 +11,12 @@ use tower_sessions::Session;
 
 use super::account::{human_time, signed_in_member, Member};
 use super::{errors, see_other, PageResult};
+use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::api_keys::{Scope, MAX_NAME_CHARS};
 use crate::domain::clock::Timestamp;
+use crate::domain::paging::PageRequest;
 use crate::domain::text::{clean_name, NameError};
 use crate::flows::api_keys as key_flows;
-use crate::ports::{ApiKeyRecord, PageRequest};
 use crate::web::actions::DeleteApiKey;
 use crate::web::session::{self, take_flash, Flash, FormToken};
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};

@@ -8,8 +8,8 @@ use tower_sessions::Session;
 
 use super::account::{human_time, signed_in_member, Member};
 use super::{errors, PageResult};
+use crate::domain::roles::Role;
 use crate::domain::roles::{can_assign, can_remove};
-use crate::ports::Role;
 use crate::web::actions::{
     ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
 };
