@@ -10,10 +10,13 @@
 //! On a `dyn Store` (or an `S: Store`) every aggregate's methods can be called as they are; on
 //! a concrete store type, bring the traits into scope with `use crate::ports::prelude::*;`. A
 //! function that needs one aggregate can take just it, e.g. `&dyn MembershipStore`: the
-//! `&dyn Store` a flow holds coerces to it.
+//! `&dyn Store` a flow holds coerces to it, and a unit test can pass an in-memory fake of
+//! that aggregate alone (`ports::fake`, test builds only).
 pub mod api_keys;
 pub mod audit;
 pub mod dns;
+#[cfg(test)]
+pub mod fake;
 pub mod mailer;
 pub mod memberships;
 pub mod oidc;
