@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
+use app::domain::domains::AccountDomain;
 use app::flows::domains::{self, AddResult, VerifyResult};
-use app::ports::AccountDomain;
 
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};

@@ -1,7 +1,7 @@
 //! List parameters (`limit`, `starting_after`) and the list envelope.
 use std::collections::HashMap;
 
-use app::ports::PageRequest;
+use app::domain::paging::PageRequest;
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
+use app::domain::members::{Invitation, MemberRecord};
+use app::domain::roles::Role;
 use app::flows::members;
-use app::ports::{Invitation, MemberRecord, Role};
 
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};

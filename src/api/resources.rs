@@ -1,6 +1,8 @@
 //! The JSON shapes of the API's objects (RFC 3339 UTC timestamps, opaque string ids).
+use app::domain::accounts::Account;
+use app::domain::api_keys::ApiKeyRecord;
 use app::domain::clock::Timestamp;
-use app::ports::{Account, ApiKeyRecord, DataRecord, Workspace};
+use app::domain::workspaces::{DataRecord, Workspace};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};

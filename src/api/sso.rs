@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use app::auth::OwnerOf;
 use app::domain::secret::Secret;
+use app::domain::sso::SsoConnection;
 use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
-use app::ports::SsoConnection;
 
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};

@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use app::domain::api_keys;
+use app::domain::api_keys::NewApiKey;
+use app::domain::audit::AuditEvent;
 use app::domain::clock::{Clock as _, SystemClock};
 use app::domain::email::EmailAddress;
 use app::domain::ids::new_id;
 use app::domain::secret::Secret;
+use app::domain::users::NewSignUp;
+use app::domain::workspaces::Workspace;
 use app::hashing::Passwords;
-use app::ports::{AuditEvent, NewApiKey, NewSignUp, Workspace};
 use app::session::AuthState;
 use terminus_hub::db::Database;
 use terminus_hub::Config;

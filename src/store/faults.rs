@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use app::ports::StoreError;
+
 /// SQLite primary result codes that say the storage failed (the low byte of an extended code).
 const SQLITE_READONLY: i64 = 8;
 const SQLITE_IOERR: i64 = 10;
@@ -80,6 +82,13 @@ fn epoch() -> Instant {
 
 /// When the last fault was seen, in nanoseconds after `epoch()` plus one (0: never).
 static LAST_FAULT: AtomicU64 = AtomicU64::new(0);
+
+/// The one mapping of database errors to the store's error: a fault is noted on the way (and
+/// so retires the pool's connections).
+pub fn db_err(err: sqlx::Error) -> StoreError {
+    note(&err);
+    StoreError(err.to_string())
+}
 
 /// Notes `err` if it is a fault. Returns whether it was.
 pub fn note(err: &sqlx::Error) -> bool {

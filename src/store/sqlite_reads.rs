@@ -9,15 +9,17 @@
 //! deleted by any process is refused on the very next request.
 //!
 //! Only reads come here (the connections are `query_only`); every write, and every read
-//! inside a transaction, stays on sqlx. Same query text as the PostgreSQL adapter.
+//! inside a transaction, stays on sqlx. Same query text as the PostgreSQL adapter, and the same
+//! typed rows (`rows`): only filling them from a `rusqlite::Row` is written here.
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use app::domain::api_keys::scopes_from_db;
-use app::domain::clock::Timestamp;
-use app::ports::{Account, DataRecord, KeyGrant, PageRequest, StoreError, StoreResult, Workspace};
+use app::domain::paging::PageRequest;
+use app::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
+
+use super::rows::{AccountRow, DataRecordRow, KeyGrantRow, WorkspaceRow};
 
 /// Idle connections kept for reuse. Reads never await while they hold a connection, so at
 /// most one per runtime thread is in use at a time.
@@ -43,10 +45,6 @@ impl std::fmt::Debug for InlineReads {
 
 fn read_err(e: rusqlite::Error) -> StoreError {
     StoreError(format!("inline SQLite read: {e}"))
-}
-
-fn ts(v: Option<i64>) -> Option<Timestamp> {
-    v.map(Timestamp)
 }
 
 impl InlineReads {
@@ -95,47 +93,23 @@ impl InlineReads {
         result
     }
 
-    pub fn key_by_hash(&self, sql: &str, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
+    /// Runs a query that finds at most one row, decoded by column name into `R`.
+    pub fn optional<R: InlineRow>(&self, sql: &str, params: &[&str]) -> StoreResult<Option<R>> {
         self.with(|conn| {
             conn.prepare_cached(sql)?
-                .query_row([key_hash], |row| {
-                    let scopes: Option<String> = row.get(2)?;
-                    Ok(KeyGrant {
-                        key_id: row.get(0)?,
-                        account_id: row.get(1)?,
-                        scopes: scopes_from_db(scopes.as_deref()),
-                        expires_at: ts(row.get(3)?),
-                        plan: row.get(4)?,
-                    })
-                })
+                .query_row(rusqlite::params_from_iter(params), R::from_row)
                 .optional()
         })
     }
 
-    pub fn account(&self, sql: &str, account_id: &str) -> StoreResult<Option<Account>> {
-        self.with(|conn| {
-            conn.prepare_cached(sql)?
-                .query_row([account_id], |row| {
-                    Ok(Account {
-                        id: row.get("id")?,
-                        name: row.get("name")?,
-                        plan: row.get("plan")?,
-                        created_at: Timestamp(row.get("created_at")?),
-                    })
-                })
-                .optional()
-        })
-    }
-
-    /// Runs a page query (see `queries::page_query`) and maps its rows.
-    pub fn page<T>(
+    /// Runs a page query (see `body::page_query`), its rows decoded by column name into `R`.
+    pub fn page<R: InlineRow>(
         &self,
         sql: &str,
         account_id: &str,
         page: &PageRequest,
         filter: Option<Option<&str>>,
-        map: fn(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> StoreResult<Vec<T>> {
+    ) -> StoreResult<Vec<R>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             let limit = i64::from(page.limit) + 1;
@@ -145,51 +119,69 @@ impl InlineReads {
             let rows = match filter {
                 Some(value) => stmt.query_map(
                     rusqlite::named_params! {"$1": account_id, "$2": after, "$3": limit, "$4": value},
-                    map,
+                    R::from_row,
                 )?,
                 None => stmt.query_map(
                     rusqlite::named_params! {"$1": account_id, "$2": after, "$3": limit},
-                    map,
+                    R::from_row,
                 )?,
             };
             rows.collect()
         })
     }
+}
 
-    /// Runs a by-id query (see `queries::by_id_query`) and maps its row.
-    pub fn one<T>(
-        &self,
-        sql: &str,
-        account_id: &str,
-        id: &str,
-        map: fn(&Row<'_>) -> rusqlite::Result<T>,
-    ) -> StoreResult<Option<T>> {
-        self.with(|conn| {
-            conn.prepare_cached(sql)?
-                .query_row([account_id, id], map)
-                .optional()
+/// A typed row (see `rows`) that the inline readers can fill, by column name like sqlx's
+/// `FromRow`; it then converts to its domain type exactly as a row read through sqlx does.
+pub trait InlineRow: Sized {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
+}
+
+impl InlineRow for KeyGrantRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            account_id: row.get("account_id")?,
+            scopes: row.get("scopes")?,
+            expires_at: row.get("expires_at")?,
+            plan: row.get("plan")?,
         })
     }
 }
 
-pub fn workspace(row: &Row<'_>) -> rusqlite::Result<Workspace> {
-    Ok(Workspace {
-        id: row.get("id")?,
-        account_id: row.get("account_id")?,
-        name: row.get("name")?,
-        created_at: Timestamp(row.get("created_at")?),
-    })
+impl InlineRow for AccountRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            plan: row.get("plan")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }
 
-pub fn record(row: &Row<'_>) -> rusqlite::Result<DataRecord> {
-    Ok(DataRecord {
-        id: row.get("id")?,
-        account_id: row.get("account_id")?,
-        workspace_id: row.get("workspace_id")?,
-        data: row.get("data")?,
-        created_at: Timestamp(row.get("created_at")?),
-        updated_at: Timestamp(row.get("updated_at")?),
-    })
+impl InlineRow for WorkspaceRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            account_id: row.get("account_id")?,
+            name: row.get("name")?,
+            created_at: row.get("created_at")?,
+        })
+    }
+}
+
+impl InlineRow for DataRecordRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            account_id: row.get("account_id")?,
+            workspace_id: row.get("workspace_id")?,
+            data: row.get("data")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
 }
 
 #[cfg(test)]

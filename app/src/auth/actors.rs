@@ -1,9 +1,10 @@
 //! The authorized actors: a signed-in person, a member of an account with their role, an
 //! admin or owner of it, and an API key of it. Only this module and `resolve` make them.
 use crate::domain::api_keys::{allows, Scope};
+use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::roles::Role;
 use crate::domain::roles::{can_administer, can_assign, can_own, can_remove};
-use crate::ports::{AuditEvent, Role};
 use crate::session::AuthState;
 
 /// Proof that an actor came from the auth rules: private, so no other module can build one.

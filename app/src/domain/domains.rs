@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use rand::RngCore as _;
 
+use super::clock::Timestamp;
 use super::email::ascii_domain;
 
 /// The label the challenge record lives under: `_terminus-hub-challenge.<domain>`.
@@ -87,6 +88,34 @@ pub fn challenge(domain: &str, token: &str) -> ChallengeRecord {
 pub fn record_matches(found: &[String], token: &str) -> bool {
     let expected = format!("{VALUE_PREFIX}{token}");
     found.iter().any(|txt| txt.trim() == expected)
+}
+
+/// A domain an account has added, and whether DNS has proven it yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDomain {
+    pub id: String,
+    pub account_id: String,
+    /// ASCII (UTS-46), lower-case, without a trailing dot.
+    pub domain: String,
+    /// The TXT record's value is `terminus-hub-verification=<token>` (see [`challenge`]).
+    pub token: String,
+    pub verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddDomainOutcome {
+    Added(AccountDomain),
+    /// This account has added the domain already (that one is returned).
+    AlreadyAdded(AccountDomain),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyDomainOutcome {
+    Verified,
+    /// Another account holds this domain verified: nothing was written.
+    HeldByAnotherAccount,
+    NotFound,
 }
 
 #[cfg(test)]

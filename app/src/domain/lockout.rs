@@ -91,6 +91,15 @@ pub fn client_key(client_ip: &str) -> String {
     }
 }
 
+/// The outcome of counting one hit against a fixed-window counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Counted, in the window that started then (give it back with `refund_hit`).
+    Counted { window_start: Timestamp },
+    /// The window that started then is full: nothing was counted.
+    Over { window_start: Timestamp },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

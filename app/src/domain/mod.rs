@@ -1,13 +1,21 @@
-//! Domain types and rules, free of I/O: easy to unit-test.
+//! Domain types and rules, free of I/O: easy to unit-test. The records the store reads and
+//! writes live here too, one module per aggregate (`users`, `accounts`, `members`,
+//! `workspaces`, `api_keys`, `domains`, `sso`, `audit`); the store's traits are in `ports`.
+pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod clock;
 pub mod domains;
 pub mod email;
 pub mod ids;
 pub mod lockout;
+pub mod members;
+pub mod paging;
 pub mod password;
 pub mod roles;
 pub mod secret;
 pub mod sso;
 pub mod text;
 pub mod tokens;
+pub mod users;
+pub mod workspaces;

@@ -1,6 +1,33 @@
-//! What each role may do in an account. Checked on every request against the role stored
-//! now, so a change of role or a removal takes effect on the next request.
-use crate::ports::Role;
+//! The roles of an account and what each may do. Checked on every request against the role
+//! stored now, so a change of role or a removal takes effect on the next request.
+
+/// A role in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
 
 /// Members, invitations, API keys and the activity log.
 pub fn can_administer(role: Role) -> bool {

@@ -1,7 +1,13 @@
 //! Single sign-on rules that need no I/O: which issuer URLs and network addresses the hub may
 //! talk to (so an owner cannot point it at the hub's own network), and what the email step
-//! does with a domain. The OIDC flow itself lives in the process crate.
+//! does with a domain; and the connections and sign-ins as the store keeps them. The OIDC flow
+//! itself lives in the process crate.
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::clock::Timestamp;
+use super::email::EmailAddress;
+use super::users::UserRecord;
 
 /// Where issuers may live, from the hub's own configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -165,6 +171,97 @@ pub enum DomainPolicy {
     Offered,
     /// Served and enforced: straight to the identity provider.
     Enforced,
+}
+
+/// A domain a connection serves; only a verified one routes the email step or enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedDomain {
+    pub domain: String,
+    pub verified: bool,
+}
+
+/// A single sign-on connection to an OpenID provider, with the domains it serves.
+/// The client secret stays sealed (see `sealing`); `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SsoConnection {
+    pub id: String,
+    pub account_id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    pub enforced: bool,
+    pub domains: Vec<ServedDomain>,
+    /// When an owner last completed a sign-in through it ("Test sign-in").
+    pub tested_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl SsoConnection {
+    /// Whether it serves `domain` through a verified account domain.
+    pub fn serves_verified(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| d.verified && d.domain == domain)
+    }
+
+    pub fn domain_names(&self) -> Vec<String> {
+        self.domains.iter().map(|d| d.domain.clone()).collect()
+    }
+}
+
+impl fmt::Debug for SsoConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SsoConnection")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("enforced", &self.enforced)
+            .field("domains", &self.domains)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsoCreated {
+    Created,
+    /// Another connection already serves this domain; nothing was written.
+    DomainTaken(String),
+}
+
+/// After a verified ID token: who it names, by (connection, subject).
+pub struct SsoSignIn {
+    pub connection_id: String,
+    pub account_id: String,
+    pub subject: String,
+    /// The verified email, on a domain the connection serves: used only for the first
+    /// sign-in of this subject (to link an existing user or provision a new one).
+    pub email: Option<EmailAddress>,
+    pub new_user_id: String,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub enum SsoSignInOutcome {
+    /// The user this identity belongs to (found, linked now, or provisioned now).
+    SignedIn {
+        user: UserRecord,
+        new_identity: bool,
+    },
+    /// No identity yet, and no usable email to link or provision by.
+    NeedsEmail,
+    /// The user with that email is already linked to another subject at this connection.
+    UserLinkedElsewhere,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforceOutcome {
+    /// Enforced now; this many password sessions were ended.
+    Enforced {
+        sessions_ended: u64,
+    },
+    /// No test sign-in has completed through this connection yet.
+    NotTested,
+    NotFound,
 }
 
 #[cfg(test)]

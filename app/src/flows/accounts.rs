@@ -1,10 +1,14 @@
 //! The accounts a person belongs to: where they land after signing in, switching the current
 //! one, creating another (with its workspace "Main"), and the current one's workspaces.
 use crate::auth::{self, MemberOf, Signed};
+use crate::domain::accounts::NewAccount;
+use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{self, new_id};
+use crate::domain::members::Membership;
+use crate::domain::workspaces::Workspace;
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
 use crate::flows::{Outcome, Refusal};
-use crate::ports::{AuditEvent, Membership, NewAccount, StoreResult, Workspace};
+use crate::ports::StoreResult;
 use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;

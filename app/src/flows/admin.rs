@@ -2,12 +2,13 @@
 //! user without a password, unlock a user, make a password-reset link when mail is broken,
 //! put an account on a plan, revoke an API key. Each writes its audit event (no acting user;
 //! the detail says it came from the command line) in the transaction of its change.
+use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::tokens::{new_link_token, TokenPurpose};
+use crate::domain::users::{NewSignUp, SignUpOutcome};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
 use crate::flows::FlowError;
-use crate::ports::{AuditEvent, NewSignUp, SignUpOutcome};
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold

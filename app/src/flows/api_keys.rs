@@ -3,12 +3,14 @@
 //! change and its audit event are one transaction.
 use crate::auth::AdminOf;
 use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
+use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::new_id;
+use crate::domain::paging::PageRequest;
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
 use crate::flows::{Outcome, Refusal};
-use crate::ports::{ApiKeyRecord, NewApiKey, PageRequest, StoreResult};
+use crate::ports::StoreResult;
 use crate::AppState;
 
 /// What a new key is to be: its name as typed, when it expires, what it may do (`None`: the

@@ -2,10 +2,12 @@
 //! Every read and write is filtered by the key's account (another account's ids are "not
 //! found"), and each needs the key's scope for it.
 use crate::auth::KeyOf;
+use crate::domain::accounts::Account;
 use crate::domain::api_keys::Scope;
 use crate::domain::ids::{new_id, WORKSPACE};
+use crate::domain::paging::PageRequest;
+use crate::domain::workspaces::{DataRecord, Workspace};
 use crate::flows::{Outcome, Refusal};
-use crate::ports::{Account, DataRecord, PageRequest, Workspace};
 use crate::AppState;
 
 /// The key's scope for `scope`, or the refusal that names it.

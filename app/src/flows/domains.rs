@@ -3,9 +3,9 @@
 //! account at a time holds a domain verified.
 use crate::auth::OwnerOf;
 use crate::domain::domains::{self, challenge, record_matches, ChallengeRecord, DomainError};
+use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::domain::ids::new_id;
 use crate::flows::FlowError;
-use crate::ports::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,19 +1,20 @@
 //! Members and invitations: inviting by email with a role, accepting, changing roles and
 //! removing people, always keeping at least one owner. Every change is an audit event.
 use crate::auth::{AdminOf, MemberOf, Signed};
+use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids;
 use crate::domain::ids::new_id;
+use crate::domain::lockout::Hit;
+use crate::domain::members::{Acceptor, Invitation, MemberRecord, MembershipChange, NewInvitation};
+use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
-use crate::ports::{
-    Acceptor, AuditEvent, Hit, Invitation, MemberRecord, MembershipChange, NewInvitation, Role,
-    StoreError, StoreResult,
-};
+use crate::ports::{StoreError, StoreResult};
 use crate::AppState;
 
 async fn audit(

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::lockout::Hit;
 use crate::domain::lockout::{client_key, GuessReservation};
 use crate::domain::password::{check_length, PasswordError};
 use crate::domain::secret::Secret;
@@ -11,7 +12,6 @@ use crate::flows::mail::{self, MailKind};
 use crate::flows::{tokens::issue_link, FlowError};
 use crate::hashing::Verification;
 use crate::mails;
-use crate::ports::Hit;
 use crate::AppState;
 
 /// The one message for a wrong password, an unknown email and a locked account.
@@ -38,9 +38,9 @@ pub enum EmailStep {
     /// Not served by single sign-on: the password step.
     Password,
     /// Served, not enforced: the password step with a "Continue with SSO" button.
-    PasswordOrSso(Box<crate::ports::SsoConnection>),
+    PasswordOrSso(Box<crate::domain::sso::SsoConnection>),
     /// Served and enforced: straight to the identity provider.
-    Sso(Box<crate::ports::SsoConnection>),
+    Sso(Box<crate::domain::sso::SsoConnection>),
 }
 
 pub async fn decide_email_step(

@@ -7,10 +7,10 @@ use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
+use crate::domain::users::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::FlowError;
 use crate::mails;
-use crate::ports::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::AppState;
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 

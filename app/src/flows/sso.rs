@@ -6,9 +6,10 @@ use crate::auth::OwnerOf;
 use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
+use crate::domain::sso::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated};
 use crate::domain::text::clean_name;
 use crate::flows::FlowError;
-use crate::ports::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoError, StoreError};
+use crate::ports::{SsoError, StoreError};
 use crate::AppState;
 
 /// What an owner submits.

@@ -1,13 +1,14 @@
 //! Signing in through single sign-on: the email step's decision, starting the OpenID Connect
 //! flow, and checking what comes back before anyone is signed in or provisioned.
 use crate::auth::OwnerOf;
+use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::sso::DomainPolicy;
+use crate::domain::sso::{SsoConnection, SsoSignIn, SsoSignInOutcome};
+use crate::domain::users::UserRecord;
 use crate::flows::FlowError;
-use crate::ports::{
-    AuditEvent, SsoConnection, SsoError, SsoIdentity, SsoSignIn, SsoSignInOutcome, UserRecord,
-};
+use crate::ports::{SsoError, SsoIdentity};
 use crate::AppState;
 
 /// How long a started SSO sign-in may take before its callback is refused.

@@ -9,11 +9,12 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::AdminOf;
+use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
+use crate::domain::paging::PageRequest;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
-use crate::ports::{ApiKeyRecord, PageRequest};
 use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::errors;

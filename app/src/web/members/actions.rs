@@ -2,11 +2,11 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
 use crate::flows::Stopped;
-use crate::ports::Role;
 use crate::session::{self, AuthState, Flash};
 use crate::web::forms::{kept, refused, Ctx, Next, DEAD_LINK};
 

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
+use crate::domain::users::ConfirmOutcome;
 use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
-use crate::ports::ConfirmOutcome;
 use crate::session::{self, Flash};
 use crate::web::forms::{kept, Ctx, Next, DEAD_LINK};
 

@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
+use crate::domain::sso::SsoConnection;
 use crate::flows::sso::EnforceResult;
 use crate::flows::FlowError;
 use crate::flows::{sso, sso_login};
-use crate::ports::SsoConnection;
 use crate::session::{self, Flash, SsoPurpose};
 use crate::web::forms::{kept, Ctx, Next};
 

@@ -1,0 +1,90 @@
+//! Users as the store keeps them, and the records of signing up: a pending sign-up waits for
+//! its email to be confirmed, and confirming it creates the user with their own account.
+use std::fmt;
+
+use super::clock::Timestamp;
+use super::email::EmailAddress;
+
+/// A user as stored. The password hash is a PHC string; `Debug` leaves it out.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: EmailAddress,
+    pub password_hash: Option<String>,
+    pub email_confirmed_at: Option<Timestamp>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<Timestamp>,
+    /// Bumped when a password is reset: sessions started before it are no longer valid.
+    pub session_epoch: i64,
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("confirmed", &self.email_confirmed_at.is_some())
+            .field("failed_attempts", &self.failed_attempts)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a confirmed sign-up writes, in one transaction: user (confirmed), account, owner
+/// membership, workspace, and its audit event.
+pub struct NewSignUp {
+    pub user_id: String,
+    pub email: EmailAddress,
+    /// `None`: no password yet (a user the operator created sets one through a reset link).
+    pub password_hash: Option<String>,
+    pub account_id: String,
+    pub account_name: String,
+    /// The plan the new account is on (the configured default plan).
+    pub plan: String,
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignUpOutcome {
+    Created,
+    /// The email already has a user; nothing was written.
+    EmailTaken,
+}
+
+/// A sign-up waiting for its email to be confirmed: nothing else exists yet.
+pub struct NewPendingSignUp {
+    pub email: EmailAddress,
+    pub password_hash: String,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+    pub now: Timestamp,
+}
+
+/// A live pending sign-up, as its confirmation link finds it.
+#[derive(Clone)]
+pub struct PendingSignUp {
+    pub email: EmailAddress,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for PendingSignUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingSignUp")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// The user, account and workspace now exist.
+    Created { user_id: String },
+    /// The link was good but the email meanwhile got a user (an invitation, single sign-on):
+    /// the pending sign-up is gone and nothing else was written.
+    AlreadyUser,
+    /// Unknown, used, replaced or expired link.
+    Dead,
+}

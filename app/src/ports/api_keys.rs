@@ -1,0 +1,36 @@
+//! API keys: the bearer keys scripts call the REST API with.
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::PageRequest;
+
+/// API keys.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + 'static {
+    /// The one indexed read behind every bearer-key request.
+    async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>>;
+    /// Stores a new key and its audit event in one transaction.
+    async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord>;
+    /// Up to `page.limit + 1` keys, so the caller can tell whether there are more.
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// A key by its id, in whichever account it is (the operator's command line).
+    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// Deletes a key and writes its audit event in one transaction; `false` (nothing written)
+    /// when the account has no such key.
+    async fn delete_api_key(
+        &self,
+        account_id: &str,
+        key_id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Writes batched "last used" times (each only moves forward).
+    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()>;
+}

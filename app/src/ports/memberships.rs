@@ -1,0 +1,70 @@
+//! Accounts, who belongs to them with which role, and invitations to join.
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::accounts::{Account, NewAccount};
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::members::{
+    Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
+};
+use crate::domain::roles::Role;
+
+/// Accounts, memberships and invitations.
+#[async_trait]
+pub trait MembershipStore: Send + Sync + 'static {
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
+    async fn create_account(&self, new: NewAccount) -> StoreResult<()>;
+    /// Puts an account on `plan`, with its audit event; the plan it was on, or `None` when
+    /// there is no such account (nothing written).
+    async fn set_account_plan(
+        &self,
+        account_id: &str,
+        plan: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>>;
+
+    /// The accounts `user_id` belongs to.
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
+    /// Changes a role, refusing to leave the account without an owner (serialised per account).
+    async fn change_role(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> StoreResult<MembershipChange>;
+    async fn remove_member(&self, account_id: &str, user_id: &str)
+        -> StoreResult<MembershipChange>;
+
+    /// Stores an invitation, revoking any pending one for the same email in that account.
+    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()>;
+    /// Pending invitations (not accepted, revoked or expired).
+    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>>;
+    async fn invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    async fn revoke_invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Uses the invitation and adds the membership (creating the user if new), in one
+    /// transaction. `None`: the invitation is no longer live.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        acceptor: Acceptor,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+}

@@ -1,0 +1,81 @@
+//! The ports the core needs from the outside world: a [`Store`] for durable state, a
+//! [`Mailer`] for email, [`DnsTxt`] lookups and an [`OidcClient`]. The `terminus-hub` crate
+//! implements them (sqlx, lettre, hickory, openidconnect).
+//!
+//! The store is one trait per aggregate ([`UserStore`], [`TokenStore`], [`MembershipStore`],
+//! [`ApiKeyStore`], [`WorkspaceStore`], [`SsoStore`], [`AuditStore`], [`OperationsStore`]),
+//! and [`Store`] is all of them: `Arc<dyn Store>` is what the app holds. The records they read
+//! and write are domain types (`crate::domain::…`).
+//!
+//! On a `dyn Store` (or an `S: Store`) every aggregate's methods can be called as they are; on
+//! a concrete store type, bring the traits into scope with `use crate::ports::prelude::*;`. A
+//! function that needs one aggregate can take just it, e.g. `&dyn MembershipStore`: the
+//! `&dyn Store` a flow holds coerces to it, and a unit test can pass an in-memory fake of
+//! that aggregate alone (`ports::fake`, test builds only).
+pub mod api_keys;
+pub mod audit;
+pub mod dns;
+#[cfg(test)]
+pub mod fake;
+pub mod mailer;
+pub mod memberships;
+pub mod oidc;
+pub mod operations;
+pub mod sso;
+pub mod tokens;
+pub mod users;
+pub mod workspaces;
+
+pub use api_keys::ApiKeyStore;
+pub use audit::AuditStore;
+pub use dns::{DnsError, DnsTxt};
+pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use memberships::MembershipStore;
+pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
+pub use operations::OperationsStore;
+pub use sso::SsoStore;
+pub use tokens::TokenStore;
+pub use users::UserStore;
+pub use workspaces::WorkspaceStore;
+
+/// A failure of the storage backend. The message is for logs only, never for pages.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable state: every aggregate's store. Every method is one statement or one transaction,
+/// so several server instances sharing one database see the same truth (lockouts, tokens,
+/// sessions). Implemented by anything that implements every aggregate's trait.
+pub trait Store:
+    UserStore
+    + TokenStore
+    + MembershipStore
+    + ApiKeyStore
+    + WorkspaceStore
+    + SsoStore
+    + AuditStore
+    + OperationsStore
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + MembershipStore
+        + ApiKeyStore
+        + WorkspaceStore
+        + SsoStore
+        + AuditStore
+        + OperationsStore
+{
+}
+
+/// The store's traits, for `use crate::ports::prelude::*;` wherever store methods are called.
+pub mod prelude {
+    pub use super::{
+        ApiKeyStore, AuditStore, MembershipStore, OperationsStore, SsoStore, Store, TokenStore,
+        UserStore, WorkspaceStore,
+    };
+}

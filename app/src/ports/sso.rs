@@ -1,0 +1,90 @@
+//! Single sign-on: the domains an account proves by DNS, its connections to identity
+//! providers, and the identities they sign in.
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
+
+/// Account domains, SSO connections and SSO identities.
+#[async_trait]
+pub trait SsoStore: Send + Sync + 'static {
+    async fn add_domain(
+        &self,
+        domain: AccountDomain,
+        audit: AuditEvent,
+    ) -> StoreResult<AddDomainOutcome>;
+    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>>;
+    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>>;
+    /// Marks the domain verified unless another account holds it verified.
+    async fn verify_domain(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<VerifyDomainOutcome>;
+    /// Deletes the domain (connections stop serving it). False when there was none.
+    async fn delete_domain(
+        &self,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+
+    /// Stores the connection serving the given account domains (by id), with its audit event.
+    async fn create_sso_connection(
+        &self,
+        connection: &SsoConnection,
+        domain_ids: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<SsoCreated>;
+    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>>;
+    /// Switches enforcement off (on goes through [`SsoStore::enforce_sso`]).
+    async fn stop_enforcing_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Records a completed test sign-in through the connection.
+    async fn mark_sso_tested(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// People whose password sign-in enforcing this connection would refuse: users with an
+    /// email on a verified domain it serves who are not owners or admins of its account.
+    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64>;
+    /// Enforces the connection (only after a test sign-in) and, in the same transaction, ends
+    /// the password sessions of the people it affects.
+    async fn enforce_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EnforceOutcome>;
+    async fn delete_sso_connection(
+        &self,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// The connection serving an email domain through a verified account domain, if any.
+    async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
+    /// After a verified ID token, in one transaction: find the user by (connection, subject);
+    /// or, the first time, link the user with that email or provision one (confirmed, no
+    /// password, a member of the connection's account) and record the identity; then the
+    /// audit event.
+    async fn sso_sign_in(
+        &self,
+        sign_in: SsoSignIn,
+        audit: AuditEvent,
+    ) -> StoreResult<SsoSignInOutcome>;
+}

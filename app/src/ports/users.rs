@@ -1,0 +1,83 @@
+//! Users: creating them (through a confirmed sign-up or the operator), finding them, the
+//! atomic lockout counter and the fixed-window rate counters.
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
+use crate::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
+use crate::domain::users::{
+    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+};
+
+/// Users, pending sign-ups, the lockout's guess counter and rate counters.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Creates a confirmed user with their own account and workspace, and writes `audit` in
+    /// the same transaction (the admin CLI and the benchmark; browser sign-ups go through
+    /// [`UserStore::confirm_sign_up`]).
+    async fn create_user_with_account(
+        &self,
+        new: NewSignUp,
+        audit: AuditEvent,
+    ) -> StoreResult<SignUpOutcome>;
+    /// Stores (or replaces, for the same email) a pending sign-up.
+    async fn put_pending_sign_up(&self, pending: NewPendingSignUp) -> StoreResult<()>;
+    /// The live pending sign-up a confirmation link points to.
+    async fn pending_sign_up(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<PendingSignUp>>;
+    /// Gives a live pending sign-up of `email` a new link (the old one dies); false if none.
+    async fn renew_pending_sign_up(
+        &self,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Uses the link: in one transaction, deletes the pending sign-up (which must still be the
+    /// one behind `token_hash` and live) and writes `new` with its audit event.
+    async fn confirm_sign_up(
+        &self,
+        token_hash: &str,
+        new: NewSignUp,
+    ) -> StoreResult<ConfirmOutcome>;
+    async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Atomically counts a guess before the password is verified (see [`GuessReservation`]).
+    async fn reserve_guess(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> StoreResult<GuessReservation>;
+    /// A correct password: reset the failure count and lock, store an upgraded hash, and give
+    /// back the attempt's hit on its client's counter (`refund`: key and window start), all in
+    /// one transaction (a sign-in is the hottest write path).
+    async fn sign_in_succeeded(
+        &self,
+        user_id: &str,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()>;
+    /// Clears a user's failure count and lock, with its audit event; false when no such user.
+    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool>;
+
+    /// Counts one hit on the fixed-window counter `key` unless the current window already has
+    /// `limit` hits; a window older than `window` starts afresh. Atomic under concurrency.
+    async fn count_hit(
+        &self,
+        key: &str,
+        now: Timestamp,
+        window: Duration,
+        limit: u32,
+    ) -> StoreResult<Hit>;
+    /// Gives back a hit counted in the window that started at `window_start`.
+    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()>;
+}

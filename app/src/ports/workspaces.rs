@@ -1,0 +1,52 @@
+//! Workspaces and the JSON records kept in them.
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::PageRequest;
+use crate::domain::workspaces::{DataRecord, Workspace};
+
+/// Workspaces and records.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync + 'static {
+    /// Every workspace of the account, oldest id first (the pages).
+    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>>;
+    async fn list_workspaces(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<Workspace>>;
+    async fn workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+    ) -> StoreResult<Option<Workspace>>;
+    async fn create_workspace(&self, workspace: &Workspace) -> StoreResult<()>;
+    async fn rename_workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Workspace>>;
+    /// Deletes the workspace and its records.
+    async fn delete_workspace(&self, account_id: &str, workspace_id: &str) -> StoreResult<bool>;
+
+    async fn list_records(
+        &self,
+        account_id: &str,
+        workspace_id: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<DataRecord>>;
+    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>>;
+    /// `false` when the workspace is not in this account (nothing written).
+    async fn create_record(&self, record: &DataRecord) -> StoreResult<bool>;
+    async fn update_record(
+        &self,
+        account_id: &str,
+        record_id: &str,
+        data: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<DataRecord>>;
+    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool>;
+}

@@ -1,0 +1,421 @@
+//! [`MembershipStore`]: accounts, memberships (who has which role) and invitations.
+use std::sync::LazyLock;
+
+use app::domain::accounts::{Account, NewAccount};
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::members::{
+    Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
+};
+use app::domain::roles::Role;
+use app::ports::{MembershipStore, StoreResult};
+use async_trait::async_trait;
+
+use super::users::{DELETE_PENDING_FOR_EMAIL, INSERT_CONFIRMED_USER};
+use super::workspaces::INSERT_WORKSPACE;
+use super::{audit_in, Db, Tx};
+use crate::store::faults::db_err;
+use crate::store::rows::{decode, decode_opt, AccountRow, InvitationRow, MemberRow, MembershipRow};
+use crate::store::SqlStore;
+
+const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
+const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, name, created_at, plan) VALUES ($1, $2, $3, $4)";
+/// The first statement of a plan change: takes the row's write lock (a no-op update, so the
+/// transaction starts with a write) and returns the plan it is on.
+const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
+const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
+/// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
+/// changes of one account are serialised and the last-owner check cannot race.
+const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
+
+const MEMBERSHIPS: &str = "
+SELECT m.account_id, a.name AS account_name, m.role FROM memberships m
+JOIN accounts a ON a.id = m.account_id
+WHERE m.user_id = $1
+ORDER BY m.created_at, m.account_id";
+const ROLE_IN: &str = "SELECT role FROM memberships WHERE user_id = $1 AND account_id = $2";
+const MEMBERS: &str = "
+SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m
+JOIN users u ON u.id = m.user_id
+WHERE m.account_id = $1
+ORDER BY m.created_at, u.email";
+const OWNER_COUNT: &str =
+    "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
+const INSERT_MEMBERSHIP: &str =
+    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
+pub(super) const INSERT_MEMBERSHIP_IF_NEW: &str = "
+INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (account_id, user_id) DO NOTHING";
+const SET_ROLE: &str = "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2";
+const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
+
+const INVITATION_COLUMNS: &str =
+    "i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at";
+const LIVE_INVITATION: &str =
+    "i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2";
+/// Live invitations matching `condition` (`$1`, `$2` now, and `$3`), newest first.
+fn invitations_where(condition: &str) -> String {
+    format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN accounts a ON a.id = i.account_id WHERE {condition} AND {LIVE_INVITATION} ORDER BY i.id DESC"
+    )
+}
+static INVITATIONS_OF_ACCOUNT: LazyLock<String> =
+    LazyLock::new(|| invitations_where("i.account_id = $1"));
+static INVITATION_BY_ID: LazyLock<String> =
+    LazyLock::new(|| invitations_where("i.id = $1 AND i.account_id = $3"));
+static INVITATION_BY_TOKEN: LazyLock<String> =
+    LazyLock::new(|| invitations_where("i.token_hash = $1"));
+const REVOKE_PENDING_FOR_EMAIL: &str = "
+UPDATE invitations SET revoked_at = $3
+WHERE account_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
+const INSERT_INVITATION: &str = "
+INSERT INTO invitations (id, account_id, email, role, token_hash, invited_by, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const REVOKE_INVITATION: &str = "
+UPDATE invitations SET revoked_at = $3
+WHERE account_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
+const USE_INVITATION: &str = "
+UPDATE invitations SET accepted_at = $2
+WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+RETURNING id";
+
+/// A new account's rows: the account, its owner's membership and its first workspace.
+pub(super) struct NewAccountRows<'a> {
+    pub account_id: &'a str,
+    pub name: &'a str,
+    pub plan: &'a str,
+    pub owner_user_id: &'a str,
+    pub workspace_id: &'a str,
+    pub workspace_name: &'a str,
+    pub now: Timestamp,
+}
+
+/// Inserts a new account with its owner and first workspace inside `tx`.
+pub(super) async fn insert_account_with_owner(
+    tx: &mut Tx,
+    new: NewAccountRows<'_>,
+) -> Result<(), sqlx::Error> {
+    let now = new.now.millis();
+    sqlx::query(INSERT_ACCOUNT)
+        .bind(new.account_id)
+        .bind(new.name)
+        .bind(now)
+        .bind(new.plan)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(INSERT_MEMBERSHIP)
+        .bind(new.account_id)
+        .bind(new.owner_user_id)
+        .bind(Role::Owner.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(INSERT_WORKSPACE)
+        .bind(new.workspace_id)
+        .bind(new.account_id)
+        .bind(new.workspace_name)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl SqlStore<Db> {
+    /// Applies a role change (or, with `None`, a removal) unless it would leave the account
+    /// without an owner.
+    async fn change_membership(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        new_role: Option<Role>,
+    ) -> StoreResult<MembershipChange> {
+        let mut tx = self.begin().await?;
+        sqlx::query(LOCK_ACCOUNT)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let current = sqlx::query_scalar::<_, String>(ROLE_IN)
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(current) = current.as_deref().and_then(Role::parse) else {
+            return Ok(MembershipChange::NotAMember);
+        };
+        if current == Role::Owner && new_role != Some(Role::Owner) {
+            let owners = sqlx::query_scalar::<_, i64>(OWNER_COUNT)
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if owners <= 1 {
+                return Ok(MembershipChange::LastOwner);
+            }
+        }
+        match new_role {
+            Some(role) => sqlx::query(SET_ROLE)
+                .bind(account_id)
+                .bind(user_id)
+                .bind(role.as_str()),
+            None => sqlx::query(DELETE_MEMBERSHIP)
+                .bind(account_id)
+                .bind(user_id),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(MembershipChange::Done)
+    }
+
+    /// Live invitations by one of the `INVITATION…` queries: `$1` first, `$2` now, `$3` the
+    /// account when given.
+    async fn live_invitations(
+        &self,
+        sql: &str,
+        first: &str,
+        now: Timestamp,
+        account: Option<&str>,
+    ) -> StoreResult<Vec<Invitation>> {
+        let mut query = sqlx::query_as::<_, InvitationRow>(sql)
+            .bind(first)
+            .bind(now.millis());
+        if let Some(account_id) = account {
+            query = query.bind(account_id);
+        }
+        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+    }
+}
+
+#[async_trait]
+impl MembershipStore for SqlStore<Db> {
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+        let row = match &self.inline {
+            Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
+            None => sqlx::query_as::<_, AccountRow>(ACCOUNT)
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?,
+        };
+        decode_opt(row)
+    }
+
+    async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        insert_account_with_owner(
+            &mut tx,
+            NewAccountRows {
+                account_id: &new.account_id,
+                name: &new.name,
+                plan: &new.plan,
+                owner_user_id: &new.owner_user_id,
+                workspace_id: &new.workspace_id,
+                workspace_name: &new.workspace_name,
+                now: new.now,
+            },
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_account_plan(
+        &self,
+        account_id: &str,
+        plan: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if previous.is_none() {
+            return Ok(None);
+        }
+        sqlx::query(SET_ACCOUNT_PLAN)
+            .bind(account_id)
+            .bind(plan)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(previous)
+    }
+
+    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode(rows)
+    }
+
+    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
+        let role = sqlx::query_scalar::<_, String>(ROLE_IN)
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(role.as_deref().and_then(Role::parse))
+    }
+
+    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+        let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode(rows)
+    }
+
+    async fn change_role(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        role: Role,
+    ) -> StoreResult<MembershipChange> {
+        self.change_membership(account_id, user_id, Some(role))
+            .await
+    }
+
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        user_id: &str,
+    ) -> StoreResult<MembershipChange> {
+        self.change_membership(account_id, user_id, None).await
+    }
+
+    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(REVOKE_PENDING_FOR_EMAIL)
+            .bind(&new.account_id)
+            .bind(new.email.as_str())
+            .bind(new.now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(INSERT_INVITATION)
+            .bind(&new.id)
+            .bind(&new.account_id)
+            .bind(new.email.as_str())
+            .bind(new.role.as_str())
+            .bind(&new.token_hash)
+            .bind(&new.invited_by)
+            .bind(new.now.millis())
+            .bind(new.expires_at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
+        self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)
+            .await
+    }
+
+    async fn invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        let mut found = self
+            .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn invitation_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        let mut found = self
+            .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn revoke_invitation(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let revoked = self
+            .write(
+                sqlx::query(REVOKE_INVITATION)
+                    .bind(account_id)
+                    .bind(id)
+                    .bind(now.millis()),
+            )
+            .await?;
+        Ok(revoked > 0)
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        acceptor: Acceptor,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
+            return Ok(None);
+        };
+        let mut tx = self.begin().await?;
+        let used = sqlx::query_scalar::<_, String>(USE_INVITATION)
+            .bind(token_hash)
+            .bind(now.millis())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if used.is_none() {
+            return Ok(None);
+        }
+        let user_id = match acceptor {
+            Acceptor::Existing { user_id } => user_id,
+            Acceptor::New {
+                user_id,
+                password_hash,
+            } => {
+                sqlx::query(INSERT_CONFIRMED_USER)
+                    .bind(&user_id)
+                    .bind(invitation.email.as_str())
+                    .bind(&password_hash)
+                    .bind(now.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                // The invitation proved the email: a pending sign-up for it dies.
+                sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                    .bind(invitation.email.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                user_id
+            }
+        };
+        sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+            .bind(&invitation.account_id)
+            .bind(&user_id)
+            .bind(invitation.role.as_str())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(invitation))
+    }
+}

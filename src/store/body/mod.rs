@@ -1,0 +1,204 @@
+//! The store's one body. `sqlite.rs` and `postgres.rs` each declare `type Db` and compile this
+//! folder for it (`#[path = "body/mod.rs"] mod body;`), so every method is written once, in
+//! plain Rust that rustfmt formats, and type-checked against both drivers. One file per
+//! aggregate holds its query text (one text for both databases) and its trait's impl; this
+//! file holds what they share.
+//!
+//! Every write either runs alone, in autocommit, to its end (`write`, `write_returning`), or
+//! in a transaction whose `COMMIT` is awaited and checked (`begin` … `tx.commit()`): no
+//! method reports a change the database did not commit. A bare `fetch_optional` on an
+//! `UPDATE … RETURNING` in autocommit is the trap this avoids: sqlx's SQLite driver stops
+//! stepping after the first row and resets the statement, which is when SQLite commits, and
+//! the error of that reset (a full disk, a read-only file) is dropped.
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::ids::{new_id, AUDIT};
+use app::domain::paging::PageRequest;
+use app::ports::StoreResult;
+
+use super::Db;
+use crate::store::faults::db_err;
+use crate::store::rows::{decode, decode_opt};
+use crate::store::SqlStore;
+
+mod api_keys;
+mod audit;
+mod memberships;
+mod operations;
+mod sso;
+mod tokens;
+mod users;
+mod workspaces;
+
+/// A transaction on this database.
+type Tx = sqlx::Transaction<'static, Db>;
+/// A statement with its arguments bound.
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+/// A statement whose rows decode into `R`.
+type QueryAs<'q, R> = sqlx::query::QueryAs<'q, Db, R, <Db as sqlx::Database>::Arguments<'q>>;
+/// A row of this database, before it is decoded.
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// A typed row a query can decode into (see `rows`).
+trait TypedRow: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin {}
+impl<R: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin> TypedRow for R {}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+const INSERT_AUDIT: &str = "
+INSERT INTO audit_events (id, account_id, actor_user_id, action, detail, at)
+VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// A page of `table`, newest first: `$1` account, `$2` cursor (or NULL), `$3` limit,
+/// and `extra` for one more filter on `$4`.
+fn page_query(columns: &str, table: &str, extra: Option<&str>) -> String {
+    let extra = extra
+        .map(|column| format!(" AND ($4 IS NULL OR {column} = $4)"))
+        .unwrap_or_default();
+    format!(
+        "SELECT {columns} FROM {table} WHERE account_id = $1 AND ($2 IS NULL OR id < $2){extra} ORDER BY id DESC LIMIT $3"
+    )
+}
+
+/// One row of `table` by account (`$1`) and id (`$2`).
+fn by_id_query(columns: &str, table: &str) -> String {
+    format!("SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2")
+}
+
+impl SqlStore<Db> {
+    /// Starts a write of several statements. Nothing it did counts until
+    /// `tx.commit().await` returned `Ok`; dropping it rolls back.
+    async fn begin(&self) -> StoreResult<Tx> {
+        self.pool.begin().await.map_err(db_err)
+    }
+
+    /// One write statement in autocommit, run to its end before it returns: the number of
+    /// rows it changed. Both databases commit a lone statement as its last step, and report a
+    /// failed commit (a full disk, a deferred constraint) as that statement's error, which
+    /// `execute` waits for. (One round trip instead of BEGIN, statement, COMMIT: on
+    /// PostgreSQL that is most of a write's cost.)
+    async fn write(&self, query: Query<'_>) -> StoreResult<u64> {
+        let done = query.execute(&self.pool).await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    /// One `… RETURNING` write in autocommit. Every row is read, so the statement runs to its
+    /// end (its commit) before its row is handed back: stopping after the first row is what
+    /// lost writes before, since the commit error then went unread.
+    async fn write_returning<R: TypedRow>(&self, query: QueryAs<'_, R>) -> StoreResult<Option<R>> {
+        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Runs a page query (see `page_query`): up to `page.limit + 1` rows, so the caller can
+    /// tell whether there are more.
+    async fn page<R, T>(
+        &self,
+        sql: &str,
+        account_id: &str,
+        page: &PageRequest,
+        filter: Option<Option<&str>>,
+    ) -> StoreResult<Vec<T>>
+    where
+        R: TypedRow,
+        T: TryFrom<R, Error = sqlx::Error>,
+    {
+        let mut query = sqlx::query_as::<_, R>(sql)
+            .bind(account_id)
+            .bind(page.starting_after.as_deref())
+            .bind(i64::from(page.limit) + 1);
+        if let Some(value) = filter {
+            query = query.bind(value);
+        }
+        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+    }
+
+    /// Runs a by-id query (see `by_id_query`).
+    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<Option<T>>
+    where
+        R: TypedRow,
+        T: TryFrom<R, Error = sqlx::Error>,
+    {
+        let row = sqlx::query_as::<_, R>(sql)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_opt(row)
+    }
+
+    /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
+    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
+        Ok(self
+            .write(sqlx::query(sql).bind(account_id).bind(id))
+            .await?
+            > 0)
+    }
+
+    /// One account-scoped UPDATE (`$1` account, `$2` id, `$3` now) and its audit event, in one
+    /// transaction; `false` (nothing written) when it changed no row.
+    async fn update_with_audit(
+        &self,
+        sql: &str,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(sql)
+            .bind(account_id)
+            .bind(id)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    /// One account-scoped DELETE (`$1` account, `$2` id) and its audit event, in one
+    /// transaction; `false` (nothing written) when there was no such row.
+    async fn delete_with_audit(
+        &self,
+        sql: &str,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(sql)
+            .bind(account_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+}
+
+/// Writes an audit event inside the transaction of the change it records.
+async fn audit_in(tx: &mut Tx, event: AuditEvent) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_AUDIT)
+        .bind(new_id(AUDIT))
+        .bind(event.account_id)
+        .bind(event.actor_user_id)
+        .bind(event.action)
+        .bind(event.detail)
+        .bind(event.at.millis())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}

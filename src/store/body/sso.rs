@@ -1,0 +1,458 @@
+//! [`SsoStore`]: the domains an account proves by DNS, its single sign-on connections, and the
+//! identities (connection, subject) they sign in.
+use std::sync::LazyLock;
+
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+use app::domain::roles::Role;
+use app::domain::sso::{
+    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
+};
+use app::domain::users::UserRecord;
+use app::ports::{SsoStore, StoreResult};
+use async_trait::async_trait;
+
+use super::memberships::INSERT_MEMBERSHIP_IF_NEW;
+use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
+use super::{audit_in, by_id_query, is_unique_violation, Db};
+use crate::store::faults::db_err;
+use crate::store::rows::{
+    decode, decode_opt, AccountDomainRow, ServedDomainRow, SsoConnectionRow, UserRow,
+};
+use crate::store::SqlStore;
+
+const DOMAIN_COLUMNS: &str = "id, account_id, domain, token, verified_at, created_at";
+static DOMAINS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 ORDER BY domain, id"
+    )
+});
+static DOMAIN_BY_ID: LazyLock<String> =
+    LazyLock::new(|| by_id_query(DOMAIN_COLUMNS, "account_domains"));
+static DOMAIN_BY_NAME: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 AND domain = $2")
+});
+const INSERT_DOMAIN: &str = "
+INSERT INTO account_domains (id, account_id, domain, token, verified_at, created_at)
+VALUES ($1, $2, $3, $4, NULL, $5)";
+const VERIFY_DOMAIN: &str = "
+UPDATE account_domains SET verified_at = COALESCE(verified_at, $3)
+WHERE account_id = $1 AND id = $2";
+const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
+
+const SSO_CONNECTION_COLUMNS: &str =
+    "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.tested_at, c.created_at";
+static SSO_CONNECTIONS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SSO_CONNECTION_COLUMNS} FROM sso_connections c WHERE c.account_id = $1 ORDER BY c.id"
+    )
+});
+static SSO_BY_DOMAIN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {SSO_CONNECTION_COLUMNS} FROM sso_connections c
+         JOIN sso_connection_domains s ON s.connection_id = c.id
+         JOIN account_domains d ON d.id = s.domain_id
+         WHERE d.domain = $1 AND d.verified_at IS NOT NULL"
+    )
+});
+const SSO_DOMAINS: &str = "
+SELECT d.domain, d.verified_at FROM sso_connection_domains s
+JOIN account_domains d ON d.id = s.domain_id
+WHERE s.connection_id = $1 ORDER BY d.domain";
+const INSERT_SSO_CONNECTION: &str = "
+INSERT INTO sso_connections (id, account_id, issuer, client_id, client_secret_enc, enforced, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, 0, $6, $6)";
+const INSERT_SSO_DOMAIN: &str =
+    "INSERT INTO sso_connection_domains (connection_id, domain_id) VALUES ($1, $2)";
+const STOP_ENFORCING_SSO: &str =
+    "UPDATE sso_connections SET enforced = 0, updated_at = $3 WHERE account_id = $1 AND id = $2";
+const MARK_SSO_TESTED: &str =
+    "UPDATE sso_connections SET tested_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2";
+const SSO_TESTED_AT: &str =
+    "SELECT tested_at FROM sso_connections WHERE account_id = $1 AND id = $2";
+const ENFORCE_SSO: &str = "
+UPDATE sso_connections SET enforced = 1, updated_at = $3
+WHERE account_id = $1 AND id = $2 AND tested_at IS NOT NULL";
+/// Users enforcement would refuse a password: email on a verified domain the connection `$2`
+/// serves, not an owner or admin of its account `$1`.
+const SSO_AFFECTED_USERS: &str = "
+SELECT u.id FROM users u
+JOIN account_domains d ON u.email LIKE '%@' || d.domain AND d.verified_at IS NOT NULL
+JOIN sso_connection_domains s ON s.domain_id = d.id AND s.connection_id = $2
+WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.account_id = $1
+                  AND m.role IN ('owner', 'admin'))";
+/// Ends the sessions of `$1` that were started with `$2` ("password", "sso").
+const END_SESSIONS_BY_METHOD: &str = "DELETE FROM sessions WHERE user_id = $1 AND method = $2";
+const DELETE_SSO_CONNECTION: &str = "DELETE FROM sso_connections WHERE account_id = $1 AND id = $2";
+
+const SSO_IDENTITY_USER: &str =
+    "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2";
+const SSO_IDENTITY_OF_USER: &str =
+    "SELECT subject FROM sso_identities WHERE connection_id = $1 AND user_id = $2";
+const INSERT_SSO_IDENTITY: &str = "
+INSERT INTO sso_identities (connection_id, subject, user_id, created_at, last_sign_in_at)
+VALUES ($1, $2, $3, $4, $4)";
+const TOUCH_SSO_IDENTITY: &str =
+    "UPDATE sso_identities SET last_sign_in_at = $3 WHERE connection_id = $1 AND subject = $2";
+const INSERT_SSO_USER: &str = "
+INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)";
+
+impl SqlStore<Db> {
+    /// A connection's row plus the domains it serves.
+    async fn with_domains(&self, row: SsoConnectionRow) -> StoreResult<SsoConnection> {
+        let domains = sqlx::query_as::<_, ServedDomainRow>(SSO_DOMAINS)
+            .bind(&row.id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.serving(decode::<_, ServedDomain>(domains)?))
+    }
+}
+
+#[async_trait]
+impl SsoStore for SqlStore<Db> {
+    async fn add_domain(
+        &self,
+        d: AccountDomain,
+        audit: AuditEvent,
+    ) -> StoreResult<AddDomainOutcome> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(INSERT_DOMAIN)
+            .bind(&d.id)
+            .bind(&d.account_id)
+            .bind(&d.domain)
+            .bind(&d.token)
+            .bind(d.created_at.millis())
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
+                    .bind(&d.account_id)
+                    .bind(&d.domain)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let existing = AccountDomain::try_from(existing).map_err(db_err)?;
+                return Ok(AddDomainOutcome::AlreadyAdded(existing));
+            }
+            Err(e) => return Err(db_err(e)),
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(AddDomainOutcome::Added(d))
+    }
+
+    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
+        let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode(rows)
+    }
+
+    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
+        self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)
+            .await
+    }
+
+    async fn verify_domain(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<VerifyDomainOutcome> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(VERIFY_DOMAIN)
+            .bind(account_id)
+            .bind(id)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await;
+        let outcome = match done {
+            Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
+            Ok(_) => VerifyDomainOutcome::Verified,
+            // The partial unique index: another account holds it verified.
+            Err(e) if is_unique_violation(&e) => {
+                return Ok(VerifyDomainOutcome::HeldByAnotherAccount)
+            }
+            Err(e) => return Err(db_err(e)),
+        };
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    async fn delete_domain(
+        &self,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)
+            .await
+    }
+
+    async fn create_sso_connection(
+        &self,
+        c: &SsoConnection,
+        domain_ids: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<SsoCreated> {
+        let mut tx = self.begin().await?;
+        sqlx::query(INSERT_SSO_CONNECTION)
+            .bind(&c.id)
+            .bind(&c.account_id)
+            .bind(&c.issuer)
+            .bind(&c.client_id)
+            .bind(&c.client_secret_sealed)
+            .bind(c.created_at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
+            let inserted = sqlx::query(INSERT_SSO_DOMAIN)
+                .bind(&c.id)
+                .bind(domain_id)
+                .execute(&mut *tx)
+                .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Ok(SsoCreated::DomainTaken(served.domain.clone()))
+                }
+                Err(e) => return Err(db_err(e)),
+            }
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(SsoCreated::Created)
+    }
+
+    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
+        let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.with_domains(row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn stop_enforcing_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)
+            .await
+    }
+
+    async fn mark_sso_tested(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)
+            .await
+    }
+
+    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
+        let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+            .bind(account_id)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(users.len() as u64)
+    }
+
+    async fn enforce_sso(
+        &self,
+        account_id: &str,
+        id: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EnforceOutcome> {
+        let mut tx = self.begin().await?;
+        let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match tested {
+            None => return Ok(EnforceOutcome::NotFound),
+            Some(None) => return Ok(EnforceOutcome::NotTested),
+            Some(Some(_)) => {}
+        }
+        sqlx::query(ENFORCE_SSO)
+            .bind(account_id)
+            .bind(id)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+            .bind(account_id)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut ended = 0;
+        for user_id in &affected {
+            ended += sqlx::query(END_SESSIONS_BY_METHOD)
+                .bind(user_id)
+                .bind("password")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        }
+        let detail = audit.detail.clone().unwrap_or_default();
+        audit_in(
+            &mut tx,
+            AuditEvent {
+                detail: Some(format!("{detail} (password sessions ended: {ended})")),
+                ..audit
+            },
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(EnforceOutcome::Enforced {
+            sessions_ended: ended,
+        })
+    }
+
+    async fn delete_sso_connection(
+        &self,
+        account_id: &str,
+        id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)
+            .await
+    }
+
+    async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
+        let row = sqlx::query_as::<_, SsoConnectionRow>(&SSO_BY_DOMAIN)
+            .bind(domain)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(row) => Ok(Some(self.with_domains(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
+        let now = s.now.millis();
+        let mut tx = self.begin().await?;
+        let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
+            .bind(&s.connection_id)
+            .bind(&s.subject)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let (user_id, new_identity) = match known {
+            Some(user_id) => {
+                sqlx::query(TOUCH_SSO_IDENTITY)
+                    .bind(&s.connection_id)
+                    .bind(&s.subject)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                (user_id, false)
+            }
+            None => {
+                let Some(email) = &s.email else {
+                    return Ok(SsoSignInOutcome::NeedsEmail);
+                };
+                let existing = sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL)
+                    .bind(email.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let user_id = match decode_opt::<_, UserRecord>(existing)? {
+                    Some(user) => {
+                        let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
+                            .bind(&s.connection_id)
+                            .bind(&user.id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        if linked.is_some() {
+                            return Ok(SsoSignInOutcome::UserLinkedElsewhere);
+                        }
+                        user.id
+                    }
+                    None => {
+                        sqlx::query(INSERT_SSO_USER)
+                            .bind(&s.new_user_id)
+                            .bind(email.as_str())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        // A pending sign-up for this address can never become a user now.
+                        sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                            .bind(email.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        s.new_user_id.clone()
+                    }
+                };
+                sqlx::query(INSERT_SSO_IDENTITY)
+                    .bind(&s.connection_id)
+                    .bind(&s.subject)
+                    .bind(&user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                    .bind(&s.account_id)
+                    .bind(&user_id)
+                    .bind(Role::Member.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                (user_id, true)
+            }
+        };
+        let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
+            .bind(&user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let user = UserRecord::try_from(row).map_err(db_err)?;
+        audit_in(
+            &mut tx,
+            AuditEvent {
+                actor_user_id: Some(user.id.clone()),
+                ..audit
+            },
+        )
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(SsoSignInOutcome::SignedIn { user, new_identity })
+    }
+}

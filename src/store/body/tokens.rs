@@ -1,0 +1,182 @@
+//! [`TokenStore`]: one-time tokens (reset and unlock links) and the per-recipient mail slots.
+use std::time::Duration;
+
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::tokens::TokenPurpose;
+use app::ports::{StoreResult, TokenStore};
+use async_trait::async_trait;
+
+use super::users::UNLOCK_USER;
+use super::{audit_in, Db, Tx};
+use crate::store::faults::db_err;
+use crate::store::SqlStore;
+
+const INSERT_TOKEN: &str = "
+INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5)";
+const TOKEN_IS_LIVE: &str = "
+SELECT COUNT(*) FROM one_time_tokens
+WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3";
+/// Single use even under concurrency: only one UPDATE can flip `used_at` from NULL.
+const CONSUME_TOKEN: &str = "
+UPDATE one_time_tokens SET used_at = $3
+WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+RETURNING user_id";
+const VOID_TOKENS: &str = "
+UPDATE one_time_tokens SET used_at = $3
+WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
+const RESET_USER: &str = "
+UPDATE users SET password_hash = $2,
+                 email_confirmed_at = COALESCE(email_confirmed_at, $3),
+                 failed_attempts = 0, locked_until = NULL,
+                 session_epoch = session_epoch + 1
+WHERE id = $1";
+
+const TAKE_MAIL_SLOT: &str = "
+INSERT INTO mail_throttle (slot, last_sent_at) VALUES ($1, $2)
+ON CONFLICT (slot) DO UPDATE SET last_sent_at = excluded.last_sent_at
+WHERE mail_throttle.last_sent_at <= $3
+RETURNING slot";
+
+/// Uses a token inside `tx`: its user, or `None` when unknown, used or expired.
+async fn consume(
+    tx: &mut Tx,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar::<_, String>(CONSUME_TOKEN)
+        .bind(token_hash)
+        .bind(purpose.as_str())
+        .bind(now.millis())
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+#[async_trait]
+impl TokenStore for SqlStore<Db> {
+    async fn insert_token(
+        &self,
+        user_id: &str,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(
+            sqlx::query(INSERT_TOKEN)
+                .bind(token_hash)
+                .bind(purpose.as_str())
+                .bind(user_id)
+                .bind(expires_at.millis())
+                .bind(now.millis()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_token_audited(
+        &self,
+        user_id: &str,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(INSERT_TOKEN)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(user_id)
+            .bind(expires_at.millis())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn token_is_live(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query_scalar::<_, i64>(TOKEN_IS_LIVE)
+            .bind(token_hash)
+            .bind(purpose.as_str())
+            .bind(now.millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        sqlx::query(UNLOCK_USER)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(user_id))
+    }
+
+    async fn redeem_reset(
+        &self,
+        token_hash: &str,
+        new_password_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        sqlx::query(RESET_USER)
+            .bind(&user_id)
+            .bind(new_password_hash)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(VOID_TOKENS)
+            .bind(&user_id)
+            .bind(TokenPurpose::Reset.as_str())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(user_id))
+    }
+
+    async fn take_mail_slot(
+        &self,
+        key: &str,
+        now: Timestamp,
+        interval: Duration,
+    ) -> StoreResult<bool> {
+        let taken = self
+            .write_returning(
+                sqlx::query_as::<_, (String,)>(TAKE_MAIL_SLOT)
+                    .bind(key)
+                    .bind(now.millis())
+                    .bind(now.minus(interval).millis()),
+            )
+            .await?;
+        Ok(taken.is_some())
+    }
+}

@@ -1,0 +1,362 @@
+//! [`UserStore`]: users, pending sign-ups, the lockout's guess counter and rate counters.
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::email::EmailAddress;
+use app::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
+use app::domain::users::{
+    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+};
+use app::ports::{StoreResult, UserStore};
+use async_trait::async_trait;
+
+use super::memberships::{insert_account_with_owner, NewAccountRows};
+use super::{audit_in, is_unique_violation, Db, Tx};
+use crate::store::faults::db_err;
+use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
+use crate::store::SqlStore;
+
+const USER_COLUMNS: &str =
+    "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
+pub(super) static USER_BY_EMAIL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"));
+pub(super) static USER_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
+pub(super) const INSERT_CONFIRMED_USER: &str = "
+INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, $3, $4, $4)";
+
+/// Counts a guess before the password is checked. Old values are read on the right-hand
+/// side, so: an expired lock starts a new series at 1; the guess that reaches the maximum
+/// sets the lock at once; no row comes back while locked or while the last guess is in flight.
+const RESERVE_GUESS: &str = "
+UPDATE users SET
+    failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1
+                           ELSE failed_attempts + 1 END,
+    locked_until = CASE
+        WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1
+                   ELSE failed_attempts + 1 END) >= $3 THEN $4
+        WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL
+        ELSE locked_until END
+WHERE id = $1
+  AND (failed_attempts < $3 OR (locked_until IS NOT NULL AND locked_until <= $2))
+RETURNING failed_attempts";
+const SIGN_IN_SUCCEEDED: &str = "
+UPDATE users SET failed_attempts = 0, locked_until = NULL,
+                 password_hash = COALESCE($2, password_hash)
+WHERE id = $1";
+pub(super) const UNLOCK_USER: &str =
+    "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
+
+/// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
+/// An old window restarts at 1; a full one is left alone and returns no row. The row lock of
+/// the upsert makes concurrent hits count one after another.
+const COUNT_HIT: &str = "
+INSERT INTO rate_counters (counter_key, window_start, hits) VALUES ($1, $2, 1)
+ON CONFLICT (counter_key) DO UPDATE SET
+    window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2
+                        ELSE rate_counters.window_start END,
+    hits = CASE WHEN rate_counters.window_start <= $3 THEN 1
+                ELSE rate_counters.hits + 1 END
+WHERE rate_counters.window_start <= $3 OR rate_counters.hits < $4
+RETURNING window_start";
+const COUNTER_WINDOW: &str = "SELECT window_start FROM rate_counters WHERE counter_key = $1";
+const REFUND_HIT: &str = "
+UPDATE rate_counters SET hits = hits - 1
+WHERE counter_key = $1 AND window_start = $2 AND hits > 0";
+
+const PUT_PENDING_SIGN_UP: &str = "
+INSERT INTO pending_sign_ups (email, password_hash, token_hash, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash,
+    token_hash = excluded.token_hash, expires_at = excluded.expires_at,
+    created_at = excluded.created_at";
+const PENDING_SIGN_UP: &str =
+    "SELECT email, password_hash FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2";
+const RENEW_PENDING_SIGN_UP: &str = "
+UPDATE pending_sign_ups SET token_hash = $2, expires_at = $3
+WHERE email = $1 AND expires_at > $4";
+/// Single use even under concurrency: only one DELETE can return the row.
+const TAKE_PENDING_SIGN_UP: &str = "
+DELETE FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2
+RETURNING email, password_hash";
+pub(super) const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups WHERE email = $1";
+
+/// Inserts a confirmed user with their own account, owner membership and first workspace
+/// inside `tx`, with the account's audit event. `Ok(false)`: the email already has a user.
+async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(INSERT_CONFIRMED_USER)
+        .bind(&new.user_id)
+        .bind(new.email.as_str())
+        .bind(&new.password_hash)
+        .bind(new.now.millis())
+        .execute(&mut **tx)
+        .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    insert_account_with_owner(
+        tx,
+        NewAccountRows {
+            account_id: &new.account_id,
+            name: &new.account_name,
+            plan: &new.plan,
+            owner_user_id: &new.user_id,
+            workspace_id: &new.workspace_id,
+            workspace_name: &new.workspace_name,
+            now: new.now,
+        },
+    )
+    .await?;
+    audit_in(
+        tx,
+        AuditEvent {
+            account_id: Some(new.account_id.clone()),
+            actor_user_id: Some(new.user_id.clone()),
+            action: "account.created".into(),
+            detail: None,
+            at: new.now,
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+impl SqlStore<Db> {
+    /// A user by `USER_BY_EMAIL` or `USER_BY_ID`.
+    async fn user_where(&self, sql: &str, value: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query_as::<_, UserRow>(sql)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_opt(row)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore<Db> {
+    async fn create_user_with_account(
+        &self,
+        new: NewSignUp,
+        audit: AuditEvent,
+    ) -> StoreResult<SignUpOutcome> {
+        let mut tx = self.begin().await?;
+        if !insert_user_with_account(&mut tx, &new)
+            .await
+            .map_err(db_err)?
+        {
+            return Ok(SignUpOutcome::EmailTaken);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        sqlx::query(DELETE_PENDING_FOR_EMAIL)
+            .bind(new.email.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(SignUpOutcome::Created)
+    }
+
+    async fn put_pending_sign_up(&self, p: NewPendingSignUp) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(PUT_PENDING_SIGN_UP)
+            .bind(p.email.as_str())
+            .bind(&p.password_hash)
+            .bind(&p.token_hash)
+            .bind(p.expires_at.millis())
+            .bind(p.now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn pending_sign_up(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<PendingSignUp>> {
+        let row = sqlx::query_as::<_, PendingSignUpRow>(PENDING_SIGN_UP)
+            .bind(token_hash)
+            .bind(now.millis())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode_opt(row)
+    }
+
+    async fn renew_pending_sign_up(
+        &self,
+        email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(RENEW_PENDING_SIGN_UP)
+            .bind(email.as_str())
+            .bind(token_hash)
+            .bind(expires_at.millis())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn confirm_sign_up(
+        &self,
+        token_hash: &str,
+        new: NewSignUp,
+    ) -> StoreResult<ConfirmOutcome> {
+        let mut tx = self.begin().await?;
+        let taken = sqlx::query_as::<_, PendingSignUpRow>(TAKE_PENDING_SIGN_UP)
+            .bind(token_hash)
+            .bind(new.now.millis())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
+            return Ok(ConfirmOutcome::Dead);
+        };
+        // The link decides what is created: the email and password of the pending row.
+        let new = NewSignUp {
+            email: pending.email,
+            password_hash: Some(pending.password_hash),
+            ..new
+        };
+        let outcome = if insert_user_with_account(&mut tx, &new)
+            .await
+            .map_err(db_err)?
+        {
+            ConfirmOutcome::Created {
+                user_id: new.user_id.clone(),
+            }
+        } else {
+            ConfirmOutcome::AlreadyUser
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>> {
+        self.user_where(&USER_BY_EMAIL, email.as_str()).await
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
+        self.user_where(&USER_BY_ID, user_id).await
+    }
+
+    async fn reserve_guess(
+        &self,
+        user_id: &str,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> StoreResult<GuessReservation> {
+        let attempt = self
+            .write_returning(
+                sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
+                    .bind(user_id)
+                    .bind(now.millis())
+                    .bind(i64::from(policy.max_failures))
+                    .bind(policy.lock_until(now).millis()),
+            )
+            .await?;
+        Ok(match attempt {
+            Some((n,)) => GuessReservation::Granted {
+                attempt: u32::try_from(n).unwrap_or(u32::MAX),
+            },
+            None => GuessReservation::Refused,
+        })
+    }
+
+    async fn sign_in_succeeded(
+        &self,
+        user_id: &str,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(SIGN_IN_SUCCEEDED)
+            .bind(user_id)
+            .bind(rehash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some((key, window_start)) = refund {
+            sqlx::query(REFUND_HIT)
+                .bind(key)
+                .bind(window_start.millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(UNLOCK_USER)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn count_hit(
+        &self,
+        key: &str,
+        now: Timestamp,
+        window: Duration,
+        limit: u32,
+    ) -> StoreResult<Hit> {
+        let mut tx = self.begin().await?;
+        let counted = sqlx::query_scalar::<_, i64>(COUNT_HIT)
+            .bind(key)
+            .bind(now.millis())
+            .bind(now.minus(window).millis())
+            .bind(i64::from(limit))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let hit = match counted {
+            Some(start) => Hit::Counted {
+                window_start: Timestamp(start),
+            },
+            None => {
+                let start = sqlx::query_scalar::<_, i64>(COUNTER_WINDOW)
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                Hit::Over {
+                    window_start: Timestamp(start),
+                }
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(hit)
+    }
+
+    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(REFUND_HIT)
+            .bind(key)
+            .bind(window_start.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}

@@ -1,0 +1,178 @@
+//! [`WorkspaceStore`]: workspaces and the JSON records kept in them. The API's reads go
+//! through SQLite's inline readers when there are some (see `sqlite_reads`).
+use std::sync::LazyLock;
+
+use app::domain::clock::Timestamp;
+use app::domain::paging::PageRequest;
+use app::domain::workspaces::{DataRecord, Workspace};
+use app::ports::{StoreResult, WorkspaceStore};
+use async_trait::async_trait;
+
+use super::{by_id_query, page_query, Db};
+use crate::store::faults::db_err;
+use crate::store::rows::{decode, decode_opt, DataRecordRow, WorkspaceRow};
+use crate::store::SqlStore;
+
+const WORKSPACE_COLUMNS: &str = "id, account_id, name, created_at";
+const WORKSPACES: &str =
+    "SELECT id, account_id, name, created_at FROM workspaces WHERE account_id = $1 ORDER BY id";
+static LIST_WORKSPACES: LazyLock<String> =
+    LazyLock::new(|| page_query(WORKSPACE_COLUMNS, "workspaces", None));
+static WORKSPACE_BY_ID: LazyLock<String> =
+    LazyLock::new(|| by_id_query(WORKSPACE_COLUMNS, "workspaces"));
+pub(super) const INSERT_WORKSPACE: &str =
+    "INSERT INTO workspaces (id, account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
+const RENAME_WORKSPACE: &str = "
+UPDATE workspaces SET name = $3, updated_at = $4 WHERE account_id = $1 AND id = $2
+RETURNING id, account_id, name, created_at";
+const DELETE_WORKSPACE: &str = "DELETE FROM workspaces WHERE account_id = $1 AND id = $2";
+
+const RECORD_COLUMNS: &str = "id, account_id, workspace_id, data, created_at, updated_at";
+static LIST_RECORDS: LazyLock<String> =
+    LazyLock::new(|| page_query(RECORD_COLUMNS, "records", Some("workspace_id")));
+static RECORD_BY_ID: LazyLock<String> = LazyLock::new(|| by_id_query(RECORD_COLUMNS, "records"));
+/// Inserts only when the workspace belongs to the account: one statement, no race.
+const INSERT_RECORD: &str = "
+INSERT INTO records (id, account_id, workspace_id, data, created_at, updated_at)
+SELECT $1, $2, w.id, $4, $5, $6 FROM workspaces w WHERE w.id = $3 AND w.account_id = $2";
+const UPDATE_RECORD: &str = "
+UPDATE records SET data = $3, updated_at = $4 WHERE account_id = $1 AND id = $2
+RETURNING id, account_id, workspace_id, data, created_at, updated_at";
+const DELETE_RECORD: &str = "DELETE FROM records WHERE account_id = $1 AND id = $2";
+
+#[async_trait]
+impl WorkspaceStore for SqlStore<Db> {
+    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>> {
+        let rows = sqlx::query_as::<_, WorkspaceRow>(WORKSPACES)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        decode(rows)
+    }
+
+    async fn list_workspaces(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<Workspace>> {
+        let sql = &*LIST_WORKSPACES;
+        if let Some(inline) = &self.inline {
+            return decode(inline.page::<WorkspaceRow>(sql, account_id, page, None)?);
+        }
+        self.page::<WorkspaceRow, _>(sql, account_id, page, None)
+            .await
+    }
+
+    async fn workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+    ) -> StoreResult<Option<Workspace>> {
+        let sql = &*WORKSPACE_BY_ID;
+        if let Some(inline) = &self.inline {
+            return decode_opt(inline.optional::<WorkspaceRow>(sql, &[account_id, workspace_id])?);
+        }
+        self.by_id::<WorkspaceRow, _>(sql, account_id, workspace_id)
+            .await
+    }
+
+    async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
+        self.write(
+            sqlx::query(INSERT_WORKSPACE)
+                .bind(&w.id)
+                .bind(&w.account_id)
+                .bind(&w.name)
+                .bind(w.created_at.millis())
+                .bind(w.created_at.millis()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn rename_workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Workspace>> {
+        let row = self
+            .write_returning(
+                sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
+                    .bind(account_id)
+                    .bind(workspace_id)
+                    .bind(name)
+                    .bind(now.millis()),
+            )
+            .await?;
+        decode_opt(row)
+    }
+
+    async fn delete_workspace(&self, account_id: &str, workspace_id: &str) -> StoreResult<bool> {
+        self.affected(DELETE_WORKSPACE, account_id, workspace_id)
+            .await
+    }
+
+    async fn list_records(
+        &self,
+        account_id: &str,
+        workspace_id: Option<&str>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<DataRecord>> {
+        let sql = &*LIST_RECORDS;
+        let filter = Some(workspace_id);
+        if let Some(inline) = &self.inline {
+            return decode(inline.page::<DataRecordRow>(sql, account_id, page, filter)?);
+        }
+        self.page::<DataRecordRow, _>(sql, account_id, page, filter)
+            .await
+    }
+
+    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>> {
+        let sql = &*RECORD_BY_ID;
+        if let Some(inline) = &self.inline {
+            return decode_opt(inline.optional::<DataRecordRow>(sql, &[account_id, record_id])?);
+        }
+        self.by_id::<DataRecordRow, _>(sql, account_id, record_id)
+            .await
+    }
+
+    async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
+        let inserted = self
+            .write(
+                sqlx::query(INSERT_RECORD)
+                    .bind(&r.id)
+                    .bind(&r.account_id)
+                    .bind(&r.workspace_id)
+                    .bind(&r.data)
+                    .bind(r.created_at.millis())
+                    .bind(r.updated_at.millis()),
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn update_record(
+        &self,
+        account_id: &str,
+        record_id: &str,
+        data: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<DataRecord>> {
+        let row = self
+            .write_returning(
+                sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
+                    .bind(account_id)
+                    .bind(record_id)
+                    .bind(data)
+                    .bind(now.millis()),
+            )
+            .await?;
+        decode_opt(row)
+    }
+
+    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
+        self.affected(DELETE_RECORD, account_id, record_id).await
+    }
+}

@@ -1,0 +1,375 @@
+//! Typed rows: what each query selects, decoded by column name (`sqlx::FromRow`, for both
+//! databases; the SQLite inline reads fill the same structs), and the one conversion of each
+//! into its domain type. A stored value that no longer parses (an email, a role) is a decode
+//! error, as a column of the wrong type is.
+use app::domain::accounts::Account;
+use app::domain::api_keys::{scopes_from_db, ApiKeyRecord, KeyGrant};
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::domains::AccountDomain;
+use app::domain::email::EmailAddress;
+use app::domain::members::{Invitation, MemberRecord, Membership};
+use app::domain::roles::Role;
+use app::domain::sso::{ServedDomain, SsoConnection};
+use app::domain::users::{PendingSignUp, UserRecord};
+use app::domain::workspaces::{DataRecord, Workspace};
+use app::ports::StoreResult;
+
+use super::faults::db_err;
+
+/// Converts decoded rows into their domain type.
+pub fn decode<R, T: TryFrom<R, Error = sqlx::Error>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(db_err)
+}
+
+/// Converts a decoded row, if there is one, into its domain type.
+pub fn decode_opt<R, T: TryFrom<R, Error = sqlx::Error>>(row: Option<R>) -> StoreResult<Option<T>> {
+    row.map(T::try_from).transpose().map_err(db_err)
+}
+
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+fn email(stored: &str) -> Result<EmailAddress, sqlx::Error> {
+    EmailAddress::parse(stored)
+        .map_err(|e| sqlx::Error::Decode(format!("stored email: {e}").into()))
+}
+
+fn role(stored: &str) -> Result<Role, sqlx::Error> {
+    Role::parse(stored).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {stored}").into()))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub email_confirmed_at: Option<i64>,
+    pub failed_attempts: i64,
+    pub locked_until: Option<i64>,
+    pub session_epoch: i64,
+    pub created_at: i64,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(UserRecord {
+            email: email(&row.email)?,
+            id: row.id,
+            password_hash: row.password_hash,
+            email_confirmed_at: ts(row.email_confirmed_at),
+            failed_attempts: u32::try_from(row.failed_attempts).unwrap_or(u32::MAX),
+            locked_until: ts(row.locked_until),
+            session_epoch: row.session_epoch,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct PendingSignUpRow {
+    pub email: String,
+    pub password_hash: String,
+}
+
+impl TryFrom<PendingSignUpRow> for PendingSignUp {
+    type Error = sqlx::Error;
+
+    fn try_from(row: PendingSignUpRow) -> Result<Self, Self::Error> {
+        Ok(PendingSignUp {
+            email: email(&row.email)?,
+            password_hash: row.password_hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AccountRow) -> Result<Self, Self::Error> {
+        Ok(Account {
+            id: row.id,
+            name: row.name,
+            plan: row.plan,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MembershipRow {
+    pub account_id: String,
+    pub account_name: String,
+    pub role: String,
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = sqlx::Error;
+
+    fn try_from(row: MembershipRow) -> Result<Self, Self::Error> {
+        Ok(Membership {
+            role: role(&row.role)?,
+            account_id: row.account_id,
+            account_name: row.account_name,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MemberRow {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<MemberRow> for MemberRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
+        Ok(MemberRecord {
+            role: role(&row.role)?,
+            user_id: row.user_id,
+            email: row.email,
+            since: Timestamp(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct InvitationRow {
+    pub id: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<InvitationRow> for Invitation {
+    type Error = sqlx::Error;
+
+    fn try_from(row: InvitationRow) -> Result<Self, Self::Error> {
+        Ok(Invitation {
+            email: email(&row.email)?,
+            role: role(&row.role)?,
+            id: row.id,
+            account_id: row.account_id,
+            account_name: row.account_name,
+            invited_by: row.invited_by,
+            created_at: Timestamp(row.created_at),
+            expires_at: Timestamp(row.expires_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct WorkspaceRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<WorkspaceRow> for Workspace {
+    type Error = sqlx::Error;
+
+    fn try_from(row: WorkspaceRow) -> Result<Self, Self::Error> {
+        Ok(Workspace {
+            id: row.id,
+            account_id: row.account_id,
+            name: row.name,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DataRecordRow {
+    pub id: String,
+    pub account_id: String,
+    pub workspace_id: String,
+    pub data: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl TryFrom<DataRecordRow> for DataRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: DataRecordRow) -> Result<Self, Self::Error> {
+        Ok(DataRecord {
+            id: row.id,
+            account_id: row.account_id,
+            workspace_id: row.workspace_id,
+            data: row.data,
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub hint: String,
+    pub scopes: Option<String>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKeyRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ApiKeyRow) -> Result<Self, Self::Error> {
+        Ok(ApiKeyRecord {
+            scopes: scopes_from_db(row.scopes.as_deref()),
+            id: row.id,
+            account_id: row.account_id,
+            name: row.name,
+            hint: row.hint,
+            expires_at: ts(row.expires_at),
+            last_used_at: ts(row.last_used_at),
+            created_by: row.created_by,
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+/// The key lookup's row: the key and its account's plan.
+#[derive(sqlx::FromRow)]
+pub struct KeyGrantRow {
+    pub id: String,
+    pub account_id: String,
+    pub scopes: Option<String>,
+    pub expires_at: Option<i64>,
+    pub plan: String,
+}
+
+impl TryFrom<KeyGrantRow> for KeyGrant {
+    type Error = sqlx::Error;
+
+    fn try_from(row: KeyGrantRow) -> Result<Self, Self::Error> {
+        Ok(KeyGrant {
+            scopes: scopes_from_db(row.scopes.as_deref()),
+            key_id: row.id,
+            account_id: row.account_id,
+            expires_at: ts(row.expires_at),
+            plan: row.plan,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AuditEventRow {
+    pub account_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: i64,
+}
+
+impl TryFrom<AuditEventRow> for AuditEvent {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AuditEventRow) -> Result<Self, Self::Error> {
+        Ok(AuditEvent {
+            account_id: row.account_id,
+            actor_user_id: row.actor_user_id,
+            action: row.action,
+            detail: row.detail,
+            at: Timestamp(row.at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AccountDomainRow {
+    pub id: String,
+    pub account_id: String,
+    pub domain: String,
+    pub token: String,
+    pub verified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl TryFrom<AccountDomainRow> for AccountDomain {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AccountDomainRow) -> Result<Self, Self::Error> {
+        Ok(AccountDomain {
+            id: row.id,
+            account_id: row.account_id,
+            domain: row.domain,
+            token: row.token,
+            verified_at: ts(row.verified_at),
+            created_at: Timestamp(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ServedDomainRow {
+    pub domain: String,
+    pub verified_at: Option<i64>,
+}
+
+impl TryFrom<ServedDomainRow> for ServedDomain {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ServedDomainRow) -> Result<Self, Self::Error> {
+        Ok(ServedDomain {
+            domain: row.domain,
+            verified: row.verified_at.is_some(),
+        })
+    }
+}
+
+/// A connection's own row; the domains it serves come from a second query.
+#[derive(sqlx::FromRow)]
+pub struct SsoConnectionRow {
+    pub id: String,
+    pub account_id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_enc: String,
+    pub enforced: i64,
+    pub tested_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl SsoConnectionRow {
+    pub fn serving(self, domains: Vec<ServedDomain>) -> SsoConnection {
+        SsoConnection {
+            id: self.id,
+            account_id: self.account_id,
+            issuer: self.issuer,
+            client_id: self.client_id,
+            client_secret_sealed: self.client_secret_enc,
+            enforced: self.enforced != 0,
+            domains,
+            tested_at: ts(self.tested_at),
+            created_at: Timestamp(self.created_at),
+        }
+    }
+}
