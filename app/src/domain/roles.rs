@@ -29,6 +29,12 @@ impl Role {
     }
 }
 
+/// Whether changing someone from `current` to `new` (`None`: removing them) takes an owner
+/// away, so the change must leave another owner behind: an account always keeps one.
+pub fn takes_an_owner_away(current: Role, new: Option<Role>) -> bool {
+    current == Role::Owner && new != Some(Role::Owner)
+}
+
 /// Members, invitations, API keys and the activity log.
 pub fn can_administer(role: Role) -> bool {
     matches!(role, Role::Owner | Role::Admin)
@@ -71,5 +77,9 @@ mod tests {
         assert!(can_remove(Role::Admin, Role::Member));
         assert!(can_administer(Role::Admin) && !can_administer(Role::Member));
         assert!(can_own(Role::Owner) && !can_own(Role::Admin));
+        assert!(takes_an_owner_away(Role::Owner, None));
+        assert!(takes_an_owner_away(Role::Owner, Some(Role::Admin)));
+        assert!(!takes_an_owner_away(Role::Owner, Some(Role::Owner)));
+        assert!(!takes_an_owner_away(Role::Admin, None));
     }
 }

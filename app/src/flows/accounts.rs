@@ -88,25 +88,24 @@ async fn create_account(state: &AppState, user_id: &str, name: String) -> StoreR
     let now = state.clock.now();
     state
         .store
-        .create_account(NewAccount {
-            account_id: account_id.clone(),
-            name,
-            plan: state.config.plans.default_name().to_owned(),
-            owner_user_id: user_id.to_owned(),
-            workspace_id: new_id(ids::WORKSPACE),
-            workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
-            now,
-        })
-        .await?;
-    state
-        .store
-        .record_audit(AuditEvent {
-            account_id: Some(account_id.clone()),
-            actor_user_id: Some(user_id.to_owned()),
-            action: "account.created".into(),
-            detail: None,
-            at: now,
-        })
+        .create_account(
+            NewAccount {
+                account_id: account_id.clone(),
+                name,
+                plan: state.config.plans.default_name().to_owned(),
+                owner_user_id: user_id.to_owned(),
+                workspace_id: new_id(ids::WORKSPACE),
+                workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
+                now,
+            },
+            AuditEvent {
+                account_id: Some(account_id.clone()),
+                actor_user_id: Some(user_id.to_owned()),
+                action: "account.created".into(),
+                detail: None,
+                at: now,
+            },
+        )
         .await?;
     Ok(account_id)
 }

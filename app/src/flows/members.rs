@@ -2,6 +2,7 @@
 //! removing people, always keeping at least one owner. Every change is an audit event.
 use crate::auth::{AdminOf, MemberOf, Signed};
 use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids;
 use crate::domain::ids::new_id;
@@ -14,26 +15,8 @@ use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
-use crate::ports::{StoreError, StoreResult};
+use crate::ports::{MembershipStore, StoreError, StoreResult};
 use crate::AppState;
-
-async fn audit(
-    state: &AppState,
-    actor: &MemberOf,
-    action: &str,
-    detail: String,
-) -> StoreResult<()> {
-    state
-        .store
-        .record_audit(AuditEvent {
-            account_id: Some(actor.account_id.clone()),
-            actor_user_id: Some(actor.user_id.clone()),
-            action: action.into(),
-            detail: Some(detail),
-            at: state.clock.now(),
-        })
-        .await
-}
 
 /// The account's members, for its owners and admins.
 pub async fn list(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<MemberRecord>> {
@@ -167,16 +150,23 @@ async fn send_invitation(
     let id = new_id("inv");
     state
         .store
-        .create_invitation(NewInvitation {
-            id: id.clone(),
-            account_id: actor.account_id.clone(),
-            email: email.clone(),
-            role,
-            token_hash: hash,
-            invited_by: Some(actor.user_id.clone()),
-            now,
-            expires_at: now.plus(INVITATION_LIFETIME),
-        })
+        .create_invitation(
+            NewInvitation {
+                id: id.clone(),
+                account_id: actor.account_id.clone(),
+                email: email.clone(),
+                role,
+                token_hash: hash,
+                invited_by: Some(actor.user_id.clone()),
+                now,
+                expires_at: now.plus(INVITATION_LIFETIME),
+            },
+            actor.audit(
+                "invitation.created",
+                format!("{email} as {}", role.as_str()),
+                now,
+            ),
+        )
         .await?;
     let account_name = state
         .store
@@ -194,13 +184,6 @@ async fn send_invitation(
         role.as_str(),
         &link,
     ));
-    audit(
-        state,
-        actor,
-        "invitation.created",
-        format!("{email} as {}", role.as_str()),
-    )
-    .await?;
     Ok(())
 }
 
@@ -235,54 +218,85 @@ pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> O
     }
     let revoked = state
         .store
-        .revoke_invitation(&actor.account_id, invitation_id, now)
+        .revoke_invitation(
+            &actor.account_id,
+            invitation_id,
+            now,
+            actor.audit("invitation.revoked", inv.email.to_string(), now),
+        )
         .await?;
     if !revoked {
         return Err(Refusal::NotFound("invitation").into());
     }
-    audit(state, actor, "invitation.revoked", inv.email.to_string()).await?;
     Ok(())
 }
 
-async fn current_role(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcome<Role> {
-    state
-        .store
+async fn current_role(
+    store: &dyn MembershipStore,
+    actor: &MemberOf,
+    user_id: &str,
+) -> Outcome<Role> {
+    store
         .role_in(user_id, &actor.account_id)
         .await?
         .ok_or(Refusal::NotFound("member").into())
 }
 
+/// Gives `user_id` the role `role`, within what the admin's own role allows.
 pub async fn change_role(
     state: &AppState,
     actor: &AdminOf,
     user_id: &str,
     role: Role,
 ) -> Outcome<()> {
-    let current = current_role(state, actor, user_id).await?;
+    change_role_in(
+        state.store.as_ref(),
+        actor,
+        user_id,
+        role,
+        state.clock.now(),
+    )
+    .await
+}
+
+/// [`change_role`] against the memberships alone (what its unit tests use).
+async fn change_role_in(
+    store: &dyn MembershipStore,
+    actor: &AdminOf,
+    user_id: &str,
+    role: Role,
+    now: Timestamp,
+) -> Outcome<()> {
+    let current = current_role(store, actor, user_id).await?;
     if !actor.may_assign(Some(current), role) {
         return Err(not_allowed(ROLE_NOT_ALLOWED).into());
     }
+    let audit = actor.audit(
+        "member.role_changed",
+        format!("{user_id}: {} → {}", current.as_str(), role.as_str()),
+        now,
+    );
     from_store(
-        state
-            .store
-            .change_role(&actor.account_id, user_id, role)
+        store
+            .change_role(&actor.account_id, user_id, role, audit)
             .await?,
     )?;
-    if current != role {
-        audit(
-            state,
-            actor,
-            "member.role_changed",
-            format!("{user_id}: {} → {}", current.as_str(), role.as_str()),
-        )
-        .await?;
-    }
     Ok(())
 }
 
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
 pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcome<()> {
-    let current = current_role(state, actor, user_id).await?;
+    remove_in(state.store.as_ref(), actor, user_id, state.clock.now()).await
+}
+
+/// [`remove`] against the memberships alone (what its unit tests use).
+async fn remove_in(
+    store: &dyn MembershipStore,
+    actor: &MemberOf,
+    user_id: &str,
+    now: Timestamp,
+) -> Outcome<()> {
+    let current = current_role(store, actor, user_id).await?;
     let leaving = user_id == actor.user_id;
     if !leaving
         && !actor
@@ -291,18 +305,17 @@ pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcom
     {
         return Err(not_allowed(ROLE_NOT_ALLOWED).into());
     }
-    from_store(
-        state
-            .store
-            .remove_member(&actor.account_id, user_id)
-            .await?,
-    )?;
     let action = if leaving {
         "member.left"
     } else {
         "member.removed"
     };
-    audit(state, actor, action, user_id.to_owned()).await?;
+    let audit = actor.audit(action, user_id.to_owned(), now);
+    from_store(
+        store
+            .remove_member(&actor.account_id, user_id, audit)
+            .await?,
+    )?;
     Ok(())
 }
 
@@ -388,7 +401,7 @@ pub async fn accept_invitation(
         }
     };
     let new_user = matches!(acceptor, Acceptor::New { .. });
-    let Some((inv, user_id)) = accept(state, token_hash, acceptor).await? else {
+    let Some((inv, user_id)) = accept(state, token_hash, &inv, acceptor).await? else {
         return Ok(Acceptance::DeadLink);
     };
     let new_user = match new_user {
@@ -410,32 +423,138 @@ pub async fn accept_invitation(
     })
 }
 
-/// Accepts an invitation as `acceptor`; `None` when the link is no longer live.
+/// Accepts `invitation` (read from its link) as `acceptor`, with its audit event; `None`
+/// when the link is no longer live.
 async fn accept(
     state: &AppState,
     token_hash: &str,
+    invitation: &Invitation,
     acceptor: Acceptor,
 ) -> Result<Option<(Invitation, String)>, FlowError> {
     let user_id = match &acceptor {
         Acceptor::Existing { user_id } | Acceptor::New { user_id, .. } => user_id.clone(),
     };
     let now = state.clock.now();
+    let audit = AuditEvent {
+        account_id: Some(invitation.account_id.clone()),
+        actor_user_id: Some(user_id.clone()),
+        action: "member.joined".into(),
+        detail: Some(format!(
+            "{} as {}",
+            invitation.email,
+            invitation.role.as_str()
+        )),
+        at: now,
+    };
     let Some(inv) = state
         .store
-        .accept_invitation(token_hash, acceptor, now)
+        .accept_invitation(token_hash, acceptor, now, audit)
         .await?
     else {
         return Ok(None);
     };
-    state
-        .store
-        .record_audit(AuditEvent {
-            account_id: Some(inv.account_id.clone()),
-            actor_user_id: Some(user_id.clone()),
-            action: "member.joined".into(),
-            detail: Some(format!("{} as {}", inv.email, inv.role.as_str())),
-            at: now,
-        })
-        .await?;
     Ok(Some((inv, user_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::MemberOf;
+    use crate::flows::Stopped;
+    use crate::ports::fake::MemoryMemberships;
+    use crate::ports::AuditStore;
+
+    const NOW: Timestamp = Timestamp(1_000);
+
+    fn acme() -> MemoryMemberships {
+        let store = MemoryMemberships::new();
+        store.add_account("acc", "Acme");
+        store.add_member("acc", "owner", "owner@acme.test", Role::Owner);
+        store.add_member("acc", "admin", "admin@acme.test", Role::Admin);
+        store.add_member("acc", "member", "member@acme.test", Role::Member);
+        store
+    }
+
+    fn who(user: &str, role: Role) -> MemberOf {
+        MemberOf::for_tests(user, &format!("{user}@acme.test"), "acc", role)
+    }
+
+    fn refusal(outcome: Outcome<()>) -> Refusal {
+        match outcome {
+            Err(Stopped::Refused(refusal)) => refusal,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    async fn actions(store: &MemoryMemberships) -> Vec<String> {
+        let events = store.audit_events("acc", 100).await.unwrap();
+        events.into_iter().map(|e| e.action).collect()
+    }
+
+    #[tokio::test]
+    async fn an_admin_cannot_touch_an_owner_and_nothing_is_written() {
+        let store = acme();
+        let admin = who("admin", Role::Admin).as_admin().unwrap();
+        let demote = change_role_in(&store, &admin, "owner", Role::Member, NOW).await;
+        assert!(matches!(
+            refusal(demote),
+            Refusal::NotAllowed {
+                code: "role_not_allowed",
+                ..
+            }
+        ));
+        let promote = change_role_in(&store, &admin, "member", Role::Owner, NOW).await;
+        assert!(matches!(refusal(promote), Refusal::NotAllowed { .. }));
+        let remove = remove_in(&store, &admin, "owner", NOW).await;
+        assert!(matches!(refusal(remove), Refusal::NotAllowed { .. }));
+        assert_eq!(
+            store.role_in("owner", "acc").await.unwrap(),
+            Some(Role::Owner)
+        );
+        assert!(
+            actions(&store).await.is_empty(),
+            "a refused change writes no audit event"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_role_change_and_its_audit_event_go_together() {
+        let store = acme();
+        let admin = who("admin", Role::Admin).as_admin().unwrap();
+        change_role_in(&store, &admin, "member", Role::Admin, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.role_in("member", "acc").await.unwrap(),
+            Some(Role::Admin)
+        );
+        assert_eq!(actions(&store).await, vec!["member.role_changed"]);
+        // The same role again changes nothing and records nothing.
+        change_role_in(&store, &admin, "member", Role::Admin, NOW)
+            .await
+            .unwrap();
+        assert_eq!(actions(&store).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn members_may_leave_but_not_remove_others_and_the_last_owner_stays() {
+        let store = acme();
+        let member = who("member", Role::Member);
+        let other = remove_in(&store, &member, "admin", NOW).await;
+        assert!(matches!(refusal(other), Refusal::NotAllowed { .. }));
+        remove_in(&store, &member, "member", NOW).await.unwrap();
+        assert_eq!(actions(&store).await, vec!["member.left"]);
+
+        let owner = who("owner", Role::Owner);
+        let leave = remove_in(&store, &owner, "owner", NOW).await;
+        assert!(matches!(
+            refusal(leave),
+            Refusal::Conflict {
+                code: "last_owner",
+                ..
+            }
+        ));
+        let ghost = remove_in(&store, &owner, "nobody", NOW).await;
+        assert_eq!(refusal(ghost), Refusal::NotFound("member"));
+    }
 }

@@ -18,7 +18,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
-use crate::domain::roles::Role;
+use crate::domain::roles::{takes_an_owner_away, Role};
 
 /// Accounts, memberships, invitations and audit events, in memory.
 #[derive(Default)]
@@ -131,7 +131,7 @@ impl State {
         let Some(member) = self.members.get_mut(at) else {
             return MembershipChange::NotAMember;
         };
-        if member.role == Role::Owner && new_role != Some(Role::Owner) && owners <= 1 {
+        if takes_an_owner_away(member.role, new_role) && owners <= 1 {
             return MembershipChange::LastOwner;
         }
         match new_role {
@@ -166,7 +166,7 @@ impl MembershipStore for MemoryMemberships {
         Ok(self.state()?.accounts.get(account_id).cloned())
     }
 
-    async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
+    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
         let mut state = self.state()?;
         if state.accounts.contains_key(&new.account_id) {
             return Err(StoreError(format!("account {} exists", new.account_id)));
@@ -186,6 +186,7 @@ impl MembershipStore for MemoryMemberships {
             role: Role::Owner,
             since: new.now,
         });
+        state.audit.push(audit);
         Ok(())
     }
 
@@ -255,19 +256,35 @@ impl MembershipStore for MemoryMemberships {
         account_id: &str,
         user_id: &str,
         role: Role,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        Ok(self.state()?.change(account_id, user_id, Some(role)))
+        let mut state = self.state()?;
+        let before = state
+            .member(account_id, user_id)
+            .and_then(|at| state.members.get(at))
+            .map(|m| m.role);
+        let change = state.change(account_id, user_id, Some(role));
+        if change == MembershipChange::Done && before != Some(role) {
+            state.audit.push(audit);
+        }
+        Ok(change)
     }
 
     async fn remove_member(
         &self,
         account_id: &str,
         user_id: &str,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        Ok(self.state()?.change(account_id, user_id, None))
+        let mut state = self.state()?;
+        let change = state.change(account_id, user_id, None);
+        if change == MembershipChange::Done {
+            state.audit.push(audit);
+        }
+        Ok(change)
     }
 
-    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
+    async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()> {
         let mut state = self.state()?;
         let account_name = state
             .accounts
@@ -297,6 +314,7 @@ impl MembershipStore for MemoryMemberships {
             accepted_at: None,
             revoked_at: None,
         });
+        state.audit.push(audit);
         Ok(())
     }
 
@@ -336,18 +354,18 @@ impl MembershipStore for MemoryMemberships {
         account_id: &str,
         id: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.state()?;
         let pending = state.invitations.iter_mut().find(|i| {
             i.invitation.account_id == account_id && i.invitation.id == id && i.pending()
         });
-        Ok(match pending {
-            Some(invitation) => {
-                invitation.revoked_at = Some(now);
-                true
-            }
-            None => false,
-        })
+        let Some(invitation) = pending else {
+            return Ok(false);
+        };
+        invitation.revoked_at = Some(now);
+        state.audit.push(audit);
+        Ok(true)
     }
 
     async fn accept_invitation(
@@ -355,6 +373,7 @@ impl MembershipStore for MemoryMemberships {
         token_hash: &str,
         acceptor: Acceptor,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Invitation>> {
         let mut state = self.state()?;
         let Some(stored) = state
@@ -385,6 +404,7 @@ impl MembershipStore for MemoryMemberships {
                 since: now,
             });
         }
+        state.audit.push(audit);
         Ok(Some(invitation))
     }
 }
@@ -421,6 +441,16 @@ mod tests {
         store
     }
 
+    fn event() -> AuditEvent {
+        AuditEvent {
+            account_id: Some("acc".into()),
+            actor_user_id: Some("owner".into()),
+            action: "test".into(),
+            detail: None,
+            at: Timestamp(0),
+        }
+    }
+
     fn invitation(id: &str, email: &str, token: &str, now: i64) -> NewInvitation {
         NewInvitation {
             id: id.into(),
@@ -445,28 +475,37 @@ mod tests {
 
         assert_eq!(
             members
-                .change_role("acc", "owner", Role::Admin)
+                .change_role("acc", "owner", Role::Admin, event())
                 .await
                 .unwrap(),
             MembershipChange::LastOwner
         );
         assert_eq!(
-            members.remove_member("acc", "owner").await.unwrap(),
+            members
+                .remove_member("acc", "owner", event())
+                .await
+                .unwrap(),
             MembershipChange::LastOwner
         );
         assert_eq!(
-            members.remove_member("acc", "nobody").await.unwrap(),
+            members
+                .remove_member("acc", "nobody", event())
+                .await
+                .unwrap(),
             MembershipChange::NotAMember
         );
         assert_eq!(
             members
-                .change_role("acc", "admin", Role::Owner)
+                .change_role("acc", "admin", Role::Owner, event())
                 .await
                 .unwrap(),
             MembershipChange::Done
         );
         assert_eq!(
-            members.remove_member("acc", "owner").await.unwrap(),
+            members
+                .remove_member("acc", "owner", event())
+                .await
+                .unwrap(),
             MembershipChange::Done
         );
         assert_eq!(
@@ -482,11 +521,11 @@ mod tests {
         store.add_account("acc", "Acme");
         store.add_member("acc", "owner", "owner@example.com", Role::Owner);
         store
-            .create_invitation(invitation("inv_1", "new@example.com", "t1", 10))
+            .create_invitation(invitation("inv_1", "new@example.com", "t1", 10), event())
             .await
             .unwrap();
         store
-            .create_invitation(invitation("inv_2", "new@example.com", "t2", 20))
+            .create_invitation(invitation("inv_2", "new@example.com", "t2", 20), event())
             .await
             .unwrap();
         let now = Timestamp(30);
@@ -503,7 +542,10 @@ mod tests {
             user_id: "new".into(),
             password_hash: "$argon2id$…".into(),
         };
-        let accepted = store.accept_invitation("t2", joiner, now).await.unwrap();
+        let accepted = store
+            .accept_invitation("t2", joiner, now, event())
+            .await
+            .unwrap();
         assert_eq!(accepted.map(|i| i.account_name), Some("Acme".into()));
         assert_eq!(
             store.role_in("new", "acc").await.unwrap(),
@@ -513,11 +555,14 @@ mod tests {
             user_id: "new".into(),
         };
         assert!(store
-            .accept_invitation("t2", again, now)
+            .accept_invitation("t2", again, now, event())
             .await
             .unwrap()
             .is_none());
-        assert!(!store.revoke_invitation("acc", "inv_2", now).await.unwrap());
+        assert!(!store
+            .revoke_invitation("acc", "inv_2", now, event())
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -525,7 +570,7 @@ mod tests {
         let store = MemoryMemberships::new();
         store.add_account("acc", "Acme");
         store
-            .create_invitation(invitation("inv_1", "late@example.com", "t1", 0))
+            .create_invitation(invitation("inv_1", "late@example.com", "t1", 0), event())
             .await
             .unwrap();
         assert!(store

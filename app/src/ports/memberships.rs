@@ -14,7 +14,8 @@ use crate::domain::roles::Role;
 #[async_trait]
 pub trait MembershipStore: Send + Sync + 'static {
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
-    async fn create_account(&self, new: NewAccount) -> StoreResult<()>;
+    /// Creates the account, its owner membership and workspace, and `audit`, in one transaction.
+    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()>;
     /// Puts an account on `plan`, with its audit event; the plan it was on, or `None` when
     /// there is no such account (nothing written).
     async fn set_account_plan(
@@ -28,18 +29,26 @@ pub trait MembershipStore: Send + Sync + 'static {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
     async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
-    /// Changes a role, refusing to leave the account without an owner (serialised per account).
+    /// Changes a role, refusing to leave the account without an owner (serialised per account);
+    /// `audit` is written in the same transaction when the role actually changed.
     async fn change_role(
         &self,
         account_id: &str,
         user_id: &str,
         role: Role,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
-    async fn remove_member(&self, account_id: &str, user_id: &str)
-        -> StoreResult<MembershipChange>;
+    /// Removes a member (never the last owner), with `audit`, in one transaction.
+    async fn remove_member(
+        &self,
+        account_id: &str,
+        user_id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<MembershipChange>;
 
-    /// Stores an invitation, revoking any pending one for the same email in that account.
-    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()>;
+    /// Stores an invitation, revoking any pending one for the same email in that account, with
+    /// `audit`, in one transaction.
+    async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()>;
     /// Pending invitations (not accepted, revoked or expired).
     async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>>;
     async fn invitation(
@@ -53,11 +62,13 @@ pub trait MembershipStore: Send + Sync + 'static {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
+    /// Revokes a pending invitation, with `audit`, in one transaction; false when none was.
     async fn revoke_invitation(
         &self,
         account_id: &str,
         id: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<bool>;
     /// Uses the invitation and adds the membership (creating the user if new), in one
     /// transaction. `None`: the invitation is no longer live.
@@ -66,5 +77,6 @@ pub trait MembershipStore: Send + Sync + 'static {
         token_hash: &str,
         acceptor: Acceptor,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Invitation>>;
 }

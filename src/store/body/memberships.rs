@@ -7,7 +7,7 @@ use app::domain::clock::Timestamp;
 use app::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
-use app::domain::roles::Role;
+use app::domain::roles::{takes_an_owner_away, Role};
 use app::ports::{MembershipStore, StoreResult};
 use async_trait::async_trait;
 
@@ -130,6 +130,7 @@ impl SqlStore<Db> {
         account_id: &str,
         user_id: &str,
         new_role: Option<Role>,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
         let mut tx = self.begin().await?;
         sqlx::query(LOCK_ACCOUNT)
@@ -146,7 +147,7 @@ impl SqlStore<Db> {
         let Some(current) = current.as_deref().and_then(Role::parse) else {
             return Ok(MembershipChange::NotAMember);
         };
-        if current == Role::Owner && new_role != Some(Role::Owner) {
+        if takes_an_owner_away(current, new_role) {
             let owners = sqlx::query_scalar::<_, i64>(OWNER_COUNT)
                 .bind(account_id)
                 .fetch_one(&mut *tx)
@@ -168,6 +169,9 @@ impl SqlStore<Db> {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if new_role != Some(current) {
+            audit_in(&mut tx, audit).await.map_err(db_err)?;
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(MembershipChange::Done)
     }
@@ -205,7 +209,7 @@ impl MembershipStore for SqlStore<Db> {
         decode_opt(row)
     }
 
-    async fn create_account(&self, new: NewAccount) -> StoreResult<()> {
+    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         insert_account_with_owner(
             &mut tx,
@@ -221,6 +225,7 @@ impl MembershipStore for SqlStore<Db> {
         )
         .await
         .map_err(db_err)?;
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -283,8 +288,9 @@ impl MembershipStore for SqlStore<Db> {
         account_id: &str,
         user_id: &str,
         role: Role,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, Some(role))
+        self.change_membership(account_id, user_id, Some(role), audit)
             .await
     }
 
@@ -292,11 +298,13 @@ impl MembershipStore for SqlStore<Db> {
         &self,
         account_id: &str,
         user_id: &str,
+        audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, None).await
+        self.change_membership(account_id, user_id, None, audit)
+            .await
     }
 
-    async fn create_invitation(&self, new: NewInvitation) -> StoreResult<()> {
+    async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(REVOKE_PENDING_FOR_EMAIL)
             .bind(&new.account_id)
@@ -317,6 +325,7 @@ impl MembershipStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -353,16 +362,23 @@ impl MembershipStore for SqlStore<Db> {
         account_id: &str,
         id: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<bool> {
-        let revoked = self
-            .write(
-                sqlx::query(REVOKE_INVITATION)
-                    .bind(account_id)
-                    .bind(id)
-                    .bind(now.millis()),
-            )
-            .await?;
-        Ok(revoked > 0)
+        let mut tx = self.begin().await?;
+        let revoked = sqlx::query(REVOKE_INVITATION)
+            .bind(account_id)
+            .bind(id)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if revoked == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
     }
 
     async fn accept_invitation(
@@ -370,6 +386,7 @@ impl MembershipStore for SqlStore<Db> {
         token_hash: &str,
         acceptor: Acceptor,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Invitation>> {
         let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
             return Ok(None);
@@ -415,6 +432,7 @@ impl MembershipStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(invitation))
     }
