@@ -8,6 +8,7 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use crate::auth::{self, AdminOf, AuthError, MemberOf, OwnerOf, Signed};
+use crate::domain::email::EmailAddress;
 use crate::flows::{FlowError, Refusal, Stopped};
 use crate::session::{self, Flash};
 use crate::web::guards::ClientIp;
@@ -113,6 +114,25 @@ impl Ctx {
             Some(owner) => Ok(Ok(owner)),
             None => {
                 let flash = Flash::error("Only owners of this account can do that.");
+                session::set_flash(&self.session, flash).await?;
+                Ok(Err(back.to_owned()))
+            }
+        }
+    }
+
+    /// The email typed into a form's `email` field, or (when it is not an address) the page to
+    /// go back to, with the reason next to the field and what was typed kept.
+    pub async fn email_or_back(
+        &self,
+        typed: &str,
+        back: &str,
+    ) -> Result<Result<EmailAddress, String>, ActionError> {
+        match EmailAddress::parse(typed) {
+            Ok(address) => Ok(Ok(address)),
+            Err(err) => {
+                let flash = Flash::default()
+                    .field_error("email", Some(err.to_string()))
+                    .value("email", &kept(typed));
                 session::set_flash(&self.session, flash).await?;
                 Ok(Err(back.to_owned()))
             }

@@ -2,12 +2,11 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
-use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::recovery::{self, ResetResult};
 use crate::session::{self, Flash};
-use crate::web::forms::{kept, Ctx, Next, DEAD_LINK, DEAD_RESET_LINK};
+use crate::web::forms::{Ctx, Next, DEAD_LINK, DEAD_RESET_LINK};
 
 #[server(prefix = "/_fn", endpoint = "unlock_account")]
 pub async fn unlock_account() -> Result<(), ServerFnError> {
@@ -47,20 +46,13 @@ pub async fn handle_unlock(ctx: &Ctx) -> Next {
 }
 
 pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
-    match EmailAddress::parse(&email) {
-        Err(err) => {
-            let flash = Flash::default()
-                .field_error("email", Some(err.to_string()))
-                .value("email", &kept(&email));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/forgot".into())
-        }
-        Ok(address) => {
-            recovery::forgot_password(&ctx.state, &address);
-            session::set_pending_email(&ctx.session, address.as_str()).await?;
-            Ok("/forgot/sent".into())
-        }
-    }
+    let address = match ctx.email_or_back(&email, "/forgot").await? {
+        Ok(address) => address,
+        Err(back) => return Ok(back),
+    };
+    recovery::forgot_password(&ctx.state, &address);
+    session::set_pending_email(&ctx.session, address.as_str()).await?;
+    Ok("/forgot/sent".into())
 }
 
 pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {

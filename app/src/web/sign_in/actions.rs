@@ -42,29 +42,22 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 }
 
 pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
-    match EmailAddress::parse(&email) {
-        Err(err) => {
-            let flash = Flash::default()
-                .field_error("email", Some(err.to_string()))
-                .value("email", &kept(&email));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in".into())
-        }
-        Ok(address) => {
-            session::set_sign_in_email(&ctx.session, address.as_str()).await?;
-            match sign_in::decide_email_step(&ctx.state, &address).await? {
-                EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok("/sign-in/password".into()),
-                EmailStep::Sso(connection) => {
-                    begin_sso(
-                        ctx,
-                        &connection,
-                        address.as_str(),
-                        SsoPurpose::SignIn,
-                        "/sign-in",
-                    )
-                    .await
-                }
-            }
+    let address = match ctx.email_or_back(&email, "/sign-in").await? {
+        Ok(address) => address,
+        Err(back) => return Ok(back),
+    };
+    session::set_sign_in_email(&ctx.session, address.as_str()).await?;
+    match sign_in::decide_email_step(&ctx.state, &address).await? {
+        EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok("/sign-in/password".into()),
+        EmailStep::Sso(connection) => {
+            begin_sso(
+                ctx,
+                &connection,
+                address.as_str(),
+                SsoPurpose::SignIn,
+                "/sign-in",
+            )
+            .await
         }
     }
 }
