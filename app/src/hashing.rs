@@ -1,22 +1,24 @@
-//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1) on a small pool of
-//! dedicated threads (one per CPU by default), off the async runtime. Waiting jobs queue up
-//! without memory of their own: only the pool's threads ever hold argon2's 19 MiB, so a flood
-//! of sign-ins costs at most `permits × ~20 MiB` and cannot starve the runtime's threads.
-//! While requests that do not hash keep coming (API calls, pages), the hashing threads give
-//! way to them every tenth of a millisecond (crate `argon2-steps`), so a flood of sign-ins
-//! does not put a tail on the API's latency.
+//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1), computed by the RustCrypto
+//! `argon2` crate on a small pool of dedicated threads (one per CPU by default), off the async
+//! runtime. Waiting jobs queue up without memory of their own: only the pool's threads ever
+//! hold argon2's 19 MiB, so a flood of sign-ins costs at most `permits × ~20 MiB` and cannot
+//! starve the runtime's threads. Each thread keeps its argon2 memory from one job to the next
+//! and zeroes it after every hash.
+//!
+//! A hash runs to its end once started; what keeps a flood of sign-ins from putting a tail on
+//! other requests (API calls, pages) is the schedule. The hashing threads run at a lower
+//! priority (`TERMINUS_HASH_NICE`), and while requests that do not hash are being answered,
+//! one hash fewer may run at once (never fewer than one), so a core stays free for them while
+//! sign-ins keep moving. Sign-ins alone never hold hashing back.
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Condvar, PoisonError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::cell::RefCell;
-
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{Algorithm, Params, Version};
-
-use argon2_steps as stepwise;
-use stepwise::{Block, Cost, Inputs, StepError, Variant};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use zeroize::Zeroize as _;
 
 use crate::domain::secret::Secret;
 
@@ -24,8 +26,6 @@ use crate::domain::secret::Secret;
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
-    #[error("argon2: {0}")]
-    Step(#[from] StepError),
     #[error("hashing task failed: {0}")]
     Task(String),
 }
@@ -52,16 +52,17 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(threads: usize, nice: i32) -> Result<Self, HashError> {
+    fn start(threads: usize, nice: i32, demand: Arc<Demand>) -> Result<Self, HashError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let gate = Arc::new(Gate::new(threads));
         for i in 0..threads {
-            let rx = rx.clone();
+            let (rx, gate, demand) = (rx.clone(), gate.clone(), demand.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
                     lower_priority(nice);
-                    run_jobs(&rx);
+                    run_jobs(&rx, &gate, &demand);
                 })
                 .map_err(|e| HashError::Task(e.to_string()))?;
         }
@@ -79,18 +80,9 @@ thread_local! {
     static KEPT_BLOCKS: RefCell<Option<Vec<Block>>> = const { RefCell::new(None) };
 }
 
-/// Blocks a hashing thread computes between two looks at [`Demand`]: about a tenth of a
-/// millisecond on a current x86 core.
-const STEP_BLOCKS: usize = 256;
-/// How long a hashing thread sleeps to give way (so it computes at most about 40 % of the
-/// time while requests keep coming). Sleeping, unlike `sched_yield`, leaves its CPU idle when
-/// nothing else is runnable there, which lets the kernel move a waiting request thread onto
-/// it at once instead of at its next balancing tick. Measured against 50 and 300 µs, and
-/// against 128-block steps, in the flood benchmark.
-const GIVE_WAY: Duration = Duration::from_micros(150);
-/// For how long after a request that did not hash was answered the hashing threads keep
-/// giving way: API calls take tens of microseconds, so under API traffic one is answered
-/// every few looks.
+/// For how long after a request that did not hash was answered it counts as "other requests
+/// are being served": API calls take tens of microseconds, so under API traffic one is
+/// answered every few tens of microseconds.
 const RECENT: Duration = Duration::from_millis(1);
 
 tokio::task_local! {
@@ -99,7 +91,7 @@ tokio::task_local! {
 }
 
 /// When the last request that did not wait for a hash was answered. While that is recent,
-/// the hashing threads give way between steps; sign-ins alone never make them.
+/// one hash fewer may run at once; sign-ins alone never hold hashing back.
 #[derive(Debug)]
 struct Demand {
     /// Microseconds from `epoch` to that answer (0: never).
@@ -132,15 +124,65 @@ impl Demand {
         last != 0 && now.saturating_sub(last) < RECENT.as_micros() as u64
     }
 
-    fn give_way(&self) {
-        if self.others_are_served_at(self.micros_since_epoch()) {
-            std::thread::sleep(GIVE_WAY);
+    fn others_are_served(&self) -> bool {
+        self.others_are_served_at(self.micros_since_epoch())
+    }
+}
+
+/// How many hashes run at once: one per hashing thread while only sign-ins come, one fewer
+/// (at least one) while other requests are being answered. A thread that may not start its
+/// job waits here with it, and looks again when a hash ends or the demand may have passed.
+struct Gate {
+    running: Mutex<usize>,
+    freed: Condvar,
+    threads: usize,
+}
+
+/// A running hash's place at the [`Gate`], given back when dropped.
+struct Slot<'a>(&'a Gate);
+
+impl Gate {
+    fn new(threads: usize) -> Self {
+        Self {
+            running: Mutex::new(0),
+            freed: Condvar::new(),
+            threads,
         }
+    }
+
+    fn limit(&self, demand: &Demand) -> usize {
+        if demand.others_are_served() {
+            self.threads.saturating_sub(1).max(1)
+        } else {
+            self.threads
+        }
+    }
+
+    fn enter(&self, demand: &Demand) -> Slot<'_> {
+        // The lock guards a counter only: a panic elsewhere cannot leave it half-written.
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= self.limit(demand) {
+            running = self
+                .freed
+                .wait_timeout(running, RECENT)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *running += 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut running = self.0.running.lock().unwrap_or_else(PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+        self.0.freed.notify_one();
     }
 }
 
 /// Runs queued jobs until the pool is dropped.
-fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
+fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>, gate: &Gate, demand: &Demand) {
     KEPT_BLOCKS.set(Some(Vec::new()));
     loop {
         // Hold the lock only to take the next job, not while running it.
@@ -148,10 +190,9 @@ fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        let Ok(job) = job else { return };
+        let _slot = gate.enter(demand);
+        job();
     }
 }
 
@@ -197,16 +238,13 @@ impl Passwords {
     /// Like [`Passwords::new`], with the hashing threads at niceness `nice` (Linux).
     pub fn with_niceness(permits: usize, nice: i32) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
-            .map_err(|e| HashError::Argon2(e.to_string()))?;
-        let dummy = hash_blocking(
-            &params,
-            crate::domain::tokens::generate_token().expose(),
-            &Demand::default(),
-        )?;
+            .map_err(argon_err)?;
+        let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
+        let demand = Arc::new(Demand::default());
         Ok(Self {
             params,
-            pool: Arc::new(Pool::start(permits.max(1), nice)?),
-            demand: Arc::default(),
+            pool: Arc::new(Pool::start(permits.max(1), nice, demand.clone())?),
+            demand,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -216,8 +254,8 @@ impl Passwords {
     }
 
     /// Serves one request (the router wraps every request in this). When it is answered
-    /// without having waited for a hash, the hashing threads give way for a moment: more such
-    /// requests are likely coming, and they should not queue behind a hash.
+    /// without having waited for a hash, one hash fewer may run for a moment: more such
+    /// requests are likely coming, and they should find a core free.
     pub async fn serve<F: std::future::Future>(&self, request: F) -> F::Output {
         let (answer, hashed) = HASHED
             .scope(std::cell::Cell::new(false), async {
@@ -232,7 +270,7 @@ impl Passwords {
     }
 
     /// Whether some request served through [`Passwords::serve`] was answered without waiting
-    /// for a hash: the signal the hashing threads give way to.
+    /// for a hash: the signal that holds one hash back.
     pub fn answered_without_hashing(&self) -> bool {
         self.demand.last_other.load(Ordering::Relaxed) != 0
     }
@@ -240,8 +278,7 @@ impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let params = self.params.clone();
         let password = password.clone();
-        let demand = self.demand.clone();
-        self.run(move || hash_blocking(&params, password.expose(), &demand))
+        self.run(move || hash_blocking(&params, password.expose()))
             .await?
     }
 
@@ -258,18 +295,16 @@ impl Passwords {
         let target = real
             .clone()
             .unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let demand = self.demand.clone();
         self.run(move || {
-            let parsed =
-                PasswordHash::new(&target).map_err(|e| HashError::Argon2(e.to_string()))?;
-            let ok = verify_blocking(&parsed, password.expose().as_bytes(), &demand);
+            let parsed = PasswordHash::new(&target).map_err(argon_err)?;
+            let ok = verify_blocking(&parsed, password.expose().as_bytes());
             if !ok || real.is_none() {
                 return Ok(Verification::Mismatch);
             }
             let rehash = if is_current(&parsed, &params) {
                 None
             } else {
-                Some(hash_blocking(&params, password.expose(), &demand)?)
+                Some(hash_blocking(&params, password.expose())?)
             };
             Ok(Verification::Match { rehash })
         })
@@ -310,26 +345,43 @@ fn argon_err(e: impl std::fmt::Display) -> HashError {
     HashError::Argon2(e.to_string())
 }
 
-/// argon2 of `inputs` into `out`, in the thread's kept memory when it has some, giving way
-/// to served requests between steps.
-fn argon2_into(inputs: &Inputs<'_>, out: &mut [u8], demand: &Demand) -> Result<(), StepError> {
-    let give_way = || demand.give_way();
+/// `argon` of `password` and `salt` into `out`, in the thread's kept memory when it has some.
+fn argon2_into(
+    argon: &Argon2<'_>,
+    blocks: usize,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
     KEPT_BLOCKS.with(|kept| match kept.try_borrow_mut().as_deref_mut() {
-        Ok(Some(kept)) => stepwise::hash_into(inputs, out, kept, STEP_BLOCKS, give_way),
-        _ => stepwise::hash_into(inputs, out, &mut Vec::new(), STEP_BLOCKS, give_way),
+        Ok(Some(kept)) => argon2_in(kept, argon, blocks, password, salt, out),
+        _ => argon2_in(&mut Vec::new(), argon, blocks, password, salt, out),
     })
 }
 
-fn cost(params: &Params) -> Cost {
-    Cost {
-        memory_kib: params.m_cost(),
-        passes: params.t_cost(),
-        lanes: params.p_cost(),
+/// [`argon2_into`] in `memory` (grown to `blocks` when smaller), which is zeroed afterwards:
+/// no trace of the password stays in it between jobs.
+fn argon2_in(
+    memory: &mut Vec<Block>,
+    argon: &Argon2<'_>,
+    blocks: usize,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
     }
+    let used = memory
+        .get_mut(..blocks)
+        .ok_or(argon2::Error::MemoryTooLittle)?;
+    let hashed = argon.hash_password_into_with_memory(password, salt, out, &mut *used);
+    used.iter_mut().for_each(Block::zeroize);
+    hashed
 }
 
 /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password` with a new salt.
-fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<String, HashError> {
+fn hash_blocking(params: &Params, password: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_buf = [0u8; 64];
     let raw_salt = salt
@@ -338,16 +390,15 @@ fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<Str
         .map_err(argon_err)?;
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let mut out = vec![0u8; len];
-    let inputs = Inputs {
-        variant: Variant::Id,
-        version: stepwise::Version::V13,
-        cost: cost(params),
-        password: password.as_bytes(),
-        salt: raw_salt,
-        secret: &[],
-        associated: &[],
-    };
-    argon2_into(&inputs, &mut out, demand)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon2_into(
+        &argon,
+        params.block_count(),
+        password.as_bytes(),
+        raw_salt,
+        &mut out,
+    )
+    .map_err(argon_err)?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -360,20 +411,16 @@ fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<Str
 
 /// Recomputes `stored` (any argon2 variant, version and parameters) for `password` and
 /// compares the outputs in constant time (`Output`'s equality).
-fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8], demand: &Demand) -> bool {
+fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8]) -> bool {
     let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
         return false;
     };
-    let variant = match Algorithm::try_from(stored.algorithm) {
-        Ok(Algorithm::Argon2d) => Variant::D,
-        Ok(Algorithm::Argon2i) => Variant::I,
-        Ok(Algorithm::Argon2id) => Variant::Id,
-        Err(_) => return false,
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm) else {
+        return false;
     };
-    let version = match stored.version.map(Version::try_from).transpose() {
-        Ok(Some(Version::V0x10)) => stepwise::Version::V10,
-        Ok(Some(Version::V0x13) | None) => stepwise::Version::V13,
-        Err(_) => return false,
+    // A PHC string without `v=` is version 0x13 (the `argon2` crate's default).
+    let Ok(version) = stored.version.map(Version::try_from).transpose() else {
+        return false;
     };
     let Ok(params) = Params::try_from(stored) else {
         return false;
@@ -382,17 +429,10 @@ fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8], demand: &Demand) 
     let Ok(raw_salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    let inputs = Inputs {
-        variant,
-        version,
-        cost: cost(&params),
-        password,
-        salt: raw_salt,
-        secret: &[],
-        associated: &[],
-    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
     let mut out = vec![0u8; expected.len()];
-    if argon2_into(&inputs, &mut out, demand).is_err() {
+    if argon2_into(&argon, blocks, password, raw_salt, &mut out).is_err() {
         return false;
     }
     Output::new(&out).is_ok_and(|computed| computed == expected)
@@ -573,12 +613,71 @@ mod tests {
         let p = Passwords::new(1).unwrap();
         let weak = Params::new(4096, 1, 1, None).unwrap();
         let pw = Secret::new("plumtreeviolinsunset");
-        let old = hash_blocking(&weak, pw.expose(), &Demand::default()).unwrap();
+        let old = hash_blocking(&weak, pw.expose()).unwrap();
         match p.verify(&pw, Some(&old)).await.unwrap() {
             Verification::Match { rehash: Some(new) } => {
                 assert!(new.contains("m=19456,t=2,p=1"));
             }
             other => panic!("expected an upgrade, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn one_hash_fewer_runs_while_other_requests_are_served() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let p = Passwords::new(2).unwrap();
+        // Another request is answered every 100 µs for as long as the jobs run.
+        let stop = Arc::new(AtomicBool::new(false));
+        let traffic = {
+            let (stop, demand) = (stop.clone(), p.demand.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    demand.other_request_answered();
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+            })
+        };
+        let active = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..6).map(|_| {
+            let (active, peak, p) = (active.clone(), peak.clone(), p.clone());
+            tokio::spawn(async move {
+                p.run(move || {
+                    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    active.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            })
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap().unwrap();
+        }
+        stop.store(true, Ordering::SeqCst);
+        traffic.join().unwrap();
+        assert_eq!(peak.load(Ordering::SeqCst), 1, "one of two workers held back");
+    }
+
+    #[test]
+    fn a_single_hashing_thread_is_never_held_back() {
+        let demand = Demand::default();
+        demand.other_request_answered();
+        assert!(demand.others_are_served());
+        assert_eq!(Gate::new(1).limit(&demand), 1);
+        assert_eq!(Gate::new(4).limit(&demand), 3);
+        assert_eq!(Gate::new(4).limit(&Demand::default()), 4);
+    }
+
+    #[test]
+    fn kept_memory_is_zeroed_after_a_hash() {
+        let params = Params::new(64, 1, 1, None).unwrap();
+        KEPT_BLOCKS.set(Some(Vec::new()));
+        hash_blocking(&params, "plumtreeviolinsunset").unwrap();
+        KEPT_BLOCKS.with_borrow(|kept| {
+            let kept = kept.as_ref().unwrap();
+            assert_eq!(kept.len(), 64);
+            assert!(kept.iter().all(|block| block.as_ref().iter().all(|w| *w == 0)));
+        });
     }
 }
