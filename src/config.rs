@@ -31,7 +31,9 @@ pub struct Config {
     /// Niceness of the hashing threads (Linux; 0–19, 0 = same as the rest): below the
     /// API's, so a sign-in flood slows sign-ins before it slows API requests.
     pub hash_nice: i32,
-    /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark.
+    /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark:
+    /// a build without `--features bench` has neither the setting nor the routes.
+    #[cfg(feature = "bench")]
     pub bench_routes: bool,
     /// The key sealing SSO client secrets (base64, 32 bytes). Every instance needs the same.
     pub secret_key: Option<String>,
@@ -146,6 +148,7 @@ impl Default for Config {
             db_max_connections: 10,
             hash_permits: None,
             hash_nice: 10,
+            #[cfg(feature = "bench")]
             bench_routes: false,
             secret_key: None,
             secret_key_file: PathBuf::from("data/secret.key"),
@@ -396,6 +399,7 @@ impl Config {
         if let Some(v) = non_empty("TERMINUS_SECRET_KEY_FILE") {
             self.secret_key_file = v.into();
         }
+        #[cfg(feature = "bench")]
         if let Some(v) = non_empty("TERMINUS_BENCH_ROUTES") {
             self.bench_routes = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }

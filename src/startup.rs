@@ -124,6 +124,7 @@ impl Application {
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
         let api = ApiState::new(state.clone());
+        #[cfg(feature = "bench")]
         if config.bench_routes {
             tracing::warn!("TERMINUS_BENCH_ROUTES is on: /_bench/* answers without authentication");
         }
@@ -132,6 +133,7 @@ impl Application {
             api.clone(),
             sessions.clone(),
             secure,
+            #[cfg(feature = "bench")]
             config.bench_routes,
             config.request_timeout,
         );
@@ -244,7 +246,7 @@ pub fn router(
     api: ApiState,
     sessions: SqlSessions,
     secure_cookies: bool,
-    bench_routes: bool,
+    #[cfg(feature = "bench")] bench_routes: bool,
     request_timeout: Duration,
 ) -> Router {
     let state_hsts = state.config.hsts;
@@ -269,6 +271,7 @@ pub fn router(
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
 
     // The benchmark's unauthenticated twin of /api/v1/workspaces, behind the same layers.
+    #[cfg(feature = "bench")]
     let web = if bench_routes {
         web.merge(api::bench::router(api.clone()))
     } else {
