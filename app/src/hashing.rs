@@ -7,11 +7,12 @@
 //!
 //! A hash runs to its end once started; what keeps a flood of sign-ins from putting a tail on
 //! other requests (API calls, pages) is the schedule. The hashing threads run at a lower
-//! priority (`TERMINUS_HASH_NICE`), and while requests that do not hash are being answered,
-//! one hash fewer may run at once (never fewer than one), so a core stays free for them while
-//! sign-ins keep moving. Sign-ins alone never hold hashing back.
+//! priority (`TERMINUS_HASH_NICE`), and while requests that do not hash are in flight (or one
+//! was answered within the last millisecond), one hash fewer may start (never fewer than one
+//! runs), so a core stays free for them while sign-ins keep moving. A request counts as such
+//! until it waits for a hash, so sign-ins alone never hold hashing back.
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, PoisonError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,6 +49,7 @@ pub const HASH_QUEUE_WAIT: &str = "terminus_password_hash_queue_wait_seconds";
 /// The hashing threads. They end when the last `Passwords` clone is dropped.
 struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
+    gate: Arc<Gate>,
     threads: usize,
 }
 
@@ -68,6 +70,7 @@ impl Pool {
         }
         Ok(Self {
             jobs: Mutex::new(tx),
+            gate,
             threads,
         })
     }
@@ -86,15 +89,54 @@ thread_local! {
 const RECENT: Duration = Duration::from_millis(1);
 
 tokio::task_local! {
-    /// Set when the request served by this task waited for a hash.
-    static HASHED: std::cell::Cell<bool>;
+    /// The request served by this task (see [`Passwords::serve`]).
+    static SERVED: Served;
 }
 
-/// When the last request that did not wait for a hash was answered. While that is recent,
-/// one hash fewer may run at once; sign-ins alone never hold hashing back.
+/// A request being served, counted in [`Demand`] as "other" until it waits for a hash.
+struct Served {
+    demand: Arc<Demand>,
+    hashed: std::cell::Cell<bool>,
+}
+
+impl Served {
+    fn new(demand: Arc<Demand>) -> Self {
+        demand.others_in_flight.fetch_add(1, Ordering::Relaxed);
+        Self {
+            demand,
+            hashed: std::cell::Cell::new(false),
+        }
+    }
+
+    /// The request waits for a hash: it stops counting as another request. True the first
+    /// time.
+    fn waits_for_a_hash(&self) -> bool {
+        let first = !self.hashed.replace(true);
+        if first {
+            self.demand.others_in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        first
+    }
+}
+
+impl Drop for Served {
+    /// Answered (or abandoned): a request that did not hash leaves its time.
+    fn drop(&mut self) {
+        if !self.hashed.get() {
+            self.demand.others_in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.demand.other_request_answered();
+        }
+    }
+}
+
+/// The requests that do not hash (API calls, pages): how many are in flight, and when the
+/// last was answered. While one is in flight or was answered recently, one hash fewer may
+/// run at once; sign-ins alone never hold hashing back.
 #[derive(Debug)]
 struct Demand {
-    /// Microseconds from `epoch` to that answer (0: never).
+    /// Requests being served that have not (yet) waited for a hash.
+    others_in_flight: AtomicUsize,
+    /// Microseconds from `epoch` to the last answer to one (0: never).
     last_other: AtomicU64,
     epoch: Instant,
 }
@@ -102,6 +144,7 @@ struct Demand {
 impl Default for Demand {
     fn default() -> Self {
         Self {
+            others_in_flight: AtomicUsize::new(0),
             last_other: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -125,13 +168,15 @@ impl Demand {
     }
 
     fn others_are_served(&self) -> bool {
-        self.others_are_served_at(self.micros_since_epoch())
+        self.others_in_flight.load(Ordering::Relaxed) > 0
+            || self.others_are_served_at(self.micros_since_epoch())
     }
 }
 
 /// How many hashes run at once: one per hashing thread while only sign-ins come, one fewer
-/// (at least one) while other requests are being answered. A thread that may not start its
-/// job waits here with it, and looks again when a hash ends or the demand may have passed.
+/// (at least one) while other requests are being served. A thread that may not start its job
+/// waits here with it, and looks again when a hash ends, when a request starts waiting for a
+/// hash, or after [`RECENT`].
 struct Gate {
     running: Mutex<usize>,
     freed: Condvar,
@@ -158,6 +203,13 @@ impl Gate {
         }
     }
 
+    /// Makes waiting threads look again (the demand changed).
+    fn wake(&self) {
+        // Under the lock, so that a thread between its look and its wait cannot miss it.
+        let _running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        self.freed.notify_all();
+    }
+
     fn enter(&self, demand: &Demand) -> Slot<'_> {
         // The lock guards a counter only: a panic elsewhere cannot leave it half-written.
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
@@ -175,7 +227,11 @@ impl Gate {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut running = self.0.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut running = self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *running = running.saturating_sub(1);
         self.0.freed.notify_one();
     }
@@ -253,20 +309,13 @@ impl Passwords {
         self.pool.threads
     }
 
-    /// Serves one request (the router wraps every request in this). When it is answered
-    /// without having waited for a hash, one hash fewer may run for a moment: more such
-    /// requests are likely coming, and they should find a core free.
+    /// Serves one request (the router wraps every request in this). Until it waits for a
+    /// hash, and for a moment after it is answered without one, one hash fewer may run:
+    /// it, and the requests likely to follow it, should find a core free.
     pub async fn serve<F: std::future::Future>(&self, request: F) -> F::Output {
-        let (answer, hashed) = HASHED
-            .scope(std::cell::Cell::new(false), async {
-                let answer = request.await;
-                (answer, HASHED.with(std::cell::Cell::get))
-            })
-            .await;
-        if !hashed {
-            self.demand.other_request_answered();
-        }
-        answer
+        SERVED
+            .scope(Served::new(self.demand.clone()), request)
+            .await
     }
 
     /// Whether some request served through [`Passwords::serve`] was answered without waiting
@@ -316,7 +365,10 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _ = HASHED.try_with(|hashed| hashed.set(true));
+        if SERVED.try_with(Served::waits_for_a_hash).unwrap_or(false) {
+            // A hashing thread held back for this request may start now.
+            self.pool.gate.wake();
+        }
         let (done, result) = tokio::sync::oneshot::channel();
         let queued = Instant::now();
         let job: Job = Box::new(move || {
@@ -622,47 +674,74 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn one_hash_fewer_runs_while_other_requests_are_served() {
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        let p = Passwords::new(2).unwrap();
-        // Another request is answered every 100 µs for as long as the jobs run.
-        let stop = Arc::new(AtomicBool::new(false));
-        let traffic = {
-            let (stop, demand) = (stop.clone(), p.demand.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    demand.other_request_answered();
-                    std::thread::sleep(Duration::from_micros(100));
-                }
-            })
-        };
+    /// Runs `jobs` stand-ins for a hash (20 ms each), each submitted from its own task (inside
+    /// [`Passwords::serve`], as a sign-in's, when `served`); returns how many ran at once.
+    async fn peak_of_jobs(p: &Passwords, jobs: usize, served: bool) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let active = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let jobs = (0..6).map(|_| {
+        let jobs = (0..jobs).map(|_| {
             let (active, peak, p) = (active.clone(), peak.clone(), p.clone());
             tokio::spawn(async move {
-                p.run(move || {
+                let job = p.run(move || {
                     let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(20));
                     active.fetch_sub(1, Ordering::SeqCst);
-                })
-                .await
+                });
+                if served {
+                    p.serve(job).await
+                } else {
+                    job.await
+                }
             })
         });
         for job in jobs.collect::<Vec<_>>() {
             job.await.unwrap().unwrap();
         }
-        stop.store(true, Ordering::SeqCst);
-        traffic.join().unwrap();
-        assert_eq!(peak.load(Ordering::SeqCst), 1, "one of two workers held back");
+        peak.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn one_hash_fewer_runs_while_another_request_is_in_flight() {
+        let p = Passwords::new(2).unwrap();
+        // A request that does not hash (an API call, a page) stays in flight meanwhile.
+        let (answer, answered) = tokio::sync::oneshot::channel::<()>();
+        let other = tokio::spawn({
+            let p = p.clone();
+            async move {
+                p.serve(async {
+                    let _ = answered.await;
+                })
+                .await
+            }
+        });
+        while p.demand.others_in_flight.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(peak_of_jobs(&p, 6, false).await, 1, "one of two held back");
+        answer.send(()).unwrap();
+        other.await.unwrap();
+        assert_eq!(p.demand.others_in_flight.load(Ordering::SeqCst), 0);
+        assert!(p.answered_without_hashing());
+    }
+
+    #[tokio::test]
+    async fn requests_that_hash_never_hold_hashing_back() {
+        let p = Passwords::new(2).unwrap();
+        assert_eq!(
+            peak_of_jobs(&p, 10, true).await,
+            2,
+            "sign-ins use every thread"
+        );
+        assert_eq!(p.demand.others_in_flight.load(Ordering::SeqCst), 0);
+        assert!(!p.answered_without_hashing());
     }
 
     #[test]
     fn a_single_hashing_thread_is_never_held_back() {
         let demand = Demand::default();
-        demand.other_request_answered();
+        demand.others_in_flight.fetch_add(1, Ordering::SeqCst);
         assert!(demand.others_are_served());
         assert_eq!(Gate::new(1).limit(&demand), 1);
         assert_eq!(Gate::new(4).limit(&demand), 3);
@@ -677,7 +756,9 @@ mod tests {
         KEPT_BLOCKS.with_borrow(|kept| {
             let kept = kept.as_ref().unwrap();
             assert_eq!(kept.len(), 64);
-            assert!(kept.iter().all(|block| block.as_ref().iter().all(|w| *w == 0)));
+            assert!(kept
+                .iter()
+                .all(|block| block.as_ref().iter().all(|w| *w == 0)));
         });
     }
 }
