@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::domain::clock::Clock;
-use app::hashing::Passwords;
+use app::hashing::{Passwords, Schedule};
 use app::ports::Mailer;
 use app::{AppParts, AppState, WebConfig};
 use axum::http::StatusCode;
@@ -87,8 +87,14 @@ pub fn app_state(
         store: database.store(),
         mailer,
         clock,
-        passwords: Passwords::with_niceness(permits, config.hash_nice)
-            .context("setting up argon2")?,
+        passwords: Passwords::with_schedule(
+            permits,
+            Schedule {
+                nice: config.hash_nice,
+                idle: config.hash_sched_idle,
+            },
+        )
+        .context("setting up argon2")?,
         sealing: Arc::new(config.sealing_key()?),
         oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy, dns.clone())?),
         dns,

@@ -6,8 +6,9 @@
 //! and zeroes it after every hash.
 //!
 //! A hash runs to its end once started; what keeps a flood of sign-ins from putting a tail on
-//! other requests (API calls, pages) is the schedule. The hashing threads run at a lower
-//! priority (`TERMINUS_HASH_NICE`), and while requests that do not hash are in flight (or one
+//! other requests (API calls, pages) is the schedule. The hashing threads run under
+//! `SCHED_IDLE` (`TERMINUS_HASH_SCHED_IDLE`, on by default; otherwise at the lower priority of
+//! `TERMINUS_HASH_NICE`), and while requests that do not hash are in flight (or one
 //! was answered within the last millisecond), one hash fewer may start (never fewer than one
 //! runs), so a core stays free for them while sign-ins keep moving. A request counts as such
 //! until it waits for a hash, so sign-ins alone never hold hashing back.
@@ -54,7 +55,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(threads: usize, nice: i32, demand: Arc<Demand>) -> Result<Self, HashError> {
+    fn start(threads: usize, schedule: Schedule, demand: Arc<Demand>) -> Result<Self, HashError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let gate = Arc::new(Gate::new(threads));
@@ -63,7 +64,10 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    lower_priority(nice);
+                    if schedule.idle {
+                        idle_policy();
+                    }
+                    lower_priority(schedule.nice);
                     run_jobs(&rx, &gate, &demand);
                 })
                 .map_err(|e| HashError::Task(e.to_string()))?;
@@ -270,6 +274,39 @@ fn lower_priority(nice: i32) {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority(_nice: i32) {}
 
+/// Puts the calling thread under `SCHED_IDLE`: it runs only when no other thread of the
+/// machine wants its CPU. Unlike a niceness, which still lets a hash finish its time slice
+/// (a scheduler tick, 4 ms here) before a woken request thread runs, any woken thread
+/// preempts an idle-policy one at once, and the kernel places woken threads on a CPU that
+/// runs only idle-policy threads as if it were free. Best effort, like [`lower_priority`].
+#[cfg(target_os = "linux")]
+fn idle_policy() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    // The crate also sets the niceness to 0 here; `lower_priority` sets ours afterwards.
+    if let Err(err) = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    ) {
+        tracing::warn!(error = %err, "could not put the hashing threads under SCHED_IDLE");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn idle_policy() {}
+
+/// How the hashing threads are scheduled (see [`Passwords::with_schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Niceness (Linux, 0–19; 0 = the same as the rest of the process).
+    pub nice: i32,
+    /// `SCHED_IDLE` (Linux): hashing gets only the CPU nobody else wants.
+    pub idle: bool,
+}
+
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
@@ -293,13 +330,18 @@ impl Passwords {
 
     /// Like [`Passwords::new`], with the hashing threads at niceness `nice` (Linux).
     pub fn with_niceness(permits: usize, nice: i32) -> Result<Self, HashError> {
+        Self::with_schedule(permits, Schedule { nice, idle: false })
+    }
+
+    /// Like [`Passwords::new`], with the hashing threads scheduled as `schedule` says.
+    pub fn with_schedule(permits: usize, schedule: Schedule) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .map_err(argon_err)?;
         let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
         let demand = Arc::new(Demand::default());
         Ok(Self {
             params,
-            pool: Arc::new(Pool::start(permits.max(1), nice, demand.clone())?),
+            pool: Arc::new(Pool::start(permits.max(1), schedule, demand.clone())?),
             demand,
             dummy_hash: Arc::new(dummy),
         })
@@ -604,6 +646,48 @@ mod tests {
         assert_eq!(nice, want);
         // Only the hashing threads move: this thread keeps its priority.
         assert_eq!(rustix::process::getpriority_process(None).unwrap(), before);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_can_run_under_the_idle_policy() {
+        use thread_priority::unix::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let want = (rustix::process::getpriority_process(None).unwrap() + 5).min(19);
+        let p = Passwords::with_schedule(
+            1,
+            Schedule {
+                nice: want,
+                idle: true,
+            },
+        )
+        .unwrap();
+        let (policy, nice) = p
+            .run(|| {
+                (
+                    thread_schedule_policy().unwrap(),
+                    rustix::process::getpriority_process(None).unwrap(),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_eq!(nice, want);
+        // This thread keeps its policy.
+        assert_eq!(
+            thread_schedule_policy().unwrap(),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
+        let pw = Secret::new("plumtreeviolinsunset");
+        let h = p.hash(&pw).await.unwrap();
+        assert!(matches!(
+            p.verify(&pw, Some(&h)).await.unwrap(),
+            Verification::Match { rehash: None }
+        ));
     }
 
     #[tokio::test]
