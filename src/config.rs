@@ -31,7 +31,12 @@ pub struct Config {
     /// Niceness of the hashing threads (Linux; 0–19, 0 = same as the rest): below the
     /// API's, so a sign-in flood slows sign-ins before it slows API requests.
     pub hash_nice: i32,
-    /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark.
+    /// The hashing threads run under `SCHED_IDLE` (Linux): only on CPU time nobody else
+    /// wants, so API requests and pages never wait behind a hash.
+    pub hash_sched_idle: bool,
+    /// Serves `/_bench/…` comparison routes without authentication. Only for the benchmark:
+    /// a build without `--features bench` has neither the setting nor the routes.
+    #[cfg(feature = "bench")]
     pub bench_routes: bool,
     /// The key sealing SSO client secrets (base64, 32 bytes). Every instance needs the same.
     pub secret_key: Option<String>,
@@ -102,6 +107,7 @@ impl fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("hash_permits", &self.hash_permits)
             .field("hash_nice", &self.hash_nice)
+            .field("hash_sched_idle", &self.hash_sched_idle)
             .field(
                 "secret_key",
                 &self.secret_key.as_ref().map(|_| "[redacted]"),
@@ -146,6 +152,8 @@ impl Default for Config {
             db_max_connections: 10,
             hash_permits: None,
             hash_nice: 10,
+            hash_sched_idle: true,
+            #[cfg(feature = "bench")]
             bench_routes: false,
             secret_key: None,
             secret_key_file: PathBuf::from("data/secret.key"),
@@ -179,6 +187,7 @@ struct FileConfig {
     db_max_connections: Option<u32>,
     hash_permits: Option<usize>,
     hash_nice: Option<i32>,
+    hash_sched_idle: Option<bool>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
     dns_servers: Option<Vec<SocketAddr>>,
@@ -264,6 +273,7 @@ impl Config {
             db_max_connections,
             hash_permits,
             hash_nice,
+            hash_sched_idle,
             secret_key,
             secret_key_file,
             dns_servers,
@@ -344,6 +354,9 @@ impl Config {
         if let Some(v) = hash_nice {
             self.hash_nice = v;
         }
+        if let Some(v) = hash_sched_idle {
+            self.hash_sched_idle = v;
+        }
         self.secret_key = secret_key.or(self.secret_key.take());
         if let Some(v) = secret_key_file {
             self.secret_key_file = v;
@@ -396,8 +409,12 @@ impl Config {
         if let Some(v) = non_empty("TERMINUS_SECRET_KEY_FILE") {
             self.secret_key_file = v.into();
         }
+        #[cfg(feature = "bench")]
         if let Some(v) = non_empty("TERMINUS_BENCH_ROUTES") {
             self.bench_routes = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = non_empty("TERMINUS_HASH_SCHED_IDLE") {
+            self.hash_sched_idle = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
         if let Some(v) = non_empty("TERMINUS_HASH_NICE") {
             self.hash_nice = v

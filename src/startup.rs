@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use app::domain::clock::Clock;
-use app::hashing::Passwords;
+use app::hashing::{Passwords, Schedule};
 use app::ports::Mailer;
 use app::{AppParts, AppState, WebConfig};
 use axum::http::StatusCode;
@@ -87,8 +87,14 @@ pub fn app_state(
         store: database.store(),
         mailer,
         clock,
-        passwords: Passwords::with_niceness(permits, config.hash_nice)
-            .context("setting up argon2")?,
+        passwords: Passwords::with_schedule(
+            permits,
+            Schedule {
+                nice: config.hash_nice,
+                idle: config.hash_sched_idle,
+            },
+        )
+        .context("setting up argon2")?,
         sealing: Arc::new(config.sealing_key()?),
         oidc: Arc::new(crate::oidc::OpenIdConnect::new(issuer_policy, dns.clone())?),
         dns,
@@ -124,6 +130,7 @@ impl Application {
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
         let api = ApiState::new(state.clone());
+        #[cfg(feature = "bench")]
         if config.bench_routes {
             tracing::warn!("TERMINUS_BENCH_ROUTES is on: /_bench/* answers without authentication");
         }
@@ -132,6 +139,7 @@ impl Application {
             api.clone(),
             sessions.clone(),
             secure,
+            #[cfg(feature = "bench")]
             config.bench_routes,
             config.request_timeout,
         );
@@ -244,7 +252,7 @@ pub fn router(
     api: ApiState,
     sessions: SqlSessions,
     secure_cookies: bool,
-    bench_routes: bool,
+    #[cfg(feature = "bench")] bench_routes: bool,
     request_timeout: Duration,
 ) -> Router {
     let state_hsts = state.config.hsts;
@@ -269,6 +277,7 @@ pub fn router(
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
 
     // The benchmark's unauthenticated twin of /api/v1/workspaces, behind the same layers.
+    #[cfg(feature = "bench")]
     let web = if bench_routes {
         web.merge(api::bench::router(api.clone()))
     } else {

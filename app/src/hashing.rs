@@ -1,22 +1,26 @@
-//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1) on a small pool of
-//! dedicated threads (one per CPU by default), off the async runtime. Waiting jobs queue up
-//! without memory of their own: only the pool's threads ever hold argon2's 19 MiB, so a flood
-//! of sign-ins costs at most `permits × ~20 MiB` and cannot starve the runtime's threads.
-//! While requests that do not hash keep coming (API calls, pages), the hashing threads give
-//! way to them every tenth of a millisecond (crate `argon2-steps`), so a flood of sign-ins
-//! does not put a tail on the API's latency.
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+//! Password hashing with argon2id (OWASP: m=19456 KiB, t=2, p=1), computed by the RustCrypto
+//! `argon2` crate on a small pool of dedicated threads (one per CPU by default), off the async
+//! runtime. Waiting jobs queue up without memory of their own: only the pool's threads ever
+//! hold argon2's 19 MiB, so a flood of sign-ins costs at most `permits × ~20 MiB` and cannot
+//! starve the runtime's threads. Each thread keeps its argon2 memory from one job to the next
+//! and zeroes it after every hash.
+//!
+//! A hash runs to its end once started; what keeps a flood of sign-ins from putting a tail on
+//! other requests (API calls, pages) is the schedule. The hashing threads run under
+//! `SCHED_IDLE` (`TERMINUS_HASH_SCHED_IDLE`, on by default; otherwise at the lower priority of
+//! `TERMINUS_HASH_NICE`), and while requests that do not hash are in flight (or one
+//! was answered within the last millisecond), one hash fewer may start (never fewer than one
+//! runs), so a core stays free for them while sign-ins keep moving. A request counts as such
+//! until it waits for a hash, so sign-ins alone never hold hashing back.
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, PoisonError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::cell::RefCell;
-
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{Algorithm, Params, Version};
-
-use argon2_steps as stepwise;
-use stepwise::{Block, Cost, Inputs, StepError, Variant};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use zeroize::Zeroize as _;
 
 use crate::domain::secret::Secret;
 
@@ -24,8 +28,6 @@ use crate::domain::secret::Secret;
 pub enum HashError {
     #[error("argon2: {0}")]
     Argon2(String),
-    #[error("argon2: {0}")]
-    Step(#[from] StepError),
     #[error("hashing task failed: {0}")]
     Task(String),
 }
@@ -48,25 +50,31 @@ pub const HASH_QUEUE_WAIT: &str = "terminus_password_hash_queue_wait_seconds";
 /// The hashing threads. They end when the last `Passwords` clone is dropped.
 struct Pool {
     jobs: Mutex<mpsc::Sender<Job>>,
+    gate: Arc<Gate>,
     threads: usize,
 }
 
 impl Pool {
-    fn start(threads: usize, nice: i32) -> Result<Self, HashError> {
+    fn start(threads: usize, schedule: Schedule, demand: Arc<Demand>) -> Result<Self, HashError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let gate = Arc::new(Gate::new(threads));
         for i in 0..threads {
-            let rx = rx.clone();
+            let (rx, gate, demand) = (rx.clone(), gate.clone(), demand.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    lower_priority(nice);
-                    run_jobs(&rx);
+                    if schedule.idle {
+                        idle_policy();
+                    }
+                    lower_priority(schedule.nice);
+                    run_jobs(&rx, &gate, &demand);
                 })
                 .map_err(|e| HashError::Task(e.to_string()))?;
         }
         Ok(Self {
             jobs: Mutex::new(tx),
+            gate,
             threads,
         })
     }
@@ -79,30 +87,60 @@ thread_local! {
     static KEPT_BLOCKS: RefCell<Option<Vec<Block>>> = const { RefCell::new(None) };
 }
 
-/// Blocks a hashing thread computes between two looks at [`Demand`]: about a tenth of a
-/// millisecond on a current x86 core.
-const STEP_BLOCKS: usize = 256;
-/// How long a hashing thread sleeps to give way (so it computes at most about 40 % of the
-/// time while requests keep coming). Sleeping, unlike `sched_yield`, leaves its CPU idle when
-/// nothing else is runnable there, which lets the kernel move a waiting request thread onto
-/// it at once instead of at its next balancing tick. Measured against 50 and 300 µs, and
-/// against 128-block steps, in the flood benchmark.
-const GIVE_WAY: Duration = Duration::from_micros(150);
-/// For how long after a request that did not hash was answered the hashing threads keep
-/// giving way: API calls take tens of microseconds, so under API traffic one is answered
-/// every few looks.
+/// For how long after a request that did not hash was answered it counts as "other requests
+/// are being served": API calls take tens of microseconds, so under API traffic one is
+/// answered every few tens of microseconds.
 const RECENT: Duration = Duration::from_millis(1);
 
 tokio::task_local! {
-    /// Set when the request served by this task waited for a hash.
-    static HASHED: std::cell::Cell<bool>;
+    /// The request served by this task (see [`Passwords::serve`]).
+    static SERVED: Served;
 }
 
-/// When the last request that did not wait for a hash was answered. While that is recent,
-/// the hashing threads give way between steps; sign-ins alone never make them.
+/// A request being served, counted in [`Demand`] as "other" until it waits for a hash.
+struct Served {
+    demand: Arc<Demand>,
+    hashed: std::cell::Cell<bool>,
+}
+
+impl Served {
+    fn new(demand: Arc<Demand>) -> Self {
+        demand.others_in_flight.fetch_add(1, Ordering::Relaxed);
+        Self {
+            demand,
+            hashed: std::cell::Cell::new(false),
+        }
+    }
+
+    /// The request waits for a hash: it stops counting as another request. True the first
+    /// time.
+    fn waits_for_a_hash(&self) -> bool {
+        let first = !self.hashed.replace(true);
+        if first {
+            self.demand.others_in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        first
+    }
+}
+
+impl Drop for Served {
+    /// Answered (or abandoned): a request that did not hash leaves its time.
+    fn drop(&mut self) {
+        if !self.hashed.get() {
+            self.demand.others_in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.demand.other_request_answered();
+        }
+    }
+}
+
+/// The requests that do not hash (API calls, pages): how many are in flight, and when the
+/// last was answered. While one is in flight or was answered recently, one hash fewer may
+/// run at once; sign-ins alone never hold hashing back.
 #[derive(Debug)]
 struct Demand {
-    /// Microseconds from `epoch` to that answer (0: never).
+    /// Requests being served that have not (yet) waited for a hash.
+    others_in_flight: AtomicUsize,
+    /// Microseconds from `epoch` to the last answer to one (0: never).
     last_other: AtomicU64,
     epoch: Instant,
 }
@@ -110,6 +148,7 @@ struct Demand {
 impl Default for Demand {
     fn default() -> Self {
         Self {
+            others_in_flight: AtomicUsize::new(0),
             last_other: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -132,15 +171,78 @@ impl Demand {
         last != 0 && now.saturating_sub(last) < RECENT.as_micros() as u64
     }
 
-    fn give_way(&self) {
-        if self.others_are_served_at(self.micros_since_epoch()) {
-            std::thread::sleep(GIVE_WAY);
+    fn others_are_served(&self) -> bool {
+        self.others_in_flight.load(Ordering::Relaxed) > 0
+            || self.others_are_served_at(self.micros_since_epoch())
+    }
+}
+
+/// How many hashes run at once: one per hashing thread while only sign-ins come, one fewer
+/// (at least one) while other requests are being served. A thread that may not start its job
+/// waits here with it, and looks again when a hash ends, when a request starts waiting for a
+/// hash, or after [`RECENT`].
+struct Gate {
+    running: Mutex<usize>,
+    freed: Condvar,
+    threads: usize,
+}
+
+/// A running hash's place at the [`Gate`], given back when dropped.
+struct Slot<'a>(&'a Gate);
+
+impl Gate {
+    fn new(threads: usize) -> Self {
+        Self {
+            running: Mutex::new(0),
+            freed: Condvar::new(),
+            threads,
         }
+    }
+
+    fn limit(&self, demand: &Demand) -> usize {
+        if demand.others_are_served() {
+            self.threads.saturating_sub(1).max(1)
+        } else {
+            self.threads
+        }
+    }
+
+    /// Makes waiting threads look again (the demand changed).
+    fn wake(&self) {
+        // Under the lock, so that a thread between its look and its wait cannot miss it.
+        let _running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        self.freed.notify_all();
+    }
+
+    fn enter(&self, demand: &Demand) -> Slot<'_> {
+        // The lock guards a counter only: a panic elsewhere cannot leave it half-written.
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= self.limit(demand) {
+            running = self
+                .freed
+                .wait_timeout(running, RECENT)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *running += 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+        self.0.freed.notify_one();
     }
 }
 
 /// Runs queued jobs until the pool is dropped.
-fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
+fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>, gate: &Gate, demand: &Demand) {
     KEPT_BLOCKS.set(Some(Vec::new()));
     loop {
         // Hold the lock only to take the next job, not while running it.
@@ -148,10 +250,9 @@ fn run_jobs(rx: &Mutex<mpsc::Receiver<Job>>) {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        let Ok(job) = job else { return };
+        let _slot = gate.enter(demand);
+        job();
     }
 }
 
@@ -172,6 +273,39 @@ fn lower_priority(nice: i32) {
 
 #[cfg(not(target_os = "linux"))]
 fn lower_priority(_nice: i32) {}
+
+/// Puts the calling thread under `SCHED_IDLE`: it runs only when no other thread of the
+/// machine wants its CPU. Unlike a niceness, which still lets a hash finish its time slice
+/// (a scheduler tick, 4 ms here) before a woken request thread runs, any woken thread
+/// preempts an idle-policy one at once, and the kernel places woken threads on a CPU that
+/// runs only idle-policy threads as if it were free. Best effort, like [`lower_priority`].
+#[cfg(target_os = "linux")]
+fn idle_policy() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    // The crate also sets the niceness to 0 here; `lower_priority` sets ours afterwards.
+    if let Err(err) = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    ) {
+        tracing::warn!(error = %err, "could not put the hashing threads under SCHED_IDLE");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn idle_policy() {}
+
+/// How the hashing threads are scheduled (see [`Passwords::with_schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Niceness (Linux, 0–19; 0 = the same as the rest of the process).
+    pub nice: i32,
+    /// `SCHED_IDLE` (Linux): hashing gets only the CPU nobody else wants.
+    pub idle: bool,
+}
 
 /// Hashes and verifies passwords. Cheap to clone.
 #[derive(Clone)]
@@ -196,17 +330,19 @@ impl Passwords {
 
     /// Like [`Passwords::new`], with the hashing threads at niceness `nice` (Linux).
     pub fn with_niceness(permits: usize, nice: i32) -> Result<Self, HashError> {
+        Self::with_schedule(permits, Schedule { nice, idle: false })
+    }
+
+    /// Like [`Passwords::new`], with the hashing threads scheduled as `schedule` says.
+    pub fn with_schedule(permits: usize, schedule: Schedule) -> Result<Self, HashError> {
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
-            .map_err(|e| HashError::Argon2(e.to_string()))?;
-        let dummy = hash_blocking(
-            &params,
-            crate::domain::tokens::generate_token().expose(),
-            &Demand::default(),
-        )?;
+            .map_err(argon_err)?;
+        let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
+        let demand = Arc::new(Demand::default());
         Ok(Self {
             params,
-            pool: Arc::new(Pool::start(permits.max(1), nice)?),
-            demand: Arc::default(),
+            pool: Arc::new(Pool::start(permits.max(1), schedule, demand.clone())?),
+            demand,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -215,24 +351,17 @@ impl Passwords {
         self.pool.threads
     }
 
-    /// Serves one request (the router wraps every request in this). When it is answered
-    /// without having waited for a hash, the hashing threads give way for a moment: more such
-    /// requests are likely coming, and they should not queue behind a hash.
+    /// Serves one request (the router wraps every request in this). Until it waits for a
+    /// hash, and for a moment after it is answered without one, one hash fewer may run:
+    /// it, and the requests likely to follow it, should find a core free.
     pub async fn serve<F: std::future::Future>(&self, request: F) -> F::Output {
-        let (answer, hashed) = HASHED
-            .scope(std::cell::Cell::new(false), async {
-                let answer = request.await;
-                (answer, HASHED.with(std::cell::Cell::get))
-            })
-            .await;
-        if !hashed {
-            self.demand.other_request_answered();
-        }
-        answer
+        SERVED
+            .scope(Served::new(self.demand.clone()), request)
+            .await
     }
 
     /// Whether some request served through [`Passwords::serve`] was answered without waiting
-    /// for a hash: the signal the hashing threads give way to.
+    /// for a hash: the signal that holds one hash back.
     pub fn answered_without_hashing(&self) -> bool {
         self.demand.last_other.load(Ordering::Relaxed) != 0
     }
@@ -240,8 +369,7 @@ impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let params = self.params.clone();
         let password = password.clone();
-        let demand = self.demand.clone();
-        self.run(move || hash_blocking(&params, password.expose(), &demand))
+        self.run(move || hash_blocking(&params, password.expose()))
             .await?
     }
 
@@ -258,18 +386,16 @@ impl Passwords {
         let target = real
             .clone()
             .unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let demand = self.demand.clone();
         self.run(move || {
-            let parsed =
-                PasswordHash::new(&target).map_err(|e| HashError::Argon2(e.to_string()))?;
-            let ok = verify_blocking(&parsed, password.expose().as_bytes(), &demand);
+            let parsed = PasswordHash::new(&target).map_err(argon_err)?;
+            let ok = verify_blocking(&parsed, password.expose().as_bytes());
             if !ok || real.is_none() {
                 return Ok(Verification::Mismatch);
             }
             let rehash = if is_current(&parsed, &params) {
                 None
             } else {
-                Some(hash_blocking(&params, password.expose(), &demand)?)
+                Some(hash_blocking(&params, password.expose())?)
             };
             Ok(Verification::Match { rehash })
         })
@@ -281,7 +407,10 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _ = HASHED.try_with(|hashed| hashed.set(true));
+        if SERVED.try_with(Served::waits_for_a_hash).unwrap_or(false) {
+            // A hashing thread held back for this request may start now.
+            self.pool.gate.wake();
+        }
         let (done, result) = tokio::sync::oneshot::channel();
         let queued = Instant::now();
         let job: Job = Box::new(move || {
@@ -310,26 +439,43 @@ fn argon_err(e: impl std::fmt::Display) -> HashError {
     HashError::Argon2(e.to_string())
 }
 
-/// argon2 of `inputs` into `out`, in the thread's kept memory when it has some, giving way
-/// to served requests between steps.
-fn argon2_into(inputs: &Inputs<'_>, out: &mut [u8], demand: &Demand) -> Result<(), StepError> {
-    let give_way = || demand.give_way();
+/// `argon` of `password` and `salt` into `out`, in the thread's kept memory when it has some.
+fn argon2_into(
+    argon: &Argon2<'_>,
+    blocks: usize,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
     KEPT_BLOCKS.with(|kept| match kept.try_borrow_mut().as_deref_mut() {
-        Ok(Some(kept)) => stepwise::hash_into(inputs, out, kept, STEP_BLOCKS, give_way),
-        _ => stepwise::hash_into(inputs, out, &mut Vec::new(), STEP_BLOCKS, give_way),
+        Ok(Some(kept)) => argon2_in(kept, argon, blocks, password, salt, out),
+        _ => argon2_in(&mut Vec::new(), argon, blocks, password, salt, out),
     })
 }
 
-fn cost(params: &Params) -> Cost {
-    Cost {
-        memory_kib: params.m_cost(),
-        passes: params.t_cost(),
-        lanes: params.p_cost(),
+/// [`argon2_into`] in `memory` (grown to `blocks` when smaller), which is zeroed afterwards:
+/// no trace of the password stays in it between jobs.
+fn argon2_in(
+    memory: &mut Vec<Block>,
+    argon: &Argon2<'_>,
+    blocks: usize,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
     }
+    let used = memory
+        .get_mut(..blocks)
+        .ok_or(argon2::Error::MemoryTooLittle)?;
+    let hashed = argon.hash_password_into_with_memory(password, salt, out, &mut *used);
+    used.iter_mut().for_each(Block::zeroize);
+    hashed
 }
 
 /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password` with a new salt.
-fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<String, HashError> {
+fn hash_blocking(params: &Params, password: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_buf = [0u8; 64];
     let raw_salt = salt
@@ -338,16 +484,15 @@ fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<Str
         .map_err(argon_err)?;
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let mut out = vec![0u8; len];
-    let inputs = Inputs {
-        variant: Variant::Id,
-        version: stepwise::Version::V13,
-        cost: cost(params),
-        password: password.as_bytes(),
-        salt: raw_salt,
-        secret: &[],
-        associated: &[],
-    };
-    argon2_into(&inputs, &mut out, demand)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon2_into(
+        &argon,
+        params.block_count(),
+        password.as_bytes(),
+        raw_salt,
+        &mut out,
+    )
+    .map_err(argon_err)?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -360,20 +505,16 @@ fn hash_blocking(params: &Params, password: &str, demand: &Demand) -> Result<Str
 
 /// Recomputes `stored` (any argon2 variant, version and parameters) for `password` and
 /// compares the outputs in constant time (`Output`'s equality).
-fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8], demand: &Demand) -> bool {
+fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8]) -> bool {
     let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
         return false;
     };
-    let variant = match Algorithm::try_from(stored.algorithm) {
-        Ok(Algorithm::Argon2d) => Variant::D,
-        Ok(Algorithm::Argon2i) => Variant::I,
-        Ok(Algorithm::Argon2id) => Variant::Id,
-        Err(_) => return false,
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm) else {
+        return false;
     };
-    let version = match stored.version.map(Version::try_from).transpose() {
-        Ok(Some(Version::V0x10)) => stepwise::Version::V10,
-        Ok(Some(Version::V0x13) | None) => stepwise::Version::V13,
-        Err(_) => return false,
+    // A PHC string without `v=` is version 0x13 (the `argon2` crate's default).
+    let Ok(version) = stored.version.map(Version::try_from).transpose() else {
+        return false;
     };
     let Ok(params) = Params::try_from(stored) else {
         return false;
@@ -382,17 +523,10 @@ fn verify_blocking(stored: &PasswordHash<'_>, password: &[u8], demand: &Demand) 
     let Ok(raw_salt) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
-    let inputs = Inputs {
-        variant,
-        version,
-        cost: cost(&params),
-        password,
-        salt: raw_salt,
-        secret: &[],
-        associated: &[],
-    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
     let mut out = vec![0u8; expected.len()];
-    if argon2_into(&inputs, &mut out, demand).is_err() {
+    if argon2_into(&argon, blocks, password, raw_salt, &mut out).is_err() {
         return false;
     }
     Output::new(&out).is_ok_and(|computed| computed == expected)
@@ -514,6 +648,48 @@ mod tests {
         assert_eq!(rustix::process::getpriority_process(None).unwrap(), before);
     }
 
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_can_run_under_the_idle_policy() {
+        use thread_priority::unix::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let want = (rustix::process::getpriority_process(None).unwrap() + 5).min(19);
+        let p = Passwords::with_schedule(
+            1,
+            Schedule {
+                nice: want,
+                idle: true,
+            },
+        )
+        .unwrap();
+        let (policy, nice) = p
+            .run(|| {
+                (
+                    thread_schedule_policy().unwrap(),
+                    rustix::process::getpriority_process(None).unwrap(),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_eq!(nice, want);
+        // This thread keeps its policy.
+        assert_eq!(
+            thread_schedule_policy().unwrap(),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
+        let pw = Secret::new("plumtreeviolinsunset");
+        let h = p.hash(&pw).await.unwrap();
+        assert!(matches!(
+            p.verify(&pw, Some(&h)).await.unwrap(),
+            Verification::Match { rehash: None }
+        ));
+    }
+
     #[tokio::test]
     async fn hashes_interoperate_with_the_stock_argon2_api() {
         use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -573,12 +749,100 @@ mod tests {
         let p = Passwords::new(1).unwrap();
         let weak = Params::new(4096, 1, 1, None).unwrap();
         let pw = Secret::new("plumtreeviolinsunset");
-        let old = hash_blocking(&weak, pw.expose(), &Demand::default()).unwrap();
+        let old = hash_blocking(&weak, pw.expose()).unwrap();
         match p.verify(&pw, Some(&old)).await.unwrap() {
             Verification::Match { rehash: Some(new) } => {
                 assert!(new.contains("m=19456,t=2,p=1"));
             }
             other => panic!("expected an upgrade, got {other:?}"),
         }
+    }
+
+    /// Runs `jobs` stand-ins for a hash (20 ms each), each submitted from its own task (inside
+    /// [`Passwords::serve`], as a sign-in's, when `served`); returns how many ran at once.
+    async fn peak_of_jobs(p: &Passwords, jobs: usize, served: bool) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let active = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..jobs).map(|_| {
+            let (active, peak, p) = (active.clone(), peak.clone(), p.clone());
+            tokio::spawn(async move {
+                let job = p.run(move || {
+                    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    active.fetch_sub(1, Ordering::SeqCst);
+                });
+                if served {
+                    p.serve(job).await
+                } else {
+                    job.await
+                }
+            })
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap().unwrap();
+        }
+        peak.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn one_hash_fewer_runs_while_another_request_is_in_flight() {
+        let p = Passwords::new(2).unwrap();
+        // A request that does not hash (an API call, a page) stays in flight meanwhile.
+        let (answer, answered) = tokio::sync::oneshot::channel::<()>();
+        let other = tokio::spawn({
+            let p = p.clone();
+            async move {
+                p.serve(async {
+                    let _ = answered.await;
+                })
+                .await
+            }
+        });
+        while p.demand.others_in_flight.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(peak_of_jobs(&p, 6, false).await, 1, "one of two held back");
+        answer.send(()).unwrap();
+        other.await.unwrap();
+        assert_eq!(p.demand.others_in_flight.load(Ordering::SeqCst), 0);
+        assert!(p.answered_without_hashing());
+    }
+
+    #[tokio::test]
+    async fn requests_that_hash_never_hold_hashing_back() {
+        let p = Passwords::new(2).unwrap();
+        assert_eq!(
+            peak_of_jobs(&p, 10, true).await,
+            2,
+            "sign-ins use every thread"
+        );
+        assert_eq!(p.demand.others_in_flight.load(Ordering::SeqCst), 0);
+        assert!(!p.answered_without_hashing());
+    }
+
+    #[test]
+    fn a_single_hashing_thread_is_never_held_back() {
+        let demand = Demand::default();
+        demand.others_in_flight.fetch_add(1, Ordering::SeqCst);
+        assert!(demand.others_are_served());
+        assert_eq!(Gate::new(1).limit(&demand), 1);
+        assert_eq!(Gate::new(4).limit(&demand), 3);
+        assert_eq!(Gate::new(4).limit(&Demand::default()), 4);
+    }
+
+    #[test]
+    fn kept_memory_is_zeroed_after_a_hash() {
+        let params = Params::new(64, 1, 1, None).unwrap();
+        KEPT_BLOCKS.set(Some(Vec::new()));
+        hash_blocking(&params, "plumtreeviolinsunset").unwrap();
+        KEPT_BLOCKS.with_borrow(|kept| {
+            let kept = kept.as_ref().unwrap();
+            assert_eq!(kept.len(), 64);
+            assert!(kept
+                .iter()
+                .all(|block| block.as_ref().iter().all(|w| *w == 0)));
+        });
     }
 }

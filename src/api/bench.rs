@@ -1,4 +1,5 @@
-//! Comparison routes for the benchmark (`TERMINUS_BENCH_ROUTES=1` only): the same JSON as
+//! Comparison routes for the benchmark (built only with `--features bench`, and served only
+//! with `TERMINUS_BENCH_ROUTES=1`): the same JSON as
 //! `GET /api/v1/workspaces`, from the same handler code, without authentication, so the cost
 //! of the key check can be measured side by side.
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod auth;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod body;
 pub mod domains;

@@ -740,3 +740,23 @@ async fn an_unreachable_smtp_server_is_a_warning_at_start() {
     assert_eq!(res.status(), StatusCode::OK);
     server.stop().await;
 }
+
+/// The production build (no `--features bench`) has no `/_bench` route (and Cargo builds no
+/// `terminus-bench` binary for it): `TERMINUS_BENCH_ROUTES=1` changes nothing, the path is an
+/// unknown page like any other.
+#[cfg(not(feature = "bench"))]
+#[tokio::test]
+async fn the_benchmark_is_not_in_the_production_build() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Binary::start(root.path(), &[("TERMINUS_BENCH_ROUTES", "1")]).await;
+    let res = reqwest::get(server.url("/_bench/workspaces?account_id=acct_x"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let lines = server.stop().await;
+    assert!(
+        !lines.iter().any(|l| l.contains("TERMINUS_BENCH_ROUTES")),
+        "no warning about bench routes:\n{}",
+        lines.join("\n")
+    );
+}
