@@ -9,4 +9,4 @@ mod actors;
 mod resolve;
 
 pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, Signed};
-pub use resolve::{key_holder, member_of, signed_in, AuthError};
+pub use resolve::{current_member, key_holder, member_of, signed_in, AuthError};

@@ -57,6 +57,32 @@ pub async fn member_of(
     }))
 }
 
+/// The signed-in person in the account their session is in, with that account's name: one
+/// read (the role comes with the membership). `None` when no account is chosen or they no
+/// longer belong to it.
+pub async fn current_member(
+    state: &AppState,
+    signed: &Signed,
+) -> Result<Option<(MemberOf, String)>, StoreError> {
+    let Some(account_id) = signed.current_account() else {
+        return Ok(None);
+    };
+    let memberships = state.store.memberships(signed.user_id()).await?;
+    Ok(memberships
+        .into_iter()
+        .find(|m| m.account_id == account_id)
+        .map(|m| {
+            let member = MemberOf {
+                user_id: signed.user_id().to_owned(),
+                email: signed.email.clone(),
+                account_id: m.account_id,
+                role: m.role,
+                _seal: Seal,
+            };
+            (member, m.account_name)
+        }))
+}
+
 /// The account a bearer key opens: shape and checksum first (no database for junk), then one
 /// indexed read of its hash; an expired key opens nothing.
 pub async fn key_holder(state: &AppState, token: &str) -> Result<Option<KeyOf>, StoreError> {

@@ -55,16 +55,7 @@ pub async fn member(
     let Some(signed) = signed_in(state, session).await? else {
         return Ok(Err(see_other("/sign-in")));
     };
-    let memberships = crate::flows::accounts::memberships(state, &signed).await?;
-    let current = signed
-        .current_account()
-        .and_then(|id| memberships.iter().find(|m| m.account_id == id));
-    let found = match current {
-        Some(m) => auth::member_of(state, &signed, &m.account_id)
-            .await?
-            .map(|member| (member, m.account_name.clone())),
-        None => None,
-    };
+    let found = auth::current_member(state, &signed).await?;
     let Some((member, account_name)) = found else {
         session::set_current_account(session, None).await?;
         return Ok(Err(see_other("/accounts")));
