@@ -45,7 +45,8 @@ pub enum Command {
     /// Mail: check that the configured SMTP server (or the outbox) takes mail.
     #[command(subcommand)]
     Mail(MailCommand),
-    /// List the newest mails of the outbox (no SMTP_URL set) with their links.
+    /// List the newest mails of the outbox (no SMTP_URL set) with their links on the hub's
+    /// public URL.
     Outbox {
         /// How many mails to list, newest last.
         #[arg(short = 'n', long, default_value_t = 10)]
@@ -307,6 +308,13 @@ fn outbox(config: &Config, limit: usize) -> anyhow::Result<Outcome> {
     }
     let dir = &config.outbox_dir;
     let mails = read_outbox(dir, limit)?;
+    // Only the hub's own links: a mail can quote text someone else chose (an account's name),
+    // and a link in it must never look like one the hub sent.
+    let hub = config.public_url_for(config.addr);
+    let ours = |link: &&String| {
+        link.strip_prefix(hub.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    };
     if mails.is_empty() {
         say(format!("The outbox {} holds no mail.", dir.display()))?;
         return Ok(Outcome::Done);
@@ -318,7 +326,7 @@ fn outbox(config: &Config, limit: usize) -> anyhow::Result<Outcome> {
             mail.to,
             mail.subject
         ))?;
-        for link in &mail.links {
+        for link in mail.links.iter().filter(ours) {
             say(format!("  {link}"))?;
         }
     }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use app::domain::floods::FloodPolicy;
 use app::plans::{PlanLimits, Plans};
 use app::SignUpPolicy;
 
@@ -48,6 +49,8 @@ pub struct Config {
     pub sso_allow_private_issuers: bool,
     /// Invitations an account may send in a day.
     pub invitations_per_day: u32,
+    /// Limits per client network, recipient domain and person on what sends mail.
+    pub floods: FloodPolicy,
     /// Who may sign up: anyone, or only people invited (and users the operator creates).
     pub signup: SignUpPolicy,
     /// Plans from the file (`[plans.NAME]`), added to or replacing the built-in ones.
@@ -116,6 +119,7 @@ impl fmt::Debug for Config {
             .field("dns_servers", &self.dns_servers)
             .field("sso_allow_private_issuers", &self.sso_allow_private_issuers)
             .field("invitations_per_day", &self.invitations_per_day)
+            .field("floods", &self.floods)
             .field("signup", &self.signup)
             .field("plans", &self.plans)
             .field("default_plan", &self.default_plan)
@@ -160,6 +164,7 @@ impl Default for Config {
             dns_servers: Vec::new(),
             sso_allow_private_issuers: false,
             invitations_per_day: 50,
+            floods: FloodPolicy::default(),
             signup: SignUpPolicy::Open,
             plans: BTreeMap::new(),
             default_plan: None,
@@ -193,6 +198,10 @@ struct FileConfig {
     dns_servers: Option<Vec<SocketAddr>>,
     sso_allow_private_issuers: Option<bool>,
     invitations_per_day: Option<u32>,
+    requests_per_ip_per_hour: Option<u32>,
+    confirm_mails_per_domain_per_hour: Option<u32>,
+    invitations_per_person_per_day: Option<u32>,
+    accounts_per_person_per_day: Option<u32>,
     signup: Option<String>,
     plans: Option<BTreeMap<String, FilePlan>>,
     default_plan: Option<String>,
@@ -279,6 +288,10 @@ impl Config {
             dns_servers,
             sso_allow_private_issuers,
             invitations_per_day,
+            requests_per_ip_per_hour,
+            confirm_mails_per_domain_per_hour,
+            invitations_per_person_per_day,
+            accounts_per_person_per_day,
             signup,
             plans,
             default_plan,
@@ -328,6 +341,29 @@ impl Config {
         }
         if let Some(v) = invitations_per_day {
             self.invitations_per_day = v;
+        }
+        let floods = &mut self.floods;
+        for (value, setting) in [
+            (
+                requests_per_ip_per_hour,
+                &mut floods.requests_per_ip_per_hour,
+            ),
+            (
+                confirm_mails_per_domain_per_hour,
+                &mut floods.confirm_mails_per_domain_per_hour,
+            ),
+            (
+                invitations_per_person_per_day,
+                &mut floods.invitations_per_person_per_day,
+            ),
+            (
+                accounts_per_person_per_day,
+                &mut floods.accounts_per_person_per_day,
+            ),
+        ] {
+            if let Some(v) = value {
+                *setting = v;
+            }
         }
         if let Some(v) = database_url {
             self.database_url = v;
@@ -437,6 +473,32 @@ impl Config {
             self.invitations_per_day = v
                 .parse()
                 .context("TERMINUS_INVITATIONS_PER_DAY must be a number")?;
+        }
+        let floods = &mut self.floods;
+        for (name, setting) in [
+            (
+                "TERMINUS_REQUESTS_PER_IP_PER_HOUR",
+                &mut floods.requests_per_ip_per_hour,
+            ),
+            (
+                "TERMINUS_CONFIRM_MAILS_PER_DOMAIN_PER_HOUR",
+                &mut floods.confirm_mails_per_domain_per_hour,
+            ),
+            (
+                "TERMINUS_INVITATIONS_PER_PERSON_PER_DAY",
+                &mut floods.invitations_per_person_per_day,
+            ),
+            (
+                "TERMINUS_ACCOUNTS_PER_PERSON_PER_DAY",
+                &mut floods.accounts_per_person_per_day,
+            ),
+        ] {
+            if let Some(v) = non_empty(name) {
+                *setting = v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name}={v} must be a number"))?;
+            }
         }
         if let Some(v) = non_empty("TERMINUS_SIGNUP") {
             self.signup = SignUpPolicy::parse(&v)

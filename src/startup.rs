@@ -76,6 +76,7 @@ pub fn app_state(
     web.trusted_proxies = config.trusted_proxies.clone();
     web.issuer_policy = config.issuer_policy_for(public_url);
     web.invitations_per_day = config.invitations_per_day;
+    web.floods = config.floods;
     web.hsts = public_url.starts_with("https://");
     web.signup = config.signup;
     web.plans = config.plan_table()?;

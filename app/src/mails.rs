@@ -115,6 +115,9 @@ pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
     )
 }
 
+/// An invitation. The account's name is chosen by whoever created the account, so it never
+/// goes into the subject, and in the body it is quoted text beside the inviter's address
+/// (the one thing the recipient can check), never a link or a sentence of its own.
 pub fn invitation(
     to: &EmailAddress,
     account_name: &str,
@@ -124,13 +127,26 @@ pub fn invitation(
 ) -> OutgoingEmail {
     compose(
         to,
-        &format!("You are invited to join {account_name} on Terminus Hub"),
+        "You are invited to an account on Terminus Hub",
         &[
-            format!("{inviter} invited you to join the account \"{account_name}\" on Terminus Hub as {role}."),
-            "Open the link to accept. It works once and expires in 7 days. If you did not expect this, ignore this email.".into(),
+            format!("{inviter} invited you to join an account on Terminus Hub as {role}."),
+            format!("The account's name, as {inviter} wrote it: \"{}\"", quoted(account_name)),
+            "Open the link to accept. It works once and expires in 7 days. If you do not know the person who invited you, ignore this email.".into(),
         ],
         Some(("Accept invitation", link)),
     )
+}
+
+/// User-chosen text as it appears inside quotes in a mail: one line, its own quotes turned
+/// into apostrophes, so it cannot end the quote or start a paragraph of its own.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// The operator's test mail (`terminus-hub mail test ADDRESS`): proof that mail gets through.
@@ -150,6 +166,23 @@ pub fn test_mail(to: &EmailAddress, public_url: &str) -> OutgoingEmail {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_keeps_the_account_name_out_of_the_subject_and_quotes_it() {
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        let m = invitation(
+            &to,
+            "Spam \" visit http://phish.example/login",
+            "owner@example.com",
+            "member",
+            "http://h/invite?token=abc",
+        );
+        assert_eq!(m.subject, "You are invited to an account on Terminus Hub");
+        assert!(m.text.contains(
+            "as owner@example.com wrote it: \"Spam ' visit http://phish.example/login\""
+        ));
+        assert!(m.html.contains("&quot;Spam ' visit"), "{}", m.html);
+    }
 
     #[test]
     fn both_parts_carry_the_link() {

@@ -31,6 +31,8 @@ pub struct WebConfig {
     pub issuer_policy: IssuerPolicy,
     /// Invitations an account may send in a day.
     pub invitations_per_day: u32,
+    /// Per-client, per-domain and per-person limits on what floods mailboxes.
+    pub floods: crate::domain::floods::FloodPolicy,
     /// `Strict-Transport-Security` on every response (the public URL is https).
     pub hsts: bool,
     /// Who may create a user by signing up.
@@ -69,6 +71,7 @@ impl WebConfig {
             trusted_proxies: Vec::new(),
             issuer_policy: IssuerPolicy::default(),
             invitations_per_day: 50,
+            floods: crate::domain::floods::FloodPolicy::default(),
             hsts: false,
             signup: SignUpPolicy::Open,
             plans: crate::plans::Plans::default(),

@@ -75,7 +75,6 @@ impl TryFrom<UserRow> for UserRecord {
 #[derive(sqlx::FromRow)]
 pub struct PendingSignUpRow {
     pub email: String,
-    pub password_hash: String,
 }
 
 impl TryFrom<PendingSignUpRow> for PendingSignUp {
@@ -84,7 +83,6 @@ impl TryFrom<PendingSignUpRow> for PendingSignUp {
     fn try_from(row: PendingSignUpRow) -> Result<Self, Self::Error> {
         Ok(PendingSignUp {
             email: email(&row.email)?,
-            password_hash: row.password_hash,
         })
     }
 }

@@ -65,7 +65,7 @@ async fn the_data_directory_and_its_files_are_private() {
     let res = browser()
         .post(format!("{base}/_fn/sign_up"))
         .header("origin", &base)
-        .form(&[("email", email.as_str()), ("password", PASSWORD)])
+        .form(&[("email", email.as_str())])
         .send()
         .await
         .unwrap();

@@ -97,7 +97,7 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
     // (the per-recipient mail slot is shared), then exactly one user.
     let email = unique_email("twice");
     let (ca, cb) = (browser(), browser());
-    let form = [("email", email.as_str()), ("password", PASSWORD)];
+    let form = [("email", email.as_str())];
     let (ra, rb) = tokio::join!(
         post(&ca, &a, "/_fn/sign_up", &form),
         post(&cb, &b, "/_fn/sign_up", &form)
@@ -117,7 +117,10 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
         .await
         .unwrap();
     assert_redirect(&res, "/confirm");
-    assert_redirect(&post(&ca, &a, "/_fn/confirm_email", &[]).await, "/sign-in");
+    assert_redirect(
+        &post(&ca, &a, "/_fn/confirm_email", &[("password", PASSWORD)]).await,
+        "/home",
+    );
 
     // A session made on A works on B (cookies are per host, not per port).
     let client = browser();
@@ -261,11 +264,7 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
         let app = &app;
         async move {
             let res = app
-                .post(
-                    &browser(),
-                    "/_fn/sign_up",
-                    &[("email", email.as_str()), ("password", PASSWORD)],
-                )
+                .post(&browser(), "/_fn/sign_up", &[("email", email.as_str())])
                 .await;
             assert_redirect(&res, "/check-email");
         }
@@ -296,10 +295,8 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
                 .await
                 .remove(0)
                 .link("/confirm?token=");
-            let res = app
-                .follow_link(&browser(), &link, "/confirm", "/_fn/confirm_email")
-                .await;
-            assert_redirect(&res, "/sign-in");
+            let res = app.confirm_with(&browser(), &link, PASSWORD).await;
+            assert_redirect(&res, "/home");
         }
     });
     join_all(confirms).await;

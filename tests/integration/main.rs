@@ -16,6 +16,7 @@ mod api;
 mod bad_input;
 mod error_shapes;
 mod faults;
+mod floods;
 mod instances;
 mod lockout;
 mod logging;

@@ -25,7 +25,7 @@ async fn invitation_link(email: &str, count: usize) -> String {
     let mail = mails
         .iter()
         .rev()
-        .find(|m| m.subject.starts_with("You are invited to join"))
+        .find(|m| m.subject == "You are invited to an account on Terminus Hub")
         .expect("an invitation");
     mail.link("/invite?token=")
 }

@@ -511,11 +511,7 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
     let client = browser();
     assert_redirect(
         &server
-            .post(
-                &client,
-                "/_fn/sign_up",
-                &[("email", &email), ("password", PASSWORD)],
-            )
+            .post(&client, "/_fn/sign_up", &[("email", &email)])
             .await,
         "/check-email",
     );
@@ -548,7 +544,11 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
     assert!(link.starts_with(&format!("{}/confirm?token=", server.base)));
 
     // `terminus-hub outbox` lists it with the same link.
-    let ran = run_cli(root.path(), &[], &["outbox"]);
+    let ran = run_cli(
+        root.path(),
+        &[("TERMINUS_PUBLIC_URL", &server.base)],
+        &["outbox"],
+    );
     assert!(ran.ok, "{}", ran.stderr);
     assert!(
         ran.stdout.contains(&format!("To: {email}")),
@@ -563,11 +563,13 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
 
     assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
     assert_redirect(
-        &server.post(&client, "/_fn/confirm_email", &[]).await,
-        "/sign-in",
+        &server
+            .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+            .await,
+        "/home",
     );
     assert!(server
-        .page(&client, "/sign-in")
+        .page(&client, "/home")
         .await
         .contains("Your email is confirmed"));
     server.stop().await;
@@ -587,11 +589,7 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let stranger = unique_email("stranger");
     assert_redirect(
         &server
-            .post(
-                &client,
-                "/_fn/sign_up",
-                &[("email", &stranger), ("password", PASSWORD)],
-            )
+            .post(&client, "/_fn/sign_up", &[("email", &stranger)])
             .await,
         "/sign-up",
     );
@@ -652,6 +650,18 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
             .await,
         "/home",
     );
+    // An account whose name carries a link of someone else's: the invitation quotes it, and
+    // `outbox` lists only the hub's own links.
+    assert_redirect(
+        &server
+            .post(
+                &owner,
+                "/_fn/create_account",
+                &[("name", "Spam 2 visit http://phish.example/login")],
+            )
+            .await,
+        "/home",
+    );
     let invitee = unique_email("invitee");
     assert_redirect(
         &server
@@ -664,11 +674,18 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
         "/settings/members",
     );
     let mut server = server;
-    server.wait_for("subject=You are invited to join").await;
+    server
+        .wait_for("subject=You are invited to an account on Terminus Hub")
+        .await;
     // The invitation is in the outbox: the only mail sent (the refused sign-up sent none).
-    let ran = run_cli(root.path(), &[], &["outbox"]);
+    let ran = run_cli(
+        root.path(),
+        &[("TERMINUS_PUBLIC_URL", &server.base)],
+        &["outbox"],
+    );
     assert!(ran.ok, "{}", ran.stderr);
     assert!(!ran.stdout.contains(&stranger), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("phish.example"), "{}", ran.stdout);
     let invite = link_in(&ran.stdout, "/invite?token=");
     let newcomer = browser();
     assert_redirect(&newcomer.get(&invite).send().await.unwrap(), "/invite");

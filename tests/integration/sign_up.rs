@@ -1,17 +1,29 @@
-//! Sign-up, confirmation and the first sign-in.
+//! Sign-up (an email only), the page behind the confirmation link where the mailbox's holder
+//! chooses the password, and the first sign-in.
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
 #[tokio::test]
-async fn happy_path_sign_up_confirm_sign_in_lands_on_main() {
+async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("alice");
 
-    app.sign_up(&client, &email, PASSWORD).await;
+    let form = app.page(&client, "/sign-up").await;
+    assert!(form.contains("name=\"email\""));
+    assert!(
+        !form.contains("type=\"password\""),
+        "sign-up asks for no password:\n{form}"
+    );
+    app.sign_up(&client, &email).await;
     let check = app.page(&client, "/check-email").await;
     assert!(check.contains("Check your email") && check.contains(&email));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        0,
+        "nothing but a pending sign-up before the link is used"
+    );
 
     // Real mail over SMTP, read back from the sink.
     let mail = wait_for_mail(&email, 1).await.remove(0);
@@ -29,19 +41,24 @@ async fn happy_path_sign_up_confirm_sign_in_lands_on_main() {
         "links are absolute, from TERMINUS_PUBLIC_URL: {link}"
     );
 
-    let res = app
-        .follow_link(&client, &link, "/confirm", "/_fn/confirm_email")
-        .await;
-    assert_redirect(&res, "/sign-in");
-    assert!(app
-        .page(&client, "/sign-in")
-        .await
-        .contains("Your email is confirmed"));
+    // The page behind the link shows the address (also to password managers) and asks for
+    // the password; opening it uses nothing.
+    assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
+    let page = app.page(&client, "/confirm").await;
+    assert!(page.contains(&email), "{page}");
+    assert!(
+        page.contains("autocomplete=\"username\"")
+            && page.contains("autocomplete=\"new-password\""),
+        "{page}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 
-    let res = app.sign_in(&client, &email, PASSWORD).await;
+    let res = app
+        .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+        .await;
     assert_redirect(&res, "/home");
     let home = app.page(&client, "/home").await;
-    assert!(home.contains("Workspaces"));
+    assert!(home.contains("Your email is confirmed"), "{home}");
     assert!(
         home.contains(">Main<"),
         "home lists the workspace Main:\n{home}"
@@ -60,6 +77,10 @@ async fn happy_path_sign_up_confirm_sign_in_lands_on_main() {
             .await,
         1
     );
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+
+    // The password chosen there is the account's.
+    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
 
     // The confirmation link is single use.
     let again = browser();
@@ -68,6 +89,15 @@ async fn happy_path_sign_up_confirm_sign_in_lands_on_main() {
     let page = app.page(&again, "/confirm").await;
     assert!(page.contains("invalid, has expired or was already used"));
     assert!(!page.contains("action=\"/_fn/confirm_email\""));
+    let res = app
+        .post(
+            &again,
+            "/_fn/confirm_email",
+            &[("password", "another fine passphrase")],
+        )
+        .await;
+    assert_redirect(&res, "/confirm");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 }
 
 #[tokio::test]
@@ -75,7 +105,7 @@ async fn confirmation_link_expires_after_24_hours() {
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("late");
-    app.sign_up(&client, &email, PASSWORD).await;
+    app.sign_up(&client, &email).await;
     let link = wait_for_mail(&email, 1).await[0].link("/confirm?token=");
     app.clock
         .advance(std::time::Duration::from_secs(24 * 3600 + 1));
@@ -85,13 +115,11 @@ async fn confirmation_link_expires_after_24_hours() {
         .page(&client, "/confirm")
         .await
         .contains("invalid, has expired"));
-    let res = app.post(&client, "/_fn/confirm_email", &[]).await;
+    let res = app
+        .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+        .await;
     assert_redirect(&res, "/confirm");
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email_confirmed_at IS NOT NULL")
-            .await,
-        0
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 }
 
 /// Before the link is used there is no user: signing in gets the one generic message (the
@@ -101,14 +129,13 @@ async fn nothing_exists_before_confirmation_and_sign_in_says_only_the_generic_me
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("eager");
-    app.sign_up(&client, &email, PASSWORD).await;
+    app.sign_up(&client, &email).await;
     wait_for_mail(&email, 1).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM workspaces").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
 
-    // With the right password: exactly what an unknown address gets.
     let pending = browser();
     let res = app.sign_in(&pending, &email, PASSWORD).await;
     let unknown = browser();
@@ -134,7 +161,7 @@ async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minut
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("resend");
-    app.sign_up(&client, &email, PASSWORD).await;
+    app.sign_up(&client, &email).await;
     let first = wait_for_mail(&email, 1).await.remove(0);
 
     // The page asks for an address; the answer never depends on it.
@@ -176,14 +203,9 @@ async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minut
     ask(email.clone()).await;
     app.clock.advance(std::time::Duration::from_secs(1));
     let res = app
-        .follow_link(
-            &client,
-            &mails[1].link("/confirm?token="),
-            "/confirm",
-            "/_fn/confirm_email",
-        )
+        .confirm_with(&client, &mails[1].link("/confirm?token="), PASSWORD)
         .await;
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, "/home");
     assert_eq!(mails_to(&email).await.len(), 2);
     assert!(
         mails_to(&unknown).await.is_empty(),
@@ -192,22 +214,70 @@ async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minut
     assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
 }
 
-/// The pre-registration takeover: someone signs up a colleague's address with a password of
-/// their choosing and never confirms. When the colleague arrives through an invitation, the
-/// attacker's password opens nothing, and the attacker's link is dead.
+/// The review's takeover, replayed: an attacker signs up the victim's address with a password
+/// of their own and holds the per-recipient mail slot; the victim's own sign-up within the
+/// minute is dropped, and "resend" renews the only link. Whatever the attacker typed, the
+/// person who opens the link in the victim's mailbox chooses the password, and the attacker's
+/// password opens nothing.
+#[tokio::test]
+async fn a_password_typed_before_the_link_is_opened_never_becomes_the_accounts() {
+    let app = TestApp::spawn().await;
+    let victim = unique_email("victim");
+    let attacker = browser();
+    let res = app
+        .post(
+            &attacker,
+            "/_fn/sign_up",
+            &[
+                ("email", &victim),
+                ("password", "attacker chosen passphrase"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, "/check-email");
+    // The victim signs up within the minute: the slot is taken, no second mail.
+    app.sign_up(&browser(), &victim).await;
+    // A minute later the attacker asks for the link again.
+    app.clock.advance(std::time::Duration::from_secs(61));
+    let res = app
+        .post(&attacker, "/_fn/resend_confirmation", &[("email", &victim)])
+        .await;
+    assert_redirect(&res, "/check-email");
+    let mails = wait_for_mail(&victim, 2).await;
+    // The victim opens the newest link in their mailbox and chooses a password.
+    let person = browser();
+    let res = app
+        .confirm_with(&person, &mails[1].link("/confirm?token="), PASSWORD)
+        .await;
+    assert_redirect(&res, "/home");
+
+    let res = app
+        .sign_in(&browser(), &victim, "attacker chosen passphrase")
+        .await;
+    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&app.sign_in(&browser(), &victim, PASSWORD).await, "/home");
+    // The attacker's browser holds no session and no link.
+    assert_eq!(
+        app.get(&attacker, "/home").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let page = app.page(&attacker, "/confirm").await;
+    assert!(!page.contains("action=\"/_fn/confirm_email\""), "{page}");
+}
+
+/// An invitation arriving while someone else's sign-up for the address is pending: the
+/// person joins through the invitation, and the pending sign-up's link dies with it.
 #[tokio::test]
 async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
     let app = TestApp::spawn().await;
     let owner = app.owner("globex").await;
     let newhire = unique_email("newhire");
-    app.sign_up(&browser(), &newhire, "attacker chosen passphrase")
-        .await;
-    let attacker_link = wait_for_mail(&newhire, 1)
+    app.sign_up(&browser(), &newhire).await;
+    let stale_link = wait_for_mail(&newhire, 1)
         .await
         .remove(0)
         .link("/confirm?token=");
 
-    // The real person joins through an invitation and sets their own password.
     let res = app
         .post(
             &owner.browser,
@@ -228,37 +298,30 @@ async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
     assert_redirect(&res, "/home");
 
     assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
-    let attacker = browser();
-    assert_redirect(
-        &app.sign_in(&attacker, &newhire, "attacker chosen passphrase")
-            .await,
-        "/sign-in/password",
-    );
-    assert!(app
-        .page(&attacker, "/sign-in/password")
-        .await
-        .contains("Incorrect email or password."));
-    let res = attacker.get(&attacker_link).send().await.unwrap();
+    let other = browser();
+    let res = other.get(&stale_link).send().await.unwrap();
     assert_redirect(&res, "/confirm");
     assert!(app
-        .page(&attacker, "/confirm")
+        .page(&other, "/confirm")
         .await
         .contains("invalid, has expired"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
     assert_redirect(&app.sign_in(&browser(), &newhire, PASSWORD).await, "/home");
 }
 
-/// The same through single sign-on: the person's first SSO sign-in provisions their user;
-/// the attacker's pending password is gone with it.
+/// The same through single sign-on: the person's first SSO sign-in provisions their user
+/// (without a password); the pending sign-up is gone with it.
 #[tokio::test]
 async fn a_pending_sign_up_dies_when_single_sign_on_provisions_the_address() {
     let app = TestApp::spawn().await;
     let (owner, _) = app.owner_at("globex", "globex.test").await;
     app.connect_sso(&owner, &["globex.test"], true).await;
     let newhire = format!("newhire-{}@globex.test", uuid::Uuid::now_v7().simple());
-    // Enforced: only the direct form still signs up; the attacker uses it.
-    app.sign_up(&browser(), &newhire, "attacker chosen passphrase")
-        .await;
-    wait_for_mail(&newhire, 1).await;
+    app.sign_up(&browser(), &newhire).await;
+    let stale_link = wait_for_mail(&newhire, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
     let client = browser();
     let res = app
         .post(&client, "/_fn/sign_in_email", &[("email", &newhire)])
@@ -273,21 +336,52 @@ async fn a_pending_sign_up_dies_when_single_sign_on_provisions_the_address() {
             .await
             .unwrap();
     assert!(hash.is_none(), "no password came with the provisioned user");
+    let other = browser();
+    assert_redirect(&other.get(&stale_link).send().await.unwrap(), "/confirm");
+    assert!(app
+        .page(&other, "/confirm")
+        .await
+        .contains("invalid, has expired"));
+}
+
+/// Confirming an address on a domain that enforces single sign-on creates the account but
+/// starts no password session: enforcement holds at this door too.
+#[tokio::test]
+async fn confirming_on_an_enforced_domain_starts_no_password_session() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("initech", "initech.test").await;
+    app.connect_sso(&owner, &["initech.test"], true).await;
+    let person = format!("person-{}@initech.test", uuid::Uuid::now_v7().simple());
+    app.sign_up(&browser(), &person).await;
+    let link = wait_for_mail(&person, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
+    let client = browser();
+    let res = app.confirm_with(&client, &link, PASSWORD).await;
+    assert_redirect(&res, "/sign-in");
+    assert!(app
+        .page(&client, "/sign-in")
+        .await
+        .contains("single sign-on"));
+    assert_eq!(
+        app.get(&client, "/home").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
 async fn a_new_sign_up_replaces_the_pending_one() {
     let app = TestApp::spawn().await;
     let email = unique_email("twice");
-    app.sign_up(&browser(), &email, "first pass phrase here")
-        .await;
+    app.sign_up(&browser(), &email).await;
     let old = wait_for_mail(&email, 1)
         .await
         .remove(0)
         .link("/confirm?token=");
     app.clock.advance(std::time::Duration::from_secs(61));
     let client = browser();
-    app.sign_up(&client, &email, PASSWORD).await;
+    app.sign_up(&client, &email).await;
     let new = wait_for_mail(&email, 2)
         .await
         .remove(1)
@@ -299,16 +393,8 @@ async fn a_new_sign_up_replaces_the_pending_one() {
         .page(&client, "/confirm")
         .await
         .contains("invalid, has expired"));
-    let res = app
-        .follow_link(&client, &new, "/confirm", "/_fn/confirm_email")
-        .await;
-    assert_redirect(&res, "/sign-in");
-    assert_redirect(
-        &app.sign_in(&browser(), &email, "first pass phrase here")
-            .await,
-        "/sign-in/password",
-    );
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    let res = app.confirm_with(&client, &new, PASSWORD).await;
+    assert_redirect(&res, "/home");
     assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'account.created'")
@@ -323,32 +409,19 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
     let app = TestApp::spawn().await;
     let email = unique_email("taken");
     let first = browser();
-    let res = app
-        .post(
-            &first,
-            "/_fn/sign_up",
-            &[("email", &email), ("password", PASSWORD)],
-        )
-        .await;
+    let res = app.post(&first, "/_fn/sign_up", &[("email", &email)]).await;
     let (status_new, location_new) = (res.status(), location(&res));
     let page_new = app.page(&first, "/check-email").await;
     let link = wait_for_mail(&email, 1)
         .await
         .remove(0)
         .link("/confirm?token=");
-    let res = app
-        .follow_link(&first, &link, "/confirm", "/_fn/confirm_email")
-        .await;
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&app.confirm_with(&first, &link, PASSWORD).await, "/home");
 
     let second = browser();
     let upper = email.to_uppercase();
     let res = app
-        .post(
-            &second,
-            "/_fn/sign_up",
-            &[("email", &upper), ("password", "another fine passphrase")],
-        )
+        .post(&second, "/_fn/sign_up", &[("email", &upper)])
         .await;
     assert_eq!((res.status(), location(&res)), (status_new, location_new));
     assert_eq!(
@@ -361,11 +434,6 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
     assert_eq!(mails[1].subject, "You already have a Terminus Hub account");
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
-    assert_redirect(
-        &app.sign_in(&browser(), &email, "another fine passphrase")
-            .await,
-        "/sign-in/password",
-    );
 }
 
 #[tokio::test]
@@ -373,22 +441,14 @@ async fn emails_are_normalised_and_hidden_characters_refused() {
     let app = TestApp::spawn().await;
     let client = browser();
     let res = app
-        .post(
-            &client,
-            "/_fn/sign_up",
-            &[("email", "Bob@Höli.TEST"), ("password", PASSWORD)],
-        )
+        .post(&client, "/_fn/sign_up", &[("email", "Bob@Höli.TEST")])
         .await;
     assert_redirect(&res, "/check-email");
     let mail = wait_for_mail("bob@xn--hli-sna.test", 1).await.remove(0);
     assert_eq!(mail.subject, "Confirm your email address");
     for hidden in ["bob\u{202e}@example.com", "bo\u{200b}b@example.com"] {
         let res = app
-            .post(
-                &client,
-                "/_fn/sign_up",
-                &[("email", hidden), ("password", PASSWORD)],
-            )
+            .post(&client, "/_fn/sign_up", &[("email", hidden)])
             .await;
         assert_redirect(&res, "/sign-up");
         assert!(app
@@ -399,37 +459,48 @@ async fn emails_are_normalised_and_hidden_characters_refused() {
     assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
 }
 
+/// The page behind the link keeps the password rules: common, short and empty passwords are
+/// refused with zxcvbn's reason next to the field, the link stays good, and nothing typed is
+/// echoed back.
 #[tokio::test]
-async fn sign_up_refuses_common_and_short_passwords_and_keeps_the_email() {
+async fn the_confirmation_page_refuses_weak_passwords_and_keeps_the_link() {
     let app = TestApp::spawn().await;
     let client = browser();
     let email = unique_email("weak");
+    app.sign_up(&client, &email).await;
+    let link = wait_for_mail(&email, 1)
+        .await
+        .remove(0)
+        .link("/confirm?token=");
+    assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
+    let huge = "p".repeat(1024 * 1024);
     for (password, message) in [
-        ("password1", "too common or too easy to guess"),
-        ("short", "at least 8 characters"),
+        (
+            "password1",
+            "too common or too easy to guess. This is a very common password.",
+        ),
+        ("weak-ab", "at least 8 characters"),
+        (&huge, "Use at most 128 characters."),
         ("", "Enter a password"),
     ] {
         let res = app
-            .post(
-                &client,
-                "/_fn/sign_up",
-                &[("email", &email), ("password", password)],
-            )
+            .post(&client, "/_fn/confirm_email", &[("password", password)])
             .await;
-        assert_redirect(&res, "/sign-up");
-        let page = app.page(&client, "/sign-up").await;
+        assert_redirect(&res, "/confirm");
+        let page = app.page(&client, "/confirm").await;
         assert!(
             page.contains(message),
             "{password:?} → {message:?}:\n{page}"
         );
+        assert!(page.contains(&email), "the address is still shown");
         assert!(
-            page.contains(&format!("value=\"{email}\"")),
-            "the email typed is kept"
-        );
-        assert!(
-            !page.contains(&format!("value=\"{password}\"")) || password.is_empty(),
+            password.is_empty() || !page.contains(password),
             "passwords are never echoed"
         );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    let res = app
+        .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+        .await;
+    assert_redirect(&res, "/home");
 }

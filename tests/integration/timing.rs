@@ -70,7 +70,7 @@ async fn sign_up_takes_as_long_for_a_taken_email_as_for_a_new_one() {
     same_time("sign-up", 30, &taken, &fresh, |email| {
         let app = &app;
         async move {
-            app.sign_up(&browser(), &email, PASSWORD).await;
+            app.sign_up(&browser(), &email).await;
         }
     })
     .await;
@@ -98,7 +98,7 @@ async fn forgot_password_takes_as_long_for_a_known_email_as_for_an_unknown_one()
 async fn resend_takes_as_long_for_a_pending_sign_up_as_for_an_unknown_email() {
     let app = TestApp::spawn_alone().await;
     let pending = unique_email("pending");
-    app.sign_up(&browser(), &pending, PASSWORD).await;
+    app.sign_up(&browser(), &pending).await;
     wait_for_mail(&pending, 1).await;
     let unknown = unique_email("nobody");
     same_time("resend", 150, &pending, &unknown, |email| {

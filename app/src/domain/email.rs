@@ -102,7 +102,25 @@ impl EmailAddress {
     pub fn local_part(&self) -> &str {
         self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or_default()
     }
+
+    /// The mailbox this address delivers to, for counting mails only (never for identity):
+    /// sub-addressing folded (`a+tag@d` is `a@d`), and the dots of providers that ignore them
+    /// (`a.b@gmail.com` is `ab@gmail.com`), so spelling one mailbox many ways floods nothing.
+    pub fn mailbox_key(&self) -> String {
+        let local = self.local_part();
+        let local = local.split_once('+').map_or(local, |(base, _)| base);
+        let domain = self.domain();
+        let local = if DOTLESS_DOMAINS.contains(&domain) {
+            local.replace('.', "")
+        } else {
+            local.to_owned()
+        };
+        format!("{local}@{domain}")
+    }
 }
+
+/// Mail providers that deliver `a.b@` to `ab@`.
+const DOTLESS_DOMAINS: &[&str] = &["gmail.com", "googlemail.com"];
 
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,6 +137,27 @@ impl fmt::Debug for EmailAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mailbox_key_folds_sub_addresses_and_ignored_dots() {
+        let key = |s: &str| EmailAddress::parse(s).map(|e| e.mailbox_key());
+        assert_eq!(key("Victim+1@Example.com"), Ok("victim@example.com".into()));
+        assert_eq!(
+            key("victim+a+b@example.com"),
+            Ok("victim@example.com".into())
+        );
+        assert_eq!(key("vic.tim@example.com"), Ok("vic.tim@example.com".into()));
+        assert_eq!(key("v.ic.tim+x@gmail.com"), Ok("victim@gmail.com".into()));
+        assert_eq!(
+            key("victim@googlemail.com"),
+            Ok("victim@googlemail.com".into())
+        );
+        // Identity is untouched: the address itself keeps its tag.
+        assert_eq!(
+            EmailAddress::parse("victim+1@example.com").map(|e| e.as_str().to_owned()),
+            Ok("victim+1@example.com".into())
+        );
+    }
 
     #[test]
     fn normalises_case_and_space() {

@@ -72,23 +72,10 @@ impl IpThrottlePolicy {
     }
 }
 
-/// The key a client's failed sign-ins are counted under: the IPv4 address, or the /64 of an
-/// IPv6 address (one subscriber usually holds a whole /64, and could rotate through it).
+/// The key a client's failed sign-ins are counted under: its network (the IPv4 address, or
+/// the /64 of an IPv6 address; see [`super::floods::client_network`]).
 pub fn client_key(client_ip: &str) -> String {
-    match client_ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v4)) => format!("sign-in-ip:{v4}"),
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => format!("sign-in-ip:{v4}"),
-            None => {
-                let s = v6.segments();
-                format!(
-                    "sign-in-ip:{:x}:{:x}:{:x}:{:x}::/64",
-                    s[0], s[1], s[2], s[3]
-                )
-            }
-        },
-        Err(_) => format!("sign-in-ip:{client_ip}"),
-    }
+    format!("sign-in-ip:{}", super::floods::client_network(client_ip))
 }
 
 /// The outcome of counting one hit against a fixed-window counter.

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod domains;
 pub mod email;
+pub mod floods;
 pub mod ids;
 pub mod lockout;
 pub mod members;

@@ -5,7 +5,7 @@ use super::secret::Secret;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     #[error("Enter a password.")]
     Empty,
@@ -13,10 +13,12 @@ pub enum PasswordError {
     TooShort,
     #[error("Use at most 128 characters.")]
     TooLong,
+    /// With zxcvbn's reason, when it gives one ("This is a top-10 common password.").
     #[error(
-        "This password is too common or too easy to guess. Try a longer phrase of unrelated words."
+        "This password is too common or too easy to guess.{} Try a longer phrase of unrelated words.",
+        .0.as_deref().map(|why| format!(" {why}")).unwrap_or_default()
     )]
-    TooGuessable,
+    TooGuessable(Option<String>),
 }
 
 /// Length only: cheap, and done before anything expensive (hashing, zxcvbn) sees the input.
@@ -43,7 +45,11 @@ pub fn check_new_password(password: &Secret, context: &[&str]) -> Result<(), Pas
     // Score 0–1 means "guessable in under 10^6 guesses": every common-password list entry
     // lands there, as do keyboard walks and repeats.
     if (estimate.score() as u8) < 2 {
-        return Err(PasswordError::TooGuessable);
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| w.to_string());
+        return Err(PasswordError::TooGuessable(why));
     }
     Ok(())
 }
@@ -67,13 +73,28 @@ mod tests {
             "letmein123",
             "aaaaaaaaaaaa",
         ] {
-            assert_eq!(check(p), Err(PasswordError::TooGuessable), "{p}");
+            assert!(
+                matches!(check(p), Err(PasswordError::TooGuessable(_))),
+                "{p}"
+            );
         }
     }
 
     #[test]
     fn refuses_context_words() {
-        assert_eq!(check("alice123"), Err(PasswordError::TooGuessable));
+        assert!(matches!(
+            check("alice123"),
+            Err(PasswordError::TooGuessable(_))
+        ));
+    }
+
+    #[test]
+    fn a_guessable_password_says_why() {
+        let message = check("password1").map_err(|e| e.to_string());
+        assert_eq!(
+            message,
+            Err("This password is too common or too easy to guess. This is a very common password. Try a longer phrase of unrelated words.".into())
+        );
     }
 
     #[test]

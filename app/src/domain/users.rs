@@ -54,34 +54,25 @@ pub enum SignUpOutcome {
     EmailTaken,
 }
 
-/// A sign-up waiting for its email to be confirmed: nothing else exists yet.
+/// A sign-up waiting for its email to be confirmed: an address and the hash of the link
+/// mailed to it. It holds no password: whoever opens the link chooses one.
 pub struct NewPendingSignUp {
     pub email: EmailAddress,
-    pub password_hash: String,
     pub token_hash: String,
     pub expires_at: Timestamp,
     pub now: Timestamp,
 }
 
 /// A live pending sign-up, as its confirmation link finds it.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSignUp {
     pub email: EmailAddress,
-    pub password_hash: String,
-}
-
-impl fmt::Debug for PendingSignUp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingSignUp")
-            .field("email", &self.email)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmOutcome {
     /// The user, account and workspace now exist.
-    Created { user_id: String },
+    Created { user_id: String, session_epoch: i64 },
     /// The link was good but the email meanwhile got a user (an invitation, single sign-on):
     /// the pending sign-up is gone and nothing else was written.
     AlreadyUser,

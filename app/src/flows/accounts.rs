@@ -78,6 +78,20 @@ pub async fn workspaces(state: &AppState, member: &MemberOf) -> StoreResult<Vec<
 /// Creates an account owned by the signed-in person; returns its id and name.
 pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(String, String)> {
     let name = account_name(name).map_err(|message| Refusal::invalid("name", message))?;
+    // Counted per person, not per account: each new account would otherwise bring a fresh
+    // daily allowance of invitations.
+    let limit = state.config.floods.accounts_per_person_per_day;
+    let key = crate::domain::floods::accounts_by_key(signed.user_id());
+    if let Some(wait) = crate::flows::floods::per_day(state, &key, limit).await? {
+        return Err(Refusal::TooSoon {
+            code: "account_limit_reached",
+            message: "You have created as many accounts as you may today. Try again tomorrow."
+                .into(),
+            retry_after_secs: wait.as_secs(),
+            field: Some("name"),
+        }
+        .into());
+    }
     let id = create_account(state, signed.user_id(), name.clone()).await?;
     Ok((id, name))
 }

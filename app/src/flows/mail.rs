@@ -1,5 +1,7 @@
-//! Every mail a flow sends goes through here: at most one mail of a kind to one address per
-//! interval (a minute by default), so no flow can be used to flood someone's mailbox.
+//! Every mail a flow sends goes through here: at most one mail of a kind to one mailbox per
+//! interval (a minute by default), so no flow can be used to flood someone's mailbox. The
+//! mailbox is the address with sub-addressing folded (`a+1@d` and `a+2@d` share `a@d`'s
+//! slot), so spelling one mailbox many ways gets no more mail through.
 use crate::domain::email::EmailAddress;
 use crate::flows::FlowError;
 use crate::ports::OutgoingEmail;
@@ -29,13 +31,14 @@ impl MailKind {
     }
 }
 
-/// Takes the slot for a mail of `kind` to `to`: true when none was sent within the interval.
+/// Takes the slot for a mail of `kind` to `to`'s mailbox: true when none was sent within the
+/// interval.
 pub async fn take_slot(
     state: &AppState,
     kind: MailKind,
     to: &EmailAddress,
 ) -> Result<bool, FlowError> {
-    let key = format!("{}:{}", kind.as_str(), to.as_str());
+    let key = format!("{}:{}", kind.as_str(), to.mailbox_key());
     Ok(state
         .store
         .take_mail_slot(&key, state.clock.now(), state.config.mail_interval)

@@ -145,6 +145,20 @@ async fn send_invitation(
         }
         .into());
     }
+    // And per inviting person, across every account they administer: creating accounts
+    // must not multiply what one person can send.
+    let limit = state.config.floods.invitations_per_person_per_day;
+    let key = crate::domain::floods::invitations_by_key(&actor.user_id);
+    if let Some(wait) = crate::flows::floods::per_day(state, &key, limit).await? {
+        return Err(Refusal::TooSoon {
+            code: "invitation_limit_reached",
+            message: "You have sent as many invitations as you may today. Try again tomorrow."
+                .into(),
+            retry_after_secs: wait.as_secs(),
+            field: None,
+        }
+        .into());
+    }
     let (raw, hash) = new_link_token();
     let now = state.clock.now();
     let id = new_id("inv");

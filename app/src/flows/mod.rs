@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod data;
 pub mod domains;
+pub mod floods;
 pub mod mail;
 pub mod members;
 pub mod recovery;

@@ -57,8 +57,8 @@ pub async fn decide_email_step(
 }
 
 /// False when the email's domain enforces single sign-on and the user is not an owner or
-/// admin of the enforcing account.
-async fn password_allowed(
+/// admin of the enforcing account: then no password starts a session for them.
+pub(crate) async fn password_allowed(
     state: &AppState,
     user_id: &str,
     email: &EmailAddress,

@@ -1,7 +1,10 @@
-//! Sign-up: nothing durable is created before the email is confirmed. A sign-up keeps a
-//! pending sign-up (email, password hash, link) and mails the link; the link creates the
-//! user, an account they own and its first workspace "Main" in one transaction. An email that
-//! already has a user gets the same answer, and a notice mail instead.
+//! Sign-up: nothing durable is created before the email is confirmed, and no password is
+//! taken before then. A sign-up keeps a pending sign-up (the address and the hash of a link)
+//! and mails the link; the page behind the link asks whoever opened it for a password, and
+//! submitting it creates the user, an account they own and its first workspace "Main" in one
+//! transaction. So the password is always chosen by someone who holds the mailbox: nothing
+//! typed by anyone else can become it. An email that already has a user gets the same answer,
+//! and a notice mail instead.
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
@@ -9,35 +12,17 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::flows::mail::{self, MailKind};
-use crate::flows::FlowError;
+use crate::flows::{floods, FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::AppState;
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 
-/// Messages to show next to the form fields.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors {
-    pub email: Option<String>,
-    pub password: Option<String>,
-}
-
-impl FieldErrors {
-    pub fn is_empty(&self) -> bool {
-        self.email.is_none() && self.password.is_none()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignUpResult {
-    /// Show "check your email" for this address (whether or not it was new).
-    CheckEmail(EmailAddress),
-    Invalid(FieldErrors),
-    /// Sign-up is invite-only (`signup = "invite_only"`): nothing was checked or stored.
-    Closed,
-}
-
 /// What a refused sign-up says (the sign-up page says it too).
 pub const CLOSED_MESSAGE: &str = "Sign-up is by invitation only on this server. Ask an owner or admin of your organisation's account to invite you.";
+
+/// What a dead confirmation link says.
+pub const DEAD_CONFIRMATION: &str =
+    "This link is invalid, has expired or was already used. Sign up again to get a new one.";
 
 /// Whether anyone may sign up (otherwise only invitations and the operator create users).
 pub fn sign_up_open(state: &AppState) -> bool {
@@ -68,45 +53,26 @@ pub fn validate_new_password(
     check_new_password(password, &context).map_err(|e| e.to_string())
 }
 
-/// Validates and hashes in the request (the same work for every address), answers "check
-/// your email", and does the rest after the answer, so neither the page nor its timing says
-/// whether the address has an account.
-pub async fn sign_up(
-    state: &AppState,
-    email_input: &str,
-    password: &Secret,
-) -> Result<SignUpResult, FlowError> {
+/// Checks the address, answers "check your email" for every address, and does the rest after
+/// the answer (look-up, pending sign-up or notice, mail), so neither the page nor its timing
+/// says whether the address has an account. The client was counted at the door before this.
+pub async fn sign_up(state: &AppState, email_input: &str) -> Outcome<EmailAddress> {
     if !sign_up_open(state) {
-        return Ok(SignUpResult::Closed);
+        return Err(Refusal::not_allowed("sign_up_closed", CLOSED_MESSAGE).into());
     }
-    let email = EmailAddress::parse(email_input);
-    let errors = FieldErrors {
-        email: email.as_ref().err().map(ToString::to_string),
-        password: validate_new_password(password, email.as_ref().ok()).err(),
-    };
-    let email = match email {
-        Ok(email) if errors.is_empty() => email,
-        _ => return Ok(SignUpResult::Invalid(errors)),
-    };
-    let password_hash = state.passwords.hash(password).await?;
+    let email =
+        EmailAddress::parse(email_input).map_err(|e| Refusal::invalid("email", e.to_string()))?;
     let background = state.clone();
     let address = email.clone();
     state.after_answer("sign-up", async move {
-        finish_sign_up(&background, &address, password_hash).await
+        finish_sign_up(&background, &address).await
     });
-    Ok(SignUpResult::CheckEmail(email))
+    Ok(email)
 }
 
-async fn finish_sign_up(
-    state: &AppState,
-    email: &EmailAddress,
-    password_hash: String,
-) -> Result<(), FlowError> {
-    // The slot first: while one is taken, an earlier link (and its password) stays as it was
-    // rather than being replaced by a link we may not send.
-    let kind_free = |kind| mail::take_slot(state, kind, email);
+async fn finish_sign_up(state: &AppState, email: &EmailAddress) -> Result<(), FlowError> {
     if state.store.user_by_email(email).await?.is_some() {
-        if kind_free(MailKind::SignUpNotice).await? {
+        if mail::take_slot(state, MailKind::SignUpNotice, email).await? {
             state.send_mail_later(mails::sign_up_attempt_notice(
                 email,
                 &state.config.link("/sign-in"),
@@ -115,7 +81,9 @@ async fn finish_sign_up(
         }
         return Ok(());
     }
-    if !kind_free(MailKind::Confirm).await? {
+    // The limits first: while a confirmation was mailed within the minute, the earlier link
+    // stays the live one rather than being replaced by a link we would not send.
+    if !confirmation_may_be_sent(state, email).await? {
         return Ok(());
     }
     let (raw, hash) = new_link_token();
@@ -124,7 +92,6 @@ async fn finish_sign_up(
         .store
         .put_pending_sign_up(NewPendingSignUp {
             email: email.clone(),
-            password_hash,
             token_hash: hash,
             expires_at: now.plus(TokenPurpose::Confirm.lifetime()),
             now,
@@ -132,6 +99,15 @@ async fn finish_sign_up(
         .await?;
     state.send_mail_later(mails::confirm_email(email, &confirm_link(state, &raw)));
     Ok(())
+}
+
+/// The mailbox's slot for a confirmation, then one of its domain's confirmations this hour.
+async fn confirmation_may_be_sent(
+    state: &AppState,
+    email: &EmailAddress,
+) -> Result<bool, FlowError> {
+    Ok(mail::take_slot(state, MailKind::Confirm, email).await?
+        && floods::confirm_mail_to_domain(state, email).await?)
 }
 
 fn confirm_link(state: &AppState, raw: &Secret) -> String {
@@ -155,7 +131,7 @@ pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
     let background = state.clone();
     let email = email.clone();
     state.after_answer("resending a confirmation", async move {
-        if !mail::take_slot(&background, MailKind::Confirm, &email).await? {
+        if !confirmation_may_be_sent(&background, &email).await? {
             return Ok::<(), FlowError>(());
         }
         let (raw, hash) = new_link_token();
@@ -179,37 +155,60 @@ pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
     });
 }
 
-/// Whether a confirmation link can still be used (to show the right page).
-pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
-    Ok(sign_up_open(state)
-        && state
-            .store
-            .pending_sign_up(token_hash, state.clock.now())
-            .await?
-            .is_some())
+/// The address a live confirmation link is for (the page behind it shows it), or `None`.
+pub async fn confirmation_email(
+    state: &AppState,
+    token_hash: &str,
+) -> Result<Option<EmailAddress>, FlowError> {
+    if !sign_up_open(state) {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .pending_sign_up(token_hash, state.clock.now())
+        .await?
+        .map(|pending| pending.email))
 }
 
-/// Uses a confirmation link: creates the user, their account and its workspace "Main".
-pub async fn confirm(state: &AppState, token_hash: &str) -> Result<ConfirmOutcome, FlowError> {
-    let now = state.clock.now();
-    if !sign_up_open(state) {
-        // A sign-up from before the switch to invite-only creates nothing now.
-        return Ok(ConfirmOutcome::Dead);
-    }
-    let Some(pending) = state.store.pending_sign_up(token_hash, now).await? else {
-        return Ok(ConfirmOutcome::Dead);
+/// Whether a confirmation link can still be used (to show the right page).
+pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
+    Ok(confirmation_email(state, token_hash).await?.is_some())
+}
+
+/// What using a confirmation link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The user, their account and "Main" exist, and they may start a password session.
+    SignedIn { user_id: String, session_epoch: i64 },
+    /// Created, but the address's domain enforces single sign-on: they sign in through it.
+    CreatedUseSso,
+    /// The address got a user meanwhile (an invitation, single sign-on): nothing was written.
+    AlreadyUser,
+}
+
+/// Uses a confirmation link with the password its opener chose: in one transaction, takes the
+/// pending sign-up and creates the user, their account and its workspace "Main". Refused when
+/// the link is dead (or sign-up closed) or the password breaks the policy (the link stays
+/// good then).
+pub async fn confirm(state: &AppState, token_hash: &str, password: &Secret) -> Outcome<Confirmed> {
+    let Some(email) = confirmation_email(state, token_hash).await? else {
+        // Also after a switch to invite-only: a sign-up from before it creates nothing now.
+        return Err(dead_link());
     };
-    let account_name = default_account_name(&pending.email);
-    let outcome = state
+    validate_new_password(password, Some(&email))
+        .map_err(|message| Refusal::invalid("password", message))?;
+    let password_hash = state.passwords.hash(password).await?;
+    let now = state.clock.now();
+    let created = state
         .store
         .confirm_sign_up(
             token_hash,
             NewSignUp {
                 user_id: new_id(ids::USER),
-                email: pending.email,
-                password_hash: Some(pending.password_hash),
+                account_name: default_account_name(&email),
+                email: email.clone(),
+                password_hash: Some(password_hash),
                 account_id: new_id(ids::ACCOUNT),
-                account_name,
                 plan: state.config.plans.default_name().to_owned(),
                 workspace_id: new_id(ids::WORKSPACE),
                 workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
@@ -217,5 +216,30 @@ pub async fn confirm(state: &AppState, token_hash: &str) -> Result<ConfirmOutcom
             },
         )
         .await?;
-    Ok(outcome)
+    match created {
+        ConfirmOutcome::Dead => Err(dead_link()),
+        ConfirmOutcome::AlreadyUser => Ok(Confirmed::AlreadyUser),
+        ConfirmOutcome::Created {
+            user_id,
+            session_epoch,
+        } => {
+            if crate::flows::sign_in::password_allowed(state, &user_id, &email).await? {
+                Ok(Confirmed::SignedIn {
+                    user_id,
+                    session_epoch,
+                })
+            } else {
+                Ok(Confirmed::CreatedUseSso)
+            }
+        }
+    }
+}
+
+fn dead_link() -> crate::flows::Stopped {
+    Refusal::Conflict {
+        code: "link_dead",
+        message: DEAD_CONFIRMATION.into(),
+        field: None,
+    }
+    .into()
 }

@@ -68,6 +68,26 @@ pub fn too_many_attempts(retry_after_secs: u64) -> Response {
     )
 }
 
+/// 429 at a door that sends mail (sign-up, resend, forgot password, unlock): the client's
+/// network used its hourly budget. Says nothing about any address.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let minutes = retry_after_secs.div_ceil(60);
+    render_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        move || {
+            view! {
+                <AuthCard title="Too many requests">
+                    <p role="alert" class="alert">
+                        {format!("There were too many requests like this one from your network. Try again in {minutes} minute(s).")}
+                    </p>
+                    <p><a href="/sign-in">"Back to sign in"</a></p>
+                </AuthCard>
+            }
+        },
+    )
+}
+
 /// 500: a failure on our side (a database or session store that failed), with the request id.
 pub fn internal_error() -> Response {
     let id = request_id();

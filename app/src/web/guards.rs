@@ -1,5 +1,5 @@
-//! Request guards of the web app: the client IP, the cross-site (Origin) check, and the
-//! per-IP gate in front of password sign-in.
+//! Request guards of the web app: the client IP, the cross-site (Origin) check, the per-IP
+//! gate in front of password sign-in, and the flood gates in front of the doors that send mail.
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -7,7 +7,10 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::floods::Door;
+use crate::flows::floods;
 use crate::flows::sign_in::{reserve_ip_attempt, IpAttempt};
+use crate::flows::{Refusal, Stopped};
 use crate::web::errors;
 use crate::AppState;
 
@@ -184,6 +187,38 @@ pub async fn sign_in_ip_gate(
         }
         Err(err) => {
             tracing::error!(error = %err, "sign-in throttle check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, errors::internal_error()).into_response()
+        }
+    }
+}
+
+/// In front of a door that sends mail (sign-up, resend, forgot password, unlock): counts the
+/// request against its client's network before anything is parsed or looked up, and answers
+/// 429 with `Retry-After` once the network has used its hourly budget for that door.
+pub async fn door_gate(
+    State((state, door)): State<(AppState, Door)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .cloned()
+        .unwrap_or_else(|| ClientIp("unknown".into()));
+    match floods::admit(&state, door, &ip.0).await {
+        Ok(()) => next.run(req).await,
+        Err(Stopped::Refused(Refusal::TooSoon {
+            retry_after_secs, ..
+        })) => {
+            let secs = retry_after_secs.max(1);
+            let mut res = errors::too_many_requests(secs);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Err(other) => {
+            tracing::error!(error = %other, door = door.as_str(), "flood gate check failed");
             (StatusCode::SERVICE_UNAVAILABLE, errors::internal_error()).into_response()
         }
     }

@@ -8,14 +8,23 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::ServerFn as _;
 
+use crate::domain::floods::Door;
 use crate::web::guards;
+use crate::web::recovery::actions::{ForgotPassword, UnlockAccount};
 use crate::web::sign_in::actions::SignInPassword;
+use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
 use crate::web::{accounts, api_keys, domains, members, recovery, sign_in, sign_up, sso};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
     leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// A server function behind the flood gate of `door`.
+fn gated(state: &AppState, door: Door) -> axum::routing::MethodRouter<AppState> {
+    post(server_fn_handler)
+        .route_layer(from_fn_with_state((state.clone(), door), guards::door_gate))
 }
 
 /// The web app's router. The process adds sessions, the client-IP and Origin guards,
@@ -63,6 +72,13 @@ pub fn router(state: AppState) -> Router {
             post(server_fn_handler)
                 .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
         )
+        .route(SignUp::PATH, gated(&state, Door::SignUp))
+        .route(
+            ResendConfirmation::PATH,
+            gated(&state, Door::ResendConfirmation),
+        )
+        .route(ForgotPassword::PATH, gated(&state, Door::ForgotPassword))
+        .route(UnlockAccount::PATH, gated(&state, Door::Unlock))
         .route("/_fn/{*name}", post(server_fn_handler))
         .layer(axum::middleware::from_fn(guards::server_fn_errors))
         .with_state(state)

@@ -67,20 +67,19 @@ UPDATE rate_counters SET hits = hits - 1
 WHERE counter_key = $1 AND window_start = $2 AND hits > 0";
 
 const PUT_PENDING_SIGN_UP: &str = "
-INSERT INTO pending_sign_ups (email, password_hash, token_hash, expires_at, created_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash,
-    token_hash = excluded.token_hash, expires_at = excluded.expires_at,
-    created_at = excluded.created_at";
+INSERT INTO pending_sign_ups (email, token_hash, expires_at, created_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (email) DO UPDATE SET token_hash = excluded.token_hash,
+    expires_at = excluded.expires_at, created_at = excluded.created_at";
 const PENDING_SIGN_UP: &str =
-    "SELECT email, password_hash FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2";
+    "SELECT email FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2";
 const RENEW_PENDING_SIGN_UP: &str = "
 UPDATE pending_sign_ups SET token_hash = $2, expires_at = $3
 WHERE email = $1 AND expires_at > $4";
 /// Single use even under concurrency: only one DELETE can return the row.
 const TAKE_PENDING_SIGN_UP: &str = "
 DELETE FROM pending_sign_ups WHERE token_hash = $1 AND expires_at > $2
-RETURNING email, password_hash";
+RETURNING email";
 pub(super) const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups WHERE email = $1";
 
 /// Inserts a confirmed user with their own account, owner membership and first workspace
@@ -165,7 +164,6 @@ impl UserStore for SqlStore<Db> {
         let mut tx = self.begin().await?;
         sqlx::query(PUT_PENDING_SIGN_UP)
             .bind(p.email.as_str())
-            .bind(&p.password_hash)
             .bind(&p.token_hash)
             .bind(p.expires_at.millis())
             .bind(p.now.millis())
@@ -224,10 +222,10 @@ impl UserStore for SqlStore<Db> {
         let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
             return Ok(ConfirmOutcome::Dead);
         };
-        // The link decides what is created: the email and password of the pending row.
+        // The link decides whose user this is: the email of the pending row. The password is
+        // the one typed on the page behind the link.
         let new = NewSignUp {
             email: pending.email,
-            password_hash: Some(pending.password_hash),
             ..new
         };
         let outcome = if insert_user_with_account(&mut tx, &new)
@@ -236,6 +234,7 @@ impl UserStore for SqlStore<Db> {
         {
             ConfirmOutcome::Created {
                 user_id: new.user_id.clone(),
+                session_epoch: 0,
             }
         } else {
             ConfirmOutcome::AlreadyUser

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::recovery::link_is_live;
+use crate::flows::sign_up::confirmation_email;
 use crate::session::{self, take_flash, Flash};
 use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
 use crate::web::respond::{see_other, PageResult};
@@ -67,34 +68,46 @@ fn dead_link(
     })
 }
 
+/// The page behind a confirmation link: shows the address and asks its holder for the
+/// password the new account will have.
 pub async fn confirm_page(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<LinkQuery>,
 ) -> PageResult {
-    let (live, flash) =
-        match link_state(&state, &session, TokenPurpose::Confirm, &q, "/confirm").await? {
-            Ok(v) => v,
-            Err(redirect) => return Ok(redirect),
-        };
-    if !live {
+    if let Some(raw) = &q.token {
+        session::set_link_token(&session, TokenPurpose::Confirm, token_hash(raw)).await?;
+        return Ok(see_other("/confirm"));
+    }
+    let flash = take_flash(&session).await?;
+    let email = match session::link_token(&session, TokenPurpose::Confirm).await? {
+        Some(hash) => confirmation_email(&state, &hash).await?,
+        None => None,
+    };
+    let Some(email) = email else {
         return Ok(dead_link(
             "Confirm your email",
             flash,
-            "/sign-in",
-            "Sign in to get a new link",
+            "/sign-up",
+            "Sign up again to get a new link",
         ));
-    }
+    };
+    let email = email.to_string();
     Ok(render_page(
         StatusCode::OK,
-        "Confirm your email",
+        "Choose your password",
         move || {
             view! {
-                <AuthCard title="Confirm your email">
+                <AuthCard title="Choose your password">
                     <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"Press the button to confirm your email address and finish creating your account."</p>
-                    <form method="post" action=ConfirmEmail::PATH>
-                        <button type="submit" class="primary">"Confirm email"</button>
+                    <p>"You are creating the account for " <strong>{email.clone()}</strong> ". Choose the password you will sign in with."</p>
+                    <form method="post" action=ConfirmEmail::PATH novalidate=true>
+                        // For password managers: the account the new password belongs to.
+                        <input type="email" id="username" autocomplete="username" value=email.clone() hidden=true readonly=true/>
+                        <Field label="Password" name="password" kind="password" autocomplete="new-password"
+                            error=flash.field("password") autofocus=true
+                            hint=Some("8 to 128 characters, no other rules; common or easily guessed passwords are refused. A few unrelated words make a strong password.")/>
+                        <button type="submit" class="primary">"Create account"</button>
                     </form>
                 </AuthCard>
             }

@@ -114,23 +114,27 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
         SignInResult::SignedIn {
             user_id,
             session_epoch,
-        } => {
-            let landing = accounts::landing(&ctx.state, &user_id)
-                .await
-                .map_err(FlowError::from)?;
-            let auth = AuthState {
-                user_id,
-                account_id: landing.account(),
-                epoch: session_epoch,
-                signed_in_at: ctx.state.clock.now().millis(),
-                method: Some("password".into()),
-            };
-            session::sign_in(&ctx.session, auth).await?;
-            Ok(session::take_return_to(&ctx.session)
-                .await?
-                .unwrap_or_else(|| landing.path().into()))
-        }
+        } => start_password_session(ctx, user_id, session_epoch).await,
     }
+}
+
+/// Starts a password session for a user whose password was just checked (or chosen): a new
+/// session id, their landing account, and the page they were headed to or the landing page.
+pub async fn start_password_session(ctx: &Ctx, user_id: String, session_epoch: i64) -> Next {
+    let landing = accounts::landing(&ctx.state, &user_id)
+        .await
+        .map_err(FlowError::from)?;
+    let auth = AuthState {
+        user_id,
+        account_id: landing.account(),
+        epoch: session_epoch,
+        signed_in_at: ctx.state.clock.now().millis(),
+        method: Some("password".into()),
+    };
+    session::sign_in(&ctx.session, auth).await?;
+    Ok(session::take_return_to(&ctx.session)
+        .await?
+        .unwrap_or_else(|| landing.path().into()))
 }
 
 pub async fn handle_sign_out(ctx: &Ctx) -> Next {

@@ -5,15 +5,16 @@ use leptos::prelude::*;
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
-use crate::domain::users::ConfirmOutcome;
-use crate::flows::sign_up::{self as sign_up_flow, SignUpResult};
+use crate::flows::sign_up::{self as sign_up_flow, Confirmed};
+use crate::flows::Stopped;
 use crate::session::{self, Flash};
-use crate::web::forms::{kept, Ctx, Next, DEAD_LINK};
+use crate::web::forms::{kept, refused, Ctx, Next};
+use crate::web::sign_in::actions::start_password_session;
 
 #[server(prefix = "/_fn", endpoint = "sign_up")]
-pub async fn sign_up(email: String, password: String) -> Result<(), ServerFnError> {
+pub async fn sign_up(#[server(default)] email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
-    let result = handle_sign_up(&ctx, email, Secret::new(password)).await;
+    let result = handle_sign_up(&ctx, email).await;
     ctx.finish(result, "/sign-up").await
 }
 
@@ -26,32 +27,27 @@ pub async fn resend_confirmation(#[server(default)] email: String) -> Result<(),
     ctx.finish(result, "/check-email").await
 }
 
+/// The form behind the confirmation link: the password its opener chooses.
 #[server(prefix = "/_fn", endpoint = "confirm_email")]
-pub async fn confirm_email() -> Result<(), ServerFnError> {
+pub async fn confirm_email(#[server(default)] password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
-    let result = handle_confirm(&ctx).await;
+    let result = handle_confirm(&ctx, Secret::new(password)).await;
     ctx.finish(result, "/confirm").await
 }
 
-pub async fn handle_sign_up(ctx: &Ctx, email: String, password: Secret) -> Next {
-    match sign_up_flow::sign_up(&ctx.state, &email, &password).await? {
-        SignUpResult::Invalid(errors) => {
-            let flash = Flash::default()
-                .field_error("email", errors.email)
-                .field_error("password", errors.password)
-                .value("email", &kept(&email));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-up".into())
-        }
-        SignUpResult::Closed => {
-            session::set_flash(&ctx.session, Flash::error(sign_up_flow::CLOSED_MESSAGE)).await?;
-            Ok("/sign-up".into())
-        }
-        SignUpResult::CheckEmail(address) => {
+pub async fn handle_sign_up(ctx: &Ctx, email: String) -> Next {
+    match sign_up_flow::sign_up(&ctx.state, &email).await {
+        Ok(address) => {
             session::set_pending_email(&ctx.session, address.as_str()).await?;
             session::set_last_resend(&ctx.session, ctx.state.clock.now().millis()).await?;
             Ok("/check-email".into())
         }
+        Err(Stopped::Refused(refusal)) => {
+            let flash = refused(&refusal).value("email", &kept(&email));
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-up".into())
+        }
+        Err(Stopped::Broken(err)) => Err(err.into()),
     }
 }
 
@@ -100,25 +96,41 @@ pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
     Ok("/check-email".into())
 }
 
-/// Uses the confirmation link whose token the session holds: creates the account.
-pub async fn handle_confirm(ctx: &Ctx) -> Next {
-    let outcome = match session::link_token(&ctx.session, TokenPurpose::Confirm).await? {
-        Some(hash) => sign_up_flow::confirm(&ctx.state, &hash).await?,
-        None => ConfirmOutcome::Dead,
+/// Uses the confirmation link whose token the session holds, with the password typed on its
+/// page: creates the account and signs its owner in.
+pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
+    let Some(hash) = session::link_token(&ctx.session, TokenPurpose::Confirm).await? else {
+        let flash = Flash::error(sign_up_flow::DEAD_CONFIRMATION);
+        session::set_flash(&ctx.session, flash).await?;
+        return Ok("/confirm".into());
     };
-    let flash = match outcome {
-        ConfirmOutcome::Dead => {
-            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-            return Ok("/confirm".into());
-        }
-        ConfirmOutcome::Created { .. } => {
-            Flash::notice("Your email is confirmed and your account is ready. Sign in to continue.")
-        }
-        ConfirmOutcome::AlreadyUser => {
-            Flash::notice("This email address already has an account. Sign in to continue.")
-        }
+    let confirmed = match sign_up_flow::confirm(&ctx.state, &hash, &password).await {
+        Ok(confirmed) => confirmed,
+        Err(stopped) => return ctx.stopped(stopped, "/confirm").await,
     };
     session::forget_link_token(&ctx.session, TokenPurpose::Confirm).await?;
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/sign-in".into())
+    match confirmed {
+        Confirmed::SignedIn {
+            user_id,
+            session_epoch,
+        } => {
+            let next = start_password_session(ctx, user_id, session_epoch).await?;
+            let flash = Flash::notice("Your email is confirmed and your account is ready.");
+            session::set_flash(&ctx.session, flash).await?;
+            Ok(next)
+        }
+        Confirmed::CreatedUseSso => {
+            let flash = Flash::notice(
+                "Your email is confirmed and your account is ready. Your organisation signs you in with single sign-on: continue with your email.",
+            );
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-in".into())
+        }
+        Confirmed::AlreadyUser => {
+            let flash =
+                Flash::notice("This email address already has an account. Sign in to continue.");
+            session::set_flash(&ctx.session, flash).await?;
+            Ok("/sign-in".into())
+        }
+    }
 }

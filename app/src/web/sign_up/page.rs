@@ -40,11 +40,9 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
                     <Messages notice=flash.notice.clone() error=flash.error.clone()/>
                     <form method="post" action=SignUp::PATH novalidate=true>
                         <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=flash.value_of("email") error=flash.field("email") autofocus=true/>
-                        <Field label="Password" name="password" kind="password" autocomplete="new-password"
-                            error=flash.field("password")
-                            hint=Some("At least 8 characters. A few unrelated words make a strong password.")/>
-                        <button type="submit" class="primary">"Create account"</button>
+                            value=flash.value_of("email") error=flash.field("email") autofocus=true
+                            hint=Some("We will email you a link. You choose your password on the page it opens.")/>
+                        <button type="submit" class="primary">"Continue"</button>
                     </form>
                     <p class="switch">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
                 </AuthCard>
@@ -58,8 +56,8 @@ pub async fn check_email_page(session: Session) -> PageResult {
     let email = session::pending_email(&session).await?;
     Ok(render_page(StatusCode::OK, "Check your email", move || {
         let sent_to = match email.clone() {
-            Some(e) => view! { <p>"We sent a link to " <strong>{e}</strong> ". Open it to confirm your email address."</p> }.into_any(),
-            None => view! { <p>"We sent you a link. Open it to confirm your email address."</p> }.into_any(),
+            Some(e) => view! { <p>"We sent a link to " <strong>{e}</strong> ". Open it to confirm your email address and choose your password."</p> }.into_any(),
+            None => view! { <p>"We sent you a link. Open it to confirm your email address and choose your password."</p> }.into_any(),
         };
         view! {
             <AuthCard title="Check your email">
