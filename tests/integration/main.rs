@@ -19,6 +19,7 @@ mod faults;
 mod instances;
 mod lockout;
 mod logging;
+mod look_alikes;
 mod members;
 mod observing;
 mod operating;
