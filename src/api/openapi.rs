@@ -87,7 +87,7 @@ pub fn document() -> Value {
             "/workspaces/{id}": {
                 "get": op("Get a workspace", key, vec![id_param()], None, "200", ok("The workspace", "Workspace")),
                 "patch": op("Rename a workspace", key, vec![id_param()], Some("WorkspaceInput"), "200", ok("Updated", "Workspace")),
-                "delete": op("Delete a workspace and its records", key, vec![id_param()], None, "204", no_content()),
+                "delete": op("Delete a workspace and its records (workspaces:write; a workspace that has records also needs records:write, else 403 insufficient_scope with param records:write)", key, vec![id_param()], None, "204", no_content()),
             },
             "/records": {
                 "get": op("List records", key, list_params(Some(json!({"name": "workspace_id", "in": "query", "schema": {"type": "string"}}))), None, "200", ok("A page of records", "RecordList")),

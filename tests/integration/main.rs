@@ -25,6 +25,7 @@ mod observing;
 mod operating;
 mod outage;
 mod reset;
+mod scopes;
 mod sessions;
 mod sign_in;
 mod sign_up;
