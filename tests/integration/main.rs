@@ -14,6 +14,7 @@ mod helpers;
 
 mod api;
 mod bad_input;
+mod ended_sessions;
 mod error_shapes;
 mod faults;
 mod instances;

@@ -311,9 +311,12 @@ async fn remove_in(
         "member.removed"
     };
     let audit = actor.audit(action, user_id.to_owned(), now);
+    // Someone removed by another is signed out of the account: their sessions in it end.
+    // Someone who leaves keeps the session they left in (it goes to the account picker).
+    let end_sessions = !leaving;
     from_store(
         store
-            .remove_member(&actor.account_id, user_id, audit)
+            .remove_member(&actor.account_id, user_id, end_sessions, audit)
             .await?,
     )?;
     Ok(())
@@ -556,5 +559,30 @@ mod tests {
         ));
         let ghost = remove_in(&store, &owner, "nobody", NOW).await;
         assert_eq!(refusal(ghost), Refusal::NotFound("member"));
+    }
+
+    #[tokio::test]
+    async fn a_removed_member_is_signed_out_of_the_account_and_a_leaver_is_not() {
+        let store = acme();
+        let admin = who("admin", Role::Admin);
+        remove_in(&store, &admin, "admin", NOW).await.unwrap();
+        assert!(
+            store.sessions_ended().is_empty(),
+            "leaving keeps the session"
+        );
+
+        let store = acme();
+        let owner = who("owner", Role::Owner);
+        remove_in(&store, &owner, "member", NOW).await.unwrap();
+        assert_eq!(
+            store.sessions_ended(),
+            vec![("acc".to_owned(), "member".to_owned())]
+        );
+        // A refused removal ends nothing.
+        let member = who("member2", Role::Member);
+        store.add_member("acc", "member2", "member2@acme.test", Role::Member);
+        let refused = remove_in(&store, &member, "admin", NOW).await;
+        assert!(matches!(refusal(refused), Refusal::NotAllowed { .. }));
+        assert_eq!(store.sessions_ended().len(), 1);
     }
 }

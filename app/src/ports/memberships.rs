@@ -38,11 +38,13 @@ pub trait MembershipStore: Send + Sync + 'static {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
-    /// Removes a member (never the last owner), with `audit`, in one transaction.
+    /// Removes a member (never the last owner), with `audit`, in one transaction; with
+    /// `end_sessions`, their sessions in this account end in it too.
     async fn remove_member(
         &self,
         account_id: &str,
         user_id: &str,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
 

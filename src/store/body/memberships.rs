@@ -49,6 +49,8 @@ INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, 
 ON CONFLICT (account_id, user_id) DO NOTHING";
 const SET_ROLE: &str = "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2";
 const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
+/// Ends `$1`'s sessions that are in the account `$2` (someone removed from it).
+const END_SESSIONS_IN_ACCOUNT: &str = "DELETE FROM sessions WHERE user_id = $1 AND account_id = $2";
 
 const INVITATION_COLUMNS: &str =
     "i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at";
@@ -124,12 +126,14 @@ pub(super) async fn insert_account_with_owner(
 
 impl SqlStore<Db> {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
-    /// without an owner.
+    /// without an owner. With `end_sessions` (a removal), the person's sessions in the account
+    /// end in the same transaction.
     async fn change_membership(
         &self,
         account_id: &str,
         user_id: &str,
         new_role: Option<Role>,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
         let mut tx = self.begin().await?;
@@ -169,6 +173,14 @@ impl SqlStore<Db> {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if end_sessions {
+            sqlx::query(END_SESSIONS_IN_ACCOUNT)
+                .bind(user_id)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         if new_role != Some(current) {
             audit_in(&mut tx, audit).await.map_err(db_err)?;
         }
@@ -290,7 +302,7 @@ impl MembershipStore for SqlStore<Db> {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, Some(role), audit)
+        self.change_membership(account_id, user_id, Some(role), false, audit)
             .await
     }
 
@@ -298,9 +310,10 @@ impl MembershipStore for SqlStore<Db> {
         &self,
         account_id: &str,
         user_id: &str,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, None, audit)
+        self.change_membership(account_id, user_id, None, end_sessions, audit)
             .await
     }
 
