@@ -30,6 +30,7 @@ mod scopes;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod sso_doors;
 mod sso_login;
 mod sso_settings;
 mod sso_trust;

@@ -30,7 +30,9 @@ pub trait MembershipStore: Send + Sync + 'static {
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
     async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
     /// Changes a role, refusing to leave the account without an owner (serialised per account);
-    /// `audit` is written in the same transaction when the role actually changed.
+    /// `audit` is written in the same transaction when the role actually changed. Someone who
+    /// is no longer an owner or admin of an account that enforces single sign-on for their
+    /// email's domain loses their password sessions in the same transaction.
     async fn change_role(
         &self,
         account_id: &str,
@@ -39,7 +41,8 @@ pub trait MembershipStore: Send + Sync + 'static {
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
     /// Removes a member (never the last owner), with `audit`, in one transaction; with
-    /// `end_sessions`, their sessions in this account end in it too.
+    /// `end_sessions`, their sessions in this account end in it too. Password sessions end as
+    /// for a role change (single sign-on enforced for their domain).
     async fn remove_member(
         &self,
         account_id: &str,

@@ -26,8 +26,9 @@ const INSERT_ACCOUNT: &str =
 const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
 const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
 /// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
-/// changes of one account are serialised and the last-owner check cannot race.
-const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
+/// changes of one account are serialised and the last-owner check cannot race (enforcing single
+/// sign-on takes it too, so the two cannot miss each other's change).
+pub(super) const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
 
 const MEMBERSHIPS: &str = "
 SELECT m.account_id, a.name AS account_name, m.role FROM memberships m
@@ -51,6 +52,18 @@ const SET_ROLE: &str = "UPDATE memberships SET role = $3 WHERE account_id = $1 A
 const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
 /// Ends `$1`'s sessions that are in the account `$2` (someone removed from it).
 const END_SESSIONS_IN_ACCOUNT: &str = "DELETE FROM sessions WHERE user_id = $1 AND account_id = $2";
+/// Ends `$1`'s password sessions when an enforced connection of the account `$2` serves their
+/// email's domain and they are not (any more) an owner or admin of it: the rule enforcing
+/// applies (see `SSO_AFFECTED_USERS`), applied again after a role change or a removal.
+const END_PASSWORD_SESSIONS_IF_ENFORCED: &str = "
+DELETE FROM sessions WHERE user_id = $1 AND method = 'password' AND EXISTS (
+    SELECT 1 FROM users u
+    JOIN account_domains d ON u.email LIKE '%@' || d.domain AND d.verified_at IS NOT NULL
+    JOIN sso_connection_domains s ON s.domain_id = d.id
+    JOIN sso_connections c ON c.id = s.connection_id AND c.enforced = 1
+    WHERE u.id = $1 AND c.account_id = $2
+      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.account_id = $2
+                      AND m.role IN ('owner', 'admin')))";
 
 const INVITATION_COLUMNS: &str =
     "i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at";
@@ -126,8 +139,9 @@ pub(super) async fn insert_account_with_owner(
 
 impl SqlStore<Db> {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
-    /// without an owner. With `end_sessions` (a removal), the person's sessions in the account
-    /// end in the same transaction.
+    /// without an owner. In the same transaction: the person's password sessions end when
+    /// they are no longer an owner or admin of an account that enforces single sign-on for
+    /// their domain, and with `end_sessions` (a removal) their sessions in the account end.
     async fn change_membership(
         &self,
         account_id: &str,
@@ -173,6 +187,12 @@ impl SqlStore<Db> {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        sqlx::query(END_PASSWORD_SESSIONS_IF_ENFORCED)
+            .bind(user_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         if end_sessions {
             sqlx::query(END_SESSIONS_IN_ACCOUNT)
                 .bind(user_id)

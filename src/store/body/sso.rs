@@ -13,7 +13,7 @@ use app::domain::users::UserRecord;
 use app::ports::{SsoStore, StoreResult};
 use async_trait::async_trait;
 
-use super::memberships::INSERT_MEMBERSHIP_IF_NEW;
+use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
 use super::{audit_in, by_id_query, is_unique_violation, Db};
 use crate::store::faults::db_err;
@@ -287,6 +287,13 @@ impl SsoStore for SqlStore<Db> {
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
         let mut tx = self.begin().await?;
+        // Serialised with the account's membership changes: a role change committed meanwhile
+        // is seen here, and one after this commits sees the connection enforced.
+        sqlx::query(LOCK_ACCOUNT)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
             .bind(account_id)
             .bind(id)
