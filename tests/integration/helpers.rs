@@ -330,11 +330,23 @@ impl TestApp {
         database_url: String,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let dns = crate::dns::DnsServer::reserve();
+        Self::start_at(guard, dir, database_url, 0, dns, configure).await
+    }
+
+    /// The server on `port` (0: any free one), with `dns` as its DNS server.
+    async fn start_at(
+        guard: Guard,
+        dir: tempfile::TempDir,
+        database_url: String,
+        port: u16,
+        dns: crate::dns::DnsServer,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let dns = crate::dns::DnsServer::reserve();
         let config = Config {
             dns_servers: vec![dns.addr],
             database_url: database_url.clone(),
@@ -870,6 +882,34 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 impl TestApp {
+    /// Stops the server and starts it again on the same port, database, data directory
+    /// (secret key, outbox) and DNS server, with settings changed by `configure`: a change of
+    /// configuration as an operator makes it. Use fresh clients afterwards (the old server's
+    /// keep-alive connections are gone).
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let port = self
+            .base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .expect("the port of the base URL");
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stopped cleanly");
+        }
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        let dns = std::mem::replace(&mut self.dns, crate::dns::DnsServer::reserve());
+        let database_url = self.database_url.clone();
+        drop(self);
+        let guard = Guard::Shared(QUIET.read().await);
+        Self::start_at(guard, dir, database_url, port, dns, configure).await
+    }
+
     /// Starts a request whose body the server is still waiting for: its head goes out with
     /// `Expect: 100-continue`, and the server answers `100 Continue` only when the handler
     /// starts reading the body, i.e. after the middleware in front of it ran (for the admin

@@ -33,5 +33,6 @@ mod sign_up;
 mod sso_doors;
 mod sso_login;
 mod sso_settings;
+mod sso_sign_up_policy;
 mod sso_trust;
 mod timing;

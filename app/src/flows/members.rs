@@ -10,9 +10,11 @@ use crate::domain::lockout::Hit;
 use crate::domain::members::{Acceptor, Invitation, MemberRecord, MembershipChange, NewInvitation};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
+use crate::domain::sso::SsoConnection;
 use crate::domain::tokens::{new_link_token, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
+use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::ports::{MembershipStore, StoreError, StoreResult};
@@ -333,6 +335,17 @@ pub async fn invitation_for_link(
         .await
 }
 
+/// Whether the invited address must accept through single sign-on (its domain enforces it),
+/// for the invitation page to offer that instead of a password.
+pub async fn accepted_through_sso(
+    state: &AppState,
+    invitation: &Invitation,
+) -> Result<bool, FlowError> {
+    Ok(sso_login::enforced_for(state, &invitation.email)
+        .await?
+        .is_some())
+}
+
 /// Whether the invited address has a user already (they sign in, then join). The link's
 /// holder sees this: the link proves the address, so it tells them only about themselves.
 pub async fn invited_has_user(state: &AppState, invitation: &Invitation) -> StoreResult<bool> {
@@ -365,11 +378,20 @@ pub enum Acceptance {
     SignInFirst(EmailAddress),
     /// The password chosen for a new user was refused.
     InvalidPassword(String),
+    /// The invited address is on a domain where single sign-on is enforced: the person signs
+    /// in through this connection's provider and joins then (no password is set or checked).
+    ThroughSso {
+        connection: Box<SsoConnection>,
+        invited: EmailAddress,
+    },
 }
 
 /// Accepts the invitation whose token hash the link carried: as the signed-in person (whose
 /// email must be the invited one), or as a new user with `password` (the link proves the
-/// email). The membership, the user and the audit event are one transaction.
+/// email). The membership, the user and the audit event are one transaction. Someone not
+/// signed in whose address is on a domain that enforces single sign-on is sent through the
+/// provider instead: enforcement holds at this door too (no password is set, and no
+/// password session starts).
 pub async fn accept_invitation(
     state: &AppState,
     token_hash: &str,
@@ -391,6 +413,12 @@ pub async fn accept_invitation(
             })
         }
         None => {
+            if let Some(connection) = sso_login::enforced_for(state, &inv.email).await? {
+                return Ok(Acceptance::ThroughSso {
+                    connection: Box::new(connection),
+                    invited: inv.email,
+                });
+            }
             if state.store.user_by_email(&inv.email).await?.is_some() {
                 return Ok(Acceptance::SignInFirst(inv.email));
             }

@@ -15,6 +15,7 @@ use super::{AuditStore, MembershipStore, StoreError, StoreResult};
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -362,6 +363,21 @@ impl MembershipStore for MemoryMemberships {
             .state()?
             .live_invitations(now, |i| i.token_hash == token_hash)
             .pop())
+    }
+
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        Ok(self
+            .state()?
+            .live_invitations(now, |i| {
+                i.invitation.account_id == account_id && &i.invitation.email == email
+            })
+            .into_iter()
+            .next())
     }
 
     async fn revoke_invitation(

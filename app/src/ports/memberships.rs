@@ -5,6 +5,7 @@ use super::StoreResult;
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -65,6 +66,13 @@ pub trait MembershipStore: Send + Sync + 'static {
     async fn invitation_by_token(
         &self,
         token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    /// The live invitation of `email` to `account_id`, if any (the newest).
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
     /// Revokes a pending invitation, with `audit`, in one transaction; false when none was.

@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use app::domain::accounts::{Account, NewAccount};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::email::EmailAddress;
 use app::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -81,6 +82,13 @@ static INVITATION_BY_ID: LazyLock<String> =
     LazyLock::new(|| invitations_where("i.id = $1 AND i.account_id = $3"));
 static INVITATION_BY_TOKEN: LazyLock<String> =
     LazyLock::new(|| invitations_where("i.token_hash = $1"));
+static INVITATION_OF_EMAIL: LazyLock<String> =
+    LazyLock::new(|| invitations_where("i.email = $1 AND i.account_id = $3"));
+/// Uses an invitation by id, once, while it is live (`$2` now).
+pub(super) const USE_INVITATION_BY_ID: &str = "
+UPDATE invitations SET accepted_at = $2
+WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+RETURNING id";
 const REVOKE_PENDING_FOR_EMAIL: &str = "
 UPDATE invitations SET revoked_at = $3
 WHERE account_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
@@ -388,6 +396,19 @@ impl MembershipStore for SqlStore<Db> {
             .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
             .await?;
         Ok(found.pop())
+    }
+
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        let found = self
+            .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
+            .await?;
+        // Newest first.
+        Ok(found.into_iter().next())
     }
 
     async fn revoke_invitation(
