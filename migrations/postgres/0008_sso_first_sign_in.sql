@@ -4,7 +4,7 @@
 ALTER TABLE sso_connections ADD COLUMN create_users BIGINT NOT NULL DEFAULT 0;
 
 -- The account a session is in, kept beside its data like the user and the sign-in method, so
--- that removing someone from an account ends their sessions in it. Filled in by each
--- session's next request.
+-- that removing someone from an account ends their sessions in it (found through the user's
+-- index: no index of its own, which every session's save would have to keep up). Filled in by
+-- each session's next request.
 ALTER TABLE sessions ADD COLUMN account_id TEXT;
-CREATE INDEX sessions_account_idx ON sessions (account_id, user_id);
