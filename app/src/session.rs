@@ -26,6 +26,11 @@ pub enum SsoPurpose {
     Test {
         owner_user_id: String,
     },
+    /// Accepting the invitation whose link token has this hash, on a domain that enforces
+    /// single sign-on: the person signs in through the provider and joins then.
+    AcceptInvitation {
+        token_hash: String,
+    },
 }
 
 /// A started SSO sign-in, kept server-side until its callback: what the answer must match.

@@ -1,9 +1,11 @@
 import { expect, test } from '@playwright/test';
 import { expectHeading, newPassword, person, signIn, signUpAndConfirm } from '../support/flows';
+import { linkFrom, waitForMail } from '../support/mail';
 
 // An owner proves their company's domain by DNS, connects its identity provider, completes a
 // test sign-in and confirms enforcement; a colleague on that domain types their email and
-// lands in the account through the provider.
+// lands in the account through the provider; someone invited onto that domain joins through the
+// provider too.
 
 async function publish(name: string, value: string): Promise<void> {
   const res = await fetch(`${process.env.DNS_CONTROL_URL}/records`, {
@@ -105,6 +107,34 @@ test('an owner verifies a domain, tests and enforces SSO; a colleague signs in t
   await expect(colleague.page.getByRole('listitem').filter({ hasText: 'Main' })).toBeVisible();
   await colleague.shot('home');
 
+  // "Create users on first sign-in" is the owner's choice, off unless they turn it on.
+  await expect(owner.page.locator('table.sso')).toContainText('Create users on first sign-in: off');
+
+  // Enforcement holds at the invitation too: Dana, invited on the enforced domain, joins
+  // through the provider and never gets a password field.
+  const dana = `dana@${domain}`;
+  const invitee = await person(browser, testInfo, 'invitee');
+  await owner.page.getByRole('link', { name: 'Members' }).click();
+  await expectHeading(owner.page, 'Members');
+  await owner.page.getByLabel('Email', { exact: true }).fill(dana);
+  await owner.page.getByLabel('Role', { exact: true }).selectOption('member');
+  await owner.page.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(owner.page.getByRole('status')).toHaveText(`Invitation sent to ${dana}.`);
+  const [invitation] = await waitForMail(dana, 1);
+  await invitee.page.goto(linkFrom(invitation, '/invite'));
+  await expect(invitee.page).toHaveURL((url) => url.pathname === '/invite' && !url.search.includes('token'));
+  await expect(invitee.page.locator('input[type="password"]')).toHaveCount(0);
+  await invitee.shot('invitation-through-sso');
+  await invitee.page.getByRole('button', { name: 'Continue with single sign-on' }).click();
+  await expect(invitee.page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/interaction/'));
+  await invitee.page.locator('input[name="login"]').fill(dana);
+  await invitee.page.locator('input[name="password"]').fill('any password');
+  await invitee.page.locator('button[type="submit"]').click();
+  await expect(invitee.page).toHaveURL((url) => url.origin === process.env.BASE_URL && url.pathname === '/home');
+  await expect(invitee.page.getByRole('status')).toContainText(`Welcome to owner's account`);
+  await invitee.shot('joined-through-sso');
+
   await owner.context.close();
   await colleague.context.close();
+  await invitee.context.close();
 });

@@ -283,7 +283,10 @@ impl From<Refusal> for ApiError {
         let message = refusal.message();
         match refusal {
             Refusal::NotAllowed { code, .. } => ApiError::permission(code, message),
-            Refusal::MissingScope(_) => ApiError::permission("insufficient_scope", message),
+            // `param` names the scope the key lacks.
+            Refusal::MissingScope(scope) => {
+                ApiError::permission("insufficient_scope", message).param(scope.as_str())
+            }
             Refusal::NotFound(what) => ApiError::not_found(what),
             Refusal::Conflict { code, field, .. } => {
                 let mut e = ApiError::unprocessable(code, message);

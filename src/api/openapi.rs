@@ -65,6 +65,9 @@ fn list_of(item: &str) -> Value {
         "has_more": {"type": "boolean"}}})
 }
 
+/// What "create users on first sign-in" does, for the schemas that carry it.
+const CREATE_USERS: &str = "Create users on first sign-in (the owner's choice, off by default): on a server whose sign-up is invite-only, a first sign-in through this connection creates a user for someone who was not invited (a member of this account). Without it only invited people and people who have a user already get in. On an open server the provider's people are created either way";
+
 fn no_content() -> Value {
     json!({"description": "Deleted"})
 }
@@ -87,7 +90,7 @@ pub fn document() -> Value {
             "/workspaces/{id}": {
                 "get": op("Get a workspace", key, vec![id_param()], None, "200", ok("The workspace", "Workspace")),
                 "patch": op("Rename a workspace", key, vec![id_param()], Some("WorkspaceInput"), "200", ok("Updated", "Workspace")),
-                "delete": op("Delete a workspace and its records", key, vec![id_param()], None, "204", no_content()),
+                "delete": op("Delete a workspace and its records (workspaces:write; a workspace that has records also needs records:write, else 403 insufficient_scope with param records:write)", key, vec![id_param()], None, "204", no_content()),
             },
             "/records": {
                 "get": op("List records", key, list_params(Some(json!({"name": "workspace_id", "in": "query", "schema": {"type": "string"}}))), None, "200", ok("A page of records", "RecordList")),
@@ -131,7 +134,7 @@ pub fn document() -> Value {
                 "post": op("Connect an OpenID provider for verified domains of the account (owners; discovery is checked first: 422 issuer_unreachable, 422 domain_not_verified, 409 domain_taken)", admin, vec![], Some("SsoConnectionInput"), "201", ok("Created", "SsoConnection")),
             },
             "/sso_connections/{id}": {
-                "patch": op("Switch enforcement (409 test_sign_in_required until an owner completed a test sign-in on the page)", admin, vec![id_param()], Some("SsoEnforcedInput"), "200", ok("Updated", "SsoConnection")),
+                "patch": op("Switch enforcement (409 test_sign_in_required until an owner completed a test sign-in on the page) or \"create users on first sign-in\"", admin, vec![id_param()], Some("SsoConnectionUpdate"), "200", ok("Updated", "SsoConnection")),
                 "delete": op("Delete a connection: its domains no longer use single sign-on", admin, vec![id_param()], None, "204", no_content()),
             },
             "/invitations/{id}": {
@@ -179,11 +182,11 @@ pub fn document() -> Value {
                 "DomainInput": {"type": "object", "required": ["domain"], "additionalProperties": false, "properties": {"domain": {"type": "string"}}},
                 "SsoConnection": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "sso_connection"}, "issuer": {"type": "string"}, "client_id": {"type": "string"},
                     "domains": {"type": "array", "items": {"type": "object", "properties": {"domain": {"type": "string"}, "verified": {"type": "boolean"}}}},
-                    "enforced": {"type": "boolean"}, "tested_at": {"type": ["string", "null"], "format": "date-time", "description": "When an owner last completed a test sign-in"},
+                    "enforced": {"type": "boolean"}, "create_users": {"type": "boolean", "description": CREATE_USERS}, "tested_at": {"type": ["string", "null"], "format": "date-time", "description": "When an owner last completed a test sign-in"},
                     "redirect_uri": {"type": "string", "description": "Register this at the identity provider"}, "created_at": ts}},
                 "SsoConnectionList": list_of("SsoConnection"),
-                "SsoConnectionInput": {"type": "object", "required": ["issuer", "client_id", "client_secret", "domains"], "additionalProperties": false, "properties": {"issuer": {"type": "string", "format": "uri"}, "client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}, "domains": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Verified domains of the account"}, "enforced": {"const": false, "description": "A new connection cannot start enforced (409 test_sign_in_required)"}}},
-                "SsoEnforcedInput": {"type": "object", "required": ["enforced"], "additionalProperties": false, "properties": {"enforced": {"type": "boolean"}}},
+                "SsoConnectionInput": {"type": "object", "required": ["issuer", "client_id", "client_secret", "domains"], "additionalProperties": false, "properties": {"issuer": {"type": "string", "format": "uri"}, "client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}, "domains": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Verified domains of the account"}, "enforced": {"const": false, "description": "A new connection cannot start enforced (409 test_sign_in_required)"}, "create_users": {"type": "boolean", "default": false, "description": CREATE_USERS}}},
+                "SsoConnectionUpdate": {"type": "object", "minProperties": 1, "additionalProperties": false, "properties": {"enforced": {"type": "boolean"}, "create_users": {"type": "boolean", "description": CREATE_USERS}}},
                 "InvitationInput": {"type": "object", "required": ["email", "role"], "additionalProperties": false, "properties": {"email": {"type": "string", "format": "email"}, "role": {"enum": ["owner", "admin", "member"]}}},
             }
         }

@@ -28,6 +28,7 @@ fn connection_json(api: &ApiState, c: &SsoConnection) -> Value {
         "id": c.id, "object": "sso_connection", "issuer": c.issuer, "client_id": c.client_id,
         "domains": c.domains.iter().map(|d| json!({"domain": d.domain, "verified": d.verified})).collect::<Vec<_>>(),
         "enforced": c.enforced,
+        "create_users": c.create_users,
         "tested_at": c.tested_at.map(|t| t.to_rfc3339()),
         "redirect_uri": sso::redirect_uri(&api.app),
         "created_at": c.created_at.to_rfc3339(),
@@ -54,6 +55,19 @@ pub async fn list(
     Ok(Json(
         json!({"object": "list", "data": data, "has_more": false}),
     ))
+}
+
+/// An optional boolean member; `None` when absent.
+fn flag(body: &JsonObject, name: &str) -> ApiResult<Option<bool>> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::unprocessable(
+            "parameter_invalid",
+            format!("{name} must be true or false"),
+        )
+        .at(name, &pointer(name))),
+    }
 }
 
 fn string(body: &JsonObject, name: &str) -> ApiResult<String> {
@@ -84,6 +98,7 @@ pub async fn create(
         "client_secret",
         "domains",
         "enforced",
+        "create_users",
     ])?;
     let domains = match body.get("domains") {
         Some(Value::Array(items)) => items
@@ -127,6 +142,7 @@ pub async fn create(
         client_id: string(&body, "client_id")?,
         client_secret: Secret::new(string(&body, "client_secret")?),
         domains,
+        create_users: flag(&body, "create_users")?.unwrap_or(false),
     };
     match sso::create(&api.app, &owner, input).await? {
         SsoResult::Created(c) => {
@@ -142,6 +158,7 @@ pub async fn create(
     }
 }
 
+/// `PATCH {"enforced"?, "create_users"?}`: at least one of them.
 pub async fn update(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
@@ -149,17 +166,28 @@ pub async fn update(
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
     let owner = owner(&admin)?;
-    body.only(&["enforced"])?;
-    let Some(Value::Bool(enforced)) = body.get("enforced") else {
-        return Err(
-            ApiError::unprocessable("parameter_invalid", "enforced must be true or false")
-                .at("enforced", "/enforced"),
-        );
-    };
-    match sso::set_enforced(&api.app, &owner, &id, *enforced).await? {
-        EnforceResult::Enforced { .. } | EnforceResult::Stopped => {}
-        EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
-        EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
+    body.only(&["enforced", "create_users"])?;
+    let enforced = flag(&body, "enforced")?;
+    let create_users = flag(&body, "create_users")?;
+    if enforced.is_none() && create_users.is_none() {
+        return Err(ApiError::unprocessable(
+            "parameter_missing",
+            "Give enforced, create_users or both",
+        )
+        .at("enforced", "/enforced"));
+    }
+    // Enforcement first: when it is refused (no test sign-in yet), nothing changes.
+    if let Some(enforced) = enforced {
+        match sso::set_enforced(&api.app, &owner, &id, enforced).await? {
+            EnforceResult::Enforced { .. } | EnforceResult::Stopped => {}
+            EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
+            EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
+        }
+    }
+    if let Some(create_users) = create_users {
+        if !sso::set_create_users(&api.app, &owner, &id, create_users).await? {
+            return Err(ApiError::not_found("sso_connection"));
+        }
     }
     let c = sso::connection(&api.app, &admin.account_id, &id)
         .await?

@@ -352,6 +352,7 @@ pub struct SsoConnectionRow {
     pub client_id: String,
     pub client_secret_enc: String,
     pub enforced: i64,
+    pub create_users: i64,
     pub tested_at: Option<i64>,
     pub created_at: i64,
 }
@@ -365,6 +366,7 @@ impl SsoConnectionRow {
             client_id: self.client_id,
             client_secret_sealed: self.client_secret_enc,
             enforced: self.enforced != 0,
+            create_users: self.create_users != 0,
             domains,
             tested_at: ts(self.tested_at),
             created_at: Timestamp(self.created_at),

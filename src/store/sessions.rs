@@ -1,7 +1,13 @@
 //! The tower-sessions store: sessions in the database (every instance behind a load
 //! balancer sees them), keyed by the SHA-256 of the session id so the table holds no usable
-//! cookie value. Who is signed in, and how, is kept beside the data so a person's sessions
-//! can be ended (e.g. password sessions when single sign-on becomes enforced).
+//! cookie value. Who is signed in, how, and in which account is kept beside the data so a
+//! person's sessions can be ended (e.g. password sessions when single sign-on becomes
+//! enforced, or their sessions in an account they were removed from).
+//!
+//! An ended session stays ended: only `create` (a new id, also when an id is cycled at sign-in
+//! and sign-out) inserts a row; `save`, which tower-sessions calls at the end of every request
+//! that loaded a session, updates the row and never re-creates it. A request that was in
+//! flight while its session's row was deleted finishes, and the row stays deleted.
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -11,12 +17,14 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
 const INSERT: &str = "
-INSERT INTO sessions (id_hash, user_id, method, data, expires_at) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO sessions (id_hash, user_id, account_id, method, data, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (id_hash) DO NOTHING";
+/// Only a live row is written: a deleted one is not brought back, and an expired one (not
+/// yet cleaned up) not renewed.
 const SAVE: &str = "
-INSERT INTO sessions (id_hash, user_id, method, data, expires_at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, method = excluded.method,
-    data = excluded.data, expires_at = excluded.expires_at";
+UPDATE sessions SET user_id = $2, account_id = $3, method = $4, data = $5, expires_at = $6
+WHERE id_hash = $1 AND expires_at > $7";
 const LOAD: &str = "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
 const DELETE: &str = "DELETE FROM sessions WHERE id_hash = $1";
 const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
@@ -60,21 +68,22 @@ fn backend(e: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-/// What is kept beside the data: the signed-in user and how the session started (from the
-/// web app's `auth` entry).
-fn owner_of(record: &Record) -> (Option<String>, Option<String>) {
+/// What is kept beside the data: the signed-in user, how the session started and the
+/// account it is in (from the web app's `auth` entry).
+fn owner_of(record: &Record) -> (Option<String>, Option<String>, Option<String>) {
     let auth = record.data.get("auth");
     let field = |name: &str| {
         auth.and_then(|a| a.get(name))
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    (field("user_id"), field("method"))
+    (field("user_id"), field("method"), field("account_id"))
 }
 
 struct Row {
     hash: String,
     user_id: Option<String>,
+    account_id: Option<String>,
     method: Option<String>,
     data: String,
     expires_at: i64,
@@ -82,10 +91,11 @@ struct Row {
 
 impl Row {
     fn of(record: &Record) -> session_store::Result<Self> {
-        let (user_id, method) = owner_of(record);
+        let (user_id, method, account_id) = owner_of(record);
         Ok(Row {
             hash: id_hash(&record.id),
             user_id,
+            account_id,
             method,
             data: serde_json::to_string(&record.data)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?,
@@ -95,18 +105,21 @@ impl Row {
 }
 
 impl SqlSessions {
-    async fn write(&self, sql: &str, row: &Row) -> session_store::Result<u64> {
+    /// `INSERT` or `SAVE` with the row (and for `SAVE`, `now` as `$7`); the rows it wrote.
+    async fn write(&self, sql: &str, row: &Row, now: Option<i64>) -> session_store::Result<u64> {
         // One statement in autocommit, run to its end: its commit error (if any) is its own.
         on_pool!(self, |pool| {
-            let done = sqlx::query(sql)
+            let mut query = sqlx::query(sql)
                 .bind(&row.hash)
                 .bind(&row.user_id)
+                .bind(&row.account_id)
                 .bind(&row.method)
                 .bind(&row.data)
-                .bind(row.expires_at)
-                .execute(pool)
-                .await
-                .map_err(backend)?;
+                .bind(row.expires_at);
+            if let Some(now) = now {
+                query = query.bind(now);
+            }
+            let done = query.execute(pool).await.map_err(backend)?;
             Ok(done.rows_affected())
         })
     }
@@ -118,7 +131,7 @@ impl SessionStore for SqlSessions {
         // A new id until one is free (a collision of 128 random bits will not happen, but
         // an existing session must never be overwritten by a new one).
         loop {
-            if self.write(INSERT, &Row::of(record)?).await? == 1 {
+            if self.write(INSERT, &Row::of(record)?, None).await? == 1 {
                 return Ok(());
             }
             record.id = Id::default();
@@ -126,7 +139,17 @@ impl SessionStore for SqlSessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.write(SAVE, &Row::of(record)?).await.map(|_| ())
+        if self
+            .write(SAVE, &Row::of(record)?, Some(now_millis()))
+            .await?
+            == 0
+        {
+            // Ended (signed out, reset, removed…) while this request was in flight: it may
+            // finish, but its session is not written back. The next request with this
+            // cookie finds no session.
+            tracing::debug!("a session ended during its request; not saved");
+        }
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {

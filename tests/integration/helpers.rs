@@ -330,11 +330,23 @@ impl TestApp {
         database_url: String,
         configure: impl FnOnce(&mut Config),
     ) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let dns = crate::dns::DnsServer::reserve();
+        Self::start_at(guard, dir, database_url, 0, dns, configure).await
+    }
+
+    /// The server on `port` (0: any free one), with `dns` as its DNS server.
+    async fn start_at(
+        guard: Guard,
+        dir: tempfile::TempDir,
+        database_url: String,
+        port: u16,
+        dns: crate::dns::DnsServer,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let dns = crate::dns::DnsServer::reserve();
         let config = Config {
             dns_servers: vec![dns.addr],
             database_url: database_url.clone(),
@@ -879,4 +891,120 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
         let (n, v) = line.split_once(':')?;
         n.eq_ignore_ascii_case(name).then(|| v.trim())
     })
+}
+
+impl TestApp {
+    /// Stops the server and starts it again on the same port, database, data directory
+    /// (secret key, outbox) and DNS server, with settings changed by `configure`: a change of
+    /// configuration as an operator makes it. Use fresh clients afterwards (the old server's
+    /// keep-alive connections are gone).
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let port = self
+            .base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .expect("the port of the base URL");
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stopped cleanly");
+        }
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        let dns = std::mem::replace(&mut self.dns, crate::dns::DnsServer::reserve());
+        let database_url = self.database_url.clone();
+        drop(self);
+        let guard = Guard::Shared(QUIET.read().await);
+        Self::start_at(guard, dir, database_url, port, dns, configure).await
+    }
+
+    /// Starts a request whose body the server is still waiting for: its head goes out with
+    /// `Expect: 100-continue`, and the server answers `100 Continue` only when the handler
+    /// starts reading the body, i.e. after the middleware in front of it ran (for the admin
+    /// API: the session was loaded and checked). The request stays in flight, with its
+    /// session loaded, until [`HeldRequest::finish`] sends the body. No timing involved.
+    pub async fn hold(&self, path: &str, session: &str, body: &str) -> HeldRequest {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let host = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {}\r\nCookie: thub_session={session}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
+             Connection: close\r\n\r\n",
+            self.base,
+            body.len()
+        );
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .expect("send the head");
+        let mut interim = Vec::new();
+        let mut byte = [0u8; 1];
+        while !interim.ends_with(b"\r\n\r\n") {
+            let n = stream
+                .read(&mut byte)
+                .await
+                .expect("read the interim answer");
+            assert_eq!(n, 1, "the server closed the connection: {interim:?}");
+            interim.extend_from_slice(&byte);
+        }
+        let interim = String::from_utf8_lossy(&interim).into_owned();
+        assert!(
+            interim.starts_with("HTTP/1.1 100 Continue"),
+            "the server answered before reading the body: {interim}"
+        );
+        HeldRequest {
+            stream,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// A request in flight (see [`TestApp::hold`]).
+pub struct HeldRequest {
+    stream: tokio::net::TcpStream,
+    body: Vec<u8>,
+}
+
+impl HeldRequest {
+    /// Sends the body and reads the whole answer (the server saves the session before it
+    /// answers); returns the status code and the body.
+    pub async fn finish(mut self) -> (u16, String) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        self.stream
+            .write_all(&self.body)
+            .await
+            .expect("send the body");
+        let mut answer = Vec::new();
+        self.stream
+            .read_to_end(&mut answer)
+            .await
+            .expect("read the answer");
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"));
+        (status, body.to_owned())
+    }
+}
+
+/// A client that sends `thub_session=<id>` by hand (no cookie store): what a stolen or
+/// an old cookie opens.
+pub async fn get_with_session(app: &TestApp, path: &str, session: &str) -> Response {
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(app.url(path))
+        .header("cookie", format!("thub_session={session}"))
+        .send()
+        .await
+        .expect("GET")
 }

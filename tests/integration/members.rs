@@ -440,7 +440,8 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
-    // Removed: the next request sends them to the picker, which offers to create an account.
+    // Removed: their session in the account ends at once; signed in again, they get the
+    // picker, which offers to create an account.
     let res = admin
         .delete(app.url(&format!("/api/v1/members/{owner_id}")))
         .header("origin", &app.base)
@@ -448,7 +449,16 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_redirect(&app.get(&owner.browser, "/home").await, "/accounts");
+    assert_redirect(&app.get(&owner.browser, "/home").await, "/sign-in");
+    let owner_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(&owner_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_redirect(
+        &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
+        "/accounts",
+    );
     assert!(app
         .page(&owner.browser, "/accounts")
         .await

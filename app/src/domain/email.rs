@@ -1,9 +1,12 @@
 //! Email addresses as people type them: trimmed, normalised (domain to ASCII by UTS-46, the
 //! local part to NFC, case-folded) and checked for a plausible shape, so that one mailbox has
-//! one spelling and look-alike characters cannot slip past a rule keyed on the domain.
+//! one spelling and look-alike characters cannot slip past a rule keyed on the domain. A
+//! local part that mixes scripts (`оwn@` with a Cyrillic о among Latin letters) is refused:
+//! it exists only to look like another address.
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization as _;
+use unicode_security::MixedScript as _;
 
 use super::text::is_invisible_or_bidi;
 
@@ -25,6 +28,8 @@ pub enum EmailError {
     Malformed,
     #[error("This email address contains invisible or direction-changing characters.")]
     HiddenCharacters,
+    #[error("The part before the @ mixes letters from different scripts (such as Latin and Cyrillic), so it looks like another address. Type it in one script.")]
+    MixedScript,
 }
 
 /// A domain name in its ASCII form (UTS-46: case-folded, NFC, IDNA to A-labels), without a
@@ -81,6 +86,11 @@ impl EmailAddress {
         let domain = ascii_domain(domain).ok_or(EmailError::Malformed)?;
         if !local_ok {
             return Err(EmailError::Malformed);
+        }
+        // UTS 39 mixed-script detection: digits and punctuation (script Common) go with any
+        // script, and Han with Hiragana, Katakana or Hangul counts as one (Japanese, Korean).
+        if !local.as_str().is_single_script() {
+            return Err(EmailError::MixedScript);
         }
         let address = format!("{local}@{domain}");
         if address.len() > MAX_EMAIL_LEN {
@@ -215,6 +225,40 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn refuses_local_parts_that_mix_scripts() {
+        for look_alike in [
+            "\u{43e}wn@example.com",    // Cyrillic о, then Latin "wn"
+            "p\u{430}ypal@example.com", // Cyrillic а
+            "\u{3bf}wn@example.com",    // Greek ο
+            "admin\u{5d0}@example.com", // a Hebrew letter at the end
+        ] {
+            assert_eq!(
+                EmailAddress::parse(look_alike),
+                Err(EmailError::MixedScript),
+                "{look_alike:?}"
+            );
+        }
+        assert!(EmailError::MixedScript
+            .to_string()
+            .contains("mixes letters from different scripts"));
+    }
+
+    #[test]
+    fn one_script_with_digits_and_punctuation_is_fine() {
+        for fine in [
+            "own.name+tag-2@example.com",
+            "\u{43e}\u{43b}\u{44f}.2024@example.com", // Cyrillic with digits
+            "\u{3b1}\u{3b8}\u{3b7}\u{3bd}\u{3ac}@example.com", // Greek
+            "\u{5c71}\u{7530}\u{305f}\u{308d}\u{3046}@example.com", // Han + Hiragana (Japanese)
+            "1234@example.com",
+        ] {
+            assert!(EmailAddress::parse(fine).is_ok(), "{fine:?}");
+        }
+        // The domain is checked by IDNA, not here: a Unicode domain is fine.
+        assert!(EmailAddress::parse("own@h\u{f6}li.test").is_ok());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::audit::AuditEvent;
 use super::clock::Timestamp;
 use super::email::EmailAddress;
+use super::roles::Role;
 use super::users::UserRecord;
 
 /// Where issuers may live, from the hub's own configuration.
@@ -190,6 +192,9 @@ pub struct SsoConnection {
     pub client_id: String,
     pub client_secret_sealed: String,
     pub enforced: bool,
+    /// "Create users on first sign-in": on an invite-only server, whether a first sign-in
+    /// creates a user for someone who was not invited (the owner's choice; off by default).
+    pub create_users: bool,
     pub domains: Vec<ServedDomain>,
     /// When an owner last completed a sign-in through it ("Test sign-in").
     pub tested_at: Option<Timestamp>,
@@ -216,6 +221,7 @@ impl fmt::Debug for SsoConnection {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("enforced", &self.enforced)
+            .field("create_users", &self.create_users)
             .field("domains", &self.domains)
             .finish_non_exhaustive()
     }
@@ -228,27 +234,67 @@ pub enum SsoCreated {
     DomainTaken(String),
 }
 
+/// Whether a first sign-in through `connection` may create a user for someone the hub does
+/// not know yet, invitations aside: on an open server always (anyone could sign up); on an
+/// invite-only one only where the connection's owner turned on "create users on first
+/// sign-in". An invitation for the person lets them in either way (the store checks and
+/// uses it in the sign-in's transaction).
+pub fn first_sign_in_creates_users(open_sign_up: bool, connection: &SsoConnection) -> bool {
+    open_sign_up || connection.create_users
+}
+
+/// An invitation a sign-in through the provider accepts, in its transaction.
+#[derive(Debug, Clone)]
+pub struct InvitationToAccept {
+    pub id: String,
+    pub account_id: String,
+    pub email: EmailAddress,
+    pub role: Role,
+    /// `member.joined` (the store fills in the user as the actor).
+    pub audit: AuditEvent,
+}
+
+/// Which invitation a sign-in through the provider may accept.
+#[derive(Debug, Clone)]
+pub enum SsoInvitation {
+    /// The person's pending invitation to the connection's account: accepted at the first
+    /// sign-in of their identity (it also lets a new user be created on an invite-only server).
+    Pending(InvitationToAccept),
+    /// The invitation whose link the person opened (to any account): accepted at this
+    /// sign-in when it names the user signing in.
+    Link(InvitationToAccept),
+}
+
 /// After a verified ID token: who it names, by (connection, subject).
 pub struct SsoSignIn {
     pub connection_id: String,
     pub account_id: String,
     pub subject: String,
-    /// The verified email, on a domain the connection serves: used only for the first
-    /// sign-in of this subject (to link an existing user or provision a new one).
-    pub email: Option<EmailAddress>,
+    /// The verified email, on a domain the connection serves: links an existing user or
+    /// names a new one at the first sign-in of this subject.
+    pub email: EmailAddress,
     pub new_user_id: String,
+    /// May a user be created without an invitation ([`first_sign_in_creates_users`])?
+    pub may_create_user: bool,
+    pub invitation: Option<SsoInvitation>,
     pub now: Timestamp,
 }
 
 #[derive(Debug, Clone)]
 pub enum SsoSignInOutcome {
-    /// The user this identity belongs to (found, linked now, or provisioned now).
+    /// The user this identity belongs to (found, linked now, or provisioned now), and the
+    /// account whose invitation was accepted, if one was.
     SignedIn {
         user: UserRecord,
         new_identity: bool,
+        joined: Option<String>,
     },
-    /// No identity yet, and no usable email to link or provision by.
-    NeedsEmail,
+    /// Nobody has this email, and the sign-up policy lets no user be created for them (no
+    /// invitation, and the connection does not create users). Nothing was written.
+    NotInvited,
+    /// The connection no longer serves the domain of the user's email (the domain was removed
+    /// while the sign-in was under way, or since the identity was linked). Nothing was written.
+    DomainNotServed,
     /// The user with that email is already linked to another subject at this connection.
     UserLinkedElsewhere,
 }
@@ -267,6 +313,32 @@ pub enum EnforceOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn connection(create_users: bool) -> SsoConnection {
+        SsoConnection {
+            id: "sso_1".into(),
+            account_id: "acc_1".into(),
+            issuer: "https://login.example.com".into(),
+            client_id: "client".into(),
+            client_secret_sealed: String::new(),
+            enforced: false,
+            create_users,
+            domains: Vec::new(),
+            tested_at: None,
+            created_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn first_sign_ins_create_users_on_open_servers_or_where_the_owner_chose_it() {
+        assert!(first_sign_in_creates_users(true, &connection(false)));
+        assert!(first_sign_in_creates_users(true, &connection(true)));
+        assert!(
+            !first_sign_in_creates_users(false, &connection(false)),
+            "invite-only, the default: invitations only"
+        );
+        assert!(first_sign_in_creates_users(false, &connection(true)));
+    }
 
     const PUBLIC_ONLY: IssuerPolicy = IssuerPolicy {
         allow_loopback: false,

@@ -19,3 +19,14 @@ pub struct DataRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// What deleting a workspace did. Its records go with it (a cascade), so a caller that may
+/// not delete records deletes only an empty workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceDeletion {
+    Deleted,
+    /// No such workspace in the account.
+    NotFound,
+    /// Not deleted: it has records, and the caller may not delete them.
+    HasRecords,
+}

@@ -6,7 +6,7 @@ use crate::domain::accounts::Account;
 use crate::domain::api_keys::Scope;
 use crate::domain::ids::{new_id, WORKSPACE};
 use crate::domain::paging::PageRequest;
-use crate::domain::workspaces::{DataRecord, Workspace};
+use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use crate::flows::{Outcome, Refusal};
 use crate::AppState;
 
@@ -73,14 +73,20 @@ pub async fn rename_workspace(
         .ok_or(Refusal::NotFound("workspace").into())
 }
 
-/// Deletes a workspace and its records.
+/// Deletes a workspace and its records. The records go with it, so a workspace that has any
+/// needs `records:write` as well (a key without it deletes only empty workspaces: it could
+/// not delete those records one by one either).
 pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<()> {
     need(key, Scope::WorkspacesWrite)?;
-    let deleted = state.store.delete_workspace(&key.account_id, id).await?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(Refusal::NotFound("workspace").into())
+    let with_records = key.may(Scope::RecordsWrite);
+    match state
+        .store
+        .delete_workspace(&key.account_id, id, with_records)
+        .await?
+    {
+        WorkspaceDeletion::Deleted => Ok(()),
+        WorkspaceDeletion::NotFound => Err(Refusal::NotFound("workspace").into()),
+        WorkspaceDeletion::HasRecords => Err(Refusal::MissingScope(Scope::RecordsWrite).into()),
     }
 }
 

@@ -10,9 +10,11 @@ use crate::domain::lockout::Hit;
 use crate::domain::members::{Acceptor, Invitation, MemberRecord, MembershipChange, NewInvitation};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
+use crate::domain::sso::SsoConnection;
 use crate::domain::tokens::{new_link_token, INVITATION_LIFETIME};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
+use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::ports::{MembershipStore, StoreError, StoreResult};
@@ -325,9 +327,12 @@ async fn remove_in(
         "member.removed"
     };
     let audit = actor.audit(action, user_id.to_owned(), now);
+    // Someone removed by another is signed out of the account: their sessions in it end.
+    // Someone who leaves keeps the session they left in (it goes to the account picker).
+    let end_sessions = !leaving;
     from_store(
         store
-            .remove_member(&actor.account_id, user_id, audit)
+            .remove_member(&actor.account_id, user_id, end_sessions, audit)
             .await?,
     )?;
     Ok(())
@@ -342,6 +347,17 @@ pub async fn invitation_for_link(
         .store
         .invitation_by_token(token_hash, state.clock.now())
         .await
+}
+
+/// Whether the invited address must accept through single sign-on (its domain enforces it),
+/// for the invitation page to offer that instead of a password.
+pub async fn accepted_through_sso(
+    state: &AppState,
+    invitation: &Invitation,
+) -> Result<bool, FlowError> {
+    Ok(sso_login::enforced_for(state, &invitation.email)
+        .await?
+        .is_some())
 }
 
 /// Whether the invited address has a user already (they sign in, then join). The link's
@@ -376,11 +392,20 @@ pub enum Acceptance {
     SignInFirst(EmailAddress),
     /// The password chosen for a new user was refused.
     InvalidPassword(String),
+    /// The invited address is on a domain where single sign-on is enforced: the person signs
+    /// in through this connection's provider and joins then (no password is set or checked).
+    ThroughSso {
+        connection: Box<SsoConnection>,
+        invited: EmailAddress,
+    },
 }
 
 /// Accepts the invitation whose token hash the link carried: as the signed-in person (whose
 /// email must be the invited one), or as a new user with `password` (the link proves the
-/// email). The membership, the user and the audit event are one transaction.
+/// email). The membership, the user and the audit event are one transaction. Someone not
+/// signed in whose address is on a domain that enforces single sign-on is sent through the
+/// provider instead: enforcement holds at this door too (no password is set, and no
+/// password session starts).
 pub async fn accept_invitation(
     state: &AppState,
     token_hash: &str,
@@ -402,6 +427,12 @@ pub async fn accept_invitation(
             })
         }
         None => {
+            if let Some(connection) = sso_login::enforced_for(state, &inv.email).await? {
+                return Ok(Acceptance::ThroughSso {
+                    connection: Box::new(connection),
+                    invited: inv.email,
+                });
+            }
             if state.store.user_by_email(&inv.email).await?.is_some() {
                 return Ok(Acceptance::SignInFirst(inv.email));
             }
@@ -570,5 +601,30 @@ mod tests {
         ));
         let ghost = remove_in(&store, &owner, "nobody", NOW).await;
         assert_eq!(refusal(ghost), Refusal::NotFound("member"));
+    }
+
+    #[tokio::test]
+    async fn a_removed_member_is_signed_out_of_the_account_and_a_leaver_is_not() {
+        let store = acme();
+        let admin = who("admin", Role::Admin);
+        remove_in(&store, &admin, "admin", NOW).await.unwrap();
+        assert!(
+            store.sessions_ended().is_empty(),
+            "leaving keeps the session"
+        );
+
+        let store = acme();
+        let owner = who("owner", Role::Owner);
+        remove_in(&store, &owner, "member", NOW).await.unwrap();
+        assert_eq!(
+            store.sessions_ended(),
+            vec![("acc".to_owned(), "member".to_owned())]
+        );
+        // A refused removal ends nothing.
+        let member = who("member2", Role::Member);
+        store.add_member("acc", "member2", "member2@acme.test", Role::Member);
+        let refused = remove_in(&store, &member, "admin", NOW).await;
+        assert!(matches!(refusal(refused), Refusal::NotAllowed { .. }));
+        assert_eq!(store.sessions_ended().len(), 1);
     }
 }

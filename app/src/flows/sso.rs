@@ -19,6 +19,8 @@ pub struct ConnectionInput {
     pub client_id: String,
     pub client_secret: Secret,
     pub domains: Vec<String>,
+    /// "Create users on first sign-in" (see [`crate::domain::sso::first_sign_in_creates_users`]).
+    pub create_users: bool,
 }
 
 /// A refused input: which field, and why.
@@ -186,6 +188,7 @@ pub async fn create(
         client_id,
         client_secret_sealed: sealed,
         enforced: false,
+        create_users: input.create_users,
         domains: served,
         tested_at: None,
         created_at: now,
@@ -193,9 +196,14 @@ pub async fn create(
     let audit = owner.audit(
         "sso.connection_created",
         format!(
-            "{} for {}",
+            "{} for {}{}",
             connection.issuer,
-            connection.domain_names().join(", ")
+            connection.domain_names().join(", "),
+            if connection.create_users {
+                " (creates users on first sign-in)"
+            } else {
+                ""
+            }
         ),
         now,
     );
@@ -276,6 +284,28 @@ pub async fn set_enforced(
             EnforceOutcome::NotFound => EnforceResult::NotFound,
         },
     )
+}
+
+/// Turns "create users on first sign-in" on or off (the owner's choice: on an invite-only
+/// server it lets anyone the provider signs in on a served domain become a member). False
+/// when there is no such connection.
+pub async fn set_create_users(
+    state: &AppState,
+    owner: &OwnerOf,
+    id: &str,
+    create_users: bool,
+) -> Result<bool, FlowError> {
+    let action = if create_users {
+        "sso.create_users_on"
+    } else {
+        "sso.create_users_off"
+    };
+    let now = state.clock.now();
+    let audit = owner.audit(action, id, now);
+    Ok(state
+        .store
+        .set_sso_create_users(&owner.account_id, id, create_users, now, audit)
+        .await?)
 }
 
 pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Result<bool, FlowError> {

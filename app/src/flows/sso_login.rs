@@ -4,8 +4,11 @@ use crate::auth::OwnerOf;
 use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
-use crate::domain::sso::DomainPolicy;
-use crate::domain::sso::{SsoConnection, SsoSignIn, SsoSignInOutcome};
+use crate::domain::members::Invitation;
+use crate::domain::sso::{
+    first_sign_in_creates_users, DomainPolicy, InvitationToAccept, SsoConnection, SsoInvitation,
+    SsoSignIn, SsoSignInOutcome,
+};
 use crate::domain::users::UserRecord;
 use crate::flows::FlowError;
 use crate::ports::{SsoError, SsoIdentity};
@@ -27,6 +30,18 @@ pub async fn policy_for(
     })
 }
 
+/// The connection that enforces single sign-on for `email`'s domain, if one does: the only
+/// way in for that address (an invitation to it too is accepted through the provider).
+pub async fn enforced_for(
+    state: &AppState,
+    email: &EmailAddress,
+) -> Result<Option<SsoConnection>, FlowError> {
+    Ok(match policy_for(state, email).await? {
+        (DomainPolicy::Enforced, Some(c)) => Some(c),
+        _ => None,
+    })
+}
+
 /// Why a callback did not sign anyone in; each has its own page text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SsoFailure {
@@ -44,6 +59,9 @@ pub enum SsoFailure {
     NoConnection,
     /// The user with this email is linked to another identity at this provider.
     LinkedElsewhere,
+    /// Nobody here has this email, and this server creates users by invitation only (the
+    /// connection does not create users at first sign-in).
+    NotInvited,
 }
 
 impl SsoFailure {
@@ -68,6 +86,9 @@ impl SsoFailure {
             SsoFailure::NoConnection => "Single sign-on is no longer set up for your domain.",
             SsoFailure::LinkedElsewhere => {
                 "Your account here is linked to a different identity at your provider. Ask an owner of your account for help."
+            }
+            SsoFailure::NotInvited => {
+                "Your identity provider signed you in, but you have no user here yet, and new users join this hub by invitation only. Ask an owner or admin of your organization's account to invite you."
             }
         }
     }
@@ -145,31 +166,79 @@ fn usable_email(
     Ok(email)
 }
 
-/// A sign-in through the provider. The user is found by (connection, subject); the first
-/// time, the verified email on a served domain links an existing user or provisions one (a
-/// member of the connection's account). Returns the user and the connection's account.
+/// A completed sign-in through the provider.
+#[derive(Debug, Clone)]
+pub struct SsoSignedIn {
+    pub user: UserRecord,
+    /// The connection's account.
+    pub account_id: String,
+    /// The invitation this sign-in accepted, if one.
+    pub joined: Option<Invitation>,
+}
+
+/// A sign-in through the provider. The ID token's email must be verified and on a domain the
+/// connection still serves, for known identities as for new ones. The user is found by
+/// (connection, subject); the first time, the email links an existing user or, as the
+/// sign-up policy allows, provisions one (a member of the connection's account). With
+/// `invitation_link` (the hash of an invitation link's token), that invitation is accepted
+/// when it names the user; otherwise a first sign-in accepts the person's pending invitation
+/// to the connection's account.
 pub async fn complete(
     state: &AppState,
     cb: Callback<'_>,
-) -> Result<Result<(UserRecord, String), SsoFailure>, FlowError> {
+    invitation_link: Option<&str>,
+) -> Result<Result<SsoSignedIn, SsoFailure>, FlowError> {
     let (connection, identity) = match verified_identity(state, &cb).await? {
         Ok(v) => v,
         Err(failure) => return Ok(Err(failure)),
     };
-    let email = usable_email(&connection, &identity);
+    let email = match usable_email(&connection, &identity) {
+        Ok(e) => e,
+        Err(failure) => return Ok(Err(failure)),
+    };
     let now = state.clock.now();
+    let invitation = match invitation_link {
+        Some(hash) => state
+            .store
+            .invitation_by_token(hash, now)
+            .await?
+            .map(|i| (i, true)),
+        None => state
+            .store
+            .pending_invitation(&connection.account_id, &email, now)
+            .await?
+            .map(|i| (i, false)),
+    };
+    let to_accept = invitation.as_ref().map(|(inv, by_link)| {
+        let accept = InvitationToAccept {
+            id: inv.id.clone(),
+            account_id: inv.account_id.clone(),
+            email: inv.email.clone(),
+            role: inv.role,
+            audit: AuditEvent {
+                account_id: Some(inv.account_id.clone()),
+                actor_user_id: None,
+                action: "member.joined".into(),
+                detail: Some(format!(
+                    "{} as {} (through single sign-on)",
+                    inv.email,
+                    inv.role.as_str()
+                )),
+                at: now,
+            },
+        };
+        if *by_link {
+            SsoInvitation::Link(accept)
+        } else {
+            SsoInvitation::Pending(accept)
+        }
+    });
+    let open = state.config.signup == crate::SignUpPolicy::Open;
     let audit = AuditEvent {
         account_id: Some(connection.account_id.clone()),
         actor_user_id: None,
         action: "sso.sign_in".into(),
-        detail: Some(format!(
-            "{} via {}",
-            email
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|_| identity.subject.clone()),
-            connection.issuer
-        )),
+        detail: Some(format!("{email} via {}", connection.issuer)),
         at: now,
     };
     let outcome = state
@@ -179,16 +248,23 @@ pub async fn complete(
                 connection_id: connection.id.clone(),
                 account_id: connection.account_id.clone(),
                 subject: identity.subject.clone(),
-                email: email.as_ref().ok().cloned(),
+                email,
                 new_user_id: new_id(ids::USER),
+                may_create_user: first_sign_in_creates_users(open, &connection),
+                invitation: to_accept,
                 now,
             },
             audit,
         )
         .await?;
     Ok(match outcome {
-        SsoSignInOutcome::SignedIn { user, .. } => Ok((user, connection.account_id)),
-        SsoSignInOutcome::NeedsEmail => Err(email.err().unwrap_or(SsoFailure::EmailUnverified)),
+        SsoSignInOutcome::SignedIn { user, joined, .. } => Ok(SsoSignedIn {
+            user,
+            account_id: connection.account_id,
+            joined: joined.and(invitation.map(|(i, _)| i)),
+        }),
+        SsoSignInOutcome::NotInvited => Err(SsoFailure::NotInvited),
+        SsoSignInOutcome::DomainNotServed => Err(SsoFailure::WrongDomain),
         SsoSignInOutcome::UserLinkedElsewhere => Err(SsoFailure::LinkedElsewhere),
     })
 }

@@ -15,6 +15,7 @@ use super::{AuditStore, MembershipStore, StoreError, StoreResult};
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -34,6 +35,8 @@ struct State {
     members: Vec<Member>,
     invitations: Vec<StoredInvitation>,
     audit: Vec<AuditEvent>,
+    /// (account, user) whose sessions in that account a removal ended.
+    sessions_ended: Vec<(String, String)>,
 }
 
 struct Member {
@@ -103,6 +106,13 @@ impl MemoryMemberships {
     /// Every audit event written so far, oldest first.
     pub fn audit_log(&self) -> Vec<AuditEvent> {
         self.state().map(|s| s.audit.clone()).unwrap_or_default()
+    }
+
+    /// (account, user) whose sessions in that account removals ended, oldest first.
+    pub fn sessions_ended(&self) -> Vec<(String, String)> {
+        self.state()
+            .map(|s| s.sessions_ended.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -274,12 +284,18 @@ impl MembershipStore for MemoryMemberships {
         &self,
         account_id: &str,
         user_id: &str,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
         let mut state = self.state()?;
         let change = state.change(account_id, user_id, None);
         if change == MembershipChange::Done {
             state.audit.push(audit);
+            if end_sessions {
+                state
+                    .sessions_ended
+                    .push((account_id.to_owned(), user_id.to_owned()));
+            }
         }
         Ok(change)
     }
@@ -347,6 +363,21 @@ impl MembershipStore for MemoryMemberships {
             .state()?
             .live_invitations(now, |i| i.token_hash == token_hash)
             .pop())
+    }
+
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        Ok(self
+            .state()?
+            .live_invitations(now, |i| {
+                i.invitation.account_id == account_id && &i.invitation.email == email
+            })
+            .into_iter()
+            .next())
     }
 
     async fn revoke_invitation(
@@ -482,14 +513,14 @@ mod tests {
         );
         assert_eq!(
             members
-                .remove_member("acc", "owner", event())
+                .remove_member("acc", "owner", true, event())
                 .await
                 .unwrap(),
             MembershipChange::LastOwner
         );
         assert_eq!(
             members
-                .remove_member("acc", "nobody", event())
+                .remove_member("acc", "nobody", true, event())
                 .await
                 .unwrap(),
             MembershipChange::NotAMember
@@ -503,7 +534,7 @@ mod tests {
         );
         assert_eq!(
             members
-                .remove_member("acc", "owner", event())
+                .remove_member("acc", "owner", true, event())
                 .await
                 .unwrap(),
             MembershipChange::Done

@@ -5,6 +5,7 @@ use super::StoreResult;
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -30,7 +31,9 @@ pub trait MembershipStore: Send + Sync + 'static {
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
     async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
     /// Changes a role, refusing to leave the account without an owner (serialised per account);
-    /// `audit` is written in the same transaction when the role actually changed.
+    /// `audit` is written in the same transaction when the role actually changed. Someone who
+    /// is no longer an owner or admin of an account that enforces single sign-on for their
+    /// email's domain loses their password sessions in the same transaction.
     async fn change_role(
         &self,
         account_id: &str,
@@ -38,11 +41,14 @@ pub trait MembershipStore: Send + Sync + 'static {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
-    /// Removes a member (never the last owner), with `audit`, in one transaction.
+    /// Removes a member (never the last owner), with `audit`, in one transaction; with
+    /// `end_sessions`, their sessions in this account end in it too. Password sessions end as
+    /// for a role change (single sign-on enforced for their domain).
     async fn remove_member(
         &self,
         account_id: &str,
         user_id: &str,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
 
@@ -60,6 +66,13 @@ pub trait MembershipStore: Send + Sync + 'static {
     async fn invitation_by_token(
         &self,
         token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    /// The live invitation of `email` to `account_id`, if any (the newest).
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
     /// Revokes a pending invitation, with `audit`, in one transaction; false when none was.

@@ -50,6 +50,16 @@ pub trait SsoStore: Send + Sync + 'static {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
+    /// Turns "create users on first sign-in" on or off, with its audit event; false when
+    /// there is no such connection (nothing written).
+    async fn set_sso_create_users(
+        &self,
+        account_id: &str,
+        id: &str,
+        create_users: bool,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
     /// Records a completed test sign-in through the connection.
     async fn mark_sso_tested(
         &self,
@@ -81,7 +91,10 @@ pub trait SsoStore: Send + Sync + 'static {
     /// After a verified ID token, in one transaction: find the user by (connection, subject);
     /// or, the first time, link the user with that email or provision one (confirmed, no
     /// password, a member of the connection's account) and record the identity; then the
-    /// audit event.
+    /// audit event. Refuses (writing nothing) when the connection no longer serves the user's
+    /// email domain, and when a user would be created that the sign-up policy does not allow
+    /// (`may_create_user` false and no live invitation for them). Accepts the invitation it
+    /// is given when it names the user (membership with its role, and its audit event).
     async fn sso_sign_in(
         &self,
         sign_in: SsoSignIn,

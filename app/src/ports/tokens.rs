@@ -39,7 +39,8 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Uses an unlock token and clears the lockout.
     async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
     /// Uses a reset token and, in the same transaction: sets the password, confirms the email,
-    /// clears the lockout, ends the user's sessions (new epoch) and voids other reset links.
+    /// clears the lockout, ends the user's sessions (their rows are deleted, and a new epoch
+    /// refuses any that were loaded already) and voids other reset links.
     async fn redeem_reset(
         &self,
         token_hash: &str,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::clock::Timestamp;
 use crate::domain::paging::PageRequest;
-use crate::domain::workspaces::{DataRecord, Workspace};
+use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 
 /// Workspaces and records.
 #[async_trait]
@@ -29,8 +29,14 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         name: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Workspace>>;
-    /// Deletes the workspace and its records.
-    async fn delete_workspace(&self, account_id: &str, workspace_id: &str) -> StoreResult<bool>;
+    /// Deletes the workspace and, with `with_records`, its records; without, only a workspace
+    /// that has no record (checked by the deleting statement itself).
+    async fn delete_workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        with_records: bool,
+    ) -> StoreResult<WorkspaceDeletion>;
 
     async fn list_records(
         &self,

@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use app::domain::accounts::{Account, NewAccount};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::email::EmailAddress;
 use app::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -26,8 +27,9 @@ const INSERT_ACCOUNT: &str =
 const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
 const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
 /// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
-/// changes of one account are serialised and the last-owner check cannot race.
-const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
+/// changes of one account are serialised and the last-owner check cannot race (enforcing single
+/// sign-on takes it too, so the two cannot miss each other's change).
+pub(super) const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
 
 const MEMBERSHIPS: &str = "
 SELECT m.account_id, a.name AS account_name, m.role FROM memberships m
@@ -49,6 +51,20 @@ INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, 
 ON CONFLICT (account_id, user_id) DO NOTHING";
 const SET_ROLE: &str = "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2";
 const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE account_id = $1 AND user_id = $2";
+/// Ends `$1`'s sessions that are in the account `$2` (someone removed from it).
+const END_SESSIONS_IN_ACCOUNT: &str = "DELETE FROM sessions WHERE user_id = $1 AND account_id = $2";
+/// Ends `$1`'s password sessions when an enforced connection of the account `$2` serves their
+/// email's domain and they are not (any more) an owner or admin of it: the rule enforcing
+/// applies (see `SSO_AFFECTED_USERS`), applied again after a role change or a removal.
+const END_PASSWORD_SESSIONS_IF_ENFORCED: &str = "
+DELETE FROM sessions WHERE user_id = $1 AND method = 'password' AND EXISTS (
+    SELECT 1 FROM users u
+    JOIN account_domains d ON u.email LIKE '%@' || d.domain AND d.verified_at IS NOT NULL
+    JOIN sso_connection_domains s ON s.domain_id = d.id
+    JOIN sso_connections c ON c.id = s.connection_id AND c.enforced = 1
+    WHERE u.id = $1 AND c.account_id = $2
+      AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.account_id = $2
+                      AND m.role IN ('owner', 'admin')))";
 
 const INVITATION_COLUMNS: &str =
     "i.id, i.account_id, a.name AS account_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at";
@@ -66,6 +82,13 @@ static INVITATION_BY_ID: LazyLock<String> =
     LazyLock::new(|| invitations_where("i.id = $1 AND i.account_id = $3"));
 static INVITATION_BY_TOKEN: LazyLock<String> =
     LazyLock::new(|| invitations_where("i.token_hash = $1"));
+static INVITATION_OF_EMAIL: LazyLock<String> =
+    LazyLock::new(|| invitations_where("i.email = $1 AND i.account_id = $3"));
+/// Uses an invitation by id, once, while it is live (`$2` now).
+pub(super) const USE_INVITATION_BY_ID: &str = "
+UPDATE invitations SET accepted_at = $2
+WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+RETURNING id";
 const REVOKE_PENDING_FOR_EMAIL: &str = "
 UPDATE invitations SET revoked_at = $3
 WHERE account_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
@@ -124,12 +147,15 @@ pub(super) async fn insert_account_with_owner(
 
 impl SqlStore<Db> {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
-    /// without an owner.
+    /// without an owner. In the same transaction: the person's password sessions end when
+    /// they are no longer an owner or admin of an account that enforces single sign-on for
+    /// their domain, and with `end_sessions` (a removal) their sessions in the account end.
     async fn change_membership(
         &self,
         account_id: &str,
         user_id: &str,
         new_role: Option<Role>,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
         let mut tx = self.begin().await?;
@@ -169,6 +195,20 @@ impl SqlStore<Db> {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        sqlx::query(END_PASSWORD_SESSIONS_IF_ENFORCED)
+            .bind(user_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if end_sessions {
+            sqlx::query(END_SESSIONS_IN_ACCOUNT)
+                .bind(user_id)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         if new_role != Some(current) {
             audit_in(&mut tx, audit).await.map_err(db_err)?;
         }
@@ -290,7 +330,7 @@ impl MembershipStore for SqlStore<Db> {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, Some(role), audit)
+        self.change_membership(account_id, user_id, Some(role), false, audit)
             .await
     }
 
@@ -298,9 +338,10 @@ impl MembershipStore for SqlStore<Db> {
         &self,
         account_id: &str,
         user_id: &str,
+        end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, None, audit)
+        self.change_membership(account_id, user_id, None, end_sessions, audit)
             .await
     }
 
@@ -355,6 +396,19 @@ impl MembershipStore for SqlStore<Db> {
             .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
             .await?;
         Ok(found.pop())
+    }
+
+    async fn pending_invitation(
+        &self,
+        account_id: &str,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        let found = self
+            .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
+            .await?;
+        // Newest first.
+        Ok(found.into_iter().next())
     }
 
     async fn revoke_invitation(

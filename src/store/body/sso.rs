@@ -7,13 +7,14 @@ use app::domain::clock::Timestamp;
 use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use app::domain::roles::Role;
 use app::domain::sso::{
-    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
+    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoInvitation, SsoSignIn,
+    SsoSignInOutcome,
 };
 use app::domain::users::UserRecord;
 use app::ports::{SsoStore, StoreResult};
 use async_trait::async_trait;
 
-use super::memberships::INSERT_MEMBERSHIP_IF_NEW;
+use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT, USE_INVITATION_BY_ID};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
 use super::{audit_in, by_id_query, is_unique_violation, Db};
 use crate::store::faults::db_err;
@@ -42,7 +43,7 @@ WHERE account_id = $1 AND id = $2";
 const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
 
 const SSO_CONNECTION_COLUMNS: &str =
-    "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.tested_at, c.created_at";
+    "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.create_users, c.tested_at, c.created_at";
 static SSO_CONNECTIONS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {SSO_CONNECTION_COLUMNS} FROM sso_connections c WHERE c.account_id = $1 ORDER BY c.id"
@@ -61,12 +62,14 @@ SELECT d.domain, d.verified_at FROM sso_connection_domains s
 JOIN account_domains d ON d.id = s.domain_id
 WHERE s.connection_id = $1 ORDER BY d.domain";
 const INSERT_SSO_CONNECTION: &str = "
-INSERT INTO sso_connections (id, account_id, issuer, client_id, client_secret_enc, enforced, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, 0, $6, $6)";
+INSERT INTO sso_connections (id, account_id, issuer, client_id, client_secret_enc, enforced, create_users, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, 0, $7, $6, $6)";
 const INSERT_SSO_DOMAIN: &str =
     "INSERT INTO sso_connection_domains (connection_id, domain_id) VALUES ($1, $2)";
 const STOP_ENFORCING_SSO: &str =
     "UPDATE sso_connections SET enforced = 0, updated_at = $3 WHERE account_id = $1 AND id = $2";
+const SET_SSO_CREATE_USERS: &str = "
+UPDATE sso_connections SET create_users = $4, updated_at = $3 WHERE account_id = $1 AND id = $2";
 const MARK_SSO_TESTED: &str =
     "UPDATE sso_connections SET tested_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2";
 const SSO_TESTED_AT: &str =
@@ -95,6 +98,10 @@ INSERT INTO sso_identities (connection_id, subject, user_id, created_at, last_si
 VALUES ($1, $2, $3, $4, $4)";
 const TOUCH_SSO_IDENTITY: &str =
     "UPDATE sso_identities SET last_sign_in_at = $3 WHERE connection_id = $1 AND subject = $2";
+/// Whether connection `$1` still serves the domain `$2` through a verified account domain.
+const SSO_SERVES_DOMAIN: &str = "
+SELECT COUNT(*) FROM sso_connection_domains s JOIN account_domains d ON d.id = s.domain_id
+WHERE s.connection_id = $1 AND d.domain = $2 AND d.verified_at IS NOT NULL";
 const INSERT_SSO_USER: &str = "
 INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)";
 
@@ -212,6 +219,7 @@ impl SsoStore for SqlStore<Db> {
             .bind(&c.client_id)
             .bind(&c.client_secret_sealed)
             .bind(c.created_at.millis())
+            .bind(i64::from(c.create_users))
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -258,6 +266,31 @@ impl SsoStore for SqlStore<Db> {
             .await
     }
 
+    async fn set_sso_create_users(
+        &self,
+        account_id: &str,
+        id: &str,
+        create_users: bool,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(SET_SSO_CREATE_USERS)
+            .bind(account_id)
+            .bind(id)
+            .bind(now.millis())
+            .bind(i64::from(create_users))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
     async fn mark_sso_tested(
         &self,
         account_id: &str,
@@ -287,6 +320,13 @@ impl SsoStore for SqlStore<Db> {
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
         let mut tx = self.begin().await?;
+        // Serialised with the account's membership changes: a role change committed meanwhile
+        // is seen here, and one after this commits sees the connection enforced.
+        sqlx::query(LOCK_ACCOUNT)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
             .bind(account_id)
             .bind(id)
@@ -368,8 +408,61 @@ impl SsoStore for SqlStore<Db> {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        let (user_id, new_identity) = match known {
-            Some(user_id) => {
+        let new_identity = known.is_none();
+        // The user: by the identity when it is known (never by email), else by the email.
+        let existing = match &known {
+            Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
+            None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
+        }
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let existing = decode_opt::<_, UserRecord>(existing)?;
+        if let (true, Some(user)) = (new_identity, &existing) {
+            let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
+                .bind(&s.connection_id)
+                .bind(&user.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if linked.is_some() {
+                return Ok(SsoSignInOutcome::UserLinkedElsewhere);
+            }
+        }
+        let email = existing
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_else(|| s.email.clone());
+        // The connection must still serve the person's domain, for known identities too: a
+        // domain removed after the sign-in started (or after the identity was linked) ends it.
+        let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
+            .bind(&s.connection_id)
+            .bind(email.domain())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if served == 0 {
+            return Ok(SsoSignInOutcome::DomainNotServed);
+        }
+        // The invitation this sign-in accepts: one that names this person, still live.
+        let invitation = match s.invitation {
+            Some(SsoInvitation::Link(inv)) => Some(inv),
+            Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
+            _ => None,
+        }
+        .filter(|inv| inv.email == email);
+        let accepted = match invitation {
+            Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
+                .bind(&inv.id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .map(|_| inv),
+            None => None,
+        };
+        let (user_id, created) = match (&known, existing) {
+            (Some(user_id), _) => {
                 sqlx::query(TOUCH_SSO_IDENTITY)
                     .bind(&s.connection_id)
                     .bind(&s.subject)
@@ -377,55 +470,58 @@ impl SsoStore for SqlStore<Db> {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                (user_id, false)
+                (user_id.clone(), false)
             }
-            None => {
-                let Some(email) = &s.email else {
-                    return Ok(SsoSignInOutcome::NeedsEmail);
-                };
-                let existing = sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL)
+            (None, Some(user)) => (user.id, false),
+            (None, None) => {
+                // The sign-up policy: nobody is created without an invitation, unless the
+                // server is open or the connection's owner chose to create users.
+                if !s.may_create_user && accepted.is_none() {
+                    return Ok(SsoSignInOutcome::NotInvited);
+                }
+                sqlx::query(INSERT_SSO_USER)
+                    .bind(&s.new_user_id)
                     .bind(email.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let user_id = match decode_opt::<_, UserRecord>(existing)? {
-                    Some(user) => {
-                        let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
-                            .bind(&s.connection_id)
-                            .bind(&user.id)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        if linked.is_some() {
-                            return Ok(SsoSignInOutcome::UserLinkedElsewhere);
-                        }
-                        user.id
-                    }
-                    None => {
-                        sqlx::query(INSERT_SSO_USER)
-                            .bind(&s.new_user_id)
-                            .bind(email.as_str())
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        // A pending sign-up for this address can never become a user now.
-                        sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                            .bind(email.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        s.new_user_id.clone()
-                    }
-                };
-                sqlx::query(INSERT_SSO_IDENTITY)
-                    .bind(&s.connection_id)
-                    .bind(&s.subject)
-                    .bind(&user_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                // A pending sign-up for this address can never become a user now.
+                sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                    .bind(email.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                (s.new_user_id.clone(), true)
+            }
+        };
+        if let Some(inv) = &accepted {
+            sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                .bind(&inv.account_id)
+                .bind(&user_id)
+                .bind(inv.role.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if new_identity {
+            sqlx::query(INSERT_SSO_IDENTITY)
+                .bind(&s.connection_id)
+                .bind(&s.subject)
+                .bind(&user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            // A first sign-in makes the person a member of the connection's account, unless
+            // they were created only because another account invited them.
+            let by_invitation_elsewhere = created
+                && !s.may_create_user
+                && accepted
+                    .as_ref()
+                    .is_some_and(|i| i.account_id != s.account_id);
+            if !by_invitation_elsewhere {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
                     .bind(&s.account_id)
                     .bind(&user_id)
@@ -434,15 +530,29 @@ impl SsoStore for SqlStore<Db> {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                (user_id, true)
             }
-        };
+        }
         let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
             .bind(&user_id)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
         let user = UserRecord::try_from(row).map_err(db_err)?;
+        let joined = match accepted {
+            Some(inv) => {
+                audit_in(
+                    &mut tx,
+                    AuditEvent {
+                        actor_user_id: Some(user.id.clone()),
+                        ..inv.audit
+                    },
+                )
+                .await
+                .map_err(db_err)?;
+                Some(inv.account_id)
+            }
+            None => None,
+        };
         audit_in(
             &mut tx,
             AuditEvent {
@@ -453,6 +563,10 @@ impl SsoStore for SqlStore<Db> {
         .await
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
-        Ok(SsoSignInOutcome::SignedIn { user, new_identity })
+        Ok(SsoSignInOutcome::SignedIn {
+            user,
+            new_identity,
+            joined,
+        })
     }
 }

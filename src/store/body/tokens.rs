@@ -33,6 +33,9 @@ UPDATE users SET password_hash = $2,
                  session_epoch = session_epoch + 1
 WHERE id = $1";
 
+/// Ends every session of the user (the rows go; the new epoch refuses any copy of one).
+const END_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+
 const TAKE_MAIL_SLOT: &str = "
 INSERT INTO mail_throttle (slot, last_sent_at) VALUES ($1, $2)
 ON CONFLICT (slot) DO UPDATE SET last_sent_at = excluded.last_sent_at
@@ -156,6 +159,11 @@ impl TokenStore for SqlStore<Db> {
             .bind(&user_id)
             .bind(TokenPurpose::Reset.as_str())
             .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(END_USER_SESSIONS)
+            .bind(&user_id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

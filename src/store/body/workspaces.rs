@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use app::domain::clock::Timestamp;
 use app::domain::paging::PageRequest;
-use app::domain::workspaces::{DataRecord, Workspace};
+use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
 use async_trait::async_trait;
 
@@ -26,6 +26,12 @@ const RENAME_WORKSPACE: &str = "
 UPDATE workspaces SET name = $3, updated_at = $4 WHERE account_id = $1 AND id = $2
 RETURNING id, account_id, name, created_at";
 const DELETE_WORKSPACE: &str = "DELETE FROM workspaces WHERE account_id = $1 AND id = $2";
+/// Deletes the workspace only while it has no record, in the one statement (a record stored
+/// before it keeps the workspace; none is looked at separately and then missed).
+const DELETE_EMPTY_WORKSPACE: &str = "
+DELETE FROM workspaces WHERE account_id = $1 AND id = $2
+AND NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = $2)";
+const WORKSPACE_EXISTS: &str = "SELECT COUNT(*) FROM workspaces WHERE account_id = $1 AND id = $2";
 
 const RECORD_COLUMNS: &str = "id, account_id, workspace_id, data, created_at, updated_at";
 static LIST_RECORDS: LazyLock<String> =
@@ -109,9 +115,35 @@ impl WorkspaceStore for SqlStore<Db> {
         decode_opt(row)
     }
 
-    async fn delete_workspace(&self, account_id: &str, workspace_id: &str) -> StoreResult<bool> {
-        self.affected(DELETE_WORKSPACE, account_id, workspace_id)
+    async fn delete_workspace(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        with_records: bool,
+    ) -> StoreResult<WorkspaceDeletion> {
+        let sql = if with_records {
+            DELETE_WORKSPACE
+        } else {
+            DELETE_EMPTY_WORKSPACE
+        };
+        if self.affected(sql, account_id, workspace_id).await? {
+            return Ok(WorkspaceDeletion::Deleted);
+        }
+        if with_records {
+            return Ok(WorkspaceDeletion::NotFound);
+        }
+        // Nothing deleted: no such workspace, or one with records.
+        let exists = sqlx::query_scalar::<_, i64>(WORKSPACE_EXISTS)
+            .bind(account_id)
+            .bind(workspace_id)
+            .fetch_one(&self.pool)
             .await
+            .map_err(db_err)?;
+        Ok(if exists > 0 {
+            WorkspaceDeletion::HasRecords
+        } else {
+            WorkspaceDeletion::NotFound
+        })
     }
 
     async fn list_records(

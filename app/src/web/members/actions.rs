@@ -7,8 +7,9 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
 use crate::flows::Stopped;
-use crate::session::{self, AuthState, Flash};
+use crate::session::{self, AuthState, Flash, SsoPurpose};
 use crate::web::forms::{kept, refused, Ctx, Next, DEAD_LINK};
+use crate::web::sso::actions::begin_sso;
 
 #[server(prefix = "/_fn", endpoint = "invite_member")]
 pub async fn invite_member(email: String, role: String) -> Result<(), ServerFnError> {
@@ -187,6 +188,15 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
             let flash = Flash::default().field_error("password", Some(message));
             session::set_flash(&ctx.session, flash).await?;
             return Ok("/invite".into());
+        }
+        Acceptance::ThroughSso {
+            connection,
+            invited,
+        } => {
+            // Enforced single sign-on: the provider signs them in, and the callback accepts
+            // this invitation (the flow remembers which).
+            let purpose = SsoPurpose::AcceptInvitation { token_hash: token };
+            return begin_sso(ctx, &connection, invited.as_str(), purpose, "/invite").await;
         }
     };
     session::forget_link_token(&ctx.session, TokenPurpose::Invite).await?;

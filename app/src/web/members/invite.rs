@@ -1,5 +1,6 @@
 //! The page an invitation link opens: join as the signed-in user, sign in first, or set a
-//! password (the link proves the email, so there is no separate confirmation).
+//! password (the link proves the email, so there is no separate confirmation); on a domain
+//! that enforces single sign-on, continue with the identity provider instead.
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use leptos::prelude::*;
@@ -43,6 +44,7 @@ pub async fn invite_page(
     };
     let signed_in = signed::signed_in(&state, &session).await?;
     let has_user = members::invited_has_user(&state, &inv).await?;
+    let through_sso = members::accepted_through_sso(&state, &inv).await?;
     let title = format!("Join {}", inv.account_name);
     Ok(render_page(StatusCode::OK, &title.clone(), move || {
         let intro = format!(
@@ -63,6 +65,13 @@ pub async fn invite_page(
                     inv.email, user.email
                 )}</p>
                 <form method="post" action="/_fn/sign_out"><button type="submit" class="secondary">"Sign out"</button></form>
+            }
+            .into_any(),
+            None if through_sso => view! {
+                <p>{format!("{} signs in with your organization's single sign-on: continue with your identity provider to join.", inv.email)}</p>
+                <form method="post" action=AcceptInvitation::PATH>
+                    <button type="submit" class="primary">"Continue with single sign-on"</button>
+                </form>
             }
             .into_any(),
             None if has_user => view! {

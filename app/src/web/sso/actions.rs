@@ -16,12 +16,14 @@ pub async fn create_sso_connection(
     #[server(default)] client_id: String,
     #[server(default)] client_secret: String,
     #[server(default)] domains: String,
+    #[server(default)] create_users: String,
 ) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let form = SsoForm {
         issuer,
         client_id,
         domains,
+        create_users: create_users == "true",
     };
     let result = handle_create_sso(&ctx, form, Secret::new(client_secret)).await;
     ctx.finish(result, "/settings/sso").await
@@ -32,6 +34,14 @@ pub async fn create_sso_connection(
 pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_set_sso_enforced(&ctx, id, enforced == "true").await;
+    ctx.finish(result, "/settings/sso").await
+}
+
+/// "Create users on first sign-in": on ("true") or off ("false").
+#[server(prefix = "/_fn", endpoint = "set_sso_create_users")]
+pub async fn set_sso_create_users(id: String, create_users: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_set_sso_create_users(&ctx, id, create_users == "true").await;
     ctx.finish(result, "/settings/sso").await
 }
 
@@ -105,6 +115,7 @@ pub struct SsoForm {
     pub issuer: String,
     pub client_id: String,
     pub domains: String,
+    pub create_users: bool,
 }
 
 pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
@@ -117,6 +128,7 @@ pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next
         client_id: form.client_id.clone(),
         client_secret: secret,
         domains: sso::split_domains(&form.domains),
+        create_users: form.create_users,
     };
     let flash = match sso::create(&ctx.state, &owner, input).await? {
         sso::SsoResult::Created(c) => Flash::notice(format!(
@@ -151,6 +163,27 @@ pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> N
             "Complete a test sign-in through this provider before enforcing it.",
         ),
         EnforceResult::NotFound => Flash::error("That connection no longer exists."),
+    };
+    session::set_flash(&ctx.session, flash).await?;
+    Ok("/settings/sso".into())
+}
+
+/// Turns "create users on first sign-in" on or off for a connection.
+pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bool) -> Next {
+    let owner = match ctx.owner("/settings/sso").await? {
+        Ok(o) => o,
+        Err(path) => return Ok(path),
+    };
+    let flash = if !sso::set_create_users(&ctx.state, &owner, &id, create_users).await? {
+        Flash::error("That connection no longer exists.")
+    } else if create_users {
+        Flash::notice(
+            "The connection now creates users at their first sign-in: anyone your provider signs in on its domains becomes a member of this account.",
+        )
+    } else {
+        Flash::notice(
+            "The connection no longer creates users at a first sign-in: on an invite-only server, only invited people (and people who already have a user here) get in through it.",
+        )
     };
     session::set_flash(&ctx.session, flash).await?;
     Ok("/settings/sso".into())

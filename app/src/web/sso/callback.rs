@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::tokens::TokenPurpose;
 use crate::flows::accounts;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::session::{self, AuthState, Flash, SsoPurpose};
@@ -26,6 +27,7 @@ pub struct CallbackQuery {
 fn failure_page(failure: SsoFailure, provider_error: Option<String>) -> Response {
     let status = match failure {
         SsoFailure::Unreachable => StatusCode::BAD_GATEWAY,
+        SsoFailure::NotInvited => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
     render_page(status, "Single sign-on", move || {
@@ -76,26 +78,60 @@ pub async fn callback(
         nonce: &flow.nonce,
     };
     match &flow.purpose {
-        SsoPurpose::SignIn => sign_in(&state, &session, cb).await,
+        SsoPurpose::SignIn => sign_in(&state, &session, cb, None).await,
+        SsoPurpose::AcceptInvitation { token_hash } => {
+            sign_in(&state, &session, cb, Some(token_hash)).await
+        }
         SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
     }
 }
 
-async fn sign_in(state: &AppState, session: &Session, cb: Callback<'_>) -> PageResult {
-    let (user, _account_id) = match sso_login::complete(state, cb).await? {
+/// Said when a sign-in that was to accept an invitation signed someone in without it.
+const INVITATION_NOT_ACCEPTED: &str = "You are signed in, but the invitation was not accepted: it is for another address, or it is no longer valid. Ask the person who invited you for a new one.";
+
+/// Signs in whoever the provider signed in; with `invitation` (an invitation link's token
+/// hash), accepts that invitation and lands in its account.
+async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    cb: Callback<'_>,
+    invitation: Option<&str>,
+) -> PageResult {
+    let signed = match sso_login::complete(state, cb, invitation).await? {
         Ok(v) => v,
         Err(failure) => return Ok(failure_page(failure, None)),
     };
-    let landing = accounts::landing(state, &user.id).await?;
+    let user = signed.user;
+    let (account_id, path, flash) = match (signed.joined, invitation) {
+        (Some(joined), _) => (
+            Some(joined.account_id),
+            "/home".to_owned(),
+            Some(Flash::notice(format!(
+                "Welcome to {}.",
+                joined.account_name
+            ))),
+        ),
+        (None, invitation) => {
+            let landing = accounts::landing(state, &user.id).await?;
+            let flash = invitation.map(|_| Flash::error(INVITATION_NOT_ACCEPTED));
+            (landing.account(), landing.path().to_owned(), flash)
+        }
+    };
     let auth = AuthState {
         user_id: user.id,
-        account_id: landing.account(),
+        account_id,
         epoch: user.session_epoch,
         signed_in_at: state.clock.now().millis(),
         method: Some("sso".into()),
     };
     session::sign_in(session, auth).await?;
-    Ok(see_other(landing.path()))
+    if invitation.is_some() {
+        session::forget_link_token(session, TokenPurpose::Invite).await?;
+    }
+    if let Some(flash) = flash {
+        session::set_flash(session, flash).await?;
+    }
+    Ok(see_other(&path))
 }
 
 /// The end of an owner's test sign-in: back to the settings, which may now enforce.

@@ -16,7 +16,8 @@ use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
 use crate::web::signed::{self, Instead, Member};
 use crate::web::sso::actions::{
-    CreateSsoConnection, DeleteSsoConnection, SetSsoEnforced, StartSsoTest, TestSsoConnection,
+    CreateSsoConnection, DeleteSsoConnection, SetSsoCreateUsers, SetSsoEnforced, StartSsoTest,
+    TestSsoConnection,
 };
 use crate::AppState;
 
@@ -44,6 +45,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
     let connections = sso::list(&state, &owner).await?;
     let verified = sso::unconnected_domains(&state, &owner, &connections).await?;
     let redirect = redirect_uri(&state);
+    let invite_only = state.config.signup == crate::SignUpPolicy::InviteOnly;
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Single sign-on", move || {
         let list = connections.iter().map(|c| {
@@ -58,12 +60,21 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                 None => "No test sign-in yet".to_owned(),
             };
             let enforce_link = format!("{PATH}/{}/enforce", c.id);
+            let creates = format!(
+                "Create users on first sign-in: {}",
+                if c.create_users { "on" } else { "off" }
+            );
+            let (toggle_value, toggle_label) = if c.create_users {
+                ("false", "Stop creating users")
+            } else {
+                ("true", "Create users on first sign-in")
+            };
             view! {
                 <tr>
                     <td>{c.issuer.clone()}</td>
                     <td><code>{c.client_id.clone()}</code></td>
                     <td>{domains}</td>
-                    <td>{if c.enforced { "Enforced" } else { "Offered" }}<br/><span class="muted">{tested}</span></td>
+                    <td>{if c.enforced { "Enforced" } else { "Offered" }}<br/><span class="muted">{tested}</span><br/><span class="muted">{creates}</span></td>
                     <td>
                         <form method="post" action=TestSsoConnection::PATH class="inline">
                             <input type="hidden" name="id" value=c.id.clone()/>
@@ -84,6 +95,11 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                         } else {
                             view! { <a href=enforce_link class="button secondary small">"Enforce…"</a> }.into_any()
                         }}
+                        <form method="post" action=SetSsoCreateUsers::PATH class="inline">
+                            <input type="hidden" name="id" value=c.id.clone()/>
+                            <input type="hidden" name="create_users" value=toggle_value/>
+                            <button type="submit" class="secondary small">{toggle_label}</button>
+                        </form>
                         <form method="post" action=DeleteSsoConnection::PATH class="inline">
                             <input type="hidden" name="id" value=c.id.clone()/>
                             <button type="submit" class="link danger-link">"Delete"</button>
@@ -93,6 +109,12 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
             }
         }).collect_view();
         let has_connections = !connections.is_empty();
+        // What "create users on first sign-in" means on this server.
+        let policy_note = if invite_only {
+            "This server is invite-only: a first sign-in through the provider lets in only invited people and people who already have a user here, unless the connection creates users on first sign-in, your choice: then anyone the provider signs in on its domains becomes a member of this account."
+        } else {
+            "This server is open for sign-up: anyone the provider signs in on its domains becomes a member of this account at their first sign-in. \"Create users on first sign-in\" matters once the server is invite-only."
+        };
         let suggested = flash
             .value_of("domains")
             .or_else(|| (!verified.is_empty()).then(|| verified.join(", ")));
@@ -109,6 +131,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                             <tbody>{list}</tbody>
                         </table>
                         <p class="muted">"Enforcing sends everyone on these domains to the provider; it becomes possible after a completed test sign-in. Owners and admins keep a password."</p>
+                        <p class="muted">{policy_note}</p>
                     }.into_any()
                 } else {
                     view! { <p class="empty">"No identity provider is connected yet."</p> }.into_any()
@@ -127,6 +150,11 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                     <Field label="Domains" name="domains" kind="text" autocomplete="off"
                         value=suggested error=flash.field("domains")
                         hint=Some("Comma-separated verified domains of this account (see Domains).")/>
+                    <label class="check" for="field-create-users">
+                        <input type="checkbox" id="field-create-users" name="create_users" value="true"/>
+                        "Create users on first sign-in"
+                    </label>
+                    <p class="hint">{policy_note}</p>
                     <button type="submit" class="primary">"Connect"</button>
                 </form>
             </SignedIn>

@@ -1,0 +1,221 @@
+//! Single sign-on honours the sign-up policy: on an invite-only server a first SSO sign-in
+//! creates a user only for an invited person, or where the connection's owner turned on
+//! "create users on first sign-in". Against a real OpenID provider and DNS server.
+use app::SignUpPolicy;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn unique(name: &str, domain: &str) -> String {
+    format!("{name}-{}@{domain}", uuid::Uuid::now_v7().simple())
+}
+
+/// A sign-in through the provider from the email step of a served (not enforced) domain;
+/// returns the callback's answer: its status, Location and page.
+async fn sso_sign_in(app: &TestApp, client: &Client, email: &str) -> (StatusCode, String, String) {
+    let res = app
+        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .await;
+    assert_redirect(&res, "/sign-in/password");
+    let res = app.post(client, "/_fn/start_sso", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let callback = provider_login(&location(&res), email).await;
+    let res = client.get(&callback).send().await.unwrap();
+    let status = res.status();
+    let to = location(&res);
+    (status, to, res.text().await.unwrap())
+}
+
+async fn users_with_email(app: &TestApp, email: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn role_of(app: &TestApp, email: &str) -> Option<String> {
+    sqlx::query_scalar(
+        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id
+         JOIN memberships o ON o.account_id = m.account_id AND o.role = 'owner'
+         JOIN users ou ON ou.id = o.user_id
+         WHERE u.email = $1 AND ou.email LIKE 'boss-%'",
+    )
+    .bind(email)
+    .fetch_optional(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
+    let app = TestApp::spawn().await;
+    let (owner, owner_email) = app.owner_at("boss", "corp.test").await;
+    // Dave has a password user on the domain (and an account of his own) from before.
+    let (_, dave) = app.owner_at("dave", "corp.test").await;
+    let connection = app.connect_sso(&owner, &["corp.test"], false).await;
+    let id = connection["id"].as_str().unwrap().to_owned();
+    drop(owner);
+    let app = app
+        .restart_with(|c| c.signup = SignUpPolicy::InviteOnly)
+        .await;
+    let owner = Owner { browser: browser() };
+    assert_redirect(
+        &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
+        "/home",
+    );
+
+    // Carol was not invited: the provider signs her in, the hub creates nobody and says why.
+    let carol = unique("carol", "corp.test");
+    let client = browser();
+    let (status, _, page) = sso_sign_in(&app, &client, &carol).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("by invitation only"), "{page}");
+    assert_eq!(users_with_email(&app, &carol).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 0);
+    assert_redirect(&app.get(&client, "/home").await, "/sign-in");
+
+    // Dave has a user already: linking him creates nobody, so it works as before.
+    let (status, to, _) = sso_sign_in(&app, &browser(), &dave).await;
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/accounts"));
+
+    // Erin is invited as an admin: her first SSO sign-in creates her and accepts the invitation.
+    let erin = unique("erin", "corp.test");
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/invitations"))
+        .header("origin", &app.base)
+        .json(&json!({"email": erin, "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let client = browser();
+    let (status, to, _) = sso_sign_in(&app, &client, &erin).await;
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/home"));
+    assert!(app.page(&client, "/home").await.contains("boss-"));
+    assert_eq!(role_of(&app, &erin).await.as_deref(), Some("admin"));
+    let pending: Value = owner
+        .browser
+        .get(app.url("/api/v1/invitations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["data"], json!([]), "the invitation was used");
+    let activity = app.page(&owner.browser, "/settings/activity").await;
+    assert!(activity.contains("member.joined"), "{activity}");
+
+    // The owner turns on "create users on first sign-in" on the settings page: Carol gets in,
+    // as a member.
+    let settings = app.page(&owner.browser, "/settings/sso").await;
+    assert!(
+        settings.contains("Create users on first sign-in: off"),
+        "{settings}"
+    );
+    assert_redirect(
+        &app.post(
+            &owner.browser,
+            "/_fn/set_sso_create_users",
+            &[("id", &id), ("create_users", "true")],
+        )
+        .await,
+        "/settings/sso",
+    );
+    let settings = app.page(&owner.browser, "/settings/sso").await;
+    assert!(
+        settings.contains("now creates users at their first sign-in"),
+        "{settings}"
+    );
+    let (status, to, _) = sso_sign_in(&app, &browser(), &carol).await;
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/home"));
+    assert_eq!(role_of(&app, &carol).await.as_deref(), Some("member"));
+
+    // The REST API shows and changes the setting.
+    let res = owner
+        .browser
+        .patch(app.url(&format!("/api/v1/sso_connections/{id}")))
+        .header("origin", &app.base)
+        .json(&json!({"create_users": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let patched: Value = res.json().await.unwrap();
+    assert_eq!(patched["create_users"], false);
+    assert_eq!(patched["enforced"], false);
+    let frank = unique("frank", "corp.test");
+    let (status, _, _) = sso_sign_in(&app, &browser(), &frank).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(users_with_email(&app, &frank).await, 0);
+    let activity = app.page(&owner.browser, "/settings/activity").await;
+    assert!(activity.contains("sso.create_users"), "{activity}");
+}
+
+#[tokio::test]
+async fn the_setting_is_off_by_default_and_set_through_the_api() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_at("boss", "corp.test").await;
+    let first = app.connect_sso(&owner, &["corp.test"], false).await;
+    assert_eq!(first["create_users"], false, "off by default: {first}");
+
+    app.verified_domain(&owner, "branch.test").await;
+    let (client_id, client_secret) =
+        register_oidc_client(&format!("{}/auth/oidc/callback", app.base)).await;
+    let body = json!({"issuer": oidc_issuer(), "client_id": client_id,
+                      "client_secret": client_secret, "domains": ["branch.test"],
+                      "create_users": true});
+    let res = owner
+        .browser
+        .post(app.url("/api/v1/sso_connections"))
+        .header("origin", &app.base)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let second: Value = res.json().await.unwrap();
+    assert_eq!(second["create_users"], true);
+
+    for (bad, code) in [
+        (json!({"create_users": "yes"}), "parameter_invalid"),
+        (json!({}), "parameter_missing"),
+    ] {
+        let res = owner
+            .browser
+            .patch(app.url(&format!(
+                "/api/v1/sso_connections/{}",
+                second["id"].as_str().unwrap()
+            )))
+            .header("origin", &app.base)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some(code),
+        )
+        .await;
+    }
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["SsoConnection"]["properties"]["create_users"]["type"],
+        "boolean"
+    );
+    assert_eq!(
+        schemas["SsoConnectionInput"]["properties"]["create_users"]["type"],
+        "boolean"
+    );
+}
