@@ -29,6 +29,16 @@ async fn user_id(app: &TestApp, email: &str) -> String {
         .unwrap()
 }
 
+/// Ends the session that confirming `email` started (the confirming browser is signed in),
+/// so that each test counts only the sessions it makes itself.
+async fn end_confirmation_session(app: &TestApp, email: &str) {
+    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = $1)")
+        .bind(email)
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
 async fn sessions_of(app: &TestApp, user_id: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
         .bind(user_id)
@@ -62,6 +72,7 @@ async fn assert_stays_ended(app: &TestApp, held: HeldRequest, cookie: &str, user
 async fn a_request_in_flight_during_sign_out_does_not_bring_the_session_back() {
     let app = TestApp::spawn().await;
     let email = app.confirmed_user("leaver").await;
+    end_confirmation_session(&app, &email).await;
     let user = user_id(&app, &email).await;
     let (client, cookie) = signed_in(&app, &email).await;
     assert_eq!(sessions_of(&app, &user).await, 1);
@@ -80,6 +91,7 @@ async fn a_request_in_flight_during_sign_out_does_not_bring_the_session_back() {
 async fn a_request_in_flight_during_a_password_reset_does_not_bring_the_session_back() {
     let app = TestApp::spawn().await;
     let email = app.confirmed_user("forgetful").await;
+    end_confirmation_session(&app, &email).await;
     let user = user_id(&app, &email).await;
     let (_client, cookie) = signed_in(&app, &email).await;
 
@@ -120,6 +132,7 @@ async fn a_request_in_flight_during_enforcement_does_not_bring_the_password_sess
     // Mia has a password and an account of her own, where she uses the admin API.
     let mia = format!("mia-{}@corp.test", uuid::Uuid::now_v7().simple());
     app.sign_up_confirmed(&mia).await;
+    end_confirmation_session(&app, &mia).await;
     let user = user_id(&app, &mia).await;
     let (_client, cookie) = signed_in(&app, &mia).await;
 
@@ -141,6 +154,7 @@ async fn a_request_in_flight_during_removal_from_the_account_does_not_bring_the_
     let owner = app.owner("remover").await;
     // Eve is an admin of the owner's account, signed in and working in it.
     let eve = app.confirmed_user("eve").await;
+    end_confirmation_session(&app, &eve).await;
     let res = owner
         .browser
         .post(app.url("/api/v1/invitations"))
