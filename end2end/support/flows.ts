@@ -37,17 +37,17 @@ export async function expectHeading(page: Page, name: string): Promise<void> {
   await expect(page.getByRole('heading', { level: 1, name, exact: true })).toBeVisible();
 }
 
-/** Sign up through /sign-up and land on the check-your-email page. */
-export async function signUp(page: Page, shot: Shot, email: string, password: string): Promise<void> {
+/** Sign up through /sign-up (an email only) and land on the check-your-email page. */
+export async function signUp(page: Page, shot: Shot, email: string): Promise<void> {
   await page.goto('/sign-up');
   await expectHeading(page, 'Create your account');
   await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('type', 'email');
   await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('autocomplete', 'username');
-  await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('autocomplete', 'new-password');
+  // No password here: whoever opens the emailed link chooses it.
+  await expect(page.locator('input[type=password]')).toHaveCount(0);
   await shot('sign-up');
   await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
 
   await expect(page).toHaveURL(pathIs('/check-email'));
   await expectHeading(page, 'Check your email');
@@ -56,27 +56,45 @@ export async function signUp(page: Page, shot: Shot, email: string, password: st
   await shot('check-email');
 }
 
-/** Open the confirmation link from the mail and confirm: lands on /sign-in. */
-export async function confirmFromMail(page: Page, shot: Shot, email: string): Promise<void> {
+/**
+ * Open the confirmation link from the mail, choose the password on the page behind it and
+ * land, signed in, on the home page with "Main".
+ */
+export async function confirmFromMail(page: Page, shot: Shot, email: string, password: string): Promise<void> {
   const mail = await waitForMessage(email, 'Confirm your email address');
   const link = linkFrom(mail, '/confirm');
   expect(new URL(link).origin).toBe(process.env.BASE_URL);
   await page.goto(link);
   // The token leaves the address bar (and so the Referer) at once.
   await expect(page).toHaveURL((url) => url.pathname === '/confirm' && !url.search.includes('token'));
-  await expectHeading(page, 'Confirm your email');
-  await shot('confirm');
-  await page.getByRole('button', { name: 'Confirm email' }).click();
+  await expectHeading(page, 'Choose your password');
+  await expect(page.locator('body')).toContainText(email);
+  // Password managers see which account the new password is for.
+  await expect(page.locator('input[autocomplete="username"]')).toHaveValue(email);
+  const field = page.getByLabel('Password', { exact: true });
+  await expect(field).toHaveAttribute('autocomplete', 'new-password');
+  await shot('choose-password');
 
-  await expect(page).toHaveURL(pathIs('/sign-in'));
-  await expectHeading(page, 'Sign in');
-  await expect(page.getByRole('status')).toHaveText('Your email is confirmed and your account is ready. Sign in to continue.');
-  await shot('confirmed');
+  // A common password is refused with the reason next to the field, and focus goes there.
+  await field.fill('password1');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(pathIs('/confirm'));
+  await expect(page.locator('body')).toContainText('too common or too easy to guess');
+  await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+  await shot('password-refused');
+
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(pathIs('/home'));
+  await expect(page.getByRole('status')).toHaveText('Your email is confirmed and your account is ready.');
+  await expectHome(page, shot);
 }
 
+/** Sign up, confirm with `password` (signed in on /home), then sign out. */
 export async function signUpAndConfirm(page: Page, shot: Shot, email: string, password: string): Promise<void> {
-  await signUp(page, shot, email, password);
-  await confirmFromMail(page, shot, email);
+  await signUp(page, shot, email);
+  await confirmFromMail(page, shot, email, password);
+  await signOut(page, shot);
 }
 
 /**

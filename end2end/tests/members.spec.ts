@@ -51,7 +51,9 @@ test('an owner invites an existing user, who then switches between both accounts
 
   // Bob opens the emailed link, signs in, and joins.
   const ownerAccount = `${ownerEmail.split('@')[0]}'s account`;
-  const mail = await waitForMessage(bobEmail, `You are invited to join ${ownerAccount} on Terminus Hub`);
+  // The account's name is its creator's text: never in the subject, quoted beside the inviter.
+  const mail = await waitForMessage(bobEmail, 'You are invited to an account on Terminus Hub');
+  expect(mail.text).toContain(`The account's name, as ${ownerEmail} wrote it: "${ownerAccount}"`);
   await bob.page.goto(linkFrom(mail, '/invite'));
   await expect(bob.page).toHaveURL((url) => url.pathname === '/invite' && !url.search.includes('token'));
   await bob.shot('invitation');

@@ -11,13 +11,14 @@ import {
   uniqueEmail,
 } from '../support/flows';
 
-test('sign up, confirm the email, sign in, sign out', async ({ page }, testInfo) => {
+test('sign up, choose the password behind the link, sign out, sign in', async ({ page }, testInfo) => {
   const shot = screenshots(page, testInfo);
   const email = uniqueEmail('alice');
   const password = newPassword();
 
-  await signUp(page, shot, email, password);
-  await confirmFromMail(page, shot, email); // lands on /sign-in with the confirmed notice
+  await signUp(page, shot, email);
+  await confirmFromMail(page, shot, email, password); // chooses the password; lands signed in on /home
+  await signOut(page, shot);
   await signIn(page, shot, email, password);
   await signOut(page, shot);
 
@@ -32,9 +33,9 @@ test('before the link is used there is no account: the generic message, and a wa
   const shot = screenshots(page, testInfo);
   const email = uniqueEmail('early');
   const password = newPassword();
-  await signUp(page, shot, email, password);
+  await signUp(page, shot, email);
 
-  // Signing in with the right password before confirming says only the generic message.
+  // Signing in before confirming (no password exists yet) says only the generic message.
   await page.goto('/sign-in');
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -57,6 +58,5 @@ test('before the link is used there is no account: the generic message, and a wa
   await shot('resent');
 
   // Within the minute no second mail is sent: the first link still works.
-  await confirmFromMail(page, shot, email);
-  await signIn(page, shot, email, password);
+  await confirmFromMail(page, shot, email, password);
 });
