@@ -23,7 +23,8 @@ async fn workspaces(
     })?;
     let page = page_request(&q)?;
     let rows = api.app.store.list_workspaces(account_id, &page).await?;
-    Ok(Json(list_body(rows, &page, resources::workspace)))
+    let rows = app::domain::paging::Page::from_fetched(rows, &page);
+    Ok(Json(list_body(rows, resources::workspace)))
 }
 
 pub fn router(api: ApiState) -> Router {

@@ -309,6 +309,14 @@ impl From<Refusal> for ApiError {
             Refusal::Invalid { field, code, .. } => {
                 ApiError::unprocessable(code, message).at(field, &format!("/{field}"))
             }
+            Refusal::Unmet { code, .. } => ApiError::unprocessable(code, message),
+            Refusal::Unavailable { code, .. } => {
+                let mut e = ApiError::internal();
+                e.code = Some(code);
+                e.message = message;
+                e.status = StatusCode::SERVICE_UNAVAILABLE;
+                e
+            }
         }
     }
 }

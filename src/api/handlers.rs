@@ -42,7 +42,7 @@ pub async fn list_workspaces(
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
     let rows = data::list_workspaces(&api.app, &key, &page).await?;
-    Ok(Json(list_body(rows, &page, resources::workspace)))
+    Ok(Json(list_body(rows, resources::workspace)))
 }
 
 pub async fn create_workspace(
@@ -121,7 +121,7 @@ pub async fn list_records(
     let page = page_request(&q)?;
     let workspace = q.get("workspace_id").map(String::as_str);
     let rows = data::list_records(&api.app, &key, workspace, &page).await?;
-    Ok(Json(list_of(rows, &page, resources::record)))
+    Ok(Json(list_of(rows, resources::record)))
 }
 
 pub async fn create_record(
@@ -185,7 +185,7 @@ pub async fn list_api_keys(
     // This instance's pending "last used" times first, so its own answers are fresh.
     api.last_used.flush(api.app.store.as_ref()).await?;
     let rows = key_flows::list(&api.app, &admin, &page).await?;
-    Ok(Json(list_body(rows, &page, resources::api_key)))
+    Ok(Json(list_body(rows, resources::api_key)))
 }
 
 fn parse_scopes(value: Option<&Value>) -> ApiResult<Option<Vec<Scope>>> {

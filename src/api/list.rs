@@ -1,7 +1,7 @@
 //! List parameters (`limit`, `starting_after`) and the list envelope.
 use std::collections::HashMap;
 
-use app::domain::paging::PageRequest;
+use app::domain::paging::{Page, PageRequest};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -40,14 +40,12 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
     })
 }
 
-/// `{"object":"list","data":[…],"has_more":bool}` from up to `limit + 1` fetched rows.
-pub fn list_body<T>(mut rows: Vec<T>, page: &PageRequest, render: impl Fn(&T) -> Value) -> Value {
-    let has_more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
+/// `{"object":"list","data":[…],"has_more":bool}` for a page a flow answered.
+pub fn list_body<T>(page: Page<T>, render: impl Fn(&T) -> Value) -> Value {
     json!({
         "object": "list",
-        "data": rows.iter().map(render).collect::<Vec<_>>(),
-        "has_more": has_more,
+        "data": page.items.iter().map(render).collect::<Vec<_>>(),
+        "has_more": page.has_more,
     })
 }
 
@@ -60,12 +58,10 @@ pub struct List<R> {
     has_more: bool,
 }
 
-pub fn list_of<T, R>(mut rows: Vec<T>, page: &PageRequest, render: impl Fn(&T) -> R) -> List<R> {
-    let has_more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
+pub fn list_of<T, R>(page: Page<T>, render: impl Fn(&T) -> R) -> List<R> {
     List {
         object: "list",
-        data: rows.iter().map(render).collect(),
-        has_more,
+        data: page.items.iter().map(render).collect(),
+        has_more: page.has_more,
     }
 }

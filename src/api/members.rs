@@ -51,14 +51,8 @@ pub async fn list_members(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
-    let mut all = members::list(&api.app, &admin).await?;
-    all.sort_by(|a, b| b.user_id.cmp(&a.user_id));
-    let rows: Vec<_> = all
-        .into_iter()
-        .filter(|m| page.starting_after.as_ref().is_none_or(|c| &m.user_id < c))
-        .take(page.limit as usize + 1)
-        .collect();
-    Ok(Json(list_body(rows, &page, member_json)))
+    let rows = members::list(&api.app, &admin, &page).await?;
+    Ok(Json(list_body(rows, member_json)))
 }
 
 pub async fn update_member(
@@ -69,12 +63,7 @@ pub async fn update_member(
 ) -> ApiResult<Json<Value>> {
     body.only(&["role"])?;
     let role = role_param(&body)?;
-    members::change_role(&api.app, &admin, &id, role).await?;
-    let member = members::list(&api.app, &admin)
-        .await?
-        .into_iter()
-        .find(|m| m.user_id == id)
-        .ok_or_else(|| ApiError::not_found("member"))?;
+    let member = members::change_role(&api.app, &admin, &id, role).await?;
     Ok(Json(member_json(&member)))
 }
 
@@ -93,13 +82,8 @@ pub async fn list_invitations(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let page = page_request(&q)?;
-    let rows: Vec<_> = members::invitations(&api.app, &admin)
-        .await?
-        .into_iter()
-        .filter(|i| page.starting_after.as_ref().is_none_or(|c| &i.id < c))
-        .take(page.limit as usize + 1)
-        .collect();
-    Ok(Json(list_body(rows, &page, invitation_json)))
+    let rows = members::invitations(&api.app, &admin, &page).await?;
+    Ok(Json(list_body(rows, invitation_json)))
 }
 
 pub async fn create_invitation(
@@ -110,12 +94,7 @@ pub async fn create_invitation(
     body.only(&["email", "role"])?;
     let email = body.name("email", 254)?;
     let role = role_param(&body)?;
-    let to = members::invite(&api.app, &admin, &email, role).await?;
-    let invitation = members::invitations(&api.app, &admin)
-        .await?
-        .into_iter()
-        .find(|i| i.email == to)
-        .ok_or_else(ApiError::internal)?;
+    let invitation = members::invite(&api.app, &admin, &email, role).await?;
     Ok((StatusCode::CREATED, Json(invitation_json(&invitation))).into_response())
 }
 

@@ -3,6 +3,7 @@
 use crate::domain::api_keys::{allows, Scope};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::refusal::Refusal;
 use crate::domain::roles::Role;
 use crate::domain::roles::{can_administer, can_assign, can_own, can_remove};
 use crate::session::AuthState;
@@ -51,6 +52,16 @@ impl MemberOf {
     /// The member as an owner of the account (domains, single sign-on).
     pub fn as_owner(&self) -> Option<OwnerOf> {
         can_own(self.role).then(|| OwnerOf(self.clone()))
+    }
+
+    /// The member as an admin, or the one refusal for someone who is not.
+    pub fn admin(&self) -> Result<AdminOf, Refusal> {
+        self.as_admin().ok_or_else(Refusal::admins_only)
+    }
+
+    /// The member as an owner, or the one refusal for someone who is not.
+    pub fn owner(&self) -> Result<OwnerOf, Refusal> {
+        self.as_owner().ok_or_else(Refusal::owners_only)
     }
 
     pub fn is_admin(&self) -> bool {

@@ -6,11 +6,10 @@ use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
 use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::new_id;
-use crate::domain::paging::PageRequest;
+use crate::domain::paging::{Page, PageRequest};
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
 use crate::flows::{Outcome, Refusal};
-use crate::ports::StoreResult;
 use crate::AppState;
 
 /// What a new key is to be: its name as typed, when it expires, what it may do (`None`: the
@@ -53,8 +52,9 @@ pub async fn list(
     state: &AppState,
     admin: &AdminOf,
     page: &PageRequest,
-) -> StoreResult<Vec<ApiKeyRecord>> {
-    state.store.list_api_keys(&admin.account_id, page).await
+) -> Outcome<Page<ApiKeyRecord>> {
+    let rows = state.store.list_api_keys(&admin.account_id, page).await?;
+    Ok(Page::from_fetched(rows, page))
 }
 
 pub async fn get(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<ApiKeyRecord> {

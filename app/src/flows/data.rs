@@ -5,7 +5,7 @@ use crate::auth::KeyOf;
 use crate::domain::accounts::Account;
 use crate::domain::api_keys::Scope;
 use crate::domain::ids::{new_id, WORKSPACE};
-use crate::domain::paging::PageRequest;
+use crate::domain::paging::{Page, PageRequest};
 use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use crate::flows::{Outcome, Refusal};
 use crate::AppState;
@@ -32,9 +32,10 @@ pub async fn list_workspaces(
     state: &AppState,
     key: &KeyOf,
     page: &PageRequest,
-) -> Outcome<Vec<Workspace>> {
+) -> Outcome<Page<Workspace>> {
     need(key, Scope::WorkspacesRead)?;
-    Ok(state.store.list_workspaces(&key.account_id, page).await?)
+    let rows = state.store.list_workspaces(&key.account_id, page).await?;
+    Ok(Page::from_fetched(rows, page))
 }
 
 pub async fn workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<Workspace> {
@@ -95,12 +96,13 @@ pub async fn list_records(
     key: &KeyOf,
     workspace_id: Option<&str>,
     page: &PageRequest,
-) -> Outcome<Vec<DataRecord>> {
+) -> Outcome<Page<DataRecord>> {
     need(key, Scope::RecordsRead)?;
-    Ok(state
+    let rows = state
         .store
         .list_records(&key.account_id, workspace_id, page)
-        .await?)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
 }
 
 pub async fn record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<DataRecord> {

@@ -8,6 +8,7 @@ use crate::domain::ids;
 use crate::domain::ids::new_id;
 use crate::domain::lockout::Hit;
 use crate::domain::members::{Acceptor, Invitation, MemberRecord, MembershipChange, NewInvitation};
+use crate::domain::paging::{Page, PageRequest};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::sso::SsoConnection;
@@ -17,25 +18,51 @@ use crate::flows::sign_up::validate_new_password;
 use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
-use crate::ports::{MembershipStore, StoreError, StoreResult};
+use crate::ports::{MembershipStore, StoreResult};
 use crate::AppState;
 
-/// The account's members, for its owners and admins.
-pub async fn list(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<MemberRecord>> {
-    state.store.members(&admin.account_id).await
+/// The account's members, newest user first, a page at a time, for its owners and admins.
+pub async fn list(
+    state: &AppState,
+    admin: &AdminOf,
+    page: &PageRequest,
+) -> Outcome<Page<MemberRecord>> {
+    let all = state.store.members(&admin.account_id).await?;
+    Ok(Page::of(all, page, |m| m.user_id.as_str()))
 }
 
-/// The account's pending invitations, for its owners and admins.
-pub async fn invitations(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<Invitation>> {
+/// One member of the account, for its owners and admins.
+pub async fn member(state: &AppState, admin: &AdminOf, user_id: &str) -> Outcome<MemberRecord> {
+    find_member(state, &admin.account_id, user_id).await
+}
+
+async fn find_member(state: &AppState, account_id: &str, user_id: &str) -> Outcome<MemberRecord> {
     state
         .store
+        .members(account_id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .ok_or_else(|| Refusal::NotFound("member").into())
+}
+
+/// The account's pending invitations, newest first, a page at a time, for its owners and
+/// admins.
+pub async fn invitations(
+    state: &AppState,
+    admin: &AdminOf,
+    page: &PageRequest,
+) -> Outcome<Page<Invitation>> {
+    let all = state
+        .store
         .invitations(&admin.account_id, state.clock.now())
-        .await
+        .await?;
+    Ok(Page::of(all, page, |i| i.id.as_str()))
 }
 
 /// The account's activity log, newest first, for its owners and admins.
-pub async fn activity(state: &AppState, admin: &AdminOf) -> StoreResult<Vec<AuditEvent>> {
-    state.store.audit_events(&admin.account_id, 200).await
+pub async fn activity(state: &AppState, admin: &AdminOf) -> Outcome<Vec<AuditEvent>> {
+    Ok(state.store.audit_events(&admin.account_id, 200).await?)
 }
 
 /// The member `user_id`, for the page that confirms removing them: anyone may look at
@@ -45,20 +72,11 @@ pub async fn removal_target(
     state: &AppState,
     actor: &MemberOf,
     user_id: &str,
-) -> Result<Result<MemberRecord, Refusal>, StoreError> {
-    if user_id != actor.user_id && actor.as_admin().is_none() {
-        return Ok(Err(Refusal::not_allowed(
-            "role_not_allowed",
-            ROLE_NOT_ALLOWED,
-        )));
+) -> Outcome<MemberRecord> {
+    if user_id != actor.user_id {
+        actor.admin()?;
     }
-    let target = state
-        .store
-        .members(&actor.account_id)
-        .await?
-        .into_iter()
-        .find(|m| m.user_id == user_id);
-    Ok(target.ok_or(Refusal::NotFound("member")))
+    find_member(state, &actor.account_id, user_id).await
 }
 
 /// Refusals of member changes, worded once for the page and the API.
@@ -80,13 +98,13 @@ fn from_store(change: MembershipChange) -> Result<(), Refusal> {
     }
 }
 
-/// Invites `email_input` with `role`; the answer is the address the invitation went to.
+/// Invites `email_input` with `role`; the answer is the invitation that was sent.
 pub async fn invite(
     state: &AppState,
     actor: &AdminOf,
     email_input: &str,
     role: Role,
-) -> Outcome<EmailAddress> {
+) -> Outcome<Invitation> {
     if !actor.may_assign(None, role) {
         return Err(not_allowed(INVITE_NOT_ALLOWED).into());
     }
@@ -101,8 +119,7 @@ pub async fn invite(
         }
         .into());
     }
-    send_invitation(state, actor, email.clone(), role).await?;
-    Ok(email)
+    send_invitation(state, actor, email, role).await
 }
 
 /// One day: the window of the per-account invitation limit.
@@ -115,7 +132,7 @@ async fn send_invitation(
     actor: &AdminOf,
     email: EmailAddress,
     role: Role,
-) -> Outcome<()> {
+) -> Outcome<Invitation> {
     if !mail::take_slot(state, MailKind::Invitation, &email).await? {
         return Err(Refusal::TooSoon {
             code: "recipient_recently_emailed",
@@ -164,6 +181,7 @@ async fn send_invitation(
     let (raw, hash) = new_link_token();
     let now = state.clock.now();
     let id = new_id("inv");
+    let expires_at = now.plus(INVITATION_LIFETIME);
     state
         .store
         .create_invitation(
@@ -175,7 +193,7 @@ async fn send_invitation(
                 token_hash: hash,
                 invited_by: Some(actor.user_id.clone()),
                 now,
-                expires_at: now.plus(INVITATION_LIFETIME),
+                expires_at,
             },
             actor.audit(
                 "invitation.created",
@@ -200,7 +218,16 @@ async fn send_invitation(
         role.as_str(),
         &link,
     ));
-    Ok(())
+    Ok(Invitation {
+        id,
+        account_id: actor.account_id.clone(),
+        account_name,
+        email,
+        role,
+        invited_by: Some(actor.user_id.clone()),
+        created_at: now,
+        expires_at,
+    })
 }
 
 /// May `actor` manage an invitation with this role? The one rule for resend and revoke.
@@ -209,7 +236,7 @@ fn may_manage_invitation(actor: &AdminOf, role: Role) -> bool {
 }
 
 /// Sends a pending invitation again with a new link (the old link stops working).
-pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<()> {
+pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<Invitation> {
     let inv = state
         .store
         .invitation(&actor.account_id, invitation_id, state.clock.now())
@@ -264,7 +291,7 @@ pub async fn change_role(
     actor: &AdminOf,
     user_id: &str,
     role: Role,
-) -> Outcome<()> {
+) -> Outcome<MemberRecord> {
     change_role_in(
         state.store.as_ref(),
         actor,
@@ -272,7 +299,8 @@ pub async fn change_role(
         role,
         state.clock.now(),
     )
-    .await
+    .await?;
+    member(state, actor, user_id).await
 }
 
 /// [`change_role`] against the memberships alone (what its unit tests use).

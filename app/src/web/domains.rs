@@ -38,8 +38,9 @@ mod ssr {
     use tower_sessions::Session;
 
     use super::{AddDomain, DeleteDomain, VerifyDomain};
-    use crate::flows::domains::{self, AddResult, VerifyResult};
-    use crate::session::{self, take_flash, Flash};
+    use crate::domain::paging::PageRequest;
+    use crate::flows::domains;
+    use crate::session::take_flash;
     use crate::web::forms::{Ctx, Next};
     use crate::web::respond::PageResult;
     use crate::web::shell::human_time;
@@ -49,82 +50,45 @@ mod ssr {
 
     pub const PATH: &str = "/settings/domains";
 
-    async fn flash(ctx: &Ctx, flash: Flash) -> Next {
-        session::set_flash(&ctx.session, flash).await?;
-        Ok(PATH.into())
-    }
-
     pub async fn handle_add(ctx: &Ctx, input: String) -> Next {
-        let owner = match ctx.owner(PATH).await? {
-            Ok(o) => o,
-            Err(path) => return Ok(path),
-        };
-        let f = match domains::add(&ctx.state, &owner, &input).await? {
-            AddResult::Added(d) => Flash::notice(format!(
-                "{} added. Publish the TXT record below, then press Verify.",
-                d.domain
-            )),
-            AddResult::AlreadyAdded(d) => {
-                Flash::notice(format!("{} is already on this account.", d.domain))
-            }
-            AddResult::Invalid(e) => Flash::default()
-                .field_error("domain", Some(e.to_string()))
-                .value("domain", &input.chars().take(300).collect::<String>()),
-        };
-        flash(ctx, f).await
+        let owner = ctx.owner(PATH).await?;
+        let added = domains::add(&ctx.state, &owner, &input).await;
+        let d = ctx
+            .settle_keeping(added, PATH, &[("domain", &input)])
+            .await?;
+        let message = format!(
+            "{} added. Publish the TXT record below, then press Verify.",
+            d.domain
+        );
+        ctx.notice(message, PATH).await
     }
 
     pub async fn handle_verify(ctx: &Ctx, id: String) -> Next {
-        let owner = match ctx.owner(PATH).await? {
-            Ok(o) => o,
-            Err(path) => return Ok(path),
-        };
-        let f = match domains::verify(&ctx.state, &owner, &id).await? {
-            VerifyResult::Verified(d) => Flash::notice(format!(
-                "{} is verified. Single sign-on connections of this account can now serve it.",
-                d.domain
-            )),
-            VerifyResult::RecordNotFound(record) => Flash::error(format!(
-                "No TXT record {} with the value {} was found yet. DNS changes can take a while to appear; try again in a few minutes.",
-                record.name, record.value
-            )),
-            VerifyResult::HeldByAnotherAccount => Flash::error(
-                "Another account has verified this domain. It must delete it before this account can verify it.",
-            ),
-            VerifyResult::DnsUnavailable => Flash::error(
-                "DNS did not answer. Nothing was changed; please try again in a moment.",
-            ),
-            VerifyResult::NotFound => Flash::error("That domain is no longer on this account."),
-        };
-        flash(ctx, f).await
+        let owner = ctx.owner(PATH).await?;
+        let d = ctx
+            .settle(domains::verify(&ctx.state, &owner, &id).await, PATH)
+            .await?;
+        let message = format!(
+            "{} is verified. Single sign-on connections of this account can now serve it.",
+            d.domain
+        );
+        ctx.notice(message, PATH).await
     }
 
     pub async fn handle_delete(ctx: &Ctx, id: String) -> Next {
-        let owner = match ctx.owner(PATH).await? {
-            Ok(o) => o,
-            Err(path) => return Ok(path),
-        };
-        let f = if domains::delete(&ctx.state, &owner, &id).await? {
-            Flash::notice("The domain was deleted: single sign-on no longer serves it.")
-        } else {
-            Flash::error("That domain is no longer on this account.")
-        };
-        flash(ctx, f).await
+        let owner = ctx.owner(PATH).await?;
+        ctx.settle(domains::delete(&ctx.state, &owner, &id).await, PATH)
+            .await?;
+        let message = "The domain was deleted: single sign-on no longer serves it.";
+        ctx.notice(message, PATH).await
     }
 
     pub async fn domains_page(State(state): State<AppState>, session: Session) -> PageResult {
-        let (member, owner) = match signed::owner(
-            &state,
-            &session,
-            "Only owners of this account can manage its domains.",
-        )
-        .await?
-        {
-            Ok(v) => v,
-            Err(page) => return Ok(page),
-        };
+        let (member, owner) = signed::owner(&state, &session).await?;
         let flash = take_flash(&session).await?;
-        let list = domains::list(&state, &owner).await?;
+        let list = domains::list(&state, &owner, &PageRequest::everything())
+            .await?
+            .items;
         let chrome = member.chrome();
         Ok(render_page(StatusCode::OK, "Domains", move || {
             let rows = list

@@ -122,11 +122,39 @@ pub fn request_refused(status: StatusCode, message: &'static str) -> Response {
 }
 
 /// 403 for a signed-in person whose role does not allow the page.
-pub fn forbidden(message: &'static str) -> Response {
+pub fn forbidden(message: impl Into<String>) -> Response {
+    let message = message.into();
     render_page(StatusCode::FORBIDDEN, "Not allowed", move || {
         view! {
             <AuthCard title="Not allowed">
-                <p role="alert" class="alert">{message}</p>
+                <p role="alert" class="alert">{message.clone()}</p>
+                <p><a href="/home">"Back to your workspaces"</a></p>
+            </AuthCard>
+        }
+    })
+}
+
+/// The page for a flow's refusal met while building a page (the one mapping for pages, as
+/// `forms::refused` is for forms): 403 for a role or scope, 404 for what is not there, the
+/// refusal's own status and message otherwise.
+pub fn refused(refusal: &crate::flows::Refusal) -> Response {
+    use crate::flows::Refusal;
+    let status = match refusal {
+        Refusal::NotAllowed { .. } | Refusal::MissingScope(_) => StatusCode::FORBIDDEN,
+        Refusal::NotFound(_) => return not_found(),
+        Refusal::Conflict { .. } => StatusCode::CONFLICT,
+        Refusal::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Refusal::Invalid { .. } | Refusal::Unmet { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    if status == StatusCode::FORBIDDEN {
+        return forbidden(refusal.message());
+    }
+    let message = refusal.message();
+    render_page(status, "That did not work", move || {
+        view! {
+            <AuthCard title="That did not work">
+                <p role="alert" class="alert">{message.clone()}</p>
                 <p><a href="/home">"Back to your workspaces"</a></p>
             </AuthCard>
         }

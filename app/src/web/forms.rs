@@ -52,8 +52,28 @@ pub fn refused(refusal: &Refusal) -> Flash {
     }
 }
 
+/// Why a server function goes somewhere other than the page it was heading for: a page chosen
+/// on the way (sign-in when signed out, back to the form with a refusal's message), or a
+/// failure of the database or the session store. `?` leaves a handler early with either.
+#[derive(Debug)]
+pub enum Leave {
+    To(String),
+    Failed(ActionError),
+}
+
+impl<E: Into<ActionError>> From<E> for Leave {
+    fn from(err: E) -> Self {
+        Leave::Failed(err.into())
+    }
+}
+
 /// Where to go next.
-pub type Next = Result<String, ActionError>;
+pub type Next = Result<String, Leave>;
+
+/// Shorthand for "go to `path` instead".
+pub fn leave<T>(path: impl Into<String>) -> Result<T, Leave> {
+    Err(Leave::To(path.into()))
+}
 
 pub struct Ctx {
     pub state: AppState,
@@ -63,92 +83,92 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The signed-in person, or `None` (the caller sends them to sign in).
+    /// The signed-in person, or `None`.
     pub async fn signed(&self) -> Result<Option<Signed>, ActionError> {
         Ok(auth::signed_in(&self.state, &self.session).await?)
     }
 
-    /// The signed-in member in their current account (role read now), or the page to go to
-    /// instead: sign-in when signed out, the picker when they are in no account.
-    pub async fn member(&self) -> Result<Result<MemberOf, String>, ActionError> {
-        let Some(signed) = self.signed().await? else {
-            return Ok(Err("/sign-in".into()));
-        };
+    /// The signed-in person; signed out, to sign in.
+    pub async fn signed_or_sign_in(&self) -> Result<Signed, Leave> {
+        self.signed().await?.map_or_else(|| leave("/sign-in"), Ok)
+    }
+
+    /// The signed-in member in their current account (role read now); instead, sign-in when
+    /// signed out, the picker when they are in no account.
+    pub async fn member(&self) -> Result<MemberOf, Leave> {
+        let signed = self.signed_or_sign_in().await?;
         let Some(account_id) = signed.current_account().map(str::to_owned) else {
-            return Ok(Err("/accounts".into()));
+            return leave("/accounts");
         };
         let member = auth::member_of(&self.state, &signed, &account_id)
             .await
             .map_err(FlowError::from)?;
-        Ok(member.ok_or_else(|| "/accounts".to_owned()))
+        member.map_or_else(|| leave("/accounts"), Ok)
     }
 
-    /// An owner or admin of the current account, or the page to go to instead (`back`, with
-    /// `refused` as the message, for a member whose role does not allow it).
-    pub async fn admin(
+    /// An owner or admin of the current account; anyone else goes back to `back` with the one
+    /// refusal.
+    pub async fn admin(&self, back: &str) -> Result<AdminOf, Leave> {
+        let member = self.member().await?;
+        self.settle(member.admin().map_err(Stopped::from), back)
+            .await
+    }
+
+    /// An owner of the current account; anyone else goes back to `back` with the one refusal.
+    pub async fn owner(&self, back: &str) -> Result<OwnerOf, Leave> {
+        let member = self.member().await?;
+        self.settle(member.owner().map_err(Stopped::from), back)
+            .await
+    }
+
+    /// The email typed into a form's `email` field; when it is not an address, back to `back`
+    /// with the reason next to the field and what was typed kept.
+    pub async fn email_or_back(&self, typed: &str, back: &str) -> Result<EmailAddress, Leave> {
+        let parsed = EmailAddress::parse(typed)
+            .map_err(|err| Stopped::from(Refusal::invalid("email", err.to_string())));
+        self.settle_keeping(parsed, back, &[("email", typed)]).await
+    }
+
+    /// A flow's outcome: its value, or back to `back` with the one flash for its refusal (a
+    /// failure stays a failure).
+    pub async fn settle<T>(&self, outcome: Result<T, Stopped>, back: &str) -> Result<T, Leave> {
+        self.settle_keeping(outcome, back, &[]).await
+    }
+
+    /// Like [`Ctx::settle`], keeping what was typed into `fields` for the form.
+    pub async fn settle_keeping<T>(
         &self,
+        outcome: Result<T, Stopped>,
         back: &str,
-        refused: &str,
-    ) -> Result<Result<AdminOf, String>, ActionError> {
-        let member = match self.member().await? {
-            Ok(m) => m,
-            Err(path) => return Ok(Err(path)),
-        };
-        match member.as_admin() {
-            Some(admin) => Ok(Ok(admin)),
-            None => {
-                session::set_flash(&self.session, Flash::error(refused)).await?;
-                Ok(Err(back.to_owned()))
-            }
-        }
-    }
-
-    /// An owner of the current account, or the page to go to instead (`back`, with a message
-    /// for a member who is not an owner).
-    pub async fn owner(&self, back: &str) -> Result<Result<OwnerOf, String>, ActionError> {
-        let member = match self.member().await? {
-            Ok(m) => m,
-            Err(path) => return Ok(Err(path)),
-        };
-        match member.as_owner() {
-            Some(owner) => Ok(Ok(owner)),
-            None => {
-                let flash = Flash::error("Only owners of this account can do that.");
+        fields: &[(&str, &str)],
+    ) -> Result<T, Leave> {
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(Stopped::Refused(refusal)) => {
+                let flash = fields.iter().fold(refused(&refusal), |f, (name, value)| {
+                    f.value(name, &kept(value))
+                });
                 session::set_flash(&self.session, flash).await?;
-                Ok(Err(back.to_owned()))
+                leave(back)
             }
-        }
-    }
-
-    /// The email typed into a form's `email` field, or (when it is not an address) the page to
-    /// go back to, with the reason next to the field and what was typed kept.
-    pub async fn email_or_back(
-        &self,
-        typed: &str,
-        back: &str,
-    ) -> Result<Result<EmailAddress, String>, ActionError> {
-        match EmailAddress::parse(typed) {
-            Ok(address) => Ok(Ok(address)),
-            Err(err) => {
-                let flash = Flash::default()
-                    .field_error("email", Some(err.to_string()))
-                    .value("email", &kept(typed));
-                session::set_flash(&self.session, flash).await?;
-                Ok(Err(back.to_owned()))
-            }
+            Err(Stopped::Broken(err)) => Err(err.into()),
         }
     }
 
     /// Where a flow that stopped short sends the person: back to `back` with the one flash
     /// for its refusal, or (a failure) to the generic error.
     pub async fn stopped(&self, stopped: Stopped, back: &str) -> Next {
-        match stopped {
-            Stopped::Refused(refusal) => {
-                session::set_flash(&self.session, refused(&refusal)).await?;
-                Ok(back.to_owned())
-            }
-            Stopped::Broken(err) => Err(err.into()),
+        match self.settle::<()>(Err(stopped), back).await {
+            Err(Leave::To(path)) => Ok(path),
+            Err(failed) => Err(failed),
+            Ok(()) => Ok(back.to_owned()),
         }
+    }
+
+    /// To `to`, with `message` as a notice there.
+    pub async fn notice(&self, message: impl Into<String>, to: &str) -> Next {
+        session::set_flash(&self.session, Flash::notice(message)).await?;
+        Ok(to.to_owned())
     }
 
     pub async fn load() -> Result<Self, ServerFnError> {
@@ -177,8 +197,8 @@ impl Ctx {
     /// (with the request id, so support can find the log line) on the fallback page.
     pub async fn finish(&self, next: Next, fallback: &str) -> Result<(), ServerFnError> {
         let target = match next {
-            Ok(target) => target,
-            Err(err) => {
+            Ok(target) | Err(Leave::To(target)) => target,
+            Err(Leave::Failed(err)) => {
                 tracing::error!(request_id = %self.request_id, error = %err, "form action failed");
                 let flash = Flash::error(format!(
                     "Something went wrong on our side. Please try again. (Request id: {})",

@@ -1,7 +1,6 @@
 //! The pages' side of "who is acting": the signed-in member in their current account (from
 //! [`crate::auth`]), or the page to show instead — sign-in when signed out, the account picker
 //! when no account is chosen or they left it, 403 when their role does not allow the page.
-use axum::response::Response;
 use tower_sessions::Session;
 
 use super::errors;
@@ -37,62 +36,45 @@ impl Member {
     }
 }
 
-/// The page to show instead of the one asked for.
-pub type Instead = Response;
-
-/// The signed-in person, or the sign-in page.
+/// The signed-in person, if any.
 pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Signed>, PageError> {
-    auth::signed_in(state, session)
-        .await
-        .map_err(|e| PageError(e.to_string()))
+    Ok(auth::signed_in(state, session).await?)
 }
 
-/// The signed-in member in their current account (role read now), or where to go instead.
-pub async fn member(
-    state: &AppState,
-    session: &Session,
-) -> Result<Result<Member, Instead>, PageError> {
+/// The signed-in member in their current account (role read now); instead, the sign-in page
+/// when signed out, the account picker when no account is chosen or they left it.
+pub async fn member(state: &AppState, session: &Session) -> Result<Member, PageError> {
     let Some(signed) = signed_in(state, session).await? else {
-        return Ok(Err(see_other("/sign-in")));
+        return Err(PageError::Instead(see_other("/sign-in")));
     };
     let found = auth::current_member(state, &signed).await?;
     let Some((member, account_name)) = found else {
         session::set_current_account(session, None).await?;
-        return Ok(Err(see_other("/accounts")));
+        return Err(PageError::Instead(see_other("/accounts")));
     };
-    Ok(Ok(Member {
+    Ok(Member {
         signed,
         member,
         account_name,
-    }))
-}
-
-/// An owner or admin of the current account, or where to go instead (`refused` says why).
-pub async fn admin(
-    state: &AppState,
-    session: &Session,
-    refused: &'static str,
-) -> Result<Result<(Member, AdminOf), Instead>, PageError> {
-    Ok(match member(state, session).await? {
-        Ok(m) => match m.member.as_admin() {
-            Some(admin) => Ok((m, admin)),
-            None => Err(errors::forbidden(refused)),
-        },
-        Err(page) => Err(page),
     })
 }
 
-/// An owner of the current account, or where to go instead (`refused` says why).
-pub async fn owner(
-    state: &AppState,
-    session: &Session,
-    refused: &'static str,
-) -> Result<Result<(Member, OwnerOf), Instead>, PageError> {
-    Ok(match member(state, session).await? {
-        Ok(m) => match m.member.as_owner() {
-            Some(owner) => Ok((m, owner)),
-            None => Err(errors::forbidden(refused)),
-        },
-        Err(page) => Err(page),
-    })
+/// An owner or admin of the current account; instead, the 403 page for anyone else.
+pub async fn admin(state: &AppState, session: &Session) -> Result<(Member, AdminOf), PageError> {
+    let m = member(state, session).await?;
+    let admin = m
+        .member
+        .admin()
+        .map_err(|r| PageError::Instead(errors::refused(&r)))?;
+    Ok((m, admin))
+}
+
+/// An owner of the current account; instead, the 403 page for anyone else.
+pub async fn owner(state: &AppState, session: &Session) -> Result<(Member, OwnerOf), PageError> {
+    let m = member(state, session).await?;
+    let owner = m
+        .member
+        .owner()
+        .map_err(|r| PageError::Instead(errors::refused(&r)))?;
+    Ok((m, owner))
 }

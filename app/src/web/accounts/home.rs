@@ -12,10 +12,7 @@ use crate::web::signed;
 use crate::AppState;
 
 pub async fn home_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = match signed::member(&state, &session).await? {
-        Ok(m) => m,
-        Err(redirect) => return Ok(redirect),
-    };
+    let member = signed::member(&state, &session).await?;
     let flash = take_flash(&session).await?;
     let workspaces = accounts::workspaces(&state, &member.member).await?;
     let chrome = member.chrome();

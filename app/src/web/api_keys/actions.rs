@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 
 use crate::flows::api_keys;
-use crate::session::{self, Flash};
 use crate::web::api_keys::page::PATH;
 use crate::web::forms::{Ctx, Next};
 
@@ -15,21 +14,12 @@ pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
 }
 
 pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
-    let admin = match ctx
-        .admin("/home", "Only owners and admins can delete API keys.")
-        .await?
-    {
-        Ok(a) => a,
-        Err(path) => return Ok(path),
-    };
-    match api_keys::delete(&ctx.state, &admin, &id).await {
-        Ok(()) => {
-            let flash = Flash::notice(
-                "The API key was deleted. Requests using it are refused from now on.",
-            );
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(PATH.into())
-        }
-        Err(stopped) => ctx.stopped(stopped, PATH).await,
-    }
+    let admin = ctx.admin("/home").await?;
+    let deleted = api_keys::delete(&ctx.state, &admin, &id).await;
+    ctx.settle(deleted, PATH).await?;
+    ctx.notice(
+        "The API key was deleted. Requests using it are refused from now on.",
+        PATH,
+    )
+    .await
 }

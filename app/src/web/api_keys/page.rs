@@ -18,29 +18,15 @@ use crate::flows::{Refusal, Stopped};
 use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::errors;
-use crate::web::respond::PageError;
 use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
-use crate::web::signed::{self, Instead, Member};
+use crate::web::signed::{self, Member};
 use crate::AppState;
 
 pub const PATH: &str = "/settings/api-keys";
 /// The session's one-time tokens of the key creation form.
 const KEY_FORM: &str = "api_key";
-
-/// The signed-in owner or admin, or the page to show instead.
-async fn admin(
-    state: &AppState,
-    session: &Session,
-) -> Result<Result<(Member, AdminOf), Instead>, PageError> {
-    signed::admin(
-        state,
-        session,
-        "Only owners and admins of this account can manage API keys.",
-    )
-    .await
-}
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
@@ -100,10 +86,7 @@ struct FormErrors {
 }
 
 pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let (member, admin) = match admin(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let (member, admin) = signed::admin(&state, &session).await?;
     let flash = take_flash(&session).await?;
     render_keys(
         &state,
@@ -134,7 +117,7 @@ async fn render_keys(
         limit: 100,
         starting_after: None,
     };
-    let keys = key_flows::list(state, admin, &page).await?;
+    let keys = key_flows::list(state, admin, &page).await?.items;
     let chrome = member.chrome();
     Ok(render_page(status, "API keys", move || {
         view! {
@@ -223,10 +206,7 @@ pub async fn create_key(
     session: Session,
     Form(form): Form<NewKeyForm>,
 ) -> PageResult {
-    let (member, admin) = match admin(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let (member, admin) = signed::admin(&state, &session).await?;
     match session::use_form_token(&session, KEY_FORM, &form.form_token).await? {
         FormToken::Fresh => {}
         FormToken::Used => {
@@ -307,10 +287,7 @@ pub async fn confirm_delete_page(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (member, admin) = match admin(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let (member, admin) = signed::admin(&state, &session).await?;
     let key = match key_flows::get(&state, &admin, &id).await {
         Ok(key) => key,
         Err(Stopped::Refused(_)) => return Ok(errors::not_found()),

@@ -6,9 +6,9 @@ use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
-use crate::flows::Stopped;
+use crate::flows::{Refusal, Stopped};
 use crate::session::{self, AuthState, Flash, SsoPurpose};
-use crate::web::forms::{kept, refused, Ctx, Next, DEAD_LINK};
+use crate::web::forms::{Ctx, Next, DEAD_LINK};
 use crate::web::sso::actions::begin_sso;
 
 #[server(prefix = "/_fn", endpoint = "invite_member")]
@@ -55,95 +55,58 @@ pub async fn accept_invitation(#[server(default)] password: String) -> Result<()
 
 /// The members page, where every form here comes back to.
 const MEMBERS: &str = "/settings/members";
-const NOT_ADMIN: &str = "Only owners and admins of this account can manage members.";
 
-fn parse_role(role: &str) -> Option<Role> {
-    Role::parse(role.trim())
+/// The role picked in a form, or the refusal next to its field.
+fn picked_role(role: &str) -> Result<Role, Stopped> {
+    Role::parse(role.trim()).ok_or_else(|| Refusal::invalid("role", "Choose a role.").into())
 }
 
 pub async fn handle_invite(ctx: &Ctx, email: String, role: String) -> Next {
-    let actor = match ctx.admin(MEMBERS, NOT_ADMIN).await? {
-        Ok(a) => a,
-        Err(path) => return Ok(path),
-    };
-    let Some(role) = parse_role(&role) else {
-        let flash = Flash::default()
-            .field_error("role", Some("Choose a role.".into()))
-            .value("email", &kept(&email));
-        session::set_flash(&ctx.session, flash).await?;
-        return Ok("/settings/members".into());
-    };
-    let flash = match members::invite(&ctx.state, &actor, &email, role).await {
-        Ok(to) => Flash::notice(format!("Invitation sent to {to}.")),
-        Err(Stopped::Refused(refusal)) => refused(&refusal).value("email", &kept(&email)),
-        Err(Stopped::Broken(err)) => return Err(err.into()),
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok(MEMBERS.into())
-}
-
-/// Back to the members page with `done`, or the refusal's message.
-async fn settle(ctx: &Ctx, outcome: Result<(), Stopped>, done: &str) -> Next {
-    match outcome {
-        Ok(()) => {
-            session::set_flash(&ctx.session, Flash::notice(done)).await?;
-            Ok(MEMBERS.into())
-        }
-        Err(stopped) => ctx.stopped(stopped, MEMBERS).await,
-    }
+    let actor = ctx.admin(MEMBERS).await?;
+    let typed = [("email", email.as_str())];
+    let role = ctx
+        .settle_keeping(picked_role(&role), MEMBERS, &typed)
+        .await?;
+    let invited = members::invite(&ctx.state, &actor, &email, role).await;
+    let invitation = ctx.settle_keeping(invited, MEMBERS, &typed).await?;
+    ctx.notice(format!("Invitation sent to {}.", invitation.email), MEMBERS)
+        .await
 }
 
 pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Next {
-    let actor = match ctx.admin(MEMBERS, NOT_ADMIN).await? {
-        Ok(a) => a,
-        Err(path) => return Ok(path),
-    };
-    let Some(role) = parse_role(&role) else {
-        session::set_flash(&ctx.session, Flash::error("Choose a role.")).await?;
-        return Ok("/settings/members".into());
-    };
-    let outcome = members::change_role(&ctx.state, &actor, &user_id, role).await;
-    settle(ctx, outcome, "The role was changed.").await
+    let actor = ctx.admin(MEMBERS).await?;
+    let role = ctx.settle(picked_role(&role), MEMBERS).await?;
+    let changed = members::change_role(&ctx.state, &actor, &user_id, role).await;
+    ctx.settle(changed, MEMBERS).await?;
+    ctx.notice("The role was changed.", MEMBERS).await
 }
 
 pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
-    let actor = match ctx.member().await? {
-        Ok(m) => m,
-        Err(path) => return Ok(path),
-    };
-    let outcome = members::remove(&ctx.state, &actor, &user_id).await;
-    if outcome.is_ok() && user_id == actor.user_id {
+    let actor = ctx.member().await?;
+    let removed = members::remove(&ctx.state, &actor, &user_id).await;
+    ctx.settle(removed, MEMBERS).await?;
+    if user_id == actor.user_id {
         session::set_current_account(&ctx.session, None).await?;
-        session::set_flash(&ctx.session, Flash::notice("You left the account.")).await?;
-        return Ok("/accounts".into());
+        return ctx.notice("You left the account.", "/accounts").await;
     }
-    settle(ctx, outcome, "The member was removed.").await
+    ctx.notice("The member was removed.", MEMBERS).await
 }
 
 pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
-    let actor = match ctx.admin(MEMBERS, NOT_ADMIN).await? {
-        Ok(a) => a,
-        Err(path) => return Ok(path),
-    };
-    let outcome = members::resend(&ctx.state, &actor, &id).await;
-    settle(
-        ctx,
-        outcome,
-        "The invitation was sent again with a new link.",
-    )
-    .await
+    let actor = ctx.admin(MEMBERS).await?;
+    let resent = members::resend(&ctx.state, &actor, &id).await;
+    ctx.settle(resent, MEMBERS).await?;
+    ctx.notice("The invitation was sent again with a new link.", MEMBERS)
+        .await
 }
 
 pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
-    let actor = match ctx.admin(MEMBERS, NOT_ADMIN).await? {
-        Ok(a) => a,
-        Err(path) => return Ok(path),
-    };
-    let outcome = members::revoke(&ctx.state, &actor, &id).await;
-    settle(
-        ctx,
-        outcome,
+    let actor = ctx.admin(MEMBERS).await?;
+    let revoked = members::revoke(&ctx.state, &actor, &id).await;
+    ctx.settle(revoked, MEMBERS).await?;
+    ctx.notice(
         "The invitation was revoked: its link no longer works.",
+        MEMBERS,
     )
     .await
 }

@@ -6,40 +6,26 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use crate::auth::AdminOf;
+use crate::domain::paging::PageRequest;
 use crate::flows::members;
-use crate::flows::Refusal;
 use crate::session::take_flash;
-use crate::web::errors;
 use crate::web::members::actions::{
     ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
 };
-use crate::web::respond::{PageError, PageResult};
+use crate::web::respond::PageResult;
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
-use crate::web::signed::{self, Instead, Member};
+use crate::web::signed;
 use crate::AppState;
 
-async fn admin(
-    state: &AppState,
-    session: &Session,
-) -> Result<Result<(Member, AdminOf), Instead>, PageError> {
-    signed::admin(
-        state,
-        session,
-        "Only owners and admins of this account can manage members.",
-    )
-    .await
-}
-
 pub async fn members_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let (member, admin) = match admin(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let (member, admin) = signed::admin(&state, &session).await?;
     let flash = take_flash(&session).await?;
-    let members = members::list(&state, &admin).await?;
-    let invitations = members::invitations(&state, &admin).await?;
+    let everything = PageRequest::everything();
+    let members = members::list(&state, &admin, &everything).await?.items;
+    let invitations = members::invitations(&state, &admin, &everything)
+        .await?
+        .items;
     let me = member.user_id().to_owned();
     let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
@@ -146,20 +132,9 @@ pub async fn confirm_remove_page(
     session: Session,
     Path(user_id): Path<String>,
 ) -> PageResult {
-    let member = match signed::member(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let member = signed::member(&state, &session).await?;
     let leaving = user_id == member.user_id();
-    let target = match members::removal_target(&state, &member.member, &user_id).await? {
-        Ok(target) => target,
-        Err(Refusal::NotFound(_)) => return Ok(errors::not_found()),
-        Err(_) => {
-            return Ok(errors::forbidden(
-                "Only owners and admins of this account can remove members.",
-            ))
-        }
-    };
+    let target = members::removal_target(&state, &member.member, &user_id).await?;
     let chrome = member.chrome();
     let question = if leaving {
         format!(
@@ -189,12 +164,11 @@ pub async fn confirm_remove_page(
 }
 
 pub async fn activity_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let (member, admin) = match admin(&state, &session).await? {
-        Ok(m) => m,
-        Err(page) => return Ok(page),
-    };
+    let (member, admin) = signed::admin(&state, &session).await?;
     let events = members::activity(&state, &admin).await?;
-    let people = members::list(&state, &admin).await?;
+    let people = members::list(&state, &admin, &PageRequest::everything())
+        .await?
+        .items;
     let chrome = member.chrome();
     let who = move |id: &Option<String>| {
         id.as_ref()

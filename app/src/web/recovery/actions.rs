@@ -46,10 +46,7 @@ pub async fn handle_unlock(ctx: &Ctx) -> Next {
 }
 
 pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
-    let address = match ctx.email_or_back(&email, "/forgot").await? {
-        Ok(address) => address,
-        Err(back) => return Ok(back),
-    };
+    let address = ctx.email_or_back(&email, "/forgot").await?;
     recovery::forgot_password(&ctx.state, &address);
     session::set_pending_email(&ctx.session, address.as_str()).await?;
     Ok("/forgot/sent".into())

@@ -42,10 +42,7 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 }
 
 pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
-    let address = match ctx.email_or_back(&email, "/sign-in").await? {
-        Ok(address) => address,
-        Err(back) => return Ok(back),
-    };
+    let address = ctx.email_or_back(&email, "/sign-in").await?;
     session::set_sign_in_email(&ctx.session, address.as_str()).await?;
     match sign_in::decide_email_step(&ctx.state, &address).await? {
         EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok("/sign-in/password".into()),

@@ -119,10 +119,7 @@ pub struct SsoForm {
 }
 
 pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let input = sso::ConnectionInput {
         issuer: form.issuer.clone(),
         client_id: form.client_id.clone(),
@@ -148,10 +145,7 @@ pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next
 
 /// Enforces (after the confirmation page) or stops enforcing a connection.
 pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let flash = match sso::set_enforced(&ctx.state, &owner, &id, enforced).await? {
         EnforceResult::Enforced { sessions_ended } => Flash::notice(format!(
             "Single sign-on is now enforced for these domains. {sessions_ended} password session(s) of affected people were ended."
@@ -170,10 +164,7 @@ pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> N
 
 /// Turns "create users on first sign-in" on or off for a connection.
 pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bool) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let flash = if !sso::set_create_users(&ctx.state, &owner, &id, create_users).await? {
         Flash::error("That connection no longer exists.")
     } else if create_users {
@@ -191,10 +182,7 @@ pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bo
 
 /// Starts an owner's test sign-in through a connection.
 pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let Some(connection) = sso::connection(&ctx.state, &owner.account_id, &id)
         .await
         .map_err(FlowError::from)?
@@ -214,10 +202,7 @@ pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
 
 /// Fetches the provider's discovery document and says plainly what is wrong, if anything.
 pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let flash = match sso::test_connection(&ctx.state, &owner, &id).await? {
         sso::TestConnection::NotFound => Flash::error("That connection no longer exists."),
         sso::TestConnection::Works(endpoint) => Flash::notice(format!(
@@ -230,10 +215,7 @@ pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
 }
 
 pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
-    let owner = match ctx.owner("/settings/sso").await? {
-        Ok(o) => o,
-        Err(path) => return Ok(path),
-    };
+    let owner = ctx.owner("/settings/sso").await?;
     let flash = if sso::delete(&ctx.state, &owner, &id).await? {
         Flash::notice("The connection was deleted: its domains no longer use single sign-on.")
     } else {

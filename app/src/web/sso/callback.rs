@@ -12,7 +12,7 @@ use crate::domain::tokens::TokenPurpose;
 use crate::flows::accounts;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::session::{self, AuthState, Flash, SsoPurpose};
-use crate::web::respond::{see_other, PageResult};
+use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
 use crate::web::signed;
 use crate::AppState;
@@ -141,11 +141,12 @@ async fn test(
     owner_user_id: &str,
     cb: Callback<'_>,
 ) -> PageResult {
-    let owner = match signed::member(state, session).await? {
+    let owner = match signed::member(state, session).await {
         Ok(m) => Some(m.member)
             .filter(|a| a.user_id == owner_user_id && a.account_id == cb.account_id)
             .and_then(|a| a.as_owner()),
-        Err(_) => None,
+        Err(PageError::Instead(_)) => None,
+        Err(failed) => return Err(failed),
     };
     let Some(owner) = owner else {
         return Ok(failure_page(SsoFailure::FlowInvalid, None));

@@ -7,14 +7,13 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use crate::auth::OwnerOf;
 use crate::flows::sso::{self, redirect_uri};
 use crate::session::take_flash;
 use crate::web::errors;
-use crate::web::respond::{PageError, PageResult};
+use crate::web::respond::PageResult;
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
-use crate::web::signed::{self, Instead, Member};
+use crate::web::signed::{self};
 use crate::web::sso::actions::{
     CreateSsoConnection, DeleteSsoConnection, SetSsoCreateUsers, SetSsoEnforced, StartSsoTest,
     TestSsoConnection,
@@ -23,24 +22,8 @@ use crate::AppState;
 
 const PATH: &str = "/settings/sso";
 
-/// The signed-in owner, or the page to show instead.
-async fn owner_page(
-    state: &AppState,
-    session: &Session,
-) -> Result<Result<(Member, OwnerOf), Instead>, PageError> {
-    signed::owner(
-        state,
-        session,
-        "Only owners of this account can manage single sign-on.",
-    )
-    .await
-}
-
 pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let (member, owner) = match owner_page(&state, &session).await? {
-        Ok(v) => v,
-        Err(page) => return Ok(page),
-    };
+    let (member, owner) = signed::owner(&state, &session).await?;
     let flash = take_flash(&session).await?;
     let connections = sso::list(&state, &owner).await?;
     let verified = sso::unconnected_domains(&state, &owner, &connections).await?;
@@ -168,10 +151,7 @@ pub async fn confirm_enforce_page(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    let (member, owner) = match owner_page(&state, &session).await? {
-        Ok(v) => v,
-        Err(page) => return Ok(page),
-    };
+    let (member, owner) = signed::owner(&state, &session).await?;
     let Some((connection, affected)) = sso::enforcement_preview(&state, &owner, &id).await? else {
         return Ok(errors::not_found());
     };
