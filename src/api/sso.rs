@@ -6,22 +6,14 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
-use app::auth::OwnerOf;
 use app::domain::secret::Secret;
 use app::domain::sso::SsoConnection;
-use app::flows::sso::{self, ConnectionInput, EnforceResult, SsoResult};
+use app::flows::sso::{self, ConnectionChange, ConnectionInput};
 
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
 use super::ApiState;
 use app::auth::AdminOf;
-
-/// The admin as an owner of the account (the role rules decide), or 403 `owner_only`.
-pub fn owner(admin: &AdminOf) -> ApiResult<OwnerOf> {
-    admin
-        .as_owner()
-        .ok_or_else(|| ApiError::permission("owner_only", "Only owners can manage this"))
-}
 
 fn connection_json(api: &ApiState, c: &SsoConnection) -> Value {
     json!({
@@ -35,21 +27,11 @@ fn connection_json(api: &ApiState, c: &SsoConnection) -> Value {
     })
 }
 
-/// 409: enforcement waits for an owner's completed test sign-in (on the settings page).
-fn test_sign_in_required() -> ApiError {
-    let mut e = ApiError::unprocessable(
-        "test_sign_in_required",
-        "Complete a test sign-in through this provider (on the Single sign-on page) before enforcing it",
-    );
-    e.status = StatusCode::CONFLICT;
-    e
-}
-
 pub async fn list(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&admin)?;
+    let owner = admin.owner()?;
     let rows = sso::list(&api.app, &owner).await?;
     let data: Vec<Value> = rows.iter().map(|c| connection_json(&api, c)).collect();
     Ok(Json(
@@ -91,7 +73,7 @@ pub async fn create(
     Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let owner = owner(&admin)?;
+    let owner = admin.owner()?;
     body.only(&[
         "issuer",
         "client_id",
@@ -125,37 +107,16 @@ pub async fn create(
             .at("domains", "/domains"))
         }
     };
-    match body.get("enforced") {
-        None | Some(Value::Bool(false)) => {}
-        // A new connection has had no test sign-in: it cannot start out enforced.
-        Some(Value::Bool(true)) => return Err(test_sign_in_required().at("enforced", "/enforced")),
-        Some(_) => {
-            return Err(ApiError::unprocessable(
-                "parameter_invalid",
-                "enforced must be true or false",
-            )
-            .at("enforced", "/enforced"))
-        }
-    }
     let input = ConnectionInput {
         issuer: string(&body, "issuer")?,
         client_id: string(&body, "client_id")?,
         client_secret: Secret::new(string(&body, "client_secret")?),
         domains,
         create_users: flag(&body, "create_users")?.unwrap_or(false),
+        enforced: flag(&body, "enforced")?.unwrap_or(false),
     };
-    match sso::create(&api.app, &owner, input).await? {
-        SsoResult::Created(c) => {
-            Ok((StatusCode::CREATED, Json(connection_json(&api, &c))).into_response())
-        }
-        SsoResult::Invalid(e) => {
-            let mut err = ApiError::unprocessable(e.code, e.message).at(e.field, &pointer(e.field));
-            if e.code == "domain_taken" {
-                err.status = StatusCode::CONFLICT;
-            }
-            Err(err)
-        }
-    }
+    let c = sso::create(&api.app, &owner, input).await?;
+    Ok((StatusCode::CREATED, Json(connection_json(&api, &c))).into_response())
 }
 
 /// `PATCH {"enforced"?, "create_users"?}`: at least one of them.
@@ -165,33 +126,13 @@ pub async fn update(
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner(&admin)?;
+    let owner = admin.owner()?;
     body.only(&["enforced", "create_users"])?;
-    let enforced = flag(&body, "enforced")?;
-    let create_users = flag(&body, "create_users")?;
-    if enforced.is_none() && create_users.is_none() {
-        return Err(ApiError::unprocessable(
-            "parameter_missing",
-            "Give enforced, create_users or both",
-        )
-        .at("enforced", "/enforced"));
-    }
-    // Enforcement first: when it is refused (no test sign-in yet), nothing changes.
-    if let Some(enforced) = enforced {
-        match sso::set_enforced(&api.app, &owner, &id, enforced).await? {
-            EnforceResult::Enforced { .. } | EnforceResult::Stopped => {}
-            EnforceResult::NotFound => return Err(ApiError::not_found("sso_connection")),
-            EnforceResult::TestSignInRequired => return Err(test_sign_in_required()),
-        }
-    }
-    if let Some(create_users) = create_users {
-        if !sso::set_create_users(&api.app, &owner, &id, create_users).await? {
-            return Err(ApiError::not_found("sso_connection"));
-        }
-    }
-    let c = sso::connection(&api.app, &admin.account_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("sso_connection"))?;
+    let change = ConnectionChange {
+        enforced: flag(&body, "enforced")?,
+        create_users: flag(&body, "create_users")?,
+    };
+    let c = sso::update(&api.app, &owner, &id, change).await?;
     Ok(Json(connection_json(&api, &c)))
 }
 
@@ -200,10 +141,7 @@ pub async fn delete(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let owner = owner(&admin)?;
-    if sso::delete(&api.app, &owner, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("sso_connection"))
-    }
+    let owner = admin.owner()?;
+    sso::delete(&api.app, &owner, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

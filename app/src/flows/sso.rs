@@ -7,8 +7,8 @@ use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
 use crate::domain::sso::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated};
-use crate::domain::text::clean_name;
-use crate::flows::FlowError;
+use crate::domain::text::{clean_name, NameError};
+use crate::flows::{FlowError, Outcome, Refusal};
 use crate::ports::{SsoError, StoreError};
 use crate::AppState;
 
@@ -21,32 +21,32 @@ pub struct ConnectionInput {
     pub domains: Vec<String>,
     /// "Create users on first sign-in" (see [`crate::domain::sso::first_sign_in_creates_users`]).
     pub create_users: bool,
+    /// Asked to start out enforced: refused, since no test sign-in can have happened yet.
+    pub enforced: bool,
 }
 
-/// A refused input: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub code: &'static str,
-    pub message: String,
+/// A change to a connection: enforcement, "create users on first sign-in", or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionChange {
+    pub enforced: Option<bool>,
+    pub create_users: Option<bool>,
 }
 
-fn field(field: &'static str, code: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field,
-        code,
-        message: message.into(),
-    }
+/// Enforcement waits for an owner's completed test sign-in through the provider.
+fn test_sign_in_required() -> Refusal {
+    Refusal::conflict(
+        "test_sign_in_required",
+        "Complete a test sign-in through this provider (on the Single sign-on page) before enforcing it.",
+    )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SsoResult {
-    Created(SsoConnection),
-    Invalid(FieldError),
+fn no_such_connection() -> Refusal {
+    Refusal::NotFound("sso_connection")
 }
 
-/// One connection of an account, by id.
-pub async fn connection(
+/// One connection of an account, by id, whoever asks (the sign-in callback, whose actor is
+/// the flow it started).
+pub(crate) async fn find(
     state: &AppState,
     account_id: &str,
     id: &str,
@@ -59,7 +59,14 @@ pub async fn connection(
         .find(|c| c.id == id))
 }
 
-pub async fn list(state: &AppState, owner: &OwnerOf) -> Result<Vec<SsoConnection>, FlowError> {
+/// One connection of the owner's account.
+pub async fn connection(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<SsoConnection> {
+    find(state, &owner.account_id, id)
+        .await?
+        .ok_or_else(|| no_such_connection().into())
+}
+
+pub async fn list(state: &AppState, owner: &OwnerOf) -> Outcome<Vec<SsoConnection>> {
     Ok(state.store.sso_connections(&owner.account_id).await?)
 }
 
@@ -69,7 +76,7 @@ pub async fn unconnected_domains(
     state: &AppState,
     owner: &OwnerOf,
     connections: &[SsoConnection],
-) -> Result<Vec<String>, FlowError> {
+) -> Outcome<Vec<String>> {
     Ok(state
         .store
         .domains(&owner.account_id)
@@ -104,45 +111,41 @@ pub fn provider_problem(issuer: &str, err: &SsoError) -> String {
     }
 }
 
+/// Connects a provider for verified domains of the owner's account, once its discovery
+/// document answers; returns the connection (never enforced yet).
 pub async fn create(
     state: &AppState,
     owner: &OwnerOf,
     input: ConnectionInput,
-) -> Result<SsoResult, FlowError> {
-    let issuer = match parse_issuer(&input.issuer, state.config.issuer_policy) {
-        Ok(issuer) => issuer,
-        Err(e) => {
-            return Ok(SsoResult::Invalid(field(
-                "issuer",
-                "parameter_invalid",
-                e.to_string(),
-            )))
-        }
-    };
-    let client_id = match clean_name(&input.client_id, 255) {
-        Ok(id) => id,
-        Err(e) => {
-            return Ok(SsoResult::Invalid(field(
-                "client_id",
-                e.code(),
-                format!("Enter the client id the identity provider gave you. {e}"),
-            )))
-        }
-    };
+) -> Outcome<SsoConnection> {
+    if input.enforced {
+        return Err(test_sign_in_required().into());
+    }
+    let issuer = parse_issuer(&input.issuer, state.config.issuer_policy)
+        .map_err(|e| Refusal::invalid("issuer", e.to_string()))?;
+    let client_id = clean_name(&input.client_id, 255).map_err(|e| Refusal::Invalid {
+        field: "client_id",
+        code: e.code(),
+        message: match e {
+            NameError::Empty => "Enter the client id the identity provider gave you.".into(),
+            other => format!("The client id is not one the identity provider gave: {other}"),
+        },
+    })?;
     let secret = input.client_secret.expose().trim();
     if secret.is_empty() || secret.len() > 1024 {
-        return Ok(SsoResult::Invalid(field(
+        return Err(Refusal::invalid(
             "client_secret",
-            "parameter_invalid",
             "Enter the client secret the identity provider gave you.",
-        )));
+        )
+        .into());
     }
     if input.domains.is_empty() {
-        return Ok(SsoResult::Invalid(field(
-            "domains",
-            "parameter_missing",
-            "Choose at least one verified domain for this connection.",
-        )));
+        return Err(Refusal::Invalid {
+            field: "domains",
+            code: "parameter_missing",
+            message: "Choose at least one verified domain for this connection.".into(),
+        }
+        .into());
     }
     let verified = state.store.domains(&owner.account_id).await?;
     let mut served: Vec<ServedDomain> = Vec::new();
@@ -154,11 +157,12 @@ pub async fn create(
             .iter()
             .find(|d| d.domain == name && d.verified_at.is_some())
         else {
-            return Ok(SsoResult::Invalid(field(
-                "domains",
-                "domain_not_verified",
-                format!("{name} is not a verified domain of this account: add it on the Domains page and verify it first."),
-            )));
+            return Err(Refusal::Invalid {
+                field: "domains",
+                code: "domain_not_verified",
+                message: format!("{name} is not a verified domain of this account: add it on the Domains page and verify it first."),
+            }
+            .into());
         };
         if !domain_ids.contains(&d.id) {
             domain_ids.push(d.id.clone());
@@ -170,11 +174,12 @@ pub async fn create(
     }
     if let Err(e) = state.oidc.check(&issuer).await {
         tracing::info!(error = %e, "SSO discovery check failed");
-        return Ok(SsoResult::Invalid(field(
-            "issuer",
-            "issuer_unreachable",
-            provider_problem(&issuer, &e),
-        )));
+        return Err(Refusal::Invalid {
+            field: "issuer",
+            code: "issuer_unreachable",
+            message: provider_problem(&issuer, &e),
+        }
+        .into());
     }
     let sealed = state
         .sealing
@@ -212,25 +217,23 @@ pub async fn create(
         .create_sso_connection(&connection, &domain_ids, audit)
         .await?
     {
-        SsoCreated::DomainTaken(domain) => Ok(SsoResult::Invalid(field(
+        SsoCreated::DomainTaken(domain) => Err(Refusal::conflict_at(
             "domains",
             "domain_taken",
             format!("{domain} is already served by another connection of this account."),
-        ))),
-        SsoCreated::Created => Ok(SsoResult::Created(connection)),
+        )
+        .into()),
+        SsoCreated::Created => Ok(connection),
     }
 }
 
+/// What a change of enforcement did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnforceResult {
-    /// Enforced; the password sessions of this many sessions were ended.
-    Enforced {
-        sessions_ended: u64,
-    },
+pub enum Enforcement {
+    /// Enforced; this many password sessions of affected people were ended.
+    Enforced { sessions_ended: u64 },
+    /// No longer enforced: passwords work again.
     Stopped,
-    /// Enforcement waits for an owner to complete a test sign-in through the provider.
-    TestSignInRequired,
-    NotFound,
 }
 
 /// What enforcing a connection would do: the connection and how many people it affects.
@@ -238,52 +241,70 @@ pub async fn enforcement_preview(
     state: &AppState,
     owner: &OwnerOf,
     id: &str,
-) -> Result<Option<(SsoConnection, u64)>, FlowError> {
-    let Some(c) = connection(state, &owner.account_id, id).await? else {
-        return Ok(None);
-    };
+) -> Outcome<(SsoConnection, u64)> {
+    let c = connection(state, owner, id).await?;
     let affected = state
         .store
         .sso_enforcement_affects(&owner.account_id, id)
         .await?;
-    Ok(Some((c, affected)))
+    Ok((c, affected))
 }
 
+/// Enforces a connection (only after an owner's test sign-in through it), or stops.
 pub async fn set_enforced(
     state: &AppState,
     owner: &OwnerOf,
     id: &str,
     enforced: bool,
-) -> Result<EnforceResult, FlowError> {
+) -> Outcome<Enforcement> {
     let now = state.clock.now();
     if !enforced {
         let audit = owner.audit("sso.not_enforced", id, now);
-        return Ok(
-            if state
-                .store
-                .stop_enforcing_sso(&owner.account_id, id, now, audit)
-                .await?
-            {
-                EnforceResult::Stopped
-            } else {
-                EnforceResult::NotFound
-            },
-        );
-    }
-    let audit = owner.audit("sso.enforced", id, now);
-    Ok(
-        match state
+        return if state
             .store
-            .enforce_sso(&owner.account_id, id, now, audit)
+            .stop_enforcing_sso(&owner.account_id, id, now, audit)
             .await?
         {
-            EnforceOutcome::Enforced { sessions_ended } => {
-                EnforceResult::Enforced { sessions_ended }
-            }
-            EnforceOutcome::NotTested => EnforceResult::TestSignInRequired,
-            EnforceOutcome::NotFound => EnforceResult::NotFound,
-        },
-    )
+            Ok(Enforcement::Stopped)
+        } else {
+            Err(no_such_connection().into())
+        };
+    }
+    let audit = owner.audit("sso.enforced", id, now);
+    match state
+        .store
+        .enforce_sso(&owner.account_id, id, now, audit)
+        .await?
+    {
+        EnforceOutcome::Enforced { sessions_ended } => Ok(Enforcement::Enforced { sessions_ended }),
+        EnforceOutcome::NotTested => Err(test_sign_in_required().into()),
+        EnforceOutcome::NotFound => Err(no_such_connection().into()),
+    }
+}
+
+/// Changes a connection (enforcement first: when it is refused, nothing changes) and returns
+/// it as it is now.
+pub async fn update(
+    state: &AppState,
+    owner: &OwnerOf,
+    id: &str,
+    change: ConnectionChange,
+) -> Outcome<SsoConnection> {
+    if change == ConnectionChange::default() {
+        return Err(Refusal::Invalid {
+            field: "enforced",
+            code: "parameter_missing",
+            message: "Give enforced, create_users or both.".into(),
+        }
+        .into());
+    }
+    if let Some(enforced) = change.enforced {
+        set_enforced(state, owner, id, enforced).await?;
+    }
+    if let Some(create_users) = change.create_users {
+        set_create_users(state, owner, id, create_users).await?;
+    }
+    connection(state, owner, id).await
 }
 
 /// Turns "create users on first sign-in" on or off (the owner's choice: on an invite-only
@@ -294,7 +315,7 @@ pub async fn set_create_users(
     owner: &OwnerOf,
     id: &str,
     create_users: bool,
-) -> Result<bool, FlowError> {
+) -> Outcome<()> {
     let action = if create_users {
         "sso.create_users_on"
     } else {
@@ -302,41 +323,36 @@ pub async fn set_create_users(
     };
     let now = state.clock.now();
     let audit = owner.audit(action, id, now);
-    Ok(state
+    if state
         .store
         .set_sso_create_users(&owner.account_id, id, create_users, now, audit)
-        .await?)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(no_such_connection().into())
+    }
 }
 
-pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Result<bool, FlowError> {
+pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<()> {
     let audit = owner.audit("sso.connection_deleted", id, state.clock.now());
-    Ok(state
+    if state
         .store
         .delete_sso_connection(&owner.account_id, id, audit)
-        .await?)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(no_such_connection().into())
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TestConnection {
-    /// Discovery and keys found: sign-in goes to this authorization endpoint.
-    Works(String),
-    /// What is wrong, in words safe to show (never a fetched body).
-    Fails(String),
-    NotFound,
-}
-
-/// Fetches the provider's discovery document and says plainly what is wrong, if anything.
-pub async fn test_connection(
-    state: &AppState,
-    owner: &OwnerOf,
-    id: &str,
-) -> Result<TestConnection, FlowError> {
-    let Some(c) = connection(state, &owner.account_id, id).await? else {
-        return Ok(TestConnection::NotFound);
-    };
-    Ok(match state.oidc.check(&c.issuer).await {
-        Ok(endpoint) => TestConnection::Works(endpoint),
-        Err(e) => TestConnection::Fails(provider_problem(&c.issuer, &e)),
+/// Fetches the provider's discovery document: the authorization endpoint sign-in goes to,
+/// or (refused) what is wrong, in words safe to show (never a fetched body).
+pub async fn test_connection(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<String> {
+    let c = connection(state, owner, id).await?;
+    state.oidc.check(&c.issuer).await.map_err(|e| {
+        Refusal::unavailable("issuer_unreachable", provider_problem(&c.issuer, &e)).into()
     })
 }
 

@@ -118,8 +118,7 @@ async fn verified_identity(
     state: &AppState,
     cb: &Callback<'_>,
 ) -> Result<Result<(SsoConnection, SsoIdentity), SsoFailure>, FlowError> {
-    let Some(connection) =
-        crate::flows::sso::connection(state, cb.account_id, cb.connection_id).await?
+    let Some(connection) = crate::flows::sso::find(state, cb.account_id, cb.connection_id).await?
     else {
         return Ok(Err(SsoFailure::NoConnection));
     };

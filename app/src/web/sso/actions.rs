@@ -4,11 +4,10 @@ use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
 use crate::domain::sso::SsoConnection;
-use crate::flows::sso::EnforceResult;
-use crate::flows::FlowError;
+use crate::flows::sso::Enforcement;
 use crate::flows::{sso, sso_login};
 use crate::session::{self, Flash, SsoPurpose};
-use crate::web::forms::{kept, Ctx, Next};
+use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "create_sso_connection")]
 pub async fn create_sso_connection(
@@ -118,109 +117,90 @@ pub struct SsoForm {
     pub create_users: bool,
 }
 
+const SSO: &str = "/settings/sso";
+
 pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
+    let owner = ctx.owner(SSO).await?;
     let input = sso::ConnectionInput {
         issuer: form.issuer.clone(),
         client_id: form.client_id.clone(),
         client_secret: secret,
         domains: sso::split_domains(&form.domains),
         create_users: form.create_users,
+        enforced: false,
     };
-    let flash = match sso::create(&ctx.state, &owner, input).await? {
-        sso::SsoResult::Created(c) => Flash::notice(format!(
-            "Connected {} for {}. Next: a test sign-in, then you can enforce it.",
-            c.issuer,
-            c.domain_names().join(", ")
-        )),
-        sso::SsoResult::Invalid(e) => Flash::default()
-            .field_error(e.field, Some(e.message))
-            .value("issuer", &kept(&form.issuer))
-            .value("client_id", &kept(&form.client_id))
-            .value("domains", &kept(&form.domains)),
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/sso".into())
+    let created = sso::create(&ctx.state, &owner, input).await;
+    let typed = [
+        ("issuer", form.issuer.as_str()),
+        ("client_id", form.client_id.as_str()),
+        ("domains", form.domains.as_str()),
+    ];
+    let c = ctx.settle_keeping(created, SSO, &typed).await?;
+    let message = format!(
+        "Connected {} for {}. Next: a test sign-in, then you can enforce it.",
+        c.issuer,
+        c.domain_names().join(", ")
+    );
+    ctx.notice(message, SSO).await
 }
 
 /// Enforces (after the confirmation page) or stops enforcing a connection.
 pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
-    let flash = match sso::set_enforced(&ctx.state, &owner, &id, enforced).await? {
-        EnforceResult::Enforced { sessions_ended } => Flash::notice(format!(
+    let owner = ctx.owner(SSO).await?;
+    let changed = sso::set_enforced(&ctx.state, &owner, &id, enforced).await;
+    let message = match ctx.settle(changed, SSO).await? {
+        Enforcement::Enforced { sessions_ended } => format!(
             "Single sign-on is now enforced for these domains. {sessions_ended} password session(s) of affected people were ended."
-        )),
-        EnforceResult::Stopped => {
-            Flash::notice("Single sign-on is no longer enforced: passwords work again.")
-        }
-        EnforceResult::TestSignInRequired => Flash::error(
-            "Complete a test sign-in through this provider before enforcing it.",
         ),
-        EnforceResult::NotFound => Flash::error("That connection no longer exists."),
+        Enforcement::Stopped => {
+            "Single sign-on is no longer enforced: passwords work again.".to_owned()
+        }
     };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/sso".into())
+    ctx.notice(message, SSO).await
 }
 
 /// Turns "create users on first sign-in" on or off for a connection.
 pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bool) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
-    let flash = if !sso::set_create_users(&ctx.state, &owner, &id, create_users).await? {
-        Flash::error("That connection no longer exists.")
-    } else if create_users {
-        Flash::notice(
-            "The connection now creates users at their first sign-in: anyone your provider signs in on its domains becomes a member of this account.",
-        )
+    let owner = ctx.owner(SSO).await?;
+    let changed = sso::set_create_users(&ctx.state, &owner, &id, create_users).await;
+    ctx.settle(changed, SSO).await?;
+    let message = if create_users {
+        "The connection now creates users at their first sign-in: anyone your provider signs in on its domains becomes a member of this account."
     } else {
-        Flash::notice(
-            "The connection no longer creates users at a first sign-in: on an invite-only server, only invited people (and people who already have a user here) get in through it.",
-        )
+        "The connection no longer creates users at a first sign-in: on an invite-only server, only invited people (and people who already have a user here) get in through it."
     };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/sso".into())
+    ctx.notice(message, SSO).await
 }
 
 /// Starts an owner's test sign-in through a connection.
 pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
-    let Some(connection) = sso::connection(&ctx.state, &owner.account_id, &id)
-        .await
-        .map_err(FlowError::from)?
-    else {
-        session::set_flash(
-            &ctx.session,
-            Flash::error("That connection no longer exists."),
-        )
-        .await?;
-        return Ok("/settings/sso".into());
-    };
+    let owner = ctx.owner(SSO).await?;
+    let found = sso::connection(&ctx.state, &owner, &id).await;
+    let connection = ctx.settle(found, SSO).await?;
     let purpose = SsoPurpose::Test {
         owner_user_id: owner.user_id.clone(),
     };
-    begin_sso(ctx, &connection, "", purpose, "/settings/sso").await
+    begin_sso(ctx, &connection, "", purpose, SSO).await
 }
 
 /// Fetches the provider's discovery document and says plainly what is wrong, if anything.
 pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
-    let flash = match sso::test_connection(&ctx.state, &owner, &id).await? {
-        sso::TestConnection::NotFound => Flash::error("That connection no longer exists."),
-        sso::TestConnection::Works(endpoint) => Flash::notice(format!(
-            "The provider answers: discovery and signing keys found, sign-in goes to {endpoint}."
-        )),
-        sso::TestConnection::Fails(message) => Flash::error(message),
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/sso".into())
+    let owner = ctx.owner(SSO).await?;
+    let tested = sso::test_connection(&ctx.state, &owner, &id).await;
+    let endpoint = ctx.settle(tested, SSO).await?;
+    let message = format!(
+        "The provider answers: discovery and signing keys found, sign-in goes to {endpoint}."
+    );
+    ctx.notice(message, SSO).await
 }
 
 pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
-    let owner = ctx.owner("/settings/sso").await?;
-    let flash = if sso::delete(&ctx.state, &owner, &id).await? {
-        Flash::notice("The connection was deleted: its domains no longer use single sign-on.")
-    } else {
-        Flash::error("That connection no longer exists.")
-    };
-    session::set_flash(&ctx.session, flash).await?;
-    Ok("/settings/sso".into())
+    let owner = ctx.owner(SSO).await?;
+    ctx.settle(sso::delete(&ctx.state, &owner, &id).await, SSO)
+        .await?;
+    ctx.notice(
+        "The connection was deleted: its domains no longer use single sign-on.",
+        SSO,
+    )
+    .await
 }

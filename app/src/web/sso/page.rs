@@ -9,7 +9,6 @@ use tower_sessions::Session;
 
 use crate::flows::sso::{self, redirect_uri};
 use crate::session::take_flash;
-use crate::web::errors;
 use crate::web::respond::PageResult;
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Field, Messages, SignedIn};
@@ -152,9 +151,7 @@ pub async fn confirm_enforce_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let (member, owner) = signed::owner(&state, &session).await?;
-    let Some((connection, affected)) = sso::enforcement_preview(&state, &owner, &id).await? else {
-        return Ok(errors::not_found());
-    };
+    let (connection, affected) = sso::enforcement_preview(&state, &owner, &id).await?;
     let chrome = member.chrome();
     Ok(render_page(
         StatusCode::OK,
