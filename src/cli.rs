@@ -9,9 +9,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::domain::clock::SystemClock;
 use app::domain::email::EmailAddress;
-use app::flows::admin::{
-    self, CreateUserOutcome, Operator, RevokeKeyOutcome, SetPlanOutcome, UserOutcome,
-};
+use app::flows::admin::{self, Operator};
+use app::flows::{Refusal, Stopped};
 use app::AppState;
 use clap::{Parser, Subcommand};
 
@@ -185,89 +184,84 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<Out
     outcome
 }
 
+/// What a refused admin command prints: the refusal, said about `subject` (what was typed).
+fn refused(refusal: &Refusal, subject: &str) -> Outcome {
+    Outcome::Failed(match refusal {
+        Refusal::NotFound("user") => format!("no user has the email {subject}"),
+        Refusal::NotFound(what) => format!("there is no {what} {subject}"),
+        other => other.message(),
+    })
+}
+
+/// A flow's outcome on the command line: `done` prints what happened, a refusal fails the
+/// command with its message, a failure is an error.
+fn settle<T>(
+    outcome: app::flows::Outcome<T>,
+    subject: &str,
+    done: impl FnOnce(T) -> anyhow::Result<()>,
+) -> anyhow::Result<Outcome> {
+    match outcome {
+        Ok(value) => {
+            done(value)?;
+            Ok(Outcome::Done)
+        }
+        Err(Stopped::Refused(refusal)) => Ok(refused(&refusal, subject)),
+        Err(Stopped::Broken(err)) => Err(err.into()),
+    }
+}
+
 async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Result<Outcome> {
-    let no_user = |email: &str| Outcome::Failed(format!("no user has the email {email}"));
-    Ok(match command {
+    match command {
         AdminCommand::User(UserCommand::Create { email }) => {
             let operator = Operator::command_line("terminus-hub admin user create");
-            match admin::create_user(state, &operator, &email).await? {
-                CreateUserOutcome::Created {
-                    user_id,
-                    account_id,
-                    link,
-                } => {
-                    say(format!(
-                        "Created the user {email} ({user_id}), owner of the account {account_id} with its workspace \"Main\". It has no password yet.\nSet the password with this link (valid for 1 hour, single use):\n{link}"
-                    ))?;
-                    Outcome::Done
-                }
-                CreateUserOutcome::EmailTaken => Outcome::Failed(format!(
-                    "{email} already has a user; `terminus-hub admin user reset-link {email}` makes a link to set its password"
-                )),
-                CreateUserOutcome::InvalidEmail(why) => Outcome::Failed(why),
-            }
+            let created = admin::create_user(state, &operator, &email).await;
+            settle(created, &email, |user| {
+                say(format!(
+                    "Created the user {email} ({}), owner of the account {} with its workspace \"Main\". It has no password yet.\nSet the password with this link (valid for 1 hour, single use):\n{}",
+                    user.user_id, user.account_id, user.link
+                ))
+            })
         }
         AdminCommand::User(UserCommand::Unlock { email }) => {
             let operator = Operator::command_line("terminus-hub admin user unlock");
-            match admin::unlock_user(state, &operator, &email).await? {
-                UserOutcome::Done(()) => {
-                    say(format!(
-                        "Unlocked {email}: failed attempts cleared, the lock lifted."
-                    ))?;
-                    Outcome::Done
-                }
-                UserOutcome::NoSuchUser => no_user(&email),
-                UserOutcome::InvalidEmail(why) => Outcome::Failed(why),
-            }
+            let unlocked = admin::unlock_user(state, &operator, &email).await;
+            settle(unlocked, &email, |()| {
+                say(format!(
+                    "Unlocked {email}: failed attempts cleared, the lock lifted."
+                ))
+            })
         }
         AdminCommand::User(UserCommand::ResetLink { email }) => {
             let operator = Operator::command_line("terminus-hub admin user reset-link");
-            match admin::reset_link_for(state, &operator, &email).await? {
-                UserOutcome::Done(link) => {
-                    say(format!(
-                        "A password-reset link for {email} (valid for 1 hour, single use; it also confirms the email and clears a lockout):\n{link}"
-                    ))?;
-                    Outcome::Done
-                }
-                UserOutcome::NoSuchUser => no_user(&email),
-                UserOutcome::InvalidEmail(why) => Outcome::Failed(why),
-            }
+            let link = admin::reset_link_for(state, &operator, &email).await;
+            settle(link, &email, |link| {
+                say(format!(
+                    "A password-reset link for {email} (valid for 1 hour, single use; it also confirms the email and clears a lockout):\n{link}"
+                ))
+            })
         }
         AdminCommand::Account(AccountCommand::SetPlan { account, plan }) => {
             let operator = Operator::command_line("terminus-hub admin account set-plan");
-            match admin::set_plan(state, &operator, &account, &plan).await? {
-                SetPlanOutcome::Done { previous } => {
-                    let limits = state.config.plans.resolve(&plan).1;
-                    say(format!(
-                        "The account {account} is now on the plan {plan} (was {previous}): {} requests a minute, bursts of {}.",
-                        limits.per_minute, limits.burst
-                    ))?;
-                    Outcome::Done
-                }
-                SetPlanOutcome::NoSuchAccount => {
-                    Outcome::Failed(format!("there is no account {account}"))
-                }
-                SetPlanOutcome::UnknownPlan { known } => Outcome::Failed(format!(
-                    "there is no plan {plan:?} in the configuration; the plans are: {}",
-                    known.join(", ")
-                )),
-            }
+            let previous = admin::set_plan(state, &operator, &account, &plan).await;
+            settle(previous, &account, |previous| {
+                let limits = state.config.plans.resolve(&plan).1;
+                say(format!(
+                    "The account {account} is now on the plan {plan} (was {previous}): {} requests a minute, bursts of {}.",
+                    limits.per_minute, limits.burst
+                ))
+            })
         }
         AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
             let operator = Operator::command_line("terminus-hub admin key revoke");
-            match admin::revoke_key(state, &operator, &key_id).await? {
-                RevokeKeyOutcome::Revoked { account_id, name } => {
-                    say(format!(
-                        "Revoked the key {key_id} ({name}) of the account {account_id}: it fails on its next request."
-                    ))?;
-                    Outcome::Done
-                }
-                RevokeKeyOutcome::NoSuchKey => {
-                    Outcome::Failed(format!("there is no API key {key_id}"))
-                }
-            }
+            let revoked = admin::revoke_key(state, &operator, &key_id).await;
+            settle(revoked, &key_id, |key| {
+                say(format!(
+                    "Revoked the key {key_id} ({}) of the account {}: it fails on its next request.",
+                    key.name, key.account_id
+                ))
+            })
         }
-    })
+    }
 }
 
 async fn mail_test(config: &Config, address: &str) -> anyhow::Result<Outcome> {

@@ -6,9 +6,9 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::tokens::{new_link_token, TokenPurpose};
-use crate::domain::users::{NewSignUp, SignUpOutcome};
+use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
-use crate::flows::FlowError;
+use crate::flows::{FlowError, Outcome, Refusal};
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold
@@ -43,42 +43,31 @@ impl Operator {
     }
 }
 
+/// A user the operator created: their account, and the link that sets their password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CreateUserOutcome {
-    /// The user, their account and its workspace "Main" exist; `link` sets a password.
-    Created {
-        user_id: String,
-        account_id: String,
-        link: String,
-    },
-    /// The address already has a user; nothing was written.
-    EmailTaken,
-    InvalidEmail(String),
+pub struct CreatedUser {
+    pub user_id: String,
+    pub account_id: String,
+    pub link: String,
 }
 
+/// A key the operator revoked, and whose it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserOutcome<T> {
-    Done(T),
-    NoSuchUser,
-    InvalidEmail(String),
+pub struct RevokedKey {
+    pub account_id: String,
+    pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetPlanOutcome {
-    Done {
-        previous: String,
-    },
-    NoSuchAccount,
-    /// Not a plan of the configuration; the known ones are listed.
-    UnknownPlan {
-        known: Vec<String>,
-    },
+fn email(input: &str) -> Result<EmailAddress, Refusal> {
+    EmailAddress::parse(input).map_err(|e| Refusal::invalid("email", e.to_string()))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeKeyOutcome {
-    Revoked { account_id: String, name: String },
-    NoSuchKey,
+async fn user(state: &AppState, email: &EmailAddress) -> Outcome<UserRecord> {
+    state
+        .store
+        .user_by_email(email)
+        .await?
+        .ok_or_else(|| Refusal::NotFound("user").into())
 }
 
 /// A reset token for `user_id` with its audit event; returns the link that carries it.
@@ -112,11 +101,8 @@ pub async fn create_user(
     state: &AppState,
     operator: &Operator,
     email_input: &str,
-) -> Result<CreateUserOutcome, FlowError> {
-    let email = match EmailAddress::parse(email_input) {
-        Ok(email) => email,
-        Err(err) => return Ok(CreateUserOutcome::InvalidEmail(err.to_string())),
-    };
+) -> Outcome<CreatedUser> {
+    let email = email(email_input)?;
     let user_id = new_id(ids::USER);
     let account_id = new_id(ids::ACCOUNT);
     let created = operator.audit(
@@ -143,7 +129,12 @@ pub async fn create_user(
         )
         .await?;
     if outcome == SignUpOutcome::EmailTaken {
-        return Ok(CreateUserOutcome::EmailTaken);
+        return Err(Refusal::conflict_at(
+            "email",
+            "email_taken",
+            format!("{email} already has a user; `terminus-hub admin user reset-link {email}` makes a link to set its password"),
+        )
+        .into());
     }
     let issued = operator.audit(
         None,
@@ -152,7 +143,7 @@ pub async fn create_user(
         state,
     );
     let link = reset_link(state, &user_id, issued).await?;
-    Ok(CreateUserOutcome::Created {
+    Ok(CreatedUser {
         user_id,
         account_id,
         link,
@@ -160,28 +151,20 @@ pub async fn create_user(
 }
 
 /// Clears a user's lockout (failure count and lock).
-pub async fn unlock_user(
-    state: &AppState,
-    operator: &Operator,
-    email_input: &str,
-) -> Result<UserOutcome<()>, FlowError> {
-    let email = match EmailAddress::parse(email_input) {
-        Ok(email) => email,
-        Err(err) => return Ok(UserOutcome::InvalidEmail(err.to_string())),
-    };
-    let Some(user) = state.store.user_by_email(&email).await? else {
-        return Ok(UserOutcome::NoSuchUser);
-    };
+pub async fn unlock_user(state: &AppState, operator: &Operator, email_input: &str) -> Outcome<()> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
     let audit = operator.audit(
         None,
         "user.unlocked",
         format!("{} unlocked", email.as_str()),
         state,
     );
-    Ok(match state.store.unlock_user(&user.id, audit).await? {
-        true => UserOutcome::Done(()),
-        false => UserOutcome::NoSuchUser,
-    })
+    if state.store.unlock_user(&user.id, audit).await? {
+        Ok(())
+    } else {
+        Err(Refusal::NotFound("user").into())
+    }
 }
 
 /// A password-reset link for a user (valid 1 h, single use), printed instead of mailed: for
@@ -190,35 +173,36 @@ pub async fn reset_link_for(
     state: &AppState,
     operator: &Operator,
     email_input: &str,
-) -> Result<UserOutcome<String>, FlowError> {
-    let email = match EmailAddress::parse(email_input) {
-        Ok(email) => email,
-        Err(err) => return Ok(UserOutcome::InvalidEmail(err.to_string())),
-    };
-    let Some(user) = state.store.user_by_email(&email).await? else {
-        return Ok(UserOutcome::NoSuchUser);
-    };
+) -> Outcome<String> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
     let audit = operator.audit(
         None,
         "user.reset_link_issued",
         format!("a password-reset link for {}", email.as_str()),
         state,
     );
-    Ok(UserOutcome::Done(reset_link(state, &user.id, audit).await?))
+    Ok(reset_link(state, &user.id, audit).await?)
 }
 
-/// Puts an account on a plan of the configuration.
+/// Puts an account on a plan of the configuration; returns the plan it was on.
 pub async fn set_plan(
     state: &AppState,
     operator: &Operator,
     account_id: &str,
     plan: &str,
-) -> Result<SetPlanOutcome, FlowError> {
+) -> Outcome<String> {
     let plans = &state.config.plans;
     if !plans.contains(plan) {
-        return Ok(SetPlanOutcome::UnknownPlan {
-            known: plans.iter().map(|(name, _)| name.to_owned()).collect(),
-        });
+        let known: Vec<&str> = plans.iter().map(|(name, _)| name).collect();
+        return Err(Refusal::invalid(
+            "plan",
+            format!(
+                "there is no plan {plan:?} in the configuration; the plans are: {}",
+                known.join(", ")
+            ),
+        )
+        .into());
     }
     let audit = operator.audit(
         Some(account_id.to_owned()),
@@ -226,16 +210,11 @@ pub async fn set_plan(
         format!("plan set to {plan}"),
         state,
     );
-    Ok(
-        match state
-            .store
-            .set_account_plan(account_id, plan, audit)
-            .await?
-        {
-            Some(previous) => SetPlanOutcome::Done { previous },
-            None => SetPlanOutcome::NoSuchAccount,
-        },
-    )
+    state
+        .store
+        .set_account_plan(account_id, plan, audit)
+        .await?
+        .ok_or_else(|| Refusal::NotFound("account").into())
 }
 
 /// Revokes (deletes) an API key of any account: it fails on the very next request.
@@ -243,9 +222,9 @@ pub async fn revoke_key(
     state: &AppState,
     operator: &Operator,
     key_id: &str,
-) -> Result<RevokeKeyOutcome, FlowError> {
+) -> Outcome<RevokedKey> {
     let Some(key) = state.store.api_key_by_id(key_id).await? else {
-        return Ok(RevokeKeyOutcome::NoSuchKey);
+        return Err(Refusal::NotFound("API key").into());
     };
     let audit = operator.audit(
         Some(key.account_id.clone()),
@@ -253,17 +232,16 @@ pub async fn revoke_key(
         format!("{} ({}) revoked", key.id, key.name),
         state,
     );
-    Ok(
-        match state
-            .store
-            .delete_api_key(&key.account_id, &key.id, audit)
-            .await?
-        {
-            true => RevokeKeyOutcome::Revoked {
-                account_id: key.account_id,
-                name: key.name,
-            },
-            false => RevokeKeyOutcome::NoSuchKey,
-        },
-    )
+    if state
+        .store
+        .delete_api_key(&key.account_id, &key.id, audit)
+        .await?
+    {
+        Ok(RevokedKey {
+            account_id: key.account_id,
+            name: key.name,
+        })
+    } else {
+        Err(Refusal::NotFound("API key").into())
+    }
 }

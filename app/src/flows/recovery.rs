@@ -4,7 +4,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
-use crate::flows::{tokens::issue_link, FlowError};
+use crate::flows::{tokens::issue_link, FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::AppState;
 
@@ -41,43 +41,39 @@ pub async fn link_is_live(
         .await?)
 }
 
-/// True when the link was good and the account is unlocked.
-pub async fn unlock(state: &AppState, token_hash: &str) -> Result<bool, FlowError> {
-    Ok(state
+/// What a dead unlock or reset link says.
+pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";
+pub const DEAD_RESET_LINK: &str =
+    "This reset link is invalid, has expired or was already used. Ask for a new one below.";
+
+/// Uses an unlock link: the account is unlocked, or the link was dead.
+pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<()> {
+    state
         .store
         .redeem_unlock(token_hash, state.clock.now())
         .await?
-        .is_some())
+        .map(|_| ())
+        .ok_or_else(|| Refusal::conflict("link_dead", DEAD_LINK).into())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResetResult {
-    Done,
-    /// The new password breaks the policy; the link is still good.
-    InvalidPassword(String),
-    /// Unknown, used or expired link.
-    LinkDead,
-}
-
-pub async fn reset_password(
-    state: &AppState,
-    token_hash: &str,
-    password: &Secret,
-) -> Result<ResetResult, FlowError> {
-    if let Err(message) = validate_new_password(password, None) {
-        return Ok(ResetResult::InvalidPassword(message));
-    }
+/// Sets a new password through a reset link (which also confirms the email, clears the
+/// lockout and ends the user's other sessions) and mails a notice. Refused when the password
+/// breaks the policy (the link stays good) or the link is dead.
+pub async fn reset_password(state: &AppState, token_hash: &str, password: &Secret) -> Outcome<()> {
+    validate_new_password(password, None)
+        .map_err(|message| Refusal::invalid("password", message))?;
     let now = state.clock.now();
+    let dead = || Refusal::conflict("link_dead", DEAD_RESET_LINK);
     if !state
         .store
         .token_is_live(TokenPurpose::Reset, token_hash, now)
         .await?
     {
-        return Ok(ResetResult::LinkDead);
+        return Err(dead().into());
     }
     let hash = state.passwords.hash(password).await?;
     let Some(user_id) = state.store.redeem_reset(token_hash, &hash, now).await? else {
-        return Ok(ResetResult::LinkDead);
+        return Err(dead().into());
     };
     if let Some(user) = state.store.user_by_id(&user_id).await? {
         let reset_link = state.config.link("/forgot");
@@ -88,5 +84,5 @@ pub async fn reset_password(
         )
         .await?;
     }
-    Ok(ResetResult::Done)
+    Ok(())
 }

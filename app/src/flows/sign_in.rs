@@ -9,7 +9,7 @@ use crate::domain::password::{check_length, PasswordError};
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::mail::{self, MailKind};
-use crate::flows::{tokens::issue_link, FlowError};
+use crate::flows::{tokens::issue_link, FlowError, Outcome, Refusal};
 use crate::hashing::Verification;
 use crate::mails;
 use crate::AppState;
@@ -17,19 +17,28 @@ use crate::AppState;
 /// The one message for a wrong password, an unknown email and a locked account.
 pub const GENERIC_FAILURE: &str = "Incorrect email or password.";
 
+/// A password sign-in that succeeded: whose, and the session epoch to start under.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignInResult {
+pub struct SignedIn {
+    pub user_id: String,
+    pub session_epoch: i64,
+}
+
+/// What one attempt came to (the flow's answer, and the label its metric counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
     /// Wrong password, unknown email (or one whose sign-up is not confirmed yet), locked
     /// account, or a password refused by enforced single sign-on: all look the same.
     Refused,
     /// The password field was left empty (nothing was checked).
     PasswordMissing,
-    /// This client has failed too often recently; nothing was checked.
-    Throttled(Duration),
-    SignedIn {
-        user_id: String,
-        session_epoch: i64,
-    },
+    SignedIn(SignedIn),
+}
+
+/// The one refusal of a wrong password, an unknown email, a locked account and a password
+/// refused by enforced single sign-on.
+fn generic_failure() -> Refusal {
+    Refusal::not_allowed("invalid_credentials", GENERIC_FAILURE)
 }
 
 /// Where the email step sends a person: the one place the SSO decision is made.
@@ -121,35 +130,50 @@ pub async fn reserve_ip_attempt(state: &AppState, client_ip: &str) -> Result<IpA
 
 /// Checks a password. `reservation` is the attempt the per-IP gate counted for this request
 /// (the gate answers 429 itself when over budget); without one the flow counts it here.
+/// Refused with the one generic message whatever was wrong, with a message next to an empty
+/// password field, or (over the client's budget) with how long to wait.
 pub async fn sign_in_with_password(
     state: &AppState,
     email_input: &str,
     password: &Secret,
     client_ip: &str,
     reservation: Option<IpReservation>,
-) -> Result<SignInResult, FlowError> {
+) -> Outcome<SignedIn> {
     let reservation = match reservation {
         Some(r) => r,
         None => match reserve_ip_attempt(state, client_ip).await? {
             IpAttempt::Allowed(r) => r,
-            IpAttempt::Throttled(retry) => return Ok(SignInResult::Throttled(retry)),
+            IpAttempt::Throttled(retry) => {
+                return Err(Refusal::TooSoon {
+                    code: "too_many_attempts",
+                    message: "Too many failed sign-in attempts from your network. Please wait a few minutes and try again.".into(),
+                    retry_after_secs: retry.as_secs().max(1),
+                    field: None,
+                }
+                .into())
+            }
         },
     };
     let result = attempt(state, email_input, password, &reservation).await?;
-    record_outcome(match result {
-        SignInResult::Refused => "refused",
-        SignInResult::PasswordMissing => "password_missing",
-        SignInResult::Throttled(_) => "throttled",
-        SignInResult::SignedIn { .. } => "signed_in",
-    });
-    if result == SignInResult::PasswordMissing {
-        // Only failures count against the client (a success gave its hit back already).
-        state
-            .store
-            .refund_hit(&reservation.key, reservation.window_start)
-            .await?;
+    match result {
+        Attempt::Refused => {
+            record_outcome("refused");
+            Err(generic_failure().into())
+        }
+        Attempt::PasswordMissing => {
+            record_outcome("password_missing");
+            // Only failures count against the client (a success gave its hit back already).
+            state
+                .store
+                .refund_hit(&reservation.key, reservation.window_start)
+                .await?;
+            Err(Refusal::invalid("password", "Enter your password.").into())
+        }
+        Attempt::SignedIn(signed_in) => {
+            record_outcome("signed_in");
+            Ok(signed_in)
+        }
     }
-    Ok(result)
 }
 
 async fn attempt(
@@ -157,20 +181,20 @@ async fn attempt(
     email_input: &str,
     password: &Secret,
     reservation: &IpReservation,
-) -> Result<SignInResult, FlowError> {
+) -> Result<Attempt, FlowError> {
     match check_length(password.expose()) {
-        Err(PasswordError::Empty) => return Ok(SignInResult::PasswordMissing),
+        Err(PasswordError::Empty) => return Ok(Attempt::PasswordMissing),
         // No account can have such a password: refuse before hashing (argon2 DoS).
-        Err(PasswordError::TooLong) => return Ok(SignInResult::Refused),
+        Err(PasswordError::TooLong) => return Ok(Attempt::Refused),
         _ => {}
     }
     let Ok(email) = EmailAddress::parse(email_input) else {
-        return Ok(SignInResult::Refused);
+        return Ok(Attempt::Refused);
     };
     let Some(user) = state.store.user_by_email(&email).await? else {
         // Same cost as a real check: verify against the dummy hash.
         state.passwords.verify(password, None).await?;
-        return Ok(SignInResult::Refused);
+        return Ok(Attempt::Refused);
     };
 
     let now = state.clock.now();
@@ -183,7 +207,7 @@ async fn attempt(
                 .passwords
                 .verify(password, user.password_hash.as_deref())
                 .await?;
-            return Ok(SignInResult::Refused);
+            return Ok(Attempt::Refused);
         }
     };
 
@@ -197,17 +221,17 @@ async fn attempt(
                 // Enforced SSO: only the enforcing account's owners and admins keep a password
                 // path. Everyone else gets the one generic answer, so being an owner is never
                 // revealed. The guess stays counted, as for a wrong password.
-                return Ok(SignInResult::Refused);
+                return Ok(Attempt::Refused);
             }
             let refund = Some((reservation.key.as_str(), reservation.window_start));
             state
                 .store
                 .sign_in_succeeded(&user.id, rehash, refund)
                 .await?;
-            Ok(SignInResult::SignedIn {
+            Ok(Attempt::SignedIn(SignedIn {
                 user_id: user.id,
                 session_epoch: user.session_epoch,
-            })
+            }))
         }
         Verification::Mismatch => {
             if policy.failure_locks(attempt)
@@ -216,7 +240,7 @@ async fn attempt(
                 let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
                 state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
             }
-            Ok(SignInResult::Refused)
+            Ok(Attempt::Refused)
         }
     }
 }

@@ -219,6 +219,4 @@ impl Ctx {
     }
 }
 
-pub const DEAD_LINK: &str = "This link is invalid, has expired or was already used.";
-pub const DEAD_RESET_LINK: &str =
-    "This reset link is invalid, has expired or was already used. Ask for a new one below.";
+pub use crate::flows::recovery::DEAD_LINK;

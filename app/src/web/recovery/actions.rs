@@ -4,9 +4,10 @@ use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
-use crate::flows::recovery::{self, ResetResult};
-use crate::session::{self, Flash};
-use crate::web::forms::{Ctx, Next, DEAD_LINK, DEAD_RESET_LINK};
+use crate::flows::recovery;
+use crate::flows::{Refusal, Stopped};
+use crate::session;
+use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "unlock_account")]
 pub async fn unlock_account() -> Result<(), ServerFnError> {
@@ -31,18 +32,14 @@ pub async fn reset_password(password: String) -> Result<(), ServerFnError> {
 
 /// Uses the unlock link whose token the session holds.
 pub async fn handle_unlock(ctx: &Ctx) -> Next {
-    let used = match session::link_token(&ctx.session, TokenPurpose::Unlock).await? {
-        Some(hash) => recovery::unlock(&ctx.state, &hash).await?,
-        None => false,
+    let unlocked = match session::link_token(&ctx.session, TokenPurpose::Unlock).await? {
+        Some(hash) => recovery::unlock(&ctx.state, &hash).await,
+        None => Err(Refusal::conflict("link_dead", recovery::DEAD_LINK).into()),
     };
-    if !used {
-        session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-        return Ok("/unlock".into());
-    }
+    ctx.settle(unlocked, "/unlock").await?;
     session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
-    let done = "Your account is unlocked. Sign in to continue.";
-    session::set_flash(&ctx.session, Flash::notice(done)).await?;
-    Ok("/sign-in".into())
+    ctx.notice("Your account is unlocked. Sign in to continue.", "/sign-in")
+        .await
 }
 
 pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
@@ -53,29 +50,28 @@ pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
 }
 
 pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
-    let Some(token) = session::link_token(&ctx.session, TokenPurpose::Reset).await? else {
-        session::set_flash(&ctx.session, Flash::error(DEAD_RESET_LINK)).await?;
-        return Ok("/forgot".into());
+    let reset = match session::link_token(&ctx.session, TokenPurpose::Reset).await? {
+        Some(token) => recovery::reset_password(&ctx.state, &token, &password).await,
+        None => Err(Refusal::conflict("link_dead", recovery::DEAD_RESET_LINK).into()),
     };
-    match recovery::reset_password(&ctx.state, &token, &password).await? {
-        ResetResult::Done => {
-            session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
-            let flash = Flash::notice("Your password was changed. Sign in with your new password.");
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in".into())
+    match reset {
+        // A password the policy refuses: back to the form, the link still good.
+        Err(Stopped::Refused(refusal)) if refusal.field().is_some() => {
+            ctx.stopped(Stopped::Refused(refusal), "/reset").await
         }
-        ResetResult::InvalidPassword(message) => {
-            session::set_flash(
-                &ctx.session,
-                Flash::default().field_error("password", Some(message)),
+        Err(Stopped::Broken(err)) => Err(err.into()),
+        // A dead link: ask for a new one.
+        Err(stopped) => {
+            session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
+            ctx.stopped(stopped, "/forgot").await
+        }
+        Ok(()) => {
+            session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
+            ctx.notice(
+                "Your password was changed. Sign in with your new password.",
+                "/sign-in",
             )
-            .await?;
-            Ok("/reset".into())
-        }
-        ResetResult::LinkDead => {
-            session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
-            session::set_flash(&ctx.session, Flash::error(DEAD_RESET_LINK)).await?;
-            Ok("/forgot".into())
+            .await
         }
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::flows::accounts;
-use crate::flows::sign_in::{self, EmailStep, IpReservation, SignInResult, GENERIC_FAILURE};
+use crate::flows::sign_in::{self, EmailStep, IpReservation};
 use crate::flows::FlowError;
 use crate::session::{self, AuthState, Flash, SsoPurpose};
 use crate::web::forms::{kept, Ctx, Next};
@@ -85,34 +85,12 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
         .ok()
         .flatten()
         .map(|Extension(r)| r);
-    let result =
-        sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation)
-            .await?;
-    match result {
-        SignInResult::Refused => {
-            session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
-            session::set_flash(&ctx.session, Flash::error(GENERIC_FAILURE)).await?;
-            Ok("/sign-in/password".into())
-        }
-        SignInResult::Throttled(_) => {
-            let flash = Flash::error(
-                "Too many failed sign-in attempts from your network. Please wait a few minutes and try again.",
-            );
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in/password".into())
-        }
-        SignInResult::PasswordMissing => {
-            session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
-            let flash =
-                Flash::default().field_error("password", Some("Enter your password.".into()));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in/password".into())
-        }
-        SignInResult::SignedIn {
-            user_id,
-            session_epoch,
-        } => start_password_session(ctx, user_id, session_epoch).await,
-    }
+    // Kept for the password step whatever happens (a success starts a new session anyway).
+    session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
+    let outcome =
+        sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation).await;
+    let signed_in = ctx.settle(outcome, "/sign-in/password").await?;
+    start_password_session(ctx, signed_in.user_id, signed_in.session_epoch).await
 }
 
 /// Starts a password session for a user whose password was just checked (or chosen): a new
