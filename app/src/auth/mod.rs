@@ -7,6 +7,8 @@
 //! applied once, in the constructors below.
 mod actors;
 mod resolve;
+mod start;
 
 pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, Signed};
 pub use resolve::{current_member, key_holder, member_of, signed_in, AuthError};
+pub use start::{landing, start_session, Landing, NewSession, SignInMethod};

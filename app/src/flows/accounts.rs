@@ -8,7 +8,6 @@ use crate::domain::members::Membership;
 use crate::domain::workspaces::Workspace;
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
 use crate::flows::{Outcome, Refusal};
-use crate::ports::StoreResult;
 use crate::AppState;
 
 pub const MAX_ACCOUNT_NAME_CHARS: usize = 100;
@@ -22,40 +21,6 @@ pub fn account_name(input: &str) -> Result<String, String> {
     })
 }
 
-/// Where a person lands after signing in: the one account they belong to, or (with several,
-/// or none) the account picker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Landing {
-    Account(String),
-    Picker,
-}
-
-impl Landing {
-    pub fn path(&self) -> &'static str {
-        match self {
-            Landing::Account(_) => "/home",
-            Landing::Picker => "/accounts",
-        }
-    }
-
-    /// The account the session starts in.
-    pub fn account(&self) -> Option<String> {
-        match self {
-            Landing::Account(id) => Some(id.clone()),
-            Landing::Picker => None,
-        }
-    }
-}
-
-/// The landing rule after any sign-in (password, SSO, invitation).
-pub async fn landing(state: &AppState, user_id: &str) -> StoreResult<Landing> {
-    let memberships = state.store.memberships(user_id).await?;
-    Ok(match memberships.as_slice() {
-        [one] => Landing::Account(one.account_id.clone()),
-        _ => Landing::Picker,
-    })
-}
-
 /// Makes `account_id` the current account, if the person belongs to it.
 pub async fn switch(state: &AppState, signed: &Signed, account_id: &str) -> Outcome<MemberOf> {
     auth::member_of(state, signed, account_id)
@@ -66,13 +31,13 @@ pub async fn switch(state: &AppState, signed: &Signed, account_id: &str) -> Outc
 }
 
 /// Every account the signed-in person belongs to, with their role in it (the picker).
-pub async fn memberships(state: &AppState, signed: &Signed) -> StoreResult<Vec<Membership>> {
-    state.store.memberships(signed.user_id()).await
+pub async fn memberships(state: &AppState, signed: &Signed) -> Outcome<Vec<Membership>> {
+    Ok(state.store.memberships(signed.user_id()).await?)
 }
 
 /// The workspaces of the member's account.
-pub async fn workspaces(state: &AppState, member: &MemberOf) -> StoreResult<Vec<Workspace>> {
-    state.store.workspaces(&member.account_id).await
+pub async fn workspaces(state: &AppState, member: &MemberOf) -> Outcome<Vec<Workspace>> {
+    Ok(state.store.workspaces(&member.account_id).await?)
 }
 
 /// Creates an account owned by the signed-in person; returns its id and name.
@@ -97,7 +62,7 @@ pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(S
 }
 
 /// Creates an account owned by `user_id`; returns its id.
-async fn create_account(state: &AppState, user_id: &str, name: String) -> StoreResult<String> {
+async fn create_account(state: &AppState, user_id: &str, name: String) -> Outcome<String> {
     let account_id = new_id(ids::ACCOUNT);
     let now = state.clock.now();
     state

@@ -18,7 +18,7 @@ use crate::flows::sign_up::validate_new_password;
 use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
-use crate::ports::{MembershipStore, StoreResult};
+use crate::ports::MembershipStore;
 use crate::AppState;
 
 /// The account's members, newest user first, a page at a time, for its owners and admins.
@@ -367,22 +367,17 @@ async fn remove_in(
 }
 
 /// The pending invitation an invitation link (its token's hash) opens, if it is still live.
-pub async fn invitation_for_link(
-    state: &AppState,
-    token_hash: &str,
-) -> StoreResult<Option<Invitation>> {
+pub async fn invitation_for_link(state: &AppState, token_hash: &str) -> Outcome<Invitation> {
     state
         .store
         .invitation_by_token(token_hash, state.clock.now())
-        .await
+        .await?
+        .ok_or_else(|| dead_invitation().into())
 }
 
 /// Whether the invited address must accept through single sign-on (its domain enforces it),
 /// for the invitation page to offer that instead of a password.
-pub async fn accepted_through_sso(
-    state: &AppState,
-    invitation: &Invitation,
-) -> Result<bool, FlowError> {
+pub async fn accepted_through_sso(state: &AppState, invitation: &Invitation) -> Outcome<bool> {
     Ok(sso_login::enforced_for(state, &invitation.email)
         .await?
         .is_some())
@@ -390,7 +385,7 @@ pub async fn accepted_through_sso(
 
 /// Whether the invited address has a user already (they sign in, then join). The link's
 /// holder sees this: the link proves the address, so it tells them only about themselves.
-pub async fn invited_has_user(state: &AppState, invitation: &Invitation) -> StoreResult<bool> {
+pub async fn invited_has_user(state: &AppState, invitation: &Invitation) -> Outcome<bool> {
     Ok(state
         .store
         .user_by_email(&invitation.email)
@@ -398,7 +393,7 @@ pub async fn invited_has_user(state: &AppState, invitation: &Invitation) -> Stor
         .is_some())
 }
 
-/// What became of opening "join" on an invitation link.
+/// What opening "join" on an invitation link came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acceptance {
     /// Joined the account; `new_user` carries the session epoch of a user created just now
@@ -409,23 +404,18 @@ pub enum Acceptance {
         account_name: String,
         new_user: Option<i64>,
     },
-    /// The link is invalid, expired, revoked or used.
-    DeadLink,
-    /// Someone else is signed in in this browser.
-    SignedInAsSomeoneElse {
-        invited: EmailAddress,
-        signed_in_as: String,
-    },
     /// The invited address has a user: sign in first, then join.
     SignInFirst(EmailAddress),
-    /// The password chosen for a new user was refused.
-    InvalidPassword(String),
     /// The invited address is on a domain where single sign-on is enforced: the person signs
     /// in through this connection's provider and joins then (no password is set or checked).
     ThroughSso {
         connection: Box<SsoConnection>,
         invited: EmailAddress,
     },
+}
+
+fn dead_invitation() -> Refusal {
+    Refusal::conflict("link_dead", crate::flows::recovery::DEAD_LINK)
 }
 
 /// Accepts the invitation whose token hash the link carried: as the signed-in person (whose
@@ -439,20 +429,24 @@ pub async fn accept_invitation(
     token_hash: &str,
     signed: Option<&Signed>,
     password: &Secret,
-) -> Result<Acceptance, FlowError> {
+) -> Outcome<Acceptance> {
     let now = state.clock.now();
     let Some(inv) = state.store.invitation_by_token(token_hash, now).await? else {
-        return Ok(Acceptance::DeadLink);
+        return Err(dead_invitation().into());
     };
     let acceptor = match signed {
         Some(person) if person.email == inv.email.as_str() => Acceptor::Existing {
             user_id: person.user_id().to_owned(),
         },
         Some(person) => {
-            return Ok(Acceptance::SignedInAsSomeoneElse {
-                invited: inv.email,
-                signed_in_as: person.email.clone(),
-            })
+            return Err(Refusal::conflict(
+                "signed_in_as_someone_else",
+                format!(
+                    "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
+                    inv.email, person.email
+                ),
+            )
+            .into())
         }
         None => {
             if let Some(connection) = sso_login::enforced_for(state, &inv.email).await? {
@@ -464,9 +458,8 @@ pub async fn accept_invitation(
             if state.store.user_by_email(&inv.email).await?.is_some() {
                 return Ok(Acceptance::SignInFirst(inv.email));
             }
-            if let Err(message) = validate_new_password(password, Some(&inv.email)) {
-                return Ok(Acceptance::InvalidPassword(message));
-            }
+            validate_new_password(password, Some(&inv.email))
+                .map_err(|message| Refusal::invalid("password", message))?;
             Acceptor::New {
                 user_id: new_id(ids::USER),
                 password_hash: state.passwords.hash(password).await?,
@@ -475,7 +468,7 @@ pub async fn accept_invitation(
     };
     let new_user = matches!(acceptor, Acceptor::New { .. });
     let Some((inv, user_id)) = accept(state, token_hash, &inv, acceptor).await? else {
-        return Ok(Acceptance::DeadLink);
+        return Err(dead_invitation().into());
     };
     let new_user = match new_user {
         true => Some(

@@ -2,12 +2,13 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
 use crate::flows::{Refusal, Stopped};
-use crate::session::{self, AuthState, Flash, SsoPurpose};
+use crate::session::{self, Flash, SsoPurpose};
 use crate::web::forms::{Ctx, Next, DEAD_LINK};
 use crate::web::sso::actions::begin_sso;
 
@@ -119,60 +120,40 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
         return Ok("/invite".into());
     };
     let signed = ctx.signed().await?;
-    let acceptance =
-        members::accept_invitation(&ctx.state, &token, signed.as_ref(), &password).await?;
-    let (user_id, account_id, account_name, new_user) = match acceptance {
-        Acceptance::Joined {
-            user_id,
-            account_id,
-            account_name,
-            new_user,
-        } => (user_id, account_id, account_name, new_user),
-        Acceptance::DeadLink => {
-            session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-            return Ok("/invite".into());
-        }
-        Acceptance::SignedInAsSomeoneElse {
-            invited,
-            signed_in_as,
-        } => {
-            let message = format!(
-                "This invitation is for {invited}, but you are signed in as {signed_in_as}. Sign out, then open the link again."
-            );
-            session::set_flash(&ctx.session, Flash::error(message)).await?;
-            return Ok("/invite".into());
-        }
-        Acceptance::SignInFirst(email) => {
-            session::set_return_to(&ctx.session, "/invite").await?;
-            session::set_sign_in_email(&ctx.session, email.as_str()).await?;
-            return Ok("/sign-in/password".into());
-        }
-        Acceptance::InvalidPassword(message) => {
-            let flash = Flash::default().field_error("password", Some(message));
-            session::set_flash(&ctx.session, flash).await?;
-            return Ok("/invite".into());
-        }
-        Acceptance::ThroughSso {
-            connection,
-            invited,
-        } => {
-            // Enforced single sign-on: the provider signs them in, and the callback accepts
-            // this invitation (the flow remembers which).
-            let purpose = SsoPurpose::AcceptInvitation { token_hash: token };
-            return begin_sso(ctx, &connection, invited.as_str(), purpose, "/invite").await;
-        }
-    };
+    let accepted = members::accept_invitation(&ctx.state, &token, signed.as_ref(), &password).await;
+    let (user_id, account_id, account_name, new_user) =
+        match ctx.settle(accepted, "/invite").await? {
+            Acceptance::Joined {
+                user_id,
+                account_id,
+                account_name,
+                new_user,
+            } => (user_id, account_id, account_name, new_user),
+            Acceptance::SignInFirst(email) => {
+                session::set_return_to(&ctx.session, "/invite").await?;
+                session::set_sign_in_email(&ctx.session, email.as_str()).await?;
+                return Ok("/sign-in/password".into());
+            }
+            Acceptance::ThroughSso {
+                connection,
+                invited,
+            } => {
+                // Enforced single sign-on: the provider signs them in, and the callback accepts
+                // this invitation (the flow remembers which).
+                let purpose = SsoPurpose::AcceptInvitation { token_hash: token };
+                return begin_sso(ctx, &connection, invited.as_str(), purpose, "/invite").await;
+            }
+        };
     session::forget_link_token(&ctx.session, TokenPurpose::Invite).await?;
     match new_user {
         Some(epoch) => {
-            let auth = AuthState {
+            let new = NewSession {
                 user_id,
-                account_id: Some(account_id),
                 epoch,
-                signed_in_at: ctx.state.clock.now().millis(),
-                method: Some("password".into()),
+                method: SignInMethod::Password,
+                account_id: Some(account_id),
             };
-            session::sign_in(&ctx.session, auth).await?;
+            auth::start_session(&ctx.state, &ctx.session, new).await?;
         }
         None => session::set_current_account(&ctx.session, Some(account_id)).await?,
     }

@@ -8,7 +8,7 @@ use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
 use crate::domain::tokens::{token_hash, TokenPurpose};
-use crate::flows::members;
+use crate::flows::{members, Stopped};
 use crate::session::{self, take_flash};
 use crate::web::members::actions::AcceptInvitation;
 use crate::web::recovery::links::LinkQuery;
@@ -28,7 +28,11 @@ pub async fn invite_page(
     }
     let flash = take_flash(&session).await?;
     let invitation = match session::link_token(&session, TokenPurpose::Invite).await? {
-        Some(hash) => members::invitation_for_link(&state, &hash).await?,
+        Some(hash) => match members::invitation_for_link(&state, &hash).await {
+            Ok(inv) => Some(inv),
+            Err(Stopped::Refused(_)) => None,
+            Err(Stopped::Broken(err)) => return Err(err.into()),
+        },
         None => None,
     };
     let Some(inv) = invitation else {

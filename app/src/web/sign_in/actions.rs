@@ -3,12 +3,11 @@
 use axum::Extension;
 use leptos::prelude::*;
 
+use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
-use crate::flows::accounts;
 use crate::flows::sign_in::{self, EmailStep, IpReservation};
-use crate::flows::FlowError;
-use crate::session::{self, AuthState, Flash, SsoPurpose};
+use crate::session::{self, Flash, SsoPurpose};
 use crate::web::forms::{kept, Ctx, Next};
 use crate::web::sso::actions::begin_sso;
 
@@ -93,23 +92,16 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
     start_password_session(ctx, signed_in.user_id, signed_in.session_epoch).await
 }
 
-/// Starts a password session for a user whose password was just checked (or chosen): a new
-/// session id, their landing account, and the page they were headed to or the landing page.
+/// Starts a password session for a user whose password was just checked (or chosen), and
+/// answers the page to go to.
 pub async fn start_password_session(ctx: &Ctx, user_id: String, session_epoch: i64) -> Next {
-    let landing = accounts::landing(&ctx.state, &user_id)
-        .await
-        .map_err(FlowError::from)?;
-    let auth = AuthState {
+    let new = NewSession {
         user_id,
-        account_id: landing.account(),
         epoch: session_epoch,
-        signed_in_at: ctx.state.clock.now().millis(),
-        method: Some("password".into()),
+        method: SignInMethod::Password,
+        account_id: None,
     };
-    session::sign_in(&ctx.session, auth).await?;
-    Ok(session::take_return_to(&ctx.session)
-        .await?
-        .unwrap_or_else(|| landing.path().into()))
+    Ok(auth::start_session(&ctx.state, &ctx.session, new).await?)
 }
 
 pub async fn handle_sign_out(ctx: &Ctx) -> Next {

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
-use crate::flows::accounts;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
-use crate::session::{self, AuthState, Flash, SsoPurpose};
+use crate::session::{self, Flash, SsoPurpose};
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
 use crate::web::signed;
@@ -102,29 +102,26 @@ async fn sign_in(
         Err(failure) => return Ok(failure_page(failure, None)),
     };
     let user = signed.user;
-    let (account_id, path, flash) = match (signed.joined, invitation) {
+    let (account_id, flash) = match (signed.joined, invitation) {
         (Some(joined), _) => (
             Some(joined.account_id),
-            "/home".to_owned(),
             Some(Flash::notice(format!(
                 "Welcome to {}.",
                 joined.account_name
             ))),
         ),
-        (None, invitation) => {
-            let landing = accounts::landing(state, &user.id).await?;
-            let flash = invitation.map(|_| Flash::error(INVITATION_NOT_ACCEPTED));
-            (landing.account(), landing.path().to_owned(), flash)
-        }
+        (None, invitation) => (
+            None,
+            invitation.map(|_| Flash::error(INVITATION_NOT_ACCEPTED)),
+        ),
     };
-    let auth = AuthState {
+    let new = NewSession {
         user_id: user.id,
-        account_id,
         epoch: user.session_epoch,
-        signed_in_at: state.clock.now().millis(),
-        method: Some("sso".into()),
+        method: SignInMethod::Sso,
+        account_id,
     };
-    session::sign_in(session, auth).await?;
+    let path = auth::start_session(state, session, new).await?;
     if invitation.is_some() {
         session::forget_link_token(session, TokenPurpose::Invite).await?;
     }

@@ -1,0 +1,97 @@
+//! Starting a signed-in session, the one way every sign-in does it (a password, a password
+//! chosen behind a link, an invitation, single sign-on): a new session id, the account the
+//! person lands in, and the page they go to.
+use tower_sessions::Session;
+
+use super::AuthError;
+use crate::session::{self, AuthState};
+use crate::AppState;
+
+/// How a session started (shown on the sessions list; enforced single sign-on ends only
+/// password sessions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    Sso,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Sso => "sso",
+        }
+    }
+}
+
+/// Where a person lands after signing in: the one account they belong to, or (with several,
+/// or none) the account picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landing {
+    Account(String),
+    Picker,
+}
+
+impl Landing {
+    pub fn path(&self) -> &'static str {
+        match self {
+            Landing::Account(_) => "/home",
+            Landing::Picker => "/accounts",
+        }
+    }
+
+    /// The account the session starts in.
+    pub fn account(&self) -> Option<String> {
+        match self {
+            Landing::Account(id) => Some(id.clone()),
+            Landing::Picker => None,
+        }
+    }
+}
+
+/// The landing rule after any sign-in.
+pub async fn landing(state: &AppState, user_id: &str) -> Result<Landing, AuthError> {
+    let memberships = state.store.memberships(user_id).await?;
+    Ok(match memberships.as_slice() {
+        [one] => Landing::Account(one.account_id.clone()),
+        _ => Landing::Picker,
+    })
+}
+
+/// Who is signing in, and how.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: String,
+    /// The user's session epoch now (a reset bumps it and ends this session).
+    pub epoch: i64,
+    pub method: SignInMethod,
+    /// The account to start in (one just joined); `None`: by the landing rule.
+    pub account_id: Option<String>,
+}
+
+/// Starts a signed-in session under a new id (no session fixation) and answers the page to
+/// go to: where a page asked to return to, else the landing page.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    new: NewSession,
+) -> Result<String, AuthError> {
+    let (account_id, path) = match new.account_id {
+        Some(account_id) => (Some(account_id), "/home"),
+        None => {
+            let landing = landing(state, &new.user_id).await?;
+            (landing.account(), landing.path())
+        }
+    };
+    let auth = AuthState {
+        user_id: new.user_id,
+        account_id,
+        epoch: new.epoch,
+        signed_in_at: state.clock.now().millis(),
+        method: Some(new.method.as_str().into()),
+    };
+    session::sign_in(session, auth).await?;
+    Ok(session::take_return_to(session)
+        .await?
+        .unwrap_or_else(|| path.to_owned()))
+}
