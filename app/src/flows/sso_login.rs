@@ -10,7 +10,7 @@ use crate::domain::sso::{
     SsoSignIn, SsoSignInOutcome,
 };
 use crate::domain::users::UserRecord;
-use crate::flows::FlowError;
+use crate::flows::{FlowError, Outcome, Refusal};
 use crate::ports::{SsoError, SsoIdentity};
 use crate::AppState;
 
@@ -94,6 +94,43 @@ impl SsoFailure {
     }
 }
 
+impl SsoFailure {
+    /// The stable code of the refusal.
+    pub fn code(self) -> &'static str {
+        match self {
+            SsoFailure::FlowInvalid => "sso_flow_invalid",
+            SsoFailure::ProviderRefused => "provider_refused",
+            SsoFailure::Unreachable => "provider_unreachable",
+            SsoFailure::NotVerified => "id_token_not_verified",
+            SsoFailure::EmailUnverified => "email_unverified",
+            SsoFailure::WrongDomain => "domain_not_served",
+            SsoFailure::NoConnection => "sso_connection_gone",
+            SsoFailure::LinkedElsewhere => "linked_elsewhere",
+            SsoFailure::NotInvited => "not_invited",
+        }
+    }
+}
+
+/// Every surface meets a failed callback as the one refusal type: an unreachable provider is
+/// unavailable, someone this hub does not let in is not allowed, the rest conflict with the
+/// state of the flow or of the user's links.
+impl From<SsoFailure> for Refusal {
+    fn from(failure: SsoFailure) -> Self {
+        let (code, message) = (failure.code(), failure.message());
+        match failure {
+            SsoFailure::Unreachable => Refusal::unavailable(code, message),
+            SsoFailure::NotInvited => Refusal::not_allowed(code, message),
+            _ => Refusal::conflict(code, message),
+        }
+    }
+}
+
+impl From<SsoFailure> for crate::flows::Stopped {
+    fn from(failure: SsoFailure) -> Self {
+        Refusal::from(failure).into()
+    }
+}
+
 impl From<SsoError> for SsoFailure {
     fn from(e: SsoError) -> Self {
         tracing::warn!(error = %e, "SSO callback refused");
@@ -117,10 +154,10 @@ pub struct Callback<'a> {
 async fn verified_identity(
     state: &AppState,
     cb: &Callback<'_>,
-) -> Result<Result<(SsoConnection, SsoIdentity), SsoFailure>, FlowError> {
+) -> Outcome<(SsoConnection, SsoIdentity)> {
     let Some(connection) = crate::flows::sso::find(state, cb.account_id, cb.connection_id).await?
     else {
-        return Ok(Err(SsoFailure::NoConnection));
+        return Err(SsoFailure::NoConnection.into());
     };
     let secret = state
         .sealing
@@ -140,8 +177,8 @@ async fn verified_identity(
         )
         .await
     {
-        Ok(identity) => Ok(Ok((connection, identity))),
-        Err(e) => Ok(Err(e.into())),
+        Ok(identity) => Ok((connection, identity)),
+        Err(e) => Err(SsoFailure::from(e).into()),
     }
 }
 
@@ -186,15 +223,9 @@ pub async fn complete(
     state: &AppState,
     cb: Callback<'_>,
     invitation_link: Option<&str>,
-) -> Result<Result<SsoSignedIn, SsoFailure>, FlowError> {
-    let (connection, identity) = match verified_identity(state, &cb).await? {
-        Ok(v) => v,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    let email = match usable_email(&connection, &identity) {
-        Ok(e) => e,
-        Err(failure) => return Ok(Err(failure)),
-    };
+) -> Outcome<SsoSignedIn> {
+    let (connection, identity) = verified_identity(state, &cb).await?;
+    let email = usable_email(&connection, &identity)?;
     let now = state.clock.now();
     let invitation = match invitation_link {
         Some(hash) => state
@@ -256,16 +287,16 @@ pub async fn complete(
             audit,
         )
         .await?;
-    Ok(match outcome {
+    match outcome {
         SsoSignInOutcome::SignedIn { user, joined, .. } => Ok(SsoSignedIn {
             user,
             account_id: connection.account_id,
             joined: joined.and(invitation.map(|(i, _)| i)),
         }),
-        SsoSignInOutcome::NotInvited => Err(SsoFailure::NotInvited),
-        SsoSignInOutcome::DomainNotServed => Err(SsoFailure::WrongDomain),
-        SsoSignInOutcome::UserLinkedElsewhere => Err(SsoFailure::LinkedElsewhere),
-    })
+        SsoSignInOutcome::NotInvited => Err(SsoFailure::NotInvited.into()),
+        SsoSignInOutcome::DomainNotServed => Err(SsoFailure::WrongDomain.into()),
+        SsoSignInOutcome::UserLinkedElsewhere => Err(SsoFailure::LinkedElsewhere.into()),
+    }
 }
 
 /// An owner's test sign-in: the provider answered with a verified ID token whose verified
@@ -275,15 +306,9 @@ pub async fn complete_test(
     state: &AppState,
     owner: &OwnerOf,
     cb: Callback<'_>,
-) -> Result<Result<EmailAddress, SsoFailure>, FlowError> {
-    let (connection, identity) = match verified_identity(state, &cb).await? {
-        Ok(v) => v,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    let email = match usable_email(&connection, &identity) {
-        Ok(e) => e,
-        Err(failure) => return Ok(Err(failure)),
-    };
+) -> Outcome<EmailAddress> {
+    let (connection, identity) = verified_identity(state, &cb).await?;
+    let email = usable_email(&connection, &identity)?;
     let now = state.clock.now();
     let audit = owner.audit(
         "sso.test_sign_in",
@@ -295,7 +320,7 @@ pub async fn complete_test(
         .mark_sso_tested(&owner.account_id, &connection.id, now, audit)
         .await?
     {
-        return Ok(Err(SsoFailure::NoConnection));
+        return Err(SsoFailure::NoConnection.into());
     }
-    Ok(Ok(email))
+    Ok(email)
 }

@@ -14,7 +14,7 @@ use crate::flows::recovery::link_is_live;
 use crate::flows::sign_up::confirmation_email;
 use crate::session::{self, take_flash, Flash};
 use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
-use crate::web::respond::{see_other, PageResult};
+use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::web::sign_up::actions::ConfirmEmail;
 use crate::AppState;
@@ -38,17 +38,17 @@ async fn link_state(
     purpose: TokenPurpose,
     query: &LinkQuery,
     path: &str,
-) -> Result<Result<(bool, Flash), Response>, crate::web::respond::PageError> {
+) -> Result<(bool, Flash), PageError> {
     if let Some(raw) = &query.token {
         session::set_link_token(session, purpose, token_hash(raw)).await?;
-        return Ok(Err(see_other(path)));
+        return Err(PageError::Instead(see_other(path)));
     }
     let flash = take_flash(session).await?;
     let live = match session::link_token(session, purpose).await? {
         Some(hash) => link_is_live(state, purpose, &hash).await?,
         None => false,
     };
-    Ok(Ok((live, flash)))
+    Ok((live, flash))
 }
 
 fn dead_link(
@@ -120,11 +120,7 @@ pub async fn unlock_page(
     session: Session,
     Query(q): Query<LinkQuery>,
 ) -> PageResult {
-    let (live, flash) =
-        match link_state(&state, &session, TokenPurpose::Unlock, &q, "/unlock").await? {
-            Ok(v) => v,
-            Err(redirect) => return Ok(redirect),
-        };
+    let (live, flash) = link_state(&state, &session, TokenPurpose::Unlock, &q, "/unlock").await?;
     if !live {
         return Ok(dead_link(
             "Unlock your account",
@@ -155,11 +151,7 @@ pub async fn reset_page(
     session: Session,
     Query(q): Query<LinkQuery>,
 ) -> PageResult {
-    let (live, flash) =
-        match link_state(&state, &session, TokenPurpose::Reset, &q, "/reset").await? {
-            Ok(v) => v,
-            Err(redirect) => return Ok(redirect),
-        };
+    let (live, flash) = link_state(&state, &session, TokenPurpose::Reset, &q, "/reset").await?;
     if !live {
         return Ok(dead_link(
             "Choose a new password",

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
+use crate::flows::{Refusal, Stopped};
 use crate::session::{self, Flash, SsoPurpose};
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
@@ -24,16 +25,18 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-fn failure_page(failure: SsoFailure, provider_error: Option<String>) -> Response {
-    let status = match failure {
-        SsoFailure::Unreachable => StatusCode::BAD_GATEWAY,
-        SsoFailure::NotInvited => StatusCode::FORBIDDEN,
+fn failure_page(failure: impl Into<Refusal>, provider_error: Option<String>) -> Response {
+    let refusal: Refusal = failure.into();
+    let status = match &refusal {
+        Refusal::Unavailable { .. } => StatusCode::BAD_GATEWAY,
+        Refusal::NotAllowed { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
+    let message = refusal.message();
     render_page(status, "Single sign-on", move || {
         view! {
             <AuthCard title="Single sign-on">
-                <p role="alert" class="alert">{failure.message()}</p>
+                <p role="alert" class="alert">{message.clone()}</p>
                 {provider_error.clone().map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
                 <p><a href="/sign-in">"Back to sign in"</a></p>
             </AuthCard>
@@ -97,9 +100,10 @@ async fn sign_in(
     cb: Callback<'_>,
     invitation: Option<&str>,
 ) -> PageResult {
-    let signed = match sso_login::complete(state, cb, invitation).await? {
+    let signed = match sso_login::complete(state, cb, invitation).await {
         Ok(v) => v,
-        Err(failure) => return Ok(failure_page(failure, None)),
+        Err(Stopped::Refused(refusal)) => return Ok(failure_page(refusal, None)),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
     };
     let user = signed.user;
     let (account_id, flash) = match (signed.joined, invitation) {
@@ -148,11 +152,14 @@ async fn test(
     let Some(owner) = owner else {
         return Ok(failure_page(SsoFailure::FlowInvalid, None));
     };
-    let flash = match sso_login::complete_test(state, &owner, cb).await? {
+    let flash = match sso_login::complete_test(state, &owner, cb).await {
         Ok(email) => Flash::notice(format!(
             "Test sign-in succeeded: the provider signed in {email}. You can now enforce single sign-on."
         )),
-        Err(failure) => Flash::error(format!("The test sign-in failed: {}", failure.message())),
+        Err(Stopped::Refused(refusal)) => {
+            Flash::error(format!("The test sign-in failed: {}", refusal.message()))
+        }
+        Err(Stopped::Broken(err)) => return Err(err.into()),
     };
     session::set_flash(session, flash).await?;
     Ok(see_other("/settings/sso"))
