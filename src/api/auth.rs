@@ -26,7 +26,7 @@ async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<KeyO
     let key = auth::key_holder(&api.app, token)
         .await?
         .ok_or_else(ApiError::invalid_key)?;
-    api.last_used.note(&key.key_id, api.app.clock.now());
+    api.last_used.note(key.key_id(), api.app.clock.now());
     Ok(key)
 }
 
@@ -104,7 +104,7 @@ pub async fn request_guard(State(api): State<ApiState>, req: Request, next: Next
 pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) -> Response {
     match authenticate_key(&api, req.headers()).await {
         Ok(key) => {
-            let (account_id, plan) = (key.account_id.clone(), key.plan.clone());
+            let (account_id, plan) = (key.account_id().to_owned(), key.plan().to_owned());
             limited(&api, &account_id, key, &plan, req, next).await
         }
         Err(err) => err.into_response(),
@@ -122,7 +122,7 @@ pub async fn require_admin_session(
     let session = req.extensions().get::<Session>().cloned();
     match admin_caller(&api, &headers, session).await {
         Ok((admin, plan)) => {
-            let account_id = admin.account_id.clone();
+            let account_id = admin.account_id().to_owned();
             limited(&api, &account_id, admin, &plan, req, next).await
         }
         Err(err) => err.into_response(),

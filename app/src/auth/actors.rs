@@ -16,12 +16,21 @@ pub(super) struct Seal;
 /// there, same session epoch, within the absolute lifetime).
 #[derive(Debug, Clone)]
 pub struct Signed {
-    pub auth: AuthState,
-    pub email: String,
+    pub(super) auth: AuthState,
+    pub(super) email: String,
     pub(super) _seal: Seal,
 }
 
 impl Signed {
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// How and when the session started, and the account it is in.
+    pub fn auth(&self) -> &AuthState {
+        &self.auth
+    }
+
     pub fn user_id(&self) -> &str {
         &self.auth.user_id
     }
@@ -35,14 +44,31 @@ impl Signed {
 /// A signed-in person acting in an account they belong to, with the role stored now.
 #[derive(Debug, Clone)]
 pub struct MemberOf {
-    pub user_id: String,
-    pub email: String,
-    pub account_id: String,
-    pub role: Role,
+    pub(super) user_id: String,
+    pub(super) email: String,
+    pub(super) account_id: String,
+    pub(super) role: Role,
     pub(super) _seal: Seal,
 }
 
 impl MemberOf {
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The role stored when this request read it.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// The member as an admin of the account, if the role rules say they may administer it
     /// (members, invitations, API keys, the activity log).
     pub fn as_admin(&self) -> Option<AdminOf> {
@@ -143,16 +169,34 @@ impl std::ops::Deref for OwnerOf {
 /// A live API key of `account_id` (well formed, known, not expired), with its scopes.
 #[derive(Debug, Clone)]
 pub struct KeyOf {
-    pub key_id: String,
-    pub account_id: String,
+    pub(super) key_id: String,
+    pub(super) account_id: String,
     /// `None`: the whole account.
-    pub scopes: Option<Vec<Scope>>,
+    pub(super) scopes: Option<Vec<Scope>>,
     /// The account's plan (its rate limit).
-    pub plan: String,
+    pub(super) plan: String,
     pub(super) _seal: Seal,
 }
 
 impl KeyOf {
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The scopes the key was given; `None`: the whole account.
+    pub fn scopes(&self) -> Option<&[Scope]> {
+        self.scopes.as_deref()
+    }
+
+    /// The account's plan (its rate limit).
+    pub fn plan(&self) -> &str {
+        &self.plan
+    }
+
     /// Whether the key's scopes grant `scope`.
     pub fn may(&self, scope: Scope) -> bool {
         allows(self.scopes.as_deref(), scope)

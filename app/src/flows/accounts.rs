@@ -37,7 +37,7 @@ pub async fn memberships(state: &AppState, signed: &Signed) -> Outcome<Vec<Membe
 
 /// The workspaces of the member's account.
 pub async fn workspaces(state: &AppState, member: &MemberOf) -> Outcome<Vec<Workspace>> {
-    Ok(state.store.workspaces(&member.account_id).await?)
+    Ok(state.store.workspaces(member.account_id()).await?)
 }
 
 /// Creates an account owned by the signed-in person; returns its id and name.

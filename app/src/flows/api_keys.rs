@@ -53,14 +53,14 @@ pub async fn list(
     admin: &AdminOf,
     page: &PageRequest,
 ) -> Outcome<Page<ApiKeyRecord>> {
-    let rows = state.store.list_api_keys(&admin.account_id, page).await?;
+    let rows = state.store.list_api_keys(admin.account_id(), page).await?;
     Ok(Page::from_fetched(rows, page))
 }
 
 pub async fn get(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<ApiKeyRecord> {
     state
         .store
-        .api_key(&admin.account_id, key_id)
+        .api_key(admin.account_id(), key_id)
         .await?
         .ok_or(Refusal::NotFound("api_key").into())
 }
@@ -84,13 +84,13 @@ pub async fn create(
         .create_api_key(
             NewApiKey {
                 id,
-                account_id: admin.account_id.clone(),
+                account_id: admin.account_id().to_owned(),
                 name,
                 key_hash: api_keys::hash(key.expose()),
                 hint: api_keys::hint(key.expose()),
                 scopes: new.scopes,
                 expires_at: new.expires_at,
-                created_by: Some(admin.user_id.clone()),
+                created_by: Some(admin.user_id().to_owned()),
                 now,
             },
             audit,
@@ -109,7 +109,7 @@ pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<
     );
     if state
         .store
-        .delete_api_key(&admin.account_id, key_id, audit)
+        .delete_api_key(admin.account_id(), key_id, audit)
         .await?
     {
         Ok(())

@@ -23,7 +23,7 @@ fn need(key: &KeyOf, scope: Scope) -> Result<(), Refusal> {
 pub async fn account(state: &AppState, key: &KeyOf) -> Outcome<Account> {
     state
         .store
-        .account(&key.account_id)
+        .account(key.account_id())
         .await?
         .ok_or(Refusal::NotFound("account").into())
 }
@@ -34,7 +34,7 @@ pub async fn list_workspaces(
     page: &PageRequest,
 ) -> Outcome<Page<Workspace>> {
     need(key, Scope::WorkspacesRead)?;
-    let rows = state.store.list_workspaces(&key.account_id, page).await?;
+    let rows = state.store.list_workspaces(key.account_id(), page).await?;
     Ok(Page::from_fetched(rows, page))
 }
 
@@ -42,7 +42,7 @@ pub async fn workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<Works
     need(key, Scope::WorkspacesRead)?;
     state
         .store
-        .workspace(&key.account_id, id)
+        .workspace(key.account_id(), id)
         .await?
         .ok_or(Refusal::NotFound("workspace").into())
 }
@@ -52,7 +52,7 @@ pub async fn create_workspace(state: &AppState, key: &KeyOf, name: String) -> Ou
     need(key, Scope::WorkspacesWrite)?;
     let workspace = Workspace {
         id: new_id(WORKSPACE),
-        account_id: key.account_id.clone(),
+        account_id: key.account_id().to_owned(),
         name,
         created_at: state.clock.now(),
     };
@@ -69,7 +69,7 @@ pub async fn rename_workspace(
     need(key, Scope::WorkspacesWrite)?;
     state
         .store
-        .rename_workspace(&key.account_id, id, name, state.clock.now())
+        .rename_workspace(key.account_id(), id, name, state.clock.now())
         .await?
         .ok_or(Refusal::NotFound("workspace").into())
 }
@@ -82,7 +82,7 @@ pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcom
     let with_records = key.may(Scope::RecordsWrite);
     match state
         .store
-        .delete_workspace(&key.account_id, id, with_records)
+        .delete_workspace(key.account_id(), id, with_records)
         .await?
     {
         WorkspaceDeletion::Deleted => Ok(()),
@@ -100,7 +100,7 @@ pub async fn list_records(
     need(key, Scope::RecordsRead)?;
     let rows = state
         .store
-        .list_records(&key.account_id, workspace_id, page)
+        .list_records(key.account_id(), workspace_id, page)
         .await?;
     Ok(Page::from_fetched(rows, page))
 }
@@ -109,7 +109,7 @@ pub async fn record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<DataReco
     need(key, Scope::RecordsRead)?;
     state
         .store
-        .record(&key.account_id, id)
+        .record(key.account_id(), id)
         .await?
         .ok_or(Refusal::NotFound("record").into())
 }
@@ -125,7 +125,7 @@ pub async fn create_record(
     let now = state.clock.now();
     let record = DataRecord {
         id: new_id("rec"),
-        account_id: key.account_id.clone(),
+        account_id: key.account_id().to_owned(),
         workspace_id,
         data,
         created_at: now,
@@ -147,14 +147,14 @@ pub async fn update_record(
     need(key, Scope::RecordsWrite)?;
     state
         .store
-        .update_record(&key.account_id, id, data, state.clock.now())
+        .update_record(key.account_id(), id, data, state.clock.now())
         .await?
         .ok_or(Refusal::NotFound("record").into())
 }
 
 pub async fn delete_record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<()> {
     need(key, Scope::RecordsWrite)?;
-    let deleted = state.store.delete_record(&key.account_id, id).await?;
+    let deleted = state.store.delete_record(key.account_id(), id).await?;
     if deleted {
         Ok(())
     } else {

@@ -19,7 +19,7 @@ pub async fn add(state: &AppState, owner: &OwnerOf, input: &str) -> Outcome<Acco
     let now = state.clock.now();
     let new = AccountDomain {
         id: new_id("dom"),
-        account_id: owner.account_id.clone(),
+        account_id: owner.account_id().to_owned(),
         domain: domain.clone(),
         token: domains::new_token(),
         verified_at: None,
@@ -43,7 +43,7 @@ pub async fn list(
     owner: &OwnerOf,
     page: &PageRequest,
 ) -> Outcome<Page<AccountDomain>> {
-    let all = state.store.domains(&owner.account_id).await?;
+    let all = state.store.domains(owner.account_id()).await?;
     Ok(Page::of(all, page, |d| d.id.as_str()))
 }
 
@@ -51,7 +51,7 @@ pub async fn list(
 pub async fn get(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<AccountDomain> {
     state
         .store
-        .domain(&owner.account_id, id)
+        .domain(owner.account_id(), id)
         .await?
         .ok_or_else(|| Refusal::NotFound("domain").into())
 }
@@ -91,7 +91,7 @@ pub async fn verify(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<Acco
     let audit = owner.audit("domain.verified", domain.domain.clone(), now);
     match state
         .store
-        .verify_domain(&owner.account_id, id, now, audit)
+        .verify_domain(owner.account_id(), id, now, audit)
         .await?
     {
         VerifyDomainOutcome::Verified => Ok(AccountDomain {
@@ -113,7 +113,7 @@ pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<Acco
     let audit = owner.audit("domain.deleted", domain.domain.clone(), state.clock.now());
     if state
         .store
-        .delete_domain(&owner.account_id, id, audit)
+        .delete_domain(owner.account_id(), id, audit)
         .await?
     {
         Ok(domain)

@@ -27,13 +27,13 @@ pub async fn list(
     admin: &AdminOf,
     page: &PageRequest,
 ) -> Outcome<Page<MemberRecord>> {
-    let all = state.store.members(&admin.account_id).await?;
+    let all = state.store.members(admin.account_id()).await?;
     Ok(Page::of(all, page, |m| m.user_id.as_str()))
 }
 
 /// One member of the account, for its owners and admins.
 pub async fn member(state: &AppState, admin: &AdminOf, user_id: &str) -> Outcome<MemberRecord> {
-    find_member(state, &admin.account_id, user_id).await
+    find_member(state, admin.account_id(), user_id).await
 }
 
 async fn find_member(state: &AppState, account_id: &str, user_id: &str) -> Outcome<MemberRecord> {
@@ -55,14 +55,14 @@ pub async fn invitations(
 ) -> Outcome<Page<Invitation>> {
     let all = state
         .store
-        .invitations(&admin.account_id, state.clock.now())
+        .invitations(admin.account_id(), state.clock.now())
         .await?;
     Ok(Page::of(all, page, |i| i.id.as_str()))
 }
 
 /// The account's activity log, newest first, for its owners and admins.
 pub async fn activity(state: &AppState, admin: &AdminOf) -> Outcome<Vec<AuditEvent>> {
-    Ok(state.store.audit_events(&admin.account_id, 200).await?)
+    Ok(state.store.audit_events(admin.account_id(), 200).await?)
 }
 
 /// The member `user_id`, for the page that confirms removing them: anyone may look at
@@ -73,10 +73,10 @@ pub async fn removal_target(
     actor: &MemberOf,
     user_id: &str,
 ) -> Outcome<MemberRecord> {
-    if user_id != actor.user_id {
+    if user_id != actor.user_id() {
         actor.admin()?;
     }
-    find_member(state, &actor.account_id, user_id).await
+    find_member(state, actor.account_id(), user_id).await
 }
 
 /// Refusals of member changes, worded once for the page and the API.
@@ -110,7 +110,7 @@ pub async fn invite(
     }
     let email =
         EmailAddress::parse(email_input).map_err(|e| Refusal::invalid("email", e.to_string()))?;
-    let members = state.store.members(&actor.account_id).await?;
+    let members = state.store.members(actor.account_id()).await?;
     if members.iter().any(|m| m.email == email.as_str()) {
         return Err(Refusal::Conflict {
             code: "already_member",
@@ -147,7 +147,7 @@ async fn send_invitation(
     let quota = state
         .store
         .count_hit(
-            &format!("invitations:{}", actor.account_id),
+            &format!("invitations:{}", actor.account_id()),
             state.clock.now(),
             INVITATION_DAY,
             state.config.invitations_per_day,
@@ -167,7 +167,7 @@ async fn send_invitation(
     // And per inviting person, across every account they administer: creating accounts
     // must not multiply what one person can send.
     let limit = state.config.floods.invitations_per_person_per_day;
-    let key = crate::domain::floods::invitations_by_key(&actor.user_id);
+    let key = crate::domain::floods::invitations_by_key(actor.user_id());
     if let Some(wait) = crate::flows::floods::per_day(state, &key, limit).await? {
         return Err(Refusal::TooSoon {
             code: "invitation_limit_reached",
@@ -187,11 +187,11 @@ async fn send_invitation(
         .create_invitation(
             NewInvitation {
                 id: id.clone(),
-                account_id: actor.account_id.clone(),
+                account_id: actor.account_id().to_owned(),
                 email: email.clone(),
                 role,
                 token_hash: hash,
-                invited_by: Some(actor.user_id.clone()),
+                invited_by: Some(actor.user_id().to_owned()),
                 now,
                 expires_at,
             },
@@ -204,7 +204,7 @@ async fn send_invitation(
         .await?;
     let account_name = state
         .store
-        .account(&actor.account_id)
+        .account(actor.account_id())
         .await?
         .map(|a| a.name)
         .unwrap_or_default();
@@ -214,17 +214,17 @@ async fn send_invitation(
     state.send_mail_later(mails::invitation(
         &email,
         &account_name,
-        &actor.email,
+        actor.email(),
         role.as_str(),
         &link,
     ));
     Ok(Invitation {
         id,
-        account_id: actor.account_id.clone(),
+        account_id: actor.account_id().to_owned(),
         account_name,
         email,
         role,
-        invited_by: Some(actor.user_id.clone()),
+        invited_by: Some(actor.user_id().to_owned()),
         created_at: now,
         expires_at,
     })
@@ -239,7 +239,7 @@ fn may_manage_invitation(actor: &AdminOf, role: Role) -> bool {
 pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<Invitation> {
     let inv = state
         .store
-        .invitation(&actor.account_id, invitation_id, state.clock.now())
+        .invitation(actor.account_id(), invitation_id, state.clock.now())
         .await?
         .ok_or(Refusal::NotFound("invitation"))?;
     if !may_manage_invitation(actor, inv.role) {
@@ -253,7 +253,7 @@ pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> O
     let now = state.clock.now();
     let inv = state
         .store
-        .invitation(&actor.account_id, invitation_id, now)
+        .invitation(actor.account_id(), invitation_id, now)
         .await?
         .ok_or(Refusal::NotFound("invitation"))?;
     if !may_manage_invitation(actor, inv.role) {
@@ -262,7 +262,7 @@ pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> O
     let revoked = state
         .store
         .revoke_invitation(
-            &actor.account_id,
+            actor.account_id(),
             invitation_id,
             now,
             actor.audit("invitation.revoked", inv.email.to_string(), now),
@@ -280,7 +280,7 @@ async fn current_role(
     user_id: &str,
 ) -> Outcome<Role> {
     store
-        .role_in(user_id, &actor.account_id)
+        .role_in(user_id, actor.account_id())
         .await?
         .ok_or(Refusal::NotFound("member").into())
 }
@@ -322,7 +322,7 @@ async fn change_role_in(
     );
     from_store(
         store
-            .change_role(&actor.account_id, user_id, role, audit)
+            .change_role(actor.account_id(), user_id, role, audit)
             .await?,
     )?;
     Ok(())
@@ -341,7 +341,7 @@ async fn remove_in(
     now: Timestamp,
 ) -> Outcome<()> {
     let current = current_role(store, actor, user_id).await?;
-    let leaving = user_id == actor.user_id;
+    let leaving = user_id == actor.user_id();
     if !leaving
         && !actor
             .as_admin()
@@ -360,7 +360,7 @@ async fn remove_in(
     let end_sessions = !leaving;
     from_store(
         store
-            .remove_member(&actor.account_id, user_id, end_sessions, audit)
+            .remove_member(actor.account_id(), user_id, end_sessions, audit)
             .await?,
     )?;
     Ok(())
@@ -435,7 +435,7 @@ pub async fn accept_invitation(
         return Err(dead_invitation().into());
     };
     let acceptor = match signed {
-        Some(person) if person.email == inv.email.as_str() => Acceptor::Existing {
+        Some(person) if person.email() == inv.email.as_str() => Acceptor::Existing {
             user_id: person.user_id().to_owned(),
         },
         Some(person) => {
@@ -443,7 +443,7 @@ pub async fn accept_invitation(
                 "signed_in_as_someone_else",
                 format!(
                     "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
-                    inv.email, person.email
+                    inv.email, person.email()
                 ),
             )
             .into())

@@ -61,13 +61,13 @@ pub(crate) async fn find(
 
 /// One connection of the owner's account.
 pub async fn connection(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<SsoConnection> {
-    find(state, &owner.account_id, id)
+    find(state, owner.account_id(), id)
         .await?
         .ok_or_else(|| no_such_connection().into())
 }
 
 pub async fn list(state: &AppState, owner: &OwnerOf) -> Outcome<Vec<SsoConnection>> {
-    Ok(state.store.sso_connections(&owner.account_id).await?)
+    Ok(state.store.sso_connections(owner.account_id()).await?)
 }
 
 /// The account's verified domains that no connection serves yet (what a new connection may
@@ -79,7 +79,7 @@ pub async fn unconnected_domains(
 ) -> Outcome<Vec<String>> {
     Ok(state
         .store
-        .domains(&owner.account_id)
+        .domains(owner.account_id())
         .await?
         .into_iter()
         .filter(|d| d.verified_at.is_some())
@@ -147,7 +147,7 @@ pub async fn create(
         }
         .into());
     }
-    let verified = state.store.domains(&owner.account_id).await?;
+    let verified = state.store.domains(owner.account_id()).await?;
     let mut served: Vec<ServedDomain> = Vec::new();
     let mut domain_ids: Vec<String> = Vec::new();
     for input in &input.domains {
@@ -188,7 +188,7 @@ pub async fn create(
     let now = state.clock.now();
     let connection = SsoConnection {
         id: new_id("sso"),
-        account_id: owner.account_id.clone(),
+        account_id: owner.account_id().to_owned(),
         issuer,
         client_id,
         client_secret_sealed: sealed,
@@ -245,7 +245,7 @@ pub async fn enforcement_preview(
     let c = connection(state, owner, id).await?;
     let affected = state
         .store
-        .sso_enforcement_affects(&owner.account_id, id)
+        .sso_enforcement_affects(owner.account_id(), id)
         .await?;
     Ok((c, affected))
 }
@@ -262,7 +262,7 @@ pub async fn set_enforced(
         let audit = owner.audit("sso.not_enforced", id, now);
         return if state
             .store
-            .stop_enforcing_sso(&owner.account_id, id, now, audit)
+            .stop_enforcing_sso(owner.account_id(), id, now, audit)
             .await?
         {
             Ok(Enforcement::Stopped)
@@ -273,7 +273,7 @@ pub async fn set_enforced(
     let audit = owner.audit("sso.enforced", id, now);
     match state
         .store
-        .enforce_sso(&owner.account_id, id, now, audit)
+        .enforce_sso(owner.account_id(), id, now, audit)
         .await?
     {
         EnforceOutcome::Enforced { sessions_ended } => Ok(Enforcement::Enforced { sessions_ended }),
@@ -325,7 +325,7 @@ pub async fn set_create_users(
     let audit = owner.audit(action, id, now);
     if state
         .store
-        .set_sso_create_users(&owner.account_id, id, create_users, now, audit)
+        .set_sso_create_users(owner.account_id(), id, create_users, now, audit)
         .await?
     {
         Ok(())
@@ -338,7 +338,7 @@ pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<()> 
     let audit = owner.audit("sso.connection_deleted", id, state.clock.now());
     if state
         .store
-        .delete_sso_connection(&owner.account_id, id, audit)
+        .delete_sso_connection(owner.account_id(), id, audit)
         .await?
     {
         Ok(())

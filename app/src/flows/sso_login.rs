@@ -317,7 +317,7 @@ pub async fn complete_test(
     );
     if !state
         .store
-        .mark_sso_tested(&owner.account_id, &connection.id, now, audit)
+        .mark_sso_tested(owner.account_id(), &connection.id, now, audit)
         .await?
     {
         return Err(SsoFailure::NoConnection.into());

@@ -23,13 +23,13 @@ impl Member {
     }
 
     pub fn account_id(&self) -> &str {
-        &self.member.account_id
+        self.member.account_id()
     }
 
     pub fn chrome(&self) -> Chrome {
         Chrome {
             account_name: self.account_name.clone(),
-            email: self.signed.email.clone(),
+            email: self.signed.email().to_owned(),
             is_admin: self.member.is_admin(),
             is_owner: self.member.is_owner(),
         }

@@ -27,7 +27,8 @@ pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
     };
     match accounts::switch(&ctx.state, &signed, &account_id).await {
         Ok(member) => {
-            session::set_current_account(&ctx.session, Some(member.account_id)).await?;
+            session::set_current_account(&ctx.session, Some(member.account_id().to_owned()))
+                .await?;
             Ok("/home".into())
         }
         Err(stopped) => ctx.stopped(stopped, "/accounts").await,

@@ -16,7 +16,7 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
     let flash = take_flash(&session).await?;
     let workspaces = accounts::workspaces(&state, &member.member).await?;
     let chrome = member.chrome();
-    let role = member.member.role.as_str();
+    let role = member.member.role().as_str();
     let title = chrome.account_name.clone();
     Ok(render_page(StatusCode::OK, &title, move || {
         view! {

@@ -20,8 +20,8 @@ pub async fn picker_page(State(state): State<AppState>, session: Session) -> Pag
     };
     let flash = take_flash(&session).await?;
     let memberships = accounts::memberships(&state, &user).await?;
-    let current = user.auth.account_id.clone();
-    let email = user.email.clone();
+    let current = user.auth().account_id.clone();
+    let email = user.email().to_owned();
     Ok(render_page(
         StatusCode::OK,
         "Choose an account",

@@ -86,7 +86,7 @@ pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
     let actor = ctx.member().await?;
     let removed = members::remove(&ctx.state, &actor, &user_id).await;
     ctx.settle(removed, MEMBERS).await?;
-    if user_id == actor.user_id {
+    if user_id == actor.user_id() {
         session::set_current_account(&ctx.session, None).await?;
         return ctx.notice("You left the account.", "/accounts").await;
     }

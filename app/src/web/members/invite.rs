@@ -57,7 +57,7 @@ pub async fn invite_page(
             inv.role.as_str()
         );
         let body = match &signed_in {
-            Some(user) if user.email == inv.email.as_str() => view! {
+            Some(user) if user.email() == inv.email.as_str() => view! {
                 <form method="post" action=AcceptInvitation::PATH>
                     <button type="submit" class="primary">"Join account"</button>
                 </form>
@@ -66,7 +66,7 @@ pub async fn invite_page(
             Some(user) => view! {
                 <p role="alert" class="alert">{format!(
                     "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
-                    inv.email, user.email
+                    inv.email, user.email()
                 )}</p>
                 <form method="post" action="/_fn/sign_out"><button type="submit" class="secondary">"Sign out"</button></form>
             }

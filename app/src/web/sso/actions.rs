@@ -178,7 +178,7 @@ pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
     let found = sso::connection(&ctx.state, &owner, &id).await;
     let connection = ctx.settle(found, SSO).await?;
     let purpose = SsoPurpose::Test {
-        owner_user_id: owner.user_id.clone(),
+        owner_user_id: owner.user_id().to_owned(),
     };
     begin_sso(ctx, &connection, "", purpose, SSO).await
 }

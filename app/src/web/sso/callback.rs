@@ -144,7 +144,7 @@ async fn test(
 ) -> PageResult {
     let owner = match signed::member(state, session).await {
         Ok(m) => Some(m.member)
-            .filter(|a| a.user_id == owner_user_id && a.account_id == cb.account_id)
+            .filter(|a| a.user_id() == owner_user_id && a.account_id() == cb.account_id)
             .and_then(|a| a.as_owner()),
         Err(PageError::Instead(_)) => None,
         Err(failed) => return Err(failed),
