@@ -90,6 +90,16 @@ impl MemberOf {
         self.as_owner().ok_or_else(Refusal::owners_only)
     }
 
+    /// May this member remove the member `target_user_id`, whose role is `target_role`?
+    /// Anyone may leave (remove themselves); removing others follows the admin rules. (The
+    /// last owner stays either way: the store refuses that.)
+    pub fn may_remove_member(&self, target_user_id: &str, target_role: Role) -> bool {
+        target_user_id == self.user_id
+            || self
+                .as_admin()
+                .is_some_and(|admin| admin.may_remove(target_role))
+    }
+
     pub fn is_admin(&self) -> bool {
         can_administer(self.role)
     }

@@ -342,11 +342,7 @@ async fn remove_in(
 ) -> Outcome<()> {
     let current = current_role(store, actor, user_id).await?;
     let leaving = user_id == actor.user_id();
-    if !leaving
-        && !actor
-            .as_admin()
-            .is_some_and(|admin| admin.may_remove(current))
-    {
+    if !actor.may_remove_member(user_id, current) {
         return Err(not_allowed(ROLE_NOT_ALLOWED).into());
     }
     let action = if leaving {

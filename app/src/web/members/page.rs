@@ -32,7 +32,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
     Ok(render_page(StatusCode::OK, "Members", move || {
         let rows = members.iter().map(|m| {
             let assignable = admin.assignable_roles(Some(m.role));
-            let removable = m.user_id == me || admin.may_remove(m.role);
+            let removable = admin.may_remove_member(&m.user_id, m.role);
             let current = m.role;
             let select_id = format!("role-{}", m.user_id);
             let label_for = select_id.clone();
