@@ -123,7 +123,7 @@ pub async fn create(
             return Ok(SsoResult::Invalid(field(
                 "client_id",
                 e.code(),
-                format!("Enter the client id the identity provider gave you. {e}"),
+                client_id_problem(e),
             )))
         }
     };
@@ -319,9 +319,37 @@ pub fn split_domains(input: &str) -> Vec<String> {
         .collect()
 }
 
+/// What to do about a client id that is not a clean name, in one sentence (the name rules'
+/// own messages speak of "a name").
+fn client_id_problem(e: crate::domain::text::NameError) -> String {
+    use crate::domain::text::NameError;
+    match e {
+        NameError::Empty => "Enter the client id the identity provider gave you.".into(),
+        NameError::TooLong(max) => format!("A client id has at most {max} characters."),
+        NameError::ForbiddenCharacter => "A client id cannot contain line breaks, control characters, or invisible or direction-changing characters.".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_id_problems_are_one_sentence_about_the_client_id() {
+        for (input, expected) in [
+            ("   ", "Enter the client id the identity provider gave you."),
+            ("a\nb", "A client id cannot contain line breaks, control characters, or invisible or direction-changing characters."),
+        ] {
+            let problem = client_id_problem(clean_name(input, 255).unwrap_err());
+            assert_eq!(problem, expected);
+            assert!(!problem.contains("name"), "{problem}");
+        }
+        let long = "x".repeat(256);
+        assert_eq!(
+            client_id_problem(clean_name(&long, 255).unwrap_err()),
+            "A client id has at most 255 characters."
+        );
+    }
 
     #[test]
     fn domains_split_on_commas_and_spaces() {
