@@ -30,4 +30,5 @@ mod sign_up;
 mod sso_login;
 mod sso_settings;
 mod sso_trust;
+mod storage_limits;
 mod timing;
