@@ -166,8 +166,6 @@ pub fn router(api: ApiState) -> Router {
         .merge(admin)
         .fallback(h::route_not_found)
         .layer(from_fn_with_state(api.clone(), auth::request_guard))
-        // The full route template for the access line and metrics (see `http::note_route`).
-        .layer(axum::middleware::from_fn(crate::http::note_route))
         .with_state(api)
         .layer(CatchPanicLayer::custom(h::panic_response))
 }
