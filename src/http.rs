@@ -35,6 +35,8 @@ use crate::metrics::HttpMetrics;
 use crate::telemetry;
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// [`REQUEST_ID`] as a header name, parsed once.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
 
 /// No inline scripts or styles; only this origin's files; never framed.
 /// (`form-action` is left out: the single sign-on step redirects a form post to the
@@ -104,7 +106,7 @@ pub fn acceptable_request_id(value: &[u8]) -> bool {
 /// The request's id: the client's `x-request-id` when it sent one that is acceptable (see
 /// [`acceptable_request_id`]), else a new random UUID. Set on the request for what follows.
 fn request_id<B>(req: &mut Request<B>) -> HeaderValue {
-    let mut ids = req.headers().get_all(REQUEST_ID).iter();
+    let mut ids = req.headers().get_all(&X_REQUEST_ID).iter();
     if let (Some(one), None) = (ids.next(), ids.next()) {
         if acceptable_request_id(one.as_bytes()) {
             return one.clone();
@@ -116,7 +118,8 @@ fn request_id<B>(req: &mut Request<B>) -> HeaderValue {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
         .unwrap_or_else(|_| HeaderValue::from_static("-"));
-    req.headers_mut().insert(REQUEST_ID, value.clone());
+    req.headers_mut()
+        .insert(X_REQUEST_ID.clone(), value.clone());
     value
 }
 
@@ -196,7 +199,7 @@ fn finish(shared: &Observed, info: &RequestInfo, started: Instant, res: &mut Res
     let headers = res.headers_mut();
     // Room for what follows at once, rather than growing the map header by header.
     headers.reserve(SECURITY_HEADERS.len() + 2);
-    headers.insert(REQUEST_ID, info.id.clone());
+    headers.insert(X_REQUEST_ID.clone(), info.id.clone());
     for (name, value) in &SECURITY_HEADERS {
         if !headers.contains_key(name) {
             headers.insert(name.clone(), HeaderValue::from_static(value));
@@ -314,15 +317,17 @@ pub struct GuardState {
 }
 
 /// Around everything but the health endpoints, in this order: requests over this server's
-/// URL and header limits are refused before anything reads them; the client IP is noted;
-/// cross-site form posts are refused; the request is served ahead of password hashing (see
-/// `app::hashing`) and cut at the request timeout (408); a form body past the limit gets 413,
-/// with or without a `Content-Length`; and every error answer gets its shape: under `/api/v1`
-/// the JSON envelope, elsewhere an HTML page with the request id, never an empty body or a
-/// framework's plain-text refusal. That covers what inner layers answer on their own: the
-/// session layer's empty 500 when a session cannot be saved, axum's plain-text rejections (a
-/// path, query string or form that cannot be decoded, a wrong content type), the web app's
-/// HTML 404 for an unknown `/api/v1…` address.
+/// URL and header limits are refused before anything reads them; the client IP is noted (for
+/// the web app's forms); cross-site requests are refused (the web app's and the API's, each
+/// in its own shape), as are two `Authorization` headers; the request is served ahead of
+/// password hashing (see `app::hashing`) and cut at the request timeout (408); a form body
+/// past the limit gets 413, with or without a `Content-Length`; and every error answer gets
+/// its shape: under `/api/v1` the JSON envelope, elsewhere an HTML page with the request id,
+/// never an empty body or a framework's plain-text refusal. That covers what inner layers
+/// answer on their own: the session layer's empty 500 when a session cannot be saved, axum's
+/// plain-text rejections (a path, query string or form that cannot be decoded, a wrong
+/// content type), a panic caught on its way out, the web app's HTML 404 for an unknown
+/// `/api/v1…` address.
 pub async fn guard(
     State(guard): State<GuardState>,
     mut req: Request<Body>,
@@ -336,8 +341,15 @@ pub async fn guard(
             errors::request_refused(status, message)
         };
     }
-    app::web::guards::note_client_ip(&guard.app, &mut req);
-    if let Some(refused) = app::web::guards::refuse_cross_site(&guard.app, &req) {
+    let refused = if api {
+        crate::api::auth::refuse_request(&req, guard.app.config.public_origin())
+    } else {
+        // The web app's forms read the client IP (sign-in throttles, session records); the
+        // API does not, and does not pay for it.
+        app::web::guards::note_client_ip(&guard.app, &mut req);
+        app::web::guards::refuse_cross_site(&guard.app, &req)
+    };
+    if let Some(refused) = refused {
         return refused;
     }
     // The web app's forms are limited here (the API reads and limits its own bodies, to
@@ -462,10 +474,20 @@ pub fn health(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What `/healthz` answers: fixed for the life of the process.
+const HEALTHZ: &str = concat!(
+    r#"{"status":"ok","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""}"#
+);
+
 async fn healthz() -> Response {
     (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        HEALTHZ,
     )
         .into_response()
 }
@@ -495,6 +517,15 @@ mod tests {
         assert!(!acceptable_request_id(b"has space"));
         assert!(!acceptable_request_id("caf\u{e9}".as_bytes()));
         assert!(!acceptable_request_id(b"a\x1b[31m"));
+    }
+
+    #[test]
+    fn healthz_is_json_with_the_version() {
+        let body: serde_json::Value = serde_json::from_str(HEALTHZ).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+        );
     }
 
     #[test]

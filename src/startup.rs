@@ -295,6 +295,11 @@ pub fn router(
             },
             http::guard,
         ))
+        // A handler that panics gets a 500 (the API's envelope; the guard makes it the error
+        // page elsewhere) instead of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::handlers::panic_response,
+        ))
         .layer(session_layer)
         .service(routes);
     let all = http::health(state)

@@ -520,17 +520,21 @@ fn is_c1_or_bidi(c: char) -> bool {
         | '\u{2066}'..='\u{2069}')
 }
 
-/// `value` in decimal, zero-padded to `width` digits.
-fn push_decimal(out: &mut Vec<u8>, value: u64, width: u32) {
-    let digits = value.checked_ilog10().unwrap_or(0) + 1;
-    for _ in digits..width {
-        out.push(b'0');
+/// `value` in decimal, zero-padded to `width` digits (at most 20).
+fn push_decimal(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut rest = value;
+    let mut len = 0;
+    // From the last digit back; dividing by the constant 10 is a multiplication.
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+        if rest == 0 && len >= width {
+            break;
+        }
     }
-    let mut divisor = 10u64.pow(digits - 1);
-    while divisor > 0 {
-        out.push(b'0' + (value / divisor % 10) as u8);
-        divisor /= 10;
-    }
+    out.extend_from_slice(digits.get(digits.len() - len..).unwrap_or_default());
 }
 
 /// `at` as RFC 3339 UTC with microseconds (`2026-12-01T03:39:16.844226Z`), as every line
@@ -910,6 +914,20 @@ mod tests {
         assert_eq!(escaped, "{\"message\":\"a\\u202eb\\u0085\"}\n");
         let parsed: serde_json::Value = serde_json::from_str(&escaped).unwrap();
         assert_eq!(parsed["message"], "a\u{202e}b\u{85}");
+    }
+
+    #[test]
+    fn decimals_are_zero_padded() {
+        for (value, width, expected) in [
+            (0, 1, "0"),
+            (7, 3, "007"),
+            (1234, 2, "1234"),
+            (u64::MAX, 1, "18446744073709551615"),
+        ] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, value, width);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
     }
 
     #[test]
