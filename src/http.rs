@@ -396,21 +396,19 @@ fn reshape(res: Response, api: bool) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let (keep, mut replacement) = if api {
-        (
-            content_type.starts_with("application/json"),
-            ApiError::for_status(status).into_response(),
-        )
+    let keep = if api {
+        content_type.starts_with("application/json")
     } else {
-        let empty = res.body().size_hint().exact() == Some(0);
-        (
-            content_type.starts_with("text/html") && !empty,
-            errors::for_status(status),
-        )
+        content_type.starts_with("text/html") && res.body().size_hint().exact() != Some(0)
     };
     if keep {
         return res;
     }
+    let mut replacement = if api {
+        ApiError::for_status(status).into_response()
+    } else {
+        errors::for_status(status)
+    };
     // Headers that say something about the refusal stay (`Allow`, `Retry-After`, cookies).
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE

@@ -2,7 +2,7 @@
 //! stderr (stdout stays free for command output) by a thread of their own, so that logging
 //! never blocks, slows or fails an answer.
 //!
-//! Each line is appended to a bounded buffer (4,096 lines or 1 MiB); a request never waits for
+//! Each line is appended to a bounded buffer (16,384 lines or 4 MiB); a request never waits for
 //! the log. The writer thread takes the whole buffer at once and writes it in one call, then
 //! lets lines gather for a few milliseconds, so a busy server makes one write a batch, not one
 //! a line. When the buffer is full (stderr is a pipe nobody reads, a slow terminal) or no
@@ -51,9 +51,10 @@ pub enum Escape {
     Json,
 }
 
-/// Lines waiting for the writer thread at most, and their bytes at most.
-const PENDING_LINES: usize = 4096;
-const PENDING_BYTES: usize = 1 << 20;
+/// Lines waiting for the writer thread at most, and their bytes at most: at 50,000 access
+/// lines a second, a third of a second in which the writer gets no CPU (a busy machine).
+const PENDING_LINES: usize = 16_384;
+const PENDING_BYTES: usize = 4 << 20;
 
 /// How long the writer lets lines gather after writing a batch. Under load this turns one
 /// write (and one wake-up of the writer) a line into one every few milliseconds.
