@@ -58,9 +58,31 @@ pub fn prepare_database_file(db: &Path) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut name = db.as_os_str().to_owned();
         name.push(suffix);
-        private_file(Path::new(&name))?;
+        let path = Path::new(&name);
+        writable(path)?;
+        private_file(path)?;
     }
     Ok(())
+}
+
+/// Fails with a message that says what to do when an existing database file cannot be
+/// opened for writing: made immutable (`chattr +i`), read-only, on a read-only mount. SQLite
+/// writes the database and both its -wal and -shm files; a frozen -shm file in particular
+/// (SQLite maps it into memory) would otherwise be found only at the first write, by a crash.
+fn writable(path: &Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) => anyhow::bail!(
+            "the database file {} cannot be written ({err}). SQLite writes the database and \
+             its -wal and -shm files, so the server cannot start: if the file was made \
+             immutable (`lsattr` shows an `i`; undo it with `chattr -i`) or read-only, make it \
+             writable again for the server's user, then start the server again",
+            path.display()
+        ),
+    }
 }
 
 #[cfg(all(test, unix))]
@@ -79,6 +101,20 @@ mod tests {
         prepare_database_file(&db).unwrap();
         assert_eq!(mode(&tmp.path().join("data")), 0o700);
         assert_eq!(mode(&db), 0o600);
+    }
+
+    #[test]
+    fn a_database_file_that_cannot_be_written_stops_the_start_with_a_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("terminus.db");
+        std::fs::write(&db, b"").unwrap();
+        // A directory cannot be opened for writing, whoever runs the test (root included).
+        std::fs::create_dir(tmp.path().join("terminus.db-shm")).unwrap();
+        let err = prepare_database_file(&db).unwrap_err().to_string();
+        assert!(
+            err.contains("terminus.db-shm cannot be written") && err.contains("chattr -i"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,23 +1,42 @@
-//! The HTTP plumbing around the web app: request ids and tracing, security headers, the
-//! shape of every error answer, the count of requests being served, static files embedded in
-//! the binary, and the health endpoints.
-use axum::body::HttpBody as _;
-use axum::extract::State;
-use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+//! The HTTP plumbing around the web app and the API: request ids, access lines and request
+//! metrics, security headers ([`Observe`], around everything); the server's request limits,
+//! client IP, cross-site check, request timeout and the shape of every error answer
+//! ([`guard`], around everything but the health endpoints); the route template each answer
+//! was served by ([`NoteRoute`]); static files embedded in the binary; the health endpoints.
+//!
+//! The layers sit around the router as a whole, not on each of its routes: a layer on a
+//! router wraps every route's boxed service, and axum clones a route's whole chain of boxed
+//! services for every request (and `from_fn` clones what it wraps again), so a dozen layers
+//! there cost more than the request they wrap.
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, HttpBody as _};
+use axum::extract::{MatchedPath, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tracing::Span;
+use tower::{Layer, Service};
 
 use app::web::errors;
 use app::web::guards::is_api_path;
+use app::web::request::{self, RequestInfo};
 use app::AppState;
 
 use crate::api::error::ApiError;
+use crate::metrics::HttpMetrics;
+use crate::telemetry;
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// [`REQUEST_ID`] as a header name, parsed once.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
 
 /// No inline scripts or styles; only this origin's files; never framed.
 /// (`form-action` is left out: the single sign-on step redirects a form post to the
@@ -26,21 +45,19 @@ pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    let headers: [(&str, &str); 5] = [
-        ("content-security-policy", CONTENT_SECURITY_POLICY),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "same-origin"),
-        ("x-frame-options", "DENY"),
-        ("cross-origin-opener-policy", "same-origin"),
-    ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ))
-    })
-}
+/// Headers every answer carries unless its handler set them.
+static SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+];
+
+const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// The longest request target (path and query) this server reads. Below hyper's own limit
 /// (64 KiB), so the answer can carry a body and `x-request-id`.
@@ -76,70 +93,6 @@ fn over_limits<B>(req: &Request<B>) -> Option<(StatusCode, ApiError, &'static st
     None
 }
 
-/// Every error answer in its shape: under `/api/v1` the JSON envelope, elsewhere an HTML
-/// page; never an empty body. Runs inside the request-id layers (the id is set, and is
-/// echoed on the answer) and outside everything else, so it also sees what other layers
-/// answer on their own: the session layer's empty 500 when a session cannot be saved, axum's
-/// plain-text rejections of a path or query string that cannot be decoded, the web app's
-/// HTML 404 for an unknown `/api/v1…` address. Requests over this server's URL and header
-/// limits are refused here, before anything reads them.
-pub async fn error_shapes(req: axum::extract::Request, next: Next) -> Response {
-    let api = is_api_path(req.uri().path());
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    errors::with_request_id(request_id, async move {
-        if let Some((status, api_error, message)) = over_limits(&req) {
-            return if api {
-                api_error.into_response()
-            } else {
-                errors::request_refused(status, message)
-            };
-        }
-        reshape(next.run(req).await, api)
-    })
-    .await
-}
-
-fn reshape(res: Response, api: bool) -> Response {
-    let status = res.status();
-    if !status.is_client_error() && !status.is_server_error() {
-        return res;
-    }
-    if api {
-        let is_json = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
-            return res;
-        }
-        let mut envelope = ApiError::for_status(status).into_response();
-        for (name, value) in res.headers() {
-            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                envelope.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        return envelope;
-    }
-    if status == StatusCode::REQUEST_TIMEOUT && res.body().size_hint().exact() == Some(0) {
-        return errors::request_refused(
-            status,
-            "This request took too long to be answered. Please try again.",
-        );
-    }
-    if status.is_server_error() && res.body().size_hint().exact() == Some(0) {
-        let mut page = errors::internal_error();
-        *page.status_mut() = status;
-        return page;
-    }
-    res
-}
-
 /// Whether a client's `x-request-id` may be used as this request's id: at most 64 characters
 /// of `A-Z a-z 0-9 . _ : -`, so it cannot flood or forge a log line or an answer.
 pub fn acceptable_request_id(value: &[u8]) -> bool {
@@ -150,40 +103,324 @@ pub fn acceptable_request_id(value: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// Drops a client's `x-request-id` unless it is acceptable (one header, see
-/// [`acceptable_request_id`]); the request-id layer then gives the request a new UUID.
-pub async fn screen_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
-    let ids = req.headers().get_all(REQUEST_ID);
-    let mut values = ids.iter();
-    let keep = match (values.next(), values.next()) {
-        (Some(one), None) => acceptable_request_id(one.as_bytes()),
-        _ => false,
-    };
-    if !keep {
-        req.headers_mut().remove(REQUEST_ID);
+/// The request's id: the client's `x-request-id` when it sent one that is acceptable (see
+/// [`acceptable_request_id`]), else a new random UUID. Set on the request for what follows.
+fn request_id<B>(req: &mut Request<B>) -> HeaderValue {
+    let mut ids = req.headers().get_all(&X_REQUEST_ID).iter();
+    if let (Some(one), None) = (ids.next(), ids.next()) {
+        if acceptable_request_id(one.as_bytes()) {
+            return one.clone();
+        }
     }
-    req
+    // A UUID from the thread's CSPRNG: no system call per request (`Uuid::new_v4` asks the
+    // kernel each time).
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"));
+    req.headers_mut()
+        .insert(X_REQUEST_ID.clone(), value.clone());
+    value
 }
 
-/// The tracing span of a request: method, path (never the query string, which may hold a
-/// token) and request id.
-pub fn request_span<B>(req: &Request<B>) -> Span {
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+/// The outermost layer: gives each request its id (echoed as `x-request-id`), serves it as
+/// the current request (error pages and log lines name it), and writes its access line and
+/// metrics once answered; adds the security headers (and HSTS behind an `https` public URL).
+#[derive(Clone)]
+pub struct ObserveLayer {
+    shared: Arc<Observed>,
 }
 
-/// Serves the request through `Passwords::serve`, so password hashing gives way to requests
-/// that do not hash (see `app::hashing`).
-pub async fn serve_ahead_of_hashing(
-    State(state): State<AppState>,
-    req: axum::extract::Request,
+struct Observed {
+    hsts: bool,
+    metrics: HttpMetrics,
+}
+
+impl ObserveLayer {
+    pub fn new(hsts: bool, metrics: HttpMetrics) -> Self {
+        Self {
+            shared: Arc::new(Observed { hsts, metrics }),
+        }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// See [`ObserveLayer`].
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    shared: Arc<Observed>,
+}
+
+impl<S> Service<Request<Body>> for Observe<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let started = Instant::now();
+        let id = request_id(&mut req);
+        let info = RequestInfo::new(id, req.method().clone(), req.uri().clone());
+        // The clone waits for the next request; the service that was polled ready serves this one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let (Ok(mut res), info) = request::serve(info, inner.call(req)).await;
+            // The scope always gives its request back; without it there is nothing to log.
+            if let Some(info) = info {
+                finish(&shared, &info, started, &mut res);
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// The answer's own headers, then its access line and metrics.
+fn finish(shared: &Observed, info: &RequestInfo, started: Instant, res: &mut Response) {
+    let headers = res.headers_mut();
+    // Room for what follows at once, rather than growing the map header by header.
+    headers.reserve(SECURITY_HEADERS.len() + 2);
+    headers.insert(X_REQUEST_ID.clone(), info.id.clone());
+    for (name, value) in &SECURITY_HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), HeaderValue::from_static(value));
+        }
+    }
+    if shared.hsts && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    let elapsed = started.elapsed();
+    let route = info
+        .route
+        .get()
+        .map_or(UNMATCHED, |r| server_function(r.as_str(), info.uri.path()));
+    let status = res.status().as_u16();
+    let method = method_label(&info.method);
+    shared.metrics.record(method, route, status, elapsed);
+    telemetry::access(&telemetry::Access {
+        method: info.method.as_str(),
+        route,
+        status,
+        elapsed,
+        request_id: std::str::from_utf8(info.id.as_bytes()).unwrap_or("-"),
+    });
+}
+
+/// The route template of a request that matched no route (the 404 page, `/api/v1/…` 404s).
+const UNMATCHED: &str = "unmatched";
+
+/// The route of a request to a server function: the web app serves them all under one
+/// wildcard route (`/_fn/{*name}`), so the function's own path is the template that says
+/// which it was. Only paths of registered functions (a fixed set, known at compile time) are
+/// used; any other path under `/_fn/` keeps the wildcard.
+fn server_function<'a>(template: &'a str, path: &str) -> &'a str {
+    static PATHS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    if !template.starts_with("/_fn/{") {
+        return template;
+    }
+    let paths = PATHS.get_or_init(|| {
+        leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .collect()
+    });
+    match paths.get(path) {
+        Some(known) => known,
+        None => template,
+    }
+}
+
+/// A method as a label: the standard ones by name, anything else as "other" (a client can
+/// send any token as a method; labels must stay a small set).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Notes the matched route template (`/api/v1/workspaces/{id}`) of each request in its
+/// [`RequestInfo`], for the access line and metrics, which run outside the router: the one
+/// layer on the router's routes, where axum has just found the template.
+#[derive(Clone, Copy, Default)]
+pub struct NoteRouteLayer;
+
+impl<S> Layer<S> for NoteRouteLayer {
+    type Service = NoteRoute<S>;
+
+    fn layer(&self, inner: S) -> NoteRoute<S> {
+        NoteRoute { inner }
+    }
+}
+
+/// See [`NoteRouteLayer`].
+#[derive(Clone)]
+pub struct NoteRoute<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for NoteRoute<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if let Some(route) = req.extensions().get::<MatchedPath>() {
+            request::note_route(route);
+        }
+        self.inner.call(req)
+    }
+}
+
+/// What [`guard`] needs.
+#[derive(Clone)]
+pub struct GuardState {
+    pub app: AppState,
+    pub request_timeout: Duration,
+    /// The largest form body the web app reads (the API reads and limits its own bodies).
+    pub max_form_bytes: usize,
+}
+
+/// Around everything but the health endpoints, in this order: requests over this server's
+/// URL and header limits are refused before anything reads them; the client IP is noted (for
+/// the web app's forms); cross-site requests are refused (the web app's and the API's, each
+/// in its own shape), as are two `Authorization` headers; the request is served ahead of
+/// password hashing (see `app::hashing`) and cut at the request timeout (408); a form body
+/// past the limit gets 413, with or without a `Content-Length`; and every error answer gets
+/// its shape: under `/api/v1` the JSON envelope, elsewhere an HTML page with the request id,
+/// never an empty body or a framework's plain-text refusal. That covers what inner layers
+/// answer on their own: the session layer's empty 500 when a session cannot be saved, axum's
+/// plain-text rejections (a path, query string or form that cannot be decoded, a wrong
+/// content type), a panic caught on its way out, the web app's HTML 404 for an unknown
+/// `/api/v1…` address.
+pub async fn guard(
+    State(guard): State<GuardState>,
+    mut req: Request<Body>,
     next: Next,
 ) -> Response {
-    state.passwords.serve(next.run(req)).await
+    let api = is_api_path(req.uri().path());
+    if let Some((status, api_error, message)) = over_limits(&req) {
+        return if api {
+            api_error.into_response()
+        } else {
+            errors::request_refused(status, message)
+        };
+    }
+    let refused = if api {
+        crate::api::auth::refuse_request(&req, guard.app.config.public_origin())
+    } else {
+        // The web app's forms read the client IP (sign-in throttles, session records); the
+        // API does not, and does not pay for it.
+        app::web::guards::note_client_ip(&guard.app, &mut req);
+        app::web::guards::refuse_cross_site(&guard.app, &req)
+    };
+    if let Some(refused) = refused {
+        return refused;
+    }
+    // The web app's forms are limited here (the API reads and limits its own bodies, to
+    // answer in its envelope); the body is read inside the handler, so within the timeout.
+    let too_large = (!api && has_body(&req)).then(|| {
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let limited = exceeded.clone();
+        let max = guard.max_form_bytes;
+        req = std::mem::take(&mut req)
+            .map(|body| Body::new(app::web::guards::FormLimit::new(body, max, limited)));
+        exceeded
+    });
+    let served = guard
+        .app
+        .passwords
+        .serve(tokio::time::timeout(guard.request_timeout, next.run(req)))
+        .await;
+    let res = match served {
+        Ok(_) if too_large.is_some_and(|t| t.load(Ordering::Relaxed)) => {
+            StatusCode::PAYLOAD_TOO_LARGE.into_response()
+        }
+        Ok(res) => res,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    };
+    reshape(res, api)
+}
+
+/// Whether a request says it has a body (a length above zero, or chunks).
+fn has_body<B>(req: &Request<B>) -> bool {
+    req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
+}
+
+fn reshape(res: Response, api: bool) -> Response {
+    let status = res.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return res;
+    }
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let keep = if api {
+        content_type.starts_with("application/json")
+    } else {
+        content_type.starts_with("text/html") && res.body().size_hint().exact() != Some(0)
+    };
+    if keep {
+        return res;
+    }
+    let mut replacement = if api {
+        ApiError::for_status(status).into_response()
+    } else {
+        errors::for_status(status)
+    };
+    // Headers that say something about the refusal stay (`Allow`, `Retry-After`, cookies).
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !replacement.headers().contains_key(name)
+        {
+            replacement
+                .headers_mut()
+                .append(name.clone(), value.clone());
+        }
+    }
+    replacement
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -225,127 +462,36 @@ pub fn static_files() -> Router<AppState> {
 
 /// `/healthz`: the process answers, with its version (`{"status":"ok","version":"0.1.0"}`).
 /// `/readyz`: the database commits a small write (a full disk or a read-only file still
-/// answers reads, so a read alone would say "ready" while every write fails).
-pub fn health() -> Router<AppState> {
+/// answers reads, so a read alone would say "ready" while every write fails). Both are served
+/// outside the session layer and every other layer that could touch the database, so a probe
+/// that keeps cookies gets the truth during a storage fault, not the session store's 500.
+pub fn health(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .with_state(state)
 }
+
+/// What `/healthz` answers: fixed for the life of the process.
+const HEALTHZ: &str = concat!(
+    r#"{"status":"ok","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""}"#
+);
 
 async fn healthz() -> Response {
     (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        HEALTHZ,
     )
         .into_response()
 }
 
-/// The route template of a request that matched no route (the 404 page, `/api/v1/…` 404s).
-const UNMATCHED: &str = "unmatched";
-
-/// One access line per request, and the request metrics. The route is axum's template
-/// (`/api/v1/workspaces/{id}`), never the path as sent, and never the query string, which may
-/// hold a one-time token; the request id ties the line to the answer's `x-request-id`.
-pub async fn access(req: axum::extract::Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| server_function(m.as_str(), req.uri().path()));
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let res = next.run(req).await;
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    // A nested router (the API) notes its full template on the answer: see `note_route`.
-    let route = res
-        .extensions()
-        .get::<RouteTemplate>()
-        .map(|r| r.0.clone())
-        .or(route)
-        .unwrap_or_else(|| UNMATCHED.to_owned());
-    let labels = [
-        ("method", method_label(&method)),
-        ("route", route.clone()),
-        ("status", status.to_string()),
-    ];
-    metrics::counter!("terminus_http_requests_total", &labels).increment(1);
-    metrics::histogram!("terminus_http_request_duration_seconds", &labels)
-        .record(elapsed.as_secs_f64());
-    tracing::info!(
-        target: "access",
-        method = %method,
-        route = %route,
-        status,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        request_id = %request_id,
-        "request"
-    );
-    res
-}
-
-/// The route of a request to a server function: the web app serves them all under one
-/// wildcard route (`/_fn/{*name}`), so the function's own path is the template that says
-/// which it was. Only paths of registered functions (a fixed set, known at compile time) are
-/// used; any other path under `/_fn/` keeps the wildcard.
-fn server_function(template: &str, path: &str) -> String {
-    static PATHS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
-        std::sync::OnceLock::new();
-    if !template.starts_with("/_fn/{") {
-        return template.to_owned();
-    }
-    let paths = PATHS.get_or_init(|| {
-        leptos::server_fn::axum::server_fn_paths()
-            .map(|(path, _)| path)
-            .collect()
-    });
-    match paths.get(path) {
-        Some(known) => (*known).to_owned(),
-        None => template.to_owned(),
-    }
-}
-
-/// A method as a label: the standard ones by name, anything else as "other" (a client can
-/// send any token as a method; labels must stay a small set).
-fn method_label(method: &axum::http::Method) -> String {
-    use axum::http::Method;
-    match *method {
-        Method::GET
-        | Method::HEAD
-        | Method::POST
-        | Method::PUT
-        | Method::PATCH
-        | Method::DELETE
-        | Method::OPTIONS => method.as_str().to_owned(),
-        _ => "other".to_owned(),
-    }
-}
-
-/// The full route template of a request, put on its answer by a nested router.
-#[derive(Clone)]
-pub struct RouteTemplate(pub String);
-
-/// Notes the matched route template on the answer. Layered on a nested router (the API),
-/// whose `MatchedPath` is the full template, where the outer router only sees its prefix.
-pub async fn note_route(req: axum::extract::Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let mut res = next.run(req).await;
-    if let Some(route) = route {
-        res.extensions_mut().insert(RouteTemplate(route));
-    }
-    res
-}
-
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
     match ping {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(err)) => {
@@ -358,7 +504,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::acceptable_request_id;
+    use super::*;
 
     #[test]
     fn request_ids_from_clients() {
@@ -369,5 +515,40 @@ mod tests {
         assert!(!acceptable_request_id(b"has space"));
         assert!(!acceptable_request_id("caf\u{e9}".as_bytes()));
         assert!(!acceptable_request_id(b"a\x1b[31m"));
+    }
+
+    #[test]
+    fn healthz_is_json_with_the_version() {
+        let body: serde_json::Value = serde_json::from_str(HEALTHZ).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+        );
+    }
+
+    #[test]
+    fn new_request_ids_are_random_uuids() {
+        let mut one = Request::new(());
+        let mut two = Request::new(());
+        let (a, b) = (request_id(&mut one), request_id(&mut two));
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(a.to_str().unwrap()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(one.headers()[REQUEST_ID], a);
+        // A client's acceptable id is kept; two ids, or a bad one, get a new one.
+        let mut kept = Request::new(());
+        kept.headers_mut()
+            .insert(REQUEST_ID, HeaderValue::from_static("trace-1"));
+        assert_eq!(request_id(&mut kept), "trace-1");
+        let mut two_ids = Request::new(());
+        two_ids
+            .headers_mut()
+            .append(REQUEST_ID, HeaderValue::from_static("a"));
+        two_ids
+            .headers_mut()
+            .append(REQUEST_ID, HeaderValue::from_static("b"));
+        let fresh = request_id(&mut two_ids);
+        assert!(uuid::Uuid::parse_str(fresh.to_str().unwrap()).is_ok());
+        assert_eq!(two_ids.headers().get_all(REQUEST_ID).iter().count(), 1);
     }
 }

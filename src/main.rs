@@ -28,6 +28,8 @@ async fn main() -> ExitCode {
     let format = config.as_ref().map_or(LogFormat::Text, |c| c.log_format);
     // Kept to the end: dropping it writes the lines still queued.
     let _log = telemetry::init(format, filter);
+    // Before anything writes a file (migrations, the database, the outbox).
+    survive_file_size_limit();
     let result = match config {
         Ok(config) if matches!(command, Command::Serve) => {
             serve(config).await.map(|()| cli::Outcome::Done)
@@ -43,6 +45,32 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+/// A write past the file-size limit (`ulimit -f`, `LimitFSIZE=`: RLIMIT_FSIZE) must fail like
+/// any other failed write (the database's `EFBIG` becomes a 5xx and `/readyz` says 503), not
+/// kill the process, which is what SIGXFSZ does by default: under a supervisor that is a
+/// restart loop. Once the signal is caught the kernel fails the write instead; each time it
+/// does, the log says so.
+#[cfg(target_os = "linux")]
+fn survive_file_size_limit() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let xfsz = SignalKind::from_raw(rustix::process::Signal::XFSZ.as_raw());
+    match signal(xfsz) {
+        Ok(mut caught) => {
+            tokio::spawn(async move {
+                while caught.recv().await.is_some() {
+                    tracing::warn!("a write went past the file-size limit (RLIMIT_FSIZE, `ulimit -f`) and failed");
+                }
+            });
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot catch SIGXFSZ: a write past the file-size limit would stop the process");
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn survive_file_size_limit() {}
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), ?config, "starting");

@@ -10,7 +10,15 @@
 //! - `terminus_password_hash_queue_wait_seconds` (histogram): submission to start of a hash;
 //! - `terminus_mails_sent_total{transport}`, `terminus_mails_failed_total{transport}`;
 //! - `terminus_db_pool_connections` and `terminus_db_pool_idle_connections` (gauges, read from
-//!   the pool at every scrape), `terminus_db_pool_max_connections`.
+//!   the pool at every scrape), `terminus_db_pool_max_connections`;
+//! - `terminus_log_lines_dropped_total`: log lines no output took (read at every scrape).
+//!
+//! Every request is recorded, so [`HttpMetrics`] keeps the handles of each series it has seen
+//! (per thread): recording a request is a lookup, an atomic increment and a histogram sample,
+//! with no lock, no allocation and no label built.
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -57,6 +65,108 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     }
 }
 
+/// The request series: `terminus_http_requests_total` and
+/// `terminus_http_request_duration_seconds` by method, route and status.
+#[derive(Debug, Clone)]
+pub struct HttpMetrics {
+    /// Tells this router's handles from another's (tests build several in one process, some
+    /// before the recorder is installed).
+    id: u64,
+}
+
+/// One series' handles.
+struct Series {
+    method: &'static str,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// The handles a thread has registered, by route template.
+#[derive(Default)]
+struct Registered {
+    owner: u64,
+    by_route: HashMap<Box<str>, Vec<Series>>,
+}
+
+thread_local! {
+    static REGISTERED: RefCell<Registered> = RefCell::new(Registered::default());
+}
+
+impl HttpMetrics {
+    /// Request metrics for one router; build it after [`install`] (before, it records to the
+    /// no-op recorder, as every `metrics` call does).
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Counts one answered request. `route` is a template or `unmatched`, `method` a
+    /// standard method or `other`: labels from small sets.
+    pub fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+        let _ = REGISTERED.try_with(|registered| {
+            let Ok(mut registered) = registered.try_borrow_mut() else {
+                return;
+            };
+            if registered.owner != self.id {
+                registered.owner = self.id;
+                registered.by_route.clear();
+            }
+            if let Some(series) = registered.by_route.get_mut(route) {
+                record_in(series, method, route, status, elapsed);
+                return;
+            }
+            let mut series = Vec::new();
+            record_in(&mut series, method, route, status, elapsed);
+            registered.by_route.insert(route.into(), series);
+        });
+    }
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Records in the series of `method` and `status`, registered first if it is new.
+fn record_in(
+    series: &mut Vec<Series>,
+    method: &'static str,
+    route: &str,
+    status: u16,
+    elapsed: Duration,
+) {
+    let found = series
+        .iter()
+        .position(|s| s.status == status && s.method == method);
+    let index = found.unwrap_or_else(|| {
+        series.push(register(method, route, status));
+        series.len() - 1
+    });
+    if let Some(series) = series.get(index) {
+        series.requests.increment(1);
+        series.duration.record(elapsed.as_secs_f64());
+    }
+}
+
+/// Registers one series (once per thread and series: it builds the labels).
+fn register(method: &'static str, route: &str, status: u16) -> Series {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    Series {
+        method,
+        status,
+        requests: metrics::counter!("terminus_http_requests_total", &labels),
+        duration: metrics::histogram!("terminus_http_request_duration_seconds", &labels),
+    }
+}
+
 #[derive(Clone)]
 struct Exporter {
     handle: PrometheusHandle,
@@ -88,6 +198,8 @@ async fn scrape(State(exporter): State<Exporter>) -> impl IntoResponse {
     metrics::gauge!("terminus_db_pool_connections").set(f64::from(size));
     metrics::gauge!("terminus_db_pool_idle_connections").set(idle as f64);
     metrics::gauge!("terminus_db_pool_max_connections").set(f64::from(max));
+    metrics::counter!("terminus_log_lines_dropped_total")
+        .absolute(crate::telemetry::lines_dropped());
     (
         [(
             header::CONTENT_TYPE,

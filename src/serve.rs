@@ -6,8 +6,8 @@
 //!   after it too). A client sending its headers a byte at a time is cut off.
 //! - **Connection cap**: at most `max_connections` are served at once; further clients wait
 //!   in the kernel's accept queue until one closes.
-//! - The **request timeout** is a layer of the router (`startup::router`), so its answer
-//!   (408) gets the usual error shape.
+//! - The **request timeout** is part of the service (`http::guard`), so its answer (408) gets
+//!   the usual error shape.
 //!
 //! Shutdown is graceful, as with `axum::serve`: no new connections, requests in flight are
 //! finished, idle connections are closed. Each request carries the peer's address as
@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -33,10 +32,10 @@ pub struct ServerLimits {
     pub max_connections: usize,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then shuts down gracefully.
+/// Serves `service` on `listener` until `shutdown` completes, then shuts down gracefully.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    service: crate::startup::AppService,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -68,7 +67,7 @@ pub async fn serve(
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "TCP_NODELAY not set");
         }
-        let service = router
+        let service = service
             .clone()
             .map_request(move |mut req: axum::http::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));

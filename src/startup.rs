@@ -10,15 +10,11 @@ use app::domain::clock::Clock;
 use app::hashing::{Passwords, Schedule};
 use app::ports::Mailer;
 use app::{AppParts, AppState, WebConfig};
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower::{Layer as _, ServiceBuilder};
 use tower_sessions::cookie::{time, SameSite};
 use tower_sessions::session_store::ExpiredDeletion as _;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -32,12 +28,13 @@ use crate::serve::ServerLimits;
 use crate::store::SqlSessions;
 
 /// Form posts are small; 2 MiB leaves room for a pasted megabyte that is then refused politely.
+/// (The API limits its own bodies, to answer in its JSON envelope.)
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 const SESSION_IDLE: time::Duration = time::Duration::hours(24);
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    router: AppService,
     database: Database,
     sessions: SqlSessions,
     state: AppState,
@@ -246,8 +243,13 @@ async fn housekeeping(state: AppState, sessions: SqlSessions) {
     }
 }
 
-/// The one router: web app, REST API, static files, health; wrapped in sessions, guards and
-/// headers.
+/// The service the server runs: the one router (web app, REST API, static files) inside the
+/// session layer and [`http::guard`], the health endpoints beside them (outside both), and
+/// [`http::ObserveLayer`] around it all.
+pub type AppService = http::Observe<Router>;
+
+/// The one router and the layers around it (see `http`'s module doc for why they wrap the
+/// router as a whole rather than each route).
 pub fn router(
     state: AppState,
     api: ApiState,
@@ -255,8 +257,8 @@ pub fn router(
     secure_cookies: bool,
     #[cfg(feature = "bench")] bench_routes: bool,
     request_timeout: Duration,
-) -> Router {
-    let state_hsts = state.config.hsts;
+) -> AppService {
+    let hsts = state.config.hsts;
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure_cookies {
             "__Host-thub_session"
@@ -272,11 +274,7 @@ pub fn router(
 
     let web = app::web::routes::router(state.clone())
         .merge(http::static_files().with_state(state.clone()))
-        .merge(http::health().with_state(state.clone()))
-        .route("/openapi.json", axum::routing::get(api::openapi::serve))
-        // The API reads its own bodies, to answer an oversized one in its JSON envelope.
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
-
+        .route("/openapi.json", axum::routing::get(api::openapi::serve));
     // The benchmark's unauthenticated twin of /api/v1/workspaces, behind the same layers.
     #[cfg(feature = "bench")]
     let web = if bench_routes {
@@ -284,41 +282,29 @@ pub fn router(
     } else {
         web
     };
-    let app = web
+    let routes = web
         .nest("/api/v1", api::router(api))
         .fallback(app::web::errors::fallback)
+        // The one layer on each route: its template, for the access line and metrics.
+        .layer(http::NoteRouteLayer);
+    let served = ServiceBuilder::new()
+        .layer(from_fn_with_state(
+            http::GuardState {
+                app: state.clone(),
+                request_timeout,
+                max_form_bytes: MAX_BODY_BYTES,
+            },
+            http::guard,
+        ))
+        // A handler that panics gets a 500 (the API's envelope; the guard makes it the error
+        // page elsewhere) instead of a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            api::handlers::panic_response,
+        ))
         .layer(session_layer)
-        .layer(from_fn_with_state(
-            state.clone(),
-            app::web::guards::check_origin,
-        ))
-        .layer(from_fn_with_state(
-            state.clone(),
-            app::web::guards::client_ip,
-        ))
-        .layer(from_fn_with_state(state, http::serve_ahead_of_hashing))
-        // Inside `error_shapes`, so a request that took too long gets a 408 of the usual shape.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(axum::middleware::from_fn(http::error_shapes));
-
-    let app = if state_hsts {
-        app.layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                axum::http::header::STRICT_TRANSPORT_SECURITY,
-                axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-            ),
-        )
-    } else {
-        app
-    };
-    http::security_headers(app)
-        // The access line and request metrics see every answer as the client gets it.
-        .layer(axum::middleware::from_fn(http::access))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(http::request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(axum::middleware::map_request(http::screen_request_id))
+        .service(routes);
+    let all = http::health(state)
+        .layer(http::NoteRouteLayer)
+        .fallback_service(served);
+    http::ObserveLayer::new(hsts, crate::metrics::HttpMetrics::new()).layer(all)
 }

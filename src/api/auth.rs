@@ -67,37 +67,40 @@ async fn limited<A: Clone + Send + Sync + 'static>(
     res
 }
 
-/// In front of every API route: at most one `Authorization` header (two are refused rather
-/// than guessed between), and the cross-site check for requests that rely on a browser's
-/// session cookie. A request with an `Authorization` header is not a session request: a
-/// cross-site page cannot add that header (the browser would ask first, and this server
-/// allows no cross-origin requests), so it is not checked, even if it also carries a cookie.
-pub async fn request_guard(State(api): State<ApiState>, req: Request, next: Next) -> Response {
+/// In front of every API route (the process's guard calls it for every `/api/v1` path): at
+/// most one `Authorization` header (two are refused rather than guessed between), and the
+/// cross-site check for requests that rely on a browser's session cookie. A request with an
+/// `Authorization` header is not a session request: a cross-site page cannot add that header
+/// (the browser would ask first, and this server allows no cross-origin requests), so it is
+/// not checked, even if it also carries a cookie. `None` lets the request through.
+pub fn refuse_request<B>(req: &Request<B>, public_origin: &str) -> Option<Response> {
     let authorizations = req.headers().get_all(header::AUTHORIZATION).iter().count();
     if authorizations > 1 {
-        return ApiError::bad_request(
-            "duplicate_authorization_header",
-            "Send one Authorization header, not several",
-        )
-        .param("Authorization")
-        .into_response();
+        return Some(
+            ApiError::bad_request(
+                "duplicate_authorization_header",
+                "Send one Authorization header, not several",
+            )
+            .param("Authorization")
+            .into_response(),
+        );
     }
     if authorizations == 0
         && !app::web::guards::same_origin_allowed(
             req.method(),
             req.uri().path(),
             req.headers(),
-            api.app.config.public_origin(),
+            public_origin,
         )
     {
         tracing::warn!(path = %req.uri().path(), "cross-site API request refused");
-        return ApiError::permission(
+        return Some(ApiError::permission(
             "cross_site_request",
             "This request came from another site with this site's session cookie, so it was refused. Scripts authenticate with an API key in the Authorization header.",
         )
-        .into_response();
+        .into_response());
     }
-    next.run(req).await
+    None
 }
 
 /// Middleware for the routes scripts call: a valid bearer key is required.

@@ -7,24 +7,23 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
-use super::list::{list_body, page_request};
+use super::list::{list_of, page_request, List};
 use super::resources;
 use super::ApiState;
 
 async fn workspaces(
     State(api): State<ApiState>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<resources::WorkspaceOut>>> {
     let account_id = q.get("account_id").ok_or_else(|| {
         ApiError::bad_request("parameter_missing", "account_id is required").param("account_id")
     })?;
     let page = page_request(&q)?;
     let rows = api.app.store.list_workspaces(account_id, &page).await?;
     let rows = app::domain::paging::Page::from_fetched(rows, &page);
-    Ok(Json(list_body(rows, resources::workspace)))
+    Ok(Json(list_of(rows, resources::workspace)))
 }
 
 pub fn router(api: ApiState) -> Router {

@@ -77,8 +77,9 @@ impl JsonObject {
         }
     }
 
-    /// A top-level member's JSON text exactly as it was sent: numbers of any size or
-    /// precision, `-0`, key order and spacing untouched (parsing into a `Value` would turn
+    /// A top-level member's JSON text exactly as it was sent: numbers of any precision within
+    /// a float's range (the body parsed as a `Value` first, which refuses `1e400` and nesting
+    /// of 128 levels), `-0`, key order and spacing untouched (parsing into a `Value` would turn
     /// `12345678901234567890123` into a float and sort keys).
     pub fn raw(&self, name: &str) -> Option<Box<RawValue>> {
         // The body parsed as a `Value` above, so it parses as members here too; a repeated

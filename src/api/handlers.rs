@@ -39,10 +39,10 @@ pub async fn list_workspaces(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     Query(q): Q,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<resources::WorkspaceOut>>> {
     let page = page_request(&q)?;
     let rows = data::list_workspaces(&api.app, &key, &page).await?;
-    Ok(Json(list_body(rows, resources::workspace)))
+    Ok(Json(list_of(rows, resources::workspace)))
 }
 
 pub async fn create_workspace(
@@ -60,7 +60,7 @@ pub async fn get_workspace(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<resources::WorkspaceOut>> {
     let w = data::workspace(&api.app, &key, &id).await?;
     Ok(Json(resources::workspace(&w)))
 }
@@ -70,7 +70,7 @@ pub async fn update_workspace(
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<resources::WorkspaceOut>> {
     body.only(&["name"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let w = data::rename_workspace(&api.app, &key, &id, &name).await?;

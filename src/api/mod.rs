@@ -6,7 +6,6 @@ use app::AppState;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
 
 pub mod auth;
 #[cfg(feature = "bench")]
@@ -87,7 +86,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/sso_connections/{id}"),
 ];
 
-/// The `/api/v1` router (to be nested). Sessions must be layered outside it.
+/// The `/api/v1` router (to be nested). Sessions, `auth::refuse_request` and the answer to a
+/// panic are layered outside it (`startup::router`).
 pub fn router(api: ApiState) -> Router {
     let with_fallback = |m: MethodRouter<ApiState>| m.fallback(h::method_not_allowed);
     let keyed = Router::new()
@@ -162,14 +162,13 @@ pub fn router(api: ApiState) -> Router {
             with_fallback(axum::routing::patch(sso::update).delete(sso::delete)),
         )
         .route_layer(from_fn_with_state(api.clone(), auth::require_admin_session));
+    // The checks in front of every API route (`auth::refuse_request`) and the answer to a
+    // panic are the process's guard's, around the whole router: a layer here would wrap each
+    // route again.
     keyed
         .merge(admin)
         .fallback(h::route_not_found)
-        .layer(from_fn_with_state(api.clone(), auth::request_guard))
-        // The full route template for the access line and metrics (see `http::note_route`).
-        .layer(axum::middleware::from_fn(crate::http::note_route))
         .with_state(api)
-        .layer(CatchPanicLayer::custom(h::panic_response))
 }
 
 /// Background work of the API: write "last used" times, forget idle rate-limit buckets.

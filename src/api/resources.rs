@@ -26,8 +26,24 @@ pub fn account(a: &Account, plans: &app::plans::Plans) -> Value {
     })
 }
 
-pub fn workspace(w: &Workspace) -> Value {
-    json!({"id": w.id, "object": "workspace", "name": w.name, "created_at": time(w.created_at)})
+/// A workspace as the API shows it. A struct rather than a `Value`: a list of them is the
+/// busiest answer of the API, and a struct is written straight out, where a `Value` is first
+/// built (a map and a string per field) and then written.
+#[derive(Debug, Serialize)]
+pub struct WorkspaceOut {
+    id: String,
+    object: &'static str,
+    name: String,
+    created_at: String,
+}
+
+pub fn workspace(w: &Workspace) -> WorkspaceOut {
+    WorkspaceOut {
+        id: w.id.clone(),
+        object: "workspace",
+        name: w.name.clone(),
+        created_at: w.created_at.to_rfc3339(),
+    }
 }
 
 /// A record as the API shows it. A struct rather than a `Value`: `data` goes out as the

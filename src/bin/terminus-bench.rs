@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -35,6 +35,11 @@ struct Options {
     seconds: u64,
     /// Seed and start the server, print how to reach it, and wait (for profiling by hand).
     serve: bool,
+    /// The peer (better-auth with its api-key plugin), installed (`node_modules`) in this
+    /// folder by `.ci/bench`; `None` with `--no-peer`.
+    peer: Option<PathBuf>,
+    /// Rounds of each side-by-side scenario, alternating the two servers.
+    rounds: usize,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -42,19 +47,33 @@ fn options() -> anyhow::Result<Options> {
         postgres: false,
         seconds: 10,
         serve: false,
+        peer: None,
+        rounds: 2,
     };
+    let mut no_peer = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--postgres" => o.postgres = true,
             "--serve" => o.serve = true,
             "--seconds" => o.seconds = args.next().context("--seconds N")?.parse()?,
+            "--rounds" => o.rounds = args.next().context("--rounds N")?.parse::<usize>()?.max(1),
+            "--peer" => o.peer = Some(PathBuf::from(args.next().context("--peer DIR")?)),
+            "--no-peer" => no_peer = true,
             "-h" | "--help" => {
-                println!("usage: terminus-bench [--postgres] [--seconds N] [--serve]");
+                println!(
+                    "usage: terminus-bench [--postgres] [--seconds N] [--rounds N] [--serve] \
+                     (--peer DIR | --no-peer)"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}"),
         }
+    }
+    if no_peer {
+        o.peer = None;
+    } else if o.peer.is_none() && !o.serve {
+        bail!("--peer DIR (the peer, installed; .ci/bench prepares it) or --no-peer");
     }
     Ok(o)
 }
@@ -206,6 +225,8 @@ async fn hash_ceiling(seconds: u64) -> anyhow::Result<f64> {
 struct Server {
     child: Child,
     base: String,
+    /// Where its metrics are scraped (ours only).
+    metrics: Option<String>,
 }
 
 impl Drop for Server {
@@ -221,9 +242,13 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Our server as shipped: the default log filter (`info`, an access line per request) written
+/// to a file, as with `>server.log 2>&1`, and metrics on.
 fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Server> {
     let port = free_port()?;
+    let metrics_port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.join("server.log")).context("creating server.log")?;
     let child = Command::new(bin)
         .arg("serve")
         .env("DATABASE_URL", database_url)
@@ -237,24 +262,99 @@ fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Se
             "TERMINUS_DB_MAX_CONNECTIONS",
             std::env::var("BENCH_DB_CONNECTIONS").unwrap_or_else(|_| "16".into()),
         )
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .env("TERMINUS_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
+        .env_remove("RUST_LOG")
+        .env_remove("TERMINUS_LOG_FORMAT")
+        .stdout(log.try_clone()?)
+        .stderr(log)
         .spawn()
         .context("starting terminus-hub")?;
-    let server = Server { child, base };
-    for _ in 0..200 {
+    let server = Server {
+        child,
+        base,
+        metrics: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
+    };
+    wait_until_up(&server, "/readyz")?;
+    Ok(server)
+}
+
+fn wait_until_up(server: &Server, path: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
         let ok = Command::new("curl")
-            .args(["-sf", "-o", "/dev/null", &format!("{}/readyz", server.base)])
+            .args(["-sf", "-o", "/dev/null", &format!("{}{path}", server.base)])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
         if ok {
-            return Ok(server);
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("the server did not become ready")
+    bail!("{} did not answer {path}", server.base)
+}
+
+/// The peer (`--peer DIR`, with its `node_modules`): a fresh data folder, its migrations, then
+/// one Node process, with its defaults (its logger on, as in its own `bench.sh`); seeded
+/// through its HTTP API like a newcomer would. Returns it and its API key.
+fn start_peer(peer: &Path, dir: &Path) -> anyhow::Result<(Server, String)> {
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let data = dir.join("peer-data");
+    std::fs::create_dir_all(&data)?;
+    let node = |script: &str| {
+        let mut command = Command::new("node");
+        command
+            .arg(script)
+            .current_dir(peer)
+            .env("DATA_DIR", &data)
+            .env("BASE_URL", &base)
+            .env_remove("BA_LOG");
+        command
+    };
+    let migrated = node("migrate.mjs")
+        .output()
+        .context("running the peer's migrate.mjs (node)")?;
+    if !migrated.status.success() {
+        bail!(
+            "the peer's migrations failed: {}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+    }
+    let log = std::fs::File::create(dir.join("peer.log"))?;
+    let child = node("server.mjs")
+        .arg(port.to_string())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting the peer (node server.mjs)")?;
+    let server = Server {
+        child,
+        base: base.clone(),
+        metrics: None,
+    };
+    wait_until_up(&server, "/healthz")?;
+    let seeded = node("seed.mjs").arg(&base).output()?;
+    if !seeded.status.success() {
+        bail!(
+            "seeding the peer failed: {}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+    }
+    let key = String::from_utf8_lossy(&seeded.stdout).trim().to_owned();
+    if key.is_empty() {
+        bail!("the peer's seed.mjs printed no key");
+    }
+    Ok((server, key))
+}
+
+/// A counter's value in a Prometheus text exposition.
+fn scrape_counter(metrics: &str, name: &str) -> Option<f64> {
+    let out = Command::new("curl").args(["-sf", metrics]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .reduce(|a, b| a + b)
 }
 
 struct Seed {
@@ -438,6 +538,168 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+/// One scenario measured on both servers.
+struct Pair {
+    ours: Wrk,
+    peer: Wrk,
+}
+
+/// The side-by-side scenarios of DESIGN §8 against the peer.
+struct SideBySide {
+    bare: Pair,
+    keyed: Pair,
+    junk: Pair,
+    sign_in: Pair,
+    peer_rss_kib: u64,
+}
+
+/// The mean of several runs of one scenario.
+fn mean(runs: &[Wrk]) -> Wrk {
+    let n = runs.len().max(1) as f64;
+    Wrk {
+        rps: runs.iter().map(|w| w.rps).sum::<f64>() / n,
+        p50_ms: runs.iter().map(|w| w.p50_ms).sum::<f64>() / n,
+        p99_ms: runs.iter().map(|w| w.p99_ms).sum::<f64>() / n,
+        requests: runs.iter().map(|w| w.requests).sum(),
+        non_2xx_3xx: runs.iter().map(|w| w.non_2xx_3xx).sum(),
+        socket_errors: runs.iter().map(|w| w.socket_errors).sum(),
+    }
+}
+
+/// Starts the peer and measures each scenario on both servers, alternating them run by run
+/// (ours, the peer's, ours, …), so a machine that gets busier or quieter during the run
+/// weighs on both alike. The peer is stopped afterwards.
+#[allow(clippy::too_many_arguments)]
+fn side_by_side(
+    opts: &Options,
+    dir: &Path,
+    peer_dir: &Path,
+    ours: &Server,
+    auth: &str,
+    origin: &str,
+    junk_script: &Path,
+    sign_in_script: &Path,
+) -> anyhow::Result<SideBySide> {
+    eprintln!(
+        "starting the peer (better-auth) from {}…",
+        peer_dir.display()
+    );
+    let (peer, peer_key) = start_peer(peer_dir, dir)?;
+    let peer_auth = format!("Authorization: Bearer {peer_key}");
+    // The peer's own bench.sh: one fixed junk key, and its JSON sign-in.
+    let peer_junk = format!("Authorization: Bearer junk-{}", std::process::id());
+    let peer_sign_in = write(
+        dir,
+        "peer_sign_in.lua",
+        "wrk.method = 'POST'\nwrk.headers['Content-Type'] = 'application/json'\n\
+         wrk.body = '{\"email\":\"bench@example.com\",\"password\":\"correct-horse-battery\"}'\n",
+    )?;
+    let secs = opts.seconds;
+    let (base, peer_base) = (ours.base.clone(), peer.base.clone());
+    let (base, peer_base) = (&base, &peer_base);
+    type Run<'a> = Box<dyn Fn() -> anyhow::Result<Wrk> + 'a>;
+    let scenarios: Vec<(&str, Run<'_>, Run<'_>)> = vec![
+        (
+            "bare route",
+            Box::new(|| wrk(&format!("{base}/healthz"), 64, secs, &[], None)),
+            Box::new(|| wrk(&format!("{peer_base}/healthz"), 64, secs, &[], None)),
+        ),
+        (
+            "valid key",
+            Box::new(|| {
+                wrk(
+                    &format!("{base}/api/v1/workspaces"),
+                    64,
+                    secs,
+                    &[auth.to_owned()],
+                    None,
+                )
+            }),
+            Box::new(|| {
+                wrk(
+                    &format!("{peer_base}/api/v1/workspaces"),
+                    64,
+                    secs,
+                    std::slice::from_ref(&peer_auth),
+                    None,
+                )
+            }),
+        ),
+        (
+            "junk keys",
+            Box::new(|| {
+                wrk(
+                    &format!("{base}/api/v1/workspaces"),
+                    64,
+                    secs,
+                    &[],
+                    Some(junk_script),
+                )
+            }),
+            Box::new(|| {
+                wrk(
+                    &format!("{peer_base}/api/v1/workspaces"),
+                    64,
+                    secs,
+                    std::slice::from_ref(&peer_junk),
+                    None,
+                )
+            }),
+        ),
+        (
+            "password sign-in",
+            Box::new(|| {
+                wrk(
+                    &format!("{base}/_fn/sign_in_password"),
+                    8,
+                    secs,
+                    &[origin.to_owned()],
+                    Some(sign_in_script),
+                )
+            }),
+            Box::new(|| {
+                wrk(
+                    &format!("{peer_base}/api/auth/sign-in/email"),
+                    8,
+                    secs,
+                    &[],
+                    Some(&peer_sign_in),
+                )
+            }),
+        ),
+    ];
+    let mut pairs = Vec::new();
+    for (name, run_ours, run_peer) in &scenarios {
+        eprintln!("side by side: {name}, {} round(s)…", opts.rounds);
+        let (mut o, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..opts.rounds {
+            o.push(run_ours()?);
+            p.push(run_peer()?);
+        }
+        pairs.push(Pair {
+            ours: mean(&o),
+            peer: mean(&p),
+        });
+    }
+    let peer_rss_kib = rss_kib(peer.child.id(), "VmHWM:");
+    drop(scenarios);
+    drop(peer);
+    let mut pairs = pairs.into_iter();
+    let mut next = || {
+        pairs.next().unwrap_or(Pair {
+            ours: Wrk::default(),
+            peer: Wrk::default(),
+        })
+    };
+    Ok(SideBySide {
+        bare: next(),
+        keyed: next(),
+        junk: next(),
+        sign_in: next(),
+        peer_rss_kib,
+    })
+}
+
 async fn run(
     opts: &Options,
     secs: u64,
@@ -473,6 +735,40 @@ async fn run(
     }
     let cookie = format!("Cookie: thub_session={}", seed.sessions[0]);
     let origin = format!("Origin: {base}");
+    let junk_script = write(
+        dir,
+        "junk.lua",
+        "local chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'\n\
+         math.randomseed(os.time())\n\
+         request = function()\n\
+           local t = {}\n\
+           for i = 1, 32 do local n = math.random(1, 62); t[i] = chars:sub(n, n) end\n\
+           return wrk.format('GET', '/api/v1/workspaces', { Authorization = 'Bearer thub_' .. table.concat(t) })\n\
+         end\n",
+    )?;
+    let sign_in_script = write(
+        dir,
+        "sign_in.lua",
+        &format!(
+            "wrk.method = 'POST'\nwrk.body = 'email={}&password={}'\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'\nwrk.headers['Accept'] = 'text/html'\n",
+            seed.email.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        ),
+    )?;
+
+    let side = match &opts.peer {
+        Some(peer) => Some(side_by_side(
+            opts,
+            dir,
+            peer,
+            &server,
+            &auth,
+            &origin,
+            &junk_script,
+            &sign_in_script,
+        )?),
+        None => None,
+    };
 
     eprintln!("hash ceiling…");
     let ceiling = hash_ceiling(secs.min(5)).await?;
@@ -492,17 +788,6 @@ async fn run(
         std::slice::from_ref(&auth),
         None,
     )?;
-    let junk_script = write(
-        dir,
-        "junk.lua",
-        "local chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'\n\
-         math.randomseed(os.time())\n\
-         request = function()\n\
-           local t = {}\n\
-           for i = 1, 32 do local n = math.random(1, 62); t[i] = chars:sub(n, n) end\n\
-           return wrk.format('GET', '/api/v1/workspaces', { Authorization = 'Bearer thub_' .. table.concat(t) })\n\
-         end\n",
-    )?;
     let junk = wrk(
         &format!("{base}/api/v1/workspaces"),
         64,
@@ -512,15 +797,6 @@ async fn run(
     )?;
 
     eprintln!("password sign-in…");
-    let sign_in_script = write(
-        dir,
-        "sign_in.lua",
-        &format!(
-            "wrk.method = 'POST'\nwrk.body = 'email={}&password={}'\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'\nwrk.headers['Accept'] = 'text/html'\n",
-            seed.email.replace('@', "%40"),
-            PASSWORD.replace(' ', "+")
-        ),
-    )?;
     let sign_in = wrk(
         &format!("{base}/_fn/sign_in_password"),
         8,
@@ -623,6 +899,11 @@ async fn run(
         "Terminus Hub benchmark — {} — {db}, {secs} s per scenario, wrk on the same machine",
         machine()
     )?;
+    if let Some(side) = &side {
+        write_side_by_side(&mut t, side)?;
+        writeln!(t)?;
+        writeln!(t, "Terminus Hub alone:")?;
+    }
     writeln!(
         t,
         "| scenario | req/s | p50 ms | p99 ms | non-2xx/3xx | target | result |"
@@ -734,7 +1015,83 @@ async fn run(
         "key p99 per round, idle → during the flood (ms): {rounds}"
     )?;
     writeln!(t, "flood answers: {} requests, {} not 2xx/3xx, {} socket errors or timeouts (each client IP is random, so the per-IP 429 never applies; its p99 is the time a sign-in queued for a hashing thread)", flood.requests, flood.non_2xx_3xx, flood.socket_errors)?;
+    if let Some(metrics) = &server.metrics {
+        let requests = scrape_counter(metrics, "terminus_http_requests_total").unwrap_or(0.0);
+        let dropped = scrape_counter(metrics, "terminus_log_lines_dropped_total").unwrap_or(0.0);
+        let log_mib = std::fs::metadata(dir.join("server.log"))
+            .map(|m| m.len() / (1024 * 1024))
+            .unwrap_or(0);
+        writeln!(t, "as shipped: RUST_LOG unset (info: an access line per request), metrics on; {requests:.0} requests counted by the metrics, {log_mib} MiB of log written to a file, {dropped:.0} log lines dropped")?;
+    }
     print!("{t}");
     drop(server);
+    Ok(())
+}
+
+fn write_side_by_side(t: &mut String, side: &SideBySide) -> anyhow::Result<()> {
+    writeln!(
+        t,
+        "Side by side with the peer (better-auth + api-key plugin, one Node process), alternating run by run, mean of each:"
+    )?;
+    writeln!(
+        t,
+        "| scenario | Terminus Hub req/s | p99 ms | better-auth req/s | p99 ms | ratio | target | result |"
+    )?;
+    writeln!(t, "|---|---:|---:|---:|---:|---:|---|---|")?;
+    let row = |t: &mut String, name: &str, pair: &Pair, target: &str, ok: bool| {
+        let ratio = pair.ours.rps / pair.peer.rps.max(0.001);
+        let _ = writeln!(
+            t,
+            "| {name} | {:.0} | {:.2} | {:.0} | {:.2} | {ratio:.1}× | {target} | {} |",
+            pair.ours.rps,
+            pair.ours.p99_ms,
+            pair.peer.rps,
+            pair.peer.p99_ms,
+            if ok { "met" } else { "MISSED" }
+        );
+    };
+    let ratio = |pair: &Pair| pair.ours.rps / pair.peer.rps.max(0.001);
+    row(
+        t,
+        "bare route GET /healthz, 64 conns",
+        &side.bare,
+        "≥ the peer's",
+        side.bare.ours.rps >= side.bare.peer.rps,
+    );
+    row(
+        t,
+        "valid key GET /api/v1/workspaces, 64 conns",
+        &side.keyed,
+        "≥ 20,000/s and ≥ 15× the peer",
+        side.keyed.ours.rps >= 20_000.0 && ratio(&side.keyed) >= 15.0,
+    );
+    row(
+        t,
+        "junk keys, 64 conns (all 401)",
+        &side.junk,
+        &format!("ours ≥ our valid-key figure ({:.0})", side.keyed.ours.rps),
+        side.junk.ours.rps >= side.keyed.ours.rps,
+    );
+    row(
+        t,
+        "password sign-in, 8 conns",
+        &side.sign_in,
+        "≥ 4× the peer",
+        ratio(&side.sign_in) >= 4.0,
+    );
+    let errors = |w: &Wrk| w.non_2xx_3xx + w.socket_errors;
+    writeln!(
+        t,
+        "non-2xx/3xx or socket errors: ours {} / {} / {} (junk: expected) / {}; the peer {} / {} / {} (junk: expected) / {}; the peer's peak RSS {} MiB",
+        errors(&side.bare.ours),
+        errors(&side.keyed.ours),
+        errors(&side.junk.ours),
+        errors(&side.sign_in.ours),
+        errors(&side.bare.peer),
+        errors(&side.keyed.peer),
+        errors(&side.junk.peer),
+        errors(&side.sign_in.peer),
+        side.peer_rss_kib / 1024
+    )?;
     Ok(())
 }

@@ -93,16 +93,17 @@ impl InlineReads {
         result
     }
 
-    /// Runs a query that finds at most one row, decoded by column name into `R`.
+    /// Runs a query that finds at most one row, decoded into `R`.
     pub fn optional<R: InlineRow>(&self, sql: &str, params: &[&str]) -> StoreResult<Option<R>> {
         self.with(|conn| {
-            conn.prepare_cached(sql)?
-                .query_row(rusqlite::params_from_iter(params), R::from_row)
+            let mut stmt = conn.prepare_cached(sql)?;
+            columns_are::<R>(&stmt)?;
+            stmt.query_row(rusqlite::params_from_iter(params), R::from_row)
                 .optional()
         })
     }
 
-    /// Runs a page query (see `body::page_query`), its rows decoded by column name into `R`.
+    /// Runs a page query (see `body::page_query`), its rows decoded into `R`.
     pub fn page<R: InlineRow>(
         &self,
         sql: &str,
@@ -112,6 +113,7 @@ impl InlineReads {
     ) -> StoreResult<Vec<R>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
+            columns_are::<R>(&stmt)?;
             let limit = i64::from(page.limit) + 1;
             let after = page.starting_after.as_deref();
             // By name: SQLite numbers `$N` parameters in order of first appearance, and the
@@ -131,55 +133,93 @@ impl InlineReads {
     }
 }
 
-/// A typed row (see `rows`) that the inline readers can fill, by column name like sqlx's
-/// `FromRow`; it then converts to its domain type exactly as a row read through sqlx does.
+/// A typed row (see `rows`) that the inline readers can fill; it then converts to its domain
+/// type exactly as a row read through sqlx does. sqlx fills rows by column name; here the
+/// columns are read by position, each query's columns checked against [`InlineRow::COLUMNS`]
+/// once per run (looking each value up by name cost more than the rest of the decoding).
 pub trait InlineRow: Sized {
+    /// The query's columns, in the order `from_row` reads them.
+    const COLUMNS: &'static [&'static str];
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
 }
 
+/// Fails unless the statement's columns are `R`'s, by name and in order (a query and its row
+/// type that drifted apart are an error, never a row filled from the wrong columns).
+fn columns_are<R: InlineRow>(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+    let same = stmt.column_count() == R::COLUMNS.len()
+        && R::COLUMNS
+            .iter()
+            .enumerate()
+            .all(|(i, name)| stmt.column_name(i).is_ok_and(|n| n == *name));
+    if same {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::InvalidColumnName(format!(
+            "the query's columns are {:?}, its row reads {:?}",
+            stmt.column_names(),
+            R::COLUMNS
+        )))
+    }
+}
+
 impl InlineRow for KeyGrantRow {
+    const COLUMNS: &'static [&'static str] = &["id", "account_id", "scopes", "expires_at", "plan"];
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            id: row.get("id")?,
-            account_id: row.get("account_id")?,
-            scopes: row.get("scopes")?,
-            expires_at: row.get("expires_at")?,
-            plan: row.get("plan")?,
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            scopes: row.get(2)?,
+            expires_at: row.get(3)?,
+            plan: row.get(4)?,
         })
     }
 }
 
 impl InlineRow for AccountRow {
+    const COLUMNS: &'static [&'static str] = &["id", "name", "plan", "created_at"];
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            plan: row.get("plan")?,
-            created_at: row.get("created_at")?,
+            id: row.get(0)?,
+            name: row.get(1)?,
+            plan: row.get(2)?,
+            created_at: row.get(3)?,
         })
     }
 }
 
 impl InlineRow for WorkspaceRow {
+    const COLUMNS: &'static [&'static str] = &["id", "account_id", "name", "created_at"];
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            id: row.get("id")?,
-            account_id: row.get("account_id")?,
-            name: row.get("name")?,
-            created_at: row.get("created_at")?,
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            name: row.get(2)?,
+            created_at: row.get(3)?,
         })
     }
 }
 
 impl InlineRow for DataRecordRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "account_id",
+        "workspace_id",
+        "data",
+        "created_at",
+        "updated_at",
+    ];
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            id: row.get("id")?,
-            account_id: row.get("account_id")?,
-            workspace_id: row.get("workspace_id")?,
-            data: row.get("data")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            workspace_id: row.get(2)?,
+            data: row.get(3)?,
+            created_at: row.get(4)?,
+            updated_at: row.get(5)?,
         })
     }
 }
@@ -209,5 +249,38 @@ mod tests {
         let count =
             reads.with(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)));
         assert_eq!(count.unwrap(), 0);
+    }
+
+    #[test]
+    fn rows_are_read_by_position_only_from_the_columns_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE w (id TEXT, account_id TEXT, name TEXT, created_at INTEGER);
+                 INSERT INTO w VALUES ('ws_1', 'acct_1', 'Main', 5);",
+            )
+            .unwrap();
+        let reads = InlineReads::for_file(&path).unwrap();
+        let row = reads
+            .optional::<WorkspaceRow>(
+                "SELECT id, account_id, name, created_at FROM w WHERE id = $1",
+                &["ws_1"],
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.id.as_str(), row.account_id.as_str(), row.name.as_str()),
+            ("ws_1", "acct_1", "Main")
+        );
+        let swapped = reads.optional::<WorkspaceRow>(
+            "SELECT id, name, account_id, created_at FROM w WHERE id = $1",
+            &["ws_1"],
+        );
+        let Err(err) = swapped else {
+            panic!("a row read from columns in another order");
+        };
+        assert!(err.to_string().contains("its row reads"), "{err}");
     }
 }

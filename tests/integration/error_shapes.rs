@@ -337,6 +337,45 @@ async fn record_data_comes_back_exactly_as_sent() {
         "list: {text}"
     );
 
+    // Numbers are kept as sent when they parse as JSON numbers within a 64-bit float's range
+    // (digits beyond its precision included, as above); beyond it (1e400) the body is refused
+    // as invalid JSON, as is `data` nested 127 levels deep or more (counting `data` itself).
+    let nested = |depth: usize| format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+    for refused in [
+        r#"{"n":1e400}"#.to_owned(),
+        r#"{"n":-1e400}"#.to_owned(),
+        nested(127),
+    ] {
+        let res = send(
+            Method::POST,
+            "/records".into(),
+            format!(r#"{{"workspace_id":"{ws}","data":{refused}}}"#),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_api_error(
+            res,
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("invalid_json"),
+        )
+        .await;
+    }
+    for kept in [r#"{"n":1.7e308,"m":-1.7e308}"#.to_owned(), nested(126)] {
+        let res = send(
+            Method::POST,
+            "/records".into(),
+            format!(r#"{{"workspace_id":"{ws}","data":{kept}}}"#),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let text = res.text().await.unwrap();
+        assert!(text.contains(&format!(r#""data":{kept}"#)), "{text}");
+    }
+
     // Still validated: an object, at most 256 KiB.
     let res = send(
         Method::PATCH,
@@ -365,4 +404,146 @@ async fn record_data_comes_back_exactly_as_sent() {
         Some("record_too_large"),
     )
     .await;
+}
+
+/// An HTML error page: `status`, `x-request-id`, and that id and `says` in the page.
+async fn assert_error_page(res: reqwest::Response, status: StatusCode, says: &str) {
+    assert_eq!(res.status(), status, "{says}");
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("text/html"),
+        "{status}: {content_type}"
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains(says), "{status}: {html}");
+    assert!(
+        html.contains(&id),
+        "{status}: the page shows its request id {id}:\n{html}"
+    );
+}
+
+/// A chunked form post of `total` bytes (no `Content-Length`), written while the answer is
+/// read; returns the answer's head and body.
+async fn chunked_post(base: &str, path: &str, total: usize) -> (String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: {base}\r\nAccept: text/html\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let writer = tokio::spawn(async move {
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "a".repeat(64 * 1024));
+        write.write_all(head.as_bytes()).await?;
+        write.write_all(b"a\r\npassword=a\r\n").await?;
+        for _ in 0..total / (64 * 1024) {
+            write.write_all(chunk.as_bytes()).await?;
+        }
+        write.write_all(b"0\r\n\r\n").await
+    });
+    // The server may answer (and close) before reading it all: read until it closes.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = writer.await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.to_owned(), body.to_owned())
+}
+
+/// Every error a browser can meet is an HTML page with the request id: forms over the 2 MiB
+/// limit (with a `Content-Length`, and chunked without one, which a server function used to
+/// answer with its 400 "unreadable form" page), and axum's own plain-text refusals on the API
+/// keys page (a repeated field: 422; a wrong content type: 415; too large: 413).
+#[tokio::test]
+async fn browser_errors_are_html_pages_with_the_request_id() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("pages").await;
+    let big = "p".repeat(3 * 1024 * 1024);
+
+    let res = app
+        .post(
+            &browser(),
+            "/_fn/sign_up",
+            &[("email", "big@example.com"), ("password", &big)],
+        )
+        .await;
+    assert_error_page(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "larger than the server accepts",
+    )
+    .await;
+
+    let (head, body) = chunked_post(&app.base, "/_fn/sign_up", 3 * 1024 * 1024).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let id = header(&head, "x-request-id").expect("x-request-id");
+    assert!(
+        header(&head, "content-type").is_some_and(|t| t.starts_with("text/html")),
+        "{head}"
+    );
+    assert!(
+        body.contains("larger than the server accepts") && body.contains(id),
+        "{body}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+
+    let keys = |body: String, content_type: &'static str| {
+        owner
+            .browser
+            .post(app.url("/settings/api-keys"))
+            .header("origin", &app.base)
+            .header("accept", "text/html")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let res = keys(
+        "name=one&name=two&expires_on=&form_token=x".into(),
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .unwrap();
+    assert_error_page(res, StatusCode::UNPROCESSABLE_ENTITY, "sent more than once").await;
+    let res = keys(r#"{"name":"json"}"#.into(), "application/json")
+        .await
+        .unwrap();
+    assert_error_page(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "in a format the server does not read",
+    )
+    .await;
+    let res = keys(format!("name={big}"), "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
+    assert_error_page(
+        res,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "larger than the server accepts",
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+
+    let res = app.get(&browser(), "/no/such/page").await;
+    assert_error_page(
+        res,
+        StatusCode::NOT_FOUND,
+        "There is no page at this address.",
+    )
+    .await;
+    // The session still works: none of this broke it.
+    assert_eq!(
+        app.get(&owner.browser, "/home").await.status(),
+        StatusCode::OK
+    );
 }

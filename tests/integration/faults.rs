@@ -15,18 +15,23 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A 12 MiB tmpfs of the test's own, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
+/// A small tmpfs of the test's own, unmounted when dropped.
+pub struct Tmpfs {
+    pub dir: PathBuf,
 }
 
 impl Tmpfs {
-    /// Mounts it, or fails the test: it must not pass without its fault.
+    /// Mounts a 12 MiB one, or fails the test: it must not pass without its fault.
     fn mount() -> Tmpfs {
+        Self::mount_sized("12m")
+    }
+
+    /// Mounts one of `size` (`mount -o size=…`), or fails the test.
+    pub fn mount_sized(size: &str) -> Tmpfs {
         let dir = PathBuf::from(format!("/tmp/thub-tmpfs-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("create the mount point");
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=12m", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(&dir)
             .output();
         match out {
@@ -35,8 +40,8 @@ impl Tmpfs {
                 let _ = std::fs::remove_dir(&dir);
                 panic!(
                     "this test fills a small filesystem to make the disk full, and needs to mount \
-                     one: `mount -t tmpfs -o size=12m tmpfs {}` failed ({other:?}). Run the suite as \
-                     root (CI does), or in a container allowed to mount.",
+                     one: `mount -t tmpfs -o size={size} tmpfs {}` failed ({other:?}). Run the suite \
+                     as root (CI does), or in a container allowed to mount.",
                     dir.display()
                 )
             }
@@ -44,7 +49,7 @@ impl Tmpfs {
     }
 
     /// Writes a file until the filesystem is full; returns its path.
-    fn fill(&self) -> PathBuf {
+    pub fn fill(&self) -> PathBuf {
         let path = self.dir.join("filler");
         let mut file = std::fs::File::create(&path).expect("create the filler");
         let chunk = vec![0u8; 1 << 20];
@@ -696,4 +701,51 @@ async fn a_write_whose_commit_fails_is_never_acknowledged() {
     }
     ledger.verify(&cx).await;
     assert_eq!(app.failed_attempts(&victim).await, verdicts);
+}
+
+/// The health endpoints are served outside the session layer: a probe that keeps cookies (a
+/// load balancer's, a browser's) gets `/healthz` 200 and `/readyz` 503 during a storage fault,
+/// where the session layer's failed save (SQLite's full disk) or load (PostgreSQL stopped)
+/// made both a 500 before, and a liveness probe restarted a healthy process.
+#[tokio::test]
+async fn health_probes_with_a_session_cookie_tell_the_truth_during_a_storage_fault() {
+    let (mut storage, url) = Storage::new();
+    let app = TestApp::spawn_on(tempfile::tempdir().unwrap(), url).await;
+    let owner = app.owner("probed").await;
+    let probe = |path: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let res = app.get(&owner.browser, path).await;
+            assert!(
+                !res.headers().contains_key("set-cookie"),
+                "{path} touches no session"
+            );
+            assert!(res.headers().contains_key("x-request-id"), "{path}");
+            res
+        }
+    };
+    assert_eq!(probe("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(probe("/readyz").await.status(), StatusCode::OK);
+
+    storage.break_it(&app).await;
+    let res = probe("/healthz").await;
+    assert_eq!(res.status(), StatusCode::OK, "the process is alive");
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
+    assert_eq!(
+        probe("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready while writes fail"
+    );
+    // The same cookie on a page meets the failing session store: the error page.
+    assert_error_page(app.get(&owner.browser, "/home").await).await;
+
+    storage.repair();
+    assert_eq!(probe("/readyz").await.status(), StatusCode::OK);
+    assert_eq!(probe("/healthz").await.status(), StatusCode::OK);
+    drop(app);
+    drop(storage);
 }

@@ -600,6 +600,22 @@ pub async fn assert_invalid_key(res: Response) {
     assert_eq!(res.text().await.expect("body"), INVALID_KEY_BODY);
 }
 
+/// Polls `check` every 10 ms until it holds; fails the test naming `what` if it still does not
+/// after a minute (a deadline for an event that should come, never a measurement).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still not true after a minute: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Runs futures concurrently on this task (no extra crate needed).
 pub async fn join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
     let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =

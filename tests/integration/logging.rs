@@ -130,6 +130,7 @@ async fn the_server_serves_with_stderr_unwritable_and_says_so_on_stdout() {
 
 #[tokio::test]
 async fn answers_never_wait_for_a_log_nobody_reads() {
+    const REQUESTS: usize = 10_000;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = command(dir.path(), port)
@@ -145,10 +146,10 @@ async fn answers_never_wait_for_a_log_nobody_reads() {
         _dir: dir,
     };
 
-    // Nobody reads stderr now: the pipe (64 KiB) and the log's queue fill up. Every one of
-    // these requests logs a line, and every one is answered.
+    // Nobody reads stderr now: the pipe (64 KiB) and the log's buffer (16,384 lines) fill up.
+    // Every one of these requests logs two lines, and every one is answered.
     let client = reqwest::Client::new();
-    for i in 0..3000 {
+    for i in 0..REQUESTS {
         let res = client
             .post(format!("{}/_fn/sign_out", server.base))
             .header("cookie", "a=b")
@@ -179,6 +180,116 @@ async fn answers_never_wait_for_a_log_nobody_reads() {
         .parse()
         .unwrap();
     // Each request logs two lines: the refusal and its access line.
-    assert!(dropped > 0 && dropped < 2 * 3000, "{note}");
+    assert!(dropped > 0 && dropped < 2 * REQUESTS as u64, "{note}");
     drop(server.child);
+}
+
+/// The value of a counter in a Prometheus text exposition (0 when not there yet).
+async fn counter(metrics: &str, name: &str) -> u64 {
+    let text = reqwest::get(metrics).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0, |value| value.trim().parse().unwrap())
+}
+
+/// The log on a small filesystem that fills up and is then freed, stdout and stderr one file
+/// (as with `>log 2>&1`, journald or a container's log). While nothing can be written, lines
+/// are dropped and counted (the metric), and the server answers as ever; once there is room,
+/// the log resumes by itself with one line saying how many were dropped. It used to go silent
+/// for good: after a failed write it moved on to stdout, the same full file, and never came
+/// back.
+#[tokio::test]
+async fn the_log_resumes_after_its_disk_was_full_and_says_how_many_lines_were_lost() {
+    let tmpfs = crate::faults::Tmpfs::mount_sized("1m");
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (free_port(), free_port());
+    let path = tmpfs.dir.join("server.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let mut child = command(dir.path(), port)
+        .env("TERMINUS_METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start terminus-hub");
+    let base = format!("http://127.0.0.1:{port}");
+    let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let read_log = || std::fs::read_to_string(&path).unwrap();
+    eventually("the server listens", || {
+        assert!(child.try_wait().unwrap().is_none(), "the server stopped");
+        std::future::ready(read_log().contains("is listening on"))
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let get = |id: String| {
+        let client = client.clone();
+        let url = format!("{base}/healthz");
+        async move {
+            let res = client
+                .get(url)
+                .header("x-request-id", &id)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{id}");
+        }
+    };
+
+    let filler = tmpfs.fill();
+    const WHILE_FULL: usize = 100;
+    for i in 0..WHILE_FULL {
+        get(format!("while-full-{i}")).await;
+    }
+    // The file's last page had some room left; the rest of the lines find none.
+    eventually("50 lines counted as dropped", || async {
+        counter(&metrics, "terminus_log_lines_dropped_total").await >= 50
+    })
+    .await;
+
+    std::fs::remove_file(filler).unwrap();
+    get("after-the-full-disk".into()).await;
+    eventually("the log resumes", || {
+        std::future::ready(read_log().contains("request_id=after-the-full-disk"))
+    })
+    .await;
+    let text = read_log();
+    let notes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("line(s) dropped"))
+        .collect();
+    assert_eq!(notes.len(), 1, "said once: {notes:?}");
+    let dropped: u64 = notes[0]
+        .trim_start_matches("log: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        counter(&metrics, "terminus_log_lines_dropped_total").await,
+        dropped,
+        "the metric counts what the log says it dropped"
+    );
+    let written = (0..WHILE_FULL)
+        .filter(|i| {
+            let id = format!("request_id=while-full-{i}");
+            text.lines().any(|l| l.ends_with(&id))
+        })
+        .count() as u64;
+    // Each line was written or counted; a line cut by the full disk is both (its start is in
+    // the file), so one may be counted twice.
+    assert!(
+        (WHILE_FULL as u64..=WHILE_FULL as u64 + 1).contains(&(written + dropped)),
+        "{written} written + {dropped} dropped of {WHILE_FULL}"
+    );
+    let (note_at, after_at) = (
+        text.find("line(s) dropped").unwrap(),
+        text.find("request_id=after-the-full-disk").unwrap(),
+    );
+    assert!(note_at < after_at, "the note comes first:\n{text}");
+    child.kill().await.unwrap();
+    drop(tmpfs);
 }

@@ -36,4 +36,5 @@ mod sso_login;
 mod sso_settings;
 mod sso_sign_up_policy;
 mod sso_trust;
+mod storage_limits;
 mod timing;

@@ -83,9 +83,23 @@ impl Binary {
     /// Starts the binary in `dir` with `settings` (and a free port unless given), and waits
     /// until it says it listens.
     pub async fn start(dir: &Path, settings: &[(&str, &str)]) -> Binary {
+        Self::start_under(&[], dir, settings).await
+    }
+
+    /// [`Binary::start`], run by the command `wrapper` (e.g. `prlimit --fsize=N --`), which
+    /// runs the binary as its last arguments.
+    pub async fn start_under(wrapper: &[&str], dir: &Path, settings: &[(&str, &str)]) -> Binary {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_terminus-hub"));
+        let binary = env!("CARGO_BIN_EXE_terminus-hub");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .arg("serve")
             .current_dir(dir)
@@ -139,6 +153,20 @@ impl Binary {
                 ),
             }
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server runs")
+    }
+
+    /// Waits until the process ends by itself; its status and every line it wrote.
+    pub async fn ended(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().await.unwrap();
+        while let Some(line) = self.lines.recv().await {
+            self.seen.push(line);
+        }
+        (status, self.seen)
     }
 
     /// SIGTERM, then every line it wrote.

@@ -7,7 +7,7 @@ use crate::domain::ids::new_id;
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
 use crate::domain::sso::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated};
-use crate::domain::text::{clean_name, NameError};
+use crate::domain::text::clean_name;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::ports::{SsoError, StoreError};
 use crate::AppState;
@@ -126,10 +126,7 @@ pub async fn create(
     let client_id = clean_name(&input.client_id, 255).map_err(|e| Refusal::Invalid {
         field: "client_id",
         code: e.code(),
-        message: match e {
-            NameError::Empty => "Enter the client id the identity provider gave you.".into(),
-            other => format!("The client id is not one the identity provider gave: {other}"),
-        },
+        message: client_id_problem(e),
     })?;
     let secret = input.client_secret.expose().trim();
     if secret.is_empty() || secret.len() > 1024 {
@@ -365,9 +362,37 @@ pub fn split_domains(input: &str) -> Vec<String> {
         .collect()
 }
 
+/// What to do about a client id that is not a clean name, in one sentence (the name rules'
+/// own messages speak of "a name").
+fn client_id_problem(e: crate::domain::text::NameError) -> String {
+    use crate::domain::text::NameError;
+    match e {
+        NameError::Empty => "Enter the client id the identity provider gave you.".into(),
+        NameError::TooLong(max) => format!("A client id has at most {max} characters."),
+        NameError::ForbiddenCharacter => "A client id cannot contain line breaks, control characters, or invisible or direction-changing characters.".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_id_problems_are_one_sentence_about_the_client_id() {
+        for (input, expected) in [
+            ("   ", "Enter the client id the identity provider gave you."),
+            ("a\nb", "A client id cannot contain line breaks, control characters, or invisible or direction-changing characters."),
+        ] {
+            let problem = client_id_problem(clean_name(input, 255).unwrap_err());
+            assert_eq!(problem, expected);
+            assert!(!problem.contains("name"), "{problem}");
+        }
+        let long = "x".repeat(256);
+        assert_eq!(
+            client_id_problem(clean_name(&long, 255).unwrap_err()),
+            "A client id has at most 255 characters."
+        );
+    }
 
     #[test]
     fn domains_split_on_commas_and_spaces() {

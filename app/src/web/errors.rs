@@ -1,38 +1,59 @@
-//! Error pages: not found, cross-site refusal, too many attempts, internal error. The internal
-//! error page shows the request id, so a person can quote it and support can find the log.
-use std::future::Future;
-
+//! Error pages: not found, cross-site refusal, too many attempts, requests refused before they
+//! were read, internal error. Every one shows the request id, so a person can quote it and
+//! support can find the log line.
 use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::prelude::*;
 
+use crate::web::request;
 use crate::web::shell::{render_page, AuthCard};
 
-tokio::task_local! {
-    /// The id of the request being served (its `x-request-id`), for the error page.
-    static REQUEST_ID: String;
-}
-
-/// Serves `inner` with `id` as the request id its error pages show. The process's outermost
-/// middleware calls it, so every handler and layer within sees the id.
-pub async fn with_request_id<F: Future>(id: String, inner: F) -> F::Output {
-    REQUEST_ID.scope(id, inner).await
-}
-
-/// The id of the request being served, when the middleware set one.
+/// The id of the request being served, when there is one.
 pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    request::request_id()
 }
 
-pub fn not_found() -> Response {
-    render_page(StatusCode::NOT_FOUND, "Page not found", || {
+/// "Request id: …" under an error page's message (nothing outside a request).
+#[component]
+fn RequestId() -> impl IntoView {
+    request_id().map(|id| {
         view! {
-            <AuthCard title="Page not found">
-                <p>"There is no page at this address."</p>
-                <p><a href="/">"Go to Terminus Hub"</a></p>
+            <p class="muted">"If you contact support, quote this request id: "<code>{id}</code></p>
+        }
+    })
+}
+
+/// An error page: `title`, one message, the request id and a way back.
+fn error_page(status: StatusCode, title: &'static str, message: String, back: Back) -> Response {
+    render_page(status, title, move || {
+        view! {
+            <AuthCard title=title>
+                <p role="alert" class="alert">{message}</p>
+                <RequestId/>
+                <p><a href=back.href>{back.text}</a></p>
             </AuthCard>
         }
     })
+}
+
+#[derive(Clone, Copy)]
+struct Back {
+    href: &'static str,
+    text: &'static str,
+}
+
+const HOME: Back = Back {
+    href: "/",
+    text: "Go to Terminus Hub",
+};
+
+pub fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address.".into(),
+        HOME,
+    )
 }
 
 pub async fn fallback() -> Response {
@@ -40,98 +61,77 @@ pub async fn fallback() -> Response {
 }
 
 pub fn cross_site_refused() -> Response {
-    render_page(StatusCode::FORBIDDEN, "Request refused", || {
-        view! {
-            <AuthCard title="Request refused">
-                <p>"This form was sent from another site, so it was refused to protect your account."</p>
-                <p><a href="/">"Go to Terminus Hub"</a></p>
-            </AuthCard>
-        }
-    })
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form was sent from another site, so it was refused to protect your account.".into(),
+        HOME,
+    )
 }
 
 pub fn too_many_attempts(retry_after_secs: u64) -> Response {
     let minutes = retry_after_secs.div_ceil(60);
-    render_page(
+    error_page(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many attempts",
-        move || {
-            view! {
-                <AuthCard title="Too many attempts">
-                    <p role="alert" class="alert">
-                        {format!("There were too many failed sign-in attempts from your network. Try again in {minutes} minute(s).")}
-                    </p>
-                    <p><a href="/forgot">"Forgot your password?"</a></p>
-                </AuthCard>
-            }
-        },
-    )
-}
-
-/// 429 at a door that sends mail (sign-up, resend, forgot password, unlock): the client's
-/// network used its hourly budget. Says nothing about any address.
-pub fn too_many_requests(retry_after_secs: u64) -> Response {
-    let minutes = retry_after_secs.div_ceil(60);
-    render_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many requests",
-        move || {
-            view! {
-                <AuthCard title="Too many requests">
-                    <p role="alert" class="alert">
-                        {format!("There were too many requests like this one from your network. Try again in {minutes} minute(s).")}
-                    </p>
-                    <p><a href="/sign-in">"Back to sign in"</a></p>
-                </AuthCard>
-            }
+        format!("There were too many failed sign-in attempts from your network. Try again in {minutes} minute(s)."),
+        Back {
+            href: "/forgot",
+            text: "Forgot your password?",
         },
     )
 }
 
 /// 500: a failure on our side (a database or session store that failed), with the request id.
 pub fn internal_error() -> Response {
-    let id = request_id();
-    render_page(
+    error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
-        move || {
-            view! {
-                <AuthCard title="Something went wrong">
-                    <p>"Something went wrong on our side. Please try again in a moment."</p>
-                    {id.map(|id| view! {
-                        <p class="muted">"If it keeps happening, quote this request id: "<code>{id}</code></p>
-                    })}
-                    <p><a href="/">"Go to Terminus Hub"</a></p>
-                </AuthCard>
-            }
-        },
+        "Something went wrong on our side. Please try again in a moment.".into(),
+        HOME,
     )
 }
 
-/// A request refused before it was read: an address or headers too long for this server
-/// (414, 431).
+/// A request refused before it was read or served: an address or headers too long for
+/// this server (414, 431), a form too large (413), one that took too long (408).
 pub fn request_refused(status: StatusCode, message: &'static str) -> Response {
-    render_page(status, "Request refused", move || {
-        view! {
-            <AuthCard title="Request refused">
-                <p role="alert" class="alert">{message}</p>
-                <p><a href="/">"Go to Terminus Hub"</a></p>
-            </AuthCard>
-        }
-    })
+    error_page(status, "Request refused", message.into(), HOME)
 }
+
+/// The page for an error answer that came without one (a framework's plain-text refusal):
+/// the same status, in words a person can act on.
+pub fn for_status(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::BAD_REQUEST => "This request could not be read, so nothing was done. Go back, reload the page and try again.",
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not take this kind of request.",
+        StatusCode::REQUEST_TIMEOUT => "This request took too long to be answered. Please try again.",
+        StatusCode::PAYLOAD_TOO_LARGE => "This form is larger than the server accepts (2 MiB), so nothing was done. Go back and send less.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "This form was sent in a format the server does not read, so nothing was done. Go back, reload the page and try again.",
+        StatusCode::UNPROCESSABLE_ENTITY => "A field of the form was missing, sent more than once or not understood, so nothing was done. Go back, reload the page and try again.",
+        s if s.is_server_error() => return with_status(internal_error(), s),
+        _ => "This request was refused.",
+    };
+    request_refused(status, message)
+}
+
+fn with_status(mut page: Response, status: StatusCode) -> Response {
+    *page.status_mut() = status;
+    page
+}
+
+const WORKSPACES: Back = Back {
+    href: "/home",
+    text: "Back to your workspaces",
+};
 
 /// 403 for a signed-in person whose role does not allow the page.
 pub fn forbidden(message: impl Into<String>) -> Response {
-    let message = message.into();
-    render_page(StatusCode::FORBIDDEN, "Not allowed", move || {
-        view! {
-            <AuthCard title="Not allowed">
-                <p role="alert" class="alert">{message.clone()}</p>
-                <p><a href="/home">"Back to your workspaces"</a></p>
-            </AuthCard>
-        }
-    })
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        message.into(),
+        WORKSPACES,
+    )
 }
 
 /// The page for a flow's refusal met while building a page (the one mapping for pages, as
@@ -150,30 +150,30 @@ pub fn refused(refusal: &crate::flows::Refusal) -> Response {
     if status == StatusCode::FORBIDDEN {
         return forbidden(refusal.message());
     }
-    let message = refusal.message();
-    render_page(status, "That did not work", move || {
-        view! {
-            <AuthCard title="That did not work">
-                <p role="alert" class="alert">{message.clone()}</p>
-                <p><a href="/home">"Back to your workspaces"</a></p>
-            </AuthCard>
-        }
-    })
+    error_page(status, "That did not work", refusal.message(), WORKSPACES)
+}
+
+/// 429 at a door that sends mail (sign-up, resend, forgot password, unlock): the client's
+/// network used its hourly budget. Says nothing about any address.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let minutes = retry_after_secs.div_ceil(60);
+    error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        format!("There were too many requests like this one from your network. Try again in {minutes} minute(s)."),
+        Back {
+            href: "/sign-in",
+            text: "Back to sign in",
+        },
+    )
 }
 
 /// 400 for a form post that could not be read: a field missing, or sent more than once.
-pub fn unreadable_form(request_id: String) -> Response {
-    render_page(
+pub fn unreadable_form() -> Response {
+    error_page(
         StatusCode::BAD_REQUEST,
         "This form could not be read",
-        move || {
-            view! {
-                <AuthCard title="This form could not be read">
-                    <p role="alert" class="alert">"A field of the form was missing or sent more than once, so nothing was done. Go back, reload the page and try again."</p>
-                    <p class="muted">{format!("Request id: {request_id}")}</p>
-                    <p><a href="/">"Go to Terminus Hub"</a></p>
-                </AuthCard>
-            }
-        },
+        "A field of the form was missing or sent more than once, so nothing was done. Go back, reload the page and try again.".into(),
+        HOME,
     )
 }

@@ -41,14 +41,13 @@ pub fn client_ip_from(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
 }
 
 /// Puts a [`ClientIp`] into the request's extensions for handlers and server functions.
-pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub fn note_client_ip(state: &AppState, req: &mut Request) {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
     let ip = client_ip_from(peer, req.headers(), &state.config.trusted_proxies);
     req.extensions_mut().insert(ip);
-    next.run(req).await
 }
 
 /// Whether `path` belongs to the REST API (`/api/v1`), which answers in its own JSON
@@ -95,9 +94,9 @@ pub fn same_origin_allowed(
     }
 }
 
-/// CSRF defence: refuses cross-site state-changing requests with 403. The REST API applies
-/// the same rule itself, answering in its JSON envelope (see `is_api_path`).
-pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// CSRF defence: the 403 page for a cross-site state-changing request, else `None`. The REST
+/// API applies the same rule itself, answering in its JSON envelope (see `is_api_path`).
+pub fn refuse_cross_site(state: &AppState, req: &Request) -> Option<Response> {
     if is_api_path(req.uri().path())
         || same_origin_allowed(
             req.method(),
@@ -106,10 +105,10 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
             state.config.public_origin(),
         )
     {
-        return next.run(req).await;
+        return None;
     }
     tracing::warn!(path = %req.uri().path(), "cross-site request refused");
-    errors::cross_site_refused()
+    Some(errors::cross_site_refused())
 }
 
 /// Server functions answer a body they could not read (a missing or repeated field) with
@@ -153,7 +152,7 @@ pub async fn server_fn_errors(req: Request, next: Next) -> Response {
     let unreadable = encoded.starts_with(b"Args|") || encoded.starts_with(b"Deserialization|");
     if unreadable {
         tracing::info!(request_id = %request_id, "a form post could not be read");
-        errors::unreadable_form(request_id)
+        errors::unreadable_form()
     } else {
         errors::internal_error()
     }
@@ -221,6 +220,78 @@ pub async fn door_gate(
             tracing::error!(error = %other, door = door.as_str(), "flood gate check failed");
             (StatusCode::SERVICE_UNAVAILABLE, errors::internal_error()).into_response()
         }
+    }
+}
+
+/// A form's body that counts what it yields and fails once it passes `limit` bytes (at once
+/// when its `Content-Length` says it will), noting that in `exceeded`. Whatever reads it (axum's
+/// `Form`, a server function) then gives up on the form, and the caller answers 413, with or
+/// without a `Content-Length`, rather than the reader's own words for a failed read.
+pub struct FormLimit {
+    inner: axum::body::Body,
+    read: usize,
+    limit: usize,
+    exceeded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FormLimit {
+    /// `body` limited to `limit` bytes; `exceeded` is set when it passes them.
+    pub fn new(
+        body: axum::body::Body,
+        limit: usize,
+        exceeded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        Self {
+            inner: body,
+            read: 0,
+            limit,
+            exceeded,
+        }
+    }
+
+    fn over(
+        &mut self,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<axum::body::Bytes>, axum::Error>>> {
+        self.exceeded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        std::task::Poll::Ready(Some(Err(axum::Error::new(std::io::Error::other(
+            "the form is larger than the server reads",
+        )))))
+    }
+}
+
+impl http_body::Body for FormLimit {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if self.inner.size_hint().lower() > self.limit as u64 {
+            return self.over();
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.read += data.len();
+                    if self.read > self.limit {
+                        return self.over();
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

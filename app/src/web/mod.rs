@@ -11,6 +11,7 @@ pub mod forms;
 pub mod guards;
 pub mod members;
 pub mod recovery;
+pub mod request;
 pub mod respond;
 pub mod routes;
 pub mod shell;
