@@ -1,7 +1,6 @@
-//! [`MembershipStore`]: accounts, memberships (who has which role) and invitations.
+//! [`MembershipStore`]: memberships (who has which role in which account) and invitations.
 use std::sync::LazyLock;
 
-use app::domain::accounts::{Account, NewAccount};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
@@ -13,19 +12,11 @@ use app::ports::{MembershipStore, StoreResult};
 use async_trait::async_trait;
 
 use super::users::{DELETE_PENDING_FOR_EMAIL, INSERT_CONFIRMED_USER};
-use super::workspaces::INSERT_WORKSPACE;
-use super::{audit_in, Db, Tx};
+use super::{audit_in, Db};
 use crate::store::faults::db_err;
-use crate::store::rows::{decode, decode_opt, AccountRow, InvitationRow, MemberRow, MembershipRow};
+use crate::store::rows::{decode, InvitationRow, MemberRow, MembershipRow};
 use crate::store::SqlStore;
 
-const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
-const INSERT_ACCOUNT: &str =
-    "INSERT INTO accounts (id, name, created_at, plan) VALUES ($1, $2, $3, $4)";
-/// The first statement of a plan change: takes the row's write lock (a no-op update, so the
-/// transaction starts with a write) and returns the plan it is on.
-const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
-const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
 /// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
 /// changes of one account are serialised and the last-owner check cannot race (enforcing single
 /// sign-on takes it too, so the two cannot miss each other's change).
@@ -44,8 +35,6 @@ WHERE m.account_id = $1
 ORDER BY m.created_at, u.email";
 const OWNER_COUNT: &str =
     "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
-const INSERT_MEMBERSHIP: &str =
-    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
 pub(super) const INSERT_MEMBERSHIP_IF_NEW: &str = "
 INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (account_id, user_id) DO NOTHING";
@@ -102,48 +91,6 @@ const USE_INVITATION: &str = "
 UPDATE invitations SET accepted_at = $2
 WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
 RETURNING id";
-
-/// A new account's rows: the account, its owner's membership and its first workspace.
-pub(super) struct NewAccountRows<'a> {
-    pub account_id: &'a str,
-    pub name: &'a str,
-    pub plan: &'a str,
-    pub owner_user_id: &'a str,
-    pub workspace_id: &'a str,
-    pub workspace_name: &'a str,
-    pub now: Timestamp,
-}
-
-/// Inserts a new account with its owner and first workspace inside `tx`.
-pub(super) async fn insert_account_with_owner(
-    tx: &mut Tx,
-    new: NewAccountRows<'_>,
-) -> Result<(), sqlx::Error> {
-    let now = new.now.millis();
-    sqlx::query(INSERT_ACCOUNT)
-        .bind(new.account_id)
-        .bind(new.name)
-        .bind(now)
-        .bind(new.plan)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(INSERT_MEMBERSHIP)
-        .bind(new.account_id)
-        .bind(new.owner_user_id)
-        .bind(Role::Owner.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(INSERT_WORKSPACE)
-        .bind(new.workspace_id)
-        .bind(new.account_id)
-        .bind(new.workspace_name)
-        .bind(now)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
 
 impl SqlStore<Db> {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
@@ -237,64 +184,6 @@ impl SqlStore<Db> {
 
 #[async_trait]
 impl MembershipStore for SqlStore<Db> {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
-        let row = match &self.inline {
-            Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
-            None => sqlx::query_as::<_, AccountRow>(ACCOUNT)
-                .bind(account_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?,
-        };
-        decode_opt(row)
-    }
-
-    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_account_with_owner(
-            &mut tx,
-            NewAccountRows {
-                account_id: &new.account_id,
-                name: &new.name,
-                plan: &new.plan,
-                owner_user_id: &new.owner_user_id,
-                workspace_id: &new.workspace_id,
-                workspace_name: &new.workspace_name,
-                now: new.now,
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn set_account_plan(
-        &self,
-        account_id: &str,
-        plan: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if previous.is_none() {
-            return Ok(None);
-        }
-        sqlx::query(SET_ACCOUNT_PLAN)
-            .bind(account_id)
-            .bind(plan)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(previous)
-    }
-
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
             .bind(user_id)

@@ -21,11 +21,14 @@ use crate::store::faults::db_err;
 use crate::store::rows::{decode, decode_opt};
 use crate::store::SqlStore;
 
+mod accounts;
 mod api_keys;
 mod audit;
+mod domains;
 mod memberships;
 mod operations;
 mod sso;
+mod throttles;
 mod tokens;
 mod users;
 mod workspaces;

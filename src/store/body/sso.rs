@@ -1,10 +1,9 @@
-//! [`SsoStore`]: the domains an account proves by DNS, its single sign-on connections, and the
-//! identities (connection, subject) they sign in.
+//! [`SsoStore`]: an account's single sign-on connections (serving its verified domains), and
+//! the identities (connection, subject) they sign in.
 use std::sync::LazyLock;
 
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
-use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use app::domain::roles::Role;
 use app::domain::sso::{
     EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoInvitation, SsoSignIn,
@@ -16,31 +15,10 @@ use async_trait::async_trait;
 
 use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT, USE_INVITATION_BY_ID};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
-use super::{audit_in, by_id_query, is_unique_violation, Db};
+use super::{audit_in, is_unique_violation, Db};
 use crate::store::faults::db_err;
-use crate::store::rows::{
-    decode, decode_opt, AccountDomainRow, ServedDomainRow, SsoConnectionRow, UserRow,
-};
+use crate::store::rows::{decode, decode_opt, ServedDomainRow, SsoConnectionRow, UserRow};
 use crate::store::SqlStore;
-
-const DOMAIN_COLUMNS: &str = "id, account_id, domain, token, verified_at, created_at";
-static DOMAINS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 ORDER BY domain, id"
-    )
-});
-static DOMAIN_BY_ID: LazyLock<String> =
-    LazyLock::new(|| by_id_query(DOMAIN_COLUMNS, "account_domains"));
-static DOMAIN_BY_NAME: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 AND domain = $2")
-});
-const INSERT_DOMAIN: &str = "
-INSERT INTO account_domains (id, account_id, domain, token, verified_at, created_at)
-VALUES ($1, $2, $3, $4, NULL, $5)";
-const VERIFY_DOMAIN: &str = "
-UPDATE account_domains SET verified_at = COALESCE(verified_at, $3)
-WHERE account_id = $1 AND id = $2";
-const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
 
 const SSO_CONNECTION_COLUMNS: &str =
     "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.create_users, c.tested_at, c.created_at";
@@ -119,92 +97,6 @@ impl SqlStore<Db> {
 
 #[async_trait]
 impl SsoStore for SqlStore<Db> {
-    async fn add_domain(
-        &self,
-        d: AccountDomain,
-        audit: AuditEvent,
-    ) -> StoreResult<AddDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(INSERT_DOMAIN)
-            .bind(&d.id)
-            .bind(&d.account_id)
-            .bind(&d.domain)
-            .bind(&d.token)
-            .bind(d.created_at.millis())
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                drop(tx);
-                let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
-                    .bind(&d.account_id)
-                    .bind(&d.domain)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let existing = AccountDomain::try_from(existing).map_err(db_err)?;
-                return Ok(AddDomainOutcome::AlreadyAdded(existing));
-            }
-            Err(e) => return Err(db_err(e)),
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(AddDomainOutcome::Added(d))
-    }
-
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
-        let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
-    }
-
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
-        self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)
-            .await
-    }
-
-    async fn verify_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        now: Timestamp,
-        audit: AuditEvent,
-    ) -> StoreResult<VerifyDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(VERIFY_DOMAIN)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await;
-        let outcome = match done {
-            Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
-            Ok(_) => VerifyDomainOutcome::Verified,
-            // The partial unique index: another account holds it verified.
-            Err(e) if is_unique_violation(&e) => {
-                return Ok(VerifyDomainOutcome::HeldByAnotherAccount)
-            }
-            Err(e) => return Err(db_err(e)),
-        };
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
-    }
-
-    async fn delete_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)
-            .await
-    }
-
     async fn create_sso_connection(
         &self,
         c: &SsoConnection,

@@ -1,6 +1,4 @@
-//! [`TokenStore`]: one-time tokens (reset and unlock links) and the per-recipient mail slots.
-use std::time::Duration;
-
+//! [`TokenStore`]: one-time tokens (reset and unlock links).
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::tokens::TokenPurpose;
@@ -35,12 +33,6 @@ WHERE id = $1";
 
 /// Ends every session of the user (the rows go; the new epoch refuses any copy of one).
 const END_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
-
-const TAKE_MAIL_SLOT: &str = "
-INSERT INTO mail_throttle (slot, last_sent_at) VALUES ($1, $2)
-ON CONFLICT (slot) DO UPDATE SET last_sent_at = excluded.last_sent_at
-WHERE mail_throttle.last_sent_at <= $3
-RETURNING slot";
 
 /// Uses a token inside `tx`: its user, or `None` when unknown, used or expired.
 async fn consume(
@@ -169,22 +161,5 @@ impl TokenStore for SqlStore<Db> {
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(user_id))
-    }
-
-    async fn take_mail_slot(
-        &self,
-        key: &str,
-        now: Timestamp,
-        interval: Duration,
-    ) -> StoreResult<bool> {
-        let taken = self
-            .write_returning(
-                sqlx::query_as::<_, (String,)>(TAKE_MAIL_SLOT)
-                    .bind(key)
-                    .bind(now.millis())
-                    .bind(now.minus(interval).millis()),
-            )
-            .await?;
-        Ok(taken.is_some())
     }
 }

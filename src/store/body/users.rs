@@ -1,18 +1,18 @@
-//! [`UserStore`]: users, pending sign-ups, the lockout's guess counter and rate counters.
+//! [`UserStore`]: users, pending sign-ups and the lockout's guess counter.
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
-use app::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
+use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
 };
 use app::ports::{StoreResult, UserStore};
 use async_trait::async_trait;
 
-use super::memberships::{insert_account_with_owner, NewAccountRows};
+use super::accounts::{insert_account_with_owner, NewAccountRows};
+use super::throttles::REFUND_HIT;
 use super::{audit_in, is_unique_violation, Db, Tx};
 use crate::store::faults::db_err;
 use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
@@ -48,23 +48,6 @@ UPDATE users SET failed_attempts = 0, locked_until = NULL,
 WHERE id = $1";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
-
-/// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
-/// An old window restarts at 1; a full one is left alone and returns no row. The row lock of
-/// the upsert makes concurrent hits count one after another.
-const COUNT_HIT: &str = "
-INSERT INTO rate_counters (counter_key, window_start, hits) VALUES ($1, $2, 1)
-ON CONFLICT (counter_key) DO UPDATE SET
-    window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2
-                        ELSE rate_counters.window_start END,
-    hits = CASE WHEN rate_counters.window_start <= $3 THEN 1
-                ELSE rate_counters.hits + 1 END
-WHERE rate_counters.window_start <= $3 OR rate_counters.hits < $4
-RETURNING window_start";
-const COUNTER_WINDOW: &str = "SELECT window_start FROM rate_counters WHERE counter_key = $1";
-const REFUND_HIT: &str = "
-UPDATE rate_counters SET hits = hits - 1
-WHERE counter_key = $1 AND window_start = $2 AND hits > 0";
 
 const PUT_PENDING_SIGN_UP: &str = "
 INSERT INTO pending_sign_ups (email, token_hash, expires_at, created_at)
@@ -311,51 +294,5 @@ impl UserStore for SqlStore<Db> {
         audit_in(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
-    }
-
-    async fn count_hit(
-        &self,
-        key: &str,
-        now: Timestamp,
-        window: Duration,
-        limit: u32,
-    ) -> StoreResult<Hit> {
-        let mut tx = self.begin().await?;
-        let counted = sqlx::query_scalar::<_, i64>(COUNT_HIT)
-            .bind(key)
-            .bind(now.millis())
-            .bind(now.minus(window).millis())
-            .bind(i64::from(limit))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let hit = match counted {
-            Some(start) => Hit::Counted {
-                window_start: Timestamp(start),
-            },
-            None => {
-                let start = sqlx::query_scalar::<_, i64>(COUNTER_WINDOW)
-                    .bind(key)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                Hit::Over {
-                    window_start: Timestamp(start),
-                }
-            }
-        };
-        tx.commit().await.map_err(db_err)?;
-        Ok(hit)
-    }
-
-    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(REFUND_HIT)
-            .bind(key)
-            .bind(window_start.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
     }
 }
