@@ -13,6 +13,7 @@
 //!   session store.
 use std::sync::Arc;
 
+mod error;
 pub(crate) mod faults;
 mod postgres;
 mod rows;

@@ -13,21 +13,20 @@ use app::domain::roles::Role;
 use app::domain::sso::{ServedDomain, SsoConnection};
 use app::domain::users::{PendingSignUp, UserRecord};
 use app::domain::workspaces::{DataRecord, Workspace};
-use app::ports::StoreResult;
 
-use super::faults::db_err;
+use super::error::DbResult;
 
 /// Converts decoded rows into their domain type.
-pub fn decode<R, T: TryFrom<R, Error = sqlx::Error>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
-    rows.into_iter()
+pub fn decode<R, T: TryFrom<R, Error = sqlx::Error>>(rows: Vec<R>) -> DbResult<Vec<T>> {
+    Ok(rows
+        .into_iter()
         .map(T::try_from)
-        .collect::<Result<_, _>>()
-        .map_err(db_err)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Converts a decoded row, if there is one, into its domain type.
-pub fn decode_opt<R, T: TryFrom<R, Error = sqlx::Error>>(row: Option<R>) -> StoreResult<Option<T>> {
-    row.map(T::try_from).transpose().map_err(db_err)
+pub fn decode_opt<R, T: TryFrom<R, Error = sqlx::Error>>(row: Option<R>) -> DbResult<Option<T>> {
+    Ok(row.map(T::try_from).transpose()?)
 }
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {

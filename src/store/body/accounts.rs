@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::workspaces::INSERT_WORKSPACE;
 use super::{audit_in, Db, Tx};
-use crate::store::faults::db_err;
+use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode_opt, AccountRow};
 use crate::store::SqlStore;
 
@@ -39,7 +39,7 @@ pub(super) struct NewAccountRows<'a> {
 pub(super) async fn insert_account_with_owner(
     tx: &mut Tx,
     new: NewAccountRows<'_>,
-) -> Result<(), sqlx::Error> {
+) -> DbResult<()> {
     let now = new.now.millis();
     sqlx::query(INSERT_ACCOUNT)
         .bind(new.account_id)
@@ -69,35 +69,42 @@ pub(super) async fn insert_account_with_owner(
 #[async_trait]
 impl AccountStore for SqlStore<Db> {
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
-        let row = match &self.inline {
-            Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
-            None => sqlx::query_as::<_, AccountRow>(ACCOUNT)
-                .bind(account_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?,
-        };
-        decode_opt(row)
+        port(async {
+            let row = match &self.inline {
+                Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
+                None => {
+                    sqlx::query_as::<_, AccountRow>(ACCOUNT)
+                        .bind(account_id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                }
+            };
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_account_with_owner(
-            &mut tx,
-            NewAccountRows {
-                account_id: &new.account_id,
-                name: &new.name,
-                plan: &new.plan,
-                owner_user_id: &new.owner_user_id,
-                workspace_id: &new.workspace_id,
-                workspace_name: &new.workspace_name,
-                now: new.now,
-            },
-        )
+        port(async {
+            let mut tx = self.begin().await?;
+            insert_account_with_owner(
+                &mut tx,
+                NewAccountRows {
+                    account_id: &new.account_id,
+                    name: &new.name,
+                    plan: &new.plan,
+                    owner_user_id: &new.owner_user_id,
+                    workspace_id: &new.workspace_id,
+                    workspace_name: &new.workspace_name,
+                    now: new.now,
+                },
+            )
+            .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
         .await
-        .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn set_account_plan(
@@ -106,23 +113,24 @@ impl AccountStore for SqlStore<Db> {
         plan: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if previous.is_none() {
-            return Ok(None);
-        }
-        sqlx::query(SET_ACCOUNT_PLAN)
-            .bind(account_id)
-            .bind(plan)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(previous)
+        port(async {
+            let mut tx = self.begin().await?;
+            let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if previous.is_none() {
+                return Ok(None);
+            }
+            sqlx::query(SET_ACCOUNT_PLAN)
+                .bind(account_id)
+                .bind(plan)
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(previous)
+        })
+        .await
     }
 }

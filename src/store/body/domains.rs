@@ -8,7 +8,7 @@ use app::ports::{DomainStore, StoreResult};
 use async_trait::async_trait;
 
 use super::{audit_in, by_id_query, is_unique_violation, Db};
-use crate::store::faults::db_err;
+use crate::store::error::port;
 use crate::store::rows::{decode, AccountDomainRow};
 use crate::store::SqlStore;
 
@@ -38,47 +38,50 @@ impl DomainStore for SqlStore<Db> {
         d: AccountDomain,
         audit: AuditEvent,
     ) -> StoreResult<AddDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(INSERT_DOMAIN)
-            .bind(&d.id)
-            .bind(&d.account_id)
-            .bind(&d.domain)
-            .bind(&d.token)
-            .bind(d.created_at.millis())
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                drop(tx);
-                let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
-                    .bind(&d.account_id)
-                    .bind(&d.domain)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let existing = AccountDomain::try_from(existing).map_err(db_err)?;
-                return Ok(AddDomainOutcome::AlreadyAdded(existing));
+        port(async {
+            let mut tx = self.begin().await?;
+            let inserted = sqlx::query(INSERT_DOMAIN)
+                .bind(&d.id)
+                .bind(&d.account_id)
+                .bind(&d.domain)
+                .bind(&d.token)
+                .bind(d.created_at.millis())
+                .execute(&mut *tx)
+                .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
+                        .bind(&d.account_id)
+                        .bind(&d.domain)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    let existing = AccountDomain::try_from(existing)?;
+                    return Ok(AddDomainOutcome::AlreadyAdded(existing));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(db_err(e)),
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(AddDomainOutcome::Added(d))
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(AddDomainOutcome::Added(d))
+        })
+        .await
     }
 
     async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
-        let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
-        self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)
-            .await
+        port(self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)).await
     }
 
     async fn verify_domain(
@@ -88,25 +91,28 @@ impl DomainStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<VerifyDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(VERIFY_DOMAIN)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await;
-        let outcome = match done {
-            Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
-            Ok(_) => VerifyDomainOutcome::Verified,
-            // The partial unique index: another account holds it verified.
-            Err(e) if is_unique_violation(&e) => {
-                return Ok(VerifyDomainOutcome::HeldByAnotherAccount)
-            }
-            Err(e) => return Err(db_err(e)),
-        };
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(VERIFY_DOMAIN)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await;
+            let outcome = match done {
+                Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
+                Ok(_) => VerifyDomainOutcome::Verified,
+                // The partial unique index: another account holds it verified.
+                Err(e) if is_unique_violation(&e) => {
+                    return Ok(VerifyDomainOutcome::HeldByAnotherAccount)
+                }
+                Err(e) => return Err(e.into()),
+            };
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn delete_domain(
@@ -115,7 +121,6 @@ impl DomainStore for SqlStore<Db> {
         id: &str,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)
-            .await
+        port(self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)).await
     }
 }

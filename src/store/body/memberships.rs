@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::users::{DELETE_PENDING_FOR_EMAIL, INSERT_CONFIRMED_USER};
 use super::{audit_in, Db};
-use crate::store::faults::db_err;
+use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode, InvitationRow, MemberRow, MembershipRow};
 use crate::store::SqlStore;
 
@@ -104,19 +104,17 @@ impl SqlStore<Db> {
         new_role: Option<Role>,
         end_sessions: bool,
         audit: AuditEvent,
-    ) -> StoreResult<MembershipChange> {
+    ) -> DbResult<MembershipChange> {
         let mut tx = self.begin().await?;
         sqlx::query(LOCK_ACCOUNT)
             .bind(account_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let current = sqlx::query_scalar::<_, String>(ROLE_IN)
             .bind(user_id)
             .bind(account_id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let Some(current) = current.as_deref().and_then(Role::parse) else {
             return Ok(MembershipChange::NotAMember);
         };
@@ -124,8 +122,7 @@ impl SqlStore<Db> {
             let owners = sqlx::query_scalar::<_, i64>(OWNER_COUNT)
                 .bind(account_id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             if owners <= 1 {
                 return Ok(MembershipChange::LastOwner);
             }
@@ -140,26 +137,23 @@ impl SqlStore<Db> {
                 .bind(user_id),
         }
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         sqlx::query(END_PASSWORD_SESSIONS_IF_ENFORCED)
             .bind(user_id)
             .bind(account_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if end_sessions {
             sqlx::query(END_SESSIONS_IN_ACCOUNT)
                 .bind(user_id)
                 .bind(account_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
         }
         if new_role != Some(current) {
-            audit_in(&mut tx, audit).await.map_err(db_err)?;
+            audit_in(&mut tx, audit).await?;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(MembershipChange::Done)
     }
 
@@ -171,45 +165,51 @@ impl SqlStore<Db> {
         first: &str,
         now: Timestamp,
         account: Option<&str>,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> DbResult<Vec<Invitation>> {
         let mut query = sqlx::query_as::<_, InvitationRow>(sql)
             .bind(first)
             .bind(now.millis());
         if let Some(account_id) = account {
             query = query.bind(account_id);
         }
-        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+        decode(query.fetch_all(&self.pool).await?)
     }
 }
 
 #[async_trait]
 impl MembershipStore for SqlStore<Db> {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
-        let role = sqlx::query_scalar::<_, String>(ROLE_IN)
-            .bind(user_id)
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(role.as_deref().and_then(Role::parse))
+        port(async {
+            let role = sqlx::query_scalar::<_, String>(ROLE_IN)
+                .bind(user_id)
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(role.as_deref().and_then(Role::parse))
+        })
+        .await
     }
 
     async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
-        let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn change_role(
@@ -219,8 +219,7 @@ impl MembershipStore for SqlStore<Db> {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, Some(role), false, audit)
-            .await
+        port(self.change_membership(account_id, user_id, Some(role), false, audit)).await
     }
 
     async fn remove_member(
@@ -230,38 +229,38 @@ impl MembershipStore for SqlStore<Db> {
         end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, None, end_sessions, audit)
-            .await
+        port(self.change_membership(account_id, user_id, None, end_sessions, audit)).await
     }
 
     async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(REVOKE_PENDING_FOR_EMAIL)
-            .bind(&new.account_id)
-            .bind(new.email.as_str())
-            .bind(new.now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(INSERT_INVITATION)
-            .bind(&new.id)
-            .bind(&new.account_id)
-            .bind(new.email.as_str())
-            .bind(new.role.as_str())
-            .bind(&new.token_hash)
-            .bind(&new.invited_by)
-            .bind(new.now.millis())
-            .bind(new.expires_at.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(REVOKE_PENDING_FOR_EMAIL)
+                .bind(&new.account_id)
+                .bind(new.email.as_str())
+                .bind(new.now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_INVITATION)
+                .bind(&new.id)
+                .bind(&new.account_id)
+                .bind(new.email.as_str())
+                .bind(new.role.as_str())
+                .bind(&new.token_hash)
+                .bind(&new.invited_by)
+                .bind(new.now.millis())
+                .bind(new.expires_at.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
-        self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)
-            .await
+        port(self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)).await
     }
 
     async fn invitation(
@@ -270,10 +269,13 @@ impl MembershipStore for SqlStore<Db> {
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let mut found = self
-            .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
-            .await?;
-        Ok(found.pop())
+        port(async {
+            let mut found = self
+                .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
+                .await?;
+            Ok(found.pop())
+        })
+        .await
     }
 
     async fn invitation_by_token(
@@ -281,10 +283,13 @@ impl MembershipStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let mut found = self
-            .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
-            .await?;
-        Ok(found.pop())
+        port(async {
+            let mut found = self
+                .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
+                .await?;
+            Ok(found.pop())
+        })
+        .await
     }
 
     async fn pending_invitation(
@@ -293,11 +298,14 @@ impl MembershipStore for SqlStore<Db> {
         email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let found = self
-            .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
-            .await?;
-        // Newest first.
-        Ok(found.into_iter().next())
+        port(async {
+            let found = self
+                .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
+                .await?;
+            // Newest first.
+            Ok(found.into_iter().next())
+        })
+        .await
     }
 
     async fn revoke_invitation(
@@ -307,21 +315,23 @@ impl MembershipStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let revoked = sqlx::query(REVOKE_INVITATION)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if revoked == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        port(async {
+            let mut tx = self.begin().await?;
+            let revoked = sqlx::query(REVOKE_INVITATION)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if revoked == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn accept_invitation(
@@ -331,52 +341,54 @@ impl MembershipStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<Option<Invitation>> {
-        let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
-            return Ok(None);
-        };
-        let mut tx = self.begin().await?;
-        let used = sqlx::query_scalar::<_, String>(USE_INVITATION)
-            .bind(token_hash)
-            .bind(now.millis())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if used.is_none() {
-            return Ok(None);
-        }
-        let user_id = match acceptor {
-            Acceptor::Existing { user_id } => user_id,
-            Acceptor::New {
-                user_id,
-                password_hash,
-            } => {
-                sqlx::query(INSERT_CONFIRMED_USER)
-                    .bind(&user_id)
-                    .bind(invitation.email.as_str())
-                    .bind(&password_hash)
-                    .bind(now.millis())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                // The invitation proved the email: a pending sign-up for it dies.
-                sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                    .bind(invitation.email.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                user_id
+        port(async {
+            let mut live = self
+                .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
+                .await?;
+            let Some(invitation) = live.pop() else {
+                return Ok(None);
+            };
+            let mut tx = self.begin().await?;
+            let used = sqlx::query_scalar::<_, String>(USE_INVITATION)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if used.is_none() {
+                return Ok(None);
             }
-        };
-        sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-            .bind(&invitation.account_id)
-            .bind(&user_id)
-            .bind(invitation.role.as_str())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(invitation))
+            let user_id = match acceptor {
+                Acceptor::Existing { user_id } => user_id,
+                Acceptor::New {
+                    user_id,
+                    password_hash,
+                } => {
+                    sqlx::query(INSERT_CONFIRMED_USER)
+                        .bind(&user_id)
+                        .bind(invitation.email.as_str())
+                        .bind(&password_hash)
+                        .bind(now.millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    // The invitation proved the email: a pending sign-up for it dies.
+                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                        .bind(invitation.email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    user_id
+                }
+            };
+            sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                .bind(&invitation.account_id)
+                .bind(&user_id)
+                .bind(invitation.role.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(invitation))
+        })
+        .await
     }
 }

@@ -14,10 +14,9 @@ use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::ids::{new_id, AUDIT};
 use app::domain::paging::PageRequest;
-use app::ports::StoreResult;
 
 use super::Db;
-use crate::store::faults::db_err;
+use crate::store::error::DbResult;
 use crate::store::rows::{decode, decode_opt};
 use crate::store::SqlStore;
 
@@ -73,8 +72,8 @@ fn by_id_query(columns: &str, table: &str) -> String {
 impl SqlStore<Db> {
     /// Starts a write of several statements. Nothing it did counts until
     /// `tx.commit().await` returned `Ok`; dropping it rolls back.
-    async fn begin(&self) -> StoreResult<Tx> {
-        self.pool.begin().await.map_err(db_err)
+    async fn begin(&self) -> DbResult<Tx> {
+        Ok(self.pool.begin().await?)
     }
 
     /// One write statement in autocommit, run to its end before it returns: the number of
@@ -82,16 +81,16 @@ impl SqlStore<Db> {
     /// failed commit (a full disk, a deferred constraint) as that statement's error, which
     /// `execute` waits for. (One round trip instead of BEGIN, statement, COMMIT: on
     /// PostgreSQL that is most of a write's cost.)
-    async fn write(&self, query: Query<'_>) -> StoreResult<u64> {
-        let done = query.execute(&self.pool).await.map_err(db_err)?;
+    async fn write(&self, query: Query<'_>) -> DbResult<u64> {
+        let done = query.execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     /// One `… RETURNING` write in autocommit. Every row is read, so the statement runs to its
     /// end (its commit) before its row is handed back: stopping after the first row is what
     /// lost writes before, since the commit error then went unread.
-    async fn write_returning<R: TypedRow>(&self, query: QueryAs<'_, R>) -> StoreResult<Option<R>> {
-        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+    async fn write_returning<R: TypedRow>(&self, query: QueryAs<'_, R>) -> DbResult<Option<R>> {
+        let rows = query.fetch_all(&self.pool).await?;
         Ok(rows.into_iter().next())
     }
 
@@ -103,7 +102,7 @@ impl SqlStore<Db> {
         account_id: &str,
         page: &PageRequest,
         filter: Option<Option<&str>>,
-    ) -> StoreResult<Vec<T>>
+    ) -> DbResult<Vec<T>>
     where
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
@@ -115,11 +114,11 @@ impl SqlStore<Db> {
         if let Some(value) = filter {
             query = query.bind(value);
         }
-        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+        decode(query.fetch_all(&self.pool).await?)
     }
 
     /// Runs a by-id query (see `by_id_query`).
-    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<Option<T>>
+    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> DbResult<Option<T>>
     where
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
@@ -128,13 +127,12 @@ impl SqlStore<Db> {
             .bind(account_id)
             .bind(id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         decode_opt(row)
     }
 
     /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
-    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
+    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> DbResult<bool> {
         Ok(self
             .write(sqlx::query(sql).bind(account_id).bind(id))
             .await?
@@ -150,20 +148,19 @@ impl SqlStore<Db> {
         id: &str,
         now: Timestamp,
         audit: AuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
             .bind(account_id)
             .bind(id)
             .bind(now.millis())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -175,25 +172,24 @@ impl SqlStore<Db> {
         account_id: &str,
         id: &str,
         audit: AuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
             .bind(account_id)
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(true)
     }
 }
 
 /// Writes an audit event inside the transaction of the change it records.
-async fn audit_in(tx: &mut Tx, event: AuditEvent) -> Result<(), sqlx::Error> {
+async fn audit_in(tx: &mut Tx, event: AuditEvent) -> DbResult<()> {
     sqlx::query(INSERT_AUDIT)
         .bind(new_id(AUDIT))
         .bind(event.account_id)
@@ -202,6 +198,6 @@ async fn audit_in(tx: &mut Tx, event: AuditEvent) -> Result<(), sqlx::Error> {
         .bind(event.detail)
         .bind(event.at.millis())
         .execute(&mut **tx)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(())
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT, USE_INVITATION_BY_ID};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
 use super::{audit_in, is_unique_violation, Db};
-use crate::store::faults::db_err;
+use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode, decode_opt, ServedDomainRow, SsoConnectionRow, UserRow};
 use crate::store::SqlStore;
 
@@ -85,12 +85,11 @@ INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VAL
 
 impl SqlStore<Db> {
     /// A connection's row plus the domains it serves.
-    async fn with_domains(&self, row: SsoConnectionRow) -> StoreResult<SsoConnection> {
+    async fn with_domains(&self, row: SsoConnectionRow) -> DbResult<SsoConnection> {
         let domains = sqlx::query_as::<_, ServedDomainRow>(SSO_DOMAINS)
             .bind(&row.id)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(row.serving(decode::<_, ServedDomain>(domains)?))
     }
 }
@@ -103,48 +102,52 @@ impl SsoStore for SqlStore<Db> {
         domain_ids: &[String],
         audit: AuditEvent,
     ) -> StoreResult<SsoCreated> {
-        let mut tx = self.begin().await?;
-        sqlx::query(INSERT_SSO_CONNECTION)
-            .bind(&c.id)
-            .bind(&c.account_id)
-            .bind(&c.issuer)
-            .bind(&c.client_id)
-            .bind(&c.client_secret_sealed)
-            .bind(c.created_at.millis())
-            .bind(i64::from(c.create_users))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
-            let inserted = sqlx::query(INSERT_SSO_DOMAIN)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_SSO_CONNECTION)
                 .bind(&c.id)
-                .bind(domain_id)
+                .bind(&c.account_id)
+                .bind(&c.issuer)
+                .bind(&c.client_id)
+                .bind(&c.client_secret_sealed)
+                .bind(c.created_at.millis())
+                .bind(i64::from(c.create_users))
                 .execute(&mut *tx)
-                .await;
-            match inserted {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Ok(SsoCreated::DomainTaken(served.domain.clone()))
+                .await?;
+            for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
+                let inserted = sqlx::query(INSERT_SSO_DOMAIN)
+                    .bind(&c.id)
+                    .bind(domain_id)
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        return Ok(SsoCreated::DomainTaken(served.domain.clone()))
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(db_err(e)),
             }
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SsoCreated::Created)
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(SsoCreated::Created)
+        })
+        .await
     }
 
     async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
-        let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.with_domains(row).await?);
-        }
-        Ok(out)
+        port(async {
+            let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(self.with_domains(row).await?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn stop_enforcing_sso(
@@ -154,8 +157,7 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)
-            .await
+        port(self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)).await
     }
 
     async fn set_sso_create_users(
@@ -166,21 +168,23 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(SET_SSO_CREATE_USERS)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .bind(i64::from(create_users))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(SET_SSO_CREATE_USERS)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .bind(i64::from(create_users))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn mark_sso_tested(
@@ -190,18 +194,19 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)
-            .await
+        port(self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)).await
     }
 
     async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
-        let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-            .bind(account_id)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(users.len() as u64)
+        port(async {
+            let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+                .bind(account_id)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+            Ok(users.len() as u64)
+        })
+        .await
     }
 
     async fn enforce_sso(
@@ -211,62 +216,59 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
-        let mut tx = self.begin().await?;
-        // Serialised with the account's membership changes: a role change committed meanwhile
-        // is seen here, and one after this commits sees the connection enforced.
-        sqlx::query(LOCK_ACCOUNT)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        match tested {
-            None => return Ok(EnforceOutcome::NotFound),
-            Some(None) => return Ok(EnforceOutcome::NotTested),
-            Some(Some(_)) => {}
-        }
-        sqlx::query(ENFORCE_SSO)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-            .bind(account_id)
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let mut ended = 0;
-        for user_id in &affected {
-            ended += sqlx::query(END_SESSIONS_BY_METHOD)
-                .bind(user_id)
-                .bind("password")
+        port(async {
+            let mut tx = self.begin().await?;
+            // Serialised with the account's membership changes: a role change committed meanwhile
+            // is seen here, and one after this commits sees the connection enforced.
+            sqlx::query(LOCK_ACCOUNT)
+                .bind(account_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-        }
-        let detail = audit.detail.clone().unwrap_or_default();
-        audit_in(
-            &mut tx,
-            AuditEvent {
-                detail: Some(format!("{detail} (password sessions ended: {ended})")),
-                ..audit
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(EnforceOutcome::Enforced {
-            sessions_ended: ended,
+                .await?;
+            let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match tested {
+                None => return Ok(EnforceOutcome::NotFound),
+                Some(None) => return Ok(EnforceOutcome::NotTested),
+                Some(Some(_)) => {}
+            }
+            sqlx::query(ENFORCE_SSO)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+                .bind(account_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut ended = 0;
+            for user_id in &affected {
+                ended += sqlx::query(END_SESSIONS_BY_METHOD)
+                    .bind(user_id)
+                    .bind("password")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            let detail = audit.detail.clone().unwrap_or_default();
+            audit_in(
+                &mut tx,
+                AuditEvent {
+                    detail: Some(format!("{detail} (password sessions ended: {ended})")),
+                    ..audit
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(EnforceOutcome::Enforced {
+                sessions_ended: ended,
+            })
         })
+        .await
     }
 
     async fn delete_sso_connection(
@@ -275,190 +277,180 @@ impl SsoStore for SqlStore<Db> {
         id: &str,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)
-            .await
+        port(self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)).await
     }
 
     async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
-        let row = sqlx::query_as::<_, SsoConnectionRow>(&SSO_BY_DOMAIN)
-            .bind(domain)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(row) => Ok(Some(self.with_domains(row).await?)),
-            None => Ok(None),
-        }
+        port(async {
+            let row = sqlx::query_as::<_, SsoConnectionRow>(&SSO_BY_DOMAIN)
+                .bind(domain)
+                .fetch_optional(&self.pool)
+                .await?;
+            match row {
+                Some(row) => Ok(Some(self.with_domains(row).await?)),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
-        let now = s.now.millis();
-        let mut tx = self.begin().await?;
-        let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
-            .bind(&s.connection_id)
-            .bind(&s.subject)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let new_identity = known.is_none();
-        // The user: by the identity when it is known (never by email), else by the email.
-        let existing = match &known {
-            Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
-            None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
-        }
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let existing = decode_opt::<_, UserRecord>(existing)?;
-        if let (true, Some(user)) = (new_identity, &existing) {
-            let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
-                .bind(&s.connection_id)
-                .bind(&user.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if linked.is_some() {
-                return Ok(SsoSignInOutcome::UserLinkedElsewhere);
-            }
-        }
-        let email = existing
-            .as_ref()
-            .map(|u| u.email.clone())
-            .unwrap_or_else(|| s.email.clone());
-        // The connection must still serve the person's domain, for known identities too: a
-        // domain removed after the sign-in started (or after the identity was linked) ends it.
-        let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
-            .bind(&s.connection_id)
-            .bind(email.domain())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if served == 0 {
-            return Ok(SsoSignInOutcome::DomainNotServed);
-        }
-        // The invitation this sign-in accepts: one that names this person, still live.
-        let invitation = match s.invitation {
-            Some(SsoInvitation::Link(inv)) => Some(inv),
-            Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
-            _ => None,
-        }
-        .filter(|inv| inv.email == email);
-        let accepted = match invitation {
-            Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
-                .bind(&inv.id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .map(|_| inv),
-            None => None,
-        };
-        let (user_id, created) = match (&known, existing) {
-            (Some(user_id), _) => {
-                sqlx::query(TOUCH_SSO_IDENTITY)
-                    .bind(&s.connection_id)
-                    .bind(&s.subject)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (user_id.clone(), false)
-            }
-            (None, Some(user)) => (user.id, false),
-            (None, None) => {
-                // The sign-up policy: nobody is created without an invitation, unless the
-                // server is open or the connection's owner chose to create users.
-                if !s.may_create_user && accepted.is_none() {
-                    return Ok(SsoSignInOutcome::NotInvited);
-                }
-                sqlx::query(INSERT_SSO_USER)
-                    .bind(&s.new_user_id)
-                    .bind(email.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                // A pending sign-up for this address can never become a user now.
-                sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                    .bind(email.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (s.new_user_id.clone(), true)
-            }
-        };
-        if let Some(inv) = &accepted {
-            sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                .bind(&inv.account_id)
-                .bind(&user_id)
-                .bind(inv.role.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        if new_identity {
-            sqlx::query(INSERT_SSO_IDENTITY)
+        port(async {
+            let now = s.now.millis();
+            let mut tx = self.begin().await?;
+            let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
                 .bind(&s.connection_id)
                 .bind(&s.subject)
-                .bind(&user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            // A first sign-in makes the person a member of the connection's account, unless
-            // they were created only because another account invited them.
-            let by_invitation_elsewhere = created
-                && !s.may_create_user
-                && accepted
-                    .as_ref()
-                    .is_some_and(|i| i.account_id != s.account_id);
-            if !by_invitation_elsewhere {
+                .fetch_optional(&mut *tx)
+                .await?;
+            let new_identity = known.is_none();
+            // The user: by the identity when it is known (never by email), else by the email.
+            let existing = match &known {
+                Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
+                None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
+            }
+            .fetch_optional(&mut *tx)
+            .await?;
+            let existing = decode_opt::<_, UserRecord>(existing)?;
+            if let (true, Some(user)) = (new_identity, &existing) {
+                let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
+                    .bind(&s.connection_id)
+                    .bind(&user.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if linked.is_some() {
+                    return Ok(SsoSignInOutcome::UserLinkedElsewhere);
+                }
+            }
+            let email = existing
+                .as_ref()
+                .map(|u| u.email.clone())
+                .unwrap_or_else(|| s.email.clone());
+            // The connection must still serve the person's domain, for known identities too: a
+            // domain removed after the sign-in started (or after the identity was linked) ends it.
+            let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
+                .bind(&s.connection_id)
+                .bind(email.domain())
+                .fetch_one(&mut *tx)
+                .await?;
+            if served == 0 {
+                return Ok(SsoSignInOutcome::DomainNotServed);
+            }
+            // The invitation this sign-in accepts: one that names this person, still live.
+            let invitation = match s.invitation {
+                Some(SsoInvitation::Link(inv)) => Some(inv),
+                Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
+                _ => None,
+            }
+            .filter(|inv| inv.email == email);
+            let accepted = match invitation {
+                Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
+                    .bind(&inv.id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|_| inv),
+                None => None,
+            };
+            let (user_id, created) = match (&known, existing) {
+                (Some(user_id), _) => {
+                    sqlx::query(TOUCH_SSO_IDENTITY)
+                        .bind(&s.connection_id)
+                        .bind(&s.subject)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    (user_id.clone(), false)
+                }
+                (None, Some(user)) => (user.id, false),
+                (None, None) => {
+                    // The sign-up policy: nobody is created without an invitation, unless the
+                    // server is open or the connection's owner chose to create users.
+                    if !s.may_create_user && accepted.is_none() {
+                        return Ok(SsoSignInOutcome::NotInvited);
+                    }
+                    sqlx::query(INSERT_SSO_USER)
+                        .bind(&s.new_user_id)
+                        .bind(email.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    // A pending sign-up for this address can never become a user now.
+                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                        .bind(email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    (s.new_user_id.clone(), true)
+                }
+            };
+            if let Some(inv) = &accepted {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                    .bind(&s.account_id)
+                    .bind(&inv.account_id)
                     .bind(&user_id)
-                    .bind(Role::Member.as_str())
+                    .bind(inv.role.as_str())
                     .bind(now)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                    .await?;
             }
-        }
-        let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
-            .bind(&user_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let user = UserRecord::try_from(row).map_err(db_err)?;
-        let joined = match accepted {
-            Some(inv) => {
-                audit_in(
-                    &mut tx,
-                    AuditEvent {
-                        actor_user_id: Some(user.id.clone()),
-                        ..inv.audit
-                    },
-                )
-                .await
-                .map_err(db_err)?;
-                Some(inv.account_id)
+            if new_identity {
+                sqlx::query(INSERT_SSO_IDENTITY)
+                    .bind(&s.connection_id)
+                    .bind(&s.subject)
+                    .bind(&user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                // A first sign-in makes the person a member of the connection's account, unless
+                // they were created only because another account invited them.
+                let by_invitation_elsewhere = created
+                    && !s.may_create_user
+                    && accepted
+                        .as_ref()
+                        .is_some_and(|i| i.account_id != s.account_id);
+                if !by_invitation_elsewhere {
+                    sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                        .bind(&s.account_id)
+                        .bind(&user_id)
+                        .bind(Role::Member.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
-            None => None,
-        };
-        audit_in(
-            &mut tx,
-            AuditEvent {
-                actor_user_id: Some(user.id.clone()),
-                ..audit
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SsoSignInOutcome::SignedIn {
-            user,
-            new_identity,
-            joined,
+            let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
+                .bind(&user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let user = UserRecord::try_from(row)?;
+            let joined = match accepted {
+                Some(inv) => {
+                    audit_in(
+                        &mut tx,
+                        AuditEvent {
+                            actor_user_id: Some(user.id.clone()),
+                            ..inv.audit
+                        },
+                    )
+                    .await?;
+                    Some(inv.account_id)
+                }
+                None => None,
+            };
+            audit_in(
+                &mut tx,
+                AuditEvent {
+                    actor_user_id: Some(user.id.clone()),
+                    ..audit
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(SsoSignInOutcome::SignedIn {
+                user,
+                new_identity,
+                joined,
+            })
         })
+        .await
     }
 }

@@ -7,7 +7,7 @@ use app::ports::{StoreResult, ThrottleStore};
 use async_trait::async_trait;
 
 use super::Db;
-use crate::store::faults::db_err;
+use crate::store::error::port;
 use crate::store::SqlStore;
 
 /// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
@@ -42,43 +42,47 @@ impl ThrottleStore for SqlStore<Db> {
         window: Duration,
         limit: u32,
     ) -> StoreResult<Hit> {
-        let mut tx = self.begin().await?;
-        let counted = sqlx::query_scalar::<_, i64>(COUNT_HIT)
-            .bind(key)
-            .bind(now.millis())
-            .bind(now.minus(window).millis())
-            .bind(i64::from(limit))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let hit = match counted {
-            Some(start) => Hit::Counted {
-                window_start: Timestamp(start),
-            },
-            None => {
-                let start = sqlx::query_scalar::<_, i64>(COUNTER_WINDOW)
-                    .bind(key)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                Hit::Over {
+        port(async {
+            let mut tx = self.begin().await?;
+            let counted = sqlx::query_scalar::<_, i64>(COUNT_HIT)
+                .bind(key)
+                .bind(now.millis())
+                .bind(now.minus(window).millis())
+                .bind(i64::from(limit))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let hit = match counted {
+                Some(start) => Hit::Counted {
                     window_start: Timestamp(start),
+                },
+                None => {
+                    let start = sqlx::query_scalar::<_, i64>(COUNTER_WINDOW)
+                        .bind(key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Hit::Over {
+                        window_start: Timestamp(start),
+                    }
                 }
-            }
-        };
-        tx.commit().await.map_err(db_err)?;
-        Ok(hit)
+            };
+            tx.commit().await?;
+            Ok(hit)
+        })
+        .await
     }
 
     async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(REFUND_HIT)
-            .bind(key)
-            .bind(window_start.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(REFUND_HIT)
+                .bind(key)
+                .bind(window_start.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn take_mail_slot(
@@ -87,14 +91,17 @@ impl ThrottleStore for SqlStore<Db> {
         now: Timestamp,
         interval: Duration,
     ) -> StoreResult<bool> {
-        let taken = self
-            .write_returning(
-                sqlx::query_as::<_, (String,)>(TAKE_MAIL_SLOT)
-                    .bind(key)
-                    .bind(now.millis())
-                    .bind(now.minus(interval).millis()),
-            )
-            .await?;
-        Ok(taken.is_some())
+        port(async {
+            let taken = self
+                .write_returning(
+                    sqlx::query_as::<_, (String,)>(TAKE_MAIL_SLOT)
+                        .bind(key)
+                        .bind(now.millis())
+                        .bind(now.minus(interval).millis()),
+                )
+                .await?;
+            Ok(taken.is_some())
+        })
+        .await
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::users::UNLOCK_USER;
 use super::{audit_in, Db, Tx};
-use crate::store::faults::db_err;
+use crate::store::error::{port, DbResult};
 use crate::store::SqlStore;
 
 const INSERT_TOKEN: &str = "
@@ -40,13 +40,13 @@ async fn consume(
     purpose: TokenPurpose,
     token_hash: &str,
     now: Timestamp,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar::<_, String>(CONSUME_TOKEN)
+) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar::<_, String>(CONSUME_TOKEN)
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(now.millis())
         .fetch_optional(&mut **tx)
-        .await
+        .await?)
 }
 
 #[async_trait]
@@ -59,16 +59,19 @@ impl TokenStore for SqlStore<Db> {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.write(
-            sqlx::query(INSERT_TOKEN)
-                .bind(token_hash)
-                .bind(purpose.as_str())
-                .bind(user_id)
-                .bind(expires_at.millis())
-                .bind(now.millis()),
-        )
-        .await?;
-        Ok(())
+        port(async {
+            self.write(
+                sqlx::query(INSERT_TOKEN)
+                    .bind(token_hash)
+                    .bind(purpose.as_str())
+                    .bind(user_id)
+                    .bind(expires_at.millis())
+                    .bind(now.millis()),
+            )
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_token_audited(
@@ -80,18 +83,21 @@ impl TokenStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(INSERT_TOKEN)
-            .bind(token_hash)
-            .bind(purpose.as_str())
-            .bind(user_id)
-            .bind(expires_at.millis())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_TOKEN)
+                .bind(token_hash)
+                .bind(purpose.as_str())
+                .bind(user_id)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn token_is_live(
@@ -100,31 +106,33 @@ impl TokenStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let n = sqlx::query_scalar::<_, i64>(TOKEN_IS_LIVE)
-            .bind(token_hash)
-            .bind(purpose.as_str())
-            .bind(now.millis())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(n > 0)
+        port(async {
+            let n = sqlx::query_scalar::<_, i64>(TOKEN_IS_LIVE)
+                .bind(token_hash)
+                .bind(purpose.as_str())
+                .bind(now.millis())
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(n > 0)
+        })
+        .await
     }
 
     async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        sqlx::query(UNLOCK_USER)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(user_id))
+        port(async {
+            let mut tx = self.begin().await?;
+            let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now).await?
+            else {
+                return Ok(None);
+            };
+            sqlx::query(UNLOCK_USER)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user_id))
+        })
+        .await
     }
 
     async fn redeem_reset(
@@ -133,33 +141,31 @@ impl TokenStore for SqlStore<Db> {
         new_password_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        sqlx::query(RESET_USER)
-            .bind(&user_id)
-            .bind(new_password_hash)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(VOID_TOKENS)
-            .bind(&user_id)
-            .bind(TokenPurpose::Reset.as_str())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(END_USER_SESSIONS)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(user_id))
+        port(async {
+            let mut tx = self.begin().await?;
+            let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now).await?
+            else {
+                return Ok(None);
+            };
+            sqlx::query(RESET_USER)
+                .bind(&user_id)
+                .bind(new_password_hash)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(VOID_TOKENS)
+                .bind(&user_id)
+                .bind(TokenPurpose::Reset.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(END_USER_SESSIONS)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user_id))
+        })
+        .await
     }
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use super::accounts::{insert_account_with_owner, NewAccountRows};
 use super::throttles::REFUND_HIT;
 use super::{audit_in, is_unique_violation, Db, Tx};
-use crate::store::faults::db_err;
+use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
 use crate::store::SqlStore;
 
@@ -67,7 +67,7 @@ pub(super) const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups 
 
 /// Inserts a confirmed user with their own account, owner membership and first workspace
 /// inside `tx`, with the account's audit event. `Ok(false)`: the email already has a user.
-async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, sqlx::Error> {
+async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> DbResult<bool> {
     let inserted = sqlx::query(INSERT_CONFIRMED_USER)
         .bind(&new.user_id)
         .bind(new.email.as_str())
@@ -78,7 +78,7 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, 
     match inserted {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Ok(false),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     insert_account_with_owner(
         tx,
@@ -109,12 +109,11 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, 
 
 impl SqlStore<Db> {
     /// A user by `USER_BY_EMAIL` or `USER_BY_ID`.
-    async fn user_where(&self, sql: &str, value: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_where(&self, sql: &str, value: &str) -> DbResult<Option<UserRecord>> {
         let row = sqlx::query_as::<_, UserRow>(sql)
             .bind(value)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         decode_opt(row)
     }
 }
@@ -126,34 +125,36 @@ impl UserStore for SqlStore<Db> {
         new: NewSignUp,
         audit: AuditEvent,
     ) -> StoreResult<SignUpOutcome> {
-        let mut tx = self.begin().await?;
-        if !insert_user_with_account(&mut tx, &new)
-            .await
-            .map_err(db_err)?
-        {
-            return Ok(SignUpOutcome::EmailTaken);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        sqlx::query(DELETE_PENDING_FOR_EMAIL)
-            .bind(new.email.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SignUpOutcome::Created)
+        port(async {
+            let mut tx = self.begin().await?;
+            if !insert_user_with_account(&mut tx, &new).await? {
+                return Ok(SignUpOutcome::EmailTaken);
+            }
+            audit_in(&mut tx, audit).await?;
+            sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                .bind(new.email.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(SignUpOutcome::Created)
+        })
+        .await
     }
 
     async fn put_pending_sign_up(&self, p: NewPendingSignUp) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(PUT_PENDING_SIGN_UP)
-            .bind(p.email.as_str())
-            .bind(&p.token_hash)
-            .bind(p.expires_at.millis())
-            .bind(p.now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(PUT_PENDING_SIGN_UP)
+                .bind(p.email.as_str())
+                .bind(&p.token_hash)
+                .bind(p.expires_at.millis())
+                .bind(p.now.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn pending_sign_up(
@@ -161,13 +162,15 @@ impl UserStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<PendingSignUp>> {
-        let row = sqlx::query_as::<_, PendingSignUpRow>(PENDING_SIGN_UP)
-            .bind(token_hash)
-            .bind(now.millis())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode_opt(row)
+        port(async {
+            let row = sqlx::query_as::<_, PendingSignUpRow>(PENDING_SIGN_UP)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&self.pool)
+                .await?;
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn renew_pending_sign_up(
@@ -177,17 +180,19 @@ impl UserStore for SqlStore<Db> {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(RENEW_PENDING_SIGN_UP)
-            .bind(email.as_str())
-            .bind(token_hash)
-            .bind(expires_at.millis())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(RENEW_PENDING_SIGN_UP)
+                .bind(email.as_str())
+                .bind(token_hash)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     async fn confirm_sign_up(
@@ -195,43 +200,42 @@ impl UserStore for SqlStore<Db> {
         token_hash: &str,
         new: NewSignUp,
     ) -> StoreResult<ConfirmOutcome> {
-        let mut tx = self.begin().await?;
-        let taken = sqlx::query_as::<_, PendingSignUpRow>(TAKE_PENDING_SIGN_UP)
-            .bind(token_hash)
-            .bind(new.now.millis())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
-            return Ok(ConfirmOutcome::Dead);
-        };
-        // The link decides whose user this is: the email of the pending row. The password is
-        // the one typed on the page behind the link.
-        let new = NewSignUp {
-            email: pending.email,
-            ..new
-        };
-        let outcome = if insert_user_with_account(&mut tx, &new)
-            .await
-            .map_err(db_err)?
-        {
-            ConfirmOutcome::Created {
-                user_id: new.user_id.clone(),
-                session_epoch: 0,
-            }
-        } else {
-            ConfirmOutcome::AlreadyUser
-        };
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
+        port(async {
+            let mut tx = self.begin().await?;
+            let taken = sqlx::query_as::<_, PendingSignUpRow>(TAKE_PENDING_SIGN_UP)
+                .bind(token_hash)
+                .bind(new.now.millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
+                return Ok(ConfirmOutcome::Dead);
+            };
+            // The link decides whose user this is: the email of the pending row. The password is
+            // the one typed on the page behind the link.
+            let new = NewSignUp {
+                email: pending.email,
+                ..new
+            };
+            let outcome = if insert_user_with_account(&mut tx, &new).await? {
+                ConfirmOutcome::Created {
+                    user_id: new.user_id.clone(),
+                    session_epoch: 0,
+                }
+            } else {
+                ConfirmOutcome::AlreadyUser
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>> {
-        self.user_where(&USER_BY_EMAIL, email.as_str()).await
+        port(self.user_where(&USER_BY_EMAIL, email.as_str())).await
     }
 
     async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
-        self.user_where(&USER_BY_ID, user_id).await
+        port(self.user_where(&USER_BY_ID, user_id)).await
     }
 
     async fn reserve_guess(
@@ -240,21 +244,24 @@ impl UserStore for SqlStore<Db> {
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation> {
-        let attempt = self
-            .write_returning(
-                sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
-                    .bind(user_id)
-                    .bind(now.millis())
-                    .bind(i64::from(policy.max_failures))
-                    .bind(policy.lock_until(now).millis()),
-            )
-            .await?;
-        Ok(match attempt {
-            Some((n,)) => GuessReservation::Granted {
-                attempt: u32::try_from(n).unwrap_or(u32::MAX),
-            },
-            None => GuessReservation::Refused,
+        port(async {
+            let attempt = self
+                .write_returning(
+                    sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
+                        .bind(user_id)
+                        .bind(now.millis())
+                        .bind(i64::from(policy.max_failures))
+                        .bind(policy.lock_until(now).millis()),
+                )
+                .await?;
+            Ok(match attempt {
+                Some((n,)) => GuessReservation::Granted {
+                    attempt: u32::try_from(n).unwrap_or(u32::MAX),
+                },
+                None => GuessReservation::Refused,
+            })
         })
+        .await
     }
 
     async fn sign_in_succeeded(
@@ -263,36 +270,40 @@ impl UserStore for SqlStore<Db> {
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(SIGN_IN_SUCCEEDED)
-            .bind(user_id)
-            .bind(rehash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if let Some((key, window_start)) = refund {
-            sqlx::query(REFUND_HIT)
-                .bind(key)
-                .bind(window_start.millis())
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(SIGN_IN_SUCCEEDED)
+                .bind(user_id)
+                .bind(rehash)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+                .await?;
+            if let Some((key, window_start)) = refund {
+                sqlx::query(REFUND_HIT)
+                    .bind(key)
+                    .bind(window_start.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(UNLOCK_USER)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(UNLOCK_USER)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 }
