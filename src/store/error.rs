@@ -1,12 +1,15 @@
 //! The store's one error type, [`DbError`]: every database error becomes one through `?`
 //! (`From<sqlx::Error>`, which is also where a storage fault is noted: see `faults`), and it
-//! becomes the error of the port a method implements once, at the method's edge ([`port`]).
+//! becomes the error of the port a method implements ([`StoreError`], or the session store's)
+//! through `From` as well.
 //!
 //! Why not `From<sqlx::Error> for StoreError` directly: [`StoreError`] belongs to the `app`
 //! crate, which knows no database, and `sqlx::Error` to sqlx, so the orphan rule allows that
 //! conversion only for a type of this crate. Adapter code therefore runs in [`DbResult`], with
-//! a plain `?` after every statement, and each store method hands its outcome over through
-//! `port(async { … })`. The session store's error (`tower_sessions`) is reached the same way.
+//! a plain `?` after every statement. Since one `?` converts one step, a store method whose
+//! body runs statements itself wraps them in `port(async { … })`, the hand-over from the
+//! adapter's error to the port's; one that calls a helper returning [`DbResult`] needs no more
+//! than its `?`.
 use std::future::Future;
 
 use app::ports::StoreError;
@@ -50,8 +53,7 @@ impl From<DbError> for session_store::Error {
     }
 }
 
-/// Runs a store method's work and hands its outcome to the port the method implements: the one
-/// place where [`DbError`] becomes the port's error.
+/// Runs a store method's statements and hands their outcome to the port the method implements.
 pub async fn port<T, E: From<DbError>>(work: impl Future<Output = DbResult<T>>) -> Result<T, E> {
     Ok(work.await?)
 }

@@ -97,6 +97,15 @@ pub fn mark() {
     tracing::warn!("storage fault: every database connection open now will be replaced");
 }
 
+/// Whether a pooled connection may be used again (the pools ask before and after each use):
+/// not if it was open when a storage fault happened (a full disk, an I/O error, a lost server).
+/// SQLite can leave such a connection read-only or inside a transaction it no longer knows
+/// about, so it is closed and the pool opens a fresh one: writes work again as soon as the
+/// fault clears, without a restart.
+pub fn usable(meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
+    !predates_last_fault(meta.age)
+}
+
 /// Whether a connection opened `age` ago was already open at the last fault, and so must
 /// not be used again.
 pub fn predates_last_fault(age: Duration) -> bool {

@@ -8,10 +8,9 @@ use app::ports::{AccountStore, StoreResult};
 use async_trait::async_trait;
 
 use super::workspaces::INSERT_WORKSPACE;
-use super::{audit_in, Db, Tx};
+use super::{audit_in, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
-use crate::store::rows::{decode_opt, AccountRow};
-use crate::store::SqlStore;
+use crate::store::rows::AccountRow;
 
 const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
 const INSERT_ACCOUNT: &str =
@@ -67,21 +66,10 @@ pub(super) async fn insert_account_with_owner(
 }
 
 #[async_trait]
-impl AccountStore for SqlStore<Db> {
+impl AccountStore for SqlStore {
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
-        port(async {
-            let row = match &self.inline {
-                Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
-                None => {
-                    sqlx::query_as::<_, AccountRow>(ACCOUNT)
-                        .bind(account_id)
-                        .fetch_optional(&self.pool)
-                        .await?
-                }
-            };
-            decode_opt(row)
-        })
-        .await
+        // `GET /api/v1/account` reads it on every call: a hot read.
+        port(self.hot_optional::<AccountRow, _>(ACCOUNT, &[account_id])).await
     }
 
     async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {

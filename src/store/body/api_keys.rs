@@ -1,5 +1,5 @@
-//! [`ApiKeyStore`]: API keys. The key lookup behind every bearer request goes through
-//! SQLite's inline readers when there are some (see `sqlite_reads`).
+//! [`ApiKeyStore`]: API keys. The key lookup behind every bearer request is a hot read (each
+//! database's `hot_optional`).
 use std::sync::LazyLock;
 
 use app::domain::api_keys::{scopes_to_db, ApiKeyRecord, KeyGrant, NewApiKey};
@@ -9,10 +9,9 @@ use app::domain::paging::PageRequest;
 use app::ports::{ApiKeyStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, by_id_query, page_query, Db};
+use super::{audit_in, by_id_query, page_query, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode_opt, ApiKeyRow, KeyGrantRow};
-use crate::store::SqlStore;
 
 /// The one indexed read behind every bearer-key request.
 const KEY_BY_HASH: &str = "
@@ -37,21 +36,9 @@ UPDATE api_keys SET last_used_at = $2
 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
 
 #[async_trait]
-impl ApiKeyStore for SqlStore<Db> {
+impl ApiKeyStore for SqlStore {
     async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
-        port(async {
-            let row = match &self.inline {
-                Some(inline) => inline.optional::<KeyGrantRow>(KEY_BY_HASH, &[key_hash])?,
-                None => {
-                    sqlx::query_as::<_, KeyGrantRow>(KEY_BY_HASH)
-                        .bind(key_hash)
-                        .fetch_optional(&self.pool)
-                        .await?
-                }
-            };
-            decode_opt(row)
-        })
-        .await
+        port(self.hot_optional::<KeyGrantRow, _>(KEY_BY_HASH, &[key_hash])).await
     }
 
     async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {

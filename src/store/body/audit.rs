@@ -4,17 +4,16 @@ use app::domain::audit::AuditEvent;
 use app::ports::{AuditStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, Db};
+use super::{audit_in, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode, AuditEventRow};
-use crate::store::SqlStore;
 
 const AUDIT_EVENTS: &str = "
 SELECT account_id, actor_user_id, action, detail, at FROM audit_events
 WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 
 #[async_trait]
-impl AuditStore for SqlStore<Db> {
+impl AuditStore for SqlStore {
     async fn record_audit(&self, event: AuditEvent) -> StoreResult<()> {
         port(async {
             let mut tx = self.begin().await?;

@@ -7,10 +7,9 @@ use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome}
 use app::ports::{DomainStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, by_id_query, is_unique_violation, Db};
+use super::{audit_in, by_id_query, is_unique_violation, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode, AccountDomainRow};
-use crate::store::SqlStore;
 
 const DOMAIN_COLUMNS: &str = "id, account_id, domain, token, verified_at, created_at";
 static DOMAINS: LazyLock<String> = LazyLock::new(|| {
@@ -32,7 +31,7 @@ WHERE account_id = $1 AND id = $2";
 const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
-impl DomainStore for SqlStore<Db> {
+impl DomainStore for SqlStore {
     async fn add_domain(
         &self,
         d: AccountDomain,

@@ -12,10 +12,9 @@ use app::ports::{MembershipStore, StoreResult};
 use async_trait::async_trait;
 
 use super::users::{DELETE_PENDING_FOR_EMAIL, INSERT_CONFIRMED_USER};
-use super::{audit_in, Db};
+use super::{audit_in, SqlStore};
 use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode, InvitationRow, MemberRow, MembershipRow};
-use crate::store::SqlStore;
 
 /// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
 /// changes of one account are serialised and the last-owner check cannot race (enforcing single
@@ -92,7 +91,7 @@ UPDATE invitations SET accepted_at = $2
 WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
 RETURNING id";
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
     /// without an owner. In the same transaction: the person's password sessions end when
     /// they are no longer an owner or admin of an account that enforces single sign-on for
@@ -177,7 +176,7 @@ impl SqlStore<Db> {
 }
 
 #[async_trait]
-impl MembershipStore for SqlStore<Db> {
+impl MembershipStore for SqlStore {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
         port(async {
             let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)

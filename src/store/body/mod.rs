@@ -1,8 +1,11 @@
-//! The store's one body. `sqlite.rs` and `postgres.rs` each declare `type Db` and compile this
-//! folder for it (`#[path = "body/mod.rs"] mod body;`), so every method is written once, in
-//! plain Rust that rustfmt formats, and type-checked against both drivers. One file per
-//! aggregate holds its query text (one text for both databases) and its trait's impl; this
-//! file holds what they share.
+//! The store's one body. `sqlite.rs` and `postgres.rs` each declare `type Db` (the database)
+//! and `type SqlStore` (their store type) and compile this folder for it (`#[path =
+//! "body/mod.rs"] mod body;`), so every method is written once, in plain Rust that rustfmt
+//! formats, and type-checked against both drivers. One file per aggregate holds its query text
+//! (one text for both databases) and its trait's impl; this file holds what they share and the
+//! [`Backend`] impl (migrations, expired sessions, the pool). The API's hot reads call
+//! `hot_optional` and `hot_page`, which each database defines for itself: no SQLite-only path
+//! is compiled here.
 //!
 //! Every write either runs alone, in autocommit, to its end (`write`, `write_returning`), or
 //! in a transaction whose `COMMIT` is awaited and checked (`begin` … `tx.commit()`): no
@@ -10,15 +13,18 @@
 //! `UPDATE … RETURNING` in autocommit is the trap this avoids: sqlx's SQLite driver stops
 //! stepping after the first row and resets the statement, which is when SQLite commits, and
 //! the error of that reset (a full disk, a read-only file) is dropped.
+use anyhow::Context as _;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::ids::{new_id, AUDIT};
 use app::domain::paging::PageRequest;
+use async_trait::async_trait;
+use tower_sessions::session_store;
 
-use super::Db;
+use super::{Db, SqlStore};
 use crate::store::error::DbResult;
 use crate::store::rows::{decode, decode_opt};
-use crate::store::SqlStore;
+use crate::store::Backend;
 
 mod accounts;
 mod api_keys;
@@ -26,6 +32,7 @@ mod audit;
 mod domains;
 mod memberships;
 mod operations;
+mod sessions;
 mod sso;
 mod throttles;
 mod tokens;
@@ -42,7 +49,7 @@ type QueryAs<'q, R> = sqlx::query::QueryAs<'q, Db, R, <Db as sqlx::Database>::Ar
 type DbRow = <Db as sqlx::Database>::Row;
 
 /// A typed row a query can decode into (see `rows`).
-trait TypedRow: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin {}
+pub(super) trait TypedRow: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin {}
 impl<R: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin> TypedRow for R {}
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -69,7 +76,7 @@ fn by_id_query(columns: &str, table: &str) -> String {
     format!("SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2")
 }
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// Starts a write of several statements. Nothing it did counts until
     /// `tx.commit().await` returned `Ok`; dropping it rolls back.
     async fn begin(&self) -> DbResult<Tx> {
@@ -94,9 +101,22 @@ impl SqlStore<Db> {
         Ok(rows.into_iter().next())
     }
 
+    /// Runs a query for at most one row, with `params` bound in order.
+    pub(super) async fn optional<R, T>(&self, sql: &str, params: &[&str]) -> DbResult<Option<T>>
+    where
+        R: TypedRow,
+        T: TryFrom<R, Error = sqlx::Error>,
+    {
+        let mut query = sqlx::query_as::<_, R>(sql);
+        for param in params {
+            query = query.bind(*param);
+        }
+        decode_opt(query.fetch_optional(&self.pool).await?)
+    }
+
     /// Runs a page query (see `page_query`): up to `page.limit + 1` rows, so the caller can
     /// tell whether there are more.
-    async fn page<R, T>(
+    pub(super) async fn page<R, T>(
         &self,
         sql: &str,
         account_id: &str,
@@ -123,12 +143,7 @@ impl SqlStore<Db> {
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
     {
-        let row = sqlx::query_as::<_, R>(sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        decode_opt(row)
+        self.optional::<R, T>(sql, &[account_id, id]).await
     }
 
     /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
@@ -185,6 +200,32 @@ impl SqlStore<Db> {
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl Backend for SqlStore {
+    async fn migrate(&self) -> anyhow::Result<()> {
+        super::MIGRATIONS
+            .run(&self.pool)
+            .await
+            .with_context(|| format!("migrating {}", super::NAME))
+    }
+
+    async fn delete_expired_sessions(&self) -> session_store::Result<()> {
+        Ok(self.prune_sessions().await?)
+    }
+
+    fn pool_use(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

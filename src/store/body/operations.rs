@@ -5,9 +5,8 @@ use app::domain::clock::Timestamp;
 use app::ports::{OperationsStore, StoreResult};
 use async_trait::async_trait;
 
-use super::Db;
+use super::SqlStore;
 use crate::store::error::{port, DbError};
-use crate::store::SqlStore;
 
 /// The readiness probe's write: one row, committed in a transaction of its own.
 const PROBE_WRITE: &str = "UPDATE health_probe SET checks = checks + 1 WHERE id = 1";
@@ -17,7 +16,7 @@ const PRUNE_TOKENS: &str = "DELETE FROM one_time_tokens WHERE expires_at <= $1";
 const PRUNE_PENDING_SIGN_UPS: &str = "DELETE FROM pending_sign_ups WHERE expires_at <= $1";
 
 #[async_trait]
-impl OperationsStore for SqlStore<Db> {
+impl OperationsStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         port(async {
             match self.write(sqlx::query(PROBE_WRITE)).await? {

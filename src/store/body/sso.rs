@@ -15,10 +15,9 @@ use async_trait::async_trait;
 
 use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT, USE_INVITATION_BY_ID};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
-use super::{audit_in, is_unique_violation, Db};
+use super::{audit_in, is_unique_violation, SqlStore};
 use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode, decode_opt, ServedDomainRow, SsoConnectionRow, UserRow};
-use crate::store::SqlStore;
 
 const SSO_CONNECTION_COLUMNS: &str =
     "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.create_users, c.tested_at, c.created_at";
@@ -83,7 +82,7 @@ WHERE s.connection_id = $1 AND d.domain = $2 AND d.verified_at IS NOT NULL";
 const INSERT_SSO_USER: &str = "
 INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)";
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// A connection's row plus the domains it serves.
     async fn with_domains(&self, row: SsoConnectionRow) -> DbResult<SsoConnection> {
         let domains = sqlx::query_as::<_, ServedDomainRow>(SSO_DOMAINS)
@@ -95,7 +94,7 @@ impl SqlStore<Db> {
 }
 
 #[async_trait]
-impl SsoStore for SqlStore<Db> {
+impl SsoStore for SqlStore {
     async fn create_sso_connection(
         &self,
         c: &SsoConnection,

@@ -6,9 +6,8 @@ use app::domain::lockout::Hit;
 use app::ports::{StoreResult, ThrottleStore};
 use async_trait::async_trait;
 
-use super::Db;
+use super::SqlStore;
 use crate::store::error::port;
-use crate::store::SqlStore;
 
 /// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
 /// An old window restarts at 1; a full one is left alone and returns no row. The row lock of
@@ -34,7 +33,7 @@ WHERE mail_throttle.last_sent_at <= $3
 RETURNING slot";
 
 #[async_trait]
-impl ThrottleStore for SqlStore<Db> {
+impl ThrottleStore for SqlStore {
     async fn count_hit(
         &self,
         key: &str,

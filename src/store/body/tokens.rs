@@ -6,9 +6,8 @@ use app::ports::{StoreResult, TokenStore};
 use async_trait::async_trait;
 
 use super::users::UNLOCK_USER;
-use super::{audit_in, Db, Tx};
+use super::{audit_in, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
-use crate::store::SqlStore;
 
 const INSERT_TOKEN: &str = "
 INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at, created_at)
@@ -50,7 +49,7 @@ async fn consume(
 }
 
 #[async_trait]
-impl TokenStore for SqlStore<Db> {
+impl TokenStore for SqlStore {
     async fn insert_token(
         &self,
         user_id: &str,

@@ -13,10 +13,9 @@ use async_trait::async_trait;
 
 use super::accounts::{insert_account_with_owner, NewAccountRows};
 use super::throttles::REFUND_HIT;
-use super::{audit_in, is_unique_violation, Db, Tx};
+use super::{audit_in, is_unique_violation, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
-use crate::store::SqlStore;
 
 const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
@@ -107,7 +106,7 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> DbResult<bool
     Ok(true)
 }
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// A user by `USER_BY_EMAIL` or `USER_BY_ID`.
     async fn user_where(&self, sql: &str, value: &str) -> DbResult<Option<UserRecord>> {
         let row = sqlx::query_as::<_, UserRow>(sql)
@@ -119,7 +118,7 @@ impl SqlStore<Db> {
 }
 
 #[async_trait]
-impl UserStore for SqlStore<Db> {
+impl UserStore for SqlStore {
     async fn create_user_with_account(
         &self,
         new: NewSignUp,

@@ -1,5 +1,5 @@
-//! [`WorkspaceStore`]: workspaces and the JSON records kept in them. The API's reads go
-//! through SQLite's inline readers when there are some (see `sqlite_reads`).
+//! [`WorkspaceStore`]: workspaces and the JSON records kept in them. The API's reads of them
+//! are hot reads (each database's `hot_optional` and `hot_page`).
 use std::sync::LazyLock;
 
 use app::domain::clock::Timestamp;
@@ -8,10 +8,9 @@ use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
 use async_trait::async_trait;
 
-use super::{by_id_query, page_query, Db};
+use super::{by_id_query, page_query, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode, decode_opt, DataRecordRow, WorkspaceRow};
-use crate::store::SqlStore;
 
 const WORKSPACE_COLUMNS: &str = "id, account_id, name, created_at";
 const WORKSPACES: &str =
@@ -47,7 +46,7 @@ RETURNING id, account_id, workspace_id, data, created_at, updated_at";
 const DELETE_RECORD: &str = "DELETE FROM records WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
-impl WorkspaceStore for SqlStore<Db> {
+impl WorkspaceStore for SqlStore {
     async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>> {
         port(async {
             let rows = sqlx::query_as::<_, WorkspaceRow>(WORKSPACES)
@@ -64,15 +63,7 @@ impl WorkspaceStore for SqlStore<Db> {
         account_id: &str,
         page: &PageRequest,
     ) -> StoreResult<Vec<Workspace>> {
-        port(async {
-            let sql = &*LIST_WORKSPACES;
-            if let Some(inline) = &self.inline {
-                return decode(inline.page::<WorkspaceRow>(sql, account_id, page, None)?);
-            }
-            self.page::<WorkspaceRow, _>(sql, account_id, page, None)
-                .await
-        })
-        .await
+        port(self.hot_page::<WorkspaceRow, _>(&LIST_WORKSPACES, account_id, page, None)).await
     }
 
     async fn workspace(
@@ -80,17 +71,8 @@ impl WorkspaceStore for SqlStore<Db> {
         account_id: &str,
         workspace_id: &str,
     ) -> StoreResult<Option<Workspace>> {
-        port(async {
-            let sql = &*WORKSPACE_BY_ID;
-            if let Some(inline) = &self.inline {
-                return decode_opt(
-                    inline.optional::<WorkspaceRow>(sql, &[account_id, workspace_id])?,
-                );
-            }
-            self.by_id::<WorkspaceRow, _>(sql, account_id, workspace_id)
-                .await
-        })
-        .await
+        port(self.hot_optional::<WorkspaceRow, _>(&WORKSPACE_BY_ID, &[account_id, workspace_id]))
+            .await
     }
 
     async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
@@ -170,30 +152,12 @@ impl WorkspaceStore for SqlStore<Db> {
         workspace_id: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<DataRecord>> {
-        port(async {
-            let sql = &*LIST_RECORDS;
-            let filter = Some(workspace_id);
-            if let Some(inline) = &self.inline {
-                return decode(inline.page::<DataRecordRow>(sql, account_id, page, filter)?);
-            }
-            self.page::<DataRecordRow, _>(sql, account_id, page, filter)
-                .await
-        })
-        .await
+        let filter = Some(workspace_id);
+        port(self.hot_page::<DataRecordRow, _>(&LIST_RECORDS, account_id, page, filter)).await
     }
 
     async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>> {
-        port(async {
-            let sql = &*RECORD_BY_ID;
-            if let Some(inline) = &self.inline {
-                return decode_opt(
-                    inline.optional::<DataRecordRow>(sql, &[account_id, record_id])?,
-                );
-            }
-            self.by_id::<DataRecordRow, _>(sql, account_id, record_id)
-                .await
-        })
-        .await
+        port(self.hot_optional::<DataRecordRow, _>(&RECORD_BY_ID, &[account_id, record_id])).await
     }
 
     async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
