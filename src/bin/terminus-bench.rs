@@ -409,19 +409,6 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
             })
             .await?;
     }
-    let plan = "UPDATE accounts SET plan = 'enterprise' WHERE id = $1";
-    match &db {
-        Database::Sqlite(pool) => sqlx::query(plan)
-            .bind(&account_id)
-            .execute(pool)
-            .await
-            .map(|_| ())?,
-        Database::Postgres(pool) => sqlx::query(plan)
-            .bind(&account_id)
-            .execute(pool)
-            .await
-            .map(|_| ())?,
-    }
     let key = api_keys::generate();
     store
         .create_api_key(

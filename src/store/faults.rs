@@ -3,15 +3,13 @@
 //! that was open when one happened, so the next writes after the fault clears run on fresh
 //! connections instead of ones left in an unknown state.
 //!
-//! The mark is process-wide on purpose: errors reach it through the store's one error mapping
-//! (`db_err`), a free function shared by every query, and a storage fault is rare enough that
-//! retiring a healthy connection of another pool (only tests run several in one process) costs
-//! no more than a reconnect.
+//! The mark is process-wide on purpose: errors reach it through the store's one error
+//! conversion (`From<sqlx::Error>` for `DbError`, see `error`), shared by every query, and a
+//! storage fault is rare enough that retiring a healthy connection of another pool (only tests
+//! run several in one process) costs no more than a reconnect.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-use app::ports::StoreError;
 
 /// SQLite primary result codes that say the storage failed (the low byte of an extended code).
 const SQLITE_READONLY: i64 = 8;
@@ -83,13 +81,6 @@ fn epoch() -> Instant {
 /// When the last fault was seen, in nanoseconds after `epoch()` plus one (0: never).
 static LAST_FAULT: AtomicU64 = AtomicU64::new(0);
 
-/// The one mapping of database errors to the store's error: a fault is noted on the way (and
-/// so retires the pool's connections).
-pub fn db_err(err: sqlx::Error) -> StoreError {
-    note(&err);
-    StoreError(err.to_string())
-}
-
 /// Notes `err` if it is a fault. Returns whether it was.
 pub fn note(err: &sqlx::Error) -> bool {
     let fault = is_fault(err);
@@ -104,6 +95,15 @@ pub fn mark() {
     let since = u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
     LAST_FAULT.fetch_max(since + 1, Ordering::AcqRel);
     tracing::warn!("storage fault: every database connection open now will be replaced");
+}
+
+/// Whether a pooled connection may be used again (the pools ask before and after each use):
+/// not if it was open when a storage fault happened (a full disk, an I/O error, a lost server).
+/// SQLite can leave such a connection read-only or inside a transaction it no longer knows
+/// about, so it is closed and the pool opens a fresh one: writes work again as soon as the
+/// fault clears, without a restart.
+pub fn usable(meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
+    !predates_last_fault(meta.age)
 }
 
 /// Whether a connection opened `age` ago was already open at the last fault, and so must

@@ -1,7 +1,9 @@
 //! Typed rows: what each query selects, decoded by column name (`sqlx::FromRow`, for both
 //! databases; the SQLite inline reads fill the same structs), and the one conversion of each
-//! into its domain type. A stored value that no longer parses (an email, a role) is a decode
-//! error, as a column of the wrong type is.
+//! into its domain type (for sessions, tower-sessions' `Record`, both ways). A stored value
+//! that no longer parses (an email, a role) is a decode error, as a column of the wrong type is.
+use std::collections::HashMap;
+
 use app::domain::accounts::Account;
 use app::domain::api_keys::{scopes_from_db, ApiKeyRecord, KeyGrant};
 use app::domain::audit::AuditEvent;
@@ -13,21 +15,24 @@ use app::domain::roles::Role;
 use app::domain::sso::{ServedDomain, SsoConnection};
 use app::domain::users::{PendingSignUp, UserRecord};
 use app::domain::workspaces::{DataRecord, Workspace};
-use app::ports::StoreResult;
+use sha2::{Digest as _, Sha256};
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
 
-use super::faults::db_err;
+use super::error::DbResult;
 
 /// Converts decoded rows into their domain type.
-pub fn decode<R, T: TryFrom<R, Error = sqlx::Error>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
-    rows.into_iter()
+pub fn decode<R, T: TryFrom<R, Error = sqlx::Error>>(rows: Vec<R>) -> DbResult<Vec<T>> {
+    Ok(rows
+        .into_iter()
         .map(T::try_from)
-        .collect::<Result<_, _>>()
-        .map_err(db_err)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Converts a decoded row, if there is one, into its domain type.
-pub fn decode_opt<R, T: TryFrom<R, Error = sqlx::Error>>(row: Option<R>) -> StoreResult<Option<T>> {
-    row.map(T::try_from).transpose().map_err(db_err)
+pub fn decode_opt<R, T: TryFrom<R, Error = sqlx::Error>>(row: Option<R>) -> DbResult<Option<T>> {
+    Ok(row.map(T::try_from).transpose()?)
 }
 
 fn ts(v: Option<i64>) -> Option<Timestamp> {
@@ -371,5 +376,93 @@ impl SsoConnectionRow {
             tested_at: ts(self.tested_at),
             created_at: Timestamp(self.created_at),
         }
+    }
+}
+
+/// The stored key of a session id: its SHA-256, hex, so the table holds no usable cookie value.
+pub fn session_id_hash(id: &Id) -> String {
+    Sha256::digest(id.0.to_le_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A session time in the table's unit (milliseconds since the epoch).
+fn session_millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Now, for comparing with session expiry times.
+pub fn session_now() -> i64 {
+    session_millis(OffsetDateTime::now_utc())
+}
+
+/// A session as written: keyed by [`session_id_hash`], with who is signed in, how the session
+/// started and the account it is in (from the web app's `auth` entry) kept beside the data, so
+/// a person's sessions can be found and ended.
+pub struct SessionRow {
+    pub hash: String,
+    pub user_id: Option<String>,
+    pub account_id: Option<String>,
+    pub method: Option<String>,
+    pub data: String,
+    pub expires_at: i64,
+}
+
+impl SessionRow {
+    pub fn of(record: &Record) -> session_store::Result<Self> {
+        let auth = record.data.get("auth");
+        let field = |name: &str| {
+            auth.and_then(|a| a.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        Ok(SessionRow {
+            hash: session_id_hash(&record.id),
+            user_id: field("user_id"),
+            account_id: field("account_id"),
+            method: field("method"),
+            data: serde_json::to_string(&record.data)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?,
+            expires_at: session_millis(record.expiry_date),
+        })
+    }
+}
+
+/// A live session as read back.
+#[derive(sqlx::FromRow)]
+pub struct LoadedSessionRow {
+    pub data: String,
+    pub expires_at: i64,
+}
+
+impl LoadedSessionRow {
+    /// The session record of `id`.
+    pub fn into_record(self, id: Id) -> session_store::Result<Record> {
+        let data: HashMap<String, serde_json::Value> = serde_json::from_str(&self.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.expires_at) * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Record {
+            id,
+            data,
+            expiry_date,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_key_is_not_the_cookie() {
+        let id = Id::default();
+        let hash = session_id_hash(&id);
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&id.to_string()));
+        assert_eq!(hash, session_id_hash(&id), "stable");
+        assert_ne!(hash, session_id_hash(&Id::default()));
     }
 }

@@ -16,9 +16,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use app::domain::paging::PageRequest;
-use app::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
+use super::error::{DbError, DbResult};
 use super::rows::{AccountRow, DataRecordRow, KeyGrantRow, WorkspaceRow};
 
 /// Idle connections kept for reuse. Reads never await while they hold a connection, so at
@@ -43,8 +43,8 @@ impl std::fmt::Debug for InlineReads {
     }
 }
 
-fn read_err(e: rusqlite::Error) -> StoreError {
-    StoreError(format!("inline SQLite read: {e}"))
+fn read_err(e: rusqlite::Error) -> DbError {
+    DbError::Other(format!("inline SQLite read: {e}"))
 }
 
 impl InlineReads {
@@ -74,7 +74,7 @@ impl InlineReads {
     }
 
     /// Runs `read` on an idle connection (opening one if none is idle) and puts it back.
-    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> DbResult<T> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
@@ -94,7 +94,7 @@ impl InlineReads {
     }
 
     /// Runs a query that finds at most one row, decoded into `R`.
-    pub fn optional<R: InlineRow>(&self, sql: &str, params: &[&str]) -> StoreResult<Option<R>> {
+    pub fn optional<R: InlineRow>(&self, sql: &str, params: &[&str]) -> DbResult<Option<R>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             columns_are::<R>(&stmt)?;
@@ -110,7 +110,7 @@ impl InlineReads {
         account_id: &str,
         page: &PageRequest,
         filter: Option<Option<&str>>,
-    ) -> StoreResult<Vec<R>> {
+    ) -> DbResult<Vec<R>> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             columns_are::<R>(&stmt)?;

@@ -1,17 +1,18 @@
 //! In-memory stores for unit tests, one aggregate at a time: with the store split by
-//! aggregate, a rule that needs only memberships (and the audit log) can be tested against
-//! [`MemoryMemberships`] instead of a database.
+//! aggregate, a rule that needs only memberships (with the accounts they are in, and the
+//! audit log) can be tested against [`MemoryMemberships`] instead of a database.
 //!
-//! It keeps the contract the SQL adapter keeps (see `src/store/body/memberships.rs`): an
-//! account never loses its last owner, a new invitation for an email revokes the pending one,
-//! only a live invitation (not accepted, revoked or expired) can be found or accepted, and a
-//! membership an invitation would add twice is kept as it was.
+//! It keeps the contract the SQL adapter keeps (see `src/store/body/memberships.rs` and
+//! `accounts.rs`): an account never loses its last owner, a new account starts with its
+//! owner, a new invitation for an email revokes the pending one, only a live invitation (not
+//! accepted, revoked or expired) can be found or accepted, and a membership an invitation
+//! would add twice is kept as it was.
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{AuditStore, MembershipStore, StoreError, StoreResult};
+use super::{AccountStore, AuditStore, MembershipStore, StoreError, StoreResult};
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
@@ -171,7 +172,7 @@ impl State {
 }
 
 #[async_trait]
-impl MembershipStore for MemoryMemberships {
+impl AccountStore for MemoryMemberships {
     async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
         Ok(self.state()?.accounts.get(account_id).cloned())
     }
@@ -214,7 +215,10 @@ impl MembershipStore for MemoryMemberships {
         state.audit.push(audit);
         Ok(Some(previous))
     }
+}
 
+#[async_trait]
+impl MembershipStore for MemoryMemberships {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
         let state = self.state()?;
         let mut mine: Vec<&Member> = state

@@ -1,8 +1,7 @@
-//! Accounts, who belongs to them with which role, and invitations to join.
+//! Who belongs to which account with which role, and invitations to join.
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
@@ -11,21 +10,9 @@ use crate::domain::members::{
 };
 use crate::domain::roles::Role;
 
-/// Accounts, memberships and invitations.
+/// Memberships and invitations.
 #[async_trait]
 pub trait MembershipStore: Send + Sync + 'static {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
-    /// Creates the account, its owner membership and workspace, and `audit`, in one transaction.
-    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()>;
-    /// Puts an account on `plan`, with its audit event; the plan it was on, or `None` when
-    /// there is no such account (nothing written).
-    async fn set_account_plan(
-        &self,
-        account_id: &str,
-        plan: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<String>>;
-
     /// The accounts `user_id` belongs to.
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;

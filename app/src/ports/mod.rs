@@ -2,19 +2,25 @@
 //! [`Mailer`] for email, [`DnsTxt`] lookups and an [`OidcClient`]. The `terminus-hub` crate
 //! implements them (sqlx, lettre, hickory, openidconnect).
 //!
-//! The store is one trait per aggregate ([`UserStore`], [`TokenStore`], [`MembershipStore`],
-//! [`ApiKeyStore`], [`WorkspaceStore`], [`SsoStore`], [`AuditStore`], [`OperationsStore`]),
-//! and [`Store`] is all of them: `Arc<dyn Store>` is what the app holds. The records they read
-//! and write are domain types (`crate::domain::…`).
+//! The store is one trait per aggregate, each named for what it holds: [`UserStore`] (users,
+//! pending sign-ups, the lockout counter), [`ThrottleStore`] (rate counters, mail slots),
+//! [`TokenStore`] (one-time tokens), [`AccountStore`], [`MembershipStore`] (memberships and
+//! invitations), [`DomainStore`] (account domains), [`SsoStore`] (connections and identities),
+//! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
+//! [`OperationsStore`] (the readiness probe, pruning); [`Store`] is all of them:
+//! `Arc<dyn Store>` is what the app holds. The records they read and write are domain types
+//! (`crate::domain::…`).
 //!
 //! On a `dyn Store` (or an `S: Store`) every aggregate's methods can be called as they are; on
 //! a concrete store type, bring the traits into scope with `use crate::ports::prelude::*;`. A
 //! function that needs one aggregate can take just it, e.g. `&dyn MembershipStore`: the
 //! `&dyn Store` a flow holds coerces to it, and a unit test can pass an in-memory fake of
 //! that aggregate alone (`ports::fake`, test builds only).
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod dns;
+pub mod domains;
 #[cfg(test)]
 pub mod fake;
 pub mod mailer;
@@ -22,18 +28,22 @@ pub mod memberships;
 pub mod oidc;
 pub mod operations;
 pub mod sso;
+pub mod throttles;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
 
+pub use accounts::AccountStore;
 pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use dns::{DnsError, DnsTxt};
+pub use domains::DomainStore;
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
 pub use operations::OperationsStore;
 pub use sso::SsoStore;
+pub use throttles::ThrottleStore;
 pub use tokens::TokenStore;
 pub use users::UserStore;
 pub use workspaces::WorkspaceStore;
@@ -50,11 +60,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// sessions). Implemented by anything that implements every aggregate's trait.
 pub trait Store:
     UserStore
+    + ThrottleStore
     + TokenStore
+    + AccountStore
     + MembershipStore
+    + DomainStore
+    + SsoStore
     + ApiKeyStore
     + WorkspaceStore
-    + SsoStore
     + AuditStore
     + OperationsStore
 {
@@ -62,11 +75,14 @@ pub trait Store:
 
 impl<T> Store for T where
     T: UserStore
+        + ThrottleStore
         + TokenStore
+        + AccountStore
         + MembershipStore
+        + DomainStore
+        + SsoStore
         + ApiKeyStore
         + WorkspaceStore
-        + SsoStore
         + AuditStore
         + OperationsStore
 {
@@ -75,7 +91,7 @@ impl<T> Store for T where
 /// The store's traits, for `use crate::ports::prelude::*;` wherever store methods are called.
 pub mod prelude {
     pub use super::{
-        ApiKeyStore, AuditStore, MembershipStore, OperationsStore, SsoStore, Store, TokenStore,
-        UserStore, WorkspaceStore,
+        AccountStore, ApiKeyStore, AuditStore, DomainStore, MembershipStore, OperationsStore,
+        SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
     };
 }

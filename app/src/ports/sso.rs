@@ -1,39 +1,15 @@
-//! Single sign-on: the domains an account proves by DNS, its connections to identity
-//! providers, and the identities they sign in.
+//! Single sign-on: an account's connections to identity providers (serving its verified
+//! domains), and the identities they sign in.
 use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
 
-/// Account domains, SSO connections and SSO identities.
+/// SSO connections and SSO identities.
 #[async_trait]
 pub trait SsoStore: Send + Sync + 'static {
-    async fn add_domain(
-        &self,
-        domain: AccountDomain,
-        audit: AuditEvent,
-    ) -> StoreResult<AddDomainOutcome>;
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>>;
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>>;
-    /// Marks the domain verified unless another account holds it verified.
-    async fn verify_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        now: Timestamp,
-        audit: AuditEvent,
-    ) -> StoreResult<VerifyDomainOutcome>;
-    /// Deletes the domain (connections stop serving it). False when there was none.
-    async fn delete_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<bool>;
-
     /// Stores the connection serving the given account domains (by id), with its audit event.
     async fn create_sso_connection(
         &self,

@@ -1,6 +1,4 @@
-//! One-time tokens (confirm, reset, unlock links) and the per-recipient mail slots.
-use std::time::Duration;
-
+//! One-time tokens (confirm, reset, unlock links).
 use async_trait::async_trait;
 
 use super::StoreResult;
@@ -8,7 +6,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::tokens::TokenPurpose;
 
-/// One-time tokens and mail slots.
+/// One-time tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
     async fn insert_token(
@@ -47,12 +45,4 @@ pub trait TokenStore: Send + Sync + 'static {
         new_password_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<String>>;
-
-    /// Takes the right to send a mail under `key` if none was sent in the last `interval`.
-    async fn take_mail_slot(
-        &self,
-        key: &str,
-        now: Timestamp,
-        interval: Duration,
-    ) -> StoreResult<bool>;
 }

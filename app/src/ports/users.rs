@@ -1,19 +1,17 @@
-//! Users: creating them (through a confirmed sign-up or the operator), finding them, the
-//! atomic lockout counter and the fixed-window rate counters.
-use std::time::Duration;
-
+//! Users: creating them (through a confirmed sign-up or the operator), their pending sign-ups,
+//! finding them, and the atomic lockout counter.
 use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
-use crate::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
+use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
 };
 
-/// Users, pending sign-ups, the lockout's guess counter and rate counters.
+/// Users, pending sign-ups and the lockout's guess counter.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
     /// Creates a confirmed user with their own account and workspace, and writes `audit` in
@@ -68,16 +66,4 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Clears a user's failure count and lock, with its audit event; false when no such user.
     async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool>;
-
-    /// Counts one hit on the fixed-window counter `key` unless the current window already has
-    /// `limit` hits; a window older than `window` starts afresh. Atomic under concurrency.
-    async fn count_hit(
-        &self,
-        key: &str,
-        now: Timestamp,
-        window: Duration,
-        limit: u32,
-    ) -> StoreResult<Hit>;
-    /// Gives back a hit counted in the window that started at `window_start`.
-    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()>;
 }

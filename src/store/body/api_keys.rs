@@ -1,5 +1,5 @@
-//! [`ApiKeyStore`]: API keys. The key lookup behind every bearer request goes through
-//! SQLite's inline readers when there are some (see `sqlite_reads`).
+//! [`ApiKeyStore`]: API keys. The key lookup behind every bearer request is a hot read (each
+//! database's `hot_optional`).
 use std::sync::LazyLock;
 
 use app::domain::api_keys::{scopes_to_db, ApiKeyRecord, KeyGrant, NewApiKey};
@@ -9,10 +9,9 @@ use app::domain::paging::PageRequest;
 use app::ports::{ApiKeyStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, by_id_query, page_query, Db};
-use crate::store::faults::db_err;
+use super::{audit_in, by_id_query, page_query, SqlStore};
+use crate::store::error::port;
 use crate::store::rows::{decode_opt, ApiKeyRow, KeyGrantRow};
-use crate::store::SqlStore;
 
 /// The one indexed read behind every bearer-key request.
 const KEY_BY_HASH: &str = "
@@ -37,47 +36,41 @@ UPDATE api_keys SET last_used_at = $2
 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
 
 #[async_trait]
-impl ApiKeyStore for SqlStore<Db> {
+impl ApiKeyStore for SqlStore {
     async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
-        let row = match &self.inline {
-            Some(inline) => inline.optional::<KeyGrantRow>(KEY_BY_HASH, &[key_hash])?,
-            None => sqlx::query_as::<_, KeyGrantRow>(KEY_BY_HASH)
-                .bind(key_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?,
-        };
-        decode_opt(row)
+        port(self.hot_optional::<KeyGrantRow, _>(KEY_BY_HASH, &[key_hash])).await
     }
 
     async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
-        let mut tx = self.begin().await?;
-        sqlx::query(INSERT_API_KEY)
-            .bind(&key.id)
-            .bind(&key.account_id)
-            .bind(&key.name)
-            .bind(&key.key_hash)
-            .bind(&key.hint)
-            .bind(scopes_to_db(key.scopes.as_deref()))
-            .bind(key.expires_at.map(Timestamp::millis))
-            .bind(&key.created_by)
-            .bind(key.now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(ApiKeyRecord {
-            id: key.id,
-            account_id: key.account_id,
-            name: key.name,
-            hint: key.hint,
-            scopes: key.scopes,
-            expires_at: key.expires_at,
-            last_used_at: None,
-            created_by: key.created_by,
-            created_at: key.now,
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_API_KEY)
+                .bind(&key.id)
+                .bind(&key.account_id)
+                .bind(&key.name)
+                .bind(&key.key_hash)
+                .bind(&key.hint)
+                .bind(scopes_to_db(key.scopes.as_deref()))
+                .bind(key.expires_at.map(Timestamp::millis))
+                .bind(&key.created_by)
+                .bind(key.now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(ApiKeyRecord {
+                id: key.id,
+                account_id: key.account_id,
+                name: key.name,
+                hint: key.hint,
+                scopes: key.scopes,
+                expires_at: key.expires_at,
+                last_used_at: None,
+                created_by: key.created_by,
+                created_at: key.now,
+            })
         })
+        .await
     }
 
     async fn list_api_keys(
@@ -85,22 +78,22 @@ impl ApiKeyStore for SqlStore<Db> {
         account_id: &str,
         page: &PageRequest,
     ) -> StoreResult<Vec<ApiKeyRecord>> {
-        self.page::<ApiKeyRow, _>(&LIST_API_KEYS, account_id, page, None)
-            .await
+        port(self.page::<ApiKeyRow, _>(&LIST_API_KEYS, account_id, page, None)).await
     }
 
     async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        self.by_id::<ApiKeyRow, _>(&API_KEY_BY_ID, account_id, key_id)
-            .await
+        port(self.by_id::<ApiKeyRow, _>(&API_KEY_BY_ID, account_id, key_id)).await
     }
 
     async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        let row = sqlx::query_as::<_, ApiKeyRow>(ANY_API_KEY_BY_ID)
-            .bind(key_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode_opt(row)
+        port(async {
+            let row = sqlx::query_as::<_, ApiKeyRow>(ANY_API_KEY_BY_ID)
+                .bind(key_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn delete_api_key(
@@ -109,23 +102,25 @@ impl ApiKeyStore for SqlStore<Db> {
         key_id: &str,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_API_KEY, account_id, key_id, audit)
-            .await
+        port(self.delete_with_audit(DELETE_API_KEY, account_id, key_id, audit)).await
     }
 
     async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
-        if used.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        for (key_id, at) in used {
-            sqlx::query(TOUCH_API_KEY)
-                .bind(key_id)
-                .bind(at.millis())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        port(async {
+            if used.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.begin().await?;
+            for (key_id, at) in used {
+                sqlx::query(TOUCH_API_KEY)
+                    .bind(key_id)
+                    .bind(at.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }

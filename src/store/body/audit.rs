@@ -4,30 +4,35 @@ use app::domain::audit::AuditEvent;
 use app::ports::{AuditStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, Db};
-use crate::store::faults::db_err;
+use super::{audit_in, SqlStore};
+use crate::store::error::port;
 use crate::store::rows::{decode, AuditEventRow};
-use crate::store::SqlStore;
 
 const AUDIT_EVENTS: &str = "
 SELECT account_id, actor_user_id, action, detail, at FROM audit_events
 WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 
 #[async_trait]
-impl AuditStore for SqlStore<Db> {
+impl AuditStore for SqlStore {
     async fn record_audit(&self, event: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        audit_in(&mut tx, event).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            audit_in(&mut tx, event).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query_as::<_, AuditEventRow>(AUDIT_EVENTS)
-            .bind(account_id)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, AuditEventRow>(AUDIT_EVENTS)
+                .bind(account_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 }

@@ -1,7 +1,6 @@
-//! [`MembershipStore`]: accounts, memberships (who has which role) and invitations.
+//! [`MembershipStore`]: memberships (who has which role in which account) and invitations.
 use std::sync::LazyLock;
 
-use app::domain::accounts::{Account, NewAccount};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
@@ -13,19 +12,10 @@ use app::ports::{MembershipStore, StoreResult};
 use async_trait::async_trait;
 
 use super::users::{DELETE_PENDING_FOR_EMAIL, INSERT_CONFIRMED_USER};
-use super::workspaces::INSERT_WORKSPACE;
-use super::{audit_in, Db, Tx};
-use crate::store::faults::db_err;
-use crate::store::rows::{decode, decode_opt, AccountRow, InvitationRow, MemberRow, MembershipRow};
-use crate::store::SqlStore;
+use super::{audit_in, SqlStore};
+use crate::store::error::{port, DbResult};
+use crate::store::rows::{decode, InvitationRow, MemberRow, MembershipRow};
 
-const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
-const INSERT_ACCOUNT: &str =
-    "INSERT INTO accounts (id, name, created_at, plan) VALUES ($1, $2, $3, $4)";
-/// The first statement of a plan change: takes the row's write lock (a no-op update, so the
-/// transaction starts with a write) and returns the plan it is on.
-const LOCK_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = plan WHERE id = $1 RETURNING plan";
-const SET_ACCOUNT_PLAN: &str = "UPDATE accounts SET plan = $2 WHERE id = $1";
 /// Takes the account's row lock (PostgreSQL) or the write lock (SQLite) first, so membership
 /// changes of one account are serialised and the last-owner check cannot race (enforcing single
 /// sign-on takes it too, so the two cannot miss each other's change).
@@ -44,8 +34,6 @@ WHERE m.account_id = $1
 ORDER BY m.created_at, u.email";
 const OWNER_COUNT: &str =
     "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
-const INSERT_MEMBERSHIP: &str =
-    "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
 pub(super) const INSERT_MEMBERSHIP_IF_NEW: &str = "
 INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (account_id, user_id) DO NOTHING";
@@ -103,49 +91,7 @@ UPDATE invitations SET accepted_at = $2
 WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
 RETURNING id";
 
-/// A new account's rows: the account, its owner's membership and its first workspace.
-pub(super) struct NewAccountRows<'a> {
-    pub account_id: &'a str,
-    pub name: &'a str,
-    pub plan: &'a str,
-    pub owner_user_id: &'a str,
-    pub workspace_id: &'a str,
-    pub workspace_name: &'a str,
-    pub now: Timestamp,
-}
-
-/// Inserts a new account with its owner and first workspace inside `tx`.
-pub(super) async fn insert_account_with_owner(
-    tx: &mut Tx,
-    new: NewAccountRows<'_>,
-) -> Result<(), sqlx::Error> {
-    let now = new.now.millis();
-    sqlx::query(INSERT_ACCOUNT)
-        .bind(new.account_id)
-        .bind(new.name)
-        .bind(now)
-        .bind(new.plan)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(INSERT_MEMBERSHIP)
-        .bind(new.account_id)
-        .bind(new.owner_user_id)
-        .bind(Role::Owner.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(INSERT_WORKSPACE)
-        .bind(new.workspace_id)
-        .bind(new.account_id)
-        .bind(new.workspace_name)
-        .bind(now)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-impl SqlStore<Db> {
+impl SqlStore {
     /// Applies a role change (or, with `None`, a removal) unless it would leave the account
     /// without an owner. In the same transaction: the person's password sessions end when
     /// they are no longer an owner or admin of an account that enforces single sign-on for
@@ -157,19 +103,17 @@ impl SqlStore<Db> {
         new_role: Option<Role>,
         end_sessions: bool,
         audit: AuditEvent,
-    ) -> StoreResult<MembershipChange> {
+    ) -> DbResult<MembershipChange> {
         let mut tx = self.begin().await?;
         sqlx::query(LOCK_ACCOUNT)
             .bind(account_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let current = sqlx::query_scalar::<_, String>(ROLE_IN)
             .bind(user_id)
             .bind(account_id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let Some(current) = current.as_deref().and_then(Role::parse) else {
             return Ok(MembershipChange::NotAMember);
         };
@@ -177,8 +121,7 @@ impl SqlStore<Db> {
             let owners = sqlx::query_scalar::<_, i64>(OWNER_COUNT)
                 .bind(account_id)
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
             if owners <= 1 {
                 return Ok(MembershipChange::LastOwner);
             }
@@ -193,26 +136,23 @@ impl SqlStore<Db> {
                 .bind(user_id),
         }
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         sqlx::query(END_PASSWORD_SESSIONS_IF_ENFORCED)
             .bind(user_id)
             .bind(account_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if end_sessions {
             sqlx::query(END_SESSIONS_IN_ACCOUNT)
                 .bind(user_id)
                 .bind(account_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
         }
         if new_role != Some(current) {
-            audit_in(&mut tx, audit).await.map_err(db_err)?;
+            audit_in(&mut tx, audit).await?;
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(MembershipChange::Done)
     }
 
@@ -224,103 +164,51 @@ impl SqlStore<Db> {
         first: &str,
         now: Timestamp,
         account: Option<&str>,
-    ) -> StoreResult<Vec<Invitation>> {
+    ) -> DbResult<Vec<Invitation>> {
         let mut query = sqlx::query_as::<_, InvitationRow>(sql)
             .bind(first)
             .bind(now.millis());
         if let Some(account_id) = account {
             query = query.bind(account_id);
         }
-        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+        decode(query.fetch_all(&self.pool).await?)
     }
 }
 
 #[async_trait]
-impl MembershipStore for SqlStore<Db> {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
-        let row = match &self.inline {
-            Some(inline) => inline.optional::<AccountRow>(ACCOUNT, &[account_id])?,
-            None => sqlx::query_as::<_, AccountRow>(ACCOUNT)
-                .bind(account_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?,
-        };
-        decode_opt(row)
-    }
-
-    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_account_with_owner(
-            &mut tx,
-            NewAccountRows {
-                account_id: &new.account_id,
-                name: &new.name,
-                plan: &new.plan,
-                owner_user_id: &new.owner_user_id,
-                workspace_id: &new.workspace_id,
-                workspace_name: &new.workspace_name,
-                now: new.now,
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    async fn set_account_plan(
-        &self,
-        account_id: &str,
-        plan: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if previous.is_none() {
-            return Ok(None);
-        }
-        sqlx::query(SET_ACCOUNT_PLAN)
-            .bind(account_id)
-            .bind(plan)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(previous)
-    }
-
+impl MembershipStore for SqlStore {
     async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
-        let role = sqlx::query_scalar::<_, String>(ROLE_IN)
-            .bind(user_id)
-            .bind(account_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(role.as_deref().and_then(Role::parse))
+        port(async {
+            let role = sqlx::query_scalar::<_, String>(ROLE_IN)
+                .bind(user_id)
+                .bind(account_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(role.as_deref().and_then(Role::parse))
+        })
+        .await
     }
 
     async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
-        let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn change_role(
@@ -330,8 +218,7 @@ impl MembershipStore for SqlStore<Db> {
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, Some(role), false, audit)
-            .await
+        port(self.change_membership(account_id, user_id, Some(role), false, audit)).await
     }
 
     async fn remove_member(
@@ -341,38 +228,38 @@ impl MembershipStore for SqlStore<Db> {
         end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
-        self.change_membership(account_id, user_id, None, end_sessions, audit)
-            .await
+        port(self.change_membership(account_id, user_id, None, end_sessions, audit)).await
     }
 
     async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(REVOKE_PENDING_FOR_EMAIL)
-            .bind(&new.account_id)
-            .bind(new.email.as_str())
-            .bind(new.now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(INSERT_INVITATION)
-            .bind(&new.id)
-            .bind(&new.account_id)
-            .bind(new.email.as_str())
-            .bind(new.role.as_str())
-            .bind(&new.token_hash)
-            .bind(&new.invited_by)
-            .bind(new.now.millis())
-            .bind(new.expires_at.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(REVOKE_PENDING_FOR_EMAIL)
+                .bind(&new.account_id)
+                .bind(new.email.as_str())
+                .bind(new.now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_INVITATION)
+                .bind(&new.id)
+                .bind(&new.account_id)
+                .bind(new.email.as_str())
+                .bind(new.role.as_str())
+                .bind(&new.token_hash)
+                .bind(&new.invited_by)
+                .bind(new.now.millis())
+                .bind(new.expires_at.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
-        self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)
-            .await
+        port(self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)).await
     }
 
     async fn invitation(
@@ -381,10 +268,13 @@ impl MembershipStore for SqlStore<Db> {
         id: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let mut found = self
-            .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
-            .await?;
-        Ok(found.pop())
+        port(async {
+            let mut found = self
+                .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
+                .await?;
+            Ok(found.pop())
+        })
+        .await
     }
 
     async fn invitation_by_token(
@@ -392,10 +282,13 @@ impl MembershipStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let mut found = self
-            .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
-            .await?;
-        Ok(found.pop())
+        port(async {
+            let mut found = self
+                .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
+                .await?;
+            Ok(found.pop())
+        })
+        .await
     }
 
     async fn pending_invitation(
@@ -404,11 +297,14 @@ impl MembershipStore for SqlStore<Db> {
         email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
-        let found = self
-            .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
-            .await?;
-        // Newest first.
-        Ok(found.into_iter().next())
+        port(async {
+            let found = self
+                .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
+                .await?;
+            // Newest first.
+            Ok(found.into_iter().next())
+        })
+        .await
     }
 
     async fn revoke_invitation(
@@ -418,21 +314,23 @@ impl MembershipStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let revoked = sqlx::query(REVOKE_INVITATION)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if revoked == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        port(async {
+            let mut tx = self.begin().await?;
+            let revoked = sqlx::query(REVOKE_INVITATION)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if revoked == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn accept_invitation(
@@ -442,52 +340,54 @@ impl MembershipStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<Option<Invitation>> {
-        let Some(invitation) = self.invitation_by_token(token_hash, now).await? else {
-            return Ok(None);
-        };
-        let mut tx = self.begin().await?;
-        let used = sqlx::query_scalar::<_, String>(USE_INVITATION)
-            .bind(token_hash)
-            .bind(now.millis())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if used.is_none() {
-            return Ok(None);
-        }
-        let user_id = match acceptor {
-            Acceptor::Existing { user_id } => user_id,
-            Acceptor::New {
-                user_id,
-                password_hash,
-            } => {
-                sqlx::query(INSERT_CONFIRMED_USER)
-                    .bind(&user_id)
-                    .bind(invitation.email.as_str())
-                    .bind(&password_hash)
-                    .bind(now.millis())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                // The invitation proved the email: a pending sign-up for it dies.
-                sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                    .bind(invitation.email.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                user_id
+        port(async {
+            let mut live = self
+                .live_invitations(&INVITATION_BY_TOKEN, token_hash, now, None)
+                .await?;
+            let Some(invitation) = live.pop() else {
+                return Ok(None);
+            };
+            let mut tx = self.begin().await?;
+            let used = sqlx::query_scalar::<_, String>(USE_INVITATION)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if used.is_none() {
+                return Ok(None);
             }
-        };
-        sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-            .bind(&invitation.account_id)
-            .bind(&user_id)
-            .bind(invitation.role.as_str())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(invitation))
+            let user_id = match acceptor {
+                Acceptor::Existing { user_id } => user_id,
+                Acceptor::New {
+                    user_id,
+                    password_hash,
+                } => {
+                    sqlx::query(INSERT_CONFIRMED_USER)
+                        .bind(&user_id)
+                        .bind(invitation.email.as_str())
+                        .bind(&password_hash)
+                        .bind(now.millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    // The invitation proved the email: a pending sign-up for it dies.
+                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                        .bind(invitation.email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    user_id
+                }
+            };
+            sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                .bind(&invitation.account_id)
+                .bind(&user_id)
+                .bind(invitation.role.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(invitation))
+        })
+        .await
     }
 }

@@ -1,8 +1,11 @@
-//! The store's one body. `sqlite.rs` and `postgres.rs` each declare `type Db` and compile this
-//! folder for it (`#[path = "body/mod.rs"] mod body;`), so every method is written once, in
-//! plain Rust that rustfmt formats, and type-checked against both drivers. One file per
-//! aggregate holds its query text (one text for both databases) and its trait's impl; this
-//! file holds what they share.
+//! The store's one body. `sqlite.rs` and `postgres.rs` each declare `type Db` (the database)
+//! and `type SqlStore` (their store type) and compile this folder for it (`#[path =
+//! "body/mod.rs"] mod body;`), so every method is written once, in plain Rust that rustfmt
+//! formats, and type-checked against both drivers. One file per aggregate holds its query text
+//! (one text for both databases) and its trait's impl; this file holds what they share and the
+//! [`Backend`] impl (migrations, expired sessions, the pool). The API's hot reads call
+//! `hot_optional` and `hot_page`, which each database defines for itself: no SQLite-only path
+//! is compiled here.
 //!
 //! Every write either runs alone, in autocommit, to its end (`write`, `write_returning`), or
 //! in a transaction whose `COMMIT` is awaited and checked (`begin` … `tx.commit()`): no
@@ -10,22 +13,28 @@
 //! `UPDATE … RETURNING` in autocommit is the trap this avoids: sqlx's SQLite driver stops
 //! stepping after the first row and resets the statement, which is when SQLite commits, and
 //! the error of that reset (a full disk, a read-only file) is dropped.
+use anyhow::Context as _;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::ids::{new_id, AUDIT};
 use app::domain::paging::PageRequest;
-use app::ports::StoreResult;
+use async_trait::async_trait;
+use tower_sessions::session_store;
 
-use super::Db;
-use crate::store::faults::db_err;
+use super::{Db, SqlStore};
+use crate::store::error::DbResult;
 use crate::store::rows::{decode, decode_opt};
-use crate::store::SqlStore;
+use crate::store::Backend;
 
+mod accounts;
 mod api_keys;
 mod audit;
+mod domains;
 mod memberships;
 mod operations;
+mod sessions;
 mod sso;
+mod throttles;
 mod tokens;
 mod users;
 mod workspaces;
@@ -40,7 +49,7 @@ type QueryAs<'q, R> = sqlx::query::QueryAs<'q, Db, R, <Db as sqlx::Database>::Ar
 type DbRow = <Db as sqlx::Database>::Row;
 
 /// A typed row a query can decode into (see `rows`).
-trait TypedRow: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin {}
+pub(super) trait TypedRow: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin {}
 impl<R: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin> TypedRow for R {}
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -67,11 +76,11 @@ fn by_id_query(columns: &str, table: &str) -> String {
     format!("SELECT {columns} FROM {table} WHERE account_id = $1 AND id = $2")
 }
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// Starts a write of several statements. Nothing it did counts until
     /// `tx.commit().await` returned `Ok`; dropping it rolls back.
-    async fn begin(&self) -> StoreResult<Tx> {
-        self.pool.begin().await.map_err(db_err)
+    async fn begin(&self) -> DbResult<Tx> {
+        Ok(self.pool.begin().await?)
     }
 
     /// One write statement in autocommit, run to its end before it returns: the number of
@@ -79,28 +88,41 @@ impl SqlStore<Db> {
     /// failed commit (a full disk, a deferred constraint) as that statement's error, which
     /// `execute` waits for. (One round trip instead of BEGIN, statement, COMMIT: on
     /// PostgreSQL that is most of a write's cost.)
-    async fn write(&self, query: Query<'_>) -> StoreResult<u64> {
-        let done = query.execute(&self.pool).await.map_err(db_err)?;
+    async fn write(&self, query: Query<'_>) -> DbResult<u64> {
+        let done = query.execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     /// One `… RETURNING` write in autocommit. Every row is read, so the statement runs to its
     /// end (its commit) before its row is handed back: stopping after the first row is what
     /// lost writes before, since the commit error then went unread.
-    async fn write_returning<R: TypedRow>(&self, query: QueryAs<'_, R>) -> StoreResult<Option<R>> {
-        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+    async fn write_returning<R: TypedRow>(&self, query: QueryAs<'_, R>) -> DbResult<Option<R>> {
+        let rows = query.fetch_all(&self.pool).await?;
         Ok(rows.into_iter().next())
+    }
+
+    /// Runs a query for at most one row, with `params` bound in order.
+    pub(super) async fn optional<R, T>(&self, sql: &str, params: &[&str]) -> DbResult<Option<T>>
+    where
+        R: TypedRow,
+        T: TryFrom<R, Error = sqlx::Error>,
+    {
+        let mut query = sqlx::query_as::<_, R>(sql);
+        for param in params {
+            query = query.bind(*param);
+        }
+        decode_opt(query.fetch_optional(&self.pool).await?)
     }
 
     /// Runs a page query (see `page_query`): up to `page.limit + 1` rows, so the caller can
     /// tell whether there are more.
-    async fn page<R, T>(
+    pub(super) async fn page<R, T>(
         &self,
         sql: &str,
         account_id: &str,
         page: &PageRequest,
         filter: Option<Option<&str>>,
-    ) -> StoreResult<Vec<T>>
+    ) -> DbResult<Vec<T>>
     where
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
@@ -112,26 +134,20 @@ impl SqlStore<Db> {
         if let Some(value) = filter {
             query = query.bind(value);
         }
-        decode(query.fetch_all(&self.pool).await.map_err(db_err)?)
+        decode(query.fetch_all(&self.pool).await?)
     }
 
     /// Runs a by-id query (see `by_id_query`).
-    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<Option<T>>
+    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> DbResult<Option<T>>
     where
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
     {
-        let row = sqlx::query_as::<_, R>(sql)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode_opt(row)
+        self.optional::<R, T>(sql, &[account_id, id]).await
     }
 
     /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
-    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> StoreResult<bool> {
+    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> DbResult<bool> {
         Ok(self
             .write(sqlx::query(sql).bind(account_id).bind(id))
             .await?
@@ -147,20 +163,19 @@ impl SqlStore<Db> {
         id: &str,
         now: Timestamp,
         audit: AuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
             .bind(account_id)
             .bind(id)
             .bind(now.millis())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -172,25 +187,50 @@ impl SqlStore<Db> {
         account_id: &str,
         id: &str,
         audit: AuditEvent,
-    ) -> StoreResult<bool> {
+    ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
             .bind(account_id)
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(true)
     }
 }
 
+#[async_trait]
+impl Backend for SqlStore {
+    async fn migrate(&self) -> anyhow::Result<()> {
+        super::MIGRATIONS
+            .run(&self.pool)
+            .await
+            .with_context(|| format!("migrating {}", super::NAME))
+    }
+
+    async fn delete_expired_sessions(&self) -> session_store::Result<()> {
+        Ok(self.prune_sessions().await?)
+    }
+
+    fn pool_use(&self) -> (u32, usize, u32) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        )
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
 /// Writes an audit event inside the transaction of the change it records.
-async fn audit_in(tx: &mut Tx, event: AuditEvent) -> Result<(), sqlx::Error> {
+async fn audit_in(tx: &mut Tx, event: AuditEvent) -> DbResult<()> {
     sqlx::query(INSERT_AUDIT)
         .bind(new_id(AUDIT))
         .bind(event.account_id)
@@ -199,6 +239,6 @@ async fn audit_in(tx: &mut Tx, event: AuditEvent) -> Result<(), sqlx::Error> {
         .bind(event.detail)
         .bind(event.at.millis())
         .execute(&mut **tx)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(())
 }

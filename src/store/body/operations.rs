@@ -2,12 +2,11 @@
 use std::time::Duration;
 
 use app::domain::clock::Timestamp;
-use app::ports::{OperationsStore, StoreError, StoreResult};
+use app::ports::{OperationsStore, StoreResult};
 use async_trait::async_trait;
 
-use super::Db;
-use crate::store::faults::db_err;
-use crate::store::SqlStore;
+use super::SqlStore;
+use crate::store::error::{port, DbError};
 
 /// The readiness probe's write: one row, committed in a transaction of its own.
 const PROBE_WRITE: &str = "UPDATE health_probe SET checks = checks + 1 WHERE id = 1";
@@ -17,30 +16,35 @@ const PRUNE_TOKENS: &str = "DELETE FROM one_time_tokens WHERE expires_at <= $1";
 const PRUNE_PENDING_SIGN_UPS: &str = "DELETE FROM pending_sign_ups WHERE expires_at <= $1";
 
 #[async_trait]
-impl OperationsStore for SqlStore<Db> {
+impl OperationsStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        match self.write(sqlx::query(PROBE_WRITE)).await? {
-            1 => Ok(()),
-            n => Err(StoreError(format!(
-                "the health_probe row is missing ({n} rows updated)"
-            ))),
-        }
+        port(async {
+            match self.write(sqlx::query(PROBE_WRITE)).await? {
+                1 => Ok(()),
+                n => Err(DbError::Other(format!(
+                    "the health_probe row is missing ({n} rows updated)"
+                ))),
+            }
+        })
+        .await
     }
 
     async fn prune(&self, now: Timestamp, counter_age: Duration) -> StoreResult<()> {
-        for (sql, before) in [
-            (PRUNE_COUNTERS, now.minus(counter_age)),
-            (PRUNE_TOKENS, now),
-            (PRUNE_PENDING_SIGN_UPS, now),
-        ] {
-            let mut tx = self.begin().await?;
-            sqlx::query(sql)
-                .bind(before.millis())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-        }
-        Ok(())
+        port(async {
+            for (sql, before) in [
+                (PRUNE_COUNTERS, now.minus(counter_age)),
+                (PRUNE_TOKENS, now),
+                (PRUNE_PENDING_SIGN_UPS, now),
+            ] {
+                let mut tx = self.begin().await?;
+                sqlx::query(sql)
+                    .bind(before.millis())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

@@ -1,10 +1,9 @@
-//! [`SsoStore`]: the domains an account proves by DNS, its single sign-on connections, and the
-//! identities (connection, subject) they sign in.
+//! [`SsoStore`]: an account's single sign-on connections (serving its verified domains), and
+//! the identities (connection, subject) they sign in.
 use std::sync::LazyLock;
 
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
-use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
 use app::domain::roles::Role;
 use app::domain::sso::{
     EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoInvitation, SsoSignIn,
@@ -16,31 +15,9 @@ use async_trait::async_trait;
 
 use super::memberships::{INSERT_MEMBERSHIP_IF_NEW, LOCK_ACCOUNT, USE_INVITATION_BY_ID};
 use super::users::{DELETE_PENDING_FOR_EMAIL, USER_BY_EMAIL, USER_BY_ID};
-use super::{audit_in, by_id_query, is_unique_violation, Db};
-use crate::store::faults::db_err;
-use crate::store::rows::{
-    decode, decode_opt, AccountDomainRow, ServedDomainRow, SsoConnectionRow, UserRow,
-};
-use crate::store::SqlStore;
-
-const DOMAIN_COLUMNS: &str = "id, account_id, domain, token, verified_at, created_at";
-static DOMAINS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 ORDER BY domain, id"
-    )
-});
-static DOMAIN_BY_ID: LazyLock<String> =
-    LazyLock::new(|| by_id_query(DOMAIN_COLUMNS, "account_domains"));
-static DOMAIN_BY_NAME: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {DOMAIN_COLUMNS} FROM account_domains WHERE account_id = $1 AND domain = $2")
-});
-const INSERT_DOMAIN: &str = "
-INSERT INTO account_domains (id, account_id, domain, token, verified_at, created_at)
-VALUES ($1, $2, $3, $4, NULL, $5)";
-const VERIFY_DOMAIN: &str = "
-UPDATE account_domains SET verified_at = COALESCE(verified_at, $3)
-WHERE account_id = $1 AND id = $2";
-const DELETE_DOMAIN: &str = "DELETE FROM account_domains WHERE account_id = $1 AND id = $2";
+use super::{audit_in, is_unique_violation, SqlStore};
+use crate::store::error::{port, DbResult};
+use crate::store::rows::{decode, decode_opt, ServedDomainRow, SsoConnectionRow, UserRow};
 
 const SSO_CONNECTION_COLUMNS: &str =
     "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.create_users, c.tested_at, c.created_at";
@@ -105,154 +82,71 @@ WHERE s.connection_id = $1 AND d.domain = $2 AND d.verified_at IS NOT NULL";
 const INSERT_SSO_USER: &str = "
 INSERT INTO users (id, email, password_hash, email_confirmed_at, created_at) VALUES ($1, $2, NULL, $3, $3)";
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// A connection's row plus the domains it serves.
-    async fn with_domains(&self, row: SsoConnectionRow) -> StoreResult<SsoConnection> {
+    async fn with_domains(&self, row: SsoConnectionRow) -> DbResult<SsoConnection> {
         let domains = sqlx::query_as::<_, ServedDomainRow>(SSO_DOMAINS)
             .bind(&row.id)
             .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(row.serving(decode::<_, ServedDomain>(domains)?))
     }
 }
 
 #[async_trait]
-impl SsoStore for SqlStore<Db> {
-    async fn add_domain(
-        &self,
-        d: AccountDomain,
-        audit: AuditEvent,
-    ) -> StoreResult<AddDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let inserted = sqlx::query(INSERT_DOMAIN)
-            .bind(&d.id)
-            .bind(&d.account_id)
-            .bind(&d.domain)
-            .bind(&d.token)
-            .bind(d.created_at.millis())
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                drop(tx);
-                let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
-                    .bind(&d.account_id)
-                    .bind(&d.domain)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let existing = AccountDomain::try_from(existing).map_err(db_err)?;
-                return Ok(AddDomainOutcome::AlreadyAdded(existing));
-            }
-            Err(e) => return Err(db_err(e)),
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(AddDomainOutcome::Added(d))
-    }
-
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
-        let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
-    }
-
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
-        self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)
-            .await
-    }
-
-    async fn verify_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        now: Timestamp,
-        audit: AuditEvent,
-    ) -> StoreResult<VerifyDomainOutcome> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(VERIFY_DOMAIN)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await;
-        let outcome = match done {
-            Ok(done) if done.rows_affected() == 0 => return Ok(VerifyDomainOutcome::NotFound),
-            Ok(_) => VerifyDomainOutcome::Verified,
-            // The partial unique index: another account holds it verified.
-            Err(e) if is_unique_violation(&e) => {
-                return Ok(VerifyDomainOutcome::HeldByAnotherAccount)
-            }
-            Err(e) => return Err(db_err(e)),
-        };
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
-    }
-
-    async fn delete_domain(
-        &self,
-        account_id: &str,
-        id: &str,
-        audit: AuditEvent,
-    ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)
-            .await
-    }
-
+impl SsoStore for SqlStore {
     async fn create_sso_connection(
         &self,
         c: &SsoConnection,
         domain_ids: &[String],
         audit: AuditEvent,
     ) -> StoreResult<SsoCreated> {
-        let mut tx = self.begin().await?;
-        sqlx::query(INSERT_SSO_CONNECTION)
-            .bind(&c.id)
-            .bind(&c.account_id)
-            .bind(&c.issuer)
-            .bind(&c.client_id)
-            .bind(&c.client_secret_sealed)
-            .bind(c.created_at.millis())
-            .bind(i64::from(c.create_users))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
-            let inserted = sqlx::query(INSERT_SSO_DOMAIN)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_SSO_CONNECTION)
                 .bind(&c.id)
-                .bind(domain_id)
+                .bind(&c.account_id)
+                .bind(&c.issuer)
+                .bind(&c.client_id)
+                .bind(&c.client_secret_sealed)
+                .bind(c.created_at.millis())
+                .bind(i64::from(c.create_users))
                 .execute(&mut *tx)
-                .await;
-            match inserted {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Ok(SsoCreated::DomainTaken(served.domain.clone()))
+                .await?;
+            for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
+                let inserted = sqlx::query(INSERT_SSO_DOMAIN)
+                    .bind(&c.id)
+                    .bind(domain_id)
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        return Ok(SsoCreated::DomainTaken(served.domain.clone()))
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(db_err(e)),
             }
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SsoCreated::Created)
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(SsoCreated::Created)
+        })
+        .await
     }
 
     async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
-        let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.with_domains(row).await?);
-        }
-        Ok(out)
+        port(async {
+            let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(self.with_domains(row).await?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn stop_enforcing_sso(
@@ -262,8 +156,7 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)
-            .await
+        port(self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)).await
     }
 
     async fn set_sso_create_users(
@@ -274,21 +167,23 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(SET_SSO_CREATE_USERS)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .bind(i64::from(create_users))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(SET_SSO_CREATE_USERS)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .bind(i64::from(create_users))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn mark_sso_tested(
@@ -298,18 +193,19 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)
-            .await
+        port(self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)).await
     }
 
     async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
-        let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-            .bind(account_id)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(users.len() as u64)
+        port(async {
+            let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+                .bind(account_id)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+            Ok(users.len() as u64)
+        })
+        .await
     }
 
     async fn enforce_sso(
@@ -319,62 +215,59 @@ impl SsoStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
-        let mut tx = self.begin().await?;
-        // Serialised with the account's membership changes: a role change committed meanwhile
-        // is seen here, and one after this commits sees the connection enforced.
-        sqlx::query(LOCK_ACCOUNT)
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
-            .bind(account_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        match tested {
-            None => return Ok(EnforceOutcome::NotFound),
-            Some(None) => return Ok(EnforceOutcome::NotTested),
-            Some(Some(_)) => {}
-        }
-        sqlx::query(ENFORCE_SSO)
-            .bind(account_id)
-            .bind(id)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-            .bind(account_id)
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let mut ended = 0;
-        for user_id in &affected {
-            ended += sqlx::query(END_SESSIONS_BY_METHOD)
-                .bind(user_id)
-                .bind("password")
+        port(async {
+            let mut tx = self.begin().await?;
+            // Serialised with the account's membership changes: a role change committed meanwhile
+            // is seen here, and one after this commits sees the connection enforced.
+            sqlx::query(LOCK_ACCOUNT)
+                .bind(account_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-        }
-        let detail = audit.detail.clone().unwrap_or_default();
-        audit_in(
-            &mut tx,
-            AuditEvent {
-                detail: Some(format!("{detail} (password sessions ended: {ended})")),
-                ..audit
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(EnforceOutcome::Enforced {
-            sessions_ended: ended,
+                .await?;
+            let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match tested {
+                None => return Ok(EnforceOutcome::NotFound),
+                Some(None) => return Ok(EnforceOutcome::NotTested),
+                Some(Some(_)) => {}
+            }
+            sqlx::query(ENFORCE_SSO)
+                .bind(account_id)
+                .bind(id)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
+                .bind(account_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut ended = 0;
+            for user_id in &affected {
+                ended += sqlx::query(END_SESSIONS_BY_METHOD)
+                    .bind(user_id)
+                    .bind("password")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            let detail = audit.detail.clone().unwrap_or_default();
+            audit_in(
+                &mut tx,
+                AuditEvent {
+                    detail: Some(format!("{detail} (password sessions ended: {ended})")),
+                    ..audit
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(EnforceOutcome::Enforced {
+                sessions_ended: ended,
+            })
         })
+        .await
     }
 
     async fn delete_sso_connection(
@@ -383,190 +276,180 @@ impl SsoStore for SqlStore<Db> {
         id: &str,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)
-            .await
+        port(self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)).await
     }
 
     async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
-        let row = sqlx::query_as::<_, SsoConnectionRow>(&SSO_BY_DOMAIN)
-            .bind(domain)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(row) => Ok(Some(self.with_domains(row).await?)),
-            None => Ok(None),
-        }
+        port(async {
+            let row = sqlx::query_as::<_, SsoConnectionRow>(&SSO_BY_DOMAIN)
+                .bind(domain)
+                .fetch_optional(&self.pool)
+                .await?;
+            match row {
+                Some(row) => Ok(Some(self.with_domains(row).await?)),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
     async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
-        let now = s.now.millis();
-        let mut tx = self.begin().await?;
-        let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
-            .bind(&s.connection_id)
-            .bind(&s.subject)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let new_identity = known.is_none();
-        // The user: by the identity when it is known (never by email), else by the email.
-        let existing = match &known {
-            Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
-            None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
-        }
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let existing = decode_opt::<_, UserRecord>(existing)?;
-        if let (true, Some(user)) = (new_identity, &existing) {
-            let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
-                .bind(&s.connection_id)
-                .bind(&user.id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if linked.is_some() {
-                return Ok(SsoSignInOutcome::UserLinkedElsewhere);
-            }
-        }
-        let email = existing
-            .as_ref()
-            .map(|u| u.email.clone())
-            .unwrap_or_else(|| s.email.clone());
-        // The connection must still serve the person's domain, for known identities too: a
-        // domain removed after the sign-in started (or after the identity was linked) ends it.
-        let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
-            .bind(&s.connection_id)
-            .bind(email.domain())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if served == 0 {
-            return Ok(SsoSignInOutcome::DomainNotServed);
-        }
-        // The invitation this sign-in accepts: one that names this person, still live.
-        let invitation = match s.invitation {
-            Some(SsoInvitation::Link(inv)) => Some(inv),
-            Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
-            _ => None,
-        }
-        .filter(|inv| inv.email == email);
-        let accepted = match invitation {
-            Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
-                .bind(&inv.id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .map(|_| inv),
-            None => None,
-        };
-        let (user_id, created) = match (&known, existing) {
-            (Some(user_id), _) => {
-                sqlx::query(TOUCH_SSO_IDENTITY)
-                    .bind(&s.connection_id)
-                    .bind(&s.subject)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (user_id.clone(), false)
-            }
-            (None, Some(user)) => (user.id, false),
-            (None, None) => {
-                // The sign-up policy: nobody is created without an invitation, unless the
-                // server is open or the connection's owner chose to create users.
-                if !s.may_create_user && accepted.is_none() {
-                    return Ok(SsoSignInOutcome::NotInvited);
-                }
-                sqlx::query(INSERT_SSO_USER)
-                    .bind(&s.new_user_id)
-                    .bind(email.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                // A pending sign-up for this address can never become a user now.
-                sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                    .bind(email.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                (s.new_user_id.clone(), true)
-            }
-        };
-        if let Some(inv) = &accepted {
-            sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                .bind(&inv.account_id)
-                .bind(&user_id)
-                .bind(inv.role.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        if new_identity {
-            sqlx::query(INSERT_SSO_IDENTITY)
+        port(async {
+            let now = s.now.millis();
+            let mut tx = self.begin().await?;
+            let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
                 .bind(&s.connection_id)
                 .bind(&s.subject)
-                .bind(&user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            // A first sign-in makes the person a member of the connection's account, unless
-            // they were created only because another account invited them.
-            let by_invitation_elsewhere = created
-                && !s.may_create_user
-                && accepted
-                    .as_ref()
-                    .is_some_and(|i| i.account_id != s.account_id);
-            if !by_invitation_elsewhere {
+                .fetch_optional(&mut *tx)
+                .await?;
+            let new_identity = known.is_none();
+            // The user: by the identity when it is known (never by email), else by the email.
+            let existing = match &known {
+                Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
+                None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
+            }
+            .fetch_optional(&mut *tx)
+            .await?;
+            let existing = decode_opt::<_, UserRecord>(existing)?;
+            if let (true, Some(user)) = (new_identity, &existing) {
+                let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
+                    .bind(&s.connection_id)
+                    .bind(&user.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if linked.is_some() {
+                    return Ok(SsoSignInOutcome::UserLinkedElsewhere);
+                }
+            }
+            let email = existing
+                .as_ref()
+                .map(|u| u.email.clone())
+                .unwrap_or_else(|| s.email.clone());
+            // The connection must still serve the person's domain, for known identities too: a
+            // domain removed after the sign-in started (or after the identity was linked) ends it.
+            let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
+                .bind(&s.connection_id)
+                .bind(email.domain())
+                .fetch_one(&mut *tx)
+                .await?;
+            if served == 0 {
+                return Ok(SsoSignInOutcome::DomainNotServed);
+            }
+            // The invitation this sign-in accepts: one that names this person, still live.
+            let invitation = match s.invitation {
+                Some(SsoInvitation::Link(inv)) => Some(inv),
+                Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
+                _ => None,
+            }
+            .filter(|inv| inv.email == email);
+            let accepted = match invitation {
+                Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
+                    .bind(&inv.id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|_| inv),
+                None => None,
+            };
+            let (user_id, created) = match (&known, existing) {
+                (Some(user_id), _) => {
+                    sqlx::query(TOUCH_SSO_IDENTITY)
+                        .bind(&s.connection_id)
+                        .bind(&s.subject)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    (user_id.clone(), false)
+                }
+                (None, Some(user)) => (user.id, false),
+                (None, None) => {
+                    // The sign-up policy: nobody is created without an invitation, unless the
+                    // server is open or the connection's owner chose to create users.
+                    if !s.may_create_user && accepted.is_none() {
+                        return Ok(SsoSignInOutcome::NotInvited);
+                    }
+                    sqlx::query(INSERT_SSO_USER)
+                        .bind(&s.new_user_id)
+                        .bind(email.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    // A pending sign-up for this address can never become a user now.
+                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                        .bind(email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    (s.new_user_id.clone(), true)
+                }
+            };
+            if let Some(inv) = &accepted {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                    .bind(&s.account_id)
+                    .bind(&inv.account_id)
                     .bind(&user_id)
-                    .bind(Role::Member.as_str())
+                    .bind(inv.role.as_str())
                     .bind(now)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                    .await?;
             }
-        }
-        let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
-            .bind(&user_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let user = UserRecord::try_from(row).map_err(db_err)?;
-        let joined = match accepted {
-            Some(inv) => {
-                audit_in(
-                    &mut tx,
-                    AuditEvent {
-                        actor_user_id: Some(user.id.clone()),
-                        ..inv.audit
-                    },
-                )
-                .await
-                .map_err(db_err)?;
-                Some(inv.account_id)
+            if new_identity {
+                sqlx::query(INSERT_SSO_IDENTITY)
+                    .bind(&s.connection_id)
+                    .bind(&s.subject)
+                    .bind(&user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                // A first sign-in makes the person a member of the connection's account, unless
+                // they were created only because another account invited them.
+                let by_invitation_elsewhere = created
+                    && !s.may_create_user
+                    && accepted
+                        .as_ref()
+                        .is_some_and(|i| i.account_id != s.account_id);
+                if !by_invitation_elsewhere {
+                    sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                        .bind(&s.account_id)
+                        .bind(&user_id)
+                        .bind(Role::Member.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
-            None => None,
-        };
-        audit_in(
-            &mut tx,
-            AuditEvent {
-                actor_user_id: Some(user.id.clone()),
-                ..audit
-            },
-        )
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SsoSignInOutcome::SignedIn {
-            user,
-            new_identity,
-            joined,
+            let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
+                .bind(&user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let user = UserRecord::try_from(row)?;
+            let joined = match accepted {
+                Some(inv) => {
+                    audit_in(
+                        &mut tx,
+                        AuditEvent {
+                            actor_user_id: Some(user.id.clone()),
+                            ..inv.audit
+                        },
+                    )
+                    .await?;
+                    Some(inv.account_id)
+                }
+                None => None,
+            };
+            audit_in(
+                &mut tx,
+                AuditEvent {
+                    actor_user_id: Some(user.id.clone()),
+                    ..audit
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(SsoSignInOutcome::SignedIn {
+                user,
+                new_identity,
+                joined,
+            })
         })
+        .await
     }
 }

@@ -1,6 +1,4 @@
-//! [`TokenStore`]: one-time tokens (reset and unlock links) and the per-recipient mail slots.
-use std::time::Duration;
-
+//! [`TokenStore`]: one-time tokens (reset and unlock links).
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::tokens::TokenPurpose;
@@ -8,9 +6,8 @@ use app::ports::{StoreResult, TokenStore};
 use async_trait::async_trait;
 
 use super::users::UNLOCK_USER;
-use super::{audit_in, Db, Tx};
-use crate::store::faults::db_err;
-use crate::store::SqlStore;
+use super::{audit_in, SqlStore, Tx};
+use crate::store::error::{port, DbResult};
 
 const INSERT_TOKEN: &str = "
 INSERT INTO one_time_tokens (token_hash, purpose, user_id, expires_at, created_at)
@@ -36,29 +33,23 @@ WHERE id = $1";
 /// Ends every session of the user (the rows go; the new epoch refuses any copy of one).
 const END_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
-const TAKE_MAIL_SLOT: &str = "
-INSERT INTO mail_throttle (slot, last_sent_at) VALUES ($1, $2)
-ON CONFLICT (slot) DO UPDATE SET last_sent_at = excluded.last_sent_at
-WHERE mail_throttle.last_sent_at <= $3
-RETURNING slot";
-
 /// Uses a token inside `tx`: its user, or `None` when unknown, used or expired.
 async fn consume(
     tx: &mut Tx,
     purpose: TokenPurpose,
     token_hash: &str,
     now: Timestamp,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar::<_, String>(CONSUME_TOKEN)
+) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar::<_, String>(CONSUME_TOKEN)
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(now.millis())
         .fetch_optional(&mut **tx)
-        .await
+        .await?)
 }
 
 #[async_trait]
-impl TokenStore for SqlStore<Db> {
+impl TokenStore for SqlStore {
     async fn insert_token(
         &self,
         user_id: &str,
@@ -67,16 +58,19 @@ impl TokenStore for SqlStore<Db> {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.write(
-            sqlx::query(INSERT_TOKEN)
-                .bind(token_hash)
-                .bind(purpose.as_str())
-                .bind(user_id)
-                .bind(expires_at.millis())
-                .bind(now.millis()),
-        )
-        .await?;
-        Ok(())
+        port(async {
+            self.write(
+                sqlx::query(INSERT_TOKEN)
+                    .bind(token_hash)
+                    .bind(purpose.as_str())
+                    .bind(user_id)
+                    .bind(expires_at.millis())
+                    .bind(now.millis()),
+            )
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_token_audited(
@@ -88,18 +82,21 @@ impl TokenStore for SqlStore<Db> {
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(INSERT_TOKEN)
-            .bind(token_hash)
-            .bind(purpose.as_str())
-            .bind(user_id)
-            .bind(expires_at.millis())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_TOKEN)
+                .bind(token_hash)
+                .bind(purpose.as_str())
+                .bind(user_id)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn token_is_live(
@@ -108,31 +105,33 @@ impl TokenStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let n = sqlx::query_scalar::<_, i64>(TOKEN_IS_LIVE)
-            .bind(token_hash)
-            .bind(purpose.as_str())
-            .bind(now.millis())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(n > 0)
+        port(async {
+            let n = sqlx::query_scalar::<_, i64>(TOKEN_IS_LIVE)
+                .bind(token_hash)
+                .bind(purpose.as_str())
+                .bind(now.millis())
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(n > 0)
+        })
+        .await
     }
 
     async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        sqlx::query(UNLOCK_USER)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(user_id))
+        port(async {
+            let mut tx = self.begin().await?;
+            let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now).await?
+            else {
+                return Ok(None);
+            };
+            sqlx::query(UNLOCK_USER)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user_id))
+        })
+        .await
     }
 
     async fn redeem_reset(
@@ -141,50 +140,31 @@ impl TokenStore for SqlStore<Db> {
         new_password_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin().await?;
-        let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now)
-            .await
-            .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        sqlx::query(RESET_USER)
-            .bind(&user_id)
-            .bind(new_password_hash)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(VOID_TOKENS)
-            .bind(&user_id)
-            .bind(TokenPurpose::Reset.as_str())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query(END_USER_SESSIONS)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(Some(user_id))
-    }
-
-    async fn take_mail_slot(
-        &self,
-        key: &str,
-        now: Timestamp,
-        interval: Duration,
-    ) -> StoreResult<bool> {
-        let taken = self
-            .write_returning(
-                sqlx::query_as::<_, (String,)>(TAKE_MAIL_SLOT)
-                    .bind(key)
-                    .bind(now.millis())
-                    .bind(now.minus(interval).millis()),
-            )
-            .await?;
-        Ok(taken.is_some())
+        port(async {
+            let mut tx = self.begin().await?;
+            let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now).await?
+            else {
+                return Ok(None);
+            };
+            sqlx::query(RESET_USER)
+                .bind(&user_id)
+                .bind(new_password_hash)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(VOID_TOKENS)
+                .bind(&user_id)
+                .bind(TokenPurpose::Reset.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(END_USER_SESSIONS)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user_id))
+        })
+        .await
     }
 }

@@ -1,22 +1,21 @@
-//! [`UserStore`]: users, pending sign-ups, the lockout's guess counter and rate counters.
+//! [`UserStore`]: users, pending sign-ups and the lockout's guess counter.
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
-use app::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
+use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
 };
 use app::ports::{StoreResult, UserStore};
 use async_trait::async_trait;
 
-use super::memberships::{insert_account_with_owner, NewAccountRows};
-use super::{audit_in, is_unique_violation, Db, Tx};
-use crate::store::faults::db_err;
+use super::accounts::{insert_account_with_owner, NewAccountRows};
+use super::throttles::REFUND_HIT;
+use super::{audit_in, is_unique_violation, SqlStore, Tx};
+use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
-use crate::store::SqlStore;
 
 const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
@@ -49,23 +48,6 @@ WHERE id = $1";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 
-/// Counts a hit: `$2` now, `$3` the start of the oldest window still current, `$4` the limit.
-/// An old window restarts at 1; a full one is left alone and returns no row. The row lock of
-/// the upsert makes concurrent hits count one after another.
-const COUNT_HIT: &str = "
-INSERT INTO rate_counters (counter_key, window_start, hits) VALUES ($1, $2, 1)
-ON CONFLICT (counter_key) DO UPDATE SET
-    window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2
-                        ELSE rate_counters.window_start END,
-    hits = CASE WHEN rate_counters.window_start <= $3 THEN 1
-                ELSE rate_counters.hits + 1 END
-WHERE rate_counters.window_start <= $3 OR rate_counters.hits < $4
-RETURNING window_start";
-const COUNTER_WINDOW: &str = "SELECT window_start FROM rate_counters WHERE counter_key = $1";
-const REFUND_HIT: &str = "
-UPDATE rate_counters SET hits = hits - 1
-WHERE counter_key = $1 AND window_start = $2 AND hits > 0";
-
 const PUT_PENDING_SIGN_UP: &str = "
 INSERT INTO pending_sign_ups (email, token_hash, expires_at, created_at)
 VALUES ($1, $2, $3, $4)
@@ -84,7 +66,7 @@ pub(super) const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups 
 
 /// Inserts a confirmed user with their own account, owner membership and first workspace
 /// inside `tx`, with the account's audit event. `Ok(false)`: the email already has a user.
-async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, sqlx::Error> {
+async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> DbResult<bool> {
     let inserted = sqlx::query(INSERT_CONFIRMED_USER)
         .bind(&new.user_id)
         .bind(new.email.as_str())
@@ -95,7 +77,7 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, 
     match inserted {
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => return Ok(false),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     insert_account_with_owner(
         tx,
@@ -124,53 +106,54 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> Result<bool, 
     Ok(true)
 }
 
-impl SqlStore<Db> {
+impl SqlStore {
     /// A user by `USER_BY_EMAIL` or `USER_BY_ID`.
-    async fn user_where(&self, sql: &str, value: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_where(&self, sql: &str, value: &str) -> DbResult<Option<UserRecord>> {
         let row = sqlx::query_as::<_, UserRow>(sql)
             .bind(value)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
+            .await?;
         decode_opt(row)
     }
 }
 
 #[async_trait]
-impl UserStore for SqlStore<Db> {
+impl UserStore for SqlStore {
     async fn create_user_with_account(
         &self,
         new: NewSignUp,
         audit: AuditEvent,
     ) -> StoreResult<SignUpOutcome> {
-        let mut tx = self.begin().await?;
-        if !insert_user_with_account(&mut tx, &new)
-            .await
-            .map_err(db_err)?
-        {
-            return Ok(SignUpOutcome::EmailTaken);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        sqlx::query(DELETE_PENDING_FOR_EMAIL)
-            .bind(new.email.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(SignUpOutcome::Created)
+        port(async {
+            let mut tx = self.begin().await?;
+            if !insert_user_with_account(&mut tx, &new).await? {
+                return Ok(SignUpOutcome::EmailTaken);
+            }
+            audit_in(&mut tx, audit).await?;
+            sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                .bind(new.email.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(SignUpOutcome::Created)
+        })
+        .await
     }
 
     async fn put_pending_sign_up(&self, p: NewPendingSignUp) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(PUT_PENDING_SIGN_UP)
-            .bind(p.email.as_str())
-            .bind(&p.token_hash)
-            .bind(p.expires_at.millis())
-            .bind(p.now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(PUT_PENDING_SIGN_UP)
+                .bind(p.email.as_str())
+                .bind(&p.token_hash)
+                .bind(p.expires_at.millis())
+                .bind(p.now.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn pending_sign_up(
@@ -178,13 +161,15 @@ impl UserStore for SqlStore<Db> {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<PendingSignUp>> {
-        let row = sqlx::query_as::<_, PendingSignUpRow>(PENDING_SIGN_UP)
-            .bind(token_hash)
-            .bind(now.millis())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode_opt(row)
+        port(async {
+            let row = sqlx::query_as::<_, PendingSignUpRow>(PENDING_SIGN_UP)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&self.pool)
+                .await?;
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn renew_pending_sign_up(
@@ -194,17 +179,19 @@ impl UserStore for SqlStore<Db> {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(RENEW_PENDING_SIGN_UP)
-            .bind(email.as_str())
-            .bind(token_hash)
-            .bind(expires_at.millis())
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(RENEW_PENDING_SIGN_UP)
+                .bind(email.as_str())
+                .bind(token_hash)
+                .bind(expires_at.millis())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     async fn confirm_sign_up(
@@ -212,43 +199,42 @@ impl UserStore for SqlStore<Db> {
         token_hash: &str,
         new: NewSignUp,
     ) -> StoreResult<ConfirmOutcome> {
-        let mut tx = self.begin().await?;
-        let taken = sqlx::query_as::<_, PendingSignUpRow>(TAKE_PENDING_SIGN_UP)
-            .bind(token_hash)
-            .bind(new.now.millis())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
-            return Ok(ConfirmOutcome::Dead);
-        };
-        // The link decides whose user this is: the email of the pending row. The password is
-        // the one typed on the page behind the link.
-        let new = NewSignUp {
-            email: pending.email,
-            ..new
-        };
-        let outcome = if insert_user_with_account(&mut tx, &new)
-            .await
-            .map_err(db_err)?
-        {
-            ConfirmOutcome::Created {
-                user_id: new.user_id.clone(),
-                session_epoch: 0,
-            }
-        } else {
-            ConfirmOutcome::AlreadyUser
-        };
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
+        port(async {
+            let mut tx = self.begin().await?;
+            let taken = sqlx::query_as::<_, PendingSignUpRow>(TAKE_PENDING_SIGN_UP)
+                .bind(token_hash)
+                .bind(new.now.millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(pending) = decode_opt::<_, PendingSignUp>(taken)? else {
+                return Ok(ConfirmOutcome::Dead);
+            };
+            // The link decides whose user this is: the email of the pending row. The password is
+            // the one typed on the page behind the link.
+            let new = NewSignUp {
+                email: pending.email,
+                ..new
+            };
+            let outcome = if insert_user_with_account(&mut tx, &new).await? {
+                ConfirmOutcome::Created {
+                    user_id: new.user_id.clone(),
+                    session_epoch: 0,
+                }
+            } else {
+                ConfirmOutcome::AlreadyUser
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>> {
-        self.user_where(&USER_BY_EMAIL, email.as_str()).await
+        port(self.user_where(&USER_BY_EMAIL, email.as_str())).await
     }
 
     async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
-        self.user_where(&USER_BY_ID, user_id).await
+        port(self.user_where(&USER_BY_ID, user_id)).await
     }
 
     async fn reserve_guess(
@@ -257,21 +243,24 @@ impl UserStore for SqlStore<Db> {
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation> {
-        let attempt = self
-            .write_returning(
-                sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
-                    .bind(user_id)
-                    .bind(now.millis())
-                    .bind(i64::from(policy.max_failures))
-                    .bind(policy.lock_until(now).millis()),
-            )
-            .await?;
-        Ok(match attempt {
-            Some((n,)) => GuessReservation::Granted {
-                attempt: u32::try_from(n).unwrap_or(u32::MAX),
-            },
-            None => GuessReservation::Refused,
+        port(async {
+            let attempt = self
+                .write_returning(
+                    sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
+                        .bind(user_id)
+                        .bind(now.millis())
+                        .bind(i64::from(policy.max_failures))
+                        .bind(policy.lock_until(now).millis()),
+                )
+                .await?;
+            Ok(match attempt {
+                Some((n,)) => GuessReservation::Granted {
+                    attempt: u32::try_from(n).unwrap_or(u32::MAX),
+                },
+                None => GuessReservation::Refused,
+            })
         })
+        .await
     }
 
     async fn sign_in_succeeded(
@@ -280,82 +269,40 @@ impl UserStore for SqlStore<Db> {
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(SIGN_IN_SUCCEEDED)
-            .bind(user_id)
-            .bind(rehash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if let Some((key, window_start)) = refund {
-            sqlx::query(REFUND_HIT)
-                .bind(key)
-                .bind(window_start.millis())
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(SIGN_IN_SUCCEEDED)
+                .bind(user_id)
+                .bind(rehash)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+                .await?;
+            if let Some((key, window_start)) = refund {
+                sqlx::query(REFUND_HIT)
+                    .bind(key)
+                    .bind(window_start.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(UNLOCK_USER)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        audit_in(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
-    async fn count_hit(
-        &self,
-        key: &str,
-        now: Timestamp,
-        window: Duration,
-        limit: u32,
-    ) -> StoreResult<Hit> {
-        let mut tx = self.begin().await?;
-        let counted = sqlx::query_scalar::<_, i64>(COUNT_HIT)
-            .bind(key)
-            .bind(now.millis())
-            .bind(now.minus(window).millis())
-            .bind(i64::from(limit))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let hit = match counted {
-            Some(start) => Hit::Counted {
-                window_start: Timestamp(start),
-            },
-            None => {
-                let start = sqlx::query_scalar::<_, i64>(COUNTER_WINDOW)
-                    .bind(key)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                Hit::Over {
-                    window_start: Timestamp(start),
-                }
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(UNLOCK_USER)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
             }
-        };
-        tx.commit().await.map_err(db_err)?;
-        Ok(hit)
-    }
-
-    async fn refund_hit(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(REFUND_HIT)
-            .bind(key)
-            .bind(window_start.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 }

@@ -1,5 +1,5 @@
-//! [`WorkspaceStore`]: workspaces and the JSON records kept in them. The API's reads go
-//! through SQLite's inline readers when there are some (see `sqlite_reads`).
+//! [`WorkspaceStore`]: workspaces and the JSON records kept in them. The API's reads of them
+//! are hot reads (each database's `hot_optional` and `hot_page`).
 use std::sync::LazyLock;
 
 use app::domain::clock::Timestamp;
@@ -8,10 +8,9 @@ use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
 use async_trait::async_trait;
 
-use super::{by_id_query, page_query, Db};
-use crate::store::faults::db_err;
+use super::{by_id_query, page_query, SqlStore};
+use crate::store::error::port;
 use crate::store::rows::{decode, decode_opt, DataRecordRow, WorkspaceRow};
-use crate::store::SqlStore;
 
 const WORKSPACE_COLUMNS: &str = "id, account_id, name, created_at";
 const WORKSPACES: &str =
@@ -47,14 +46,16 @@ RETURNING id, account_id, workspace_id, data, created_at, updated_at";
 const DELETE_RECORD: &str = "DELETE FROM records WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
-impl WorkspaceStore for SqlStore<Db> {
+impl WorkspaceStore for SqlStore {
     async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>> {
-        let rows = sqlx::query_as::<_, WorkspaceRow>(WORKSPACES)
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        decode(rows)
+        port(async {
+            let rows = sqlx::query_as::<_, WorkspaceRow>(WORKSPACES)
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
     }
 
     async fn list_workspaces(
@@ -62,12 +63,7 @@ impl WorkspaceStore for SqlStore<Db> {
         account_id: &str,
         page: &PageRequest,
     ) -> StoreResult<Vec<Workspace>> {
-        let sql = &*LIST_WORKSPACES;
-        if let Some(inline) = &self.inline {
-            return decode(inline.page::<WorkspaceRow>(sql, account_id, page, None)?);
-        }
-        self.page::<WorkspaceRow, _>(sql, account_id, page, None)
-            .await
+        port(self.hot_page::<WorkspaceRow, _>(&LIST_WORKSPACES, account_id, page, None)).await
     }
 
     async fn workspace(
@@ -75,25 +71,24 @@ impl WorkspaceStore for SqlStore<Db> {
         account_id: &str,
         workspace_id: &str,
     ) -> StoreResult<Option<Workspace>> {
-        let sql = &*WORKSPACE_BY_ID;
-        if let Some(inline) = &self.inline {
-            return decode_opt(inline.optional::<WorkspaceRow>(sql, &[account_id, workspace_id])?);
-        }
-        self.by_id::<WorkspaceRow, _>(sql, account_id, workspace_id)
+        port(self.hot_optional::<WorkspaceRow, _>(&WORKSPACE_BY_ID, &[account_id, workspace_id]))
             .await
     }
 
     async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
-        self.write(
-            sqlx::query(INSERT_WORKSPACE)
-                .bind(&w.id)
-                .bind(&w.account_id)
-                .bind(&w.name)
-                .bind(w.created_at.millis())
-                .bind(w.created_at.millis()),
-        )
-        .await?;
-        Ok(())
+        port(async {
+            self.write(
+                sqlx::query(INSERT_WORKSPACE)
+                    .bind(&w.id)
+                    .bind(&w.account_id)
+                    .bind(&w.name)
+                    .bind(w.created_at.millis())
+                    .bind(w.created_at.millis()),
+            )
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn rename_workspace(
@@ -103,16 +98,19 @@ impl WorkspaceStore for SqlStore<Db> {
         name: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Workspace>> {
-        let row = self
-            .write_returning(
-                sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
-                    .bind(account_id)
-                    .bind(workspace_id)
-                    .bind(name)
-                    .bind(now.millis()),
-            )
-            .await?;
-        decode_opt(row)
+        port(async {
+            let row = self
+                .write_returning(
+                    sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
+                        .bind(account_id)
+                        .bind(workspace_id)
+                        .bind(name)
+                        .bind(now.millis()),
+                )
+                .await?;
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn delete_workspace(
@@ -121,29 +119,31 @@ impl WorkspaceStore for SqlStore<Db> {
         workspace_id: &str,
         with_records: bool,
     ) -> StoreResult<WorkspaceDeletion> {
-        let sql = if with_records {
-            DELETE_WORKSPACE
-        } else {
-            DELETE_EMPTY_WORKSPACE
-        };
-        if self.affected(sql, account_id, workspace_id).await? {
-            return Ok(WorkspaceDeletion::Deleted);
-        }
-        if with_records {
-            return Ok(WorkspaceDeletion::NotFound);
-        }
-        // Nothing deleted: no such workspace, or one with records.
-        let exists = sqlx::query_scalar::<_, i64>(WORKSPACE_EXISTS)
-            .bind(account_id)
-            .bind(workspace_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(if exists > 0 {
-            WorkspaceDeletion::HasRecords
-        } else {
-            WorkspaceDeletion::NotFound
+        port(async {
+            let sql = if with_records {
+                DELETE_WORKSPACE
+            } else {
+                DELETE_EMPTY_WORKSPACE
+            };
+            if self.affected(sql, account_id, workspace_id).await? {
+                return Ok(WorkspaceDeletion::Deleted);
+            }
+            if with_records {
+                return Ok(WorkspaceDeletion::NotFound);
+            }
+            // Nothing deleted: no such workspace, or one with records.
+            let exists = sqlx::query_scalar::<_, i64>(WORKSPACE_EXISTS)
+                .bind(account_id)
+                .bind(workspace_id)
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(if exists > 0 {
+                WorkspaceDeletion::HasRecords
+            } else {
+                WorkspaceDeletion::NotFound
+            })
         })
+        .await
     }
 
     async fn list_records(
@@ -152,37 +152,30 @@ impl WorkspaceStore for SqlStore<Db> {
         workspace_id: Option<&str>,
         page: &PageRequest,
     ) -> StoreResult<Vec<DataRecord>> {
-        let sql = &*LIST_RECORDS;
         let filter = Some(workspace_id);
-        if let Some(inline) = &self.inline {
-            return decode(inline.page::<DataRecordRow>(sql, account_id, page, filter)?);
-        }
-        self.page::<DataRecordRow, _>(sql, account_id, page, filter)
-            .await
+        port(self.hot_page::<DataRecordRow, _>(&LIST_RECORDS, account_id, page, filter)).await
     }
 
     async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>> {
-        let sql = &*RECORD_BY_ID;
-        if let Some(inline) = &self.inline {
-            return decode_opt(inline.optional::<DataRecordRow>(sql, &[account_id, record_id])?);
-        }
-        self.by_id::<DataRecordRow, _>(sql, account_id, record_id)
-            .await
+        port(self.hot_optional::<DataRecordRow, _>(&RECORD_BY_ID, &[account_id, record_id])).await
     }
 
     async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
-        let inserted = self
-            .write(
-                sqlx::query(INSERT_RECORD)
-                    .bind(&r.id)
-                    .bind(&r.account_id)
-                    .bind(&r.workspace_id)
-                    .bind(&r.data)
-                    .bind(r.created_at.millis())
-                    .bind(r.updated_at.millis()),
-            )
-            .await?;
-        Ok(inserted == 1)
+        port(async {
+            let inserted = self
+                .write(
+                    sqlx::query(INSERT_RECORD)
+                        .bind(&r.id)
+                        .bind(&r.account_id)
+                        .bind(&r.workspace_id)
+                        .bind(&r.data)
+                        .bind(r.created_at.millis())
+                        .bind(r.updated_at.millis()),
+                )
+                .await?;
+            Ok(inserted == 1)
+        })
+        .await
     }
 
     async fn update_record(
@@ -192,19 +185,22 @@ impl WorkspaceStore for SqlStore<Db> {
         data: &str,
         now: Timestamp,
     ) -> StoreResult<Option<DataRecord>> {
-        let row = self
-            .write_returning(
-                sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
-                    .bind(account_id)
-                    .bind(record_id)
-                    .bind(data)
-                    .bind(now.millis()),
-            )
-            .await?;
-        decode_opt(row)
+        port(async {
+            let row = self
+                .write_returning(
+                    sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
+                        .bind(account_id)
+                        .bind(record_id)
+                        .bind(data)
+                        .bind(now.millis()),
+                )
+                .await?;
+            decode_opt(row)
+        })
+        .await
     }
 
     async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
-        self.affected(DELETE_RECORD, account_id, record_id).await
+        port(self.affected(DELETE_RECORD, account_id, record_id)).await
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::flows::api_keys;
-use crate::web::api_keys::page::PATH;
+use crate::web::api_keys::PATH;
 use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "delete_api_key")]

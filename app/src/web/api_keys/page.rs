@@ -17,6 +17,7 @@ use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
 use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
+use crate::web::api_keys::PATH;
 use crate::web::errors;
 use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::human_time;
@@ -24,7 +25,6 @@ use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::web::signed::{self, Member};
 use crate::AppState;
 
-pub const PATH: &str = "/settings/api-keys";
 /// The session's one-time tokens of the key creation form.
 const KEY_FORM: &str = "api_key";
 
