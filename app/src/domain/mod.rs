@@ -17,6 +17,7 @@ pub mod refusal;
 pub mod roles;
 pub mod secret;
 pub mod sso;
+pub mod sso_sign_in;
 pub mod text;
 pub mod tokens;
 pub mod users;

@@ -6,9 +6,9 @@ use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::roles::Role;
 use app::domain::sso::{
-    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoInvitation, SsoSignIn,
-    SsoSignInOutcome,
+    EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
 };
+use app::domain::sso_sign_in::{self as sign_in_rules, SignInFacts, SignInRefused, SignInUser};
 use app::domain::users::UserRecord;
 use app::ports::{SsoStore, StoreResult};
 use async_trait::async_trait;
@@ -294,94 +294,86 @@ impl SsoStore for SqlStore {
     }
 
     async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {
+        // The rules are `domain::sso_sign_in`'s: this reads the facts they decide on and
+        // writes what they decided, in one transaction.
         port(async {
             let now = s.now.millis();
             let mut tx = self.begin().await?;
-            let known = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
+            let identity_user = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
                 .bind(&s.connection_id)
                 .bind(&s.subject)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let new_identity = known.is_none();
-            // The user: by the identity when it is known (never by email), else by the email.
-            let existing = match &known {
+            let user = match &identity_user {
                 Some(user_id) => sqlx::query_as::<_, UserRow>(&USER_BY_ID).bind(user_id),
                 None => sqlx::query_as::<_, UserRow>(&USER_BY_EMAIL).bind(s.email.as_str()),
             }
             .fetch_optional(&mut *tx)
             .await?;
-            let existing = decode_opt::<_, UserRecord>(existing)?;
-            if let (true, Some(user)) = (new_identity, &existing) {
-                let linked = sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
+            let user = decode_opt::<_, UserRecord>(user)?;
+            let user_linked_elsewhere = match (&identity_user, &user) {
+                (None, Some(user)) => sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
                     .bind(&s.connection_id)
                     .bind(&user.id)
                     .fetch_optional(&mut *tx)
-                    .await?;
-                if linked.is_some() {
-                    return Ok(SsoSignInOutcome::UserLinkedElsewhere);
-                }
-            }
-            let email = existing
-                .as_ref()
-                .map(|u| u.email.clone())
-                .unwrap_or_else(|| s.email.clone());
-            // The connection must still serve the person's domain, for known identities too: a
-            // domain removed after the sign-in started (or after the identity was linked) ends it.
+                    .await?
+                    .is_some(),
+                _ => false,
+            };
+            let facts = SignInFacts {
+                identity_user,
+                user,
+                user_linked_elsewhere,
+            };
+            let begun = match sign_in_rules::start(&s, &facts) {
+                Ok(begun) => begun,
+                Err(refused) => return Ok(refused_outcome(refused)),
+            };
             let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
                 .bind(&s.connection_id)
-                .bind(email.domain())
+                .bind(begun.email.domain())
                 .fetch_one(&mut *tx)
                 .await?;
-            if served == 0 {
-                return Ok(SsoSignInOutcome::DomainNotServed);
-            }
-            // The invitation this sign-in accepts: one that names this person, still live.
-            let invitation = match s.invitation {
-                Some(SsoInvitation::Link(inv)) => Some(inv),
-                Some(SsoInvitation::Pending(inv)) if new_identity => Some(inv),
-                _ => None,
-            }
-            .filter(|inv| inv.email == email);
-            let accepted = match invitation {
-                Some(inv) => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
+            let accepted = match &begun.invitation {
+                Some(inv) if served > 0 => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
                     .bind(&inv.id)
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?
-                    .map(|_| inv),
-                None => None,
+                    .map(|_| inv.clone()),
+                _ => None,
             };
-            let (user_id, created) = match (&known, existing) {
-                (Some(user_id), _) => {
+            let steps =
+                match sign_in_rules::steps(&s, &facts, &begun, served > 0, accepted.as_ref()) {
+                    Ok(steps) => steps,
+                    // Dropping the transaction undoes the invitation's use.
+                    Err(refused) => return Ok(refused_outcome(refused)),
+                };
+            let user_id = steps.user.id().to_owned();
+            match &steps.user {
+                SignInUser::New(_) => {
+                    sqlx::query(INSERT_SSO_USER)
+                        .bind(&user_id)
+                        .bind(begun.email.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    // A pending sign-up for this address can never become a user now.
+                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
+                        .bind(begun.email.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                SignInUser::Existing(_) if !steps.link_identity => {
                     sqlx::query(TOUCH_SSO_IDENTITY)
                         .bind(&s.connection_id)
                         .bind(&s.subject)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                    (user_id.clone(), false)
                 }
-                (None, Some(user)) => (user.id, false),
-                (None, None) => {
-                    // The sign-up policy: nobody is created without an invitation, unless the
-                    // server is open or the connection's owner chose to create users.
-                    if !s.may_create_user && accepted.is_none() {
-                        return Ok(SsoSignInOutcome::NotInvited);
-                    }
-                    sqlx::query(INSERT_SSO_USER)
-                        .bind(&s.new_user_id)
-                        .bind(email.as_str())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    // A pending sign-up for this address can never become a user now.
-                    sqlx::query(DELETE_PENDING_FOR_EMAIL)
-                        .bind(email.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    (s.new_user_id.clone(), true)
-                }
-            };
+                SignInUser::Existing(_) => {}
+            }
             if let Some(inv) = &accepted {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
                     .bind(&inv.account_id)
@@ -391,7 +383,7 @@ impl SsoStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            if new_identity {
+            if steps.link_identity {
                 sqlx::query(INSERT_SSO_IDENTITY)
                     .bind(&s.connection_id)
                     .bind(&s.subject)
@@ -399,23 +391,17 @@ impl SsoStore for SqlStore {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                // A first sign-in makes the person a member of the connection's account, unless
-                // they were created only because another account invited them.
-                let by_invitation_elsewhere = created
-                    && !s.may_create_user
-                    && accepted
-                        .as_ref()
-                        .is_some_and(|i| i.account_id != s.account_id);
-                if !by_invitation_elsewhere {
-                    sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                        .bind(&s.account_id)
-                        .bind(&user_id)
-                        .bind(Role::Member.as_str())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
             }
+            if let Some(account_id) = &steps.join_connection_account {
+                sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
+                    .bind(account_id)
+                    .bind(&user_id)
+                    .bind(Role::Member.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let new_identity = steps.link_identity;
             let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
                 .bind(&user_id)
                 .fetch_one(&mut *tx)
@@ -451,5 +437,14 @@ impl SsoStore for SqlStore {
             })
         })
         .await
+    }
+}
+
+/// What a refused sign-in answers (nothing was written).
+fn refused_outcome(refused: SignInRefused) -> SsoSignInOutcome {
+    match refused {
+        SignInRefused::NotInvited => SsoSignInOutcome::NotInvited,
+        SignInRefused::DomainNotServed => SsoSignInOutcome::DomainNotServed,
+        SignInRefused::UserLinkedElsewhere => SsoSignInOutcome::UserLinkedElsewhere,
     }
 }
