@@ -21,6 +21,7 @@ pub mod domain;
 pub mod flows;
 pub mod hashing;
 pub mod mails;
+pub mod paths;
 pub mod plans;
 pub mod ports;
 pub mod sealing;

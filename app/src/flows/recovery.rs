@@ -6,6 +6,7 @@ use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::{tokens::issue_link, FlowError, Outcome, Refusal};
 use crate::mails;
+use crate::paths;
 use crate::AppState;
 
 /// Sends a reset link if the address has a user (at most one a minute). The answer is the
@@ -76,7 +77,7 @@ pub async fn reset_password(state: &AppState, token_hash: &str, password: &Secre
         return Err(dead().into());
     };
     if let Some(user) = state.store.user_by_id(&user_id).await? {
-        let reset_link = state.config.link("/forgot");
+        let reset_link = state.config.link(paths::FORGOT);
         mail::send_throttled(
             state,
             MailKind::PasswordChanged,

@@ -14,6 +14,7 @@ use crate::domain::users::{ConfirmOutcome, NewPendingSignUp, NewSignUp};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::{floods, FlowError, Outcome, Refusal};
 use crate::mails;
+use crate::paths;
 use crate::AppState;
 pub const FIRST_WORKSPACE_NAME: &str = "Main";
 
@@ -75,8 +76,8 @@ async fn finish_sign_up(state: &AppState, email: &EmailAddress) -> Result<(), Fl
         if mail::take_slot(state, MailKind::SignUpNotice, email).await? {
             state.send_mail_later(mails::sign_up_attempt_notice(
                 email,
-                &state.config.link("/sign-in"),
-                &state.config.link("/forgot"),
+                &state.config.link(paths::SIGN_IN),
+                &state.config.link(paths::FORGOT),
             ));
         }
         return Ok(());

@@ -40,6 +40,7 @@ mod ssr {
     use super::{AddDomain, DeleteDomain, VerifyDomain};
     use crate::domain::paging::PageRequest;
     use crate::flows::domains;
+    use crate::paths;
     use crate::session::take_flash;
     use crate::web::forms::{Ctx, Next};
     use crate::web::respond::PageResult;
@@ -48,7 +49,7 @@ mod ssr {
     use crate::web::signed;
     use crate::AppState;
 
-    pub const PATH: &str = "/settings/domains";
+    pub const PATH: &str = paths::DOMAINS;
 
     pub async fn handle_add(ctx: &Ctx, input: String) -> Next {
         let owner = ctx.owner(PATH).await?;

@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::web::request;
 use crate::web::shell::{render_page, AuthCard};
 
@@ -76,7 +78,7 @@ pub fn too_many_attempts(retry_after_secs: u64) -> Response {
         "Too many attempts",
         format!("There were too many failed sign-in attempts from your network. Try again in {minutes} minute(s)."),
         Back {
-            href: "/forgot",
+            href: paths::FORGOT,
             text: "Forgot your password?",
         },
     )
@@ -120,7 +122,7 @@ fn with_status(mut page: Response, status: StatusCode) -> Response {
 }
 
 const WORKSPACES: Back = Back {
-    href: "/home",
+    href: paths::HOME,
     text: "Back to your workspaces",
 };
 
@@ -162,7 +164,7 @@ pub fn too_many_requests(retry_after_secs: u64) -> Response {
         "Too many requests",
         format!("There were too many requests like this one from your network. Try again in {minutes} minute(s)."),
         Back {
-            href: "/sign-in",
+            href: paths::SIGN_IN,
             text: "Back to sign in",
         },
     )

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::auth::{self, AdminOf, AuthError, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
 use crate::flows::{FlowError, Refusal, Stopped};
@@ -90,7 +92,9 @@ impl Ctx {
 
     /// The signed-in person; signed out, to sign in.
     pub async fn signed_or_sign_in(&self) -> Result<Signed, Leave> {
-        self.signed().await?.map_or_else(|| leave("/sign-in"), Ok)
+        self.signed()
+            .await?
+            .map_or_else(|| leave(paths::SIGN_IN), Ok)
     }
 
     /// The signed-in member in their current account (role read now); instead, sign-in when
@@ -98,12 +102,12 @@ impl Ctx {
     pub async fn member(&self) -> Result<MemberOf, Leave> {
         let signed = self.signed_or_sign_in().await?;
         let Some(account_id) = signed.current_account().map(str::to_owned) else {
-            return leave("/accounts");
+            return leave(paths::ACCOUNTS);
         };
         let member = auth::member_of(&self.state, &signed, &account_id)
             .await
             .map_err(FlowError::from)?;
-        member.map_or_else(|| leave("/accounts"), Ok)
+        member.map_or_else(|| leave(paths::ACCOUNTS), Ok)
     }
 
     /// An owner or admin of the current account; anyone else goes back to `back` with the one

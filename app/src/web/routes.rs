@@ -8,6 +8,8 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::ServerFn as _;
 
+use crate::paths;
+
 use crate::domain::floods::Door;
 use crate::web::guards;
 use crate::web::recovery::actions::{ForgotPassword, UnlockAccount};
@@ -32,39 +34,36 @@ fn gated(state: &AppState, door: Door) -> axum::routing::MethodRouter<AppState> 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(sign_in::page::root))
-        .route("/sign-in", get(sign_in::page::email_step))
-        .route("/sign-in/password", get(sign_in::page::password_step))
-        .route("/sign-up", get(sign_up::page::sign_up_page))
-        .route("/check-email", get(sign_up::page::check_email_page))
-        .route("/forgot", get(recovery::page::forgot_page))
-        .route("/forgot/sent", get(recovery::page::forgot_sent_page))
-        .route("/confirm", get(recovery::links::confirm_page))
-        .route("/unlock", get(recovery::links::unlock_page))
-        .route("/reset", get(recovery::links::reset_page))
-        .route("/home", get(accounts::home::home_page))
-        .route("/accounts", get(accounts::picker::picker_page))
-        .route("/invite", get(members::invite::invite_page))
-        .route("/settings/members", get(members::page::members_page))
+        .route(paths::SIGN_IN, get(sign_in::page::email_step))
+        .route(paths::SIGN_IN_PASSWORD, get(sign_in::page::password_step))
+        .route(paths::SIGN_UP, get(sign_up::page::sign_up_page))
+        .route(paths::CHECK_EMAIL, get(sign_up::page::check_email_page))
+        .route(paths::FORGOT, get(recovery::page::forgot_page))
+        .route(paths::FORGOT_SENT, get(recovery::page::forgot_sent_page))
+        .route(paths::CONFIRM, get(recovery::links::confirm_page))
+        .route(paths::UNLOCK, get(recovery::links::unlock_page))
+        .route(paths::RESET, get(recovery::links::reset_page))
+        .route(paths::HOME, get(accounts::home::home_page))
+        .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
+        .route(paths::INVITE, get(members::invite::invite_page))
+        .route(paths::MEMBERS, get(members::page::members_page))
         .route(
-            "/settings/members/{user_id}/remove",
+            paths::MEMBER_REMOVAL,
             get(members::page::confirm_remove_page),
         )
-        .route("/settings/activity", get(members::page::activity_page))
-        .route("/settings/sso", get(sso::page::sso_page))
+        .route(paths::ACTIVITY, get(members::page::activity_page))
+        .route(paths::SSO, get(sso::page::sso_page))
+        .route(paths::SSO_ENFORCEMENT, get(sso::page::confirm_enforce_page))
+        .route(paths::DOMAINS, get(domains::domains_page))
+        .route(paths::RESEND_CONFIRMATION, get(sign_up::page::resend_page))
+        .route(paths::OIDC_CALLBACK, get(sso::callback::callback))
+        .route(paths::SIGN_IN_DIRECT, get(sign_in::page::direct_page))
         .route(
-            "/settings/sso/{id}/enforce",
-            get(sso::page::confirm_enforce_page),
-        )
-        .route("/settings/domains", get(domains::domains_page))
-        .route("/resend-confirmation", get(sign_up::page::resend_page))
-        .route("/auth/oidc/callback", get(sso::callback::callback))
-        .route("/sign-in/direct", get(sign_in::page::direct_page))
-        .route(
-            "/settings/api-keys",
+            paths::API_KEYS,
             get(api_keys::page::keys_page).post(api_keys::page::create_key),
         )
         .route(
-            "/settings/api-keys/{id}/delete",
+            paths::API_KEY_DELETION,
             get(api_keys::page::confirm_delete_page),
         )
         .route(

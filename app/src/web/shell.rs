@@ -3,6 +3,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use leptos::prelude::*;
 
+use crate::paths;
+
 /// Renders a full page. There is no hydration: the HTML is the whole app, and it works
 /// with JavaScript off and under a CSP without inline scripts.
 pub fn render_page<V>(status: StatusCode, title: &str, body: impl FnOnce() -> V) -> Response
@@ -129,21 +131,21 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
     };
     view! {
         <header class="topbar">
-            <a class="brand" href="/home">
+            <a class="brand" href=paths::HOME>
                 <span class="brand-mark" aria-hidden="true">"T"</span>
                 <span>"Terminus Hub"</span>
             </a>
             <nav aria-label="Main">
-                {link("/home", "Workspaces")}
-                {chrome.is_admin.then(|| link("/settings/members", "Members"))}
-                {chrome.is_admin.then(|| link("/settings/api-keys", "API keys"))}
-                {chrome.is_admin.then(|| link("/settings/activity", "Activity"))}
-                {chrome.is_owner.then(|| link("/settings/domains", "Domains"))}
-                {chrome.is_owner.then(|| link("/settings/sso", "Single sign-on"))}
+                {link(paths::HOME, "Workspaces")}
+                {chrome.is_admin.then(|| link(paths::MEMBERS, "Members"))}
+                {chrome.is_admin.then(|| link(paths::API_KEYS, "API keys"))}
+                {chrome.is_admin.then(|| link(paths::ACTIVITY, "Activity"))}
+                {chrome.is_owner.then(|| link(paths::DOMAINS, "Domains"))}
+                {chrome.is_owner.then(|| link(paths::SSO, "Single sign-on"))}
             </nav>
             <div class="who">
                 <span class="account-name">{chrome.account_name.clone()}</span>
-                <a class="switch-account" href="/accounts">"Switch account"</a>
+                <a class="switch-account" href=paths::ACCOUNTS>"Switch account"</a>
                 <span class="muted">{chrome.email.clone()}</span>
                 <form method="post" action="/_fn/sign_out">
                     <button type="submit" class="link">"Sign out"</button>

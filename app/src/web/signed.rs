@@ -6,6 +6,7 @@ use tower_sessions::Session;
 use super::errors;
 use super::respond::{see_other, PageError};
 use crate::auth::{self, AdminOf, MemberOf, OwnerOf, Signed};
+use crate::paths;
 use crate::session;
 use crate::web::shell::Chrome;
 use crate::AppState;
@@ -45,12 +46,12 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Sig
 /// when signed out, the account picker when no account is chosen or they left it.
 pub async fn member(state: &AppState, session: &Session) -> Result<Member, PageError> {
     let Some(signed) = signed_in(state, session).await? else {
-        return Err(PageError::Instead(see_other("/sign-in")));
+        return Err(PageError::Instead(see_other(paths::SIGN_IN)));
     };
     let found = auth::current_member(state, &signed).await?;
     let Some((member, account_name)) = found else {
         session::set_current_account(session, None).await?;
-        return Err(PageError::Instead(see_other("/accounts")));
+        return Err(PageError::Instead(see_other(paths::ACCOUNTS)));
     };
     Ok(Member {
         signed,

@@ -4,6 +4,8 @@ use axum::http::StatusCode;
 use leptos::prelude::*;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::flows::accounts;
 use crate::session::take_flash;
 use crate::web::respond::PageResult;
@@ -20,7 +22,7 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
     let title = chrome.account_name.clone();
     Ok(render_page(StatusCode::OK, &title, move || {
         view! {
-            <SignedIn chrome=chrome.clone() current="/home">
+            <SignedIn chrome=chrome.clone() current=paths::HOME>
                 <Messages notice=flash.notice.clone() error=flash.error.clone()/>
                 <p class="eyebrow">{format!("{} · {role}", chrome.account_name)}</p>
                 <h1>"Workspaces"</h1>

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::flows::accounts;
 use crate::session::take_flash;
 use crate::web::accounts::actions::{CreateAccount, SwitchAccount};
@@ -16,7 +18,7 @@ use crate::AppState;
 
 pub async fn picker_page(State(state): State<AppState>, session: Session) -> PageResult {
     let Some(user) = signed::signed_in(&state, &session).await? else {
-        return Ok(see_other("/sign-in"));
+        return Ok(see_other(paths::SIGN_IN));
     };
     let flash = take_flash(&session).await?;
     let memberships = accounts::memberships(&state, &user).await?;

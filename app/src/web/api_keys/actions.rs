@@ -2,6 +2,8 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::flows::api_keys;
 use crate::web::api_keys::PATH;
 use crate::web::forms::{Ctx, Next};
@@ -10,11 +12,11 @@ use crate::web::forms::{Ctx, Next};
 pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_delete_api_key(&ctx, id).await;
-    ctx.finish(result, "/settings/api-keys").await
+    ctx.finish(result, paths::API_KEYS).await
 }
 
 pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
-    let admin = ctx.admin("/home").await?;
+    let admin = ctx.admin(paths::HOME).await?;
     let deleted = api_keys::delete(&ctx.state, &admin, &id).await;
     ctx.settle(deleted, PATH).await?;
     ctx.notice(

@@ -3,4 +3,4 @@ pub mod actions;
 pub mod page;
 
 /// The keys page, where its forms' actions send the browser back to.
-pub const PATH: &str = "/settings/api-keys";
+pub const PATH: &str = crate::paths::API_KEYS;

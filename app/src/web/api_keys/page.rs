@@ -15,6 +15,7 @@ use crate::domain::clock::Timestamp;
 use crate::domain::paging::PageRequest;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
+use crate::paths;
 use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::api_keys::PATH;
@@ -154,7 +155,7 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                             <td>{human_time(k.created_at)}</td>
                             <td>{k.last_used_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
                             <td>{k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
-                            <td><a href=format!("{PATH}/{}/delete", k.id) class="danger-link">"Delete"</a></td>
+                            <td><a href=paths::api_key_deletion(&k.id) class="danger-link">"Delete"</a></td>
                         </tr>
                     }
                 }).collect_view()}

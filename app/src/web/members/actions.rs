@@ -2,6 +2,8 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
@@ -16,46 +18,46 @@ use crate::web::sso::actions::begin_sso;
 pub async fn invite_member(email: String, role: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_invite(&ctx, email, role).await;
-    ctx.finish(result, "/settings/members").await
+    ctx.finish(result, paths::MEMBERS).await
 }
 
 #[server(prefix = "/_fn", endpoint = "change_member_role")]
 pub async fn change_member_role(user_id: String, role: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_change_role(&ctx, user_id, role).await;
-    ctx.finish(result, "/settings/members").await
+    ctx.finish(result, paths::MEMBERS).await
 }
 
 #[server(prefix = "/_fn", endpoint = "remove_member")]
 pub async fn remove_member(user_id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_remove(&ctx, user_id).await;
-    ctx.finish(result, "/settings/members").await
+    ctx.finish(result, paths::MEMBERS).await
 }
 
 #[server(prefix = "/_fn", endpoint = "resend_invitation")]
 pub async fn resend_invitation(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_resend_invitation(&ctx, id).await;
-    ctx.finish(result, "/settings/members").await
+    ctx.finish(result, paths::MEMBERS).await
 }
 
 #[server(prefix = "/_fn", endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_revoke_invitation(&ctx, id).await;
-    ctx.finish(result, "/settings/members").await
+    ctx.finish(result, paths::MEMBERS).await
 }
 
 #[server(prefix = "/_fn", endpoint = "accept_invitation")]
 pub async fn accept_invitation(#[server(default)] password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_accept_invitation(&ctx, Secret::new(password)).await;
-    ctx.finish(result, "/invite").await
+    ctx.finish(result, paths::INVITE).await
 }
 
 /// The members page, where every form here comes back to.
-const MEMBERS: &str = "/settings/members";
+const MEMBERS: &str = paths::MEMBERS;
 
 /// The role picked in a form, or the refusal next to its field.
 fn picked_role(role: &str) -> Result<Role, Stopped> {
@@ -88,7 +90,7 @@ pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
     ctx.settle(removed, MEMBERS).await?;
     if user_id == actor.user_id() {
         session::set_current_account(&ctx.session, None).await?;
-        return ctx.notice("You left the account.", "/accounts").await;
+        return ctx.notice("You left the account.", paths::ACCOUNTS).await;
     }
     ctx.notice("The member was removed.", MEMBERS).await
 }
@@ -117,12 +119,12 @@ pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
 pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
     let Some(token) = session::link_token(&ctx.session, TokenPurpose::Invite).await? else {
         session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-        return Ok("/invite".into());
+        return Ok(paths::INVITE.into());
     };
     let signed = ctx.signed().await?;
     let accepted = members::accept_invitation(&ctx.state, &token, signed.as_ref(), &password).await;
     let (user_id, account_id, account_name, new_user) =
-        match ctx.settle(accepted, "/invite").await? {
+        match ctx.settle(accepted, paths::INVITE).await? {
             Acceptance::Joined {
                 user_id,
                 account_id,
@@ -130,9 +132,9 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
                 new_user,
             } => (user_id, account_id, account_name, new_user),
             Acceptance::SignInFirst(email) => {
-                session::set_return_to(&ctx.session, "/invite").await?;
+                session::set_return_to(&ctx.session, paths::INVITE).await?;
                 session::set_sign_in_email(&ctx.session, email.as_str()).await?;
-                return Ok("/sign-in/password".into());
+                return Ok(paths::SIGN_IN_PASSWORD.into());
             }
             Acceptance::ThroughSso {
                 connection,
@@ -141,7 +143,7 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
                 // Enforced single sign-on: the provider signs them in, and the callback accepts
                 // this invitation (the flow remembers which).
                 let purpose = SsoPurpose::AcceptInvitation { token_hash: token };
-                return begin_sso(ctx, &connection, invited.as_str(), purpose, "/invite").await;
+                return begin_sso(ctx, &connection, invited.as_str(), purpose, paths::INVITE).await;
             }
         };
     session::forget_link_token(&ctx.session, TokenPurpose::Invite).await?;
@@ -159,5 +161,5 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
     }
     let flash = Flash::notice(format!("Welcome to {account_name}."));
     session::set_flash(&ctx.session, flash).await?;
-    Ok("/home".into())
+    Ok(paths::HOME.into())
 }

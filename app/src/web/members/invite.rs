@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::{members, Stopped};
 use crate::session::{self, take_flash};
@@ -24,7 +26,7 @@ pub async fn invite_page(
 ) -> PageResult {
     if let Some(raw) = q.token() {
         session::set_link_token(&session, TokenPurpose::Invite, token_hash(raw)).await?;
-        return Ok(see_other("/invite"));
+        return Ok(see_other(paths::INVITE));
     }
     let flash = take_flash(&session).await?;
     let invitation = match session::link_token(&session, TokenPurpose::Invite).await? {
@@ -41,7 +43,7 @@ pub async fn invite_page(
                 <AuthCard title="Invitation">
                     <Messages notice=flash.notice.clone() error=flash.error.clone()/>
                     <p role="alert" class="alert">"This invitation link is invalid, has expired, was revoked or was already used. Ask the person who invited you for a new one."</p>
-                    <p><a href="/sign-in">"Go to sign in"</a></p>
+                    <p><a href=paths::SIGN_IN>"Go to sign in"</a></p>
                 </AuthCard>
             }
         }));

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::domain::paging::PageRequest;
 use crate::flows::members;
 use crate::session::take_flash;
@@ -59,7 +61,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                     </td>
                     <td>{human_time(m.since)}</td>
                     <td>{removable.then(|| view! {
-                        <a class="danger-link" href=format!("/settings/members/{}/remove", m.user_id)>
+                        <a class="danger-link" href=paths::member_removal(&m.user_id)>
                             {if m.user_id == me { "Leave" } else { "Remove" }}
                         </a>
                     })}</td>
@@ -91,7 +93,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
 
         let has_pending = !invitations.is_empty();
         view! {
-            <SignedIn chrome=chrome.clone() current="/settings/members">
+            <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
                 <Messages notice=flash.notice.clone() error=flash.error.clone()/>
                 <h1>"Members"</h1>
                 <table class="members">
@@ -149,14 +151,14 @@ pub async fn confirm_remove_page(
     };
     Ok(render_page(StatusCode::OK, "Remove member", move || {
         view! {
-            <SignedIn chrome=chrome.clone() current="/settings/members">
+            <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
                 <h1>{if leaving { "Leave account" } else { "Remove member" }}</h1>
                 <p>{question.clone()}</p>
                 <form method="post" action=RemoveMember::PATH class="inline">
                     <input type="hidden" name="user_id" value=target.user_id.clone()/>
                     <button type="submit" class="danger">{if leaving { "Leave account" } else { "Remove member" }}</button>
                     " "
-                    <a href="/settings/members">"Cancel"</a>
+                    <a href=paths::MEMBERS>"Cancel"</a>
                 </form>
             </SignedIn>
         }
@@ -194,7 +196,7 @@ pub async fn activity_page(State(state): State<AppState>, session: Session) -> P
         .collect();
     Ok(render_page(StatusCode::OK, "Activity", move || {
         view! {
-            <SignedIn chrome=chrome.clone() current="/settings/activity">
+            <SignedIn chrome=chrome.clone() current=paths::ACTIVITY>
                 <h1>"Activity"</h1>
                 <table class="activity">
                     <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Details"</th></tr></thead>

@@ -2,6 +2,8 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::recovery;
@@ -13,21 +15,21 @@ use crate::web::forms::{Ctx, Next};
 pub async fn unlock_account() -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_unlock(&ctx).await;
-    ctx.finish(result, "/unlock").await
+    ctx.finish(result, paths::UNLOCK).await
 }
 
 #[server(prefix = "/_fn", endpoint = "forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_forgot(&ctx, email).await;
-    ctx.finish(result, "/forgot").await
+    ctx.finish(result, paths::FORGOT).await
 }
 
 #[server(prefix = "/_fn", endpoint = "reset_password")]
 pub async fn reset_password(password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_reset(&ctx, Secret::new(password)).await;
-    ctx.finish(result, "/reset").await
+    ctx.finish(result, paths::RESET).await
 }
 
 /// Uses the unlock link whose token the session holds.
@@ -36,17 +38,20 @@ pub async fn handle_unlock(ctx: &Ctx) -> Next {
         Some(hash) => recovery::unlock(&ctx.state, &hash).await,
         None => Err(Refusal::conflict("link_dead", recovery::DEAD_LINK).into()),
     };
-    ctx.settle(unlocked, "/unlock").await?;
+    ctx.settle(unlocked, paths::UNLOCK).await?;
     session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
-    ctx.notice("Your account is unlocked. Sign in to continue.", "/sign-in")
-        .await
+    ctx.notice(
+        "Your account is unlocked. Sign in to continue.",
+        paths::SIGN_IN,
+    )
+    .await
 }
 
 pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {
-    let address = ctx.email_or_back(&email, "/forgot").await?;
+    let address = ctx.email_or_back(&email, paths::FORGOT).await?;
     recovery::forgot_password(&ctx.state, &address);
     session::set_pending_email(&ctx.session, address.as_str()).await?;
-    Ok("/forgot/sent".into())
+    Ok(paths::FORGOT_SENT.into())
 }
 
 pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
@@ -57,19 +62,19 @@ pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
     match reset {
         // A password the policy refuses: back to the form, the link still good.
         Err(Stopped::Refused(refusal)) if refusal.field().is_some() => {
-            ctx.stopped(Stopped::Refused(refusal), "/reset").await
+            ctx.stopped(Stopped::Refused(refusal), paths::RESET).await
         }
         Err(Stopped::Broken(err)) => Err(err.into()),
         // A dead link: ask for a new one.
         Err(stopped) => {
             session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
-            ctx.stopped(stopped, "/forgot").await
+            ctx.stopped(stopped, paths::FORGOT).await
         }
         Ok(()) => {
             session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
             ctx.notice(
                 "Your password was changed. Sign in with your new password.",
-                "/sign-in",
+                paths::SIGN_IN,
             )
             .await
         }

@@ -9,6 +9,8 @@ use leptos::server_fn::ServerFn as _;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::recovery::link_is_live;
 use crate::flows::sign_up::confirmation_email;
@@ -77,7 +79,7 @@ pub async fn confirm_page(
 ) -> PageResult {
     if let Some(raw) = &q.token {
         session::set_link_token(&session, TokenPurpose::Confirm, token_hash(raw)).await?;
-        return Ok(see_other("/confirm"));
+        return Ok(see_other(paths::CONFIRM));
     }
     let flash = take_flash(&session).await?;
     let email = match session::link_token(&session, TokenPurpose::Confirm).await? {
@@ -88,7 +90,7 @@ pub async fn confirm_page(
         return Ok(dead_link(
             "Confirm your email",
             flash,
-            "/sign-up",
+            paths::SIGN_UP,
             "Sign up again to get a new link",
         ));
     };
@@ -120,12 +122,13 @@ pub async fn unlock_page(
     session: Session,
     Query(q): Query<LinkQuery>,
 ) -> PageResult {
-    let (live, flash) = link_state(&state, &session, TokenPurpose::Unlock, &q, "/unlock").await?;
+    let (live, flash) =
+        link_state(&state, &session, TokenPurpose::Unlock, &q, paths::UNLOCK).await?;
     if !live {
         return Ok(dead_link(
             "Unlock your account",
             flash,
-            "/sign-in",
+            paths::SIGN_IN,
             "Back to sign in",
         ));
     }
@@ -151,12 +154,12 @@ pub async fn reset_page(
     session: Session,
     Query(q): Query<LinkQuery>,
 ) -> PageResult {
-    let (live, flash) = link_state(&state, &session, TokenPurpose::Reset, &q, "/reset").await?;
+    let (live, flash) = link_state(&state, &session, TokenPurpose::Reset, &q, paths::RESET).await?;
     if !live {
         return Ok(dead_link(
             "Choose a new password",
             flash,
-            "/forgot",
+            paths::FORGOT,
             "Ask for a new link",
         ));
     }

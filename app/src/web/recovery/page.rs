@@ -5,6 +5,7 @@ use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
 use super::actions::ForgotPassword;
+use crate::paths;
 use crate::session::{self, take_flash};
 use crate::web::respond::PageResult;
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
@@ -25,7 +26,7 @@ pub async fn forgot_page(session: Session) -> PageResult {
                             value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
                         <button type="submit" class="primary">"Send reset link"</button>
                     </form>
-                    <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                    <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
                 </AuthCard>
             }
         },
@@ -41,7 +42,7 @@ pub async fn forgot_sent_page(session: Session) -> PageResult {
                     {format!("If an account exists for {email}, we sent a link to reset its password.")}
                 </p>
                 <p class="muted">"The link works for 1 hour. Nothing arrived? Check your spam folder or try again in a minute."</p>
-                <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
             </AuthCard>
         }
     }))

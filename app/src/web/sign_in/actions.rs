@@ -3,6 +3,8 @@
 use axum::Extension;
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
@@ -15,7 +17,7 @@ use crate::web::sso::actions::begin_sso;
 pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_sign_in_email(&ctx, email).await;
-    ctx.finish(result, "/sign-in").await
+    ctx.finish(result, paths::SIGN_IN).await
 }
 
 /// "Continue with SSO" on the password step of a claimed (not enforced) domain.
@@ -23,35 +25,35 @@ pub async fn sign_in_email(email: String) -> Result<(), ServerFnError> {
 pub async fn start_sso() -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_start_sso(&ctx).await;
-    ctx.finish(result, "/sign-in").await
+    ctx.finish(result, paths::SIGN_IN).await
 }
 
 #[server(prefix = "/_fn", endpoint = "sign_in_password")]
 pub async fn sign_in_password(email: String, password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_sign_in_password(&ctx, email, Secret::new(password)).await;
-    ctx.finish(result, "/sign-in/password").await
+    ctx.finish(result, paths::SIGN_IN_PASSWORD).await
 }
 
 #[server(prefix = "/_fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_sign_out(&ctx).await;
-    ctx.finish(result, "/sign-in").await
+    ctx.finish(result, paths::SIGN_IN).await
 }
 
 pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
-    let address = ctx.email_or_back(&email, "/sign-in").await?;
+    let address = ctx.email_or_back(&email, paths::SIGN_IN).await?;
     session::set_sign_in_email(&ctx.session, address.as_str()).await?;
     match sign_in::decide_email_step(&ctx.state, &address).await? {
-        EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok("/sign-in/password".into()),
+        EmailStep::Password | EmailStep::PasswordOrSso(_) => Ok(paths::SIGN_IN_PASSWORD.into()),
         EmailStep::Sso(connection) => {
             begin_sso(
                 ctx,
                 &connection,
                 address.as_str(),
                 SsoPurpose::SignIn,
-                "/sign-in",
+                paths::SIGN_IN,
             )
             .await
         }
@@ -61,7 +63,7 @@ pub async fn handle_sign_in_email(ctx: &Ctx, email: String) -> Next {
 pub async fn handle_start_sso(ctx: &Ctx) -> Next {
     let email = session::sign_in_email(&ctx.session).await?;
     let Some(address) = email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
-        return Ok("/sign-in".into());
+        return Ok(paths::SIGN_IN.into());
     };
     match sign_in::decide_email_step(&ctx.state, &address).await? {
         EmailStep::PasswordOrSso(connection) | EmailStep::Sso(connection) => {
@@ -70,11 +72,11 @@ pub async fn handle_start_sso(ctx: &Ctx) -> Next {
                 &connection,
                 address.as_str(),
                 SsoPurpose::SignIn,
-                "/sign-in",
+                paths::SIGN_IN,
             )
             .await
         }
-        EmailStep::Password => Ok("/sign-in/password".into()),
+        EmailStep::Password => Ok(paths::SIGN_IN_PASSWORD.into()),
     }
 }
 
@@ -88,7 +90,7 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
     session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
     let outcome =
         sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation).await;
-    let signed_in = ctx.settle(outcome, "/sign-in/password").await?;
+    let signed_in = ctx.settle(outcome, paths::SIGN_IN_PASSWORD).await?;
     start_password_session(ctx, signed_in.user_id, signed_in.session_epoch).await
 }
 
@@ -107,5 +109,5 @@ pub async fn start_password_session(ctx: &Ctx, user_id: String, session_epoch: i
 pub async fn handle_sign_out(ctx: &Ctx) -> Next {
     session::sign_out(&ctx.session).await?;
     session::set_flash(&ctx.session, Flash::notice("You have signed out.")).await?;
-    Ok("/sign-in".into())
+    Ok(paths::SIGN_IN.into())
 }

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::domain::email::EmailAddress;
 use crate::flows::sign_in::{decide_email_step, EmailStep};
 use crate::session::{self, take_flash};
@@ -16,14 +18,14 @@ use crate::AppState;
 
 pub async fn root(State(state): State<AppState>, session: Session) -> PageResult {
     match signed::signed_in(&state, &session).await? {
-        Some(_) => Ok(see_other("/home")),
-        None => Ok(see_other("/sign-in")),
+        Some(_) => Ok(see_other(paths::HOME)),
+        None => Ok(see_other(paths::SIGN_IN)),
     }
 }
 
 pub async fn email_step(State(state): State<AppState>, session: Session) -> PageResult {
     if signed::signed_in(&state, &session).await?.is_some() {
-        return Ok(see_other("/home"));
+        return Ok(see_other(paths::HOME));
     }
     let flash = take_flash(&session).await?;
     let remembered = session::sign_in_email(&session).await?;
@@ -37,10 +39,10 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                     <button type="submit" class="primary">"Continue"</button>
                 </form>
                 <p class="links">
-                    <a href="/forgot">"Forgot your password?"</a>
+                    <a href=paths::FORGOT>"Forgot your password?"</a>
                 </p>
-                <p class="switch">"New to Terminus Hub? " <a href="/sign-up">"Create an account"</a></p>
-                <p class="muted"><a href="/sign-in/direct">"Owner or admin? Sign in with your password"</a></p>
+                <p class="switch">"New to Terminus Hub? " <a href=paths::SIGN_UP>"Create an account"</a></p>
+                <p class="muted"><a href=paths::SIGN_IN_DIRECT>"Owner or admin? Sign in with your password"</a></p>
             </AuthCard>
         }
     }))
@@ -48,10 +50,10 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
 
 pub async fn password_step(State(state): State<AppState>, session: Session) -> PageResult {
     if signed::signed_in(&state, &session).await?.is_some() {
-        return Ok(see_other("/home"));
+        return Ok(see_other(paths::HOME));
     }
     let Some(email) = session::sign_in_email(&session).await? else {
-        return Ok(see_other("/sign-in"));
+        return Ok(see_other(paths::SIGN_IN));
     };
     let flash = take_flash(&session).await?;
     let offers_sso = match EmailAddress::parse(&email) {
@@ -74,13 +76,13 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
                 <form method="post" action=SignInPassword::PATH novalidate=true>
                     <Field label="Email" name="email" kind="email" autocomplete="username"
                         value=Some(email.clone()) readonly=true/>
-                    <p class="change"><a href="/sign-in">"Use a different email"</a></p>
+                    <p class="change"><a href=paths::SIGN_IN>"Use a different email"</a></p>
                     <Field label="Password" name="password" kind="password" autocomplete="current-password"
                         error=flash.field("password") autofocus=true/>
                     <button type="submit" class="primary">"Sign in"</button>
                 </form>
-                <p class="links"><a href="/forgot">"Forgot your password?"</a></p>
-                <p class="links"><a href="/resend-confirmation">"Signed up but never confirmed? Resend the confirmation email"</a></p>
+                <p class="links"><a href=paths::FORGOT>"Forgot your password?"</a></p>
+                <p class="links"><a href=paths::RESEND_CONFIRMATION>"Signed up but never confirmed? Resend the confirmation email"</a></p>
             </AuthCard>
         }
     }))
@@ -91,7 +93,7 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
 /// message), so an owner always has a way in.
 pub async fn direct_page(State(state): State<AppState>, session: Session) -> PageResult {
     if signed::signed_in(&state, &session).await?.is_some() {
-        return Ok(see_other("/home"));
+        return Ok(see_other(paths::HOME));
     }
     let flash = take_flash(&session).await?;
     let remembered = session::sign_in_email(&session).await?;
@@ -109,8 +111,8 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
                             error=flash.field("password")/>
                         <button type="submit" class="primary">"Sign in"</button>
                     </form>
-                    <p class="links"><a href="/resend-confirmation">"Signed up but never confirmed? Resend the confirmation email"</a></p>
-                    <p class="links"><a href="/sign-in">"Back to sign in"</a></p>
+                    <p class="links"><a href=paths::RESEND_CONFIRMATION>"Signed up but never confirmed? Resend the confirmation email"</a></p>
+                    <p class="links"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
                 </AuthCard>
             }
         },

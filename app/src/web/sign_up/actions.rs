@@ -2,6 +2,8 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
@@ -15,7 +17,7 @@ use crate::web::sign_in::actions::start_password_session;
 pub async fn sign_up(#[server(default)] email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_sign_up(&ctx, email).await;
-    ctx.finish(result, "/sign-up").await
+    ctx.finish(result, paths::SIGN_UP).await
 }
 
 /// "Resend the confirmation email": for the address typed on `/resend-confirmation`, or
@@ -24,7 +26,7 @@ pub async fn sign_up(#[server(default)] email: String) -> Result<(), ServerFnErr
 pub async fn resend_confirmation(#[server(default)] email: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_resend(&ctx, email).await;
-    ctx.finish(result, "/check-email").await
+    ctx.finish(result, paths::CHECK_EMAIL).await
 }
 
 /// The form behind the confirmation link: the password its opener chooses.
@@ -32,7 +34,7 @@ pub async fn resend_confirmation(#[server(default)] email: String) -> Result<(),
 pub async fn confirm_email(#[server(default)] password: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_confirm(&ctx, Secret::new(password)).await;
-    ctx.finish(result, "/confirm").await
+    ctx.finish(result, paths::CONFIRM).await
 }
 
 pub async fn handle_sign_up(ctx: &Ctx, email: String) -> Next {
@@ -40,12 +42,12 @@ pub async fn handle_sign_up(ctx: &Ctx, email: String) -> Next {
         Ok(address) => {
             session::set_pending_email(&ctx.session, address.as_str()).await?;
             session::set_last_resend(&ctx.session, ctx.state.clock.now().millis()).await?;
-            Ok("/check-email".into())
+            Ok(paths::CHECK_EMAIL.into())
         }
         Err(Stopped::Refused(refusal)) => {
             let flash = refused(&refusal).value("email", &kept(&email));
             session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-up".into())
+            Ok(paths::SIGN_UP.into())
         }
         Err(Stopped::Broken(err)) => Err(err.into()),
     }
@@ -65,13 +67,13 @@ pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
                     .field_error("email", Some(err.to_string()))
                     .value("email", &kept(&typed));
                 session::set_flash(&ctx.session, flash).await?;
-                return Ok("/resend-confirmation".into());
+                return Ok(paths::RESEND_CONFIRMATION.into());
             }
         }
     };
     let Some(email) = email else {
         session::set_flash(&ctx.session, Flash::error("Enter your email to continue.")).await?;
-        return Ok("/resend-confirmation".into());
+        return Ok(paths::RESEND_CONFIRMATION.into());
     };
     let now = ctx.state.clock.now();
     let interval = ctx.state.config.mail_interval.as_millis() as i64;
@@ -79,7 +81,7 @@ pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
         if now.millis().saturating_sub(last) < interval {
             let flash = Flash::error("We sent an email less than a minute ago. Please wait a minute before asking for another one.");
             session::set_flash(&ctx.session, flash).await?;
-            return Ok("/check-email".into());
+            return Ok(paths::CHECK_EMAIL.into());
         }
     }
     session::set_last_resend(&ctx.session, now.millis()).await?;
@@ -93,7 +95,7 @@ pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
         )),
     )
     .await?;
-    Ok("/check-email".into())
+    Ok(paths::CHECK_EMAIL.into())
 }
 
 /// Uses the confirmation link whose token the session holds, with the password typed on its
@@ -102,11 +104,11 @@ pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
     let Some(hash) = session::link_token(&ctx.session, TokenPurpose::Confirm).await? else {
         let flash = Flash::error(sign_up_flow::DEAD_CONFIRMATION);
         session::set_flash(&ctx.session, flash).await?;
-        return Ok("/confirm".into());
+        return Ok(paths::CONFIRM.into());
     };
     let confirmed = match sign_up_flow::confirm(&ctx.state, &hash, &password).await {
         Ok(confirmed) => confirmed,
-        Err(stopped) => return ctx.stopped(stopped, "/confirm").await,
+        Err(stopped) => return ctx.stopped(stopped, paths::CONFIRM).await,
     };
     session::forget_link_token(&ctx.session, TokenPurpose::Confirm).await?;
     match confirmed {
@@ -124,13 +126,13 @@ pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
                 "Your email is confirmed and your account is ready. Your organisation signs you in with single sign-on: continue with your email.",
             );
             session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in".into())
+            Ok(paths::SIGN_IN.into())
         }
         Confirmed::AlreadyUser => {
             let flash =
                 Flash::notice("This email address already has an account. Sign in to continue.");
             session::set_flash(&ctx.session, flash).await?;
-            Ok("/sign-in".into())
+            Ok(paths::SIGN_IN.into())
         }
     }
 }

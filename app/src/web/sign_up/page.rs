@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::session::{self, take_flash};
 use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
@@ -14,7 +16,7 @@ use crate::AppState;
 
 pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> PageResult {
     if signed::signed_in(&state, &session).await?.is_some() {
-        return Ok(see_other("/home"));
+        return Ok(see_other(paths::HOME));
     }
     let flash = take_flash(&session).await?;
     if !crate::flows::sign_up::sign_up_open(&state) {
@@ -25,7 +27,7 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
                 view! {
                     <AuthCard title="Sign-up is by invitation only">
                         <p class="notice" role="status">{crate::flows::sign_up::CLOSED_MESSAGE}</p>
-                        <p class="switch">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+                        <p class="switch">"Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a></p>
                     </AuthCard>
                 }
             },
@@ -44,7 +46,7 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
                             hint=Some("We will email you a link. You choose your password on the page it opens.")/>
                         <button type="submit" class="primary">"Continue"</button>
                     </form>
-                    <p class="switch">"Already have an account? " <a href="/sign-in">"Sign in"</a></p>
+                    <p class="switch">"Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a></p>
                 </AuthCard>
             }
         },
@@ -67,7 +69,7 @@ pub async fn check_email_page(session: Session) -> PageResult {
                 <form method="post" action=ResendConfirmation::PATH>
                     <button type="submit" class="secondary">"Resend email"</button>
                 </form>
-                <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
             </AuthCard>
         }
     }))
@@ -91,7 +93,7 @@ pub async fn resend_page(session: Session) -> PageResult {
                             value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
                         <button type="submit" class="primary">"Send a new link"</button>
                     </form>
-                    <p class="switch"><a href="/sign-in">"Back to sign in"</a></p>
+                    <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
                 </AuthCard>
             }
         },

@@ -2,6 +2,8 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::paths;
+
 use crate::domain::secret::Secret;
 use crate::domain::sso::SsoConnection;
 use crate::flows::sso::Enforcement;
@@ -25,7 +27,7 @@ pub async fn create_sso_connection(
         create_users: create_users == "true",
     };
     let result = handle_create_sso(&ctx, form, Secret::new(client_secret)).await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 /// Posted by the enforcement confirmation page ("true") and by "Stop enforcing" ("false").
@@ -33,7 +35,7 @@ pub async fn create_sso_connection(
 pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_set_sso_enforced(&ctx, id, enforced == "true").await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 /// "Create users on first sign-in": on ("true") or off ("false").
@@ -41,14 +43,14 @@ pub async fn set_sso_enforced(id: String, enforced: String) -> Result<(), Server
 pub async fn set_sso_create_users(id: String, create_users: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_set_sso_create_users(&ctx, id, create_users == "true").await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 #[server(prefix = "/_fn", endpoint = "test_sso_connection")]
 pub async fn test_sso_connection(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_test_sso(&ctx, id).await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 /// An owner's test sign-in through the provider: the step before enforcement.
@@ -56,14 +58,14 @@ pub async fn test_sso_connection(id: String) -> Result<(), ServerFnError> {
 pub async fn start_sso_test(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_start_sso_test(&ctx, id).await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 #[server(prefix = "/_fn", endpoint = "delete_sso_connection")]
 pub async fn delete_sso_connection(id: String) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_delete_sso(&ctx, id).await;
-    ctx.finish(result, "/settings/sso").await
+    ctx.finish(result, paths::SSO).await
 }
 
 /// Starts the OpenID Connect flow: keeps state, nonce and PKCE verifier in the session and
@@ -117,7 +119,7 @@ pub struct SsoForm {
     pub create_users: bool,
 }
 
-const SSO: &str = "/settings/sso";
+const SSO: &str = paths::SSO;
 
 pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next {
     let owner = ctx.owner(SSO).await?;

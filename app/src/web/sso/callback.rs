@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
@@ -38,7 +40,7 @@ fn failure_page(failure: impl Into<Refusal>, provider_error: Option<String>) -> 
             <AuthCard title="Single sign-on">
                 <p role="alert" class="alert">{message.clone()}</p>
                 {provider_error.clone().map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
-                <p><a href="/sign-in">"Back to sign in"</a></p>
+                <p><a href=paths::SIGN_IN>"Back to sign in"</a></p>
             </AuthCard>
         }
     })
@@ -162,5 +164,5 @@ async fn test(
         Err(Stopped::Broken(err)) => return Err(err.into()),
     };
     session::set_flash(session, flash).await?;
-    Ok(see_other("/settings/sso"))
+    Ok(see_other(paths::SSO))
 }

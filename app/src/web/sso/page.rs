@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::paths;
+
 use crate::flows::sso::{self, redirect_uri};
 use crate::session::take_flash;
 use crate::web::respond::PageResult;
@@ -19,7 +21,7 @@ use crate::web::sso::actions::{
 };
 use crate::AppState;
 
-const PATH: &str = "/settings/sso";
+const PATH: &str = paths::SSO;
 
 pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageResult {
     let (member, owner) = signed::owner(&state, &session).await?;
@@ -41,7 +43,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                 Some(at) => format!("Test sign-in completed {}", human_time(at)),
                 None => "No test sign-in yet".to_owned(),
             };
-            let enforce_link = format!("{PATH}/{}/enforce", c.id);
+            let enforce_link = paths::sso_enforcement(&c.id);
             let creates = format!(
                 "Create users on first sign-in: {}",
                 if c.create_users { "on" } else { "off" }

@@ -1,0 +1,57 @@
+//! Every address of the web app, named once: the router, redirects, links and forms use these
+//! (the server functions' own addresses are their `PATH`s, under `/_fn`).
+
+pub const ROOT: &str = "/";
+pub const SIGN_IN: &str = "/sign-in";
+pub const SIGN_IN_PASSWORD: &str = "/sign-in/password";
+pub const SIGN_IN_DIRECT: &str = "/sign-in/direct";
+pub const SIGN_UP: &str = "/sign-up";
+pub const CHECK_EMAIL: &str = "/check-email";
+pub const RESEND_CONFIRMATION: &str = "/resend-confirmation";
+pub const CONFIRM: &str = "/confirm";
+pub const FORGOT: &str = "/forgot";
+pub const FORGOT_SENT: &str = "/forgot/sent";
+pub const RESET: &str = "/reset";
+pub const UNLOCK: &str = "/unlock";
+pub const INVITE: &str = "/invite";
+pub const HOME: &str = "/home";
+pub const ACCOUNTS: &str = "/accounts";
+pub const MEMBERS: &str = "/settings/members";
+/// The confirmation page for removing `{user_id}` (see [`member_removal`]).
+pub const MEMBER_REMOVAL: &str = "/settings/members/{user_id}/remove";
+pub const ACTIVITY: &str = "/settings/activity";
+pub const SSO: &str = "/settings/sso";
+/// The confirmation page for enforcing connection `{id}` (see [`sso_enforcement`]).
+pub const SSO_ENFORCEMENT: &str = "/settings/sso/{id}/enforce";
+pub const DOMAINS: &str = "/settings/domains";
+pub const API_KEYS: &str = "/settings/api-keys";
+/// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
+pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
+pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+
+/// [`MEMBER_REMOVAL`] for one member.
+pub fn member_removal(user_id: &str) -> String {
+    MEMBER_REMOVAL.replace("{user_id}", user_id)
+}
+
+/// [`SSO_ENFORCEMENT`] for one connection.
+pub fn sso_enforcement(id: &str) -> String {
+    SSO_ENFORCEMENT.replace("{id}", id)
+}
+
+/// [`API_KEY_DELETION`] for one key.
+pub fn api_key_deletion(id: &str) -> String {
+    API_KEY_DELETION.replace("{id}", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_fill_in_their_id() {
+        assert_eq!(member_removal("usr_1"), "/settings/members/usr_1/remove");
+        assert_eq!(sso_enforcement("sso_1"), "/settings/sso/sso_1/enforce");
+        assert_eq!(api_key_deletion("key_1"), "/settings/api-keys/key_1/delete");
+    }
+}
