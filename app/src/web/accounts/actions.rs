@@ -5,9 +5,8 @@ use leptos::prelude::*;
 use crate::paths;
 
 use crate::flows::accounts;
-use crate::flows::Stopped;
-use crate::session::{self, Flash};
-use crate::web::forms::{kept, refused, Ctx, Next};
+use crate::session::{self};
+use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "switch_account")]
 pub async fn switch_account(account_id: String) -> Result<(), ServerFnError> {
@@ -38,21 +37,11 @@ pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
 }
 
 pub async fn handle_create_account(ctx: &Ctx, name: String) -> Next {
-    let Some(signed) = ctx.signed().await? else {
-        return Ok(paths::SIGN_IN.into());
-    };
-    match accounts::create(&ctx.state, &signed, &name).await {
-        Ok((id, name)) => {
-            session::set_current_account(&ctx.session, Some(id)).await?;
-            let flash = Flash::notice(format!("Account \"{name}\" created."));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(paths::HOME.into())
-        }
-        Err(Stopped::Refused(refusal)) => {
-            let flash = refused(&refusal).value("name", &kept(&name));
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(paths::ACCOUNTS.into())
-        }
-        Err(Stopped::Broken(err)) => Err(err.into()),
-    }
+    let signed = ctx.signed_or_sign_in().await?;
+    let created = accounts::create(&ctx.state, &signed, &name).await;
+    let typed = [("name", name.as_str())];
+    let (id, name) = ctx.settle_keeping(created, paths::ACCOUNTS, &typed).await?;
+    session::set_current_account(&ctx.session, Some(id)).await?;
+    ctx.notice(format!("Account \"{name}\" created."), paths::HOME)
+        .await
 }

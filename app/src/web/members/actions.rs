@@ -159,7 +159,6 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
         }
         None => session::set_current_account(&ctx.session, Some(account_id)).await?,
     }
-    let flash = Flash::notice(format!("Welcome to {account_name}."));
-    session::set_flash(&ctx.session, flash).await?;
-    Ok(paths::HOME.into())
+    ctx.notice(format!("Welcome to {account_name}."), paths::HOME)
+        .await
 }

@@ -9,7 +9,7 @@ use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::flows::sign_in::{self, EmailStep, IpReservation};
-use crate::session::{self, Flash, SsoPurpose};
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{kept, Ctx, Next};
 use crate::web::sso::actions::begin_sso;
 
@@ -108,6 +108,5 @@ pub async fn start_password_session(ctx: &Ctx, user_id: String, session_epoch: i
 
 pub async fn handle_sign_out(ctx: &Ctx) -> Next {
     session::sign_out(&ctx.session).await?;
-    session::set_flash(&ctx.session, Flash::notice("You have signed out.")).await?;
-    Ok(paths::SIGN_IN.into())
+    ctx.notice("You have signed out.", paths::SIGN_IN).await
 }

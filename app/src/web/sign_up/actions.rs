@@ -117,22 +117,22 @@ pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
             session_epoch,
         } => {
             let next = start_password_session(ctx, user_id, session_epoch).await?;
-            let flash = Flash::notice("Your email is confirmed and your account is ready.");
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(next)
+            ctx.notice("Your email is confirmed and your account is ready.", &next)
+                .await
         }
         Confirmed::CreatedUseSso => {
-            let flash = Flash::notice(
+            ctx.notice(
                 "Your email is confirmed and your account is ready. Your organisation signs you in with single sign-on: continue with your email.",
-            );
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(paths::SIGN_IN.into())
+                paths::SIGN_IN,
+            )
+            .await
         }
         Confirmed::AlreadyUser => {
-            let flash =
-                Flash::notice("This email address already has an account. Sign in to continue.");
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(paths::SIGN_IN.into())
+            ctx.notice(
+                "This email address already has an account. Sign in to continue.",
+                paths::SIGN_IN,
+            )
+            .await
         }
     }
 }
