@@ -5,6 +5,7 @@
 //! transaction. So the password is always chosen by someone who holds the mailbox: nothing
 //! typed by anyone else can become it. An email that already has a user gets the same answer,
 //! and a notice mail instead.
+use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{self, new_id};
 use crate::domain::password::check_new_password;
@@ -123,11 +124,30 @@ pub fn default_account_name(email: &EmailAddress) -> String {
 }
 
 /// Sends a new confirmation link (the old one dies) if the address has a pending sign-up,
-/// at most once a minute. The answer is the same for every address and comes first.
-pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
+/// at most once a minute per mailbox. The answer is the same for every address and comes
+/// first. `last_asked` is when this browser last asked (its own once-a-minute note): asking
+/// again within the interval is refused with a message, whatever the address.
+pub fn resend_confirmation(
+    state: &AppState,
+    email: &EmailAddress,
+    last_asked: Option<Timestamp>,
+) -> Outcome<()> {
+    let now = state.clock.now();
+    if let Some(last) = last_asked {
+        let waited = last.until(now);
+        if waited < state.config.mail_interval && last <= now {
+            return Err(Refusal::TooSoon {
+                code: "recently_sent",
+                message: "We sent an email less than a minute ago. Please wait a minute before asking for another one.".into(),
+                retry_after_secs: state.config.mail_interval.saturating_sub(waited).as_secs().max(1),
+                field: None,
+            }
+            .into());
+        }
+    }
     if !sign_up_open(state) {
         // Nothing a sign-up left behind becomes a user while sign-up is closed.
-        return;
+        return Ok(());
     }
     let background = state.clone();
     let email = email.clone();
@@ -154,6 +174,7 @@ pub fn resend_confirmation(state: &AppState, email: &EmailAddress) {
         }
         Ok(())
     });
+    Ok(())
 }
 
 /// The address a live confirmation link is for (the page behind it shows it), or `None`.

@@ -4,11 +4,12 @@ use leptos::prelude::*;
 
 use crate::paths;
 
+use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sign_up::{self as sign_up_flow, Confirmed};
-use crate::flows::Stopped;
+use crate::flows::{Refusal, Stopped};
 use crate::session::{self, Flash};
 use crate::web::forms::{kept, refused, Ctx, Next};
 use crate::web::sign_in::actions::start_password_session;
@@ -54,48 +55,31 @@ pub async fn handle_sign_up(ctx: &Ctx, email: String) -> Next {
 }
 
 pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
-    let email = if typed.trim().is_empty() {
-        session::pending_email(&ctx.session).await?
+    let back = paths::RESEND_CONFIRMATION;
+    let address = if typed.trim().is_empty() {
+        // The button on "check your email": the address this browser just signed up with.
+        let remembered = session::pending_email(&ctx.session).await?;
+        match remembered.and_then(|e| EmailAddress::parse(&e).ok()) {
+            Some(address) => address,
+            None => {
+                let missing = Refusal::invalid("email", "Enter your email to continue.");
+                return ctx.stopped(missing.into(), back).await;
+            }
+        }
     } else {
-        match EmailAddress::parse(&typed) {
-            Ok(address) => {
-                session::set_pending_email(&ctx.session, address.as_str()).await?;
-                Some(address.to_string())
-            }
-            Err(err) => {
-                let flash = Flash::default()
-                    .field_error("email", Some(err.to_string()))
-                    .value("email", &kept(&typed));
-                session::set_flash(&ctx.session, flash).await?;
-                return Ok(paths::RESEND_CONFIRMATION.into());
-            }
-        }
+        let address = ctx.email_or_back(&typed, back).await?;
+        session::set_pending_email(&ctx.session, address.as_str()).await?;
+        address
     };
-    let Some(email) = email else {
-        session::set_flash(&ctx.session, Flash::error("Enter your email to continue.")).await?;
-        return Ok(paths::RESEND_CONFIRMATION.into());
-    };
-    let now = ctx.state.clock.now();
-    let interval = ctx.state.config.mail_interval.as_millis() as i64;
-    if let Some(last) = session::last_resend(&ctx.session).await? {
-        if now.millis().saturating_sub(last) < interval {
-            let flash = Flash::error("We sent an email less than a minute ago. Please wait a minute before asking for another one.");
-            session::set_flash(&ctx.session, flash).await?;
-            return Ok(paths::CHECK_EMAIL.into());
-        }
-    }
-    session::set_last_resend(&ctx.session, now.millis()).await?;
-    if let Ok(address) = EmailAddress::parse(&email) {
-        sign_up_flow::resend_confirmation(&ctx.state, &address);
-    }
-    session::set_flash(
-        &ctx.session,
-        Flash::notice(format!(
-            "If {email} is waiting to be confirmed, we sent it a new link. Earlier links no longer work."
-        )),
+    let last = session::last_resend(&ctx.session).await?.map(Timestamp);
+    let asked = sign_up_flow::resend_confirmation(&ctx.state, &address, last);
+    ctx.settle(asked, paths::CHECK_EMAIL).await?;
+    session::set_last_resend(&ctx.session, ctx.state.clock.now().millis()).await?;
+    ctx.notice(
+        format!("If {address} is waiting to be confirmed, we sent it a new link. Earlier links no longer work."),
+        paths::CHECK_EMAIL,
     )
-    .await?;
-    Ok(paths::CHECK_EMAIL.into())
+    .await
 }
 
 /// Uses the confirmation link whose token the session holds, with the password typed on its
