@@ -351,6 +351,15 @@ impl Harness {
         MemberOf::for_tests(&user_id, email, account_id, role)
     }
 
+    /// A user with [`PASSWORD`] who is `role` in `account_id`: their id.
+    pub async fn user_in(&self, account_id: &str, email: &str, role: Role) -> String {
+        let user_id = new_id(ids::USER);
+        let hash = self.hash(PASSWORD).await;
+        self.store.add_user(&user_id, email, Some(hash));
+        self.store.add_member(account_id, &user_id, email, role);
+        user_id
+    }
+
     pub fn admin(&self, account_id: &str, email: &str) -> AdminOf {
         self.member(account_id, email, Role::Admin)
             .as_admin()
@@ -449,10 +458,13 @@ impl Harness {
                 .await
                 .expect("the store");
         }
-        SsoConnection {
-            enforced,
-            ..connection
-        }
+        self.store
+            .sso_connections(account_id)
+            .await
+            .expect("the store")
+            .into_iter()
+            .find(|c| c.id == connection.id)
+            .expect("the connection")
     }
 }
 
@@ -496,7 +508,12 @@ pub fn refused_code<T: Debug>(outcome: Outcome<T>) -> &'static str {
 
 /// The hash of the token in a mail's link (what the link's page looks up).
 pub fn link_token(mail: &OutgoingEmail) -> String {
-    let (_, after) = mail.text.split_once("token=").expect("a link with a token");
+    token_of(&mail.text)
+}
+
+/// The hash of the token in the first link with a `token=` in `text`.
+pub fn token_of(text: &str) -> String {
+    let (_, after) = text.split_once("token=").expect("a link with a token");
     let raw: String = after
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
