@@ -377,8 +377,8 @@ impl Harness {
         Signed::for_tests(member.user_id(), member.email(), Some(member.account_id()))
     }
 
-    /// `domain`, added and verified for `account_id` through the store: its id.
-    pub async fn verified_domain(&self, account_id: &str, domain: &str) -> String {
+    /// `domain`, added (not verified) to `account_id` through the store: its id.
+    pub async fn account_domain(&self, account_id: &str, domain: &str) -> String {
         let now = self.now();
         let added = self
             .store
@@ -395,9 +395,15 @@ impl Harness {
             )
             .await
             .expect("the store");
-        let id = match added {
+        match added {
             AddDomainOutcome::Added(d) | AddDomainOutcome::AlreadyAdded(d) => d.id,
-        };
+        }
+    }
+
+    /// `domain`, added and verified for `account_id` through the store: its id.
+    pub async fn verified_domain(&self, account_id: &str, domain: &str) -> String {
+        let id = self.account_domain(account_id, domain).await;
+        let now = self.now();
         self.store
             .verify_domain(
                 account_id,
