@@ -488,4 +488,34 @@ mod tests {
         let outcome = try_password(&h, "ada@example.com", PASSWORD).await;
         assert!(matches!(outcome, Err(crate::flows::Stopped::Broken(_))));
     }
+
+    #[tokio::test]
+    async fn only_owners_and_admins_of_the_enforcing_account_keep_a_password() {
+        let h = Harness::new();
+        let (owner, member, connection) = enforcing(&h).await;
+        let admin = h
+            .user_in(&connection.account_id, "admin@corp.test", Role::Admin)
+            .await;
+        // Someone on the domain who is in another account only.
+        let elsewhere = h.account("Elsewhere");
+        let outsider = h
+            .user_in(&elsewhere, "contractor@corp.test", Role::Owner)
+            .await;
+        let free = h
+            .user_in(&elsewhere, "someone@free.test", Role::Member)
+            .await;
+        let allowed = |user: String, address: &'static str| {
+            let state = h.state.clone();
+            async move {
+                password_allowed(&state, &user, &EmailAddress::parse(address).unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(allowed(owner, "owner@corp.test").await);
+        assert!(allowed(admin, "admin@corp.test").await);
+        assert!(!allowed(member, "dev@corp.test").await);
+        assert!(!allowed(outsider, "contractor@corp.test").await);
+        assert!(allowed(free, "someone@free.test").await);
+    }
 }

@@ -510,4 +510,19 @@ mod tests {
             .unwrap()
             .is_some());
     }
+
+    #[test]
+    fn a_password_made_of_the_person_s_address_is_refused() {
+        let ada = email("ada.lovelace@analytical.example");
+        let words = password_context(Some(&ada));
+        for word in ["ada.lovelace", "analytical", "example", "terminus"] {
+            assert!(words.iter().any(|w| w == word), "{word}");
+        }
+        assert!(
+            validate_new_password(&Secret::new("ada.lovelace@analytical.example"), Some(&ada))
+                .is_err()
+        );
+        assert!(validate_new_password(&Secret::new(PASSWORD), Some(&ada)).is_ok());
+        assert_eq!(default_account_name(&ada), "ada.lovelace's account");
+    }
 }

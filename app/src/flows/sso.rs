@@ -735,4 +735,14 @@ mod tests {
             .audit_actions()
             .contains(&"sso.connection_deleted".to_owned()));
     }
+
+    #[test]
+    fn an_owner_never_reads_what_a_provider_sent() {
+        let rejected = provider_problem(ISSUER, &SsoError::Rejected("<html>secret</html>".into()));
+        assert_eq!(rejected, format!("{ISSUER} refused the request."));
+        let forbidden = provider_problem(ISSUER, &SsoError::ForbiddenAddress);
+        assert!(forbidden.contains("loopback, private or reserved"));
+        let h = Harness::new();
+        assert_eq!(redirect_uri(&h.state), "http://hub.test/auth/oidc/callback");
+    }
 }

@@ -598,4 +598,39 @@ mod tests {
         let stored = h.store.sso_connections(&c.account_id).await.unwrap();
         assert_eq!(stored[0].tested_at, None);
     }
+
+    #[test]
+    fn every_failure_is_one_refusal_with_its_own_words() {
+        use SsoFailure::*;
+        let all = [
+            FlowInvalid,
+            ProviderRefused,
+            Unreachable,
+            NotVerified,
+            EmailUnverified,
+            WrongDomain,
+            NoConnection,
+            LinkedElsewhere,
+            NotInvited,
+        ];
+        let mut codes: Vec<&str> = all.iter().map(|f| f.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "one code each");
+        for failure in all {
+            let refusal = Refusal::from(failure);
+            assert_eq!(refusal.message(), failure.message());
+            let kind_ok = match failure {
+                Unreachable => matches!(refusal, Refusal::Unavailable { .. }),
+                NotInvited => matches!(refusal, Refusal::NotAllowed { .. }),
+                _ => matches!(refusal, Refusal::Conflict { .. }),
+            };
+            assert!(kind_ok, "{failure:?} → {refusal:?}");
+        }
+        assert_eq!(SsoFailure::from(SsoError::ForbiddenAddress), Unreachable);
+        assert_eq!(
+            SsoFailure::from(SsoError::Rejected("x".into())),
+            NotVerified
+        );
+    }
 }
