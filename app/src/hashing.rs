@@ -347,6 +347,25 @@ impl Passwords {
         })
     }
 
+    /// A hasher for unit tests: one thread, and argon2id at its smallest cost (8 KiB, one
+    /// pass), so a test hashes in microseconds. Its hashes are not "current" for a real one.
+    #[cfg(test)]
+    pub fn for_tests() -> Result<Self, HashError> {
+        let params = Params::new(8, 1, 1, None).map_err(argon_err)?;
+        let dummy = hash_blocking(&params, crate::domain::tokens::generate_token().expose())?;
+        let demand = Arc::new(Demand::default());
+        let schedule = Schedule {
+            nice: 0,
+            idle: false,
+        };
+        Ok(Self {
+            params,
+            pool: Arc::new(Pool::start(1, schedule, demand.clone())?),
+            demand,
+            dummy_hash: Arc::new(dummy),
+        })
+    }
+
     pub fn permits(&self) -> usize {
         self.pool.threads
     }

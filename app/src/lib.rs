@@ -27,6 +27,8 @@ pub mod ports;
 pub mod sealing;
 pub mod session;
 pub mod state;
+#[cfg(test)]
+pub mod testing;
 pub mod web;
 
 pub use state::{AppParts, AppState, SignUpPolicy, WebConfig};

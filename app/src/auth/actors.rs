@@ -39,6 +39,23 @@ impl Signed {
     pub fn current_account(&self) -> Option<&str> {
         self.auth.account_id.as_deref()
     }
+
+    /// A person signed in with a password for unit tests of flows and pages, in
+    /// `account_id` if one is chosen.
+    #[cfg(test)]
+    pub fn for_tests(user_id: &str, email: &str, account_id: Option<&str>) -> Self {
+        Self {
+            auth: AuthState {
+                user_id: user_id.into(),
+                account_id: account_id.map(str::to_owned),
+                epoch: 0,
+                signed_in_at: 0,
+                method: Some("password".into()),
+            },
+            email: email.into(),
+            _seal: Seal,
+        }
+    }
 }
 
 /// A signed-in person acting in an account they belong to, with the role stored now.
@@ -210,6 +227,19 @@ impl KeyOf {
     /// Whether the key's scopes grant `scope`.
     pub fn may(&self, scope: Scope) -> bool {
         allows(self.scopes.as_deref(), scope)
+    }
+
+    /// A key of `account_id` on the "free" plan for unit tests of flows (`None`: the whole
+    /// account).
+    #[cfg(test)]
+    pub fn for_tests(key_id: &str, account_id: &str, scopes: Option<Vec<Scope>>) -> Self {
+        Self {
+            key_id: key_id.into(),
+            account_id: account_id.into(),
+            scopes,
+            plan: "free".into(),
+            _seal: Seal,
+        }
     }
 }
 

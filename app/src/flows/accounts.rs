@@ -88,3 +88,107 @@ async fn create_account(state: &AppState, user_id: &str, name: String) -> Outcom
         .await?;
     Ok(account_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, refused, Harness, PASSWORD};
+
+    #[tokio::test]
+    async fn switching_needs_a_membership_and_reads_the_role_now() {
+        let h = Harness::new();
+        let (user_id, home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let other = h.account("Other");
+        let ada = Signed::for_tests(&user_id, "ada@example.com", Some(&home));
+        let refusal = refused(switch(&h.state, &ada, &other).await);
+        assert_eq!(code(&refusal), "not_a_member");
+        h.store
+            .add_member(&other, &user_id, "ada@example.com", Role::Admin);
+        let there = switch(&h.state, &ada, &other).await.unwrap();
+        assert_eq!(
+            (there.account_id(), there.role()),
+            (other.as_str(), Role::Admin)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_account_is_owned_by_its_creator_with_a_main_workspace() {
+        let h = Harness::new();
+        let (user_id, home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let ada = Signed::for_tests(&user_id, "ada@example.com", Some(&home));
+        let (id, name) = create(&h.state, &ada, "  Side project ").await.unwrap();
+        assert_eq!(name, "Side project");
+        assert_eq!(
+            h.store.role_in(&user_id, &id).await.unwrap(),
+            Some(Role::Owner)
+        );
+        let mine = memberships(&h.state, &ada).await.unwrap();
+        let names: Vec<&str> = mine.iter().map(|m| m.account_name.as_str()).collect();
+        assert_eq!(names, vec!["ada's account", "Side project"]);
+        let owner = MemberOf::for_tests(&user_id, "ada@example.com", &id, Role::Owner);
+        let spaces = workspaces(&h.state, &owner).await.unwrap();
+        assert_eq!(spaces.len(), 1);
+        assert_eq!(spaces[0].name, FIRST_WORKSPACE_NAME);
+        let log = h.store.audit_events(&id, 10).await.unwrap();
+        assert_eq!(log[0].action, "account.created");
+    }
+
+    #[tokio::test]
+    async fn an_account_name_must_be_clean_and_not_empty() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let ada = Signed::for_tests(&user_id, "ada@example.com", None);
+        for bad in [
+            "   ",
+            "evil\u{202e}name",
+            &"x".repeat(MAX_ACCOUNT_NAME_CHARS + 1),
+        ] {
+            let refusal = refused(create(&h.state, &ada, bad).await);
+            assert_eq!(refusal.field(), Some("name"), "{bad:?}");
+        }
+        assert_eq!(memberships(&h.state, &ada).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_person_creates_so_many_accounts_a_day() {
+        let h = Harness::with_config(|c| c.floods.accounts_per_person_per_day = 2);
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let (bob_id, _) = h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        let ada = Signed::for_tests(&user_id, "ada@example.com", None);
+        create(&h.state, &ada, "One").await.unwrap();
+        create(&h.state, &ada, "Two").await.unwrap();
+        let third = refused(create(&h.state, &ada, "Three").await);
+        let Refusal::TooSoon {
+            code,
+            retry_after_secs,
+            field,
+            ..
+        } = third
+        else {
+            panic!("expected to wait, got {third:?}");
+        };
+        assert_eq!((code, field), ("account_limit_reached", Some("name")));
+        assert_eq!(retry_after_secs, 24 * 3600);
+        assert_eq!(memberships(&h.state, &ada).await.unwrap().len(), 3);
+        // Counted per person.
+        let bob = Signed::for_tests(&bob_id, "bob@example.com", None);
+        create(&h.state, &bob, "Bob's").await.unwrap();
+        h.advance(Duration::from_secs(24 * 3600));
+        create(&h.state, &ada, "Three").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn workspaces_are_the_member_s_account_s_only() {
+        let h = Harness::new();
+        let (ada_id, ada_home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        let ada = MemberOf::for_tests(&ada_id, "ada@example.com", &ada_home, Role::Owner);
+        let spaces = workspaces(&h.state, &ada).await.unwrap();
+        assert_eq!(spaces.len(), 1);
+        assert_eq!(spaces[0].account_id, ada_home);
+    }
+}

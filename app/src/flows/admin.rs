@@ -245,3 +245,160 @@ pub async fn revoke_key(
         Err(Refusal::NotFound("API key").into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::api_keys::NewApiKey;
+    use crate::domain::clock::Timestamp;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, refused, token_of, Harness, PASSWORD};
+
+    fn operator() -> Operator {
+        Operator::command_line("terminus-hub admin test")
+    }
+
+    #[tokio::test]
+    async fn a_created_user_has_no_password_until_the_link_sets_one() {
+        let h = Harness::new();
+        let created = create_user(&h.state, &operator(), "Ada@Example.com")
+            .await
+            .unwrap();
+        let user = h.store.user_by_id(&created.user_id).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "ada@example.com");
+        assert!(user.password_hash.is_none());
+        assert!(created.link.starts_with("http://hub.test/reset?token="));
+        let hash = token_of(&created.link);
+        assert!(h
+            .store
+            .token_is_live(TokenPurpose::Reset, &hash, h.now())
+            .await
+            .unwrap());
+        let workspaces = h.store.workspaces(&created.account_id).await.unwrap();
+        assert_eq!(workspaces[0].name, FIRST_WORKSPACE_NAME);
+        let actions = h.store.audit_actions();
+        assert!(actions.contains(&"user.created".to_owned()));
+        assert!(actions.contains(&"user.reset_link_issued".to_owned()));
+        let event = h
+            .store
+            .audit_log()
+            .into_iter()
+            .find(|e| e.action == "user.created")
+            .unwrap();
+        assert_eq!(event.actor_user_id, None);
+        assert!(event.detail.unwrap().contains("terminus-hub admin test"));
+    }
+
+    #[tokio::test]
+    async fn an_email_with_a_user_is_refused_and_nothing_is_written() {
+        let h = Harness::new();
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let refusal = refused(create_user(&h.state, &operator(), "ada@example.com").await);
+        assert_eq!(
+            (code(&refusal), refusal.field()),
+            ("email_taken", Some("email"))
+        );
+        assert_eq!(h.store.user_count(), 1);
+        let junk = refused(create_user(&h.state, &operator(), "not an email").await);
+        assert_eq!(junk.field(), Some("email"));
+    }
+
+    #[tokio::test]
+    async fn unlocking_clears_the_lock_of_a_known_user_only() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let policy = h.state.config.lockout;
+        for _ in 0..policy.max_failures {
+            h.store
+                .reserve_guess(&user_id, h.now(), &policy)
+                .await
+                .unwrap();
+        }
+        unlock_user(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        assert_eq!((user.failed_attempts, user.locked_until), (0, None));
+        let unknown = unlock_user(&h.state, &operator(), "nobody@example.com").await;
+        assert_eq!(refused(unknown), Refusal::NotFound("user"));
+    }
+
+    #[tokio::test]
+    async fn a_printed_reset_link_is_a_live_reset_token() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let link = reset_link_for(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert!(h
+            .store
+            .token_is_live(TokenPurpose::Reset, &token_of(&link), h.now())
+            .await
+            .unwrap());
+        assert_eq!(
+            h.store.tokens_of(&user_id, TokenPurpose::Reset, h.now()),
+            (1, 1)
+        );
+        let unknown = reset_link_for(&h.state, &operator(), "nobody@example.com").await;
+        assert_eq!(refused(unknown), Refusal::NotFound("user"));
+        assert!(h.mailer.sent().is_empty(), "printed, never mailed");
+    }
+
+    #[tokio::test]
+    async fn a_plan_must_be_configured_and_the_account_must_exist() {
+        let h = Harness::new();
+        let (_, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let unknown_plan = refused(set_plan(&h.state, &operator(), &account_id, "platinum").await);
+        assert_eq!(unknown_plan.field(), Some("plan"));
+        let plan = "team".to_owned();
+        assert_ne!(plan, h.state.config.plans.default_name());
+        let nowhere = set_plan(&h.state, &operator(), "acct_nowhere", &plan).await;
+        assert_eq!(refused(nowhere), Refusal::NotFound("account"));
+        let previous = set_plan(&h.state, &operator(), &account_id, &plan)
+            .await
+            .unwrap();
+        assert_eq!(previous, h.state.config.plans.default_name());
+        let account = h.store.account(&account_id).await.unwrap().unwrap();
+        assert_eq!(account.plan, plan);
+    }
+
+    #[tokio::test]
+    async fn revoking_a_key_deletes_it_in_whichever_account_it_is() {
+        let h = Harness::new();
+        let (_, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store
+            .create_api_key(
+                NewApiKey {
+                    id: "key_1".into(),
+                    account_id: account_id.clone(),
+                    name: "deploy".into(),
+                    key_hash: "hash".into(),
+                    hint: "thub_abcd".into(),
+                    scopes: None,
+                    expires_at: None,
+                    created_by: None,
+                    now: Timestamp(0),
+                },
+                AuditEvent {
+                    account_id: Some(account_id.clone()),
+                    actor_user_id: None,
+                    action: "api_key.created".into(),
+                    detail: None,
+                    at: Timestamp(0),
+                },
+            )
+            .await
+            .unwrap();
+        let revoked = revoke_key(&h.state, &operator(), "key_1").await.unwrap();
+        assert_eq!(
+            revoked,
+            RevokedKey {
+                account_id,
+                name: "deploy".into()
+            }
+        );
+        assert!(h.store.key_by_hash("hash").await.unwrap().is_none());
+        let again = revoke_key(&h.state, &operator(), "key_1").await;
+        assert_eq!(refused(again), Refusal::NotFound("API key"));
+    }
+}

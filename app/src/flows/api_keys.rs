@@ -117,3 +117,159 @@ pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<
         Err(Refusal::NotFound("api_key").into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::ports::prelude::*;
+    use crate::testing::{refused, Harness};
+
+    fn new_key(name: &str) -> NewKey {
+        NewKey {
+            name: name.into(),
+            expires_at: None,
+            scopes: None,
+        }
+    }
+
+    fn page(limit: u32, after: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: after.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_is_refused_before_any_key_flow() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let member = h.member(&acme, "dev@acme.test", Role::Member);
+        assert_eq!(member.admin().unwrap_err(), Refusal::admins_only());
+    }
+
+    #[tokio::test]
+    async fn a_new_key_is_shown_once_and_only_its_hash_is_kept() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let new = NewKey {
+            scopes: Some(vec![Scope::RecordsRead]),
+            ..new_key(" deploy ")
+        };
+        let (record, secret) = create(&h.state, &admin, new).await.unwrap();
+        assert_eq!(record.name, "deploy");
+        assert!(api_keys::is_well_formed(secret.expose()));
+        assert_eq!(record.hint, api_keys::hint(secret.expose()));
+        assert_eq!(record.created_by.as_deref(), Some(admin.user_id()));
+        let grant = h
+            .store
+            .key_by_hash(&api_keys::hash(secret.expose()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((grant.key_id, grant.account_id), (record.id.clone(), acme));
+        assert_eq!(grant.scopes, Some(vec![Scope::RecordsRead]));
+        assert_eq!(h.store.audit_actions(), vec!["api_key.created"]);
+    }
+
+    #[tokio::test]
+    async fn a_bad_name_or_a_past_expiry_is_refused_field_by_field() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let past = NewKey {
+            expires_at: Some(h.now()),
+            ..new_key("")
+        };
+        let fields: Vec<_> = problems(&past, h.now())
+            .iter()
+            .filter_map(Refusal::field)
+            .collect();
+        assert_eq!(fields, vec!["name", "expires_at"]);
+        let refusal = refused(create(&h.state, &admin, past).await);
+        assert_eq!(refusal.field(), Some("name"));
+        let expired = NewKey {
+            expires_at: Some(h.now()),
+            ..new_key("ok")
+        };
+        assert_eq!(
+            refused(create(&h.state, &admin, expired).await).field(),
+            Some("expires_at")
+        );
+        assert!(h.store.audit_actions().is_empty());
+    }
+
+    #[tokio::test]
+    async fn keys_come_a_page_at_a_time_newest_first() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let mut ids = Vec::new();
+        for name in ["one", "two", "three"] {
+            ids.push(create(&h.state, &admin, new_key(name)).await.unwrap().0.id);
+        }
+        let other = h.account("Other");
+        create(
+            &h.state,
+            &h.admin(&other, "x@other.test"),
+            new_key("theirs"),
+        )
+        .await
+        .unwrap();
+        let first = list(&h.state, &admin, &page(2, None)).await.unwrap();
+        let names: Vec<&str> = first.items.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, vec!["three", "two"]);
+        assert!(first.has_more);
+        let rest = list(&h.state, &admin, &page(2, Some(&ids[1])))
+            .await
+            .unwrap();
+        let names: Vec<&str> = rest.items.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, vec!["one"]);
+        assert!(!rest.has_more);
+    }
+
+    #[tokio::test]
+    async fn another_account_s_key_is_not_found_and_stays() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let other = h.account("Other");
+        let (theirs, secret) = create(&h.state, &h.admin(&other, "x@other.test"), new_key("k"))
+            .await
+            .unwrap();
+        let admin = h.admin(&acme, "admin@acme.test");
+        assert_eq!(
+            refused(get(&h.state, &admin, &theirs.id).await),
+            Refusal::NotFound("api_key")
+        );
+        assert_eq!(
+            refused(delete(&h.state, &admin, &theirs.id).await),
+            Refusal::NotFound("api_key")
+        );
+        let hash = api_keys::hash(secret.expose());
+        assert!(h.store.key_by_hash(&hash).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_key_opens_nothing_at_once() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (key, secret) = create(&h.state, &admin, new_key("k")).await.unwrap();
+        delete(&h.state, &admin, &key.id).await.unwrap();
+        let hash = api_keys::hash(secret.expose());
+        assert!(h.store.key_by_hash(&hash).await.unwrap().is_none());
+        assert!(crate::auth::key_holder(&h.state, secret.expose())
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            h.store.audit_actions(),
+            vec!["api_key.created", "api_key.deleted"]
+        );
+        assert_eq!(
+            refused(delete(&h.state, &admin, &key.id).await),
+            Refusal::NotFound("api_key")
+        );
+    }
+}

@@ -161,3 +161,292 @@ pub async fn delete_record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<(
         Err(Refusal::NotFound("record").into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::prelude::*;
+    use crate::testing::{refused, Harness, PASSWORD};
+
+    fn key(account_id: &str, scopes: Option<Vec<Scope>>) -> KeyOf {
+        KeyOf::for_tests("key_test", account_id, scopes)
+    }
+
+    fn page(limit: u32, after: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: after.map(str::to_owned),
+        }
+    }
+
+    /// An account (with its "Main" workspace) and a full-access key of it.
+    async fn keyed_account(h: &Harness, email: &str) -> (String, KeyOf) {
+        let (_, account_id) = h.signed_up(email, Some(PASSWORD)).await;
+        let full = key(&account_id, None);
+        (account_id, full)
+    }
+
+    #[tokio::test]
+    async fn every_read_and_write_needs_its_scope() {
+        let h = Harness::new();
+        let (acme, full) = keyed_account(&h, "ada@acme.test").await;
+        let ws = create_workspace(&h.state, &full, "Data".into())
+            .await
+            .unwrap();
+        let rec = create_record(&h.state, &full, ws.id.clone(), "{}".into())
+            .await
+            .unwrap();
+        let all = page(10, None);
+        let records_only = key(&acme, Some(vec![Scope::RecordsWrite]));
+        let missing = |o: Outcome<()>| refused(o);
+        use Scope::*;
+        assert_eq!(
+            missing(
+                list_workspaces(&h.state, &records_only, &all)
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(WorkspacesRead)
+        );
+        assert_eq!(
+            missing(workspace(&h.state, &records_only, &ws.id).await.map(drop)),
+            Refusal::MissingScope(WorkspacesRead)
+        );
+        let read_only = key(&acme, Some(vec![WorkspacesRead, RecordsRead]));
+        assert_eq!(
+            missing(
+                create_workspace(&h.state, &read_only, "x".into())
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(WorkspacesWrite)
+        );
+        assert_eq!(
+            missing(
+                rename_workspace(&h.state, &read_only, &ws.id, "x")
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(WorkspacesWrite)
+        );
+        assert_eq!(
+            missing(delete_workspace(&h.state, &read_only, &ws.id).await),
+            Refusal::MissingScope(WorkspacesWrite)
+        );
+        assert_eq!(
+            missing(
+                create_record(&h.state, &read_only, ws.id.clone(), "{}".into())
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(RecordsWrite)
+        );
+        assert_eq!(
+            missing(
+                update_record(&h.state, &read_only, &rec.id, "{}")
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(RecordsWrite)
+        );
+        assert_eq!(
+            missing(delete_record(&h.state, &read_only, &rec.id).await),
+            Refusal::MissingScope(RecordsWrite)
+        );
+        let workspaces_only = key(&acme, Some(vec![WorkspacesWrite]));
+        assert_eq!(
+            missing(
+                list_records(&h.state, &workspaces_only, None, &all)
+                    .await
+                    .map(drop)
+            ),
+            Refusal::MissingScope(RecordsRead)
+        );
+        assert_eq!(
+            missing(record(&h.state, &workspaces_only, &rec.id).await.map(drop)),
+            Refusal::MissingScope(RecordsRead)
+        );
+        // Nothing was changed by the refused calls; write includes read.
+        let kept = record(&h.state, &records_only, &rec.id).await.unwrap();
+        assert_eq!(kept, rec);
+        assert_eq!(
+            workspace(&h.state, &workspaces_only, &ws.id).await.unwrap(),
+            ws
+        );
+        // Every key may read its own account.
+        let nothing = key(&acme, Some(vec![]));
+        assert_eq!(account(&h.state, &nothing).await.unwrap().id, acme);
+    }
+
+    #[tokio::test]
+    async fn a_workspace_with_records_goes_only_with_records_write() {
+        let h = Harness::new();
+        let (acme, full) = keyed_account(&h, "ada@acme.test").await;
+        let ws = create_workspace(&h.state, &full, "Data".into())
+            .await
+            .unwrap();
+        let rec = create_record(&h.state, &full, ws.id.clone(), "{\"a\":1}".into())
+            .await
+            .unwrap();
+        let workspaces_only = key(&acme, Some(vec![Scope::WorkspacesWrite]));
+        assert_eq!(
+            refused(delete_workspace(&h.state, &workspaces_only, &ws.id).await),
+            Refusal::MissingScope(Scope::RecordsWrite)
+        );
+        assert!(h.store.workspace(&acme, &ws.id).await.unwrap().is_some());
+        let empty = create_workspace(&h.state, &workspaces_only, "Empty".into())
+            .await
+            .unwrap();
+        delete_workspace(&h.state, &workspaces_only, &empty.id)
+            .await
+            .unwrap();
+        delete_workspace(&h.state, &full, &ws.id).await.unwrap();
+        assert!(h.store.record(&acme, &rec.id).await.unwrap().is_none());
+        assert_eq!(
+            refused(delete_workspace(&h.state, &full, &ws.id).await),
+            Refusal::NotFound("workspace")
+        );
+    }
+
+    #[tokio::test]
+    async fn another_account_s_data_is_not_found() {
+        let h = Harness::new();
+        let (_, ours) = keyed_account(&h, "ada@acme.test").await;
+        let (other, theirs) = keyed_account(&h, "bob@other.test").await;
+        let their_ws = create_workspace(&h.state, &theirs, "Theirs".into())
+            .await
+            .unwrap();
+        let their_rec = create_record(&h.state, &theirs, their_ws.id.clone(), "{}".into())
+            .await
+            .unwrap();
+        let not_found = |o: Outcome<()>| refused(o);
+        assert_eq!(
+            not_found(workspace(&h.state, &ours, &their_ws.id).await.map(drop)),
+            Refusal::NotFound("workspace")
+        );
+        assert_eq!(
+            not_found(
+                rename_workspace(&h.state, &ours, &their_ws.id, "Mine")
+                    .await
+                    .map(drop)
+            ),
+            Refusal::NotFound("workspace")
+        );
+        assert_eq!(
+            not_found(delete_workspace(&h.state, &ours, &their_ws.id).await),
+            Refusal::NotFound("workspace")
+        );
+        assert_eq!(
+            not_found(
+                create_record(&h.state, &ours, their_ws.id.clone(), "{}".into())
+                    .await
+                    .map(drop)
+            ),
+            Refusal::NotFound("workspace")
+        );
+        assert_eq!(
+            not_found(record(&h.state, &ours, &their_rec.id).await.map(drop)),
+            Refusal::NotFound("record")
+        );
+        assert_eq!(
+            not_found(
+                update_record(&h.state, &ours, &their_rec.id, "{}")
+                    .await
+                    .map(drop)
+            ),
+            Refusal::NotFound("record")
+        );
+        assert_eq!(
+            not_found(delete_record(&h.state, &ours, &their_rec.id).await),
+            Refusal::NotFound("record")
+        );
+        let theirs_now = h
+            .store
+            .workspace(&other, &their_ws.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(theirs_now.name, "Theirs");
+        assert!(h
+            .store
+            .record(&other, &their_rec.id)
+            .await
+            .unwrap()
+            .is_some());
+        let listed = list_records(&h.state, &ours, None, &page(10, None))
+            .await
+            .unwrap();
+        assert!(listed.items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn workspaces_and_records_come_a_page_at_a_time_newest_first() {
+        let h = Harness::new();
+        let (_, full) = keyed_account(&h, "ada@acme.test").await;
+        let a = create_workspace(&h.state, &full, "A".into()).await.unwrap();
+        let b = create_workspace(&h.state, &full, "B".into()).await.unwrap();
+        let first = list_workspaces(&h.state, &full, &page(2, None))
+            .await
+            .unwrap();
+        let names: Vec<&str> = first.items.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, vec!["B", "A"]);
+        assert!(first.has_more, "Main is older");
+        let rest = list_workspaces(&h.state, &full, &page(2, Some(&a.id)))
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert!(!rest.has_more);
+
+        let mut in_a = Vec::new();
+        for n in 0..3 {
+            let data = format!("{{\"n\":{n}}}");
+            in_a.push(
+                create_record(&h.state, &full, a.id.clone(), data)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        create_record(&h.state, &full, b.id.clone(), "{}".into())
+            .await
+            .unwrap();
+        let page_a = list_records(&h.state, &full, Some(&a.id), &page(2, None))
+            .await
+            .unwrap();
+        let ids: Vec<&str> = page_a.items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec![in_a[2].as_str(), in_a[1].as_str()]);
+        assert!(page_a.has_more);
+        let after = list_records(&h.state, &full, Some(&a.id), &page(2, Some(&in_a[1])))
+            .await
+            .unwrap();
+        assert_eq!(after.items.len(), 1);
+        assert!(!after.has_more);
+        let every = list_records(&h.state, &full, None, &page(10, None))
+            .await
+            .unwrap();
+        assert_eq!(every.items.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_record_is_updated_in_place() {
+        let h = Harness::new();
+        let (_, full) = keyed_account(&h, "ada@acme.test").await;
+        let ws = create_workspace(&h.state, &full, "Data".into())
+            .await
+            .unwrap();
+        let rec = create_record(&h.state, &full, ws.id.clone(), "{\"v\":1}".into())
+            .await
+            .unwrap();
+        h.advance(std::time::Duration::from_secs(5));
+        let updated = update_record(&h.state, &full, &rec.id, "{\"v\":2}")
+            .await
+            .unwrap();
+        assert_eq!(updated.data, "{\"v\":2}");
+        assert_eq!(updated.created_at, rec.created_at);
+        assert!(updated.updated_at > rec.updated_at);
+        let renamed = rename_workspace(&h.state, &full, &ws.id, "Renamed")
+            .await
+            .unwrap();
+        assert_eq!(renamed.name, "Renamed");
+    }
+}

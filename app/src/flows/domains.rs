@@ -121,3 +121,209 @@ pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<Acco
         Err(Refusal::NotFound("domain").into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, refused, refused_code, Harness};
+
+    fn page(limit: u32, after: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: after.map(str::to_owned),
+        }
+    }
+
+    /// An owner of a new account, and `name` added to it (not verified).
+    async fn added(h: &Harness, name: &str) -> (OwnerOf, AccountDomain) {
+        let account = h.account("Acme");
+        let owner = h.owner(&account, "owner@acme.test");
+        let domain = add(&h.state, &owner, name).await.unwrap();
+        (owner, domain)
+    }
+
+    fn publish(h: &Harness, domain: &AccountDomain) {
+        let record = record_for(domain);
+        h.dns.publish(&record.name, &record.value);
+    }
+
+    #[tokio::test]
+    async fn an_admin_is_refused_where_an_owner_is_needed() {
+        let h = Harness::new();
+        let account = h.account("Acme");
+        let admin = h.member(&account, "admin@acme.test", Role::Admin);
+        assert_eq!(admin.owner().unwrap_err(), Refusal::owners_only());
+    }
+
+    #[tokio::test]
+    async fn a_domain_is_added_once_in_its_normal_spelling() {
+        let h = Harness::new();
+        let (owner, domain) = added(&h, " ACME.test. ").await;
+        assert_eq!(domain.domain, "acme.test");
+        assert_eq!(domain.verified_at, None);
+        assert_eq!(domain.token.len(), 32);
+        assert_eq!(h.store.audit_actions(), vec!["domain.added"]);
+        let again = refused(add(&h.state, &owner, "acme.test").await);
+        assert_eq!(
+            (code(&again), again.field()),
+            ("domain_exists", Some("domain"))
+        );
+        let malformed = refused(add(&h.state, &owner, "not a domain").await);
+        assert_eq!(
+            (code(&malformed), malformed.field()),
+            ("parameter_invalid", Some("domain"))
+        );
+        let public = refused(add(&h.state, &owner, "gmail.com").await);
+        assert_eq!(code(&public), "public_mail_domain");
+        assert_eq!(h.store.domains(owner.account_id()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_published_record_verifies_the_domain() {
+        let h = Harness::new();
+        let (owner, domain) = added(&h, "acme.test").await;
+        publish(&h, &domain);
+        let verified = verify(&h.state, &owner, &domain.id).await.unwrap();
+        assert_eq!(verified.verified_at, Some(h.now()));
+        let stored = get(&h.state, &owner, &domain.id).await.unwrap();
+        assert_eq!(stored.verified_at, Some(h.now()));
+        assert_eq!(h.dns.lookups(), vec!["_terminus-hub-challenge.acme.test"]);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"domain.verified".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn no_record_yet_is_unmet_and_changes_nothing() {
+        let h = Harness::new();
+        let (owner, domain) = added(&h, "acme.test").await;
+        // Another account's record (another token) proves nothing for this one.
+        h.dns.publish(
+            &record_for(&domain).name,
+            "terminus-hub-verification=someone-else",
+        );
+        let refusal = refused(verify(&h.state, &owner, &domain.id).await);
+        assert_eq!(code(&refusal), "dns_record_not_found");
+        assert!(refusal.message().contains(&record_for(&domain).value));
+        let stored = get(&h.state, &owner, &domain.id).await.unwrap();
+        assert_eq!(stored.verified_at, None);
+    }
+
+    #[tokio::test]
+    async fn dns_down_is_unavailable_and_changes_nothing() {
+        let h = Harness::new();
+        let (owner, domain) = added(&h, "acme.test").await;
+        publish(&h, &domain);
+        h.dns.set_down(true);
+        let refusal = refused(verify(&h.state, &owner, &domain.id).await);
+        assert!(matches!(
+            refusal,
+            Refusal::Unavailable {
+                code: "dns_unavailable",
+                ..
+            }
+        ));
+        assert_eq!(
+            get(&h.state, &owner, &domain.id).await.unwrap().verified_at,
+            None
+        );
+        h.dns.set_down(false);
+        assert!(verify(&h.state, &owner, &domain.id).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_domain_another_account_verified_is_refused() {
+        let h = Harness::new();
+        let first = h.account("First");
+        h.verified_domain(&first, "acme.test").await;
+        let (owner, domain) = added(&h, "acme.test").await;
+        publish(&h, &domain);
+        let refused_here = verify(&h.state, &owner, &domain.id).await;
+        assert_eq!(refused_code(refused_here), "domain_verified_elsewhere");
+        assert_eq!(
+            get(&h.state, &owner, &domain.id).await.unwrap().verified_at,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_verified_domain_is_not_looked_up_again() {
+        let h = Harness::new();
+        let (owner, domain) = added(&h, "acme.test").await;
+        publish(&h, &domain);
+        let first = verify(&h.state, &owner, &domain.id).await.unwrap();
+        h.dns.set_down(true);
+        h.advance(std::time::Duration::from_secs(60));
+        let again = verify(&h.state, &owner, &domain.id).await.unwrap();
+        assert_eq!(again.verified_at, first.verified_at);
+        assert_eq!(h.dns.lookups().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn another_account_s_domain_is_not_found_and_stays() {
+        let h = Harness::new();
+        let (_, theirs) = added(&h, "theirs.test").await;
+        publish(&h, &theirs);
+        let ours = h.account("Ours");
+        let owner = h.owner(&ours, "owner@ours.test");
+        let not_found = Refusal::NotFound("domain");
+        assert_eq!(refused(get(&h.state, &owner, &theirs.id).await), not_found);
+        assert_eq!(
+            refused(verify(&h.state, &owner, &theirs.id).await),
+            not_found
+        );
+        assert_eq!(
+            refused(delete(&h.state, &owner, &theirs.id).await),
+            not_found
+        );
+        assert!(h.dns.lookups().is_empty());
+        let kept = h
+            .store
+            .domain(&theirs.account_id, &theirs.id)
+            .await
+            .unwrap();
+        assert_eq!(kept, Some(theirs));
+    }
+
+    #[tokio::test]
+    async fn domains_come_a_page_at_a_time_newest_first() {
+        let h = Harness::new();
+        let (owner, a) = added(&h, "a.test").await;
+        let b = add(&h.state, &owner, "b.test").await.unwrap();
+        let c = add(&h.state, &owner, "c.test").await.unwrap();
+        let first = list(&h.state, &owner, &page(2, None)).await.unwrap();
+        assert_eq!(first.items, vec![c, b.clone()]);
+        assert!(first.has_more);
+        let rest = list(&h.state, &owner, &page(2, Some(&b.id))).await.unwrap();
+        assert_eq!(rest.items, vec![a]);
+        assert!(!rest.has_more);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_domain_stops_single_sign_on_for_it_at_once() {
+        let h = Harness::new();
+        let account = h.account("Acme");
+        let owner = h.owner(&account, "owner@acme.test");
+        let connection = h.sso(&account, &["acme.test"], true).await;
+        let domain = list(&h.state, &owner, &page(10, None))
+            .await
+            .unwrap()
+            .items
+            .remove(0);
+        assert!(h.store.sso_for_domain("acme.test").await.unwrap().is_some());
+        let deleted = delete(&h.state, &owner, &domain.id).await.unwrap();
+        assert_eq!(deleted.domain, "acme.test");
+        assert!(h.store.sso_for_domain("acme.test").await.unwrap().is_none());
+        let kept = h.store.sso_connections(&account).await.unwrap();
+        assert_eq!(kept.len(), 1, "the connection stays");
+        assert!(kept[0].domains.is_empty());
+        assert_eq!(kept[0].id, connection.id);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"domain.deleted".to_owned()));
+    }
+}

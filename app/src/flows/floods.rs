@@ -75,3 +75,80 @@ async fn count(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{refused, Harness};
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_door_admits_so_many_requests_an_hour_per_client_network() {
+        let h = Harness::with_config(|c| c.floods.requests_per_ip_per_hour = 2);
+        for _ in 0..2 {
+            admit(&h.state, Door::SignUp, "198.51.100.4").await.unwrap();
+        }
+        let refusal = refused(admit(&h.state, Door::SignUp, "198.51.100.4").await);
+        let Refusal::TooSoon {
+            code,
+            retry_after_secs,
+            ..
+        } = refusal
+        else {
+            panic!("expected to wait, got {refusal:?}");
+        };
+        assert_eq!((code, retry_after_secs), ("too_many_requests", 3600));
+        // Each door and each network has its own budget.
+        admit(&h.state, Door::ForgotPassword, "198.51.100.4")
+            .await
+            .unwrap();
+        admit(&h.state, Door::SignUp, "198.51.100.5").await.unwrap();
+        h.advance(floods::HOUR);
+        admit(&h.state, Door::SignUp, "198.51.100.4").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_client_is_its_64() {
+        let h = Harness::with_config(|c| c.floods.requests_per_ip_per_hour = 1);
+        admit(&h.state, Door::Unlock, "2001:db8:7:7::1")
+            .await
+            .unwrap();
+        let same = admit(&h.state, Door::Unlock, "2001:db8:7:7:ffff::2").await;
+        assert!(matches!(refused(same), Refusal::TooSoon { .. }));
+        admit(&h.state, Door::Unlock, "2001:db8:7:8::1")
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_domain_receives_so_many_confirmations_an_hour() {
+        let h = Harness::with_config(|c| c.floods.confirm_mails_per_domain_per_hour = 2);
+        for who in ["a", "b"] {
+            let to = email(&format!("{who}@example.com"));
+            assert!(confirm_mail_to_domain(&h.state, &to).await.unwrap());
+        }
+        assert!(!confirm_mail_to_domain(&h.state, &email("c@example.com"))
+            .await
+            .unwrap());
+        assert!(confirm_mail_to_domain(&h.state, &email("c@example.org"))
+            .await
+            .unwrap());
+        h.advance(floods::HOUR);
+        assert!(confirm_mail_to_domain(&h.state, &email("c@example.com"))
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_daily_limit_says_how_long_to_wait() {
+        let h = Harness::new();
+        assert_eq!(per_day(&h.state, "k", 1).await.unwrap(), None);
+        h.advance(Duration::from_secs(3600));
+        let wait = per_day(&h.state, "k", 1).await.unwrap();
+        assert_eq!(wait, Some(floods::DAY - Duration::from_secs(3600)));
+        assert_eq!(per_day(&h.state, "other", 1).await.unwrap(), None);
+    }
+}

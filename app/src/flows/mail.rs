@@ -61,3 +61,51 @@ pub async fn send_throttled(
     state.send_mail_later(mail);
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::testing::Harness;
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_mail_of_a_kind_a_minute_per_mailbox() {
+        let h = Harness::new();
+        let ada = email("ada@example.com");
+        assert!(take_slot(&h.state, MailKind::Reset, &ada).await.unwrap());
+        assert!(!take_slot(&h.state, MailKind::Reset, &ada).await.unwrap());
+        // Another spelling of the mailbox shares its slot; another kind has its own.
+        let tagged = email("ada+spam@example.com");
+        assert!(!take_slot(&h.state, MailKind::Reset, &tagged).await.unwrap());
+        assert!(take_slot(&h.state, MailKind::Unlock, &ada).await.unwrap());
+        assert!(
+            take_slot(&h.state, MailKind::Reset, &email("bob@example.com"))
+                .await
+                .unwrap()
+        );
+        h.advance(h.state.config.mail_interval - Duration::from_secs(1));
+        assert!(!take_slot(&h.state, MailKind::Reset, &ada).await.unwrap());
+        h.advance(Duration::from_secs(1));
+        assert!(take_slot(&h.state, MailKind::Reset, &ada).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_throttled_mail_is_not_sent() {
+        let h = Harness::new();
+        let to = email("ada@example.com");
+        let mail = || crate::mails::password_changed(&to, "http://hub.test/forgot");
+        assert!(send_throttled(&h.state, MailKind::PasswordChanged, mail())
+            .await
+            .unwrap());
+        assert!(!send_throttled(&h.state, MailKind::PasswordChanged, mail())
+            .await
+            .unwrap());
+        h.settle().await;
+        assert_eq!(h.mails_to("ada@example.com").len(), 1);
+    }
+}

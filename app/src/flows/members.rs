@@ -520,128 +520,608 @@ async fn accept(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::auth::MemberOf;
-    use crate::flows::Stopped;
-    use crate::ports::fake::MemoryMemberships;
-    use crate::ports::AuditStore;
+    use crate::domain::users::NewPendingSignUp;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, link_token, refused, refused_code, Harness, PASSWORD};
 
-    const NOW: Timestamp = Timestamp(1_000);
-
-    fn acme() -> MemoryMemberships {
-        let store = MemoryMemberships::new();
-        store.add_account("acc", "Acme");
-        store.add_member("acc", "owner", "owner@acme.test", Role::Owner);
-        store.add_member("acc", "admin", "admin@acme.test", Role::Admin);
-        store.add_member("acc", "member", "member@acme.test", Role::Member);
-        store
+    /// An account with an owner, an admin and a member (joined in that order).
+    struct Acme {
+        account: String,
+        owner: MemberOf,
+        admin: MemberOf,
+        member: MemberOf,
     }
 
-    fn who(user: &str, role: Role) -> MemberOf {
-        MemberOf::for_tests(user, &format!("{user}@acme.test"), "acc", role)
-    }
-
-    fn refusal(outcome: Outcome<()>) -> Refusal {
-        match outcome {
-            Err(Stopped::Refused(refusal)) => refusal,
-            other => panic!("expected a refusal, got {other:?}"),
+    fn acme(h: &Harness) -> Acme {
+        let account = h.account("Acme");
+        Acme {
+            owner: h.member(&account, "owner@acme.test", Role::Owner),
+            admin: h.member(&account, "admin@acme.test", Role::Admin),
+            member: h.member(&account, "member@acme.test", Role::Member),
+            account,
         }
     }
 
-    async fn actions(store: &MemoryMemberships) -> Vec<String> {
-        let events = store.audit_events("acc", 100).await.unwrap();
-        events.into_iter().map(|e| e.action).collect()
+    fn admin(m: &MemberOf) -> AdminOf {
+        m.as_admin().unwrap()
+    }
+
+    fn page(limit: u32, after: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: after.map(str::to_owned),
+        }
+    }
+
+    fn member_actions(h: &Harness) -> Vec<String> {
+        h.store
+            .audit_actions()
+            .into_iter()
+            .filter(|a| a.starts_with("member."))
+            .collect()
     }
 
     #[tokio::test]
     async fn an_admin_cannot_touch_an_owner_and_nothing_is_written() {
-        let store = acme();
-        let admin = who("admin", Role::Admin).as_admin().unwrap();
-        let demote = change_role_in(&store, &admin, "owner", Role::Member, NOW).await;
-        assert!(matches!(
-            refusal(demote),
-            Refusal::NotAllowed {
-                code: "role_not_allowed",
-                ..
-            }
-        ));
-        let promote = change_role_in(&store, &admin, "member", Role::Owner, NOW).await;
-        assert!(matches!(refusal(promote), Refusal::NotAllowed { .. }));
-        let remove = remove_in(&store, &admin, "owner", NOW).await;
-        assert!(matches!(refusal(remove), Refusal::NotAllowed { .. }));
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        // Against the memberships alone, as the rule needs no more.
+        let memberships: &dyn MembershipStore = h.store.as_ref();
+        let demote = change_role_in(
+            memberships,
+            &admin_of,
+            a.owner.user_id(),
+            Role::Member,
+            h.now(),
+        );
+        assert_eq!(refused_code(demote.await), "role_not_allowed");
+        let promote = change_role(&h.state, &admin_of, a.member.user_id(), Role::Owner).await;
+        assert_eq!(refused_code(promote), "role_not_allowed");
+        let removal = remove_in(memberships, &a.admin, a.owner.user_id(), h.now()).await;
+        assert_eq!(refused_code(removal), "role_not_allowed");
         assert_eq!(
-            store.role_in("owner", "acc").await.unwrap(),
+            h.store
+                .role_in(a.owner.user_id(), &a.account)
+                .await
+                .unwrap(),
             Some(Role::Owner)
         );
         assert!(
-            actions(&store).await.is_empty(),
-            "a refused change writes no audit event"
+            member_actions(&h).is_empty(),
+            "a refused change writes no event"
         );
     }
 
     #[tokio::test]
-    async fn a_role_change_and_its_audit_event_go_together() {
-        let store = acme();
-        let admin = who("admin", Role::Admin).as_admin().unwrap();
-        change_role_in(&store, &admin, "member", Role::Admin, NOW)
+    async fn a_role_change_answers_the_member_and_writes_its_event_once() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let changed = change_role(&h.state, &admin_of, a.member.user_id(), Role::Admin)
             .await
             .unwrap();
-        assert_eq!(
-            store.role_in("member", "acc").await.unwrap(),
-            Some(Role::Admin)
-        );
-        assert_eq!(actions(&store).await, vec!["member.role_changed"]);
+        assert_eq!(changed.role, Role::Admin);
+        assert_eq!(changed.email, "member@acme.test");
+        assert_eq!(member_actions(&h), vec!["member.role_changed"]);
         // The same role again changes nothing and records nothing.
-        change_role_in(&store, &admin, "member", Role::Admin, NOW)
+        change_role(&h.state, &admin_of, a.member.user_id(), Role::Admin)
             .await
             .unwrap();
-        assert_eq!(actions(&store).await.len(), 1);
+        assert_eq!(member_actions(&h).len(), 1);
+        let ghost = change_role(&h.state, &admin_of, "usr_nobody", Role::Admin).await;
+        assert_eq!(refused(ghost), Refusal::NotFound("member"));
     }
 
     #[tokio::test]
-    async fn members_may_leave_but_not_remove_others_and_the_last_owner_stays() {
-        let store = acme();
-        let member = who("member", Role::Member);
-        let other = remove_in(&store, &member, "admin", NOW).await;
-        assert!(matches!(refusal(other), Refusal::NotAllowed { .. }));
-        remove_in(&store, &member, "member", NOW).await.unwrap();
-        assert_eq!(actions(&store).await, vec!["member.left"]);
+    async fn the_last_owner_can_neither_step_down_nor_leave() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let owner = admin(&a.owner);
+        let step_down = change_role(&h.state, &owner, a.owner.user_id(), Role::Admin).await;
+        assert_eq!(refused_code(step_down), "last_owner");
+        let leave = remove(&h.state, &a.owner, a.owner.user_id()).await;
+        assert_eq!(refused_code(leave), "last_owner");
+        assert!(member_actions(&h).is_empty());
+        // With a second owner, the first may go.
+        change_role(&h.state, &owner, a.admin.user_id(), Role::Owner)
+            .await
+            .unwrap();
+        remove(&h.state, &a.owner, a.owner.user_id()).await.unwrap();
+        assert_eq!(
+            h.store
+                .role_in(a.owner.user_id(), &a.account)
+                .await
+                .unwrap(),
+            None
+        );
+    }
 
-        let owner = who("owner", Role::Owner);
-        let leave = remove_in(&store, &owner, "owner", NOW).await;
-        assert!(matches!(
-            refusal(leave),
-            Refusal::Conflict {
-                code: "last_owner",
-                ..
-            }
-        ));
-        let ghost = remove_in(&store, &owner, "nobody", NOW).await;
-        assert_eq!(refusal(ghost), Refusal::NotFound("member"));
+    #[tokio::test]
+    async fn members_may_leave_but_not_remove_others() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let other = remove(&h.state, &a.member, a.admin.user_id()).await;
+        assert_eq!(refused_code(other), "role_not_allowed");
+        remove(&h.state, &a.member, a.member.user_id())
+            .await
+            .unwrap();
+        assert_eq!(member_actions(&h), vec!["member.left"]);
+        let ghost = remove(&h.state, &a.owner, "usr_nobody").await;
+        assert_eq!(refused(ghost), Refusal::NotFound("member"));
     }
 
     #[tokio::test]
     async fn a_removed_member_is_signed_out_of_the_account_and_a_leaver_is_not() {
-        let store = acme();
-        let admin = who("admin", Role::Admin);
-        remove_in(&store, &admin, "admin", NOW).await.unwrap();
-        assert!(
-            store.sessions_ended().is_empty(),
-            "leaving keeps the session"
-        );
-
-        let store = acme();
-        let owner = who("owner", Role::Owner);
-        remove_in(&store, &owner, "member", NOW).await.unwrap();
+        let h = Harness::new();
+        let a = acme(&h);
+        let elsewhere = h.account("Elsewhere");
+        let store = &h.store;
+        store.add_session(a.admin.user_id(), Some(&a.account), "password");
+        store.add_session(a.member.user_id(), Some(&a.account), "password");
+        store.add_session(a.member.user_id(), Some(&elsewhere), "password");
+        remove(&h.state, &a.admin, a.admin.user_id()).await.unwrap();
+        assert_eq!(store.sessions().len(), 3, "leaving keeps the session");
+        remove(&h.state, &a.owner, a.member.user_id())
+            .await
+            .unwrap();
+        let left: Vec<_> = store
+            .sessions()
+            .into_iter()
+            .map(|s| (s.user_id, s.account_id))
+            .collect();
         assert_eq!(
-            store.sessions_ended(),
-            vec![("acc".to_owned(), "member".to_owned())]
+            left,
+            vec![
+                (a.admin.user_id().to_owned(), Some(a.account.clone())),
+                (a.member.user_id().to_owned(), Some(elsewhere)),
+            ],
+            "only the removed member's sessions in this account end"
         );
-        // A refused removal ends nothing.
-        let member = who("member2", Role::Member);
-        store.add_member("acc", "member2", "member2@acme.test", Role::Member);
-        let refused = remove_in(&store, &member, "admin", NOW).await;
-        assert!(matches!(refusal(refused), Refusal::NotAllowed { .. }));
-        assert_eq!(store.sessions_ended().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_admin_made_a_member_where_sso_is_enforced_loses_password_sessions() {
+        let h = Harness::new();
+        let account = h.account("Corp");
+        let owner = admin(&h.member(&account, "owner@corp.test", Role::Owner));
+        let ada = h.member(&account, "ada@corp.test", Role::Admin);
+        h.sso(&account, &["corp.test"], true).await;
+        h.store
+            .add_session(ada.user_id(), Some(&account), "password");
+        h.store.add_session(ada.user_id(), Some(&account), "sso");
+        change_role(&h.state, &owner, ada.user_id(), Role::Member)
+            .await
+            .unwrap();
+        let methods: Vec<String> = h.store.sessions().into_iter().map(|s| s.method).collect();
+        assert_eq!(methods, vec!["sso"]);
+    }
+
+    #[tokio::test]
+    async fn members_come_a_page_at_a_time_newest_first() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let first = list(&h.state, &admin_of, &page(2, None)).await.unwrap();
+        let ids: Vec<&str> = first.items.iter().map(|m| m.user_id.as_str()).collect();
+        assert_eq!(ids, vec![a.member.user_id(), a.admin.user_id()]);
+        assert!(first.has_more);
+        let rest = list(&h.state, &admin_of, &page(2, Some(a.admin.user_id())))
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.items[0].user_id, a.owner.user_id());
+        assert!(!rest.has_more);
+    }
+
+    #[tokio::test]
+    async fn a_member_of_another_account_is_not_found() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let other = h.account("Other");
+        let stranger = h.member(&other, "x@other.test", Role::Owner);
+        let looked_up = member(&h.state, &admin(&a.admin), stranger.user_id()).await;
+        assert_eq!(refused(looked_up), Refusal::NotFound("member"));
+        let removed = remove(&h.state, &a.owner, stranger.user_id()).await;
+        assert_eq!(refused(removed), Refusal::NotFound("member"));
+        assert_eq!(
+            h.store.role_in(stranger.user_id(), &other).await.unwrap(),
+            Some(Role::Owner)
+        );
+    }
+
+    #[tokio::test]
+    async fn only_admins_look_at_removing_others_and_anyone_at_leaving() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let other = removal_target(&h.state, &a.member, a.admin.user_id()).await;
+        assert_eq!(refused(other), Refusal::admins_only());
+        let me = removal_target(&h.state, &a.member, a.member.user_id())
+            .await
+            .unwrap();
+        assert_eq!(me.email, "member@acme.test");
+        assert!(removal_target(&h.state, &a.admin, a.member.user_id())
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_invitation_is_stored_mailed_and_audited() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let sent = invite(&h.state, &admin(&a.admin), "New@Ext.test", Role::Admin)
+            .await
+            .unwrap();
+        assert_eq!(sent.email.as_str(), "new@ext.test");
+        assert_eq!(
+            (sent.role, sent.account_name.as_str()),
+            (Role::Admin, "Acme")
+        );
+        h.settle().await;
+        let mails = h.mails_to("new@ext.test");
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].text.contains("admin@acme.test"));
+        let opened = invitation_for_link(&h.state, &link_token(&mails[0]))
+            .await
+            .unwrap();
+        assert_eq!(opened.id, sent.id);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"invitation.created".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn invitations_are_refused_beyond_the_role_to_members_and_to_bad_addresses() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let owner = invite(&h.state, &admin_of, "boss@ext.test", Role::Owner).await;
+        assert_eq!(refused_code(owner), "role_not_allowed");
+        let member_again =
+            refused(invite(&h.state, &admin_of, "member@acme.test", Role::Member).await);
+        assert_eq!(
+            (code(&member_again), member_again.field()),
+            ("already_member", Some("email"))
+        );
+        let junk = refused(invite(&h.state, &admin_of, "not an email", Role::Member).await);
+        assert_eq!(junk.field(), Some("email"));
+        h.settle().await;
+        assert!(h.mailer.sent().is_empty());
+        assert!(invitations(&h.state, &admin_of, &page(10, None))
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_invitation_mail_a_minute_per_mailbox() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        invite(&h.state, &admin_of, "a@ext.test", Role::Member)
+            .await
+            .unwrap();
+        // Sub-addressing spells the same mailbox.
+        let again = invite(&h.state, &admin_of, "a+team@ext.test", Role::Member).await;
+        assert_eq!(refused_code(again), "recipient_recently_emailed");
+        h.advance(Duration::from_secs(61));
+        invite(&h.state, &admin_of, "a+team@ext.test", Role::Member)
+            .await
+            .unwrap();
+        h.settle().await;
+        assert_eq!(h.mailer.sent().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_account_sends_so_many_invitations_a_day() {
+        let h = Harness::with_config(|c| c.invitations_per_day = 2);
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        for email in ["a@ext.test", "b@ext.test"] {
+            invite(&h.state, &admin_of, email, Role::Member)
+                .await
+                .unwrap();
+        }
+        let third = refused(invite(&h.state, &admin_of, "c@ext.test", Role::Member).await);
+        assert_eq!(code(&third), "invitation_limit_reached");
+        assert!(third.message().starts_with("This account"));
+        h.advance(Duration::from_secs(24 * 3600));
+        invite(&h.state, &admin_of, "d@ext.test", Role::Member)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_person_sends_so_many_invitations_a_day_across_their_accounts() {
+        let h = Harness::with_config(|c| c.floods.invitations_per_person_per_day = 2);
+        let a = acme(&h);
+        let second = h.account("Second");
+        h.store
+            .add_member(&second, a.admin.user_id(), a.admin.email(), Role::Admin);
+        let there = MemberOf::for_tests(a.admin.user_id(), a.admin.email(), &second, Role::Admin);
+        invite(&h.state, &admin(&a.admin), "a@ext.test", Role::Member)
+            .await
+            .unwrap();
+        invite(&h.state, &admin(&there), "b@ext.test", Role::Member)
+            .await
+            .unwrap();
+        let third = refused(invite(&h.state, &admin(&there), "c@ext.test", Role::Member).await);
+        assert_eq!(code(&third), "invitation_limit_reached");
+        assert!(third.message().starts_with("You have sent"));
+        // Another person of the account still may.
+        invite(&h.state, &admin(&a.owner), "d@ext.test", Role::Member)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn invitations_come_a_page_at_a_time_newest_first() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let mut ids = Vec::new();
+        for email in ["a@ext.test", "b@ext.test", "c@ext.test"] {
+            ids.push(
+                invite(&h.state, &admin_of, email, Role::Member)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let first = invitations(&h.state, &admin_of, &page(2, None))
+            .await
+            .unwrap();
+        let got: Vec<&str> = first.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
+        assert!(first.has_more);
+        let rest = invitations(&h.state, &admin_of, &page(2, Some(&ids[1])))
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.items[0].id, ids[0]);
+        assert!(!rest.has_more);
+    }
+
+    #[tokio::test]
+    async fn resending_gives_a_new_link_and_the_old_one_dies() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let first = invite(&h.state, &admin_of, "new@ext.test", Role::Member)
+            .await
+            .unwrap();
+        let too_soon = resend(&h.state, &admin_of, &first.id).await;
+        assert_eq!(refused_code(too_soon), "recipient_recently_emailed");
+        h.advance(Duration::from_secs(61));
+        let second = resend(&h.state, &admin_of, &first.id).await.unwrap();
+        assert_ne!(second.id, first.id);
+        h.settle().await;
+        let mails = h.mails_to("new@ext.test");
+        assert_eq!(mails.len(), 2);
+        let old = invitation_for_link(&h.state, &link_token(&mails[0])).await;
+        assert_eq!(refused_code(old), "link_dead");
+        assert!(invitation_for_link(&h.state, &link_token(&mails[1]))
+            .await
+            .is_ok());
+        let gone = resend(&h.state, &admin_of, &first.id).await;
+        assert_eq!(refused(gone), Refusal::NotFound("invitation"));
+    }
+
+    #[tokio::test]
+    async fn an_admin_cannot_resend_or_revoke_an_invitation_to_be_owner() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let for_owner = invite(&h.state, &admin(&a.owner), "boss@ext.test", Role::Owner)
+            .await
+            .unwrap();
+        h.advance(Duration::from_secs(61));
+        let admin_of = admin(&a.admin);
+        let resent = resend(&h.state, &admin_of, &for_owner.id).await;
+        assert_eq!(refused_code(resent), "role_not_allowed");
+        let revoked = revoke(&h.state, &admin_of, &for_owner.id).await;
+        assert_eq!(refused_code(revoked), "role_not_allowed");
+        assert_eq!(
+            invitations(&h.state, &admin_of, &page(10, None))
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn revoking_kills_the_link_at_once() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        let sent = invite(&h.state, &admin_of, "new@ext.test", Role::Member)
+            .await
+            .unwrap();
+        revoke(&h.state, &admin_of, &sent.id).await.unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("new@ext.test")[0]);
+        assert_eq!(
+            refused_code(invitation_for_link(&h.state, &link).await),
+            "link_dead"
+        );
+        let accepted = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(accepted), "link_dead");
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"invitation.revoked".to_owned()));
+        let again = revoke(&h.state, &admin_of, &sent.id).await;
+        assert_eq!(refused(again), Refusal::NotFound("invitation"));
+    }
+
+    #[tokio::test]
+    async fn a_new_user_chooses_the_password_behind_the_link_once() {
+        let h = Harness::new();
+        let a = acme(&h);
+        invite(&h.state, &admin(&a.admin), "new@ext.test", Role::Admin)
+            .await
+            .unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("new@ext.test")[0]);
+        // A sign-up the address had pending dies: the invitation proved the mailbox.
+        h.store
+            .put_pending_sign_up(NewPendingSignUp {
+                email: EmailAddress::parse("new@ext.test").unwrap(),
+                token_hash: "pending".into(),
+                expires_at: h.now().plus(Duration::from_secs(3600)),
+                now: h.now(),
+            })
+            .await
+            .unwrap();
+        let joined = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        let Acceptance::Joined {
+            user_id,
+            account_id,
+            new_user,
+            ..
+        } = joined
+        else {
+            panic!("expected to join, got {joined:?}");
+        };
+        assert_eq!(
+            (account_id.as_str(), new_user),
+            (a.account.as_str(), Some(0))
+        );
+        assert_eq!(
+            h.store.role_in(&user_id, &a.account).await.unwrap(),
+            Some(Role::Admin)
+        );
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        let verdict = h
+            .state
+            .passwords
+            .verify(&Secret::new(PASSWORD), user.password_hash.as_deref())
+            .await
+            .unwrap();
+        assert!(matches!(
+            verdict,
+            crate::hashing::Verification::Match { .. }
+        ));
+        assert_eq!(h.store.pending_sign_ups(), 0);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"member.joined".to_owned()));
+        let again = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(again), "link_dead");
+    }
+
+    #[tokio::test]
+    async fn accepting_checks_the_password_the_person_and_the_link() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        invite(&h.state, &admin_of, "new@ext.test", Role::Member)
+            .await
+            .unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("new@ext.test")[0]);
+        let weak =
+            refused(accept_invitation(&h.state, &link, None, &Secret::new("password")).await);
+        assert_eq!(weak.field(), Some("password"));
+        let someone_else = Harness::signed(&a.member);
+        let wrong = accept_invitation(&h.state, &link, Some(&someone_else), &Secret::new("")).await;
+        assert_eq!(refused_code(wrong), "signed_in_as_someone_else");
+        assert_eq!(h.store.user_count(), 3, "no user was created");
+        // The link outlives the refusals, and not its seven days.
+        assert!(invitation_for_link(&h.state, &link).await.is_ok());
+        h.advance(crate::domain::tokens::INVITATION_LIFETIME);
+        let late = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(late), "link_dead");
+    }
+
+    #[tokio::test]
+    async fn someone_with_a_user_signs_in_first_then_joins() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let (user_id, _) = h.signed_up("known@ext.test", Some(PASSWORD)).await;
+        invite(&h.state, &admin(&a.admin), "known@ext.test", Role::Member)
+            .await
+            .unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("known@ext.test")[0]);
+        let invitation = invitation_for_link(&h.state, &link).await.unwrap();
+        assert!(invited_has_user(&h.state, &invitation).await.unwrap());
+        let anonymous = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        assert!(
+            matches!(anonymous, Acceptance::SignInFirst(ref e) if e.as_str() == "known@ext.test")
+        );
+        let signed = Signed::for_tests(&user_id, "known@ext.test", None);
+        let joined = accept_invitation(&h.state, &link, Some(&signed), &Secret::new(""))
+            .await
+            .unwrap();
+        assert!(matches!(joined, Acceptance::Joined { new_user: None, .. }));
+        assert_eq!(
+            h.store.role_in(&user_id, &a.account).await.unwrap(),
+            Some(Role::Member)
+        );
+    }
+
+    #[tokio::test]
+    async fn where_sso_is_enforced_an_invitation_is_accepted_through_the_provider() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let connection = h.sso(&a.account, &["corp.test"], true).await;
+        invite(&h.state, &admin(&a.admin), "bob@corp.test", Role::Member)
+            .await
+            .unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("bob@corp.test")[0]);
+        let invitation = invitation_for_link(&h.state, &link).await.unwrap();
+        assert!(accepted_through_sso(&h.state, &invitation).await.unwrap());
+        let through = accept_invitation(&h.state, &link, None, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        let Acceptance::ThroughSso { connection: c, .. } = through else {
+            panic!("expected single sign-on, got {through:?}");
+        };
+        assert_eq!(c.id, connection.id);
+        assert_eq!(h.store.user_count(), 3, "no password user was created");
+        assert!(
+            invitation_for_link(&h.state, &link).await.is_ok(),
+            "still live"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_activity_log_is_newest_first() {
+        let h = Harness::new();
+        let a = acme(&h);
+        let admin_of = admin(&a.admin);
+        invite(&h.state, &admin_of, "new@ext.test", Role::Member)
+            .await
+            .unwrap();
+        h.advance(Duration::from_secs(1));
+        change_role(&h.state, &admin_of, a.member.user_id(), Role::Admin)
+            .await
+            .unwrap();
+        let log = activity(&h.state, &admin_of).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, vec!["member.role_changed", "invitation.created"]);
+        assert_eq!(log[0].actor_user_id.as_deref(), Some(a.admin.user_id()));
+    }
+
+    #[tokio::test]
+    async fn a_broken_store_stops_a_flow_as_broken() {
+        let h = Harness::new();
+        let a = acme(&h);
+        h.store.set_broken(true);
+        let outcome = list(&h.state, &admin(&a.admin), &page(10, None)).await;
+        assert!(matches!(outcome, Err(crate::flows::Stopped::Broken(_))));
     }
 }

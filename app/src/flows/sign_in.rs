@@ -244,3 +244,278 @@ async fn attempt(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::domain::sso::SsoConnection;
+    use crate::ports::prelude::*;
+    use crate::testing::{link_token, refused, Harness, PASSWORD};
+
+    const IP: &str = "203.0.113.7";
+
+    async fn try_password(h: &Harness, email: &str, password: &str) -> Outcome<SignedIn> {
+        from_ip(h, IP, email, password).await
+    }
+
+    async fn from_ip(h: &Harness, ip: &str, email: &str, password: &str) -> Outcome<SignedIn> {
+        sign_in_with_password(&h.state, email, &Secret::new(password), ip, None).await
+    }
+
+    async fn step(h: &Harness, email: &str) -> EmailStep {
+        decide_email_step(&h.state, &EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_right_password_signs_in_and_clears_the_failures() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        try_password(&h, "ada@example.com", "wrong password")
+            .await
+            .unwrap_err();
+        let signed = try_password(&h, "Ada@Example.com", PASSWORD).await.unwrap();
+        assert_eq!(
+            signed,
+            SignedIn {
+                user_id: user_id.clone(),
+                session_epoch: 0
+            }
+        );
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        assert_eq!(user.failed_attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_an_unknown_email_and_a_locked_user_read_the_same() {
+        let h = Harness::with_config(|c| c.lockout.max_failures = 1);
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        let wrong = refused(try_password(&h, "ada@example.com", "wrong password").await);
+        let unknown = refused(try_password(&h, "nobody@example.com", PASSWORD).await);
+        let junk = refused(try_password(&h, "not an email", PASSWORD).await);
+        try_password(&h, "bob@example.com", "wrong password")
+            .await
+            .unwrap_err();
+        let locked = refused(try_password(&h, "bob@example.com", PASSWORD).await);
+        assert_eq!(wrong, generic_failure());
+        assert_eq!(wrong.message(), GENERIC_FAILURE);
+        for other in [unknown, junk, locked] {
+            assert_eq!(other, wrong);
+        }
+    }
+
+    #[tokio::test]
+    async fn five_failures_lock_for_ten_minutes_and_mail_an_unlock_link() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        for _ in 0..4 {
+            try_password(&h, "ada@example.com", "wrong password")
+                .await
+                .unwrap_err();
+        }
+        h.settle().await;
+        assert!(h.mails_to("ada@example.com").is_empty(), "not locked yet");
+        try_password(&h, "ada@example.com", "wrong password")
+            .await
+            .unwrap_err();
+        h.settle().await;
+        let mails = h.mails_to("ada@example.com");
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].subject, "Your account has been locked");
+        // Even the right password is refused while locked.
+        let locked = try_password(&h, "ada@example.com", PASSWORD).await;
+        assert_eq!(refused(locked), generic_failure());
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        assert_eq!(
+            user.locked_until,
+            Some(h.now().plus(h.state.config.lockout.lock_for))
+        );
+        // The link in the mail unlocks at once (and only once).
+        let link = link_token(&mails[0]);
+        crate::flows::recovery::unlock(&h.state, &link)
+            .await
+            .unwrap();
+        try_password(&h, "ada@example.com", PASSWORD).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lock_ends_by_itself_after_ten_minutes() {
+        let h = Harness::new();
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        for _ in 0..5 {
+            try_password(&h, "ada@example.com", "wrong password")
+                .await
+                .unwrap_err();
+        }
+        h.advance(h.state.config.lockout.lock_for - std::time::Duration::from_secs(1));
+        try_password(&h, "ada@example.com", PASSWORD)
+            .await
+            .unwrap_err();
+        h.advance(std::time::Duration::from_secs(1));
+        try_password(&h, "ada@example.com", PASSWORD).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_empty_password_is_asked_for_and_not_counted() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let refusal = refused(try_password(&h, "ada@example.com", "").await);
+        assert_eq!(refusal.field(), Some("password"));
+        assert_eq!(
+            h.store.hits(&client_key(IP)),
+            0,
+            "the client's hit was given back"
+        );
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        assert_eq!(user.failed_attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn a_client_with_too_many_failures_waits() {
+        let h = Harness::with_config(|c| c.ip_throttle.max_failures = 2);
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        // "More than 2 failures": the third is still checked, the fourth is not.
+        for _ in 0..3 {
+            let refusal = refused(try_password(&h, "ada@example.com", "wrong password").await);
+            assert_eq!(refusal, generic_failure());
+        }
+        let throttled = refused(try_password(&h, "ada@example.com", PASSWORD).await);
+        let Refusal::TooSoon {
+            code,
+            retry_after_secs,
+            ..
+        } = throttled
+        else {
+            panic!("expected to wait, got {throttled:?}");
+        };
+        assert_eq!(code, "too_many_attempts");
+        assert_eq!(
+            retry_after_secs,
+            h.state.config.ip_throttle.window.as_secs()
+        );
+        h.advance(h.state.config.ip_throttle.window);
+        try_password(&h, "ada@example.com", PASSWORD).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn ipv6_clients_are_counted_per_64() {
+        let h = Harness::with_config(|c| c.ip_throttle.max_failures = 2);
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let ada = "ada@example.com";
+        for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"] {
+            assert_eq!(
+                refused(from_ip(&h, ip, ada, "wrong password").await),
+                generic_failure()
+            );
+        }
+        let same_64 = refused(from_ip(&h, "2001:db8:1:2:abcd::9", ada, PASSWORD).await);
+        assert!(matches!(same_64, Refusal::TooSoon { .. }));
+        assert!(from_ip(&h, "2001:db8:1:3::1", ada, PASSWORD).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_success_gives_its_client_s_hit_back() {
+        let h = Harness::with_config(|c| c.ip_throttle.max_failures = 1);
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        for _ in 0..5 {
+            try_password(&h, "ada@example.com", PASSWORD).await.unwrap();
+        }
+        assert_eq!(h.store.hits(&client_key(IP)), 0);
+        let IpAttempt::Allowed(reservation) = reserve_ip_attempt(&h.state, IP).await.unwrap()
+        else {
+            panic!("a fresh client is allowed");
+        };
+        // The gate counted this attempt already: the flow does not count it again.
+        sign_in_with_password(
+            &h.state,
+            "ada@example.com",
+            &Secret::new("wrong password"),
+            IP,
+            Some(reservation),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(h.store.hits(&client_key(IP)), 1);
+    }
+
+    /// An account enforcing single sign-on for corp.test, with an owner and a member who
+    /// both have passwords.
+    async fn enforcing(h: &Harness) -> (String, String, SsoConnection) {
+        let corp = h.account("Corp");
+        let owner = h.user_in(&corp, "owner@corp.test", Role::Owner).await;
+        let member = h.user_in(&corp, "dev@corp.test", Role::Member).await;
+        let connection = h.sso(&corp, &["corp.test"], true).await;
+        (owner, member, connection)
+    }
+
+    #[tokio::test]
+    async fn enforced_sso_refuses_a_member_s_password_and_keeps_the_owner_s() {
+        let h = Harness::new();
+        let (owner, _, _) = enforcing(&h).await;
+        let member = refused(try_password(&h, "dev@corp.test", PASSWORD).await);
+        assert_eq!(member, generic_failure(), "being refused reveals nothing");
+        let signed = try_password(&h, "owner@corp.test", PASSWORD).await.unwrap();
+        assert_eq!(signed.user_id, owner);
+    }
+
+    #[tokio::test]
+    async fn the_email_step_follows_the_domain_s_connection() {
+        let h = Harness::new();
+        let (_, _, enforced) = enforcing(&h).await;
+        let other = h.account("Offer");
+        let offered = h.sso(&other, &["offer.test"], false).await;
+        assert_eq!(
+            step(&h, "x@corp.test").await,
+            EmailStep::Sso(Box::new(enforced))
+        );
+        assert_eq!(
+            step(&h, "x@offer.test").await,
+            EmailStep::PasswordOrSso(Box::new(offered))
+        );
+        assert_eq!(step(&h, "x@elsewhere.test").await, EmailStep::Password);
+        // A subdomain is a domain of its own.
+        assert_eq!(step(&h, "x@eu.corp.test").await, EmailStep::Password);
+    }
+
+    #[tokio::test]
+    async fn a_broken_store_breaks_the_sign_in() {
+        let h = Harness::new();
+        h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store.set_broken(true);
+        let outcome = try_password(&h, "ada@example.com", PASSWORD).await;
+        assert!(matches!(outcome, Err(crate::flows::Stopped::Broken(_))));
+    }
+
+    #[tokio::test]
+    async fn only_owners_and_admins_of_the_enforcing_account_keep_a_password() {
+        let h = Harness::new();
+        let (owner, member, connection) = enforcing(&h).await;
+        let admin = h
+            .user_in(&connection.account_id, "admin@corp.test", Role::Admin)
+            .await;
+        // Someone on the domain who is in another account only.
+        let elsewhere = h.account("Elsewhere");
+        let outsider = h
+            .user_in(&elsewhere, "contractor@corp.test", Role::Owner)
+            .await;
+        let free = h
+            .user_in(&elsewhere, "someone@free.test", Role::Member)
+            .await;
+        let allowed = |user: String, address: &'static str| {
+            let state = h.state.clone();
+            async move {
+                password_allowed(&state, &user, &EmailAddress::parse(address).unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(allowed(owner, "owner@corp.test").await);
+        assert!(allowed(admin, "admin@corp.test").await);
+        assert!(!allowed(member, "dev@corp.test").await);
+        assert!(!allowed(outsider, "contractor@corp.test").await);
+        assert!(allowed(free, "someone@free.test").await);
+    }
+}

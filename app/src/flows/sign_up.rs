@@ -265,3 +265,295 @@ fn dead_link() -> crate::flows::Stopped {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::ports::prelude::*;
+    use crate::testing::{link_token, refused, refused_code, Harness, PASSWORD};
+
+    const MINUTE: Duration = Duration::from_secs(61);
+
+    async fn signed_up(h: &Harness, email: &str) {
+        sign_up(&h.state, email).await.unwrap();
+        h.settle().await;
+    }
+
+    /// The hash of the newest confirmation link mailed to `email`.
+    fn newest_link(h: &Harness, email: &str) -> String {
+        let mails = h.mails_to(email);
+        link_token(mails.last().expect("a mail"))
+    }
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn nothing_holds_a_password_until_the_link_s_page_is_submitted() {
+        let h = Harness::new();
+        let answered = sign_up(&h.state, "New@Example.com").await.unwrap();
+        assert_eq!(answered.as_str(), "new@example.com");
+        h.settle().await;
+        // A pending sign-up (an address and a link's hash) and a mail; no user, no password.
+        assert_eq!(h.store.pending_sign_ups(), 1);
+        assert_eq!(h.store.user_count(), 0);
+        let link = newest_link(&h, "new@example.com");
+        assert!(confirmation_is_live(&h.state, &link).await.unwrap());
+        assert_eq!(
+            confirmation_email(&h.state, &link).await.unwrap(),
+            Some(email("new@example.com"))
+        );
+
+        let confirmed = confirm(&h.state, &link, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        let Confirmed::SignedIn { user_id, .. } = confirmed else {
+            panic!("expected a signed-in user, got {confirmed:?}");
+        };
+        let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "new@example.com");
+        let verdict = h
+            .state
+            .passwords
+            .verify(&Secret::new(PASSWORD), user.password_hash.as_deref())
+            .await
+            .unwrap();
+        assert!(matches!(
+            verdict,
+            crate::hashing::Verification::Match { .. }
+        ));
+        // Their own account, owned by them, with its workspace "Main".
+        let memberships = h.store.memberships(&user_id).await.unwrap();
+        assert_eq!(memberships.len(), 1);
+        assert_eq!(memberships[0].role, Role::Owner);
+        assert_eq!(memberships[0].account_name, "new's account");
+        let workspaces = h
+            .store
+            .workspaces(&memberships[0].account_id)
+            .await
+            .unwrap();
+        assert_eq!(workspaces.len(), 1);
+        assert_eq!(workspaces[0].name, FIRST_WORKSPACE_NAME);
+        assert_eq!(h.store.pending_sign_ups(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_confirmation_link_works_once() {
+        let h = Harness::new();
+        signed_up(&h, "new@example.com").await;
+        let link = newest_link(&h, "new@example.com");
+        confirm(&h.state, &link, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        let again = confirm(&h.state, &link, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(again), "link_dead");
+        assert_eq!(h.store.user_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn dead_links_are_refused_unknown_or_after_a_day() {
+        let h = Harness::new();
+        let unknown = confirm(&h.state, "0".repeat(64).as_str(), &Secret::new(PASSWORD)).await;
+        assert_eq!(refused(unknown).message(), DEAD_CONFIRMATION);
+        signed_up(&h, "late@example.com").await;
+        let link = newest_link(&h, "late@example.com");
+        h.advance(TokenPurpose::Confirm.lifetime());
+        assert!(!confirmation_is_live(&h.state, &link).await.unwrap());
+        let late = confirm(&h.state, &link, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(late), "link_dead");
+        assert_eq!(h.store.user_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_weak_password_is_refused_and_the_link_stays_good() {
+        let h = Harness::new();
+        signed_up(&h, "new@example.com").await;
+        let link = newest_link(&h, "new@example.com");
+        for weak in ["short", "password123", "new@example.com"] {
+            let refusal = refused(confirm(&h.state, &link, &Secret::new(weak)).await);
+            assert_eq!(refusal.field(), Some("password"), "{weak}");
+        }
+        assert_eq!(h.store.user_count(), 0);
+        assert!(confirm(&h.state, &link, &Secret::new(PASSWORD))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_address_with_a_user_gets_the_same_answer_and_a_notice() {
+        let h = Harness::new();
+        h.signed_up("known@example.com", Some(PASSWORD)).await;
+        let answered = sign_up(&h.state, "known@example.com").await.unwrap();
+        assert_eq!(answered.as_str(), "known@example.com");
+        h.settle().await;
+        let mails = h.mails_to("known@example.com");
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].subject, "You already have a Terminus Hub account");
+        assert!(!mails[0].text.contains("token="));
+        assert_eq!(h.store.pending_sign_ups(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_address_is_refused_at_its_field() {
+        let h = Harness::new();
+        let refusal = refused(sign_up(&h.state, "not an address").await);
+        assert_eq!(refusal.field(), Some("email"));
+        h.settle().await;
+        assert!(h.mailer.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn invite_only_refuses_sign_ups_and_kills_earlier_links() {
+        let h = Harness::with_config(|c| c.signup = crate::SignUpPolicy::InviteOnly);
+        // A sign-up from before the switch to invite-only.
+        let (_, link) = new_link_token();
+        h.store
+            .put_pending_sign_up(NewPendingSignUp {
+                email: email("early@example.com"),
+                token_hash: link.clone(),
+                expires_at: h.now().plus(TokenPurpose::Confirm.lifetime()),
+                now: h.now(),
+            })
+            .await
+            .unwrap();
+        let refusal = refused(sign_up(&h.state, "new@example.com").await);
+        assert_eq!(refusal.message(), CLOSED_MESSAGE);
+        assert!(!confirmation_is_live(&h.state, &link).await.unwrap());
+        let late = confirm(&h.state, &link, &Secret::new(PASSWORD)).await;
+        assert_eq!(refused_code(late), "link_dead");
+        resend_confirmation(&h.state, &email("early@example.com"), None).unwrap();
+        h.settle().await;
+        assert!(h.mailer.sent().is_empty());
+        assert_eq!(h.store.user_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn one_confirmation_a_minute_and_the_earlier_link_stays_live() {
+        let h = Harness::new();
+        signed_up(&h, "new@example.com").await;
+        // Sub-addressing spells the same mailbox: its slot is taken too.
+        signed_up(&h, "new@example.com").await;
+        signed_up(&h, "new+again@example.com").await;
+        assert_eq!(h.mailer.sent().len(), 1);
+        let first = newest_link(&h, "new@example.com");
+        assert!(confirmation_is_live(&h.state, &first).await.unwrap());
+        h.advance(MINUTE);
+        signed_up(&h, "new@example.com").await;
+        let second = newest_link(&h, "new@example.com");
+        assert_ne!(first, second);
+        assert!(
+            !confirmation_is_live(&h.state, &first).await.unwrap(),
+            "replaced"
+        );
+        assert!(confirmation_is_live(&h.state, &second).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_domain_gets_so_many_confirmations_an_hour() {
+        let h = Harness::with_config(|c| c.floods.confirm_mails_per_domain_per_hour = 2);
+        for who in ["a", "b", "c"] {
+            signed_up(&h, &format!("{who}@example.com")).await;
+        }
+        assert_eq!(h.mailer.sent().len(), 2);
+        assert!(h.mails_to("c@example.com").is_empty());
+        h.advance(Duration::from_secs(3600));
+        signed_up(&h, "c@example.com").await;
+        assert_eq!(h.mails_to("c@example.com").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn resending_renews_only_a_pending_sign_up_and_only_once_a_minute() {
+        let h = Harness::new();
+        resend_confirmation(&h.state, &email("nobody@example.com"), None).unwrap();
+        h.settle().await;
+        assert!(h.mailer.sent().is_empty(), "nothing pending, nothing sent");
+        signed_up(&h, "new@example.com").await;
+        let first = newest_link(&h, "new@example.com");
+        resend_confirmation(&h.state, &email("new@example.com"), None).unwrap();
+        h.settle().await;
+        assert_eq!(h.mailer.sent().len(), 1, "within the minute");
+        h.advance(MINUTE);
+        resend_confirmation(&h.state, &email("new@example.com"), None).unwrap();
+        h.settle().await;
+        let second = newest_link(&h, "new@example.com");
+        assert_ne!(first, second);
+        assert!(!confirmation_is_live(&h.state, &first).await.unwrap());
+        assert!(confirm(&h.state, &second, &Secret::new(PASSWORD))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_browser_asking_again_within_the_minute_is_told_to_wait() {
+        let h = Harness::new();
+        let asked = h.state.clock.now();
+        let again = resend_confirmation(&h.state, &email("new@example.com"), Some(asked));
+        assert_eq!(refused_code(again), "recently_sent");
+        h.advance(MINUTE);
+        assert!(resend_confirmation(&h.state, &email("new@example.com"), Some(asked)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_address_that_got_a_user_meanwhile_creates_nothing() {
+        let h = Harness::new();
+        signed_up(&h, "new@example.com").await;
+        let link = newest_link(&h, "new@example.com");
+        // A user for the address committed meanwhile (every way of making one deletes the
+        // pending sign-up too, so only a race gets here).
+        h.store.add_user("usr_meanwhile", "new@example.com", None);
+        let outcome = confirm(&h.state, &link, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Confirmed::AlreadyUser);
+        let user = h
+            .store
+            .user_by_email(&email("new@example.com"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            user.password_hash.is_none(),
+            "the link's password went nowhere"
+        );
+        assert_eq!(h.store.user_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn where_sso_is_enforced_a_confirmed_user_signs_in_through_it() {
+        let h = Harness::new();
+        let corp = h.account("Corp");
+        h.member(&corp, "owner@corp.test", Role::Owner);
+        h.sso(&corp, &["corp.test"], true).await;
+        signed_up(&h, "dev@corp.test").await;
+        let link = newest_link(&h, "dev@corp.test");
+        let outcome = confirm(&h.state, &link, &Secret::new(PASSWORD))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Confirmed::CreatedUseSso);
+        assert!(h
+            .store
+            .user_by_email(&email("dev@corp.test"))
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn a_password_made_of_the_person_s_address_is_refused() {
+        let ada = email("ada.lovelace@analytical.example");
+        let words = password_context(Some(&ada));
+        for word in ["ada.lovelace", "analytical", "example", "terminus"] {
+            assert!(words.iter().any(|w| w == word), "{word}");
+        }
+        assert!(
+            validate_new_password(&Secret::new("ada.lovelace@analytical.example"), Some(&ada))
+                .is_err()
+        );
+        assert!(validate_new_password(&Secret::new(PASSWORD), Some(&ada)).is_ok());
+        assert_eq!(default_account_name(&ada), "ada.lovelace's account");
+    }
+}

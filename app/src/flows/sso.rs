@@ -376,6 +376,9 @@ fn client_id_problem(e: crate::domain::text::NameError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::roles::Role;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, refused, refused_code, Harness};
 
     #[test]
     fn client_id_problems_are_one_sentence_about_the_client_id() {
@@ -400,5 +403,346 @@ mod tests {
             split_domains(" a.com, b.org  c.net,,"),
             vec!["a.com", "b.org", "c.net"]
         );
+    }
+
+    const ISSUER: &str = "https://login.example.com";
+
+    fn input(domains: &[&str]) -> ConnectionInput {
+        ConnectionInput {
+            issuer: ISSUER.into(),
+            client_id: "hub".into(),
+            client_secret: Secret::new("s3cret"),
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            create_users: false,
+            enforced: false,
+        }
+    }
+
+    /// An owner of Corp, which verified corp.test.
+    async fn corp(h: &Harness) -> OwnerOf {
+        let account = h.account("Corp");
+        let owner = h.owner(&account, "owner@corp.test");
+        h.verified_domain(&account, "corp.test").await;
+        owner
+    }
+
+    #[tokio::test]
+    async fn an_owner_connects_a_provider_with_a_sealed_secret_not_yet_enforced() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let made = create(&h.state, &owner, input(&["CORP.test"]))
+            .await
+            .unwrap();
+        assert!(!made.enforced);
+        assert_eq!(made.tested_at, None);
+        assert_eq!(made.domain_names(), vec!["corp.test"]);
+        assert!(!made.client_secret_sealed.contains("s3cret"));
+        let opened = h.state.sealing.open(&made.client_secret_sealed).unwrap();
+        assert_eq!(opened.expose(), "s3cret");
+        let listed = list(&h.state, &owner).await.unwrap();
+        assert_eq!(listed, vec![made.clone()]);
+        assert_eq!(
+            h.store
+                .sso_for_domain("corp.test")
+                .await
+                .unwrap()
+                .map(|c| c.id),
+            Some(made.id)
+        );
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"sso.connection_created".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_connection_cannot_start_out_enforced() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let enforced = ConnectionInput {
+            enforced: true,
+            ..input(&["corp.test"])
+        };
+        assert_eq!(
+            refused_code(create(&h.state, &owner, enforced).await),
+            "test_sign_in_required"
+        );
+        assert!(list(&h.state, &owner).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_input_is_checked_field_by_field_and_nothing_is_saved() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        h.account_domain(owner.account_id(), "unverified.test")
+            .await;
+        let cases = [
+            (
+                ConnectionInput {
+                    issuer: "http://login.example.com".into(),
+                    ..input(&["corp.test"])
+                },
+                "issuer",
+                "parameter_invalid",
+            ),
+            (
+                ConnectionInput {
+                    client_id: " ".into(),
+                    ..input(&["corp.test"])
+                },
+                "client_id",
+                "parameter_invalid_empty",
+            ),
+            (
+                ConnectionInput {
+                    client_secret: Secret::new("  "),
+                    ..input(&["corp.test"])
+                },
+                "client_secret",
+                "parameter_invalid",
+            ),
+            (input(&[]), "domains", "parameter_missing"),
+            (
+                input(&["unverified.test"]),
+                "domains",
+                "domain_not_verified",
+            ),
+            (input(&["elsewhere.test"]), "domains", "domain_not_verified"),
+        ];
+        for (bad, field, expected) in cases {
+            let refusal = refused(create(&h.state, &owner, bad).await);
+            assert_eq!((refusal.field(), code(&refusal)), (Some(field), expected));
+        }
+        assert!(list(&h.state, &owner).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_provider_saves_nothing() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        h.oidc.set_unreachable(true);
+        let refusal = refused(create(&h.state, &owner, input(&["corp.test"])).await);
+        assert_eq!(
+            (refusal.field(), code(&refusal)),
+            (Some("issuer"), "issuer_unreachable")
+        );
+        assert!(list(&h.state, &owner).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_domain_serves_one_connection() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let second = refused(create(&h.state, &owner, input(&["corp.test"])).await);
+        assert_eq!(
+            (code(&second), second.field()),
+            ("domain_taken", Some("domains"))
+        );
+        assert_eq!(list(&h.state, &owner).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn enforcing_waits_for_a_test_sign_in_then_ends_affected_password_sessions() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let account = owner.account_id().to_owned();
+        let c = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let dev = h.user_in(&account, "dev@corp.test", Role::Member).await;
+        h.store.add_session(&dev, Some(&account), "password");
+        h.store.add_session(&dev, Some(&account), "sso");
+        h.store
+            .add_session(owner.user_id(), Some(&account), "password");
+        let early = set_enforced(&h.state, &owner, &c.id, true).await;
+        assert_eq!(refused_code(early), "test_sign_in_required");
+        assert!(!connection(&h.state, &owner, &c.id).await.unwrap().enforced);
+
+        let (_, affected) = enforcement_preview(&h.state, &owner, &c.id).await.unwrap();
+        assert_eq!(affected, 1, "the member, not the owner");
+        h.oidc.sign_in_as("owner-sub", "owner@corp.test", true);
+        crate::flows::sso_login::complete_test(&h.state, &owner, callback(&c))
+            .await
+            .unwrap();
+        let done = set_enforced(&h.state, &owner, &c.id, true).await.unwrap();
+        assert_eq!(done, Enforcement::Enforced { sessions_ended: 1 });
+        let left: Vec<_> = h
+            .store
+            .sessions()
+            .into_iter()
+            .map(|s| (s.user_id, s.method))
+            .collect();
+        assert_eq!(
+            left,
+            vec![
+                (dev.clone(), "sso".to_owned()),
+                (owner.user_id().to_owned(), "password".to_owned())
+            ]
+        );
+        assert!(
+            h.store
+                .sso_for_domain("corp.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .enforced
+        );
+        // Passwords work again when it stops.
+        let stopped = set_enforced(&h.state, &owner, &c.id, false).await.unwrap();
+        assert_eq!(stopped, Enforcement::Stopped);
+        assert!(
+            !h.store
+                .sso_for_domain("corp.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .enforced
+        );
+    }
+
+    fn callback(c: &SsoConnection) -> crate::flows::sso_login::Callback<'_> {
+        crate::flows::sso_login::Callback {
+            connection_id: &c.id,
+            account_id: &c.account_id,
+            code: "code",
+            pkce_verifier: "verifier",
+            nonce: "nonce",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_enforcement_changes_nothing_else_in_the_same_update() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let c = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let both = ConnectionChange {
+            enforced: Some(true),
+            create_users: Some(true),
+        };
+        assert_eq!(
+            refused_code(update(&h.state, &owner, &c.id, both).await),
+            "test_sign_in_required"
+        );
+        assert!(
+            !connection(&h.state, &owner, &c.id)
+                .await
+                .unwrap()
+                .create_users
+        );
+        let nothing = refused(update(&h.state, &owner, &c.id, ConnectionChange::default()).await);
+        assert_eq!(code(&nothing), "parameter_missing");
+        let only_users = ConnectionChange {
+            enforced: None,
+            create_users: Some(true),
+        };
+        let changed = update(&h.state, &owner, &c.id, only_users).await.unwrap();
+        assert!(changed.create_users);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"sso.create_users_on".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn another_account_s_connection_is_not_found() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let theirs = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let other = h.account("Other");
+        let stranger = h.owner(&other, "owner@other.test");
+        let not_found = Refusal::NotFound("sso_connection");
+        let id = theirs.id.as_str();
+        assert_eq!(
+            refused(connection(&h.state, &stranger, id).await),
+            not_found
+        );
+        assert_eq!(
+            refused(set_enforced(&h.state, &stranger, id, false).await),
+            not_found
+        );
+        assert_eq!(
+            refused(set_enforced(&h.state, &stranger, id, true).await),
+            not_found
+        );
+        assert_eq!(
+            refused(set_create_users(&h.state, &stranger, id, true).await),
+            not_found
+        );
+        assert_eq!(refused(delete(&h.state, &stranger, id).await), not_found);
+        assert_eq!(
+            refused(test_connection(&h.state, &stranger, id).await),
+            not_found
+        );
+        assert_eq!(list(&h.state, &owner).await.unwrap(), vec![theirs]);
+    }
+
+    #[tokio::test]
+    async fn testing_a_connection_fetches_its_discovery_document() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let c = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let endpoint = test_connection(&h.state, &owner, &c.id).await.unwrap();
+        assert_eq!(endpoint, format!("{ISSUER}/authorize"));
+        h.oidc.set_unreachable(true);
+        let down = refused(test_connection(&h.state, &owner, &c.id).await);
+        assert!(matches!(
+            down,
+            Refusal::Unavailable {
+                code: "issuer_unreachable",
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn new_connections_may_take_the_verified_domains_no_connection_serves() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let account = owner.account_id().to_owned();
+        h.verified_domain(&account, "corp.example").await;
+        h.account_domain(&account, "pending.test").await;
+        let c = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        let free = unconnected_domains(&h.state, &owner, &[c]).await.unwrap();
+        assert_eq!(free, vec!["corp.example"]);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_connection_stops_single_sign_on_for_its_domains() {
+        let h = Harness::new();
+        let owner = corp(&h).await;
+        let c = create(&h.state, &owner, input(&["corp.test"]))
+            .await
+            .unwrap();
+        delete(&h.state, &owner, &c.id).await.unwrap();
+        assert!(h.store.sso_for_domain("corp.test").await.unwrap().is_none());
+        assert_eq!(
+            refused(delete(&h.state, &owner, &c.id).await),
+            Refusal::NotFound("sso_connection")
+        );
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"sso.connection_deleted".to_owned()));
+    }
+
+    #[test]
+    fn an_owner_never_reads_what_a_provider_sent() {
+        let rejected = provider_problem(ISSUER, &SsoError::Rejected("<html>secret</html>".into()));
+        assert_eq!(rejected, format!("{ISSUER} refused the request."));
+        let forbidden = provider_problem(ISSUER, &SsoError::ForbiddenAddress);
+        assert!(forbidden.contains("loopback, private or reserved"));
+        let h = Harness::new();
+        assert_eq!(redirect_uri(&h.state), "http://hub.test/auth/oidc/callback");
     }
 }

@@ -324,3 +324,313 @@ pub async fn complete_test(
     }
     Ok(email)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roles::Role;
+    use crate::flows::members;
+    use crate::ports::prelude::*;
+    use crate::testing::{code, link_token, refused, refused_code, Harness, PASSWORD};
+
+    fn callback(c: &SsoConnection) -> Callback<'_> {
+        Callback {
+            connection_id: &c.id,
+            account_id: &c.account_id,
+            code: "code",
+            pkce_verifier: "verifier",
+            nonce: "nonce",
+        }
+    }
+
+    fn email(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    async fn policy(h: &Harness, address: &str) -> (DomainPolicy, Option<SsoConnection>) {
+        policy_for(&h.state, &email(address)).await.unwrap()
+    }
+
+    /// Corp, with an owner, serving corp.test (enforced or not).
+    async fn corp(h: &Harness, enforced: bool) -> (OwnerOf, SsoConnection) {
+        let account = h.account("Corp");
+        let owner = h.owner(&account, "owner@corp.test");
+        let connection = h.sso(&account, &["corp.test"], enforced).await;
+        (owner, connection)
+    }
+
+    #[tokio::test]
+    async fn the_policy_follows_the_connection_serving_the_domain() {
+        let h = Harness::new();
+        let (_, offered) = corp(&h, false).await;
+        let other = h.account("Strict");
+        let enforced = h.sso(&other, &["strict.test"], true).await;
+        assert_eq!(
+            policy(&h, "a@corp.test").await,
+            (DomainPolicy::Offered, Some(offered))
+        );
+        assert_eq!(
+            policy(&h, "a@strict.test").await,
+            (DomainPolicy::Enforced, Some(enforced.clone()))
+        );
+        assert_eq!(
+            policy(&h, "a@free.test").await,
+            (DomainPolicy::Unclaimed, None)
+        );
+        assert_eq!(
+            enforced_for(&h.state, &email("a@corp.test")).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            enforced_for(&h.state, &email("a@strict.test"))
+                .await
+                .unwrap(),
+            Some(enforced)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_first_sign_in_provisions_a_member_and_later_ones_find_them_by_subject() {
+        let h = Harness::new();
+        let (_, c) = corp(&h, false).await;
+        h.oidc.sign_in_as("sub-1", "Dev@Corp.test", true);
+        let first = complete(&h.state, callback(&c), None).await.unwrap();
+        assert_eq!(first.user.email.as_str(), "dev@corp.test");
+        assert!(first.user.password_hash.is_none());
+        assert_eq!(
+            (first.account_id.as_str(), first.joined),
+            (c.account_id.as_str(), None)
+        );
+        assert_eq!(
+            h.store
+                .role_in(&first.user.id, &c.account_id)
+                .await
+                .unwrap(),
+            Some(Role::Member)
+        );
+        assert_eq!(
+            h.store.identity_user(&c.id, "sub-1"),
+            Some(first.user.id.clone())
+        );
+        assert_eq!(
+            h.oidc.secrets_seen(),
+            vec!["secret"],
+            "the sealed secret, opened"
+        );
+        // The subject names the user from now on, whatever email the provider says.
+        h.oidc.sign_in_as("sub-1", "renamed@corp.test", true);
+        let again = complete(&h.state, callback(&c), None).await.unwrap();
+        assert_eq!(again.user.id, first.user.id);
+        assert_eq!(h.store.user_count(), 2);
+        let sign_ins = h
+            .store
+            .audit_log()
+            .into_iter()
+            .filter(|e| e.action == "sso.sign_in")
+            .count();
+        assert_eq!(sign_ins, 2);
+    }
+
+    #[tokio::test]
+    async fn an_existing_user_is_linked_by_email_once() {
+        let h = Harness::new();
+        let (_, c) = corp(&h, false).await;
+        let (dev, _) = h.signed_up("dev@corp.test", Some(PASSWORD)).await;
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", true);
+        let signed = complete(&h.state, callback(&c), None).await.unwrap();
+        assert_eq!(signed.user.id, dev);
+        assert!(signed.user.password_hash.is_some(), "linked, not replaced");
+        // Another subject asserting the same email does not take the user over.
+        h.oidc.sign_in_as("sub-2", "dev@corp.test", true);
+        let other = refused(complete(&h.state, callback(&c), None).await);
+        assert_eq!(code(&other), "linked_elsewhere");
+        assert_eq!(h.store.identity_user(&c.id, "sub-2"), None);
+    }
+
+    #[tokio::test]
+    async fn what_the_provider_answers_is_checked_before_anyone_is_signed_in() {
+        let h = Harness::new();
+        let (_, c) = corp(&h, false).await;
+        let users = h.store.user_count();
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", false);
+        assert_eq!(
+            refused_code(complete(&h.state, callback(&c), None).await),
+            "email_unverified"
+        );
+        h.oidc.sign_in_as("sub-1", "dev@elsewhere.test", true);
+        assert_eq!(
+            refused_code(complete(&h.state, callback(&c), None).await),
+            "domain_not_served"
+        );
+        h.oidc.answer(crate::testing::OidcAnswer::Rejected);
+        assert_eq!(
+            refused_code(complete(&h.state, callback(&c), None).await),
+            "id_token_not_verified"
+        );
+        h.oidc.answer(crate::testing::OidcAnswer::Unreachable);
+        let down = refused(complete(&h.state, callback(&c), None).await);
+        assert!(matches!(
+            down,
+            Refusal::Unavailable {
+                code: "provider_unreachable",
+                ..
+            }
+        ));
+        assert_eq!(h.store.user_count(), users);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_connection_signs_nobody_in() {
+        let h = Harness::new();
+        let (owner, c) = corp(&h, false).await;
+        crate::flows::sso::delete(&h.state, &owner, &c.id)
+            .await
+            .unwrap();
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", true);
+        let gone = complete(&h.state, callback(&c), None).await;
+        assert_eq!(refused_code(gone), "sso_connection_gone");
+    }
+
+    #[tokio::test]
+    async fn invite_only_lets_in_the_invited_and_not_strangers() {
+        let h = Harness::with_config(|cfg| cfg.signup = crate::SignUpPolicy::InviteOnly);
+        let (owner, c) = corp(&h, false).await;
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", true);
+        let stranger = refused(complete(&h.state, callback(&c), None).await);
+        assert!(matches!(
+            stranger,
+            Refusal::NotAllowed {
+                code: "not_invited",
+                ..
+            }
+        ));
+        assert_eq!(h.store.user_count(), 1);
+        let invited = members::invite(
+            &h.state,
+            &owner.as_admin().unwrap(),
+            "dev@corp.test",
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+        let signed = complete(&h.state, callback(&c), None).await.unwrap();
+        assert_eq!(signed.joined.map(|i| i.id), Some(invited.id));
+        assert_eq!(
+            h.store
+                .role_in(&signed.user.id, &c.account_id)
+                .await
+                .unwrap(),
+            Some(Role::Admin)
+        );
+    }
+
+    #[tokio::test]
+    async fn create_users_on_lets_strangers_in_on_an_invite_only_server() {
+        let h = Harness::with_config(|cfg| cfg.signup = crate::SignUpPolicy::InviteOnly);
+        let (owner, c) = corp(&h, false).await;
+        crate::flows::sso::set_create_users(&h.state, &owner, &c.id, true)
+            .await
+            .unwrap();
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", true);
+        let signed = complete(&h.state, callback(&c), None).await.unwrap();
+        assert_eq!(
+            h.store
+                .role_in(&signed.user.id, &c.account_id)
+                .await
+                .unwrap(),
+            Some(Role::Member)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invitation_link_to_another_account_joins_only_that_account() {
+        let h = Harness::with_config(|cfg| cfg.signup = crate::SignUpPolicy::InviteOnly);
+        let (_, c) = corp(&h, false).await;
+        let partner = h.account("Partner");
+        let partner_admin = h.admin(&partner, "admin@partner.test");
+        members::invite(&h.state, &partner_admin, "dev@corp.test", Role::Member)
+            .await
+            .unwrap();
+        h.settle().await;
+        let link = link_token(&h.mails_to("dev@corp.test")[0]);
+        h.oidc.sign_in_as("sub-1", "dev@corp.test", true);
+        let signed = complete(&h.state, callback(&c), Some(&link)).await.unwrap();
+        assert_eq!(signed.joined.map(|i| i.account_id), Some(partner.clone()));
+        let user = signed.user.id;
+        assert_eq!(
+            h.store.role_in(&user, &partner).await.unwrap(),
+            Some(Role::Member)
+        );
+        assert_eq!(h.store.role_in(&user, &c.account_id).await.unwrap(), None);
+        let dead = members::invitation_for_link(&h.state, &link).await;
+        assert_eq!(refused_code(dead), "link_dead");
+    }
+
+    #[tokio::test]
+    async fn a_test_sign_in_records_the_test_and_signs_nobody_in() {
+        let h = Harness::new();
+        let (owner, c) = corp(&h, false).await;
+        let users = h.store.user_count();
+        h.oidc.sign_in_as("sub-9", "someone@corp.test", true);
+        let asserted = complete_test(&h.state, &owner, callback(&c)).await.unwrap();
+        assert_eq!(asserted.as_str(), "someone@corp.test");
+        assert_eq!(h.store.user_count(), users);
+        assert_eq!(h.store.identity_user(&c.id, "sub-9"), None);
+        let stored = crate::flows::sso::connection(&h.state, &owner, &c.id)
+            .await
+            .unwrap();
+        assert_eq!(stored.tested_at, Some(h.now()));
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"sso.test_sign_in".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn an_owner_cannot_test_another_account_s_connection() {
+        let h = Harness::new();
+        let (_, c) = corp(&h, false).await;
+        let other = h.account("Other");
+        let stranger = h.owner(&other, "owner@other.test");
+        h.oidc.sign_in_as("sub-9", "someone@corp.test", true);
+        let refused_test = complete_test(&h.state, &stranger, callback(&c)).await;
+        assert_eq!(refused_code(refused_test), "sso_connection_gone");
+        let stored = h.store.sso_connections(&c.account_id).await.unwrap();
+        assert_eq!(stored[0].tested_at, None);
+    }
+
+    #[test]
+    fn every_failure_is_one_refusal_with_its_own_words() {
+        use SsoFailure::*;
+        let all = [
+            FlowInvalid,
+            ProviderRefused,
+            Unreachable,
+            NotVerified,
+            EmailUnverified,
+            WrongDomain,
+            NoConnection,
+            LinkedElsewhere,
+            NotInvited,
+        ];
+        let mut codes: Vec<&str> = all.iter().map(|f| f.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "one code each");
+        for failure in all {
+            let refusal = Refusal::from(failure);
+            assert_eq!(refusal.message(), failure.message());
+            let kind_ok = match failure {
+                Unreachable => matches!(refusal, Refusal::Unavailable { .. }),
+                NotInvited => matches!(refusal, Refusal::NotAllowed { .. }),
+                _ => matches!(refusal, Refusal::Conflict { .. }),
+            };
+            assert!(kind_ok, "{failure:?} → {refusal:?}");
+        }
+        assert_eq!(SsoFailure::from(SsoError::ForbiddenAddress), Unreachable);
+        assert_eq!(
+            SsoFailure::from(SsoError::Rejected("x".into())),
+            NotVerified
+        );
+    }
+}

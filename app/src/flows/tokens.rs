@@ -19,3 +19,31 @@ pub async fn issue_link(
         .config
         .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::prelude::*;
+    use crate::testing::{token_of, Harness, PASSWORD};
+
+    #[tokio::test]
+    async fn a_link_carries_a_token_live_for_its_purpose_and_lifetime() {
+        let h = Harness::new();
+        let (user_id, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let link = issue_link(&h.state, &user_id, TokenPurpose::Reset)
+            .await
+            .unwrap();
+        assert!(link.starts_with("http://hub.test/reset?token="));
+        let hash = token_of(&link);
+        let live = |purpose, at| h.store.token_is_live(purpose, &hash, at);
+        assert!(live(TokenPurpose::Reset, h.now()).await.unwrap());
+        assert!(!live(TokenPurpose::Unlock, h.now()).await.unwrap());
+        let end = h.now().plus(TokenPurpose::Reset.lifetime());
+        assert!(!live(TokenPurpose::Reset, end).await.unwrap());
+        let unlock = issue_link(&h.state, &user_id, TokenPurpose::Unlock)
+            .await
+            .unwrap();
+        assert!(unlock.starts_with("http://hub.test/unlock?token="));
+        assert_ne!(token_of(&unlock), hash, "every link has its own token");
+    }
+}

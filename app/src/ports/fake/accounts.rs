@@ -1,0 +1,44 @@
+//! [`AccountStore`] in memory (`src/store/body/accounts.rs`).
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::domain::accounts::{Account, NewAccount};
+use crate::domain::audit::AuditEvent;
+use crate::ports::{AccountStore, StoreResult};
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+        Ok(self.lock()?.accounts.get(account_id).cloned())
+    }
+
+    async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        state.insert_account_with_owner(
+            &new.account_id,
+            &new.name,
+            &new.plan,
+            &new.owner_user_id,
+            &new.workspace_id,
+            &new.workspace_name,
+            new.now,
+        )?;
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn set_account_plan(
+        &self,
+        account_id: &str,
+        plan: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<String>> {
+        let mut state = self.lock()?;
+        let Some(account) = state.accounts.get_mut(account_id) else {
+            return Ok(None);
+        };
+        let previous = std::mem::replace(&mut account.plan, plan.to_owned());
+        state.audit.push(audit);
+        Ok(Some(previous))
+    }
+}

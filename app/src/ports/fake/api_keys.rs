@@ -1,0 +1,126 @@
+//! [`ApiKeyStore`] in memory (`src/store/body/api_keys.rs`).
+use async_trait::async_trait;
+
+use super::{page_of, MemoryStore, StoredKey};
+use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::paging::PageRequest;
+use crate::ports::{ApiKeyStore, StoreError, StoreResult};
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    /// With the plan of the key's account.
+    async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>> {
+        let state = self.lock()?;
+        Ok(state
+            .api_keys
+            .iter()
+            .find(|k| k.key_hash == key_hash)
+            .and_then(|k| {
+                let account = state.accounts.get(&k.record.account_id)?;
+                Some(KeyGrant {
+                    key_id: k.record.id.clone(),
+                    account_id: k.record.account_id.clone(),
+                    scopes: k.record.scopes.clone(),
+                    expires_at: k.record.expires_at,
+                    plan: account.plan.clone(),
+                })
+            }))
+    }
+
+    async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord> {
+        let mut state = self.lock()?;
+        if !state.accounts.contains_key(&key.account_id) {
+            return Err(StoreError(format!("no account {}", key.account_id)));
+        }
+        if state
+            .api_keys
+            .iter()
+            .any(|k| k.key_hash == key.key_hash || k.record.id == key.id)
+        {
+            return Err(StoreError("API key exists".into()));
+        }
+        let record = ApiKeyRecord {
+            id: key.id,
+            account_id: key.account_id,
+            name: key.name,
+            hint: key.hint,
+            scopes: key.scopes,
+            expires_at: key.expires_at,
+            last_used_at: None,
+            created_by: key.created_by,
+            created_at: key.now,
+        };
+        state.api_keys.push(StoredKey {
+            record: record.clone(),
+            key_hash: key.key_hash,
+        });
+        state.audit.push(audit);
+        Ok(record)
+    }
+
+    async fn list_api_keys(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ApiKeyRecord>> {
+        let mine = self
+            .lock()?
+            .api_keys
+            .iter()
+            .filter(|k| k.record.account_id == account_id)
+            .map(|k| k.record.clone())
+            .collect();
+        Ok(page_of(mine, page, |k| k.id.as_str()))
+    }
+
+    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        Ok(self
+            .lock()?
+            .api_keys
+            .iter()
+            .find(|k| k.record.account_id == account_id && k.record.id == key_id)
+            .map(|k| k.record.clone()))
+    }
+
+    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        Ok(self
+            .lock()?
+            .api_keys
+            .iter()
+            .find(|k| k.record.id == key_id)
+            .map(|k| k.record.clone()))
+    }
+
+    async fn delete_api_key(
+        &self,
+        account_id: &str,
+        key_id: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        let before = state.api_keys.len();
+        state
+            .api_keys
+            .retain(|k| !(k.record.account_id == account_id && k.record.id == key_id));
+        if state.api_keys.len() == before {
+            return Ok(false);
+        }
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    /// Each "last used" only moves forward.
+    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        for (key_id, at) in used {
+            if let Some(key) = state.api_keys.iter_mut().find(|k| &k.record.id == key_id) {
+                if key.record.last_used_at.is_none_or(|last| last < *at) {
+                    key.record.last_used_at = Some(*at);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! [`OperationsStore`] in memory (`src/store/body/operations.rs`).
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::MemoryStore;
+use crate::domain::clock::Timestamp;
+use crate::ports::{OperationsStore, StoreResult};
+
+#[async_trait]
+impl OperationsStore for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.lock()?.pings += 1;
+        Ok(())
+    }
+
+    /// Old rate counters, expired tokens (spent or not) and expired pending sign-ups go.
+    async fn prune(&self, now: Timestamp, counter_age: Duration) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        let oldest = now.minus(counter_age);
+        state.counters.retain(|_, c| c.window_start > oldest);
+        state.tokens.retain(|t| t.expires_at > now);
+        state.pending_sign_ups.retain(|p| p.expires_at > now);
+        Ok(())
+    }
+}
