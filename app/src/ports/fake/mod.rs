@@ -703,4 +703,38 @@ mod tests {
         store.set_broken(false);
         assert!(store.ping().await.is_ok());
     }
+
+    #[tokio::test]
+    async fn pruning_drops_old_counters_and_expired_tokens_and_sign_ups() {
+        let store = MemoryStore::new();
+        store.add_user("usr_1", "a@example.com", None);
+        let t0 = Timestamp(1_000_000);
+        let hour = Duration::from_secs(3600);
+        store.count_hit("old", t0, hour, 10).await.unwrap();
+        // Pruned when its window started at least `counter_age` ago.
+        let recent = t0.plus(Duration::from_secs(90 * 60));
+        store.count_hit("new", recent, hour, 10).await.unwrap();
+        let purpose = TokenPurpose::Reset;
+        store
+            .insert_token("usr_1", purpose, "gone", t0.plus(hour), t0)
+            .await
+            .unwrap();
+        store
+            .insert_token("usr_1", purpose, "kept", t0.plus(hour * 3), t0)
+            .await
+            .unwrap();
+        store
+            .put_pending_sign_up(crate::domain::users::NewPendingSignUp {
+                email: EmailAddress::parse("b@example.com").unwrap(),
+                token_hash: "p".into(),
+                expires_at: t0.plus(hour),
+                now: t0,
+            })
+            .await
+            .unwrap();
+        store.prune(t0.plus(hour * 2), hour).await.unwrap();
+        assert_eq!((store.hits("old"), store.hits("new")), (0, 1));
+        assert_eq!(store.tokens_of("usr_1", purpose, t0), (1, 1));
+        assert_eq!(store.pending_sign_ups(), 0);
+    }
 }
