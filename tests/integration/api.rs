@@ -62,6 +62,7 @@ async fn key_lifecycle_create_use_list_delete() {
 
     // Delete: 204, then refused on the very next request.
     let id = created["id"].as_str().unwrap();
+    let account = app.world.key_account(id).await;
     let res = owner
         .browser
         .delete(app.url(&format!("/api/v1/api_keys/{id}")))
@@ -77,7 +78,16 @@ async fn key_lifecycle_create_use_list_delete() {
             .unwrap(),
     )
     .await;
-    let audit = app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('api_key.created', 'api_key.deleted') AND actor_user_id IS NOT NULL").await;
+    let audit = app
+        .world
+        .audit_events(&account)
+        .await
+        .iter()
+        .filter(|e| {
+            ["api_key.created", "api_key.deleted"].contains(&e.action.as_str())
+                && e.actor_user_id.is_some()
+        })
+        .count();
     assert_eq!(
         audit, 2,
         "create and delete are audit events with their actor"
@@ -680,11 +690,7 @@ async fn plans_come_from_the_configuration() {
         .as_str()
         .unwrap()
         .to_owned();
-    sqlx::query("UPDATE accounts SET plan = 'discontinued' WHERE id = $1")
-        .bind(&other_id)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.world.put_on_plan(&other_id, "discontinued").await;
     let account: Value = app
         .api(Method::GET, "/account", &other_key)
         .send()
@@ -933,7 +939,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
         .page(&owner.browser, "/settings/api-keys")
         .await
         .contains("That key was already created"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
+    assert_eq!(app.world.tally().await.api_keys, 1);
     // A post without a token from this session's form creates nothing either.
     let forged = app
         .post(
@@ -943,7 +949,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
         )
         .await;
     assert_redirect(&forged, "/settings/api-keys");
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
+    assert_eq!(app.world.tally().await.api_keys, 1);
     let start = html.find("thub_").unwrap();
     let key = &html[start..start + 37];
     assert!(html.contains("it will not be shown again"));
@@ -967,10 +973,17 @@ async fn keys_page_creates_shows_once_and_deletes() {
     let list = app.page(&owner.browser, "/settings/api-keys").await;
     assert!(list.contains("deploy bot") && list.contains(&key[..9]) && !list.contains(key));
     assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("records:read"));
-    let id: String = sqlx::query_scalar("SELECT id FROM api_keys")
-        .fetch_one(&app.db)
+    let keys: Value = owner
+        .browser
+        .get(app.url("/api/v1/api_keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
+    assert_eq!(keys["data"].as_array().unwrap().len(), 1);
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     let confirm = app
         .page(&owner.browser, &format!("/settings/api-keys/{id}/delete"))
         .await;

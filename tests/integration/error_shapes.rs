@@ -495,7 +495,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
         body.contains("larger than the server accepts") && body.contains(id),
         "{body}"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
 
     let keys = |body: String, content_type: &'static str| {
         owner
@@ -532,7 +532,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
         "larger than the server accepts",
     )
     .await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+    assert_eq!(app.world.tally().await.api_keys, 0);
 
     let res = app.get(&browser(), "/no/such/page").await;
     assert_error_page(

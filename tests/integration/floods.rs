@@ -85,7 +85,7 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         wait_for_mail(email, 1).await;
     }
     // The refused request never reached the flow: no pending sign-up, no task after it.
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 3);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 3);
 
     // Another client is not affected; IPv6 clients are counted per /64.
     let other = unique_email("other");
@@ -252,7 +252,7 @@ async fn invitations_are_capped_per_person_across_their_accounts() {
     )
     .await;
     assert!(err["message"].as_str().unwrap().contains("You have sent"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 3);
+    assert_eq!(app.world.tally().await.invitations, 3);
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     assert_eq!(
         invite_api(&app, &owner, &unique_email("tomorrow"))
@@ -276,7 +276,7 @@ async fn creating_accounts_is_capped_per_person_per_day() {
         "{page}"
     );
     assert!(page.contains("value=\"Fourth\""), "what was typed is kept");
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 3);
+    assert_eq!(app.world.tally().await.accounts, 3);
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     assert_redirect(&create_account(&app, &owner, "Fourth").await, "/home");
 }

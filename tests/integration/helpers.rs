@@ -231,6 +231,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub passwords: app::hashing::Passwords,
     pub db: sqlx::AnyPool,
+    /// The typed look into the store (see `world.rs`).
+    pub world: crate::world::World,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -379,6 +381,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         let db = any_pool(&database_url).await;
+        let world = crate::world::World::open(&database_url, clock.clone()).await;
         TestApp {
             _guard: guard,
             dns,
@@ -386,6 +389,7 @@ impl TestApp {
             clock,
             passwords,
             db,
+            world,
             database_url,
             shutdown: Some(tx),
             server: Some(server),
@@ -405,6 +409,7 @@ impl TestApp {
                 .expect("the server stopped cleanly");
         }
         self.db.close().await;
+        self.world.close().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -511,12 +516,8 @@ impl TestApp {
         .await
     }
 
-    pub async fn failed_attempts(&self, email: &str) -> i64 {
-        sqlx::query_scalar("SELECT failed_attempts FROM users WHERE email = $1")
-            .bind(email.to_lowercase())
-            .fetch_one(&self.db)
-            .await
-            .expect("read failed_attempts")
+    pub async fn failed_attempts(&self, email: &str) -> u32 {
+        self.world.failed_attempts(email).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

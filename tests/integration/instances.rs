@@ -105,8 +105,8 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
     assert_redirect(&ra, "/check-email");
     assert_redirect(&rb, "/check-email");
     let mails = wait_for_mail(&email, 1).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 1);
+    assert_eq!(app.world.tally().await.users, 0);
     let confirm = mails
         .iter()
         .find(|m| m.subject == "Confirm your email address")
@@ -300,15 +300,15 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
         }
     });
     join_all(confirms).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 51);
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 51);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
+    assert_eq!(app.world.tally().await.users, 51);
+    assert_eq!(app.world.tally().await.accounts, 51);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
             .await,
         51
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM records").await, 50);
+    assert_eq!(app.world.tally().await.records, 50);
 }
 
 #[tokio::test]

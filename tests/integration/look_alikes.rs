@@ -22,7 +22,7 @@ async fn mixed_script_local_parts_are_refused_everywhere_an_email_is_typed() {
     assert_redirect(&res, "/sign-up");
     let page = app.page(&client, "/sign-up").await;
     assert!(page.contains(MESSAGE), "{page}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
     assert!(mails_to(LOOK_ALIKE).await.is_empty());
 
     // Sign-in's email step.

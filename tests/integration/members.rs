@@ -36,6 +36,26 @@ async fn open_invite(app: &TestApp, client: &Client, link: &str) -> String {
     app.page(client, "/invite").await
 }
 
+/// What `GET /api/v1/{what}` lists for the owner's current account (members or pending
+/// invitations).
+async fn listed(app: &TestApp, client: &Client, what: &str) -> Vec<Value> {
+    let res = client
+        .get(app.url(&format!("/api/v1/{what}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "GET /api/v1/{what}");
+    let body: Value = res.json().await.unwrap();
+    body["data"].as_array().unwrap().clone()
+}
+
+/// The id of the one entry of `list` for which `pick` holds.
+fn only_id(list: &[Value], pick: impl Fn(&Value) -> bool) -> String {
+    let found: Vec<&Value> = list.iter().filter(|v| pick(v)).collect();
+    assert_eq!(found.len(), 1, "{list:?}");
+    found[0]["id"].as_str().unwrap().to_owned()
+}
+
 async fn account_names(app: &TestApp, client: &Client) -> String {
     app.page(client, "/accounts").await
 }
@@ -72,15 +92,16 @@ async fn a_new_person_sets_a_password_and_joins_without_an_account_of_their_own(
         "lands in the inviting account"
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts").await,
+        app.world.tally().await.accounts,
         1,
         "no personal account for invitees"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email_confirmed_at IS NOT NULL")
-            .await,
-        2
-    );
+    assert_eq!(app.world.tally().await.users, 2);
+    let account = app.world.only_account_of(&newcomer).await;
+    for member in app.world.members(&account).await {
+        let user = app.world.existing_user(&member.email).await;
+        assert!(user.email_confirmed_at.is_some(), "{}", member.email);
+    }
 
     // The link is single use; the new person can sign in normally.
     let other = browser();
@@ -128,16 +149,17 @@ async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
     );
     assert_redirect(&app.get(&fresh, "/home").await, "/accounts");
 
-    let alpha_id: String =
-        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'alpha-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    let bob_id: String =
-        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'bob-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let bobs = app.world.memberships(&bob).await;
+    let account_named = |prefix: &str| {
+        let found: Vec<_> = bobs
+            .iter()
+            .filter(|m| m.account_name.starts_with(prefix))
+            .collect();
+        assert_eq!(found.len(), 1, "{bobs:?}");
+        found[0].account_id.clone()
+    };
+    let alpha_id = account_named("alpha-");
+    let bob_id = account_named("bob-");
     // A workspace only Alpha has, through Alpha's API key.
     let key = app.full_key(&owner).await;
     app.api(reqwest::Method::POST, "/workspaces", &key)
@@ -188,7 +210,7 @@ async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_t
         "/invite",
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memberships").await,
+        app.world.tally().await.memberships,
         2,
         "mallory did not join"
     );
@@ -202,11 +224,15 @@ async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_t
         )
         .await;
     assert_redirect(&res, "/settings/members");
-    let own_email: String =
-        sqlx::query_scalar("SELECT email FROM users WHERE email LIKE 'owner-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let members = listed(&app, &owner.browser, "members").await;
+    let own_email = members
+        .iter()
+        .find(|m| m["role"] == "owner")
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(own_email.starts_with("owner-"), "{own_email}");
     app.post(
         &owner.browser,
         "/_fn/invite_member",
@@ -226,10 +252,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
     let guest = unique_email("guest");
     invite(&app, &owner, &guest, "member").await;
     let first = invitation_link(&guest, 1).await;
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
     // Within the minute the address is not mailed again.
     assert_redirect(
         &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
@@ -255,10 +278,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
         .await
         .contains("Choose a password"));
 
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations WHERE revoked_at IS NULL")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
     assert_redirect(
         &app.post(&owner.browser, "/_fn/revoke_invitation", &[("id", &id)])
             .await,
@@ -277,10 +297,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
 async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.owner("solo").await;
-    let owner_id: String = sqlx::query_scalar("SELECT user_id FROM memberships")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let owner_id = only_id(&listed(&app, &owner.browser, "members").await, |_| true);
     // The last owner can be neither demoted nor removed (nor leave).
     let res = app
         .post(
@@ -361,11 +378,7 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .await
         .unwrap();
     assert_eq!(members["data"].as_array().unwrap().len(), 2);
-    let admin_id: String =
-        sqlx::query_scalar("SELECT user_id FROM memberships WHERE role = 'admin'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let admin_id = only_id(members["data"].as_array().unwrap(), |m| m["role"] == "admin");
 
     // An admin cannot make owners or touch the owner.
     let res = admin
@@ -450,11 +463,7 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_redirect(&app.get(&owner.browser, "/home").await, "/sign-in");
-    let owner_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(&owner_id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let owner_email = app.world.user_by_id(&owner_id).await.email.as_str().to_owned();
     assert_redirect(
         &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
         "/accounts",
@@ -489,11 +498,14 @@ async fn another_account_gets_its_own_main_workspace() {
     assert_redirect(&res, "/home");
     let home = app.page(&owner.browser, "/home").await;
     assert!(home.contains("Side project") && home.contains(">Main<"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
-            .await,
-        2
-    );
+    let members = listed(&app, &owner.browser, "members").await;
+    let founder = members[0]["email"].as_str().unwrap();
+    let mut mains = 0;
+    for membership in app.world.memberships(founder).await {
+        let names = app.world.workspace_names(&membership.account_id).await;
+        mains += names.iter().filter(|n| *n == "Main").count();
+    }
+    assert_eq!(mains, 2);
     let picker = app.page(&owner.browser, "/accounts").await;
     assert!(picker.contains("Side project") && picker.contains("founder-"));
 }
@@ -529,7 +541,7 @@ async fn invitations_are_throttled_per_recipient_and_per_account_per_day() {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((created, limited), (1, 24), "{statuses:?}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 1);
+    assert_eq!(app.world.tally().await.invitations, 1);
     wait_for_mail(&target, 1).await;
 
     // The daily cap: three in all today (the first counted), the fourth refused.
@@ -564,10 +576,7 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
     let app = TestApp::spawn().await;
     let owner = app.owner("boss").await;
     invite(&app, &owner, &unique_email("future-owner"), "owner").await;
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
     let admin_email = unique_email("admin");
     invite(&app, &owner, &admin_email, "admin").await;
     let admin = browser();
@@ -600,9 +609,9 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
         .page(&admin, "/settings/members")
         .await
         .contains("does not allow managing that invitation"));
+    let pending = listed(&app, &owner.browser, "invitations").await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM invitations WHERE role = 'owner' AND revoked_at IS NULL")
-            .await,
+        pending.iter().filter(|i| i["role"] == "owner").count(),
         1,
         "the owner invitation is still pending"
     );
@@ -628,7 +637,7 @@ async fn names_refuse_control_and_bidi_characters() {
             .await
             .contains("cannot contain line breaks"));
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(app.world.tally().await.accounts, 1);
     let key = app.full_key(&owner).await;
     for (path, field) in [("/workspaces", "name")] {
         let res = app

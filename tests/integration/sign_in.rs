@@ -139,17 +139,10 @@ async fn old_hash_parameters_are_upgraded_at_sign_in() {
     )
     .unwrap()
     .to_string();
-    sqlx::query("UPDATE users SET password_hash = $1")
-        .bind(&weak)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.world.store_password_hash(&email, &weak).await;
 
     assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let stored = app.world.password_hash(&email).await.unwrap();
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{stored}"

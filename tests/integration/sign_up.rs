@@ -1,5 +1,6 @@
 //! Sign-up (an email only), the page behind the confirmation link where the mailbox's holder
 //! chooses the password, and the first sign-in.
+use app::domain::roles::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -20,7 +21,7 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
     let check = app.page(&client, "/check-email").await;
     assert!(check.contains("Check your email") && check.contains(&email));
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
+        app.world.tally().await.users,
         0,
         "nothing but a pending sign-up before the link is used"
     );
@@ -51,7 +52,7 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
             && page.contains("autocomplete=\"new-password\""),
         "{page}"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.users, 0);
 
     let res = app
         .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
@@ -65,19 +66,17 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
     );
 
     // One transaction made all four rows.
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(app.world.tally().await.users, 1);
+    assert_eq!(app.world.tally().await.accounts, 1);
+    assert_eq!(app.world.tally().await.memberships, 1);
+    let memberships = app.world.memberships(&email).await;
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(memberships[0].role, Role::Owner);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'")
-            .await,
-        1
+        app.world.workspace_names(&memberships[0].account_id).await,
+        ["Main"]
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
-            .await,
-        1
-    );
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
 
     // The password chosen there is the account's.
     assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
@@ -97,7 +96,7 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
         )
         .await;
     assert_redirect(&res, "/confirm");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(app.world.tally().await.users, 1);
 }
 
 #[tokio::test]
@@ -119,7 +118,7 @@ async fn confirmation_link_expires_after_24_hours() {
         .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
         .await;
     assert_redirect(&res, "/confirm");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.users, 0);
 }
 
 /// Before the link is used there is no user: signing in gets the one generic message (the
@@ -131,10 +130,10 @@ async fn nothing_exists_before_confirmation_and_sign_in_says_only_the_generic_me
     let email = unique_email("eager");
     app.sign_up(&client, &email).await;
     wait_for_mail(&email, 1).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM workspaces").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
+    assert_eq!(app.world.tally().await.users, 0);
+    assert_eq!(app.world.tally().await.accounts, 0);
+    assert_eq!(app.world.tally().await.workspaces, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 1);
 
     let pending = browser();
     let res = app.sign_in(&pending, &email, PASSWORD).await;
@@ -301,7 +300,7 @@ async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
         .await;
     assert_redirect(&res, "/home");
 
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
     let other = browser();
     let res = other.get(&stale_link).send().await.unwrap();
     assert_redirect(&res, "/confirm");
@@ -309,7 +308,7 @@ async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
         .page(&other, "/confirm")
         .await
         .contains("invalid, has expired"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
+    assert_eq!(app.world.tally().await.users, 2);
     assert_redirect(&app.sign_in(&browser(), &newhire, PASSWORD).await, "/home");
 }
 
@@ -332,13 +331,8 @@ async fn a_pending_sign_up_dies_when_single_sign_on_provisions_the_address() {
         .await;
     let callback = provider_login(&location(&res), &newhire).await;
     assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
-    let (hash,): (Option<String>,) =
-        sqlx::query_as("SELECT password_hash FROM users WHERE email = $1")
-            .bind(&newhire)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
+    let hash = app.world.password_hash(&newhire).await;
     assert!(hash.is_none(), "no password came with the provisioned user");
     let other = browser();
     assert_redirect(&other.get(&stale_link).send().await.unwrap(), "/confirm");
@@ -390,7 +384,7 @@ async fn a_new_sign_up_replaces_the_pending_one() {
         .await
         .remove(1)
         .link("/confirm?token=");
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 1);
 
     assert_redirect(&client.get(&old).send().await.unwrap(), "/confirm");
     assert!(app
@@ -399,10 +393,11 @@ async fn a_new_sign_up_replaces_the_pending_one() {
         .contains("invalid, has expired"));
     let res = app.confirm_with(&client, &new, PASSWORD).await;
     assert_redirect(&res, "/home");
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(app.world.tally().await.accounts, 1);
+    let account = app.world.only_account_of(&email).await;
+    let actions = app.world.audit_actions(&account).await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'account.created'")
-            .await,
+        actions.iter().filter(|a| *a == "account.created").count(),
         1,
         "the audit event is written with the account"
     );
@@ -436,8 +431,8 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
 
     let mails = wait_for_mail(&email, 2).await;
     assert_eq!(mails[1].subject, "You already have a Terminus Hub account");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.users, 1);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
 }
 
 #[tokio::test]
@@ -460,7 +455,7 @@ async fn emails_are_normalised_and_hidden_characters_refused() {
             .await
             .contains("invisible or direction-changing characters"));
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 1);
 }
 
 /// The page behind the link keeps the password rules: common, short and empty passwords are
@@ -502,7 +497,7 @@ async fn the_confirmation_page_refuses_weak_passwords_and_keeps_the_link() {
             "passwords are never echoed"
         );
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.users, 0);
     let res = app
         .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
         .await;

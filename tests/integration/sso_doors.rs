@@ -2,6 +2,7 @@
 //! the identity provider, a demoted or removed admin on an enforced domain loses their
 //! password sessions, and a callback re-checks that the connection still serves the domain
 //! (for known identities too). Against a real OpenID provider and DNS server.
+use app::domain::roles::Role;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -32,11 +33,8 @@ async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> String
 }
 
 async fn user(app: &TestApp, email: &str) -> Option<(String, Option<String>)> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(&app.db)
-        .await
-        .unwrap()
+    let user = app.world.user(email).await?;
+    Some((user.id, user.password_hash))
 }
 
 async fn session_methods(app: &TestApp, user_id: &str) -> Vec<String> {
@@ -98,12 +96,11 @@ async fn an_invitation_onto_an_enforced_domain_is_accepted_through_the_provider(
     let (nina_id, hash) = user(&app, &nina).await.unwrap();
     assert!(hash.is_none(), "no password");
     assert_eq!(session_methods(&app, &nina_id).await, vec!["sso"]);
-    let role: String = sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1")
-        .bind(&nina_id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(role, "admin", "the invited role");
+    assert_eq!(
+        app.world.roles(&nina).await,
+        [Role::Admin],
+        "the invited role"
+    );
     let other = browser();
     assert_redirect(&other.get(&link).send().await.unwrap(), "/invite");
     assert!(app
@@ -271,7 +268,7 @@ async fn a_sign_in_started_before_its_domain_was_removed_does_not_complete() {
     }
     assert!(user(&app, &newcomer).await.is_none());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM sso_identities").await,
+        app.world.tally().await.sso_identities,
         1,
         "only Carol's first sign-in"
     );

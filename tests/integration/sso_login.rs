@@ -1,4 +1,5 @@
 //! Signing in through single sign-on against a real OpenID provider process.
+use app::domain::roles::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -43,26 +44,15 @@ async fn an_enforced_domain_goes_to_the_provider_and_provisions_a_member() {
         "lands in the connection's account"
     );
 
-    let (hash, confirmed): (Option<String>, Option<i64>) =
-        sqlx::query_as("SELECT password_hash, email_confirmed_at FROM users WHERE email = $1")
-            .bind(&colleague)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let user = app.world.existing_user(&colleague).await;
+    let (hash, confirmed) = (user.password_hash, user.email_confirmed_at);
     assert!(
         hash.is_none() && confirmed.is_some(),
         "provisioned without a password, email confirmed"
     );
-    let role: String = sqlx::query_scalar(
-        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1",
-    )
-    .bind(&colleague)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(role, "member");
+    assert_eq!(app.world.roles(&colleague).await, [Role::Member]);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts").await,
+        app.world.tally().await.accounts,
         1,
         "no account of their own"
     );
@@ -106,7 +96,7 @@ async fn a_claimed_domain_offers_sso_beside_the_password_and_links_existing_user
         "linked: both accounts"
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
+        app.world.tally().await.users,
         2,
         "the existing user was linked, not duplicated"
     );
@@ -166,11 +156,7 @@ async fn bad_answers_from_the_provider_get_clear_pages() {
     let (client, callback) = attempt(&app, "mallory@other.test").await;
     let (_, body) = page(&client, &callback).await;
     assert!(body.contains("not on a domain that uses this single sign-on"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email LIKE '%other.test'")
-            .await,
-        0
-    );
+    assert!(app.world.user("mallory@other.test").await.is_none());
 
     // The person cancels at the provider.
     let client = browser();
@@ -185,7 +171,7 @@ async fn bad_answers_from_the_provider_get_clear_pages() {
     let (status, _) = page(&browser(), &app.url("/auth/oidc/callback?code=x&state=y")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
+        app.world.tally().await.users,
         1,
         "nobody was provisioned"
     );
@@ -255,11 +241,9 @@ async fn a_code_issued_to_another_connection_is_refused_and_test_connection_repo
     let res = client.get(&crossed).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("could not be verified"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email IN ('ann@alpha.test', 'ben@beta.test')")
-            .await,
-        0
-    );
+    for email in ["ann@alpha.test", "ben@beta.test"] {
+        assert!(app.world.user(email).await.is_none(), "{email}");
+    }
 
     // "Test connection" fetches discovery and says what it found.
     let id = beta_connection["id"].as_str().unwrap();

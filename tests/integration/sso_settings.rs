@@ -239,7 +239,7 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         !page.contains("There is no page at this address"),
         "the fetched 404 page is not echoed"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_connections").await, 0);
+    assert_eq!(app.world.tally().await.sso_connections, 0);
 
     // "Test connection" on a connection whose issuer now points at the hub's own pages (as if
     // the provider had moved): a plain sentence, nothing of what came back.
@@ -327,7 +327,7 @@ async fn only_owners_manage_sso_and_domains() {
         .await,
         "/settings/domains",
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_domains").await, 0);
+    assert_eq!(app.world.tally().await.account_domains, 0);
 }
 
 #[tokio::test]

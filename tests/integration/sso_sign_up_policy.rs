@@ -1,6 +1,7 @@
 //! Single sign-on honours the sign-up policy: on an invite-only server a first SSO sign-in
 //! creates a user only for an invited person, or where the connection's owner turned on
 //! "create users on first sign-in". Against a real OpenID provider and DNS server.
+use app::domain::roles::Role;
 use app::SignUpPolicy;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -27,25 +28,23 @@ async fn sso_sign_in(app: &TestApp, client: &Client, email: &str) -> (StatusCode
     (status, to, res.text().await.unwrap())
 }
 
-async fn users_with_email(app: &TestApp, email: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+async fn users_with_email(app: &TestApp, email: &str) -> usize {
+    usize::from(app.world.user(email).await.is_some())
 }
 
+/// `email`'s role in the account whose owner is the test's boss.
 async fn role_of(app: &TestApp, email: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id
-         JOIN memberships o ON o.account_id = m.account_id AND o.role = 'owner'
-         JOIN users ou ON ou.id = o.user_id
-         WHERE u.email = $1 AND ou.email LIKE 'boss-%'",
-    )
-    .bind(email)
-    .fetch_optional(&app.db)
-    .await
-    .unwrap()
+    let user = app.world.user(email).await?;
+    for membership in app.world.memberships(user.email.as_str()).await {
+        let members = app.world.members(&membership.account_id).await;
+        if members
+            .iter()
+            .any(|m| m.role == Role::Owner && m.email.starts_with("boss-"))
+        {
+            return Some(membership.role.as_str().to_owned());
+        }
+    }
+    None
 }
 
 #[tokio::test]
@@ -73,7 +72,7 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("by invitation only"), "{page}");
     assert_eq!(users_with_email(&app, &carol).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 0);
+    assert_eq!(app.world.tally().await.sso_identities, 0);
     assert_redirect(&app.get(&client, "/home").await, "/sign-in");
 
     // Dave has a user already: linking him creates nobody, so it works as before.

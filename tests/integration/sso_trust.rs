@@ -219,12 +219,8 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     let res = app.post(&client, "/_fn/start_sso", &[]).await;
     let callback = provider_login(&location(&res), &carol).await;
     assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    let carol_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(&carol)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 1);
+    let carol_id = app.world.existing_user(&carol).await.id;
+    assert_eq!(app.world.tally().await.sso_identities, 1);
 
     // The provider now asserts Dave's email for Carol's subject: she stays Carol.
     let res = reqwest::Client::new()
@@ -252,8 +248,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
             .unwrap();
     assert_eq!(signed_in, carol_id);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email LIKE 'dave-%'")
-            .await,
+        app.world.memberships(&dave).await.len(),
         1,
         "Dave gained nothing"
     );
@@ -283,7 +278,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
         .await
         .unwrap()
         .contains("linked to a different identity"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 2);
+    assert_eq!(app.world.tally().await.sso_identities, 2);
 }
 
 #[tokio::test]
@@ -350,11 +345,10 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
         .await,
         "/settings/sso",
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sso_connections WHERE enforced = 1")
-            .await,
-        0
-    );
+    let account = app.world.only_account_of(&owner_email).await;
+    let connections = app.world.sso_connections(&account).await;
+    assert_eq!(app.world.tally().await.sso_connections, 1);
+    assert_eq!(connections.iter().filter(|c| c.enforced).count(), 0);
     app.test_sign_in(&owner, id, &unique("tester", "corp.test"))
         .await;
     // The test signs nobody in; Mia is the one person on the domain who is not an owner or
