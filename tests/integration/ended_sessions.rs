@@ -22,11 +22,7 @@ async fn signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
 }
 
 async fn user_id(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    app.world.existing_user(email).await.id
 }
 
 /// Ends the session that confirming `email` started (the confirming browser is signed in),

@@ -516,6 +516,19 @@ impl TestApp {
         .await
     }
 
+    /// What `GET /api/v1/{what}` lists for the client's current account (`members`,
+    /// `invitations`, `domains`, `sso_connections`, …), as an owner's browser reads it.
+    pub async fn listed(&self, client: &Client, what: &str) -> Vec<serde_json::Value> {
+        let res = client
+            .get(self.url(&format!("/api/v1/{what}")))
+            .send()
+            .await
+            .expect("GET a list");
+        assert_eq!(res.status(), StatusCode::OK, "GET /api/v1/{what}");
+        let body: serde_json::Value = res.json().await.expect("list JSON");
+        body["data"].as_array().expect("data").clone()
+    }
+
     pub async fn failed_attempts(&self, email: &str) -> u32 {
         self.world.failed_attempts(email).await
     }

@@ -36,19 +36,6 @@ async fn open_invite(app: &TestApp, client: &Client, link: &str) -> String {
     app.page(client, "/invite").await
 }
 
-/// What `GET /api/v1/{what}` lists for the owner's current account (members or pending
-/// invitations).
-async fn listed(app: &TestApp, client: &Client, what: &str) -> Vec<Value> {
-    let res = client
-        .get(app.url(&format!("/api/v1/{what}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "GET /api/v1/{what}");
-    let body: Value = res.json().await.unwrap();
-    body["data"].as_array().unwrap().clone()
-}
-
 /// The id of the one entry of `list` for which `pick` holds.
 fn only_id(list: &[Value], pick: impl Fn(&Value) -> bool) -> String {
     let found: Vec<&Value> = list.iter().filter(|v| pick(v)).collect();
@@ -224,7 +211,7 @@ async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_t
         )
         .await;
     assert_redirect(&res, "/settings/members");
-    let members = listed(&app, &owner.browser, "members").await;
+    let members = app.listed(&owner.browser, "members").await;
     let own_email = members
         .iter()
         .find(|m| m["role"] == "owner")
@@ -252,7 +239,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
     let guest = unique_email("guest");
     invite(&app, &owner, &guest, "member").await;
     let first = invitation_link(&guest, 1).await;
-    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     // Within the minute the address is not mailed again.
     assert_redirect(
         &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
@@ -278,7 +265,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
         .await
         .contains("Choose a password"));
 
-    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     assert_redirect(
         &app.post(&owner.browser, "/_fn/revoke_invitation", &[("id", &id)])
             .await,
@@ -297,7 +284,7 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
 async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.owner("solo").await;
-    let owner_id = only_id(&listed(&app, &owner.browser, "members").await, |_| true);
+    let owner_id = only_id(&app.listed(&owner.browser, "members").await, |_| true);
     // The last owner can be neither demoted nor removed (nor leave).
     let res = app
         .post(
@@ -498,7 +485,7 @@ async fn another_account_gets_its_own_main_workspace() {
     assert_redirect(&res, "/home");
     let home = app.page(&owner.browser, "/home").await;
     assert!(home.contains("Side project") && home.contains(">Main<"));
-    let members = listed(&app, &owner.browser, "members").await;
+    let members = app.listed(&owner.browser, "members").await;
     let founder = members[0]["email"].as_str().unwrap();
     let mut mains = 0;
     for membership in app.world.memberships(founder).await {
@@ -576,7 +563,7 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
     let app = TestApp::spawn().await;
     let owner = app.owner("boss").await;
     invite(&app, &owner, &unique_email("future-owner"), "owner").await;
-    let id = only_id(&listed(&app, &owner.browser, "invitations").await, |_| true);
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     let admin_email = unique_email("admin");
     invite(&app, &owner, &admin_email, "admin").await;
     let admin = browser();
@@ -609,7 +596,7 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
         .page(&admin, "/settings/members")
         .await
         .contains("does not allow managing that invitation"));
-    let pending = listed(&app, &owner.browser, "invitations").await;
+    let pending = app.listed(&owner.browser, "invitations").await;
     assert_eq!(
         pending.iter().filter(|i| i["role"] == "owner").count(),
         1,

@@ -4,7 +4,9 @@
 //! an SMTP server that cannot be reached.
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 
+use app::domain::clock::ManualClock;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -321,17 +323,14 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     })
     .await;
     let here = |link: &str| link.replacen(public, &app.base, 1);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NULL AND email_confirmed_at IS NOT NULL")
-            .await,
-        1,
+    let tally = app.world.tally().await;
+    assert_eq!((tally.users, tally.workspaces), (1, 1));
+    let user = app.world.existing_user(&email).await;
+    assert!(
+        user.password_hash.is_none() && user.email_confirmed_at.is_some(),
         "a confirmed user without a password"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
-            .await,
-        1
-    );
+    assert_eq!(app.world.workspace_names(&account_id).await, ["Main"]);
 
     // The link sets the password; the user signs in to their own account.
     let client = browser();
@@ -625,16 +624,15 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
         .page(&client, "/sign-up")
         .await
         .contains("Ask an owner or admin"));
-    let db = any_pool(&format!(
-        "sqlite://{}",
-        root.path().join("data/terminus.db").display()
-    ))
+    let world = crate::world::World::open(
+        &format!(
+            "sqlite://{}",
+            root.path().join("data/terminus.db").display()
+        ),
+        Arc::new(ManualClock::starting_now()),
+    )
     .await;
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sign_ups")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(pending, 0, "nothing stored");
+    assert_eq!(world.tally().await.pending_sign_ups, 0, "nothing stored");
 
     // The operator creates the first user; they invite someone, who joins.
     let owner_email = unique_email("founder");

@@ -173,8 +173,8 @@ async fn forgot_answers_the_same_for_unknown_emails_and_sends_nothing() {
     wait_for_mail(&known, 2).await;
     assert!(mails_to(&unknown).await.is_empty());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM one_time_tokens WHERE purpose = 'reset'")
-            .await,
-        1
+        app.world.tally().await.one_time_tokens,
+        1,
+        "one reset link, for the known address"
     );
 }

@@ -41,7 +41,7 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         assert_eq!(err["param"], "domains", "{domains:?}");
     }
 
-    app.verified_domain(&owner, "example.test").await;
+    let example = app.verified_domain(&owner, "example.test").await;
     let res = app.post_connection(&owner, &["Example.TEST."]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
@@ -57,10 +57,8 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         format!("{}/auth/oidc/callback", app.base)
     );
     assert!(created.get("client_secret").is_none());
-    let stored: String = sqlx::query_scalar("SELECT client_secret_enc FROM sso_connections")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let connection = app.world.sso_connection_for("example.test").await.unwrap();
+    let stored = connection.client_secret_sealed;
     assert!(stored.starts_with("v1:"), "the secret is sealed at rest");
     let listed: Value = owner
         .browser
@@ -111,11 +109,7 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
     body["enforced"] = json!(false);
 
     // Deleting the domain stops the connection from serving it.
-    let domain_id: String =
-        sqlx::query_scalar("SELECT id FROM account_domains WHERE domain = 'example.test'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let domain_id = example["id"].as_str().unwrap();
     let res = owner
         .browser
         .delete(app.url(&format!("/api/v1/domains/{domain_id}")))
@@ -143,10 +137,12 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let events = app
-        .count(
-            "SELECT COUNT(*) FROM audit_events WHERE action LIKE 'sso.%' OR action LIKE 'domain.%'",
-        )
-        .await;
+        .world
+        .audit_actions(&connection.account_id)
+        .await
+        .iter()
+        .filter(|a| a.starts_with("sso.") || a.starts_with("domain."))
+        .count();
     assert_eq!(
         events, 6,
         "two domains added, one verified, a connection created, a domain deleted, the connection deleted"
@@ -364,16 +360,12 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     );
     let page = app.page(&owner.browser, "/settings/domains").await;
     assert!(page.contains("_terminus-hub-challenge.pages.test") && page.contains("Not verified"));
-    let token: String = sqlx::query_scalar("SELECT token FROM account_domains")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let value = format!("terminus-hub-verification={token}");
+    let domains = app.listed(&owner.browser, "domains").await;
+    assert_eq!(domains.len(), 1);
+    let value = domains[0]["dns_record"]["value"].as_str().unwrap().to_owned();
+    assert!(value.starts_with("terminus-hub-verification="), "{value}");
     assert!(page.contains(&value));
-    let id: String = sqlx::query_scalar("SELECT id FROM account_domains")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = domains[0]["id"].as_str().unwrap().to_owned();
     app.dns.start();
     assert_redirect(
         &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
@@ -420,10 +412,9 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
         !page.contains(&client_secret),
         "the secret is never shown again"
     );
-    let id: String = sqlx::query_scalar("SELECT id FROM sso_connections")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let connections = app.listed(&owner.browser, "sso_connections").await;
+    assert_eq!(connections.len(), 1);
+    let id = connections[0]["id"].as_str().unwrap().to_owned();
 
     // Before a test sign-in the confirmation page offers only the test.
     let confirm = app

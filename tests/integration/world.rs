@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use app::domain::audit::AuditEvent;
+use app::domain::domains::AccountDomain;
 use app::domain::clock::Clock as _;
 use app::domain::clock::ManualClock;
 use app::domain::email::EmailAddress;
@@ -143,6 +144,22 @@ impl World {
             .sso_connections(account_id)
             .await
             .expect("read connections")
+    }
+
+    /// The connection serving `domain`, if any.
+    pub async fn sso_connection_for(&self, domain: &str) -> Option<SsoConnection> {
+        self.store()
+            .sso_for_domain(domain)
+            .await
+            .expect("read a connection")
+    }
+
+    /// An account's domains, verified or not.
+    pub async fn domains(&self, account_id: &str) -> Vec<AccountDomain> {
+        self.store()
+            .domains(account_id)
+            .await
+            .expect("read domains")
     }
 
     /// The names of an account's workspaces.

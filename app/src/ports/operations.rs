@@ -35,4 +35,6 @@ pub struct Tally {
     pub account_domains: u64,
     pub sso_connections: u64,
     pub sso_identities: u64,
+    /// Reset and unlock links, used or not, until pruned.
+    pub one_time_tokens: u64,
 }

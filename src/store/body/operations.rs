@@ -22,10 +22,10 @@ SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM pending_sign_ups),
        (SELECT COUNT(*) FROM invitations), (SELECT COUNT(*) FROM workspaces),
        (SELECT COUNT(*) FROM records), (SELECT COUNT(*) FROM api_keys),
        (SELECT COUNT(*) FROM account_domains), (SELECT COUNT(*) FROM sso_connections),
-       (SELECT COUNT(*) FROM sso_identities)";
+       (SELECT COUNT(*) FROM sso_identities), (SELECT COUNT(*) FROM one_time_tokens)";
 
 /// [`TALLY`]'s row.
-type TallyRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+type TallyRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
 #[async_trait]
 impl OperationsStore for SqlStore {
@@ -76,6 +76,7 @@ impl OperationsStore for SqlStore {
                 account_domains: n(row.8),
                 sso_connections: n(row.9),
                 sso_identities: n(row.10),
+                one_time_tokens: n(row.11),
             })
         })
         .await

@@ -40,6 +40,7 @@ impl OperationsStore for MemoryStore {
             account_domains: n(state.domains.len()),
             sso_connections: n(state.connections.len()),
             sso_identities: n(state.identities.len()),
+            one_time_tokens: n(state.tokens.len()),
         })
     }
 }
