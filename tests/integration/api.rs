@@ -307,7 +307,7 @@ async fn admin_routes_refuse_keys_and_members() {
     )
     .await;
     assert_eq!(
-        app.get(&owner.browser, "/settings/api-keys").await.status(),
+        app.get(&owner.browser, paths::API_KEYS).await.status(),
         StatusCode::FORBIDDEN
     );
 }
@@ -894,10 +894,10 @@ async fn openapi_document_matches_the_router() {
 async fn keys_page_creates_shows_once_and_deletes() {
     let app = TestApp::spawn().await;
     let owner = app.owner("pageowner").await;
-    let page = app.page(&owner.browser, "/settings/api-keys").await;
+    let page = app.page(&owner.browser, paths::API_KEYS).await;
     assert!(page.contains("No API keys yet."));
     assert!(app
-        .page(&owner.browser, "/home")
+        .page(&owner.browser, paths::HOME)
         .await
         .contains("href=\"/settings/api-keys\""));
 
@@ -906,7 +906,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
     let res = app
         .post(
             &owner.browser,
-            "/settings/api-keys",
+            paths::API_KEYS,
             &[
                 ("name", ""),
                 ("expires_on", "2001-02-03"),
@@ -928,15 +928,15 @@ async fn keys_page_creates_shows_once_and_deletes() {
         ("records:read", "on"),
         ("form_token", &form_token(&html)),
     ];
-    let res = app.post(&owner.browser, "/settings/api-keys", &form).await;
+    let res = app.post(&owner.browser, paths::API_KEYS, &form).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
     // Reloading that page posts the form again: nothing more is created.
-    let again = app.post(&owner.browser, "/settings/api-keys", &form).await;
-    assert_redirect(&again, "/settings/api-keys");
+    let again = app.post(&owner.browser, paths::API_KEYS, &form).await;
+    assert_redirect(&again, paths::API_KEYS);
     assert!(app
-        .page(&owner.browser, "/settings/api-keys")
+        .page(&owner.browser, paths::API_KEYS)
         .await
         .contains("That key was already created"));
     assert_eq!(app.world.tally().await.api_keys, 1);
@@ -944,11 +944,11 @@ async fn keys_page_creates_shows_once_and_deletes() {
     let forged = app
         .post(
             &owner.browser,
-            "/settings/api-keys",
+            paths::API_KEYS,
             &[("name", "x"), ("form_token", "made-up")],
         )
         .await;
-    assert_redirect(&forged, "/settings/api-keys");
+    assert_redirect(&forged, paths::API_KEYS);
     assert_eq!(app.world.tally().await.api_keys, 1);
     let start = html.find("thub_").unwrap();
     let key = &html[start..start + 37];
@@ -970,7 +970,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
         StatusCode::FORBIDDEN
     );
 
-    let list = app.page(&owner.browser, "/settings/api-keys").await;
+    let list = app.page(&owner.browser, paths::API_KEYS).await;
     assert!(list.contains("deploy bot") && list.contains(&key[..9]) && !list.contains(key));
     assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("records:read"));
     let keys: Value = owner
@@ -985,15 +985,15 @@ async fn keys_page_creates_shows_once_and_deletes() {
     assert_eq!(keys["data"].as_array().unwrap().len(), 1);
     let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     let confirm = app
-        .page(&owner.browser, &format!("/settings/api-keys/{id}/delete"))
+        .page(&owner.browser, &paths::api_key_deletion(&id))
         .await;
     assert!(confirm.contains("cannot be undone"));
     let res = app
-        .post(&owner.browser, "/_fn/delete_api_key", &[("id", &id)])
+        .post(&owner.browser, fns::DELETE_API_KEY, &[("id", &id)])
         .await;
-    assert_redirect(&res, "/settings/api-keys");
+    assert_redirect(&res, paths::API_KEYS);
     assert!(app
-        .page(&owner.browser, "/settings/api-keys")
+        .page(&owner.browser, paths::API_KEYS)
         .await
         .contains("The API key was deleted"));
     assert_invalid_key(app.api(Method::GET, "/records", key).send().await.unwrap()).await;

@@ -295,7 +295,7 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let email = unique_email("operator");
     let ran = admin(&["admin", "user", "create", &email]);
     assert!(ran.ok, "{}", ran.stderr);
-    let link = link_in(&ran.stdout, "/reset?token=");
+    let link = link_in(&ran.stdout, &with_token(paths::RESET));
     assert!(link.starts_with(public), "links use the public URL: {link}");
     let account_id = ran
         .stdout
@@ -334,20 +334,16 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
 
     // The link sets the password; the user signs in to their own account.
     let client = browser();
-    assert_redirect(&client.get(here(&link)).send().await.unwrap(), "/reset");
+    assert_redirect(&client.get(here(&link)).send().await.unwrap(), paths::RESET);
     assert_redirect(
-        &app.post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", NEW_PASSWORD)],
-        )
-        .await,
-        "/sign-in",
+        &app.post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
+            .await,
+        paths::SIGN_IN,
     );
     let owner = Owner { browser: browser() };
     assert_redirect(
         &app.sign_in(&owner.browser, &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 
     // Locked out, then unlocked from the command line while the server runs.
@@ -356,14 +352,14 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     }
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     let ran = admin(&["admin", "user", "unlock", &email]);
     assert!(ran.ok, "{}", ran.stderr);
     assert!(ran.stdout.contains("Unlocked"), "{}", ran.stdout);
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
     let nobody = admin(&["admin", "user", "unlock", "nobody@example.com"]);
     assert_eq!(nobody.code, Some(1));
@@ -377,13 +373,16 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let reset = browser();
     assert_redirect(
         &reset
-            .get(here(&link_in(&ran.stdout, "/reset?token=")))
+            .get(here(&link_in(&ran.stdout, &with_token(paths::RESET))))
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
-    assert!(app.page(&reset, "/reset").await.contains("new-password"));
+    assert!(app
+        .page(&reset, paths::RESET)
+        .await
+        .contains("new-password"));
 
     // Plans: one of the file's, the built-ins, and refusals that say why.
     let key = app.full_key(&owner).await;
@@ -478,7 +477,7 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
             "{action}: {detail}"
         );
     }
-    let activity = app.page(&owner.browser, "/settings/activity").await;
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
     assert!(activity.contains("account.plan_changed"), "owners see it");
 }
 
@@ -538,9 +537,9 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
     let client = browser();
     assert_redirect(
         &server
-            .post(&client, "/_fn/sign_up", &[("email", &email)])
+            .post(&client, fns::SIGN_UP, &[("email", &email)])
             .await,
-        "/check-email",
+        paths::CHECK_EMAIL,
     );
     let line = server.wait_for("email written to the outbox").await;
     let outbox = root.path().join("data/outbox");
@@ -588,15 +587,15 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
         ran.stdout
     );
 
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::CONFIRM);
     assert_redirect(
         &server
-            .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+            .post(&client, fns::CONFIRM_EMAIL, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     assert!(server
-        .page(&client, "/home")
+        .page(&client, paths::HOME)
         .await
         .contains("Your email is confirmed"));
     server.stop().await;
@@ -610,18 +609,18 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let settings = [("TERMINUS_SIGNUP", "invite_only")];
     let server = Binary::start(root.path(), &settings).await;
     let client = browser();
-    let page = server.page(&client, "/sign-up").await;
+    let page = server.page(&client, paths::SIGN_UP).await;
     assert!(page.contains("Sign-up is by invitation only"), "{page}");
     assert!(!page.contains("<form"), "no form: {page}");
     let stranger = unique_email("stranger");
     assert_redirect(
         &server
-            .post(&client, "/_fn/sign_up", &[("email", &stranger)])
+            .post(&client, fns::SIGN_UP, &[("email", &stranger)])
             .await,
-        "/sign-up",
+        paths::SIGN_UP,
     );
     assert!(server
-        .page(&client, "/sign-up")
+        .page(&client, paths::SIGN_UP)
         .await
         .contains("Ask an owner or admin"));
     let world = crate::world::World::open(
@@ -648,33 +647,33 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let owner = browser();
     assert_redirect(
         &owner
-            .get(link_in(&ran.stdout, "/reset?token="))
+            .get(link_in(&ran.stdout, &with_token(paths::RESET)))
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
     assert_redirect(
         &server
-            .post(&owner, "/_fn/reset_password", &[("password", NEW_PASSWORD)])
+            .post(&owner, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
             .await,
-        "/sign-in",
+        paths::SIGN_IN,
     );
     assert_redirect(
         &server
-            .post(&owner, "/_fn/sign_in_email", &[("email", &owner_email)])
+            .post(&owner, fns::SIGN_IN_EMAIL, &[("email", &owner_email)])
             .await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_redirect(
         &server
             .post(
                 &owner,
-                "/_fn/sign_in_password",
+                fns::SIGN_IN_PASSWORD,
                 &[("email", &owner_email), ("password", NEW_PASSWORD)],
             )
             .await,
-        "/home",
+        paths::HOME,
     );
     // An account whose name carries a link of someone else's: the invitation quotes it, and
     // `outbox` lists only the hub's own links.
@@ -682,22 +681,22 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
         &server
             .post(
                 &owner,
-                "/_fn/create_account",
+                fns::CREATE_ACCOUNT,
                 &[("name", "Spam 2 visit http://phish.example/login")],
             )
             .await,
-        "/home",
+        paths::HOME,
     );
     let invitee = unique_email("invitee");
     assert_redirect(
         &server
             .post(
                 &owner,
-                "/_fn/invite_member",
+                fns::INVITE_MEMBER,
                 &[("email", &invitee), ("role", "member")],
             )
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     let mut server = server;
     server
@@ -712,18 +711,14 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     assert!(ran.ok, "{}", ran.stderr);
     assert!(!ran.stdout.contains(&stranger), "{}", ran.stdout);
     assert!(!ran.stdout.contains("phish.example"), "{}", ran.stdout);
-    let invite = link_in(&ran.stdout, "/invite?token=");
+    let invite = link_in(&ran.stdout, &with_token(paths::INVITE));
     let newcomer = browser();
-    assert_redirect(&newcomer.get(&invite).send().await.unwrap(), "/invite");
+    assert_redirect(&newcomer.get(&invite).send().await.unwrap(), paths::INVITE);
     assert_redirect(
         &server
-            .post(
-                &newcomer,
-                "/_fn/accept_invitation",
-                &[("password", PASSWORD)],
-            )
+            .post(&newcomer, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     server.stop().await;
 }

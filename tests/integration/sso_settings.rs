@@ -198,7 +198,7 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
     }
 
     // A page of the hub itself is no discovery document; what it answered is not shown.
-    let body = json!({"issuer": app.url("/sign-in"), "client_id": "c", "client_secret": "s",
+    let body = json!({"issuer": app.url(paths::SIGN_IN), "client_id": "c", "client_secret": "s",
                       "domains": ["issuers.test"]});
     let err = assert_api_error(
         post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
@@ -215,18 +215,18 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
     );
     // The same through the settings page's form.
     let form = [
-        ("issuer", app.url("/")),
+        ("issuer", app.url(paths::ROOT)),
         ("client_id", "hub".into()),
         ("client_secret", "top-secret-value".into()),
         ("domains", "issuers.test".into()),
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
+        &app.post(&owner.browser, fns::CREATE_SSO_CONNECTION, &form)
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(
         page.contains("does not work as an OpenID provider yet"),
         "{page}"
@@ -247,16 +247,16 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         .unwrap();
     let id = created["id"].as_str().unwrap();
     sqlx::query("UPDATE sso_connections SET issuer = $1")
-        .bind(app.url("/sign-in"))
+        .bind(app.url(paths::SIGN_IN))
         .execute(&app.db)
         .await
         .unwrap();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/test_sso_connection", &[("id", id)])
+        &app.post(&owner.browser, fns::TEST_SSO_CONNECTION, &[("id", id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(page.contains("answered HTTP 404"), "{page}");
     assert!(!page.contains("There is no page at this address"));
 }
@@ -305,23 +305,23 @@ async fn only_owners_manage_sso_and_domains() {
         Some("owner_only"),
     )
     .await;
-    for page in ["/settings/sso", "/settings/domains"] {
+    for page in [paths::SSO, paths::DOMAINS] {
         assert_eq!(
             app.get(&owner.browser, page).await.status(),
             StatusCode::FORBIDDEN
         );
     }
-    let home = app.page(&owner.browser, "/home").await;
-    assert!(!home.contains("/settings/sso") && !home.contains("/settings/domains"));
+    let home = app.page(&owner.browser, paths::HOME).await;
+    assert!(!home.contains(paths::SSO) && !home.contains(paths::DOMAINS));
     // The forms refuse too.
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/add_domain",
+            fns::ADD_DOMAIN,
             &[("domain", "admins.test")],
         )
         .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
     assert_eq!(app.world.tally().await.account_domains, 0);
 }
@@ -330,21 +330,17 @@ async fn only_owners_manage_sso_and_domains() {
 async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     let app = TestApp::spawn().await;
     let owner = app.owner("pageowner").await;
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(page.contains(&format!("{}/auth/oidc/callback", app.base)));
     assert!(page.contains("No identity provider is connected yet."));
 
     // Domains page: a free-mail domain is refused next to the field, a real one shows its record.
     assert_redirect(
-        &app.post(
-            &owner.browser,
-            "/_fn/add_domain",
-            &[("domain", "outlook.de")],
-        )
-        .await,
-        "/settings/domains",
+        &app.post(&owner.browser, fns::ADD_DOMAIN, &[("domain", "outlook.de")])
+            .await,
+        paths::DOMAINS,
     );
-    let page = app.page(&owner.browser, "/settings/domains").await;
+    let page = app.page(&owner.browser, paths::DOMAINS).await;
     assert!(
         page.contains("outlook.de is a public mail provider"),
         "{page}"
@@ -352,39 +348,42 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/add_domain",
+            fns::ADD_DOMAIN,
             &[("domain", "Pages.TEST.")],
         )
         .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
-    let page = app.page(&owner.browser, "/settings/domains").await;
+    let page = app.page(&owner.browser, paths::DOMAINS).await;
     assert!(page.contains("_terminus-hub-challenge.pages.test") && page.contains("Not verified"));
     let domains = app.listed(&owner.browser, "domains").await;
     assert_eq!(domains.len(), 1);
-    let value = domains[0]["dns_record"]["value"].as_str().unwrap().to_owned();
+    let value = domains[0]["dns_record"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(value.starts_with("terminus-hub-verification="), "{value}");
     assert!(page.contains(&value));
     let id = domains[0]["id"].as_str().unwrap().to_owned();
     app.dns.start();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+        &app.post(&owner.browser, fns::VERIFY_DOMAIN, &[("id", &id)])
             .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/domains")
+        .page(&owner.browser, paths::DOMAINS)
         .await
         .contains("No TXT record _terminus-hub-challenge.pages.test"));
     app.dns
         .publish("_terminus-hub-challenge.pages.test", &value);
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+        &app.post(&owner.browser, fns::VERIFY_DOMAIN, &[("id", &id)])
             .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/domains")
+        .page(&owner.browser, paths::DOMAINS)
         .await
         .contains("pages.test is verified"));
 
@@ -399,11 +398,11 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
+        &app.post(&owner.browser, fns::CREATE_SSO_CONNECTION, &form)
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(
         page.contains("for pages.test") && page.contains("No test sign-in yet"),
         "{page}"
@@ -417,9 +416,7 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     let id = connections[0]["id"].as_str().unwrap().to_owned();
 
     // Before a test sign-in the confirmation page offers only the test.
-    let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
-        .await;
+    let confirm = app.page(&owner.browser, &paths::sso_enforcement(&id)).await;
     assert!(
         confirm.contains("Complete a test sign-in")
             && !confirm.contains("Enforce single sign-on</button>")
@@ -427,48 +424,46 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", &id), ("enforced", "true")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("Complete a test sign-in"));
 
     let page = app.test_sign_in(&owner, &id, "tester@pages.test").await;
     assert!(page.contains("Test sign-in succeeded"), "{page}");
-    let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
-        .await;
+    let confirm = app.page(&owner.browser, &paths::sso_enforcement(&id)).await;
     assert!(confirm.contains("affects 0 people"), "{confirm}");
     app.enforce(&owner, &id).await;
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("Enforced"));
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", &id), ("enforced", "false")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("no longer enforced"));
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/delete_sso_connection", &[("id", &id)])
+        &app.post(&owner.browser, fns::DELETE_SSO_CONNECTION, &[("id", &id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("No identity provider is connected yet."));
 }

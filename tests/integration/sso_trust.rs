@@ -9,7 +9,7 @@ use crate::helpers::*;
 
 async fn email_step(app: &TestApp, client: &reqwest::Client, email: &str) -> String {
     let res = app
-        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     location(&res)
@@ -53,10 +53,10 @@ async fn a_mailbox_on_a_domain_claims_nothing() {
     let client = browser();
     assert_eq!(
         email_step(&app, &client, &ceo_email).await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
     assert!(!app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Continue with SSO"));
 
@@ -88,11 +88,11 @@ async fn a_mailbox_on_a_domain_claims_nothing() {
     let client = browser();
     assert_eq!(
         email_step(&app, &client, &ceo_email).await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
     assert_redirect(
         &app.sign_in_password(&client, &ceo_email, PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
     let mut verified = 0;
     for email in [&ceo_email, &intern_email] {
@@ -101,10 +101,7 @@ async fn a_mailbox_on_a_domain_claims_nothing() {
         verified += domains.iter().filter(|d| d.verified_at.is_some()).count();
     }
     assert_eq!(app.world.tally().await.accounts, 2);
-    assert_eq!(
-        verified,
-        1
-    );
+    assert_eq!(verified, 1);
     drop(ceo);
 }
 
@@ -222,9 +219,9 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     let carol = unique("carol", "corp.test");
     let client = browser();
     email_step(&app, &client, &carol).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &carol).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
     let carol_id = app.world.existing_user(&carol).await.id;
     assert_eq!(app.world.tally().await.sso_identities, 1);
 
@@ -238,10 +235,10 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let client = browser();
     email_step(&app, &client, &carol).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &carol).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    let home = app.page(&client, "/home").await;
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    let home = app.page(&client, paths::HOME).await;
     assert!(
         home.contains(&carol) && !home.contains(&dave),
         "still Carol: {home}"
@@ -263,9 +260,12 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     // domain); a second subject asserting his email is refused.
     let client = browser();
     email_step(&app, &client, &dave).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &dave).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/accounts");
+    assert_redirect(
+        &client.get(&callback).send().await.unwrap(),
+        paths::ACCOUNTS,
+    );
     let impostor = unique("impostor", "corp.test");
     reqwest::Client::new()
         .post(format!("{}/_test/email", oidc_issuer()))
@@ -275,7 +275,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
         .unwrap();
     let client = browser();
     email_step(&app, &client, &dave).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &impostor).await;
     let res = client.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -307,8 +307,8 @@ async fn a_forged_state_leaves_the_genuine_flow_working() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{forged}");
     }
     // The genuine callback still works.
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    assert!(app.page(&client, "/home").await.contains(&person));
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    assert!(app.page(&client, paths::HOME).await.contains(&person));
 }
 
 #[tokio::test]
@@ -334,7 +334,7 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
     .unwrap();
     let mia_sso = browser();
     email_step(&app, &mia_sso, &mia).await;
-    let res = app.post(&mia_sso, "/_fn/start_sso", &[]).await;
+    let res = app.post(&mia_sso, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &mia).await;
     assert_eq!(
         mia_sso.get(&callback).send().await.unwrap().status(),
@@ -345,11 +345,11 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", id), ("enforced", "true")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
     let account = app.world.only_account_of(&owner_email).await;
     let connections = app.world.sso_connections(&account).await;
@@ -359,38 +359,39 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
         .await;
     // The test signs nobody in; Mia is the one person on the domain who is not an owner or
     // admin here.
-    let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
-        .await;
+    let confirm = app.page(&owner.browser, &paths::sso_enforcement(id)).await;
     assert!(confirm.contains("affects 1 person"), "{confirm}");
     app.enforce(&owner, id).await;
 
     // Mia's password session ended; her SSO session, the owner's and the admin's did not.
-    assert_redirect(&app.get(&mia_browser.browser, "/home").await, "/sign-in");
+    assert_redirect(
+        &app.get(&mia_browser.browser, paths::HOME).await,
+        paths::SIGN_IN,
+    );
     assert_eq!(
-        app.get(&mia_sso, "/accounts").await.status(),
+        app.get(&mia_sso, paths::ACCOUNTS).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&owner.browser, "/home").await.status(),
+        app.get(&owner.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&admin.browser, "/home").await.status(),
+        app.get(&admin.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
     // And her password no longer signs her in; the owner's still does.
     assert_redirect(
         &app.sign_in_password(&browser(), &mia, PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_redirect(
         &app.sign_in_password(&browser(), &owner_email, PASSWORD)
             .await,
-        "/home",
+        paths::HOME,
     );
     assert!(app
-        .page(&owner.browser, "/settings/activity")
+        .page(&owner.browser, paths::ACTIVITY)
         .await
         .contains("sso.enforced"));
 }

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use app::domain::audit::AuditEvent;
-use app::domain::domains::AccountDomain;
 use app::domain::clock::Clock as _;
 use app::domain::clock::ManualClock;
+use app::domain::domains::AccountDomain;
 use app::domain::email::EmailAddress;
 use app::domain::members::{MemberRecord, Membership};
 use app::domain::roles::Role;
