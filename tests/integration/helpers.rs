@@ -378,12 +378,12 @@ impl TestApp {
         // Requests go to where the server listens (the public URL may say https).
         let base = format!("http://127.0.0.1:{port}");
         let passwords = app.passwords();
+        let world = crate::world::World::of(app.store(), clock.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.serve(async move {
             let _ = rx.await;
         }));
         let db = any_pool(&database_url).await;
-        let world = crate::world::World::open(&database_url, clock.clone()).await;
         TestApp {
             _guard: guard,
             dns,

@@ -20,12 +20,24 @@ use terminus_hub::db::Database;
 use terminus_hub::Config;
 
 pub struct World {
-    database: Database,
+    store: Arc<dyn Store>,
+    /// Set when this world opened the database itself (see [`World::open`]).
+    database: Option<Database>,
     clock: Arc<ManualClock>,
 }
 
 impl World {
-    /// Opens the store the server at `database_url` uses (its own small pool).
+    /// The store of a server running in this process (`Application::store`): a second open
+    /// of a SQLite file in the process that serves it would drop the server's locks.
+    pub fn of(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> World {
+        World {
+            store,
+            database: None,
+            clock,
+        }
+    }
+
+    /// Opens the database at `database_url` for a server running in another process.
     pub async fn open(database_url: &str, clock: Arc<ManualClock>) -> World {
         let config = Config {
             database_url: database_url.to_owned(),
@@ -35,15 +47,22 @@ impl World {
         let database = Database::connect(&config)
             .await
             .expect("open the test database's store");
-        World { database, clock }
+        World {
+            store: database.store(),
+            database: Some(database),
+            clock,
+        }
     }
 
     fn store(&self) -> Arc<dyn Store> {
-        self.database.store()
+        self.store.clone()
     }
 
+    /// Closes the database if this world opened it (a server's own pool closes with it).
     pub async fn close(&self) {
-        self.database.close().await;
+        if let Some(database) = &self.database {
+            database.close().await;
+        }
     }
 
     /// How many users, pending sign-ups, accounts, … the store holds.
