@@ -509,6 +509,26 @@ mod tests {
         store
     }
 
+    #[tokio::test]
+    async fn the_tally_counts_what_is_held() {
+        let store = MemoryStore::new();
+        assert_eq!(store.tally().await.unwrap(), Default::default());
+        store.add_account("acc", "Acme");
+        store.add_user("u1", "ada@example.com", None);
+        store.add_user("u2", "bob@example.com", None);
+        store.add_member("acc", "u1", "ada@example.com", Role::Owner);
+        let tally = store.tally().await.unwrap();
+        assert_eq!(
+            (
+                tally.accounts,
+                tally.users,
+                tally.memberships,
+                tally.workspaces
+            ),
+            (1, 2, 1, 0)
+        );
+    }
+
     fn event() -> AuditEvent {
         AuditEvent {
             account_id: Some("acc".into()),
