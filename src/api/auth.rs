@@ -108,7 +108,7 @@ pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) 
     match authenticate_key(&api, req.headers()).await {
         Ok(key) => {
             let (account_id, plan) = (key.account_id().to_owned(), key.plan().to_owned());
-            limited(&api, &account_id, key, &plan, req, next).await
+            limited(&api, account_id.as_str(), key, &plan, req, next).await
         }
         Err(err) => err.into_response(),
     }
@@ -126,7 +126,7 @@ pub async fn require_admin_session(
     match admin_caller(&api, &headers, session).await {
         Ok((admin, plan)) => {
             let account_id = admin.account_id().to_owned();
-            limited(&api, &account_id, admin, &plan, req, next).await
+            limited(&api, account_id.as_str(), admin, &plan, req, next).await
         }
         Err(err) => err.into_response(),
     }

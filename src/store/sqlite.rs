@@ -5,6 +5,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use app::domain::ids::AccountId;
 use app::domain::paging::PageRequest;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -82,7 +83,7 @@ impl SqliteStore {
     async fn hot_page<R, T>(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
     ) -> DbResult<Vec<T>>
@@ -91,7 +92,7 @@ impl SqliteStore {
         T: TryFrom<R, Error = sqlx::Error>,
     {
         match &self.inline {
-            Some(inline) => decode(inline.page::<R>(sql, account_id, page, filter)?),
+            Some(inline) => decode(inline.page::<R>(sql, account_id.as_str(), page, filter)?),
             None => self.page::<R, T>(sql, account_id, page, filter).await,
         }
     }

@@ -120,7 +120,7 @@ impl ApiKeyStore for MemoryStore {
     async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()> {
         let mut state = self.lock()?;
         for (key_id, at) in used {
-            if let Some(key) = state.api_keys.iter_mut().find(|k| &k.record.id == key_id) {
+            if let Some(key) = state.api_keys.iter_mut().find(|k| k.record.id == key_id) {
                 if key.record.last_used_at.is_none_or(|last| last < *at) {
                     key.record.last_used_at = Some(*at);
                 }

@@ -433,7 +433,7 @@ impl State {
         self.connection_domains
             .iter()
             .filter(|(c, _)| c == connection_id)
-            .filter_map(|(_, d)| self.domains.iter().find(|ad| &ad.id == d))
+            .filter_map(|(_, d)| self.domains.iter().find(|ad| ad.id == d))
             .filter(|d| d.verified_at.is_some())
             .collect()
     }
@@ -444,7 +444,7 @@ impl State {
             .connection_domains
             .iter()
             .filter(|(c, _)| c == &connection.id)
-            .filter_map(|(_, d)| self.domains.iter().find(|ad| &ad.id == d))
+            .filter_map(|(_, d)| self.domains.iter().find(|ad| ad.id == d))
             .map(|d| ServedDomain {
                 domain: d.domain.clone(),
                 verified: d.verified_at.is_some(),

@@ -179,7 +179,7 @@ pub async fn activity_page(State(state): State<AppState>, session: Session) -> P
             .map(|id| {
                 people
                     .iter()
-                    .find(|p| &p.user_id == id)
+                    .find(|p| p.user_id == id)
                     .map(|p| p.email.clone())
                     .unwrap_or_else(|| id.to_string())
             })
