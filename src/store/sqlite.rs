@@ -92,7 +92,7 @@ impl SqliteStore {
         T: TryFrom<R, Error = sqlx::Error>,
     {
         match &self.inline {
-            Some(inline) => decode(inline.page::<R>(sql, account_id.as_str(), page, filter)?),
+            Some(inline) => decode(inline.page::<R>(sql, account_id, page, filter)?),
             None => self.page::<R, T>(sql, account_id, page, filter).await,
         }
     }
