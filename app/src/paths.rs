@@ -1,6 +1,8 @@
 //! Every address of the web app, named once: the router, redirects, links and forms use these
 //! (the server functions' own addresses are their `PATH`s, under `/_fn`).
 
+use crate::domain::ids::{ApiKeyId, ConnectionId, UserId};
+
 pub const ROOT: &str = "/";
 pub const SIGN_IN: &str = "/sign-in";
 pub const SIGN_IN_PASSWORD: &str = "/sign-in/password";
@@ -30,18 +32,18 @@ pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
 
 /// [`MEMBER_REMOVAL`] for one member.
-pub fn member_removal(user_id: &str) -> String {
-    MEMBER_REMOVAL.replace("{user_id}", user_id)
+pub fn member_removal(user_id: &UserId) -> String {
+    MEMBER_REMOVAL.replace("{user_id}", user_id.as_str())
 }
 
 /// [`SSO_ENFORCEMENT`] for one connection.
-pub fn sso_enforcement(id: &str) -> String {
-    SSO_ENFORCEMENT.replace("{id}", id)
+pub fn sso_enforcement(id: &ConnectionId) -> String {
+    SSO_ENFORCEMENT.replace("{id}", id.as_str())
 }
 
 /// [`API_KEY_DELETION`] for one key.
-pub fn api_key_deletion(id: &str) -> String {
-    API_KEY_DELETION.replace("{id}", id)
+pub fn api_key_deletion(id: &ApiKeyId) -> String {
+    API_KEY_DELETION.replace("{id}", id.as_str())
 }
 
 #[cfg(test)]
@@ -50,8 +52,17 @@ mod tests {
 
     #[test]
     fn patterns_fill_in_their_id() {
-        assert_eq!(member_removal("usr_1"), "/settings/members/usr_1/remove");
-        assert_eq!(sso_enforcement("sso_1"), "/settings/sso/sso_1/enforce");
-        assert_eq!(api_key_deletion("key_1"), "/settings/api-keys/key_1/delete");
+        assert_eq!(
+            member_removal(&UserId::from_stored("usr_1")),
+            "/settings/members/usr_1/remove"
+        );
+        assert_eq!(
+            sso_enforcement(&ConnectionId::from_stored("sso_1")),
+            "/settings/sso/sso_1/enforce"
+        );
+        assert_eq!(
+            api_key_deletion(&ApiKeyId::from_stored("key_1")),
+            "/settings/api-keys/key_1/delete"
+        );
     }
 }

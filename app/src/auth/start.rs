@@ -4,6 +4,7 @@
 use tower_sessions::Session;
 
 use super::AuthError;
+use crate::domain::ids::{AccountId, UserId};
 use crate::session::{self, AuthState};
 use crate::AppState;
 
@@ -28,7 +29,7 @@ impl SignInMethod {
 /// or none) the account picker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
-    Account(String),
+    Account(AccountId),
     Picker,
 }
 
@@ -41,7 +42,7 @@ impl Landing {
     }
 
     /// The account the session starts in.
-    pub fn account(&self) -> Option<String> {
+    pub fn account(&self) -> Option<AccountId> {
         match self {
             Landing::Account(id) => Some(id.clone()),
             Landing::Picker => None,
@@ -50,7 +51,7 @@ impl Landing {
 }
 
 /// The landing rule after any sign-in.
-pub async fn landing(state: &AppState, user_id: &str) -> Result<Landing, AuthError> {
+pub async fn landing(state: &AppState, user_id: &UserId) -> Result<Landing, AuthError> {
     let memberships = state.store.memberships(user_id).await?;
     Ok(match memberships.as_slice() {
         [one] => Landing::Account(one.account_id.clone()),
@@ -61,12 +62,12 @@ pub async fn landing(state: &AppState, user_id: &str) -> Result<Landing, AuthErr
 /// Who is signing in, and how.
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The user's session epoch now (a reset bumps it and ends this session).
     pub epoch: i64,
     pub method: SignInMethod,
     /// The account to start in (one just joined); `None`: by the landing rule.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
 }
 
 /// Starts a signed-in session under a new id (no session fixation) and answers the page to

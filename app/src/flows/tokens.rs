@@ -1,4 +1,5 @@
 //! Issuing the one-time tokens behind emailed links.
+use crate::domain::ids::UserId;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::FlowError;
 use crate::AppState;
@@ -6,7 +7,7 @@ use crate::AppState;
 /// Creates a token for `purpose` and returns the absolute link that carries it.
 pub async fn issue_link(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     purpose: TokenPurpose,
 ) -> Result<String, FlowError> {
     let (raw, hash) = new_link_token();

@@ -38,6 +38,7 @@ mod ssr {
     use tower_sessions::Session;
 
     use super::{AddDomain, DeleteDomain, VerifyDomain};
+    use crate::domain::ids::DomainId;
     use crate::domain::paging::PageRequest;
     use crate::flows::domains;
     use crate::paths;
@@ -67,7 +68,10 @@ mod ssr {
     pub async fn handle_verify(ctx: &Ctx, id: String) -> Next {
         let owner = ctx.owner(PATH).await?;
         let d = ctx
-            .settle(domains::verify(&ctx.state, &owner, &id).await, PATH)
+            .settle(
+                domains::verify(&ctx.state, &owner, &DomainId::from_input(&id)).await,
+                PATH,
+            )
             .await?;
         let message = format!(
             "{} is verified. Single sign-on connections of this account can now serve it.",
@@ -78,8 +82,11 @@ mod ssr {
 
     pub async fn handle_delete(ctx: &Ctx, id: String) -> Next {
         let owner = ctx.owner(PATH).await?;
-        ctx.settle(domains::delete(&ctx.state, &owner, &id).await, PATH)
-            .await?;
+        ctx.settle(
+            domains::delete(&ctx.state, &owner, &DomainId::from_input(&id)).await,
+            PATH,
+        )
+        .await?;
         let message = "The domain was deleted: single sign-on no longer serves it.";
         ctx.notice(message, PATH).await
     }

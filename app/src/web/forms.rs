@@ -101,7 +101,7 @@ impl Ctx {
     /// signed out, the picker when they are in no account.
     pub async fn member(&self) -> Result<MemberOf, Leave> {
         let signed = self.signed_or_sign_in().await?;
-        let Some(account_id) = signed.current_account().map(str::to_owned) else {
+        let Some(account_id) = signed.current_account().cloned() else {
             return leave(paths::ACCOUNTS);
         };
         let member = auth::member_of(&self.state, &signed, &account_id)

@@ -37,7 +37,7 @@ pub async fn picker_page(State(state): State<AppState>, session: Session) -> Pag
                 view! {
                 <ul class="accounts">
                     {memberships.iter().map(|m| {
-                        let here = current.as_deref() == Some(m.account_id.as_str());
+                        let here = current.as_ref() == Some(&m.account_id);
                         view! {
                             <li class="account">
                                 <form method="post" action=SwitchAccount::PATH>

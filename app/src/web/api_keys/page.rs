@@ -12,6 +12,7 @@ use crate::auth::AdminOf;
 use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::PageRequest;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
@@ -289,7 +290,7 @@ pub async fn confirm_delete_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let (member, admin) = signed::admin(&state, &session).await?;
-    let key = match key_flows::get(&state, &admin, &id).await {
+    let key = match key_flows::get(&state, &admin, &ApiKeyId::from_input(&id)).await {
         Ok(key) => key,
         Err(Stopped::Refused(_)) => return Ok(errors::not_found()),
         Err(Stopped::Broken(err)) => return Err(err.into()),

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::domain::paging::PageRequest;
@@ -28,7 +29,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
     let invitations = members::invitations(&state, &admin, &everything)
         .await?
         .items;
-    let me = member.user_id().to_owned();
+    let me = member.user_id().clone();
     let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Members", move || {
@@ -135,7 +136,8 @@ pub async fn confirm_remove_page(
     Path(user_id): Path<String>,
 ) -> PageResult {
     let member = signed::member(&state, &session).await?;
-    let leaving = user_id == member.user_id();
+    let user_id = UserId::from_input(&user_id);
+    let leaving = user_id == *member.user_id();
     let target = members::removal_target(&state, &member.member, &user_id).await?;
     let chrome = member.chrome();
     let question = if leaving {
@@ -172,14 +174,14 @@ pub async fn activity_page(State(state): State<AppState>, session: Session) -> P
         .await?
         .items;
     let chrome = member.chrome();
-    let who = move |id: &Option<String>| {
+    let who = move |id: &Option<UserId>| {
         id.as_ref()
             .map(|id| {
                 people
                     .iter()
-                    .find(|p| &p.user_id == id)
+                    .find(|p| p.user_id == id)
                     .map(|p| p.email.clone())
-                    .unwrap_or_else(|| id.clone())
+                    .unwrap_or_else(|| id.to_string())
             })
             .unwrap_or_else(|| "system".into())
     };

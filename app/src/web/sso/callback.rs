@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::auth::{self, NewSession, SignInMethod};
@@ -141,7 +142,7 @@ async fn sign_in(
 async fn test(
     state: &AppState,
     session: &Session,
-    owner_user_id: &str,
+    owner_user_id: &UserId,
     cb: Callback<'_>,
 ) -> PageResult {
     let owner = match signed::member(state, session).await {

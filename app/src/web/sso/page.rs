@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::domain::ids::ConnectionId;
 use crate::paths;
 
 use crate::flows::sso::{self, redirect_uri};
@@ -153,7 +154,8 @@ pub async fn confirm_enforce_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let (member, owner) = signed::owner(&state, &session).await?;
-    let (connection, affected) = sso::enforcement_preview(&state, &owner, &id).await?;
+    let (connection, affected) =
+        sso::enforcement_preview(&state, &owner, &ConnectionId::from_input(&id)).await?;
     let chrome = member.chrome();
     Ok(render_page(
         StatusCode::OK,
