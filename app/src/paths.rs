@@ -2,6 +2,7 @@
 //! (the server functions' own addresses are their `PATH`s, under `/_fn`).
 
 use crate::domain::ids::{ApiKeyId, ConnectionId, UserId};
+use crate::domain::tokens::TokenPurpose;
 
 pub const ROOT: &str = "/";
 pub const SIGN_IN: &str = "/sign-in";
@@ -30,6 +31,10 @@ pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// The stylesheet and the static files (served from `style/` and `public/`).
+pub const STYLESHEET: &str = "/style/main.css";
+pub const FAVICON: &str = "/public/favicon.svg";
+pub const COPY_SCRIPT: &str = "/public/copy.js";
 
 /// [`MEMBER_REMOVAL`] for one member.
 pub fn member_removal(user_id: &UserId) -> String {
@@ -44,6 +49,21 @@ pub fn sso_enforcement(id: &ConnectionId) -> String {
 /// [`API_KEY_DELETION`] for one key.
 pub fn api_key_deletion(id: &ApiKeyId) -> String {
     API_KEY_DELETION.replace("{id}", id.as_str())
+}
+
+/// The page an emailed link of `purpose` opens.
+pub fn link_page(purpose: TokenPurpose) -> &'static str {
+    match purpose {
+        TokenPurpose::Confirm => CONFIRM,
+        TokenPurpose::Reset => RESET,
+        TokenPurpose::Unlock => UNLOCK,
+        TokenPurpose::Invite => INVITE,
+    }
+}
+
+/// `page` carrying a link's one-time token (`page?token=…`).
+pub fn with_token(page: &str, token: &str) -> String {
+    format!("{page}?token={token}")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use tower_sessions::Session;
 
 use super::AuthError;
 use crate::domain::ids::{AccountId, UserId};
+use crate::paths;
 use crate::session::{self, AuthState};
 use crate::AppState;
 
@@ -36,8 +37,8 @@ pub enum Landing {
 impl Landing {
     pub fn path(&self) -> &'static str {
         match self {
-            Landing::Account(_) => "/home",
-            Landing::Picker => "/accounts",
+            Landing::Account(_) => paths::HOME,
+            Landing::Picker => paths::ACCOUNTS,
         }
     }
 
@@ -78,7 +79,7 @@ pub async fn start_session(
     new: NewSession,
 ) -> Result<String, AuthError> {
     let (account_id, path) = match new.account_id {
-        Some(account_id) => (Some(account_id), "/home"),
+        Some(account_id) => (Some(account_id), paths::HOME),
         None => {
             let landing = landing(state, &new.user_id).await?;
             (landing.account(), landing.path())

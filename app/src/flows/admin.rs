@@ -9,6 +9,7 @@ use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
 use crate::flows::{FlowError, Outcome, Refusal};
+use crate::paths;
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold
@@ -92,7 +93,7 @@ async fn reset_link(
         .await?;
     Ok(state
         .config
-        .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
+        .link(&paths::with_token(paths::link_page(purpose), raw.expose())))
 }
 
 /// Creates a confirmed user with their own account (on the default plan) and its workspace

@@ -17,6 +17,7 @@ use crate::flows::sign_up::validate_new_password;
 use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
+use crate::paths;
 use crate::ports::MembershipStore;
 use crate::AppState;
 
@@ -213,7 +214,7 @@ async fn send_invitation(
         .unwrap_or_default();
     let link = state
         .config
-        .link(&format!("/invite?token={}", raw.expose()));
+        .link(&paths::with_token(paths::INVITE, raw.expose()));
     state.send_mail_later(mails::invitation(
         &email,
         &account_name,

@@ -115,7 +115,7 @@ async fn confirmation_may_be_sent(
 fn confirm_link(state: &AppState, raw: &Secret) -> String {
     state
         .config
-        .link(&format!("/confirm?token={}", raw.expose()))
+        .link(&paths::with_token(paths::CONFIRM, raw.expose()))
 }
 
 /// A new account is named after the person until they rename it.

@@ -9,6 +9,7 @@ use crate::domain::sso::parse_issuer;
 use crate::domain::sso::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated};
 use crate::domain::text::clean_name;
 use crate::flows::{FlowError, Outcome, Refusal};
+use crate::paths;
 use crate::ports::{SsoError, StoreError};
 use crate::AppState;
 
@@ -98,7 +99,7 @@ pub async fn unconnected_domains(
 
 /// The redirect URI to register at the identity provider.
 pub fn redirect_uri(state: &AppState) -> String {
-    state.config.link("/auth/oidc/callback")
+    state.config.link(paths::OIDC_CALLBACK)
 }
 
 /// What an owner may be told about a provider that does not work: the adapter's messages

@@ -2,6 +2,7 @@
 use crate::domain::ids::UserId;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::FlowError;
+use crate::paths;
 use crate::AppState;
 
 /// Creates a token for `purpose` and returns the absolute link that carries it.
@@ -18,7 +19,7 @@ pub async fn issue_link(
         .await?;
     Ok(state
         .config
-        .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
+        .link(&paths::with_token(paths::link_page(purpose), raw.expose())))
 }
 
 #[cfg(test)]

@@ -110,23 +110,44 @@ mod ssr {
                     let verified = d.verified_at.is_some();
                     view! {
                         <tr>
-                            <td><strong>{d.domain.clone()}</strong></td>
+                            <td>
+                                <strong>{d.domain.clone()}</strong>
+                            </td>
                             <td>{status}</td>
                             <td>
-                                {(!verified).then(|| view! {
-                                    <p class="hint">"Publish this TXT record at your DNS provider:"</p>
-                                    <dl class="record">
-                                        <dt>"Name"</dt><dd><code>{record.name.clone()}</code></dd>
-                                        <dt>"Value"</dt><dd><code>{record.value.clone()}</code></dd>
-                                    </dl>
-                                    <form method="post" action=VerifyDomain::PATH class="inline">
-                                        <input type="hidden" name="id" value=d.id.clone()/>
-                                        <button type="submit" class="secondary small">"Verify"</button>
-                                    </form>
-                                })}
+                                {(!verified)
+                                    .then(|| {
+                                        view! {
+                                            <p class="hint">
+                                                "Publish this TXT record at your DNS provider:"
+                                            </p>
+                                            <dl class="record">
+                                                <dt>"Name"</dt>
+                                                <dd>
+                                                    <code>{record.name.clone()}</code>
+                                                </dd>
+                                                <dt>"Value"</dt>
+                                                <dd>
+                                                    <code>{record.value.clone()}</code>
+                                                </dd>
+                                            </dl>
+                                            <form
+                                                method="post"
+                                                action=VerifyDomain::PATH
+                                                class="inline"
+                                            >
+                                                <input type="hidden" name="id" value=d.id.clone() />
+                                                <button type="submit" class="secondary small">
+                                                    "Verify"
+                                                </button>
+                                            </form>
+                                        }
+                                    })}
                                 <form method="post" action=DeleteDomain::PATH class="inline">
-                                    <input type="hidden" name="id" value=d.id.clone()/>
-                                    <button type="submit" class="link danger-link">"Delete"</button>
+                                    <input type="hidden" name="id" value=d.id.clone() />
+                                    <button type="submit" class="link danger-link">
+                                        "Delete"
+                                    </button>
                                 </form>
                             </td>
                         </tr>
@@ -136,26 +157,47 @@ mod ssr {
             let empty = list.is_empty();
             view! {
                 <SignedIn chrome=chrome.clone() current=PATH>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <h1>"Domains"</h1>
-                    <p class="muted">"Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."</p>
+                    <p class="muted">
+                        "Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."
+                    </p>
                     {if empty {
                         view! { <p class="empty">"No domains yet."</p> }.into_any()
                     } else {
                         view! {
                             <table class="domains">
-                                <thead><tr><th scope="col">"Domain"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Domain"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">
+                                            <span class="visually-hidden">"Actions"</span>
+                                        </th>
+                                    </tr>
+                                </thead>
                                 <tbody>{rows}</tbody>
                             </table>
-                        }.into_any()
+                        }
+                            .into_any()
                     }}
                     <h2>"Add a domain"</h2>
                     <form method="post" action=AddDomain::PATH class="stack" novalidate=true>
-                        <Field label="Domain" name="domain" kind="text" autocomplete="off"
-                            value=flash.value_of("domain") error=flash.field("domain")
+                        <Field
+                            label="Domain"
+                            name="domain"
+                            kind="text"
+                            autocomplete="off"
+                            value=flash.value_of("domain")
+                            error=flash.field("domain")
                             autofocus=flash.field("domain").is_some()
-                            hint=Some("For example example.com. Public mail providers cannot be added.")/>
-                        <button type="submit" class="primary">"Add domain"</button>
+                            hint=Some(
+                                "For example example.com. Public mail providers cannot be added.",
+                            )
+                        />
+                        <button type="submit" class="primary">
+                            "Add domain"
+                        </button>
                     </form>
                 </SignedIn>
             }

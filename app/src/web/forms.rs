@@ -175,6 +175,13 @@ impl Ctx {
         Ok(to.to_owned())
     }
 
+    /// To `to`, with `message` as the error there (a dead link, an unreachable provider:
+    /// what stopped the step was not a flow's refusal).
+    pub async fn error(&self, message: impl Into<String>, to: &str) -> Next {
+        session::set_flash(&self.session, Flash::error(message)).await?;
+        Ok(to.to_owned())
+    }
+
     pub async fn load() -> Result<Self, ServerFnError> {
         let state = use_context::<AppState>()
             .ok_or_else(|| ServerFnError::new("application state missing"))?;

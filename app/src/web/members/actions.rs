@@ -11,7 +11,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
 use crate::flows::{Refusal, Stopped};
-use crate::session::{self, Flash, SsoPurpose};
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{Ctx, Next, DEAD_LINK};
 use crate::web::sso::actions::begin_sso;
 
@@ -121,8 +121,7 @@ pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
 /// with the password chosen here.
 pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
     let Some(token) = session::link_token(&ctx.session, TokenPurpose::Invite).await? else {
-        session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-        return Ok(paths::INVITE.into());
+        return ctx.error(DEAD_LINK, paths::INVITE).await;
     };
     let signed = ctx.signed().await?;
     let accepted = members::accept_invitation(&ctx.state, &token, signed.as_ref(), &password).await;

@@ -9,7 +9,7 @@ use crate::domain::secret::Secret;
 use crate::domain::sso::SsoConnection;
 use crate::flows::sso::Enforcement;
 use crate::flows::{sso, sso_login};
-use crate::session::{self, Flash, SsoPurpose};
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "create_sso_connection")]
@@ -105,9 +105,8 @@ pub async fn begin_sso(
         }
         Err(err) => {
             tracing::warn!(error = %err, issuer = %connection.issuer, "could not start SSO");
-            let flash = Flash::error(sso_login::SsoFailure::Unreachable.message());
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(back.to_owned())
+            ctx.error(sso_login::SsoFailure::Unreachable.message(), back)
+                .await
         }
     }
 }

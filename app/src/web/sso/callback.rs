@@ -39,9 +39,15 @@ fn failure_page(failure: impl Into<Refusal>, provider_error: Option<String>) -> 
     render_page(status, "Single sign-on", move || {
         view! {
             <AuthCard title="Single sign-on">
-                <p role="alert" class="alert">{message.clone()}</p>
-                {provider_error.clone().map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
-                <p><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                <p role="alert" class="alert">
+                    {message.clone()}
+                </p>
+                {provider_error
+                    .clone()
+                    .map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
+                <p>
+                    <a href=paths::SIGN_IN>"Back to sign in"</a>
+                </p>
             </AuthCard>
         }
     })
