@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::domain::clock::SystemClock;
 use app::domain::email::EmailAddress;
+use app::domain::ids::{AccountId, ApiKeyId};
 use app::flows::admin::{self, Operator};
 use app::flows::{Refusal, Stopped};
 use app::AppState;
@@ -242,7 +243,8 @@ async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Resul
         }
         AdminCommand::Account(AccountCommand::SetPlan { account, plan }) => {
             let operator = Operator::command_line("terminus-hub admin account set-plan");
-            let previous = admin::set_plan(state, &operator, &account, &plan).await;
+            let previous =
+                admin::set_plan(state, &operator, &AccountId::from_input(&account), &plan).await;
             settle(previous, &account, |previous| {
                 let limits = state.config.plans.resolve(&plan).1;
                 say(format!(
@@ -253,7 +255,7 @@ async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Resul
         }
         AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
             let operator = Operator::command_line("terminus-hub admin key revoke");
-            let revoked = admin::revoke_key(state, &operator, &key_id).await;
+            let revoked = admin::revoke_key(state, &operator, &ApiKeyId::from_input(&key_id)).await;
             settle(revoked, &key_id, |key| {
                 say(format!(
                     "Revoked the key {key_id} ({}) of the account {}: it fails on its next request.",

@@ -1,6 +1,9 @@
 //! Every address of the web app, named once: the router, redirects, links and forms use these
 //! (the server functions' own addresses are their `PATH`s, under `/_fn`).
 
+use crate::domain::ids::{ApiKeyId, ConnectionId, UserId};
+use crate::domain::tokens::TokenPurpose;
+
 pub const ROOT: &str = "/";
 pub const SIGN_IN: &str = "/sign-in";
 pub const SIGN_IN_PASSWORD: &str = "/sign-in/password";
@@ -28,20 +31,39 @@ pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// The stylesheet and the static files (served from `style/` and `public/`).
+pub const STYLESHEET: &str = "/style/main.css";
+pub const FAVICON: &str = "/public/favicon.svg";
+pub const COPY_SCRIPT: &str = "/public/copy.js";
 
 /// [`MEMBER_REMOVAL`] for one member.
-pub fn member_removal(user_id: &str) -> String {
-    MEMBER_REMOVAL.replace("{user_id}", user_id)
+pub fn member_removal(user_id: &UserId) -> String {
+    MEMBER_REMOVAL.replace("{user_id}", user_id.as_str())
 }
 
 /// [`SSO_ENFORCEMENT`] for one connection.
-pub fn sso_enforcement(id: &str) -> String {
-    SSO_ENFORCEMENT.replace("{id}", id)
+pub fn sso_enforcement(id: &ConnectionId) -> String {
+    SSO_ENFORCEMENT.replace("{id}", id.as_str())
 }
 
 /// [`API_KEY_DELETION`] for one key.
-pub fn api_key_deletion(id: &str) -> String {
-    API_KEY_DELETION.replace("{id}", id)
+pub fn api_key_deletion(id: &ApiKeyId) -> String {
+    API_KEY_DELETION.replace("{id}", id.as_str())
+}
+
+/// The page an emailed link of `purpose` opens.
+pub fn link_page(purpose: TokenPurpose) -> &'static str {
+    match purpose {
+        TokenPurpose::Confirm => CONFIRM,
+        TokenPurpose::Reset => RESET,
+        TokenPurpose::Unlock => UNLOCK,
+        TokenPurpose::Invite => INVITE,
+    }
+}
+
+/// `page` carrying a link's one-time token (`page?token=…`).
+pub fn with_token(page: &str, token: &str) -> String {
+    format!("{page}?token={token}")
 }
 
 #[cfg(test)]
@@ -50,8 +72,17 @@ mod tests {
 
     #[test]
     fn patterns_fill_in_their_id() {
-        assert_eq!(member_removal("usr_1"), "/settings/members/usr_1/remove");
-        assert_eq!(sso_enforcement("sso_1"), "/settings/sso/sso_1/enforce");
-        assert_eq!(api_key_deletion("key_1"), "/settings/api-keys/key_1/delete");
+        assert_eq!(
+            member_removal(&UserId::from_stored("usr_1")),
+            "/settings/members/usr_1/remove"
+        );
+        assert_eq!(
+            sso_enforcement(&ConnectionId::from_stored("sso_1")),
+            "/settings/sso/sso_1/enforce"
+        );
+        assert_eq!(
+            api_key_deletion(&ApiKeyId::from_stored("key_1")),
+            "/settings/api-keys/key_1/delete"
+        );
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::domain::ids::{AccountId, ConnectionId, UserId};
 use crate::domain::tokens::TokenPurpose;
 
 const AUTH: &str = "auth";
@@ -24,7 +25,7 @@ pub enum SsoPurpose {
     SignIn,
     /// An owner's test sign-in through a connection (signs nobody in).
     Test {
-        owner_user_id: String,
+        owner_user_id: UserId,
     },
     /// Accepting the invitation whose link token has this hash, on a domain that enforces
     /// single sign-on: the person signs in through the provider and joins then.
@@ -36,8 +37,8 @@ pub enum SsoPurpose {
 /// A started SSO sign-in, kept server-side until its callback: what the answer must match.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SsoFlow {
-    pub connection_id: String,
-    pub account_id: String,
+    pub connection_id: ConnectionId,
+    pub account_id: AccountId,
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
@@ -146,8 +147,8 @@ pub async fn use_form_token(
 /// Who is signed in, in which account, and since when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthState {
-    pub user_id: String,
-    pub account_id: Option<String>,
+    pub user_id: UserId,
+    pub account_id: Option<AccountId>,
     /// The user's session epoch at sign-in: a password reset bumps it and ends this session.
     pub epoch: i64,
     pub signed_in_at: i64,
@@ -249,7 +250,7 @@ pub async fn take_return_to(session: &Session) -> SessionResult<Option<String>> 
 /// Switches the current account of a signed-in session.
 pub async fn set_current_account(
     session: &Session,
-    account_id: Option<String>,
+    account_id: Option<AccountId>,
 ) -> SessionResult<()> {
     if let Some(mut state) = auth(session).await? {
         state.account_id = account_id;

@@ -24,7 +24,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::clock::{Clock, ManualClock, Timestamp};
 use crate::domain::domains::{AccountDomain, AddDomainOutcome};
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{self, new_id};
+use crate::domain::ids::{AccountId, ConnectionId, DomainId, UserId, WorkspaceId};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::sso::{ServedDomain, SsoConnection, SsoCreated};
@@ -306,14 +306,14 @@ impl Harness {
 
     /// A confirmed user with `password` (if any) and their own account with its "Main"
     /// workspace, as a confirmed sign-up leaves them: (user id, account id).
-    pub async fn signed_up(&self, email: &str, password: Option<&str>) -> (String, String) {
+    pub async fn signed_up(&self, email: &str, password: Option<&str>) -> (UserId, AccountId) {
         let email = EmailAddress::parse(email).expect("an email");
         let password_hash = match password {
             Some(p) => Some(self.hash(p).await),
             None => None,
         };
-        let user_id = new_id(ids::USER);
-        let account_id = new_id(ids::ACCOUNT);
+        let user_id = UserId::new();
+        let account_id = AccountId::new();
         let now = self.now();
         let created = self
             .store
@@ -325,7 +325,7 @@ impl Harness {
                     account_id: account_id.clone(),
                     account_name: format!("{}'s account", email.local_part()),
                     plan: "free".into(),
-                    workspace_id: new_id(ids::WORKSPACE),
+                    workspace_id: WorkspaceId::new(),
                     workspace_name: "Main".into(),
                     now,
                 },
@@ -338,35 +338,35 @@ impl Harness {
     }
 
     /// A new account with nobody in it: its id.
-    pub fn account(&self, name: &str) -> String {
-        let id = new_id(ids::ACCOUNT);
+    pub fn account(&self, name: &str) -> AccountId {
+        let id = AccountId::new();
         self.store.add_account(&id, name);
         id
     }
 
     /// A new user (no password) who is `role` in `account_id`, acting there.
-    pub fn member(&self, account_id: &str, email: &str, role: Role) -> MemberOf {
-        let user_id = new_id(ids::USER);
+    pub fn member(&self, account_id: &AccountId, email: &str, role: Role) -> MemberOf {
+        let user_id = UserId::new();
         self.store.add_member(account_id, &user_id, email, role);
         MemberOf::for_tests(&user_id, email, account_id, role)
     }
 
     /// A user with [`PASSWORD`] who is `role` in `account_id`: their id.
-    pub async fn user_in(&self, account_id: &str, email: &str, role: Role) -> String {
-        let user_id = new_id(ids::USER);
+    pub async fn user_in(&self, account_id: &AccountId, email: &str, role: Role) -> UserId {
+        let user_id = UserId::new();
         let hash = self.hash(PASSWORD).await;
         self.store.add_user(&user_id, email, Some(hash));
         self.store.add_member(account_id, &user_id, email, role);
         user_id
     }
 
-    pub fn admin(&self, account_id: &str, email: &str) -> AdminOf {
+    pub fn admin(&self, account_id: &AccountId, email: &str) -> AdminOf {
         self.member(account_id, email, Role::Admin)
             .as_admin()
             .expect("an admin")
     }
 
-    pub fn owner(&self, account_id: &str, email: &str) -> OwnerOf {
+    pub fn owner(&self, account_id: &AccountId, email: &str) -> OwnerOf {
         self.member(account_id, email, Role::Owner)
             .as_owner()
             .expect("an owner")
@@ -378,14 +378,14 @@ impl Harness {
     }
 
     /// `domain`, added (not verified) to `account_id` through the store: its id.
-    pub async fn account_domain(&self, account_id: &str, domain: &str) -> String {
+    pub async fn account_domain(&self, account_id: &AccountId, domain: &str) -> DomainId {
         let now = self.now();
         let added = self
             .store
             .add_domain(
                 AccountDomain {
-                    id: new_id("dom"),
-                    account_id: account_id.into(),
+                    id: DomainId::new(),
+                    account_id: account_id.clone(),
                     domain: domain.into(),
                     token: "token".into(),
                     verified_at: None,
@@ -401,7 +401,7 @@ impl Harness {
     }
 
     /// `domain`, added and verified for `account_id` through the store: its id.
-    pub async fn verified_domain(&self, account_id: &str, domain: &str) -> String {
+    pub async fn verified_domain(&self, account_id: &AccountId, domain: &str) -> DomainId {
         let id = self.account_domain(account_id, domain).await;
         let now = self.now();
         self.store
@@ -418,15 +418,20 @@ impl Harness {
 
     /// A connection of `account_id` serving `domains` (verified here first), through the
     /// store; tested and enforced when `enforced`. Its client secret is "secret".
-    pub async fn sso(&self, account_id: &str, domains: &[&str], enforced: bool) -> SsoConnection {
+    pub async fn sso(
+        &self,
+        account_id: &AccountId,
+        domains: &[&str],
+        enforced: bool,
+    ) -> SsoConnection {
         let now = self.now();
         let mut domain_ids = Vec::new();
         for domain in domains {
             domain_ids.push(self.verified_domain(account_id, domain).await);
         }
         let connection = SsoConnection {
-            id: new_id("sso"),
-            account_id: account_id.into(),
+            id: ConnectionId::new(),
+            account_id: account_id.clone(),
             issuer: "https://login.example.com".into(),
             client_id: "client".into(),
             client_secret_sealed: self
@@ -454,7 +459,7 @@ impl Harness {
         assert_eq!(created, SsoCreated::Created);
         if enforced {
             let store = &self.store;
-            let id = connection.id.as_str();
+            let id = &connection.id;
             store
                 .mark_sso_tested(account_id, id, now, audit(account_id, "sso", now))
                 .await
@@ -475,9 +480,9 @@ impl Harness {
 }
 
 /// An audit event of test setup.
-fn audit(account_id: &str, action: &str, at: Timestamp) -> AuditEvent {
+fn audit(account_id: &AccountId, action: &str, at: Timestamp) -> AuditEvent {
     AuditEvent {
-        account_id: Some(account_id.into()),
+        account_id: Some(account_id.clone()),
         actor_user_id: None,
         action: action.into(),
         detail: None,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
 use app::auth::{self, AdminOf, KeyOf};
+use app::domain::ids::AccountId;
 
 use super::error::{ApiError, ApiResult};
 use super::limits::{Policy, Verdict};
@@ -33,14 +34,14 @@ async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<KeyO
 /// Runs the request under the account's rate limit and adds the RateLimit headers.
 async fn limited<A: Clone + Send + Sync + 'static>(
     api: &ApiState,
-    account_id: &str,
+    account_id: &AccountId,
     caller: A,
     plan: &str,
     mut req: Request,
     next: Next,
 ) -> Response {
     let (_, policy): (_, Policy) = api.app.config.plans.resolve(plan);
-    let verdict = api.limits.check(policy, account_id);
+    let verdict = api.limits.check(policy, account_id.as_str());
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {
             ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()

@@ -8,6 +8,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use app::domain::ids::AccountId;
+
 use super::error::{ApiError, ApiResult};
 use super::list::{list_of, page_request, List};
 use super::resources;
@@ -21,7 +23,8 @@ async fn workspaces(
         ApiError::bad_request("parameter_missing", "account_id is required").param("account_id")
     })?;
     let page = page_request(&q)?;
-    let rows = api.app.store.list_workspaces(account_id, &page).await?;
+    let account_id = AccountId::from_input(account_id);
+    let rows = api.app.store.list_workspaces(&account_id, &page).await?;
     let rows = app::domain::paging::Page::from_fetched(rows, &page);
     Ok(Json(list_of(rows, resources::workspace)))
 }

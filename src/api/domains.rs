@@ -8,6 +8,7 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use app::domain::domains::AccountDomain;
+use app::domain::ids::DomainId;
 use app::flows::domains;
 
 use super::body::JsonObject;
@@ -56,7 +57,7 @@ pub async fn verify(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let owner = admin.owner()?;
-    let d = domains::verify(&api.app, &owner, &id).await?;
+    let d = domains::verify(&api.app, &owner, &DomainId::from_input(&id)).await?;
     Ok(Json(domain_json(&d)))
 }
 
@@ -66,6 +67,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let owner = admin.owner()?;
-    domains::delete(&api.app, &owner, &id).await?;
+    domains::delete(&api.app, &owner, &DomainId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

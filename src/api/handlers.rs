@@ -11,6 +11,7 @@ use serde_json::Value;
 use app::auth::{AdminOf, KeyOf};
 use app::domain::api_keys::{Scope, MAX_NAME_CHARS};
 use app::domain::clock::Timestamp;
+use app::domain::ids::{ApiKeyId, RecordId, WorkspaceId};
 use app::flows::api_keys as key_flows;
 use app::flows::{data, Refusal, Stopped};
 
@@ -61,7 +62,7 @@ pub async fn get_workspace(
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<resources::WorkspaceOut>> {
-    let w = data::workspace(&api.app, &key, &id).await?;
+    let w = data::workspace(&api.app, &key, &WorkspaceId::from_input(&id)).await?;
     Ok(Json(resources::workspace(&w)))
 }
 
@@ -73,7 +74,7 @@ pub async fn update_workspace(
 ) -> ApiResult<Json<resources::WorkspaceOut>> {
     body.only(&["name"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
-    let w = data::rename_workspace(&api.app, &key, &id, &name).await?;
+    let w = data::rename_workspace(&api.app, &key, &WorkspaceId::from_input(&id), &name).await?;
     Ok(Json(resources::workspace(&w)))
 }
 
@@ -82,7 +83,7 @@ pub async fn delete_workspace(
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    data::delete_workspace(&api.app, &key, &id).await?;
+    data::delete_workspace(&api.app, &key, &WorkspaceId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -119,8 +120,8 @@ pub async fn list_records(
     Query(q): Q,
 ) -> ApiResult<Json<List<RecordOut>>> {
     let page = page_request(&q)?;
-    let workspace = q.get("workspace_id").map(String::as_str);
-    let rows = data::list_records(&api.app, &key, workspace, &page).await?;
+    let workspace = q.get("workspace_id").map(|w| WorkspaceId::from_input(w));
+    let rows = data::list_records(&api.app, &key, workspace.as_ref(), &page).await?;
     Ok(Json(list_of(rows, resources::record)))
 }
 
@@ -130,7 +131,7 @@ pub async fn create_record(
     body: JsonObject,
 ) -> ApiResult<Response> {
     body.only(&["workspace_id", "data"])?;
-    let workspace_id = body.name("workspace_id", 64)?;
+    let workspace_id = WorkspaceId::from_input(&body.name("workspace_id", 64)?);
     let data = record_data(&body)?;
     let record = data::create_record(&api.app, &key, workspace_id, data)
         .await
@@ -149,7 +150,7 @@ pub async fn get_record(
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordOut>> {
-    let r = data::record(&api.app, &key, &id).await?;
+    let r = data::record(&api.app, &key, &RecordId::from_input(&id)).await?;
     Ok(Json(resources::record(&r)))
 }
 
@@ -161,7 +162,7 @@ pub async fn update_record(
 ) -> ApiResult<Json<RecordOut>> {
     body.only(&["data"])?;
     let data = record_data(&body)?;
-    let r = data::update_record(&api.app, &key, &id, &data).await?;
+    let r = data::update_record(&api.app, &key, &RecordId::from_input(&id), &data).await?;
     Ok(Json(resources::record(&r)))
 }
 
@@ -170,7 +171,7 @@ pub async fn delete_record(
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    data::delete_record(&api.app, &key, &id).await?;
+    data::delete_record(&api.app, &key, &RecordId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -268,7 +269,7 @@ pub async fn delete_api_key(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    key_flows::delete(&api.app, &admin, &id).await?;
+    key_flows::delete(&api.app, &admin, &ApiKeyId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

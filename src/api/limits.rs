@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::domain::clock::{Clock, Timestamp};
+use app::domain::ids::ApiKeyId;
 use app::ports::{Store, StoreResult};
 use governor::clock::Clock as _;
 use governor::middleware::StateInformationMiddleware;
@@ -105,17 +106,17 @@ impl RateLimits {
 /// "Last used" times waiting to be written, newest per key.
 #[derive(Default)]
 pub struct LastUsed {
-    pending: Mutex<HashMap<String, Timestamp>>,
+    pending: Mutex<HashMap<ApiKeyId, Timestamp>>,
 }
 
 impl LastUsed {
-    pub fn note(&self, key_id: &str, at: Timestamp) {
+    pub fn note(&self, key_id: &ApiKeyId, at: Timestamp) {
         if let Ok(mut pending) = self.pending.lock() {
             match pending.get_mut(key_id) {
                 Some(t) if *t >= at => {}
                 Some(t) => *t = at,
                 None => {
-                    pending.insert(key_id.to_owned(), at);
+                    pending.insert(key_id.clone(), at);
                 }
             }
         }
@@ -123,7 +124,7 @@ impl LastUsed {
 
     /// Writes what is pending in one transaction.
     pub async fn flush(&self, store: &dyn Store) -> StoreResult<()> {
-        let batch: Vec<(String, Timestamp)> = match self.pending.lock() {
+        let batch: Vec<(ApiKeyId, Timestamp)> = match self.pending.lock() {
             Ok(mut pending) => pending.drain().collect(),
             Err(_) => Vec::new(),
         };
@@ -174,9 +175,10 @@ mod tests {
     #[test]
     fn last_used_keeps_the_newest() {
         let l = LastUsed::default();
-        l.note("k", Timestamp(5));
-        l.note("k", Timestamp(3));
-        l.note("k", Timestamp(9));
-        assert_eq!(l.pending.lock().unwrap().get("k"), Some(&Timestamp(9)));
+        let k = ApiKeyId::from_stored("k");
+        l.note(&k, Timestamp(5));
+        l.note(&k, Timestamp(3));
+        l.note(&k, Timestamp(9));
+        assert_eq!(l.pending.lock().unwrap().get(&k), Some(&Timestamp(9)));
     }
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
+use app::domain::ids::{InvitationId, UserId};
 use app::domain::members::{Invitation, MemberRecord};
 use app::domain::roles::Role;
 use app::flows::members;
@@ -63,7 +64,7 @@ pub async fn update_member(
 ) -> ApiResult<Json<Value>> {
     body.only(&["role"])?;
     let role = role_param(&body)?;
-    let member = members::change_role(&api.app, &admin, &id, role).await?;
+    let member = members::change_role(&api.app, &admin, &UserId::from_input(&id), role).await?;
     Ok(Json(member_json(&member)))
 }
 
@@ -72,7 +73,7 @@ pub async fn delete_member(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    members::remove(&api.app, &admin, &id).await?;
+    members::remove(&api.app, &admin, &UserId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -103,6 +104,6 @@ pub async fn delete_invitation(
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    members::revoke(&api.app, &admin, &id).await?;
+    members::revoke(&api.app, &admin, &InvitationId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

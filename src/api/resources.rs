@@ -2,6 +2,7 @@
 use app::domain::accounts::Account;
 use app::domain::api_keys::ApiKeyRecord;
 use app::domain::clock::Timestamp;
+use app::domain::ids::{RecordId, WorkspaceId};
 use app::domain::workspaces::{DataRecord, Workspace};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -31,7 +32,7 @@ pub fn account(a: &Account, plans: &app::plans::Plans) -> Value {
 /// built (a map and a string per field) and then written.
 #[derive(Debug, Serialize)]
 pub struct WorkspaceOut {
-    id: String,
+    id: WorkspaceId,
     object: &'static str,
     name: String,
     created_at: String,
@@ -50,9 +51,9 @@ pub fn workspace(w: &Workspace) -> WorkspaceOut {
 /// stored JSON text, byte for byte, as it was sent.
 #[derive(Debug, Serialize)]
 pub struct RecordOut {
-    id: String,
+    id: RecordId,
     object: &'static str,
-    workspace_id: String,
+    workspace_id: WorkspaceId,
     data: Box<RawValue>,
     created_at: String,
     updated_at: String,

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
+use app::domain::ids::ConnectionId;
 use app::domain::secret::Secret;
 use app::domain::sso::SsoConnection;
 use app::flows::sso::{self, ConnectionChange, ConnectionInput};
@@ -132,7 +133,7 @@ pub async fn update(
         enforced: flag(&body, "enforced")?,
         create_users: flag(&body, "create_users")?,
     };
-    let c = sso::update(&api.app, &owner, &id, change).await?;
+    let c = sso::update(&api.app, &owner, &ConnectionId::from_input(&id), change).await?;
     Ok(Json(connection_json(&api, &c)))
 }
 
@@ -142,6 +143,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let owner = admin.owner()?;
-    sso::delete(&api.app, &owner, &id).await?;
+    sso::delete(&api.app, &owner, &ConnectionId::from_input(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

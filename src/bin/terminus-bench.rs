@@ -16,7 +16,7 @@ use app::domain::api_keys::NewApiKey;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::{Clock as _, SystemClock};
 use app::domain::email::EmailAddress;
-use app::domain::ids::new_id;
+use app::domain::ids::{AccountId, ApiKeyId, UserId, WorkspaceId};
 use app::domain::secret::Secret;
 use app::domain::users::NewSignUp;
 use app::domain::workspaces::Workspace;
@@ -358,7 +358,7 @@ fn scrape_counter(metrics: &str, name: &str) -> Option<f64> {
 }
 
 struct Seed {
-    account_id: String,
+    account_id: AccountId,
     key: String,
     email: String,
     sessions: Vec<String>,
@@ -376,7 +376,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     let now = clock.now();
     let email = EmailAddress::parse("bench@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
     let passwords = Passwords::new(1)?;
-    let (user_id, account_id) = (new_id("usr"), new_id("acct"));
+    let (user_id, account_id) = (UserId::new(), AccountId::new());
     store
         .create_user_with_account(
             NewSignUp {
@@ -386,7 +386,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
                 account_id: account_id.clone(),
                 account_name: "Bench".into(),
                 plan: "enterprise".into(),
-                workspace_id: new_id("ws"),
+                workspace_id: WorkspaceId::new(),
                 workspace_name: "Main".into(),
                 now,
             },
@@ -402,7 +402,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     for i in 1..5 {
         store
             .create_workspace(&Workspace {
-                id: new_id("ws"),
+                id: WorkspaceId::new(),
                 account_id: account_id.clone(),
                 name: format!("Workspace {i}"),
                 created_at: now,
@@ -413,7 +413,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
     store
         .create_api_key(
             NewApiKey {
-                id: new_id("key"),
+                id: ApiKeyId::new(),
                 account_id: account_id.clone(),
                 name: "bench".into(),
                 key_hash: api_keys::hash(key.expose()),

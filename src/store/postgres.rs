@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use app::domain::ids::AccountId;
 use app::domain::paging::PageRequest;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
@@ -59,7 +60,7 @@ impl PostgresStore {
     async fn hot_page<R, T>(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
     ) -> DbResult<Vec<T>>

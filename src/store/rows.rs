@@ -10,6 +10,9 @@ use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::domains::AccountDomain;
 use app::domain::email::EmailAddress;
+use app::domain::ids::{
+    AccountId, ApiKeyId, ConnectionId, DomainId, InvitationId, RecordId, UserId, WorkspaceId,
+};
 use app::domain::members::{Invitation, MemberRecord, Membership};
 use app::domain::roles::Role;
 use app::domain::sso::{ServedDomain, SsoConnection};
@@ -66,7 +69,7 @@ impl TryFrom<UserRow> for UserRecord {
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
         Ok(UserRecord {
             email: email(&row.email)?,
-            id: row.id,
+            id: UserId::from_stored(row.id),
             password_hash: row.password_hash,
             email_confirmed_at: ts(row.email_confirmed_at),
             failed_attempts: u32::try_from(row.failed_attempts).unwrap_or(u32::MAX),
@@ -105,7 +108,7 @@ impl TryFrom<AccountRow> for Account {
 
     fn try_from(row: AccountRow) -> Result<Self, Self::Error> {
         Ok(Account {
-            id: row.id,
+            id: AccountId::from_stored(row.id),
             name: row.name,
             plan: row.plan,
             created_at: Timestamp(row.created_at),
@@ -126,7 +129,7 @@ impl TryFrom<MembershipRow> for Membership {
     fn try_from(row: MembershipRow) -> Result<Self, Self::Error> {
         Ok(Membership {
             role: role(&row.role)?,
-            account_id: row.account_id,
+            account_id: AccountId::from_stored(row.account_id),
             account_name: row.account_name,
         })
     }
@@ -146,7 +149,7 @@ impl TryFrom<MemberRow> for MemberRecord {
     fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
         Ok(MemberRecord {
             role: role(&row.role)?,
-            user_id: row.user_id,
+            user_id: UserId::from_stored(row.user_id),
             email: row.email,
             since: Timestamp(row.created_at),
         })
@@ -172,10 +175,10 @@ impl TryFrom<InvitationRow> for Invitation {
         Ok(Invitation {
             email: email(&row.email)?,
             role: role(&row.role)?,
-            id: row.id,
-            account_id: row.account_id,
+            id: InvitationId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
             account_name: row.account_name,
-            invited_by: row.invited_by,
+            invited_by: row.invited_by.map(UserId::from_stored),
             created_at: Timestamp(row.created_at),
             expires_at: Timestamp(row.expires_at),
         })
@@ -195,8 +198,8 @@ impl TryFrom<WorkspaceRow> for Workspace {
 
     fn try_from(row: WorkspaceRow) -> Result<Self, Self::Error> {
         Ok(Workspace {
-            id: row.id,
-            account_id: row.account_id,
+            id: WorkspaceId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
             name: row.name,
             created_at: Timestamp(row.created_at),
         })
@@ -218,9 +221,9 @@ impl TryFrom<DataRecordRow> for DataRecord {
 
     fn try_from(row: DataRecordRow) -> Result<Self, Self::Error> {
         Ok(DataRecord {
-            id: row.id,
-            account_id: row.account_id,
-            workspace_id: row.workspace_id,
+            id: RecordId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
+            workspace_id: WorkspaceId::from_stored(row.workspace_id),
             data: row.data,
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
@@ -247,13 +250,13 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     fn try_from(row: ApiKeyRow) -> Result<Self, Self::Error> {
         Ok(ApiKeyRecord {
             scopes: scopes_from_db(row.scopes.as_deref()),
-            id: row.id,
-            account_id: row.account_id,
+            id: ApiKeyId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
             name: row.name,
             hint: row.hint,
             expires_at: ts(row.expires_at),
             last_used_at: ts(row.last_used_at),
-            created_by: row.created_by,
+            created_by: row.created_by.map(UserId::from_stored),
             created_at: Timestamp(row.created_at),
         })
     }
@@ -275,8 +278,8 @@ impl TryFrom<KeyGrantRow> for KeyGrant {
     fn try_from(row: KeyGrantRow) -> Result<Self, Self::Error> {
         Ok(KeyGrant {
             scopes: scopes_from_db(row.scopes.as_deref()),
-            key_id: row.id,
-            account_id: row.account_id,
+            key_id: ApiKeyId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
             expires_at: ts(row.expires_at),
             plan: row.plan,
         })
@@ -297,8 +300,8 @@ impl TryFrom<AuditEventRow> for AuditEvent {
 
     fn try_from(row: AuditEventRow) -> Result<Self, Self::Error> {
         Ok(AuditEvent {
-            account_id: row.account_id,
-            actor_user_id: row.actor_user_id,
+            account_id: row.account_id.map(AccountId::from_stored),
+            actor_user_id: row.actor_user_id.map(UserId::from_stored),
             action: row.action,
             detail: row.detail,
             at: Timestamp(row.at),
@@ -321,8 +324,8 @@ impl TryFrom<AccountDomainRow> for AccountDomain {
 
     fn try_from(row: AccountDomainRow) -> Result<Self, Self::Error> {
         Ok(AccountDomain {
-            id: row.id,
-            account_id: row.account_id,
+            id: DomainId::from_stored(row.id),
+            account_id: AccountId::from_stored(row.account_id),
             domain: row.domain,
             token: row.token,
             verified_at: ts(row.verified_at),
@@ -365,8 +368,8 @@ pub struct SsoConnectionRow {
 impl SsoConnectionRow {
     pub fn serving(self, domains: Vec<ServedDomain>) -> SsoConnection {
         SsoConnection {
-            id: self.id,
-            account_id: self.account_id,
+            id: ConnectionId::from_stored(self.id),
+            account_id: AccountId::from_stored(self.account_id),
             issuer: self.issuer,
             client_id: self.client_id,
             client_secret_sealed: self.client_secret_enc,

@@ -5,6 +5,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use app::domain::ids::AccountId;
 use app::domain::paging::PageRequest;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -82,7 +83,7 @@ impl SqliteStore {
     async fn hot_page<R, T>(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
     ) -> DbResult<Vec<T>>

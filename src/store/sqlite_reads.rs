@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use app::domain::ids::AccountId;
 use app::domain::paging::PageRequest;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, Row};
 
@@ -107,7 +108,7 @@ impl InlineReads {
     pub fn page<R: InlineRow>(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
     ) -> DbResult<Vec<R>> {
@@ -120,11 +121,11 @@ impl InlineReads {
             // filter's `$4` comes before `LIMIT $3` in the text.
             let rows = match filter {
                 Some(value) => stmt.query_map(
-                    rusqlite::named_params! {"$1": account_id, "$2": after, "$3": limit, "$4": value},
+                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": after, "$3": limit, "$4": value},
                     R::from_row,
                 )?,
                 None => stmt.query_map(
-                    rusqlite::named_params! {"$1": account_id, "$2": after, "$3": limit},
+                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": after, "$3": limit},
                     R::from_row,
                 )?,
             };

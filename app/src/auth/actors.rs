@@ -3,6 +3,7 @@
 use crate::domain::api_keys::{allows, Scope};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, ApiKeyId, UserId};
 use crate::domain::refusal::Refusal;
 use crate::domain::roles::Role;
 use crate::domain::roles::{can_administer, can_assign, can_own, can_remove};
@@ -31,23 +32,23 @@ impl Signed {
         &self.auth
     }
 
-    pub fn user_id(&self) -> &str {
+    pub fn user_id(&self) -> &UserId {
         &self.auth.user_id
     }
 
     /// The account the session is in, if one is chosen.
-    pub fn current_account(&self) -> Option<&str> {
-        self.auth.account_id.as_deref()
+    pub fn current_account(&self) -> Option<&AccountId> {
+        self.auth.account_id.as_ref()
     }
 
     /// A person signed in with a password for unit tests of flows and pages, in
     /// `account_id` if one is chosen.
     #[cfg(test)]
-    pub fn for_tests(user_id: &str, email: &str, account_id: Option<&str>) -> Self {
+    pub fn for_tests(user_id: &UserId, email: &str, account_id: Option<&AccountId>) -> Self {
         Self {
             auth: AuthState {
-                user_id: user_id.into(),
-                account_id: account_id.map(str::to_owned),
+                user_id: user_id.clone(),
+                account_id: account_id.cloned(),
                 epoch: 0,
                 signed_in_at: 0,
                 method: Some("password".into()),
@@ -61,15 +62,15 @@ impl Signed {
 /// A signed-in person acting in an account they belong to, with the role stored now.
 #[derive(Debug, Clone)]
 pub struct MemberOf {
-    pub(super) user_id: String,
+    pub(super) user_id: UserId,
     pub(super) email: String,
-    pub(super) account_id: String,
+    pub(super) account_id: AccountId,
     pub(super) role: Role,
     pub(super) _seal: Seal,
 }
 
 impl MemberOf {
-    pub fn user_id(&self) -> &str {
+    pub fn user_id(&self) -> &UserId {
         &self.user_id
     }
 
@@ -77,7 +78,7 @@ impl MemberOf {
         &self.email
     }
 
-    pub fn account_id(&self) -> &str {
+    pub fn account_id(&self) -> &AccountId {
         &self.account_id
     }
 
@@ -110,8 +111,8 @@ impl MemberOf {
     /// May this member remove the member `target_user_id`, whose role is `target_role`?
     /// Anyone may leave (remove themselves); removing others follows the admin rules. (The
     /// last owner stays either way: the store refuses that.)
-    pub fn may_remove_member(&self, target_user_id: &str, target_role: Role) -> bool {
-        target_user_id == self.user_id
+    pub fn may_remove_member(&self, target_user_id: &UserId, target_role: Role) -> bool {
+        *target_user_id == self.user_id
             || self
                 .as_admin()
                 .is_some_and(|admin| admin.may_remove(target_role))
@@ -138,11 +139,11 @@ impl MemberOf {
 
     /// A member for unit tests of flows and pages.
     #[cfg(test)]
-    pub fn for_tests(user_id: &str, email: &str, account_id: &str, role: Role) -> Self {
+    pub fn for_tests(user_id: &UserId, email: &str, account_id: &AccountId, role: Role) -> Self {
         Self {
-            user_id: user_id.into(),
+            user_id: user_id.clone(),
             email: email.into(),
-            account_id: account_id.into(),
+            account_id: account_id.clone(),
             role,
             _seal: Seal,
         }
@@ -196,8 +197,8 @@ impl std::ops::Deref for OwnerOf {
 /// A live API key of `account_id` (well formed, known, not expired), with its scopes.
 #[derive(Debug, Clone)]
 pub struct KeyOf {
-    pub(super) key_id: String,
-    pub(super) account_id: String,
+    pub(super) key_id: ApiKeyId,
+    pub(super) account_id: AccountId,
     /// `None`: the whole account.
     pub(super) scopes: Option<Vec<Scope>>,
     /// The account's plan (its rate limit).
@@ -206,11 +207,11 @@ pub struct KeyOf {
 }
 
 impl KeyOf {
-    pub fn key_id(&self) -> &str {
+    pub fn key_id(&self) -> &ApiKeyId {
         &self.key_id
     }
 
-    pub fn account_id(&self) -> &str {
+    pub fn account_id(&self) -> &AccountId {
         &self.account_id
     }
 
@@ -232,10 +233,14 @@ impl KeyOf {
     /// A key of `account_id` on the "free" plan for unit tests of flows (`None`: the whole
     /// account).
     #[cfg(test)]
-    pub fn for_tests(key_id: &str, account_id: &str, scopes: Option<Vec<Scope>>) -> Self {
+    pub fn for_tests(
+        key_id: &ApiKeyId,
+        account_id: &AccountId,
+        scopes: Option<Vec<Scope>>,
+    ) -> Self {
         Self {
-            key_id: key_id.into(),
-            account_id: account_id.into(),
+            key_id: key_id.clone(),
+            account_id: account_id.clone(),
             scopes,
             plan: "free".into(),
             _seal: Seal,
@@ -248,7 +253,12 @@ mod tests {
     use super::*;
 
     fn member(role: Role) -> MemberOf {
-        MemberOf::for_tests("usr_1", "a@example.test", "acc_1", role)
+        MemberOf::for_tests(
+            &UserId::from_stored("usr_1"),
+            "a@example.test",
+            &AccountId::from_stored("acct_1"),
+            role,
+        )
     }
 
     #[test]
@@ -277,8 +287,8 @@ mod tests {
     #[test]
     fn scopes_limit_a_key() {
         let key = KeyOf {
-            key_id: "key_1".into(),
-            account_id: "acc_1".into(),
+            key_id: ApiKeyId::from_stored("key_1"),
+            account_id: AccountId::from_stored("acct_1"),
             scopes: Some(vec![Scope::WorkspacesRead]),
             plan: String::new(),
             _seal: Seal,

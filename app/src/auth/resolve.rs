@@ -5,6 +5,7 @@ use tower_sessions::Session;
 
 use super::actors::{KeyOf, MemberOf, Seal, Signed};
 use crate::domain::api_keys;
+use crate::domain::ids::AccountId;
 use crate::ports::StoreError;
 use crate::session;
 use crate::AppState;
@@ -45,13 +46,13 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Sig
 pub async fn member_of(
     state: &AppState,
     signed: &Signed,
-    account_id: &str,
+    account_id: &AccountId,
 ) -> Result<Option<MemberOf>, StoreError> {
     let role = state.store.role_in(signed.user_id(), account_id).await?;
     Ok(role.map(|role| MemberOf {
-        user_id: signed.user_id().to_owned(),
+        user_id: signed.user_id().clone(),
         email: signed.email.clone(),
-        account_id: account_id.to_owned(),
+        account_id: account_id.clone(),
         role,
         _seal: Seal,
     }))
@@ -70,10 +71,10 @@ pub async fn current_member(
     let memberships = state.store.memberships(signed.user_id()).await?;
     Ok(memberships
         .into_iter()
-        .find(|m| m.account_id == account_id)
+        .find(|m| m.account_id == *account_id)
         .map(|m| {
             let member = MemberOf {
-                user_id: signed.user_id().to_owned(),
+                user_id: signed.user_id().clone(),
                 email: signed.email.clone(),
                 account_id: m.account_id,
                 role: m.role,

@@ -4,6 +4,8 @@
 use tower_sessions::Session;
 
 use super::AuthError;
+use crate::domain::ids::{AccountId, UserId};
+use crate::paths;
 use crate::session::{self, AuthState};
 use crate::AppState;
 
@@ -28,20 +30,20 @@ impl SignInMethod {
 /// or none) the account picker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
-    Account(String),
+    Account(AccountId),
     Picker,
 }
 
 impl Landing {
     pub fn path(&self) -> &'static str {
         match self {
-            Landing::Account(_) => "/home",
-            Landing::Picker => "/accounts",
+            Landing::Account(_) => paths::HOME,
+            Landing::Picker => paths::ACCOUNTS,
         }
     }
 
     /// The account the session starts in.
-    pub fn account(&self) -> Option<String> {
+    pub fn account(&self) -> Option<AccountId> {
         match self {
             Landing::Account(id) => Some(id.clone()),
             Landing::Picker => None,
@@ -50,7 +52,7 @@ impl Landing {
 }
 
 /// The landing rule after any sign-in.
-pub async fn landing(state: &AppState, user_id: &str) -> Result<Landing, AuthError> {
+pub async fn landing(state: &AppState, user_id: &UserId) -> Result<Landing, AuthError> {
     let memberships = state.store.memberships(user_id).await?;
     Ok(match memberships.as_slice() {
         [one] => Landing::Account(one.account_id.clone()),
@@ -61,12 +63,12 @@ pub async fn landing(state: &AppState, user_id: &str) -> Result<Landing, AuthErr
 /// Who is signing in, and how.
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The user's session epoch now (a reset bumps it and ends this session).
     pub epoch: i64,
     pub method: SignInMethod,
     /// The account to start in (one just joined); `None`: by the landing rule.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
 }
 
 /// Starts a signed-in session under a new id (no session fixation) and answers the page to
@@ -77,7 +79,7 @@ pub async fn start_session(
     new: NewSession,
 ) -> Result<String, AuthError> {
     let (account_id, path) = match new.account_id {
-        Some(account_id) => (Some(account_id), "/home"),
+        Some(account_id) => (Some(account_id), paths::HOME),
         None => {
             let landing = landing(state, &new.user_id).await?;
             (landing.account(), landing.path())

@@ -1,9 +1,10 @@
 //! Accounts: the tenant that owns members, workspaces, keys and single sign-on.
 use super::clock::Timestamp;
+use super::ids::{AccountId, UserId, WorkspaceId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub plan: String,
     pub created_at: Timestamp,
@@ -11,12 +12,12 @@ pub struct Account {
 
 /// A new account with its owner and its first workspace, in one transaction.
 pub struct NewAccount {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub name: String,
     /// The plan the new account is on (the configured default plan).
     pub plan: String,
-    pub owner_user_id: String,
-    pub workspace_id: String,
+    pub owner_user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub now: Timestamp,
 }

@@ -4,6 +4,7 @@
 use rand::seq::SliceRandom as _;
 
 use super::clock::Timestamp;
+use super::ids::{AccountId, ApiKeyId, UserId};
 use super::secret::Secret;
 use super::tokens::sha256_hex;
 
@@ -127,35 +128,35 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// An API key as lists show it: never the key, only its hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
-    pub id: String,
-    pub account_id: String,
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
     pub name: String,
     pub hint: String,
     /// `None`: full account access.
     pub scopes: Option<Vec<Scope>>,
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: Timestamp,
 }
 
 pub struct NewApiKey {
-    pub id: String,
-    pub account_id: String,
+    pub id: ApiKeyId,
+    pub account_id: AccountId,
     pub name: String,
     pub key_hash: String,
     pub hint: String,
     pub scopes: Option<Vec<Scope>>,
     pub expires_at: Option<Timestamp>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub now: Timestamp,
 }
 
 /// What one indexed read by key hash tells the API about a presented key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyGrant {
-    pub key_id: String,
-    pub account_id: String,
+    pub key_id: ApiKeyId,
+    pub account_id: AccountId,
     pub scopes: Option<Vec<Scope>>,
     pub expires_at: Option<Timestamp>,
     pub plan: String,

@@ -8,6 +8,7 @@ use rand::RngCore as _;
 
 use super::clock::Timestamp;
 use super::email::ascii_domain;
+use super::ids::{AccountId, DomainId};
 
 /// The label the challenge record lives under: `_terminus-hub-challenge.<domain>`.
 pub const CHALLENGE_LABEL: &str = "_terminus-hub-challenge";
@@ -93,8 +94,8 @@ pub fn record_matches(found: &[String], token: &str) -> bool {
 /// A domain an account has added, and whether DNS has proven it yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountDomain {
-    pub id: String,
-    pub account_id: String,
+    pub id: DomainId,
+    pub account_id: AccountId,
     /// ASCII (UTS-46), lower-case, without a trailing dot.
     pub domain: String,
     /// The TXT record's value is `terminus-hub-verification=<token>` (see [`challenge`]).

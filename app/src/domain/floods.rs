@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::clock::Timestamp;
+use crate::domain::ids::UserId;
 
 /// The requests limited per client network before any work is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +94,12 @@ pub fn confirm_domain_key(domain: &str) -> String {
 }
 
 /// The counter of invitations a person sent.
-pub fn invitations_by_key(user_id: &str) -> String {
+pub fn invitations_by_key(user_id: &UserId) -> String {
     format!("invitations-by:{user_id}")
 }
 
 /// The counter of accounts a person created.
-pub fn accounts_by_key(user_id: &str) -> String {
+pub fn accounts_by_key(user_id: &UserId) -> String {
     format!("accounts-by:{user_id}")
 }
 

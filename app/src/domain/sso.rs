@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::audit::AuditEvent;
 use super::clock::Timestamp;
 use super::email::EmailAddress;
+use super::ids::{AccountId, ConnectionId, InvitationId, UserId};
 use super::roles::Role;
 use super::users::UserRecord;
 
@@ -186,8 +187,8 @@ pub struct ServedDomain {
 /// The client secret stays sealed (see `sealing`); `Debug` leaves it out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SsoConnection {
-    pub id: String,
-    pub account_id: String,
+    pub id: ConnectionId,
+    pub account_id: AccountId,
     pub issuer: String,
     pub client_id: String,
     pub client_secret_sealed: String,
@@ -246,8 +247,8 @@ pub fn first_sign_in_creates_users(open_sign_up: bool, connection: &SsoConnectio
 /// An invitation a sign-in through the provider accepts, in its transaction.
 #[derive(Debug, Clone)]
 pub struct InvitationToAccept {
-    pub id: String,
-    pub account_id: String,
+    pub id: InvitationId,
+    pub account_id: AccountId,
     pub email: EmailAddress,
     pub role: Role,
     /// `member.joined` (the store fills in the user as the actor).
@@ -267,13 +268,13 @@ pub enum SsoInvitation {
 
 /// After a verified ID token: who it names, by (connection, subject).
 pub struct SsoSignIn {
-    pub connection_id: String,
-    pub account_id: String,
+    pub connection_id: ConnectionId,
+    pub account_id: AccountId,
     pub subject: String,
     /// The verified email, on a domain the connection serves: links an existing user or
     /// names a new one at the first sign-in of this subject.
     pub email: EmailAddress,
-    pub new_user_id: String,
+    pub new_user_id: UserId,
     /// May a user be created without an invitation ([`first_sign_in_creates_users`])?
     pub may_create_user: bool,
     pub invitation: Option<SsoInvitation>,
@@ -287,7 +288,7 @@ pub enum SsoSignInOutcome {
     SignedIn {
         user: UserRecord,
         new_identity: bool,
-        joined: Option<String>,
+        joined: Option<AccountId>,
     },
     /// Nobody has this email, and the sign-up policy lets no user be created for them (no
     /// invitation, and the connection does not create users). Nothing was written.

@@ -3,6 +3,7 @@
 //! email once linked), whether the connection still serves their domain, which invitation the
 //! sign-in accepts, and whether the sign-up policy lets a new user be created. The store reads
 //! the facts and carries out the steps, in one transaction; it decides nothing.
+use super::ids::{AccountId, UserId};
 use super::sso::{InvitationToAccept, SsoInvitation, SsoSignIn};
 use super::users::UserRecord;
 
@@ -10,7 +11,7 @@ use super::users::UserRecord;
 #[derive(Debug, Clone)]
 pub struct SignInFacts {
     /// The user the (connection, subject) identity is linked to, when it is.
-    pub identity_user: Option<String>,
+    pub identity_user: Option<UserId>,
     /// The user: the identity's when it is linked, else the one with the asserted email.
     pub user: Option<UserRecord>,
     /// That user (found by email) is linked to another subject at this connection already.
@@ -32,13 +33,13 @@ pub enum SignInRefused {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInUser {
     /// A user who exists (found by the identity, or linked now by email).
-    Existing(String),
+    Existing(UserId),
     /// A user created now, confirmed and without a password.
-    New(String),
+    New(UserId),
 }
 
 impl SignInUser {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &UserId {
         match self {
             SignInUser::Existing(id) | SignInUser::New(id) => id,
         }
@@ -64,7 +65,7 @@ pub struct SignInSteps {
     /// Link the identity to the user (its first sign-in); otherwise note the sign-in on it.
     pub link_identity: bool,
     /// Make the user a member of this account (the connection's), unless they are already.
-    pub join_connection_account: Option<String>,
+    pub join_connection_account: Option<AccountId>,
 }
 
 /// Decides whose email is checked and which invitation is tried. Refused when the email names

@@ -4,11 +4,12 @@ use std::fmt;
 
 use super::clock::Timestamp;
 use super::email::EmailAddress;
+use super::ids::{AccountId, UserId, WorkspaceId};
 
 /// A user as stored. The password hash is a PHC string; `Debug` leaves it out.
 #[derive(Clone)]
 pub struct UserRecord {
-    pub id: String,
+    pub id: UserId,
     pub email: EmailAddress,
     pub password_hash: Option<String>,
     pub email_confirmed_at: Option<Timestamp>,
@@ -34,15 +35,15 @@ impl fmt::Debug for UserRecord {
 /// Everything a confirmed sign-up writes, in one transaction: user (confirmed), account, owner
 /// membership, workspace, and its audit event.
 pub struct NewSignUp {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: EmailAddress,
     /// `None`: no password yet (a user the operator created sets one through a reset link).
     pub password_hash: Option<String>,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub account_name: String,
     /// The plan the new account is on (the configured default plan).
     pub plan: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub now: Timestamp,
 }
@@ -72,7 +73,7 @@ pub struct PendingSignUp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmOutcome {
     /// The user, account and workspace now exist.
-    Created { user_id: String, session_epoch: i64 },
+    Created { user_id: UserId, session_epoch: i64 },
     /// The link was good but the email meanwhile got a user (an invitation, single sign-on):
     /// the pending sign-up is gone and nothing else was written.
     AlreadyUser,

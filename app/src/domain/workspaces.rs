@@ -1,10 +1,11 @@
 //! Workspaces of an account and the JSON records kept in them.
 use super::clock::Timestamp;
+use super::ids::{AccountId, RecordId, WorkspaceId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
-    pub id: String,
-    pub account_id: String,
+    pub id: WorkspaceId,
+    pub account_id: AccountId,
     pub name: String,
     pub created_at: Timestamp,
 }
@@ -12,9 +13,9 @@ pub struct Workspace {
 /// A JSON object kept in a workspace. `data` is the object's JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataRecord {
-    pub id: String,
-    pub account_id: String,
-    pub workspace_id: String,
+    pub id: RecordId,
+    pub account_id: AccountId,
+    pub workspace_id: WorkspaceId,
     pub data: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -3,7 +3,7 @@
 use crate::auth::{self, MemberOf, Signed};
 use crate::domain::accounts::NewAccount;
 use crate::domain::audit::AuditEvent;
-use crate::domain::ids::{self, new_id};
+use crate::domain::ids::{AccountId, UserId, WorkspaceId};
 use crate::domain::members::Membership;
 use crate::domain::workspaces::Workspace;
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
@@ -22,7 +22,11 @@ pub fn account_name(input: &str) -> Result<String, String> {
 }
 
 /// Makes `account_id` the current account, if the person belongs to it.
-pub async fn switch(state: &AppState, signed: &Signed, account_id: &str) -> Outcome<MemberOf> {
+pub async fn switch(
+    state: &AppState,
+    signed: &Signed,
+    account_id: &AccountId,
+) -> Outcome<MemberOf> {
     auth::member_of(state, signed, account_id)
         .await?
         .ok_or_else(|| {
@@ -41,7 +45,7 @@ pub async fn workspaces(state: &AppState, member: &MemberOf) -> Outcome<Vec<Work
 }
 
 /// Creates an account owned by the signed-in person; returns its id and name.
-pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(String, String)> {
+pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(AccountId, String)> {
     let name = account_name(name).map_err(|message| Refusal::invalid("name", message))?;
     // Counted per person, not per account: each new account would otherwise bring a fresh
     // daily allowance of invitations.
@@ -62,8 +66,8 @@ pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(S
 }
 
 /// Creates an account owned by `user_id`; returns its id.
-async fn create_account(state: &AppState, user_id: &str, name: String) -> Outcome<String> {
-    let account_id = new_id(ids::ACCOUNT);
+async fn create_account(state: &AppState, user_id: &UserId, name: String) -> Outcome<AccountId> {
+    let account_id = AccountId::new();
     let now = state.clock.now();
     state
         .store
@@ -73,7 +77,7 @@ async fn create_account(state: &AppState, user_id: &str, name: String) -> Outcom
                 name,
                 plan: state.config.plans.default_name().to_owned(),
                 owner_user_id: user_id.to_owned(),
-                workspace_id: new_id(ids::WORKSPACE),
+                workspace_id: WorkspaceId::new(),
                 workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
                 now,
             },
@@ -109,10 +113,7 @@ mod tests {
         h.store
             .add_member(&other, &user_id, "ada@example.com", Role::Admin);
         let there = switch(&h.state, &ada, &other).await.unwrap();
-        assert_eq!(
-            (there.account_id(), there.role()),
-            (other.as_str(), Role::Admin)
-        );
+        assert_eq!((there.account_id(), there.role()), (&other, Role::Admin));
     }
 
     #[tokio::test]

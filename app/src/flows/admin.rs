@@ -4,11 +4,12 @@
 //! the detail says it came from the command line) in the transaction of its change.
 use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{self, new_id};
+use crate::domain::ids::{AccountId, ApiKeyId, UserId, WorkspaceId};
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
 use crate::flows::{FlowError, Outcome, Refusal};
+use crate::paths;
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold
@@ -28,7 +29,7 @@ impl Operator {
 
     fn audit(
         &self,
-        account_id: Option<String>,
+        account_id: Option<AccountId>,
         action: &str,
         what: String,
         state: &AppState,
@@ -46,15 +47,15 @@ impl Operator {
 /// A user the operator created: their account, and the link that sets their password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedUser {
-    pub user_id: String,
-    pub account_id: String,
+    pub user_id: UserId,
+    pub account_id: AccountId,
     pub link: String,
 }
 
 /// A key the operator revoked, and whose it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedKey {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub name: String,
 }
 
@@ -73,7 +74,7 @@ async fn user(state: &AppState, email: &EmailAddress) -> Outcome<UserRecord> {
 /// A reset token for `user_id` with its audit event; returns the link that carries it.
 async fn reset_link(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     audit: AuditEvent,
 ) -> Result<String, FlowError> {
     let (raw, hash) = new_link_token();
@@ -92,7 +93,7 @@ async fn reset_link(
         .await?;
     Ok(state
         .config
-        .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
+        .link(&paths::with_token(paths::link_page(purpose), raw.expose())))
 }
 
 /// Creates a confirmed user with their own account (on the default plan) and its workspace
@@ -103,8 +104,8 @@ pub async fn create_user(
     email_input: &str,
 ) -> Outcome<CreatedUser> {
     let email = email(email_input)?;
-    let user_id = new_id(ids::USER);
-    let account_id = new_id(ids::ACCOUNT);
+    let user_id = UserId::new();
+    let account_id = AccountId::new();
     let created = operator.audit(
         Some(account_id.clone()),
         "user.created",
@@ -121,7 +122,7 @@ pub async fn create_user(
                 account_id: account_id.clone(),
                 account_name: default_account_name(&email),
                 plan: state.config.plans.default_name().to_owned(),
-                workspace_id: new_id(ids::WORKSPACE),
+                workspace_id: WorkspaceId::new(),
                 workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
                 now: state.clock.now(),
             },
@@ -189,7 +190,7 @@ pub async fn reset_link_for(
 pub async fn set_plan(
     state: &AppState,
     operator: &Operator,
-    account_id: &str,
+    account_id: &AccountId,
     plan: &str,
 ) -> Outcome<String> {
     let plans = &state.config.plans;
@@ -221,7 +222,7 @@ pub async fn set_plan(
 pub async fn revoke_key(
     state: &AppState,
     operator: &Operator,
-    key_id: &str,
+    key_id: &ApiKeyId,
 ) -> Outcome<RevokedKey> {
     let Some(key) = state.store.api_key_by_id(key_id).await? else {
         return Err(Refusal::NotFound("API key").into());
@@ -352,7 +353,7 @@ mod tests {
         assert_eq!(unknown_plan.field(), Some("plan"));
         let plan = "team".to_owned();
         assert_ne!(plan, h.state.config.plans.default_name());
-        let nowhere = set_plan(&h.state, &operator(), "acct_nowhere", &plan).await;
+        let nowhere = set_plan(&h.state, &operator(), &"acct_nowhere".into(), &plan).await;
         assert_eq!(refused(nowhere), Refusal::NotFound("account"));
         let previous = set_plan(&h.state, &operator(), &account_id, &plan)
             .await
@@ -389,7 +390,9 @@ mod tests {
             )
             .await
             .unwrap();
-        let revoked = revoke_key(&h.state, &operator(), "key_1").await.unwrap();
+        let revoked = revoke_key(&h.state, &operator(), &"key_1".into())
+            .await
+            .unwrap();
         assert_eq!(
             revoked,
             RevokedKey {
@@ -398,7 +401,7 @@ mod tests {
             }
         );
         assert!(h.store.key_by_hash("hash").await.unwrap().is_none());
-        let again = revoke_key(&h.state, &operator(), "key_1").await;
+        let again = revoke_key(&h.state, &operator(), &"key_1".into()).await;
         assert_eq!(refused(again), Refusal::NotFound("API key"));
     }
 }

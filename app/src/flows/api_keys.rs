@@ -5,7 +5,7 @@ use crate::auth::AdminOf;
 use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
 use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::new_id;
+use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
@@ -57,7 +57,7 @@ pub async fn list(
     Ok(Page::from_fetched(rows, page))
 }
 
-pub async fn get(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<ApiKeyRecord> {
+pub async fn get(state: &AppState, admin: &AdminOf, key_id: &ApiKeyId) -> Outcome<ApiKeyRecord> {
     state
         .store
         .api_key(admin.account_id(), key_id)
@@ -77,7 +77,7 @@ pub async fn create(
     }
     let name = key_name(&new.name)?;
     let key = api_keys::generate();
-    let id = new_id("key");
+    let id = ApiKeyId::new();
     let audit = admin.audit("api_key.created", format!("{id} ({name})"), now);
     let record = state
         .store
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// Deletes a key of this account; it fails on the very next request (no cache to expire).
-pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &str) -> Outcome<()> {
+pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &ApiKeyId) -> Outcome<()> {
     let existing = get(state, admin, key_id).await?;
     let audit = admin.audit(
         "api_key.deleted",
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(record.name, "deploy");
         assert!(api_keys::is_well_formed(secret.expose()));
         assert_eq!(record.hint, api_keys::hint(secret.expose()));
-        assert_eq!(record.created_by.as_deref(), Some(admin.user_id()));
+        assert_eq!(record.created_by.as_ref(), Some(admin.user_id()));
         let grant = h
             .store
             .key_by_hash(&api_keys::hash(secret.expose()))
@@ -221,7 +221,7 @@ mod tests {
         let names: Vec<&str> = first.items.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, vec!["three", "two"]);
         assert!(first.has_more);
-        let rest = list(&h.state, &admin, &page(2, Some(&ids[1])))
+        let rest = list(&h.state, &admin, &page(2, Some(ids[1].as_str())))
             .await
             .unwrap();
         let names: Vec<&str> = rest.items.iter().map(|k| k.name.as_str()).collect();

@@ -4,7 +4,7 @@
 use crate::auth::KeyOf;
 use crate::domain::accounts::Account;
 use crate::domain::api_keys::Scope;
-use crate::domain::ids::{new_id, WORKSPACE};
+use crate::domain::ids::{RecordId, WorkspaceId};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use crate::flows::{Outcome, Refusal};
@@ -38,7 +38,7 @@ pub async fn list_workspaces(
     Ok(Page::from_fetched(rows, page))
 }
 
-pub async fn workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<Workspace> {
+pub async fn workspace(state: &AppState, key: &KeyOf, id: &WorkspaceId) -> Outcome<Workspace> {
     need(key, Scope::WorkspacesRead)?;
     state
         .store
@@ -51,7 +51,7 @@ pub async fn workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<Works
 pub async fn create_workspace(state: &AppState, key: &KeyOf, name: String) -> Outcome<Workspace> {
     need(key, Scope::WorkspacesWrite)?;
     let workspace = Workspace {
-        id: new_id(WORKSPACE),
+        id: WorkspaceId::new(),
         account_id: key.account_id().to_owned(),
         name,
         created_at: state.clock.now(),
@@ -63,7 +63,7 @@ pub async fn create_workspace(state: &AppState, key: &KeyOf, name: String) -> Ou
 pub async fn rename_workspace(
     state: &AppState,
     key: &KeyOf,
-    id: &str,
+    id: &WorkspaceId,
     name: &str,
 ) -> Outcome<Workspace> {
     need(key, Scope::WorkspacesWrite)?;
@@ -77,7 +77,7 @@ pub async fn rename_workspace(
 /// Deletes a workspace and its records. The records go with it, so a workspace that has any
 /// needs `records:write` as well (a key without it deletes only empty workspaces: it could
 /// not delete those records one by one either).
-pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcome<()> {
+pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &WorkspaceId) -> Outcome<()> {
     need(key, Scope::WorkspacesWrite)?;
     let with_records = key.may(Scope::RecordsWrite);
     match state
@@ -94,7 +94,7 @@ pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &str) -> Outcom
 pub async fn list_records(
     state: &AppState,
     key: &KeyOf,
-    workspace_id: Option<&str>,
+    workspace_id: Option<&WorkspaceId>,
     page: &PageRequest,
 ) -> Outcome<Page<DataRecord>> {
     need(key, Scope::RecordsRead)?;
@@ -105,7 +105,7 @@ pub async fn list_records(
     Ok(Page::from_fetched(rows, page))
 }
 
-pub async fn record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<DataRecord> {
+pub async fn record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outcome<DataRecord> {
     need(key, Scope::RecordsRead)?;
     state
         .store
@@ -118,13 +118,13 @@ pub async fn record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<DataReco
 pub async fn create_record(
     state: &AppState,
     key: &KeyOf,
-    workspace_id: String,
+    workspace_id: WorkspaceId,
     data: String,
 ) -> Outcome<DataRecord> {
     need(key, Scope::RecordsWrite)?;
     let now = state.clock.now();
     let record = DataRecord {
-        id: new_id("rec"),
+        id: RecordId::new(),
         account_id: key.account_id().to_owned(),
         workspace_id,
         data,
@@ -141,7 +141,7 @@ pub async fn create_record(
 pub async fn update_record(
     state: &AppState,
     key: &KeyOf,
-    id: &str,
+    id: &RecordId,
     data: &str,
 ) -> Outcome<DataRecord> {
     need(key, Scope::RecordsWrite)?;
@@ -152,7 +152,7 @@ pub async fn update_record(
         .ok_or(Refusal::NotFound("record").into())
 }
 
-pub async fn delete_record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<()> {
+pub async fn delete_record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outcome<()> {
     need(key, Scope::RecordsWrite)?;
     let deleted = state.store.delete_record(key.account_id(), id).await?;
     if deleted {
@@ -165,11 +165,12 @@ pub async fn delete_record(state: &AppState, key: &KeyOf, id: &str) -> Outcome<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{AccountId, ApiKeyId};
     use crate::ports::prelude::*;
     use crate::testing::{refused, Harness, PASSWORD};
 
-    fn key(account_id: &str, scopes: Option<Vec<Scope>>) -> KeyOf {
-        KeyOf::for_tests("key_test", account_id, scopes)
+    fn key(account_id: &AccountId, scopes: Option<Vec<Scope>>) -> KeyOf {
+        KeyOf::for_tests(&ApiKeyId::from_stored("key_test"), account_id, scopes)
     }
 
     fn page(limit: u32, after: Option<&str>) -> PageRequest {
@@ -180,7 +181,7 @@ mod tests {
     }
 
     /// An account (with its "Main" workspace) and a full-access key of it.
-    async fn keyed_account(h: &Harness, email: &str) -> (String, KeyOf) {
+    async fn keyed_account(h: &Harness, email: &str) -> (AccountId, KeyOf) {
         let (_, account_id) = h.signed_up(email, Some(PASSWORD)).await;
         let full = key(&account_id, None);
         (account_id, full)
@@ -391,7 +392,7 @@ mod tests {
         let names: Vec<&str> = first.items.iter().map(|w| w.name.as_str()).collect();
         assert_eq!(names, vec!["B", "A"]);
         assert!(first.has_more, "Main is older");
-        let rest = list_workspaces(&h.state, &full, &page(2, Some(&a.id)))
+        let rest = list_workspaces(&h.state, &full, &page(2, Some(a.id.as_str())))
             .await
             .unwrap();
         assert_eq!(rest.items.len(), 1);
@@ -416,9 +417,14 @@ mod tests {
         let ids: Vec<&str> = page_a.items.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec![in_a[2].as_str(), in_a[1].as_str()]);
         assert!(page_a.has_more);
-        let after = list_records(&h.state, &full, Some(&a.id), &page(2, Some(&in_a[1])))
-            .await
-            .unwrap();
+        let after = list_records(
+            &h.state,
+            &full,
+            Some(&a.id),
+            &page(2, Some(in_a[1].as_str())),
+        )
+        .await
+        .unwrap();
         assert_eq!(after.items.len(), 1);
         assert!(!after.has_more);
         let every = list_records(&h.state, &full, None, &page(10, None))

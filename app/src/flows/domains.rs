@@ -4,7 +4,7 @@
 use crate::auth::OwnerOf;
 use crate::domain::domains::{self, challenge, record_matches, ChallengeRecord};
 use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
-use crate::domain::ids::new_id;
+use crate::domain::ids::DomainId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::flows::{Outcome, Refusal};
 use crate::AppState;
@@ -18,7 +18,7 @@ pub async fn add(state: &AppState, owner: &OwnerOf, input: &str) -> Outcome<Acco
     })?;
     let now = state.clock.now();
     let new = AccountDomain {
-        id: new_id("dom"),
+        id: DomainId::new(),
         account_id: owner.account_id().to_owned(),
         domain: domain.clone(),
         token: domains::new_token(),
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// One domain of the account.
-pub async fn get(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<AccountDomain> {
+pub async fn get(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome<AccountDomain> {
     state
         .store
         .domain(owner.account_id(), id)
@@ -64,7 +64,7 @@ pub fn record_for(domain: &AccountDomain) -> ChallengeRecord {
 /// Looks the challenge record up and marks the domain verified when it carries the token.
 /// Refused when the record is not there yet (publish it, then try again), when another
 /// account holds the domain verified, or when DNS does not answer (nothing changes).
-pub async fn verify(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<AccountDomain> {
+pub async fn verify(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome<AccountDomain> {
     let domain = get(state, owner, id).await?;
     let record = record_for(&domain);
     if domain.verified_at.is_some() {
@@ -108,7 +108,7 @@ pub async fn verify(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<Acco
 }
 
 /// Deletes a domain: connections stop serving it at once. Returns what was deleted.
-pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<AccountDomain> {
+pub async fn delete(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome<AccountDomain> {
     let domain = get(state, owner, id).await?;
     let audit = owner.audit("domain.deleted", domain.domain.clone(), state.clock.now());
     if state
@@ -297,7 +297,9 @@ mod tests {
         let first = list(&h.state, &owner, &page(2, None)).await.unwrap();
         assert_eq!(first.items, vec![c, b.clone()]);
         assert!(first.has_more);
-        let rest = list(&h.state, &owner, &page(2, Some(&b.id))).await.unwrap();
+        let rest = list(&h.state, &owner, &page(2, Some(b.id.as_str())))
+            .await
+            .unwrap();
         assert_eq!(rest.items, vec![a]);
         assert!(!rest.has_more);
     }

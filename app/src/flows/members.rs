@@ -4,8 +4,7 @@ use crate::auth::{AdminOf, MemberOf, Signed};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{AccountId, InvitationId, UserId};
 use crate::domain::lockout::Hit;
 use crate::domain::members::{Acceptor, Invitation, MemberRecord, MembershipChange, NewInvitation};
 use crate::domain::paging::{Page, PageRequest};
@@ -18,6 +17,7 @@ use crate::flows::sign_up::validate_new_password;
 use crate::flows::sso_login;
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
+use crate::paths;
 use crate::ports::MembershipStore;
 use crate::AppState;
 
@@ -32,17 +32,21 @@ pub async fn list(
 }
 
 /// One member of the account, for its owners and admins.
-pub async fn member(state: &AppState, admin: &AdminOf, user_id: &str) -> Outcome<MemberRecord> {
+pub async fn member(state: &AppState, admin: &AdminOf, user_id: &UserId) -> Outcome<MemberRecord> {
     find_member(state, admin.account_id(), user_id).await
 }
 
-async fn find_member(state: &AppState, account_id: &str, user_id: &str) -> Outcome<MemberRecord> {
+async fn find_member(
+    state: &AppState,
+    account_id: &AccountId,
+    user_id: &UserId,
+) -> Outcome<MemberRecord> {
     state
         .store
         .members(account_id)
         .await?
         .into_iter()
-        .find(|m| m.user_id == user_id)
+        .find(|m| m.user_id == *user_id)
         .ok_or_else(|| Refusal::NotFound("member").into())
 }
 
@@ -71,7 +75,7 @@ pub async fn activity(state: &AppState, admin: &AdminOf) -> Outcome<Vec<AuditEve
 pub async fn removal_target(
     state: &AppState,
     actor: &MemberOf,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Outcome<MemberRecord> {
     if user_id != actor.user_id() {
         actor.admin()?;
@@ -180,7 +184,7 @@ async fn send_invitation(
     }
     let (raw, hash) = new_link_token();
     let now = state.clock.now();
-    let id = new_id("inv");
+    let id = InvitationId::new();
     let expires_at = now.plus(INVITATION_LIFETIME);
     state
         .store
@@ -210,7 +214,7 @@ async fn send_invitation(
         .unwrap_or_default();
     let link = state
         .config
-        .link(&format!("/invite?token={}", raw.expose()));
+        .link(&paths::with_token(paths::INVITE, raw.expose()));
     state.send_mail_later(mails::invitation(
         &email,
         &account_name,
@@ -236,7 +240,11 @@ fn may_manage_invitation(actor: &AdminOf, role: Role) -> bool {
 }
 
 /// Sends a pending invitation again with a new link (the old link stops working).
-pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<Invitation> {
+pub async fn resend(
+    state: &AppState,
+    actor: &AdminOf,
+    invitation_id: &InvitationId,
+) -> Outcome<Invitation> {
     let inv = state
         .store
         .invitation(actor.account_id(), invitation_id, state.clock.now())
@@ -249,7 +257,11 @@ pub async fn resend(state: &AppState, actor: &AdminOf, invitation_id: &str) -> O
 }
 
 /// Revokes a pending invitation: its link stops working at once.
-pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> Outcome<()> {
+pub async fn revoke(
+    state: &AppState,
+    actor: &AdminOf,
+    invitation_id: &InvitationId,
+) -> Outcome<()> {
     let now = state.clock.now();
     let inv = state
         .store
@@ -277,7 +289,7 @@ pub async fn revoke(state: &AppState, actor: &AdminOf, invitation_id: &str) -> O
 async fn current_role(
     store: &dyn MembershipStore,
     actor: &MemberOf,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Outcome<Role> {
     store
         .role_in(user_id, actor.account_id())
@@ -289,7 +301,7 @@ async fn current_role(
 pub async fn change_role(
     state: &AppState,
     actor: &AdminOf,
-    user_id: &str,
+    user_id: &UserId,
     role: Role,
 ) -> Outcome<MemberRecord> {
     change_role_in(
@@ -307,7 +319,7 @@ pub async fn change_role(
 async fn change_role_in(
     store: &dyn MembershipStore,
     actor: &AdminOf,
-    user_id: &str,
+    user_id: &UserId,
     role: Role,
     now: Timestamp,
 ) -> Outcome<()> {
@@ -329,7 +341,7 @@ async fn change_role_in(
 }
 
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
-pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcome<()> {
+pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &UserId) -> Outcome<()> {
     remove_in(state.store.as_ref(), actor, user_id, state.clock.now()).await
 }
 
@@ -337,7 +349,7 @@ pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &str) -> Outcom
 async fn remove_in(
     store: &dyn MembershipStore,
     actor: &MemberOf,
-    user_id: &str,
+    user_id: &UserId,
     now: Timestamp,
 ) -> Outcome<()> {
     let current = current_role(store, actor, user_id).await?;
@@ -350,7 +362,7 @@ async fn remove_in(
     } else {
         "member.removed"
     };
-    let audit = actor.audit(action, user_id.to_owned(), now);
+    let audit = actor.audit(action, user_id.to_string(), now);
     // Someone removed by another is signed out of the account: their sessions in it end.
     // Someone who leaves keeps the session they left in (it goes to the account picker).
     let end_sessions = !leaving;
@@ -395,8 +407,8 @@ pub enum Acceptance {
     /// Joined the account; `new_user` carries the session epoch of a user created just now
     /// (the page signs them in).
     Joined {
-        user_id: String,
-        account_id: String,
+        user_id: UserId,
+        account_id: AccountId,
         account_name: String,
         new_user: Option<i64>,
     },
@@ -432,7 +444,7 @@ pub async fn accept_invitation(
     };
     let acceptor = match signed {
         Some(person) if person.email() == inv.email.as_str() => Acceptor::Existing {
-            user_id: person.user_id().to_owned(),
+            user_id: person.user_id().clone(),
         },
         Some(person) => {
             return Err(Refusal::conflict(
@@ -457,7 +469,7 @@ pub async fn accept_invitation(
             validate_new_password(password, Some(&inv.email))
                 .map_err(|message| Refusal::invalid("password", message))?;
             Acceptor::New {
-                user_id: new_id(ids::USER),
+                user_id: UserId::new(),
                 password_hash: state.passwords.hash(password).await?,
             }
         }
@@ -492,7 +504,7 @@ async fn accept(
     token_hash: &str,
     invitation: &Invitation,
     acceptor: Acceptor,
-) -> Result<Option<(Invitation, String)>, FlowError> {
+) -> Result<Option<(Invitation, UserId)>, FlowError> {
     let user_id = match &acceptor {
         Acceptor::Existing { user_id } | Acceptor::New { user_id, .. } => user_id.clone(),
     };
@@ -529,7 +541,7 @@ mod tests {
 
     /// An account with an owner, an admin and a member (joined in that order).
     struct Acme {
-        account: String,
+        account: AccountId,
         owner: MemberOf,
         admin: MemberOf,
         member: MemberOf,
@@ -612,7 +624,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(member_actions(&h).len(), 1);
-        let ghost = change_role(&h.state, &admin_of, "usr_nobody", Role::Admin).await;
+        let ghost = change_role(&h.state, &admin_of, &"usr_nobody".into(), Role::Admin).await;
         assert_eq!(refused(ghost), Refusal::NotFound("member"));
     }
 
@@ -650,7 +662,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(member_actions(&h), vec!["member.left"]);
-        let ghost = remove(&h.state, &a.owner, "usr_nobody").await;
+        let ghost = remove(&h.state, &a.owner, &"usr_nobody".into()).await;
         assert_eq!(refused(ghost), Refusal::NotFound("member"));
     }
 
@@ -676,8 +688,8 @@ mod tests {
         assert_eq!(
             left,
             vec![
-                (a.admin.user_id().to_owned(), Some(a.account.clone())),
-                (a.member.user_id().to_owned(), Some(elsewhere)),
+                (a.admin.user_id().clone(), Some(a.account.clone())),
+                (a.member.user_id().clone(), Some(elsewhere)),
             ],
             "only the removed member's sessions in this account end"
         );
@@ -707,11 +719,18 @@ mod tests {
         let admin_of = admin(&a.admin);
         let first = list(&h.state, &admin_of, &page(2, None)).await.unwrap();
         let ids: Vec<&str> = first.items.iter().map(|m| m.user_id.as_str()).collect();
-        assert_eq!(ids, vec![a.member.user_id(), a.admin.user_id()]);
+        assert_eq!(
+            ids,
+            vec![a.member.user_id().as_str(), a.admin.user_id().as_str()]
+        );
         assert!(first.has_more);
-        let rest = list(&h.state, &admin_of, &page(2, Some(a.admin.user_id())))
-            .await
-            .unwrap();
+        let rest = list(
+            &h.state,
+            &admin_of,
+            &page(2, Some(a.admin.user_id().as_str())),
+        )
+        .await
+        .unwrap();
         assert_eq!(rest.items.len(), 1);
         assert_eq!(rest.items[0].user_id, a.owner.user_id());
         assert!(!rest.has_more);
@@ -879,7 +898,7 @@ mod tests {
         let got: Vec<&str> = first.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(got, vec![ids[2].as_str(), ids[1].as_str()]);
         assert!(first.has_more);
-        let rest = invitations(&h.state, &admin_of, &page(2, Some(&ids[1])))
+        let rest = invitations(&h.state, &admin_of, &page(2, Some(ids[1].as_str())))
             .await
             .unwrap();
         assert_eq!(rest.items.len(), 1);
@@ -1113,7 +1132,7 @@ mod tests {
         let log = activity(&h.state, &admin_of).await.unwrap();
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, vec!["member.role_changed", "invitation.created"]);
-        assert_eq!(log[0].actor_user_id.as_deref(), Some(a.admin.user_id()));
+        assert_eq!(log[0].actor_user_id.as_ref(), Some(a.admin.user_id()));
     }
 
     #[tokio::test]

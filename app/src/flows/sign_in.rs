@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::UserId;
 use crate::domain::lockout::Hit;
 use crate::domain::lockout::{client_key, GuessReservation};
 use crate::domain::password::{check_length, PasswordError};
@@ -20,7 +21,7 @@ pub const GENERIC_FAILURE: &str = "Incorrect email or password.";
 /// A password sign-in that succeeded: whose, and the session epoch to start under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
-    pub user_id: String,
+    pub user_id: UserId,
     pub session_epoch: i64,
 }
 
@@ -69,7 +70,7 @@ pub async fn decide_email_step(
 /// admin of the enforcing account: then no password starts a session for them.
 pub(crate) async fn password_allowed(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     email: &EmailAddress,
 ) -> Result<bool, FlowError> {
     let Some(connection) = state.store.sso_for_domain(email.domain()).await? else {
@@ -443,7 +444,7 @@ mod tests {
 
     /// An account enforcing single sign-on for corp.test, with an owner and a member who
     /// both have passwords.
-    async fn enforcing(h: &Harness) -> (String, String, SsoConnection) {
+    async fn enforcing(h: &Harness) -> (UserId, UserId, SsoConnection) {
         let corp = h.account("Corp");
         let owner = h.user_in(&corp, "owner@corp.test", Role::Owner).await;
         let member = h.user_in(&corp, "dev@corp.test", Role::Member).await;
@@ -504,7 +505,7 @@ mod tests {
         let free = h
             .user_in(&elsewhere, "someone@free.test", Role::Member)
             .await;
-        let allowed = |user: String, address: &'static str| {
+        let allowed = |user: UserId, address: &'static str| {
             let state = h.state.clone();
             async move {
                 password_allowed(&state, &user, &EmailAddress::parse(address).unwrap())

@@ -7,7 +7,7 @@
 //! and a notice mail instead.
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{self, new_id};
+use crate::domain::ids::{AccountId, UserId, WorkspaceId};
 use crate::domain::password::check_new_password;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
@@ -115,7 +115,7 @@ async fn confirmation_may_be_sent(
 fn confirm_link(state: &AppState, raw: &Secret) -> String {
     state
         .config
-        .link(&format!("/confirm?token={}", raw.expose()))
+        .link(&paths::with_token(paths::CONFIRM, raw.expose()))
 }
 
 /// A new account is named after the person until they rename it.
@@ -201,7 +201,7 @@ pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     /// The user, their account and "Main" exist, and they may start a password session.
-    SignedIn { user_id: String, session_epoch: i64 },
+    SignedIn { user_id: UserId, session_epoch: i64 },
     /// Created, but the address's domain enforces single sign-on: they sign in through it.
     CreatedUseSso,
     /// The address got a user meanwhile (an invitation, single sign-on): nothing was written.
@@ -226,13 +226,13 @@ pub async fn confirm(state: &AppState, token_hash: &str, password: &Secret) -> O
         .confirm_sign_up(
             token_hash,
             NewSignUp {
-                user_id: new_id(ids::USER),
+                user_id: UserId::new(),
                 account_name: default_account_name(&email),
                 email: email.clone(),
                 password_hash: Some(password_hash),
-                account_id: new_id(ids::ACCOUNT),
+                account_id: AccountId::new(),
                 plan: state.config.plans.default_name().to_owned(),
-                workspace_id: new_id(ids::WORKSPACE),
+                workspace_id: WorkspaceId::new(),
                 workspace_name: FIRST_WORKSPACE_NAME.to_owned(),
                 now,
             },
@@ -504,7 +504,8 @@ mod tests {
         let link = newest_link(&h, "new@example.com");
         // A user for the address committed meanwhile (every way of making one deletes the
         // pending sign-up too, so only a race gets here).
-        h.store.add_user("usr_meanwhile", "new@example.com", None);
+        h.store
+            .add_user(&"usr_meanwhile".into(), "new@example.com", None);
         let outcome = confirm(&h.state, &link, &Secret::new(PASSWORD))
             .await
             .unwrap();

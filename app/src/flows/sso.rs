@@ -3,12 +3,13 @@
 //! sign-in, and only then enforce it. The client secret is sealed before it is stored and
 //! never shown again.
 use crate::auth::OwnerOf;
-use crate::domain::ids::new_id;
+use crate::domain::ids::{AccountId, ConnectionId, DomainId};
 use crate::domain::secret::Secret;
 use crate::domain::sso::parse_issuer;
 use crate::domain::sso::{EnforceOutcome, ServedDomain, SsoConnection, SsoCreated};
 use crate::domain::text::clean_name;
 use crate::flows::{FlowError, Outcome, Refusal};
+use crate::paths;
 use crate::ports::{SsoError, StoreError};
 use crate::AppState;
 
@@ -48,19 +49,23 @@ fn no_such_connection() -> Refusal {
 /// the flow it started).
 pub(crate) async fn find(
     state: &AppState,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
 ) -> Result<Option<SsoConnection>, StoreError> {
     Ok(state
         .store
         .sso_connections(account_id)
         .await?
         .into_iter()
-        .find(|c| c.id == id))
+        .find(|c| c.id == *id))
 }
 
 /// One connection of the owner's account.
-pub async fn connection(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<SsoConnection> {
+pub async fn connection(
+    state: &AppState,
+    owner: &OwnerOf,
+    id: &ConnectionId,
+) -> Outcome<SsoConnection> {
     find(state, owner.account_id(), id)
         .await?
         .ok_or_else(|| no_such_connection().into())
@@ -94,7 +99,7 @@ pub async fn unconnected_domains(
 
 /// The redirect URI to register at the identity provider.
 pub fn redirect_uri(state: &AppState) -> String {
-    state.config.link("/auth/oidc/callback")
+    state.config.link(paths::OIDC_CALLBACK)
 }
 
 /// What an owner may be told about a provider that does not work: the adapter's messages
@@ -146,7 +151,7 @@ pub async fn create(
     }
     let verified = state.store.domains(owner.account_id()).await?;
     let mut served: Vec<ServedDomain> = Vec::new();
-    let mut domain_ids: Vec<String> = Vec::new();
+    let mut domain_ids: Vec<DomainId> = Vec::new();
     for input in &input.domains {
         let name =
             crate::domain::domains::normalise(input).unwrap_or_else(|_| input.trim().to_owned());
@@ -184,7 +189,7 @@ pub async fn create(
         .map_err(FlowError::from)?;
     let now = state.clock.now();
     let connection = SsoConnection {
-        id: new_id("sso"),
+        id: ConnectionId::new(),
         account_id: owner.account_id().to_owned(),
         issuer,
         client_id,
@@ -237,7 +242,7 @@ pub enum Enforcement {
 pub async fn enforcement_preview(
     state: &AppState,
     owner: &OwnerOf,
-    id: &str,
+    id: &ConnectionId,
 ) -> Outcome<(SsoConnection, u64)> {
     let c = connection(state, owner, id).await?;
     let affected = state
@@ -251,7 +256,7 @@ pub async fn enforcement_preview(
 pub async fn set_enforced(
     state: &AppState,
     owner: &OwnerOf,
-    id: &str,
+    id: &ConnectionId,
     enforced: bool,
 ) -> Outcome<Enforcement> {
     let now = state.clock.now();
@@ -284,7 +289,7 @@ pub async fn set_enforced(
 pub async fn update(
     state: &AppState,
     owner: &OwnerOf,
-    id: &str,
+    id: &ConnectionId,
     change: ConnectionChange,
 ) -> Outcome<SsoConnection> {
     if change == ConnectionChange::default() {
@@ -310,7 +315,7 @@ pub async fn update(
 pub async fn set_create_users(
     state: &AppState,
     owner: &OwnerOf,
-    id: &str,
+    id: &ConnectionId,
     create_users: bool,
 ) -> Outcome<()> {
     let action = if create_users {
@@ -331,7 +336,7 @@ pub async fn set_create_users(
     }
 }
 
-pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<()> {
+pub async fn delete(state: &AppState, owner: &OwnerOf, id: &ConnectionId) -> Outcome<()> {
     let audit = owner.audit("sso.connection_deleted", id, state.clock.now());
     if state
         .store
@@ -346,7 +351,11 @@ pub async fn delete(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<()> 
 
 /// Fetches the provider's discovery document: the authorization endpoint sign-in goes to,
 /// or (refused) what is wrong, in words safe to show (never a fetched body).
-pub async fn test_connection(state: &AppState, owner: &OwnerOf, id: &str) -> Outcome<String> {
+pub async fn test_connection(
+    state: &AppState,
+    owner: &OwnerOf,
+    id: &ConnectionId,
+) -> Outcome<String> {
     let c = connection(state, owner, id).await?;
     state.oidc.check(&c.issuer).await.map_err(|e| {
         Refusal::unavailable("issuer_unreachable", provider_problem(&c.issuer, &e)).into()
@@ -658,7 +667,7 @@ mod tests {
         let other = h.account("Other");
         let stranger = h.owner(&other, "owner@other.test");
         let not_found = Refusal::NotFound("sso_connection");
-        let id = theirs.id.as_str();
+        let id = &theirs.id;
         assert_eq!(
             refused(connection(&h.state, &stranger, id).await),
             not_found

@@ -3,7 +3,7 @@
 use crate::auth::OwnerOf;
 use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{self, new_id};
+use crate::domain::ids::{AccountId, ConnectionId, UserId};
 use crate::domain::members::Invitation;
 use crate::domain::sso::{
     first_sign_in_creates_users, DomainPolicy, InvitationToAccept, SsoConnection, SsoInvitation,
@@ -143,8 +143,8 @@ impl From<SsoError> for SsoFailure {
 
 /// What a callback carries back to the flow that started it.
 pub struct Callback<'a> {
-    pub connection_id: &'a str,
-    pub account_id: &'a str,
+    pub connection_id: &'a ConnectionId,
+    pub account_id: &'a AccountId,
     pub code: &'a str,
     pub pkce_verifier: &'a str,
     pub nonce: &'a str,
@@ -207,7 +207,7 @@ fn usable_email(
 pub struct SsoSignedIn {
     pub user: UserRecord,
     /// The connection's account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The invitation this sign-in accepted, if one.
     pub joined: Option<Invitation>,
 }
@@ -279,7 +279,7 @@ pub async fn complete(
                 account_id: connection.account_id.clone(),
                 subject: identity.subject.clone(),
                 email,
-                new_user_id: new_id(ids::USER),
+                new_user_id: UserId::new(),
                 may_create_user: first_sign_in_creates_users(open, &connection),
                 invitation: to_accept,
                 now,

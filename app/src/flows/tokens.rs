@@ -1,12 +1,14 @@
 //! Issuing the one-time tokens behind emailed links.
+use crate::domain::ids::UserId;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::flows::FlowError;
+use crate::paths;
 use crate::AppState;
 
 /// Creates a token for `purpose` and returns the absolute link that carries it.
 pub async fn issue_link(
     state: &AppState,
-    user_id: &str,
+    user_id: &UserId,
     purpose: TokenPurpose,
 ) -> Result<String, FlowError> {
     let (raw, hash) = new_link_token();
@@ -17,7 +19,7 @@ pub async fn issue_link(
         .await?;
     Ok(state
         .config
-        .link(&format!("/{}?token={}", purpose.as_str(), raw.expose())))
+        .link(&paths::with_token(paths::link_page(purpose), raw.expose())))
 }
 
 #[cfg(test)]

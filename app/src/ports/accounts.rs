@@ -4,18 +4,19 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
+use crate::domain::ids::AccountId;
 
 /// Accounts.
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>>;
+    async fn account(&self, account_id: &AccountId) -> StoreResult<Option<Account>>;
     /// Creates the account, its owner membership and workspace, and `audit`, in one transaction.
     async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()>;
     /// Puts an account on `plan`, with its audit event; the plan it was on, or `None` when
     /// there is no such account (nothing written).
     async fn set_account_plan(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         plan: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>>;

@@ -5,6 +5,7 @@ use super::StoreResult;
 use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::paging::PageRequest;
 
 /// API keys.
@@ -17,20 +18,24 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     /// Up to `page.limit + 1` keys, so the caller can tell whether there are more.
     async fn list_api_keys(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<ApiKeyRecord>>;
-    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn api_key(
+        &self,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
+    ) -> StoreResult<Option<ApiKeyRecord>>;
     /// A key by its id, in whichever account it is (the operator's command line).
-    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn api_key_by_id(&self, key_id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>>;
     /// Deletes a key and writes its audit event in one transaction; `false` (nothing written)
     /// when the account has no such key.
     async fn delete_api_key(
         &self,
-        account_id: &str,
-        key_id: &str,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
     /// Writes batched "last used" times (each only moves forward).
-    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()>;
+    async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()>;
 }

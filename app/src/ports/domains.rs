@@ -5,6 +5,7 @@ use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+use crate::domain::ids::{AccountId, DomainId};
 
 /// Account domains.
 #[async_trait]
@@ -14,21 +15,25 @@ pub trait DomainStore: Send + Sync + 'static {
         domain: AccountDomain,
         audit: AuditEvent,
     ) -> StoreResult<AddDomainOutcome>;
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>>;
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>>;
+    async fn domains(&self, account_id: &AccountId) -> StoreResult<Vec<AccountDomain>>;
+    async fn domain(
+        &self,
+        account_id: &AccountId,
+        id: &DomainId,
+    ) -> StoreResult<Option<AccountDomain>>;
     /// Marks the domain verified unless another account holds it verified.
     async fn verify_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<VerifyDomainOutcome>;
     /// Deletes the domain (connections stop serving it). False when there was none.
     async fn delete_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
 }

@@ -5,6 +5,7 @@ use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::{AccountId, InvitationId, UserId};
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -14,17 +15,17 @@ use crate::domain::roles::Role;
 #[async_trait]
 pub trait MembershipStore: Send + Sync + 'static {
     /// The accounts `user_id` belongs to.
-    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
-    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>>;
-    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>>;
+    async fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
+    async fn role_in(&self, user_id: &UserId, account_id: &AccountId) -> StoreResult<Option<Role>>;
+    async fn members(&self, account_id: &AccountId) -> StoreResult<Vec<MemberRecord>>;
     /// Changes a role, refusing to leave the account without an owner (serialised per account);
     /// `audit` is written in the same transaction when the role actually changed. Someone who
     /// is no longer an owner or admin of an account that enforces single sign-on for their
     /// email's domain loses their password sessions in the same transaction.
     async fn change_role(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
@@ -33,8 +34,8 @@ pub trait MembershipStore: Send + Sync + 'static {
     /// for a role change (single sign-on enforced for their domain).
     async fn remove_member(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange>;
@@ -43,11 +44,15 @@ pub trait MembershipStore: Send + Sync + 'static {
     /// `audit`, in one transaction.
     async fn create_invitation(&self, new: NewInvitation, audit: AuditEvent) -> StoreResult<()>;
     /// Pending invitations (not accepted, revoked or expired).
-    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>>;
+    async fn invitations(
+        &self,
+        account_id: &AccountId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invitation>>;
     async fn invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
     async fn invitation_by_token(
@@ -58,15 +63,15 @@ pub trait MembershipStore: Send + Sync + 'static {
     /// The live invitation of `email` to `account_id`, if any (the newest).
     async fn pending_invitation(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>>;
     /// Revokes a pending invitation, with `audit`, in one transaction; false when none was.
     async fn revoke_invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool>;

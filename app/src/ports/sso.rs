@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, ConnectionId, DomainId};
 use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
 
 /// SSO connections and SSO identities.
@@ -14,15 +15,15 @@ pub trait SsoStore: Send + Sync + 'static {
     async fn create_sso_connection(
         &self,
         connection: &SsoConnection,
-        domain_ids: &[String],
+        domain_ids: &[DomainId],
         audit: AuditEvent,
     ) -> StoreResult<SsoCreated>;
-    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>>;
+    async fn sso_connections(&self, account_id: &AccountId) -> StoreResult<Vec<SsoConnection>>;
     /// Switches enforcement off (on goes through [`SsoStore::enforce_sso`]).
     async fn stop_enforcing_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
@@ -30,8 +31,8 @@ pub trait SsoStore: Send + Sync + 'static {
     /// there is no such connection (nothing written).
     async fn set_sso_create_users(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         create_users: bool,
         now: Timestamp,
         audit: AuditEvent,
@@ -39,27 +40,31 @@ pub trait SsoStore: Send + Sync + 'static {
     /// Records a completed test sign-in through the connection.
     async fn mark_sso_tested(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
     /// People whose password sign-in enforcing this connection would refuse: users with an
     /// email on a verified domain it serves who are not owners or admins of its account.
-    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64>;
+    async fn sso_enforcement_affects(
+        &self,
+        account_id: &AccountId,
+        id: &ConnectionId,
+    ) -> StoreResult<u64>;
     /// Enforces the connection (only after a test sign-in) and, in the same transaction, ends
     /// the password sessions of the people it affects.
     async fn enforce_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome>;
     async fn delete_sso_connection(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
     /// The connection serving an email domain through a verified account domain, if any.

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::UserId;
 use crate::domain::tokens::TokenPurpose;
 
 /// One-time tokens.
@@ -11,7 +12,7 @@ use crate::domain::tokens::TokenPurpose;
 pub trait TokenStore: Send + Sync + 'static {
     async fn insert_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -20,7 +21,7 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Stores a one-time token like [`TokenStore::insert_token`], with its audit event.
     async fn insert_token_audited(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -35,7 +36,7 @@ pub trait TokenStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<bool>;
     /// Uses an unlock token and clears the lockout.
-    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>>;
+    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<UserId>>;
     /// Uses a reset token and, in the same transaction: sets the password, confirms the email,
     /// clears the lockout, ends the user's sessions (their rows are deleted, and a new epoch
     /// refuses any that were loaded already) and voids other reset links.
@@ -44,5 +45,5 @@ pub trait TokenStore: Send + Sync + 'static {
         token_hash: &str,
         new_password_hash: &str,
         now: Timestamp,
-    ) -> StoreResult<Option<String>>;
+    ) -> StoreResult<Option<UserId>>;
 }

@@ -6,6 +6,7 @@ use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::UserId;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
@@ -46,12 +47,12 @@ pub trait UserStore: Send + Sync + 'static {
         new: NewSignUp,
     ) -> StoreResult<ConfirmOutcome>;
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<UserRecord>>;
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<UserRecord>>;
 
     /// Atomically counts a guess before the password is verified (see [`GuessReservation`]).
     async fn reserve_guess(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation>;
@@ -60,10 +61,10 @@ pub trait UserStore: Send + Sync + 'static {
     /// one transaction (a sign-in is the hottest write path).
     async fn sign_in_succeeded(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()>;
     /// Clears a user's failure count and lock, with its audit event; false when no such user.
-    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool>;
+    async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool>;
 }

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, RecordId, WorkspaceId};
 use crate::domain::paging::PageRequest;
 use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 
@@ -10,22 +11,22 @@ use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 #[async_trait]
 pub trait WorkspaceStore: Send + Sync + 'static {
     /// Every workspace of the account, oldest id first (the pages).
-    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>>;
+    async fn workspaces(&self, account_id: &AccountId) -> StoreResult<Vec<Workspace>>;
     async fn list_workspaces(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<Workspace>>;
     async fn workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
     ) -> StoreResult<Option<Workspace>>;
     async fn create_workspace(&self, workspace: &Workspace) -> StoreResult<()>;
     async fn rename_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         name: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Workspace>>;
@@ -33,26 +34,34 @@ pub trait WorkspaceStore: Send + Sync + 'static {
     /// that has no record (checked by the deleting statement itself).
     async fn delete_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         with_records: bool,
     ) -> StoreResult<WorkspaceDeletion>;
 
     async fn list_records(
         &self,
-        account_id: &str,
-        workspace_id: Option<&str>,
+        account_id: &AccountId,
+        workspace_id: Option<&WorkspaceId>,
         page: &PageRequest,
     ) -> StoreResult<Vec<DataRecord>>;
-    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>>;
+    async fn record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<Option<DataRecord>>;
     /// `false` when the workspace is not in this account (nothing written).
     async fn create_record(&self, record: &DataRecord) -> StoreResult<bool>;
     async fn update_record(
         &self,
-        account_id: &str,
-        record_id: &str,
+        account_id: &AccountId,
+        record_id: &RecordId,
         data: &str,
         now: Timestamp,
     ) -> StoreResult<Option<DataRecord>>;
-    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool>;
+    async fn delete_record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<bool>;
 }

@@ -38,6 +38,7 @@ mod ssr {
     use tower_sessions::Session;
 
     use super::{AddDomain, DeleteDomain, VerifyDomain};
+    use crate::domain::ids::DomainId;
     use crate::domain::paging::PageRequest;
     use crate::flows::domains;
     use crate::paths;
@@ -67,7 +68,10 @@ mod ssr {
     pub async fn handle_verify(ctx: &Ctx, id: String) -> Next {
         let owner = ctx.owner(PATH).await?;
         let d = ctx
-            .settle(domains::verify(&ctx.state, &owner, &id).await, PATH)
+            .settle(
+                domains::verify(&ctx.state, &owner, &DomainId::from_input(&id)).await,
+                PATH,
+            )
             .await?;
         let message = format!(
             "{} is verified. Single sign-on connections of this account can now serve it.",
@@ -78,8 +82,11 @@ mod ssr {
 
     pub async fn handle_delete(ctx: &Ctx, id: String) -> Next {
         let owner = ctx.owner(PATH).await?;
-        ctx.settle(domains::delete(&ctx.state, &owner, &id).await, PATH)
-            .await?;
+        ctx.settle(
+            domains::delete(&ctx.state, &owner, &DomainId::from_input(&id)).await,
+            PATH,
+        )
+        .await?;
         let message = "The domain was deleted: single sign-on no longer serves it.";
         ctx.notice(message, PATH).await
     }
@@ -103,23 +110,44 @@ mod ssr {
                     let verified = d.verified_at.is_some();
                     view! {
                         <tr>
-                            <td><strong>{d.domain.clone()}</strong></td>
+                            <td>
+                                <strong>{d.domain.clone()}</strong>
+                            </td>
                             <td>{status}</td>
                             <td>
-                                {(!verified).then(|| view! {
-                                    <p class="hint">"Publish this TXT record at your DNS provider:"</p>
-                                    <dl class="record">
-                                        <dt>"Name"</dt><dd><code>{record.name.clone()}</code></dd>
-                                        <dt>"Value"</dt><dd><code>{record.value.clone()}</code></dd>
-                                    </dl>
-                                    <form method="post" action=VerifyDomain::PATH class="inline">
-                                        <input type="hidden" name="id" value=d.id.clone()/>
-                                        <button type="submit" class="secondary small">"Verify"</button>
-                                    </form>
-                                })}
+                                {(!verified)
+                                    .then(|| {
+                                        view! {
+                                            <p class="hint">
+                                                "Publish this TXT record at your DNS provider:"
+                                            </p>
+                                            <dl class="record">
+                                                <dt>"Name"</dt>
+                                                <dd>
+                                                    <code>{record.name.clone()}</code>
+                                                </dd>
+                                                <dt>"Value"</dt>
+                                                <dd>
+                                                    <code>{record.value.clone()}</code>
+                                                </dd>
+                                            </dl>
+                                            <form
+                                                method="post"
+                                                action=VerifyDomain::PATH
+                                                class="inline"
+                                            >
+                                                <input type="hidden" name="id" value=d.id.clone() />
+                                                <button type="submit" class="secondary small">
+                                                    "Verify"
+                                                </button>
+                                            </form>
+                                        }
+                                    })}
                                 <form method="post" action=DeleteDomain::PATH class="inline">
-                                    <input type="hidden" name="id" value=d.id.clone()/>
-                                    <button type="submit" class="link danger-link">"Delete"</button>
+                                    <input type="hidden" name="id" value=d.id.clone() />
+                                    <button type="submit" class="link danger-link">
+                                        "Delete"
+                                    </button>
                                 </form>
                             </td>
                         </tr>
@@ -129,26 +157,47 @@ mod ssr {
             let empty = list.is_empty();
             view! {
                 <SignedIn chrome=chrome.clone() current=PATH>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <h1>"Domains"</h1>
-                    <p class="muted">"Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."</p>
+                    <p class="muted">
+                        "Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."
+                    </p>
                     {if empty {
                         view! { <p class="empty">"No domains yet."</p> }.into_any()
                     } else {
                         view! {
                             <table class="domains">
-                                <thead><tr><th scope="col">"Domain"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Domain"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">
+                                            <span class="visually-hidden">"Actions"</span>
+                                        </th>
+                                    </tr>
+                                </thead>
                                 <tbody>{rows}</tbody>
                             </table>
-                        }.into_any()
+                        }
+                            .into_any()
                     }}
                     <h2>"Add a domain"</h2>
                     <form method="post" action=AddDomain::PATH class="stack" novalidate=true>
-                        <Field label="Domain" name="domain" kind="text" autocomplete="off"
-                            value=flash.value_of("domain") error=flash.field("domain")
+                        <Field
+                            label="Domain"
+                            name="domain"
+                            kind="text"
+                            autocomplete="off"
+                            value=flash.value_of("domain")
+                            error=flash.field("domain")
                             autofocus=flash.field("domain").is_some()
-                            hint=Some("For example example.com. Public mail providers cannot be added.")/>
-                        <button type="submit" class="primary">"Add domain"</button>
+                            hint=Some(
+                                "For example example.com. Public mail providers cannot be added.",
+                            )
+                        />
+                        <button type="submit" class="primary">
+                            "Add domain"
+                        </button>
                     </form>
                 </SignedIn>
             }

@@ -19,9 +19,7 @@ pub fn request_id() -> Option<String> {
 #[component]
 fn RequestId() -> impl IntoView {
     request_id().map(|id| {
-        view! {
-            <p class="muted">"If you contact support, quote this request id: "<code>{id}</code></p>
-        }
+        view! { <p class="muted">"If you contact support, quote this request id: "<code>{id}</code></p> }
     })
 }
 
@@ -30,9 +28,13 @@ fn error_page(status: StatusCode, title: &'static str, message: String, back: Ba
     render_page(status, title, move || {
         view! {
             <AuthCard title=title>
-                <p role="alert" class="alert">{message}</p>
-                <RequestId/>
-                <p><a href=back.href>{back.text}</a></p>
+                <p role="alert" class="alert">
+                    {message}
+                </p>
+                <RequestId />
+                <p>
+                    <a href=back.href>{back.text}</a>
+                </p>
             </AuthCard>
         }
     })

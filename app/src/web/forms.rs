@@ -101,7 +101,7 @@ impl Ctx {
     /// signed out, the picker when they are in no account.
     pub async fn member(&self) -> Result<MemberOf, Leave> {
         let signed = self.signed_or_sign_in().await?;
-        let Some(account_id) = signed.current_account().map(str::to_owned) else {
+        let Some(account_id) = signed.current_account().cloned() else {
             return leave(paths::ACCOUNTS);
         };
         let member = auth::member_of(&self.state, &signed, &account_id)
@@ -172,6 +172,13 @@ impl Ctx {
     /// To `to`, with `message` as a notice there.
     pub async fn notice(&self, message: impl Into<String>, to: &str) -> Next {
         session::set_flash(&self.session, Flash::notice(message)).await?;
+        Ok(to.to_owned())
+    }
+
+    /// To `to`, with `message` as the error there (a dead link, an unreachable provider:
+    /// what stopped the step was not a flow's refusal).
+    pub async fn error(&self, message: impl Into<String>, to: &str) -> Next {
+        session::set_flash(&self.session, Flash::error(message)).await?;
         Ok(to.to_owned())
     }
 

@@ -4,6 +4,8 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::*;
 
 use crate::paths;
+use crate::web::sign_in::actions::SignOut;
+use leptos::server_fn::ServerFn as _;
 
 /// Renders a full page. There is no hydration: the HTML is the whole app, and it works
 /// with JavaScript off and under a CSP without inline scripts.
@@ -17,12 +19,12 @@ where
         view! {
             <html lang="en">
                 <head>
-                    <meta charset="utf-8"/>
-                    <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                    <meta name="referrer" content="same-origin"/>
+                    <meta charset="utf-8" />
+                    <meta name="viewport" content="width=device-width, initial-scale=1" />
+                    <meta name="referrer" content="same-origin" />
                     <title>{title}</title>
-                    <link rel="stylesheet" href="/style/main.css"/>
-                    <link rel="icon" href="/public/favicon.svg" type="image/svg+xml"/>
+                    <link rel="stylesheet" href=paths::STYLESHEET />
+                    <link rel="icon" href=paths::FAVICON type="image/svg+xml" />
                 </head>
                 <body>{body()}</body>
             </html>
@@ -46,7 +48,9 @@ pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
     view! {
         <main class="auth">
             <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"T"</span>
+                <span class="brand-mark" aria-hidden="true">
+                    "T"
+                </span>
                 <span>"Terminus Hub"</span>
             </a>
             <section class="card" aria-labelledby="page-title">
@@ -61,8 +65,22 @@ pub fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
 #[component]
 pub fn Messages(notice: Option<String>, error: Option<String>) -> impl IntoView {
     view! {
-        {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
-        {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+        {notice
+            .map(|n| {
+                view! {
+                    <p class="notice" role="status">
+                        {n}
+                    </p>
+                }
+            })}
+        {error
+            .map(|e| {
+                view! {
+                    <p class="alert" role="alert">
+                        {e}
+                    </p>
+                }
+            })}
     }
 }
 
@@ -91,7 +109,14 @@ pub fn Field(
     view! {
         <div class="field" class:invalid=invalid>
             <label for=id.clone()>{label}</label>
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            {hint
+                .map(|h| {
+                    view! {
+                        <p class="hint" id=hint_id>
+                            {h}
+                        </p>
+                    }
+                })}
             <input
                 id=id
                 name=name
@@ -104,7 +129,14 @@ pub fn Field(
                 aria-invalid=if invalid { "true" } else { "false" }
                 aria-describedby=described_by
             />
-            {error.map(|e| view! { <p class="field-error" id=error_id>{e}</p> })}
+            {error
+                .map(|e| {
+                    view! {
+                        <p class="field-error" id=error_id>
+                            {e}
+                        </p>
+                    }
+                })}
         </div>
     }
 }
@@ -126,13 +158,17 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
     let link = move |href: &'static str, label: &'static str| {
         let here = href == current;
         view! {
-            <a href=href aria-current=here.then_some("page")>{label}</a>
+            <a href=href aria-current=here.then_some("page")>
+                {label}
+            </a>
         }
     };
     view! {
         <header class="topbar">
             <a class="brand" href=paths::HOME>
-                <span class="brand-mark" aria-hidden="true">"T"</span>
+                <span class="brand-mark" aria-hidden="true">
+                    "T"
+                </span>
                 <span>"Terminus Hub"</span>
             </a>
             <nav aria-label="Main">
@@ -145,10 +181,14 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
             </nav>
             <div class="who">
                 <span class="account-name">{chrome.account_name.clone()}</span>
-                <a class="switch-account" href=paths::ACCOUNTS>"Switch account"</a>
+                <a class="switch-account" href=paths::ACCOUNTS>
+                    "Switch account"
+                </a>
                 <span class="muted">{chrome.email.clone()}</span>
-                <form method="post" action="/_fn/sign_out">
-                    <button type="submit" class="link">"Sign out"</button>
+                <form method="post" action=SignOut::PATH>
+                    <button type="submit" class="link">
+                        "Sign out"
+                    </button>
                 </form>
             </div>
         </header>

@@ -6,6 +6,7 @@ use tower_sessions::Session;
 use super::errors;
 use super::respond::{see_other, PageError};
 use crate::auth::{self, AdminOf, MemberOf, OwnerOf, Signed};
+use crate::domain::ids::{AccountId, UserId};
 use crate::paths;
 use crate::session;
 use crate::web::shell::Chrome;
@@ -19,11 +20,11 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn user_id(&self) -> &str {
+    pub fn user_id(&self) -> &UserId {
         self.signed.user_id()
     }
 
-    pub fn account_id(&self) -> &str {
+    pub fn account_id(&self) -> &AccountId {
         self.member.account_id()
     }
 

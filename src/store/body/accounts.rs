@@ -3,6 +3,7 @@
 use app::domain::accounts::{Account, NewAccount};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::ids::AccountId;
 use app::domain::roles::Role;
 use app::ports::{AccountStore, StoreResult};
 use async_trait::async_trait;
@@ -67,9 +68,9 @@ pub(super) async fn insert_account_with_owner(
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+    async fn account(&self, account_id: &AccountId) -> StoreResult<Option<Account>> {
         // `GET /api/v1/account` reads it on every call: a hot read.
-        port(self.hot_optional::<AccountRow, _>(ACCOUNT, &[account_id])).await
+        port(self.hot_optional::<AccountRow, _>(ACCOUNT, &[account_id.as_str()])).await
     }
 
     async fn create_account(&self, new: NewAccount, audit: AuditEvent) -> StoreResult<()> {
@@ -78,11 +79,11 @@ impl AccountStore for SqlStore {
             insert_account_with_owner(
                 &mut tx,
                 NewAccountRows {
-                    account_id: &new.account_id,
+                    account_id: new.account_id.as_str(),
                     name: &new.name,
                     plan: &new.plan,
-                    owner_user_id: &new.owner_user_id,
-                    workspace_id: &new.workspace_id,
+                    owner_user_id: new.owner_user_id.as_str(),
+                    workspace_id: new.workspace_id.as_str(),
                     workspace_name: &new.workspace_name,
                     now: new.now,
                 },
@@ -97,21 +98,21 @@ impl AccountStore for SqlStore {
 
     async fn set_account_plan(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         plan: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>> {
         port(async {
             let mut tx = self.begin().await?;
             let previous = sqlx::query_scalar::<_, String>(LOCK_ACCOUNT_PLAN)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
             if previous.is_none() {
                 return Ok(None);
             }
             sqlx::query(SET_ACCOUNT_PLAN)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .bind(plan)
                 .execute(&mut *tx)
                 .await?;

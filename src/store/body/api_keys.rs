@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use app::domain::api_keys::{scopes_to_db, ApiKeyRecord, KeyGrant, NewApiKey};
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::ids::{AccountId, ApiKeyId, UserId};
 use app::domain::paging::PageRequest;
 use app::ports::{ApiKeyStore, StoreResult};
 use async_trait::async_trait;
@@ -45,14 +46,14 @@ impl ApiKeyStore for SqlStore {
         port(async {
             let mut tx = self.begin().await?;
             sqlx::query(INSERT_API_KEY)
-                .bind(&key.id)
-                .bind(&key.account_id)
+                .bind(key.id.as_str())
+                .bind(key.account_id.as_str())
                 .bind(&key.name)
                 .bind(&key.key_hash)
                 .bind(&key.hint)
                 .bind(scopes_to_db(key.scopes.as_deref()))
                 .bind(key.expires_at.map(Timestamp::millis))
-                .bind(&key.created_by)
+                .bind(key.created_by.as_ref().map(UserId::as_str))
                 .bind(key.now.millis())
                 .execute(&mut *tx)
                 .await?;
@@ -75,20 +76,24 @@ impl ApiKeyStore for SqlStore {
 
     async fn list_api_keys(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<ApiKeyRecord>> {
         port(self.page::<ApiKeyRow, _>(&LIST_API_KEYS, account_id, page, None)).await
     }
 
-    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        port(self.by_id::<ApiKeyRow, _>(&API_KEY_BY_ID, account_id, key_id)).await
+    async fn api_key(
+        &self,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        port(self.by_id::<ApiKeyRow, _>(&API_KEY_BY_ID, account_id, key_id.as_str())).await
     }
 
-    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+    async fn api_key_by_id(&self, key_id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>> {
         port(async {
             let row = sqlx::query_as::<_, ApiKeyRow>(ANY_API_KEY_BY_ID)
-                .bind(key_id)
+                .bind(key_id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
             decode_opt(row)
@@ -98,14 +103,14 @@ impl ApiKeyStore for SqlStore {
 
     async fn delete_api_key(
         &self,
-        account_id: &str,
-        key_id: &str,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.delete_with_audit(DELETE_API_KEY, account_id, key_id, audit)).await
+        port(self.delete_with_audit(DELETE_API_KEY, account_id, key_id.as_str(), audit)).await
     }
 
-    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
+    async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()> {
         port(async {
             if used.is_empty() {
                 return Ok(());
@@ -113,7 +118,7 @@ impl ApiKeyStore for SqlStore {
             let mut tx = self.begin().await?;
             for (key_id, at) in used {
                 sqlx::query(TOUCH_API_KEY)
-                    .bind(key_id)
+                    .bind(key_id.as_str())
                     .bind(at.millis())
                     .execute(&mut *tx)
                     .await?;

@@ -1,6 +1,7 @@
 //! [`AuditStore`]: the activity log. Changes write their own event inside their transaction
 //! (`super::audit_in`); these are the events of their own and the log's reader.
 use app::domain::audit::AuditEvent;
+use app::domain::ids::AccountId;
 use app::ports::{AuditStore, StoreResult};
 use async_trait::async_trait;
 
@@ -24,10 +25,14 @@ impl AuditStore for SqlStore {
         .await
     }
 
-    async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
         port(async {
             let rows = sqlx::query_as::<_, AuditEventRow>(AUDIT_EVENTS)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;

@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+use app::domain::ids::{AccountId, DomainId};
 use app::ports::{DomainStore, StoreResult};
 use async_trait::async_trait;
 
@@ -40,8 +41,8 @@ impl DomainStore for SqlStore {
         port(async {
             let mut tx = self.begin().await?;
             let inserted = sqlx::query(INSERT_DOMAIN)
-                .bind(&d.id)
-                .bind(&d.account_id)
+                .bind(d.id.as_str())
+                .bind(d.account_id.as_str())
                 .bind(&d.domain)
                 .bind(&d.token)
                 .bind(d.created_at.millis())
@@ -52,7 +53,7 @@ impl DomainStore for SqlStore {
                 Err(e) if is_unique_violation(&e) => {
                     drop(tx);
                     let existing = sqlx::query_as::<_, AccountDomainRow>(&DOMAIN_BY_NAME)
-                        .bind(&d.account_id)
+                        .bind(d.account_id.as_str())
                         .bind(&d.domain)
                         .fetch_one(&self.pool)
                         .await?;
@@ -68,10 +69,10 @@ impl DomainStore for SqlStore {
         .await
     }
 
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
+    async fn domains(&self, account_id: &AccountId) -> StoreResult<Vec<AccountDomain>> {
         port(async {
             let rows = sqlx::query_as::<_, AccountDomainRow>(&DOMAINS)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             decode(rows)
@@ -79,22 +80,26 @@ impl DomainStore for SqlStore {
         .await
     }
 
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
-        port(self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id)).await
+    async fn domain(
+        &self,
+        account_id: &AccountId,
+        id: &DomainId,
+    ) -> StoreResult<Option<AccountDomain>> {
+        port(self.by_id::<AccountDomainRow, _>(&DOMAIN_BY_ID, account_id, id.as_str())).await
     }
 
     async fn verify_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<VerifyDomainOutcome> {
         port(async {
             let mut tx = self.begin().await?;
             let done = sqlx::query(VERIFY_DOMAIN)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .bind(now.millis())
                 .execute(&mut *tx)
                 .await;
@@ -116,10 +121,10 @@ impl DomainStore for SqlStore {
 
     async fn delete_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.delete_with_audit(DELETE_DOMAIN, account_id, id, audit)).await
+        port(self.delete_with_audit(DELETE_DOMAIN, account_id, id.as_str(), audit)).await
     }
 }

@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
+use app::domain::ids::{AccountId, InvitationId, UserId};
 use app::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -98,20 +99,20 @@ impl SqlStore {
     /// their domain, and with `end_sessions` (a removal) their sessions in the account end.
     async fn change_membership(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         new_role: Option<Role>,
         end_sessions: bool,
         audit: AuditEvent,
     ) -> DbResult<MembershipChange> {
         let mut tx = self.begin().await?;
         sqlx::query(LOCK_ACCOUNT)
-            .bind(account_id)
+            .bind(account_id.as_str())
             .execute(&mut *tx)
             .await?;
         let current = sqlx::query_scalar::<_, String>(ROLE_IN)
-            .bind(user_id)
-            .bind(account_id)
+            .bind(user_id.as_str())
+            .bind(account_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         let Some(current) = current.as_deref().and_then(Role::parse) else {
@@ -119,7 +120,7 @@ impl SqlStore {
         };
         if takes_an_owner_away(current, new_role) {
             let owners = sqlx::query_scalar::<_, i64>(OWNER_COUNT)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
             if owners <= 1 {
@@ -128,24 +129,24 @@ impl SqlStore {
         }
         match new_role {
             Some(role) => sqlx::query(SET_ROLE)
-                .bind(account_id)
-                .bind(user_id)
+                .bind(account_id.as_str())
+                .bind(user_id.as_str())
                 .bind(role.as_str()),
             None => sqlx::query(DELETE_MEMBERSHIP)
-                .bind(account_id)
-                .bind(user_id),
+                .bind(account_id.as_str())
+                .bind(user_id.as_str()),
         }
         .execute(&mut *tx)
         .await?;
         sqlx::query(END_PASSWORD_SESSIONS_IF_ENFORCED)
-            .bind(user_id)
-            .bind(account_id)
+            .bind(user_id.as_str())
+            .bind(account_id.as_str())
             .execute(&mut *tx)
             .await?;
         if end_sessions {
             sqlx::query(END_SESSIONS_IN_ACCOUNT)
-                .bind(user_id)
-                .bind(account_id)
+                .bind(user_id.as_str())
+                .bind(account_id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -177,10 +178,10 @@ impl SqlStore {
 
 #[async_trait]
 impl MembershipStore for SqlStore {
-    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
         port(async {
             let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS)
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             decode(rows)
@@ -188,11 +189,11 @@ impl MembershipStore for SqlStore {
         .await
     }
 
-    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
+    async fn role_in(&self, user_id: &UserId, account_id: &AccountId) -> StoreResult<Option<Role>> {
         port(async {
             let role = sqlx::query_scalar::<_, String>(ROLE_IN)
-                .bind(user_id)
-                .bind(account_id)
+                .bind(user_id.as_str())
+                .bind(account_id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
             Ok(role.as_deref().and_then(Role::parse))
@@ -200,10 +201,10 @@ impl MembershipStore for SqlStore {
         .await
     }
 
-    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+    async fn members(&self, account_id: &AccountId) -> StoreResult<Vec<MemberRecord>> {
         port(async {
             let rows = sqlx::query_as::<_, MemberRow>(MEMBERS)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             decode(rows)
@@ -213,8 +214,8 @@ impl MembershipStore for SqlStore {
 
     async fn change_role(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
@@ -223,8 +224,8 @@ impl MembershipStore for SqlStore {
 
     async fn remove_member(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
@@ -235,18 +236,18 @@ impl MembershipStore for SqlStore {
         port(async {
             let mut tx = self.begin().await?;
             sqlx::query(REVOKE_PENDING_FOR_EMAIL)
-                .bind(&new.account_id)
+                .bind(new.account_id.as_str())
                 .bind(new.email.as_str())
                 .bind(new.now.millis())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(INSERT_INVITATION)
-                .bind(&new.id)
-                .bind(&new.account_id)
+                .bind(new.id.as_str())
+                .bind(new.account_id.as_str())
                 .bind(new.email.as_str())
                 .bind(new.role.as_str())
                 .bind(&new.token_hash)
-                .bind(&new.invited_by)
+                .bind(new.invited_by.as_ref().map(UserId::as_str))
                 .bind(new.now.millis())
                 .bind(new.expires_at.millis())
                 .execute(&mut *tx)
@@ -258,19 +259,28 @@ impl MembershipStore for SqlStore {
         .await
     }
 
-    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
-        port(self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id, now, None)).await
+    async fn invitations(
+        &self,
+        account_id: &AccountId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invitation>> {
+        port(self.live_invitations(&INVITATIONS_OF_ACCOUNT, account_id.as_str(), now, None)).await
     }
 
     async fn invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
         port(async {
             let mut found = self
-                .live_invitations(&INVITATION_BY_ID, id, now, Some(account_id))
+                .live_invitations(
+                    &INVITATION_BY_ID,
+                    id.as_str(),
+                    now,
+                    Some(account_id.as_str()),
+                )
                 .await?;
             Ok(found.pop())
         })
@@ -293,13 +303,18 @@ impl MembershipStore for SqlStore {
 
     async fn pending_invitation(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
         port(async {
             let found = self
-                .live_invitations(&INVITATION_OF_EMAIL, email.as_str(), now, Some(account_id))
+                .live_invitations(
+                    &INVITATION_OF_EMAIL,
+                    email.as_str(),
+                    now,
+                    Some(account_id.as_str()),
+                )
                 .await?;
             // Newest first.
             Ok(found.into_iter().next())
@@ -309,16 +324,16 @@ impl MembershipStore for SqlStore {
 
     async fn revoke_invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
         port(async {
             let mut tx = self.begin().await?;
             let revoked = sqlx::query(REVOKE_INVITATION)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .bind(now.millis())
                 .execute(&mut *tx)
                 .await?
@@ -363,7 +378,7 @@ impl MembershipStore for SqlStore {
                     password_hash,
                 } => {
                     sqlx::query(INSERT_CONFIRMED_USER)
-                        .bind(&user_id)
+                        .bind(user_id.as_str())
                         .bind(invitation.email.as_str())
                         .bind(&password_hash)
                         .bind(now.millis())
@@ -378,8 +393,8 @@ impl MembershipStore for SqlStore {
                 }
             };
             sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                .bind(&invitation.account_id)
-                .bind(&user_id)
+                .bind(invitation.account_id.as_str())
+                .bind(user_id.as_str())
                 .bind(invitation.role.as_str())
                 .bind(now.millis())
                 .execute(&mut *tx)

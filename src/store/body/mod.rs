@@ -16,7 +16,7 @@
 use anyhow::Context as _;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
-use app::domain::ids::{new_id, AUDIT};
+use app::domain::ids::{new_id, AccountId, AUDIT};
 use app::domain::paging::PageRequest;
 use async_trait::async_trait;
 use tower_sessions::session_store;
@@ -119,7 +119,7 @@ impl SqlStore {
     pub(super) async fn page<R, T>(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
     ) -> DbResult<Vec<T>>
@@ -128,7 +128,7 @@ impl SqlStore {
         T: TryFrom<R, Error = sqlx::Error>,
     {
         let mut query = sqlx::query_as::<_, R>(sql)
-            .bind(account_id)
+            .bind(account_id.as_str())
             .bind(page.starting_after.as_deref())
             .bind(i64::from(page.limit) + 1);
         if let Some(value) = filter {
@@ -138,18 +138,18 @@ impl SqlStore {
     }
 
     /// Runs a by-id query (see `by_id_query`).
-    async fn by_id<R, T>(&self, sql: &str, account_id: &str, id: &str) -> DbResult<Option<T>>
+    async fn by_id<R, T>(&self, sql: &str, account_id: &AccountId, id: &str) -> DbResult<Option<T>>
     where
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
     {
-        self.optional::<R, T>(sql, &[account_id, id]).await
+        self.optional::<R, T>(sql, &[account_id.as_str(), id]).await
     }
 
     /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
-    async fn affected(&self, sql: &str, account_id: &str, id: &str) -> DbResult<bool> {
+    async fn affected(&self, sql: &str, account_id: &AccountId, id: &str) -> DbResult<bool> {
         Ok(self
-            .write(sqlx::query(sql).bind(account_id).bind(id))
+            .write(sqlx::query(sql).bind(account_id.as_str()).bind(id))
             .await?
             > 0)
     }
@@ -159,14 +159,14 @@ impl SqlStore {
     async fn update_with_audit(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         id: &str,
         now: Timestamp,
         audit: AuditEvent,
     ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
-            .bind(account_id)
+            .bind(account_id.as_str())
             .bind(id)
             .bind(now.millis())
             .execute(&mut *tx)
@@ -184,13 +184,13 @@ impl SqlStore {
     async fn delete_with_audit(
         &self,
         sql: &str,
-        account_id: &str,
+        account_id: &AccountId,
         id: &str,
         audit: AuditEvent,
     ) -> DbResult<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(sql)
-            .bind(account_id)
+            .bind(account_id.as_str())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -233,8 +233,8 @@ impl Backend for SqlStore {
 async fn audit_in(tx: &mut Tx, event: AuditEvent) -> DbResult<()> {
     sqlx::query(INSERT_AUDIT)
         .bind(new_id(AUDIT))
-        .bind(event.account_id)
-        .bind(event.actor_user_id)
+        .bind(event.account_id.map(String::from))
+        .bind(event.actor_user_id.map(String::from))
         .bind(event.action)
         .bind(event.detail)
         .bind(event.at.millis())

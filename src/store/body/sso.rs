@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::ids::{AccountId, ConnectionId, DomainId, UserId};
 use app::domain::roles::Role;
 use app::domain::sso::{
     EnforceOutcome, ServedDomain, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome,
@@ -98,14 +99,14 @@ impl SsoStore for SqlStore {
     async fn create_sso_connection(
         &self,
         c: &SsoConnection,
-        domain_ids: &[String],
+        domain_ids: &[DomainId],
         audit: AuditEvent,
     ) -> StoreResult<SsoCreated> {
         port(async {
             let mut tx = self.begin().await?;
             sqlx::query(INSERT_SSO_CONNECTION)
-                .bind(&c.id)
-                .bind(&c.account_id)
+                .bind(c.id.as_str())
+                .bind(c.account_id.as_str())
                 .bind(&c.issuer)
                 .bind(&c.client_id)
                 .bind(&c.client_secret_sealed)
@@ -115,8 +116,8 @@ impl SsoStore for SqlStore {
                 .await?;
             for (domain_id, served) in domain_ids.iter().zip(&c.domains) {
                 let inserted = sqlx::query(INSERT_SSO_DOMAIN)
-                    .bind(&c.id)
-                    .bind(domain_id)
+                    .bind(c.id.as_str())
+                    .bind(domain_id.as_str())
                     .execute(&mut *tx)
                     .await;
                 match inserted {
@@ -134,10 +135,10 @@ impl SsoStore for SqlStore {
         .await
     }
 
-    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
+    async fn sso_connections(&self, account_id: &AccountId) -> StoreResult<Vec<SsoConnection>> {
         port(async {
             let rows = sqlx::query_as::<_, SsoConnectionRow>(&SSO_CONNECTIONS)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             let mut out = Vec::with_capacity(rows.len());
@@ -151,18 +152,18 @@ impl SsoStore for SqlStore {
 
     async fn stop_enforcing_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.update_with_audit(STOP_ENFORCING_SSO, account_id, id, now, audit)).await
+        port(self.update_with_audit(STOP_ENFORCING_SSO, account_id, id.as_str(), now, audit)).await
     }
 
     async fn set_sso_create_users(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         create_users: bool,
         now: Timestamp,
         audit: AuditEvent,
@@ -170,8 +171,8 @@ impl SsoStore for SqlStore {
         port(async {
             let mut tx = self.begin().await?;
             let done = sqlx::query(SET_SSO_CREATE_USERS)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .bind(now.millis())
                 .bind(i64::from(create_users))
                 .execute(&mut *tx)
@@ -188,19 +189,23 @@ impl SsoStore for SqlStore {
 
     async fn mark_sso_tested(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.update_with_audit(MARK_SSO_TESTED, account_id, id, now, audit)).await
+        port(self.update_with_audit(MARK_SSO_TESTED, account_id, id.as_str(), now, audit)).await
     }
 
-    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
+    async fn sso_enforcement_affects(
+        &self,
+        account_id: &AccountId,
+        id: &ConnectionId,
+    ) -> StoreResult<u64> {
         port(async {
             let users = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             Ok(users.len() as u64)
@@ -210,8 +215,8 @@ impl SsoStore for SqlStore {
 
     async fn enforce_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
@@ -220,12 +225,12 @@ impl SsoStore for SqlStore {
             // Serialised with the account's membership changes: a role change committed meanwhile
             // is seen here, and one after this commits sees the connection enforced.
             sqlx::query(LOCK_ACCOUNT)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .execute(&mut *tx)
                 .await?;
             let tested = sqlx::query_scalar::<_, Option<i64>>(SSO_TESTED_AT)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
             match tested {
@@ -234,14 +239,14 @@ impl SsoStore for SqlStore {
                 Some(Some(_)) => {}
             }
             sqlx::query(ENFORCE_SSO)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .bind(now.millis())
                 .execute(&mut *tx)
                 .await?;
             let affected = sqlx::query_scalar::<_, String>(SSO_AFFECTED_USERS)
-                .bind(account_id)
-                .bind(id)
+                .bind(account_id.as_str())
+                .bind(id.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
             let mut ended = 0;
@@ -272,11 +277,11 @@ impl SsoStore for SqlStore {
 
     async fn delete_sso_connection(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id, audit)).await
+        port(self.delete_with_audit(DELETE_SSO_CONNECTION, account_id, id.as_str(), audit)).await
     }
 
     async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>> {
@@ -300,7 +305,7 @@ impl SsoStore for SqlStore {
             let now = s.now.millis();
             let mut tx = self.begin().await?;
             let identity_user = sqlx::query_scalar::<_, String>(SSO_IDENTITY_USER)
-                .bind(&s.connection_id)
+                .bind(s.connection_id.as_str())
                 .bind(&s.subject)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -313,15 +318,15 @@ impl SsoStore for SqlStore {
             let user = decode_opt::<_, UserRecord>(user)?;
             let user_linked_elsewhere = match (&identity_user, &user) {
                 (None, Some(user)) => sqlx::query_scalar::<_, String>(SSO_IDENTITY_OF_USER)
-                    .bind(&s.connection_id)
-                    .bind(&user.id)
+                    .bind(s.connection_id.as_str())
+                    .bind(user.id.as_str())
                     .fetch_optional(&mut *tx)
                     .await?
                     .is_some(),
                 _ => false,
             };
             let facts = SignInFacts {
-                identity_user,
+                identity_user: identity_user.map(UserId::from_stored),
                 user,
                 user_linked_elsewhere,
             };
@@ -330,13 +335,13 @@ impl SsoStore for SqlStore {
                 Err(refused) => return Ok(refused_outcome(refused)),
             };
             let served = sqlx::query_scalar::<_, i64>(SSO_SERVES_DOMAIN)
-                .bind(&s.connection_id)
+                .bind(s.connection_id.as_str())
                 .bind(begun.email.domain())
                 .fetch_one(&mut *tx)
                 .await?;
             let accepted = match &begun.invitation {
                 Some(inv) if served > 0 => sqlx::query_scalar::<_, String>(USE_INVITATION_BY_ID)
-                    .bind(&inv.id)
+                    .bind(inv.id.as_str())
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?
@@ -353,7 +358,7 @@ impl SsoStore for SqlStore {
             match &steps.user {
                 SignInUser::New(_) => {
                     sqlx::query(INSERT_SSO_USER)
-                        .bind(&user_id)
+                        .bind(user_id.as_str())
                         .bind(begun.email.as_str())
                         .bind(now)
                         .execute(&mut *tx)
@@ -366,7 +371,7 @@ impl SsoStore for SqlStore {
                 }
                 SignInUser::Existing(_) if !steps.link_identity => {
                     sqlx::query(TOUCH_SSO_IDENTITY)
-                        .bind(&s.connection_id)
+                        .bind(s.connection_id.as_str())
                         .bind(&s.subject)
                         .bind(now)
                         .execute(&mut *tx)
@@ -376,8 +381,8 @@ impl SsoStore for SqlStore {
             }
             if let Some(inv) = &accepted {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                    .bind(&inv.account_id)
-                    .bind(&user_id)
+                    .bind(inv.account_id.as_str())
+                    .bind(user_id.as_str())
                     .bind(inv.role.as_str())
                     .bind(now)
                     .execute(&mut *tx)
@@ -385,17 +390,17 @@ impl SsoStore for SqlStore {
             }
             if steps.link_identity {
                 sqlx::query(INSERT_SSO_IDENTITY)
-                    .bind(&s.connection_id)
+                    .bind(s.connection_id.as_str())
                     .bind(&s.subject)
-                    .bind(&user_id)
+                    .bind(user_id.as_str())
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
             }
             if let Some(account_id) = &steps.join_connection_account {
                 sqlx::query(INSERT_MEMBERSHIP_IF_NEW)
-                    .bind(account_id)
-                    .bind(&user_id)
+                    .bind(account_id.as_str())
+                    .bind(user_id.as_str())
                     .bind(Role::Member.as_str())
                     .bind(now)
                     .execute(&mut *tx)
@@ -403,7 +408,7 @@ impl SsoStore for SqlStore {
             }
             let new_identity = steps.link_identity;
             let row = sqlx::query_as::<_, UserRow>(&USER_BY_ID)
-                .bind(&user_id)
+                .bind(user_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
             let user = UserRecord::try_from(row)?;

@@ -1,6 +1,7 @@
 //! [`TokenStore`]: one-time tokens (reset and unlock links).
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
+use app::domain::ids::UserId;
 use app::domain::tokens::TokenPurpose;
 use app::ports::{StoreResult, TokenStore};
 use async_trait::async_trait;
@@ -52,7 +53,7 @@ async fn consume(
 impl TokenStore for SqlStore {
     async fn insert_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -63,7 +64,7 @@ impl TokenStore for SqlStore {
                 sqlx::query(INSERT_TOKEN)
                     .bind(token_hash)
                     .bind(purpose.as_str())
-                    .bind(user_id)
+                    .bind(user_id.as_str())
                     .bind(expires_at.millis())
                     .bind(now.millis()),
             )
@@ -75,7 +76,7 @@ impl TokenStore for SqlStore {
 
     async fn insert_token_audited(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -87,7 +88,7 @@ impl TokenStore for SqlStore {
             sqlx::query(INSERT_TOKEN)
                 .bind(token_hash)
                 .bind(purpose.as_str())
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .bind(expires_at.millis())
                 .bind(now.millis())
                 .execute(&mut *tx)
@@ -117,7 +118,7 @@ impl TokenStore for SqlStore {
         .await
     }
 
-    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
+    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<UserId>> {
         port(async {
             let mut tx = self.begin().await?;
             let Some(user_id) = consume(&mut tx, TokenPurpose::Unlock, token_hash, now).await?
@@ -129,7 +130,7 @@ impl TokenStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Some(user_id))
+            Ok(Some(UserId::from_stored(user_id)))
         })
         .await
     }
@@ -139,7 +140,7 @@ impl TokenStore for SqlStore {
         token_hash: &str,
         new_password_hash: &str,
         now: Timestamp,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<UserId>> {
         port(async {
             let mut tx = self.begin().await?;
             let Some(user_id) = consume(&mut tx, TokenPurpose::Reset, token_hash, now).await?
@@ -163,7 +164,7 @@ impl TokenStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Some(user_id))
+            Ok(Some(UserId::from_stored(user_id)))
         })
         .await
     }

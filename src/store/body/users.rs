@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
+use app::domain::ids::UserId;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
@@ -68,7 +69,7 @@ pub(super) const DELETE_PENDING_FOR_EMAIL: &str = "DELETE FROM pending_sign_ups 
 /// inside `tx`, with the account's audit event. `Ok(false)`: the email already has a user.
 async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> DbResult<bool> {
     let inserted = sqlx::query(INSERT_CONFIRMED_USER)
-        .bind(&new.user_id)
+        .bind(new.user_id.as_str())
         .bind(new.email.as_str())
         .bind(&new.password_hash)
         .bind(new.now.millis())
@@ -82,11 +83,11 @@ async fn insert_user_with_account(tx: &mut Tx, new: &NewSignUp) -> DbResult<bool
     insert_account_with_owner(
         tx,
         NewAccountRows {
-            account_id: &new.account_id,
+            account_id: new.account_id.as_str(),
             name: &new.account_name,
             plan: &new.plan,
-            owner_user_id: &new.user_id,
-            workspace_id: &new.workspace_id,
+            owner_user_id: new.user_id.as_str(),
+            workspace_id: new.workspace_id.as_str(),
             workspace_name: &new.workspace_name,
             now: new.now,
         },
@@ -233,13 +234,13 @@ impl UserStore for SqlStore {
         port(self.user_where(&USER_BY_EMAIL, email.as_str())).await
     }
 
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
-        port(self.user_where(&USER_BY_ID, user_id)).await
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<UserRecord>> {
+        port(self.user_where(&USER_BY_ID, user_id.as_str())).await
     }
 
     async fn reserve_guess(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation> {
@@ -247,7 +248,7 @@ impl UserStore for SqlStore {
             let attempt = self
                 .write_returning(
                     sqlx::query_as::<_, (i64,)>(RESERVE_GUESS)
-                        .bind(user_id)
+                        .bind(user_id.as_str())
                         .bind(now.millis())
                         .bind(i64::from(policy.max_failures))
                         .bind(policy.lock_until(now).millis()),
@@ -265,14 +266,14 @@ impl UserStore for SqlStore {
 
     async fn sign_in_succeeded(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()> {
         port(async {
             let mut tx = self.begin().await?;
             sqlx::query(SIGN_IN_SUCCEEDED)
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .bind(rehash)
                 .execute(&mut *tx)
                 .await?;
@@ -289,11 +290,11 @@ impl UserStore for SqlStore {
         .await
     }
 
-    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+    async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
         port(async {
             let mut tx = self.begin().await?;
             let done = sqlx::query(UNLOCK_USER)
-                .bind(user_id)
+                .bind(user_id.as_str())
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {

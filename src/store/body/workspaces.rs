@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use app::domain::clock::Timestamp;
+use app::domain::ids::{AccountId, RecordId, WorkspaceId};
 use app::domain::paging::PageRequest;
 use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
@@ -47,10 +48,10 @@ const DELETE_RECORD: &str = "DELETE FROM records WHERE account_id = $1 AND id = 
 
 #[async_trait]
 impl WorkspaceStore for SqlStore {
-    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>> {
+    async fn workspaces(&self, account_id: &AccountId) -> StoreResult<Vec<Workspace>> {
         port(async {
             let rows = sqlx::query_as::<_, WorkspaceRow>(WORKSPACES)
-                .bind(account_id)
+                .bind(account_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
             decode(rows)
@@ -60,7 +61,7 @@ impl WorkspaceStore for SqlStore {
 
     async fn list_workspaces(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<Workspace>> {
         port(self.hot_page::<WorkspaceRow, _>(&LIST_WORKSPACES, account_id, page, None)).await
@@ -68,19 +69,22 @@ impl WorkspaceStore for SqlStore {
 
     async fn workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
     ) -> StoreResult<Option<Workspace>> {
-        port(self.hot_optional::<WorkspaceRow, _>(&WORKSPACE_BY_ID, &[account_id, workspace_id]))
-            .await
+        port(self.hot_optional::<WorkspaceRow, _>(
+            &WORKSPACE_BY_ID,
+            &[account_id.as_str(), workspace_id.as_str()],
+        ))
+        .await
     }
 
     async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
         port(async {
             self.write(
                 sqlx::query(INSERT_WORKSPACE)
-                    .bind(&w.id)
-                    .bind(&w.account_id)
+                    .bind(w.id.as_str())
+                    .bind(w.account_id.as_str())
                     .bind(&w.name)
                     .bind(w.created_at.millis())
                     .bind(w.created_at.millis()),
@@ -93,8 +97,8 @@ impl WorkspaceStore for SqlStore {
 
     async fn rename_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         name: &str,
         now: Timestamp,
     ) -> StoreResult<Option<Workspace>> {
@@ -102,8 +106,8 @@ impl WorkspaceStore for SqlStore {
             let row = self
                 .write_returning(
                     sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
-                        .bind(account_id)
-                        .bind(workspace_id)
+                        .bind(account_id.as_str())
+                        .bind(workspace_id.as_str())
                         .bind(name)
                         .bind(now.millis()),
                 )
@@ -115,8 +119,8 @@ impl WorkspaceStore for SqlStore {
 
     async fn delete_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         with_records: bool,
     ) -> StoreResult<WorkspaceDeletion> {
         port(async {
@@ -125,7 +129,10 @@ impl WorkspaceStore for SqlStore {
             } else {
                 DELETE_EMPTY_WORKSPACE
             };
-            if self.affected(sql, account_id, workspace_id).await? {
+            if self
+                .affected(sql, account_id, workspace_id.as_str())
+                .await?
+            {
                 return Ok(WorkspaceDeletion::Deleted);
             }
             if with_records {
@@ -133,8 +140,8 @@ impl WorkspaceStore for SqlStore {
             }
             // Nothing deleted: no such workspace, or one with records.
             let exists = sqlx::query_scalar::<_, i64>(WORKSPACE_EXISTS)
-                .bind(account_id)
-                .bind(workspace_id)
+                .bind(account_id.as_str())
+                .bind(workspace_id.as_str())
                 .fetch_one(&self.pool)
                 .await?;
             Ok(if exists > 0 {
@@ -148,16 +155,24 @@ impl WorkspaceStore for SqlStore {
 
     async fn list_records(
         &self,
-        account_id: &str,
-        workspace_id: Option<&str>,
+        account_id: &AccountId,
+        workspace_id: Option<&WorkspaceId>,
         page: &PageRequest,
     ) -> StoreResult<Vec<DataRecord>> {
-        let filter = Some(workspace_id);
+        let filter = Some(workspace_id.map(WorkspaceId::as_str));
         port(self.hot_page::<DataRecordRow, _>(&LIST_RECORDS, account_id, page, filter)).await
     }
 
-    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>> {
-        port(self.hot_optional::<DataRecordRow, _>(&RECORD_BY_ID, &[account_id, record_id])).await
+    async fn record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<Option<DataRecord>> {
+        port(self.hot_optional::<DataRecordRow, _>(
+            &RECORD_BY_ID,
+            &[account_id.as_str(), record_id.as_str()],
+        ))
+        .await
     }
 
     async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
@@ -165,9 +180,9 @@ impl WorkspaceStore for SqlStore {
             let inserted = self
                 .write(
                     sqlx::query(INSERT_RECORD)
-                        .bind(&r.id)
-                        .bind(&r.account_id)
-                        .bind(&r.workspace_id)
+                        .bind(r.id.as_str())
+                        .bind(r.account_id.as_str())
+                        .bind(r.workspace_id.as_str())
                         .bind(&r.data)
                         .bind(r.created_at.millis())
                         .bind(r.updated_at.millis()),
@@ -180,8 +195,8 @@ impl WorkspaceStore for SqlStore {
 
     async fn update_record(
         &self,
-        account_id: &str,
-        record_id: &str,
+        account_id: &AccountId,
+        record_id: &RecordId,
         data: &str,
         now: Timestamp,
     ) -> StoreResult<Option<DataRecord>> {
@@ -189,8 +204,8 @@ impl WorkspaceStore for SqlStore {
             let row = self
                 .write_returning(
                     sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
-                        .bind(account_id)
-                        .bind(record_id)
+                        .bind(account_id.as_str())
+                        .bind(record_id.as_str())
                         .bind(data)
                         .bind(now.millis()),
                 )
@@ -200,7 +215,11 @@ impl WorkspaceStore for SqlStore {
         .await
     }
 
-    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
-        port(self.affected(DELETE_RECORD, account_id, record_id)).await
+    async fn delete_record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<bool> {
+        port(self.affected(DELETE_RECORD, account_id, record_id.as_str())).await
     }
 }

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::domain::accounts::{Account, NewAccount};
 use crate::domain::audit::AuditEvent;
+use crate::domain::ids::AccountId;
 use crate::ports::{AccountStore, StoreResult};
 
 #[async_trait]
 impl AccountStore for MemoryStore {
-    async fn account(&self, account_id: &str) -> StoreResult<Option<Account>> {
+    async fn account(&self, account_id: &AccountId) -> StoreResult<Option<Account>> {
         Ok(self.lock()?.accounts.get(account_id).cloned())
     }
 
@@ -29,7 +30,7 @@ impl AccountStore for MemoryStore {
 
     async fn set_account_plan(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         plan: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>> {

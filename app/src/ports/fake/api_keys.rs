@@ -5,6 +5,7 @@ use super::{page_of, MemoryStore, StoredKey};
 use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::paging::PageRequest;
 use crate::ports::{ApiKeyStore, StoreError, StoreResult};
 
@@ -62,7 +63,7 @@ impl ApiKeyStore for MemoryStore {
 
     async fn list_api_keys(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<ApiKeyRecord>> {
         let mine = self
@@ -75,7 +76,11 @@ impl ApiKeyStore for MemoryStore {
         Ok(page_of(mine, page, |k| k.id.as_str()))
     }
 
-    async fn api_key(&self, account_id: &str, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+    async fn api_key(
+        &self,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
         Ok(self
             .lock()?
             .api_keys
@@ -84,7 +89,7 @@ impl ApiKeyStore for MemoryStore {
             .map(|k| k.record.clone()))
     }
 
-    async fn api_key_by_id(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+    async fn api_key_by_id(&self, key_id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>> {
         Ok(self
             .lock()?
             .api_keys
@@ -95,8 +100,8 @@ impl ApiKeyStore for MemoryStore {
 
     async fn delete_api_key(
         &self,
-        account_id: &str,
-        key_id: &str,
+        account_id: &AccountId,
+        key_id: &ApiKeyId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.lock()?;
@@ -112,10 +117,10 @@ impl ApiKeyStore for MemoryStore {
     }
 
     /// Each "last used" only moves forward.
-    async fn touch_api_keys(&self, used: &[(String, Timestamp)]) -> StoreResult<()> {
+    async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()> {
         let mut state = self.lock()?;
         for (key_id, at) in used {
-            if let Some(key) = state.api_keys.iter_mut().find(|k| &k.record.id == key_id) {
+            if let Some(key) = state.api_keys.iter_mut().find(|k| k.record.id == key_id) {
                 if key.record.last_used_at.is_none_or(|last| last < *at) {
                     key.record.last_used_at = Some(*at);
                 }

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::domain::audit::AuditEvent;
+use crate::domain::ids::AccountId;
 use crate::ports::{AuditStore, StoreResult};
 
 #[async_trait]
@@ -13,12 +14,16 @@ impl AuditStore for MemoryStore {
     }
 
     /// Newest first: by time, then the later written (ids are time-ordered).
-    async fn audit_events(&self, account_id: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+    async fn audit_events(
+        &self,
+        account_id: &AccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
         let mut events: Vec<AuditEvent> = self
             .lock()?
             .audit
             .iter()
-            .filter(|e| e.account_id.as_deref() == Some(account_id))
+            .filter(|e| e.account_id.as_ref() == Some(account_id))
             .cloned()
             .collect();
         events.reverse();

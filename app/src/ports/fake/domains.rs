@@ -5,6 +5,7 @@ use super::MemoryStore;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::domains::{AccountDomain, AddDomainOutcome, VerifyDomainOutcome};
+use crate::domain::ids::{AccountId, DomainId};
 use crate::ports::{DomainStore, StoreResult};
 
 #[async_trait]
@@ -32,7 +33,7 @@ impl DomainStore for MemoryStore {
     }
 
     /// By name, then id.
-    async fn domains(&self, account_id: &str) -> StoreResult<Vec<AccountDomain>> {
+    async fn domains(&self, account_id: &AccountId) -> StoreResult<Vec<AccountDomain>> {
         let mut found: Vec<AccountDomain> = self
             .lock()?
             .domains
@@ -44,7 +45,11 @@ impl DomainStore for MemoryStore {
         Ok(found)
     }
 
-    async fn domain(&self, account_id: &str, id: &str) -> StoreResult<Option<AccountDomain>> {
+    async fn domain(
+        &self,
+        account_id: &AccountId,
+        id: &DomainId,
+    ) -> StoreResult<Option<AccountDomain>> {
         Ok(self
             .lock()?
             .domains
@@ -56,8 +61,8 @@ impl DomainStore for MemoryStore {
     /// The partial unique index: one row per domain may be verified.
     async fn verify_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<VerifyDomainOutcome> {
@@ -87,8 +92,8 @@ impl DomainStore for MemoryStore {
     /// Connections stop serving it (the cascade).
     async fn delete_domain(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DomainId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.lock()?;

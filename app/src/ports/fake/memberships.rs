@@ -5,6 +5,7 @@ use super::{MemoryStore, State, StoredInvitation};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::{AccountId, InvitationId, UserId};
 use crate::domain::members::{
     Acceptor, Invitation, MemberRecord, Membership, MembershipChange, NewInvitation,
 };
@@ -18,8 +19,8 @@ impl State {
     /// written when something changed.
     fn change_membership(
         &mut self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         new_role: Option<Role>,
         end_sessions: bool,
         audit: AuditEvent,
@@ -53,7 +54,7 @@ impl State {
         self.end_password_sessions_if_enforced(user_id, account_id);
         if end_sessions {
             self.end_sessions(|s| {
-                s.user_id == user_id && s.account_id.as_deref() == Some(account_id)
+                s.user_id == user_id && s.account_id.as_ref() == Some(account_id)
             });
         }
         if new_role != Some(current) {
@@ -87,7 +88,7 @@ impl State {
 
 #[async_trait]
 impl MembershipStore for MemoryStore {
-    async fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
         let state = self.lock()?;
         let mut mine: Vec<_> = state
             .members
@@ -109,11 +110,11 @@ impl MembershipStore for MemoryStore {
             .collect())
     }
 
-    async fn role_in(&self, user_id: &str, account_id: &str) -> StoreResult<Option<Role>> {
+    async fn role_in(&self, user_id: &UserId, account_id: &AccountId) -> StoreResult<Option<Role>> {
         Ok(self.lock()?.role_of(user_id, account_id))
     }
 
-    async fn members(&self, account_id: &str) -> StoreResult<Vec<MemberRecord>> {
+    async fn members(&self, account_id: &AccountId) -> StoreResult<Vec<MemberRecord>> {
         let state = self.lock()?;
         let mut members: Vec<MemberRecord> = state
             .members
@@ -134,8 +135,8 @@ impl MembershipStore for MemoryStore {
 
     async fn change_role(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         role: Role,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
@@ -146,8 +147,8 @@ impl MembershipStore for MemoryStore {
 
     async fn remove_member(
         &self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         end_sessions: bool,
         audit: AuditEvent,
     ) -> StoreResult<MembershipChange> {
@@ -196,7 +197,11 @@ impl MembershipStore for MemoryStore {
         Ok(())
     }
 
-    async fn invitations(&self, account_id: &str, now: Timestamp) -> StoreResult<Vec<Invitation>> {
+    async fn invitations(
+        &self,
+        account_id: &AccountId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invitation>> {
         Ok(self
             .lock()?
             .live_invitations(now, |i| i.invitation.account_id == account_id))
@@ -204,8 +209,8 @@ impl MembershipStore for MemoryStore {
 
     async fn invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
         Ok(self
@@ -229,7 +234,7 @@ impl MembershipStore for MemoryStore {
 
     async fn pending_invitation(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         email: &EmailAddress,
         now: Timestamp,
     ) -> StoreResult<Option<Invitation>> {
@@ -244,8 +249,8 @@ impl MembershipStore for MemoryStore {
 
     async fn revoke_invitation(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &InvitationId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {

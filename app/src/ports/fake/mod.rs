@@ -25,6 +25,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::domains::AccountDomain;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::{AccountId, ConnectionId, DomainId, UserId, WorkspaceId};
 use crate::domain::members::Invitation;
 use crate::domain::paging::PageRequest;
 use crate::domain::roles::{can_administer, Role};
@@ -56,8 +57,8 @@ pub struct MemoryStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeSession {
     pub id: String,
-    pub user_id: String,
-    pub account_id: Option<String>,
+    pub user_id: UserId,
+    pub account_id: Option<AccountId>,
     pub method: String,
 }
 
@@ -65,20 +66,20 @@ pub struct FakeSession {
 struct State {
     broken: bool,
     /// By id.
-    users: BTreeMap<String, UserRecord>,
+    users: BTreeMap<UserId, UserRecord>,
     pending_sign_ups: Vec<PendingRow>,
     counters: BTreeMap<String, Counter>,
     /// Slot → when its last mail was sent.
     mail_slots: BTreeMap<String, Timestamp>,
     tokens: Vec<TokenRow>,
-    accounts: BTreeMap<String, Account>,
+    accounts: BTreeMap<AccountId, Account>,
     members: Vec<Member>,
     invitations: Vec<StoredInvitation>,
     domains: Vec<AccountDomain>,
     /// Connections as stored (their `domains` are read from `connection_domains`).
     connections: Vec<SsoConnection>,
     /// (connection id, account domain id).
-    connection_domains: Vec<(String, String)>,
+    connection_domains: Vec<(ConnectionId, DomainId)>,
     identities: Vec<Identity>,
     api_keys: Vec<StoredKey>,
     workspaces: Vec<Workspace>,
@@ -102,7 +103,7 @@ struct Counter {
 struct TokenRow {
     token_hash: String,
     purpose: TokenPurpose,
-    user_id: String,
+    user_id: UserId,
     expires_at: Timestamp,
     used_at: Option<Timestamp>,
 }
@@ -114,8 +115,8 @@ impl TokenRow {
 }
 
 struct Member {
-    account_id: String,
-    user_id: String,
+    account_id: AccountId,
+    user_id: UserId,
     role: Role,
     since: Timestamp,
 }
@@ -138,9 +139,9 @@ impl StoredInvitation {
 }
 
 struct Identity {
-    connection_id: String,
+    connection_id: ConnectionId,
     subject: String,
-    user_id: String,
+    user_id: UserId,
     last_sign_in_at: Timestamp,
 }
 
@@ -174,7 +175,7 @@ impl MemoryStore {
     }
 
     /// Adds an account on the "free" plan, with nobody in it (test setup).
-    pub fn add_account(&self, id: &str, name: &str) {
+    pub fn add_account(&self, id: &AccountId, name: &str) {
         self.raw().accounts.insert(
             id.to_owned(),
             Account {
@@ -187,7 +188,7 @@ impl MemoryStore {
     }
 
     /// Adds a confirmed user (test setup); replaces one with the same id.
-    pub fn add_user(&self, id: &str, email: &str, password_hash: Option<String>) {
+    pub fn add_user(&self, id: &UserId, email: &str, password_hash: Option<String>) {
         let Ok(email) = EmailAddress::parse(email) else {
             return;
         };
@@ -208,7 +209,7 @@ impl MemoryStore {
 
     /// Adds `user_id` (created without a password when new) with `role` in `account_id`
     /// (test setup); they joined after everyone added before them.
-    pub fn add_member(&self, account_id: &str, user_id: &str, email: &str, role: Role) {
+    pub fn add_member(&self, account_id: &AccountId, user_id: &UserId, email: &str, role: Role) {
         if !self.raw().users.contains_key(user_id) {
             self.add_user(user_id, email, None);
         }
@@ -223,13 +224,18 @@ impl MemoryStore {
     }
 
     /// Adds a signed-in session (test setup): `method` is `"password"` or `"sso"`.
-    pub fn add_session(&self, user_id: &str, account_id: Option<&str>, method: &str) -> String {
+    pub fn add_session(
+        &self,
+        user_id: &UserId,
+        account_id: Option<&AccountId>,
+        method: &str,
+    ) -> String {
         let mut state = self.raw();
         let id = format!("ses_{}", state.sessions.len());
         state.sessions.push(FakeSession {
             id: id.clone(),
             user_id: user_id.to_owned(),
-            account_id: account_id.map(str::to_owned),
+            account_id: account_id.cloned(),
             method: method.to_owned(),
         });
         id
@@ -264,7 +270,7 @@ impl MemoryStore {
     /// are live at `now`.
     pub fn tokens_of(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         now: Timestamp,
     ) -> (usize, usize) {
@@ -284,7 +290,7 @@ impl MemoryStore {
     }
 
     /// The users (connection id, subject) identities are linked to.
-    pub fn identity_user(&self, connection_id: &str, subject: &str) -> Option<String> {
+    pub fn identity_user(&self, connection_id: &ConnectionId, subject: &str) -> Option<UserId> {
         self.raw()
             .identities
             .iter()
@@ -316,13 +322,13 @@ impl State {
         self.users.values().find(|u| u.email.as_str() == email)
     }
 
-    fn member_at(&self, account_id: &str, user_id: &str) -> Option<usize> {
+    fn member_at(&self, account_id: &AccountId, user_id: &UserId) -> Option<usize> {
         self.members
             .iter()
             .position(|m| m.account_id == account_id && m.user_id == user_id)
     }
 
-    fn role_of(&self, user_id: &str, account_id: &str) -> Option<Role> {
+    fn role_of(&self, user_id: &UserId, account_id: &AccountId) -> Option<Role> {
         self.member_at(account_id, user_id)
             .and_then(|at| self.members.get(at))
             .map(|m| m.role)
@@ -331,8 +337,8 @@ impl State {
     /// `INSERT … ON CONFLICT DO NOTHING` into memberships.
     fn add_membership_if_new(
         &mut self,
-        account_id: &str,
-        user_id: &str,
+        account_id: &AccountId,
+        user_id: &UserId,
         role: Role,
         now: Timestamp,
     ) {
@@ -349,7 +355,7 @@ impl State {
     /// A confirmed user; `false` (nothing written) when the email has one (the unique index).
     fn insert_user(
         &mut self,
-        id: &str,
+        id: &UserId,
         email: &EmailAddress,
         password_hash: Option<String>,
         now: Timestamp,
@@ -377,11 +383,11 @@ impl State {
     #[allow(clippy::too_many_arguments)]
     fn insert_account_with_owner(
         &mut self,
-        account_id: &str,
+        account_id: &AccountId,
         name: &str,
         plan: &str,
-        owner_user_id: &str,
-        workspace_id: &str,
+        owner_user_id: &UserId,
+        workspace_id: &WorkspaceId,
         workspace_name: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
@@ -423,11 +429,11 @@ impl State {
     }
 
     /// The verified account domains connection `connection_id` serves.
-    fn verified_domains_of(&self, connection_id: &str) -> Vec<&AccountDomain> {
+    fn verified_domains_of(&self, connection_id: &ConnectionId) -> Vec<&AccountDomain> {
         self.connection_domains
             .iter()
             .filter(|(c, _)| c == connection_id)
-            .filter_map(|(_, d)| self.domains.iter().find(|ad| &ad.id == d))
+            .filter_map(|(_, d)| self.domains.iter().find(|ad| ad.id == d))
             .filter(|d| d.verified_at.is_some())
             .collect()
     }
@@ -438,7 +444,7 @@ impl State {
             .connection_domains
             .iter()
             .filter(|(c, _)| c == &connection.id)
-            .filter_map(|(_, d)| self.domains.iter().find(|ad| &ad.id == d))
+            .filter_map(|(_, d)| self.domains.iter().find(|ad| ad.id == d))
             .map(|d| ServedDomain {
                 domain: d.domain.clone(),
                 verified: d.verified_at.is_some(),
@@ -454,7 +460,7 @@ impl State {
     /// Users a password sign-in would be refused by enforcing `connection_id` of
     /// `account_id`: an email on a verified domain it serves, and not an owner or admin of the
     /// account (`SSO_AFFECTED_USERS`).
-    fn affected_by(&self, account_id: &str, connection_id: &str) -> Vec<String> {
+    fn affected_by(&self, account_id: &AccountId, connection_id: &ConnectionId) -> Vec<UserId> {
         let domains = self.verified_domains_of(connection_id);
         self.users
             .values()
@@ -471,7 +477,7 @@ impl State {
     /// `END_PASSWORD_SESSIONS_IF_ENFORCED`: `user_id`'s password sessions end when an enforced
     /// connection of `account_id` serves their email's domain and they are not (any more) an
     /// owner or admin of it.
-    fn end_password_sessions_if_enforced(&mut self, user_id: &str, account_id: &str) {
+    fn end_password_sessions_if_enforced(&mut self, user_id: &UserId, account_id: &AccountId) {
         let refused = self
             .connections
             .iter()
@@ -499,6 +505,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::domain::ids::InvitationId;
     use crate::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
     use crate::domain::members::{Acceptor, MembershipChange, NewInvitation};
     use crate::ports::prelude::*;
@@ -555,16 +562,28 @@ mod tests {
     #[tokio::test]
     async fn the_last_owner_stays_until_there_is_another() {
         let store = MemoryStore::new();
-        store.add_account("acc", "Acme");
-        store.add_member("acc", "owner", "owner@example.com", Role::Owner);
-        store.add_member("acc", "admin", "admin@example.com", Role::Admin);
+        store.add_account(&"acc".into(), "Acme");
+        store.add_member(
+            &"acc".into(),
+            &"owner".into(),
+            "owner@example.com",
+            Role::Owner,
+        );
+        store.add_member(
+            &"acc".into(),
+            &"admin".into(),
+            "admin@example.com",
+            Role::Admin,
+        );
         let members: &dyn MembershipStore = &store;
-        let change = |user: &'static str, role| members.change_role("acc", user, role, event());
+        let acc: AccountId = "acc".into();
+        let user = |id: &str| -> &'static UserId { Box::leak(Box::new(id.into())) };
+        let change = |id: &'static str, role| members.change_role(&acc, user(id), role, event());
         assert_eq!(
             change("owner", Role::Admin).await.unwrap(),
             MembershipChange::LastOwner
         );
-        let remove = |user: &'static str| members.remove_member("acc", user, true, event());
+        let remove = |id: &'static str| members.remove_member(&acc, user(id), true, event());
         assert_eq!(remove("owner").await.unwrap(), MembershipChange::LastOwner);
         assert_eq!(
             remove("nobody").await.unwrap(),
@@ -576,17 +595,31 @@ mod tests {
         );
         assert_eq!(remove("owner").await.unwrap(), MembershipChange::Done);
         assert_eq!(
-            members.role_in("admin", "acc").await.unwrap(),
+            members
+                .role_in(&"admin".into(), &"acc".into())
+                .await
+                .unwrap(),
             Some(Role::Owner)
         );
-        assert_eq!(members.role_in("owner", "acc").await.unwrap(), None);
+        assert_eq!(
+            members
+                .role_in(&"owner".into(), &"acc".into())
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
     async fn a_new_invitation_replaces_the_pending_one_and_is_used_once() {
         let store = MemoryStore::new();
-        store.add_account("acc", "Acme");
-        store.add_member("acc", "owner", "owner@example.com", Role::Owner);
+        store.add_account(&"acc".into(), "Acme");
+        store.add_member(
+            &"acc".into(),
+            &"owner".into(),
+            "owner@example.com",
+            Role::Owner,
+        );
         for (id, token, at) in [("inv_1", "t1", 10), ("inv_2", "t2", 20)] {
             store
                 .create_invitation(invitation(id, "new@example.com", token, at), event())
@@ -594,9 +627,9 @@ mod tests {
                 .unwrap();
         }
         let now = Timestamp(30);
-        let pending = store.invitations("acc", now).await.unwrap();
+        let pending = store.invitations(&"acc".into(), now).await.unwrap();
         assert_eq!(pending.len(), 1);
-        assert_eq!(pending[0].id, "inv_2");
+        assert_eq!(pending[0].id.as_str(), "inv_2");
         assert!(store
             .invitation_by_token("t1", now)
             .await
@@ -613,7 +646,7 @@ mod tests {
             .unwrap();
         assert_eq!(accepted.map(|i| i.account_name), Some("Acme".into()));
         assert_eq!(
-            store.role_in("new", "acc").await.unwrap(),
+            store.role_in(&"new".into(), &"acc".into()).await.unwrap(),
             Some(Role::Member)
         );
         let again = Acceptor::Existing {
@@ -625,7 +658,7 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(!store
-            .revoke_invitation("acc", "inv_2", now, event())
+            .revoke_invitation(&"acc".into(), &"inv_2".into(), now, event())
             .await
             .unwrap());
     }
@@ -633,12 +666,13 @@ mod tests {
     #[tokio::test]
     async fn expired_invitations_are_not_live() {
         let store = MemoryStore::new();
-        store.add_account("acc", "Acme");
+        store.add_account(&"acc".into(), "Acme");
         store
             .create_invitation(invitation("inv_1", "late@example.com", "t1", 0), event())
             .await
             .unwrap();
-        let at = |ms| store.invitation("acc", "inv_1", Timestamp(ms));
+        let (acc, inv): (AccountId, InvitationId) = ("acc".into(), "inv_1".into());
+        let at = |ms| store.invitation(&acc, &inv, Timestamp(ms));
         assert!(at(999).await.unwrap().is_some());
         assert!(at(1_000).await.unwrap().is_none());
     }
@@ -646,28 +680,40 @@ mod tests {
     #[tokio::test]
     async fn the_guess_counter_locks_at_the_maximum_and_an_expired_lock_starts_over() {
         let store = MemoryStore::new();
-        store.add_user("usr_1", "a@example.com", None);
+        store.add_user(&"usr_1".into(), "a@example.com", None);
         let policy = LockoutPolicy::default();
         let now = Timestamp(1_000_000);
         for n in 1..=5 {
             assert_eq!(
-                store.reserve_guess("usr_1", now, &policy).await.unwrap(),
+                store
+                    .reserve_guess(&"usr_1".into(), now, &policy)
+                    .await
+                    .unwrap(),
                 GuessReservation::Granted { attempt: n }
             );
         }
         assert_eq!(
-            store.reserve_guess("usr_1", now, &policy).await.unwrap(),
+            store
+                .reserve_guess(&"usr_1".into(), now, &policy)
+                .await
+                .unwrap(),
             GuessReservation::Refused
         );
-        let user = store.user_by_id("usr_1").await.unwrap().unwrap();
+        let user = store.user_by_id(&"usr_1".into()).await.unwrap().unwrap();
         assert_eq!(user.locked_until, Some(policy.lock_until(now)));
         let later = policy.lock_until(now);
         assert_eq!(
-            store.reserve_guess("usr_1", later, &policy).await.unwrap(),
+            store
+                .reserve_guess(&"usr_1".into(), later, &policy)
+                .await
+                .unwrap(),
             GuessReservation::Granted { attempt: 1 }
         );
         assert_eq!(
-            store.reserve_guess("nobody", now, &policy).await.unwrap(),
+            store
+                .reserve_guess(&"nobody".into(), now, &policy)
+                .await
+                .unwrap(),
             GuessReservation::Refused
         );
     }
@@ -727,7 +773,7 @@ mod tests {
     #[tokio::test]
     async fn pruning_drops_old_counters_and_expired_tokens_and_sign_ups() {
         let store = MemoryStore::new();
-        store.add_user("usr_1", "a@example.com", None);
+        store.add_user(&"usr_1".into(), "a@example.com", None);
         let t0 = Timestamp(1_000_000);
         let hour = Duration::from_secs(3600);
         store.count_hit("old", t0, hour, 10).await.unwrap();
@@ -736,11 +782,11 @@ mod tests {
         store.count_hit("new", recent, hour, 10).await.unwrap();
         let purpose = TokenPurpose::Reset;
         store
-            .insert_token("usr_1", purpose, "gone", t0.plus(hour), t0)
+            .insert_token(&"usr_1".into(), purpose, "gone", t0.plus(hour), t0)
             .await
             .unwrap();
         store
-            .insert_token("usr_1", purpose, "kept", t0.plus(hour * 3), t0)
+            .insert_token(&"usr_1".into(), purpose, "kept", t0.plus(hour * 3), t0)
             .await
             .unwrap();
         store
@@ -754,7 +800,7 @@ mod tests {
             .unwrap();
         store.prune(t0.plus(hour * 2), hour).await.unwrap();
         assert_eq!((store.hits("old"), store.hits("new")), (0, 1));
-        assert_eq!(store.tokens_of("usr_1", purpose, t0), (1, 1));
+        assert_eq!(store.tokens_of(&"usr_1".into(), purpose, t0), (1, 1));
         assert_eq!(store.pending_sign_ups(), 0);
     }
 }

@@ -5,20 +5,25 @@ use async_trait::async_trait;
 use super::{Identity, MemoryStore, State};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, ConnectionId, DomainId};
 use crate::domain::roles::Role;
 use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
 use crate::domain::sso_sign_in::{self as rules, SignInFacts, SignInRefused, SignInUser};
 use crate::ports::{SsoStore, StoreError, StoreResult};
 
 impl State {
-    fn connection_mut(&mut self, account_id: &str, id: &str) -> Option<&mut SsoConnection> {
+    fn connection_mut(
+        &mut self,
+        account_id: &AccountId,
+        id: &ConnectionId,
+    ) -> Option<&mut SsoConnection> {
         self.connections
             .iter_mut()
             .find(|c| c.account_id == account_id && c.id == id)
     }
 
     /// `SSO_SERVES_DOMAIN`: the connection serves `domain` through a verified account domain.
-    fn serves(&self, connection_id: &str, domain: &str) -> bool {
+    fn serves(&self, connection_id: &ConnectionId, domain: &str) -> bool {
         self.verified_domains_of(connection_id)
             .iter()
             .any(|d| d.domain == domain)
@@ -28,8 +33,8 @@ impl State {
     /// when there is no such connection.
     fn change_connection(
         &mut self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         audit: AuditEvent,
         change: impl FnOnce(&mut SsoConnection),
     ) -> bool {
@@ -57,7 +62,7 @@ impl SsoStore for MemoryStore {
     async fn create_sso_connection(
         &self,
         connection: &SsoConnection,
-        domain_ids: &[String],
+        domain_ids: &[DomainId],
         audit: AuditEvent,
     ) -> StoreResult<SsoCreated> {
         let mut state = self.lock()?;
@@ -85,7 +90,7 @@ impl SsoStore for MemoryStore {
     }
 
     /// By id.
-    async fn sso_connections(&self, account_id: &str) -> StoreResult<Vec<SsoConnection>> {
+    async fn sso_connections(&self, account_id: &AccountId) -> StoreResult<Vec<SsoConnection>> {
         let state = self.lock()?;
         let mut found: Vec<SsoConnection> = state
             .connections
@@ -99,8 +104,8 @@ impl SsoStore for MemoryStore {
 
     async fn stop_enforcing_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         _now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
@@ -111,8 +116,8 @@ impl SsoStore for MemoryStore {
 
     async fn set_sso_create_users(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         create_users: bool,
         _now: Timestamp,
         audit: AuditEvent,
@@ -124,8 +129,8 @@ impl SsoStore for MemoryStore {
 
     async fn mark_sso_tested(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
@@ -134,7 +139,11 @@ impl SsoStore for MemoryStore {
             .change_connection(account_id, id, audit, |c| c.tested_at = Some(now)))
     }
 
-    async fn sso_enforcement_affects(&self, account_id: &str, id: &str) -> StoreResult<u64> {
+    async fn sso_enforcement_affects(
+        &self,
+        account_id: &AccountId,
+        id: &ConnectionId,
+    ) -> StoreResult<u64> {
         Ok(self.lock()?.affected_by(account_id, id).len() as u64)
     }
 
@@ -142,8 +151,8 @@ impl SsoStore for MemoryStore {
     /// many in the audit event's detail.
     async fn enforce_sso(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         _now: Timestamp,
         audit: AuditEvent,
     ) -> StoreResult<EnforceOutcome> {
@@ -170,8 +179,8 @@ impl SsoStore for MemoryStore {
     /// Its domains and identities go with it (the cascade).
     async fn delete_sso_connection(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
         audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.lock()?;

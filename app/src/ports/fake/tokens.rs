@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use super::{MemoryStore, State, TokenRow};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::UserId;
 use crate::domain::tokens::TokenPurpose;
 use crate::ports::{StoreError, StoreResult, TokenStore};
 
@@ -11,7 +12,7 @@ impl State {
     /// `INSERT_TOKEN`: the hash is the key, and the user must exist.
     fn insert_token(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -38,7 +39,7 @@ impl State {
         purpose: TokenPurpose,
         token_hash: &str,
         now: Timestamp,
-    ) -> Option<String> {
+    ) -> Option<UserId> {
         let token = self
             .tokens
             .iter_mut()
@@ -52,7 +53,7 @@ impl State {
 impl TokenStore for MemoryStore {
     async fn insert_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -64,7 +65,7 @@ impl TokenStore for MemoryStore {
 
     async fn insert_token_audited(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         purpose: TokenPurpose,
         token_hash: &str,
         expires_at: Timestamp,
@@ -90,7 +91,7 @@ impl TokenStore for MemoryStore {
             .any(|t| t.token_hash == token_hash && t.live(purpose, now)))
     }
 
-    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<String>> {
+    async fn redeem_unlock(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<UserId>> {
         let mut state = self.lock()?;
         let Some(user_id) = state.consume(TokenPurpose::Unlock, token_hash, now) else {
             return Ok(None);
@@ -109,7 +110,7 @@ impl TokenStore for MemoryStore {
         token_hash: &str,
         new_password_hash: &str,
         now: Timestamp,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<UserId>> {
         let mut state = self.lock()?;
         let Some(user_id) = state.consume(TokenPurpose::Reset, token_hash, now) else {
             return Ok(None);

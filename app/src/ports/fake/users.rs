@@ -5,6 +5,7 @@ use super::{MemoryStore, PendingRow, State};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
+use crate::domain::ids::UserId;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
     ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
@@ -145,7 +146,7 @@ impl UserStore for MemoryStore {
         Ok(self.lock()?.user_by_email(email.as_str()).cloned())
     }
 
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<UserRecord>> {
         Ok(self.lock()?.users.get(user_id).cloned())
     }
 
@@ -153,7 +154,7 @@ impl UserStore for MemoryStore {
     /// maximum sets the lock at once; no guess while locked or while the last is in flight.
     async fn reserve_guess(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         now: Timestamp,
         policy: &LockoutPolicy,
     ) -> StoreResult<GuessReservation> {
@@ -183,7 +184,7 @@ impl UserStore for MemoryStore {
 
     async fn sign_in_succeeded(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()> {
@@ -201,7 +202,7 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    async fn unlock_user(&self, user_id: &str, audit: AuditEvent) -> StoreResult<bool> {
+    async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let Some(user) = state.users.get_mut(user_id) else {
             return Ok(false);

@@ -3,6 +3,7 @@ use async_trait::async_trait;
 
 use super::{page_of, MemoryStore};
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::{AccountId, RecordId, WorkspaceId};
 use crate::domain::paging::PageRequest;
 use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use crate::ports::{StoreError, StoreResult, WorkspaceStore};
@@ -10,7 +11,7 @@ use crate::ports::{StoreError, StoreResult, WorkspaceStore};
 #[async_trait]
 impl WorkspaceStore for MemoryStore {
     /// Oldest id first.
-    async fn workspaces(&self, account_id: &str) -> StoreResult<Vec<Workspace>> {
+    async fn workspaces(&self, account_id: &AccountId) -> StoreResult<Vec<Workspace>> {
         let mut found: Vec<Workspace> = self
             .lock()?
             .workspaces
@@ -24,7 +25,7 @@ impl WorkspaceStore for MemoryStore {
 
     async fn list_workspaces(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         page: &PageRequest,
     ) -> StoreResult<Vec<Workspace>> {
         let mine = self
@@ -39,8 +40,8 @@ impl WorkspaceStore for MemoryStore {
 
     async fn workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
     ) -> StoreResult<Option<Workspace>> {
         Ok(self
             .lock()?
@@ -64,8 +65,8 @@ impl WorkspaceStore for MemoryStore {
 
     async fn rename_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         name: &str,
         _now: Timestamp,
     ) -> StoreResult<Option<Workspace>> {
@@ -83,8 +84,8 @@ impl WorkspaceStore for MemoryStore {
     /// Its records go with it; without `with_records` only an empty workspace goes.
     async fn delete_workspace(
         &self,
-        account_id: &str,
-        workspace_id: &str,
+        account_id: &AccountId,
+        workspace_id: &WorkspaceId,
         with_records: bool,
     ) -> StoreResult<WorkspaceDeletion> {
         let mut state = self.lock()?;
@@ -106,8 +107,8 @@ impl WorkspaceStore for MemoryStore {
 
     async fn list_records(
         &self,
-        account_id: &str,
-        workspace_id: Option<&str>,
+        account_id: &AccountId,
+        workspace_id: Option<&WorkspaceId>,
         page: &PageRequest,
     ) -> StoreResult<Vec<DataRecord>> {
         let mine = self
@@ -121,7 +122,11 @@ impl WorkspaceStore for MemoryStore {
         Ok(page_of(mine, page, |r| r.id.as_str()))
     }
 
-    async fn record(&self, account_id: &str, record_id: &str) -> StoreResult<Option<DataRecord>> {
+    async fn record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<Option<DataRecord>> {
         Ok(self
             .lock()?
             .records
@@ -149,8 +154,8 @@ impl WorkspaceStore for MemoryStore {
 
     async fn update_record(
         &self,
-        account_id: &str,
-        record_id: &str,
+        account_id: &AccountId,
+        record_id: &RecordId,
         data: &str,
         now: Timestamp,
     ) -> StoreResult<Option<DataRecord>> {
@@ -166,7 +171,11 @@ impl WorkspaceStore for MemoryStore {
             }))
     }
 
-    async fn delete_record(&self, account_id: &str, record_id: &str) -> StoreResult<bool> {
+    async fn delete_record(
+        &self,
+        account_id: &AccountId,
+        record_id: &RecordId,
+    ) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let before = state.records.len();
         state

@@ -2,6 +2,7 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::domain::ids::AccountId;
 use crate::paths;
 
 use crate::flows::accounts;
@@ -26,7 +27,7 @@ pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
     let Some(signed) = ctx.signed().await? else {
         return Ok(paths::SIGN_IN.into());
     };
-    match accounts::switch(&ctx.state, &signed, &account_id).await {
+    match accounts::switch(&ctx.state, &signed, &AccountId::from_input(&account_id)).await {
         Ok(member) => {
             session::set_current_account(&ctx.session, Some(member.account_id().to_owned()))
                 .await?;

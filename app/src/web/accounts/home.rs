@@ -23,17 +23,21 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
     Ok(render_page(StatusCode::OK, &title, move || {
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">{format!("{} · {role}", chrome.account_name)}</p>
                 <h1>"Workspaces"</h1>
                 <ul class="workspaces">
                     {workspaces
                         .iter()
-                        .map(|w| view! {
-                            <li class="workspace">
-                                <span class="ws-name">{w.name.clone()}</span>
-                                <span class="muted">{format!("Created {}", human_time(w.created_at))}</span>
-                            </li>
+                        .map(|w| {
+                            view! {
+                                <li class="workspace">
+                                    <span class="ws-name">{w.name.clone()}</span>
+                                    <span class="muted">
+                                        {format!("Created {}", human_time(w.created_at))}
+                                    </span>
+                                </li>
+                            }
                         })
                         .collect_view()}
                 </ul>

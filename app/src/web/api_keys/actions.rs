@@ -2,6 +2,7 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::domain::ids::ApiKeyId;
 use crate::paths;
 
 use crate::flows::api_keys;
@@ -17,7 +18,7 @@ pub async fn delete_api_key(id: String) -> Result<(), ServerFnError> {
 
 pub async fn handle_delete_api_key(ctx: &Ctx, id: String) -> Next {
     let admin = ctx.admin(paths::HOME).await?;
-    let deleted = api_keys::delete(&ctx.state, &admin, &id).await;
+    let deleted = api_keys::delete(&ctx.state, &admin, &ApiKeyId::from_input(&id)).await;
     ctx.settle(deleted, PATH).await?;
     ctx.notice(
         "The API key was deleted. Requests using it are refused from now on.",

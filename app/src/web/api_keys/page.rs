@@ -12,6 +12,7 @@ use crate::auth::AdminOf;
 use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
+use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::PageRequest;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
@@ -123,12 +124,16 @@ async fn render_keys(
     Ok(render_page(status, "API keys", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"API keys"</h1>
-                <p class="muted">"Scripts call the REST API at /api/v1 with " <code>"Authorization: Bearer thub_…"</code> ". A key sees only this account's data."</p>
-                <KeyTable keys=keys.clone()/>
+                <p class="muted">
+                    "Scripts call the REST API at /api/v1 with "
+                    <code>"Authorization: Bearer thub_…"</code>
+                    ". A key sees only this account's data."
+                </p>
+                <KeyTable keys=keys.clone() />
                 <h2>"Create a key"</h2>
-                <NewKeyFormView form=form.clone() errors=errors.clone()/>
+                <NewKeyFormView form=form.clone() errors=errors.clone() />
             </SignedIn>
         }
     }))
@@ -142,23 +147,53 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
     view! {
         <table class="keys">
             <thead>
-                <tr><th scope="col">"Name"</th><th scope="col">"Key"</th><th scope="col">"Scopes"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
+                <tr>
+                    <th scope="col">"Name"</th>
+                    <th scope="col">"Key"</th>
+                    <th scope="col">"Scopes"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Last used"</th>
+                    <th scope="col">"Expires"</th>
+                    <th scope="col">
+                        <span class="visually-hidden">"Actions"</span>
+                    </th>
+                </tr>
             </thead>
             <tbody>
-                {keys.into_iter().map(|k| {
-                    let scopes = k.scopes.as_ref().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "Full access".into());
-                    view! {
-                        <tr>
-                            <td>{k.name.clone()}</td>
-                            <td><code>{format!("{}…", k.hint)}</code></td>
-                            <td>{scopes}</td>
-                            <td>{human_time(k.created_at)}</td>
-                            <td>{k.last_used_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
-                            <td>{k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}</td>
-                            <td><a href=paths::api_key_deletion(&k.id) class="danger-link">"Delete"</a></td>
-                        </tr>
-                    }
-                }).collect_view()}
+                {keys
+                    .into_iter()
+                    .map(|k| {
+                        let scopes = k
+                            .scopes
+                            .as_ref()
+                            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                            .unwrap_or_else(|| "Full access".into());
+                        view! {
+                            <tr>
+                                <td>{k.name.clone()}</td>
+                                <td>
+                                    <code>{format!("{}…", k.hint)}</code>
+                                </td>
+                                <td>{scopes}</td>
+                                <td>{human_time(k.created_at)}</td>
+                                <td>
+                                    {k
+                                        .last_used_at
+                                        .map(human_time)
+                                        .unwrap_or_else(|| "Never".into())}
+                                </td>
+                                <td>
+                                    {k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}
+                                </td>
+                                <td>
+                                    <a href=paths::api_key_deletion(&k.id) class="danger-link">
+                                        "Delete"
+                                    </a>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
     }
@@ -172,29 +207,53 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
         let for_id = id.clone();
         view! {
             <label class="check" for=for_id>
-                <input type="checkbox" id=id name=scope.as_str() value="on" checked=form.checked(scope)/>
+                <input
+                    type="checkbox"
+                    id=id
+                    name=scope.as_str()
+                    value="on"
+                    checked=form.checked(scope)
+                />
                 {label}
             </label>
         }
     };
     view! {
         <form method="post" action=PATH class="stack" novalidate=true>
-            <input type="hidden" name="form_token" value=form.form_token.clone()/>
-            <crate::web::shell::Field label="Name" name="name" kind="text" autocomplete="off"
-                value=Some(form.name.clone()) error=errors.name.clone()
-                hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")/>
-            <crate::web::shell::Field label="Expires on (optional)" name="expires_on" kind="date" autocomplete="off"
-                value=Some(form.expires_on.clone()) error=errors.expires_on.clone()
-                hint=Some("The key stops working at the end of this day (UTC). Leave empty for no expiry.")/>
+            <input type="hidden" name="form_token" value=form.form_token.clone() />
+            <crate::web::shell::Field
+                label="Name"
+                name="name"
+                kind="text"
+                autocomplete="off"
+                value=Some(form.name.clone())
+                error=errors.name.clone()
+                hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")
+            />
+            <crate::web::shell::Field
+                label="Expires on (optional)"
+                name="expires_on"
+                kind="date"
+                autocomplete="off"
+                value=Some(form.expires_on.clone())
+                error=errors.expires_on.clone()
+                hint=Some(
+                    "The key stops working at the end of this day (UTC). Leave empty for no expiry.",
+                )
+            />
             <fieldset class="scopes">
                 <legend>"Scopes (optional)"</legend>
-                <p class="hint">"Tick none for full access to this account. Write includes read."</p>
+                <p class="hint">
+                    "Tick none for full access to this account. Write includes read."
+                </p>
                 {scope_box(Scope::WorkspacesRead, "workspaces:read")}
                 {scope_box(Scope::WorkspacesWrite, "workspaces:write")}
                 {scope_box(Scope::RecordsRead, "records:read")}
                 {scope_box(Scope::RecordsWrite, "records:write")}
             </fieldset>
-            <button type="submit" class="primary">"Create key"</button>
+            <button type="submit" class="primary">
+                "Create key"
+            </button>
         </form>
     }
 }
@@ -269,14 +328,25 @@ pub async fn create_key(
             view! {
                 <SignedIn chrome=chrome.clone() current=PATH>
                     <h1>"Your new API key"</h1>
-                    <p role="status" class="notice">{format!("Key \"{}\" created.", record.name)}</p>
-                    <p><strong>"Copy it now: it will not be shown again."</strong> " Terminus Hub keeps only a hash of it."</p>
+                    <p role="status" class="notice">
+                        {format!("Key \"{}\" created.", record.name)}
+                    </p>
+                    <p>
+                        <strong>"Copy it now: it will not be shown again."</strong>
+                        " Terminus Hub keeps only a hash of it."
+                    </p>
                     <div class="key-box">
-                        <code id="new-key" class="key">{secret.clone()}</code>
-                        <button type="button" class="secondary" data-copy="new-key" hidden=true>"Copy"</button>
+                        <code id="new-key" class="key">
+                            {secret.clone()}
+                        </code>
+                        <button type="button" class="secondary" data-copy="new-key" hidden=true>
+                            "Copy"
+                        </button>
                     </div>
-                    <p><a href=PATH>"Done"</a></p>
-                    <script src="/public/copy.js" defer=true></script>
+                    <p>
+                        <a href=PATH>"Done"</a>
+                    </p>
+                    <script src=paths::COPY_SCRIPT defer=true></script>
                 </SignedIn>
             }
         },
@@ -289,7 +359,7 @@ pub async fn confirm_delete_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let (member, admin) = signed::admin(&state, &session).await?;
-    let key = match key_flows::get(&state, &admin, &id).await {
+    let key = match key_flows::get(&state, &admin, &ApiKeyId::from_input(&id)).await {
         Ok(key) => key,
         Err(Stopped::Refused(_)) => return Ok(errors::not_found()),
         Err(Stopped::Broken(err)) => return Err(err.into()),
@@ -299,10 +369,18 @@ pub async fn confirm_delete_page(
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
                 <h1>"Delete API key"</h1>
-                <p>{format!("Delete \"{}\" ({}…)? Scripts using it will be refused from their very next request. This cannot be undone.", key.name, key.hint)}</p>
+                <p>
+                    {format!(
+                        "Delete \"{}\" ({}…)? Scripts using it will be refused from their very next request. This cannot be undone.",
+                        key.name,
+                        key.hint,
+                    )}
+                </p>
                 <form method="post" action=DeleteApiKey::PATH class="inline">
-                    <input type="hidden" name="id" value=key.id.clone()/>
-                    <button type="submit" class="danger">"Delete key"</button>
+                    <input type="hidden" name="id" value=key.id.clone() />
+                    <button type="submit" class="danger">
+                        "Delete key"
+                    </button>
                     " "
                     <a href=PATH>"Cancel"</a>
                 </form>

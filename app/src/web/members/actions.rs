@@ -2,6 +2,7 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::domain::ids::{InvitationId, UserId};
 use crate::paths;
 
 use crate::auth::{self, NewSession, SignInMethod};
@@ -10,7 +11,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
 use crate::flows::{Refusal, Stopped};
-use crate::session::{self, Flash, SsoPurpose};
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{Ctx, Next, DEAD_LINK};
 use crate::web::sso::actions::begin_sso;
 
@@ -79,16 +80,18 @@ pub async fn handle_invite(ctx: &Ctx, email: String, role: String) -> Next {
 pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Next {
     let actor = ctx.admin(MEMBERS).await?;
     let role = ctx.settle(picked_role(&role), MEMBERS).await?;
-    let changed = members::change_role(&ctx.state, &actor, &user_id, role).await;
+    let changed =
+        members::change_role(&ctx.state, &actor, &UserId::from_input(&user_id), role).await;
     ctx.settle(changed, MEMBERS).await?;
     ctx.notice("The role was changed.", MEMBERS).await
 }
 
 pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
     let actor = ctx.member().await?;
+    let user_id = UserId::from_input(&user_id);
     let removed = members::remove(&ctx.state, &actor, &user_id).await;
     ctx.settle(removed, MEMBERS).await?;
-    if user_id == actor.user_id() {
+    if user_id == *actor.user_id() {
         session::set_current_account(&ctx.session, None).await?;
         return ctx.notice("You left the account.", paths::ACCOUNTS).await;
     }
@@ -97,7 +100,7 @@ pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
 
 pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
     let actor = ctx.admin(MEMBERS).await?;
-    let resent = members::resend(&ctx.state, &actor, &id).await;
+    let resent = members::resend(&ctx.state, &actor, &InvitationId::from_input(&id)).await;
     ctx.settle(resent, MEMBERS).await?;
     ctx.notice("The invitation was sent again with a new link.", MEMBERS)
         .await
@@ -105,7 +108,7 @@ pub async fn handle_resend_invitation(ctx: &Ctx, id: String) -> Next {
 
 pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
     let actor = ctx.admin(MEMBERS).await?;
-    let revoked = members::revoke(&ctx.state, &actor, &id).await;
+    let revoked = members::revoke(&ctx.state, &actor, &InvitationId::from_input(&id)).await;
     ctx.settle(revoked, MEMBERS).await?;
     ctx.notice(
         "The invitation was revoked: its link no longer works.",
@@ -118,8 +121,7 @@ pub async fn handle_revoke_invitation(ctx: &Ctx, id: String) -> Next {
 /// with the password chosen here.
 pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
     let Some(token) = session::link_token(&ctx.session, TokenPurpose::Invite).await? else {
-        session::set_flash(&ctx.session, Flash::error(DEAD_LINK)).await?;
-        return Ok(paths::INVITE.into());
+        return ctx.error(DEAD_LINK, paths::INVITE).await;
     };
     let signed = ctx.signed().await?;
     let accepted = members::accept_invitation(&ctx.state, &token, signed.as_ref(), &password).await;

@@ -8,6 +8,7 @@ use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
 use crate::paths;
+use crate::web::sign_in::actions::SignOut;
 
 use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::{members, Stopped};
@@ -41,9 +42,13 @@ pub async fn invite_page(
         return Ok(render_page(StatusCode::OK, "Invitation", move || {
             view! {
                 <AuthCard title="Invitation">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p role="alert" class="alert">"This invitation link is invalid, has expired, was revoked or was already used. Ask the person who invited you for a new one."</p>
-                    <p><a href=paths::SIGN_IN>"Go to sign in"</a></p>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p role="alert" class="alert">
+                        "This invitation link is invalid, has expired, was revoked or was already used. Ask the person who invited you for a new one."
+                    </p>
+                    <p>
+                        <a href=paths::SIGN_IN>"Go to sign in"</a>
+                    </p>
                 </AuthCard>
             }
         }));
@@ -61,46 +66,81 @@ pub async fn invite_page(
         let body = match &signed_in {
             Some(user) if user.email() == inv.email.as_str() => view! {
                 <form method="post" action=AcceptInvitation::PATH>
-                    <button type="submit" class="primary">"Join account"</button>
+                    <button type="submit" class="primary">
+                        "Join account"
+                    </button>
                 </form>
             }
             .into_any(),
             Some(user) => view! {
-                <p role="alert" class="alert">{format!(
-                    "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
-                    inv.email, user.email()
-                )}</p>
-                <form method="post" action="/_fn/sign_out"><button type="submit" class="secondary">"Sign out"</button></form>
+                <p role="alert" class="alert">
+                    {format!(
+                        "This invitation is for {}, but you are signed in as {}. Sign out, then open the link again.",
+                        inv.email,
+                        user.email(),
+                    )}
+                </p>
+                <form method="post" action=SignOut::PATH>
+                    <button type="submit" class="secondary">
+                        "Sign out"
+                    </button>
+                </form>
             }
             .into_any(),
             None if through_sso => view! {
-                <p>{format!("{} signs in with your organization's single sign-on: continue with your identity provider to join.", inv.email)}</p>
+                <p>
+                    {format!(
+                        "{} signs in with your organization's single sign-on: continue with your identity provider to join.",
+                        inv.email,
+                    )}
+                </p>
                 <form method="post" action=AcceptInvitation::PATH>
-                    <button type="submit" class="primary">"Continue with single sign-on"</button>
+                    <button type="submit" class="primary">
+                        "Continue with single sign-on"
+                    </button>
                 </form>
             }
             .into_any(),
             None if has_user => view! {
                 <p>{format!("Sign in as {} to accept.", inv.email)}</p>
                 <form method="post" action=AcceptInvitation::PATH>
-                    <button type="submit" class="primary">"Sign in to accept"</button>
+                    <button type="submit" class="primary">
+                        "Sign in to accept"
+                    </button>
                 </form>
             }
             .into_any(),
             None => view! {
                 <form method="post" action=AcceptInvitation::PATH novalidate=true>
-                    <Field label="Email" name="email" kind="email" autocomplete="username" value=Some(inv.email.to_string()) readonly=true/>
-                    <Field label="Choose a password" name="password" kind="password" autocomplete="new-password"
-                        error=flash.field("password") autofocus=true
-                        hint=Some("At least 8 characters. A few unrelated words make a strong password.")/>
-                    <button type="submit" class="primary">"Join account"</button>
+                    <Field
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="username"
+                        value=Some(inv.email.to_string())
+                        readonly=true
+                    />
+                    <Field
+                        label="Choose a password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        error=flash.field("password")
+                        autofocus=true
+                        hint=Some(
+                            "At least 8 characters. A few unrelated words make a strong password.",
+                        )
+                    />
+                    <button type="submit" class="primary">
+                        "Join account"
+                    </button>
                 </form>
             }
             .into_any(),
         };
         view! {
             <AuthCard title="You are invited">
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>{intro}</p>
                 {body}
             </AuthCard>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
+use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::domain::paging::PageRequest;
@@ -28,7 +29,7 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
     let invitations = members::invitations(&state, &admin, &everything)
         .await?
         .items;
-    let me = member.user_id().to_owned();
+    let me = member.user_id().clone();
     let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Members", move || {
@@ -45,26 +46,43 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                         {if assignable.len() > 1 {
                             view! {
                                 <form method="post" action=ChangeMemberRole::PATH class="inline">
-                                    <input type="hidden" name="user_id" value=m.user_id.clone()/>
-                                    <label class="visually-hidden" for=label_for>{format!("Role of {}", m.email)}</label>
+                                    <input type="hidden" name="user_id" value=m.user_id.clone() />
+                                    <label class="visually-hidden" for=label_for>
+                                        {format!("Role of {}", m.email)}
+                                    </label>
                                     <select id=select_id name="role">
-                                        {assignable.iter().map(|r| view! {
-                                            <option value=r.as_str() selected=*r == current>{r.as_str()}</option>
-                                        }).collect_view()}
+                                        {assignable
+                                            .iter()
+                                            .map(|r| {
+                                                view! {
+                                                    <option value=r.as_str() selected=*r == current>
+                                                        {r.as_str()}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()}
                                     </select>
-                                    <button type="submit" class="secondary small">"Change"</button>
+                                    <button type="submit" class="secondary small">
+                                        "Change"
+                                    </button>
                                 </form>
-                            }.into_any()
+                            }
+                                .into_any()
                         } else {
                             view! { <span>{current.as_str()}</span> }.into_any()
                         }}
                     </td>
                     <td>{human_time(m.since)}</td>
-                    <td>{removable.then(|| view! {
-                        <a class="danger-link" href=paths::member_removal(&m.user_id)>
-                            {if m.user_id == me { "Leave" } else { "Remove" }}
-                        </a>
-                    })}</td>
+                    <td>
+                        {removable
+                            .then(|| {
+                                view! {
+                                    <a class="danger-link" href=paths::member_removal(&m.user_id)>
+                                        {if m.user_id == me { "Leave" } else { "Remove" }}
+                                    </a>
+                                }
+                            })}
+                    </td>
                 </tr>
             }
         }).collect_view();
@@ -78,12 +96,16 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                         <td>{human_time(i.expires_at)}</td>
                         <td>
                             <form method="post" action=ResendInvitation::PATH class="inline">
-                                <input type="hidden" name="id" value=i.id.clone()/>
-                                <button type="submit" class="link">"Resend"</button>
+                                <input type="hidden" name="id" value=i.id.clone() />
+                                <button type="submit" class="link">
+                                    "Resend"
+                                </button>
                             </form>
                             <form method="post" action=RevokeInvitation::PATH class="inline">
-                                <input type="hidden" name="id" value=i.id.clone()/>
-                                <button type="submit" class="link danger-link">"Revoke"</button>
+                                <input type="hidden" name="id" value=i.id.clone() />
+                                <button type="submit" class="link danger-link">
+                                    "Revoke"
+                                </button>
                             </form>
                         </td>
                     </tr>
@@ -94,33 +116,72 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
         let has_pending = !invitations.is_empty();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Members"</h1>
                 <table class="members">
-                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Member since"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Email"</th>
+                            <th scope="col">"Role"</th>
+                            <th scope="col">"Member since"</th>
+                            <th scope="col">
+                                <span class="visually-hidden">"Actions"</span>
+                            </th>
+                        </tr>
+                    </thead>
                     <tbody>{rows}</tbody>
                 </table>
                 <h2>"Invite someone"</h2>
                 <form method="post" action=InviteMember::PATH class="stack" novalidate=true>
-                    <Field label="Email" name="email" kind="email" autocomplete="off"
-                        value=flash.value_of("email") error=flash.field("email")/>
+                    <Field
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="off"
+                        value=flash.value_of("email")
+                        error=flash.field("email")
+                    />
                     <div class="field">
                         <label for="field-role">"Role"</label>
                         <select id="field-role" name="role">
-                            {invite_roles.iter().map(|r| view! { <option value=r.as_str() selected=Some(r) == invite_roles.first()>{r.as_str()}</option> }).collect_view()}
+                            {invite_roles
+                                .iter()
+                                .map(|r| {
+                                    view! {
+                                        <option
+                                            value=r.as_str()
+                                            selected=Some(r) == invite_roles.first()
+                                        >
+                                            {r.as_str()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
                         </select>
                         {flash.field("role").map(|e| view! { <p class="field-error">{e}</p> })}
                     </div>
-                    <button type="submit" class="primary">"Send invitation"</button>
+                    <button type="submit" class="primary">
+                        "Send invitation"
+                    </button>
                 </form>
                 <h2>"Pending invitations"</h2>
                 {if has_pending {
                     view! {
                         <table class="invitations">
-                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Email"</th>
+                                    <th scope="col">"Role"</th>
+                                    <th scope="col">"Expires"</th>
+                                    <th scope="col">
+                                        <span class="visually-hidden">"Actions"</span>
+                                    </th>
+                                </tr>
+                            </thead>
                             <tbody>{pending}</tbody>
                         </table>
-                    }.into_any()
+                    }
+                        .into_any()
                 } else {
                     view! { <p class="empty">"No pending invitations."</p> }.into_any()
                 }}
@@ -135,7 +196,8 @@ pub async fn confirm_remove_page(
     Path(user_id): Path<String>,
 ) -> PageResult {
     let member = signed::member(&state, &session).await?;
-    let leaving = user_id == member.user_id();
+    let user_id = UserId::from_input(&user_id);
+    let leaving = user_id == *member.user_id();
     let target = members::removal_target(&state, &member.member, &user_id).await?;
     let chrome = member.chrome();
     let question = if leaving {
@@ -155,8 +217,10 @@ pub async fn confirm_remove_page(
                 <h1>{if leaving { "Leave account" } else { "Remove member" }}</h1>
                 <p>{question.clone()}</p>
                 <form method="post" action=RemoveMember::PATH class="inline">
-                    <input type="hidden" name="user_id" value=target.user_id.clone()/>
-                    <button type="submit" class="danger">{if leaving { "Leave account" } else { "Remove member" }}</button>
+                    <input type="hidden" name="user_id" value=target.user_id.clone() />
+                    <button type="submit" class="danger">
+                        {if leaving { "Leave account" } else { "Remove member" }}
+                    </button>
                     " "
                     <a href=paths::MEMBERS>"Cancel"</a>
                 </form>
@@ -172,14 +236,14 @@ pub async fn activity_page(State(state): State<AppState>, session: Session) -> P
         .await?
         .items;
     let chrome = member.chrome();
-    let who = move |id: &Option<String>| {
+    let who = move |id: &Option<UserId>| {
         id.as_ref()
             .map(|id| {
                 people
                     .iter()
-                    .find(|p| &p.user_id == id)
+                    .find(|p| p.user_id == id)
                     .map(|p| p.email.clone())
-                    .unwrap_or_else(|| id.clone())
+                    .unwrap_or_else(|| id.to_string())
             })
             .unwrap_or_else(|| "system".into())
     };
@@ -199,16 +263,30 @@ pub async fn activity_page(State(state): State<AppState>, session: Session) -> P
             <SignedIn chrome=chrome.clone() current=paths::ACTIVITY>
                 <h1>"Activity"</h1>
                 <table class="activity">
-                    <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Details"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Who"</th>
+                            <th scope="col">"What"</th>
+                            <th scope="col">"Details"</th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        {rows.iter().map(|(when, who, what, detail)| view! {
-                            <tr>
-                                <td>{when.clone()}</td>
-                                <td>{who.clone()}</td>
-                                <td><code>{what.clone()}</code></td>
-                                <td>{detail.clone()}</td>
-                            </tr>
-                        }).collect_view()}
+                        {rows
+                            .iter()
+                            .map(|(when, who, what, detail)| {
+                                view! {
+                                    <tr>
+                                        <td>{when.clone()}</td>
+                                        <td>{who.clone()}</td>
+                                        <td>
+                                            <code>{what.clone()}</code>
+                                        </td>
+                                        <td>{detail.clone()}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
                     </tbody>
                 </table>
             </SignedIn>

@@ -62,9 +62,13 @@ fn dead_link(
     render_page(StatusCode::OK, title, move || {
         view! {
             <AuthCard title=title>
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                <p role="alert" class="alert">"This link is invalid, has expired or was already used."</p>
-                <p><a href=retry>{retry_label}</a></p>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                <p role="alert" class="alert">
+                    "This link is invalid, has expired or was already used."
+                </p>
+                <p>
+                    <a href=retry>{retry_label}</a>
+                </p>
             </AuthCard>
         }
     })
@@ -101,15 +105,35 @@ pub async fn confirm_page(
         move || {
             view! {
                 <AuthCard title="Choose your password">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"You are creating the account for " <strong>{email.clone()}</strong> ". Choose the password you will sign in with."</p>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p>
+                        "You are creating the account for " <strong>{email.clone()}</strong>
+                        ". Choose the password you will sign in with."
+                    </p>
                     <form method="post" action=ConfirmEmail::PATH novalidate=true>
                         // For password managers: the account the new password belongs to.
-                        <input type="email" id="username" autocomplete="username" value=email.clone() hidden=true readonly=true/>
-                        <Field label="Password" name="password" kind="password" autocomplete="new-password"
-                            error=flash.field("password") autofocus=true
-                            hint=Some("8 to 128 characters, no other rules; common or easily guessed passwords are refused. A few unrelated words make a strong password.")/>
-                        <button type="submit" class="primary">"Create account"</button>
+                        <input
+                            type="email"
+                            id="username"
+                            autocomplete="username"
+                            value=email.clone()
+                            hidden=true
+                            readonly=true
+                        />
+                        <Field
+                            label="Password"
+                            name="password"
+                            kind="password"
+                            autocomplete="new-password"
+                            error=flash.field("password")
+                            autofocus=true
+                            hint=Some(
+                                "8 to 128 characters, no other rules; common or easily guessed passwords are refused. A few unrelated words make a strong password.",
+                            )
+                        />
+                        <button type="submit" class="primary">
+                            "Create account"
+                        </button>
                     </form>
                 </AuthCard>
             }
@@ -138,10 +162,14 @@ pub async fn unlock_page(
         move || {
             view! {
                 <AuthCard title="Unlock your account">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"Your account was locked after too many failed sign-in attempts. Press the button to unlock it now."</p>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p>
+                        "Your account was locked after too many failed sign-in attempts. Press the button to unlock it now."
+                    </p>
                     <form method="post" action=UnlockAccount::PATH>
-                        <button type="submit" class="primary">"Unlock account"</button>
+                        <button type="submit" class="primary">
+                            "Unlock account"
+                        </button>
                     </form>
                 </AuthCard>
             }
@@ -169,12 +197,22 @@ pub async fn reset_page(
         move || {
             view! {
                 <AuthCard title="Choose a new password">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <form method="post" action=ResetPassword::PATH novalidate=true>
-                        <Field label="New password" name="password" kind="password" autocomplete="new-password"
-                            error=flash.field("password") autofocus=true
-                            hint=Some("At least 8 characters. A few unrelated words make a strong password.")/>
-                        <button type="submit" class="primary">"Change password"</button>
+                        <Field
+                            label="New password"
+                            name="password"
+                            kind="password"
+                            autocomplete="new-password"
+                            error=flash.field("password")
+                            autofocus=true
+                            hint=Some(
+                                "At least 8 characters. A few unrelated words make a strong password.",
+                            )
+                        />
+                        <button type="submit" class="primary">
+                            "Change password"
+                        </button>
                     </form>
                     <p class="muted">"Changing your password signs you out everywhere else."</p>
                 </AuthCard>

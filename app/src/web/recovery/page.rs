@@ -19,14 +19,27 @@ pub async fn forgot_page(session: Session) -> PageResult {
         move || {
             view! {
                 <AuthCard title="Reset your password">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"Enter the email address of your account and we will send you a link to choose a new password."</p>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p>
+                        "Enter the email address of your account and we will send you a link to choose a new password."
+                    </p>
                     <form method="post" action=ForgotPassword::PATH novalidate=true>
-                        <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
-                        <button type="submit" class="primary">"Send reset link"</button>
+                        <Field
+                            label="Email"
+                            name="email"
+                            kind="email"
+                            autocomplete="username"
+                            value=flash.value_of("email").or(remembered.clone())
+                            error=flash.field("email")
+                            autofocus=true
+                        />
+                        <button type="submit" class="primary">
+                            "Send reset link"
+                        </button>
                     </form>
-                    <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                    <p class="switch">
+                        <a href=paths::SIGN_IN>"Back to sign in"</a>
+                    </p>
                 </AuthCard>
             }
         },
@@ -39,10 +52,16 @@ pub async fn forgot_sent_page(session: Session) -> PageResult {
         view! {
             <AuthCard title="Check your email">
                 <p role="status" class="notice">
-                    {format!("If an account exists for {email}, we sent a link to reset its password.")}
+                    {format!(
+                        "If an account exists for {email}, we sent a link to reset its password.",
+                    )}
                 </p>
-                <p class="muted">"The link works for 1 hour. Nothing arrived? Check your spam folder or try again in a minute."</p>
-                <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                <p class="muted">
+                    "The link works for 1 hour. Nothing arrived? Check your spam folder or try again in a minute."
+                </p>
+                <p class="switch">
+                    <a href=paths::SIGN_IN>"Back to sign in"</a>
+                </p>
             </AuthCard>
         }
     }))

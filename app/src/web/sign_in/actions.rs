@@ -3,6 +3,7 @@
 use axum::Extension;
 use leptos::prelude::*;
 
+use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::auth::{self, NewSession, SignInMethod};
@@ -96,7 +97,7 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
 
 /// Starts a password session for a user whose password was just checked (or chosen), and
 /// answers the page to go to.
-pub async fn start_password_session(ctx: &Ctx, user_id: String, session_epoch: i64) -> Next {
+pub async fn start_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64) -> Next {
     let new = NewSession {
         user_id,
         epoch: session_epoch,

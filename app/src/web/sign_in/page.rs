@@ -32,17 +32,30 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
     Ok(render_page(StatusCode::OK, "Sign in", move || {
         view! {
             <AuthCard title="Sign in">
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <form method="post" action=SignInEmail::PATH novalidate=true>
-                    <Field label="Email" name="email" kind="email" autocomplete="username"
-                        value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
-                    <button type="submit" class="primary">"Continue"</button>
+                    <Field
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="username"
+                        value=flash.value_of("email").or(remembered.clone())
+                        error=flash.field("email")
+                        autofocus=true
+                    />
+                    <button type="submit" class="primary">
+                        "Continue"
+                    </button>
                 </form>
                 <p class="links">
                     <a href=paths::FORGOT>"Forgot your password?"</a>
                 </p>
-                <p class="switch">"New to Terminus Hub? " <a href=paths::SIGN_UP>"Create an account"</a></p>
-                <p class="muted"><a href=paths::SIGN_IN_DIRECT>"Owner or admin? Sign in with your password"</a></p>
+                <p class="switch">
+                    "New to Terminus Hub? " <a href=paths::SIGN_UP>"Create an account"</a>
+                </p>
+                <p class="muted">
+                    <a href=paths::SIGN_IN_DIRECT>"Owner or admin? Sign in with your password"</a>
+                </p>
             </AuthCard>
         }
     }))
@@ -66,23 +79,50 @@ pub async fn password_step(State(state): State<AppState>, session: Session) -> P
     Ok(render_page(StatusCode::OK, "Sign in", move || {
         view! {
             <AuthCard title="Sign in">
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                {offers_sso.then(|| view! {
-                    <form method="post" action=StartSso::PATH>
-                        <button type="submit" class="secondary">"Continue with SSO"</button>
-                    </form>
-                    <p class="muted">"or use your password:"</p>
-                })}
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                {offers_sso
+                    .then(|| {
+                        view! {
+                            <form method="post" action=StartSso::PATH>
+                                <button type="submit" class="secondary">
+                                    "Continue with SSO"
+                                </button>
+                            </form>
+                            <p class="muted">"or use your password:"</p>
+                        }
+                    })}
                 <form method="post" action=SignInPassword::PATH novalidate=true>
-                    <Field label="Email" name="email" kind="email" autocomplete="username"
-                        value=Some(email.clone()) readonly=true/>
-                    <p class="change"><a href=paths::SIGN_IN>"Use a different email"</a></p>
-                    <Field label="Password" name="password" kind="password" autocomplete="current-password"
-                        error=flash.field("password") autofocus=true/>
-                    <button type="submit" class="primary">"Sign in"</button>
+                    <Field
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="username"
+                        value=Some(email.clone())
+                        readonly=true
+                    />
+                    <p class="change">
+                        <a href=paths::SIGN_IN>"Use a different email"</a>
+                    </p>
+                    <Field
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="current-password"
+                        error=flash.field("password")
+                        autofocus=true
+                    />
+                    <button type="submit" class="primary">
+                        "Sign in"
+                    </button>
                 </form>
-                <p class="links"><a href=paths::FORGOT>"Forgot your password?"</a></p>
-                <p class="links"><a href=paths::RESEND_CONFIRMATION>"Signed up but never confirmed? Resend the confirmation email"</a></p>
+                <p class="links">
+                    <a href=paths::FORGOT>"Forgot your password?"</a>
+                </p>
+                <p class="links">
+                    <a href=paths::RESEND_CONFIRMATION>
+                        "Signed up but never confirmed? Resend the confirmation email"
+                    </a>
+                </p>
             </AuthCard>
         }
     }))
@@ -103,16 +143,35 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
         move || {
             view! {
                 <AuthCard title="Sign in with your password">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <form method="post" action=SignInPassword::PATH novalidate=true>
-                        <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=remembered.clone() autofocus=true/>
-                        <Field label="Password" name="password" kind="password" autocomplete="current-password"
-                            error=flash.field("password")/>
-                        <button type="submit" class="primary">"Sign in"</button>
+                        <Field
+                            label="Email"
+                            name="email"
+                            kind="email"
+                            autocomplete="username"
+                            value=remembered.clone()
+                            autofocus=true
+                        />
+                        <Field
+                            label="Password"
+                            name="password"
+                            kind="password"
+                            autocomplete="current-password"
+                            error=flash.field("password")
+                        />
+                        <button type="submit" class="primary">
+                            "Sign in"
+                        </button>
                     </form>
-                    <p class="links"><a href=paths::RESEND_CONFIRMATION>"Signed up but never confirmed? Resend the confirmation email"</a></p>
-                    <p class="links"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                    <p class="links">
+                        <a href=paths::RESEND_CONFIRMATION>
+                            "Signed up but never confirmed? Resend the confirmation email"
+                        </a>
+                    </p>
+                    <p class="links">
+                        <a href=paths::SIGN_IN>"Back to sign in"</a>
+                    </p>
                 </AuthCard>
             }
         },

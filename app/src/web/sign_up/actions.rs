@@ -10,7 +10,7 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sign_up::{self as sign_up_flow, Confirmed};
 use crate::flows::{Refusal, Stopped};
-use crate::session::{self, Flash};
+use crate::session;
 use crate::web::forms::{kept, refused, Ctx, Next};
 use crate::web::sign_in::actions::start_password_session;
 
@@ -86,9 +86,9 @@ pub async fn handle_resend(ctx: &Ctx, typed: String) -> Next {
 /// page: creates the account and signs its owner in.
 pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
     let Some(hash) = session::link_token(&ctx.session, TokenPurpose::Confirm).await? else {
-        let flash = Flash::error(sign_up_flow::DEAD_CONFIRMATION);
-        session::set_flash(&ctx.session, flash).await?;
-        return Ok(paths::CONFIRM.into());
+        return ctx
+            .error(sign_up_flow::DEAD_CONFIRMATION, paths::CONFIRM)
+            .await;
     };
     let confirmed = match sign_up_flow::confirm(&ctx.state, &hash, &password).await {
         Ok(confirmed) => confirmed,

@@ -26,8 +26,12 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
             move || {
                 view! {
                     <AuthCard title="Sign-up is by invitation only">
-                        <p class="notice" role="status">{crate::flows::sign_up::CLOSED_MESSAGE}</p>
-                        <p class="switch">"Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a></p>
+                        <p class="notice" role="status">
+                            {crate::flows::sign_up::CLOSED_MESSAGE}
+                        </p>
+                        <p class="switch">
+                            "Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a>
+                        </p>
                     </AuthCard>
                 }
             },
@@ -39,14 +43,27 @@ pub async fn sign_up_page(State(state): State<AppState>, session: Session) -> Pa
         move || {
             view! {
                 <AuthCard title="Create your account">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <form method="post" action=SignUp::PATH novalidate=true>
-                        <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=flash.value_of("email") error=flash.field("email") autofocus=true
-                            hint=Some("We will email you a link. You choose your password on the page it opens.")/>
-                        <button type="submit" class="primary">"Continue"</button>
+                        <Field
+                            label="Email"
+                            name="email"
+                            kind="email"
+                            autocomplete="username"
+                            value=flash.value_of("email")
+                            error=flash.field("email")
+                            autofocus=true
+                            hint=Some(
+                                "We will email you a link. You choose your password on the page it opens.",
+                            )
+                        />
+                        <button type="submit" class="primary">
+                            "Continue"
+                        </button>
                     </form>
-                    <p class="switch">"Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a></p>
+                    <p class="switch">
+                        "Already have an account? " <a href=paths::SIGN_IN>"Sign in"</a>
+                    </p>
                 </AuthCard>
             }
         },
@@ -58,18 +75,33 @@ pub async fn check_email_page(session: Session) -> PageResult {
     let email = session::pending_email(&session).await?;
     Ok(render_page(StatusCode::OK, "Check your email", move || {
         let sent_to = match email.clone() {
-            Some(e) => view! { <p>"We sent a link to " <strong>{e}</strong> ". Open it to confirm your email address and choose your password."</p> }.into_any(),
-            None => view! { <p>"We sent you a link. Open it to confirm your email address and choose your password."</p> }.into_any(),
+            Some(e) => view! {
+                <p>
+                    "We sent a link to " <strong>{e}</strong>
+                    ". Open it to confirm your email address and choose your password."
+                </p>
+            }.into_any(),
+            None => view! {
+                <p>
+                    "We sent you a link. Open it to confirm your email address and choose your password."
+                </p>
+            }.into_any(),
         };
         view! {
             <AuthCard title="Check your email">
-                <Messages notice=flash.notice.clone() error=flash.error.clone()/>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 {sent_to}
-                <p class="muted">"The link works for 24 hours. Nothing arrived? Check your spam folder, or ask for another email."</p>
+                <p class="muted">
+                    "The link works for 24 hours. Nothing arrived? Check your spam folder, or ask for another email."
+                </p>
                 <form method="post" action=ResendConfirmation::PATH>
-                    <button type="submit" class="secondary">"Resend email"</button>
+                    <button type="submit" class="secondary">
+                        "Resend email"
+                    </button>
                 </form>
-                <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                <p class="switch">
+                    <a href=paths::SIGN_IN>"Back to sign in"</a>
+                </p>
             </AuthCard>
         }
     }))
@@ -86,14 +118,27 @@ pub async fn resend_page(session: Session) -> PageResult {
         move || {
             view! {
                 <AuthCard title="Resend the confirmation email">
-                    <Messages notice=flash.notice.clone() error=flash.error.clone()/>
-                    <p>"Enter the address you signed up with. If it is waiting to be confirmed, we will send it a new link (earlier links stop working)."</p>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p>
+                        "Enter the address you signed up with. If it is waiting to be confirmed, we will send it a new link (earlier links stop working)."
+                    </p>
                     <form method="post" action=ResendConfirmation::PATH novalidate=true>
-                        <Field label="Email" name="email" kind="email" autocomplete="username"
-                            value=flash.value_of("email").or(remembered.clone()) error=flash.field("email") autofocus=true/>
-                        <button type="submit" class="primary">"Send a new link"</button>
+                        <Field
+                            label="Email"
+                            name="email"
+                            kind="email"
+                            autocomplete="username"
+                            value=flash.value_of("email").or(remembered.clone())
+                            error=flash.field("email")
+                            autofocus=true
+                        />
+                        <button type="submit" class="primary">
+                            "Send a new link"
+                        </button>
                     </form>
-                    <p class="switch"><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                    <p class="switch">
+                        <a href=paths::SIGN_IN>"Back to sign in"</a>
+                    </p>
                 </AuthCard>
             }
         },

@@ -2,13 +2,14 @@
 //! keeps the outcome in the session (a flash) and answers 303 to the next page.
 use leptos::prelude::*;
 
+use crate::domain::ids::ConnectionId;
 use crate::paths;
 
 use crate::domain::secret::Secret;
 use crate::domain::sso::SsoConnection;
 use crate::flows::sso::Enforcement;
 use crate::flows::{sso, sso_login};
-use crate::session::{self, Flash, SsoPurpose};
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{Ctx, Next};
 
 #[server(prefix = "/_fn", endpoint = "create_sso_connection")]
@@ -104,9 +105,8 @@ pub async fn begin_sso(
         }
         Err(err) => {
             tracing::warn!(error = %err, issuer = %connection.issuer, "could not start SSO");
-            let flash = Flash::error(sso_login::SsoFailure::Unreachable.message());
-            session::set_flash(&ctx.session, flash).await?;
-            Ok(back.to_owned())
+            ctx.error(sso_login::SsoFailure::Unreachable.message(), back)
+                .await
         }
     }
 }
@@ -149,7 +149,8 @@ pub async fn handle_create_sso(ctx: &Ctx, form: SsoForm, secret: Secret) -> Next
 /// Enforces (after the confirmation page) or stops enforcing a connection.
 pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> Next {
     let owner = ctx.owner(SSO).await?;
-    let changed = sso::set_enforced(&ctx.state, &owner, &id, enforced).await;
+    let changed =
+        sso::set_enforced(&ctx.state, &owner, &ConnectionId::from_input(&id), enforced).await;
     let message = match ctx.settle(changed, SSO).await? {
         Enforcement::Enforced { sessions_ended } => format!(
             "Single sign-on is now enforced for these domains. {sessions_ended} password session(s) of affected people were ended."
@@ -164,7 +165,13 @@ pub async fn handle_set_sso_enforced(ctx: &Ctx, id: String, enforced: bool) -> N
 /// Turns "create users on first sign-in" on or off for a connection.
 pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bool) -> Next {
     let owner = ctx.owner(SSO).await?;
-    let changed = sso::set_create_users(&ctx.state, &owner, &id, create_users).await;
+    let changed = sso::set_create_users(
+        &ctx.state,
+        &owner,
+        &ConnectionId::from_input(&id),
+        create_users,
+    )
+    .await;
     ctx.settle(changed, SSO).await?;
     let message = if create_users {
         "The connection now creates users at their first sign-in: anyone your provider signs in on its domains becomes a member of this account."
@@ -177,7 +184,7 @@ pub async fn handle_set_sso_create_users(ctx: &Ctx, id: String, create_users: bo
 /// Starts an owner's test sign-in through a connection.
 pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
     let owner = ctx.owner(SSO).await?;
-    let found = sso::connection(&ctx.state, &owner, &id).await;
+    let found = sso::connection(&ctx.state, &owner, &ConnectionId::from_input(&id)).await;
     let connection = ctx.settle(found, SSO).await?;
     let purpose = SsoPurpose::Test {
         owner_user_id: owner.user_id().to_owned(),
@@ -188,7 +195,7 @@ pub async fn handle_start_sso_test(ctx: &Ctx, id: String) -> Next {
 /// Fetches the provider's discovery document and says plainly what is wrong, if anything.
 pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
     let owner = ctx.owner(SSO).await?;
-    let tested = sso::test_connection(&ctx.state, &owner, &id).await;
+    let tested = sso::test_connection(&ctx.state, &owner, &ConnectionId::from_input(&id)).await;
     let endpoint = ctx.settle(tested, SSO).await?;
     let message = format!(
         "The provider answers: discovery and signing keys found, sign-in goes to {endpoint}."
@@ -198,8 +205,11 @@ pub async fn handle_test_sso(ctx: &Ctx, id: String) -> Next {
 
 pub async fn handle_delete_sso(ctx: &Ctx, id: String) -> Next {
     let owner = ctx.owner(SSO).await?;
-    ctx.settle(sso::delete(&ctx.state, &owner, &id).await, SSO)
-        .await?;
+    ctx.settle(
+        sso::delete(&ctx.state, &owner, &ConnectionId::from_input(&id)).await,
+        SSO,
+    )
+    .await?;
     ctx.notice(
         "The connection was deleted: its domains no longer use single sign-on.",
         SSO,

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::auth::{self, NewSession, SignInMethod};
@@ -38,9 +39,15 @@ fn failure_page(failure: impl Into<Refusal>, provider_error: Option<String>) -> 
     render_page(status, "Single sign-on", move || {
         view! {
             <AuthCard title="Single sign-on">
-                <p role="alert" class="alert">{message.clone()}</p>
-                {provider_error.clone().map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
-                <p><a href=paths::SIGN_IN>"Back to sign in"</a></p>
+                <p role="alert" class="alert">
+                    {message.clone()}
+                </p>
+                {provider_error
+                    .clone()
+                    .map(|e| view! { <p class="muted">{format!("The provider said: {e}")}</p> })}
+                <p>
+                    <a href=paths::SIGN_IN>"Back to sign in"</a>
+                </p>
             </AuthCard>
         }
     })
@@ -141,7 +148,7 @@ async fn sign_in(
 async fn test(
     state: &AppState,
     session: &Session,
-    owner_user_id: &str,
+    owner_user_id: &UserId,
     cb: Callback<'_>,
 ) -> PageResult {
     let owner = match signed::member(state, session).await {
