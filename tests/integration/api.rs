@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use app::domain::clock::Clock as _;
+use app::domain::ids::ApiKeyId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -985,7 +986,10 @@ async fn keys_page_creates_shows_once_and_deletes() {
     assert_eq!(keys["data"].as_array().unwrap().len(), 1);
     let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     let confirm = app
-        .page(&owner.browser, &paths::api_key_deletion(&id))
+        .page(
+            &owner.browser,
+            &paths::api_key_deletion(&ApiKeyId::from_stored(id.as_str())),
+        )
         .await;
     assert!(confirm.contains("cannot be undone"));
     let res = app

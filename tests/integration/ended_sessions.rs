@@ -22,7 +22,7 @@ async fn signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
 }
 
 async fn user_id(app: &TestApp, email: &str) -> String {
-    app.world.existing_user(email).await.id
+    app.world.existing_user(email).await.id.into_string()
 }
 
 /// Ends the session that confirming `email` started (the confirming browser is signed in),
@@ -104,7 +104,7 @@ async fn a_request_in_flight_during_a_password_reset_does_not_bring_the_session_
     );
     let mail = wait_for_mail(&email, 2).await.pop().unwrap();
     let res = other
-        .get(mail.link(&with_token(paths::RESET)))
+        .get(mail.link(&paths::with_token(paths::RESET, "")))
         .send()
         .await
         .unwrap();
@@ -172,7 +172,7 @@ async fn a_request_in_flight_during_removal_from_the_account_does_not_bring_the_
         .into_iter()
         .find(|m| m.subject.starts_with("You are invited"))
         .unwrap()
-        .link(&with_token(paths::INVITE));
+        .link(&paths::with_token(paths::INVITE, ""));
     let (client, cookie) = signed_in(&app, &eve).await;
     assert_redirect(&client.get(&link).send().await.unwrap(), paths::INVITE);
     assert_redirect(

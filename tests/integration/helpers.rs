@@ -494,7 +494,11 @@ impl TestApp {
         self.sign_up(&client, email).await;
         let mail = wait_for_mail(email, 1).await.remove(0);
         let res = self
-            .confirm_with(&client, &mail.link(&with_token(paths::CONFIRM)), PASSWORD)
+            .confirm_with(
+                &client,
+                &mail.link(&paths::with_token(paths::CONFIRM, "")),
+                PASSWORD,
+            )
             .await;
         assert_redirect(&res, paths::HOME);
     }
@@ -1077,9 +1081,4 @@ pub mod fns {
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
     pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;
     pub const VERIFY_DOMAIN: &str = <web::domains::VerifyDomain as ServerFn>::PATH;
-}
-
-/// The address an emailed or printed link of `page` starts with: `page?token=`.
-pub fn with_token(page: &str) -> String {
-    format!("{page}?token=")
 }

@@ -41,7 +41,7 @@ async fn ten_concurrent_wrong_attempts_lock_even_the_right_password_out() {
         .filter(|m| m.subject == "Your account has been locked")
         .collect();
     assert_eq!(unlock.len(), 1);
-    let link = unlock[0].link(&with_token(paths::UNLOCK));
+    let link = unlock[0].link(&paths::with_token(paths::UNLOCK, ""));
     let res = app
         .follow_link(&client, &link, paths::UNLOCK, fns::UNLOCK_ACCOUNT)
         .await;

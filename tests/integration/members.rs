@@ -1,4 +1,5 @@
 //! Members, invitations and people in several accounts.
+use app::domain::ids::UserId;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -27,7 +28,7 @@ async fn invitation_link(email: &str, count: usize) -> String {
         .rev()
         .find(|m| m.subject == "You are invited to an account on Terminus Hub")
         .expect("an invitation");
-    mail.link(&with_token(paths::INVITE))
+    mail.link(&paths::with_token(paths::INVITE, ""))
 }
 
 /// Opens the link in `client`: the token moves into the session, the page shows the offer.
@@ -152,7 +153,7 @@ async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
             .filter(|m| m.account_name.starts_with(prefix))
             .collect();
         assert_eq!(found.len(), 1, "{bobs:?}");
-        found[0].account_id.clone()
+        found[0].account_id.as_str().to_owned()
     };
     let alpha_id = account_named("alpha-");
     let bob_id = account_named("bob-");
@@ -308,7 +309,10 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .contains("always keeps at least one owner"));
     // Leaving goes through a confirmation page first.
     let leave = app
-        .page(&owner.browser, &paths::member_removal(&owner_id))
+        .page(
+            &owner.browser,
+            &paths::member_removal(&UserId::from_stored(owner_id.as_str())),
+        )
         .await;
     assert!(leave.contains("Leave account") && leave.contains("action=\"/_fn/remove_member\""));
     app.post(
@@ -502,7 +506,10 @@ async fn another_account_gets_its_own_main_workspace() {
     let founder = members[0]["email"].as_str().unwrap();
     let mut mains = 0;
     for membership in app.world.memberships(founder).await {
-        let names = app.world.workspace_names(&membership.account_id).await;
+        let names = app
+            .world
+            .workspace_names(membership.account_id.as_str())
+            .await;
         mains += names.iter().filter(|n| *n == "Main").count();
     }
     assert_eq!(mains, 2);

@@ -121,7 +121,7 @@ async fn metrics_are_scraped_after_real_traffic_without_personal_data() {
     let link = wait_for_mail(&email, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     assert_redirect(&client.get(&link).send().await.unwrap(), paths::CONFIRM);
     assert_redirect(
         &server

@@ -295,7 +295,7 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let email = unique_email("operator");
     let ran = admin(&["admin", "user", "create", &email]);
     assert!(ran.ok, "{}", ran.stderr);
-    let link = link_in(&ran.stdout, &with_token(paths::RESET));
+    let link = link_in(&ran.stdout, &paths::with_token(paths::RESET, ""));
     assert!(link.starts_with(public), "links use the public URL: {link}");
     let account_id = ran
         .stdout
@@ -373,7 +373,10 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let reset = browser();
     assert_redirect(
         &reset
-            .get(here(&link_in(&ran.stdout, &with_token(paths::RESET))))
+            .get(here(&link_in(
+                &ran.stdout,
+                &paths::with_token(paths::RESET, ""),
+            )))
             .send()
             .await
             .unwrap(),
@@ -647,7 +650,7 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let owner = browser();
     assert_redirect(
         &owner
-            .get(link_in(&ran.stdout, &with_token(paths::RESET)))
+            .get(link_in(&ran.stdout, &paths::with_token(paths::RESET, "")))
             .send()
             .await
             .unwrap(),
@@ -711,7 +714,7 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     assert!(ran.ok, "{}", ran.stderr);
     assert!(!ran.stdout.contains(&stranger), "{}", ran.stdout);
     assert!(!ran.stdout.contains("phish.example"), "{}", ran.stdout);
-    let invite = link_in(&ran.stdout, &with_token(paths::INVITE));
+    let invite = link_in(&ran.stdout, &paths::with_token(paths::INVITE, ""));
     let newcomer = browser();
     assert_redirect(&newcomer.get(&invite).send().await.unwrap(), paths::INVITE);
     assert_redirect(

@@ -39,7 +39,7 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
         .into_iter()
         .find(|m| m.subject == "Reset your password")
         .unwrap();
-    let link = mail.link(&with_token(paths::RESET));
+    let link = mail.link(&paths::with_token(paths::RESET, ""));
     let res = client.get(&link).send().await.unwrap();
     assert_redirect(&res, paths::RESET);
     let page = app.page(&client, paths::RESET).await;
@@ -108,7 +108,7 @@ async fn reset_link_expires_after_an_hour_and_a_fresh_one_works() {
     let email = app.confirmed_user("expiring").await;
 
     let client = request_reset(&app, &email).await;
-    let link = wait_for_mail(&email, 2).await[1].link(&with_token(paths::RESET));
+    let link = wait_for_mail(&email, 2).await[1].link(&paths::with_token(paths::RESET, ""));
     app.clock.advance(Duration::from_secs(3601));
     assert_redirect(&client.get(&link).send().await.unwrap(), paths::RESET);
     assert!(app
@@ -122,7 +122,7 @@ async fn reset_link_expires_after_an_hour_and_a_fresh_one_works() {
 
     // A fresh link (the minute has passed) works.
     let client = request_reset(&app, &email).await;
-    let link = wait_for_mail(&email, 3).await[2].link(&with_token(paths::RESET));
+    let link = wait_for_mail(&email, 3).await[2].link(&paths::with_token(paths::RESET, ""));
     assert_redirect(&client.get(&link).send().await.unwrap(), paths::RESET);
     let res = app
         .post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])

@@ -33,10 +33,10 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
         mail.html
             .as_deref()
             .unwrap_or("")
-            .contains(&with_token(paths::CONFIRM)),
+            .contains(&paths::with_token(paths::CONFIRM, "")),
         "HTML part carries the link"
     );
-    let link = mail.link(&with_token(paths::CONFIRM));
+    let link = mail.link(&paths::with_token(paths::CONFIRM, ""));
     assert!(
         link.starts_with(&app.base),
         "links are absolute, from TERMINUS_PUBLIC_URL: {link}"
@@ -73,7 +73,9 @@ async fn happy_path_sign_up_confirm_choose_a_password_and_land_on_main() {
     assert_eq!(memberships.len(), 1);
     assert_eq!(memberships[0].role, Role::Owner);
     assert_eq!(
-        app.world.workspace_names(&memberships[0].account_id).await,
+        app.world
+            .workspace_names(memberships[0].account_id.as_str())
+            .await,
         ["Main"]
     );
     assert_eq!(app.world.tally().await.pending_sign_ups, 0);
@@ -108,7 +110,7 @@ async fn confirmation_link_expires_after_24_hours() {
     let client = browser();
     let email = unique_email("late");
     app.sign_up(&client, &email).await;
-    let link = wait_for_mail(&email, 1).await[0].link(&with_token(paths::CONFIRM));
+    let link = wait_for_mail(&email, 1).await[0].link(&paths::with_token(paths::CONFIRM, ""));
     app.clock
         .advance(std::time::Duration::from_secs(24 * 3600 + 1));
     let res = client.get(&link).send().await.expect("open");
@@ -193,7 +195,7 @@ async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minut
     // The new link replaced the old one.
     assert_redirect(
         &client
-            .get(first.link(&with_token(paths::CONFIRM)))
+            .get(first.link(&paths::with_token(paths::CONFIRM, "")))
             .send()
             .await
             .unwrap(),
@@ -209,7 +211,7 @@ async fn resend_answers_the_same_for_every_address_and_sends_at_most_one_a_minut
     let res = app
         .confirm_with(
             &client,
-            &mails[1].link(&with_token(paths::CONFIRM)),
+            &mails[1].link(&paths::with_token(paths::CONFIRM, "")),
             PASSWORD,
         )
         .await;
@@ -264,7 +266,7 @@ async fn a_password_typed_before_the_link_is_opened_never_becomes_the_accounts()
     let res = app
         .confirm_with(
             &person,
-            &mails[1].link(&with_token(paths::CONFIRM)),
+            &mails[1].link(&paths::with_token(paths::CONFIRM, "")),
             PASSWORD,
         )
         .await;
@@ -298,7 +300,7 @@ async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
     let stale_link = wait_for_mail(&newhire, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
 
     let res = app
         .post(
@@ -311,7 +313,7 @@ async fn a_sign_up_someone_else_never_confirmed_opens_nothing() {
     let invite = wait_for_mail(&newhire, 2)
         .await
         .remove(1)
-        .link(&with_token(paths::INVITE));
+        .link(&paths::with_token(paths::INVITE, ""));
     let person = browser();
     assert_redirect(&person.get(&invite).send().await.unwrap(), paths::INVITE);
     let res = app
@@ -346,7 +348,7 @@ async fn a_pending_sign_up_dies_when_single_sign_on_provisions_the_address() {
     let stale_link = wait_for_mail(&newhire, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     let client = browser();
     let res = app
         .post(&client, fns::SIGN_IN_EMAIL, &[("email", &newhire)])
@@ -379,7 +381,7 @@ async fn confirming_on_an_enforced_domain_starts_no_password_session() {
     let link = wait_for_mail(&person, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     let client = browser();
     let res = app.confirm_with(&client, &link, PASSWORD).await;
     assert_redirect(&res, paths::SIGN_IN);
@@ -401,14 +403,14 @@ async fn a_new_sign_up_replaces_the_pending_one() {
     let old = wait_for_mail(&email, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     app.clock.advance(std::time::Duration::from_secs(61));
     let client = browser();
     app.sign_up(&client, &email).await;
     let new = wait_for_mail(&email, 2)
         .await
         .remove(1)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     assert_eq!(app.world.tally().await.pending_sign_ups, 1);
 
     assert_redirect(&client.get(&old).send().await.unwrap(), paths::CONFIRM);
@@ -439,7 +441,7 @@ async fn sign_up_with_existing_email_answers_the_same_and_notifies_the_owner() {
     let link = wait_for_mail(&email, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     assert_redirect(
         &app.confirm_with(&first, &link, PASSWORD).await,
         paths::HOME,
@@ -494,7 +496,7 @@ async fn the_confirmation_page_refuses_weak_passwords_and_keeps_the_link() {
     let link = wait_for_mail(&email, 1)
         .await
         .remove(0)
-        .link(&with_token(paths::CONFIRM));
+        .link(&paths::with_token(paths::CONFIRM, ""));
     assert_redirect(&client.get(&link).send().await.unwrap(), paths::CONFIRM);
     let huge = "p".repeat(1024 * 1024);
     for (password, message) in [

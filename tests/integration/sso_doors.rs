@@ -29,12 +29,12 @@ async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> String
         .rev()
         .find(|m| m.subject.starts_with("You are invited"))
         .expect("an invitation")
-        .link(&with_token(paths::INVITE))
+        .link(&paths::with_token(paths::INVITE, ""))
 }
 
 async fn user(app: &TestApp, email: &str) -> Option<(String, Option<String>)> {
     let user = app.world.user(email).await?;
-    Some((user.id, user.password_hash))
+    Some((user.id.into_string(), user.password_hash))
 }
 
 async fn session_methods(app: &TestApp, user_id: &str) -> Vec<String> {

@@ -1,5 +1,6 @@
 //! Single sign-on settings: connecting a provider for verified domains only, the issuer
 //! rules, and who may manage it (owners only).
+use app::domain::ids::ConnectionId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -138,7 +139,7 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let events = app
         .world
-        .audit_actions(&connection.account_id)
+        .audit_actions(connection.account_id.as_str())
         .await
         .iter()
         .filter(|a| a.starts_with("sso.") || a.starts_with("domain."))
@@ -416,7 +417,12 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     let id = connections[0]["id"].as_str().unwrap().to_owned();
 
     // Before a test sign-in the confirmation page offers only the test.
-    let confirm = app.page(&owner.browser, &paths::sso_enforcement(&id)).await;
+    let confirm = app
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id.as_str())),
+        )
+        .await;
     assert!(
         confirm.contains("Complete a test sign-in")
             && !confirm.contains("Enforce single sign-on</button>")
@@ -437,7 +443,12 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
 
     let page = app.test_sign_in(&owner, &id, "tester@pages.test").await;
     assert!(page.contains("Test sign-in succeeded"), "{page}");
-    let confirm = app.page(&owner.browser, &paths::sso_enforcement(&id)).await;
+    let confirm = app
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id.as_str())),
+        )
+        .await;
     assert!(confirm.contains("affects 0 people"), "{confirm}");
     app.enforce(&owner, &id).await;
     assert!(app

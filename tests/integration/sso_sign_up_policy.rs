@@ -36,7 +36,7 @@ async fn users_with_email(app: &TestApp, email: &str) -> usize {
 async fn role_of(app: &TestApp, email: &str) -> Option<String> {
     let user = app.world.user(email).await?;
     for membership in app.world.memberships(user.email.as_str()).await {
-        let members = app.world.members(&membership.account_id).await;
+        let members = app.world.members(membership.account_id.as_str()).await;
         if members
             .iter()
             .any(|m| m.role == Role::Owner && m.email.starts_with("boss-"))

@@ -2,6 +2,7 @@
 //! per verified domain, identities keyed by (connection, subject), callbacks that a forged
 //! `state` cannot disturb, and enforcement that needs a test sign-in and ends password
 //! sessions. Against a real DNS server (dnsmasq) and a real OpenID provider.
+use app::domain::ids::ConnectionId;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -249,7 +250,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert_eq!(signed_in, carol_id);
+    assert_eq!(signed_in, carol_id.as_str());
     assert_eq!(
         app.world.memberships(&dave).await.len(),
         1,
@@ -359,7 +360,12 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
         .await;
     // The test signs nobody in; Mia is the one person on the domain who is not an owner or
     // admin here.
-    let confirm = app.page(&owner.browser, &paths::sso_enforcement(id)).await;
+    let confirm = app
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id)),
+        )
+        .await;
     assert!(confirm.contains("affects 1 person"), "{confirm}");
     app.enforce(&owner, id).await;
 

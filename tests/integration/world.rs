@@ -10,6 +10,7 @@ use app::domain::clock::Clock as _;
 use app::domain::clock::ManualClock;
 use app::domain::domains::AccountDomain;
 use app::domain::email::EmailAddress;
+use app::domain::ids::{AccountId, ApiKeyId, UserId};
 use app::domain::members::{MemberRecord, Membership};
 use app::domain::roles::Role;
 use app::domain::sso::SsoConnection;
@@ -88,7 +89,7 @@ impl World {
 
     pub async fn user_by_id(&self, user_id: &str) -> UserRecord {
         self.store()
-            .user_by_id(user_id)
+            .user_by_id(&UserId::from_stored(user_id))
             .await
             .expect("read a user")
             .unwrap_or_else(|| panic!("no user {user_id}"))
@@ -136,13 +137,13 @@ impl World {
     pub async fn only_account_of(&self, email: &str) -> String {
         let memberships = self.memberships(email).await;
         assert_eq!(memberships.len(), 1, "{email} belongs to one account");
-        memberships[0].account_id.clone()
+        memberships[0].account_id.as_str().to_owned()
     }
 
     /// The members of an account.
     pub async fn members(&self, account_id: &str) -> Vec<MemberRecord> {
         self.store()
-            .members(account_id)
+            .members(&AccountId::from_stored(account_id))
             .await
             .expect("read members")
     }
@@ -150,17 +151,18 @@ impl World {
     /// The account an API key opens.
     pub async fn key_account(&self, key_id: &str) -> String {
         self.store()
-            .api_key_by_id(key_id)
+            .api_key_by_id(&ApiKeyId::from_stored(key_id))
             .await
             .expect("read a key")
             .unwrap_or_else(|| panic!("no key {key_id}"))
             .account_id
+            .into_string()
     }
 
     /// The single sign-on connections of an account.
     pub async fn sso_connections(&self, account_id: &str) -> Vec<SsoConnection> {
         self.store()
-            .sso_connections(account_id)
+            .sso_connections(&AccountId::from_stored(account_id))
             .await
             .expect("read connections")
     }
@@ -176,7 +178,7 @@ impl World {
     /// An account's domains, verified or not.
     pub async fn domains(&self, account_id: &str) -> Vec<AccountDomain> {
         self.store()
-            .domains(account_id)
+            .domains(&AccountId::from_stored(account_id))
             .await
             .expect("read domains")
     }
@@ -184,7 +186,7 @@ impl World {
     /// The names of an account's workspaces.
     pub async fn workspace_names(&self, account_id: &str) -> Vec<String> {
         self.store()
-            .workspaces(account_id)
+            .workspaces(&AccountId::from_stored(account_id))
             .await
             .expect("read workspaces")
             .into_iter()
@@ -195,7 +197,7 @@ impl World {
     /// The account's audit events, newest first.
     pub async fn audit_events(&self, account_id: &str) -> Vec<AuditEvent> {
         self.store()
-            .audit_events(account_id, 1000)
+            .audit_events(&AccountId::from_stored(account_id), 1000)
             .await
             .expect("read audit events")
     }
@@ -211,14 +213,14 @@ impl World {
     /// operator removes a plan from the configuration while accounts are on it).
     pub async fn put_on_plan(&self, account_id: &str, plan: &str) {
         let audit = AuditEvent {
-            account_id: Some(account_id.to_owned()),
+            account_id: Some(AccountId::from_stored(account_id)),
             actor_user_id: None,
             action: "account.plan_changed".into(),
             detail: Some(plan.to_owned()),
             at: self.clock.now(),
         };
         self.store()
-            .set_account_plan(account_id, plan, audit)
+            .set_account_plan(&AccountId::from_stored(account_id), plan, audit)
             .await
             .expect("set a plan")
             .expect("the account exists");

@@ -520,10 +520,11 @@ mod tests {
     async fn the_tally_counts_what_is_held() {
         let store = MemoryStore::new();
         assert_eq!(store.tally().await.unwrap(), Default::default());
-        store.add_account("acc", "Acme");
-        store.add_user("u1", "ada@example.com", None);
-        store.add_user("u2", "bob@example.com", None);
-        store.add_member("acc", "u1", "ada@example.com", Role::Owner);
+        let (account, ada) = (AccountId::new(), UserId::new());
+        store.add_account(&account, "Acme");
+        store.add_user(&ada, "ada@example.com", None);
+        store.add_user(&UserId::new(), "bob@example.com", None);
+        store.add_member(&account, &ada, "ada@example.com", Role::Owner);
         let tally = store.tally().await.unwrap();
         assert_eq!(
             (
