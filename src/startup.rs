@@ -174,6 +174,12 @@ impl Application {
         self.state.passwords.clone()
     }
 
+    /// The store the server reads and writes (the integration tests look into it through it:
+    /// opening the same SQLite file a second time in this process would drop its locks).
+    pub fn store(&self) -> Arc<dyn app::ports::Store> {
+        self.database.store()
+    }
+
     pub fn public_url(&self) -> &str {
         &self.public_url
     }

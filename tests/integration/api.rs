@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use app::domain::clock::Clock as _;
+use app::domain::ids::ApiKeyId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -62,6 +63,7 @@ async fn key_lifecycle_create_use_list_delete() {
 
     // Delete: 204, then refused on the very next request.
     let id = created["id"].as_str().unwrap();
+    let account = app.world.key_account(id).await;
     let res = owner
         .browser
         .delete(app.url(&format!("/api/v1/api_keys/{id}")))
@@ -77,7 +79,16 @@ async fn key_lifecycle_create_use_list_delete() {
             .unwrap(),
     )
     .await;
-    let audit = app.count("SELECT COUNT(*) FROM audit_events WHERE action IN ('api_key.created', 'api_key.deleted') AND actor_user_id IS NOT NULL").await;
+    let audit = app
+        .world
+        .audit_events(&account)
+        .await
+        .iter()
+        .filter(|e| {
+            ["api_key.created", "api_key.deleted"].contains(&e.action.as_str())
+                && e.actor_user_id.is_some()
+        })
+        .count();
     assert_eq!(
         audit, 2,
         "create and delete are audit events with their actor"
@@ -297,7 +308,7 @@ async fn admin_routes_refuse_keys_and_members() {
     )
     .await;
     assert_eq!(
-        app.get(&owner.browser, "/settings/api-keys").await.status(),
+        app.get(&owner.browser, paths::API_KEYS).await.status(),
         StatusCode::FORBIDDEN
     );
 }
@@ -680,11 +691,7 @@ async fn plans_come_from_the_configuration() {
         .as_str()
         .unwrap()
         .to_owned();
-    sqlx::query("UPDATE accounts SET plan = 'discontinued' WHERE id = $1")
-        .bind(&other_id)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.world.put_on_plan(&other_id, "discontinued").await;
     let account: Value = app
         .api(Method::GET, "/account", &other_key)
         .send()
@@ -888,10 +895,10 @@ async fn openapi_document_matches_the_router() {
 async fn keys_page_creates_shows_once_and_deletes() {
     let app = TestApp::spawn().await;
     let owner = app.owner("pageowner").await;
-    let page = app.page(&owner.browser, "/settings/api-keys").await;
+    let page = app.page(&owner.browser, paths::API_KEYS).await;
     assert!(page.contains("No API keys yet."));
     assert!(app
-        .page(&owner.browser, "/home")
+        .page(&owner.browser, paths::HOME)
         .await
         .contains("href=\"/settings/api-keys\""));
 
@@ -900,7 +907,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
     let res = app
         .post(
             &owner.browser,
-            "/settings/api-keys",
+            paths::API_KEYS,
             &[
                 ("name", ""),
                 ("expires_on", "2001-02-03"),
@@ -922,28 +929,28 @@ async fn keys_page_creates_shows_once_and_deletes() {
         ("records:read", "on"),
         ("form_token", &form_token(&html)),
     ];
-    let res = app.post(&owner.browser, "/settings/api-keys", &form).await;
+    let res = app.post(&owner.browser, paths::API_KEYS, &form).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
     // Reloading that page posts the form again: nothing more is created.
-    let again = app.post(&owner.browser, "/settings/api-keys", &form).await;
-    assert_redirect(&again, "/settings/api-keys");
+    let again = app.post(&owner.browser, paths::API_KEYS, &form).await;
+    assert_redirect(&again, paths::API_KEYS);
     assert!(app
-        .page(&owner.browser, "/settings/api-keys")
+        .page(&owner.browser, paths::API_KEYS)
         .await
         .contains("That key was already created"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
+    assert_eq!(app.world.tally().await.api_keys, 1);
     // A post without a token from this session's form creates nothing either.
     let forged = app
         .post(
             &owner.browser,
-            "/settings/api-keys",
+            paths::API_KEYS,
             &[("name", "x"), ("form_token", "made-up")],
         )
         .await;
-    assert_redirect(&forged, "/settings/api-keys");
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 1);
+    assert_redirect(&forged, paths::API_KEYS);
+    assert_eq!(app.world.tally().await.api_keys, 1);
     let start = html.find("thub_").unwrap();
     let key = &html[start..start + 37];
     assert!(html.contains("it will not be shown again"));
@@ -964,23 +971,33 @@ async fn keys_page_creates_shows_once_and_deletes() {
         StatusCode::FORBIDDEN
     );
 
-    let list = app.page(&owner.browser, "/settings/api-keys").await;
+    let list = app.page(&owner.browser, paths::API_KEYS).await;
     assert!(list.contains("deploy bot") && list.contains(&key[..9]) && !list.contains(key));
     assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("records:read"));
-    let id: String = sqlx::query_scalar("SELECT id FROM api_keys")
-        .fetch_one(&app.db)
+    let keys: Value = owner
+        .browser
+        .get(app.url("/api/v1/api_keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
+    assert_eq!(keys["data"].as_array().unwrap().len(), 1);
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     let confirm = app
-        .page(&owner.browser, &format!("/settings/api-keys/{id}/delete"))
+        .page(
+            &owner.browser,
+            &paths::api_key_deletion(&ApiKeyId::from_stored(id.as_str())),
+        )
         .await;
     assert!(confirm.contains("cannot be undone"));
     let res = app
-        .post(&owner.browser, "/_fn/delete_api_key", &[("id", &id)])
+        .post(&owner.browser, fns::DELETE_API_KEY, &[("id", &id)])
         .await;
-    assert_redirect(&res, "/settings/api-keys");
+    assert_redirect(&res, paths::API_KEYS);
     assert!(app
-        .page(&owner.browser, "/settings/api-keys")
+        .page(&owner.browser, paths::API_KEYS)
         .await
         .contains("The API key was deleted"));
     assert_invalid_key(app.api(Method::GET, "/records", key).send().await.unwrap()).await;

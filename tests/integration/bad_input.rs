@@ -13,39 +13,39 @@ async fn huge_and_malformed_inputs_get_clear_messages() {
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
     let cases: [Case; 6] = [
         (
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             vec![("email", "")],
-            "/sign-up",
+            paths::SIGN_UP,
             "Enter your email address.",
         ),
         (
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             vec![("email", "a@@b")],
-            "/sign-up",
+            paths::SIGN_UP,
             "Enter a valid email address",
         ),
         (
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             vec![("email", &long_email)],
-            "/sign-up",
+            paths::SIGN_UP,
             "This email address is too long.",
         ),
         (
-            "/_fn/sign_in_email",
+            fns::SIGN_IN_EMAIL,
             vec![("email", &long_email)],
-            "/sign-in",
+            paths::SIGN_IN,
             "This email address is too long.",
         ),
         (
-            "/_fn/forgot_password",
+            fns::FORGOT_PASSWORD,
             vec![("email", "nope")],
-            "/forgot",
+            paths::FORGOT,
             "Enter a valid email address",
         ),
         (
-            "/_fn/forgot_password",
+            fns::FORGOT_PASSWORD,
             vec![("email", "   ")],
-            "/forgot",
+            paths::FORGOT,
             "Enter your email address.",
         ),
     ];
@@ -64,19 +64,19 @@ async fn huge_and_malformed_inputs_get_clear_messages() {
     let res = app
         .sign_in_password(&client, "ok@example.com", &huge_password)
         .await;
-    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Incorrect email or password."));
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.users, 0);
 }
 
 #[tokio::test]
 async fn garbage_tokens_are_dead_links_not_errors() {
     let app = TestApp::spawn().await;
     let client = browser();
-    for page in ["/confirm", "/unlock", "/reset"] {
+    for page in [paths::CONFIRM, paths::UNLOCK, paths::RESET] {
         for token in [
             "",
             "garbage",
@@ -96,9 +96,9 @@ async fn garbage_tokens_are_dead_links_not_errors() {
         }
     }
     for (action, to) in [
-        ("/_fn/confirm_email", "/confirm"),
-        ("/_fn/unlock_account", "/unlock"),
-        ("/_fn/reset_password", "/forgot"),
+        (fns::CONFIRM_EMAIL, paths::CONFIRM),
+        (fns::UNLOCK_ACCOUNT, paths::UNLOCK),
+        (fns::RESET_PASSWORD, paths::FORGOT),
     ] {
         let res = app
             .post(&browser(), action, &[("password", PASSWORD)])
@@ -111,11 +111,11 @@ async fn garbage_tokens_are_dead_links_not_errors() {
 async fn missing_form_fields_never_reach_a_500() {
     let app = TestApp::spawn().await;
     for action in [
-        "/_fn/sign_up",
-        "/_fn/sign_in_email",
-        "/_fn/sign_in_password",
-        "/_fn/forgot_password",
-        "/_fn/reset_password",
+        fns::SIGN_UP,
+        fns::SIGN_IN_EMAIL,
+        fns::SIGN_IN_PASSWORD,
+        fns::FORGOT_PASSWORD,
+        fns::RESET_PASSWORD,
     ] {
         let res = app.post(&browser(), action, &[]).await;
         assert!(
@@ -140,15 +140,15 @@ async fn unreadable_form_posts_get_a_400_page() {
     let client = browser();
     for (body, referer) in [
         ("email=a%40b.test", None),
-        ("email=a%40b.test", Some("/sign-in/password")),
+        ("email=a%40b.test", Some(paths::SIGN_IN_PASSWORD)),
         ("email=a%40b.test&email=c%40d.test&password=x", None),
         (
             "password=x&password=y&email=a%40b.test",
-            Some("/sign-in/password"),
+            Some(paths::SIGN_IN_PASSWORD),
         ),
     ] {
         let mut req = client
-            .post(app.url("/_fn/sign_in_password"))
+            .post(app.url(fns::SIGN_IN_PASSWORD))
             .header("origin", &app.base)
             .header("accept", "text/html")
             .header("content-type", "application/x-www-form-urlencoded")

@@ -22,11 +22,7 @@ async fn signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
 }
 
 async fn user_id(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    app.world.existing_user(email).await.id.into_string()
 }
 
 /// Ends the session that confirming `email` started (the confirming browser is signed in),
@@ -60,7 +56,10 @@ async fn assert_stays_ended(app: &TestApp, held: HeldRequest, cookie: &str, user
         0,
         "the request in flight wrote the ended session back"
     );
-    assert_redirect(&get_with_session(app, "/home", cookie).await, "/sign-in");
+    assert_redirect(
+        &get_with_session(app, paths::HOME, cookie).await,
+        paths::SIGN_IN,
+    );
     assert_eq!(
         sessions_of(app, user).await,
         0,
@@ -78,7 +77,7 @@ async fn a_request_in_flight_during_sign_out_does_not_bring_the_session_back() {
     assert_eq!(sessions_of(&app, &user).await, 1);
 
     let held = app.hold(HELD_PATH, &cookie, HELD_BODY).await;
-    assert_redirect(&app.post(&client, "/_fn/sign_out", &[]).await, "/sign-in");
+    assert_redirect(&app.post(&client, fns::SIGN_OUT, &[]).await, paths::SIGN_IN);
     assert_eq!(
         sessions_of(&app, &user).await,
         0,
@@ -99,21 +98,25 @@ async fn a_request_in_flight_during_a_password_reset_does_not_bring_the_session_
     // Someone with the mailbox resets the password in another browser.
     let other = browser();
     assert_redirect(
-        &app.post(&other, "/_fn/forgot_password", &[("email", &email)])
+        &app.post(&other, fns::FORGOT_PASSWORD, &[("email", &email)])
             .await,
-        "/forgot/sent",
+        paths::FORGOT_SENT,
     );
     let mail = wait_for_mail(&email, 2).await.pop().unwrap();
-    let res = other.get(mail.link("/reset?token=")).send().await.unwrap();
-    assert_redirect(&res, "/reset");
+    let res = other
+        .get(mail.link(&paths::with_token(paths::RESET, "")))
+        .send()
+        .await
+        .unwrap();
+    assert_redirect(&res, paths::RESET);
     assert_redirect(
         &app.post(
             &other,
-            "/_fn/reset_password",
+            fns::RESET_PASSWORD,
             &[("password", "a brand new passphrase")],
         )
         .await,
-        "/sign-in",
+        paths::SIGN_IN,
     );
     assert_eq!(
         sessions_of(&app, &user).await,
@@ -169,12 +172,12 @@ async fn a_request_in_flight_during_removal_from_the_account_does_not_bring_the_
         .into_iter()
         .find(|m| m.subject.starts_with("You are invited"))
         .unwrap()
-        .link("/invite?token=");
+        .link(&paths::with_token(paths::INVITE, ""));
     let (client, cookie) = signed_in(&app, &eve).await;
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/invite");
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::INVITE);
     assert_redirect(
-        &app.post(&client, "/_fn/accept_invitation", &[]).await,
-        "/home",
+        &app.post(&client, fns::ACCEPT_INVITATION, &[]).await,
+        paths::HOME,
     );
     let user = user_id(&app, &eve).await;
     assert_eq!(sessions_of(&app, &user).await, 1);
@@ -197,6 +200,6 @@ async fn a_request_in_flight_during_removal_from_the_account_does_not_bring_the_
 
     // She can still sign in: to her own account.
     let client = browser();
-    assert_redirect(&app.sign_in(&client, &eve, PASSWORD).await, "/home");
-    assert!(app.page(&client, "/home").await.contains("eve-"));
+    assert_redirect(&app.sign_in(&client, &eve, PASSWORD).await, paths::HOME);
+    assert!(app.page(&client, paths::HOME).await.contains("eve-"));
 }

@@ -122,7 +122,7 @@ async fn the_cross_site_check_answers_the_api_in_its_envelope_and_skips_bearer_k
     // The web app's forms keep their HTML refusal.
     let res = owner
         .browser
-        .post(app.url("/_fn/sign_out"))
+        .post(app.url(fns::SIGN_OUT))
         .header("origin", "https://evil.example")
         .header("accept", "text/html")
         .form(&[("x", "y")])
@@ -132,7 +132,7 @@ async fn the_cross_site_check_answers_the_api_in_its_envelope_and_skips_bearer_k
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.text().await.unwrap().contains("Request refused"));
     assert_eq!(
-        app.get(&owner.browser, "/home").await.status(),
+        app.get(&owner.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
 }
@@ -172,7 +172,7 @@ async fn oversized_requests_get_414_and_431_in_the_right_shape() {
             .await
             .unwrap(),
         reqwest::Client::new()
-            .get(app.url("/sign-in"))
+            .get(app.url(paths::SIGN_IN))
             .header("x-filler", &big_header)
             .send()
             .await
@@ -473,7 +473,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
     let res = app
         .post(
             &browser(),
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             &[("email", "big@example.com"), ("password", &big)],
         )
         .await;
@@ -484,7 +484,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
     )
     .await;
 
-    let (head, body) = chunked_post(&app.base, "/_fn/sign_up", 3 * 1024 * 1024).await;
+    let (head, body) = chunked_post(&app.base, fns::SIGN_UP, 3 * 1024 * 1024).await;
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     let id = header(&head, "x-request-id").expect("x-request-id");
     assert!(
@@ -495,12 +495,12 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
         body.contains("larger than the server accepts") && body.contains(id),
         "{body}"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
 
     let keys = |body: String, content_type: &'static str| {
         owner
             .browser
-            .post(app.url("/settings/api-keys"))
+            .post(app.url(paths::API_KEYS))
             .header("origin", &app.base)
             .header("accept", "text/html")
             .header("content-type", content_type)
@@ -532,7 +532,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
         "larger than the server accepts",
     )
     .await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+    assert_eq!(app.world.tally().await.api_keys, 0);
 
     let res = app.get(&browser(), "/no/such/page").await;
     assert_error_page(
@@ -543,7 +543,7 @@ async fn browser_errors_are_html_pages_with_the_request_id() {
     .await;
     // The session still works: none of this broke it.
     assert_eq!(
-        app.get(&owner.browser, "/home").await.status(),
+        app.get(&owner.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
 }

@@ -468,13 +468,13 @@ async fn wrong_password(app: &TestApp, email: &str) -> bool {
         assert_error_page(res).await;
         return false;
     }
-    assert_eq!(location(&res), "/sign-in/password");
-    let mut res = app.get(&client, "/sign-in/password").await;
+    assert_eq!(location(&res), paths::SIGN_IN_PASSWORD);
+    let mut res = app.get(&client, paths::SIGN_IN_PASSWORD).await;
     if res.status() == StatusCode::SEE_OTHER {
         // After a failure the password step has no email to ask about: the message is
         // shown on the email step.
-        assert_eq!(location(&res), "/sign-in");
-        res = app.get(&client, "/sign-in").await;
+        assert_eq!(location(&res), paths::SIGN_IN);
+        res = app.get(&client, paths::SIGN_IN).await;
     }
     if res.status() != StatusCode::OK {
         assert_error_page(res).await;
@@ -571,7 +571,7 @@ async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_
             }
         }
         // A signed-in page: the error page with its request id, never an empty 500.
-        assert_error_page(app.get(&owner.browser, "/home").await).await;
+        assert_error_page(app.get(&owner.browser, paths::HOME).await).await;
 
         storage.repair();
         assert_eq!(
@@ -591,7 +591,10 @@ async fn acknowledged_writes_survive_a_storage_fault_and_writes_recover_without_
             );
             verdicts += 1;
         }
-        assert!(app.page(&owner.browser, "/home").await.contains("records"));
+        assert!(app
+            .page(&owner.browser, paths::HOME)
+            .await
+            .contains("records"));
     }
 
     // A restart on the same database: what is stored is exactly what was acknowledged.
@@ -741,7 +744,7 @@ async fn health_probes_with_a_session_cookie_tell_the_truth_during_a_storage_fau
         "not ready while writes fail"
     );
     // The same cookie on a page meets the failing session store: the error page.
-    assert_error_page(app.get(&owner.browser, "/home").await).await;
+    assert_error_page(app.get(&owner.browser, paths::HOME).await).await;
 
     storage.repair();
     assert_eq!(probe("/readyz").await.status(), StatusCode::OK);

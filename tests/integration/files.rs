@@ -130,12 +130,12 @@ async fn the_session_table_holds_no_usable_cookie_value() {
         .build()
         .unwrap();
     let res = thief
-        .get(app.url("/home"))
+        .get(app.url(paths::HOME))
         .header("cookie", format!("thub_session={stored}"))
         .send()
         .await
         .unwrap();
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
 }
 
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn a_secure_public_url_gets_strict_transport_security() {
             .map(|u| u.replace("http://", "https://"));
     })
     .await;
-    for path in ["/healthz", "/sign-in", "/api/v1/account"] {
+    for path in ["/healthz", paths::SIGN_IN, "/api/v1/account"] {
         let res = browser().get(app.url(path)).send().await.unwrap();
         assert_eq!(
             res.headers()["strict-transport-security"],
@@ -156,6 +156,10 @@ async fn a_secure_public_url_gets_strict_transport_security() {
         );
     }
     let plain = TestApp::spawn().await;
-    let res = browser().get(plain.url("/sign-in")).send().await.unwrap();
+    let res = browser()
+        .get(plain.url(paths::SIGN_IN))
+        .send()
+        .await
+        .unwrap();
     assert!(!res.headers().contains_key("strict-transport-security"));
 }

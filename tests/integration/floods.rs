@@ -64,11 +64,11 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
             &app,
             &client,
             "203.0.113.7",
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             &[("email", &email)],
         )
         .await;
-        assert_redirect(&res, "/check-email");
+        assert_redirect(&res, paths::CHECK_EMAIL);
         admitted.push(email);
     }
     let refused = unique_email("refused");
@@ -76,7 +76,7 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         &app,
         &client,
         "203.0.113.7",
-        "/_fn/sign_up",
+        fns::SIGN_UP,
         &[("email", &refused)],
     )
     .await;
@@ -85,7 +85,7 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         wait_for_mail(email, 1).await;
     }
     // The refused request never reached the flow: no pending sign-up, no task after it.
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 3);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 3);
 
     // Another client is not affected; IPv6 clients are counted per /64.
     let other = unique_email("other");
@@ -93,27 +93,27 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         &app,
         &client,
         "198.51.100.1",
-        "/_fn/sign_up",
+        fns::SIGN_UP,
         &[("email", &other)],
     )
     .await;
-    assert_redirect(&res, "/check-email");
+    assert_redirect(&res, paths::CHECK_EMAIL);
     for i in 1..=3 {
         let res = post_from(
             &app,
             &client,
             &format!("2001:db8:1:2::{i}"),
-            "/_fn/sign_up",
+            fns::SIGN_UP,
             &[("email", &unique_email("v6"))],
         )
         .await;
-        assert_redirect(&res, "/check-email");
+        assert_redirect(&res, paths::CHECK_EMAIL);
     }
     let res = post_from(
         &app,
         &client,
         "2001:db8:1:2:ffff::9",
-        "/_fn/sign_up",
+        fns::SIGN_UP,
         &[("email", &unique_email("v6"))],
     )
     .await;
@@ -122,11 +122,11 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         &app,
         &client,
         "2001:db8:1:3::1",
-        "/_fn/sign_up",
+        fns::SIGN_UP,
         &[("email", &unique_email("v6"))],
     )
     .await;
-    assert_redirect(&res, "/check-email");
+    assert_redirect(&res, paths::CHECK_EMAIL);
 
     // The budget is an hour's.
     app.clock.advance(Duration::from_secs(3601));
@@ -134,11 +134,11 @@ async fn sign_up_is_limited_per_client_network_before_any_work() {
         &app,
         &client,
         "203.0.113.7",
-        "/_fn/sign_up",
+        fns::SIGN_UP,
         &[("email", &unique_email("later"))],
     )
     .await;
-    assert_redirect(&res, "/check-email");
+    assert_redirect(&res, paths::CHECK_EMAIL);
 }
 
 #[tokio::test]
@@ -147,16 +147,16 @@ async fn resend_forgot_and_unlock_are_limited_per_client_network() {
     let email = unique_email("someone");
     for (path, form, next) in [
         (
-            "/_fn/resend_confirmation",
+            fns::RESEND_CONFIRMATION,
             vec![("email", email.as_str())],
-            "/check-email",
+            paths::CHECK_EMAIL,
         ),
         (
-            "/_fn/forgot_password",
+            fns::FORGOT_PASSWORD,
             vec![("email", email.as_str())],
-            "/forgot/sent",
+            paths::FORGOT_SENT,
         ),
-        ("/_fn/unlock_account", vec![], "/unlock"),
+        (fns::UNLOCK_ACCOUNT, vec![], paths::UNLOCK),
     ] {
         for _ in 0..2 {
             // A fresh browser each time: nothing the session remembers is what refuses.
@@ -209,7 +209,7 @@ async fn confirmation_mails_to_one_domain_are_capped_per_hour() {
 }
 
 async fn create_account(app: &TestApp, owner: &Owner, name: &str) -> Response {
-    app.post(&owner.browser, "/_fn/create_account", &[("name", name)])
+    app.post(&owner.browser, fns::CREATE_ACCOUNT, &[("name", name)])
         .await
 }
 
@@ -236,14 +236,14 @@ async fn invitations_are_capped_per_person_across_their_accounts() {
             .status(),
         StatusCode::CREATED
     );
-    assert_redirect(&create_account(&app, &owner, "Spam 2").await, "/home");
+    assert_redirect(&create_account(&app, &owner, "Spam 2").await, paths::HOME);
     for name in ["two", "three"] {
         assert_eq!(
             invite_api(&app, &owner, &unique_email(name)).await.status(),
             StatusCode::CREATED
         );
     }
-    assert_redirect(&create_account(&app, &owner, "Spam 3").await, "/home");
+    assert_redirect(&create_account(&app, &owner, "Spam 3").await, paths::HOME);
     let err = assert_api_error(
         invite_api(&app, &owner, &unique_email("four")).await,
         StatusCode::TOO_MANY_REQUESTS,
@@ -252,7 +252,7 @@ async fn invitations_are_capped_per_person_across_their_accounts() {
     )
     .await;
     assert!(err["message"].as_str().unwrap().contains("You have sent"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 3);
+    assert_eq!(app.world.tally().await.invitations, 3);
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     assert_eq!(
         invite_api(&app, &owner, &unique_email("tomorrow"))
@@ -267,18 +267,21 @@ async fn creating_accounts_is_capped_per_person_per_day() {
     let app = TestApp::spawn_with(|c| c.floods.accounts_per_person_per_day = 2).await;
     let owner = app.owner("maker").await;
     for name in ["Second", "Third"] {
-        assert_redirect(&create_account(&app, &owner, name).await, "/home");
+        assert_redirect(&create_account(&app, &owner, name).await, paths::HOME);
     }
-    assert_redirect(&create_account(&app, &owner, "Fourth").await, "/accounts");
-    let page = app.page(&owner.browser, "/accounts").await;
+    assert_redirect(
+        &create_account(&app, &owner, "Fourth").await,
+        paths::ACCOUNTS,
+    );
+    let page = app.page(&owner.browser, paths::ACCOUNTS).await;
     assert!(
         page.contains("You have created as many accounts as you may today"),
         "{page}"
     );
     assert!(page.contains("value=\"Fourth\""), "what was typed is kept");
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 3);
+    assert_eq!(app.world.tally().await.accounts, 3);
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
-    assert_redirect(&create_account(&app, &owner, "Fourth").await, "/home");
+    assert_redirect(&create_account(&app, &owner, "Fourth").await, paths::HOME);
 }
 
 /// The account's name is the creator's text: never in the subject, quoted beside the
@@ -291,10 +294,10 @@ async fn an_invitation_quotes_the_account_name_beside_the_inviter_and_keeps_it_o
     let owner = Owner { browser: browser() };
     assert_redirect(
         &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
     let name = "Spam 2 visit http://phish.example/login";
-    assert_redirect(&create_account(&app, &owner, name).await, "/home");
+    assert_redirect(&create_account(&app, &owner, name).await, paths::HOME);
     let invitee = unique_email("mark");
     assert_eq!(
         invite_api(&app, &owner, &invitee).await.status(),

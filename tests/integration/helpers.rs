@@ -10,6 +10,8 @@ use reqwest::{redirect, Client, Response, StatusCode};
 use serde::Deserialize;
 use terminus_hub::{Application, Config};
 
+pub use app::paths;
+
 pub const PASSWORD: &str = "plumtree violin sunset";
 
 /// The SMTP sink, started once for the whole test binary. It exits when our end of its
@@ -231,6 +233,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub passwords: app::hashing::Passwords,
     pub db: sqlx::AnyPool,
+    /// The typed look into the store (see `world.rs`).
+    pub world: crate::world::World,
     pub database_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -374,6 +378,7 @@ impl TestApp {
         // Requests go to where the server listens (the public URL may say https).
         let base = format!("http://127.0.0.1:{port}");
         let passwords = app.passwords();
+        let world = crate::world::World::of(app.store(), clock.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.serve(async move {
             let _ = rx.await;
@@ -386,6 +391,7 @@ impl TestApp {
             clock,
             passwords,
             db,
+            world,
             database_url,
             shutdown: Some(tx),
             server: Some(server),
@@ -405,6 +411,7 @@ impl TestApp {
                 .expect("the server stopped cleanly");
         }
         self.db.close().await;
+        self.world.close().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -436,22 +443,22 @@ impl TestApp {
 
     /// Sign-up through the form (an email only); asserts the "check your email" redirect.
     pub async fn sign_up(&self, client: &Client, email: &str) {
-        let res = self.post(client, "/_fn/sign_up", &[("email", email)]).await;
-        assert_redirect(&res, "/check-email");
+        let res = self.post(client, fns::SIGN_UP, &[("email", email)]).await;
+        assert_redirect(&res, paths::CHECK_EMAIL);
     }
 
     /// Opens a confirmation link in `client` and submits `password` on the page behind it.
     /// Returns the answer to that submit.
     pub async fn confirm_with(&self, client: &Client, link: &str, password: &str) -> Response {
         let res = client.get(link).send().await.expect("open link");
-        assert_redirect(&res, "/confirm");
-        let html = self.page(client, "/confirm").await;
+        assert_redirect(&res, paths::CONFIRM);
+        let html = self.page(client, paths::CONFIRM).await;
         assert!(
             html.contains("action=\"/_fn/confirm_email\"")
                 && html.contains("autocomplete=\"new-password\""),
             "/confirm asks for no password:\n{html}"
         );
-        self.post(client, "/_fn/confirm_email", &[("password", password)])
+        self.post(client, fns::CONFIRM_EMAIL, &[("password", password)])
             .await
     }
 
@@ -487,17 +494,21 @@ impl TestApp {
         self.sign_up(&client, email).await;
         let mail = wait_for_mail(email, 1).await.remove(0);
         let res = self
-            .confirm_with(&client, &mail.link("/confirm?token="), PASSWORD)
+            .confirm_with(
+                &client,
+                &mail.link(&paths::with_token(paths::CONFIRM, "")),
+                PASSWORD,
+            )
             .await;
-        assert_redirect(&res, "/home");
+        assert_redirect(&res, paths::HOME);
     }
 
     /// Both sign-in steps. Returns the response to the password step.
     pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
         let res = self
-            .post(client, "/_fn/sign_in_email", &[("email", email)])
+            .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
             .await;
-        assert_redirect(&res, "/sign-in/password");
+        assert_redirect(&res, paths::SIGN_IN_PASSWORD);
         self.sign_in_password(client, email, password).await
     }
 
@@ -505,18 +516,27 @@ impl TestApp {
     pub async fn sign_in_password(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post(
             client,
-            "/_fn/sign_in_password",
+            fns::SIGN_IN_PASSWORD,
             &[("email", email), ("password", password)],
         )
         .await
     }
 
-    pub async fn failed_attempts(&self, email: &str) -> i64 {
-        sqlx::query_scalar("SELECT failed_attempts FROM users WHERE email = $1")
-            .bind(email.to_lowercase())
-            .fetch_one(&self.db)
+    /// What `GET /api/v1/{what}` lists for the client's current account (`members`,
+    /// `invitations`, `domains`, `sso_connections`, …), as an owner's browser reads it.
+    pub async fn listed(&self, client: &Client, what: &str) -> Vec<serde_json::Value> {
+        let res = client
+            .get(self.url(&format!("/api/v1/{what}")))
+            .send()
             .await
-            .expect("read failed_attempts")
+            .expect("GET a list");
+        assert_eq!(res.status(), StatusCode::OK, "GET /api/v1/{what}");
+        let body: serde_json::Value = res.json().await.expect("list JSON");
+        body["data"].as_array().expect("data").clone()
+    }
+
+    pub async fn failed_attempts(&self, email: &str) -> u32 {
+        self.world.failed_attempts(email).await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -536,7 +556,7 @@ impl TestApp {
     pub async fn owner(&self, name: &str) -> Owner {
         let email = self.confirmed_user(name).await;
         let browser = browser();
-        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, "/home");
+        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, paths::HOME);
         Owner { browser }
     }
 
@@ -769,7 +789,7 @@ impl TestApp {
         let email = format!("{name}-{}@{domain}", uuid::Uuid::now_v7().simple());
         self.sign_up_confirmed(&email).await;
         let browser = browser();
-        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, "/home");
+        assert_redirect(&self.sign_in(&browser, &email, PASSWORD).await, paths::HOME);
         (Owner { browser }, email)
     }
 
@@ -864,13 +884,13 @@ impl TestApp {
     /// Returns the settings page that follows it.
     pub async fn test_sign_in(&self, owner: &Owner, id: &str, login: &str) -> String {
         let res = self
-            .post(&owner.browser, "/_fn/start_sso_test", &[("id", id)])
+            .post(&owner.browser, fns::START_SSO_TEST, &[("id", id)])
             .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let callback = provider_login(&location(&res), login).await;
         let res = owner.browser.get(&callback).send().await.expect("callback");
-        assert_redirect(&res, "/settings/sso");
-        self.page(&owner.browser, "/settings/sso").await
+        assert_redirect(&res, paths::SSO);
+        self.page(&owner.browser, paths::SSO).await
     }
 
     /// Confirms enforcement of connection `id` (the confirmation page's form).
@@ -878,12 +898,12 @@ impl TestApp {
         let res = self
             .post(
                 &owner.browser,
-                "/_fn/set_sso_enforced",
+                fns::SET_SSO_ENFORCED,
                 &[("id", id), ("enforced", "true")],
             )
             .await;
-        assert_redirect(&res, "/settings/sso");
-        let page = self.page(&owner.browser, "/settings/sso").await;
+        assert_redirect(&res, paths::SSO);
+        let page = self.page(&owner.browser, paths::SSO).await;
         assert!(page.contains("now enforced"), "{page}");
     }
 }
@@ -1023,4 +1043,42 @@ pub async fn get_with_session(app: &TestApp, path: &str, session: &str) -> Respo
         .send()
         .await
         .expect("GET")
+}
+
+/// The server functions' addresses (under `/_fn`), as the forms post to them: each is its
+/// `#[server]` type's own `PATH`.
+pub mod fns {
+    use app::web;
+    use leptos::server_fn::ServerFn;
+    pub const DELETE_API_KEY: &str = <web::api_keys::actions::DeleteApiKey as ServerFn>::PATH;
+    pub const INVITE_MEMBER: &str = <web::members::actions::InviteMember as ServerFn>::PATH;
+    pub const CHANGE_MEMBER_ROLE: &str =
+        <web::members::actions::ChangeMemberRole as ServerFn>::PATH;
+    pub const REMOVE_MEMBER: &str = <web::members::actions::RemoveMember as ServerFn>::PATH;
+    pub const RESEND_INVITATION: &str = <web::members::actions::ResendInvitation as ServerFn>::PATH;
+    pub const REVOKE_INVITATION: &str = <web::members::actions::RevokeInvitation as ServerFn>::PATH;
+    pub const ACCEPT_INVITATION: &str = <web::members::actions::AcceptInvitation as ServerFn>::PATH;
+    pub const SIGN_IN_EMAIL: &str = <web::sign_in::actions::SignInEmail as ServerFn>::PATH;
+    pub const START_SSO: &str = <web::sign_in::actions::StartSso as ServerFn>::PATH;
+    pub const SIGN_IN_PASSWORD: &str = <web::sign_in::actions::SignInPassword as ServerFn>::PATH;
+    pub const SIGN_OUT: &str = <web::sign_in::actions::SignOut as ServerFn>::PATH;
+    pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
+    pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
+    pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;
+    pub const RESEND_CONFIRMATION: &str =
+        <web::sign_up::actions::ResendConfirmation as ServerFn>::PATH;
+    pub const CONFIRM_EMAIL: &str = <web::sign_up::actions::ConfirmEmail as ServerFn>::PATH;
+    pub const CREATE_SSO_CONNECTION: &str =
+        <web::sso::actions::CreateSsoConnection as ServerFn>::PATH;
+    pub const SET_SSO_ENFORCED: &str = <web::sso::actions::SetSsoEnforced as ServerFn>::PATH;
+    pub const SET_SSO_CREATE_USERS: &str = <web::sso::actions::SetSsoCreateUsers as ServerFn>::PATH;
+    pub const TEST_SSO_CONNECTION: &str = <web::sso::actions::TestSsoConnection as ServerFn>::PATH;
+    pub const START_SSO_TEST: &str = <web::sso::actions::StartSsoTest as ServerFn>::PATH;
+    pub const DELETE_SSO_CONNECTION: &str =
+        <web::sso::actions::DeleteSsoConnection as ServerFn>::PATH;
+    pub const UNLOCK_ACCOUNT: &str = <web::recovery::actions::UnlockAccount as ServerFn>::PATH;
+    pub const FORGOT_PASSWORD: &str = <web::recovery::actions::ForgotPassword as ServerFn>::PATH;
+    pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
+    pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;
+    pub const VERIFY_DOMAIN: &str = <web::domains::VerifyDomain as ServerFn>::PATH;
 }

@@ -73,13 +73,13 @@ async fn sign_in(
     password: &str,
 ) -> reqwest::Response {
     assert_redirect(
-        &post(client, at, "/_fn/sign_in_email", &[("email", email)]).await,
-        "/sign-in/password",
+        &post(client, at, fns::SIGN_IN_EMAIL, &[("email", email)]).await,
+        paths::SIGN_IN_PASSWORD,
     );
     post(
         client,
         at,
-        "/_fn/sign_in_password",
+        fns::SIGN_IN_PASSWORD,
         &[("email", email), ("password", password)],
     )
     .await
@@ -99,32 +99,32 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
     let (ca, cb) = (browser(), browser());
     let form = [("email", email.as_str())];
     let (ra, rb) = tokio::join!(
-        post(&ca, &a, "/_fn/sign_up", &form),
-        post(&cb, &b, "/_fn/sign_up", &form)
+        post(&ca, &a, fns::SIGN_UP, &form),
+        post(&cb, &b, fns::SIGN_UP, &form)
     );
-    assert_redirect(&ra, "/check-email");
-    assert_redirect(&rb, "/check-email");
+    assert_redirect(&ra, paths::CHECK_EMAIL);
+    assert_redirect(&rb, paths::CHECK_EMAIL);
     let mails = wait_for_mail(&email, 1).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 1);
+    assert_eq!(app.world.tally().await.users, 0);
     let confirm = mails
         .iter()
         .find(|m| m.subject == "Confirm your email address")
         .unwrap();
     let res = ca
-        .get(confirm.link("/confirm?token="))
+        .get(confirm.link(&paths::with_token(paths::CONFIRM, "")))
         .send()
         .await
         .unwrap();
-    assert_redirect(&res, "/confirm");
+    assert_redirect(&res, paths::CONFIRM);
     assert_redirect(
-        &post(&ca, &a, "/_fn/confirm_email", &[("password", PASSWORD)]).await,
-        "/home",
+        &post(&ca, &a, fns::CONFIRM_EMAIL, &[("password", PASSWORD)]).await,
+        paths::HOME,
     );
 
     // A session made on A works on B (cookies are per host, not per port).
     let client = browser();
-    assert_redirect(&sign_in(&client, &a, &email, PASSWORD).await, "/home");
+    assert_redirect(&sign_in(&client, &a, &email, PASSWORD).await, paths::HOME);
     assert_eq!(
         client
             .get(format!("{}/home", b.base))
@@ -171,18 +171,18 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
         &post(
             &reset_client,
             &b,
-            "/_fn/forgot_password",
+            fns::FORGOT_PASSWORD,
             &[("email", &email)],
         )
         .await,
-        "/forgot/sent",
+        paths::FORGOT_SENT,
     );
     let link = wait_for_mail(&email, 2)
         .await
         .into_iter()
         .find(|m| m.subject == "Reset your password")
         .unwrap()
-        .link("/reset?token=");
+        .link(&paths::with_token(paths::RESET, ""));
     let token = link.split("token=").nth(1).unwrap().to_owned();
     assert_redirect(
         &reset_client
@@ -190,17 +190,17 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
     assert_redirect(
         &post(
             &reset_client,
             &a,
-            "/_fn/reset_password",
+            fns::RESET_PASSWORD,
             &[("password", "fresh lantern harbour")],
         )
         .await,
-        "/sign-in",
+        paths::SIGN_IN,
     );
     let other = browser();
     assert_redirect(
@@ -209,36 +209,36 @@ async fn two_instances_share_sessions_keys_lockouts_and_tokens() {
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
     assert_redirect(
         &post(
             &other,
             &b,
-            "/_fn/reset_password",
+            fns::RESET_PASSWORD,
             &[("password", "another lantern")],
         )
         .await,
-        "/forgot",
+        paths::FORGOT,
     );
 
     // The reset ended the session on both instances.
     assert_redirect(
         &client.get(format!("{}/home", b.base)).send().await.unwrap(),
-        "/sign-in",
+        paths::SIGN_IN,
     );
 
     // Five failures split across A and B lock the user everywhere.
     for (i, at) in [&a, &b, &a, &b, &a].into_iter().enumerate() {
         assert_redirect(
             &sign_in(&browser(), at, &email, &format!("wrong {i}")).await,
-            "/sign-in/password",
+            paths::SIGN_IN_PASSWORD,
         );
     }
     assert_eq!(app.failed_attempts(&email).await, 5);
     assert_redirect(
         &sign_in(&browser(), &b, &email, "fresh lantern harbour").await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
 }
 
@@ -264,9 +264,9 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
         let app = &app;
         async move {
             let res = app
-                .post(&browser(), "/_fn/sign_up", &[("email", email.as_str())])
+                .post(&browser(), fns::SIGN_UP, &[("email", email.as_str())])
                 .await;
-            assert_redirect(&res, "/check-email");
+            assert_redirect(&res, paths::CHECK_EMAIL);
         }
     });
     let writes = (0..50).map(|i| {
@@ -294,21 +294,21 @@ async fn fifty_concurrent_sign_ups_and_api_writes_lose_nothing() {
             let link = wait_for_mail(email, 1)
                 .await
                 .remove(0)
-                .link("/confirm?token=");
+                .link(&paths::with_token(paths::CONFIRM, ""));
             let res = app.confirm_with(&browser(), &link, PASSWORD).await;
-            assert_redirect(&res, "/home");
+            assert_redirect(&res, paths::HOME);
         }
     });
     join_all(confirms).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 51);
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 51);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
+    assert_eq!(app.world.tally().await.users, 51);
+    assert_eq!(app.world.tally().await.accounts, 51);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
             .await,
         51
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM records").await, 50);
+    assert_eq!(app.world.tally().await.records, 50);
 }
 
 #[tokio::test]

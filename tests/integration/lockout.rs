@@ -16,7 +16,7 @@ async fn ten_concurrent_wrong_attempts_lock_even_the_right_password_out() {
             let res = app
                 .sign_in(&client, &email, &format!("wrong guess {i}"))
                 .await;
-            assert_redirect(&res, "/sign-in/password");
+            assert_redirect(&res, paths::SIGN_IN_PASSWORD);
         }
     });
     join_all(attempts).await;
@@ -28,9 +28,9 @@ async fn ten_concurrent_wrong_attempts_lock_even_the_right_password_out() {
     );
     let client = browser();
     let res = app.sign_in(&client, &email, PASSWORD).await;
-    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Incorrect email or password."));
 
@@ -41,26 +41,26 @@ async fn ten_concurrent_wrong_attempts_lock_even_the_right_password_out() {
         .filter(|m| m.subject == "Your account has been locked")
         .collect();
     assert_eq!(unlock.len(), 1);
-    let link = unlock[0].link("/unlock?token=");
+    let link = unlock[0].link(&paths::with_token(paths::UNLOCK, ""));
     let res = app
-        .follow_link(&client, &link, "/unlock", "/_fn/unlock_account")
+        .follow_link(&client, &link, paths::UNLOCK, fns::UNLOCK_ACCOUNT)
         .await;
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
     assert!(app
-        .page(&client, "/sign-in")
+        .page(&client, paths::SIGN_IN)
         .await
         .contains("Your account is unlocked"));
-    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
 
     let replay = browser();
     let res = replay.get(&link).send().await.unwrap();
-    assert_redirect(&res, "/unlock");
+    assert_redirect(&res, paths::UNLOCK);
     assert!(app
-        .page(&replay, "/unlock")
+        .page(&replay, paths::UNLOCK)
         .await
         .contains("invalid, has expired or was already used"));
-    let res = app.post(&replay, "/_fn/unlock_account", &[]).await;
-    assert_redirect(&res, "/unlock");
+    let res = app.post(&replay, fns::UNLOCK_ACCOUNT, &[]).await;
+    assert_redirect(&res, paths::UNLOCK);
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn lock_lifts_by_itself_after_ten_minutes() {
     app.clock.advance(Duration::from_secs(9 * 60));
     assert_redirect(
         &app.sign_in(&client, &email, PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_eq!(
         app.failed_attempts(&email).await,
@@ -83,7 +83,7 @@ async fn lock_lifts_by_itself_after_ten_minutes() {
     );
 
     app.clock.advance(Duration::from_secs(61));
-    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
     assert_eq!(
         app.failed_attempts(&email).await,
         0,
@@ -98,9 +98,15 @@ async fn a_success_resets_the_count() {
     for _ in 0..4 {
         app.sign_in(&browser(), &email, "wrong wrong wrong").await;
     }
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
     for _ in 0..4 {
         app.sign_in(&browser(), &email, "wrong wrong wrong").await;
     }
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
 }

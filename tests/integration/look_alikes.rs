@@ -17,20 +17,20 @@ async fn mixed_script_local_parts_are_refused_everywhere_an_email_is_typed() {
     // Sign-up: back to the form with the reason, nothing stored or mailed.
     let client = browser();
     let res = app
-        .post(&client, "/_fn/sign_up", &[("email", LOOK_ALIKE)])
+        .post(&client, fns::SIGN_UP, &[("email", LOOK_ALIKE)])
         .await;
-    assert_redirect(&res, "/sign-up");
-    let page = app.page(&client, "/sign-up").await;
+    assert_redirect(&res, paths::SIGN_UP);
+    let page = app.page(&client, paths::SIGN_UP).await;
     assert!(page.contains(MESSAGE), "{page}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM pending_sign_ups").await, 0);
+    assert_eq!(app.world.tally().await.pending_sign_ups, 0);
     assert!(mails_to(LOOK_ALIKE).await.is_empty());
 
     // Sign-in's email step.
     let res = app
-        .post(&client, "/_fn/sign_in_email", &[("email", LOOK_ALIKE)])
+        .post(&client, fns::SIGN_IN_EMAIL, &[("email", LOOK_ALIKE)])
         .await;
-    assert_redirect(&res, "/sign-in");
-    assert!(app.page(&client, "/sign-in").await.contains(MESSAGE));
+    assert_redirect(&res, paths::SIGN_IN);
+    assert!(app.page(&client, paths::SIGN_IN).await.contains(MESSAGE));
 
     // Invitations, through the API.
     let owner = app.owner("latin").await;
@@ -57,8 +57,8 @@ async fn mixed_script_local_parts_are_refused_everywhere_an_email_is_typed() {
         "own.2+x@example.com",
     ] {
         let res = app
-            .post(&browser(), "/_fn/sign_in_email", &[("email", fine)])
+            .post(&browser(), fns::SIGN_IN_EMAIL, &[("email", fine)])
             .await;
-        assert_redirect(&res, "/sign-in/password");
+        assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     }
 }

@@ -11,6 +11,7 @@
 mod dns;
 mod files;
 mod helpers;
+mod world;
 
 mod api;
 mod bad_input;

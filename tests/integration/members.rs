@@ -1,4 +1,5 @@
 //! Members, invitations and people in several accounts.
+use app::domain::ids::UserId;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -8,12 +9,12 @@ async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) {
     let res = app
         .post(
             &owner.browser,
-            "/_fn/invite_member",
+            fns::INVITE_MEMBER,
             &[("email", email), ("role", role)],
         )
         .await;
-    assert_redirect(&res, "/settings/members");
-    let page = app.page(&owner.browser, "/settings/members").await;
+    assert_redirect(&res, paths::MEMBERS);
+    let page = app.page(&owner.browser, paths::MEMBERS).await;
     assert!(
         page.contains(&format!("Invitation sent to {email}")),
         "{page}"
@@ -27,17 +28,24 @@ async fn invitation_link(email: &str, count: usize) -> String {
         .rev()
         .find(|m| m.subject == "You are invited to an account on Terminus Hub")
         .expect("an invitation");
-    mail.link("/invite?token=")
+    mail.link(&paths::with_token(paths::INVITE, ""))
 }
 
 /// Opens the link in `client`: the token moves into the session, the page shows the offer.
 async fn open_invite(app: &TestApp, client: &Client, link: &str) -> String {
-    assert_redirect(&client.get(link).send().await.unwrap(), "/invite");
-    app.page(client, "/invite").await
+    assert_redirect(&client.get(link).send().await.unwrap(), paths::INVITE);
+    app.page(client, paths::INVITE).await
+}
+
+/// The id of the one entry of `list` for which `pick` holds.
+fn only_id(list: &[Value], pick: impl Fn(&Value) -> bool) -> String {
+    let found: Vec<&Value> = list.iter().filter(|v| pick(v)).collect();
+    assert_eq!(found.len(), 1, "{list:?}");
+    found[0]["id"].as_str().unwrap().to_owned()
 }
 
 async fn account_names(app: &TestApp, client: &Client) -> String {
-    app.page(client, "/accounts").await
+    app.page(client, paths::ACCOUNTS).await
 }
 
 #[tokio::test]
@@ -55,40 +63,47 @@ async fn a_new_person_sets_a_password_and_joins_without_an_account_of_their_own(
     assert_redirect(
         &app.post(
             &client,
-            "/_fn/accept_invitation",
+            fns::ACCEPT_INVITATION,
             &[("password", "password1")],
         )
         .await,
-        "/invite",
+        paths::INVITE,
     );
-    assert!(app.page(&client, "/invite").await.contains("too common"));
+    assert!(app
+        .page(&client, paths::INVITE)
+        .await
+        .contains("too common"));
     let res = app
-        .post(&client, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        .post(&client, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
         .await;
-    assert_redirect(&res, "/home");
-    let home = app.page(&client, "/home").await;
+    assert_redirect(&res, paths::HOME);
+    let home = app.page(&client, paths::HOME).await;
     assert!(
         home.contains("boss-") && home.contains(">Main<"),
         "lands in the inviting account"
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts").await,
+        app.world.tally().await.accounts,
         1,
         "no personal account for invitees"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email_confirmed_at IS NOT NULL")
-            .await,
-        2
-    );
+    assert_eq!(app.world.tally().await.users, 2);
+    let account = app.world.only_account_of(&newcomer).await;
+    for member in app.world.members(&account).await {
+        let user = app.world.existing_user(&member.email).await;
+        assert!(user.email_confirmed_at.is_some(), "{}", member.email);
+    }
 
     // The link is single use; the new person can sign in normally.
     let other = browser();
     assert!(open_invite(&app, &other, &link)
         .await
         .contains("invalid, has expired, was revoked or was already used"));
-    assert_redirect(&app.sign_in(&browser(), &newcomer, PASSWORD).await, "/home");
-    let activity = app.page(&owner.browser, "/settings/activity").await;
+    assert_redirect(
+        &app.sign_in(&browser(), &newcomer, PASSWORD).await,
+        paths::HOME,
+    );
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
     assert!(activity.contains("invitation.created") && activity.contains("member.joined"));
 }
 
@@ -103,41 +118,45 @@ async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
     let client = browser();
     let page = open_invite(&app, &client, &link).await;
     assert!(page.contains("Sign in to accept"));
-    let res = app.post(&client, "/_fn/accept_invitation", &[]).await;
-    assert_redirect(&res, "/sign-in/password");
+    let res = app.post(&client, fns::ACCEPT_INVITATION, &[]).await;
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains(&format!("value=\"{bob}\"")));
     let res = app.sign_in_password(&client, &bob, PASSWORD).await;
-    assert_redirect(&res, "/invite");
-    assert!(app.page(&client, "/invite").await.contains("Join account"));
+    assert_redirect(&res, paths::INVITE);
+    assert!(app
+        .page(&client, paths::INVITE)
+        .await
+        .contains("Join account"));
     assert_redirect(
-        &app.post(&client, "/_fn/accept_invitation", &[]).await,
-        "/home",
+        &app.post(&client, fns::ACCEPT_INVITATION, &[]).await,
+        paths::HOME,
     );
-    assert!(app.page(&client, "/home").await.contains("alpha-"));
+    assert!(app.page(&client, paths::HOME).await.contains("alpha-"));
 
     // The next sign-in offers both accounts; switching changes the workspaces shown.
     let fresh = browser();
-    assert_redirect(&app.sign_in(&fresh, &bob, PASSWORD).await, "/accounts");
+    assert_redirect(&app.sign_in(&fresh, &bob, PASSWORD).await, paths::ACCOUNTS);
     let picker = account_names(&app, &fresh).await;
     assert!(
         picker.contains("alpha-") && picker.contains("bob-"),
         "{picker}"
     );
-    assert_redirect(&app.get(&fresh, "/home").await, "/accounts");
+    assert_redirect(&app.get(&fresh, paths::HOME).await, paths::ACCOUNTS);
 
-    let alpha_id: String =
-        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'alpha-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    let bob_id: String =
-        sqlx::query_scalar("SELECT a.id FROM accounts a WHERE a.name LIKE 'bob-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let bobs = app.world.memberships(&bob).await;
+    let account_named = |prefix: &str| {
+        let found: Vec<_> = bobs
+            .iter()
+            .filter(|m| m.account_name.starts_with(prefix))
+            .collect();
+        assert_eq!(found.len(), 1, "{bobs:?}");
+        found[0].account_id.as_str().to_owned()
+    };
+    let alpha_id = account_named("alpha-");
+    let bob_id = account_named("bob-");
     // A workspace only Alpha has, through Alpha's API key.
     let key = app.full_key(&owner).await;
     app.api(reqwest::Method::POST, "/workspaces", &key)
@@ -146,26 +165,28 @@ async fn an_existing_user_signs_in_accepts_and_then_picks_between_accounts() {
         .await
         .unwrap();
     assert_redirect(
-        &app.post(&fresh, "/_fn/switch_account", &[("account_id", &alpha_id)])
+        &app.post(&fresh, fns::SWITCH_ACCOUNT, &[("account_id", &alpha_id)])
             .await,
-        "/home",
+        paths::HOME,
     );
-    assert!(app.page(&fresh, "/home").await.contains("Alpha reports"));
+    assert!(app
+        .page(&fresh, paths::HOME)
+        .await
+        .contains("Alpha reports"));
     assert_redirect(
-        &app.post(&fresh, "/_fn/switch_account", &[("account_id", &bob_id)])
+        &app.post(&fresh, fns::SWITCH_ACCOUNT, &[("account_id", &bob_id)])
             .await,
-        "/home",
+        paths::HOME,
     );
-    assert!(!app.page(&fresh, "/home").await.contains("Alpha reports"));
+    assert!(!app
+        .page(&fresh, paths::HOME)
+        .await
+        .contains("Alpha reports"));
     // Not a member: refused.
     let res = app
-        .post(
-            &fresh,
-            "/_fn/switch_account",
-            &[("account_id", "acct_nope")],
-        )
+        .post(&fresh, fns::SWITCH_ACCOUNT, &[("account_id", "acct_nope")])
         .await;
-    assert_redirect(&res, "/accounts");
+    assert_redirect(&res, paths::ACCOUNTS);
 }
 
 #[tokio::test]
@@ -178,17 +199,17 @@ async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_t
 
     let mallory = app.confirmed_user("mallory").await;
     let client = browser();
-    assert_redirect(&app.sign_in(&client, &mallory, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &mallory, PASSWORD).await, paths::HOME);
     let page = open_invite(&app, &client, &link).await;
     assert!(page.contains(&format!(
         "This invitation is for {invited}, but you are signed in as {mallory}"
     )));
     assert_redirect(
-        &app.post(&client, "/_fn/accept_invitation", &[]).await,
-        "/invite",
+        &app.post(&client, fns::ACCEPT_INVITATION, &[]).await,
+        paths::INVITE,
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memberships").await,
+        app.world.tally().await.memberships,
         2,
         "mallory did not join"
     );
@@ -197,24 +218,25 @@ async fn an_invitation_for_someone_else_is_refused_and_members_are_not_invited_t
     let res = app
         .post(
             &owner.browser,
-            "/_fn/invite_member",
+            fns::INVITE_MEMBER,
             &[("email", "OWNER-x@example.com"), ("role", "member")],
         )
         .await;
-    assert_redirect(&res, "/settings/members");
-    let own_email: String =
-        sqlx::query_scalar("SELECT email FROM users WHERE email LIKE 'owner-%'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    assert_redirect(&res, paths::MEMBERS);
+    let members = app.listed(&owner.browser, "members").await;
+    let own_email = members.iter().find(|m| m["role"] == "owner").unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(own_email.starts_with("owner-"), "{own_email}");
     app.post(
         &owner.browser,
-        "/_fn/invite_member",
+        fns::INVITE_MEMBER,
         &[("email", &own_email.to_uppercase()), ("role", "member")],
     )
     .await;
     assert!(app
-        .page(&owner.browser, "/settings/members")
+        .page(&owner.browser, paths::MEMBERS)
         .await
         .contains("is already a member of this account"));
 }
@@ -226,25 +248,22 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
     let guest = unique_email("guest");
     invite(&app, &owner, &guest, "member").await;
     let first = invitation_link(&guest, 1).await;
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     // Within the minute the address is not mailed again.
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
+        &app.post(&owner.browser, fns::RESEND_INVITATION, &[("id", &id)])
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/members")
+        .page(&owner.browser, paths::MEMBERS)
         .await
         .contains("less than a minute ago"));
     app.clock.advance(std::time::Duration::from_secs(61));
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/resend_invitation", &[("id", &id)])
+        &app.post(&owner.browser, fns::RESEND_INVITATION, &[("id", &id)])
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     let second = invitation_link(&guest, 2).await;
     assert_ne!(first, second);
@@ -255,17 +274,14 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
         .await
         .contains("Choose a password"));
 
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations WHERE revoked_at IS NULL")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/revoke_invitation", &[("id", &id)])
+        &app.post(&owner.browser, fns::REVOKE_INVITATION, &[("id", &id)])
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/members")
+        .page(&owner.browser, paths::MEMBERS)
         .await
         .contains("No pending invitations."));
     assert!(open_invite(&app, &browser(), &second)
@@ -277,39 +293,36 @@ async fn revoked_and_resent_invitations_kill_the_old_link() {
 async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     let app = TestApp::spawn().await;
     let owner = app.owner("solo").await;
-    let owner_id: String = sqlx::query_scalar("SELECT user_id FROM memberships")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let owner_id = only_id(&app.listed(&owner.browser, "members").await, |_| true);
     // The last owner can be neither demoted nor removed (nor leave).
     let res = app
         .post(
             &owner.browser,
-            "/_fn/change_member_role",
+            fns::CHANGE_MEMBER_ROLE,
             &[("user_id", &owner_id), ("role", "member")],
         )
         .await;
-    assert_redirect(&res, "/settings/members");
+    assert_redirect(&res, paths::MEMBERS);
     assert!(app
-        .page(&owner.browser, "/settings/members")
+        .page(&owner.browser, paths::MEMBERS)
         .await
         .contains("always keeps at least one owner"));
     // Leaving goes through a confirmation page first.
     let leave = app
         .page(
             &owner.browser,
-            &format!("/settings/members/{owner_id}/remove"),
+            &paths::member_removal(&UserId::from_stored(owner_id.as_str())),
         )
         .await;
     assert!(leave.contains("Leave account") && leave.contains("action=\"/_fn/remove_member\""));
     app.post(
         &owner.browser,
-        "/_fn/remove_member",
+        fns::REMOVE_MEMBER,
         &[("user_id", &owner_id)],
     )
     .await;
     assert!(app
-        .page(&owner.browser, "/settings/members")
+        .page(&owner.browser, paths::MEMBERS)
         .await
         .contains("always keeps at least one owner"));
     let res = owner
@@ -347,9 +360,9 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     let admin = browser();
     open_invite(&app, &admin, &invitation_link(&admin_email, 1).await).await;
     assert_redirect(
-        &app.post(&admin, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        &app.post(&admin, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     let members: Value = owner
         .browser
@@ -361,11 +374,9 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .await
         .unwrap();
     assert_eq!(members["data"].as_array().unwrap().len(), 2);
-    let admin_id: String =
-        sqlx::query_scalar("SELECT user_id FROM memberships WHERE role = 'admin'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let admin_id = only_id(members["data"].as_array().unwrap(), |m| {
+        m["role"] == "admin"
+    });
 
     // An admin cannot make owners or touch the owner.
     let res = admin
@@ -396,7 +407,7 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     )
     .await;
     assert_eq!(
-        app.get(&admin, "/settings/members").await.status(),
+        app.get(&admin, paths::MEMBERS).await.status(),
         StatusCode::OK
     );
 
@@ -404,13 +415,13 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     let res = app
         .post(
             &owner.browser,
-            "/_fn/change_member_role",
+            fns::CHANGE_MEMBER_ROLE,
             &[("user_id", &admin_id), ("role", "member")],
         )
         .await;
-    assert_redirect(&res, "/settings/members");
+    assert_redirect(&res, paths::MEMBERS);
     assert_eq!(
-        app.get(&admin, "/settings/members").await.status(),
+        app.get(&admin, paths::MEMBERS).await.status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(
@@ -426,7 +437,7 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
     // Promoted to owner, the first owner may now step down.
     app.post(
         &owner.browser,
-        "/_fn/change_member_role",
+        fns::CHANGE_MEMBER_ROLE,
         &[("user_id", &admin_id), ("role", "owner")],
     )
     .await;
@@ -449,21 +460,23 @@ async fn the_last_owner_stays_and_role_changes_take_effect_at_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_redirect(&app.get(&owner.browser, "/home").await, "/sign-in");
-    let owner_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(&owner_id)
-        .fetch_one(&app.db)
+    assert_redirect(&app.get(&owner.browser, paths::HOME).await, paths::SIGN_IN);
+    let owner_email = app
+        .world
+        .user_by_id(&owner_id)
         .await
-        .unwrap();
+        .email
+        .as_str()
+        .to_owned();
     assert_redirect(
         &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
-        "/accounts",
+        paths::ACCOUNTS,
     );
     assert!(app
-        .page(&owner.browser, "/accounts")
+        .page(&owner.browser, paths::ACCOUNTS)
         .await
         .contains("not a member of any account"));
-    let activity = app.page(&admin, "/settings/activity").await;
+    let activity = app.page(&admin, paths::ACTIVITY).await;
     assert!(activity.contains("member.role_changed") && activity.contains("member.removed"));
 }
 
@@ -472,29 +485,35 @@ async fn another_account_gets_its_own_main_workspace() {
     let app = TestApp::spawn().await;
     let owner = app.owner("founder").await;
     let res = app
-        .post(&owner.browser, "/_fn/create_account", &[("name", "")])
+        .post(&owner.browser, fns::CREATE_ACCOUNT, &[("name", "")])
         .await;
-    assert_redirect(&res, "/accounts");
+    assert_redirect(&res, paths::ACCOUNTS);
     assert!(app
-        .page(&owner.browser, "/accounts")
+        .page(&owner.browser, paths::ACCOUNTS)
         .await
         .contains("Give the account a name."));
     let res = app
         .post(
             &owner.browser,
-            "/_fn/create_account",
+            fns::CREATE_ACCOUNT,
             &[("name", "Side project")],
         )
         .await;
-    assert_redirect(&res, "/home");
-    let home = app.page(&owner.browser, "/home").await;
+    assert_redirect(&res, paths::HOME);
+    let home = app.page(&owner.browser, paths::HOME).await;
     assert!(home.contains("Side project") && home.contains(">Main<"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
-            .await,
-        2
-    );
-    let picker = app.page(&owner.browser, "/accounts").await;
+    let members = app.listed(&owner.browser, "members").await;
+    let founder = members[0]["email"].as_str().unwrap();
+    let mut mains = 0;
+    for membership in app.world.memberships(founder).await {
+        let names = app
+            .world
+            .workspace_names(membership.account_id.as_str())
+            .await;
+        mains += names.iter().filter(|n| *n == "Main").count();
+    }
+    assert_eq!(mains, 2);
+    let picker = app.page(&owner.browser, paths::ACCOUNTS).await;
     assert!(picker.contains("Side project") && picker.contains("founder-"));
 }
 
@@ -529,7 +548,7 @@ async fn invitations_are_throttled_per_recipient_and_per_account_per_day() {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((created, limited), (1, 24), "{statuses:?}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM invitations").await, 1);
+    assert_eq!(app.world.tally().await.invitations, 1);
     wait_for_mail(&target, 1).await;
 
     // The daily cap: three in all today (the first counted), the fourth refused.
@@ -564,19 +583,16 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
     let app = TestApp::spawn().await;
     let owner = app.owner("boss").await;
     invite(&app, &owner, &unique_email("future-owner"), "owner").await;
-    let id: String = sqlx::query_scalar("SELECT id FROM invitations")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = only_id(&app.listed(&owner.browser, "invitations").await, |_| true);
     let admin_email = unique_email("admin");
     invite(&app, &owner, &admin_email, "admin").await;
     let admin = browser();
     let link = invitation_link(&admin_email, 1).await;
     open_invite(&app, &admin, &link).await;
     assert_redirect(
-        &app.post(&admin, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        &app.post(&admin, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     let res = admin
         .delete(app.url(&format!("/api/v1/invitations/{id}")))
@@ -592,17 +608,17 @@ async fn an_admin_cannot_revoke_an_owner_invitation() {
     )
     .await;
     assert_redirect(
-        &app.post(&admin, "/_fn/revoke_invitation", &[("id", &id)])
+        &app.post(&admin, fns::REVOKE_INVITATION, &[("id", &id)])
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     assert!(app
-        .page(&admin, "/settings/members")
+        .page(&admin, paths::MEMBERS)
         .await
         .contains("does not allow managing that invitation"));
+    let pending = app.listed(&owner.browser, "invitations").await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM invitations WHERE role = 'owner' AND revoked_at IS NULL")
-            .await,
+        pending.iter().filter(|i| i["role"] == "owner").count(),
         1,
         "the owner invitation is still pending"
     );
@@ -620,15 +636,15 @@ async fn names_refuse_control_and_bidi_characters() {
         "Acme\u{0}",
     ] {
         let res = app
-            .post(&owner.browser, "/_fn/create_account", &[("name", bad)])
+            .post(&owner.browser, fns::CREATE_ACCOUNT, &[("name", bad)])
             .await;
-        assert_redirect(&res, "/accounts");
+        assert_redirect(&res, paths::ACCOUNTS);
         assert!(app
-            .page(&owner.browser, "/accounts")
+            .page(&owner.browser, paths::ACCOUNTS)
             .await
             .contains("cannot contain line breaks"));
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    assert_eq!(app.world.tally().await.accounts, 1);
     let key = app.full_key(&owner).await;
     for (path, field) in [("/workspaces", "name")] {
         let res = app

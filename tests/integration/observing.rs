@@ -21,8 +21,8 @@ async fn json_logs_have_one_access_line_per_request_and_never_a_query_string() {
     let mut expected = Vec::new();
     for (path, route, status) in [
         ("/healthz", "/healthz", 200),
-        ("/confirm?token=Qx7hiddenQx7", "/confirm", 303),
-        ("/sign-in?token=Qx7hiddenQx7", "/sign-in", 200),
+        ("/confirm?token=Qx7hiddenQx7", paths::CONFIRM, 303),
+        ("/sign-in?token=Qx7hiddenQx7", paths::SIGN_IN, 200),
         (
             "/api/v1/workspaces/ws_0000?token=Qx7hiddenQx7",
             "/api/v1/workspaces/{id}",
@@ -114,20 +114,20 @@ async fn metrics_are_scraped_after_real_traffic_without_personal_data() {
     let client = browser();
     assert_redirect(
         &server
-            .post(&client, "/_fn/sign_up", &[("email", &email)])
+            .post(&client, fns::SIGN_UP, &[("email", &email)])
             .await,
-        "/check-email",
+        paths::CHECK_EMAIL,
     );
     let link = wait_for_mail(&email, 1)
         .await
         .remove(0)
-        .link("/confirm?token=");
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
+        .link(&paths::with_token(paths::CONFIRM, ""));
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::CONFIRM);
     assert_redirect(
         &server
-            .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+            .post(&client, fns::CONFIRM_EMAIL, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     let sign_in = |password: &'static str| {
         let client = client.clone();
@@ -136,21 +136,21 @@ async fn metrics_are_scraped_after_real_traffic_without_personal_data() {
         async move {
             assert_redirect(
                 &server
-                    .post(&client, "/_fn/sign_in_email", &[("email", &email)])
+                    .post(&client, fns::SIGN_IN_EMAIL, &[("email", &email)])
                     .await,
-                "/sign-in/password",
+                paths::SIGN_IN_PASSWORD,
             );
             server
                 .post(
                     &client,
-                    "/_fn/sign_in_password",
+                    fns::SIGN_IN_PASSWORD,
                     &[("email", &email), ("password", password)],
                 )
                 .await
         }
     };
-    assert_redirect(&sign_in("not the password").await, "/sign-in/password");
-    assert_redirect(&sign_in(PASSWORD).await, "/home");
+    assert_redirect(&sign_in("not the password").await, paths::SIGN_IN_PASSWORD);
+    assert_redirect(&sign_in(PASSWORD).await, paths::HOME);
     let created: Value = client
         .post(server.url("/api/v1/api_keys"))
         .header("origin", &server.base)

@@ -4,7 +4,9 @@
 //! an SMTP server that cannot be reached.
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 
+use app::domain::clock::ManualClock;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -293,7 +295,7 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let email = unique_email("operator");
     let ran = admin(&["admin", "user", "create", &email]);
     assert!(ran.ok, "{}", ran.stderr);
-    let link = link_in(&ran.stdout, "/reset?token=");
+    let link = link_in(&ran.stdout, &paths::with_token(paths::RESET, ""));
     assert!(link.starts_with(public), "links use the public URL: {link}");
     let account_id = ran
         .stdout
@@ -321,34 +323,27 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     })
     .await;
     let here = |link: &str| link.replacen(public, &app.base, 1);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NULL AND email_confirmed_at IS NOT NULL")
-            .await,
-        1,
+    let tally = app.world.tally().await;
+    assert_eq!((tally.users, tally.workspaces), (1, 1));
+    let user = app.world.existing_user(&email).await;
+    assert!(
+        user.password_hash.is_none() && user.email_confirmed_at.is_some(),
         "a confirmed user without a password"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM workspaces WHERE name = 'Main'")
-            .await,
-        1
-    );
+    assert_eq!(app.world.workspace_names(&account_id).await, ["Main"]);
 
     // The link sets the password; the user signs in to their own account.
     let client = browser();
-    assert_redirect(&client.get(here(&link)).send().await.unwrap(), "/reset");
+    assert_redirect(&client.get(here(&link)).send().await.unwrap(), paths::RESET);
     assert_redirect(
-        &app.post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", NEW_PASSWORD)],
-        )
-        .await,
-        "/sign-in",
+        &app.post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
+            .await,
+        paths::SIGN_IN,
     );
     let owner = Owner { browser: browser() };
     assert_redirect(
         &app.sign_in(&owner.browser, &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 
     // Locked out, then unlocked from the command line while the server runs.
@@ -357,14 +352,14 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     }
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     let ran = admin(&["admin", "user", "unlock", &email]);
     assert!(ran.ok, "{}", ran.stderr);
     assert!(ran.stdout.contains("Unlocked"), "{}", ran.stdout);
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
     let nobody = admin(&["admin", "user", "unlock", "nobody@example.com"]);
     assert_eq!(nobody.code, Some(1));
@@ -378,13 +373,19 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
     let reset = browser();
     assert_redirect(
         &reset
-            .get(here(&link_in(&ran.stdout, "/reset?token=")))
+            .get(here(&link_in(
+                &ran.stdout,
+                &paths::with_token(paths::RESET, ""),
+            )))
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
-    assert!(app.page(&reset, "/reset").await.contains("new-password"));
+    assert!(app
+        .page(&reset, paths::RESET)
+        .await
+        .contains("new-password"));
 
     // Plans: one of the file's, the built-ins, and refusals that say why.
     let key = app.full_key(&owner).await;
@@ -479,7 +480,7 @@ async fn the_admin_command_line_works_with_and_without_the_server() {
             "{action}: {detail}"
         );
     }
-    let activity = app.page(&owner.browser, "/settings/activity").await;
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
     assert!(activity.contains("account.plan_changed"), "owners see it");
 }
 
@@ -539,9 +540,9 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
     let client = browser();
     assert_redirect(
         &server
-            .post(&client, "/_fn/sign_up", &[("email", &email)])
+            .post(&client, fns::SIGN_UP, &[("email", &email)])
             .await,
-        "/check-email",
+        paths::CHECK_EMAIL,
     );
     let line = server.wait_for("email written to the outbox").await;
     let outbox = root.path().join("data/outbox");
@@ -589,15 +590,15 @@ async fn a_newcomer_confirms_from_the_outbox_with_cat() {
         ran.stdout
     );
 
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/confirm");
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::CONFIRM);
     assert_redirect(
         &server
-            .post(&client, "/_fn/confirm_email", &[("password", PASSWORD)])
+            .post(&client, fns::CONFIRM_EMAIL, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     assert!(server
-        .page(&client, "/home")
+        .page(&client, paths::HOME)
         .await
         .contains("Your email is confirmed"));
     server.stop().await;
@@ -611,30 +612,29 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let settings = [("TERMINUS_SIGNUP", "invite_only")];
     let server = Binary::start(root.path(), &settings).await;
     let client = browser();
-    let page = server.page(&client, "/sign-up").await;
+    let page = server.page(&client, paths::SIGN_UP).await;
     assert!(page.contains("Sign-up is by invitation only"), "{page}");
     assert!(!page.contains("<form"), "no form: {page}");
     let stranger = unique_email("stranger");
     assert_redirect(
         &server
-            .post(&client, "/_fn/sign_up", &[("email", &stranger)])
+            .post(&client, fns::SIGN_UP, &[("email", &stranger)])
             .await,
-        "/sign-up",
+        paths::SIGN_UP,
     );
     assert!(server
-        .page(&client, "/sign-up")
+        .page(&client, paths::SIGN_UP)
         .await
         .contains("Ask an owner or admin"));
-    let db = any_pool(&format!(
-        "sqlite://{}",
-        root.path().join("data/terminus.db").display()
-    ))
+    let world = crate::world::World::open(
+        &format!(
+            "sqlite://{}",
+            root.path().join("data/terminus.db").display()
+        ),
+        Arc::new(ManualClock::starting_now()),
+    )
     .await;
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sign_ups")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(pending, 0, "nothing stored");
+    assert_eq!(world.tally().await.pending_sign_ups, 0, "nothing stored");
 
     // The operator creates the first user; they invite someone, who joins.
     let owner_email = unique_email("founder");
@@ -650,33 +650,33 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     let owner = browser();
     assert_redirect(
         &owner
-            .get(link_in(&ran.stdout, "/reset?token="))
+            .get(link_in(&ran.stdout, &paths::with_token(paths::RESET, "")))
             .send()
             .await
             .unwrap(),
-        "/reset",
+        paths::RESET,
     );
     assert_redirect(
         &server
-            .post(&owner, "/_fn/reset_password", &[("password", NEW_PASSWORD)])
+            .post(&owner, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
             .await,
-        "/sign-in",
+        paths::SIGN_IN,
     );
     assert_redirect(
         &server
-            .post(&owner, "/_fn/sign_in_email", &[("email", &owner_email)])
+            .post(&owner, fns::SIGN_IN_EMAIL, &[("email", &owner_email)])
             .await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_redirect(
         &server
             .post(
                 &owner,
-                "/_fn/sign_in_password",
+                fns::SIGN_IN_PASSWORD,
                 &[("email", &owner_email), ("password", NEW_PASSWORD)],
             )
             .await,
-        "/home",
+        paths::HOME,
     );
     // An account whose name carries a link of someone else's: the invitation quotes it, and
     // `outbox` lists only the hub's own links.
@@ -684,22 +684,22 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
         &server
             .post(
                 &owner,
-                "/_fn/create_account",
+                fns::CREATE_ACCOUNT,
                 &[("name", "Spam 2 visit http://phish.example/login")],
             )
             .await,
-        "/home",
+        paths::HOME,
     );
     let invitee = unique_email("invitee");
     assert_redirect(
         &server
             .post(
                 &owner,
-                "/_fn/invite_member",
+                fns::INVITE_MEMBER,
                 &[("email", &invitee), ("role", "member")],
             )
             .await,
-        "/settings/members",
+        paths::MEMBERS,
     );
     let mut server = server;
     server
@@ -714,18 +714,14 @@ async fn invite_only_sign_up_is_refused_and_invitations_still_work() {
     assert!(ran.ok, "{}", ran.stderr);
     assert!(!ran.stdout.contains(&stranger), "{}", ran.stdout);
     assert!(!ran.stdout.contains("phish.example"), "{}", ran.stdout);
-    let invite = link_in(&ran.stdout, "/invite?token=");
+    let invite = link_in(&ran.stdout, &paths::with_token(paths::INVITE, ""));
     let newcomer = browser();
-    assert_redirect(&newcomer.get(&invite).send().await.unwrap(), "/invite");
+    assert_redirect(&newcomer.get(&invite).send().await.unwrap(), paths::INVITE);
     assert_redirect(
         &server
-            .post(
-                &newcomer,
-                "/_fn/accept_invitation",
-                &[("password", PASSWORD)],
-            )
+            .post(&newcomer, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
             .await,
-        "/home",
+        paths::HOME,
     );
     server.stop().await;
 }

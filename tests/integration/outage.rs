@@ -45,7 +45,10 @@ async fn readyz_fails_while_postgres_is_down_and_recovers() {
         "recovered without a restart"
     );
     let email = app.confirmed_user("after-outage").await;
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
     let res = app
         .api(reqwest::Method::GET, "/workspaces", &key)
         .send()

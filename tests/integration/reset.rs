@@ -8,11 +8,11 @@ const NEW_PASSWORD: &str = "quiet harbour lantern";
 async fn request_reset(app: &TestApp, email: &str) -> reqwest::Client {
     let client = browser();
     let res = app
-        .post(&client, "/_fn/forgot_password", &[("email", email)])
+        .post(&client, fns::FORGOT_PASSWORD, &[("email", email)])
         .await;
-    assert_redirect(&res, "/forgot/sent");
+    assert_redirect(&res, paths::FORGOT_SENT);
     assert!(app
-        .page(&client, "/forgot/sent")
+        .page(&client, paths::FORGOT_SENT)
         .await
         .contains(&format!("If an account exists for {email}")));
     client
@@ -25,8 +25,8 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
 
     // Another browser is signed in.
     let laptop = browser();
-    assert_redirect(&app.sign_in(&laptop, &email, PASSWORD).await, "/home");
-    assert_eq!(app.get(&laptop, "/home").await.status(), 200);
+    assert_redirect(&app.sign_in(&laptop, &email, PASSWORD).await, paths::HOME);
+    assert_eq!(app.get(&laptop, paths::HOME).await.status(), 200);
 
     // Someone locks the account.
     for _ in 0..5 {
@@ -39,33 +39,25 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
         .into_iter()
         .find(|m| m.subject == "Reset your password")
         .unwrap();
-    let link = mail.link("/reset?token=");
+    let link = mail.link(&paths::with_token(paths::RESET, ""));
     let res = client.get(&link).send().await.unwrap();
-    assert_redirect(&res, "/reset");
-    let page = app.page(&client, "/reset").await;
+    assert_redirect(&res, paths::RESET);
+    let page = app.page(&client, paths::RESET).await;
     assert!(page.contains("autocomplete=\"new-password\""));
 
     // The policy applies; the link survives a refused password.
     let res = app
-        .post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", "password123")],
-        )
+        .post(&client, fns::RESET_PASSWORD, &[("password", "password123")])
         .await;
-    assert_redirect(&res, "/reset");
-    assert!(app.page(&client, "/reset").await.contains("too common"));
+    assert_redirect(&res, paths::RESET);
+    assert!(app.page(&client, paths::RESET).await.contains("too common"));
 
     let res = app
-        .post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", NEW_PASSWORD)],
-        )
+        .post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
         .await;
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
     assert!(app
-        .page(&client, "/sign-in")
+        .page(&client, paths::SIGN_IN)
         .await
         .contains("Your password was changed"));
 
@@ -73,15 +65,15 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
     assert_eq!(app.failed_attempts(&email).await, 0);
     assert_redirect(
         &app.sign_in(&browser(), &email, PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 
     // The laptop's session ended.
-    assert_redirect(&app.get(&laptop, "/home").await, "/sign-in");
+    assert_redirect(&app.get(&laptop, paths::HOME).await, paths::SIGN_IN);
 
     // "Your password was changed" arrives.
     let mails = wait_for_mail(&email, 4).await;
@@ -91,22 +83,22 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
 
     // The link is spent.
     let replay = browser();
-    assert_redirect(&replay.get(&link).send().await.unwrap(), "/reset");
+    assert_redirect(&replay.get(&link).send().await.unwrap(), paths::RESET);
     assert!(app
-        .page(&replay, "/reset")
+        .page(&replay, paths::RESET)
         .await
         .contains("invalid, has expired or was already used"));
     let res = app
         .post(
             &replay,
-            "/_fn/reset_password",
+            fns::RESET_PASSWORD,
             &[("password", "yet another passphrase")],
         )
         .await;
-    assert_redirect(&res, "/forgot");
+    assert_redirect(&res, paths::FORGOT);
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 }
 
@@ -116,37 +108,29 @@ async fn reset_link_expires_after_an_hour_and_a_fresh_one_works() {
     let email = app.confirmed_user("expiring").await;
 
     let client = request_reset(&app, &email).await;
-    let link = wait_for_mail(&email, 2).await[1].link("/reset?token=");
+    let link = wait_for_mail(&email, 2).await[1].link(&paths::with_token(paths::RESET, ""));
     app.clock.advance(Duration::from_secs(3601));
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/reset");
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::RESET);
     assert!(app
-        .page(&client, "/reset")
+        .page(&client, paths::RESET)
         .await
         .contains("invalid, has expired"));
     let res = app
-        .post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", NEW_PASSWORD)],
-        )
+        .post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
         .await;
-    assert_redirect(&res, "/forgot");
+    assert_redirect(&res, paths::FORGOT);
 
     // A fresh link (the minute has passed) works.
     let client = request_reset(&app, &email).await;
-    let link = wait_for_mail(&email, 3).await[2].link("/reset?token=");
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/reset");
+    let link = wait_for_mail(&email, 3).await[2].link(&paths::with_token(paths::RESET, ""));
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::RESET);
     let res = app
-        .post(
-            &client,
-            "/_fn/reset_password",
-            &[("password", NEW_PASSWORD)],
-        )
+        .post(&client, fns::RESET_PASSWORD, &[("password", NEW_PASSWORD)])
         .await;
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
     assert_redirect(
         &app.sign_in(&browser(), &email, NEW_PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 }
 
@@ -158,23 +142,26 @@ async fn forgot_answers_the_same_for_unknown_emails_and_sends_nothing() {
     let a = browser();
     let b = browser();
     let ra = app
-        .post(&a, "/_fn/forgot_password", &[("email", &known)])
+        .post(&a, fns::FORGOT_PASSWORD, &[("email", &known)])
         .await;
     let rb = app
-        .post(&b, "/_fn/forgot_password", &[("email", &unknown)])
+        .post(&b, fns::FORGOT_PASSWORD, &[("email", &unknown)])
         .await;
     assert_eq!((ra.status(), location(&ra)), (rb.status(), location(&rb)));
-    let pa = app.page(&a, "/forgot/sent").await.replace(&known, "EMAIL");
+    let pa = app
+        .page(&a, paths::FORGOT_SENT)
+        .await
+        .replace(&known, "EMAIL");
     let pb = app
-        .page(&b, "/forgot/sent")
+        .page(&b, paths::FORGOT_SENT)
         .await
         .replace(&unknown, "EMAIL");
     assert_eq!(pa, pb);
     wait_for_mail(&known, 2).await;
     assert!(mails_to(&unknown).await.is_empty());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM one_time_tokens WHERE purpose = 'reset'")
-            .await,
-        1
+        app.world.tally().await.one_time_tokens,
+        1,
+        "one reset link, for the known address"
     );
 }

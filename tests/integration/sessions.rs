@@ -11,7 +11,7 @@ async fn session_id_changes_at_sign_in_and_sign_out() {
     let email = app.confirmed_user("cycler").await;
     let client = browser();
     let res = app
-        .post(&client, "/_fn/sign_in_email", &[("email", &email)])
+        .post(&client, fns::SIGN_IN_EMAIL, &[("email", &email)])
         .await;
     let anonymous = session_cookie(res.headers()).expect("the email step starts a session");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -21,7 +21,7 @@ async fn session_id_changes_at_sign_in_and_sign_out() {
     );
 
     let res = app.sign_in_password(&client, &email, PASSWORD).await;
-    assert_redirect(&res, "/home");
+    assert_redirect(&res, paths::HOME);
     let signed_in = session_cookie(res.headers()).expect("sign-in sets a new cookie");
     assert_ne!(anonymous, signed_in, "no session fixation");
 
@@ -31,30 +31,30 @@ async fn session_id_changes_at_sign_in_and_sign_out() {
         .build()
         .unwrap();
     let res = attacker
-        .get(app.url("/home"))
+        .get(app.url(paths::HOME))
         .header("cookie", format!("thub_session={anonymous}"))
         .send()
         .await
         .unwrap();
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
 
-    let res = app.post(&client, "/_fn/sign_out", &[]).await;
-    assert_redirect(&res, "/sign-in");
+    let res = app.post(&client, fns::SIGN_OUT, &[]).await;
+    assert_redirect(&res, paths::SIGN_IN);
     let after = session_cookie(res.headers()).unwrap_or_default();
     assert_ne!(after, signed_in);
     assert!(app
-        .page(&client, "/sign-in")
+        .page(&client, paths::SIGN_IN)
         .await
         .contains("You have signed out."));
-    assert_redirect(&app.get(&client, "/home").await, "/sign-in");
+    assert_redirect(&app.get(&client, paths::HOME).await, paths::SIGN_IN);
     // The signed-in id is dead in the store too, not just forgotten by this browser.
     let res = attacker
-        .get(app.url("/home"))
+        .get(app.url(paths::HOME))
         .header("cookie", format!("thub_session={signed_in}"))
         .send()
         .await
         .unwrap();
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
 }
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn cross_site_posts_are_refused() {
     let app = TestApp::spawn().await;
     let email = app.confirmed_user("victim").await;
     let client = browser();
-    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
 
     for origin in [
         "https://evil.example",
@@ -70,7 +70,7 @@ async fn cross_site_posts_are_refused() {
         &format!("{}.evil.example", app.base),
     ] {
         let res = client
-            .post(app.url("/_fn/sign_out"))
+            .post(app.url(fns::SIGN_OUT))
             .header("origin", origin)
             .form(&[("x", "y")])
             .send()
@@ -80,24 +80,29 @@ async fn cross_site_posts_are_refused() {
         assert!(res.text().await.unwrap().contains("sent from another site"));
     }
     // No Origin and no Referer: refused as well.
-    let res = client.post(app.url("/_fn/sign_out")).send().await.unwrap();
+    let res = client.post(app.url(fns::SIGN_OUT)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // Still signed in.
-    assert_eq!(app.get(&client, "/home").await.status(), StatusCode::OK);
+    assert_eq!(app.get(&client, paths::HOME).await.status(), StatusCode::OK);
     // A same-origin Referer is accepted when a browser omits Origin.
     let res = client
-        .post(app.url("/_fn/sign_out"))
-        .header("referer", app.url("/home"))
+        .post(app.url(fns::SIGN_OUT))
+        .header("referer", app.url(paths::HOME))
         .send()
         .await
         .unwrap();
-    assert_redirect(&res, "/sign-in");
+    assert_redirect(&res, paths::SIGN_IN);
 }
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_no_inline_script() {
     let app = TestApp::spawn().await;
-    for path in ["/sign-in", "/sign-up", "/forgot", "/no-such-page"] {
+    for path in [
+        paths::SIGN_IN,
+        paths::SIGN_UP,
+        paths::FORGOT,
+        "/no-such-page",
+    ] {
         let res = app.get(&browser(), path).await;
         let h = res.headers().clone();
         let csp = h["content-security-policy"].to_str().unwrap();
@@ -117,7 +122,7 @@ async fn pages_carry_security_headers_and_no_inline_script() {
         StatusCode::NOT_FOUND
     );
     let res = browser()
-        .get(app.url("/sign-in"))
+        .get(app.url(paths::SIGN_IN))
         .header("x-request-id", "trace-me-123")
         .send()
         .await
@@ -132,14 +137,14 @@ async fn pages_carry_security_headers_and_no_inline_script() {
 #[tokio::test]
 async fn sign_in_forms_have_labels_and_autocomplete() {
     let app = TestApp::spawn().await;
-    let page = app.page(&browser(), "/sign-up").await;
+    let page = app.page(&browser(), paths::SIGN_UP).await;
     assert!(page.contains("<label for=\"field-email\">Email</label>"));
     assert!(page.contains("autocomplete=\"username\""));
     // The new password is chosen behind the confirmation link (its own test checks that page).
     let client = browser();
-    app.post(&client, "/_fn/sign_in_email", &[("email", "a@example.com")])
+    app.post(&client, fns::SIGN_IN_EMAIL, &[("email", "a@example.com")])
         .await;
-    let page = app.page(&client, "/sign-in/password").await;
+    let page = app.page(&client, paths::SIGN_IN_PASSWORD).await;
     assert!(page.contains("autocomplete=\"current-password\""));
     assert!(page.contains("<label for=\"field-password\">Password</label>"));
 }
@@ -149,11 +154,11 @@ async fn a_session_ends_fourteen_days_after_sign_in() {
     let app = TestApp::spawn().await;
     let email = app.confirmed_user("longtimer").await;
     let client = browser();
-    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
     app.clock.advance(Duration::from_secs(13 * 24 * 3600));
-    assert_eq!(app.get(&client, "/home").await.status(), StatusCode::OK);
+    assert_eq!(app.get(&client, paths::HOME).await.status(), StatusCode::OK);
     app.clock.advance(Duration::from_secs(24 * 3600 + 1));
-    assert_redirect(&app.get(&client, "/home").await, "/sign-in");
+    assert_redirect(&app.get(&client, paths::HOME).await, paths::SIGN_IN);
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ async fn refused(
     let res = app.sign_in(&client, email, password).await;
     let shape = shape(&res);
     let page = app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .replace(email, "EMAIL");
     (shape, page)
@@ -67,14 +67,17 @@ async fn email_step_validates_and_keeps_what_was_typed() {
     let app = TestApp::spawn().await;
     let client = browser();
     let res = app
-        .post(&client, "/_fn/sign_in_email", &[("email", "not-an-email")])
+        .post(&client, fns::SIGN_IN_EMAIL, &[("email", "not-an-email")])
         .await;
-    assert_redirect(&res, "/sign-in");
-    let page = app.page(&client, "/sign-in").await;
+    assert_redirect(&res, paths::SIGN_IN);
+    let page = app.page(&client, paths::SIGN_IN).await;
     assert!(page.contains("Enter a valid email address"));
     assert!(page.contains("value=\"not-an-email\""));
     // The password step needs an email first.
-    assert_redirect(&app.get(&browser(), "/sign-in/password").await, "/sign-in");
+    assert_redirect(
+        &app.get(&browser(), paths::SIGN_IN_PASSWORD).await,
+        paths::SIGN_IN,
+    );
 }
 
 #[tokio::test]
@@ -83,9 +86,9 @@ async fn password_step_asks_for_a_missing_password() {
     let email = app.confirmed_user("forgetful").await;
     let client = browser();
     let res = app.sign_in(&client, &email, "").await;
-    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Enter your password."));
     assert_eq!(
@@ -105,7 +108,7 @@ async fn ip_with_over_100_failures_gets_429_with_retry_after() {
         let res = app
             .sign_in_password(&client, &format!("spray{i}"), "guess guess")
             .await;
-        assert_redirect(&res, "/sign-in/password");
+        assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     }
     let res = app.sign_in_password(&client, &email, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -120,7 +123,7 @@ async fn ip_with_over_100_failures_gets_429_with_retry_after() {
     // 15 minutes after the window opened the IP may try again.
     app.clock
         .advance(std::time::Duration::from_secs(15 * 60 + 1));
-    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, "/home");
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
 }
 
 #[tokio::test]
@@ -139,22 +142,21 @@ async fn old_hash_parameters_are_upgraded_at_sign_in() {
     )
     .unwrap()
     .to_string();
-    sqlx::query("UPDATE users SET password_hash = $1")
-        .bind(&weak)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    app.world.store_password_hash(&email, &weak).await;
 
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
+    let stored = app.world.password_hash(&email).await.unwrap();
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{stored}"
     );
-    assert_redirect(&app.sign_in(&browser(), &email, PASSWORD).await, "/home");
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
 }
 
 /// The router serves every request through `Passwords::serve`: password sign-ins (which hash)
@@ -166,7 +168,7 @@ async fn only_requests_that_do_not_hash_make_hashing_give_way() {
     let res = app
         .sign_in_password(&client, "nobody@example.com", "not the password")
         .await;
-    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(
         !app.passwords.answered_without_hashing(),
         "a sign-in waits for a hash"
@@ -189,7 +191,7 @@ async fn concurrent_attempts_cannot_slip_past_the_per_ip_limit() {
         let res = app
             .sign_in_password(&client, &format!("spray{i}"), "guess guess")
             .await;
-        assert_redirect(&res, "/sign-in/password");
+        assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     }
     let attempts = (0..200).map(|i| {
         let (app, email) = (&app, &email);
@@ -224,7 +226,7 @@ async fn ipv6_clients_are_counted_per_64() {
         let app = &app;
         async move {
             browser()
-                .post(app.url("/_fn/sign_in_password"))
+                .post(app.url(fns::SIGN_IN_PASSWORD))
                 .header("origin", &app.base)
                 .header("x-forwarded-for", ip)
                 .form(&[("email", "nobody"), ("password", "wrong guess here")])

@@ -2,6 +2,7 @@
 //! the identity provider, a demoted or removed admin on an enforced domain loses their
 //! password sessions, and a callback re-checks that the connection still serves the domain
 //! (for known identities too). Against a real OpenID provider and DNS server.
+use app::domain::roles::Role;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -28,15 +29,12 @@ async fn invite(app: &TestApp, owner: &Owner, email: &str, role: &str) -> String
         .rev()
         .find(|m| m.subject.starts_with("You are invited"))
         .expect("an invitation")
-        .link("/invite?token=")
+        .link(&paths::with_token(paths::INVITE, ""))
 }
 
 async fn user(app: &TestApp, email: &str) -> Option<(String, Option<String>)> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(&app.db)
-        .await
-        .unwrap()
+    let user = app.world.user(email).await?;
+    Some((user.id.into_string(), user.password_hash))
 }
 
 async fn session_methods(app: &TestApp, user_id: &str) -> Vec<String> {
@@ -50,10 +48,10 @@ async fn session_methods(app: &TestApp, user_id: &str) -> Vec<String> {
 /// The email step, then (for an offered domain) "Continue with SSO": the provider's URL.
 async fn to_provider(app: &TestApp, client: &Client, email: &str) -> String {
     let res = app
-        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
         .await;
-    let res = if location(&res) == "/sign-in/password" {
-        app.post(client, "/_fn/start_sso", &[]).await
+    let res = if location(&res) == paths::SIGN_IN_PASSWORD {
+        app.post(client, fns::START_SSO, &[]).await
     } else {
         res
     };
@@ -74,15 +72,15 @@ async fn an_invitation_onto_an_enforced_domain_is_accepted_through_the_provider(
     let nina = unique("nina", "corp.test");
     let link = invite(&app, &owner, &nina, "admin").await;
     let client = browser();
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/invite");
-    let page = app.page(&client, "/invite").await;
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::INVITE);
+    let page = app.page(&client, paths::INVITE).await;
     assert!(
         page.contains("Continue with single sign-on") && !page.contains("Choose a password"),
         "{page}"
     );
     // A password posted anyway (an old form, or someone's script) sets nothing: to the provider.
     let res = app
-        .post(&client, "/_fn/accept_invitation", &[("password", PASSWORD)])
+        .post(&client, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = location(&res);
@@ -92,38 +90,37 @@ async fn an_invitation_onto_an_enforced_domain_is_accepted_through_the_provider(
         "nobody before the provider"
     );
     let callback = provider_login(&to, &nina).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    let home = app.page(&client, "/home").await;
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    let home = app.page(&client, paths::HOME).await;
     assert!(home.contains("Welcome to boss-"), "{home}");
     let (nina_id, hash) = user(&app, &nina).await.unwrap();
     assert!(hash.is_none(), "no password");
     assert_eq!(session_methods(&app, &nina_id).await, vec!["sso"]);
-    let role: String = sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1")
-        .bind(&nina_id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(role, "admin", "the invited role");
+    assert_eq!(
+        app.world.roles(&nina).await,
+        [Role::Admin],
+        "the invited role"
+    );
     let other = browser();
-    assert_redirect(&other.get(&link).send().await.unwrap(), "/invite");
+    assert_redirect(&other.get(&link).send().await.unwrap(), paths::INVITE);
     assert!(app
-        .page(&other, "/invite")
+        .page(&other, paths::INVITE)
         .await
         .contains("invalid, has expired, was revoked or was already used"));
 
     // Someone with a user already (and a password) also goes through the provider.
     let link = invite(&app, &owner, &pat, "member").await;
     let client = browser();
-    assert_redirect(&client.get(&link).send().await.unwrap(), "/invite");
-    let page = app.page(&client, "/invite").await;
+    assert_redirect(&client.get(&link).send().await.unwrap(), paths::INVITE);
+    let page = app.page(&client, paths::INVITE).await;
     assert!(page.contains("Continue with single sign-on"), "{page}");
-    let res = app.post(&client, "/_fn/accept_invitation", &[]).await;
+    let res = app.post(&client, fns::ACCEPT_INVITATION, &[]).await;
     let to = location(&res);
     assert!(to.starts_with(&oidc_issuer()), "{to}");
     let callback = provider_login(&to, &pat).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
     assert!(app
-        .page(&client, "/home")
+        .page(&client, paths::HOME)
         .await
         .contains("Welcome to boss-"));
     let (pat_id, _) = user(&app, &pat).await.unwrap();
@@ -144,18 +141,18 @@ async fn a_demoted_or_removed_admin_on_an_enforced_domain_loses_their_password_s
         app.sign_up_confirmed(&email).await;
         let link = invite(&app, &owner, &email, "admin").await;
         let client = browser();
-        assert_redirect(&client.get(&link).send().await.unwrap(), "/invite");
+        assert_redirect(&client.get(&link).send().await.unwrap(), paths::INVITE);
         assert_redirect(
-            &app.post(&client, "/_fn/accept_invitation", &[]).await,
-            "/sign-in/password",
+            &app.post(&client, fns::ACCEPT_INVITATION, &[]).await,
+            paths::SIGN_IN_PASSWORD,
         );
         assert_redirect(
             &app.sign_in_password(&client, &email, PASSWORD).await,
-            "/invite",
+            paths::INVITE,
         );
         assert_redirect(
-            &app.post(&client, "/_fn/accept_invitation", &[]).await,
-            "/home",
+            &app.post(&client, fns::ACCEPT_INVITATION, &[]).await,
+            paths::HOME,
         );
         let (user_id, _) = user(&app, &email).await.unwrap();
         admins.push((email, user_id, client));
@@ -167,18 +164,21 @@ async fn a_demoted_or_removed_admin_on_an_enforced_domain_loses_their_password_s
     let (ada, ada_id, ada_browser) = admins.pop().unwrap();
     // Admins kept their password sessions; Ada also has one through the provider.
     assert_eq!(
-        app.get(&ada_browser, "/home").await.status(),
+        app.get(&ada_browser, paths::HOME).await.status(),
         StatusCode::OK
     );
     let ada_sso = browser();
     let to = to_provider(&app, &ada_sso, &ada).await;
     let callback = provider_login(&to, &ada).await;
-    assert_redirect(&ada_sso.get(&callback).send().await.unwrap(), "/accounts");
+    assert_redirect(
+        &ada_sso.get(&callback).send().await.unwrap(),
+        paths::ACCOUNTS,
+    );
     // Bea works in her own account in a second password session.
     let bea_own = browser();
     assert_redirect(
         &app.sign_in_password(&bea_own, &bea, PASSWORD).await,
-        "/accounts",
+        paths::ACCOUNTS,
     );
 
     // Ada is made a member: her password session ends, her SSO session does not.
@@ -192,14 +192,14 @@ async fn a_demoted_or_removed_admin_on_an_enforced_domain_loses_their_password_s
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(session_methods(&app, &ada_id).await, vec!["sso"]);
-    assert_redirect(&app.get(&ada_browser, "/home").await, "/sign-in");
+    assert_redirect(&app.get(&ada_browser, paths::HOME).await, paths::SIGN_IN);
     assert_eq!(
-        app.get(&ada_sso, "/accounts").await.status(),
+        app.get(&ada_sso, paths::ACCOUNTS).await.status(),
         StatusCode::OK
     );
     assert_redirect(
         &app.sign_in_password(&browser(), &ada, PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
 
     // Bea is removed: every password session of hers ends, in her own account too.
@@ -212,8 +212,8 @@ async fn a_demoted_or_removed_admin_on_an_enforced_domain_loses_their_password_s
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(session_methods(&app, &bea_id).await.is_empty());
-    assert_redirect(&app.get(&bea_browser, "/home").await, "/sign-in");
-    assert_redirect(&app.get(&bea_own, "/accounts").await, "/sign-in");
+    assert_redirect(&app.get(&bea_browser, paths::HOME).await, paths::SIGN_IN);
+    assert_redirect(&app.get(&bea_own, paths::ACCOUNTS).await, paths::SIGN_IN);
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn a_sign_in_started_before_its_domain_was_removed_does_not_complete() {
     let client = browser();
     let to = to_provider(&app, &client, &carol).await;
     let callback = provider_login(&to, &carol).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
 
     // Carol and a newcomer start sign-ins; the owner removes the domain before they return.
     let carol_browser = browser();
@@ -267,11 +267,11 @@ async fn a_sign_in_started_before_its_domain_was_removed_does_not_complete() {
             page.contains("not on a domain that uses this single sign-on"),
             "{page}"
         );
-        assert_redirect(&app.get(client, "/home").await, "/sign-in");
+        assert_redirect(&app.get(client, paths::HOME).await, paths::SIGN_IN);
     }
     assert!(user(&app, &newcomer).await.is_none());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM sso_identities").await,
+        app.world.tally().await.sso_identities,
         1,
         "only Carol's first sign-in"
     );

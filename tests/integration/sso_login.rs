@@ -1,4 +1,5 @@
 //! Signing in through single sign-on against a real OpenID provider process.
+use app::domain::roles::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -6,7 +7,7 @@ use crate::helpers::*;
 /// The email step for `email`; returns the 303's Location.
 async fn email_step(app: &TestApp, client: &reqwest::Client, email: &str) -> String {
     let res = app
-        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     location(&res)
@@ -36,38 +37,27 @@ async fn an_enforced_domain_goes_to_the_provider_and_provisions_a_member() {
     }
     let callback = provider_login(&to_provider, &colleague).await;
     let res = client.get(&callback).send().await.unwrap();
-    assert_redirect(&res, "/home");
-    let home = app.page(&client, "/home").await;
+    assert_redirect(&res, paths::HOME);
+    let home = app.page(&client, paths::HOME).await;
     assert!(
         home.contains("boss-") && home.contains(">Main<"),
         "lands in the connection's account"
     );
 
-    let (hash, confirmed): (Option<String>, Option<i64>) =
-        sqlx::query_as("SELECT password_hash, email_confirmed_at FROM users WHERE email = $1")
-            .bind(&colleague)
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let user = app.world.existing_user(&colleague).await;
+    let (hash, confirmed) = (user.password_hash, user.email_confirmed_at);
     assert!(
         hash.is_none() && confirmed.is_some(),
         "provisioned without a password, email confirmed"
     );
-    let role: String = sqlx::query_scalar(
-        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1",
-    )
-    .bind(&colleague)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
-    assert_eq!(role, "member");
+    assert_eq!(app.world.roles(&colleague).await, [Role::Member]);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM accounts").await,
+        app.world.tally().await.accounts,
         1,
         "no account of their own"
     );
     assert!(app
-        .page(&owner.browser, "/settings/activity")
+        .page(&owner.browser, paths::ACTIVITY)
         .await
         .contains("sso.sign_in"));
 
@@ -90,23 +80,29 @@ async fn a_claimed_domain_offers_sso_beside_the_password_and_links_existing_user
     app.connect_sso(&owner, &["corp.test"], false).await;
 
     let client = browser();
-    assert_eq!(email_step(&app, &client, &dave).await, "/sign-in/password");
-    let page = app.page(&client, "/sign-in/password").await;
+    assert_eq!(
+        email_step(&app, &client, &dave).await,
+        paths::SIGN_IN_PASSWORD
+    );
+    let page = app.page(&client, paths::SIGN_IN_PASSWORD).await;
     assert!(
         page.contains("Continue with SSO") && page.contains("autocomplete=\"current-password\"")
     );
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let to_provider = location(&res);
     assert!(to_provider.starts_with(&oidc_issuer()));
     let callback = provider_login(&to_provider, &dave).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/accounts");
-    let picker = app.page(&client, "/accounts").await;
+    assert_redirect(
+        &client.get(&callback).send().await.unwrap(),
+        paths::ACCOUNTS,
+    );
+    let picker = app.page(&client, paths::ACCOUNTS).await;
     assert!(
         picker.contains("lead-") && picker.contains("dave-"),
         "linked: both accounts"
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
+        app.world.tally().await.users,
         2,
         "the existing user was linked, not duplicated"
     );
@@ -115,10 +111,10 @@ async fn a_claimed_domain_offers_sso_beside_the_password_and_links_existing_user
     let other = browser();
     assert_eq!(
         email_step(&app, &other, &unique_email("plain")).await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
     assert!(!app
-        .page(&other, "/sign-in/password")
+        .page(&other, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Continue with SSO"));
 }
@@ -166,11 +162,7 @@ async fn bad_answers_from_the_provider_get_clear_pages() {
     let (client, callback) = attempt(&app, "mallory@other.test").await;
     let (_, body) = page(&client, &callback).await;
     assert!(body.contains("not on a domain that uses this single sign-on"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email LIKE '%other.test'")
-            .await,
-        0
-    );
+    assert!(app.world.user("mallory@other.test").await.is_none());
 
     // The person cancels at the provider.
     let client = browser();
@@ -184,11 +176,7 @@ async fn bad_answers_from_the_provider_get_clear_pages() {
     // A callback nobody started.
     let (status, _) = page(&browser(), &app.url("/auth/oidc/callback?code=x&state=y")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users").await,
-        1,
-        "nobody was provisioned"
-    );
+    assert_eq!(app.world.tally().await.users, 1, "nobody was provisioned");
 }
 
 #[tokio::test]
@@ -200,20 +188,20 @@ async fn on_an_enforced_domain_only_owners_and_admins_keep_a_password() {
     app.connect_sso(&owner, &["corp.test"], true).await;
 
     // The direct page: the owner gets in, the other person gets the one generic message.
-    let direct = app.page(&browser(), "/sign-in/direct").await;
+    let direct = app.page(&browser(), paths::SIGN_IN_DIRECT).await;
     assert!(direct.contains("autocomplete=\"current-password\""));
     assert!(app
-        .page(&browser(), "/sign-in")
+        .page(&browser(), paths::SIGN_IN)
         .await
         .contains("Owner or admin? Sign in with your password"));
     let c = browser();
     let res = app.sign_in_password(&c, &owner_email, PASSWORD).await;
-    assert_redirect(&res, "/home");
+    assert_redirect(&res, paths::HOME);
     let c = browser();
     let res = app.sign_in_password(&c, &member, PASSWORD).await;
-    assert_redirect(&res, "/sign-in/password");
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     assert!(app
-        .page(&c, "/sign-in/password")
+        .page(&c, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Incorrect email or password."));
     drop(owner);
@@ -255,20 +243,18 @@ async fn a_code_issued_to_another_connection_is_refused_and_test_connection_repo
     let res = client.get(&crossed).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("could not be verified"));
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM users WHERE email IN ('ann@alpha.test', 'ben@beta.test')")
-            .await,
-        0
-    );
+    for email in ["ann@alpha.test", "ben@beta.test"] {
+        assert!(app.world.user(email).await.is_none(), "{email}");
+    }
 
     // "Test connection" fetches discovery and says what it found.
     let id = beta_connection["id"].as_str().unwrap();
     assert_redirect(
-        &app.post(&beta.browser, "/_fn/test_sso_connection", &[("id", id)])
+        &app.post(&beta.browser, fns::TEST_SSO_CONNECTION, &[("id", id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&beta.browser, "/settings/sso").await;
+    let page = app.page(&beta.browser, paths::SSO).await;
     assert!(page.contains("discovery and signing keys found"), "{page}");
 }
 
@@ -335,20 +321,23 @@ async fn an_unreachable_provider_gets_a_clear_message_not_a_500() {
     let client = browser();
     assert_eq!(
         email_step(&app, &client, "zoe@corp.test").await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
-    assert_redirect(&app.post(&client, "/_fn/start_sso", &[]).await, "/sign-in");
+    assert_redirect(
+        &app.post(&client, fns::START_SSO, &[]).await,
+        paths::SIGN_IN,
+    );
     assert!(app
-        .page(&client, "/sign-in")
+        .page(&client, paths::SIGN_IN)
         .await
         .contains("could not reach your identity provider"));
 
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/test_sso_connection", &[("id", &id)])
+        &app.post(&owner.browser, fns::TEST_SSO_CONNECTION, &[("id", &id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(
         page.contains("does not work as an OpenID provider yet: it could not be reached"),
         "{page}"

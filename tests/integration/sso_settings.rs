@@ -1,5 +1,6 @@
 //! Single sign-on settings: connecting a provider for verified domains only, the issuer
 //! rules, and who may manage it (owners only).
+use app::domain::ids::ConnectionId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -41,7 +42,7 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         assert_eq!(err["param"], "domains", "{domains:?}");
     }
 
-    app.verified_domain(&owner, "example.test").await;
+    let example = app.verified_domain(&owner, "example.test").await;
     let res = app.post_connection(&owner, &["Example.TEST."]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
@@ -57,10 +58,8 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         format!("{}/auth/oidc/callback", app.base)
     );
     assert!(created.get("client_secret").is_none());
-    let stored: String = sqlx::query_scalar("SELECT client_secret_enc FROM sso_connections")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let connection = app.world.sso_connection_for("example.test").await.unwrap();
+    let stored = connection.client_secret_sealed;
     assert!(stored.starts_with("v1:"), "the secret is sealed at rest");
     let listed: Value = owner
         .browser
@@ -111,11 +110,7 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
     body["enforced"] = json!(false);
 
     // Deleting the domain stops the connection from serving it.
-    let domain_id: String =
-        sqlx::query_scalar("SELECT id FROM account_domains WHERE domain = 'example.test'")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
+    let domain_id = example["id"].as_str().unwrap();
     let res = owner
         .browser
         .delete(app.url(&format!("/api/v1/domains/{domain_id}")))
@@ -143,10 +138,12 @@ async fn owners_connect_a_provider_for_their_verified_domains_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let events = app
-        .count(
-            "SELECT COUNT(*) FROM audit_events WHERE action LIKE 'sso.%' OR action LIKE 'domain.%'",
-        )
-        .await;
+        .world
+        .audit_actions(connection.account_id.as_str())
+        .await
+        .iter()
+        .filter(|a| a.starts_with("sso.") || a.starts_with("domain."))
+        .count();
     assert_eq!(
         events, 6,
         "two domains added, one verified, a connection created, a domain deleted, the connection deleted"
@@ -202,7 +199,7 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
     }
 
     // A page of the hub itself is no discovery document; what it answered is not shown.
-    let body = json!({"issuer": app.url("/sign-in"), "client_id": "c", "client_secret": "s",
+    let body = json!({"issuer": app.url(paths::SIGN_IN), "client_id": "c", "client_secret": "s",
                       "domains": ["issuers.test"]});
     let err = assert_api_error(
         post_json(&app, &owner, "/api/v1/sso_connections", &body).await,
@@ -219,18 +216,18 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
     );
     // The same through the settings page's form.
     let form = [
-        ("issuer", app.url("/")),
+        ("issuer", app.url(paths::ROOT)),
         ("client_id", "hub".into()),
         ("client_secret", "top-secret-value".into()),
         ("domains", "issuers.test".into()),
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
+        &app.post(&owner.browser, fns::CREATE_SSO_CONNECTION, &form)
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(
         page.contains("does not work as an OpenID provider yet"),
         "{page}"
@@ -239,7 +236,7 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         !page.contains("There is no page at this address"),
         "the fetched 404 page is not echoed"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_connections").await, 0);
+    assert_eq!(app.world.tally().await.sso_connections, 0);
 
     // "Test connection" on a connection whose issuer now points at the hub's own pages (as if
     // the provider had moved): a plain sentence, nothing of what came back.
@@ -251,16 +248,16 @@ async fn issuers_are_parsed_not_prefix_matched_and_fetched_bodies_are_never_echo
         .unwrap();
     let id = created["id"].as_str().unwrap();
     sqlx::query("UPDATE sso_connections SET issuer = $1")
-        .bind(app.url("/sign-in"))
+        .bind(app.url(paths::SIGN_IN))
         .execute(&app.db)
         .await
         .unwrap();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/test_sso_connection", &[("id", id)])
+        &app.post(&owner.browser, fns::TEST_SSO_CONNECTION, &[("id", id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(page.contains("answered HTTP 404"), "{page}");
     assert!(!page.contains("There is no page at this address"));
 }
@@ -309,46 +306,42 @@ async fn only_owners_manage_sso_and_domains() {
         Some("owner_only"),
     )
     .await;
-    for page in ["/settings/sso", "/settings/domains"] {
+    for page in [paths::SSO, paths::DOMAINS] {
         assert_eq!(
             app.get(&owner.browser, page).await.status(),
             StatusCode::FORBIDDEN
         );
     }
-    let home = app.page(&owner.browser, "/home").await;
-    assert!(!home.contains("/settings/sso") && !home.contains("/settings/domains"));
+    let home = app.page(&owner.browser, paths::HOME).await;
+    assert!(!home.contains(paths::SSO) && !home.contains(paths::DOMAINS));
     // The forms refuse too.
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/add_domain",
+            fns::ADD_DOMAIN,
             &[("domain", "admins.test")],
         )
         .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM account_domains").await, 0);
+    assert_eq!(app.world.tally().await.account_domains, 0);
 }
 
 #[tokio::test]
 async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     let app = TestApp::spawn().await;
     let owner = app.owner("pageowner").await;
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(page.contains(&format!("{}/auth/oidc/callback", app.base)));
     assert!(page.contains("No identity provider is connected yet."));
 
     // Domains page: a free-mail domain is refused next to the field, a real one shows its record.
     assert_redirect(
-        &app.post(
-            &owner.browser,
-            "/_fn/add_domain",
-            &[("domain", "outlook.de")],
-        )
-        .await,
-        "/settings/domains",
+        &app.post(&owner.browser, fns::ADD_DOMAIN, &[("domain", "outlook.de")])
+            .await,
+        paths::DOMAINS,
     );
-    let page = app.page(&owner.browser, "/settings/domains").await;
+    let page = app.page(&owner.browser, paths::DOMAINS).await;
     assert!(
         page.contains("outlook.de is a public mail provider"),
         "{page}"
@@ -356,43 +349,42 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/add_domain",
+            fns::ADD_DOMAIN,
             &[("domain", "Pages.TEST.")],
         )
         .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
-    let page = app.page(&owner.browser, "/settings/domains").await;
+    let page = app.page(&owner.browser, paths::DOMAINS).await;
     assert!(page.contains("_terminus-hub-challenge.pages.test") && page.contains("Not verified"));
-    let token: String = sqlx::query_scalar("SELECT token FROM account_domains")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let value = format!("terminus-hub-verification={token}");
+    let domains = app.listed(&owner.browser, "domains").await;
+    assert_eq!(domains.len(), 1);
+    let value = domains[0]["dns_record"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(value.starts_with("terminus-hub-verification="), "{value}");
     assert!(page.contains(&value));
-    let id: String = sqlx::query_scalar("SELECT id FROM account_domains")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let id = domains[0]["id"].as_str().unwrap().to_owned();
     app.dns.start();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+        &app.post(&owner.browser, fns::VERIFY_DOMAIN, &[("id", &id)])
             .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/domains")
+        .page(&owner.browser, paths::DOMAINS)
         .await
         .contains("No TXT record _terminus-hub-challenge.pages.test"));
     app.dns
         .publish("_terminus-hub-challenge.pages.test", &value);
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/verify_domain", &[("id", &id)])
+        &app.post(&owner.browser, fns::VERIFY_DOMAIN, &[("id", &id)])
             .await,
-        "/settings/domains",
+        paths::DOMAINS,
     );
     assert!(app
-        .page(&owner.browser, "/settings/domains")
+        .page(&owner.browser, paths::DOMAINS)
         .await
         .contains("pages.test is verified"));
 
@@ -407,11 +399,11 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/create_sso_connection", &form)
+        &app.post(&owner.browser, fns::CREATE_SSO_CONNECTION, &form)
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let page = app.page(&owner.browser, "/settings/sso").await;
+    let page = app.page(&owner.browser, paths::SSO).await;
     assert!(
         page.contains("for pages.test") && page.contains("No test sign-in yet"),
         "{page}"
@@ -420,14 +412,16 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
         !page.contains(&client_secret),
         "the secret is never shown again"
     );
-    let id: String = sqlx::query_scalar("SELECT id FROM sso_connections")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let connections = app.listed(&owner.browser, "sso_connections").await;
+    assert_eq!(connections.len(), 1);
+    let id = connections[0]["id"].as_str().unwrap().to_owned();
 
     // Before a test sign-in the confirmation page offers only the test.
     let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id.as_str())),
+        )
         .await;
     assert!(
         confirm.contains("Complete a test sign-in")
@@ -436,48 +430,51 @@ async fn the_settings_pages_verify_connect_test_and_confirm_enforcement() {
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", &id), ("enforced", "true")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("Complete a test sign-in"));
 
     let page = app.test_sign_in(&owner, &id, "tester@pages.test").await;
     assert!(page.contains("Test sign-in succeeded"), "{page}");
     let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id.as_str())),
+        )
         .await;
     assert!(confirm.contains("affects 0 people"), "{confirm}");
     app.enforce(&owner, &id).await;
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("Enforced"));
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", &id), ("enforced", "false")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("no longer enforced"));
     assert_redirect(
-        &app.post(&owner.browser, "/_fn/delete_sso_connection", &[("id", &id)])
+        &app.post(&owner.browser, fns::DELETE_SSO_CONNECTION, &[("id", &id)])
             .await,
-        "/settings/sso",
+        paths::SSO,
     );
     assert!(app
-        .page(&owner.browser, "/settings/sso")
+        .page(&owner.browser, paths::SSO)
         .await
         .contains("No identity provider is connected yet."));
 }

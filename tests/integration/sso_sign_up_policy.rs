@@ -1,6 +1,7 @@
 //! Single sign-on honours the sign-up policy: on an invite-only server a first SSO sign-in
 //! creates a user only for an invited person, or where the connection's owner turned on
 //! "create users on first sign-in". Against a real OpenID provider and DNS server.
+use app::domain::roles::Role;
 use app::SignUpPolicy;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -15,10 +16,10 @@ fn unique(name: &str, domain: &str) -> String {
 /// returns the callback's answer: its status, Location and page.
 async fn sso_sign_in(app: &TestApp, client: &Client, email: &str) -> (StatusCode, String, String) {
     let res = app
-        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
         .await;
-    assert_redirect(&res, "/sign-in/password");
-    let res = app.post(client, "/_fn/start_sso", &[]).await;
+    assert_redirect(&res, paths::SIGN_IN_PASSWORD);
+    let res = app.post(client, fns::START_SSO, &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let callback = provider_login(&location(&res), email).await;
     let res = client.get(&callback).send().await.unwrap();
@@ -27,25 +28,23 @@ async fn sso_sign_in(app: &TestApp, client: &Client, email: &str) -> (StatusCode
     (status, to, res.text().await.unwrap())
 }
 
-async fn users_with_email(app: &TestApp, email: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+async fn users_with_email(app: &TestApp, email: &str) -> usize {
+    usize::from(app.world.user(email).await.is_some())
 }
 
+/// `email`'s role in the account whose owner is the test's boss.
 async fn role_of(app: &TestApp, email: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id
-         JOIN memberships o ON o.account_id = m.account_id AND o.role = 'owner'
-         JOIN users ou ON ou.id = o.user_id
-         WHERE u.email = $1 AND ou.email LIKE 'boss-%'",
-    )
-    .bind(email)
-    .fetch_optional(&app.db)
-    .await
-    .unwrap()
+    let user = app.world.user(email).await?;
+    for membership in app.world.memberships(user.email.as_str()).await {
+        let members = app.world.members(membership.account_id.as_str()).await;
+        if members
+            .iter()
+            .any(|m| m.role == Role::Owner && m.email.starts_with("boss-"))
+        {
+            return Some(membership.role.as_str().to_owned());
+        }
+    }
+    None
 }
 
 #[tokio::test]
@@ -63,7 +62,7 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     let owner = Owner { browser: browser() };
     assert_redirect(
         &app.sign_in(&owner.browser, &owner_email, PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
 
     // Carol was not invited: the provider signs her in, the hub creates nobody and says why.
@@ -73,12 +72,15 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("by invitation only"), "{page}");
     assert_eq!(users_with_email(&app, &carol).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 0);
-    assert_redirect(&app.get(&client, "/home").await, "/sign-in");
+    assert_eq!(app.world.tally().await.sso_identities, 0);
+    assert_redirect(&app.get(&client, paths::HOME).await, paths::SIGN_IN);
 
     // Dave has a user already: linking him creates nobody, so it works as before.
     let (status, to, _) = sso_sign_in(&app, &browser(), &dave).await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/accounts"));
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, paths::ACCOUNTS)
+    );
 
     // Erin is invited as an admin: her first SSO sign-in creates her and accepts the invitation.
     let erin = unique("erin", "corp.test");
@@ -93,8 +95,8 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     assert_eq!(res.status(), StatusCode::CREATED);
     let client = browser();
     let (status, to, _) = sso_sign_in(&app, &client, &erin).await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/home"));
-    assert!(app.page(&client, "/home").await.contains("boss-"));
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, paths::HOME));
+    assert!(app.page(&client, paths::HOME).await.contains("boss-"));
     assert_eq!(role_of(&app, &erin).await.as_deref(), Some("admin"));
     let pending: Value = owner
         .browser
@@ -106,12 +108,12 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
         .await
         .unwrap();
     assert_eq!(pending["data"], json!([]), "the invitation was used");
-    let activity = app.page(&owner.browser, "/settings/activity").await;
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
     assert!(activity.contains("member.joined"), "{activity}");
 
     // The owner turns on "create users on first sign-in" on the settings page: Carol gets in,
     // as a member.
-    let settings = app.page(&owner.browser, "/settings/sso").await;
+    let settings = app.page(&owner.browser, paths::SSO).await;
     assert!(
         settings.contains("Create users on first sign-in: off"),
         "{settings}"
@@ -119,19 +121,19 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_create_users",
+            fns::SET_SSO_CREATE_USERS,
             &[("id", &id), ("create_users", "true")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    let settings = app.page(&owner.browser, "/settings/sso").await;
+    let settings = app.page(&owner.browser, paths::SSO).await;
     assert!(
         settings.contains("now creates users at their first sign-in"),
         "{settings}"
     );
     let (status, to, _) = sso_sign_in(&app, &browser(), &carol).await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/home"));
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, paths::HOME));
     assert_eq!(role_of(&app, &carol).await.as_deref(), Some("member"));
 
     // The REST API shows and changes the setting.
@@ -151,7 +153,7 @@ async fn on_an_invite_only_server_single_sign_on_creates_only_invited_people() {
     let (status, _, _) = sso_sign_in(&app, &browser(), &frank).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(users_with_email(&app, &frank).await, 0);
-    let activity = app.page(&owner.browser, "/settings/activity").await;
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
     assert!(activity.contains("sso.create_users"), "{activity}");
 }
 

@@ -2,6 +2,7 @@
 //! per verified domain, identities keyed by (connection, subject), callbacks that a forged
 //! `state` cannot disturb, and enforcement that needs a test sign-in and ends password
 //! sessions. Against a real DNS server (dnsmasq) and a real OpenID provider.
+use app::domain::ids::ConnectionId;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -9,7 +10,7 @@ use crate::helpers::*;
 
 async fn email_step(app: &TestApp, client: &reqwest::Client, email: &str) -> String {
     let res = app
-        .post(client, "/_fn/sign_in_email", &[("email", email)])
+        .post(client, fns::SIGN_IN_EMAIL, &[("email", email)])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     location(&res)
@@ -25,7 +26,7 @@ fn unique(name: &str, domain: &str) -> String {
 async fn a_mailbox_on_a_domain_claims_nothing() {
     let app = TestApp::spawn().await;
     let (ceo, ceo_email) = app.owner_at("ceo", "acme.test").await;
-    let (intern, _) = app.owner_at("intern", "acme.test").await;
+    let (intern, intern_email) = app.owner_at("intern", "acme.test").await;
 
     // The intern adds the domain; without its record nothing verifies, routes or enforces.
     let added: Value = app
@@ -53,10 +54,10 @@ async fn a_mailbox_on_a_domain_claims_nothing() {
     let client = browser();
     assert_eq!(
         email_step(&app, &client, &ceo_email).await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
     assert!(!app
-        .page(&client, "/sign-in/password")
+        .page(&client, paths::SIGN_IN_PASSWORD)
         .await
         .contains("Continue with SSO"));
 
@@ -88,17 +89,20 @@ async fn a_mailbox_on_a_domain_claims_nothing() {
     let client = browser();
     assert_eq!(
         email_step(&app, &client, &ceo_email).await,
-        "/sign-in/password"
+        paths::SIGN_IN_PASSWORD
     );
     assert_redirect(
         &app.sign_in_password(&client, &ceo_email, PASSWORD).await,
-        "/home",
+        paths::HOME,
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM account_domains WHERE verified_at IS NOT NULL")
-            .await,
-        1
-    );
+    let mut verified = 0;
+    for email in [&ceo_email, &intern_email] {
+        let account = app.world.only_account_of(email).await;
+        let domains = app.world.domains(&account).await;
+        verified += domains.iter().filter(|d| d.verified_at.is_some()).count();
+    }
+    assert_eq!(app.world.tally().await.accounts, 2);
+    assert_eq!(verified, 1);
     drop(ceo);
 }
 
@@ -216,15 +220,11 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     let carol = unique("carol", "corp.test");
     let client = browser();
     email_step(&app, &client, &carol).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &carol).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    let carol_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(&carol)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 1);
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    let carol_id = app.world.existing_user(&carol).await.id;
+    assert_eq!(app.world.tally().await.sso_identities, 1);
 
     // The provider now asserts Dave's email for Carol's subject: she stays Carol.
     let res = reqwest::Client::new()
@@ -236,10 +236,10 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let client = browser();
     email_step(&app, &client, &carol).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &carol).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    let home = app.page(&client, "/home").await;
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    let home = app.page(&client, paths::HOME).await;
     assert!(
         home.contains(&carol) && !home.contains(&dave),
         "still Carol: {home}"
@@ -250,10 +250,9 @@ async fn identities_are_keyed_by_subject_not_by_email() {
             .fetch_one(&app.db)
             .await
             .unwrap();
-    assert_eq!(signed_in, carol_id);
+    assert_eq!(signed_in, carol_id.as_str());
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email LIKE 'dave-%'")
-            .await,
+        app.world.memberships(&dave).await.len(),
         1,
         "Dave gained nothing"
     );
@@ -262,9 +261,12 @@ async fn identities_are_keyed_by_subject_not_by_email() {
     // domain); a second subject asserting his email is refused.
     let client = browser();
     email_step(&app, &client, &dave).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &dave).await;
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/accounts");
+    assert_redirect(
+        &client.get(&callback).send().await.unwrap(),
+        paths::ACCOUNTS,
+    );
     let impostor = unique("impostor", "corp.test");
     reqwest::Client::new()
         .post(format!("{}/_test/email", oidc_issuer()))
@@ -274,7 +276,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
         .unwrap();
     let client = browser();
     email_step(&app, &client, &dave).await;
-    let res = app.post(&client, "/_fn/start_sso", &[]).await;
+    let res = app.post(&client, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &impostor).await;
     let res = client.get(&callback).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -283,7 +285,7 @@ async fn identities_are_keyed_by_subject_not_by_email() {
         .await
         .unwrap()
         .contains("linked to a different identity"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM sso_identities").await, 2);
+    assert_eq!(app.world.tally().await.sso_identities, 2);
 }
 
 #[tokio::test]
@@ -306,8 +308,8 @@ async fn a_forged_state_leaves_the_genuine_flow_working() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{forged}");
     }
     // The genuine callback still works.
-    assert_redirect(&client.get(&callback).send().await.unwrap(), "/home");
-    assert!(app.page(&client, "/home").await.contains(&person));
+    assert_redirect(&client.get(&callback).send().await.unwrap(), paths::HOME);
+    assert!(app.page(&client, paths::HOME).await.contains(&person));
 }
 
 #[tokio::test]
@@ -333,7 +335,7 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
     .unwrap();
     let mia_sso = browser();
     email_step(&app, &mia_sso, &mia).await;
-    let res = app.post(&mia_sso, "/_fn/start_sso", &[]).await;
+    let res = app.post(&mia_sso, fns::START_SSO, &[]).await;
     let callback = provider_login(&location(&res), &mia).await;
     assert_eq!(
         mia_sso.get(&callback).send().await.unwrap().status(),
@@ -344,53 +346,58 @@ async fn enforcement_needs_a_test_sign_in_and_ends_affected_password_sessions() 
     assert_redirect(
         &app.post(
             &owner.browser,
-            "/_fn/set_sso_enforced",
+            fns::SET_SSO_ENFORCED,
             &[("id", id), ("enforced", "true")],
         )
         .await,
-        "/settings/sso",
+        paths::SSO,
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM sso_connections WHERE enforced = 1")
-            .await,
-        0
-    );
+    let account = app.world.only_account_of(&owner_email).await;
+    let connections = app.world.sso_connections(&account).await;
+    assert_eq!(app.world.tally().await.sso_connections, 1);
+    assert_eq!(connections.iter().filter(|c| c.enforced).count(), 0);
     app.test_sign_in(&owner, id, &unique("tester", "corp.test"))
         .await;
     // The test signs nobody in; Mia is the one person on the domain who is not an owner or
     // admin here.
     let confirm = app
-        .page(&owner.browser, &format!("/settings/sso/{id}/enforce"))
+        .page(
+            &owner.browser,
+            &paths::sso_enforcement(&ConnectionId::from_stored(id)),
+        )
         .await;
     assert!(confirm.contains("affects 1 person"), "{confirm}");
     app.enforce(&owner, id).await;
 
     // Mia's password session ended; her SSO session, the owner's and the admin's did not.
-    assert_redirect(&app.get(&mia_browser.browser, "/home").await, "/sign-in");
+    assert_redirect(
+        &app.get(&mia_browser.browser, paths::HOME).await,
+        paths::SIGN_IN,
+    );
     assert_eq!(
-        app.get(&mia_sso, "/accounts").await.status(),
+        app.get(&mia_sso, paths::ACCOUNTS).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&owner.browser, "/home").await.status(),
+        app.get(&owner.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.get(&admin.browser, "/home").await.status(),
+        app.get(&admin.browser, paths::HOME).await.status(),
         StatusCode::OK
     );
     // And her password no longer signs her in; the owner's still does.
     assert_redirect(
         &app.sign_in_password(&browser(), &mia, PASSWORD).await,
-        "/sign-in/password",
+        paths::SIGN_IN_PASSWORD,
     );
     assert_redirect(
         &app.sign_in_password(&browser(), &owner_email, PASSWORD)
             .await,
-        "/home",
+        paths::HOME,
     );
     assert!(app
-        .page(&owner.browser, "/settings/activity")
+        .page(&owner.browser, paths::ACTIVITY)
         .await
         .contains("sso.enforced"));
 }

@@ -56,7 +56,7 @@ async fn unknown_email_and_wrong_password_take_the_same_time() {
             let res = app
                 .sign_in_password(client, &email, "wrong password here")
                 .await;
-            assert_redirect(&res, "/sign-in/password");
+            assert_redirect(&res, paths::SIGN_IN_PASSWORD);
         }
     })
     .await;
@@ -86,9 +86,9 @@ async fn forgot_password_takes_as_long_for_a_known_email_as_for_an_unknown_one()
         let (app, client) = (&app, &client);
         async move {
             let res = app
-                .post(client, "/_fn/forgot_password", &[("email", &email)])
+                .post(client, fns::FORGOT_PASSWORD, &[("email", &email)])
                 .await;
-            assert_redirect(&res, "/forgot/sent");
+            assert_redirect(&res, paths::FORGOT_SENT);
         }
     })
     .await;
@@ -106,9 +106,9 @@ async fn resend_takes_as_long_for_a_pending_sign_up_as_for_an_unknown_email() {
         async move {
             // A fresh browser each time: the page's own once-a-minute note is per session.
             let res = app
-                .post(&browser(), "/_fn/resend_confirmation", &[("email", &email)])
+                .post(&browser(), fns::RESEND_CONFIRMATION, &[("email", &email)])
                 .await;
-            assert_redirect(&res, "/check-email");
+            assert_redirect(&res, paths::CHECK_EMAIL);
         }
     })
     .await;

@@ -516,6 +516,27 @@ mod tests {
         store
     }
 
+    #[tokio::test]
+    async fn the_tally_counts_what_is_held() {
+        let store = MemoryStore::new();
+        assert_eq!(store.tally().await.unwrap(), Default::default());
+        let (account, ada) = (AccountId::new(), UserId::new());
+        store.add_account(&account, "Acme");
+        store.add_user(&ada, "ada@example.com", None);
+        store.add_user(&UserId::new(), "bob@example.com", None);
+        store.add_member(&account, &ada, "ada@example.com", Role::Owner);
+        let tally = store.tally().await.unwrap();
+        assert_eq!(
+            (
+                tally.accounts,
+                tally.users,
+                tally.memberships,
+                tally.workspaces
+            ),
+            (1, 2, 1, 0)
+        );
+    }
+
     fn event() -> AuditEvent {
         AuditEvent {
             account_id: Some("acc".into()),

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::domain::clock::Timestamp;
+use crate::ports::operations::Tally;
 use crate::ports::{OperationsStore, StoreResult};
 
 #[async_trait]
@@ -22,5 +23,24 @@ impl OperationsStore for MemoryStore {
         state.tokens.retain(|t| t.expires_at > now);
         state.pending_sign_ups.retain(|p| p.expires_at > now);
         Ok(())
+    }
+
+    async fn tally(&self) -> StoreResult<Tally> {
+        let state = self.lock()?;
+        let n = |len: usize| u64::try_from(len).unwrap_or(u64::MAX);
+        Ok(Tally {
+            users: n(state.users.len()),
+            pending_sign_ups: n(state.pending_sign_ups.len()),
+            accounts: n(state.accounts.len()),
+            memberships: n(state.members.len()),
+            invitations: n(state.invitations.len()),
+            workspaces: n(state.workspaces.len()),
+            records: n(state.records.len()),
+            api_keys: n(state.api_keys.len()),
+            account_domains: n(state.domains.len()),
+            sso_connections: n(state.connections.len()),
+            sso_identities: n(state.identities.len()),
+            one_time_tokens: n(state.tokens.len()),
+        })
     }
 }
