@@ -31,6 +31,12 @@ pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// The signed-in person's own security settings (not the account's).
+pub const SECURITY: &str = "/settings/security";
+/// Enrolling and removing an authenticator app (TOTP), and the recovery codes.
+pub const SECURITY_TWO_FACTOR: &str = "/settings/security/two-factor";
+/// The second step of a password sign-in, for a person with a second factor.
+pub const SIGN_IN_SECOND_FACTOR: &str = "/sign-in/second-factor";
 /// The stylesheet and the static files (served from `style/` and `public/`).
 pub const STYLESHEET: &str = "/style/main.css";
 pub const FAVICON: &str = "/public/favicon.svg";

@@ -149,6 +149,12 @@ export async function expectSignInRefused(
 }
 
 export async function signOut(page: Page, shot: Shot): Promise<void> {
+  // On signed-in pages "Sign out" sits in the user menu (a <details>, opened without JavaScript).
+  const userMenu = page.locator('details.user-menu > summary');
+  if (await userMenu.count()) {
+    await userMenu.click();
+    await shot('user-menu-open');
+  }
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(pathIs('/sign-in'));
   await expectHeading(page, 'Sign in');

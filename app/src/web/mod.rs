@@ -14,6 +14,7 @@ pub mod recovery;
 pub mod request;
 pub mod respond;
 pub mod routes;
+pub mod security;
 pub mod shell;
 pub mod sign_in;
 pub mod sign_up;

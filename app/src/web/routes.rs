@@ -15,7 +15,7 @@ use crate::web::guards;
 use crate::web::recovery::actions::{ForgotPassword, UnlockAccount};
 use crate::web::sign_in::actions::SignInPassword;
 use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
-use crate::web::{accounts, api_keys, domains, members, recovery, sign_in, sign_up, sso};
+use crate::web::{accounts, api_keys, domains, members, recovery, security, sign_in, sign_up, sso};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::RESET, get(recovery::links::reset_page))
         .route(paths::HOME, get(accounts::home::home_page))
         .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
+        .route(paths::SECURITY, get(security::page::security_page))
         .route(paths::INVITE, get(members::invite::invite_page))
         .route(paths::MEMBERS, get(members::page::members_page))
         .route(

@@ -184,12 +184,22 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
                 <a class="switch-account" href=paths::ACCOUNTS>
                     "Switch account"
                 </a>
-                <span class="muted">{chrome.email.clone()}</span>
-                <form method="post" action=SignOut::PATH>
-                    <button type="submit" class="link">
-                        "Sign out"
-                    </button>
-                </form>
+                <details class="user-menu">
+                    <summary>{chrome.email.clone()}</summary>
+                    <div class="user-menu-items">
+                        <a
+                            href=paths::SECURITY
+                            aria-current=(current == paths::SECURITY).then_some("page")
+                        >
+                            "Security"
+                        </a>
+                        <form method="post" action=SignOut::PATH>
+                            <button type="submit" class="link">
+                                "Sign out"
+                            </button>
+                        </form>
+                    </div>
+                </details>
             </div>
         </header>
         <main class="page">{children()}</main>

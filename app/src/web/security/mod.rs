@@ -1,0 +1,3 @@
+//! The signed-in person's own security settings (their password, their sessions, their second
+//! factors, the API keys they created), reached from the user menu on every signed-in page.
+pub mod page;
