@@ -144,6 +144,21 @@ pub async fn use_form_token(
     })
 }
 
+/// The key a session is stored under: a SHA-256 of its id (the cookie's value), so the store
+/// holds no usable cookie. Also the handle a person's sessions list shows and posts back.
+pub fn session_handle(id: &tower_sessions::session::Id) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(id.0.to_le_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The handle of `session`, once it has an id (a signed-in session always has).
+pub fn handle_of(session: &Session) -> Option<String> {
+    session.id().map(|id| session_handle(&id))
+}
+
 /// Who is signed in, in which account, and since when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthState {
@@ -155,6 +170,12 @@ pub struct AuthState {
     /// How the session was started: "password" or "sso".
     #[serde(default)]
     pub method: Option<String>,
+    /// The device it started on (its user agent, as kept) and the client's IP then: shown on
+    /// the person's sessions list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
 }
 
 /// A one-shot message for the next page: a notice, an error, field errors, and the values
@@ -232,6 +253,19 @@ pub async fn sign_in(session: &Session, auth: AuthState) -> SessionResult<()> {
     if invite.is_some() {
         set_link_token(session, TokenPurpose::Invite, invite).await?;
     }
+    Ok(())
+}
+
+/// The signed-in session after its person changed their password: a new id (the old cookie
+/// is worth nothing), the same sign-in, at the user's new session `epoch`.
+pub async fn renew_after_password_change(
+    session: &Session,
+    mut auth: AuthState,
+    epoch: i64,
+) -> SessionResult<()> {
+    auth.epoch = epoch;
+    session.cycle_id().await?;
+    session.insert(AUTH, auth).await?;
     Ok(())
 }
 

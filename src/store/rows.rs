@@ -15,10 +15,10 @@ use app::domain::ids::{
 };
 use app::domain::members::{Invitation, MemberRecord, Membership};
 use app::domain::roles::Role;
+use app::domain::sessions::SessionInfo;
 use app::domain::sso::{ServedDomain, SsoConnection};
 use app::domain::users::{PendingSignUp, UserRecord};
 use app::domain::workspaces::{DataRecord, Workspace};
-use sha2::{Digest as _, Sha256};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -384,10 +384,7 @@ impl SsoConnectionRow {
 
 /// The stored key of a session id: its SHA-256, hex, so the table holds no usable cookie value.
 pub fn session_id_hash(id: &Id) -> String {
-    Sha256::digest(id.0.to_le_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    app::session::session_handle(id)
 }
 
 /// A session time in the table's unit (milliseconds since the epoch).
@@ -408,6 +405,9 @@ pub struct SessionRow {
     pub user_id: Option<String>,
     pub account_id: Option<String>,
     pub method: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: Option<i64>,
     pub data: String,
     pub expires_at: i64,
 }
@@ -425,10 +425,39 @@ impl SessionRow {
             user_id: field("user_id"),
             account_id: field("account_id"),
             method: field("method"),
+            user_agent: field("user_agent"),
+            ip: field("ip"),
+            started_at: auth
+                .and_then(|a| a.get("signed_in_at"))
+                .and_then(|v| v.as_i64()),
             data: serde_json::to_string(&record.data)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?,
             expires_at: session_millis(record.expiry_date),
         })
+    }
+}
+
+/// A live session as its person's sessions list reads it.
+#[derive(sqlx::FromRow)]
+pub struct SessionListRow {
+    pub id_hash: String,
+    pub method: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+impl From<SessionListRow> for SessionInfo {
+    fn from(row: SessionListRow) -> Self {
+        SessionInfo {
+            handle: row.id_hash,
+            method: row.method,
+            user_agent: row.user_agent,
+            ip: row.ip,
+            started_at: row.started_at.map(Timestamp),
+            expires_at: Timestamp(row.expires_at),
+        }
     }
 }
 

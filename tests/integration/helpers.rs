@@ -1079,6 +1079,10 @@ pub mod fns {
     pub const UNLOCK_ACCOUNT: &str = <web::recovery::actions::UnlockAccount as ServerFn>::PATH;
     pub const FORGOT_PASSWORD: &str = <web::recovery::actions::ForgotPassword as ServerFn>::PATH;
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
+    pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
+    pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
+    pub const END_OTHER_SESSIONS: &str =
+        <web::security::actions::EndOtherSessions as ServerFn>::PATH;
     pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;
     pub const VERIFY_DOMAIN: &str = <web::domains::VerifyDomain as ServerFn>::PATH;
 }

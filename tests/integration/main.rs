@@ -29,6 +29,7 @@ mod operating;
 mod outage;
 mod reset;
 mod scopes;
+mod security_page;
 mod sessions;
 mod sign_in;
 mod sign_up;

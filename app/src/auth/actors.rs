@@ -52,6 +52,8 @@ impl Signed {
                 epoch: 0,
                 signed_in_at: 0,
                 method: Some("password".into()),
+                user_agent: None,
+                ip: None,
             },
             email: email.into(),
             _seal: Seal,

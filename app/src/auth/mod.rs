@@ -11,4 +11,4 @@ mod start;
 
 pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, Signed};
 pub use resolve::{current_member, key_holder, member_of, signed_in, AuthError};
-pub use start::{landing, start_session, Landing, NewSession, SignInMethod};
+pub use start::{landing, start_session, Device, Landing, NewSession, SignInMethod};

@@ -16,6 +16,7 @@ pub mod password;
 pub mod refusal;
 pub mod roles;
 pub mod secret;
+pub mod sessions;
 pub mod sso;
 pub mod sso_sign_in;
 pub mod text;

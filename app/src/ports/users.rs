@@ -67,4 +67,16 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Clears a user's failure count and lock, with its audit event; false when no such user.
     async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool>;
+    /// A new password chosen by its signed-in owner, in one transaction: stores
+    /// `new_password_hash`, clears the failure count, moves the session epoch on (so every
+    /// session from before ends, wherever a copy of it is) and deletes every session row but
+    /// `keep_session` (the one that made the change), with `audit`. The new epoch, which the
+    /// kept session takes on; `None` when there is no such user.
+    async fn change_password(
+        &self,
+        user_id: &UserId,
+        new_password_hash: &str,
+        keep_session: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<i64>>;
 }

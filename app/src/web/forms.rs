@@ -9,7 +9,7 @@ use tower_sessions::Session;
 
 use crate::paths;
 
-use crate::auth::{self, AdminOf, AuthError, MemberOf, OwnerOf, Signed};
+use crate::auth::{self, AdminOf, AuthError, Device, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
 use crate::flows::{FlowError, Refusal, Stopped};
 use crate::session::{self, Flash};
@@ -82,6 +82,8 @@ pub struct Ctx {
     pub session: Session,
     pub ip: ClientIp,
     pub request_id: String,
+    /// The request's `User-Agent`, for the sessions list.
+    pub user_agent: Option<String>,
 }
 
 impl Ctx {
@@ -169,6 +171,11 @@ impl Ctx {
         }
     }
 
+    /// The browser this request came from, for a session that starts here.
+    pub fn device(&self) -> Device {
+        Device::new(self.user_agent.as_deref(), &self.ip.0)
+    }
+
     /// To `to`, with `message` as a notice there.
     pub async fn notice(&self, message: impl Into<String>, to: &str) -> Next {
         session::set_flash(&self.session, Flash::notice(message)).await?;
@@ -196,11 +203,16 @@ impl Ctx {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
+        let user_agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(Self {
             state,
             session,
             ip,
             request_id,
+            user_agent,
         })
     }
 

@@ -46,6 +46,15 @@ const SIGN_IN_SUCCEEDED: &str = "
 UPDATE users SET failed_attempts = 0, locked_until = NULL,
                  password_hash = COALESCE($2, password_hash)
 WHERE id = $1";
+/// A password changed by its signed-in owner: the lockout clears and the session epoch moves
+/// on, so every session from before ends (the one that made the change takes the new epoch).
+const CHANGE_PASSWORD: &str = "
+UPDATE users SET password_hash = $2, failed_attempts = 0, locked_until = NULL,
+                 session_epoch = session_epoch + 1
+WHERE id = $1
+RETURNING session_epoch";
+pub(super) const END_OTHER_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 
@@ -303,6 +312,35 @@ impl UserStore for SqlStore {
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &UserId,
+        new_password_hash: &str,
+        keep_session: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<i64>> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let epoch: Option<i64> = sqlx::query_scalar(CHANGE_PASSWORD)
+                .bind(user_id.as_str())
+                .bind(new_password_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(epoch) = epoch else {
+                return Ok(None);
+            };
+            sqlx::query(END_OTHER_SESSIONS)
+                .bind(user_id.as_str())
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(epoch))
         })
         .await
     }

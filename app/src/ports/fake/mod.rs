@@ -40,6 +40,7 @@ mod audit;
 mod domains;
 mod memberships;
 mod operations;
+mod sessions;
 mod sso;
 mod throttles;
 mod tokens;

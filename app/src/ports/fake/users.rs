@@ -212,4 +212,25 @@ impl UserStore for MemoryStore {
         state.audit.push(audit);
         Ok(true)
     }
+
+    async fn change_password(
+        &self,
+        user_id: &UserId,
+        new_password_hash: &str,
+        keep_session: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<i64>> {
+        let mut state = self.lock()?;
+        let Some(user) = state.users.get_mut(user_id) else {
+            return Ok(None);
+        };
+        user.password_hash = Some(new_password_hash.to_owned());
+        user.failed_attempts = 0;
+        user.locked_until = None;
+        user.session_epoch += 1;
+        let epoch = user.session_epoch;
+        state.end_sessions(|s| s.user_id == *user_id && s.id != keep_session);
+        state.audit.push(audit);
+        Ok(Some(epoch))
+    }
 }

@@ -103,6 +103,7 @@ pub async fn start_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i
         epoch: session_epoch,
         method: SignInMethod::Password,
         account_id: None,
+        device: ctx.device(),
     };
     Ok(auth::start_session(&ctx.state, &ctx.session, new).await?)
 }

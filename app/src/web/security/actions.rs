@@ -1,0 +1,80 @@
+//! The server functions of the Security page's forms (under `/_fn`).
+use leptos::prelude::*;
+
+use crate::domain::secret::Secret;
+use crate::flows::security;
+use crate::paths;
+use crate::session;
+use crate::web::forms::{leave, Ctx, Next};
+
+#[server(prefix = "/_fn", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_change_password(
+        &ctx,
+        Secret::new(current_password),
+        Secret::new(new_password),
+    )
+    .await;
+    ctx.finish(result, paths::SECURITY).await
+}
+
+#[server(prefix = "/_fn", endpoint = "end_session")]
+pub async fn end_session(session: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_end_session(&ctx, session).await;
+    ctx.finish(result, paths::SECURITY).await
+}
+
+#[server(prefix = "/_fn", endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_end_other_sessions(&ctx).await;
+    ctx.finish(result, paths::SECURITY).await
+}
+
+/// The handle of the session this request came with (a signed-in one always has an id).
+fn this_session(ctx: &Ctx) -> Result<String, crate::web::forms::Leave> {
+    match session::handle_of(&ctx.session) {
+        Some(handle) => Ok(handle),
+        None => leave(paths::SIGN_IN),
+    }
+}
+
+pub async fn handle_change_password(ctx: &Ctx, current: Secret, new: Secret) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let here = this_session(ctx)?;
+    let changed = security::change_password(&ctx.state, &signed, &here, &current, &new).await;
+    let epoch = ctx.settle(changed, paths::SECURITY).await?;
+    session::renew_after_password_change(&ctx.session, signed.auth().clone(), epoch).await?;
+    ctx.notice(
+        "Your password was changed, and every other session was signed out.",
+        paths::SECURITY,
+    )
+    .await
+}
+
+pub async fn handle_end_session(ctx: &Ctx, handle: String) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let here = this_session(ctx)?;
+    let ended = security::end_session(&ctx.state, &signed, &here, handle.trim()).await;
+    ctx.settle(ended, paths::SECURITY).await?;
+    ctx.notice("That session was signed out.", paths::SECURITY)
+        .await
+}
+
+pub async fn handle_end_other_sessions(ctx: &Ctx) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let here = this_session(ctx)?;
+    let ended = security::end_other_sessions(&ctx.state, &signed, &here).await;
+    let count = ctx.settle(ended, paths::SECURITY).await?;
+    let message = match count {
+        0 => "There were no other sessions.".to_owned(),
+        1 => "Signed out of 1 other session.".to_owned(),
+        n => format!("Signed out of {n} other sessions."),
+    };
+    ctx.notice(message, paths::SECURITY).await
+}
