@@ -115,6 +115,46 @@ pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
     )
 }
 
+/// To the new address a signed-in person asked to use: the link that confirms it.
+pub fn confirm_new_email(to: &EmailAddress, old: &EmailAddress, link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Confirm your new email address",
+        &[
+            format!("Someone signed in to Terminus Hub as {old} asked to use this address for their account instead."),
+            "If that was you, confirm it with the link below. It works once and expires in 24 hours. If it was not you, ignore this email: nothing changes.".into(),
+        ],
+        Some(("Use this address", link)),
+    )
+}
+
+/// Sent instead of the link when the new address already has an account, so the Security
+/// page never reveals which addresses are registered.
+pub fn email_change_attempt_notice(to: &EmailAddress) -> OutgoingEmail {
+    compose(
+        to,
+        "Someone tried to use your email address",
+        &[
+            "Someone signed in to Terminus Hub asked to move their account to this address. This address already has an account, so nothing changed.".into(),
+            "If this was you, sign in with this address instead. Otherwise you can ignore this email.".into(),
+        ],
+        None,
+    )
+}
+
+/// To the old address once the change is done.
+pub fn email_changed(to: &EmailAddress, new: &EmailAddress) -> OutgoingEmail {
+    compose(
+        to,
+        "Your email address was changed",
+        &[
+            format!("The email address of your Terminus Hub account was changed to {new}. From now on you sign in, and we write to you, there."),
+            "If this was not you, someone else can sign in to your account: ask the operator of this Terminus Hub server to restore your address, and reset your password once it is back.".into(),
+        ],
+        None,
+    )
+}
+
 /// An invitation. The account's name is chosen by whoever created the account, so it never
 /// goes into the subject, and in the body it is quoted text beside the inviter's address
 /// (the one thing the recipient can check), never a link or a sentence of its own.

@@ -17,7 +17,7 @@ use app::domain::members::{Invitation, MemberRecord, Membership};
 use app::domain::roles::Role;
 use app::domain::sessions::SessionInfo;
 use app::domain::sso::{ServedDomain, SsoConnection};
-use app::domain::users::{PendingSignUp, UserRecord};
+use app::domain::users::{EmailChange, PendingSignUp, UserRecord};
 use app::domain::workspaces::{DataRecord, Workspace};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -91,6 +91,26 @@ impl TryFrom<PendingSignUpRow> for PendingSignUp {
     fn try_from(row: PendingSignUpRow) -> Result<Self, Self::Error> {
         Ok(PendingSignUp {
             email: email(&row.email)?,
+        })
+    }
+}
+
+/// A request to change a user's email, with the address they have now.
+#[derive(sqlx::FromRow)]
+pub struct EmailChangeRow {
+    pub user_id: String,
+    pub old_email: String,
+    pub new_email: String,
+}
+
+impl TryFrom<EmailChangeRow> for EmailChange {
+    type Error = sqlx::Error;
+
+    fn try_from(row: EmailChangeRow) -> Result<Self, Self::Error> {
+        Ok(EmailChange {
+            user_id: UserId::from_stored(row.user_id),
+            old_email: email(&row.old_email)?,
+            new_email: email(&row.new_email)?,
         })
     }
 }

@@ -1081,6 +1081,10 @@ pub mod fns {
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
     pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
     pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
+    pub const REQUEST_EMAIL_CHANGE: &str =
+        <web::security::actions::RequestEmailChange as ServerFn>::PATH;
+    pub const CONFIRM_EMAIL_CHANGE: &str =
+        <web::security::actions::ConfirmEmailChange as ServerFn>::PATH;
     pub const END_OTHER_SESSIONS: &str =
         <web::security::actions::EndOtherSessions as ServerFn>::PATH;
     pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;

@@ -263,3 +263,130 @@ async fn the_keys_a_person_created_are_listed_on_their_security_page() {
         "never the key itself"
     );
 }
+
+#[tokio::test]
+async fn an_email_changes_when_the_link_sent_to_the_new_address_is_used() {
+    let app = TestApp::spawn().await;
+    let email = app.confirmed_user("mover").await;
+    let new_email = unique_email("moved");
+    let browser_now = signed_in_as(&app, &email, FIREFOX_LINUX).await;
+    let page = app.page(&browser_now, paths::SECURITY).await;
+    assert!(
+        page.contains(&format!("href=\"{}\"", paths::SECURITY_EMAIL)),
+        "{page}"
+    );
+    assert!(app
+        .page(&browser_now, paths::SECURITY_EMAIL)
+        .await
+        .contains("autocomplete=\"current-password\""));
+
+    let res = app
+        .post(
+            &browser_now,
+            fns::REQUEST_EMAIL_CHANGE,
+            &[("new_email", &new_email), ("current_password", "wrong one")],
+        )
+        .await;
+    assert_redirect(&res, paths::SECURITY_EMAIL);
+    let page = app.page(&browser_now, paths::SECURITY_EMAIL).await;
+    assert!(
+        page.contains("That is not your current password."),
+        "{page}"
+    );
+    assert!(page.contains(&new_email), "what was typed is kept:\n{page}");
+
+    let res = app
+        .post(
+            &browser_now,
+            fns::REQUEST_EMAIL_CHANGE,
+            &[("new_email", &new_email), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, paths::SECURITY);
+    let link_mail = wait_for_mail(&new_email, 1).await.remove(0);
+    assert_eq!(link_mail.subject, "Confirm your new email address");
+    // Nothing changed yet: the old address still signs in.
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
+
+    // The new mailbox's holder opens the link in another browser, signed out.
+    let mailbox = browser();
+    let res = app
+        .follow_link(
+            &mailbox,
+            &link_mail.link(&paths::with_token(paths::EMAIL_CHANGE, "")),
+            paths::EMAIL_CHANGE,
+            fns::CONFIRM_EMAIL_CHANGE,
+        )
+        .await;
+    assert_redirect(&res, paths::SIGN_IN);
+    assert!(app
+        .page(&mailbox, paths::SIGN_IN)
+        .await
+        .contains(&format!("Your email is now {new_email}")));
+
+    let notices = wait_for_mail(&email, 2).await;
+    assert!(
+        notices
+            .iter()
+            .any(|m| m.subject == "Your email address was changed" && m.text.contains(&new_email)),
+        "the old address is told"
+    );
+    assert_redirect(
+        &app.sign_in(&browser(), &new_email, PASSWORD).await,
+        paths::HOME,
+    );
+    assert_ne!(
+        location(&app.sign_in(&browser(), &email, PASSWORD).await),
+        paths::HOME,
+        "the old address no longer signs in"
+    );
+    assert!(
+        app.page(&browser_now, paths::SECURITY)
+            .await
+            .contains(&new_email),
+        "the signed-in session follows the change"
+    );
+    // The link works once.
+    let again = browser();
+    let res = again
+        .get(link_mail.link(&paths::with_token(paths::EMAIL_CHANGE, "")))
+        .send()
+        .await
+        .unwrap();
+    assert_redirect(&res, paths::EMAIL_CHANGE);
+    assert!(app
+        .page(&again, paths::EMAIL_CHANGE)
+        .await
+        .contains("This link is invalid, has expired or was already used."));
+}
+
+#[tokio::test]
+async fn asking_for_an_address_that_has_an_account_answers_the_same_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let email = app.confirmed_user("asker").await;
+    let taken = app.confirmed_user("taken").await;
+    let client = signed_in_as(&app, &email, FIREFOX_LINUX).await;
+    let res = app
+        .post(
+            &client,
+            fns::REQUEST_EMAIL_CHANGE,
+            &[("new_email", &taken), ("current_password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, paths::SECURITY);
+    assert!(app
+        .page(&client, paths::SECURITY)
+        .await
+        .contains(&format!("We sent a link to {taken}")));
+    let mails = wait_for_mail(&taken, 2).await;
+    let notice = mails.last().unwrap();
+    assert_eq!(notice.subject, "Someone tried to use your email address");
+    assert!(!notice.text.contains("token="));
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
+}

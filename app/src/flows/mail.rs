@@ -16,6 +16,10 @@ pub enum MailKind {
     Unlock,
     PasswordChanged,
     Invitation,
+    /// The link to a new address, or (when it has an account) a notice instead.
+    EmailChange,
+    /// To the old address, once the change is done.
+    EmailChanged,
 }
 
 impl MailKind {
@@ -27,6 +31,8 @@ impl MailKind {
             MailKind::Unlock => "unlock",
             MailKind::PasswordChanged => "password-changed",
             MailKind::Invitation => "invite",
+            MailKind::EmailChange => "email-change",
+            MailKind::EmailChanged => "email-changed",
         }
     }
 }

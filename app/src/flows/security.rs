@@ -10,7 +10,8 @@ use crate::domain::paging::PageRequest;
 use crate::domain::roles;
 use crate::domain::secret::Secret;
 use crate::domain::sessions::SessionInfo;
-use crate::domain::tokens::TokenPurpose;
+use crate::domain::tokens::{new_link_token, TokenPurpose};
+use crate::domain::users::{EmailChange, EmailChangeOutcome, UserRecord};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::tokens::issue_link;
@@ -41,31 +42,27 @@ fn own_audit(
     }
 }
 
-/// Changes the person's password: the current one must be right (a wrong one counts in the
-/// lockout, like a wrong password at sign-in), the new one must pass the password policy.
-/// Every other session ends, the lockout clears, and a notice is mailed. Answers the new
-/// session epoch, which the session that made the change (`this_session`) takes on.
-pub async fn change_password(
+/// Checks the person's current password before a change to their own security: refused next
+/// to the `current_password` field when it is missing or wrong. A wrong one counts in the
+/// lockout like a wrong password at sign-in (the fifth locks and mails the unlock link), so a
+/// stolen session cannot be used to guess it.
+async fn check_current_password(
     state: &AppState,
     signed: &Signed,
-    this_session: &str,
+    email: &EmailAddress,
     current: &Secret,
-    new: &Secret,
-) -> Outcome<i64> {
-    let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
+) -> Outcome<UserRecord> {
     let user = state
         .store
         .user_by_id(signed.user_id())
         .await?
         .ok_or(Refusal::NotFound("user"))?;
-    let Some(stored) = user.password_hash.as_deref() else {
+    let Some(stored) = user.password_hash.clone() else {
         return Err(Refusal::invalid("current_password", NO_PASSWORD_YET).into());
     };
     if current.expose().is_empty() {
         return Err(Refusal::invalid("current_password", "Enter your current password.").into());
     }
-    validate_new_password(new, Some(&email))
-        .map_err(|message| Refusal::invalid("new_password", message))?;
     let now = state.clock.now();
     let policy = state.config.lockout;
     let attempt = match state.store.reserve_guess(&user.id, now, &policy).await? {
@@ -78,18 +75,42 @@ pub async fn change_password(
             .into())
         }
     };
-    match state.passwords.verify(current, Some(stored)).await? {
-        Verification::Match { .. } => {}
+    match state.passwords.verify(current, Some(&stored)).await? {
+        Verification::Match { .. } => Ok(user),
         Verification::Mismatch => {
             if policy.failure_locks(attempt)
-                && mail::take_slot(state, MailKind::Unlock, &email).await?
+                && mail::take_slot(state, MailKind::Unlock, email).await?
             {
                 let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
-                state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
+                state.send_mail_later(mails::unlock_account(email, &link, policy.lock_until(now)));
             }
-            return Err(Refusal::invalid("current_password", WRONG_CURRENT_PASSWORD).into());
+            Err(Refusal::invalid("current_password", WRONG_CURRENT_PASSWORD).into())
         }
     }
+}
+
+/// Changes the person's password: the current one must be right (see
+/// [`check_current_password`]), the new one must pass the password policy. Every other
+/// session ends, the lockout clears, and a notice is mailed. Answers the new session epoch,
+/// which the session that made the change (`this_session`) takes on.
+pub async fn change_password(
+    state: &AppState,
+    signed: &Signed,
+    this_session: &str,
+    current: &Secret,
+    new: &Secret,
+) -> Outcome<i64> {
+    let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
+    if state
+        .store
+        .user_by_id(signed.user_id())
+        .await?
+        .is_some_and(|u| u.password_hash.is_some())
+    {
+        validate_new_password(new, Some(&email))
+            .map_err(|message| Refusal::invalid("new_password", message))?;
+    }
+    let user = check_current_password(state, signed, &email, current).await?;
     let hash = state.passwords.hash(new).await?;
     let audit = own_audit(signed, "password.changed", None, state);
     let epoch = state
@@ -105,6 +126,105 @@ pub async fn change_password(
     )
     .await?;
     Ok(epoch)
+}
+
+/// Asks to change the person's email to `new_email_input`: the current password must be
+/// right (counted like a sign-in guess). The new address gets the confirming link — or, if it
+/// already has an account, a notice instead, and the answer is the same either way, so this
+/// page tells nobody which addresses are registered. Nothing changes until the link is used.
+pub async fn request_email_change(
+    state: &AppState,
+    signed: &Signed,
+    current: &Secret,
+    new_email_input: &str,
+) -> Outcome<EmailAddress> {
+    let old = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
+    let new = EmailAddress::parse(new_email_input)
+        .map_err(|e| Refusal::invalid("new_email", e.to_string()))?;
+    if new == old {
+        return Err(Refusal::invalid("new_email", "That is already your email address.").into());
+    }
+    check_current_password(state, signed, &old, current).await?;
+    let now = state.clock.now();
+    if state.store.user_by_email(&new).await?.is_some() {
+        mail::send_throttled(
+            state,
+            MailKind::EmailChange,
+            mails::email_change_attempt_notice(&new),
+        )
+        .await?;
+        return Ok(new);
+    }
+    let (raw, hash) = new_link_token();
+    state
+        .store
+        .put_email_change(
+            signed.user_id(),
+            &new,
+            &hash,
+            now.plus(TokenPurpose::EmailChange.lifetime()),
+            now,
+        )
+        .await?;
+    let link = state
+        .config
+        .link(&paths::with_token(paths::EMAIL_CHANGE, raw.expose()));
+    mail::send_throttled(
+        state,
+        MailKind::EmailChange,
+        mails::confirm_new_email(&new, &old, &link),
+    )
+    .await?;
+    Ok(new)
+}
+
+/// The request behind an email change link, while it can still be used.
+pub async fn email_change_for_link(state: &AppState, token_hash: &str) -> Outcome<EmailChange> {
+    state
+        .store
+        .email_change(token_hash, state.clock.now())
+        .await?
+        .ok_or_else(|| Refusal::conflict("link_dead", DEAD_EMAIL_CHANGE_LINK).into())
+}
+
+pub const DEAD_EMAIL_CHANGE_LINK: &str =
+    "This link is invalid, has expired or was already used. Ask for the change again on your Security page.";
+
+/// Uses an email change link (its holder proved the new mailbox): the account's email becomes
+/// the new address, and the old one gets a notice. Answers the change.
+pub async fn confirm_email_change(state: &AppState, token_hash: &str) -> Outcome<EmailChange> {
+    let change = email_change_for_link(state, token_hash).await?;
+    let now = state.clock.now();
+    let audit = AuditEvent {
+        account_id: None,
+        actor_user_id: Some(change.user_id.clone()),
+        action: "email.changed".into(),
+        detail: None,
+        at: now,
+    };
+    match state
+        .store
+        .redeem_email_change(token_hash, now, audit)
+        .await?
+    {
+        EmailChangeOutcome::Changed(change) => {
+            mail::send_throttled(
+                state,
+                MailKind::EmailChanged,
+                mails::email_changed(&change.old_email, &change.new_email),
+            )
+            .await?;
+            Ok(change)
+        }
+        EmailChangeOutcome::Dead => {
+            Err(Refusal::conflict("link_dead", DEAD_EMAIL_CHANGE_LINK).into())
+        }
+        EmailChangeOutcome::Taken => Err(Refusal::conflict(
+            "email_taken",
+            "That address has its own account by now, so your email was not changed.",
+        )
+        .into()),
+    }
 }
 
 /// Whether the person has a password here (people provisioned by single sign-on have none).
@@ -205,7 +325,7 @@ mod tests {
     use super::*;
     use crate::domain::roles::Role;
     use crate::ports::prelude::*;
-    use crate::testing::{code, refused, Harness, PASSWORD};
+    use crate::testing::{code, link_token, refused, Harness, PASSWORD};
 
     const NEW_PASSWORD: &str = "copper kettle morning rain";
 
@@ -411,5 +531,95 @@ mod tests {
         let member = h.member(&account, "cy@example.com", Role::Member);
         let signed = Signed::for_tests(member.user_id(), "cy@example.com", Some(&account));
         assert!(keys_created(&h.state, &signed).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_email_change_happens_only_when_the_new_mailbox_uses_its_link() {
+        let h = Harness::new();
+        let signed = ada(&h).await;
+        let wrong =
+            request_email_change(&h.state, &signed, &Secret::new("nope"), "ada@new.example").await;
+        assert_eq!(refused(wrong).message(), WRONG_CURRENT_PASSWORD);
+        let same =
+            request_email_change(&h.state, &signed, &Secret::new(PASSWORD), "ADA@example.com")
+                .await;
+        assert_eq!(refused(same).field(), Some("new_email"));
+
+        request_email_change(&h.state, &signed, &Secret::new(PASSWORD), "ada@new.example")
+            .await
+            .unwrap();
+        h.settle().await;
+        let mail = h
+            .mails_to("ada@new.example")
+            .pop()
+            .expect("the link goes to the new address");
+        assert_eq!(mail.subject, "Confirm your new email address");
+        assert!(
+            mail.text.contains("ada@example.com"),
+            "it says which account asks"
+        );
+        let user = h.store.user_by_id(signed.user_id()).await.unwrap().unwrap();
+        assert_eq!(
+            user.email.as_str(),
+            "ada@example.com",
+            "nothing changes before the link"
+        );
+
+        let token = link_token(&mail);
+        let change = confirm_email_change(&h.state, &token).await.unwrap();
+        assert_eq!(change.new_email.as_str(), "ada@new.example");
+        let user = h.store.user_by_id(signed.user_id()).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "ada@new.example");
+        h.settle().await;
+        assert_eq!(
+            h.mails_to("ada@example.com")
+                .last()
+                .map(|m| m.subject.as_str()),
+            Some("Your email address was changed"),
+            "the old address is told"
+        );
+        assert_eq!(
+            code(&refused(confirm_email_change(&h.state, &token).await)),
+            "link_dead",
+            "the link works once"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_with_an_account_gets_a_notice_and_the_same_answer() {
+        let h = Harness::new();
+        let signed = ada(&h).await;
+        h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        let answer =
+            request_email_change(&h.state, &signed, &Secret::new(PASSWORD), "bob@example.com")
+                .await
+                .unwrap();
+        assert_eq!(answer.as_str(), "bob@example.com");
+        h.settle().await;
+        let mails = h.mails_to("bob@example.com");
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].subject, "Someone tried to use your email address");
+        assert!(
+            !mails[0].text.contains("token="),
+            "no link that could move the address"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_link_for_an_address_taken_in_the_meantime_changes_nothing() {
+        let h = Harness::new();
+        let signed = ada(&h).await;
+        request_email_change(&h.state, &signed, &Secret::new(PASSWORD), "ada@new.example")
+            .await
+            .unwrap();
+        h.settle().await;
+        let token = link_token(&h.mails_to("ada@new.example").pop().unwrap());
+        h.signed_up("ada@new.example", Some(PASSWORD)).await;
+        assert_eq!(
+            code(&refused(confirm_email_change(&h.state, &token).await)),
+            "email_taken"
+        );
+        let user = h.store.user_by_id(signed.user_id()).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "ada@example.com");
     }
 }

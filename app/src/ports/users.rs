@@ -9,7 +9,8 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
-    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+    ConfirmOutcome, EmailChange, EmailChangeOutcome, NewPendingSignUp, NewSignUp, PendingSignUp,
+    SignUpOutcome, UserRecord,
 };
 
 /// Users, pending sign-ups and the lockout's guess counter.
@@ -79,4 +80,28 @@ pub trait UserStore: Send + Sync + 'static {
         keep_session: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<i64>>;
+    /// Keeps `user_id`'s request to change their email to `new_email` behind the link whose
+    /// hash is `token_hash` (replacing an earlier request of theirs: its link dies).
+    async fn put_email_change(
+        &self,
+        user_id: &UserId,
+        new_email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The live request behind `token_hash`.
+    async fn email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<EmailChange>>;
+    /// Uses the link once, in one transaction: the request goes, and the user's email becomes
+    /// the new (now confirmed) address with `audit` — unless another user has it by now.
+    async fn redeem_email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailChangeOutcome>;
 }

@@ -87,6 +87,8 @@ struct State {
     records: Vec<DataRecord>,
     audit: Vec<AuditEvent>,
     sessions: Vec<FakeSession>,
+    /// Requests to change a user's email: (token hash, user, new address, expires at).
+    email_changes: Vec<(String, UserId, EmailAddress, Timestamp)>,
     pings: u64,
 }
 

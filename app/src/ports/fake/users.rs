@@ -8,7 +8,8 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
-    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+    ConfirmOutcome, EmailChange, EmailChangeOutcome, NewPendingSignUp, NewSignUp, PendingSignUp,
+    SignUpOutcome, UserRecord,
 };
 use crate::ports::{StoreResult, UserStore};
 
@@ -232,5 +233,68 @@ impl UserStore for MemoryStore {
         state.end_sessions(|s| s.user_id == *user_id && s.id != keep_session);
         state.audit.push(audit);
         Ok(Some(epoch))
+    }
+
+    async fn put_email_change(
+        &self,
+        user_id: &UserId,
+        new_email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        state.email_changes.retain(|(_, u, _, _)| u != user_id);
+        state.email_changes.push((
+            token_hash.to_owned(),
+            user_id.clone(),
+            new_email.clone(),
+            expires_at,
+        ));
+        Ok(())
+    }
+
+    async fn email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<EmailChange>> {
+        let state = self.lock()?;
+        Ok(state
+            .email_changes
+            .iter()
+            .find(|(hash, _, _, expires_at)| hash == token_hash && *expires_at > now)
+            .and_then(|(_, user_id, new_email, _)| {
+                state.users.get(user_id).map(|user| EmailChange {
+                    user_id: user_id.clone(),
+                    old_email: user.email.clone(),
+                    new_email: new_email.clone(),
+                })
+            }))
+    }
+
+    async fn redeem_email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailChangeOutcome> {
+        let Some(change) = self.email_change(token_hash, now).await? else {
+            return Ok(EmailChangeOutcome::Dead);
+        };
+        let mut state = self.lock()?;
+        state
+            .email_changes
+            .retain(|(hash, _, _, _)| hash != token_hash);
+        if state.users.values().any(|u| u.email == change.new_email) {
+            return Ok(EmailChangeOutcome::Taken);
+        }
+        let Some(user) = state.users.get_mut(&change.user_id) else {
+            return Ok(EmailChangeOutcome::Dead);
+        };
+        user.email = change.new_email.clone();
+        user.email_confirmed_at = user.email_confirmed_at.or(Some(now));
+        state.audit.push(audit);
+        Ok(EmailChangeOutcome::Changed(change))
     }
 }

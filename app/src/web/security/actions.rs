@@ -2,6 +2,7 @@
 use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
+use crate::domain::tokens::TokenPurpose;
 use crate::flows::security;
 use crate::paths;
 use crate::session;
@@ -20,6 +21,24 @@ pub async fn change_password(
     )
     .await;
     ctx.finish(result, paths::SECURITY).await
+}
+
+#[server(prefix = "/_fn", endpoint = "request_email_change")]
+pub async fn request_email_change(
+    new_email: String,
+    current_password: String,
+) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_request_email_change(&ctx, new_email, Secret::new(current_password)).await;
+    ctx.finish(result, paths::SECURITY_EMAIL).await
+}
+
+/// The button behind the link mailed to the new address.
+#[server(prefix = "/_fn", endpoint = "confirm_email_change")]
+pub async fn confirm_email_change() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_confirm_email_change(&ctx).await;
+    ctx.finish(result, paths::EMAIL_CHANGE).await
 }
 
 #[server(prefix = "/_fn", endpoint = "end_session")]
@@ -53,6 +72,51 @@ pub async fn handle_change_password(ctx: &Ctx, current: Secret, new: Secret) -> 
     ctx.notice(
         "Your password was changed, and every other session was signed out.",
         paths::SECURITY,
+    )
+    .await
+}
+
+pub async fn handle_request_email_change(ctx: &Ctx, new_email: String, current: Secret) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let requested = security::request_email_change(&ctx.state, &signed, &current, &new_email).await;
+    let address = ctx
+        .settle_keeping(
+            requested,
+            paths::SECURITY_EMAIL,
+            &[("new_email", &new_email)],
+        )
+        .await?;
+    ctx.notice(
+        format!("We sent a link to {address}. Your email changes when it is opened there (within 24 hours)."),
+        paths::SECURITY,
+    )
+    .await
+}
+
+pub async fn handle_confirm_email_change(ctx: &Ctx) -> Next {
+    let Some(token) = session::link_token(&ctx.session, TokenPurpose::EmailChange).await? else {
+        return ctx
+            .error(security::DEAD_EMAIL_CHANGE_LINK, paths::EMAIL_CHANGE)
+            .await;
+    };
+    let changed = security::confirm_email_change(&ctx.state, &token).await;
+    let change = ctx.settle(changed, paths::EMAIL_CHANGE).await?;
+    session::forget_link_token(&ctx.session, TokenPurpose::EmailChange).await?;
+    let signed_in_as_them = ctx
+        .signed()
+        .await?
+        .is_some_and(|s| s.user_id() == &change.user_id);
+    let next = if signed_in_as_them {
+        paths::SECURITY
+    } else {
+        paths::SIGN_IN
+    };
+    ctx.notice(
+        format!(
+            "Your email is now {}. You sign in with it from now on.",
+            change.new_email
+        ),
+        next,
     )
     .await
 }

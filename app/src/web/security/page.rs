@@ -42,6 +42,13 @@ pub async fn security_page(State(state): State<AppState>, session: Session) -> P
                     has_password=has_password
                     flash=flash.clone()
                 />
+                <section aria-labelledby="email-heading">
+                    <h2 id="email-heading">"Email"</h2>
+                    <p>
+                        "You sign in with " <strong>{email.clone()}</strong> ". "
+                        <a href=paths::SECURITY_EMAIL>"Change your email"</a>
+                    </p>
+                </section>
                 <SessionsSection sessions=sessions.clone() here=here.clone() />
                 <KeysSection keys=keys.clone() />
             </SignedIn>
