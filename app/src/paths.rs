@@ -33,6 +33,8 @@ pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// "Confirm it's you": a sign-in again before a sensitive change.
+pub const REAUTHENTICATE: &str = "/reauthenticate";
 /// The signed-in person's own security settings (not the account's).
 pub const SECURITY: &str = "/settings/security";
 /// Changing one's email (a link to the new address confirms it).

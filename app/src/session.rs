@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, ConnectionId, UserId};
 use crate::domain::tokens::TokenPurpose;
 
@@ -31,6 +32,10 @@ pub enum SsoPurpose {
     /// single sign-on: the person signs in through the provider and joins then.
     AcceptInvitation {
         token_hash: String,
+    },
+    /// A signed-in person proving who they are again before a sensitive change.
+    Reauthenticate {
+        user_id: UserId,
     },
 }
 
@@ -176,6 +181,21 @@ pub struct AuthState {
     pub user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// When the person last proved who they are in this session by re-authenticating
+    /// (`None`: at sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthenticated_at: Option<i64>,
+}
+
+impl AuthState {
+    /// When the person last proved who they are: sign-in or a later re-authentication.
+    pub fn authenticated_at(&self) -> Timestamp {
+        Timestamp(
+            self.reauthenticated_at
+                .unwrap_or(self.signed_in_at)
+                .max(self.signed_in_at),
+        )
+    }
 }
 
 /// A one-shot message for the next page: a notice, an error, field errors, and the values
@@ -266,6 +286,37 @@ pub async fn renew_after_password_change(
     auth.epoch = epoch;
     session.cycle_id().await?;
     session.insert(AUTH, auth).await?;
+    Ok(())
+}
+
+const REAUTH_RETURN: &str = "reauth_return";
+
+/// A form that asked the person to re-authenticate first: the page to go back to, and what
+/// was typed there (as a flash for that page).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReauthReturn {
+    pub path: String,
+    pub flash: Flash,
+}
+
+/// Remembers where to go back after re-authenticating (only local paths are kept).
+pub async fn set_reauth_return(session: &Session, back: ReauthReturn) -> SessionResult<()> {
+    if back.path.starts_with('/') && !back.path.starts_with("//") {
+        session.insert(REAUTH_RETURN, back).await?;
+    }
+    Ok(())
+}
+
+pub async fn take_reauth_return(session: &Session) -> SessionResult<Option<ReauthReturn>> {
+    session.remove::<ReauthReturn>(REAUTH_RETURN).await
+}
+
+/// The signed-in person just proved who they are again, at `at`.
+pub async fn mark_reauthenticated(session: &Session, at: Timestamp) -> SessionResult<()> {
+    if let Some(mut auth) = auth(session).await? {
+        auth.reauthenticated_at = Some(at.millis());
+        session.insert(AUTH, auth).await?;
+    }
     Ok(())
 }
 

@@ -442,6 +442,7 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
         method: Some("password".into()),
         user_agent: Some("terminus-bench".into()),
         ip: Some("127.0.0.1".into()),
+        reauthenticated_at: None,
     })?;
     let expiry = tower_sessions::cookie::time::OffsetDateTime::now_utc()
         + tower_sessions::cookie::time::Duration::hours(24);

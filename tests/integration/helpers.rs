@@ -1081,6 +1081,7 @@ pub mod fns {
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
     pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
     pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
+    pub const REAUTHENTICATE: &str = <web::security::actions::Reauthenticate as ServerFn>::PATH;
     pub const REQUEST_EMAIL_CHANGE: &str =
         <web::security::actions::RequestEmailChange as ServerFn>::PATH;
     pub const CONFIRM_EMAIL_CHANGE: &str =

@@ -27,6 +27,7 @@ mod members;
 mod observing;
 mod operating;
 mod outage;
+mod reauthentication;
 mod reset;
 mod scopes;
 mod security_page;

@@ -54,6 +54,7 @@ pub async fn member_of(
         email: signed.email.clone(),
         account_id: account_id.clone(),
         role,
+        authenticated_at: signed.auth.authenticated_at(),
         _seal: Seal,
     }))
 }
@@ -78,6 +79,7 @@ pub async fn current_member(
                 email: signed.email.clone(),
                 account_id: m.account_id,
                 role: m.role,
+                authenticated_at: signed.auth.authenticated_at(),
                 _seal: Seal,
             };
             (member, m.account_name)

@@ -112,6 +112,7 @@ pub async fn start_session(
         method: Some(new.method.as_str().into()),
         user_agent: new.device.user_agent,
         ip: new.device.ip,
+        reauthenticated_at: None,
     };
     session::sign_in(session, auth).await?;
     Ok(session::take_return_to(session)

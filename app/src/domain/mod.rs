@@ -13,6 +13,7 @@ pub mod lockout;
 pub mod members;
 pub mod paging;
 pub mod password;
+pub mod reauth;
 pub mod refusal;
 pub mod roles;
 pub mod secret;

@@ -89,6 +89,32 @@ async fn check_current_password(
     }
 }
 
+/// The person proves who they are again with their password (counted like a sign-in guess),
+/// before a sensitive change. The caller records the time in the session.
+pub async fn reauthenticate(state: &AppState, signed: &Signed, password: &Secret) -> Outcome<()> {
+    let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
+    check_current_password(state, signed, &email, password)
+        .await
+        .map_err(|stopped| match stopped {
+            // The page asks for "your password", not "your current password".
+            crate::flows::Stopped::Refused(Refusal::Invalid { message, .. }) => {
+                Refusal::invalid("password", message).into()
+            }
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// The single sign-on connection a person can re-authenticate through: the one serving their
+/// email's domain, if any.
+pub async fn reauthentication_provider(
+    state: &AppState,
+    signed: &Signed,
+) -> Outcome<Option<crate::domain::sso::SsoConnection>> {
+    let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
+    Ok(state.store.sso_for_domain(email.domain()).await?)
+}
+
 /// Changes the person's password: the current one must be right (see
 /// [`check_current_password`]), the new one must pass the password policy. Every other
 /// session ends, the lockout clears, and a notice is mailed. Answers the new session epoch,

@@ -11,8 +11,9 @@ use crate::paths;
 
 use crate::auth::{self, AdminOf, AuthError, Device, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
+use crate::domain::reauth;
 use crate::flows::{FlowError, Refusal, Stopped};
-use crate::session::{self, Flash};
+use crate::session::{self, Flash, ReauthReturn};
 use crate::web::guards::ClientIp;
 use crate::AppState;
 
@@ -39,6 +40,9 @@ impl From<AuthError> for ActionError {
         }
     }
 }
+
+/// What the form says once the person is back from re-authenticating.
+pub const REAUTHENTICATED: &str = "Thanks, that's you. Now submit the form again.";
 
 /// The one mapping of a flow's refusal to what the next page shows: a message next to the
 /// field it concerns, or at the top.
@@ -150,6 +154,20 @@ impl Ctx {
     ) -> Result<T, Leave> {
         match outcome {
             Ok(value) => Ok(value),
+            Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
+                // Prove who you are first, then back to this form with what was typed.
+                let flash = fields
+                    .iter()
+                    .fold(Flash::notice(REAUTHENTICATED), |f, (name, value)| {
+                        f.value(name, &kept(value))
+                    });
+                let back = ReauthReturn {
+                    path: back.to_owned(),
+                    flash,
+                };
+                session::set_reauth_return(&self.session, back).await?;
+                leave(paths::REAUTHENTICATE)
+            }
             Err(Stopped::Refused(refusal)) => {
                 let flash = fields.iter().fold(refused(&refusal), |f, (name, value)| {
                     f.value(name, &kept(value))

@@ -14,13 +14,15 @@ use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::PageRequest;
+use crate::domain::reauth;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
 use crate::paths;
-use crate::session::{self, take_flash, Flash, FormToken};
+use crate::session::{self, take_flash, Flash, FormToken, ReauthReturn};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::api_keys::PATH;
 use crate::web::errors;
+use crate::web::forms::{kept, REAUTHENTICATED};
 use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
@@ -90,12 +92,18 @@ struct FormErrors {
 pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageResult {
     let (member, admin) = signed::admin(&state, &session).await?;
     let flash = take_flash(&session).await?;
+    // What was typed before a detour (the re-authentication page) comes back with the flash.
+    let form = NewKeyForm {
+        name: flash.value_of("name").unwrap_or_default(),
+        expires_on: flash.value_of("expires_on").unwrap_or_default(),
+        ..NewKeyForm::default()
+    };
     render_keys(
         &state,
         &session,
         (&member, &admin),
         flash,
-        NewKeyForm::default(),
+        form,
         FormErrors::default(),
         StatusCode::OK,
     )
@@ -303,6 +311,18 @@ pub async fn create_key(
     } else {
         match key_flows::create(&state, &admin, new).await {
             Ok(created) => Some(created),
+            Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
+                // Prove who you are first, then back to this form with what was typed.
+                let flash = Flash::notice(REAUTHENTICATED)
+                    .value("name", &kept(&form.name))
+                    .value("expires_on", &kept(&form.expires_on));
+                let back = ReauthReturn {
+                    path: PATH.to_owned(),
+                    flash,
+                };
+                session::set_reauth_return(&session, back).await?;
+                return Ok(see_other(paths::REAUTHENTICATE));
+            }
             Err(Stopped::Refused(_)) => None,
             Err(Stopped::Broken(err)) => return Err(err.into()),
         }

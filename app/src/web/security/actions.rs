@@ -5,8 +5,10 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::security;
 use crate::paths;
-use crate::session;
+use crate::session::{self, SsoPurpose};
 use crate::web::forms::{leave, Ctx, Next};
+use crate::web::security::reauth;
+use crate::web::sso::actions::begin_sso;
 
 #[server(prefix = "/_fn", endpoint = "change_password")]
 pub async fn change_password(
@@ -39,6 +41,20 @@ pub async fn confirm_email_change() -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_confirm_email_change(&ctx).await;
     ctx.finish(result, paths::EMAIL_CHANGE).await
+}
+
+#[server(prefix = "/_fn", endpoint = "reauthenticate")]
+pub async fn reauthenticate(password: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_reauthenticate(&ctx, Secret::new(password)).await;
+    ctx.finish(result, paths::REAUTHENTICATE).await
+}
+
+#[server(prefix = "/_fn", endpoint = "reauthenticate_sso")]
+pub async fn reauthenticate_with_sso() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_reauthenticate_with_sso(&ctx).await;
+    ctx.finish(result, paths::REAUTHENTICATE).await
 }
 
 #[server(prefix = "/_fn", endpoint = "end_session")]
@@ -117,6 +133,33 @@ pub async fn handle_confirm_email_change(ctx: &Ctx) -> Next {
             change.new_email
         ),
         next,
+    )
+    .await
+}
+
+pub async fn handle_reauthenticate(ctx: &Ctx, password: Secret) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let confirmed = security::reauthenticate(&ctx.state, &signed, &password).await;
+    ctx.settle(confirmed, paths::REAUTHENTICATE).await?;
+    session::mark_reauthenticated(&ctx.session, ctx.state.clock.now()).await?;
+    Ok(reauth::back_to_the_form(&ctx.session).await?)
+}
+
+pub async fn handle_reauthenticate_with_sso(ctx: &Ctx) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let provider = security::reauthentication_provider(&ctx.state, &signed).await;
+    let Some(connection) = ctx.settle(provider, paths::REAUTHENTICATE).await? else {
+        return Ok(paths::REAUTHENTICATE.into());
+    };
+    let purpose = SsoPurpose::Reauthenticate {
+        user_id: signed.user_id().clone(),
+    };
+    begin_sso(
+        ctx,
+        &connection,
+        signed.email(),
+        purpose,
+        paths::REAUTHENTICATE,
     )
     .await
 }

@@ -3,3 +3,4 @@
 pub mod actions;
 pub mod email;
 pub mod page;
+pub mod reauth;

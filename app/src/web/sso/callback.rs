@@ -103,6 +103,9 @@ pub async fn callback(
             sign_in(&state, &session, cb, Some(token_hash), device).await
         }
         SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
+        SsoPurpose::Reauthenticate { user_id } => {
+            reauthenticate(&state, &session, user_id, cb).await
+        }
     }
 }
 
@@ -152,6 +155,30 @@ async fn sign_in(
         session::set_flash(session, flash).await?;
     }
     Ok(see_other(&path))
+}
+
+/// The end of a re-authentication through the provider: the session must still be signed in
+/// as the person who started it, and the provider must have signed in their identity.
+async fn reauthenticate(
+    state: &AppState,
+    session: &Session,
+    user_id: &UserId,
+    cb: Callback<'_>,
+) -> PageResult {
+    let signed = signed::signed_in(state, session)
+        .await?
+        .filter(|s| s.user_id() == user_id);
+    let Some(signed) = signed else {
+        return Ok(failure_page(SsoFailure::FlowInvalid, None));
+    };
+    match sso_login::complete_reauthentication(state, &signed, cb).await {
+        Ok(()) => {}
+        Err(Stopped::Refused(refusal)) => return Ok(failure_page(refusal, None)),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
+    }
+    session::mark_reauthenticated(session, state.clock.now()).await?;
+    let back = crate::web::security::reauth::back_to_the_form(session).await?;
+    Ok(see_other(&back))
 }
 
 /// The end of an owner's test sign-in: back to the settings, which may now enforce.
