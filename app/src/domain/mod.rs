@@ -15,6 +15,7 @@ pub mod paging;
 pub mod password;
 pub mod refusal;
 pub mod roles;
+pub mod second_factors;
 pub mod secret;
 pub mod sso;
 pub mod sso_sign_in;

@@ -16,6 +16,9 @@ pub enum MailKind {
     Unlock,
     PasswordChanged,
     Invitation,
+    SecondFactorAdded,
+    SecondFactorRemoved,
+    RecoveryCodesRegenerated,
 }
 
 impl MailKind {
@@ -27,6 +30,9 @@ impl MailKind {
             MailKind::Unlock => "unlock",
             MailKind::PasswordChanged => "password-changed",
             MailKind::Invitation => "invite",
+            MailKind::SecondFactorAdded => "second-factor-added",
+            MailKind::SecondFactorRemoved => "second-factor-removed",
+            MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
         }
     }
 }

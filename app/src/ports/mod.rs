@@ -7,7 +7,8 @@
 //! [`TokenStore`] (one-time tokens), [`AccountStore`], [`MembershipStore`] (memberships and
 //! invitations), [`DomainStore`] (account domains), [`SsoStore`] (connections and identities),
 //! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
-//! [`OperationsStore`] (the readiness probe, pruning); [`Store`] is all of them:
+//! [`OperationsStore`] (the readiness probe, pruning) and [`SecondFactorStore`] (authenticator
+//! apps, recovery codes); [`Store`] is all of them:
 //! `Arc<dyn Store>` is what the app holds. The records they read and write are domain types
 //! (`crate::domain::…`).
 //!
@@ -27,6 +28,7 @@ pub mod mailer;
 pub mod memberships;
 pub mod oidc;
 pub mod operations;
+pub mod second_factors;
 pub mod sso;
 pub mod throttles;
 pub mod tokens;
@@ -42,6 +44,7 @@ pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
 pub use operations::OperationsStore;
+pub use second_factors::SecondFactorStore;
 pub use sso::SsoStore;
 pub use throttles::ThrottleStore;
 pub use tokens::TokenStore;
@@ -70,6 +73,7 @@ pub trait Store:
     + WorkspaceStore
     + AuditStore
     + OperationsStore
+    + SecondFactorStore
 {
 }
 
@@ -85,6 +89,7 @@ impl<T> Store for T where
         + WorkspaceStore
         + AuditStore
         + OperationsStore
+        + SecondFactorStore
 {
 }
 
@@ -92,6 +97,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, ApiKeyStore, AuditStore, DomainStore, MembershipStore, OperationsStore,
-        SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
+        SecondFactorStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
     };
 }

@@ -46,6 +46,8 @@ const SIGN_IN_SUCCEEDED: &str = "
 UPDATE users SET failed_attempts = 0, locked_until = NULL,
                  password_hash = COALESCE($2, password_hash)
 WHERE id = $1";
+const STORE_REHASH: &str =
+    "UPDATE users SET password_hash = COALESCE($2, password_hash) WHERE id = $1";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 
@@ -277,6 +279,34 @@ impl UserStore for SqlStore {
                 .bind(rehash)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((key, window_start)) = refund {
+                sqlx::query(REFUND_HIT)
+                    .bind(key)
+                    .bind(window_start.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        port(async {
+            let mut tx = self.begin().await?;
+            if rehash.is_some() {
+                sqlx::query(STORE_REHASH)
+                    .bind(user_id.as_str())
+                    .bind(rehash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some((key, window_start)) = refund {
                 sqlx::query(REFUND_HIT)
                     .bind(key)

@@ -1,3 +1,5 @@
 //! The signed-in person's own security settings (their password, their sessions, their second
 //! factors, the API keys they created), reached from the user menu on every signed-in page.
+pub mod actions;
 pub mod page;
+pub mod two_factor;
