@@ -29,6 +29,7 @@ mod operating;
 mod outage;
 mod reset;
 mod scopes;
+mod second_factors;
 mod sessions;
 mod sign_in;
 mod sign_up;
