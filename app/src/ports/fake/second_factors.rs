@@ -53,7 +53,7 @@ impl SecondFactorStore for MemoryStore {
         if state.totp.remove(user_id).is_none() {
             return Ok(false);
         }
-        state.recovery.retain(|r| &r.user_id != user_id);
+        state.recovery.retain(|r| r.user_id != *user_id);
         state.audit.push(audit);
         Ok(true)
     }
@@ -85,7 +85,7 @@ impl SecondFactorStore for MemoryStore {
         let Some(row) = state
             .recovery
             .iter_mut()
-            .find(|r| &r.user_id == user_id && r.code_hash == code_hash && r.used_at.is_none())
+            .find(|r| r.user_id == *user_id && r.code_hash == code_hash && r.used_at.is_none())
         else {
             return Ok(None);
         };
@@ -101,7 +101,7 @@ impl SecondFactorStore for MemoryStore {
 
 impl super::State {
     fn replace_recovery(&mut self, user_id: &UserId, hashes: &[String], _now: Timestamp) {
-        self.recovery.retain(|r| &r.user_id != user_id);
+        self.recovery.retain(|r| r.user_id != *user_id);
         self.recovery.extend(hashes.iter().map(|h| RecoveryRow {
             user_id: user_id.clone(),
             code_hash: h.clone(),
@@ -113,7 +113,7 @@ impl super::State {
         let left = self
             .recovery
             .iter()
-            .filter(|r| &r.user_id == user_id && r.used_at.is_none())
+            .filter(|r| r.user_id == *user_id && r.used_at.is_none())
             .count();
         u32::try_from(left).unwrap_or(u32::MAX)
     }

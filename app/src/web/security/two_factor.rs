@@ -53,7 +53,7 @@ pub async fn two_factor_page(State(state): State<AppState>, session: Session) ->
     // Off: an enrolment, kept (sealed) in the session until a code confirms it.
     let enrolment = session::totp_enrolment(&session)
         .await?
-        .filter(|e| &e.user_id == member.user_id());
+        .filter(|e| e.user_id == *member.user_id());
     let sealed = match enrolment {
         Some(e) => e.secret_sealed,
         None => {
@@ -238,7 +238,7 @@ pub async fn two_factor_post(
         "confirm" => {
             let enrolment = session::totp_enrolment(&session)
                 .await?
-                .filter(|e| &e.user_id == member.user_id());
+                .filter(|e| e.user_id == *member.user_id());
             let Some(enrolment) = enrolment else {
                 return back(Flash::error(
                     "That setup had expired. Scan the new QR code and try again.",
