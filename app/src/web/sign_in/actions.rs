@@ -140,7 +140,13 @@ pub async fn handle_second_step(ctx: &Ctx, input: CodeInput<'_>) -> Next {
     let done = match second_factors::second_step(&ctx.state, &due, input).await {
         Ok(done) => done,
         Err(crate::flows::Stopped::Refused(refusal)) if refusal.field().is_none() => {
-            if refusal.message() == second_factors::SECOND_STEP_EXPIRED {
+            if matches!(
+                refusal,
+                crate::flows::Refusal::Conflict {
+                    code: "second_step_expired",
+                    ..
+                }
+            ) {
                 session::end_second_step(&ctx.session).await?;
                 return ctx.error(refusal.message(), paths::SIGN_IN).await;
             }
