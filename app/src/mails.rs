@@ -155,6 +155,45 @@ pub fn email_changed(to: &EmailAddress, new: &EmailAddress) -> OutgoingEmail {
     )
 }
 
+/// Two-factor authentication was turned on.
+pub fn second_factor_added(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Two-factor authentication was turned on",
+        &[
+            "An authenticator app was just added to your Terminus Hub account: signing in with your password now also asks for a code from it, or for one of your recovery codes.".into(),
+            "If this was not you, someone else knows your password: reset it now and remove the authenticator app on your Security page.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
+/// Two-factor authentication was turned off.
+pub fn second_factor_removed(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Two-factor authentication was turned off",
+        &[
+            "The authenticator app of your Terminus Hub account was just removed, with its recovery codes: signing in now takes your password only.".into(),
+            "If this was not you, reset your password now and turn two-factor authentication on again.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
+/// New recovery codes replaced the old ones.
+pub fn recovery_codes_regenerated(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Your recovery codes were replaced",
+        &[
+            "New recovery codes were just made for your Terminus Hub account; the old ones no longer work.".into(),
+            "If this was not you, reset your password now and review your security settings.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
 /// An invitation. The account's name is chosen by whoever created the account, so it never
 /// goes into the subject, and in the body it is quoted text beside the inviter's address
 /// (the one thing the recipient can check), never a link or a sentence of its own.

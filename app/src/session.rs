@@ -15,6 +15,8 @@ const PENDING_EMAIL: &str = "pending_email";
 const RESEND_AT: &str = "resend_at";
 const RETURN_TO: &str = "return_to";
 const SSO_FLOWS: &str = "sso_flows";
+const SECOND_STEP: &str = "second_step";
+const TOTP_ENROLMENT: &str = "totp_enrolment";
 /// At most this many SSO sign-ins may be in progress in one session (several tabs).
 const MAX_SSO_FLOWS: usize = 5;
 /// Issued and used one-time form tokens kept per form.
@@ -398,4 +400,56 @@ pub async fn link_token(session: &Session, purpose: TokenPurpose) -> SessionResu
 
 pub async fn forget_link_token(session: &Session, purpose: TokenPurpose) -> SessionResult<()> {
     session.remove_value(&token_key(purpose)).await.map(|_| ())
+}
+
+/// A password checked for a person with a second factor, waiting for its second step: whose,
+/// under which session epoch, and since when (never the password). Not a signed-in session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondStepState {
+    pub user_id: UserId,
+    pub epoch: i64,
+    pub started_at: i64,
+}
+
+/// Keeps the pending second step under a new session id (whatever was planted before the
+/// password was typed does not carry over to the signed-in session).
+pub async fn begin_second_step(session: &Session, pending: SecondStepState) -> SessionResult<()> {
+    session.cycle_id().await?;
+    session.insert(SECOND_STEP, pending).await
+}
+
+pub async fn second_step(session: &Session) -> SessionResult<Option<SecondStepState>> {
+    session.get::<SecondStepState>(SECOND_STEP).await
+}
+
+pub async fn end_second_step(session: &Session) -> SessionResult<()> {
+    session.remove_value(SECOND_STEP).await.map(|_| ())
+}
+
+/// The authenticator secret being enrolled, sealed with the server's key, until a code
+/// confirms it (sessions live in the database: any instance can confirm it).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub user_id: UserId,
+    pub secret_sealed: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub async fn set_totp_enrolment(session: &Session, enrolment: TotpEnrolment) -> SessionResult<()> {
+    session.insert(TOTP_ENROLMENT, enrolment).await
+}
+
+pub async fn totp_enrolment(session: &Session) -> SessionResult<Option<TotpEnrolment>> {
+    session.get::<TotpEnrolment>(TOTP_ENROLMENT).await
+}
+
+pub async fn forget_totp_enrolment(session: &Session) -> SessionResult<()> {
+    session.remove_value(TOTP_ENROLMENT).await.map(|_| ())
 }

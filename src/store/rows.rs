@@ -518,3 +518,24 @@ mod tests {
         assert_ne!(hash, session_id_hash(&Id::default()));
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct TotpFactorRow {
+    pub user_id: String,
+    pub secret_sealed: String,
+    pub last_step: i64,
+    pub confirmed_at: i64,
+}
+
+impl TryFrom<TotpFactorRow> for app::domain::second_factors::TotpFactor {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TotpFactorRow) -> Result<Self, Self::Error> {
+        Ok(app::domain::second_factors::TotpFactor {
+            user_id: UserId::from_stored(row.user_id),
+            secret_sealed: row.secret_sealed,
+            last_step: row.last_step,
+            confirmed_at: Timestamp(row.confirmed_at),
+        })
+    }
+}

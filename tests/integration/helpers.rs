@@ -1062,6 +1062,10 @@ pub mod fns {
     pub const START_SSO: &str = <web::sign_in::actions::StartSso as ServerFn>::PATH;
     pub const SIGN_IN_PASSWORD: &str = <web::sign_in::actions::SignInPassword as ServerFn>::PATH;
     pub const SIGN_OUT: &str = <web::sign_in::actions::SignOut as ServerFn>::PATH;
+    pub const SIGN_IN_CODE: &str = <web::sign_in::actions::SignInCode as ServerFn>::PATH;
+    pub const SIGN_IN_RECOVERY_CODE: &str =
+        <web::sign_in::actions::SignInRecoveryCode as ServerFn>::PATH;
+    pub const REMOVE_TWO_FACTOR: &str = <web::security::actions::RemoveTwoFactor as ServerFn>::PATH;
     pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
     pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
     pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;

@@ -30,6 +30,7 @@ mod outage;
 mod reauthentication;
 mod reset;
 mod scopes;
+mod second_factors;
 mod security_page;
 mod sessions;
 mod sign_in;

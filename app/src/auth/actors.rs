@@ -62,9 +62,40 @@ impl Signed {
                 method: Some("password".into()),
                 user_agent: None,
                 ip: None,
-                reauthenticated_at: None,
+                // Always recent, as members made for tests are.
+                reauthenticated_at: Some(i64::MAX),
             },
             email: email.into(),
+            _seal: Seal,
+        }
+    }
+}
+
+/// A person whose password was just checked and who has a second factor: they may try the
+/// second step (within its 5 minutes, under the same session epoch), and nothing else. Made
+/// only by [`super::second_step_due`] from the session.
+#[derive(Debug, Clone)]
+pub struct SecondStepDue {
+    pub(super) user_id: UserId,
+    pub(super) epoch: i64,
+    pub(super) _seal: Seal,
+}
+
+impl SecondStepDue {
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The user's session epoch when the password was checked.
+    pub fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
+    #[cfg(test)]
+    pub fn for_tests(user_id: &UserId, epoch: i64) -> Self {
+        Self {
+            user_id: user_id.clone(),
+            epoch,
             _seal: Seal,
         }
     }

@@ -16,6 +16,7 @@ pub mod password;
 pub mod reauth;
 pub mod refusal;
 pub mod roles;
+pub mod second_factors;
 pub mod secret;
 pub mod sessions;
 pub mod sso;

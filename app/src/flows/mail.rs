@@ -20,6 +20,9 @@ pub enum MailKind {
     EmailChange,
     /// To the old address, once the change is done.
     EmailChanged,
+    SecondFactorAdded,
+    SecondFactorRemoved,
+    RecoveryCodesRegenerated,
 }
 
 impl MailKind {
@@ -33,6 +36,9 @@ impl MailKind {
             MailKind::Invitation => "invite",
             MailKind::EmailChange => "email-change",
             MailKind::EmailChanged => "email-changed",
+            MailKind::SecondFactorAdded => "second-factor-added",
+            MailKind::SecondFactorRemoved => "second-factor-removed",
+            MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::sessions::SessionInfo;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{EmailChange, EmailChangeOutcome, UserRecord};
 use crate::flows::mail::{self, MailKind};
+use crate::flows::second_factors;
 use crate::flows::sign_up::validate_new_password;
 use crate::flows::tokens::issue_link;
 use crate::flows::{Outcome, Refusal};
@@ -91,9 +92,18 @@ async fn check_current_password(
 
 /// The person proves who they are again with their password (counted like a sign-in guess),
 /// before a sensitive change. The caller records the time in the session.
-pub async fn reauthenticate(state: &AppState, signed: &Signed, password: &Secret) -> Outcome<()> {
+///
+/// A person with two-factor authentication also gives a code from their app or a recovery
+/// code (`code`), checked only once the password is right. The failure count clears only when
+/// the whole proof is complete, so a known password gives no extra code guesses.
+pub async fn reauthenticate(
+    state: &AppState,
+    signed: &Signed,
+    password: &Secret,
+    code: &str,
+) -> Outcome<()> {
     let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
-    check_current_password(state, signed, &email, password)
+    let user = check_current_password(state, signed, &email, password)
         .await
         .map_err(|stopped| match stopped {
             // The page asks for "your password", not "your current password".
@@ -102,6 +112,17 @@ pub async fn reauthenticate(state: &AppState, signed: &Signed, password: &Secret
             }
             other => other,
         })?;
+    if second_factors::status(state, signed).await?.enabled() {
+        if code.trim().is_empty() {
+            return Err(Refusal::invalid(
+                "code",
+                "Enter a code from your authenticator app, or a recovery code.",
+            )
+            .into());
+        }
+        second_factors::confirm_with_code(state, signed, code).await?;
+    }
+    state.store.sign_in_succeeded(&user.id, None, None).await?;
     Ok(())
 }
 
@@ -170,7 +191,8 @@ pub async fn request_email_change(
     if new == old {
         return Err(Refusal::invalid("new_email", "That is already your email address.").into());
     }
-    check_current_password(state, signed, &old, current).await?;
+    let user = check_current_password(state, signed, &old, current).await?;
+    state.store.sign_in_succeeded(&user.id, None, None).await?;
     let now = state.clock.now();
     if state.store.user_by_email(&new).await?.is_some() {
         mail::send_throttled(

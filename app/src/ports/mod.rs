@@ -7,8 +7,9 @@
 //! [`TokenStore`] (one-time tokens), [`AccountStore`], [`MembershipStore`] (memberships and
 //! invitations), [`DomainStore`] (account domains), [`SsoStore`] (connections and identities),
 //! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
-//! [`OperationsStore`] (the readiness probe, pruning) and [`SessionsStore`] (a person's
-//! signed-in sessions, as they list and end them); [`Store`] is all of them:
+//! [`OperationsStore`] (the readiness probe, pruning), [`SessionsStore`] (a person's
+//! signed-in sessions, as they list and end them) and [`SecondFactorStore`] (authenticator
+//! apps, recovery codes); [`Store`] is all of them:
 //! `Arc<dyn Store>` is what the app holds. The records they read and write are domain types
 //! (`crate::domain::…`).
 //!
@@ -28,6 +29,7 @@ pub mod mailer;
 pub mod memberships;
 pub mod oidc;
 pub mod operations;
+pub mod second_factors;
 pub mod sessions;
 pub mod sso;
 pub mod throttles;
@@ -44,6 +46,7 @@ pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
 pub use operations::OperationsStore;
+pub use second_factors::SecondFactorStore;
 pub use sessions::SessionsStore;
 pub use sso::SsoStore;
 pub use throttles::ThrottleStore;
@@ -74,6 +77,7 @@ pub trait Store:
     + AuditStore
     + OperationsStore
     + SessionsStore
+    + SecondFactorStore
 {
 }
 
@@ -90,6 +94,7 @@ impl<T> Store for T where
         + AuditStore
         + OperationsStore
         + SessionsStore
+        + SecondFactorStore
 {
 }
 
@@ -97,6 +102,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, ApiKeyStore, AuditStore, DomainStore, MembershipStore, OperationsStore,
-        SessionsStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
+        SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore,
+        WorkspaceStore,
     };
 }

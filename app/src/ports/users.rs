@@ -66,6 +66,16 @@ pub trait UserStore: Send + Sync + 'static {
         rehash: Option<String>,
         refund: Option<(&str, Timestamp)>,
     ) -> StoreResult<()>;
+    /// A correct password with a second step still to come: store an upgraded hash and give
+    /// back the attempt's hit on its client's counter, but leave the failure count as it is
+    /// (only a completed sign-in resets it, so knowing the password buys no extra code
+    /// guesses).
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()>;
     /// Clears a user's failure count and lock, with its audit event; false when no such user.
     async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool>;
     /// A new password chosen by its signed-in owner, in one transaction: stores

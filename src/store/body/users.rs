@@ -71,6 +71,8 @@ DELETE FROM email_changes WHERE token_hash = $1 AND expires_at > $2 RETURNING us
 const CHANGE_EMAIL: &str = "
 UPDATE users SET email = $2, email_confirmed_at = COALESCE(email_confirmed_at, $3) WHERE id = $1";
 const DROP_EMAIL_CHANGE: &str = "DELETE FROM email_changes WHERE token_hash = $1";
+const STORE_REHASH: &str =
+    "UPDATE users SET password_hash = COALESCE($2, password_hash) WHERE id = $1";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 
@@ -302,6 +304,34 @@ impl UserStore for SqlStore {
                 .bind(rehash)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((key, window_start)) = refund {
+                sqlx::query(REFUND_HIT)
+                    .bind(key)
+                    .bind(window_start.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        port(async {
+            let mut tx = self.begin().await?;
+            if rehash.is_some() {
+                sqlx::query(STORE_REHASH)
+                    .bind(user_id.as_str())
+                    .bind(rehash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some((key, window_start)) = refund {
                 sqlx::query(REFUND_HIT)
                     .bind(key)

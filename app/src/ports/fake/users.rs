@@ -203,6 +203,22 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        if let (Some(user), Some(_)) = (state.users.get_mut(user_id), rehash.as_ref()) {
+            user.password_hash = rehash;
+        }
+        if let Some((key, window_start)) = refund {
+            state.refund(key, window_start);
+        }
+        Ok(())
+    }
+
     async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let Some(user) = state.users.get_mut(user_id) else {

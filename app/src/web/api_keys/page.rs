@@ -18,12 +18,13 @@ use crate::domain::reauth;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
 use crate::paths;
-use crate::session::{self, take_flash, Flash, FormToken, ReauthReturn};
+use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::api_keys::PATH;
 use crate::web::errors;
 use crate::web::forms::{kept, REAUTHENTICATED};
 use crate::web::respond::{see_other, PageResult};
+use crate::web::security::reauth::detour;
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::web::signed::{self, Member};
@@ -316,12 +317,7 @@ pub async fn create_key(
                 let flash = Flash::notice(REAUTHENTICATED)
                     .value("name", &kept(&form.name))
                     .value("expires_on", &kept(&form.expires_on));
-                let back = ReauthReturn {
-                    path: PATH.to_owned(),
-                    flash,
-                };
-                session::set_reauth_return(&session, back).await?;
-                return Ok(see_other(paths::REAUTHENTICATE));
+                return detour(&session, PATH, flash).await;
             }
             Err(Stopped::Refused(_)) => None,
             Err(Stopped::Broken(err)) => return Err(err.into()),

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
-use crate::flows::security;
+use crate::flows::{second_factors, security};
 use crate::paths;
 use crate::session::{self, SsoPurpose};
 use crate::web::forms::{leave, Ctx, Next};
@@ -44,9 +44,12 @@ pub async fn confirm_email_change() -> Result<(), ServerFnError> {
 }
 
 #[server(prefix = "/_fn", endpoint = "reauthenticate")]
-pub async fn reauthenticate(password: String) -> Result<(), ServerFnError> {
+pub async fn reauthenticate(
+    password: String,
+    #[server(default)] code: String,
+) -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
-    let result = handle_reauthenticate(&ctx, Secret::new(password)).await;
+    let result = handle_reauthenticate(&ctx, Secret::new(password), code).await;
     ctx.finish(result, paths::REAUTHENTICATE).await
 }
 
@@ -137,9 +140,9 @@ pub async fn handle_confirm_email_change(ctx: &Ctx) -> Next {
     .await
 }
 
-pub async fn handle_reauthenticate(ctx: &Ctx, password: Secret) -> Next {
+pub async fn handle_reauthenticate(ctx: &Ctx, password: Secret, code: String) -> Next {
     let signed = ctx.signed_or_sign_in().await?;
-    let confirmed = security::reauthenticate(&ctx.state, &signed, &password).await;
+    let confirmed = security::reauthenticate(&ctx.state, &signed, &password, &code).await;
     ctx.settle(confirmed, paths::REAUTHENTICATE).await?;
     session::mark_reauthenticated(&ctx.session, ctx.state.clock.now()).await?;
     Ok(reauth::back_to_the_form(&ctx.session).await?)
@@ -184,4 +187,24 @@ pub async fn handle_end_other_sessions(ctx: &Ctx) -> Next {
         n => format!("Signed out of {n} other sessions."),
     };
     ctx.notice(message, paths::SECURITY).await
+}
+
+/// Removes the authenticator app (and the recovery codes), given a current code or a
+/// recovery code.
+#[server(prefix = "/_fn", endpoint = "remove_two_factor")]
+pub async fn remove_two_factor(code: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_remove_two_factor(&ctx, code).await;
+    ctx.finish(result, paths::SECURITY_TWO_FACTOR).await
+}
+
+pub async fn handle_remove_two_factor(ctx: &Ctx, code: String) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let removed = second_factors::remove(&ctx.state, &signed, &code).await;
+    ctx.settle(removed, paths::SECURITY_TWO_FACTOR).await?;
+    ctx.notice(
+        "Two-factor authentication is off: the authenticator app and its recovery codes were removed.",
+        paths::SECURITY,
+    )
+    .await
 }

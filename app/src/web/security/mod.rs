@@ -4,3 +4,4 @@ pub mod actions;
 pub mod email;
 pub mod page;
 pub mod reauth;
+pub mod two_factor;

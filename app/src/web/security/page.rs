@@ -26,6 +26,7 @@ pub async fn security_page(State(state): State<AppState>, session: Session) -> P
     let here = session::handle_of(&session);
     let chrome = member.chrome();
     let email = signed.email().to_owned();
+    let two_factor = crate::flows::second_factors::status(&state, signed).await?;
     Ok(render_page(StatusCode::OK, "Security", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=paths::SECURITY>
@@ -47,6 +48,28 @@ pub async fn security_page(State(state): State<AppState>, session: Session) -> P
                     <p>
                         "You sign in with " <strong>{email.clone()}</strong> ". "
                         <a href=paths::SECURITY_EMAIL>"Change your email"</a>
+                    </p>
+                </section>
+                <section id="two-factor">
+                    <h2>"Two-factor authentication"</h2>
+                    <p>
+                        {if two_factor.enabled() {
+                            format!(
+                                "On: an authenticator app, and {} recovery codes left.",
+                                two_factor.recovery_codes_left,
+                            )
+                        } else {
+                            "Off: signing in takes your password only.".to_owned()
+                        }}
+                    </p>
+                    <p>
+                        <a href=paths::SECURITY_TWO_FACTOR>
+                            {if two_factor.enabled() {
+                                "Manage two-factor authentication"
+                            } else {
+                                "Turn on two-factor authentication"
+                            }}
+                        </a>
                     </p>
                 </section>
                 <SessionsSection sessions=sessions.clone() here=here.clone() />

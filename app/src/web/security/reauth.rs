@@ -22,6 +22,9 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
     };
     let flash = take_flash(&session).await?;
     let has_password = security::has_password(&state, &signed).await?;
+    let two_factor = crate::flows::second_factors::status(&state, &signed)
+        .await?
+        .enabled();
     let sso = security::reauthentication_provider(&state, &signed)
         .await?
         .is_some();
@@ -45,6 +48,18 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                         error=flash.field("password")
                         autofocus=true
                     />
+                    {two_factor
+                        .then(|| {
+                            view! {
+                                <Field
+                                    label="Code from your authenticator app, or a recovery code"
+                                    name="code"
+                                    kind="text"
+                                    autocomplete="one-time-code"
+                                    error=flash.field("code")
+                                />
+                            }
+                        })}
                     <button type="submit" class="primary">
                         "Confirm"
                     </button>
@@ -98,4 +113,17 @@ pub async fn back_to_the_form(session: &Session) -> session::SessionResult<Strin
             Ok(paths::SECURITY.to_owned())
         }
     }
+}
+
+/// Sends the browser to "Confirm it's you", to come back to `back` with `flash` (what was
+/// typed there): how a page handler (not a server function) answers [`reauth::required`].
+///
+/// [`reauth::required`]: crate::domain::reauth::required
+pub async fn detour(session: &Session, back: &str, flash: Flash) -> PageResult {
+    let back = session::ReauthReturn {
+        path: back.to_owned(),
+        flash,
+    };
+    session::set_reauth_return(session, back).await?;
+    Ok(see_other(paths::REAUTHENTICATE))
 }
