@@ -170,3 +170,45 @@ async fn adding_a_domain_needs_it_too_on_both_surfaces() {
     assert_redirect(&res, paths::REAUTHENTICATE);
     assert!(app.listed(&owner.browser, "domains").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_stale_session_cannot_change_the_password_or_email_even_knowing_the_password() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("stale").await;
+    app.clock.advance(LATER);
+    let res = app
+        .post(
+            &owner.browser,
+            fns::CHANGE_PASSWORD,
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "copper kettle morning rain"),
+            ],
+        )
+        .await;
+    assert_redirect(&res, paths::REAUTHENTICATE);
+    let res = app
+        .post(
+            &owner.browser,
+            fns::REQUEST_EMAIL_CHANGE,
+            &[
+                ("new_email", &unique_email("elsewhere")),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_redirect(&res, paths::REAUTHENTICATE);
+    // After confirming, back to the email form with the address that was typed.
+    let res = app
+        .post(
+            &owner.browser,
+            fns::REAUTHENTICATE,
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_redirect(&res, paths::SECURITY_EMAIL);
+    assert!(app
+        .page(&owner.browser, paths::SECURITY_EMAIL)
+        .await
+        .contains("elsewhere"));
+}

@@ -136,8 +136,9 @@ pub async fn reauthentication_provider(
     Ok(state.store.sso_for_domain(email.domain()).await?)
 }
 
-/// Changes the person's password: the current one must be right (see
-/// [`check_current_password`]), the new one must pass the password policy. Every other
+/// Changes the person's password: a recent sign-in (with the second factor, if any), the
+/// current password right (see [`check_current_password`]) and the new one passing the
+/// password policy. Every other
 /// session ends, the lockout clears, and a notice is mailed. Answers the new session epoch,
 /// which the session that made the change (`this_session`) takes on.
 pub async fn change_password(
@@ -147,6 +148,7 @@ pub async fn change_password(
     current: &Secret,
     new: &Secret,
 ) -> Outcome<i64> {
+    signed.recently_authenticated(state)?;
     let email = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
     if state
         .store
@@ -185,6 +187,7 @@ pub async fn request_email_change(
     current: &Secret,
     new_email_input: &str,
 ) -> Outcome<EmailAddress> {
+    signed.recently_authenticated(state)?;
     let old = EmailAddress::parse(signed.email()).map_err(|_| Refusal::NotFound("user"))?;
     let new = EmailAddress::parse(new_email_input)
         .map_err(|e| Refusal::invalid("new_email", e.to_string()))?;
