@@ -115,6 +115,85 @@ pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
     )
 }
 
+/// To the new address a signed-in person asked to use: the link that confirms it.
+pub fn confirm_new_email(to: &EmailAddress, old: &EmailAddress, link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Confirm your new email address",
+        &[
+            format!("Someone signed in to Terminus Hub as {old} asked to use this address for their account instead."),
+            "If that was you, confirm it with the link below. It works once and expires in 24 hours. If it was not you, ignore this email: nothing changes.".into(),
+        ],
+        Some(("Use this address", link)),
+    )
+}
+
+/// Sent instead of the link when the new address already has an account, so the Security
+/// page never reveals which addresses are registered.
+pub fn email_change_attempt_notice(to: &EmailAddress) -> OutgoingEmail {
+    compose(
+        to,
+        "Someone tried to use your email address",
+        &[
+            "Someone signed in to Terminus Hub asked to move their account to this address. This address already has an account, so nothing changed.".into(),
+            "If this was you, sign in with this address instead. Otherwise you can ignore this email.".into(),
+        ],
+        None,
+    )
+}
+
+/// To the old address once the change is done.
+pub fn email_changed(to: &EmailAddress, new: &EmailAddress) -> OutgoingEmail {
+    compose(
+        to,
+        "Your email address was changed",
+        &[
+            format!("The email address of your Terminus Hub account was changed to {new}. From now on you sign in, and we write to you, there."),
+            "If this was not you, someone else can sign in to your account: ask the operator of this Terminus Hub server to restore your address, and reset your password once it is back.".into(),
+        ],
+        None,
+    )
+}
+
+/// Two-factor authentication was turned on.
+pub fn second_factor_added(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Two-factor authentication was turned on",
+        &[
+            "An authenticator app was just added to your Terminus Hub account: signing in with your password now also asks for a code from it, or for one of your recovery codes.".into(),
+            "If this was not you, someone else knows your password: reset it now and remove the authenticator app on your Security page.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
+/// Two-factor authentication was turned off.
+pub fn second_factor_removed(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Two-factor authentication was turned off",
+        &[
+            "The authenticator app of your Terminus Hub account was just removed, with its recovery codes: signing in now takes your password only.".into(),
+            "If this was not you, reset your password now and turn two-factor authentication on again.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
+/// New recovery codes replaced the old ones.
+pub fn recovery_codes_regenerated(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "Your recovery codes were replaced",
+        &[
+            "New recovery codes were just made for your Terminus Hub account; the old ones no longer work.".into(),
+            "If this was not you, reset your password now and review your security settings.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
 /// An invitation. The account's name is chosen by whoever created the account, so it never
 /// goes into the subject, and in the body it is quoted text beside the inviter's address
 /// (the one thing the recipient can check), never a link or a sentence of its own.

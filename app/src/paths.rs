@@ -17,6 +17,8 @@ pub const FORGOT_SENT: &str = "/forgot/sent";
 pub const RESET: &str = "/reset";
 pub const UNLOCK: &str = "/unlock";
 pub const INVITE: &str = "/invite";
+/// Behind the link that confirms a new email address for an account.
+pub const EMAIL_CHANGE: &str = "/confirm-email-change";
 pub const HOME: &str = "/home";
 pub const ACCOUNTS: &str = "/accounts";
 pub const MEMBERS: &str = "/settings/members";
@@ -31,8 +33,12 @@ pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
+/// "Confirm it's you": a sign-in again before a sensitive change.
+pub const REAUTHENTICATE: &str = "/reauthenticate";
 /// The signed-in person's own security settings (not the account's).
 pub const SECURITY: &str = "/settings/security";
+/// Changing one's email (a link to the new address confirms it).
+pub const SECURITY_EMAIL: &str = "/settings/security/email";
 /// Enrolling and removing an authenticator app (TOTP), and the recovery codes.
 pub const SECURITY_TWO_FACTOR: &str = "/settings/security/two-factor";
 /// The second step of a password sign-in, for a person with a second factor.
@@ -64,6 +70,7 @@ pub fn link_page(purpose: TokenPurpose) -> &'static str {
         TokenPurpose::Reset => RESET,
         TokenPurpose::Unlock => UNLOCK,
         TokenPurpose::Invite => INVITE,
+        TokenPurpose::EmailChange => EMAIL_CHANGE,
     }
 }
 

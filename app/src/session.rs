@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, ConnectionId, UserId};
 use crate::domain::tokens::TokenPurpose;
 
@@ -14,6 +15,8 @@ const PENDING_EMAIL: &str = "pending_email";
 const RESEND_AT: &str = "resend_at";
 const RETURN_TO: &str = "return_to";
 const SSO_FLOWS: &str = "sso_flows";
+const SECOND_STEP: &str = "second_step";
+const TOTP_ENROLMENT: &str = "totp_enrolment";
 /// At most this many SSO sign-ins may be in progress in one session (several tabs).
 const MAX_SSO_FLOWS: usize = 5;
 /// Issued and used one-time form tokens kept per form.
@@ -31,6 +34,10 @@ pub enum SsoPurpose {
     /// single sign-on: the person signs in through the provider and joins then.
     AcceptInvitation {
         token_hash: String,
+    },
+    /// A signed-in person proving who they are again before a sensitive change.
+    Reauthenticate {
+        user_id: UserId,
     },
 }
 
@@ -144,6 +151,21 @@ pub async fn use_form_token(
     })
 }
 
+/// The key a session is stored under: a SHA-256 of its id (the cookie's value), so the store
+/// holds no usable cookie. Also the handle a person's sessions list shows and posts back.
+pub fn session_handle(id: &tower_sessions::session::Id) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(id.0.to_le_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The handle of `session`, once it has an id (a signed-in session always has).
+pub fn handle_of(session: &Session) -> Option<String> {
+    session.id().map(|id| session_handle(&id))
+}
+
 /// Who is signed in, in which account, and since when.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthState {
@@ -155,6 +177,27 @@ pub struct AuthState {
     /// How the session was started: "password" or "sso".
     #[serde(default)]
     pub method: Option<String>,
+    /// The device it started on (its user agent, as kept) and the client's IP then: shown on
+    /// the person's sessions list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// When the person last proved who they are in this session by re-authenticating
+    /// (`None`: at sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauthenticated_at: Option<i64>,
+}
+
+impl AuthState {
+    /// When the person last proved who they are: sign-in or a later re-authentication.
+    pub fn authenticated_at(&self) -> Timestamp {
+        Timestamp(
+            self.reauthenticated_at
+                .unwrap_or(self.signed_in_at)
+                .max(self.signed_in_at),
+        )
+    }
 }
 
 /// A one-shot message for the next page: a notice, an error, field errors, and the values
@@ -231,6 +274,50 @@ pub async fn sign_in(session: &Session, auth: AuthState) -> SessionResult<()> {
     }
     if invite.is_some() {
         set_link_token(session, TokenPurpose::Invite, invite).await?;
+    }
+    Ok(())
+}
+
+/// The signed-in session after its person changed their password: a new id (the old cookie
+/// is worth nothing), the same sign-in, at the user's new session `epoch`.
+pub async fn renew_after_password_change(
+    session: &Session,
+    mut auth: AuthState,
+    epoch: i64,
+) -> SessionResult<()> {
+    auth.epoch = epoch;
+    session.cycle_id().await?;
+    session.insert(AUTH, auth).await?;
+    Ok(())
+}
+
+const REAUTH_RETURN: &str = "reauth_return";
+
+/// A form that asked the person to re-authenticate first: the page to go back to, and what
+/// was typed there (as a flash for that page).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReauthReturn {
+    pub path: String,
+    pub flash: Flash,
+}
+
+/// Remembers where to go back after re-authenticating (only local paths are kept).
+pub async fn set_reauth_return(session: &Session, back: ReauthReturn) -> SessionResult<()> {
+    if back.path.starts_with('/') && !back.path.starts_with("//") {
+        session.insert(REAUTH_RETURN, back).await?;
+    }
+    Ok(())
+}
+
+pub async fn take_reauth_return(session: &Session) -> SessionResult<Option<ReauthReturn>> {
+    session.remove::<ReauthReturn>(REAUTH_RETURN).await
+}
+
+/// The signed-in person just proved who they are again, at `at`.
+pub async fn mark_reauthenticated(session: &Session, at: Timestamp) -> SessionResult<()> {
+    if let Some(mut auth) = auth(session).await? {
+        auth.reauthenticated_at = Some(at.millis());
+        session.insert(AUTH, auth).await?;
     }
     Ok(())
 }
@@ -313,4 +400,56 @@ pub async fn link_token(session: &Session, purpose: TokenPurpose) -> SessionResu
 
 pub async fn forget_link_token(session: &Session, purpose: TokenPurpose) -> SessionResult<()> {
     session.remove_value(&token_key(purpose)).await.map(|_| ())
+}
+
+/// A password checked for a person with a second factor, waiting for its second step: whose,
+/// under which session epoch, and since when (never the password). Not a signed-in session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondStepState {
+    pub user_id: UserId,
+    pub epoch: i64,
+    pub started_at: i64,
+}
+
+/// Keeps the pending second step under a new session id (whatever was planted before the
+/// password was typed does not carry over to the signed-in session).
+pub async fn begin_second_step(session: &Session, pending: SecondStepState) -> SessionResult<()> {
+    session.cycle_id().await?;
+    session.insert(SECOND_STEP, pending).await
+}
+
+pub async fn second_step(session: &Session) -> SessionResult<Option<SecondStepState>> {
+    session.get::<SecondStepState>(SECOND_STEP).await
+}
+
+pub async fn end_second_step(session: &Session) -> SessionResult<()> {
+    session.remove_value(SECOND_STEP).await.map(|_| ())
+}
+
+/// The authenticator secret being enrolled, sealed with the server's key, until a code
+/// confirms it (sessions live in the database: any instance can confirm it).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub user_id: UserId,
+    pub secret_sealed: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+pub async fn set_totp_enrolment(session: &Session, enrolment: TotpEnrolment) -> SessionResult<()> {
+    session.insert(TOTP_ENROLMENT, enrolment).await
+}
+
+pub async fn totp_enrolment(session: &Session) -> SessionResult<Option<TotpEnrolment>> {
+    session.get::<TotpEnrolment>(TOTP_ENROLMENT).await
+}
+
+pub async fn forget_totp_enrolment(session: &Session) -> SessionResult<()> {
+    session.remove_value(TOTP_ENROLMENT).await.map(|_| ())
 }

@@ -25,6 +25,8 @@ pub struct WebConfig {
     pub mail_interval: Duration,
     /// A signed-in session ends this long after sign-in, however active it is.
     pub session_absolute: Duration,
+    /// How recent a sign-in (or re-authentication) must be for sensitive changes.
+    pub reauth_window: Duration,
     /// Peers whose `X-Forwarded-For` is believed (a load balancer). Empty: use the socket peer.
     pub trusted_proxies: Vec<IpAddr>,
     /// Which networks single sign-on issuers may be on.
@@ -68,6 +70,7 @@ impl WebConfig {
             ip_throttle: IpThrottlePolicy::default(),
             mail_interval: Duration::from_secs(60),
             session_absolute: Duration::from_secs(14 * 24 * 3600),
+            reauth_window: crate::domain::reauth::DEFAULT_WINDOW,
             trusted_proxies: Vec::new(),
             issuer_policy: IssuerPolicy::default(),
             invitations_per_day: 50,

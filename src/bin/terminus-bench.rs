@@ -440,6 +440,9 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
         epoch: 0,
         signed_in_at: now.millis(),
         method: Some("password".into()),
+        user_agent: Some("terminus-bench".into()),
+        ip: Some("127.0.0.1".into()),
+        reauthenticated_at: None,
     })?;
     let expiry = tower_sessions::cookie::time::OffsetDateTime::now_utc()
         + tower_sessions::cookie::time::Duration::hours(24);

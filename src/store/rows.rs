@@ -15,10 +15,10 @@ use app::domain::ids::{
 };
 use app::domain::members::{Invitation, MemberRecord, Membership};
 use app::domain::roles::Role;
+use app::domain::sessions::SessionInfo;
 use app::domain::sso::{ServedDomain, SsoConnection};
-use app::domain::users::{PendingSignUp, UserRecord};
+use app::domain::users::{EmailChange, PendingSignUp, UserRecord};
 use app::domain::workspaces::{DataRecord, Workspace};
-use sha2::{Digest as _, Sha256};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -91,6 +91,26 @@ impl TryFrom<PendingSignUpRow> for PendingSignUp {
     fn try_from(row: PendingSignUpRow) -> Result<Self, Self::Error> {
         Ok(PendingSignUp {
             email: email(&row.email)?,
+        })
+    }
+}
+
+/// A request to change a user's email, with the address they have now.
+#[derive(sqlx::FromRow)]
+pub struct EmailChangeRow {
+    pub user_id: String,
+    pub old_email: String,
+    pub new_email: String,
+}
+
+impl TryFrom<EmailChangeRow> for EmailChange {
+    type Error = sqlx::Error;
+
+    fn try_from(row: EmailChangeRow) -> Result<Self, Self::Error> {
+        Ok(EmailChange {
+            user_id: UserId::from_stored(row.user_id),
+            old_email: email(&row.old_email)?,
+            new_email: email(&row.new_email)?,
         })
     }
 }
@@ -384,10 +404,7 @@ impl SsoConnectionRow {
 
 /// The stored key of a session id: its SHA-256, hex, so the table holds no usable cookie value.
 pub fn session_id_hash(id: &Id) -> String {
-    Sha256::digest(id.0.to_le_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    app::session::session_handle(id)
 }
 
 /// A session time in the table's unit (milliseconds since the epoch).
@@ -408,6 +425,9 @@ pub struct SessionRow {
     pub user_id: Option<String>,
     pub account_id: Option<String>,
     pub method: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: Option<i64>,
     pub data: String,
     pub expires_at: i64,
 }
@@ -425,10 +445,39 @@ impl SessionRow {
             user_id: field("user_id"),
             account_id: field("account_id"),
             method: field("method"),
+            user_agent: field("user_agent"),
+            ip: field("ip"),
+            started_at: auth
+                .and_then(|a| a.get("signed_in_at"))
+                .and_then(|v| v.as_i64()),
             data: serde_json::to_string(&record.data)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?,
             expires_at: session_millis(record.expiry_date),
         })
+    }
+}
+
+/// A live session as its person's sessions list reads it.
+#[derive(sqlx::FromRow)]
+pub struct SessionListRow {
+    pub id_hash: String,
+    pub method: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+impl From<SessionListRow> for SessionInfo {
+    fn from(row: SessionListRow) -> Self {
+        SessionInfo {
+            handle: row.id_hash,
+            method: row.method,
+            user_agent: row.user_agent,
+            ip: row.ip,
+            started_at: row.started_at.map(Timestamp),
+            expires_at: Timestamp(row.expires_at),
+        }
     }
 }
 
@@ -467,5 +516,26 @@ mod tests {
         assert!(!hash.contains(&id.to_string()));
         assert_eq!(hash, session_id_hash(&id), "stable");
         assert_ne!(hash, session_id_hash(&Id::default()));
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TotpFactorRow {
+    pub user_id: String,
+    pub secret_sealed: String,
+    pub last_step: i64,
+    pub confirmed_at: i64,
+}
+
+impl TryFrom<TotpFactorRow> for app::domain::second_factors::TotpFactor {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TotpFactorRow) -> Result<Self, Self::Error> {
+        Ok(app::domain::second_factors::TotpFactor {
+            user_id: UserId::from_stored(row.user_id),
+            secret_sealed: row.secret_sealed,
+            last_step: row.last_step,
+            confirmed_at: Timestamp(row.confirmed_at),
+        })
     }
 }

@@ -1062,6 +1062,10 @@ pub mod fns {
     pub const START_SSO: &str = <web::sign_in::actions::StartSso as ServerFn>::PATH;
     pub const SIGN_IN_PASSWORD: &str = <web::sign_in::actions::SignInPassword as ServerFn>::PATH;
     pub const SIGN_OUT: &str = <web::sign_in::actions::SignOut as ServerFn>::PATH;
+    pub const SIGN_IN_CODE: &str = <web::sign_in::actions::SignInCode as ServerFn>::PATH;
+    pub const SIGN_IN_RECOVERY_CODE: &str =
+        <web::sign_in::actions::SignInRecoveryCode as ServerFn>::PATH;
+    pub const REMOVE_TWO_FACTOR: &str = <web::security::actions::RemoveTwoFactor as ServerFn>::PATH;
     pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
     pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
     pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;
@@ -1079,6 +1083,15 @@ pub mod fns {
     pub const UNLOCK_ACCOUNT: &str = <web::recovery::actions::UnlockAccount as ServerFn>::PATH;
     pub const FORGOT_PASSWORD: &str = <web::recovery::actions::ForgotPassword as ServerFn>::PATH;
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
+    pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
+    pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
+    pub const REAUTHENTICATE: &str = <web::security::actions::Reauthenticate as ServerFn>::PATH;
+    pub const REQUEST_EMAIL_CHANGE: &str =
+        <web::security::actions::RequestEmailChange as ServerFn>::PATH;
+    pub const CONFIRM_EMAIL_CHANGE: &str =
+        <web::security::actions::ConfirmEmailChange as ServerFn>::PATH;
+    pub const END_OTHER_SESSIONS: &str =
+        <web::security::actions::EndOtherSessions as ServerFn>::PATH;
     pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;
     pub const VERIFY_DOMAIN: &str = <web::domains::VerifyDomain as ServerFn>::PATH;
 }

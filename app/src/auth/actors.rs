@@ -4,10 +4,12 @@ use crate::domain::api_keys::{allows, Scope};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, ApiKeyId, UserId};
+use crate::domain::reauth;
 use crate::domain::refusal::Refusal;
 use crate::domain::roles::Role;
 use crate::domain::roles::{can_administer, can_assign, can_own, can_remove};
 use crate::session::AuthState;
+use crate::AppState;
 
 /// Proof that an actor came from the auth rules: private, so no other module can build one.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +27,12 @@ pub struct Signed {
 impl Signed {
     pub fn email(&self) -> &str {
         &self.email
+    }
+
+    /// Refused with [`reauth::required`] unless the person proved who they are within the
+    /// re-authentication window.
+    pub fn recently_authenticated(&self, state: &AppState) -> Result<(), Refusal> {
+        recent(self.auth.authenticated_at(), state)
     }
 
     /// How and when the session started, and the account it is in.
@@ -52,8 +60,42 @@ impl Signed {
                 epoch: 0,
                 signed_in_at: 0,
                 method: Some("password".into()),
+                user_agent: None,
+                ip: None,
+                // Always recent, as members made for tests are.
+                reauthenticated_at: Some(i64::MAX),
             },
             email: email.into(),
+            _seal: Seal,
+        }
+    }
+}
+
+/// A person whose password was just checked and who has a second factor: they may try the
+/// second step (within its 5 minutes, under the same session epoch), and nothing else. Made
+/// only by [`super::second_step_due`] from the session.
+#[derive(Debug, Clone)]
+pub struct SecondStepDue {
+    pub(super) user_id: UserId,
+    pub(super) epoch: i64,
+    pub(super) _seal: Seal,
+}
+
+impl SecondStepDue {
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The user's session epoch when the password was checked.
+    pub fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
+    #[cfg(test)]
+    pub fn for_tests(user_id: &UserId, epoch: i64) -> Self {
+        Self {
+            user_id: user_id.clone(),
+            epoch,
             _seal: Seal,
         }
     }
@@ -66,6 +108,8 @@ pub struct MemberOf {
     pub(super) email: String,
     pub(super) account_id: AccountId,
     pub(super) role: Role,
+    /// When the person last proved who they are (sign-in or re-authentication).
+    pub(super) authenticated_at: Timestamp,
     pub(super) _seal: Seal,
 }
 
@@ -145,8 +189,36 @@ impl MemberOf {
             email: email.into(),
             account_id: account_id.clone(),
             role,
+            // Always recent: tests of the re-authentication rule set it
+            // with [`MemberOf::authenticated_at_for_tests`].
+            authenticated_at: Timestamp(i64::MAX),
             _seal: Seal,
         }
+    }
+
+    /// This member as if they last proved who they are at `at` (unit tests).
+    #[cfg(test)]
+    pub fn authenticated_at_for_tests(mut self, at: Timestamp) -> Self {
+        self.authenticated_at = at;
+        self
+    }
+
+    /// Refused with [`reauth::required`] unless the person proved who they are within the
+    /// re-authentication window: the first line of every flow that makes a sensitive change.
+    pub fn recently_authenticated(&self, state: &AppState) -> Result<(), Refusal> {
+        recent(self.authenticated_at, state)
+    }
+}
+
+fn recent(authenticated_at: Timestamp, state: &AppState) -> Result<(), Refusal> {
+    if reauth::is_recent(
+        authenticated_at,
+        state.clock.now(),
+        state.config.reauth_window,
+    ) {
+        Ok(())
+    } else {
+        Err(reauth::required())
     }
 }
 

@@ -9,6 +9,6 @@ mod actors;
 mod resolve;
 mod start;
 
-pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, Signed};
-pub use resolve::{current_member, key_holder, member_of, signed_in, AuthError};
-pub use start::{landing, start_session, Landing, NewSession, SignInMethod};
+pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, SecondStepDue, Signed};
+pub use resolve::{current_member, key_holder, member_of, second_step_due, signed_in, AuthError};
+pub use start::{landing, start_session, Device, Landing, NewSession, SignInMethod};

@@ -3,7 +3,7 @@
 //! account does this API key open.
 use tower_sessions::Session;
 
-use super::actors::{KeyOf, MemberOf, Seal, Signed};
+use super::actors::{KeyOf, MemberOf, Seal, SecondStepDue, Signed};
 use crate::domain::api_keys;
 use crate::domain::ids::AccountId;
 use crate::ports::StoreError;
@@ -41,6 +41,32 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Sig
     }
 }
 
+/// The second step a checked password left in this session, while it is due: within its 5
+/// minutes and under the user's current session epoch (a password reset since ends it).
+/// Anything else forgets it.
+pub async fn second_step_due(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<SecondStepDue>, AuthError> {
+    let Some(pending) = session::second_step(session).await? else {
+        return Ok(None);
+    };
+    let now = state.clock.now().millis();
+    let lifetime = crate::domain::second_factors::SECOND_STEP_LIFETIME.as_millis() as i64;
+    let live = now.saturating_sub(pending.started_at) < lifetime;
+    match state.store.user_by_id(&pending.user_id).await? {
+        Some(user) if live && user.session_epoch == pending.epoch => Ok(Some(SecondStepDue {
+            user_id: pending.user_id,
+            epoch: pending.epoch,
+            _seal: Seal,
+        })),
+        _ => {
+            session::end_second_step(session).await?;
+            Ok(None)
+        }
+    }
+}
+
 /// What `signed` is in `account_id`, with the role stored now (so a change of role or a
 /// removal takes effect on the next request); `None` when they do not belong to it.
 pub async fn member_of(
@@ -54,6 +80,7 @@ pub async fn member_of(
         email: signed.email.clone(),
         account_id: account_id.clone(),
         role,
+        authenticated_at: signed.auth.authenticated_at(),
         _seal: Seal,
     }))
 }
@@ -78,6 +105,7 @@ pub async fn current_member(
                 email: signed.email.clone(),
                 account_id: m.account_id,
                 role: m.role,
+                authenticated_at: signed.auth.authenticated_at(),
                 _seal: Seal,
             };
             (member, m.account_name)

@@ -69,6 +69,25 @@ pub struct NewSession {
     pub method: SignInMethod,
     /// The account to start in (one just joined); `None`: by the landing rule.
     pub account_id: Option<AccountId>,
+    /// Where the sign-in came from, for the person's sessions list.
+    pub device: Device,
+}
+
+/// The browser a session starts in: its user agent (as kept: see
+/// [`crate::domain::sessions::kept_user_agent`]) and the client's IP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Device {
+    pub fn new(user_agent: Option<&str>, ip: &str) -> Self {
+        Self {
+            user_agent: user_agent.and_then(crate::domain::sessions::kept_user_agent),
+            ip: (!ip.is_empty() && ip != "unknown").then(|| ip.to_owned()),
+        }
+    }
 }
 
 /// Starts a signed-in session under a new id (no session fixation) and answers the page to
@@ -91,6 +110,9 @@ pub async fn start_session(
         epoch: new.epoch,
         signed_in_at: state.clock.now().millis(),
         method: Some(new.method.as_str().into()),
+        user_agent: new.device.user_agent,
+        ip: new.device.ip,
+        reauthenticated_at: None,
     };
     session::sign_in(session, auth).await?;
     Ok(session::take_return_to(session)

@@ -16,6 +16,9 @@ pub enum TokenPurpose {
     Unlock,
     /// Invitation links live in the invitations table, not with the other tokens.
     Invite,
+    /// A link to a new email address confirming that its owner's account may change to it
+    /// (kept in the email changes table with the address, not with the other tokens).
+    EmailChange,
 }
 
 impl TokenPurpose {
@@ -25,13 +28,16 @@ impl TokenPurpose {
             TokenPurpose::Reset => "reset",
             TokenPurpose::Unlock => "unlock",
             TokenPurpose::Invite => "invite",
+            TokenPurpose::EmailChange => "email_change",
         }
     }
 
-    /// Confirmation and unlock links live 24 h; a reset link 1 h.
+    /// Confirmation, unlock and email change links live 24 h; a reset link 1 h.
     pub fn lifetime(self) -> Duration {
         match self {
-            TokenPurpose::Confirm | TokenPurpose::Unlock => Duration::from_secs(24 * 3600),
+            TokenPurpose::Confirm | TokenPurpose::Unlock | TokenPurpose::EmailChange => {
+                Duration::from_secs(24 * 3600)
+            }
             TokenPurpose::Reset => Duration::from_secs(3600),
             TokenPurpose::Invite => INVITATION_LIFETIME,
         }

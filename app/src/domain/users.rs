@@ -80,3 +80,22 @@ pub enum ConfirmOutcome {
     /// Unknown, used, replaced or expired link.
     Dead,
 }
+
+/// A person's request to change their email, as the link to the new address finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChange {
+    pub user_id: UserId,
+    pub old_email: EmailAddress,
+    pub new_email: EmailAddress,
+}
+
+/// What using an email change link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailChangeOutcome {
+    /// The account's email is now `new_email` (confirmed: the link proved the mailbox).
+    Changed(EmailChange),
+    /// Unknown, used or expired link.
+    Dead,
+    /// Another user has had the address since the link was sent: nothing changed.
+    Taken,
+}

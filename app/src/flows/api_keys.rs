@@ -71,6 +71,7 @@ pub async fn create(
     admin: &AdminOf,
     new: NewKey,
 ) -> Outcome<(ApiKeyRecord, Secret)> {
+    admin.recently_authenticated(state)?;
     let now = state.clock.now();
     if let Some(first) = problems(&new, now).into_iter().next() {
         return Err(first.into());
@@ -101,6 +102,7 @@ pub async fn create(
 
 /// Deletes a key of this account; it fails on the very next request (no cache to expire).
 pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &ApiKeyId) -> Outcome<()> {
+    admin.recently_authenticated(state)?;
     let existing = get(state, admin, key_id).await?;
     let audit = admin.audit(
         "api_key.deleted",
@@ -146,6 +148,40 @@ mod tests {
         let acme = h.account("Acme");
         let member = h.member(&acme, "dev@acme.test", Role::Member);
         assert_eq!(member.admin().unwrap_err(), Refusal::admins_only());
+    }
+
+    #[tokio::test]
+    async fn creating_or_deleting_a_key_needs_a_recent_sign_in() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let fresh = h.admin(&acme, "admin@acme.test");
+        let (key, _) = create(&h.state, &fresh, new_key("deploy")).await.unwrap();
+        let signed_in_at = h.now();
+        let admin_then = |at| {
+            h.member(&acme, "other@acme.test", Role::Admin)
+                .authenticated_at_for_tests(at)
+                .as_admin()
+                .unwrap()
+        };
+        h.advance(std::time::Duration::from_secs(10 * 60));
+        let recent = admin_then(signed_in_at);
+        create(&h.state, &recent, new_key("still fine"))
+            .await
+            .unwrap();
+        h.advance(std::time::Duration::from_secs(1));
+        let stale = admin_then(signed_in_at);
+        assert_eq!(
+            refused(create(&h.state, &stale, new_key("too late")).await),
+            crate::domain::reauth::required()
+        );
+        assert_eq!(
+            refused(delete(&h.state, &stale, &key.id).await),
+            crate::domain::reauth::required()
+        );
+        assert!(
+            h.store.api_key(&acme, &key.id).await.unwrap().is_some(),
+            "nothing deleted"
+        );
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use crate::AppState;
 
 /// Adds a domain to the owner's account; returns it with its challenge token.
 pub async fn add(state: &AppState, owner: &OwnerOf, input: &str) -> Outcome<AccountDomain> {
+    owner.recently_authenticated(state)?;
     let domain = domains::check_new(input).map_err(|e| Refusal::Invalid {
         field: "domain",
         code: e.code(),
@@ -65,6 +66,7 @@ pub fn record_for(domain: &AccountDomain) -> ChallengeRecord {
 /// Refused when the record is not there yet (publish it, then try again), when another
 /// account holds the domain verified, or when DNS does not answer (nothing changes).
 pub async fn verify(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome<AccountDomain> {
+    owner.recently_authenticated(state)?;
     let domain = get(state, owner, id).await?;
     let record = record_for(&domain);
     if domain.verified_at.is_some() {
@@ -109,6 +111,7 @@ pub async fn verify(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome
 
 /// Deletes a domain: connections stop serving it at once. Returns what was deleted.
 pub async fn delete(state: &AppState, owner: &OwnerOf, id: &DomainId) -> Outcome<AccountDomain> {
+    owner.recently_authenticated(state)?;
     let domain = get(state, owner, id).await?;
     let audit = owner.audit("domain.deleted", domain.domain.clone(), state.clock.now());
     if state

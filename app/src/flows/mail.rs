@@ -16,6 +16,13 @@ pub enum MailKind {
     Unlock,
     PasswordChanged,
     Invitation,
+    /// The link to a new address, or (when it has an account) a notice instead.
+    EmailChange,
+    /// To the old address, once the change is done.
+    EmailChanged,
+    SecondFactorAdded,
+    SecondFactorRemoved,
+    RecoveryCodesRegenerated,
 }
 
 impl MailKind {
@@ -27,6 +34,11 @@ impl MailKind {
             MailKind::Unlock => "unlock",
             MailKind::PasswordChanged => "password-changed",
             MailKind::Invitation => "invite",
+            MailKind::EmailChange => "email-change",
+            MailKind::EmailChanged => "email-changed",
+            MailKind::SecondFactorAdded => "second-factor-added",
+            MailKind::SecondFactorRemoved => "second-factor-removed",
+            MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
         }
     }
 }

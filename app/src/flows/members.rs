@@ -342,6 +342,10 @@ async fn change_role_in(
 
 /// Removes a member; anyone may remove themselves (leave), except the last owner.
 pub async fn remove(state: &AppState, actor: &MemberOf, user_id: &UserId) -> Outcome<()> {
+    // Removing someone else is a sensitive change; leaving is not.
+    if user_id != actor.user_id() {
+        actor.recently_authenticated(state)?;
+    }
     remove_in(state.store.as_ref(), actor, user_id, state.clock.now()).await
 }
 
@@ -1142,5 +1146,22 @@ mod tests {
         h.store.set_broken(true);
         let outcome = list(&h.state, &admin(&a.admin), &page(10, None)).await;
         assert!(matches!(outcome, Err(crate::flows::Stopped::Broken(_))));
+    }
+
+    #[tokio::test]
+    async fn removing_someone_needs_a_recent_sign_in_but_leaving_does_not() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let owner = h.member(&acme, "owner@acme.test", Role::Owner);
+        let dev = h.member(&acme, "dev@acme.test", Role::Member);
+        let then = h.now();
+        h.advance(std::time::Duration::from_secs(11 * 60));
+        let stale_owner = owner.clone().authenticated_at_for_tests(then);
+        assert_eq!(
+            refused(remove(&h.state, &stale_owner, dev.user_id()).await),
+            crate::domain::reauth::required()
+        );
+        let stale_dev = dev.clone().authenticated_at_for_tests(then);
+        remove(&h.state, &stale_dev, dev.user_id()).await.unwrap();
     }
 }

@@ -14,6 +14,8 @@ pub mod floods;
 pub mod mail;
 pub mod members;
 pub mod recovery;
+pub mod second_factors;
+pub mod security;
 pub mod sign_in;
 pub mod sign_up;
 pub mod sso;

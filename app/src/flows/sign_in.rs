@@ -25,6 +25,16 @@ pub struct SignedIn {
     pub session_epoch: i64,
 }
 
+/// What a correct password leads to: a signed-in session, or (for a person with a second
+/// factor) the second step, with nothing signed in yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChecked {
+    SignedIn(SignedIn),
+    /// The password was right; the failure count stays as it is until the second step
+    /// completes the sign-in.
+    SecondStepDue(SignedIn),
+}
+
 /// What one attempt came to (the flow's answer, and the label its metric counts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Attempt {
@@ -34,6 +44,7 @@ enum Attempt {
     /// The password field was left empty (nothing was checked).
     PasswordMissing,
     SignedIn(SignedIn),
+    SecondStepDue(SignedIn),
 }
 
 /// The one refusal of a wrong password, an unknown email, a locked account and a password
@@ -139,7 +150,7 @@ pub async fn sign_in_with_password(
     password: &Secret,
     client_ip: &str,
     reservation: Option<IpReservation>,
-) -> Outcome<SignedIn> {
+) -> Outcome<PasswordChecked> {
     let reservation = match reservation {
         Some(r) => r,
         None => match reserve_ip_attempt(state, client_ip).await? {
@@ -172,7 +183,11 @@ pub async fn sign_in_with_password(
         }
         Attempt::SignedIn(signed_in) => {
             record_outcome("signed_in");
-            Ok(signed_in)
+            Ok(PasswordChecked::SignedIn(signed_in))
+        }
+        Attempt::SecondStepDue(checked) => {
+            record_outcome("second_step");
+            Ok(PasswordChecked::SecondStepDue(checked))
         }
     }
 }
@@ -225,25 +240,47 @@ async fn attempt(
                 return Ok(Attempt::Refused);
             }
             let refund = Some((reservation.key.as_str(), reservation.window_start));
+            let checked = SignedIn {
+                user_id: user.id.clone(),
+                session_epoch: user.session_epoch,
+            };
+            if state.store.totp_factor(&user.id).await?.is_some() {
+                // A second step follows: the guess stays counted (only a completed sign-in
+                // resets the count), so knowing the password buys no extra code guesses.
+                state
+                    .store
+                    .password_checked(&user.id, rehash, refund)
+                    .await?;
+                return Ok(Attempt::SecondStepDue(checked));
+            }
             state
                 .store
                 .sign_in_succeeded(&user.id, rehash, refund)
                 .await?;
-            Ok(Attempt::SignedIn(SignedIn {
-                user_id: user.id,
-                session_epoch: user.session_epoch,
-            }))
+            Ok(Attempt::SignedIn(checked))
         }
         Verification::Mismatch => {
-            if policy.failure_locks(attempt)
-                && mail::take_slot(state, MailKind::Unlock, &email).await?
-            {
-                let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
-                state.send_mail_later(mails::unlock_account(&email, &link, policy.lock_until(now)));
-            }
+            mail_unlock_if_locked(state, &user.id, &email, attempt).await?;
             Ok(Attempt::Refused)
         }
     }
+}
+
+/// After failed guess number `attempt` (a password or a second-step code): when it is the one
+/// that locks the user, mail them an unlock link (one a minute per mailbox).
+pub(crate) async fn mail_unlock_if_locked(
+    state: &AppState,
+    user_id: &UserId,
+    email: &EmailAddress,
+    attempt: u32,
+) -> Result<(), FlowError> {
+    let policy = state.config.lockout;
+    if policy.failure_locks(attempt) && mail::take_slot(state, MailKind::Unlock, email).await? {
+        let link = issue_link(state, user_id, TokenPurpose::Unlock).await?;
+        let until = policy.lock_until(state.clock.now());
+        state.send_mail_later(mails::unlock_account(email, &link, until));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -261,7 +298,10 @@ mod tests {
     }
 
     async fn from_ip(h: &Harness, ip: &str, email: &str, password: &str) -> Outcome<SignedIn> {
-        sign_in_with_password(&h.state, email, &Secret::new(password), ip, None).await
+        match sign_in_with_password(&h.state, email, &Secret::new(password), ip, None).await? {
+            PasswordChecked::SignedIn(signed) => Ok(signed),
+            PasswordChecked::SecondStepDue(_) => panic!("no second factor here"),
+        }
     }
 
     async fn step(h: &Harness, email: &str) -> EmailStep {

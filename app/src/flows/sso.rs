@@ -123,6 +123,7 @@ pub async fn create(
     owner: &OwnerOf,
     input: ConnectionInput,
 ) -> Outcome<SsoConnection> {
+    owner.recently_authenticated(state)?;
     if input.enforced {
         return Err(test_sign_in_required().into());
     }
@@ -259,6 +260,7 @@ pub async fn set_enforced(
     id: &ConnectionId,
     enforced: bool,
 ) -> Outcome<Enforcement> {
+    owner.recently_authenticated(state)?;
     let now = state.clock.now();
     if !enforced {
         let audit = owner.audit("sso.not_enforced", id, now);
@@ -292,6 +294,7 @@ pub async fn update(
     id: &ConnectionId,
     change: ConnectionChange,
 ) -> Outcome<SsoConnection> {
+    owner.recently_authenticated(state)?;
     if change == ConnectionChange::default() {
         return Err(Refusal::Invalid {
             field: "enforced",
@@ -318,6 +321,7 @@ pub async fn set_create_users(
     id: &ConnectionId,
     create_users: bool,
 ) -> Outcome<()> {
+    owner.recently_authenticated(state)?;
     let action = if create_users {
         "sso.create_users_on"
     } else {
@@ -337,6 +341,7 @@ pub async fn set_create_users(
 }
 
 pub async fn delete(state: &AppState, owner: &OwnerOf, id: &ConnectionId) -> Outcome<()> {
+    owner.recently_authenticated(state)?;
     let audit = owner.audit("sso.connection_deleted", id, state.clock.now());
     if state
         .store

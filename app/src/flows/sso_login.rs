@@ -1,6 +1,7 @@
 //! Signing in through single sign-on: the email step's decision, starting the OpenID Connect
 //! flow, and checking what comes back before anyone is signed in or provisioned.
 use crate::auth::OwnerOf;
+use crate::auth::Signed;
 use crate::domain::audit::AuditEvent;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, ConnectionId, UserId};
@@ -323,6 +324,30 @@ pub async fn complete_test(
         return Err(SsoFailure::NoConnection.into());
     }
     Ok(email)
+}
+
+/// The end of a re-authentication through the provider: it must have signed in the very
+/// identity already linked to `signed` (found by connection and subject, never by email), on
+/// a domain the connection still serves. Signs nobody in and links nothing.
+pub async fn complete_reauthentication(
+    state: &AppState,
+    signed: &Signed,
+    cb: Callback<'_>,
+) -> Outcome<()> {
+    let (connection, identity) = verified_identity(state, &cb).await?;
+    usable_email(&connection, &identity)?;
+    let user = state
+        .store
+        .user_of_identity(&connection.id, &identity.subject)
+        .await?;
+    if user.as_ref() != Some(signed.user_id()) {
+        return Err(Refusal::not_allowed(
+            "someone_else",
+            "Your identity provider signed in someone other than you, so nothing was confirmed.",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

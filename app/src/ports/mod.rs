@@ -7,7 +7,9 @@
 //! [`TokenStore`] (one-time tokens), [`AccountStore`], [`MembershipStore`] (memberships and
 //! invitations), [`DomainStore`] (account domains), [`SsoStore`] (connections and identities),
 //! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
-//! [`OperationsStore`] (the readiness probe, pruning); [`Store`] is all of them:
+//! [`OperationsStore`] (the readiness probe, pruning), [`SessionsStore`] (a person's
+//! signed-in sessions, as they list and end them) and [`SecondFactorStore`] (authenticator
+//! apps, recovery codes); [`Store`] is all of them:
 //! `Arc<dyn Store>` is what the app holds. The records they read and write are domain types
 //! (`crate::domain::…`).
 //!
@@ -27,6 +29,8 @@ pub mod mailer;
 pub mod memberships;
 pub mod oidc;
 pub mod operations;
+pub mod second_factors;
+pub mod sessions;
 pub mod sso;
 pub mod throttles;
 pub mod tokens;
@@ -42,6 +46,8 @@ pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
 pub use operations::OperationsStore;
+pub use second_factors::SecondFactorStore;
+pub use sessions::SessionsStore;
 pub use sso::SsoStore;
 pub use throttles::ThrottleStore;
 pub use tokens::TokenStore;
@@ -70,6 +76,8 @@ pub trait Store:
     + WorkspaceStore
     + AuditStore
     + OperationsStore
+    + SessionsStore
+    + SecondFactorStore
 {
 }
 
@@ -85,6 +93,8 @@ impl<T> Store for T where
         + WorkspaceStore
         + AuditStore
         + OperationsStore
+        + SessionsStore
+        + SecondFactorStore
 {
 }
 
@@ -92,6 +102,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, ApiKeyStore, AuditStore, DomainStore, MembershipStore, OperationsStore,
-        SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
+        SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore,
+        WorkspaceStore,
     };
 }

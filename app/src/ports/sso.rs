@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{AccountId, ConnectionId, DomainId};
+use crate::domain::ids::{AccountId, ConnectionId, DomainId, UserId};
 use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
 
 /// SSO connections and SSO identities.
@@ -69,6 +69,12 @@ pub trait SsoStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// The connection serving an email domain through a verified account domain, if any.
     async fn sso_for_domain(&self, domain: &str) -> StoreResult<Option<SsoConnection>>;
+    /// The user an identity (connection, subject) is linked to, if any (reads only).
+    async fn user_of_identity(
+        &self,
+        connection_id: &ConnectionId,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>>;
     /// After a verified ID token, in one transaction: find the user by (connection, subject);
     /// or, the first time, link the user with that email or provision one (confirmed, no
     /// password, a member of the connection's account) and record the identity; then the

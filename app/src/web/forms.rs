@@ -9,10 +9,11 @@ use tower_sessions::Session;
 
 use crate::paths;
 
-use crate::auth::{self, AdminOf, AuthError, MemberOf, OwnerOf, Signed};
+use crate::auth::{self, AdminOf, AuthError, Device, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
+use crate::domain::reauth;
 use crate::flows::{FlowError, Refusal, Stopped};
-use crate::session::{self, Flash};
+use crate::session::{self, Flash, ReauthReturn};
 use crate::web::guards::ClientIp;
 use crate::AppState;
 
@@ -39,6 +40,9 @@ impl From<AuthError> for ActionError {
         }
     }
 }
+
+/// What the form says once the person is back from re-authenticating.
+pub const REAUTHENTICATED: &str = "Thanks, that's you. Now submit the form again.";
 
 /// The one mapping of a flow's refusal to what the next page shows: a message next to the
 /// field it concerns, or at the top.
@@ -82,6 +86,8 @@ pub struct Ctx {
     pub session: Session,
     pub ip: ClientIp,
     pub request_id: String,
+    /// The request's `User-Agent`, for the sessions list.
+    pub user_agent: Option<String>,
 }
 
 impl Ctx {
@@ -148,6 +154,20 @@ impl Ctx {
     ) -> Result<T, Leave> {
         match outcome {
             Ok(value) => Ok(value),
+            Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
+                // Prove who you are first, then back to this form with what was typed.
+                let flash = fields
+                    .iter()
+                    .fold(Flash::notice(REAUTHENTICATED), |f, (name, value)| {
+                        f.value(name, &kept(value))
+                    });
+                let back = ReauthReturn {
+                    path: back.to_owned(),
+                    flash,
+                };
+                session::set_reauth_return(&self.session, back).await?;
+                leave(paths::REAUTHENTICATE)
+            }
             Err(Stopped::Refused(refusal)) => {
                 let flash = fields.iter().fold(refused(&refusal), |f, (name, value)| {
                     f.value(name, &kept(value))
@@ -167,6 +187,11 @@ impl Ctx {
             Err(failed) => Err(failed),
             Ok(()) => Ok(back.to_owned()),
         }
+    }
+
+    /// The browser this request came from, for a session that starts here.
+    pub fn device(&self) -> Device {
+        Device::new(self.user_agent.as_deref(), &self.ip.0)
     }
 
     /// To `to`, with `message` as a notice there.
@@ -196,11 +221,16 @@ impl Ctx {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_owned();
+        let user_agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(Self {
             state,
             session,
             ip,
             request_id,
+            user_agent,
         })
     }
 

@@ -46,6 +46,17 @@ pub fn router(state: AppState) -> Router {
         .route(paths::HOME, get(accounts::home::home_page))
         .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
         .route(paths::SECURITY, get(security::page::security_page))
+        .route(paths::REAUTHENTICATE, get(security::reauth::reauth_page))
+        .route(paths::SECURITY_EMAIL, get(security::email::email_page))
+        .route(paths::EMAIL_CHANGE, get(security::email::confirm_page))
+        .route(
+            paths::SECURITY_TWO_FACTOR,
+            get(security::two_factor::two_factor_page).post(security::two_factor::two_factor_post),
+        )
+        .route(
+            paths::SIGN_IN_SECOND_FACTOR,
+            get(sign_in::second_factor::second_factor_page),
+        )
         .route(paths::INVITE, get(members::invite::invite_page))
         .route(paths::MEMBERS, get(members::page::members_page))
         .route(

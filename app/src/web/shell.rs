@@ -96,6 +96,9 @@ pub fn Field(
     #[prop(optional)] readonly: bool,
     #[prop(optional)] autofocus: bool,
     #[prop(default = None)] hint: Option<&'static str>,
+    /// The keyboard to offer (`numeric` for one-time codes).
+    #[prop(default = None)]
+    inputmode: Option<&'static str>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
@@ -122,6 +125,7 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
+                inputmode=inputmode
                 value=value
                 required=true
                 readonly=readonly

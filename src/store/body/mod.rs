@@ -32,6 +32,7 @@ mod audit;
 mod domains;
 mod memberships;
 mod operations;
+mod second_factors;
 mod sessions;
 mod sso;
 mod throttles;

@@ -14,23 +14,40 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::SqlStore;
 use crate::store::error::DbResult;
-use crate::store::rows::{session_id_hash, session_now, LoadedSessionRow, SessionRow};
+use app::domain::audit::AuditEvent;
+use app::domain::clock::Timestamp;
+use app::domain::ids::UserId;
+use app::domain::sessions::SessionInfo;
+use app::ports::{SessionsStore, StoreResult};
+
+use super::audit_in;
+use super::users::END_OTHER_SESSIONS;
+use crate::store::error::port;
+use crate::store::rows::{
+    session_id_hash, session_now, LoadedSessionRow, SessionListRow, SessionRow,
+};
 
 const INSERT: &str = "
-INSERT INTO sessions (id_hash, user_id, account_id, method, data, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO sessions (id_hash, user_id, account_id, method, data, expires_at, user_agent, ip, started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id_hash) DO NOTHING";
 /// Only a live row is written: a deleted one is not brought back, and an expired one (not
 /// yet cleaned up) not renewed.
 const SAVE: &str = "
-UPDATE sessions SET user_id = $2, account_id = $3, method = $4, data = $5, expires_at = $6
-WHERE id_hash = $1 AND expires_at > $7";
+UPDATE sessions SET user_id = $2, account_id = $3, method = $4, data = $5, expires_at = $6,
+                    user_agent = $7, ip = $8, started_at = $9
+WHERE id_hash = $1 AND expires_at > $10";
 const LOAD: &str = "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
 const DELETE: &str = "DELETE FROM sessions WHERE id_hash = $1";
 const DELETE_EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+const SESSIONS_OF: &str = "
+SELECT id_hash, method, user_agent, ip, started_at, expires_at FROM sessions
+WHERE user_id = $1 AND expires_at > $2
+ORDER BY COALESCE(started_at, 0) DESC, id_hash";
+const END_SESSION_OF: &str = "DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2";
 
 impl SqlStore {
-    /// `INSERT` or `SAVE` with the row (and for `SAVE`, `now` as `$7`), in autocommit: the
+    /// `INSERT` or `SAVE` with the row (and for `SAVE`, `now` as `$10`), in autocommit: the
     /// rows it wrote.
     async fn write_session(&self, sql: &str, row: &SessionRow, now: Option<i64>) -> DbResult<u64> {
         let mut query = sqlx::query(sql)
@@ -39,7 +56,10 @@ impl SqlStore {
             .bind(&row.account_id)
             .bind(&row.method)
             .bind(&row.data)
-            .bind(row.expires_at);
+            .bind(row.expires_at)
+            .bind(&row.user_agent)
+            .bind(&row.ip)
+            .bind(row.started_at);
         if let Some(now) = now {
             query = query.bind(now);
         }
@@ -103,5 +123,64 @@ impl SessionStore for SqlStore {
         self.write(sqlx::query(DELETE).bind(session_id_hash(id)))
             .await?;
         Ok(())
+    }
+}
+
+/// A person's view of their sessions (the Security page).
+#[async_trait]
+impl SessionsStore for SqlStore {
+    async fn sessions_of(&self, user_id: &UserId, now: Timestamp) -> StoreResult<Vec<SessionInfo>> {
+        port(async {
+            let rows = sqlx::query_as::<_, SessionListRow>(SESSIONS_OF)
+                .bind(user_id.as_str())
+                .bind(now.millis())
+                .fetch_all(&self.pool)
+                .await?;
+            Ok(rows.into_iter().map(SessionInfo::from).collect())
+        })
+        .await
+    }
+
+    async fn end_session_of(
+        &self,
+        user_id: &UserId,
+        handle: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(END_SESSION_OF)
+                .bind(user_id.as_str())
+                .bind(handle)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn end_other_sessions_of(
+        &self,
+        user_id: &UserId,
+        keep: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<u64> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(END_OTHER_SESSIONS)
+                .bind(user_id.as_str())
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }

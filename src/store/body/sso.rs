@@ -20,6 +20,8 @@ use super::{audit_in, is_unique_violation, SqlStore};
 use crate::store::error::{port, DbResult};
 use crate::store::rows::{decode, decode_opt, ServedDomainRow, SsoConnectionRow, UserRow};
 
+const USER_OF_IDENTITY: &str =
+    "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2";
 const SSO_CONNECTION_COLUMNS: &str =
     "c.id, c.account_id, c.issuer, c.client_id, c.client_secret_enc, c.enforced, c.create_users, c.tested_at, c.created_at";
 static SSO_CONNECTIONS: LazyLock<String> = LazyLock::new(|| {
@@ -294,6 +296,22 @@ impl SsoStore for SqlStore {
                 Some(row) => Ok(Some(self.with_domains(row).await?)),
                 None => Ok(None),
             }
+        })
+        .await
+    }
+
+    async fn user_of_identity(
+        &self,
+        connection_id: &ConnectionId,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        port(async {
+            let user: Option<String> = sqlx::query_scalar(USER_OF_IDENTITY)
+                .bind(connection_id.as_str())
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(user.map(UserId::from_stored))
         })
         .await
     }

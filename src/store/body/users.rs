@@ -7,7 +7,8 @@ use app::domain::email::EmailAddress;
 use app::domain::ids::UserId;
 use app::domain::lockout::{GuessReservation, LockoutPolicy};
 use app::domain::users::{
-    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+    ConfirmOutcome, EmailChange, EmailChangeOutcome, NewPendingSignUp, NewSignUp, PendingSignUp,
+    SignUpOutcome, UserRecord,
 };
 use app::ports::{StoreResult, UserStore};
 use async_trait::async_trait;
@@ -16,7 +17,7 @@ use super::accounts::{insert_account_with_owner, NewAccountRows};
 use super::throttles::REFUND_HIT;
 use super::{audit_in, is_unique_violation, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
-use crate::store::rows::{decode_opt, PendingSignUpRow, UserRow};
+use crate::store::rows::{decode_opt, EmailChangeRow, PendingSignUpRow, UserRow};
 
 const USER_COLUMNS: &str =
     "id, email, password_hash, email_confirmed_at, failed_attempts, locked_until, session_epoch, created_at";
@@ -46,6 +47,32 @@ const SIGN_IN_SUCCEEDED: &str = "
 UPDATE users SET failed_attempts = 0, locked_until = NULL,
                  password_hash = COALESCE($2, password_hash)
 WHERE id = $1";
+/// A password changed by its signed-in owner: the lockout clears and the session epoch moves
+/// on, so every session from before ends (the one that made the change takes the new epoch).
+const CHANGE_PASSWORD: &str = "
+UPDATE users SET password_hash = $2, failed_attempts = 0, locked_until = NULL,
+                 session_epoch = session_epoch + 1
+WHERE id = $1
+RETURNING session_epoch";
+pub(super) const END_OTHER_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2";
+const PUT_EMAIL_CHANGE: &str = "
+INSERT INTO email_changes (token_hash, user_id, new_email, expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash,
+    new_email = excluded.new_email, expires_at = excluded.expires_at,
+    created_at = excluded.created_at";
+const EMAIL_CHANGE: &str = "
+SELECT c.user_id, u.email AS old_email, c.new_email
+FROM email_changes c JOIN users u ON u.id = c.user_id
+WHERE c.token_hash = $1 AND c.expires_at > $2";
+const TAKE_EMAIL_CHANGE: &str = "
+DELETE FROM email_changes WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id";
+const CHANGE_EMAIL: &str = "
+UPDATE users SET email = $2, email_confirmed_at = COALESCE(email_confirmed_at, $3) WHERE id = $1";
+const DROP_EMAIL_CHANGE: &str = "DELETE FROM email_changes WHERE token_hash = $1";
+const STORE_REHASH: &str =
+    "UPDATE users SET password_hash = COALESCE($2, password_hash) WHERE id = $1";
 pub(super) const UNLOCK_USER: &str =
     "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1";
 
@@ -290,6 +317,34 @@ impl UserStore for SqlStore {
         .await
     }
 
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        port(async {
+            let mut tx = self.begin().await?;
+            if rehash.is_some() {
+                sqlx::query(STORE_REHASH)
+                    .bind(user_id.as_str())
+                    .bind(rehash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let Some((key, window_start)) = refund {
+                sqlx::query(REFUND_HIT)
+                    .bind(key)
+                    .bind(window_start.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
         port(async {
             let mut tx = self.begin().await?;
@@ -303,6 +358,121 @@ impl UserStore for SqlStore {
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &UserId,
+        new_password_hash: &str,
+        keep_session: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<i64>> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let epoch: Option<i64> = sqlx::query_scalar(CHANGE_PASSWORD)
+                .bind(user_id.as_str())
+                .bind(new_password_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(epoch) = epoch else {
+                return Ok(None);
+            };
+            sqlx::query(END_OTHER_SESSIONS)
+                .bind(user_id.as_str())
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(epoch))
+        })
+        .await
+    }
+
+    async fn put_email_change(
+        &self,
+        user_id: &UserId,
+        new_email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        port(async {
+            let query = sqlx::query(PUT_EMAIL_CHANGE)
+                .bind(token_hash)
+                .bind(user_id.as_str())
+                .bind(new_email.as_str())
+                .bind(expires_at.millis())
+                .bind(now.millis());
+            self.write(query).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<EmailChange>> {
+        port(async {
+            let row = sqlx::query_as::<_, EmailChangeRow>(EMAIL_CHANGE)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&self.pool)
+                .await?;
+            decode_opt(row)
+        })
+        .await
+    }
+
+    async fn redeem_email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailChangeOutcome> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let Some(change) = sqlx::query_as::<_, EmailChangeRow>(EMAIL_CHANGE)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(EmailChangeOutcome::Dead);
+            };
+            let change = EmailChange::try_from(change)?;
+            let taken: Option<String> = sqlx::query_scalar(TAKE_EMAIL_CHANGE)
+                .bind(token_hash)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_none() {
+                return Ok(EmailChangeOutcome::Dead);
+            }
+            let changed = sqlx::query(CHANGE_EMAIL)
+                .bind(change.user_id.as_str())
+                .bind(change.new_email.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await;
+            match changed {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    drop(tx);
+                    // The address is someone else's now: this link can never work.
+                    self.write(sqlx::query(DROP_EMAIL_CHANGE).bind(token_hash))
+                        .await?;
+                    return Ok(EmailChangeOutcome::Taken);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(EmailChangeOutcome::Changed(change))
         })
         .await
     }

@@ -9,7 +9,7 @@
 //! guess counter and the fixed-window rate counters count as their single statements do; a mail
 //! slot is taken once per interval; an account never loses its last owner; a new invitation for
 //! an email revokes the pending one; one account at a time holds a domain verified; one
-//! connection serves a domain; enforcing single sign-on needs a test sign-in and ends the
+//! connection serves a domain; a TOTP step is accepted once and a recovery code used once; enforcing single sign-on needs a test sign-in and ends the
 //! password sessions of the people it affects; lists come newest id first after the cursor.
 //!
 //! Sessions live in the process crate's session store; here they are plain rows a test adds
@@ -40,6 +40,8 @@ mod audit;
 mod domains;
 mod memberships;
 mod operations;
+mod second_factors;
+mod sessions;
 mod sso;
 mod throttles;
 mod tokens;
@@ -86,7 +88,18 @@ struct State {
     records: Vec<DataRecord>,
     audit: Vec<AuditEvent>,
     sessions: Vec<FakeSession>,
+    /// Requests to change a user's email: (token hash, user, new address, expires at).
+    email_changes: Vec<(String, UserId, EmailAddress, Timestamp)>,
     pings: u64,
+    /// Confirmed authenticator apps, by user.
+    totp: BTreeMap<UserId, crate::domain::second_factors::TotpFactor>,
+    recovery: Vec<RecoveryRow>,
+}
+
+struct RecoveryRow {
+    user_id: UserId,
+    code_hash: String,
+    used_at: Option<Timestamp>,
 }
 
 struct PendingRow {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::{Identity, MemoryStore, State};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::{AccountId, ConnectionId, DomainId};
+use crate::domain::ids::{AccountId, ConnectionId, DomainId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::sso::{EnforceOutcome, SsoConnection, SsoCreated, SsoSignIn, SsoSignInOutcome};
 use crate::domain::sso_sign_in::{self as rules, SignInFacts, SignInRefused, SignInUser};
@@ -204,6 +204,19 @@ impl SsoStore for MemoryStore {
             .iter()
             .find(|c| state.serves(&c.id, domain))
             .map(|c| state.with_domains(c)))
+    }
+
+    async fn user_of_identity(
+        &self,
+        connection_id: &ConnectionId,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        let state = self.lock()?;
+        Ok(state
+            .identities
+            .iter()
+            .find(|i| i.connection_id == *connection_id && i.subject == subject)
+            .map(|i| i.user_id.clone()))
     }
 
     async fn sso_sign_in(&self, s: SsoSignIn, audit: AuditEvent) -> StoreResult<SsoSignInOutcome> {

@@ -8,7 +8,8 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::lockout::{GuessReservation, LockoutPolicy};
 use crate::domain::users::{
-    ConfirmOutcome, NewPendingSignUp, NewSignUp, PendingSignUp, SignUpOutcome, UserRecord,
+    ConfirmOutcome, EmailChange, EmailChangeOutcome, NewPendingSignUp, NewSignUp, PendingSignUp,
+    SignUpOutcome, UserRecord,
 };
 use crate::ports::{StoreResult, UserStore};
 
@@ -202,6 +203,22 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
+    async fn password_checked(
+        &self,
+        user_id: &UserId,
+        rehash: Option<String>,
+        refund: Option<(&str, Timestamp)>,
+    ) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        if let (Some(user), Some(_)) = (state.users.get_mut(user_id), rehash.as_ref()) {
+            user.password_hash = rehash;
+        }
+        if let Some((key, window_start)) = refund {
+            state.refund(key, window_start);
+        }
+        Ok(())
+    }
+
     async fn unlock_user(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let Some(user) = state.users.get_mut(user_id) else {
@@ -211,5 +228,89 @@ impl UserStore for MemoryStore {
         user.locked_until = None;
         state.audit.push(audit);
         Ok(true)
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &UserId,
+        new_password_hash: &str,
+        keep_session: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<i64>> {
+        let mut state = self.lock()?;
+        let Some(user) = state.users.get_mut(user_id) else {
+            return Ok(None);
+        };
+        user.password_hash = Some(new_password_hash.to_owned());
+        user.failed_attempts = 0;
+        user.locked_until = None;
+        user.session_epoch += 1;
+        let epoch = user.session_epoch;
+        state.end_sessions(|s| s.user_id == *user_id && s.id != keep_session);
+        state.audit.push(audit);
+        Ok(Some(epoch))
+    }
+
+    async fn put_email_change(
+        &self,
+        user_id: &UserId,
+        new_email: &EmailAddress,
+        token_hash: &str,
+        expires_at: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        state.email_changes.retain(|(_, u, _, _)| u != user_id);
+        state.email_changes.push((
+            token_hash.to_owned(),
+            user_id.clone(),
+            new_email.clone(),
+            expires_at,
+        ));
+        Ok(())
+    }
+
+    async fn email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<EmailChange>> {
+        let state = self.lock()?;
+        Ok(state
+            .email_changes
+            .iter()
+            .find(|(hash, _, _, expires_at)| hash == token_hash && *expires_at > now)
+            .and_then(|(_, user_id, new_email, _)| {
+                state.users.get(user_id).map(|user| EmailChange {
+                    user_id: user_id.clone(),
+                    old_email: user.email.clone(),
+                    new_email: new_email.clone(),
+                })
+            }))
+    }
+
+    async fn redeem_email_change(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailChangeOutcome> {
+        let Some(change) = self.email_change(token_hash, now).await? else {
+            return Ok(EmailChangeOutcome::Dead);
+        };
+        let mut state = self.lock()?;
+        state
+            .email_changes
+            .retain(|(hash, _, _, _)| hash != token_hash);
+        if state.users.values().any(|u| u.email == change.new_email) {
+            return Ok(EmailChangeOutcome::Taken);
+        }
+        let Some(user) = state.users.get_mut(&change.user_id) else {
+            return Ok(EmailChangeOutcome::Dead);
+        };
+        user.email = change.new_email.clone();
+        user.email_confirmed_at = user.email_confirmed_at.or(Some(now));
+        state.audit.push(audit);
+        Ok(EmailChangeOutcome::Changed(change))
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::api_keys::Scope;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::PageRequest;
+use crate::domain::reauth;
 use crate::flows::api_keys as key_flows;
 use crate::flows::{Refusal, Stopped};
 use crate::paths;
@@ -21,7 +22,9 @@ use crate::session::{self, take_flash, Flash, FormToken};
 use crate::web::api_keys::actions::DeleteApiKey;
 use crate::web::api_keys::PATH;
 use crate::web::errors;
+use crate::web::forms::{kept, REAUTHENTICATED};
 use crate::web::respond::{see_other, PageResult};
+use crate::web::security::reauth::detour;
 use crate::web::shell::human_time;
 use crate::web::shell::{render_page, Chrome, Messages, SignedIn};
 use crate::web::signed::{self, Member};
@@ -90,12 +93,18 @@ struct FormErrors {
 pub async fn keys_page(State(state): State<AppState>, session: Session) -> PageResult {
     let (member, admin) = signed::admin(&state, &session).await?;
     let flash = take_flash(&session).await?;
+    // What was typed before a detour (the re-authentication page) comes back with the flash.
+    let form = NewKeyForm {
+        name: flash.value_of("name").unwrap_or_default(),
+        expires_on: flash.value_of("expires_on").unwrap_or_default(),
+        ..NewKeyForm::default()
+    };
     render_keys(
         &state,
         &session,
         (&member, &admin),
         flash,
-        NewKeyForm::default(),
+        form,
         FormErrors::default(),
         StatusCode::OK,
     )
@@ -303,6 +312,13 @@ pub async fn create_key(
     } else {
         match key_flows::create(&state, &admin, new).await {
             Ok(created) => Some(created),
+            Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
+                // Prove who you are first, then back to this form with what was typed.
+                let flash = Flash::notice(REAUTHENTICATED)
+                    .value("name", &kept(&form.name))
+                    .value("expires_on", &kept(&form.expires_on));
+                return detour(&session, PATH, flash).await;
+            }
             Err(Stopped::Refused(_)) => None,
             Err(Stopped::Broken(err)) => return Err(err.into()),
         }

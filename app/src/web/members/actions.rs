@@ -156,6 +156,7 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
                 epoch,
                 method: SignInMethod::Password,
                 account_id: Some(account_id),
+                device: ctx.device(),
             };
             auth::start_session(&ctx.state, &ctx.session, new).await?;
         }

@@ -9,7 +9,8 @@ use crate::paths;
 use crate::auth::{self, NewSession, SignInMethod};
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
-use crate::flows::sign_in::{self, EmailStep, IpReservation};
+use crate::flows::second_factors::{self, CodeInput, Proof};
+use crate::flows::sign_in::{self, EmailStep, IpReservation, PasswordChecked};
 use crate::session::{self, SsoPurpose};
 use crate::web::forms::{kept, Ctx, Next};
 use crate::web::sso::actions::begin_sso;
@@ -34,6 +35,22 @@ pub async fn sign_in_password(email: String, password: String) -> Result<(), Ser
     let ctx = Ctx::load().await?;
     let result = handle_sign_in_password(&ctx, email, Secret::new(password)).await;
     ctx.finish(result, paths::SIGN_IN_PASSWORD).await
+}
+
+/// The second step with a code from the authenticator app.
+#[server(prefix = "/_fn", endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_second_step(&ctx, CodeInput::Totp(&code)).await;
+    ctx.finish(result, paths::SIGN_IN_SECOND_FACTOR).await
+}
+
+/// The second step with a recovery code.
+#[server(prefix = "/_fn", endpoint = "sign_in_recovery_code")]
+pub async fn sign_in_recovery_code(recovery_code: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_second_step(&ctx, CodeInput::Recovery(&recovery_code)).await;
+    ctx.finish(result, paths::SIGN_IN_SECOND_FACTOR).await
 }
 
 #[server(prefix = "/_fn", endpoint = "sign_out")]
@@ -91,8 +108,70 @@ pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret)
     session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
     let outcome =
         sign_in::sign_in_with_password(&ctx.state, &email, &password, &ctx.ip.0, reservation).await;
-    let signed_in = ctx.settle(outcome, paths::SIGN_IN_PASSWORD).await?;
-    start_password_session(ctx, signed_in.user_id, signed_in.session_epoch).await
+    match ctx.settle(outcome, paths::SIGN_IN_PASSWORD).await? {
+        PasswordChecked::SignedIn(signed_in) => {
+            start_password_session(ctx, signed_in.user_id, signed_in.session_epoch).await
+        }
+        PasswordChecked::SecondStepDue(checked) => {
+            let pending = session::SecondStepState {
+                user_id: checked.user_id,
+                epoch: checked.session_epoch,
+                started_at: ctx.state.clock.now().millis(),
+            };
+            session::begin_second_step(&ctx.session, pending).await?;
+            Ok(paths::SIGN_IN_SECOND_FACTOR.into())
+        }
+    }
+}
+
+/// The second step: a code (from the app, or a recovery code) for the password the session
+/// checked; only then does the signed-in session start. Which field a failure belongs to is
+/// the form it came from; the message is the one message.
+pub async fn handle_second_step(ctx: &Ctx, input: CodeInput<'_>) -> Next {
+    let Some(due) = auth::second_step_due(&ctx.state, &ctx.session).await? else {
+        return ctx
+            .error(second_factors::SECOND_STEP_EXPIRED, paths::SIGN_IN)
+            .await;
+    };
+    let field = match input {
+        CodeInput::Recovery(_) => "recovery_code",
+        _ => "code",
+    };
+    let done = match second_factors::second_step(&ctx.state, &due, input).await {
+        Ok(done) => done,
+        Err(crate::flows::Stopped::Refused(refusal)) if refusal.field().is_none() => {
+            if matches!(
+                refusal,
+                crate::flows::Refusal::Conflict {
+                    code: "second_step_expired",
+                    ..
+                }
+            ) {
+                session::end_second_step(&ctx.session).await?;
+                return ctx.error(refusal.message(), paths::SIGN_IN).await;
+            }
+            let flash =
+                crate::session::Flash::default().field_error(field, Some(refusal.message()));
+            session::set_flash(&ctx.session, flash).await?;
+            return Ok(paths::SIGN_IN_SECOND_FACTOR.into());
+        }
+        Err(stopped) => return ctx.stopped(stopped, paths::SIGN_IN_SECOND_FACTOR).await,
+    };
+    let next =
+        start_password_session(ctx, done.signed_in.user_id, done.signed_in.session_epoch).await?;
+    match done.proof {
+        Proof::RecoveryCode { left } => {
+            let message = match left {
+                0 => "You used your last recovery code. Make new ones on your Security page now."
+                    .to_owned(),
+                1 => "You used a recovery code: 1 is left. Make new ones on your Security page."
+                    .to_owned(),
+                n => format!("You used a recovery code: {n} are left."),
+            };
+            ctx.notice(message, &next).await
+        }
+        Proof::Totp => Ok(next),
+    }
 }
 
 /// Starts a password session for a user whose password was just checked (or chosen), and
@@ -103,6 +182,7 @@ pub async fn start_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i
         epoch: session_epoch,
         method: SignInMethod::Password,
         account_id: None,
+        device: ctx.device(),
     };
     Ok(auth::start_session(&ctx.state, &ctx.session, new).await?)
 }

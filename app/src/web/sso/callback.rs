@@ -2,8 +2,9 @@
 //! match the flow this session started (state, then nonce and PKCE in the code exchange); the
 //! flow is used once. Every failure is a page with a way back, never a 500.
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use leptos::prelude::*;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -11,11 +12,12 @@ use tower_sessions::Session;
 use crate::domain::ids::UserId;
 use crate::paths;
 
-use crate::auth::{self, NewSession, SignInMethod};
+use crate::auth::{self, Device, NewSession, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::flows::{Refusal, Stopped};
 use crate::session::{self, Flash, SsoPurpose};
+use crate::web::guards::ClientIp;
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
 use crate::web::signed;
@@ -56,8 +58,14 @@ fn failure_page(failure: impl Into<Refusal>, provider_error: Option<String>) -> 
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
+    ip: Option<Extension<ClientIp>>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> PageResult {
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0));
     // Only the flow whose `state` matches is taken out: a forged or unknown `state` leaves
     // every flow in progress untouched.
     let flow = match q.state.as_deref() {
@@ -90,11 +98,14 @@ pub async fn callback(
         nonce: &flow.nonce,
     };
     match &flow.purpose {
-        SsoPurpose::SignIn => sign_in(&state, &session, cb, None).await,
+        SsoPurpose::SignIn => sign_in(&state, &session, cb, None, device).await,
         SsoPurpose::AcceptInvitation { token_hash } => {
-            sign_in(&state, &session, cb, Some(token_hash)).await
+            sign_in(&state, &session, cb, Some(token_hash), device).await
         }
         SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
+        SsoPurpose::Reauthenticate { user_id } => {
+            reauthenticate(&state, &session, user_id, cb).await
+        }
     }
 }
 
@@ -108,6 +119,7 @@ async fn sign_in(
     session: &Session,
     cb: Callback<'_>,
     invitation: Option<&str>,
+    device: Device,
 ) -> PageResult {
     let signed = match sso_login::complete(state, cb, invitation).await {
         Ok(v) => v,
@@ -133,6 +145,7 @@ async fn sign_in(
         epoch: user.session_epoch,
         method: SignInMethod::Sso,
         account_id,
+        device,
     };
     let path = auth::start_session(state, session, new).await?;
     if invitation.is_some() {
@@ -142,6 +155,30 @@ async fn sign_in(
         session::set_flash(session, flash).await?;
     }
     Ok(see_other(&path))
+}
+
+/// The end of a re-authentication through the provider: the session must still be signed in
+/// as the person who started it, and the provider must have signed in their identity.
+async fn reauthenticate(
+    state: &AppState,
+    session: &Session,
+    user_id: &UserId,
+    cb: Callback<'_>,
+) -> PageResult {
+    let signed = signed::signed_in(state, session)
+        .await?
+        .filter(|s| s.user_id() == user_id);
+    let Some(signed) = signed else {
+        return Ok(failure_page(SsoFailure::FlowInvalid, None));
+    };
+    match sso_login::complete_reauthentication(state, &signed, cb).await {
+        Ok(()) => {}
+        Err(Stopped::Refused(refusal)) => return Ok(failure_page(refusal, None)),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
+    }
+    session::mark_reauthenticated(session, state.clock.now()).await?;
+    let back = crate::web::security::reauth::back_to_the_form(session).await?;
+    Ok(see_other(&back))
 }
 
 /// The end of an owner's test sign-in: back to the settings, which may now enforce.

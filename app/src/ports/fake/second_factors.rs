@@ -1,0 +1,120 @@
+//! [`SecondFactorStore`] in memory (`src/store/body/second_factors.rs`).
+use async_trait::async_trait;
+
+use super::{MemoryStore, RecoveryRow};
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::UserId;
+use crate::domain::second_factors::{NewTotpFactor, TotpFactor};
+use crate::ports::{SecondFactorStore, StoreResult};
+
+#[async_trait]
+impl SecondFactorStore for MemoryStore {
+    async fn totp_factor(&self, user_id: &UserId) -> StoreResult<Option<TotpFactor>> {
+        Ok(self.lock()?.totp.get(user_id).cloned())
+    }
+
+    async fn add_totp_factor(&self, new: NewTotpFactor, audit: AuditEvent) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        if state.totp.contains_key(&new.user_id) {
+            return Ok(false);
+        }
+        if !state.users.contains_key(&new.user_id) {
+            return Err(crate::ports::StoreError(format!("no user {}", new.user_id)));
+        }
+        state.totp.insert(
+            new.user_id.clone(),
+            TotpFactor {
+                user_id: new.user_id.clone(),
+                secret_sealed: new.secret_sealed,
+                last_step: new.step,
+                confirmed_at: new.now,
+            },
+        );
+        state.replace_recovery(&new.user_id, &new.recovery_hashes, new.now);
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    /// `ACCEPT_TOTP_STEP`: only a later step.
+    async fn accept_totp_step(&self, user_id: &UserId, step: i64) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        Ok(match state.totp.get_mut(user_id) {
+            Some(factor) if factor.last_step < step => {
+                factor.last_step = step;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn remove_totp_factor(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        if state.totp.remove(user_id).is_none() {
+            return Ok(false);
+        }
+        state.recovery.retain(|r| r.user_id != *user_id);
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &UserId,
+        hashes: &[String],
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        if !state.totp.contains_key(user_id) {
+            return Ok(false);
+        }
+        state.replace_recovery(user_id, hashes, now);
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<u32>> {
+        let mut state = self.lock()?;
+        let Some(row) = state
+            .recovery
+            .iter_mut()
+            .find(|r| r.user_id == *user_id && r.code_hash == code_hash && r.used_at.is_none())
+        else {
+            return Ok(None);
+        };
+        row.used_at = Some(now);
+        state.audit.push(audit);
+        Ok(Some(state.recovery_left(user_id)))
+    }
+
+    async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<u32> {
+        Ok(self.lock()?.recovery_left(user_id))
+    }
+}
+
+impl super::State {
+    fn replace_recovery(&mut self, user_id: &UserId, hashes: &[String], _now: Timestamp) {
+        self.recovery.retain(|r| r.user_id != *user_id);
+        self.recovery.extend(hashes.iter().map(|h| RecoveryRow {
+            user_id: user_id.clone(),
+            code_hash: h.clone(),
+            used_at: None,
+        }));
+    }
+
+    fn recovery_left(&self, user_id: &UserId) -> u32 {
+        let left = self
+            .recovery
+            .iter()
+            .filter(|r| r.user_id == *user_id && r.used_at.is_none())
+            .count();
+        u32::try_from(left).unwrap_or(u32::MAX)
+    }
+}

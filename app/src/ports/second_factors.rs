@@ -1,0 +1,45 @@
+//! Second factors: a person's authenticator app (TOTP) and their recovery codes.
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::ids::UserId;
+use crate::domain::second_factors::{NewTotpFactor, TotpFactor};
+
+/// Authenticator apps (one per person) and recovery codes (stored as SHA-256 hashes).
+#[async_trait]
+pub trait SecondFactorStore: Send + Sync + 'static {
+    /// The person's confirmed authenticator app, if any.
+    async fn totp_factor(&self, user_id: &UserId) -> StoreResult<Option<TotpFactor>>;
+    /// Stores a confirmed enrolment, its first recovery codes (replacing any) and `audit`, in
+    /// one transaction; `false` (nothing written) when the person already has one.
+    async fn add_totp_factor(&self, new: NewTotpFactor, audit: AuditEvent) -> StoreResult<bool>;
+    /// Accepts a code for `step` only when it is later than the last step accepted, in one
+    /// statement (`UPDATE … WHERE last_step < $step`): of two requests with one code, one wins.
+    async fn accept_totp_step(&self, user_id: &UserId, step: i64) -> StoreResult<bool>;
+    /// Removes the person's authenticator app and their recovery codes, with `audit`, in one
+    /// transaction; `false` (nothing written) when there was none.
+    async fn remove_totp_factor(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool>;
+    /// Replaces every recovery code of the person with `hashes`, with `audit`, in one
+    /// transaction; `false` (nothing written) when they have no second factor.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &UserId,
+        hashes: &[String],
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Uses the unused recovery code with this hash (`UPDATE … WHERE used_at IS NULL`: once,
+    /// even under concurrency) and writes `audit`, in one transaction: how many unused codes
+    /// are left, or `None` (nothing written) when no such unused code exists.
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &str,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<u32>>;
+    /// How many unused recovery codes the person has.
+    async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<u32>;
+}

@@ -1,0 +1,81 @@
+//! The second step of a password sign-in, for a person with a second factor: a code from
+//! their authenticator app, or one of their recovery codes.
+use axum::extract::State;
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn as _;
+use tower_sessions::Session;
+
+use crate::auth;
+use crate::flows::second_factors::SECOND_STEP_EXPIRED;
+use crate::paths;
+use crate::session::{self, take_flash, Flash};
+use crate::web::respond::{see_other, PageResult};
+use crate::web::shell::{render_page, AuthCard, Field, Messages};
+use crate::web::sign_in::actions::{SignInCode, SignInRecoveryCode};
+use crate::web::signed;
+use crate::AppState;
+
+pub async fn second_factor_page(State(state): State<AppState>, session: Session) -> PageResult {
+    if signed::signed_in(&state, &session).await?.is_some() {
+        return Ok(see_other(paths::HOME));
+    }
+    if auth::second_step_due(&state, &session).await?.is_none() {
+        // Nothing pending (or it took too long): start again.
+        if session::sign_in_email(&session).await?.is_some() {
+            session::set_flash(&session, Flash::error(SECOND_STEP_EXPIRED)).await?;
+        }
+        return Ok(see_other(paths::SIGN_IN));
+    }
+    let flash = take_flash(&session).await?;
+    let recovery_error = flash.field("recovery_code");
+    let code_focus = recovery_error.is_none();
+    Ok(render_page(
+        StatusCode::OK,
+        "Two-factor authentication",
+        move || {
+            view! {
+                <AuthCard title="Two-factor authentication">
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                    <p>"Enter the 6-digit code your authenticator app shows for Terminus Hub."</p>
+                    <form method="post" action=SignInCode::PATH novalidate=true>
+                        <Field
+                            label="Code"
+                            name="code"
+                            kind="text"
+                            autocomplete="one-time-code"
+                            inputmode=Some("numeric")
+                            error=flash.field("code")
+                            autofocus=code_focus
+                        />
+                        <button type="submit" class="primary">
+                            "Verify"
+                        </button>
+                    </form>
+                    <details open=recovery_error.is_some()>
+                        <summary>"Use a recovery code instead"</summary>
+                        <form method="post" action=SignInRecoveryCode::PATH novalidate=true>
+                            <Field
+                                label="Recovery code"
+                                name="recovery_code"
+                                kind="text"
+                                autocomplete="off"
+                                error=recovery_error.clone()
+                                autofocus=!code_focus
+                                hint=Some(
+                                    "One of the codes you saved when you turned on two-factor authentication, like ABCDE-FGHIJ. Each works once.",
+                                )
+                            />
+                            <button type="submit" class="secondary">
+                                "Use recovery code"
+                            </button>
+                        </form>
+                    </details>
+                    <p class="links">
+                        <a href=paths::SIGN_IN>"Cancel and start again"</a>
+                    </p>
+                </AuthCard>
+            }
+        },
+    ))
+}
