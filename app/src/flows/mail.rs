@@ -23,6 +23,12 @@ pub enum MailKind {
     SecondFactorAdded,
     SecondFactorRemoved,
     RecoveryCodesRegenerated,
+    /// To the person who created an API key.
+    ApiKeyCreated,
+    /// A sign-in from a device not seen before for this person.
+    NewDeviceSignIn,
+    /// An owner reset this person's second factors.
+    SecondFactorsReset,
 }
 
 impl MailKind {
@@ -39,6 +45,9 @@ impl MailKind {
             MailKind::SecondFactorAdded => "second-factor-added",
             MailKind::SecondFactorRemoved => "second-factor-removed",
             MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
+            MailKind::ApiKeyCreated => "api-key-created",
+            MailKind::NewDeviceSignIn => "new-device-sign-in",
+            MailKind::SecondFactorsReset => "second-factors-reset",
         }
     }
 }
