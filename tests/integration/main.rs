@@ -24,6 +24,7 @@ mod lockout;
 mod logging;
 mod look_alikes;
 mod members;
+mod notices;
 mod observing;
 mod operating;
 mod outage;

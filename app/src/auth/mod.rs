@@ -11,4 +11,4 @@ mod start;
 
 pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, SecondStepDue, Signed};
 pub use resolve::{current_member, key_holder, member_of, second_step_due, signed_in, AuthError};
-pub use start::{landing, start_session, Device, Landing, NewSession, SignInMethod};
+pub use start::{landing, start_session, Device, Landing, NewSession, Notice, SignInMethod};

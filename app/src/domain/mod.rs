@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod clock;
+pub mod devices;
 pub mod domains;
 pub mod email;
 pub mod floods;

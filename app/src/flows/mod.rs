@@ -13,6 +13,7 @@ pub mod domains;
 pub mod floods;
 pub mod mail;
 pub mod members;
+pub mod notices;
 pub mod recovery;
 pub mod second_factors;
 pub mod security;

@@ -14,6 +14,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::reauth;
 use crate::flows::{FlowError, Refusal, Stopped};
 use crate::session::{self, Flash, ReauthReturn};
+use crate::web::device::DeviceCookie;
 use crate::web::guards::ClientIp;
 use crate::AppState;
 
@@ -88,6 +89,8 @@ pub struct Ctx {
     pub request_id: String,
     /// The request's `User-Agent`, for the sessions list.
     pub user_agent: Option<String>,
+    /// The browser's device cookie (for the new-device notice).
+    pub device_cookie: Option<DeviceCookie>,
 }
 
 impl Ctx {
@@ -189,9 +192,11 @@ impl Ctx {
         }
     }
 
-    /// The browser this request came from, for a session that starts here.
+    /// The browser this request came from, for a session that starts here (its device
+    /// cookie is then set on the answer).
     pub fn device(&self) -> Device {
         Device::new(self.user_agent.as_deref(), &self.ip.0)
+            .with_cookie(self.device_cookie.as_ref().map(DeviceCookie::id))
     }
 
     /// To `to`, with `message` as a notice there.
@@ -225,12 +230,16 @@ impl Ctx {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let device_cookie = leptos_axum::extract::<Option<Extension<DeviceCookie>>>()
+            .await?
+            .map(|Extension(cookie)| cookie);
         Ok(Self {
             state,
             session,
             ip,
             request_id,
             user_agent,
+            device_cookie,
         })
     }
 

@@ -37,6 +37,7 @@ use crate::domain::workspaces::{DataRecord, Workspace};
 mod accounts;
 mod api_keys;
 mod audit;
+mod devices;
 mod domains;
 mod memberships;
 mod operations;
@@ -94,6 +95,12 @@ struct State {
     /// Confirmed authenticator apps, by user.
     totp: BTreeMap<UserId, crate::domain::second_factors::TotpFactor>,
     recovery: Vec<RecoveryRow>,
+    /// Known devices: (user, device hash, network) → last seen.
+    devices: BTreeMap<(UserId, String, String), Timestamp>,
+    /// "This wasn't me" links: (token hash, user, expires at, used at).
+    sign_in_notices: Vec<(String, UserId, Timestamp, Option<Timestamp>)>,
+    /// Users whose password sign-in is blocked until a reset.
+    password_blocks: std::collections::BTreeSet<UserId>,
 }
 
 struct RecoveryRow {

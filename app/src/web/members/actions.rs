@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::domain::ids::{InvitationId, UserId};
 use crate::paths;
 
-use crate::auth::{self, NewSession, SignInMethod};
+use crate::auth::{self, NewSession, Notice, SignInMethod};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
@@ -157,6 +157,8 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
                 method: SignInMethod::Password,
                 account_id: Some(account_id),
                 device: ctx.device(),
+                // A new person's first sign-in: nobody to tell.
+                notice: Notice::RecordOnly,
             };
             auth::start_session(&ctx.state, &ctx.session, new).await?;
         }

@@ -12,7 +12,8 @@ use tower_sessions::Session;
 use crate::domain::ids::UserId;
 use crate::paths;
 
-use crate::auth::{self, Device, NewSession, SignInMethod};
+use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
+use crate::web::device::DeviceCookie;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::flows::{Refusal, Stopped};
@@ -59,13 +60,15 @@ pub async fn callback(
     State(state): State<AppState>,
     session: Session,
     ip: Option<Extension<ClientIp>>,
+    device_cookie: Option<Extension<DeviceCookie>>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> PageResult {
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0));
+    let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0))
+        .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id()));
     // Only the flow whose `state` matches is taken out: a forged or unknown `state` leaves
     // every flow in progress untouched.
     let flow = match q.state.as_deref() {
@@ -146,6 +149,7 @@ async fn sign_in(
         method: SignInMethod::Sso,
         account_id,
         device,
+        notice: Notice::Send,
     };
     let path = auth::start_session(state, session, new).await?;
     if invitation.is_some() {
