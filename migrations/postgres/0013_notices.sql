@@ -27,3 +27,7 @@ CREATE TABLE password_blocks (
     user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     since   BIGINT NOT NULL
 );
+
+-- An account's owners can require a second factor of its members (0 or 1, like the other
+-- switches): a member without one is sent to enrol before entering the account.
+ALTER TABLE accounts ADD COLUMN require_second_factor BIGINT NOT NULL DEFAULT 0;

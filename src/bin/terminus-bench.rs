@@ -1005,7 +1005,8 @@ async fn run(
 
     let totp_secs = totp_seconds(secs, ceiling);
     eprintln!("password + TOTP sign-in ({totp_secs} s)…");
-    let (totp_sign_in, totp_exhausted) = totp_sign_ins(base, dir, &seed, &origin, totp_secs)?;
+    // The script sets the Origin header itself: the public URL, as a browser sends it.
+    let (totp_sign_in, totp_exhausted) = totp_sign_ins(base, dir, &seed, base, totp_secs)?;
 
     eprintln!(
         "key p99 idle, then under a flood of 500 concurrent wrong passwords, {FLOOD_ROUNDS} rounds…"

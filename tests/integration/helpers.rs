@@ -1098,6 +1098,10 @@ pub mod fns {
     pub const FORGOT_PASSWORD: &str = <web::recovery::actions::ForgotPassword as ServerFn>::PATH;
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
     pub const DISOWN_SIGN_IN: &str = <web::recovery::actions::DisownSignIn as ServerFn>::PATH;
+    pub const SET_SECOND_FACTOR_REQUIRED: &str =
+        <web::members::actions::SetSecondFactorRequired as ServerFn>::PATH;
+    pub const RESET_MEMBER_SECOND_FACTORS: &str =
+        <web::members::actions::ResetMemberSecondFactors as ServerFn>::PATH;
     pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
     pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
     pub const REAUTHENTICATE: &str = <web::security::actions::Reauthenticate as ServerFn>::PATH;

@@ -27,6 +27,7 @@ mod members;
 mod notices;
 mod observing;
 mod operating;
+mod policy;
 mod outage;
 mod reauthentication;
 mod reset;

@@ -14,6 +14,7 @@ pub mod floods;
 pub mod mail;
 pub mod members;
 pub mod notices;
+pub mod policy;
 pub mod recovery;
 pub mod second_factors;
 pub mod security;

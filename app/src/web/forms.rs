@@ -11,7 +11,7 @@ use crate::paths;
 
 use crate::auth::{self, AdminOf, AuthError, Device, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
-use crate::domain::reauth;
+use crate::domain::{policy, reauth};
 use crate::flows::{FlowError, Refusal, Stopped};
 use crate::session::{self, Flash, ReauthReturn};
 use crate::web::device::DeviceCookie;
@@ -107,7 +107,8 @@ impl Ctx {
     }
 
     /// The signed-in member in their current account (role read now); instead, sign-in when
-    /// signed out, the picker when they are in no account.
+    /// signed out, the picker when they are in no account, and the two-factor page when the
+    /// account requires a second factor they have not set up.
     pub async fn member(&self) -> Result<MemberOf, Leave> {
         let signed = self.signed_or_sign_in().await?;
         let Some(account_id) = signed.current_account().cloned() else {
@@ -116,7 +117,17 @@ impl Ctx {
         let member = auth::member_of(&self.state, &signed, &account_id)
             .await
             .map_err(FlowError::from)?;
-        member.map_or_else(|| leave(paths::ACCOUNTS), Ok)
+        let Some(member) = member else {
+            return leave(paths::ACCOUNTS);
+        };
+        if auth::second_factor_due_in(&self.state, &signed, &account_id)
+            .await
+            .map_err(FlowError::from)?
+        {
+            session::set_flash(&self.session, Flash::error(policy::MESSAGE)).await?;
+            return leave(paths::SECURITY_TWO_FACTOR);
+        }
+        Ok(member)
     }
 
     /// An owner or admin of the current account; anyone else goes back to `back` with the one

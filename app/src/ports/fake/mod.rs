@@ -203,6 +203,7 @@ impl MemoryStore {
                 name: name.to_owned(),
                 plan: "free".into(),
                 created_at: Timestamp(0),
+                require_second_factor: false,
             },
         );
     }
@@ -427,6 +428,7 @@ impl State {
                 name: name.to_owned(),
                 plan: plan.to_owned(),
                 created_at: now,
+                require_second_factor: false,
             },
         );
         self.members.push(Member {
