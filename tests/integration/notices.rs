@@ -25,7 +25,10 @@ async fn sign_in_from(app: &TestApp, client: &Client, email: &str, ip: &str) -> 
     assert_redirect(&res, paths::SIGN_IN_PASSWORD);
     post(
         fns::SIGN_IN_PASSWORD,
-        vec![("email", email.to_owned()), ("password", PASSWORD.to_owned())],
+        vec![
+            ("email", email.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ],
     )
     .await
     .unwrap()
@@ -115,7 +118,9 @@ async fn a_sign_in_from_a_new_browser_or_network_is_mailed_a_known_one_is_not() 
         .await
         .unwrap();
     assert_redirect(&res, paths::HOME);
-    assert!(!device_cookie(&res).unwrap().starts_with("thub_device=forged;"));
+    assert!(!device_cookie(&res)
+        .unwrap()
+        .starts_with("thub_device=forged;"));
 
     // Nothing else was mailed (the last notice was throttled: within the minute).
     app.stop().await;
@@ -197,7 +202,10 @@ async fn this_wasn_t_me_ends_every_session_blocks_the_password_until_a_reset() {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(!app.world.password_blocked(&email).await);
-    assert_redirect(&app.sign_in(&laptop, &email, new_password).await, paths::HOME);
+    assert_redirect(
+        &app.sign_in(&laptop, &email, new_password).await,
+        paths::HOME,
+    );
 }
 
 #[tokio::test]

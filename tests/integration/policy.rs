@@ -170,7 +170,11 @@ async fn an_owner_resets_a_member_s_second_factors_who_then_signs_in_with_the_pa
         .await
         .contains(&"member.second_factors_reset".to_owned()));
     let mail = wait_for_subject(&member_email, "Your two-factor authentication was reset").await;
-    assert!(mail.text.contains("removed your authenticator app"), "{}", mail.text);
+    assert!(
+        mail.text.contains("removed your authenticator app"),
+        "{}",
+        mail.text
+    );
 
     // The member signs in with the password alone, and has two-factor off.
     let again = browser();

@@ -98,7 +98,11 @@ pub async fn second_factor_due(
     }
     let through_sso = signed.auth.method.as_deref() == Some("sso");
     let has = crate::flows::policy::has_second_factor(state, signed.user_id()).await?;
-    Ok(crate::domain::policy::must_enrol(requires, through_sso, has))
+    Ok(crate::domain::policy::must_enrol(
+        requires,
+        through_sso,
+        has,
+    ))
 }
 
 /// [`second_factor_due`] for an account read by id (server functions and the REST API, which
@@ -127,7 +131,10 @@ pub async fn current_member(
         return Ok(None);
     };
     let memberships = state.store.memberships(signed.user_id()).await?;
-    let Some(m) = memberships.into_iter().find(|m| m.account_id == *account_id) else {
+    let Some(m) = memberships
+        .into_iter()
+        .find(|m| m.account_id == *account_id)
+    else {
         return Ok(None);
     };
     let due = second_factor_due(state, signed, m.require_second_factor).await?;

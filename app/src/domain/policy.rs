@@ -7,11 +7,16 @@ use super::refusal::Refusal;
 pub const CODE: &str = "second_factor_required";
 
 /// What a member who must enrol first is told.
-pub const MESSAGE: &str = "This account requires two-factor authentication. Set it up here to continue.";
+pub const MESSAGE: &str =
+    "This account requires two-factor authentication. Set it up here to continue.";
 
 /// Whether someone must enrol a second factor before entering an account: it requires one,
 /// they signed in with a password (not through single sign-on) and have none.
-pub fn must_enrol(account_requires: bool, signed_in_through_sso: bool, has_second_factor: bool) -> bool {
+pub fn must_enrol(
+    account_requires: bool,
+    signed_in_through_sso: bool,
+    has_second_factor: bool,
+) -> bool {
     account_requires && !signed_in_through_sso && !has_second_factor
 }
 

@@ -5,11 +5,11 @@ use crate::auth::AdminOf;
 use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
 use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
-use crate::domain::email::EmailAddress;
 use crate::flows::mail::{self, MailKind};
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::{mails, paths, AppState};
@@ -105,7 +105,11 @@ pub async fn create(
 
 /// Mails the person who created a key that they did (the account's and the key's names,
 /// never the key), throttled like every mail.
-async fn notify_created(state: &AppState, admin: &AdminOf, key_name: &str) -> Result<(), FlowError> {
+async fn notify_created(
+    state: &AppState,
+    admin: &AdminOf,
+    key_name: &str,
+) -> Result<(), FlowError> {
     let Ok(to) = EmailAddress::parse(admin.email()) else {
         return Ok(());
     };

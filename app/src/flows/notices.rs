@@ -57,7 +57,9 @@ pub async fn signed_in_from(
         return Ok(false);
     };
     if !mail::take_slot(state, MailKind::NewDeviceSignIn, &user.email).await? {
-        tracing::info!("new-device notice not sent: one was sent to this address within the interval");
+        tracing::info!(
+            "new-device notice not sent: one was sent to this address within the interval"
+        );
         return Ok(false);
     }
     let (raw, token_hash) = new_link_token();
@@ -152,9 +154,15 @@ mod tests {
         let (ada, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
         let browser = new_device_id();
         assert!(sign_in(&h, &ada, &browser, "203.0.113.7").await);
-        assert!(!sign_in(&h, &ada, &browser, "203.0.113.99").await, "same /24");
+        assert!(
+            !sign_in(&h, &ada, &browser, "203.0.113.99").await,
+            "same /24"
+        );
         assert!(sign_in(&h, &ada, &browser, "198.51.100.7").await, "new /24");
-        assert!(sign_in(&h, &ada, &new_device_id(), "203.0.113.7").await, "new browser");
+        assert!(
+            sign_in(&h, &ada, &new_device_id(), "203.0.113.7").await,
+            "new browser"
+        );
         // The same browser is new for another person.
         let (bob, _) = h.signed_up("bob@example.com", Some(PASSWORD)).await;
         assert!(sign_in(&h, &bob, &browser, "203.0.113.7").await);
@@ -163,11 +171,21 @@ mod tests {
         h.settle().await;
         let mails = h.mails_to("ada@example.com");
         assert_eq!(mails.len(), 3);
-        assert_eq!(mails[0].subject, "A new sign-in to your Terminus Hub account");
-        assert!(mails[0].text.contains("Firefox on Linux"), "{}", mails[0].text);
+        assert_eq!(
+            mails[0].subject,
+            "A new sign-in to your Terminus Hub account"
+        );
+        assert!(
+            mails[0].text.contains("Firefox on Linux"),
+            "{}",
+            mails[0].text
+        );
         assert!(mails[0].text.contains("203.0.113.7"));
         assert!(mails[0].text.contains("http://hub.test/not-me?token="));
-        assert!(!mails[0].text.contains(browser.expose()), "the cookie is never mailed");
+        assert!(
+            !mails[0].text.contains(browser.expose()),
+            "the cookie is never mailed"
+        );
     }
 
     #[tokio::test]
@@ -185,7 +203,10 @@ mod tests {
         .await
         .unwrap();
         assert!(!first);
-        assert!(!sign_in(&h, &ada, &browser, "203.0.113.7").await, "known now");
+        assert!(
+            !sign_in(&h, &ada, &browser, "203.0.113.7").await,
+            "known now"
+        );
         h.settle().await;
         assert!(h.mails_to("ada@example.com").is_empty());
     }
@@ -211,14 +232,23 @@ mod tests {
         let notice = h.mails_to("ada@example.com").remove(0);
         let hash = link_token(&notice);
         assert!(not_me_link_is_live(&h.state, &hash).await.unwrap());
-        let epoch = h.store.user_by_id(&ada).await.unwrap().unwrap().session_epoch;
+        let epoch = h
+            .store
+            .user_by_id(&ada)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_epoch;
 
         disown_sign_in(&h.state, &hash).await.unwrap();
         assert!(h.store.sessions().is_empty(), "every session ended");
         let user = h.store.user_by_id(&ada).await.unwrap().unwrap();
         assert_eq!(user.session_epoch, epoch + 1);
         assert!(h.store.password_blocked(&ada).await.unwrap());
-        assert!(h.store.audit_actions().contains(&"sign_in.disowned".to_owned()));
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"sign_in.disowned".to_owned()));
         // The right password gets the one generic message while blocked.
         let blocked = sign_in_with_password(
             &h.state,

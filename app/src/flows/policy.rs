@@ -40,8 +40,7 @@ pub async fn set_second_factor_required(
 
 /// What an owner resetting their own second factors is told (their Security page does it,
 /// with a code).
-pub const NOT_YOURSELF: &str =
-    "Your own two-factor authentication is on your Security page.";
+pub const NOT_YOURSELF: &str = "Your own two-factor authentication is on your Security page.";
 
 /// Removes a member's authenticator app and recovery codes (someone who lost both): needs a
 /// recent sign-in; the member must belong to the owner's account and have a second factor;
@@ -133,11 +132,25 @@ mod tests {
         set_second_factor_required(&h.state, &owner, true)
             .await
             .unwrap();
-        assert!(h.store.account(&acme).await.unwrap().unwrap().require_second_factor);
+        assert!(
+            h.store
+                .account(&acme)
+                .await
+                .unwrap()
+                .unwrap()
+                .require_second_factor
+        );
         set_second_factor_required(&h.state, &owner, false)
             .await
             .unwrap();
-        assert!(!h.store.account(&acme).await.unwrap().unwrap().require_second_factor);
+        assert!(
+            !h.store
+                .account(&acme)
+                .await
+                .unwrap()
+                .unwrap()
+                .require_second_factor
+        );
         assert_eq!(
             h.store.audit_actions(),
             vec![
@@ -155,7 +168,14 @@ mod tests {
             refused(set_second_factor_required(&h.state, &stale, true).await),
             crate::domain::reauth::required()
         );
-        assert!(!h.store.account(&acme).await.unwrap().unwrap().require_second_factor);
+        assert!(
+            !h.store
+                .account(&acme)
+                .await
+                .unwrap()
+                .unwrap()
+                .require_second_factor
+        );
     }
 
     #[tokio::test]
@@ -182,7 +202,13 @@ mod tests {
         assert!(mails[0].text.contains("owner@acme.test"));
         // Nothing left to reset.
         let again = refused(reset_member_second_factors(&h.state, &owner, &dev).await);
-        assert!(matches!(again, Refusal::Conflict { code: "no_second_factor", .. }));
+        assert!(matches!(
+            again,
+            Refusal::Conflict {
+                code: "no_second_factor",
+                ..
+            }
+        ));
     }
 
     #[tokio::test]

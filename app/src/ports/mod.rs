@@ -106,8 +106,8 @@ impl<T> Store for T where
 /// The store's traits, for `use crate::ports::prelude::*;` wherever store methods are called.
 pub mod prelude {
     pub use super::{
-        AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore, OperationsStore,
-        SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore,
-        WorkspaceStore,
+        AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore,
+        OperationsStore, SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore,
+        TokenStore, UserStore, WorkspaceStore,
     };
 }

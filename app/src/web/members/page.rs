@@ -97,7 +97,11 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                                         action=ResetMemberSecondFactors::PATH
                                         class="inline"
                                     >
-                                        <input type="hidden" name="user_id" value=m.user_id.clone() />
+                                        <input
+                                            type="hidden"
+                                            name="user_id"
+                                            value=m.user_id.clone()
+                                        />
                                         <button type="submit" class="link danger-link">
                                             "Reset two-factor"
                                         </button>

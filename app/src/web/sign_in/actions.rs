@@ -182,11 +182,7 @@ pub async fn start_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i
 
 /// Starts the first session of a person who just chose their password (sign-up's
 /// confirmation page): the device is recorded, nobody is told.
-pub async fn start_first_password_session(
-    ctx: &Ctx,
-    user_id: UserId,
-    session_epoch: i64,
-) -> Next {
+pub async fn start_first_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64) -> Next {
     password_session(ctx, user_id, session_epoch, Notice::RecordOnly).await
 }
 

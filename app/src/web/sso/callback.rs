@@ -13,11 +13,11 @@ use crate::domain::ids::UserId;
 use crate::paths;
 
 use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
-use crate::web::device::DeviceCookie;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::flows::{Refusal, Stopped};
 use crate::session::{self, Flash, SsoPurpose};
+use crate::web::device::DeviceCookie;
 use crate::web::guards::ClientIp;
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
