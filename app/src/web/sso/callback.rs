@@ -67,8 +67,11 @@ pub async fn callback(
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0))
-        .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id()));
+    let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0));
+    // Only a sign-in uses (and so sets) the device cookie.
+    let signing_in = |device: Device| {
+        device.with_cookie(device_cookie.as_ref().map(|Extension(cookie)| cookie.id()))
+    };
     // Only the flow whose `state` matches is taken out: a forged or unknown `state` leaves
     // every flow in progress untouched.
     let flow = match q.state.as_deref() {
@@ -101,8 +104,9 @@ pub async fn callback(
         nonce: &flow.nonce,
     };
     match &flow.purpose {
-        SsoPurpose::SignIn => sign_in(&state, &session, cb, None, device).await,
+        SsoPurpose::SignIn => sign_in(&state, &session, cb, None, signing_in(device)).await,
         SsoPurpose::AcceptInvitation { token_hash } => {
+            let device = signing_in(device);
             sign_in(&state, &session, cb, Some(token_hash), device).await
         }
         SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
