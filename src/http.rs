@@ -455,6 +455,15 @@ pub fn static_files() -> Router<AppState> {
             }),
         )
         .route(
+            "/public/passkeys.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../public/passkeys.js"),
+                )
+            }),
+        )
+        .route(
             "/favicon.ico",
             get(|| async { asset("image/svg+xml", include_str!("../public/favicon.svg")) }),
         )

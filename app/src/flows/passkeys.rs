@@ -21,14 +21,15 @@ use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, token_hash};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::second_factors::{reserve, Proof, SecondStepDone};
-use crate::flows::sign_in::{mail_unlock_if_locked, password_allowed, SignedIn};
+use crate::flows::sign_in::{mail_unlock_if_locked, password_allowed, IpReservation, SignedIn};
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::paths;
 use crate::AppState;
 
 /// The one message of a passkey sign-in that did not work, whatever was wrong.
-pub const PASSKEY_FAILURE: &str = "That passkey did not work. Try again, or sign in with your password.";
+pub const PASSKEY_FAILURE: &str =
+    "That passkey did not work. Try again, or sign in with your password.";
 
 fn failure() -> Refusal {
     Refusal::not_allowed("passkey_failed", PASSKEY_FAILURE)
@@ -275,11 +276,9 @@ pub async fn finish_registration(
         now,
     );
     if !state.store.add_passkey(stored.clone(), audit).await? {
-        return Err(Refusal::conflict(
-            "passkey_exists",
-            "That passkey is already registered.",
-        )
-        .into());
+        return Err(
+            Refusal::conflict("passkey_exists", "That passkey is already registered.").into(),
+        );
     }
     notice(
         state,
@@ -327,7 +326,9 @@ pub async fn delete(state: &AppState, signed: &Signed, id: &PasskeyId) -> Outcom
 /// listed (the browser offers the passkeys it holds for this site, e.g. on the email field).
 pub async fn begin_sign_in(state: &AppState) -> Outcome<CeremonyStart> {
     let webauthn = webauthn(state).ok_or_else(unavailable)?;
-    let (rcr, authentication) = webauthn.start_discoverable_authentication().map_err(broken)?;
+    let (rcr, authentication) = webauthn
+        .start_discoverable_authentication()
+        .map_err(broken)?;
     let options = serde_json::to_value(&rcr).map_err(broken)?;
     let kept = serde_json::to_string(&authentication).map_err(broken)?;
     Ok(keep(state, CeremonyPurpose::SignIn, None, None, kept, options).await?)
@@ -356,11 +357,13 @@ async fn check_assertion(
 /// Finishes a direct sign-in. The passkey the browser used says who signs in; a failed
 /// assertion of a known person counts in their lockout like a wrong password (and the guess
 /// that locks mails the unlock link); every failure gets the one message. A passkey sign-in
-/// is a full sign-in: no second step follows.
+/// is a full sign-in: no second step follows. `reservation` is the attempt the per-IP gate
+/// counted for this request: given back when the sign-in succeeds.
 pub async fn finish_sign_in(
     state: &AppState,
     handle: &str,
     response: &PublicKeyCredential,
+    reservation: Option<&IpReservation>,
 ) -> Outcome<SignedIn> {
     let webauthn = webauthn(state).ok_or_else(unavailable)?;
     let Some(ceremony) = take(state, handle, CeremonyPurpose::SignIn).await? else {
@@ -398,7 +401,10 @@ pub async fn finish_sign_in(
         // Enforced single sign-on: a passkey opens no more than a password would.
         return Err(failure().into());
     }
-    state.store.sign_in_succeeded(&user.id, None, None).await?;
+    state
+        .store
+        .sign_in_succeeded(&user.id, None, reservation.map(IpReservation::refund))
+        .await?;
     Ok(SignedIn {
         user_id: user.id,
         session_epoch: user.session_epoch,

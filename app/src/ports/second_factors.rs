@@ -48,8 +48,10 @@ pub trait SecondFactorStore: Send + Sync + 'static {
     /// The person's passkeys, oldest first.
     async fn passkeys(&self, user_id: &UserId) -> StoreResult<Vec<StoredPasskey>>;
     /// The passkey with this credential id (whoever's it is).
-    async fn passkey_by_credential(&self, credential_id: &str)
-        -> StoreResult<Option<StoredPasskey>>;
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<StoredPasskey>>;
     /// Stores a new passkey with `audit`, in one transaction; `false` (nothing written) when
     /// its credential id is already registered (to anyone).
     async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool>;
@@ -79,6 +81,9 @@ pub trait SecondFactorStore: Send + Sync + 'static {
     /// Takes the unused, unexpired ceremony with this handle hash, marking it used in one
     /// statement (`UPDATE … WHERE used_at IS NULL AND expires_at > $now`): of two requests
     /// with one handle, one gets it.
-    async fn take_ceremony(&self, handle_hash: &str, now: Timestamp)
-        -> StoreResult<Option<Ceremony>>;
+    async fn take_ceremony(
+        &self,
+        handle_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Ceremony>>;
 }

@@ -31,8 +31,7 @@ WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL";
 const RECOVERY_CODES_LEFT: &str =
     "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
 
-const PASSKEY_COLUMNS: &str =
-    "id, user_id, credential_id, name, passkey, created_at, last_used_at";
+const PASSKEY_COLUMNS: &str = "id, user_id, credential_id, name, passkey, created_at, last_used_at";
 const INSERT_PASSKEY: &str = "
 INSERT INTO passkeys (id, user_id, credential_id, name, passkey, created_at, last_used_at)
 VALUES ($1, $2, $3, $4, $5, $6, NULL)";
@@ -204,9 +203,8 @@ impl SecondFactorStore for SqlStore {
 
     async fn passkeys(&self, user_id: &UserId) -> StoreResult<Vec<StoredPasskey>> {
         port(async {
-            let sql = format!(
-                "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id"
-            );
+            let sql =
+                format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY id");
             let rows = sqlx::query_as::<_, PasskeyRow>(&sql)
                 .bind(user_id.as_str())
                 .fetch_all(&self.pool)
