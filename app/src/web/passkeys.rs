@@ -25,6 +25,11 @@ use crate::AppState;
 
 type JsonResult = Result<Response, Response>;
 
+/// Whether `path` is one of these endpoints (their refusals stay JSON on the way out).
+pub fn is_passkey_path(path: &str) -> bool {
+    path.starts_with("/auth/passkey/")
+}
+
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
