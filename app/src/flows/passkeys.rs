@@ -494,3 +494,164 @@ pub async fn finish_second_step(
         proof: Proof::Passkey,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use webauthn_authenticator_rs::prelude::{
+        CreationChallengeResponse, RequestChallengeResponse, WebauthnAuthenticator as _,
+    };
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+    use super::*;
+    use crate::ports::prelude::*;
+    use crate::testing::{refused, PASSWORD};
+
+    /// Authenticators speak WebAuthn only to a secure origin.
+    const SITE: &str = "https://hub.test";
+
+    struct Harness;
+    impl Harness {
+        #[allow(clippy::new_ret_no_self)]
+        fn new() -> crate::testing::Harness {
+            crate::testing::Harness::with_config(|c| c.public_url = SITE.into())
+        }
+    }
+
+    fn origin() -> Url {
+        Url::parse(SITE).unwrap()
+    }
+
+    async fn person(h: &crate::testing::Harness, email: &str) -> Signed {
+        let (user_id, account_id) = h.signed_up(email, Some(PASSWORD)).await;
+        Signed::for_tests(&user_id, email, Some(&account_id))
+    }
+
+    /// Registers a passkey with `key`; answers its credential id.
+    async fn register(
+        h: &crate::testing::Harness,
+        signed: &Signed,
+        key: &mut SoftPasskey,
+        name: &str,
+    ) -> String {
+        let start = begin_registration(&h.state, signed, name).await.unwrap();
+        let options: CreationChallengeResponse = serde_json::from_value(start.options).unwrap();
+        let response = key.do_registration(origin(), options).unwrap();
+        let added = finish_registration(&h.state, signed, start.handle.expose(), &response)
+            .await
+            .unwrap();
+        assert_eq!(added.name, name.trim());
+        response.id
+    }
+
+    fn sign(
+        key: &mut SoftPasskey,
+        options: serde_json::Value,
+        credential_id: &str,
+    ) -> PublicKeyCredential {
+        let mut options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+        let allow = serde_json::json!({ "type": "public-key", "id": credential_id });
+        options.public_key.allow_credentials = vec![serde_json::from_value(allow).unwrap()];
+        key.do_authentication(origin(), options).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_registered_passkey_signs_in_once_per_ceremony_and_is_noticed() {
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        let mut key = SoftPasskey::new(true);
+        let id = register(&h, &ada, &mut key, "  Laptop ").await;
+        h.settle().await;
+        let mails = h.mails_to("ada@example.com");
+        assert!(mails.iter().any(|m| m.subject == "A passkey was added"));
+        let listed = list(&h.state, &ada).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].name, "Laptop");
+        assert_eq!(listed[0].last_used_at, None);
+
+        let start = begin_sign_in(&h.state).await.unwrap();
+        let assertion = sign(&mut key, start.options, &id);
+        let signed_in = finish_sign_in(&h.state, start.handle.expose(), &assertion, None)
+            .await
+            .unwrap();
+        assert_eq!(&signed_in.user_id, ada.user_id());
+        assert!(list(&h.state, &ada).await.unwrap()[0]
+            .last_used_at
+            .is_some());
+
+        // The ceremony is used up.
+        let again = finish_sign_in(&h.state, start.handle.expose(), &assertion, None).await;
+        assert_eq!(refused(again).message(), PASSKEY_FAILURE);
+        // A fresh ceremony's challenge is not the one signed: a failed guess against Ada.
+        let fresh = begin_sign_in(&h.state).await.unwrap();
+        let replay = finish_sign_in(&h.state, fresh.handle.expose(), &assertion, None).await;
+        assert_eq!(refused(replay).message(), PASSKEY_FAILURE);
+        let user = h.store.user_by_id(ada.user_id()).await.unwrap().unwrap();
+        assert_eq!(user.failed_attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn a_ceremony_expires_after_five_minutes() {
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        let mut key = SoftPasskey::new(true);
+        let id = register(&h, &ada, &mut key, "Laptop").await;
+        let start = begin_sign_in(&h.state).await.unwrap();
+        let assertion = sign(&mut key, start.options, &id);
+        h.clock.advance(CEREMONY_LIFETIME + Duration::from_secs(1));
+        let late = finish_sign_in(&h.state, start.handle.expose(), &assertion, None).await;
+        assert_eq!(refused(late).message(), PASSKEY_FAILURE);
+    }
+
+    #[tokio::test]
+    async fn names_are_checked() {
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        let empty = begin_registration(&h.state, &ada, " ").await;
+        assert_eq!(refused(empty).field(), Some("name"));
+        let long = begin_registration(&h.state, &ada, &"x".repeat(61)).await;
+        assert_eq!(refused(long).field(), Some("name"));
+        // (A stale sign-in is refused first: `passkeys::deleting_a_passkey_needs_a_recent_…`
+        // in the integration tests, as `Signed` for unit tests is always recent.)
+    }
+
+    #[tokio::test]
+    async fn another_persons_passkey_opens_nothing_and_deleting_is_by_owner() {
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        let bob = person(&h, "bob@example.com").await;
+        let mut ada_key = SoftPasskey::new(true);
+        let mut bob_key = SoftPasskey::new(true);
+        let ada_id = register(&h, &ada, &mut ada_key, "Ada's").await;
+        register(&h, &bob, &mut bob_key, "Bob's").await;
+
+        // Bob's second step answered with Ada's passkey.
+        let due = SecondStepDue::for_tests(bob.user_id(), 0);
+        let start = begin_second_step(&h.state, &due).await.unwrap();
+        let stolen = sign(&mut ada_key, start.options, &ada_id);
+        let outcome = finish_second_step(&h.state, &due, start.handle.expose(), &stolen).await;
+        assert_eq!(refused(outcome).message(), PASSKEY_FAILURE);
+
+        // Ada's own second step with it works.
+        let due = SecondStepDue::for_tests(ada.user_id(), 0);
+        let start = begin_second_step(&h.state, &due).await.unwrap();
+        let mine = sign(&mut ada_key, start.options, &ada_id);
+        let done = finish_second_step(&h.state, &due, start.handle.expose(), &mine)
+            .await
+            .unwrap();
+        assert_eq!(done.proof, Proof::Passkey);
+
+        // Bob cannot delete Ada's passkey; Ada can.
+        let ada_passkey = list(&h.state, &ada).await.unwrap().remove(0).id;
+        let outcome = delete(&h.state, &bob, &ada_passkey).await;
+        assert!(matches!(refused(outcome), Refusal::NotFound("passkey")));
+        delete(&h.state, &ada, &ada_passkey).await.unwrap();
+        assert!(list(&h.state, &ada).await.unwrap().is_empty());
+        h.settle().await;
+        assert!(h
+            .mails_to("ada@example.com")
+            .iter()
+            .any(|m| m.subject == "A passkey was removed"));
+    }
+}
