@@ -94,29 +94,47 @@
     el.hidden = true;
   });
 
-  // Sign in from the email field (conditional UI).
+  // Sign in with a passkey: offered on the email field (conditional UI), and by a button
+  // (the browser's own passkey dialog), which first cancels the offer on the field.
   const signIn = document.querySelector("[data-passkey-sign-in]");
-  if (signIn && PublicKeyCredential.isConditionalMediationAvailable) {
+  if (signIn) {
     const errorBox = document.getElementById("passkey-error");
-    PublicKeyCredential.isConditionalMediationAvailable().then(async (available) => {
-      if (!available) return;
-      try {
-        const start = await post(signIn.dataset.passkeySignIn);
-        if (!start) return;
-        const options = requestOptions(start.options);
+    const button = document.getElementById("sign-in-with-passkey");
+    let offer = null;
+    const run = async (conditional) => {
+      const start = await post(signIn.dataset.passkeySignIn);
+      if (!start) return;
+      const options = requestOptions(start.options);
+      delete options.publicKey.mediation;
+      if (conditional) {
+        offer = new AbortController();
         options.mediation = "conditional";
-        const cred = await navigator.credentials.get(options);
-        if (!cred) return;
-        const done = await post(signIn.dataset.passkeyFinish, {
-          handle: start.handle,
-          credential: assertion(cred),
-        });
-        if (done && done.redirect) window.location.assign(done.redirect);
-      } catch (e) {
-        if (e && e.name === "NotAllowedError") return;
-        showError(errorBox, e.message);
+        options.signal = offer.signal;
       }
-    });
+      const cred = await navigator.credentials.get(options);
+      if (!cred) return;
+      const done = await post(signIn.dataset.passkeyFinish, {
+        handle: start.handle,
+        credential: assertion(cred),
+      });
+      if (done && done.redirect) window.location.assign(done.redirect);
+    };
+    const report = (e) => {
+      if (e && (e.name === "NotAllowedError" || e.name === "AbortError")) return;
+      showError(errorBox, e.message);
+    };
+    if (button) {
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        if (offer) offer.abort();
+        run(false).catch(report);
+      });
+    }
+    if (PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+        if (available) run(true).catch(report);
+      });
+    }
   }
 
   // "Use a passkey" at the second step.

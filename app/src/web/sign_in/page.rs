@@ -56,6 +56,14 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                                 data-passkey-finish=paths::PASSKEY_SIGN_IN_FINISH
                             >
                                 <p role="alert" class="alert" id="passkey-error" hidden=true></p>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    id="sign-in-with-passkey"
+                                    hidden=true
+                                >
+                                    "Sign in with a passkey"
+                                </button>
                                 <script src=paths::PASSKEYS_SCRIPT defer=true></script>
                             </div>
                         }
