@@ -27,6 +27,7 @@ mod members;
 mod observing;
 mod operating;
 mod outage;
+mod passkeys;
 mod reauthentication;
 mod reset;
 mod scopes;

@@ -13,7 +13,7 @@ const GENERIC: &str = "That code did not work. Check it and try again.";
 const NEW_PASSWORD: &str = "quiet harbour lantern";
 
 /// What an authenticator app holds after scanning: the secret, and the codes shown once.
-struct Enrolled {
+pub(crate) struct Enrolled {
     totp: TOTP,
     recovery_codes: Vec<String>,
 }
@@ -63,7 +63,7 @@ async fn signed_in(app: &TestApp, name: &str) -> (String, reqwest::Client) {
 
 /// Enrols an authenticator app from the two-factor page, as a person would; the clock then
 /// moves on a step (the confirming code is spent).
-async fn enrol(app: &TestApp, client: &reqwest::Client) -> Enrolled {
+pub(crate) async fn enrol(app: &TestApp, client: &reqwest::Client) -> Enrolled {
     let security = app.page(client, paths::SECURITY).await;
     assert!(security.contains("Off: signing in takes your password only."));
     assert!(security.contains(&format!("href=\"{}\"", paths::SECURITY_TWO_FACTOR)));

@@ -15,6 +15,7 @@ use crate::AppState;
 pub enum SignInMethod {
     Password,
     Sso,
+    Passkey,
 }
 
 impl SignInMethod {
@@ -22,6 +23,7 @@ impl SignInMethod {
         match self {
             SignInMethod::Password => "password",
             SignInMethod::Sso => "sso",
+            SignInMethod::Passkey => "passkey",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod lockout;
 pub mod members;
 pub mod paging;
+pub mod passkeys;
 pub mod password;
 pub mod reauth;
 pub mod refusal;

@@ -23,6 +23,8 @@ pub enum MailKind {
     SecondFactorAdded,
     SecondFactorRemoved,
     RecoveryCodesRegenerated,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl MailKind {
@@ -39,6 +41,8 @@ impl MailKind {
             MailKind::SecondFactorAdded => "second-factor-added",
             MailKind::SecondFactorRemoved => "second-factor-removed",
             MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
+            MailKind::PasskeyAdded => "passkey-added",
+            MailKind::PasskeyRemoved => "passkey-removed",
         }
     }
 }

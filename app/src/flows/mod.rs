@@ -13,6 +13,7 @@ pub mod domains;
 pub mod floods;
 pub mod mail;
 pub mod members;
+pub mod passkeys;
 pub mod recovery;
 pub mod second_factors;
 pub mod security;
@@ -32,6 +33,9 @@ pub enum FlowError {
     /// An SSO client secret could not be sealed or opened (a wrong `TERMINUS_SECRET_KEY`).
     #[error("sealing: {0}")]
     Sealing(#[from] crate::sealing::SealError),
+    /// A passkey or a ceremony kept by this server could not be written or read back.
+    #[error("passkey state: {0}")]
+    PasskeyState(String),
 }
 
 pub use crate::domain::refusal::Refusal;

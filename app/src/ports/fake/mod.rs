@@ -94,6 +94,9 @@ struct State {
     /// Confirmed authenticator apps, by user.
     totp: BTreeMap<UserId, crate::domain::second_factors::TotpFactor>,
     recovery: Vec<RecoveryRow>,
+    passkeys: Vec<crate::domain::passkeys::StoredPasskey>,
+    /// Passkey ceremonies by handle hash, with whether they were used.
+    ceremonies: BTreeMap<String, (crate::domain::passkeys::Ceremony, bool)>,
 }
 
 struct RecoveryRow {
