@@ -334,6 +334,7 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let api = is_api_path(req.uri().path());
+    let passkey_json = app::web::passkeys::is_passkey_path(req.uri().path());
     if let Some((status, api_error, message)) = over_limits(&req) {
         return if api {
             api_error.into_response()
@@ -374,7 +375,7 @@ pub async fn guard(
         Ok(res) => res,
         Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
     };
-    reshape(res, api)
+    reshape(res, api, passkey_json)
 }
 
 /// Whether a request says it has a body (a length above zero, or chunks).
@@ -386,7 +387,8 @@ fn has_body<B>(req: &Request<B>) -> bool {
             .is_some_and(|length| length.as_bytes() != b"0")
 }
 
-fn reshape(res: Response, api: bool) -> Response {
+/// `passkey_json`: a passkey ceremony endpoint, whose refusals are JSON for its script.
+fn reshape(res: Response, api: bool, passkey_json: bool) -> Response {
     let status = res.status();
     if !status.is_client_error() && !status.is_server_error() {
         return res;
@@ -398,6 +400,8 @@ fn reshape(res: Response, api: bool) -> Response {
         .unwrap_or("");
     let keep = if api {
         content_type.starts_with("application/json")
+    } else if passkey_json && content_type.starts_with("application/json") {
+        true
     } else {
         content_type.starts_with("text/html") && res.body().size_hint().exact() != Some(0)
     };
@@ -451,6 +455,15 @@ pub fn static_files() -> Router<AppState> {
                 asset(
                     "text/javascript; charset=utf-8",
                     include_str!("../public/copy.js"),
+                )
+            }),
+        )
+        .route(
+            "/public/passkeys.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../public/passkeys.js"),
                 )
             }),
         )

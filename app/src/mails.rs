@@ -181,6 +181,32 @@ pub fn second_factor_removed(to: &EmailAddress, security_link: &str) -> Outgoing
     )
 }
 
+/// A passkey was added.
+pub fn passkey_added(to: &EmailAddress, name: &str, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "A passkey was added",
+        &[
+            format!("A passkey named \"{name}\" was just added to your Terminus Hub account: it can now sign you in."),
+            "If this was not you, delete it on your Security page and reset your password now.".into(),
+        ],
+        Some(("Review your passkeys", security_link)),
+    )
+}
+
+/// A passkey was deleted.
+pub fn passkey_removed(to: &EmailAddress, name: &str, security_link: &str) -> OutgoingEmail {
+    compose(
+        to,
+        "A passkey was removed",
+        &[
+            format!("The passkey named \"{name}\" was just removed from your Terminus Hub account: it no longer signs you in."),
+            "If this was not you, reset your password now and review your security settings.".into(),
+        ],
+        Some(("Review your passkeys", security_link)),
+    )
+}
+
 /// New recovery codes replaced the old ones.
 pub fn recovery_codes_regenerated(to: &EmailAddress, security_link: &str) -> OutgoingEmail {
     compose(

@@ -49,6 +49,15 @@ pub const SIGN_IN_SECOND_FACTOR: &str = "/sign-in/second-factor";
 pub const STYLESHEET: &str = "/style/main.css";
 pub const FAVICON: &str = "/public/favicon.svg";
 pub const COPY_SCRIPT: &str = "/public/copy.js";
+/// The passkey script (registration, sign-in from the email field, the second step).
+pub const PASSKEYS_SCRIPT: &str = "/public/passkeys.js";
+/// The passkey ceremonies' JSON endpoints (`…/options` starts one, `…/finish` ends it).
+pub const PASSKEY_REGISTER_OPTIONS: &str = "/auth/passkey/register/options";
+pub const PASSKEY_REGISTER_FINISH: &str = "/auth/passkey/register/finish";
+pub const PASSKEY_SIGN_IN_OPTIONS: &str = "/auth/passkey/sign-in/options";
+pub const PASSKEY_SIGN_IN_FINISH: &str = "/auth/passkey/sign-in/finish";
+pub const PASSKEY_SECOND_STEP_OPTIONS: &str = "/auth/passkey/second-step/options";
+pub const PASSKEY_SECOND_STEP_FINISH: &str = "/auth/passkey/second-step/finish";
 
 /// [`MEMBER_REMOVAL`] for one member.
 pub fn member_removal(user_id: &UserId) -> String {

@@ -25,7 +25,7 @@ const REPO_DIR = path.resolve(END2END_DIR, '..');
 const READY_ATTEMPTS = 600; // x 100 ms: a minute for migrations on a cold start
 const STOP_GRACE_MS = 10_000;
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -78,7 +78,7 @@ async function startSink(logPath: string): Promise<{ child: ChildProcess; smtp: 
   return { child, smtp: ready.smtp, http: ready.http };
 }
 
-async function waitReady(server: ChildProcess, baseUrl: string, logPath: string): Promise<void> {
+export async function waitReady(server: ChildProcess, baseUrl: string, logPath: string): Promise<void> {
   let last = '';
   for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
     if (hasExited(server)) {
@@ -181,6 +181,9 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
     await waitReady(server, baseUrl, serverLog);
 
     process.env.BASE_URL = baseUrl;
+    // For a spec that runs a server of its own (passkeys.spec.ts: WebAuthn needs a domain name).
+    process.env.E2E_TERMINUS_BIN = bin;
+    process.env.E2E_SMTP_URL = `smtp://127.0.0.1:${sink.smtp}`;
     process.env.SMTP_SINK_URL = `http://127.0.0.1:${sink.http}`;
     console.log(`[global-setup] terminus-hub at ${baseUrl}, SMTP sink at smtp://127.0.0.1:${sink.smtp} (api ${process.env.SMTP_SINK_URL})`);
   } catch (err) {

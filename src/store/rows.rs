@@ -543,3 +543,55 @@ impl TryFrom<TotpFactorRow> for app::domain::second_factors::TotpFactor {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub credential_id: String,
+    pub name: String,
+    pub passkey: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl TryFrom<PasskeyRow> for app::domain::passkeys::StoredPasskey {
+    type Error = sqlx::Error;
+
+    fn try_from(row: PasskeyRow) -> Result<Self, Self::Error> {
+        Ok(app::domain::passkeys::StoredPasskey {
+            id: app::domain::ids::PasskeyId::from_stored(row.id),
+            user_id: UserId::from_stored(row.user_id),
+            credential_id: row.credential_id,
+            name: row.name,
+            credential: row.passkey,
+            created_at: Timestamp(row.created_at),
+            last_used_at: row.last_used_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CeremonyRow {
+    pub purpose: String,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub state: String,
+    pub expires_at: i64,
+}
+
+impl TryFrom<CeremonyRow> for app::domain::passkeys::Ceremony {
+    type Error = sqlx::Error;
+
+    fn try_from(row: CeremonyRow) -> Result<Self, Self::Error> {
+        let purpose = app::domain::passkeys::CeremonyPurpose::parse(&row.purpose)
+            .ok_or_else(|| sqlx::Error::Decode("unknown ceremony purpose".into()))?;
+        Ok(app::domain::passkeys::Ceremony {
+            purpose,
+            user_id: row.user_id.map(UserId::from_stored),
+            name: row.name,
+            state: row.state,
+            expires_at: Timestamp(row.expires_at),
+        })
+    }
+}

@@ -1080,6 +1080,7 @@ pub mod fns {
     pub const SIGN_IN_RECOVERY_CODE: &str =
         <web::sign_in::actions::SignInRecoveryCode as ServerFn>::PATH;
     pub const REMOVE_TWO_FACTOR: &str = <web::security::actions::RemoveTwoFactor as ServerFn>::PATH;
+    pub const DELETE_PASSKEY: &str = <web::security::actions::DeletePasskey as ServerFn>::PATH;
     pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
     pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
     pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;

@@ -28,6 +28,7 @@ mod notices;
 mod observing;
 mod operating;
 mod outage;
+mod passkeys;
 mod policy;
 mod reauthentication;
 mod reset;

@@ -212,3 +212,94 @@ async fn a_stale_session_cannot_change_the_password_or_email_even_knowing_the_pa
         .await
         .contains("elsewhere"));
 }
+
+#[tokio::test]
+async fn every_sensitive_admin_route_asks_a_stale_session_to_confirm_first_and_reads_do_not() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("every").await;
+    app.clock.advance(LATER);
+    let unknown = |prefix: &str| format!("{prefix}_{}", "1".repeat(32));
+    let cases: Vec<(reqwest::Method, String, serde_json::Value)> = vec![
+        (
+            reqwest::Method::POST,
+            "/api/v1/api_keys".into(),
+            serde_json::json!({"name": "x"}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/api_keys/{}", unknown("key")),
+            serde_json::Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/domains".into(),
+            serde_json::json!({"domain": "example.org"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/domains/{}/verify", unknown("dom")),
+            serde_json::Value::Null,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/domains/{}", unknown("dom")),
+            serde_json::Value::Null,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/sso_connections".into(),
+            serde_json::json!({"issuer": "https://id.example.org", "client_id": "c", "client_secret": "s", "domains": ["example.org"]}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/sso_connections/{}", unknown("sso")),
+            serde_json::json!({"create_users": true}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/sso_connections/{}", unknown("sso")),
+            serde_json::Value::Null,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/v1/members/{}", unknown("usr")),
+            serde_json::Value::Null,
+        ),
+    ];
+    for (method, path, body) in cases {
+        let mut request = owner
+            .browser
+            .request(method.clone(), app.url(&path))
+            .header("origin", &app.base);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let res = request.send().await.unwrap();
+        let status = res.status();
+        let json: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            (status, json["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("reauthentication_required")),
+            "{method} {path}: {json}"
+        );
+    }
+    for read in [
+        "api_keys",
+        "members",
+        "invitations",
+        "domains",
+        "sso_connections",
+    ] {
+        let res = owner
+            .browser
+            .get(app.url(&format!("/api/v1/{read}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "GET /api/v1/{read} needs no fresh sign-in"
+        );
+    }
+}

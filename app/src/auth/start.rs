@@ -17,6 +17,7 @@ use crate::AppState;
 pub enum SignInMethod {
     Password,
     Sso,
+    Passkey,
 }
 
 impl SignInMethod {
@@ -24,6 +25,7 @@ impl SignInMethod {
         match self {
             SignInMethod::Password => "password",
             SignInMethod::Sso => "sso",
+            SignInMethod::Passkey => "passkey",
         }
     }
 }

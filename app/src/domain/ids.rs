@@ -166,6 +166,11 @@ id_type!(
     InvitationId,
     "inv"
 );
+id_type!(
+    /// A person's passkey: `pk_…`.
+    PasskeyId,
+    "pk"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod lockout;
 pub mod members;
 pub mod paging;
+pub mod passkeys;
 pub mod password;
 pub mod policy;
 pub mod reauth;

@@ -35,6 +35,7 @@ impl SessionInfo {
         match self.method.as_deref() {
             Some("password") => "Password",
             Some("sso") => "Single sign-on",
+            Some("passkey") => "Passkey",
             _ => "—",
         }
     }

@@ -23,6 +23,8 @@ pub enum MailKind {
     SecondFactorAdded,
     SecondFactorRemoved,
     RecoveryCodesRegenerated,
+    PasskeyAdded,
+    PasskeyRemoved,
     /// To the person who created an API key.
     ApiKeyCreated,
     /// A sign-in from a device not seen before for this person.
@@ -45,6 +47,8 @@ impl MailKind {
             MailKind::SecondFactorAdded => "second-factor-added",
             MailKind::SecondFactorRemoved => "second-factor-removed",
             MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
+            MailKind::PasskeyAdded => "passkey-added",
+            MailKind::PasskeyRemoved => "passkey-removed",
             MailKind::ApiKeyCreated => "api-key-created",
             MailKind::NewDeviceSignIn => "new-device-sign-in",
             MailKind::SecondFactorsReset => "second-factors-reset",

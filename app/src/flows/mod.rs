@@ -14,6 +14,7 @@ pub mod floods;
 pub mod mail;
 pub mod members;
 pub mod notices;
+pub mod passkeys;
 pub mod policy;
 pub mod recovery;
 pub mod second_factors;
@@ -34,6 +35,9 @@ pub enum FlowError {
     /// An SSO client secret could not be sealed or opened (a wrong `TERMINUS_SECRET_KEY`).
     #[error("sealing: {0}")]
     Sealing(#[from] crate::sealing::SealError),
+    /// A passkey or a ceremony kept by this server could not be written or read back.
+    #[error("passkey state: {0}")]
+    PasskeyState(String),
 }
 
 pub use crate::domain::refusal::Refusal;

@@ -210,6 +210,7 @@ pub async fn regenerate_recovery_codes(state: &AppState, signed: &Signed) -> Out
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proof {
     Totp,
+    Passkey,
     RecoveryCode { left: u32 },
 }
 
@@ -271,7 +272,7 @@ async fn check_code(
 
 /// A guess counted against `user_id` before its code is checked; the attempt number, or
 /// `None` when the user is locked.
-async fn reserve(state: &AppState, user_id: &UserId) -> Result<Option<u32>, FlowError> {
+pub(crate) async fn reserve(state: &AppState, user_id: &UserId) -> Result<Option<u32>, FlowError> {
     let policy = state.config.lockout;
     Ok(
         match state

@@ -108,6 +108,13 @@ pub struct IpReservation {
     window_start: Timestamp,
 }
 
+impl IpReservation {
+    /// What giving the hit back needs (a sign-in that did not fail).
+    pub(crate) fn refund(&self) -> (&str, Timestamp) {
+        (self.key.as_str(), self.window_start)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpAttempt {
     Allowed(IpReservation),

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{PasskeyId, UserId};
+use crate::domain::passkeys::{Ceremony, StoredPasskey};
 use crate::domain::second_factors::{NewTotpFactor, TotpFactor};
 
-/// Authenticator apps (one per person) and recovery codes (stored as SHA-256 hashes).
+/// Authenticator apps (one per person), recovery codes (stored as SHA-256 hashes), passkeys
+/// and the passkey ceremonies under way.
 #[async_trait]
 pub trait SecondFactorStore: Send + Sync + 'static {
     /// The person's confirmed authenticator app, if any.
@@ -42,4 +44,46 @@ pub trait SecondFactorStore: Send + Sync + 'static {
     ) -> StoreResult<Option<u32>>;
     /// How many unused recovery codes the person has.
     async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<u32>;
+
+    /// The person's passkeys, oldest first.
+    async fn passkeys(&self, user_id: &UserId) -> StoreResult<Vec<StoredPasskey>>;
+    /// The passkey with this credential id (whoever's it is).
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<StoredPasskey>>;
+    /// Stores a new passkey with `audit`, in one transaction; `false` (nothing written) when
+    /// its credential id is already registered (to anyone).
+    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool>;
+    /// Records a sign-in with the passkey: its updated credential (the signature counter)
+    /// and when; `false` when it no longer exists.
+    async fn passkey_used(
+        &self,
+        id: &PasskeyId,
+        credential: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Deletes the person's passkey `id` with `audit`, in one transaction; `false` (nothing
+    /// written) when they have no such passkey.
+    async fn delete_passkey(
+        &self,
+        user_id: &UserId,
+        id: &PasskeyId,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Keeps a ceremony under the hash of its handle, deleting expired ones.
+    async fn save_ceremony(
+        &self,
+        handle_hash: &str,
+        ceremony: Ceremony,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Takes the unused, unexpired ceremony with this handle hash, marking it used in one
+    /// statement (`UPDATE … WHERE used_at IS NULL AND expires_at > $now`): of two requests
+    /// with one handle, one gets it.
+    async fn take_ceremony(
+        &self,
+        handle_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Ceremony>>;
 }

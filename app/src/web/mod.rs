@@ -11,6 +11,7 @@ pub mod errors;
 pub mod forms;
 pub mod guards;
 pub mod members;
+pub mod passkeys;
 pub mod recovery;
 pub mod request;
 pub mod respond;

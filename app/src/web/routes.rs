@@ -15,7 +15,9 @@ use crate::web::guards;
 use crate::web::recovery::actions::{ForgotPassword, UnlockAccount};
 use crate::web::sign_in::actions::SignInPassword;
 use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
-use crate::web::{accounts, api_keys, domains, members, recovery, security, sign_in, sign_up, sso};
+use crate::web::{
+    accounts, api_keys, domains, members, passkeys, recovery, security, sign_in, sign_up, sso,
+};
 use crate::AppState;
 
 /// Server functions receive the application state as Leptos context.
@@ -83,6 +85,31 @@ pub fn router(state: AppState) -> Router {
             SignInPassword::PATH,
             post(server_fn_handler)
                 .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
+        )
+        .route(
+            paths::PASSKEY_REGISTER_OPTIONS,
+            post(passkeys::register_options),
+        )
+        .route(
+            paths::PASSKEY_REGISTER_FINISH,
+            post(passkeys::register_finish),
+        )
+        .route(
+            paths::PASSKEY_SIGN_IN_OPTIONS,
+            post(passkeys::sign_in_options),
+        )
+        .route(
+            paths::PASSKEY_SIGN_IN_FINISH,
+            post(passkeys::sign_in_finish)
+                .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
+        )
+        .route(
+            paths::PASSKEY_SECOND_STEP_OPTIONS,
+            post(passkeys::second_step_options),
+        )
+        .route(
+            paths::PASSKEY_SECOND_STEP_FINISH,
+            post(passkeys::second_step_finish),
         )
         .route(SignUp::PATH, gated(&state, Door::SignUp))
         .route(

@@ -95,6 +95,9 @@ struct State {
     /// Confirmed authenticator apps, by user.
     totp: BTreeMap<UserId, crate::domain::second_factors::TotpFactor>,
     recovery: Vec<RecoveryRow>,
+    passkeys: Vec<crate::domain::passkeys::StoredPasskey>,
+    /// Passkey ceremonies by handle hash, with whether they were used.
+    ceremonies: BTreeMap<String, (crate::domain::passkeys::Ceremony, bool)>,
     /// Known devices: (user, device hash, network) → last seen.
     devices: BTreeMap<(UserId, String, String), Timestamp>,
     /// "This wasn't me" links: (token hash, user, expires at, used at).

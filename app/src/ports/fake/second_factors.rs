@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use super::{MemoryStore, RecoveryRow};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{PasskeyId, UserId};
+use crate::domain::passkeys::{Ceremony, StoredPasskey};
 use crate::domain::second_factors::{NewTotpFactor, TotpFactor};
 use crate::ports::{SecondFactorStore, StoreResult};
 
@@ -96,6 +97,117 @@ impl SecondFactorStore for MemoryStore {
 
     async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<u32> {
         Ok(self.lock()?.recovery_left(user_id))
+    }
+
+    async fn passkeys(&self, user_id: &UserId) -> StoreResult<Vec<StoredPasskey>> {
+        let state = self.lock()?;
+        let mut list: Vec<StoredPasskey> = state
+            .passkeys
+            .iter()
+            .filter(|p| p.user_id == *user_id)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(list)
+    }
+
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<StoredPasskey>> {
+        let state = self.lock()?;
+        Ok(state
+            .passkeys
+            .iter()
+            .find(|p| p.credential_id == credential_id)
+            .cloned())
+    }
+
+    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        if state
+            .passkeys
+            .iter()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Ok(false);
+        }
+        if !state.users.contains_key(&passkey.user_id) {
+            return Err(crate::ports::StoreError(format!(
+                "no user {}",
+                passkey.user_id
+            )));
+        }
+        state.passkeys.push(passkey);
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn passkey_used(
+        &self,
+        id: &PasskeyId,
+        credential: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        Ok(match state.passkeys.iter_mut().find(|p| p.id == *id) {
+            Some(p) => {
+                p.credential = credential.to_owned();
+                p.last_used_at = Some(now);
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_passkey(
+        &self,
+        user_id: &UserId,
+        id: &PasskeyId,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        let before = state.passkeys.len();
+        state
+            .passkeys
+            .retain(|p| !(p.id == *id && p.user_id == *user_id));
+        if state.passkeys.len() == before {
+            return Ok(false);
+        }
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn save_ceremony(
+        &self,
+        handle_hash: &str,
+        ceremony: Ceremony,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut state = self.lock()?;
+        state
+            .ceremonies
+            .retain(|_, (c, _)| c.expires_at.millis() > now.millis());
+        state
+            .ceremonies
+            .insert(handle_hash.to_owned(), (ceremony, false));
+        Ok(())
+    }
+
+    /// `TAKE_CEREMONY`: unused and unexpired, once.
+    async fn take_ceremony(
+        &self,
+        handle_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Ceremony>> {
+        let mut state = self.lock()?;
+        Ok(match state.ceremonies.get_mut(handle_hash) {
+            Some((c, used)) if !*used && c.expires_at.millis() > now.millis() => {
+                *used = true;
+                Some(c.clone())
+            }
+            _ => None,
+        })
     }
 }
 

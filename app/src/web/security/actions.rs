@@ -198,6 +198,23 @@ pub async fn remove_two_factor(code: String) -> Result<(), ServerFnError> {
     ctx.finish(result, paths::SECURITY_TWO_FACTOR).await
 }
 
+/// "Delete" beside a passkey.
+#[server(prefix = "/_fn", endpoint = "delete_passkey")]
+pub async fn delete_passkey(id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_passkey(&ctx, id).await;
+    ctx.finish(result, paths::SECURITY_TWO_FACTOR).await
+}
+
+pub async fn handle_delete_passkey(ctx: &Ctx, id: String) -> Next {
+    let signed = ctx.signed_or_sign_in().await?;
+    let id = crate::domain::ids::PasskeyId::from_input(&id);
+    let deleted = crate::flows::passkeys::delete(&ctx.state, &signed, &id).await;
+    ctx.settle(deleted, paths::SECURITY_TWO_FACTOR).await?;
+    ctx.notice("Passkey deleted.", paths::SECURITY_TWO_FACTOR)
+        .await
+}
+
 pub async fn handle_remove_two_factor(ctx: &Ctx, code: String) -> Next {
     let signed = ctx.signed_or_sign_in().await?;
     let removed = second_factors::remove(&ctx.state, &signed, &code).await;

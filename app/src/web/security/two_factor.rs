@@ -14,6 +14,7 @@ use tower_sessions::Session;
 
 use crate::domain::reauth;
 use crate::domain::secret::Secret;
+use crate::flows::passkeys::PasskeySummary;
 use crate::flows::second_factors::{self, TwoFactorStatus};
 use crate::flows::Stopped;
 use crate::paths;
@@ -21,7 +22,7 @@ use crate::session::{self, take_flash, Flash, FormToken, TotpEnrolment};
 use crate::web::forms::refused;
 use crate::web::forms::REAUTHENTICATED;
 use crate::web::respond::{see_other, PageResult};
-use crate::web::security::actions::RemoveTwoFactor;
+use crate::web::security::actions::{DeletePasskey, RemoveTwoFactor};
 use crate::web::security::reauth::detour;
 use crate::web::shell::{human_time, render_page, Field, Messages, SignedIn};
 use crate::web::signed::{self, Member};
@@ -44,14 +45,109 @@ fn qr_svg(uri: &str) -> Option<String> {
     image.get(start..).map(str::to_owned)
 }
 
+/// The person's passkeys: listed (name, added, last used) with "Delete" (a plain form), and
+/// "Add a passkey" (named here; the ceremony itself needs JavaScript: `public/passkeys.js`).
+#[component]
+fn PasskeysSection(passkeys: Vec<PasskeySummary>, available: bool) -> impl IntoView {
+    let empty = passkeys.is_empty();
+    let rows = passkeys
+        .into_iter()
+        .map(|k| {
+            let used = k
+                .last_used_at
+                .map(human_time)
+                .unwrap_or_else(|| "Never".into());
+            let label = format!("Delete {}", k.name);
+            view! {
+                <tr>
+                    <td data-label="Name">{k.name.clone()}</td>
+                    <td data-label="Added">{human_time(k.created_at)}</td>
+                    <td data-label="Last used">{used}</td>
+                    <td>
+                        <form method="post" action=DeletePasskey::PATH class="inline">
+                            <input type="hidden" name="id" value=k.id.as_str().to_owned() />
+                            <button type="submit" class="link danger-link" aria-label=label>
+                                "Delete"
+                            </button>
+                        </form>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let add = available.then(|| {
+        view! {
+            <p class="muted" data-passkey-needs-js="">
+                "Adding a passkey needs JavaScript."
+            </p>
+            <form
+                id="add-passkey"
+                hidden=true
+                data-passkey-register=paths::PASSKEY_REGISTER_OPTIONS
+                data-passkey-finish=paths::PASSKEY_REGISTER_FINISH
+                novalidate=true
+            >
+                <p role="alert" class="alert" hidden=true></p>
+                <Field
+                    label="Name"
+                    name="name"
+                    kind="text"
+                    autocomplete="off"
+                    hint=Some("So you can tell your passkeys apart, such as \"Work laptop\".")
+                />
+                <button type="submit" class="secondary">
+                    "Add a passkey"
+                </button>
+            </form>
+            <script src=paths::PASSKEYS_SCRIPT defer=true></script>
+        }
+    });
+    view! {
+        <section aria-labelledby="passkeys-heading">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            <p>
+                "A passkey signs you in with your device's screen lock or a security key, without a password: choose it on the sign-in page's email field. With two-factor authentication on, it also works instead of a code after your password."
+            </p>
+            {(!empty)
+                .then(|| {
+                    view! {
+                        <table class="passkeys" id="passkeys">
+                            <thead>
+                                <tr>
+                                    <th>"Name"</th>
+                                    <th>"Added"</th>
+                                    <th>"Last used"</th>
+                                    <th></th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    }
+                })}
+            {empty.then(|| view! { <p id="no-passkeys">"You have no passkeys yet."</p> })}
+            {add}
+            {(!available)
+                .then(|| {
+                    view! {
+                        <p class="muted">
+                            "Passkeys need this server to be reached by a domain name; ask its operator."
+                        </p>
+                    }
+                })}
+        </section>
+    }
+}
+
 pub async fn two_factor_page(State(state): State<AppState>, session: Session) -> PageResult {
     let member = signed::own_settings(&state, &session).await?;
     let status = second_factors::status(&state, &member.signed).await?;
     let flash = take_flash(&session).await?;
+    let keys = crate::flows::passkeys::list(&state, &member.signed).await?;
+    let available = crate::flows::passkeys::available(&state);
     if status.enabled() {
         session::forget_totp_enrolment(&session).await?;
         let token = session::issue_form_token(&session, REGENERATE_FORM).await?;
-        return Ok(enabled_page(&member, status, flash, token));
+        return Ok(enabled_page(&member, status, flash, token, keys, available));
     }
     // Off: an enrolment, kept (sealed) in the session until a code confirms it.
     let enrolment = session::totp_enrolment(&session)
@@ -118,13 +214,21 @@ pub async fn two_factor_page(State(state): State<AppState>, session: Session) ->
                             "Turn on two-factor authentication"
                         </button>
                     </form>
+                    <PasskeysSection passkeys=keys.clone() available=available />
                 </SignedIn>
             }
         },
     ))
 }
 
-fn enabled_page(member: &Member, status: TwoFactorStatus, flash: Flash, token: String) -> Response {
+fn enabled_page(
+    member: &Member,
+    status: TwoFactorStatus,
+    flash: Flash,
+    token: String,
+    keys: Vec<PasskeySummary>,
+    available: bool,
+) -> Response {
     let chrome = member.chrome();
     let since = status.since.map(human_time).unwrap_or_default();
     let left = status.recovery_codes_left;
@@ -169,6 +273,7 @@ fn enabled_page(member: &Member, status: TwoFactorStatus, flash: Flash, token: S
                         "Remove the authenticator app"
                     </button>
                 </form>
+                <PasskeysSection passkeys=keys.clone() available=available />
             </SignedIn>
         }
     })

@@ -170,7 +170,7 @@ pub async fn handle_second_step(ctx: &Ctx, input: CodeInput<'_>) -> Next {
             };
             ctx.notice(message, &next).await
         }
-        Proof::Totp => Ok(next),
+        Proof::Totp | Proof::Passkey => Ok(next),
     }
 }
 

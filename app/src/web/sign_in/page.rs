@@ -29,6 +29,7 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
     }
     let flash = take_flash(&session).await?;
     let remembered = session::sign_in_email(&session).await?;
+    let passkeys = crate::flows::passkeys::available(&state);
     Ok(render_page(StatusCode::OK, "Sign in", move || {
         view! {
             <AuthCard title="Sign in">
@@ -38,7 +39,7 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                         label="Email"
                         name="email"
                         kind="email"
-                        autocomplete="username"
+                        autocomplete="username webauthn"
                         value=flash.value_of("email").or(remembered.clone())
                         error=flash.field("email")
                         autofocus=true
@@ -47,6 +48,26 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                         "Continue"
                     </button>
                 </form>
+                {passkeys
+                    .then(|| {
+                        view! {
+                            <div
+                                data-passkey-sign-in=paths::PASSKEY_SIGN_IN_OPTIONS
+                                data-passkey-finish=paths::PASSKEY_SIGN_IN_FINISH
+                            >
+                                <p role="alert" class="alert" id="passkey-error" hidden=true></p>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    id="sign-in-with-passkey"
+                                    hidden=true
+                                >
+                                    "Sign in with a passkey"
+                                </button>
+                                <script src=paths::PASSKEYS_SCRIPT defer=true></script>
+                            </div>
+                        }
+                    })}
                 <p class="links">
                     <a href=paths::FORGOT>"Forgot your password?"</a>
                 </p>

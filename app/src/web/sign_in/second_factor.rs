@@ -20,13 +20,14 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
     if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other(paths::HOME));
     }
-    if auth::second_step_due(&state, &session).await?.is_none() {
+    let Some(due) = auth::second_step_due(&state, &session).await? else {
         // Nothing pending (or it took too long): start again.
         if session::sign_in_email(&session).await?.is_some() {
             session::set_flash(&session, Flash::error(SECOND_STEP_EXPIRED)).await?;
         }
         return Ok(see_other(paths::SIGN_IN));
-    }
+    };
+    let passkey = crate::flows::passkeys::has_passkeys(&state, due.user_id()).await?;
     let flash = take_flash(&session).await?;
     let recovery_error = flash.field("recovery_code");
     let code_focus = recovery_error.is_none();
@@ -71,6 +72,30 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
                             </button>
                         </form>
                     </details>
+                    {passkey
+                        .then(|| {
+                            view! {
+                                <div
+                                    class="passkey"
+                                    data-passkey-second-step=paths::PASSKEY_SECOND_STEP_OPTIONS
+                                    data-passkey-finish=paths::PASSKEY_SECOND_STEP_FINISH
+                                >
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        id="use-passkey"
+                                        hidden=true
+                                    >
+                                        "Use a passkey"
+                                    </button>
+                                    <p class="muted" data-passkey-needs-js="">
+                                        "Signing in with your passkey needs JavaScript; a code from your app or a recovery code works without it."
+                                    </p>
+                                    <p role="alert" class="alert" hidden=true></p>
+                                    <script src=paths::PASSKEYS_SCRIPT defer=true></script>
+                                </div>
+                            }
+                        })}
                     <p class="links">
                         <a href=paths::SIGN_IN>"Cancel and start again"</a>
                     </p>
