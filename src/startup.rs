@@ -308,6 +308,13 @@ pub fn router(
             api::handlers::panic_response,
         ))
         .layer(session_layer)
+        // The device cookie, for the new-device notice (set only by a sign-in).
+        .layer(from_fn_with_state(
+            app::web::device::DeviceCookies {
+                secure: secure_cookies,
+            },
+            app::web::device::keep,
+        ))
         .service(routes);
     let all = http::health(state)
         .layer(http::NoteRouteLayer)

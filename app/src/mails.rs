@@ -220,6 +220,66 @@ pub fn recovery_codes_regenerated(to: &EmailAddress, security_link: &str) -> Out
     )
 }
 
+/// An API key was created, mailed to the person who created it: the account and the key's
+/// names (quoted, as typed by a person), never the key.
+pub fn api_key_created(
+    to: &EmailAddress,
+    account_name: &str,
+    key_name: &str,
+    keys_link: &str,
+) -> OutgoingEmail {
+    compose(
+        to,
+        "An API key was created",
+        &[
+            "An API key was just created with your Terminus Hub sign-in.".into(),
+            format!("The account's name: \"{account_name}\". The key's name: \"{key_name}\"."),
+            "If this was not you, delete the key on the account's API keys page, reset your password and review your Security page.".into(),
+        ],
+        Some(("Review the API keys", keys_link)),
+    )
+}
+
+/// A sign-in from a device not seen before for this person, with the one-click "This wasn't
+/// me" link.
+pub fn new_device_sign_in(
+    to: &EmailAddress,
+    device: &str,
+    ip: &str,
+    at: Timestamp,
+    not_me_link: &str,
+) -> OutgoingEmail {
+    compose(
+        to,
+        "A new sign-in to your Terminus Hub account",
+        &[
+            "Your Terminus Hub account was just signed in to from a device we have not seen you use before.".into(),
+            format!("Device: {device}. IP address: {ip}. Time: {}.", at.to_rfc3339()),
+            "If this was you, there is nothing to do.".into(),
+            "If it was not you, open the link below: it signs out every session, stops password sign-in until you reset your password, and mails you a reset link. It works once, for 7 days.".into(),
+        ],
+        Some(("This wasn't me", not_me_link)),
+    )
+}
+
+/// An owner of an account reset this person's second factors.
+pub fn second_factors_reset(
+    to: &EmailAddress,
+    owner_email: &str,
+    account_name: &str,
+    security_link: &str,
+) -> OutgoingEmail {
+    compose(
+        to,
+        "Your two-factor authentication was reset",
+        &[
+            format!("{owner_email}, an owner of the account whose name they wrote as \"{account_name}\", just removed your authenticator app and recovery codes."),
+            "Signing in now takes your password only. If that account requires two-factor authentication, you will be asked to set it up again when you next enter it.".into(),
+        ],
+        Some(("Review your security settings", security_link)),
+    )
+}
+
 /// An invitation. The account's name is chosen by whoever created the account, so it never
 /// goes into the subject, and in the body it is quoted text beside the inviter's address
 /// (the one thing the recipient can check), never a link or a sentence of its own.

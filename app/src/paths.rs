@@ -19,6 +19,8 @@ pub const UNLOCK: &str = "/unlock";
 pub const INVITE: &str = "/invite";
 /// Behind the link that confirms a new email address for an account.
 pub const EMAIL_CHANGE: &str = "/confirm-email-change";
+/// Behind the "This wasn't me" link of a new-device notice.
+pub const NOT_ME: &str = "/not-me";
 pub const HOME: &str = "/home";
 pub const ACCOUNTS: &str = "/accounts";
 pub const MEMBERS: &str = "/settings/members";
@@ -80,6 +82,7 @@ pub fn link_page(purpose: TokenPurpose) -> &'static str {
         TokenPurpose::Unlock => UNLOCK,
         TokenPurpose::Invite => INVITE,
         TokenPurpose::EmailChange => EMAIL_CHANGE,
+        TokenPurpose::SignInNotice => NOT_ME,
     }
 }
 

@@ -166,6 +166,12 @@ async fn admin_caller(
         .await?
         .and_then(|member| member.as_admin())
         .ok_or_else(not_admin)?;
+    if auth::second_factor_due_in(&api.app, &signed, &account_id).await? {
+        return Err(ApiError::permission(
+            app::domain::policy::CODE,
+            "This account requires two-factor authentication: set it up on your Security page first",
+        ));
+    }
     let plan = api
         .app
         .store

@@ -17,6 +17,7 @@ use app::domain::audit::AuditEvent;
 use app::domain::clock::{Clock as _, SystemClock};
 use app::domain::email::EmailAddress;
 use app::domain::ids::{AccountId, ApiKeyId, UserId, WorkspaceId};
+use app::domain::second_factors::{NewTotpFactor, TotpSecret};
 use app::domain::secret::Secret;
 use app::domain::users::NewSignUp;
 use app::domain::workspaces::Workspace;
@@ -362,11 +363,20 @@ struct Seed {
     key: String,
     email: String,
     sessions: Vec<String>,
+    /// People with an authenticator app, each signed in once by the two-step scenario (a
+    /// code works once per person and time step): their emails and TOTP secrets.
+    totp_users: Vec<(String, Vec<u8>)>,
 }
 
-async fn seed(database_url: &str) -> anyhow::Result<Seed> {
+/// How many people with an authenticator app are seeded: each signs in once, so the two-step
+/// scenario runs at most as long as they last (see [`totp_seconds`]).
+const TOTP_USERS: usize = 3_000;
+
+async fn seed(database_url: &str, dir: &Path) -> anyhow::Result<Seed> {
     let config = Config {
         database_url: database_url.to_owned(),
+        // The server is started with this key file: the seeded TOTP secrets open there.
+        secret_key_file: dir.join("secret.key"),
         ..Config::default()
     };
     let db = Database::connect(&config).await?;
@@ -459,13 +469,211 @@ async fn seed(database_url: &str) -> anyhow::Result<Seed> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         ids.push(record.id.to_string());
     }
+    let totp_users = seed_totp_users(&config, store.as_ref(), &passwords).await?;
     db.close().await;
     Ok(Seed {
         account_id,
         key: key.expose().to_owned(),
         email: email.to_string(),
         sessions: ids,
+        totp_users,
     })
+}
+
+/// [`TOTP_USERS`] people, each with an account, the benchmark's password (one hash for all:
+/// the sign-in verifies it all the same) and an authenticator app whose secret is sealed
+/// with the server's key, as an enrolment stores it.
+async fn seed_totp_users(
+    config: &Config,
+    store: &dyn app::ports::Store,
+    passwords: &Passwords,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let sealing = config.sealing_key()?;
+    let hash = passwords.hash(&Secret::new(PASSWORD)).await?;
+    let now = SystemClock.now();
+    let mut users = Vec::with_capacity(TOTP_USERS);
+    for i in 0..TOTP_USERS {
+        let email = EmailAddress::parse(&format!("totp-{i}@example.com"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (user_id, account_id) = (UserId::new(), AccountId::new());
+        store
+            .create_user_with_account(
+                NewSignUp {
+                    user_id: user_id.clone(),
+                    email: email.clone(),
+                    password_hash: Some(hash.clone()),
+                    account_id: account_id.clone(),
+                    account_name: format!("Bench {i}"),
+                    plan: "enterprise".into(),
+                    workspace_id: WorkspaceId::new(),
+                    workspace_name: "Main".into(),
+                    now,
+                },
+                AuditEvent {
+                    account_id: Some(account_id),
+                    actor_user_id: None,
+                    action: "bench.seeded".into(),
+                    detail: None,
+                    at: now,
+                },
+            )
+            .await?;
+        let secret = TotpSecret::generate();
+        let base32 = secret.to_base32();
+        let bytes = totp_rs::Secret::Encoded(base32.expose().to_owned())
+            .to_bytes()
+            .map_err(|e| anyhow::anyhow!("the TOTP secret: {e:?}"))?;
+        let factor = NewTotpFactor {
+            user_id: user_id.clone(),
+            secret_sealed: sealing.seal(&base32)?,
+            step: 0,
+            recovery_hashes: Vec::new(),
+            now,
+        };
+        let audit = AuditEvent {
+            account_id: None,
+            actor_user_id: Some(user_id),
+            action: "second_factor.added".into(),
+            detail: None,
+            at: now,
+        };
+        store.add_totp_factor(factor, audit).await?;
+        users.push((email.to_string(), bytes));
+    }
+    Ok(users)
+}
+
+/// The code an authenticator app shows for `secret` one time step from now (accepted from now
+/// until that step's successor ends: at least 60 s), computed by `totp-rs` as the server
+/// checks it (SHA-1, 6 digits, 30 s).
+fn totp_code(secret: &[u8]) -> anyhow::Result<String> {
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 0, 30, secret.to_vec())
+        .map_err(|e| anyhow::anyhow!("the TOTP secret: {e:?}"))?;
+    let now = SystemClock.now().millis() / 1000;
+    let next_step = u64::try_from(now / 30 + 1).unwrap_or(0);
+    Ok(totp.generate(next_step * 30))
+}
+
+/// How long the two-step scenario runs: the scenario's seconds, within the codes' minute and
+/// while the seeded people last (each signs in once) at the hash ceiling with room to spare.
+fn totp_seconds(secs: u64, ceiling: f64) -> u64 {
+    let lasting = (TOTP_USERS as f64 * 0.7 / ceiling.max(1.0)).floor() as u64;
+    secs.min(50).min(lasting).max(1)
+}
+
+/// The two-step sign-in, one wrk connection per thread (the script keeps each connection's
+/// state: the password step, then the code with the session the first step answered): each
+/// person signs in once with their password and the code computed for them. Prints how many
+/// sign-ins completed (303 to /home) and how many people were left unused.
+fn totp_script(dir: &Path, seed: &Seed, origin: &str, threads: usize) -> anyhow::Result<PathBuf> {
+    let mut users = String::new();
+    for (email, secret) in &seed.totp_users {
+        writeln!(
+            users,
+            "{{'{}','{}'}},",
+            email.replace('@', "%40"),
+            totp_code(secret)?
+        )?;
+    }
+    write(
+        dir,
+        "totp_sign_in.lua",
+        &format!(
+            "local users = {{\n{users}}}\n\
+             local threads_n = {threads}\n\
+             local origin = '{origin}'\n\
+             local password = '{password}'\n\
+             local form = 'application/x-www-form-urlencoded'\n\
+             local all = {{}}\n\
+             local created = 0\n\
+             setup = function(thread)\n\
+               thread:set('first', created + 1)\n\
+               created = created + 1\n\
+               table.insert(all, thread)\n\
+             end\n\
+             init = function(args)\n\
+               nxt = first\n\
+               step = 1\n\
+               completed = 0\n\
+               exhausted = 0\n\
+             end\n\
+             request = function()\n\
+               if step == 1 then\n\
+                 user = users[nxt]\n\
+                 if user == nil then\n\
+                   exhausted = exhausted + 1\n\
+                   return wrk.format('GET', '/healthz')\n\
+                 end\n\
+                 nxt = nxt + threads_n\n\
+                 return wrk.format('POST', '/_fn/sign_in_password', {{ ['Content-Type'] = form, Accept = 'text/html', Origin = origin }}, 'email=' .. user[1] .. '&password=' .. password)\n\
+               end\n\
+               return wrk.format('POST', '/_fn/sign_in_code', {{ ['Content-Type'] = form, Accept = 'text/html', Origin = origin, Cookie = cookie }}, 'code=' .. user[2])\n\
+             end\n\
+             response = function(status, headers, body)\n\
+               if user == nil then return end\n\
+               if step == 1 then\n\
+                 local c = headers['set-cookie'] or headers['Set-Cookie']\n\
+                 if status == 303 and c then\n\
+                   cookie = string.match(c, '^([^;]+)')\n\
+                   step = 2\n\
+                 end\n\
+               else\n\
+                 step = 1\n\
+                 local to = headers['location'] or headers['Location']\n\
+                 if status == 303 and to == '/home' then completed = completed + 1 end\n\
+               end\n\
+             end\n\
+             done = function(summary, latency, requests)\n\
+               local c, e = 0, 0\n\
+               for _, t in ipairs(all) do\n\
+                 c = c + t:get('completed')\n\
+                 e = e + t:get('exhausted')\n\
+               end\n\
+               io.write(string.format('completed sign-ins: %d\\nexhausted: %d\\n', c, e))\n\
+             end\n",
+            password = PASSWORD.replace(' ', "+"),
+        ),
+    )
+}
+
+/// What the two-step scenario measured: completed sign-ins a second (wrk's latencies are of
+/// each of the two requests).
+fn totp_sign_ins(
+    base: &str,
+    dir: &Path,
+    seed: &Seed,
+    origin: &str,
+    seconds: u64,
+) -> anyhow::Result<(Wrk, u64)> {
+    const THREADS: usize = 8;
+    let script = totp_script(dir, seed, origin, THREADS)?;
+    let out = Command::new("wrk")
+        .arg(format!("-t{THREADS}"))
+        .arg(format!("-c{THREADS}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency")
+        .arg("--timeout")
+        .arg("10s")
+        .arg("-s")
+        .arg(&script)
+        .arg(format!("{base}/_fn/sign_in_password"))
+        .output()
+        .context("running wrk (apt-get install wrk)")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let count = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let completed = count("completed sign-ins:");
+    let exhausted = count("exhausted:");
+    let mut w = parse_wrk(&text);
+    w.rps = completed as f64 / seconds.max(1) as f64;
+    Ok((w, exhausted))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
@@ -705,7 +913,7 @@ async fn run(
             "SQLite"
         }
     );
-    let seed = seed(database_url).await?;
+    let seed = seed(database_url, dir).await?;
     let server = start_server(bin, database_url, dir)?;
     let pid = server.child.id();
     let base = &server.base;
@@ -794,6 +1002,11 @@ async fn run(
         std::slice::from_ref(&origin),
         Some(&sign_in_script),
     )?;
+
+    let totp_secs = totp_seconds(secs, ceiling);
+    eprintln!("password + TOTP sign-in ({totp_secs} s)…");
+    // The script sets the Origin header itself: the public URL, as a browser sends it.
+    let (totp_sign_in, totp_exhausted) = totp_sign_ins(base, dir, &seed, base, totp_secs)?;
 
     eprintln!(
         "key p99 idle, then under a flood of 500 concurrent wrong passwords, {FLOOD_ROUNDS} rounds…"
@@ -949,6 +1162,16 @@ async fn run(
         &sign_in,
         &format!("≥ 0.8 × hash ceiling {ceiling:.1}/s ({sign_in_ratio:.2})"),
         Some(sign_in_ratio >= 0.8),
+    );
+    let totp_ratio = totp_sign_in.rps / ceiling.max(0.001);
+    row(
+        &mut t,
+        &format!(
+            "password + TOTP sign-in (two requests each; latencies per request), 8 conns, {totp_secs} s"
+        ),
+        &totp_sign_in,
+        &format!("≥ 0.8 × hash ceiling {ceiling:.1}/s ({totp_ratio:.2})"),
+        Some(totp_ratio >= 0.8 && totp_exhausted == 0),
     );
     row(
         &mut t,

@@ -121,6 +121,7 @@ pub struct AccountRow {
     pub name: String,
     pub plan: String,
     pub created_at: i64,
+    pub require_second_factor: i64,
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -132,6 +133,7 @@ impl TryFrom<AccountRow> for Account {
             name: row.name,
             plan: row.plan,
             created_at: Timestamp(row.created_at),
+            require_second_factor: row.require_second_factor != 0,
         })
     }
 }
@@ -141,6 +143,7 @@ pub struct MembershipRow {
     pub account_id: String,
     pub account_name: String,
     pub role: String,
+    pub require_second_factor: i64,
 }
 
 impl TryFrom<MembershipRow> for Membership {
@@ -151,6 +154,7 @@ impl TryFrom<MembershipRow> for Membership {
             role: role(&row.role)?,
             account_id: AccountId::from_stored(row.account_id),
             account_name: row.account_name,
+            require_second_factor: row.require_second_factor != 0,
         })
     }
 }

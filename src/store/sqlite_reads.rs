@@ -178,7 +178,8 @@ impl InlineRow for KeyGrantRow {
 }
 
 impl InlineRow for AccountRow {
-    const COLUMNS: &'static [&'static str] = &["id", "name", "plan", "created_at"];
+    const COLUMNS: &'static [&'static str] =
+        &["id", "name", "plan", "created_at", "require_second_factor"];
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
@@ -186,6 +187,7 @@ impl InlineRow for AccountRow {
             name: row.get(1)?,
             plan: row.get(2)?,
             created_at: row.get(3)?,
+            require_second_factor: row.get(4)?,
         })
     }
 }

@@ -95,6 +95,20 @@ pub async fn wait_for_mail(to: &str, count: usize) -> Vec<Mail> {
     res.json().await.expect("sink JSON")
 }
 
+/// Waits (long-poll, no sleeping) until `to` has a message with `subject`; returns the
+/// first. Other mails may come before it (a new-device notice after a sign-in in a new
+/// browser, say), so a test that means one mail need not count them.
+pub async fn wait_for_subject(to: &str, subject: &str) -> Mail {
+    let mut count = 1;
+    loop {
+        let mails = wait_for_mail(to, count).await;
+        if let Some(mail) = mails.iter().find(|m| m.subject == subject) {
+            return mail.clone();
+        }
+        count = mails.len() + 1;
+    }
+}
+
 /// Every message `to` has received so far.
 pub async fn mails_to(to: &str) -> Vec<Mail> {
     let url = format!(
@@ -1084,6 +1098,11 @@ pub mod fns {
     pub const UNLOCK_ACCOUNT: &str = <web::recovery::actions::UnlockAccount as ServerFn>::PATH;
     pub const FORGOT_PASSWORD: &str = <web::recovery::actions::ForgotPassword as ServerFn>::PATH;
     pub const RESET_PASSWORD: &str = <web::recovery::actions::ResetPassword as ServerFn>::PATH;
+    pub const DISOWN_SIGN_IN: &str = <web::recovery::actions::DisownSignIn as ServerFn>::PATH;
+    pub const SET_SECOND_FACTOR_REQUIRED: &str =
+        <web::members::actions::SetSecondFactorRequired as ServerFn>::PATH;
+    pub const RESET_MEMBER_SECOND_FACTORS: &str =
+        <web::members::actions::ResetMemberSecondFactors as ServerFn>::PATH;
     pub const CHANGE_PASSWORD: &str = <web::security::actions::ChangePassword as ServerFn>::PATH;
     pub const END_SESSION: &str = <web::security::actions::EndSession as ServerFn>::PATH;
     pub const REAUTHENTICATE: &str = <web::security::actions::Reauthenticate as ServerFn>::PATH;

@@ -34,11 +34,7 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
     }
 
     let client = request_reset(&app, &email).await;
-    let mail = wait_for_mail(&email, 3)
-        .await
-        .into_iter()
-        .find(|m| m.subject == "Reset your password")
-        .unwrap();
+    let mail = wait_for_subject(&email, "Reset your password").await;
     let link = mail.link(&paths::with_token(paths::RESET, ""));
     let res = client.get(&link).send().await.unwrap();
     assert_redirect(&res, paths::RESET);

@@ -221,7 +221,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
     );
     assert_eq!(app.failed_attempts(&email).await, 0);
 
-    let notice = wait_for_mail(&email, 2).await;
+    wait_for_subject(&email, "Your password was changed").await;
+    let notice = mails_to(&email).await;
     assert!(
         notice
             .iter()
@@ -327,7 +328,8 @@ async fn an_email_changes_when_the_link_sent_to_the_new_address_is_used() {
         .await
         .contains(&format!("Your email is now {new_email}")));
 
-    let notices = wait_for_mail(&email, 2).await;
+    wait_for_subject(&email, "Your email address was changed").await;
+    let notices = mails_to(&email).await;
     assert!(
         notices
             .iter()

@@ -101,6 +101,15 @@ impl World {
     }
 
     /// The password hash stored for `email` (`None`: the user has no password).
+    /// Whether password sign-in is blocked for `email` ("This wasn't me", until a reset).
+    pub async fn password_blocked(&self, email: &str) -> bool {
+        let user = self.existing_user(email).await;
+        self.store()
+            .password_blocked(&user.id)
+            .await
+            .expect("read the block")
+    }
+
     pub async fn password_hash(&self, email: &str) -> Option<String> {
         self.existing_user(email).await.password_hash
     }

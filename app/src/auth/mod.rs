@@ -10,5 +10,8 @@ mod resolve;
 mod start;
 
 pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, SecondStepDue, Signed};
-pub use resolve::{current_member, key_holder, member_of, second_step_due, signed_in, AuthError};
-pub use start::{landing, start_session, Device, Landing, NewSession, SignInMethod};
+pub use resolve::{
+    current_member, key_holder, member_of, second_factor_due, second_factor_due_in,
+    second_step_due, signed_in, AuthError,
+};
+pub use start::{landing, start_session, Device, Landing, NewSession, Notice, SignInMethod};

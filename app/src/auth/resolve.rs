@@ -85,31 +85,68 @@ pub async fn member_of(
     }))
 }
 
-/// The signed-in person in the account their session is in, with that account's name: one
-/// read (the role comes with the membership). `None` when no account is chosen or they no
-/// longer belong to it.
+/// Whether `signed` must enrol a second factor before entering an account that `requires`
+/// one (the account's two-factor policy: single sign-on exempt). The one place the policy is
+/// applied: pages ([`current_member`]), server functions and the REST API ask it.
+pub async fn second_factor_due(
+    state: &AppState,
+    signed: &Signed,
+    requires: bool,
+) -> Result<bool, StoreError> {
+    if !requires {
+        return Ok(false);
+    }
+    let through_sso = signed.auth.method.as_deref() == Some("sso");
+    let has = crate::flows::policy::has_second_factor(state, signed.user_id()).await?;
+    Ok(crate::domain::policy::must_enrol(
+        requires,
+        through_sso,
+        has,
+    ))
+}
+
+/// [`second_factor_due`] for an account read by id (server functions and the REST API, which
+/// resolve the member by role alone).
+pub async fn second_factor_due_in(
+    state: &AppState,
+    signed: &Signed,
+    account_id: &AccountId,
+) -> Result<bool, StoreError> {
+    let requires = state
+        .store
+        .account(account_id)
+        .await?
+        .is_some_and(|a| a.require_second_factor);
+    second_factor_due(state, signed, requires).await
+}
+
+/// The signed-in person in the account their session is in, with that account's name and
+/// whether its two-factor policy sends them to enrol first: one read (the role and the policy
+/// come with the membership). `None` when no account is chosen or they no longer belong to it.
 pub async fn current_member(
     state: &AppState,
     signed: &Signed,
-) -> Result<Option<(MemberOf, String)>, StoreError> {
+) -> Result<Option<(MemberOf, String, bool)>, StoreError> {
     let Some(account_id) = signed.current_account() else {
         return Ok(None);
     };
     let memberships = state.store.memberships(signed.user_id()).await?;
-    Ok(memberships
+    let Some(m) = memberships
         .into_iter()
         .find(|m| m.account_id == *account_id)
-        .map(|m| {
-            let member = MemberOf {
-                user_id: signed.user_id().clone(),
-                email: signed.email.clone(),
-                account_id: m.account_id,
-                role: m.role,
-                authenticated_at: signed.auth.authenticated_at(),
-                _seal: Seal,
-            };
-            (member, m.account_name)
-        }))
+    else {
+        return Ok(None);
+    };
+    let due = second_factor_due(state, signed, m.require_second_factor).await?;
+    let member = MemberOf {
+        user_id: signed.user_id().clone(),
+        email: signed.email.clone(),
+        account_id: m.account_id,
+        role: m.role,
+        authenticated_at: signed.auth.authenticated_at(),
+        _seal: Seal,
+    };
+    Ok(Some((member, m.account_name, due)))
 }
 
 /// The account a bearer key opens: shape and checksum first (no database for junk), then one

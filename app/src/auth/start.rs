@@ -5,6 +5,8 @@ use tower_sessions::Session;
 
 use super::AuthError;
 use crate::domain::ids::{AccountId, UserId};
+use crate::flows::notices;
+pub use crate::flows::notices::Notice;
 use crate::paths;
 use crate::session::{self, AuthState};
 use crate::AppState;
@@ -73,6 +75,9 @@ pub struct NewSession {
     pub account_id: Option<AccountId>,
     /// Where the sign-in came from, for the person's sessions list.
     pub device: Device,
+    /// Whether a device not seen before for this person mails them a notice (not for the
+    /// very first sign-in of a new person).
+    pub notice: Notice,
 }
 
 /// The browser a session starts in: its user agent (as kept: see
@@ -81,6 +86,8 @@ pub struct NewSession {
 pub struct Device {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// The browser's device cookie (see `web::device`), when the surface has one.
+    pub cookie: Option<String>,
 }
 
 impl Device {
@@ -88,7 +95,13 @@ impl Device {
         Self {
             user_agent: user_agent.and_then(crate::domain::sessions::kept_user_agent),
             ip: (!ip.is_empty() && ip != "unknown").then(|| ip.to_owned()),
+            cookie: None,
         }
+    }
+
+    /// The same device, known by its device cookie's id.
+    pub fn with_cookie(self, cookie: Option<String>) -> Self {
+        Self { cookie, ..self }
     }
 }
 
@@ -106,6 +119,14 @@ pub async fn start_session(
             (landing.account(), landing.path())
         }
     };
+    if let Some(cookie) = new.device.cookie.as_deref() {
+        // The sign-in stands whatever happens to its notice: a failure is logged.
+        let seen =
+            notices::signed_in_from(state, &new.user_id, cookie, &new.device, new.notice).await;
+        if let Err(err) = seen {
+            tracing::error!(error = %err, "recording the sign-in's device failed");
+        }
+    }
     let auth = AuthState {
         user_id: new.user_id,
         account_id,

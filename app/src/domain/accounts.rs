@@ -8,6 +8,8 @@ pub struct Account {
     pub name: String,
     pub plan: String,
     pub created_at: Timestamp,
+    /// Its owners require a second factor of every member (single sign-on excepted).
+    pub require_second_factor: bool,
 }
 
 /// A new account with its owner and its first workspace, in one transaction.

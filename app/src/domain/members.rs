@@ -10,6 +10,8 @@ pub struct Membership {
     pub account_id: AccountId,
     pub account_name: String,
     pub role: Role,
+    /// The account requires a second factor of its members.
+    pub require_second_factor: bool,
 }
 
 /// A member of an account, as the members page lists them.

@@ -19,6 +19,9 @@ pub enum TokenPurpose {
     /// A link to a new email address confirming that its owner's account may change to it
     /// (kept in the email changes table with the address, not with the other tokens).
     EmailChange,
+    /// The "This wasn't me" link of a new-device notice (kept in the sign-in notices table,
+    /// not with the other tokens).
+    SignInNotice,
 }
 
 impl TokenPurpose {
@@ -29,6 +32,7 @@ impl TokenPurpose {
             TokenPurpose::Unlock => "unlock",
             TokenPurpose::Invite => "invite",
             TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::SignInNotice => "sign_in_notice",
         }
     }
 
@@ -40,6 +44,7 @@ impl TokenPurpose {
             }
             TokenPurpose::Reset => Duration::from_secs(3600),
             TokenPurpose::Invite => INVITATION_LIFETIME,
+            TokenPurpose::SignInNotice => super::devices::NOT_ME_LIFETIME,
         }
     }
 }

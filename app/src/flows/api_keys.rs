@@ -5,12 +5,14 @@ use crate::auth::AdminOf;
 use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
 use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
 use crate::domain::clock::Timestamp;
+use crate::domain::email::EmailAddress;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
-use crate::flows::{Outcome, Refusal};
-use crate::AppState;
+use crate::flows::mail::{self, MailKind};
+use crate::flows::{FlowError, Outcome, Refusal};
+use crate::{mails, paths, AppState};
 
 /// What a new key is to be: its name as typed, when it expires, what it may do (`None`: the
 /// whole account).
@@ -97,7 +99,30 @@ pub async fn create(
             audit,
         )
         .await?;
+    notify_created(state, admin, &record.name).await?;
     Ok((record, key))
+}
+
+/// Mails the person who created a key that they did (the account's and the key's names,
+/// never the key), throttled like every mail.
+async fn notify_created(
+    state: &AppState,
+    admin: &AdminOf,
+    key_name: &str,
+) -> Result<(), FlowError> {
+    let Ok(to) = EmailAddress::parse(admin.email()) else {
+        return Ok(());
+    };
+    let account_name = state
+        .store
+        .account(admin.account_id())
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let link = state.config.link(paths::API_KEYS);
+    let mail = mails::api_key_created(&to, &account_name, key_name, &link);
+    mail::send_throttled(state, MailKind::ApiKeyCreated, mail).await?;
+    Ok(())
 }
 
 /// Deletes a key of this account; it fails on the very next request (no cache to expire).
@@ -207,6 +232,24 @@ mod tests {
         assert_eq!((grant.key_id, grant.account_id), (record.id.clone(), acme));
         assert_eq!(grant.scopes, Some(vec![Scope::RecordsRead]));
         assert_eq!(h.store.audit_actions(), vec!["api_key.created"]);
+    }
+
+    #[tokio::test]
+    async fn the_creator_is_told_of_a_new_key_by_name_never_by_secret() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (_, secret) = create(&h.state, &admin, new_key("deploy")).await.unwrap();
+        // A second key within the minute: the mail slot is taken, nothing more is sent.
+        create(&h.state, &admin, new_key("other")).await.unwrap();
+        h.settle().await;
+        let mails = h.mails_to("admin@acme.test");
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].subject, "An API key was created");
+        assert!(mails[0].text.contains("\"Acme\""), "{}", mails[0].text);
+        assert!(mails[0].text.contains("\"deploy\""));
+        assert!(!mails[0].text.contains(secret.expose()));
+        assert!(!mails[0].html.contains(secret.expose()));
     }
 
     #[tokio::test]

@@ -25,6 +25,12 @@ pub enum MailKind {
     RecoveryCodesRegenerated,
     PasskeyAdded,
     PasskeyRemoved,
+    /// To the person who created an API key.
+    ApiKeyCreated,
+    /// A sign-in from a device not seen before for this person.
+    NewDeviceSignIn,
+    /// An owner reset this person's second factors.
+    SecondFactorsReset,
 }
 
 impl MailKind {
@@ -43,6 +49,9 @@ impl MailKind {
             MailKind::RecoveryCodesRegenerated => "recovery-codes-regenerated",
             MailKind::PasskeyAdded => "passkey-added",
             MailKind::PasskeyRemoved => "passkey-removed",
+            MailKind::ApiKeyCreated => "api-key-created",
+            MailKind::NewDeviceSignIn => "new-device-sign-in",
+            MailKind::SecondFactorsReset => "second-factors-reset",
         }
     }
 }

@@ -36,6 +36,9 @@ pub async fn link_is_live(
     if purpose == TokenPurpose::Confirm {
         return crate::flows::sign_up::confirmation_is_live(state, token_hash).await;
     }
+    if purpose == TokenPurpose::SignInNotice {
+        return crate::flows::notices::not_me_link_is_live(state, token_hash).await;
+    }
     Ok(state
         .store
         .token_is_live(purpose, token_hash, state.clock.now())

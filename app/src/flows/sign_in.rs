@@ -240,7 +240,11 @@ async fn attempt(
         .await?
     {
         Verification::Match { rehash } => {
-            if !password_allowed(state, &user.id, &email).await? {
+            if !password_allowed(state, &user.id, &email).await?
+                || state.store.password_blocked(&user.id).await?
+            {
+                // Also refused: a person who said "This wasn't me" to a new-device notice,
+                // until they reset their password.
                 // Enforced SSO: only the enforcing account's owners and admins keep a password
                 // path. Everyone else gets the one generic answer, so being an owner is never
                 // revealed. The guess stays counted, as for a wrong password.

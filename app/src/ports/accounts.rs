@@ -20,4 +20,12 @@ pub trait AccountStore: Send + Sync + 'static {
         plan: &str,
         audit: AuditEvent,
     ) -> StoreResult<Option<String>>;
+    /// Requires (or no longer requires) a second factor of the account's members, with its
+    /// audit event, in one transaction; `false` (nothing written) when there is no such account.
+    async fn set_second_factor_required(
+        &self,
+        account_id: &AccountId,
+        required: bool,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
 }

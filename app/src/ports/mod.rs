@@ -9,7 +9,8 @@
 //! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
 //! [`OperationsStore`] (the readiness probe, pruning), [`SessionsStore`] (a person's
 //! signed-in sessions, as they list and end them) and [`SecondFactorStore`] (authenticator
-//! apps, recovery codes); [`Store`] is all of them:
+//! apps, recovery codes) and [`DeviceStore`] (known devices, "This wasn't me" links, password
+//! blocks); [`Store`] is all of them:
 //! `Arc<dyn Store>` is what the app holds. The records they read and write are domain types
 //! (`crate::domain::…`).
 //!
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod devices;
 pub mod dns;
 pub mod domains;
 #[cfg(test)]
@@ -40,6 +42,7 @@ pub mod workspaces;
 pub use accounts::AccountStore;
 pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
+pub use devices::DeviceStore;
 pub use dns::{DnsError, DnsTxt};
 pub use domains::DomainStore;
 pub use mailer::{MailError, Mailer, OutgoingEmail};
@@ -78,6 +81,7 @@ pub trait Store:
     + OperationsStore
     + SessionsStore
     + SecondFactorStore
+    + DeviceStore
 {
 }
 
@@ -95,14 +99,15 @@ impl<T> Store for T where
         + OperationsStore
         + SessionsStore
         + SecondFactorStore
+        + DeviceStore
 {
 }
 
 /// The store's traits, for `use crate::ports::prelude::*;` wherever store methods are called.
 pub mod prelude {
     pub use super::{
-        AccountStore, ApiKeyStore, AuditStore, DomainStore, MembershipStore, OperationsStore,
-        SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore, TokenStore, UserStore,
-        WorkspaceStore,
+        AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore,
+        OperationsStore, SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore,
+        TokenStore, UserStore, WorkspaceStore,
     };
 }

@@ -11,9 +11,10 @@ use crate::paths;
 
 use crate::auth::{self, AdminOf, AuthError, Device, MemberOf, OwnerOf, Signed};
 use crate::domain::email::EmailAddress;
-use crate::domain::reauth;
+use crate::domain::{policy, reauth};
 use crate::flows::{FlowError, Refusal, Stopped};
 use crate::session::{self, Flash, ReauthReturn};
+use crate::web::device::DeviceCookie;
 use crate::web::guards::ClientIp;
 use crate::AppState;
 
@@ -88,6 +89,8 @@ pub struct Ctx {
     pub request_id: String,
     /// The request's `User-Agent`, for the sessions list.
     pub user_agent: Option<String>,
+    /// The browser's device cookie (for the new-device notice).
+    pub device_cookie: Option<DeviceCookie>,
 }
 
 impl Ctx {
@@ -104,7 +107,8 @@ impl Ctx {
     }
 
     /// The signed-in member in their current account (role read now); instead, sign-in when
-    /// signed out, the picker when they are in no account.
+    /// signed out, the picker when they are in no account, and the two-factor page when the
+    /// account requires a second factor they have not set up.
     pub async fn member(&self) -> Result<MemberOf, Leave> {
         let signed = self.signed_or_sign_in().await?;
         let Some(account_id) = signed.current_account().cloned() else {
@@ -113,7 +117,17 @@ impl Ctx {
         let member = auth::member_of(&self.state, &signed, &account_id)
             .await
             .map_err(FlowError::from)?;
-        member.map_or_else(|| leave(paths::ACCOUNTS), Ok)
+        let Some(member) = member else {
+            return leave(paths::ACCOUNTS);
+        };
+        if auth::second_factor_due_in(&self.state, &signed, &account_id)
+            .await
+            .map_err(FlowError::from)?
+        {
+            session::set_flash(&self.session, Flash::error(policy::MESSAGE)).await?;
+            return leave(paths::SECURITY_TWO_FACTOR);
+        }
+        Ok(member)
     }
 
     /// An owner or admin of the current account; anyone else goes back to `back` with the one
@@ -189,9 +203,11 @@ impl Ctx {
         }
     }
 
-    /// The browser this request came from, for a session that starts here.
+    /// The browser this request came from, for a session that starts here (its device
+    /// cookie is then set on the answer).
     pub fn device(&self) -> Device {
         Device::new(self.user_agent.as_deref(), &self.ip.0)
+            .with_cookie(self.device_cookie.as_ref().map(DeviceCookie::id))
     }
 
     /// To `to`, with `message` as a notice there.
@@ -225,12 +241,16 @@ impl Ctx {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let device_cookie = leptos_axum::extract::<Option<Extension<DeviceCookie>>>()
+            .await?
+            .map(|Extension(cookie)| cookie);
         Ok(Self {
             state,
             session,
             ip,
             request_id,
             user_agent,
+            device_cookie,
         })
     }
 

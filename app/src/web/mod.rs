@@ -5,6 +5,7 @@
 //! (`actions.rs`); the rules they apply live in `crate::flows`.
 pub mod accounts;
 pub mod api_keys;
+pub mod device;
 pub mod domains;
 pub mod errors;
 pub mod forms;

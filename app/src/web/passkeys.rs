@@ -13,13 +13,14 @@ use serde_json::json;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use crate::auth::{self, Device, NewSession, SignInMethod};
+use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
 use crate::domain::reauth;
 use crate::flows::passkeys::{self, CeremonyStart};
 use crate::flows::sign_in::IpReservation;
 use crate::flows::{Refusal, Stopped};
 use crate::paths;
 use crate::session::{self, Flash};
+use crate::web::device::DeviceCookie;
 use crate::web::guards::ClientIp;
 use crate::AppState;
 
@@ -185,6 +186,7 @@ pub async fn sign_in_finish(
     headers: HeaderMap,
     ip: Option<Extension<ClientIp>>,
     reservation: Option<Extension<IpReservation>>,
+    device_cookie: Option<Extension<DeviceCookie>>,
     Json(body): Json<AssertionFinish>,
 ) -> JsonResult {
     let reservation = reservation.map(|Extension(r)| r);
@@ -197,7 +199,9 @@ pub async fn sign_in_finish(
         epoch: signed_in.session_epoch,
         method: SignInMethod::Passkey,
         account_id: None,
-        device: device(&headers, ip),
+        device: device(&headers, ip)
+            .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id())),
+        notice: Notice::Send,
     };
     let next = auth::start_session(&state, &session, new)
         .await
@@ -233,6 +237,7 @@ pub async fn second_step_finish(
     session: Session,
     headers: HeaderMap,
     ip: Option<Extension<ClientIp>>,
+    device_cookie: Option<Extension<DeviceCookie>>,
     Json(body): Json<AssertionFinish>,
 ) -> JsonResult {
     let due = due(&state, &session).await?;
@@ -243,7 +248,9 @@ pub async fn second_step_finish(
         epoch: done.signed_in.session_epoch,
         method: SignInMethod::Password,
         account_id: None,
-        device: device(&headers, ip),
+        device: device(&headers, ip)
+            .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id())),
+        notice: Notice::Send,
     };
     let next = auth::start_session(&state, &session, new)
         .await

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CONFIRM, get(recovery::links::confirm_page))
         .route(paths::UNLOCK, get(recovery::links::unlock_page))
         .route(paths::RESET, get(recovery::links::reset_page))
+        .route(paths::NOT_ME, get(recovery::links::not_me_page))
         .route(paths::HOME, get(accounts::home::home_page))
         .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
         .route(paths::SECURITY, get(security::page::security_page))

@@ -7,6 +7,7 @@ use super::errors;
 use super::respond::{see_other, PageError};
 use crate::auth::{self, AdminOf, MemberOf, OwnerOf, Signed};
 use crate::domain::ids::{AccountId, UserId};
+use crate::domain::policy;
 use crate::paths;
 use crate::session;
 use crate::web::shell::Chrome;
@@ -44,16 +45,35 @@ pub async fn signed_in(state: &AppState, session: &Session) -> Result<Option<Sig
 }
 
 /// The signed-in member in their current account (role read now); instead, the sign-in page
-/// when signed out, the account picker when no account is chosen or they left it.
+/// when signed out, the account picker when no account is chosen or they left it, and the
+/// two-factor page when the account requires a second factor they have not set up.
 pub async fn member(state: &AppState, session: &Session) -> Result<Member, PageError> {
+    in_account(state, session, true).await
+}
+
+/// Like [`member`], for the person's own settings (the Security pages), which concern them
+/// rather than the account: its two-factor policy does not apply there (it sends them there).
+pub async fn own_settings(state: &AppState, session: &Session) -> Result<Member, PageError> {
+    in_account(state, session, false).await
+}
+
+async fn in_account(
+    state: &AppState,
+    session: &Session,
+    apply_policy: bool,
+) -> Result<Member, PageError> {
     let Some(signed) = signed_in(state, session).await? else {
         return Err(PageError::Instead(see_other(paths::SIGN_IN)));
     };
     let found = auth::current_member(state, &signed).await?;
-    let Some((member, account_name)) = found else {
+    let Some((member, account_name, must_enrol)) = found else {
         session::set_current_account(session, None).await?;
         return Err(PageError::Instead(see_other(paths::ACCOUNTS)));
     };
+    if apply_policy && must_enrol {
+        session::set_flash(session, session::Flash::error(policy::MESSAGE)).await?;
+        return Err(PageError::Instead(see_other(paths::SECURITY_TWO_FACTOR)));
+    }
     Ok(Member {
         signed,
         member,

@@ -13,7 +13,10 @@ use super::{audit_in, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
 use crate::store::rows::AccountRow;
 
-const ACCOUNT: &str = "SELECT id, name, plan, created_at FROM accounts WHERE id = $1";
+const ACCOUNT: &str =
+    "SELECT id, name, plan, created_at, require_second_factor FROM accounts WHERE id = $1";
+const SET_SECOND_FACTOR_REQUIRED: &str =
+    "UPDATE accounts SET require_second_factor = $2 WHERE id = $1";
 const INSERT_ACCOUNT: &str =
     "INSERT INTO accounts (id, name, created_at, plan) VALUES ($1, $2, $3, $4)";
 /// The first statement of a plan change: takes the row's write lock (a no-op update, so the
@@ -119,6 +122,29 @@ impl AccountStore for SqlStore {
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(previous)
+        })
+        .await
+    }
+
+    async fn set_second_factor_required(
+        &self,
+        account_id: &AccountId,
+        required: bool,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(SET_SECOND_FACTOR_REQUIRED)
+                .bind(account_id.as_str())
+                .bind(i64::from(required))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }

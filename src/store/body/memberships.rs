@@ -23,7 +23,7 @@ use crate::store::rows::{decode, InvitationRow, MemberRow, MembershipRow};
 pub(super) const LOCK_ACCOUNT: &str = "UPDATE accounts SET name = name WHERE id = $1";
 
 const MEMBERSHIPS: &str = "
-SELECT m.account_id, a.name AS account_name, m.role FROM memberships m
+SELECT m.account_id, a.name AS account_name, m.role, a.require_second_factor FROM memberships m
 JOIN accounts a ON a.id = m.account_id
 WHERE m.user_id = $1
 ORDER BY m.created_at, m.account_id";

@@ -29,6 +29,7 @@ use crate::store::Backend;
 mod accounts;
 mod api_keys;
 mod audit;
+mod devices;
 mod domains;
 mod memberships;
 mod operations;

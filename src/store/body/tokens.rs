@@ -6,6 +6,7 @@ use app::domain::tokens::TokenPurpose;
 use app::ports::{StoreResult, TokenStore};
 use async_trait::async_trait;
 
+use super::devices::UNBLOCK_PASSWORD;
 use super::users::UNLOCK_USER;
 use super::{audit_in, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
@@ -160,6 +161,10 @@ impl TokenStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(END_USER_SESSIONS)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(UNBLOCK_PASSWORD)
                 .bind(&user_id)
                 .execute(&mut *tx)
                 .await?;

@@ -42,4 +42,19 @@ impl AccountStore for MemoryStore {
         state.audit.push(audit);
         Ok(Some(previous))
     }
+
+    async fn set_second_factor_required(
+        &self,
+        account_id: &AccountId,
+        required: bool,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        let Some(account) = state.accounts.get_mut(account_id) else {
+            return Ok(false);
+        };
+        account.require_second_factor = required;
+        state.audit.push(audit);
+        Ok(true)
+    }
 }

@@ -96,17 +96,26 @@ impl MembershipStore for MemoryStore {
             .filter(|m| m.user_id == user_id)
             .filter_map(|m| {
                 let account = state.accounts.get(&m.account_id)?;
-                Some((m.since, account.id.clone(), account.name.clone(), m.role))
+                Some((
+                    m.since,
+                    account.id.clone(),
+                    account.name.clone(),
+                    m.role,
+                    account.require_second_factor,
+                ))
             })
             .collect();
         mine.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         Ok(mine
             .into_iter()
-            .map(|(_, account_id, account_name, role)| Membership {
-                account_id,
-                account_name,
-                role,
-            })
+            .map(
+                |(_, account_id, account_name, role, require_second_factor)| Membership {
+                    account_id,
+                    account_name,
+                    role,
+                    require_second_factor,
+                },
+            )
             .collect())
     }
 

@@ -37,6 +37,7 @@ use crate::domain::workspaces::{DataRecord, Workspace};
 mod accounts;
 mod api_keys;
 mod audit;
+mod devices;
 mod domains;
 mod memberships;
 mod operations;
@@ -97,6 +98,12 @@ struct State {
     passkeys: Vec<crate::domain::passkeys::StoredPasskey>,
     /// Passkey ceremonies by handle hash, with whether they were used.
     ceremonies: BTreeMap<String, (crate::domain::passkeys::Ceremony, bool)>,
+    /// Known devices: (user, device hash, network) → last seen.
+    devices: BTreeMap<(UserId, String, String), Timestamp>,
+    /// "This wasn't me" links: (token hash, user, expires at, used at).
+    sign_in_notices: Vec<(String, UserId, Timestamp, Option<Timestamp>)>,
+    /// Users whose password sign-in is blocked until a reset.
+    password_blocks: std::collections::BTreeSet<UserId>,
 }
 
 struct RecoveryRow {
@@ -199,6 +206,7 @@ impl MemoryStore {
                 name: name.to_owned(),
                 plan: "free".into(),
                 created_at: Timestamp(0),
+                require_second_factor: false,
             },
         );
     }
@@ -423,6 +431,7 @@ impl State {
                 name: name.to_owned(),
                 plan: plan.to_owned(),
                 created_at: now,
+                require_second_factor: false,
             },
         );
         self.members.push(Member {

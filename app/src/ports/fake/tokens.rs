@@ -131,6 +131,7 @@ impl TokenStore for MemoryStore {
             }
         }
         state.end_sessions(|s| s.user_id == user_id);
+        state.password_blocks.remove(&user_id);
         Ok(Some(user_id))
     }
 }

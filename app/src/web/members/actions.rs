@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use crate::domain::ids::{InvitationId, UserId};
 use crate::paths;
 
-use crate::auth::{self, NewSession, SignInMethod};
+use crate::auth::{self, NewSession, Notice, SignInMethod};
 use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::members::{self, Acceptance};
+use crate::flows::policy;
 use crate::flows::{Refusal, Stopped};
 use crate::session::{self, SsoPurpose};
 use crate::web::forms::{Ctx, Next, DEAD_LINK};
@@ -55,6 +56,47 @@ pub async fn accept_invitation(#[server(default)] password: String) -> Result<()
     let ctx = Ctx::load().await?;
     let result = handle_accept_invitation(&ctx, Secret::new(password)).await;
     ctx.finish(result, paths::INVITE).await
+}
+
+/// The owner's two-factor policy switch: `required` is "on" or "off".
+#[server(prefix = "/_fn", endpoint = "set_second_factor_required")]
+pub async fn set_second_factor_required(required: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_set_second_factor_required(&ctx, required).await;
+    ctx.finish(result, paths::MEMBERS).await
+}
+
+/// An owner resets a member's second factors.
+#[server(prefix = "/_fn", endpoint = "reset_member_second_factors")]
+pub async fn reset_member_second_factors(user_id: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_reset_member_second_factors(&ctx, user_id).await;
+    ctx.finish(result, paths::MEMBERS).await
+}
+
+pub async fn handle_set_second_factor_required(ctx: &Ctx, required: String) -> Next {
+    let owner = ctx.owner(MEMBERS).await?;
+    let on = required.trim() == "on";
+    let done = policy::set_second_factor_required(&ctx.state, &owner, on).await;
+    ctx.settle(done, MEMBERS).await?;
+    let message = if on {
+        "Two-factor authentication is now required in this account: members without it set it up before entering."
+    } else {
+        "Two-factor authentication is no longer required in this account."
+    };
+    ctx.notice(message, MEMBERS).await
+}
+
+pub async fn handle_reset_member_second_factors(ctx: &Ctx, user_id: String) -> Next {
+    let owner = ctx.owner(MEMBERS).await?;
+    let member = UserId::from_input(&user_id);
+    let done = policy::reset_member_second_factors(&ctx.state, &owner, &member).await;
+    ctx.settle(done, MEMBERS).await?;
+    ctx.notice(
+        "Their two-factor authentication was reset, and they were told by email: they sign in with their password alone now.",
+        MEMBERS,
+    )
+    .await
 }
 
 /// The members page, where every form here comes back to.
@@ -157,6 +199,8 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
                 method: SignInMethod::Password,
                 account_id: Some(account_id),
                 device: ctx.device(),
+                // A new person's first sign-in: nobody to tell.
+                notice: Notice::RecordOnly,
             };
             auth::start_session(&ctx.state, &ctx.session, new).await?;
         }

@@ -13,7 +13,8 @@ use crate::domain::paging::PageRequest;
 use crate::flows::members;
 use crate::session::take_flash;
 use crate::web::members::actions::{
-    ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation,
+    ChangeMemberRole, InviteMember, RemoveMember, ResendInvitation, ResetMemberSecondFactors,
+    RevokeInvitation, SetSecondFactorRequired,
 };
 use crate::web::respond::PageResult;
 use crate::web::shell::human_time;
@@ -30,6 +31,12 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
         .await?
         .items;
     let me = member.user_id().clone();
+    let is_owner = member.member.is_owner();
+    let requires_second_factor = state
+        .store
+        .account(admin.account_id())
+        .await?
+        .is_some_and(|a| a.require_second_factor);
     let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Members", move || {
@@ -82,6 +89,25 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                                     </a>
                                 }
                             })}
+                        {(is_owner && m.user_id != me)
+                            .then(|| {
+                                view! {
+                                    <form
+                                        method="post"
+                                        action=ResetMemberSecondFactors::PATH
+                                        class="inline"
+                                    >
+                                        <input
+                                            type="hidden"
+                                            name="user_id"
+                                            value=m.user_id.clone()
+                                        />
+                                        <button type="submit" class="link danger-link">
+                                            "Reset two-factor"
+                                        </button>
+                                    </form>
+                                }
+                            })}
                     </td>
                 </tr>
             }
@@ -131,6 +157,32 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                     </thead>
                     <tbody>{rows}</tbody>
                 </table>
+                {is_owner
+                    .then(|| {
+                        let (value, label, state) = if requires_second_factor {
+                            (
+                                "off",
+                                "Stop requiring it",
+                                "Every member must use two-factor authentication (people signed in through single sign-on excepted).",
+                            )
+                        } else {
+                            (
+                                "on",
+                                "Require two-factor authentication",
+                                "Members may sign in with a password alone.",
+                            )
+                        };
+                        view! {
+                            <h2>"Two-factor authentication"</h2>
+                            <p>{state}</p>
+                            <form method="post" action=SetSecondFactorRequired::PATH>
+                                <input type="hidden" name="required" value=value />
+                                <button type="submit" class="secondary">
+                                    {label}
+                                </button>
+                            </form>
+                        }
+                    })}
                 <h2>"Invite someone"</h2>
                 <form method="post" action=InviteMember::PATH class="stack" novalidate=true>
                     <Field

@@ -6,7 +6,7 @@ use crate::paths;
 
 use crate::domain::secret::Secret;
 use crate::domain::tokens::TokenPurpose;
-use crate::flows::recovery;
+use crate::flows::{notices, recovery};
 use crate::flows::{Refusal, Stopped};
 use crate::session;
 use crate::web::forms::{Ctx, Next};
@@ -16,6 +16,14 @@ pub async fn unlock_account() -> Result<(), ServerFnError> {
     let ctx = Ctx::load().await?;
     let result = handle_unlock(&ctx).await;
     ctx.finish(result, paths::UNLOCK).await
+}
+
+/// "This wasn't me", pressed on the page behind a new-device notice's link.
+#[server(prefix = "/_fn", endpoint = "disown_sign_in")]
+pub async fn disown_sign_in() -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_disown(&ctx).await;
+    ctx.finish(result, paths::NOT_ME).await
 }
 
 #[server(prefix = "/_fn", endpoint = "forgot_password")]
@@ -45,6 +53,19 @@ pub async fn handle_unlock(ctx: &Ctx) -> Next {
         paths::SIGN_IN,
     )
     .await
+}
+
+/// Uses the "This wasn't me" link whose token the session holds: every session of the
+/// person ends (this one too, if it was theirs), and a fresh session carries the answer.
+pub async fn handle_disown(ctx: &Ctx) -> Next {
+    let purpose = TokenPurpose::SignInNotice;
+    let disowned = match session::link_token(&ctx.session, purpose).await? {
+        Some(hash) => notices::disown_sign_in(&ctx.state, &hash).await,
+        None => Err(Refusal::conflict("link_dead", notices::DEAD_NOT_ME_LINK).into()),
+    };
+    ctx.settle(disowned, paths::NOT_ME).await?;
+    session::sign_out(&ctx.session).await?;
+    ctx.notice(notices::DISOWNED, paths::SIGN_IN).await
 }
 
 pub async fn handle_forgot(ctx: &Ctx, email: String) -> Next {

@@ -15,7 +15,7 @@ use crate::domain::tokens::{token_hash, TokenPurpose};
 use crate::flows::recovery::link_is_live;
 use crate::flows::sign_up::confirmation_email;
 use crate::session::{self, take_flash, Flash};
-use crate::web::recovery::actions::{ResetPassword, UnlockAccount};
+use crate::web::recovery::actions::{DisownSignIn, ResetPassword, UnlockAccount};
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::web::sign_up::actions::ConfirmEmail;
@@ -219,4 +219,38 @@ pub async fn reset_page(
             }
         },
     ))
+}
+
+/// The page behind a new-device notice's "This wasn't me" link: opening it changes nothing
+/// (a mail scanner may fetch it); the button does.
+pub async fn not_me_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<LinkQuery>,
+) -> PageResult {
+    let purpose = TokenPurpose::SignInNotice;
+    let (live, flash) = link_state(&state, &session, purpose, &q, paths::NOT_ME).await?;
+    if !live {
+        return Ok(dead_link(
+            "This wasn't me",
+            flash,
+            paths::FORGOT,
+            "Reset your password",
+        ));
+    }
+    Ok(render_page(StatusCode::OK, "This wasn't me", move || {
+        view! {
+            <AuthCard title="This wasn't me">
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                <p>
+                    "If you did not sign in from the device in the email, press the button: every session of your account ends, signing in with your password is blocked until you choose a new one, and we email you a link to do so."
+                </p>
+                <form method="post" action=DisownSignIn::PATH>
+                    <button type="submit" class="danger">
+                        "Sign everyone out and reset my password"
+                    </button>
+                </form>
+            </AuthCard>
+        }
+    }))
 }

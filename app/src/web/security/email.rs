@@ -20,7 +20,7 @@ use crate::web::signed;
 use crate::AppState;
 
 pub async fn email_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = signed::member(&state, &session).await?;
+    let member = signed::own_settings(&state, &session).await?;
     let flash = take_flash(&session).await?;
     let has_password = security::has_password(&state, &member.signed).await?;
     let email = member.signed.email().to_owned();

@@ -17,7 +17,7 @@ use crate::web::signed;
 use crate::AppState;
 
 pub async fn security_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = signed::member(&state, &session).await?;
+    let member = signed::own_settings(&state, &session).await?;
     let flash = take_flash(&session).await?;
     let signed = &member.signed;
     let has_password = security::has_password(&state, signed).await?;

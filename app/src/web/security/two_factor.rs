@@ -139,7 +139,7 @@ fn PasskeysSection(passkeys: Vec<PasskeySummary>, available: bool) -> impl IntoV
 }
 
 pub async fn two_factor_page(State(state): State<AppState>, session: Session) -> PageResult {
-    let member = signed::member(&state, &session).await?;
+    let member = signed::own_settings(&state, &session).await?;
     let status = second_factors::status(&state, &member.signed).await?;
     let flash = take_flash(&session).await?;
     let keys = crate::flows::passkeys::list(&state, &member.signed).await?;
@@ -334,7 +334,7 @@ pub async fn two_factor_post(
     session: Session,
     Form(form): Form<TwoFactorForm>,
 ) -> PageResult {
-    let member = signed::member(&state, &session).await?;
+    let member = signed::own_settings(&state, &session).await?;
     let back = |flash: Flash| {
         let session = session.clone();
         async move {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::domain::ids::UserId;
 use crate::paths;
 
-use crate::auth::{self, NewSession, SignInMethod};
+use crate::auth::{self, NewSession, Notice, SignInMethod};
 use crate::domain::email::EmailAddress;
 use crate::domain::secret::Secret;
 use crate::flows::second_factors::{self, CodeInput, Proof};
@@ -174,15 +174,26 @@ pub async fn handle_second_step(ctx: &Ctx, input: CodeInput<'_>) -> Next {
     }
 }
 
-/// Starts a password session for a user whose password was just checked (or chosen), and
-/// answers the page to go to.
+/// Starts a password session for a user whose password was just checked, and answers the
+/// page to go to (a device not seen before for them mails a notice).
 pub async fn start_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64) -> Next {
+    password_session(ctx, user_id, session_epoch, Notice::Send).await
+}
+
+/// Starts the first session of a person who just chose their password (sign-up's
+/// confirmation page): the device is recorded, nobody is told.
+pub async fn start_first_password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64) -> Next {
+    password_session(ctx, user_id, session_epoch, Notice::RecordOnly).await
+}
+
+async fn password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64, notice: Notice) -> Next {
     let new = NewSession {
         user_id,
         epoch: session_epoch,
         method: SignInMethod::Password,
         account_id: None,
         device: ctx.device(),
+        notice,
     };
     Ok(auth::start_session(&ctx.state, &ctx.session, new).await?)
 }

@@ -12,7 +12,7 @@ use crate::flows::sign_up::{self as sign_up_flow, Confirmed};
 use crate::flows::{Refusal, Stopped};
 use crate::session;
 use crate::web::forms::{kept, refused, Ctx, Next};
-use crate::web::sign_in::actions::start_password_session;
+use crate::web::sign_in::actions::start_first_password_session;
 
 #[server(prefix = "/_fn", endpoint = "sign_up")]
 pub async fn sign_up(#[server(default)] email: String) -> Result<(), ServerFnError> {
@@ -100,7 +100,7 @@ pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
             user_id,
             session_epoch,
         } => {
-            let next = start_password_session(ctx, user_id, session_epoch).await?;
+            let next = start_first_password_session(ctx, user_id, session_epoch).await?;
             ctx.notice("Your email is confirmed and your account is ready.", &next)
                 .await
         }

@@ -12,11 +12,12 @@ use tower_sessions::Session;
 use crate::domain::ids::UserId;
 use crate::paths;
 
-use crate::auth::{self, Device, NewSession, SignInMethod};
+use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::flows::{Refusal, Stopped};
 use crate::session::{self, Flash, SsoPurpose};
+use crate::web::device::DeviceCookie;
 use crate::web::guards::ClientIp;
 use crate::web::respond::{see_other, PageError, PageResult};
 use crate::web::shell::{render_page, AuthCard};
@@ -59,6 +60,7 @@ pub async fn callback(
     State(state): State<AppState>,
     session: Session,
     ip: Option<Extension<ClientIp>>,
+    device_cookie: Option<Extension<DeviceCookie>>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> PageResult {
@@ -66,6 +68,10 @@ pub async fn callback(
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let device = Device::new(user_agent, ip.as_ref().map_or("", |Extension(ip)| &ip.0));
+    // Only a sign-in uses (and so sets) the device cookie.
+    let signing_in = |device: Device| {
+        device.with_cookie(device_cookie.as_ref().map(|Extension(cookie)| cookie.id()))
+    };
     // Only the flow whose `state` matches is taken out: a forged or unknown `state` leaves
     // every flow in progress untouched.
     let flow = match q.state.as_deref() {
@@ -98,8 +104,9 @@ pub async fn callback(
         nonce: &flow.nonce,
     };
     match &flow.purpose {
-        SsoPurpose::SignIn => sign_in(&state, &session, cb, None, device).await,
+        SsoPurpose::SignIn => sign_in(&state, &session, cb, None, signing_in(device)).await,
         SsoPurpose::AcceptInvitation { token_hash } => {
+            let device = signing_in(device);
             sign_in(&state, &session, cb, Some(token_hash), device).await
         }
         SsoPurpose::Test { owner_user_id } => test(&state, &session, owner_user_id, cb).await,
@@ -146,6 +153,7 @@ async fn sign_in(
         method: SignInMethod::Sso,
         account_id,
         device,
+        notice: Notice::Send,
     };
     let path = auth::start_session(state, session, new).await?;
     if invitation.is_some() {
