@@ -64,30 +64,56 @@ pub async fn landing(state: &AppState, user_id: &UserId) -> Result<Landing, Auth
     })
 }
 
-/// Who is signing in, and how.
+/// Who is signing in, and how. Fields private: made by [`NewSession::new`] where a sign-in
+/// flow has just proved who the person is, and read only by [`start_session`].
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub user_id: UserId,
+    user_id: UserId,
     /// The user's session epoch now (a reset bumps it and ends this session).
-    pub epoch: i64,
-    pub method: SignInMethod,
+    epoch: i64,
+    method: SignInMethod,
     /// The account to start in (one just joined); `None`: by the landing rule.
-    pub account_id: Option<AccountId>,
+    account_id: Option<AccountId>,
     /// Where the sign-in came from, for the person's sessions list.
-    pub device: Device,
+    device: Device,
     /// Whether a device not seen before for this person mails them a notice (not for the
     /// very first sign-in of a new person).
-    pub notice: Notice,
+    notice: Notice,
+}
+
+impl NewSession {
+    /// A sign-in of `user_id` at session `epoch`, by `method`, from `device`: it lands by the
+    /// landing rule and a device not seen before is noticed.
+    pub fn new(user_id: UserId, epoch: i64, method: SignInMethod, device: Device) -> Self {
+        Self {
+            user_id,
+            epoch,
+            method,
+            account_id: None,
+            device,
+            notice: Notice::Send,
+        }
+    }
+
+    /// Starts in `account_id` (one just joined) instead of by the landing rule.
+    pub fn in_account(self, account_id: Option<AccountId>) -> Self {
+        Self { account_id, ..self }
+    }
+
+    /// What a device not seen before does (see [`Notice`]).
+    pub fn with_notice(self, notice: Notice) -> Self {
+        Self { notice, ..self }
+    }
 }
 
 /// The browser a session starts in: its user agent (as kept: see
 /// [`crate::domain::sessions::kept_user_agent`]) and the client's IP.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Device {
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
+    user_agent: Option<String>,
+    ip: Option<String>,
     /// The browser's device cookie (see `web::device`), when the surface has one.
-    pub cookie: Option<String>,
+    cookie: Option<String>,
 }
 
 impl Device {
@@ -97,6 +123,16 @@ impl Device {
             ip: (!ip.is_empty() && ip != "unknown").then(|| ip.to_owned()),
             cookie: None,
         }
+    }
+
+    /// Its user agent, as kept.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The client's IP, when known.
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
     }
 
     /// The same device, known by its device cookie's id.

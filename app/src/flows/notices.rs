@@ -44,7 +44,7 @@ pub async fn signed_in_from(
     let Some(hash) = device_hash(device_id) else {
         return Ok(false);
     };
-    let ip = device.ip.as_deref().unwrap_or("unknown");
+    let ip = device.ip().unwrap_or("unknown");
     let now = state.clock.now();
     let new = state
         .store
@@ -72,8 +72,7 @@ pub async fn signed_in_from(
         raw.expose(),
     ));
     let label = device
-        .user_agent
-        .as_deref()
+        .user_agent()
         .map_or_else(|| "Unknown device".to_owned(), device_label);
     state.send_mail_later(mails::new_device_sign_in(
         &user.email,

@@ -13,7 +13,7 @@ use serde_json::json;
 use tower_sessions::Session;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
+use crate::auth::{self, Device, NewSession, SignInMethod};
 use crate::domain::reauth;
 use crate::flows::passkeys::{self, CeremonyStart};
 use crate::flows::sign_in::IpReservation;
@@ -194,15 +194,14 @@ pub async fn sign_in_finish(
         passkeys::finish_sign_in(&state, &body.handle, &body.credential, reservation.as_ref())
             .await;
     let signed_in = settle(&session, outcome, paths::SIGN_IN).await?;
-    let new = NewSession {
-        user_id: signed_in.user_id,
-        epoch: signed_in.session_epoch,
-        method: SignInMethod::Passkey,
-        account_id: None,
-        device: device(&headers, ip)
-            .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id())),
-        notice: Notice::Send,
-    };
+    let device =
+        device(&headers, ip).with_cookie(device_cookie.map(|Extension(cookie)| cookie.id()));
+    let new = NewSession::new(
+        signed_in.user_id,
+        signed_in.session_epoch,
+        SignInMethod::Passkey,
+        device,
+    );
     let next = auth::start_session(&state, &session, new)
         .await
         .map_err(broken)?;
@@ -243,15 +242,14 @@ pub async fn second_step_finish(
     let due = due(&state, &session).await?;
     let outcome = passkeys::finish_second_step(&state, &due, &body.handle, &body.credential).await;
     let done = settle(&session, outcome, paths::SIGN_IN_SECOND_FACTOR).await?;
-    let new = NewSession {
-        user_id: done.signed_in.user_id,
-        epoch: done.signed_in.session_epoch,
-        method: SignInMethod::Password,
-        account_id: None,
-        device: device(&headers, ip)
-            .with_cookie(device_cookie.map(|Extension(cookie)| cookie.id())),
-        notice: Notice::Send,
-    };
+    let device =
+        device(&headers, ip).with_cookie(device_cookie.map(|Extension(cookie)| cookie.id()));
+    let new = NewSession::new(
+        done.signed_in.user_id,
+        done.signed_in.session_epoch,
+        SignInMethod::Password,
+        device,
+    );
     let next = auth::start_session(&state, &session, new)
         .await
         .map_err(broken)?;

@@ -193,15 +193,10 @@ pub async fn handle_accept_invitation(ctx: &Ctx, password: Secret) -> Next {
     session::forget_link_token(&ctx.session, TokenPurpose::Invite).await?;
     match new_user {
         Some(epoch) => {
-            let new = NewSession {
-                user_id,
-                epoch,
-                method: SignInMethod::Password,
-                account_id: Some(account_id),
-                device: ctx.device(),
+            let new = NewSession::new(user_id, epoch, SignInMethod::Password, ctx.device())
+                .in_account(Some(account_id))
                 // A new person's first sign-in: nobody to tell.
-                notice: Notice::RecordOnly,
-            };
+                .with_notice(Notice::RecordOnly);
             auth::start_session(&ctx.state, &ctx.session, new).await?;
         }
         None => session::set_current_account(&ctx.session, Some(account_id)).await?,

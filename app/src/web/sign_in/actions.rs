@@ -187,14 +187,8 @@ pub async fn start_first_password_session(ctx: &Ctx, user_id: UserId, session_ep
 }
 
 async fn password_session(ctx: &Ctx, user_id: UserId, session_epoch: i64, notice: Notice) -> Next {
-    let new = NewSession {
-        user_id,
-        epoch: session_epoch,
-        method: SignInMethod::Password,
-        account_id: None,
-        device: ctx.device(),
-        notice,
-    };
+    let new = NewSession::new(user_id, session_epoch, SignInMethod::Password, ctx.device())
+        .with_notice(notice);
     Ok(auth::start_session(&ctx.state, &ctx.session, new).await?)
 }
 

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use crate::domain::ids::UserId;
 use crate::paths;
 
-use crate::auth::{self, Device, NewSession, Notice, SignInMethod};
+use crate::auth::{self, Device, NewSession, SignInMethod};
 use crate::domain::tokens::TokenPurpose;
 use crate::flows::sso_login::{self, Callback, SsoFailure, FLOW_LIFETIME_MS};
 use crate::flows::{Refusal, Stopped};
@@ -147,14 +147,8 @@ async fn sign_in(
             invitation.map(|_| Flash::error(INVITATION_NOT_ACCEPTED)),
         ),
     };
-    let new = NewSession {
-        user_id: user.id,
-        epoch: user.session_epoch,
-        method: SignInMethod::Sso,
-        account_id,
-        device,
-        notice: Notice::Send,
-    };
+    let new = NewSession::new(user.id, user.session_epoch, SignInMethod::Sso, device)
+        .in_account(account_id);
     let path = auth::start_session(state, session, new).await?;
     if invitation.is_some() {
         session::forget_link_token(session, TokenPurpose::Invite).await?;
