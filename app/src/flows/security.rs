@@ -14,8 +14,8 @@ use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{EmailChange, EmailChangeOutcome, UserRecord};
 use crate::flows::mail::{self, MailKind};
 use crate::flows::second_factors;
+use crate::flows::sign_in::mail_unlock_if_locked;
 use crate::flows::sign_up::validate_new_password;
-use crate::flows::tokens::issue_link;
 use crate::flows::{Outcome, Refusal};
 use crate::hashing::Verification;
 use crate::mails;
@@ -79,12 +79,7 @@ async fn check_current_password(
     match state.passwords.verify(current, Some(&stored)).await? {
         Verification::Match { .. } => Ok(user),
         Verification::Mismatch => {
-            if policy.failure_locks(attempt)
-                && mail::take_slot(state, MailKind::Unlock, email).await?
-            {
-                let link = issue_link(state, &user.id, TokenPurpose::Unlock).await?;
-                state.send_mail_later(mails::unlock_account(email, &link, policy.lock_until(now)));
-            }
+            mail_unlock_if_locked(state, &user.id, email, attempt).await?;
             Err(Refusal::invalid("current_password", WRONG_CURRENT_PASSWORD).into())
         }
     }
