@@ -72,10 +72,8 @@ async fn reset_clears_the_lock_ends_other_sessions_and_is_single_use() {
     assert_redirect(&app.get(&laptop, paths::HOME).await, paths::SIGN_IN);
 
     // "Your password was changed" arrives.
-    let mails = wait_for_mail(&email, 4).await;
-    assert!(mails
-        .iter()
-        .any(|m| m.subject == "Your password was changed"));
+    // (Sign-ins from new browsers mail notices too, in whatever order the sink gets them.)
+    wait_for_subject(&email, "Your password was changed").await;
 
     // The link is spent.
     let replay = browser();
