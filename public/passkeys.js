@@ -1,7 +1,7 @@
 // Passkeys (progressive enhancement; the pages work without it, by password and codes).
 // - The sign-in page: the browser offers this site's passkeys on the email field
 //   (autocomplete="username webauthn", conditional mediation).
-// - The second step: "Use a passkey".
+// - The second step and "Confirm it's you": "Use a passkey".
 // - The two-factor page: "Add a passkey".
 // The ceremony's state stays on the server; this script only carries the options to
 // navigator.credentials and the authenticator's answer back, then follows the redirect.
@@ -32,7 +32,12 @@
     try {
       data = await res.json();
     } catch (_) {
-      data = { error: "Something went wrong. Please try again." };
+      data = {
+        error:
+          res.status === 429
+            ? "Too many attempts from your network. Please wait a few minutes and try again."
+            : "Something went wrong. Please try again.",
+      };
     }
     if (data.redirect && (res.ok || res.status === 401 || res.status === 403 || res.status === 409)) {
       window.location.assign(data.redirect);
@@ -137,7 +142,7 @@
     }
   }
 
-  // "Use a passkey" at the second step.
+  // "Use a passkey" at the second step, and on "Confirm it's you".
   const second = document.querySelector("[data-passkey-second-step]");
   if (second) {
     const button = second.querySelector("button");

@@ -199,6 +199,7 @@ struct FileConfig {
     sso_allow_private_issuers: Option<bool>,
     invitations_per_day: Option<u32>,
     requests_per_ip_per_hour: Option<u32>,
+    passkey_sign_ins_per_ip_per_hour: Option<u32>,
     confirm_mails_per_domain_per_hour: Option<u32>,
     invitations_per_person_per_day: Option<u32>,
     accounts_per_person_per_day: Option<u32>,
@@ -289,6 +290,7 @@ impl Config {
             sso_allow_private_issuers,
             invitations_per_day,
             requests_per_ip_per_hour,
+            passkey_sign_ins_per_ip_per_hour,
             confirm_mails_per_domain_per_hour,
             invitations_per_person_per_day,
             accounts_per_person_per_day,
@@ -347,6 +349,10 @@ impl Config {
             (
                 requests_per_ip_per_hour,
                 &mut floods.requests_per_ip_per_hour,
+            ),
+            (
+                passkey_sign_ins_per_ip_per_hour,
+                &mut floods.passkey_sign_ins_per_ip_per_hour,
             ),
             (
                 confirm_mails_per_domain_per_hour,
@@ -479,6 +485,10 @@ impl Config {
             (
                 "TERMINUS_REQUESTS_PER_IP_PER_HOUR",
                 &mut floods.requests_per_ip_per_hour,
+            ),
+            (
+                "TERMINUS_PASSKEY_SIGN_INS_PER_IP_PER_HOUR",
+                &mut floods.passkey_sign_ins_per_ip_per_hour,
             ),
             (
                 "TERMINUS_CONFIRM_MAILS_PER_DOMAIN_PER_HOUR",

@@ -43,6 +43,8 @@ pub const SECURITY: &str = "/settings/security";
 pub const SECURITY_EMAIL: &str = "/settings/security/email";
 /// Enrolling and removing an authenticator app (TOTP), and the recovery codes.
 pub const SECURITY_TWO_FACTOR: &str = "/settings/security/two-factor";
+/// The recovery codes a first passkey brought, shown once.
+pub const SECURITY_NEW_RECOVERY_CODES: &str = "/settings/security/two-factor/recovery-codes";
 /// The second step of a password sign-in, for a person with a second factor.
 pub const SIGN_IN_SECOND_FACTOR: &str = "/sign-in/second-factor";
 /// The stylesheet and the static files (served from `style/` and `public/`).
@@ -58,6 +60,8 @@ pub const PASSKEY_SIGN_IN_OPTIONS: &str = "/auth/passkey/sign-in/options";
 pub const PASSKEY_SIGN_IN_FINISH: &str = "/auth/passkey/sign-in/finish";
 pub const PASSKEY_SECOND_STEP_OPTIONS: &str = "/auth/passkey/second-step/options";
 pub const PASSKEY_SECOND_STEP_FINISH: &str = "/auth/passkey/second-step/finish";
+pub const PASSKEY_REAUTH_OPTIONS: &str = "/auth/passkey/reauthenticate/options";
+pub const PASSKEY_REAUTH_FINISH: &str = "/auth/passkey/reauthenticate/finish";
 
 /// [`MEMBER_REMOVAL`] for one member.
 pub fn member_removal(user_id: &UserId) -> String {

@@ -426,6 +426,33 @@ pub async fn end_second_step(session: &Session) -> SessionResult<()> {
     session.remove_value(SECOND_STEP).await.map(|_| ())
 }
 
+/// Recovery codes made by a passkey registration (a JSON request that cannot show them
+/// itself), sealed with the server's key until the page after it shows them, once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CodesToShow {
+    pub user_id: UserId,
+    pub codes_sealed: String,
+}
+
+impl std::fmt::Debug for CodesToShow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodesToShow")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+const CODES_TO_SHOW: &str = "codes_to_show";
+
+pub async fn set_codes_to_show(session: &Session, codes: CodesToShow) -> SessionResult<()> {
+    session.insert(CODES_TO_SHOW, codes).await
+}
+
+/// Takes the codes to show (they are in the session for one page only).
+pub async fn take_codes_to_show(session: &Session) -> SessionResult<Option<CodesToShow>> {
+    session.remove::<CodesToShow>(CODES_TO_SHOW).await
+}
+
 /// The authenticator secret being enrolled, sealed with the server's key, until a code
 /// confirms it (sessions live in the database: any instance can confirm it).
 #[derive(Clone, Serialize, Deserialize)]

@@ -75,7 +75,12 @@ test('add a passkey, then sign in with it (virtual authenticator, JavaScript on)
   await page.getByLabel('Name', { exact: true }).fill('Test laptop');
   await shot('add-passkey');
   await page.getByRole('button', { name: 'Add a passkey' }).click();
-  await expect(page.getByRole('status')).toHaveText('Passkey "Test laptop" added.');
+  // The first second factor: its recovery codes, shown once.
+  await expectHeading(page, 'Two-factor authentication is on');
+  await expect(page.locator('#recovery-codes li')).toHaveCount(10);
+  await shot('passkey-recovery-codes');
+  await page.getByRole('link', { name: 'I saved them' }).click();
+  await expect(page.locator('#two-factor-state')).toHaveText('On: a passkey, and 10 recovery codes left.');
   await expect(page.locator('#passkeys')).toContainText('Test laptop');
   await shot('passkey-added');
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });

@@ -101,8 +101,68 @@ async fn register(
         StatusCode::OK,
     )
     .await;
-    assert_eq!(done["redirect"], paths::SECURITY_TWO_FACTOR);
+    let redirect = done["redirect"].as_str().expect("a redirect").to_owned();
+    if redirect == paths::SECURITY_NEW_RECOVERY_CODES {
+        // The person's first second factor brings recovery codes, shown once.
+        let codes = recovery_codes_shown(app, client).await;
+        assert_eq!(codes.len(), 10);
+    } else {
+        assert_eq!(redirect, paths::SECURITY_TWO_FACTOR);
+    }
     id
+}
+
+/// The recovery codes the page after a first passkey shows (once: a second visit goes to the
+/// two-factor page).
+async fn recovery_codes_shown(app: &TestApp, client: &Client) -> Vec<String> {
+    let page = app.page(client, paths::SECURITY_NEW_RECOVERY_CODES).await;
+    let codes: Vec<String> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
+        .collect();
+    assert!(!codes.is_empty(), "{page}");
+    let again = app.get(client, paths::SECURITY_NEW_RECOVERY_CODES).await;
+    assert_redirect(&again, paths::SECURITY_TWO_FACTOR);
+    codes
+}
+
+/// Registers a first passkey: its credential id and the recovery codes it brought.
+async fn register_first(
+    app: &TestApp,
+    client: &Client,
+    authenticator: &mut SoftPasskey,
+    name: &str,
+) -> (String, Vec<String>) {
+    let start = json_of(
+        post_json(
+            app,
+            client,
+            paths::PASSKEY_REGISTER_OPTIONS,
+            json!({ "name": name }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin(app), options)
+        .expect("the authenticator registers");
+    let done = json_of(
+        post_json(
+            app,
+            client,
+            paths::PASSKEY_REGISTER_FINISH,
+            json!({ "handle": start["handle"], "credential": credential }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["redirect"], paths::SECURITY_NEW_RECOVERY_CODES);
+    (credential.id, recovery_codes_shown(app, client).await)
 }
 
 /// Starts a direct sign-in in `client`: the ceremony's handle and options.
@@ -173,9 +233,12 @@ async fn a_passkey_is_registered_listed_and_signs_in_directly_once_per_ceremony(
     let mail = wait_for_subject(&email, "A passkey was added").await;
     assert!(mail.text.contains("Work laptop"));
     let page = app.page(&client, paths::SECURITY_TWO_FACTOR).await;
-    assert!(page.contains("Passkey \"Work laptop\" added."), "{page}");
     assert!(
         page.contains("Work laptop") && page.contains("Never"),
+        "{page}"
+    );
+    assert!(
+        page.contains("On: a passkey, and 10 recovery codes left."),
         "{page}"
     );
 
@@ -204,6 +267,7 @@ async fn a_passkey_is_registered_listed_and_signs_in_directly_once_per_ceremony(
     let mut second = SoftPasskey::new(true);
     register(&app, &other, &mut second, "Phone").await;
     let page = app.page(&other, paths::SECURITY_TWO_FACTOR).await;
+    assert!(page.contains("Passkey \"Phone\" added."), "{page}");
     assert_eq!(
         page.matches("<tr>").count(),
         3,
@@ -383,4 +447,203 @@ async fn a_server_reached_by_ip_address_offers_no_passkeys() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_passkey_alone_is_a_second_factor_with_recovery_codes_and_confirms_it_is_you() {
+    let app = spawn().await;
+    let (email, client) = signed_in(&app, "pk-only").await;
+    let mut key = SoftPasskey::new(true);
+    let (credential_id, codes) = register_first(&app, &client, &mut key, "Laptop").await;
+    assert_eq!(codes.len(), 10);
+
+    // The password alone no longer signs in: the second step offers the passkey and (without
+    // JavaScript) a recovery code, and no app code it could not take.
+    let plain = browser();
+    assert_redirect(
+        &app.sign_in(&plain, &email, PASSWORD).await,
+        paths::SIGN_IN_SECOND_FACTOR,
+    );
+    let page = app.page(&plain, paths::SIGN_IN_SECOND_FACTOR).await;
+    assert!(page.contains("Use a passkey"), "{page}");
+    assert!(!page.contains("6-digit code"), "{page}");
+    assert!(page.contains("<details open"), "{page}");
+    let res = app
+        .post(
+            &plain,
+            fns::SIGN_IN_RECOVERY_CODE,
+            &[("recovery_code", &codes[0])],
+        )
+        .await;
+    assert_redirect(&res, paths::HOME);
+    assert!(app.page(&plain, paths::HOME).await.contains("9 are left"));
+
+    // The passkey as the second step.
+    let with_key = browser();
+    assert_redirect(
+        &app.sign_in(&with_key, &email, PASSWORD).await,
+        paths::SIGN_IN_SECOND_FACTOR,
+    );
+    let start = json_of(
+        post_json(
+            &app,
+            &with_key,
+            paths::PASSKEY_SECOND_STEP_OPTIONS,
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = key.do_authentication(origin(&app), options).unwrap();
+    let done = json_of(
+        post_json(
+            &app,
+            &with_key,
+            paths::PASSKEY_SECOND_STEP_FINISH,
+            json!({ "handle": start["handle"], "credential": assertion }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["redirect"], paths::HOME);
+
+    // Ten minutes on, deleting the passkey asks "Confirm it's you", which offers the passkey
+    // (and, for the password, a recovery code: the password alone is not enough).
+    app.clock.advance(Duration::from_secs(11 * 60));
+    let page = app.page(&with_key, paths::SECURITY_TWO_FACTOR).await;
+    let at = page.find("name=\"id\" value=\"").unwrap() + "name=\"id\" value=\"".len();
+    let id = page[at..at + page[at..].find('"').unwrap()].to_owned();
+    let res = app
+        .post(&with_key, fns::DELETE_PASSKEY, &[("id", &id)])
+        .await;
+    assert_redirect(&res, paths::REAUTHENTICATE);
+    let page = app.page(&with_key, paths::REAUTHENTICATE).await;
+    assert!(page.contains("Confirm with a passkey"), "{page}");
+    assert!(page.contains(">Recovery code<"), "{page}");
+    let res = app
+        .post(&with_key, fns::REAUTHENTICATE, &[("password", PASSWORD)])
+        .await;
+    assert_redirect(&res, paths::REAUTHENTICATE);
+    assert!(app
+        .page(&with_key, paths::REAUTHENTICATE)
+        .await
+        .contains("Enter a code from your authenticator app, or a recovery code."));
+
+    // A wrong passkey answer (another person's key) confirms nothing and counts as a guess.
+    let before = app.failed_attempts(&email).await;
+    let start = json_of(
+        post_json(&app, &with_key, paths::PASSKEY_REAUTH_OPTIONS, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let mut stranger = SoftPasskey::new(true);
+    let (_, stranger_browser) = signed_in(&app, "pk-other").await;
+    let stranger_id = register(&app, &stranger_browser, &mut stranger, "Other").await;
+    let wrong = assert_with(&app, &mut stranger, options, &stranger_id);
+    let res = post_json(
+        &app,
+        &with_key,
+        paths::PASSKEY_REAUTH_FINISH,
+        json!({ "handle": start["handle"], "credential": wrong }),
+    )
+    .await;
+    assert_eq!(
+        json_of(res, StatusCode::FORBIDDEN).await["error"],
+        "That passkey did not work. Try again, or confirm with your password."
+    );
+    assert_eq!(app.failed_attempts(&email).await, before + 1);
+
+    // The passkey confirms it's them: back to the form, and the deletion goes through.
+    let start = json_of(
+        post_json(&app, &with_key, paths::PASSKEY_REAUTH_OPTIONS, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = assert_with(&app, &mut key, options, &credential_id);
+    let done = json_of(
+        post_json(
+            &app,
+            &with_key,
+            paths::PASSKEY_REAUTH_FINISH,
+            json!({ "handle": start["handle"], "credential": assertion }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["redirect"], paths::SECURITY_TWO_FACTOR);
+    assert_eq!(app.failed_attempts(&email).await, 0);
+    let res = app
+        .post(&with_key, fns::DELETE_PASSKEY, &[("id", &id)])
+        .await;
+    assert_redirect(&res, paths::SECURITY_TWO_FACTOR);
+    // The last factor gone, its recovery codes went with it, and the password alone works.
+    let page = app.page(&with_key, paths::SECURITY_TWO_FACTOR).await;
+    assert!(
+        page.contains("Off: signing in takes your password only."),
+        "{page}"
+    );
+    assert_redirect(
+        &app.sign_in(&browser(), &email, PASSWORD).await,
+        paths::HOME,
+    );
+}
+
+#[tokio::test]
+async fn passkey_sign_ins_are_limited_per_client_network_and_second_step_failures_count() {
+    let app = TestApp::spawn_with(|c| {
+        c.public_url = c
+            .public_url
+            .as_ref()
+            .map(|u| u.replace("127.0.0.1", "localhost"));
+        c.floods.passkey_sign_ins_per_ip_per_hour = 2;
+    })
+    .await;
+    let mut app = app;
+    app.base = app.base.replace("127.0.0.1", "localhost");
+    let client = browser();
+    for _ in 0..2 {
+        sign_in_options(&app, &client).await;
+    }
+    let res = post_json(&app, &client, paths::PASSKEY_SIGN_IN_OPTIONS, json!({})).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+
+    // Wrong second-step codes count against the client network like wrong passwords (no hash
+    // to pay for, so they are cheap to send): after more than 100 failures from it, the next
+    // attempt is refused before any check.
+    let (email, owner) = signed_in(&app, "pk-gate").await;
+    let mut key = SoftPasskey::new(true);
+    let (_, codes) = register_first(&app, &owner, &mut key, "Laptop").await;
+    let guesser = browser();
+    assert_redirect(
+        &app.sign_in(&guesser, &email, PASSWORD).await,
+        paths::SIGN_IN_SECOND_FACTOR,
+    );
+    for _ in 0..101 {
+        let res = app
+            .post(
+                &guesser,
+                fns::SIGN_IN_RECOVERY_CODE,
+                &[("recovery_code", "AAAAA-BBBBB")],
+            )
+            .await;
+        assert_redirect(&res, paths::SIGN_IN_SECOND_FACTOR);
+    }
+    let res = app
+        .post(
+            &guesser,
+            fns::SIGN_IN_RECOVERY_CODE,
+            &[("recovery_code", &codes[0])],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -15,6 +15,8 @@ pub enum Door {
     ResendConfirmation,
     ForgotPassword,
     Unlock,
+    /// Starting a passkey sign-in (each start keeps a ceremony row: cheap, but not free).
+    PasskeySignIn,
 }
 
 impl Door {
@@ -24,6 +26,7 @@ impl Door {
             Door::ResendConfirmation => "resend",
             Door::ForgotPassword => "forgot",
             Door::Unlock => "unlock",
+            Door::PasskeySignIn => "passkey",
         }
     }
 }
@@ -36,8 +39,12 @@ pub const DAY: Duration = Duration::from_secs(24 * 3600);
 /// The numbers (each a setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FloodPolicy {
-    /// Requests of one [`Door`] from one client network (IPv4 address, IPv6 /64) an hour.
+    /// Requests of one [`Door`] that sends mail from one client network (IPv4 address, IPv6
+    /// /64) an hour.
     pub requests_per_ip_per_hour: u32,
+    /// Passkey sign-ins started from one client network an hour (every visit to the
+    /// sign-in page with JavaScript starts one, so many more than mail requests).
+    pub passkey_sign_ins_per_ip_per_hour: u32,
     /// Confirmation mails to addresses of one domain an hour.
     pub confirm_mails_per_domain_per_hour: u32,
     /// Invitations one person sends a day, across every account they administer.
@@ -50,6 +57,7 @@ impl Default for FloodPolicy {
     fn default() -> Self {
         Self {
             requests_per_ip_per_hour: 30,
+            passkey_sign_ins_per_ip_per_hour: 300,
             confirm_mails_per_domain_per_hour: 100,
             invitations_per_person_per_day: 50,
             accounts_per_person_per_day: 10,
@@ -58,6 +66,16 @@ impl Default for FloodPolicy {
 }
 
 impl FloodPolicy {
+    /// The hourly budget of one client network at `door`.
+    pub fn per_ip_per_hour(&self, door: Door) -> u32 {
+        match door {
+            Door::PasskeySignIn => self.passkey_sign_ins_per_ip_per_hour,
+            Door::SignUp | Door::ResendConfirmation | Door::ForgotPassword | Door::Unlock => {
+                self.requests_per_ip_per_hour
+            }
+        }
+    }
+
     /// How long a refused client waits: until the window that started at `window_start`
     /// ends, and at least a second.
     pub fn retry_after(window: Duration, window_start: Timestamp, now: Timestamp) -> Duration {

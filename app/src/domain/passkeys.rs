@@ -42,6 +42,8 @@ pub enum CeremonyPurpose {
     SignIn,
     /// The second step after a correct password.
     SecondStep,
+    /// A signed-in person confirming it's them before a sensitive change.
+    Reauthenticate,
 }
 
 impl CeremonyPurpose {
@@ -50,6 +52,7 @@ impl CeremonyPurpose {
             CeremonyPurpose::Register => "register",
             CeremonyPurpose::SignIn => "sign_in",
             CeremonyPurpose::SecondStep => "second_step",
+            CeremonyPurpose::Reauthenticate => "reauthenticate",
         }
     }
 
@@ -58,6 +61,7 @@ impl CeremonyPurpose {
             "register" => Some(CeremonyPurpose::Register),
             "sign_in" => Some(CeremonyPurpose::SignIn),
             "second_step" => Some(CeremonyPurpose::SecondStep),
+            "reauthenticate" => Some(CeremonyPurpose::Reauthenticate),
             _ => None,
         }
     }
@@ -109,6 +113,7 @@ mod tests {
             CeremonyPurpose::Register,
             CeremonyPurpose::SignIn,
             CeremonyPurpose::SecondStep,
+            CeremonyPurpose::Reauthenticate,
         ] {
             assert_eq!(CeremonyPurpose::parse(p.as_str()), Some(p));
         }

@@ -16,7 +16,7 @@ pub const TOO_MANY_REQUESTS: &str =
 /// Counts a request at `door` from `client_ip` before anything else is done; refused with
 /// how long to wait once the client's network has used its hourly budget.
 pub async fn admit(state: &AppState, door: Door, client_ip: &str) -> Outcome<()> {
-    let limit = state.config.floods.requests_per_ip_per_hour;
+    let limit = state.config.floods.per_ip_per_hour(door);
     let key = floods::door_key(door, client_ip);
     match count(state, &key, floods::HOUR, limit).await? {
         None => Ok(()),
@@ -107,6 +107,26 @@ mod tests {
             .unwrap();
         admit(&h.state, Door::SignUp, "198.51.100.5").await.unwrap();
         h.advance(floods::HOUR);
+        admit(&h.state, Door::SignUp, "198.51.100.4").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn passkey_sign_ins_have_their_own_larger_budget() {
+        assert!(
+            FloodPolicy::default().passkey_sign_ins_per_ip_per_hour
+                > FloodPolicy::default().requests_per_ip_per_hour
+        );
+        let h = Harness::with_config(|c| {
+            c.floods.requests_per_ip_per_hour = 1;
+            c.floods.passkey_sign_ins_per_ip_per_hour = 3;
+        });
+        for _ in 0..3 {
+            admit(&h.state, Door::PasskeySignIn, "198.51.100.4")
+                .await
+                .unwrap();
+        }
+        let over = admit(&h.state, Door::PasskeySignIn, "198.51.100.4").await;
+        assert!(matches!(refused(over), Refusal::TooSoon { .. }));
         admit(&h.state, Door::SignUp, "198.51.100.4").await.unwrap();
     }
 

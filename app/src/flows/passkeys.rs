@@ -20,7 +20,8 @@ use crate::domain::passkeys::{
 use crate::domain::secret::Secret;
 use crate::domain::tokens::{new_link_token, token_hash};
 use crate::flows::mail::{self, MailKind};
-use crate::flows::second_factors::{reserve, Proof, SecondStepDone};
+use crate::flows::policy::has_second_factor;
+use crate::flows::second_factors::{new_recovery_codes, reserve, Proof, SecondStepDone};
 use crate::flows::sign_in::{mail_unlock_if_locked, password_allowed, IpReservation, SignedIn};
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
@@ -231,14 +232,23 @@ pub async fn begin_registration(
     .await?)
 }
 
+/// A passkey just added, and the recovery codes that came with it when it is the person's
+/// first second factor (to be shown once; empty otherwise).
+#[derive(Debug)]
+pub struct PasskeyAdded {
+    pub passkey: PasskeySummary,
+    pub recovery_codes: Vec<Secret>,
+}
+
 /// Finishes a registration with what the browser's authenticator answered: stores the
-/// passkey under the name given at the start, writes the audit event, mails a notice.
+/// passkey under the name given at the start — with 10 recovery codes when it is the
+/// person's first second factor —, writes the audit event, mails a notice.
 pub async fn finish_registration(
     state: &AppState,
     signed: &Signed,
     handle: &str,
     response: &RegisterPublicKeyCredential,
-) -> Outcome<PasskeySummary> {
+) -> Outcome<PasskeyAdded> {
     signed.recently_authenticated(state)?;
     let refused = || {
         Refusal::not_allowed(
@@ -275,7 +285,17 @@ pub async fn finish_registration(
         Some(stored.id.as_str().to_owned()),
         now,
     );
-    if !state.store.add_passkey(stored.clone(), audit).await? {
+    let first = !has_second_factor(state, signed.user_id()).await?;
+    let (recovery_codes, recovery_hashes) = if first {
+        new_recovery_codes()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if !state
+        .store
+        .add_passkey(stored.clone(), &recovery_hashes, audit)
+        .await?
+    {
         return Err(
             Refusal::conflict("passkey_exists", "That passkey is already registered.").into(),
         );
@@ -288,7 +308,10 @@ pub async fn finish_registration(
         &name,
     )
     .await?;
-    Ok(PasskeySummary::from(&stored))
+    Ok(PasskeyAdded {
+        passkey: PasskeySummary::from(&stored),
+        recovery_codes,
+    })
 }
 
 /// Deletes one of the person's passkeys (after a recent sign-in) and mails a notice.
@@ -417,10 +440,15 @@ pub async fn has_passkeys(state: &AppState, user_id: &UserId) -> Result<bool, Fl
     Ok(available(state) && !state.store.passkeys(user_id).await?.is_empty())
 }
 
-/// Starts the second step with a passkey: options listing the person's passkeys.
-pub async fn begin_second_step(state: &AppState, due: &SecondStepDue) -> Outcome<CeremonyStart> {
+/// Starts a ceremony in which `user_id` proves it's them with one of their passkeys: options
+/// listing those passkeys.
+async fn begin_for_person(
+    state: &AppState,
+    user_id: &UserId,
+    purpose: CeremonyPurpose,
+) -> Outcome<CeremonyStart> {
     let webauthn = webauthn(state).ok_or_else(unavailable)?;
-    let stored = state.store.passkeys(due.user_id()).await?;
+    let stored = state.store.passkeys(user_id).await?;
     if stored.is_empty() {
         return Err(failure().into());
     }
@@ -433,26 +461,55 @@ pub async fn begin_second_step(state: &AppState, due: &SecondStepDue) -> Outcome
         .map_err(broken)?;
     let options = serde_json::to_value(&rcr).map_err(broken)?;
     let kept = serde_json::to_string(&authentication).map_err(broken)?;
-    Ok(keep(
-        state,
-        CeremonyPurpose::SecondStep,
-        Some(due.user_id()),
-        None,
-        kept,
-        options,
-    )
-    .await?)
+    Ok(keep(state, purpose, Some(user_id), None, kept, options).await?)
+}
+
+/// Checks the answer to a [`begin_for_person`] ceremony: the ceremony must be `user_id`'s and
+/// for `purpose`, the passkey theirs, the assertion right (the use is recorded).
+async fn check_for_person(
+    state: &AppState,
+    user_id: &UserId,
+    purpose: CeremonyPurpose,
+    handle: &str,
+    response: &PublicKeyCredential,
+) -> Result<bool, FlowError> {
+    let Some(webauthn) = webauthn(state) else {
+        return Ok(false);
+    };
+    let ceremony = take(state, handle, purpose).await?;
+    let ceremony = ceremony.filter(|c| c.user_id.as_ref() == Some(user_id));
+    let credential_id = b64(response.get_credential_id());
+    let stored = state.store.passkey_by_credential(&credential_id).await?;
+    match (ceremony, stored.filter(|p| p.user_id == *user_id)) {
+        (Some(ceremony), Some(stored)) => {
+            let authentication: PasskeyAuthentication =
+                serde_json::from_str(&ceremony.state).map_err(broken)?;
+            check_assertion(state, &stored, |_| {
+                webauthn
+                    .finish_passkey_authentication(response, &authentication)
+                    .ok()
+            })
+            .await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Starts the second step with a passkey: options listing the person's passkeys.
+pub async fn begin_second_step(state: &AppState, due: &SecondStepDue) -> Outcome<CeremonyStart> {
+    begin_for_person(state, due.user_id(), CeremonyPurpose::SecondStep).await
 }
 
 /// The second step with a passkey, for the password the session checked: counted as a guess
-/// before it is checked, like a code; a right one completes the sign-in.
+/// before it is checked, like a code; a right one completes the sign-in (and gives back
+/// `reservation`, the attempt the per-IP gate counted).
 pub async fn finish_second_step(
     state: &AppState,
     due: &SecondStepDue,
     handle: &str,
     response: &PublicKeyCredential,
+    reservation: Option<&IpReservation>,
 ) -> Outcome<SecondStepDone> {
-    let webauthn = webauthn(state).ok_or_else(unavailable)?;
     let user = state.store.user_by_id(due.user_id()).await?;
     let Some(user) = user.filter(|u| u.session_epoch == due.epoch()) else {
         return Err(Refusal::conflict(
@@ -464,28 +521,17 @@ pub async fn finish_second_step(
     let Some(attempt) = reserve(state, &user.id).await? else {
         return Err(failure().into());
     };
-    let ceremony = take(state, handle, CeremonyPurpose::SecondStep).await?;
-    let ceremony = ceremony.filter(|c| c.user_id.as_ref() == Some(&user.id));
-    let credential_id = b64(response.get_credential_id());
-    let stored = state.store.passkey_by_credential(&credential_id).await?;
-    let verified = match (ceremony, stored.filter(|p| p.user_id == user.id)) {
-        (Some(ceremony), Some(stored)) => {
-            let authentication: PasskeyAuthentication =
-                serde_json::from_str(&ceremony.state).map_err(broken)?;
-            check_assertion(state, &stored, |_| {
-                webauthn
-                    .finish_passkey_authentication(response, &authentication)
-                    .ok()
-            })
-            .await?
-        }
-        _ => false,
-    };
+    let purpose = CeremonyPurpose::SecondStep;
+    let verified = check_for_person(state, &user.id, purpose, handle, response).await?;
     if !verified {
         mail_unlock_if_locked(state, &user.id, &user.email, attempt).await?;
         return Err(failure().into());
     }
-    state.store.sign_in_succeeded(&user.id, None, None).await?;
+    let refund = reservation.map(IpReservation::refund);
+    state
+        .store
+        .sign_in_succeeded(&user.id, None, refund)
+        .await?;
     Ok(SecondStepDone {
         signed_in: SignedIn {
             user_id: user.id,
@@ -493,6 +539,40 @@ pub async fn finish_second_step(
         },
         proof: Proof::Passkey,
     })
+}
+
+/// What a passkey that did not confirm a person says (whatever was wrong).
+pub const REAUTH_FAILURE: &str =
+    "That passkey did not work. Try again, or confirm with your password.";
+
+/// Starts "Confirm it's you" with a passkey: options listing the person's passkeys.
+pub async fn begin_reauthentication(state: &AppState, signed: &Signed) -> Outcome<CeremonyStart> {
+    begin_for_person(state, signed.user_id(), CeremonyPurpose::Reauthenticate).await
+}
+
+/// "Confirm it's you" with a passkey (a full proof: the device's screen lock or PIN is its
+/// second factor): counted as a guess before it is checked, like a password; a right one
+/// clears the count. The caller records the time in the session.
+pub async fn finish_reauthentication(
+    state: &AppState,
+    signed: &Signed,
+    handle: &str,
+    response: &PublicKeyCredential,
+) -> Outcome<()> {
+    let wrong = || Refusal::not_allowed("passkey_failed", REAUTH_FAILURE);
+    let Some(user) = state.store.user_by_id(signed.user_id()).await? else {
+        return Err(Refusal::NotFound("user").into());
+    };
+    let Some(attempt) = reserve(state, &user.id).await? else {
+        return Err(wrong().into());
+    };
+    let purpose = CeremonyPurpose::Reauthenticate;
+    if !check_for_person(state, &user.id, purpose, handle, response).await? {
+        mail_unlock_if_locked(state, &user.id, &user.email, attempt).await?;
+        return Err(wrong().into());
+    }
+    state.store.sign_in_succeeded(&user.id, None, None).await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -541,8 +621,24 @@ mod tests {
         let added = finish_registration(&h.state, signed, start.handle.expose(), &response)
             .await
             .unwrap();
-        assert_eq!(added.name, name.trim());
+        assert_eq!(added.passkey.name, name.trim());
         response.id
+    }
+
+    /// Registers a passkey with `key`: its credential id and the recovery codes it brought.
+    async fn register_with_codes(
+        h: &crate::testing::Harness,
+        signed: &Signed,
+        key: &mut SoftPasskey,
+        name: &str,
+    ) -> (String, Vec<Secret>) {
+        let start = begin_registration(&h.state, signed, name).await.unwrap();
+        let options: CreationChallengeResponse = serde_json::from_value(start.options).unwrap();
+        let response = key.do_registration(origin(), options).unwrap();
+        let added = finish_registration(&h.state, signed, start.handle.expose(), &response)
+            .await
+            .unwrap();
+        (response.id, added.recovery_codes)
     }
 
     fn sign(
@@ -630,14 +726,15 @@ mod tests {
         let due = SecondStepDue::for_tests(bob.user_id(), 0);
         let start = begin_second_step(&h.state, &due).await.unwrap();
         let stolen = sign(&mut ada_key, start.options, &ada_id);
-        let outcome = finish_second_step(&h.state, &due, start.handle.expose(), &stolen).await;
+        let outcome =
+            finish_second_step(&h.state, &due, start.handle.expose(), &stolen, None).await;
         assert_eq!(refused(outcome).message(), PASSKEY_FAILURE);
 
         // Ada's own second step with it works.
         let due = SecondStepDue::for_tests(ada.user_id(), 0);
         let start = begin_second_step(&h.state, &due).await.unwrap();
         let mine = sign(&mut ada_key, start.options, &ada_id);
-        let done = finish_second_step(&h.state, &due, start.handle.expose(), &mine)
+        let done = finish_second_step(&h.state, &due, start.handle.expose(), &mine, None)
             .await
             .unwrap();
         assert_eq!(done.proof, Proof::Passkey);
@@ -653,5 +750,132 @@ mod tests {
             .mails_to("ada@example.com")
             .iter()
             .any(|m| m.subject == "A passkey was removed"));
+    }
+
+    #[tokio::test]
+    async fn a_passkey_is_a_second_factor_and_the_first_one_brings_recovery_codes() {
+        use crate::flows::second_factors::{self, begin_enrolment, confirm_enrolment};
+        use crate::flows::sign_in::{sign_in_with_password, PasswordChecked};
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        assert!(!has_second_factor(&h.state, ada.user_id()).await.unwrap());
+
+        let mut laptop = SoftPasskey::new(true);
+        let (_, codes) = register_with_codes(&h, &ada, &mut laptop, "Laptop").await;
+        assert_eq!(codes.len(), 10);
+        assert!(has_second_factor(&h.state, ada.user_id()).await.unwrap());
+        assert_eq!(
+            h.store.recovery_codes_left(ada.user_id()).await.unwrap(),
+            10
+        );
+        // The password alone no longer signs in: the second step follows.
+        let checked = sign_in_with_password(
+            &h.state,
+            "ada@example.com",
+            &Secret::new(PASSWORD.to_owned()),
+            "192.0.2.1",
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(checked, PasswordChecked::SecondStepDue(_)));
+
+        // A second passkey, then an authenticator app: no new codes, the old ones stay.
+        let mut phone = SoftPasskey::new(true);
+        let (_, more) = register_with_codes(&h, &ada, &mut phone, "Phone").await;
+        assert!(more.is_empty());
+        let enrolment = begin_enrolment(&h.state, &ada).await.unwrap();
+        let code = enrolment.secret.code_at(h.now());
+        let app_codes = confirm_enrolment(&h.state, &ada, &enrolment.sealed, &code)
+            .await
+            .unwrap();
+        assert!(app_codes.is_empty());
+        let status = second_factors::status(&h.state, &ada).await.unwrap();
+        assert!(status.has_app());
+        assert_eq!(status.passkeys, 2);
+        assert_eq!(status.recovery_codes_left, 10);
+
+        // Removing the app keeps the codes (passkeys remain); the last passkey takes them.
+        let audit = event(ada.user_id(), "second_factor.removed", None, h.now());
+        assert!(h
+            .store
+            .remove_totp_factor(ada.user_id(), audit)
+            .await
+            .unwrap());
+        assert_eq!(
+            h.store.recovery_codes_left(ada.user_id()).await.unwrap(),
+            10
+        );
+        let listed = list(&h.state, &ada).await.unwrap();
+        let laptop_key = listed
+            .iter()
+            .find(|p| p.name == "Laptop")
+            .unwrap()
+            .id
+            .clone();
+        let phone_key = listed
+            .iter()
+            .find(|p| p.name == "Phone")
+            .unwrap()
+            .id
+            .clone();
+        delete(&h.state, &ada, &phone_key).await.unwrap();
+        assert_eq!(
+            h.store.recovery_codes_left(ada.user_id()).await.unwrap(),
+            10
+        );
+        delete(&h.state, &ada, &laptop_key).await.unwrap();
+        assert_eq!(h.store.recovery_codes_left(ada.user_id()).await.unwrap(), 0);
+        assert!(!has_second_factor(&h.state, ada.user_id()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_passkey_confirms_it_is_you_once_per_ceremony_and_only_for_its_owner() {
+        let h = Harness::new();
+        let ada = person(&h, "ada@example.com").await;
+        let bob = person(&h, "bob@example.com").await;
+        let mut key = SoftPasskey::new(true);
+        let id = register(&h, &ada, &mut key, "Laptop").await;
+
+        let start = begin_reauthentication(&h.state, &ada).await.unwrap();
+        let assertion = sign(&mut key, start.options, &id);
+        finish_reauthentication(&h.state, &ada, start.handle.expose(), &assertion)
+            .await
+            .unwrap();
+        // The ceremony is spent: a replay is a failed guess against Ada.
+        let replay =
+            finish_reauthentication(&h.state, &ada, start.handle.expose(), &assertion).await;
+        assert_eq!(refused(replay).message(), REAUTH_FAILURE);
+        let user = h.store.user_by_id(ada.user_id()).await.unwrap().unwrap();
+        assert_eq!(user.failed_attempts, 1);
+
+        // Ada's ceremony and passkey confirm nobody else.
+        let start = begin_reauthentication(&h.state, &ada).await.unwrap();
+        let assertion = sign(&mut key, start.options, &id);
+        let as_bob =
+            finish_reauthentication(&h.state, &bob, start.handle.expose(), &assertion).await;
+        assert_eq!(refused(as_bob).message(), REAUTH_FAILURE);
+        // Bob has no passkey to start with.
+        assert!(begin_reauthentication(&h.state, &bob).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_owners_reset_removes_passkeys_and_recovery_codes_too() {
+        use crate::domain::roles::Role;
+        use crate::flows::policy::reset_member_second_factors;
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let owner = h.owner(&acme, "owner@acme.test");
+        let dev_id = h.user_in(&acme, "dev@acme.test", Role::Member).await;
+        let dev = Signed::for_tests(&dev_id, "dev@acme.test", Some(&acme));
+        let mut key = SoftPasskey::new(true);
+        register(&h, &dev, &mut key, "Laptop").await;
+        assert_eq!(h.store.recovery_codes_left(&dev_id).await.unwrap(), 10);
+        reset_member_second_factors(&h.state, &owner, &dev_id)
+            .await
+            .unwrap();
+        assert!(list(&h.state, &dev).await.unwrap().is_empty());
+        assert_eq!(h.store.recovery_codes_left(&dev_id).await.unwrap(), 0);
+        assert!(!has_second_factor(&h.state, &dev_id).await.unwrap());
     }
 }

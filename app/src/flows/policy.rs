@@ -8,9 +8,11 @@ use crate::flows::{Outcome, Refusal};
 use crate::ports::StoreError;
 use crate::{mails, paths, AppState};
 
-/// Whether a person has a second factor (an authenticator app).
+/// Whether a person has a second factor: an authenticator app or a passkey (each brings a
+/// second step after the password, and counts for an account that requires one).
 pub async fn has_second_factor(state: &AppState, user_id: &UserId) -> Result<bool, StoreError> {
-    Ok(state.store.totp_factor(user_id).await?.is_some())
+    Ok(state.store.totp_factor(user_id).await?.is_some()
+        || !state.store.passkeys(user_id).await?.is_empty())
 }
 
 /// Requires (`true`) or no longer requires a second factor of the account's members; needs a
@@ -42,7 +44,8 @@ pub async fn set_second_factor_required(
 /// with a code).
 pub const NOT_YOURSELF: &str = "Your own two-factor authentication is on your Security page.";
 
-/// Removes a member's authenticator app and recovery codes (someone who lost both): needs a
+/// Removes a member's authenticator app, passkeys and recovery codes (someone who lost their
+/// devices and their codes): needs a
 /// recent sign-in; the member must belong to the owner's account and have a second factor;
 /// writes the audit event in the removal's transaction and mails the member. They then sign
 /// in with their password alone (and, where the account requires it, enrol again).
@@ -71,7 +74,7 @@ pub async fn reset_member_second_factors(
         member.to_string(),
         state.clock.now(),
     );
-    if !state.store.remove_totp_factor(member, audit).await? {
+    if !state.store.remove_second_factors(member, audit).await? {
         return Err(Refusal::conflict(
             "no_second_factor",
             "That member has no two-factor authentication to reset.",

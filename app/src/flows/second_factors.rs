@@ -14,7 +14,7 @@ use crate::domain::second_factors::{
 };
 use crate::domain::secret::Secret;
 use crate::flows::mail::{self, MailKind};
-use crate::flows::sign_in::{mail_unlock_if_locked, SignedIn};
+use crate::flows::sign_in::{mail_unlock_if_locked, IpReservation, SignedIn};
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::mails;
 use crate::paths;
@@ -30,28 +30,35 @@ fn second_step_failure() -> Refusal {
     Refusal::not_allowed("invalid_code", SECOND_STEP_FAILURE)
 }
 
-/// Where a person's two-factor authentication stands.
+/// Where a person's two-factor authentication stands: on with an authenticator app, a
+/// passkey, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TwoFactorStatus {
-    /// When the authenticator app was confirmed; `None`: off.
-    pub since: Option<Timestamp>,
+    /// When the authenticator app was confirmed; `None`: no app.
+    pub app_since: Option<Timestamp>,
+    pub passkeys: usize,
     pub recovery_codes_left: u32,
 }
 
 impl TwoFactorStatus {
+    /// Whether a password alone is not enough (the second step follows it).
     pub fn enabled(&self) -> bool {
-        self.since.is_some()
+        self.has_app() || self.passkeys > 0
+    }
+
+    pub fn has_app(&self) -> bool {
+        self.app_since.is_some()
     }
 }
 
 pub async fn status(state: &AppState, signed: &Signed) -> Outcome<TwoFactorStatus> {
     let factor = state.store.totp_factor(signed.user_id()).await?;
-    let left = match factor {
-        Some(_) => state.store.recovery_codes_left(signed.user_id()).await?,
-        None => 0,
-    };
+    let passkeys = state.store.passkeys(signed.user_id()).await?.len();
+    // (The codes go with the last factor, in the store: none are left without one.)
+    let left = state.store.recovery_codes_left(signed.user_id()).await?;
     Ok(TwoFactorStatus {
-        since: factor.map(|f| f.confirmed_at),
+        app_since: factor.map(|f| f.confirmed_at),
+        passkeys,
         recovery_codes_left: left,
     })
 }
@@ -107,7 +114,7 @@ fn event(user_id: &UserId, action: &str, now: Timestamp) -> AuditEvent {
 }
 
 /// Ten new recovery codes and their hashes.
-fn new_recovery_codes() -> (Vec<Secret>, Vec<String>) {
+pub(crate) fn new_recovery_codes() -> (Vec<Secret>, Vec<String>) {
     let codes = generate_recovery_codes();
     let hashes = codes
         .iter()
@@ -131,8 +138,9 @@ async fn notice(
 }
 
 /// Confirms the enrolment whose sealed secret the session holds with a code from the app:
-/// stores the factor (the code's step counts as used) and 10 recovery codes, mails a notice,
-/// and answers the recovery codes, to be shown once.
+/// stores the factor (the code's step counts as used) and, when it is the person's first
+/// second factor, 10 recovery codes; mails a notice, and answers the new recovery codes, to be
+/// shown once (none when a passkey already brought them).
 pub async fn confirm_enrolment(
     state: &AppState,
     signed: &Signed,
@@ -152,7 +160,12 @@ pub async fn confirm_enrolment(
         )
         .into());
     };
-    let (codes, recovery_hashes) = new_recovery_codes();
+    let first = state.store.passkeys(signed.user_id()).await?.is_empty();
+    let (codes, recovery_hashes) = if first {
+        new_recovery_codes()
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let new = NewTotpFactor {
         user_id: signed.user_id().clone(),
         secret_sealed: sealed.to_owned(),
@@ -312,6 +325,21 @@ pub async fn confirm_with_code(state: &AppState, signed: &Signed, code_input: &s
     Ok(())
 }
 
+/// What the second step can take from this person, besides a recovery code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepChoices {
+    pub app: bool,
+    pub passkey: bool,
+}
+
+/// The second step's choices for the password the session checked.
+pub async fn step_choices(state: &AppState, due: &SecondStepDue) -> Outcome<StepChoices> {
+    Ok(StepChoices {
+        app: state.store.totp_factor(due.user_id()).await?.is_some(),
+        passkey: crate::flows::passkeys::has_passkeys(state, due.user_id()).await?,
+    })
+}
+
 /// A completed second step: who signs in, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecondStepDone {
@@ -322,11 +350,13 @@ pub struct SecondStepDone {
 /// The second step of a password sign-in: a code from the app or a recovery code. The guess
 /// is counted before the code is checked (so concurrent guesses never get more than the
 /// lockout allows); a wrong code, a reused one and a locked account all get the one message,
-/// and the guess that locks mails the unlock link. A right code resets the count.
+/// and the guess that locks mails the unlock link. A right code resets the count and gives
+/// back `reservation`, the attempt the per-IP gate counted for this request.
 pub async fn second_step(
     state: &AppState,
     due: &SecondStepDue,
     input: CodeInput<'_>,
+    reservation: Option<&IpReservation>,
 ) -> Outcome<SecondStepDone> {
     let user = state.store.user_by_id(due.user_id()).await?;
     let Some(user) = user.filter(|u| u.session_epoch == due.epoch()) else {
@@ -339,7 +369,11 @@ pub async fn second_step(
         mail_unlock_if_locked(state, &user.id, &user.email, attempt).await?;
         return Err(second_step_failure().into());
     };
-    state.store.sign_in_succeeded(&user.id, None, None).await?;
+    let refund = reservation.map(IpReservation::refund);
+    state
+        .store
+        .sign_in_succeeded(&user.id, None, refund)
+        .await?;
     Ok(SecondStepDone {
         signed_in: SignedIn {
             user_id: user.id,
@@ -468,7 +502,7 @@ mod tests {
             .unwrap();
         assert_eq!(codes.len(), 10);
         let now = status(&h.state, &signed).await.unwrap();
-        assert_eq!(now.since, Some(h.now()));
+        assert_eq!(now.app_since, Some(h.now()));
         assert_eq!(now.recovery_codes_left, 10);
         let factor = h.store.totp_factor(&user_id).await.unwrap().unwrap();
         assert_eq!(
@@ -502,18 +536,18 @@ mod tests {
         let h = Harness::new();
         let e = enrolled(&h).await;
         let code = e.secret.code_at(h.now());
-        let done = second_step(&h.state, &due(&e), CodeInput::Totp(&code))
+        let done = second_step(&h.state, &due(&e), CodeInput::Totp(&code), None)
             .await
             .unwrap();
         assert_eq!(done.proof, Proof::Totp);
         assert_eq!(done.signed_in.user_id, e.user_id);
-        let replay = second_step(&h.state, &due(&e), CodeInput::Totp(&code)).await;
+        let replay = second_step(&h.state, &due(&e), CodeInput::Totp(&code), None).await;
         assert_eq!(refused(replay), second_step_failure());
         // A code of an earlier step than the last accepted one is refused too.
         let earlier = e.secret.code_at(h.now().minus(Duration::from_secs(30)));
-        let old = second_step(&h.state, &due(&e), CodeInput::Totp(&earlier)).await;
+        let old = second_step(&h.state, &due(&e), CodeInput::Totp(&earlier), None).await;
         assert_eq!(refused(old), second_step_failure());
-        let junk = second_step(&h.state, &due(&e), CodeInput::Totp("abc")).await;
+        let junk = second_step(&h.state, &due(&e), CodeInput::Totp("abc"), None).await;
         assert_eq!(refused(junk), second_step_failure());
     }
 
@@ -522,13 +556,13 @@ mod tests {
         let h = Harness::new();
         let e = enrolled(&h).await;
         let first = e.codes[0].expose().to_lowercase();
-        let done = second_step(&h.state, &due(&e), CodeInput::Recovery(&first))
+        let done = second_step(&h.state, &due(&e), CodeInput::Recovery(&first), None)
             .await
             .unwrap();
         assert_eq!(done.proof, Proof::RecoveryCode { left: 9 });
-        let again = second_step(&h.state, &due(&e), CodeInput::Recovery(&first)).await;
+        let again = second_step(&h.state, &due(&e), CodeInput::Recovery(&first), None).await;
         assert_eq!(refused(again), second_step_failure());
-        let wrong = second_step(&h.state, &due(&e), CodeInput::Recovery("AAAAA-AAAAA")).await;
+        let wrong = second_step(&h.state, &due(&e), CodeInput::Recovery("AAAAA-AAAAA"), None).await;
         assert_eq!(refused(wrong), second_step_failure());
         assert!(h
             .store
@@ -548,7 +582,8 @@ mod tests {
         assert!(matches!(checked, PasswordChecked::SecondStepDue(_)));
         assert_eq!(failures(&h, &e.user_id).await, 1);
         for n in 2..=5 {
-            let wrong = second_step(&h.state, &due(&e), CodeInput::Recovery("AAAAA-AAAAA")).await;
+            let wrong =
+                second_step(&h.state, &due(&e), CodeInput::Recovery("AAAAA-AAAAA"), None).await;
             assert_eq!(refused(wrong), second_step_failure());
             assert_eq!(failures(&h, &e.user_id).await, n);
         }
@@ -561,11 +596,11 @@ mod tests {
         assert_eq!(locked.len(), 1);
         // Locked: even the right code is refused, with the same message, and not used up.
         let code = e.secret.code_at(h.now());
-        let refused_right = second_step(&h.state, &due(&e), CodeInput::Totp(&code)).await;
+        let refused_right = second_step(&h.state, &due(&e), CodeInput::Totp(&code), None).await;
         assert_eq!(refused(refused_right), second_step_failure());
         h.advance(h.state.config.lockout.lock_for);
         let code = e.secret.code_at(h.now());
-        second_step(&h.state, &due(&e), CodeInput::Totp(&code))
+        second_step(&h.state, &due(&e), CodeInput::Totp(&code), None)
             .await
             .unwrap();
         assert_eq!(
@@ -584,7 +619,7 @@ mod tests {
         for _ in 0..10 {
             let (state, due) = (h.state.clone(), due.clone());
             set.spawn(async move {
-                second_step(&state, &due, CodeInput::Recovery("AAAAA-AAAAA"))
+                second_step(&state, &due, CodeInput::Recovery("AAAAA-AAAAA"), None)
                     .await
                     .is_err()
             });
@@ -601,7 +636,7 @@ mod tests {
         let e = enrolled(&h).await;
         let stale = SecondStepDue::for_tests(&e.user_id, 7);
         let code = e.secret.code_at(h.now());
-        let outcome = second_step(&h.state, &stale, CodeInput::Totp(&code)).await;
+        let outcome = second_step(&h.state, &stale, CodeInput::Totp(&code), None).await;
         assert_eq!(refused(outcome).message(), SECOND_STEP_EXPIRED);
     }
 
@@ -613,11 +648,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fresh.len(), 10);
-        let old = second_step(&h.state, &due(&e), CodeInput::Recovery(e.codes[1].expose())).await;
+        let old = second_step(
+            &h.state,
+            &due(&e),
+            CodeInput::Recovery(e.codes[1].expose()),
+            None,
+        )
+        .await;
         assert_eq!(refused(old), second_step_failure());
-        let new = second_step(&h.state, &due(&e), CodeInput::Recovery(fresh[1].expose()))
-            .await
-            .unwrap();
+        let new = second_step(
+            &h.state,
+            &due(&e),
+            CodeInput::Recovery(fresh[1].expose()),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(new.proof, Proof::RecoveryCode { left: 9 });
         h.settle().await;
         assert!(h
@@ -679,7 +725,7 @@ mod tests {
         let h = Harness::new();
         let e = enrolled(&h).await;
         h.store.set_broken(true);
-        let outcome = second_step(&h.state, &due(&e), CodeInput::Totp("123456")).await;
+        let outcome = second_step(&h.state, &due(&e), CodeInput::Totp("123456"), None).await;
         assert!(matches!(outcome, Err(crate::flows::Stopped::Broken(_))));
     }
 }

@@ -255,7 +255,7 @@ async fn attempt(
                 user_id: user.id.clone(),
                 session_epoch: user.session_epoch,
             };
-            if state.store.totp_factor(&user.id).await?.is_some() {
+            if crate::flows::policy::has_second_factor(state, &user.id).await? {
                 // A second step follows: the guess stays counted (only a completed sign-in
                 // resets the count), so knowing the password buys no extra code guesses.
                 state

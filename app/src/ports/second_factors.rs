@@ -1,4 +1,4 @@
-//! Second factors: a person's authenticator app (TOTP) and their recovery codes.
+//! Second factors: a person's authenticator app (TOTP), passkeys and recovery codes.
 use async_trait::async_trait;
 
 use super::StoreResult;
@@ -14,17 +14,20 @@ use crate::domain::second_factors::{NewTotpFactor, TotpFactor};
 pub trait SecondFactorStore: Send + Sync + 'static {
     /// The person's confirmed authenticator app, if any.
     async fn totp_factor(&self, user_id: &UserId) -> StoreResult<Option<TotpFactor>>;
-    /// Stores a confirmed enrolment, its first recovery codes (replacing any) and `audit`, in
-    /// one transaction; `false` (nothing written) when the person already has one.
+    /// Stores a confirmed enrolment, its recovery codes when it is the person's first factor
+    /// (`recovery_hashes` not empty: replacing any) and `audit`, in one transaction; `false`
+    /// (nothing written) when the person already has one.
     async fn add_totp_factor(&self, new: NewTotpFactor, audit: AuditEvent) -> StoreResult<bool>;
     /// Accepts a code for `step` only when it is later than the last step accepted, in one
     /// statement (`UPDATE … WHERE last_step < $step`): of two requests with one code, one wins.
     async fn accept_totp_step(&self, user_id: &UserId, step: i64) -> StoreResult<bool>;
-    /// Removes the person's authenticator app and their recovery codes, with `audit`, in one
-    /// transaction; `false` (nothing written) when there was none.
+    /// Removes the person's authenticator app, and their recovery codes unless a passkey
+    /// remains (decided in the same statement), with `audit`, in one transaction; `false`
+    /// (nothing written) when there was none.
     async fn remove_totp_factor(&self, user_id: &UserId, audit: AuditEvent) -> StoreResult<bool>;
     /// Replaces every recovery code of the person with `hashes`, with `audit`, in one
-    /// transaction; `false` (nothing written) when they have no second factor.
+    /// transaction; `false` (nothing written) when they have no second factor (neither an
+    /// authenticator app nor a passkey).
     async fn replace_recovery_codes(
         &self,
         user_id: &UserId,
@@ -52,9 +55,15 @@ pub trait SecondFactorStore: Send + Sync + 'static {
         &self,
         credential_id: &str,
     ) -> StoreResult<Option<StoredPasskey>>;
-    /// Stores a new passkey with `audit`, in one transaction; `false` (nothing written) when
-    /// its credential id is already registered (to anyone).
-    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool>;
+    /// Stores a new passkey, its recovery codes when it is the person's first factor
+    /// (`recovery_hashes` not empty: replacing any) and `audit`, in one transaction; `false`
+    /// (nothing written) when its credential id is already registered (to anyone).
+    async fn add_passkey(
+        &self,
+        passkey: StoredPasskey,
+        recovery_hashes: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
     /// Records a sign-in with the passkey: its updated credential (the signature counter)
     /// and when; `false` when it no longer exists.
     async fn passkey_used(
@@ -63,14 +72,20 @@ pub trait SecondFactorStore: Send + Sync + 'static {
         credential: &str,
         now: Timestamp,
     ) -> StoreResult<bool>;
-    /// Deletes the person's passkey `id` with `audit`, in one transaction; `false` (nothing
-    /// written) when they have no such passkey.
+    /// Deletes the person's passkey `id`, and their recovery codes when no second factor is
+    /// left (decided in the same statement), with `audit`, in one transaction; `false`
+    /// (nothing written) when they have no such passkey.
     async fn delete_passkey(
         &self,
         user_id: &UserId,
         id: &PasskeyId,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
+    /// Removes every second factor of the person — authenticator app, passkeys, recovery
+    /// codes — with `audit`, in one transaction (an owner's reset); `false` (nothing written)
+    /// when they had none.
+    async fn remove_second_factors(&self, user_id: &UserId, audit: AuditEvent)
+        -> StoreResult<bool>;
     /// Keeps a ceremony under the hash of its handle, deleting expired ones.
     async fn save_ceremony(
         &self,

@@ -157,7 +157,21 @@ pub async fn register_finish(
     let outcome =
         passkeys::finish_registration(&state, &signed, &body.handle, &body.credential).await;
     let added = settle(&session, outcome, paths::SECURITY_TWO_FACTOR).await?;
-    let notice = Flash::notice(format!("Passkey \"{}\" added.", added.name));
+    if !added.recovery_codes.is_empty() {
+        // The first second factor: its recovery codes, shown once by the next page.
+        let text: Vec<&str> = added.recovery_codes.iter().map(|c| c.expose()).collect();
+        let joined = crate::domain::secret::Secret::new(text.join("\n"));
+        let codes_sealed = state.sealing.seal(&joined).map_err(broken)?;
+        let codes = session::CodesToShow {
+            user_id: signed.user_id().clone(),
+            codes_sealed,
+        };
+        session::set_codes_to_show(&session, codes)
+            .await
+            .map_err(broken)?;
+        return Ok(go(paths::SECURITY_NEW_RECOVERY_CODES));
+    }
+    let notice = Flash::notice(format!("Passkey \"{}\" added.", added.passkey.name));
     session::set_flash(&session, notice).await.map_err(broken)?;
     Ok(go(paths::SECURITY_TWO_FACTOR))
 }
@@ -237,10 +251,19 @@ pub async fn second_step_finish(
     headers: HeaderMap,
     ip: Option<Extension<ClientIp>>,
     device_cookie: Option<Extension<DeviceCookie>>,
+    reservation: Option<Extension<IpReservation>>,
     Json(body): Json<AssertionFinish>,
 ) -> JsonResult {
     let due = due(&state, &session).await?;
-    let outcome = passkeys::finish_second_step(&state, &due, &body.handle, &body.credential).await;
+    let reservation = reservation.map(|Extension(r)| r);
+    let outcome = passkeys::finish_second_step(
+        &state,
+        &due,
+        &body.handle,
+        &body.credential,
+        reservation.as_ref(),
+    )
+    .await;
     let done = settle(&session, outcome, paths::SIGN_IN_SECOND_FACTOR).await?;
     let device =
         device(&headers, ip).with_cookie(device_cookie.map(|Extension(cookie)| cookie.id()));
@@ -254,4 +277,32 @@ pub async fn second_step_finish(
         .await
         .map_err(broken)?;
     Ok(go(&next))
+}
+
+/// Starts "Confirm it's you" with one of the signed-in person's passkeys.
+pub async fn reauthenticate_options(State(state): State<AppState>, session: Session) -> JsonResult {
+    let signed = signed(&state, &session).await?;
+    let outcome = passkeys::begin_reauthentication(&state, &signed).await;
+    let start = settle(&session, outcome, paths::REAUTHENTICATE).await?;
+    Ok(started(&start))
+}
+
+/// Ends "Confirm it's you" with a passkey: the session counts as recently authenticated, and
+/// the browser goes back to the form that asked (with what was typed there).
+pub async fn reauthenticate_finish(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<AssertionFinish>,
+) -> JsonResult {
+    let signed = signed(&state, &session).await?;
+    let outcome =
+        passkeys::finish_reauthentication(&state, &signed, &body.handle, &body.credential).await;
+    settle(&session, outcome, paths::REAUTHENTICATE).await?;
+    session::mark_reauthenticated(&session, state.clock.now())
+        .await
+        .map_err(broken)?;
+    let back = crate::web::security::reauth::back_to_the_form(&session)
+        .await
+        .map_err(broken)?;
+    Ok(go(&back))
 }

@@ -13,7 +13,7 @@ use crate::paths;
 use crate::domain::floods::Door;
 use crate::web::guards;
 use crate::web::recovery::actions::{ForgotPassword, UnlockAccount};
-use crate::web::sign_in::actions::SignInPassword;
+use crate::web::sign_in::actions::{SignInCode, SignInPassword, SignInRecoveryCode};
 use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
 use crate::web::{
     accounts, api_keys, domains, members, passkeys, recovery, security, sign_in, sign_up, sso,
@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(security::two_factor::two_factor_page).post(security::two_factor::two_factor_post),
         )
         .route(
+            paths::SECURITY_NEW_RECOVERY_CODES,
+            get(security::two_factor::new_codes_page),
+        )
+        .route(
             paths::SIGN_IN_SECOND_FACTOR,
             get(sign_in::second_factor::second_factor_page),
         )
@@ -96,7 +100,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             paths::PASSKEY_SIGN_IN_OPTIONS,
-            post(passkeys::sign_in_options),
+            post(passkeys::sign_in_options).route_layer(from_fn_with_state(
+                (state.clone(), Door::PasskeySignIn),
+                guards::door_gate,
+            )),
         )
         .route(
             paths::PASSKEY_SIGN_IN_FINISH,
@@ -109,7 +116,28 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             paths::PASSKEY_SECOND_STEP_FINISH,
-            post(passkeys::second_step_finish),
+            post(passkeys::second_step_finish)
+                .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
+        )
+        .route(
+            paths::PASSKEY_REAUTH_OPTIONS,
+            post(passkeys::reauthenticate_options),
+        )
+        .route(
+            paths::PASSKEY_REAUTH_FINISH,
+            post(passkeys::reauthenticate_finish),
+        )
+        // The second step's codes count against their client like passwords (given back
+        // when right).
+        .route(
+            SignInCode::PATH,
+            post(server_fn_handler)
+                .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
+        )
+        .route(
+            SignInRecoveryCode::PATH,
+            post(server_fn_handler)
+                .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),
         )
         .route(SignUp::PATH, gated(&state, Door::SignUp))
         .route(

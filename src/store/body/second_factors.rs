@@ -22,6 +22,14 @@ const ACCEPT_TOTP_STEP: &str =
     "UPDATE totp_factors SET last_step = $2 WHERE user_id = $1 AND last_step < $2";
 const DELETE_TOTP_FACTOR: &str = "DELETE FROM totp_factors WHERE user_id = $1";
 const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
+/// Recovery codes belong to the second factors as a whole: they go with the last one (checked
+/// in the statement itself, so a factor added meanwhile keeps them).
+const DELETE_RECOVERY_CODES_WITHOUT_FACTORS: &str = "
+DELETE FROM recovery_codes WHERE user_id = $1
+AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)
+AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1)";
+const DELETE_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
+const HAS_PASSKEY: &str = "SELECT COUNT(*) FROM passkeys WHERE user_id = $1";
 const INSERT_RECOVERY_CODE: &str =
     "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)";
 /// Single use even under concurrency: only one UPDATE can find the code unused.
@@ -94,7 +102,9 @@ impl SecondFactorStore for SqlStore {
                 Err(e) if is_unique_violation(&e) => return Ok(false),
                 Err(e) => return Err(e.into()),
             }
-            replace_codes(&mut tx, &new.user_id, &new.recovery_hashes, new.now).await?;
+            if !new.recovery_hashes.is_empty() {
+                replace_codes(&mut tx, &new.user_id, &new.recovery_hashes, new.now).await?;
+            }
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(true)
@@ -126,7 +136,7 @@ impl SecondFactorStore for SqlStore {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            sqlx::query(DELETE_RECOVERY_CODES)
+            sqlx::query(DELETE_RECOVERY_CODES_WITHOUT_FACTORS)
                 .bind(user_id.as_str())
                 .execute(&mut *tx)
                 .await?;
@@ -150,7 +160,11 @@ impl SecondFactorStore for SqlStore {
                 .bind(user_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-            if decode_opt::<_, TotpFactor>(factor)?.is_none() {
+            let (passkeys,): (i64,) = sqlx::query_as(HAS_PASSKEY)
+                .bind(user_id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            if decode_opt::<_, TotpFactor>(factor)?.is_none() && passkeys == 0 {
                 return Ok(false);
             }
             replace_codes(&mut tx, user_id, hashes, now).await?;
@@ -222,7 +236,12 @@ impl SecondFactorStore for SqlStore {
         port(self.optional::<PasskeyRow, _>(&sql, &[credential_id])).await
     }
 
-    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool> {
+    async fn add_passkey(
+        &self,
+        passkey: StoredPasskey,
+        recovery_hashes: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
         port(async {
             let mut tx = self.begin().await?;
             let inserted = sqlx::query(INSERT_PASSKEY)
@@ -238,6 +257,15 @@ impl SecondFactorStore for SqlStore {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => return Ok(false),
                 Err(e) => return Err(e.into()),
+            }
+            if !recovery_hashes.is_empty() {
+                replace_codes(
+                    &mut tx,
+                    &passkey.user_id,
+                    recovery_hashes,
+                    passkey.created_at,
+                )
+                .await?;
             }
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
@@ -280,6 +308,35 @@ impl SecondFactorStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(DELETE_RECOVERY_CODES_WITHOUT_FACTORS)
+                .bind(user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn remove_second_factors(
+        &self,
+        user_id: &UserId,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let mut removed = 0;
+            for sql in [DELETE_TOTP_FACTOR, DELETE_PASSKEYS, DELETE_RECOVERY_CODES] {
+                removed += sqlx::query(sql)
+                    .bind(user_id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            if removed == 0 {
                 return Ok(false);
             }
             audit_in(&mut tx, audit).await?;

@@ -32,7 +32,9 @@ impl SecondFactorStore for MemoryStore {
                 confirmed_at: new.now,
             },
         );
-        state.replace_recovery(&new.user_id, &new.recovery_hashes, new.now);
+        if !new.recovery_hashes.is_empty() {
+            state.replace_recovery(&new.user_id, &new.recovery_hashes, new.now);
+        }
         state.audit.push(audit);
         Ok(true)
     }
@@ -54,7 +56,7 @@ impl SecondFactorStore for MemoryStore {
         if state.totp.remove(user_id).is_none() {
             return Ok(false);
         }
-        state.recovery.retain(|r| r.user_id != *user_id);
+        state.drop_recovery_without_factors(user_id);
         state.audit.push(audit);
         Ok(true)
     }
@@ -67,7 +69,9 @@ impl SecondFactorStore for MemoryStore {
         audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.lock()?;
-        if !state.totp.contains_key(user_id) {
+        if !state.totp.contains_key(user_id)
+            && !state.passkeys.iter().any(|p| p.user_id == *user_id)
+        {
             return Ok(false);
         }
         state.replace_recovery(user_id, hashes, now);
@@ -123,7 +127,12 @@ impl SecondFactorStore for MemoryStore {
             .cloned())
     }
 
-    async fn add_passkey(&self, passkey: StoredPasskey, audit: AuditEvent) -> StoreResult<bool> {
+    async fn add_passkey(
+        &self,
+        passkey: StoredPasskey,
+        recovery_hashes: &[String],
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
         let mut state = self.lock()?;
         if state
             .passkeys
@@ -137,6 +146,9 @@ impl SecondFactorStore for MemoryStore {
                 "no user {}",
                 passkey.user_id
             )));
+        }
+        if !recovery_hashes.is_empty() {
+            state.replace_recovery(&passkey.user_id, recovery_hashes, passkey.created_at);
         }
         state.passkeys.push(passkey);
         state.audit.push(audit);
@@ -172,6 +184,24 @@ impl SecondFactorStore for MemoryStore {
             .passkeys
             .retain(|p| !(p.id == *id && p.user_id == *user_id));
         if state.passkeys.len() == before {
+            return Ok(false);
+        }
+        state.drop_recovery_without_factors(user_id);
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn remove_second_factors(
+        &self,
+        user_id: &UserId,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        let had_app = state.totp.remove(user_id).is_some();
+        let before = state.passkeys.len() + state.recovery.len();
+        state.passkeys.retain(|p| p.user_id != *user_id);
+        state.recovery.retain(|r| r.user_id != *user_id);
+        if !had_app && state.passkeys.len() + state.recovery.len() == before {
             return Ok(false);
         }
         state.audit.push(audit);
@@ -219,6 +249,15 @@ impl super::State {
             code_hash: h.clone(),
             used_at: None,
         }));
+    }
+
+    /// `DELETE_RECOVERY_CODES_WITHOUT_FACTORS`: the codes go with the last factor.
+    fn drop_recovery_without_factors(&mut self, user_id: &UserId) {
+        let has_factor =
+            self.totp.contains_key(user_id) || self.passkeys.iter().any(|p| p.user_id == *user_id);
+        if !has_factor {
+            self.recovery.retain(|r| r.user_id != *user_id);
+        }
     }
 
     fn recovery_left(&self, user_id: &UserId) -> u32 {

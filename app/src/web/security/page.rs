@@ -52,16 +52,7 @@ pub async fn security_page(State(state): State<AppState>, session: Session) -> P
                 </section>
                 <section id="two-factor">
                     <h2>"Two-factor authentication"</h2>
-                    <p>
-                        {if two_factor.enabled() {
-                            format!(
-                                "On: an authenticator app, and {} recovery codes left.",
-                                two_factor.recovery_codes_left,
-                            )
-                        } else {
-                            "Off: signing in takes your password only.".to_owned()
-                        }}
-                    </p>
+                    <p>{crate::web::security::two_factor::summary(&two_factor)}</p>
                     <p>
                         <a href=paths::SECURITY_TWO_FACTOR>
                             {if two_factor.enabled() {

@@ -1,6 +1,6 @@
 //! "Confirm it's you": the page a sensitive change sends a person to when their sign-in is not
-//! recent (see `domain::reauth`), with their password or their single sign-on provider; then
-//! back to the form they came from, with what they typed.
+//! recent (see `domain::reauth`), with a passkey, their password (and second factor) or their
+//! single sign-on provider; then back to the form they came from, with what they typed.
 use axum::extract::State;
 use axum::http::StatusCode;
 use leptos::prelude::*;
@@ -22,9 +22,14 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
     };
     let flash = take_flash(&session).await?;
     let has_password = security::has_password(&state, &signed).await?;
-    let two_factor = crate::flows::second_factors::status(&state, &signed)
-        .await?
-        .enabled();
+    let factors = crate::flows::second_factors::status(&state, &signed).await?;
+    let two_factor = factors.enabled();
+    let code_label = if factors.has_app() {
+        "Code from your authenticator app, or a recovery code"
+    } else {
+        "Recovery code"
+    };
+    let passkey = factors.passkeys > 0 && crate::flows::passkeys::available(&state);
     let sso = security::reauthentication_provider(&state, &signed)
         .await?
         .is_some();
@@ -52,7 +57,7 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                         .then(|| {
                             view! {
                                 <Field
-                                    label="Code from your authenticator app, or a recovery code"
+                                    label=code_label
                                     name="code"
                                     kind="text"
                                     autocomplete="one-time-code"
@@ -66,6 +71,21 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                 </form>
             }
         });
+        let passkey_button = passkey.then(|| {
+            view! {
+                <div
+                    class="passkey"
+                    data-passkey-second-step=paths::PASSKEY_REAUTH_OPTIONS
+                    data-passkey-finish=paths::PASSKEY_REAUTH_FINISH
+                >
+                    <button type="button" class="secondary" id="use-passkey" hidden=true>
+                        "Confirm with a passkey"
+                    </button>
+                    <p role="alert" class="alert" hidden=true></p>
+                    <script src=paths::PASSKEYS_SCRIPT defer=true></script>
+                </div>
+            }
+        });
         let sso_form = sso.then(|| {
             view! {
                 <form method="post" action=ReauthenticateWithSso::PATH>
@@ -75,7 +95,7 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                 </form>
             }
         });
-        let neither = (!has_password && !sso).then(|| {
+        let neither = (!has_password && !sso && !passkey).then(|| {
             view! {
                 <p role="alert" class="alert">
                     "You have no password and no single sign-on provider here to confirm with. Set a password with \"Forgot your password?\" on the sign-in page."
@@ -89,6 +109,7 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                     "This change needs a recent sign-in. Confirm that you are "
                     <strong>{email.clone()}</strong> " to continue."
                 </p>
+                {passkey_button}
                 {password_form}
                 {sso_form}
                 {neither}

@@ -1,6 +1,7 @@
 //! The two-factor page of a person's Security settings: enrol an authenticator app (a QR code
-//! and the secret as text, confirmed by a code), see how many recovery codes are left, make new
-//! ones (shown once, on the answer to the form itself), and remove the app.
+//! and the secret as text, confirmed by a code) or remove it, add and delete passkeys, see how
+//! many recovery codes are left and make new ones (shown once, on the answer to the form
+//! itself; a first passkey's on the page after it).
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,7 +17,7 @@ use crate::domain::reauth;
 use crate::domain::secret::Secret;
 use crate::flows::passkeys::PasskeySummary;
 use crate::flows::second_factors::{self, TwoFactorStatus};
-use crate::flows::Stopped;
+use crate::flows::{FlowError, Stopped};
 use crate::paths;
 use crate::session::{self, take_flash, Flash, FormToken, TotpEnrolment};
 use crate::web::forms::refused;
@@ -106,7 +107,7 @@ fn PasskeysSection(passkeys: Vec<PasskeySummary>, available: bool) -> impl IntoV
         <section aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
             <p>
-                "A passkey signs you in with your device's screen lock or a security key, without a password: choose it on the sign-in page's email field. With two-factor authentication on, it also works instead of a code after your password."
+                "A passkey signs you in with your device's screen lock or a security key, without a password: choose it on the sign-in page's email field. It is also a second factor: once you have one, signing in with your password asks for it (or a code from your app, or a recovery code)."
             </p>
             {(!empty)
                 .then(|| {
@@ -138,42 +139,92 @@ fn PasskeysSection(passkeys: Vec<PasskeySummary>, available: bool) -> impl IntoV
     }
 }
 
+/// One line on where two-factor authentication stands (this page and the Security page).
+pub fn summary(status: &TwoFactorStatus) -> String {
+    let passkeys = match status.passkeys {
+        0 => None,
+        1 => Some("a passkey".to_owned()),
+        n => Some(format!("{n} passkeys")),
+    };
+    let factors = match (status.has_app(), passkeys) {
+        (true, Some(p)) => format!("an authenticator app and {p}"),
+        (true, None) => "an authenticator app".to_owned(),
+        (false, Some(p)) => p,
+        (false, None) => return "Off: signing in takes your password only.".to_owned(),
+    };
+    format!(
+        "On: {factors}, and {} recovery codes left.",
+        status.recovery_codes_left
+    )
+}
+
 pub async fn two_factor_page(State(state): State<AppState>, session: Session) -> PageResult {
     let member = signed::own_settings(&state, &session).await?;
     let status = second_factors::status(&state, &member.signed).await?;
     let flash = take_flash(&session).await?;
     let keys = crate::flows::passkeys::list(&state, &member.signed).await?;
     let available = crate::flows::passkeys::available(&state);
-    if status.enabled() {
+    let token = if status.enabled() {
+        Some(session::issue_form_token(&session, REGENERATE_FORM).await?)
+    } else {
+        None
+    };
+    let app = if status.has_app() {
         session::forget_totp_enrolment(&session).await?;
-        let token = session::issue_form_token(&session, REGENERATE_FORM).await?;
-        return Ok(enabled_page(&member, status, flash, token, keys, available));
-    }
-    // Off: an enrolment, kept (sealed) in the session until a code confirms it.
-    let enrolment = session::totp_enrolment(&session)
-        .await?
-        .filter(|e| e.user_id == *member.user_id());
-    let sealed = match enrolment {
-        Some(e) => e.secret_sealed,
-        None => {
-            let started = second_factors::begin_enrolment(&state, &member.signed).await?;
-            let pending = TotpEnrolment {
-                user_id: member.user_id().clone(),
-                secret_sealed: started.sealed.clone(),
-            };
-            session::set_totp_enrolment(&session, pending).await?;
-            started.sealed
+        AppSection::On {
+            since: status.app_since.map(human_time).unwrap_or_default(),
+        }
+    } else {
+        // No app yet: an enrolment, kept (sealed) in the session until a code confirms it.
+        let enrolment = session::totp_enrolment(&session)
+            .await?
+            .filter(|e| e.user_id == *member.user_id());
+        let sealed = match enrolment {
+            Some(e) => e.secret_sealed,
+            None => {
+                let started = second_factors::begin_enrolment(&state, &member.signed).await?;
+                let pending = TotpEnrolment {
+                    user_id: member.user_id().clone(),
+                    secret_sealed: started.sealed.clone(),
+                };
+                session::set_totp_enrolment(&session, pending).await?;
+                started.sealed
+            }
+        };
+        let secret = second_factors::open_enrolment(&state, &sealed)?;
+        let uri = secret.otpauth_uri(member.signed.email());
+        AppSection::Enrol {
+            qr: qr_svg(&uri).unwrap_or_default(),
+            grouped: secret.grouped(),
         }
     };
-    let secret = second_factors::open_enrolment(&state, &sealed)?;
-    let uri = secret.otpauth_uri(member.signed.email());
-    let qr = qr_svg(&uri).unwrap_or_default();
-    let grouped = secret.grouped();
     let chrome = member.chrome();
+    let state_line = summary(&status);
+    let left = status.recovery_codes_left;
     Ok(render_page(
         StatusCode::OK,
         "Two-factor authentication",
         move || {
+            let recovery = token.clone().map(|token| {
+                view! {
+                    <section aria-labelledby="recovery-heading">
+                        <h2 id="recovery-heading">"Recovery codes"</h2>
+                        <p id="recovery-codes-left">
+                            {format!(
+                                "{left} of 10 recovery codes left. Each works once, in place of a code from your app or a passkey.",
+                            )}
+                        </p>
+                        <form method="post" action=PATH>
+                            <input type="hidden" name="action" value="regenerate" />
+                            <input type="hidden" name="form_token" value=token />
+                            <button type="submit" class="secondary">
+                                "Make new recovery codes"
+                            </button>
+                        </form>
+                        <p class="muted">"New codes replace every old one."</p>
+                    </section>
+                }
+            });
             view! {
                 <SignedIn chrome=chrome.clone() current=paths::SECURITY>
                     <Messages notice=flash.notice.clone() error=flash.error.clone() />
@@ -181,85 +232,34 @@ pub async fn two_factor_page(State(state): State<AppState>, session: Session) ->
                         <a href=paths::SECURITY>"Security"</a>
                     </p>
                     <h1>"Two-factor authentication"</h1>
+                    <p id="two-factor-state">{state_line.clone()}</p>
                     <p>
-                        "Two-factor authentication is off. Turn it on to ask for a code from an authenticator app (such as 1Password, Bitwarden, Google Authenticator or Aegis) after your password."
+                        "With two-factor authentication on, signing in with your password also asks for a code from an authenticator app or a passkey; a recovery code works in place of either."
                     </p>
-                    <h2>"1. Add Terminus Hub to your app"</h2>
-                    <p>"Scan this QR code with the app:"</p>
-                    <div
-                        class="qr"
-                        role="img"
-                        aria-label="QR code for your authenticator app"
-                        inner_html=qr.clone()
-                    ></div>
-                    <p>"Or type this key into the app:"</p>
-                    <p>
-                        <code id="totp-secret" class="key">
-                            {grouped.clone()}
-                        </code>
-                    </p>
-                    <h2>"2. Enter the code it shows"</h2>
-                    <form method="post" action=PATH novalidate=true>
-                        <input type="hidden" name="action" value="confirm" />
-                        <Field
-                            label="Code"
-                            name="code"
-                            kind="text"
-                            autocomplete="one-time-code"
-                            inputmode=Some("numeric")
-                            error=flash.field("code")
-                            autofocus=flash.field("code").is_some()
-                        />
-                        <button type="submit" class="primary">
-                            "Turn on two-factor authentication"
-                        </button>
-                    </form>
+                    <AppSectionView app=app.clone() flash=flash.clone() />
                     <PasskeysSection passkeys=keys.clone() available=available />
+                    {recovery}
                 </SignedIn>
             }
         },
     ))
 }
 
-fn enabled_page(
-    member: &Member,
-    status: TwoFactorStatus,
-    flash: Flash,
-    token: String,
-    keys: Vec<PasskeySummary>,
-    available: bool,
-) -> Response {
-    let chrome = member.chrome();
-    let since = status.since.map(human_time).unwrap_or_default();
-    let left = status.recovery_codes_left;
-    render_page(StatusCode::OK, "Two-factor authentication", move || {
-        view! {
-            <SignedIn chrome=chrome.clone() current=paths::SECURITY>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
-                <p class="eyebrow">
-                    <a href=paths::SECURITY>"Security"</a>
-                </p>
-                <h1>"Two-factor authentication"</h1>
-                <p role="status" id="two-factor-state">
-                    {format!(
-                        "On since {since}: signing in with your password also asks for a code from your authenticator app.",
-                    )}
-                </p>
-                <h2>"Recovery codes"</h2>
-                <p id="recovery-codes-left">
-                    {format!(
-                        "{left} of 10 recovery codes left. Each works once, in place of a code from your app.",
-                    )}
-                </p>
-                <form method="post" action=PATH>
-                    <input type="hidden" name="action" value="regenerate" />
-                    <input type="hidden" name="form_token" value=token.clone() />
-                    <button type="submit" class="secondary">
-                        "Make new recovery codes"
-                    </button>
-                </form>
-                <p class="muted">"New codes replace every old one."</p>
-                <h2>"Turn off"</h2>
+/// The authenticator app part of the page: set up (since when, and "remove"), or the steps to
+/// enrol one.
+#[derive(Clone)]
+enum AppSection {
+    On { since: String },
+    Enrol { qr: String, grouped: String },
+}
+
+#[component]
+fn AppSectionView(app: AppSection, flash: Flash) -> impl IntoView {
+    match app {
+        AppSection::On { since } => view! {
+            <section aria-labelledby="app-heading">
+                <h2 id="app-heading">"Authenticator app"</h2>
+                <p id="app-state">{format!("Set up since {since}.")}</p>
                 <form method="post" action=RemoveTwoFactor::PATH novalidate=true>
                     <Field
                         label="Current code or recovery code"
@@ -273,10 +273,76 @@ fn enabled_page(
                         "Remove the authenticator app"
                     </button>
                 </form>
-                <PasskeysSection passkeys=keys.clone() available=available />
-            </SignedIn>
+            </section>
         }
-    })
+        .into_any(),
+        AppSection::Enrol { qr, grouped } => view! {
+            <section aria-labelledby="app-heading">
+                <h2 id="app-heading">"Authenticator app"</h2>
+                <p>
+                    "Use an authenticator app such as 1Password, Bitwarden, Google Authenticator or Aegis."
+                </p>
+                <h3>"1. Add Terminus Hub to your app"</h3>
+                <p>"Scan this QR code with the app:"</p>
+                <div
+                    class="qr"
+                    role="img"
+                    aria-label="QR code for your authenticator app"
+                    inner_html=qr
+                ></div>
+                <p>"Or type this key into the app:"</p>
+                <p>
+                    <code id="totp-secret" class="key">
+                        {grouped}
+                    </code>
+                </p>
+                <h3>"2. Enter the code it shows"</h3>
+                <form method="post" action=PATH novalidate=true>
+                    <input type="hidden" name="action" value="confirm" />
+                    <Field
+                        label="Code"
+                        name="code"
+                        kind="text"
+                        autocomplete="one-time-code"
+                        inputmode=Some("numeric")
+                        error=flash.field("code")
+                        autofocus=flash.field("code").is_some()
+                    />
+                    <button type="submit" class="primary">
+                        "Turn on two-factor authentication"
+                    </button>
+                </form>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// The recovery codes a first passkey brought (its registration is a JSON request, which
+/// cannot show them): taken from the session, so shown once.
+pub async fn new_codes_page(State(state): State<AppState>, session: Session) -> PageResult {
+    let member = signed::own_settings(&state, &session).await?;
+    let kept = session::take_codes_to_show(&session)
+        .await?
+        .filter(|c| c.user_id == *member.user_id());
+    let Some(kept) = kept else {
+        return Ok(see_other(PATH));
+    };
+    let text = state
+        .sealing
+        .open(&kept.codes_sealed)
+        .map_err(FlowError::from)?;
+    let codes = text
+        .expose()
+        .lines()
+        .map(|c| Secret::new(c.to_owned()))
+        .collect();
+    Ok(codes_page(
+        &member,
+        "Two-factor authentication is on",
+        "Your passkey is added: signing in with your password now also asks for it.",
+        codes,
+    ))
 }
 
 /// The recovery codes, shown once on the answer to the form that made them.
@@ -297,7 +363,7 @@ fn codes_page(
                 </p>
                 <p>
                     <strong>"Save these recovery codes now: they will not be shown again."</strong>
-                    " Each one signs you in once if you lose your authenticator app. Terminus Hub keeps only their hashes."
+                    " Each one signs you in once if you lose your authenticator app or your passkeys. Terminus Hub keeps only their hashes."
                 </p>
                 <ol class="recovery-codes" id="recovery-codes">
                     {codes
@@ -361,6 +427,14 @@ pub async fn two_factor_post(
             )
             .await;
             match confirmed {
+                Ok(codes) if codes.is_empty() => {
+                    // A passkey brought the recovery codes already.
+                    session::forget_totp_enrolment(&session).await?;
+                    back(Flash::notice(
+                        "Your authenticator app is set up: signing in now also asks for its code. Your recovery codes stay as they were.",
+                    ))
+                    .await
+                }
                 Ok(codes) => {
                     session::forget_totp_enrolment(&session).await?;
                     Ok(codes_page(

@@ -98,12 +98,17 @@ pub async fn handle_start_sso(ctx: &Ctx) -> Next {
     }
 }
 
-pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret) -> Next {
-    let reservation = leptos_axum::extract::<Option<Extension<IpReservation>>>()
+/// The attempt the per-IP gate in front of this server function counted, if any.
+async fn ip_reservation() -> Option<IpReservation> {
+    leptos_axum::extract::<Option<Extension<IpReservation>>>()
         .await
         .ok()
         .flatten()
-        .map(|Extension(r)| r);
+        .map(|Extension(r)| r)
+}
+
+pub async fn handle_sign_in_password(ctx: &Ctx, email: String, password: Secret) -> Next {
+    let reservation = ip_reservation().await;
     // Kept for the password step whatever happens (a success starts a new session anyway).
     session::set_sign_in_email(&ctx.session, &kept(email.trim())).await?;
     let outcome =
@@ -137,7 +142,9 @@ pub async fn handle_second_step(ctx: &Ctx, input: CodeInput<'_>) -> Next {
         CodeInput::Recovery(_) => "recovery_code",
         _ => "code",
     };
-    let done = match second_factors::second_step(&ctx.state, &due, input).await {
+    let reservation = ip_reservation().await;
+    let outcome = second_factors::second_step(&ctx.state, &due, input, reservation.as_ref()).await;
+    let done = match outcome {
         Ok(done) => done,
         Err(crate::flows::Stopped::Refused(refusal)) if refusal.field().is_none() => {
             if matches!(

@@ -1,5 +1,5 @@
 //! The second step of a password sign-in, for a person with a second factor: a code from
-//! their authenticator app, or one of their recovery codes.
+//! their authenticator app, their passkey (with JavaScript), or one of their recovery codes.
 use axum::extract::State;
 use axum::http::StatusCode;
 use leptos::prelude::*;
@@ -27,10 +27,13 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
         }
         return Ok(see_other(paths::SIGN_IN));
     };
-    let passkey = crate::flows::passkeys::has_passkeys(&state, due.user_id()).await?;
+    let choices = crate::flows::second_factors::step_choices(&state, &due).await?;
+    let passkey = choices.passkey;
     let flash = take_flash(&session).await?;
     let recovery_error = flash.field("recovery_code");
-    let code_focus = recovery_error.is_none();
+    let code_focus = recovery_error.is_none() && choices.app;
+    // Without an app, the recovery code is the way in without JavaScript: not folded away.
+    let recovery_open = recovery_error.is_some() || !choices.app;
     Ok(render_page(
         StatusCode::OK,
         "Two-factor authentication",
@@ -38,22 +41,36 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
             view! {
                 <AuthCard title="Two-factor authentication">
                     <Messages notice=flash.notice.clone() error=flash.error.clone() />
-                    <p>"Enter the 6-digit code your authenticator app shows for Terminus Hub."</p>
-                    <form method="post" action=SignInCode::PATH novalidate=true>
-                        <Field
-                            label="Code"
-                            name="code"
-                            kind="text"
-                            autocomplete="one-time-code"
-                            inputmode=Some("numeric")
-                            error=flash.field("code")
-                            autofocus=code_focus
-                        />
-                        <button type="submit" class="primary">
-                            "Verify"
-                        </button>
-                    </form>
-                    <details open=recovery_error.is_some()>
+                    {choices
+                        .app
+                        .then(|| {
+                            view! {
+                                <p>
+                                    "Enter the 6-digit code your authenticator app shows for Terminus Hub."
+                                </p>
+                                <form method="post" action=SignInCode::PATH novalidate=true>
+                                    <Field
+                                        label="Code"
+                                        name="code"
+                                        kind="text"
+                                        autocomplete="one-time-code"
+                                        inputmode=Some("numeric")
+                                        error=flash.field("code")
+                                        autofocus=code_focus
+                                    />
+                                    <button type="submit" class="primary">
+                                        "Verify"
+                                    </button>
+                                </form>
+                            }
+                        })}
+                    {(!choices.app)
+                        .then(|| {
+                            view! {
+                                <p>"Confirm it's you with your passkey, or a recovery code."</p>
+                            }
+                        })}
+                    <details open=recovery_open>
                         <summary>"Use a recovery code instead"</summary>
                         <form method="post" action=SignInRecoveryCode::PATH novalidate=true>
                             <Field
@@ -62,7 +79,7 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
                                 kind="text"
                                 autocomplete="off"
                                 error=recovery_error.clone()
-                                autofocus=!code_focus
+                                autofocus=recovery_error.is_some()
                                 hint=Some(
                                     "One of the codes you saved when you turned on two-factor authentication, like ABCDE-FGHIJ. Each works once.",
                                 )
@@ -89,7 +106,7 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
                                         "Use a passkey"
                                     </button>
                                     <p class="muted" data-passkey-needs-js="">
-                                        "Signing in with your passkey needs JavaScript; a code from your app or a recovery code works without it."
+                                        "Signing in with your passkey needs JavaScript; a recovery code (or a code from your app) works without it."
                                     </p>
                                     <p role="alert" class="alert" hidden=true></p>
                                     <script src=paths::PASSKEYS_SCRIPT defer=true></script>
