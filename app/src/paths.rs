@@ -1,7 +1,7 @@
 //! Every address of the web app, named once: the router, redirects, links and forms use these
 //! (the server functions' own addresses are their `PATH`s, under `/_fn`).
 
-use crate::domain::ids::{ApiKeyId, ConnectionId, UserId};
+use crate::domain::ids::{ApiKeyId, ConnectionId, RecordId, UserId, WorkspaceId};
 use crate::domain::tokens::TokenPurpose;
 
 pub const ROOT: &str = "/";
@@ -23,6 +23,12 @@ pub const EMAIL_CHANGE: &str = "/confirm-email-change";
 pub const NOT_ME: &str = "/not-me";
 pub const HOME: &str = "/home";
 pub const ACCOUNTS: &str = "/accounts";
+/// One workspace of the current account, with its records (see [`workspace`]).
+pub const WORKSPACE: &str = "/workspaces/{id}";
+/// The confirmation page for deleting workspace `{id}` (see [`workspace_deletion`]).
+pub const WORKSPACE_DELETION: &str = "/workspaces/{id}/delete";
+/// One record, to read and edit (see [`record`]).
+pub const RECORD: &str = "/records/{id}";
 pub const MEMBERS: &str = "/settings/members";
 /// The confirmation page for removing `{user_id}` (see [`member_removal`]).
 pub const MEMBER_REMOVAL: &str = "/settings/members/{user_id}/remove";
@@ -71,6 +77,21 @@ pub fn member_removal(user_id: &UserId) -> String {
 /// [`SSO_ENFORCEMENT`] for one connection.
 pub fn sso_enforcement(id: &ConnectionId) -> String {
     SSO_ENFORCEMENT.replace("{id}", id.as_str())
+}
+
+/// [`WORKSPACE`] for one workspace.
+pub fn workspace(id: &WorkspaceId) -> String {
+    WORKSPACE.replace("{id}", id.as_str())
+}
+
+/// [`WORKSPACE_DELETION`] for one workspace.
+pub fn workspace_deletion(id: &WorkspaceId) -> String {
+    WORKSPACE_DELETION.replace("{id}", id.as_str())
+}
+
+/// [`RECORD`] for one record.
+pub fn record(id: &RecordId) -> String {
+    RECORD.replace("{id}", id.as_str())
 }
 
 /// [`API_KEY_DELETION`] for one key.

@@ -130,7 +130,7 @@ export async function signIn(page: Page, shot: Shot, email: string, password: st
 export async function expectHome(page: Page, shot: Shot): Promise<void> {
   await expect(page).toHaveURL(pathIs('/home'));
   await expect(page.getByRole('heading', { name: 'Workspaces', exact: true })).toBeVisible();
-  await expect(page.getByRole('listitem').filter({ hasText: 'Main' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Main', exact: true })).toBeVisible();
   await shot('home');
 }
 

@@ -83,11 +83,11 @@ test('an owner invites an existing user, who then switches between both accounts
 
   // Switching changes the workspaces shown.
   await pick(bob.page, ownerAccount);
-  await expect(bob.page.getByRole('listitem').filter({ hasText: 'Owner reports' })).toBeVisible();
+  await expect(bob.page.getByRole('link', { name: 'Owner reports', exact: true })).toBeVisible();
   await bob.shot('owner-account');
   await bob.page.getByRole('link', { name: 'Switch account' }).click();
   await pick(bob.page, bobAccount);
-  await expect(bob.page.getByRole('listitem').filter({ hasText: 'Main' })).toBeVisible();
+  await expect(bob.page.getByRole('link', { name: 'Main', exact: true })).toBeVisible();
   await expect(bob.page.locator('body')).not.toContainText('Owner reports');
   await bob.shot('own-account');
 

@@ -104,7 +104,7 @@ test('an owner verifies a domain, tests and enforces SSO; a colleague signs in t
   // Back in Terminus Hub, in the owner's account.
   await expect(colleague.page).toHaveURL((url) => url.origin === process.env.BASE_URL && url.pathname === '/home');
   await expect(colleague.page.locator('body')).toContainText(`owner's account`);
-  await expect(colleague.page.getByRole('listitem').filter({ hasText: 'Main' })).toBeVisible();
+  await expect(colleague.page.getByRole('link', { name: 'Main', exact: true })).toBeVisible();
   await colleague.shot('home');
 
   // "Create users on first sign-in" is the owner's choice, off unless they turn it on.

@@ -1112,6 +1112,15 @@ pub mod fns {
         <web::security::actions::ConfirmEmailChange as ServerFn>::PATH;
     pub const END_OTHER_SESSIONS: &str =
         <web::security::actions::EndOtherSessions as ServerFn>::PATH;
+    pub const CREATE_WORKSPACE: &str =
+        <web::workspaces::actions::CreateWorkspace as ServerFn>::PATH;
+    pub const RENAME_WORKSPACE: &str =
+        <web::workspaces::actions::RenameWorkspace as ServerFn>::PATH;
+    pub const DELETE_WORKSPACE: &str =
+        <web::workspaces::actions::DeleteWorkspace as ServerFn>::PATH;
+    pub const CREATE_RECORD: &str = <web::workspaces::actions::CreateRecord as ServerFn>::PATH;
+    pub const UPDATE_RECORD: &str = <web::workspaces::actions::UpdateRecord as ServerFn>::PATH;
+    pub const DELETE_RECORD: &str = <web::workspaces::actions::DeleteRecord as ServerFn>::PATH;
     pub const ADD_DOMAIN: &str = <web::domains::AddDomain as ServerFn>::PATH;
     pub const VERIFY_DOMAIN: &str = <web::domains::VerifyDomain as ServerFn>::PATH;
 }

@@ -45,3 +45,4 @@ mod sso_sign_up_policy;
 mod sso_trust;
 mod storage_limits;
 mod timing;
+mod workspaces;

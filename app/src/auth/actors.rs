@@ -266,6 +266,35 @@ impl std::ops::Deref for OwnerOf {
     }
 }
 
+/// Who works with an account's workspaces and records: a script with one of its API keys
+/// (within the key's scopes), or a member signed in to the web app (every role may: the data
+/// is the account's shared work; managing keys, members and settings is what roles decide).
+pub trait DataAccess: Send + Sync {
+    fn data_account(&self) -> &AccountId;
+    /// Whether this actor may do what `scope` covers.
+    fn may_use(&self, scope: Scope) -> bool;
+}
+
+impl DataAccess for KeyOf {
+    fn data_account(&self) -> &AccountId {
+        &self.account_id
+    }
+
+    fn may_use(&self, scope: Scope) -> bool {
+        self.may(scope)
+    }
+}
+
+impl DataAccess for MemberOf {
+    fn data_account(&self) -> &AccountId {
+        &self.account_id
+    }
+
+    fn may_use(&self, _scope: Scope) -> bool {
+        true
+    }
+}
+
 /// A live API key of `account_id` (well formed, known, not expired), with its scopes.
 #[derive(Debug, Clone)]
 pub struct KeyOf {

@@ -9,7 +9,7 @@ mod actors;
 mod resolve;
 mod start;
 
-pub use actors::{AdminOf, KeyOf, MemberOf, OwnerOf, SecondStepDue, Signed};
+pub use actors::{AdminOf, DataAccess, KeyOf, MemberOf, OwnerOf, SecondStepDue, Signed};
 pub use resolve::{
     current_member, key_holder, member_of, second_factor_due, second_factor_due_in,
     second_step_due, signed_in, AuthError,

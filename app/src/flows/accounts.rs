@@ -5,7 +5,6 @@ use crate::domain::accounts::NewAccount;
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{AccountId, UserId, WorkspaceId};
 use crate::domain::members::Membership;
-use crate::domain::workspaces::Workspace;
 use crate::flows::sign_up::FIRST_WORKSPACE_NAME;
 use crate::flows::{Outcome, Refusal};
 use crate::AppState;
@@ -37,11 +36,6 @@ pub async fn switch(
 /// Every account the signed-in person belongs to, with their role in it (the picker).
 pub async fn memberships(state: &AppState, signed: &Signed) -> Outcome<Vec<Membership>> {
     Ok(state.store.memberships(signed.user_id()).await?)
-}
-
-/// The workspaces of the member's account.
-pub async fn workspaces(state: &AppState, member: &MemberOf) -> Outcome<Vec<Workspace>> {
-    Ok(state.store.workspaces(member.account_id()).await?)
 }
 
 /// Creates an account owned by the signed-in person; returns its id and name.
@@ -130,8 +124,7 @@ mod tests {
         let mine = memberships(&h.state, &ada).await.unwrap();
         let names: Vec<&str> = mine.iter().map(|m| m.account_name.as_str()).collect();
         assert_eq!(names, vec!["ada's account", "Side project"]);
-        let owner = MemberOf::for_tests(&user_id, "ada@example.com", &id, Role::Owner);
-        let spaces = workspaces(&h.state, &owner).await.unwrap();
+        let spaces = h.store.workspaces(&id).await.unwrap();
         assert_eq!(spaces.len(), 1);
         assert_eq!(spaces[0].name, FIRST_WORKSPACE_NAME);
         let log = h.store.audit_events(&id, 10).await.unwrap();
@@ -180,16 +173,5 @@ mod tests {
         create(&h.state, &bob, "Bob's").await.unwrap();
         h.advance(Duration::from_secs(24 * 3600));
         create(&h.state, &ada, "Three").await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn workspaces_are_the_member_s_account_s_only() {
-        let h = Harness::new();
-        let (ada_id, ada_home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
-        h.signed_up("bob@example.com", Some(PASSWORD)).await;
-        let ada = MemberOf::for_tests(&ada_id, "ada@example.com", &ada_home, Role::Owner);
-        let spaces = workspaces(&h.state, &ada).await.unwrap();
-        assert_eq!(spaces.len(), 1);
-        assert_eq!(spaces[0].account_id, ada_home);
     }
 }

@@ -1,7 +1,7 @@
-//! An account's data, as scripts reach it with an API key: its workspaces and their records.
-//! Every read and write is filtered by the key's account (another account's ids are "not
-//! found"), and each needs the key's scope for it.
-use crate::auth::KeyOf;
+//! An account's data: its workspaces and their records, as scripts reach them with an API key
+//! and members in the web app ([`DataAccess`]). Every read and write is filtered by the
+//! actor's account (another account's ids are "not found"), and each needs the scope for it.
+use crate::auth::DataAccess;
 use crate::domain::accounts::Account;
 use crate::domain::api_keys::Scope;
 use crate::domain::ids::{RecordId, WorkspaceId};
@@ -11,8 +11,8 @@ use crate::flows::{Outcome, Refusal};
 use crate::AppState;
 
 /// The key's scope for `scope`, or the refusal that names it.
-fn need(key: &KeyOf, scope: Scope) -> Result<(), Refusal> {
-    if key.may(scope) {
+fn need(actor: &impl DataAccess, scope: Scope) -> Result<(), Refusal> {
+    if actor.may_use(scope) {
         Ok(())
     } else {
         Err(Refusal::MissingScope(scope))
@@ -20,39 +20,50 @@ fn need(key: &KeyOf, scope: Scope) -> Result<(), Refusal> {
 }
 
 /// The key's own account (every key may read it).
-pub async fn account(state: &AppState, key: &KeyOf) -> Outcome<Account> {
+pub async fn account(state: &AppState, actor: &impl DataAccess) -> Outcome<Account> {
     state
         .store
-        .account(key.account_id())
+        .account(actor.data_account())
         .await?
         .ok_or(Refusal::NotFound("account").into())
 }
 
 pub async fn list_workspaces(
     state: &AppState,
-    key: &KeyOf,
+    actor: &impl DataAccess,
     page: &PageRequest,
 ) -> Outcome<Page<Workspace>> {
-    need(key, Scope::WorkspacesRead)?;
-    let rows = state.store.list_workspaces(key.account_id(), page).await?;
+    need(actor, Scope::WorkspacesRead)?;
+    let rows = state
+        .store
+        .list_workspaces(actor.data_account(), page)
+        .await?;
     Ok(Page::from_fetched(rows, page))
 }
 
-pub async fn workspace(state: &AppState, key: &KeyOf, id: &WorkspaceId) -> Outcome<Workspace> {
-    need(key, Scope::WorkspacesRead)?;
+pub async fn workspace(
+    state: &AppState,
+    actor: &impl DataAccess,
+    id: &WorkspaceId,
+) -> Outcome<Workspace> {
+    need(actor, Scope::WorkspacesRead)?;
     state
         .store
-        .workspace(key.account_id(), id)
+        .workspace(actor.data_account(), id)
         .await?
         .ok_or(Refusal::NotFound("workspace").into())
 }
 
 /// Creates a workspace; `name` has passed the name rules already (`domain::text`).
-pub async fn create_workspace(state: &AppState, key: &KeyOf, name: String) -> Outcome<Workspace> {
-    need(key, Scope::WorkspacesWrite)?;
+pub async fn create_workspace(
+    state: &AppState,
+    actor: &impl DataAccess,
+    name: String,
+) -> Outcome<Workspace> {
+    need(actor, Scope::WorkspacesWrite)?;
     let workspace = Workspace {
         id: WorkspaceId::new(),
-        account_id: key.account_id().to_owned(),
+        account_id: actor.data_account().to_owned(),
         name,
         created_at: state.clock.now(),
     };
@@ -62,14 +73,14 @@ pub async fn create_workspace(state: &AppState, key: &KeyOf, name: String) -> Ou
 
 pub async fn rename_workspace(
     state: &AppState,
-    key: &KeyOf,
+    actor: &impl DataAccess,
     id: &WorkspaceId,
     name: &str,
 ) -> Outcome<Workspace> {
-    need(key, Scope::WorkspacesWrite)?;
+    need(actor, Scope::WorkspacesWrite)?;
     state
         .store
-        .rename_workspace(key.account_id(), id, name, state.clock.now())
+        .rename_workspace(actor.data_account(), id, name, state.clock.now())
         .await?
         .ok_or(Refusal::NotFound("workspace").into())
 }
@@ -77,12 +88,16 @@ pub async fn rename_workspace(
 /// Deletes a workspace and its records. The records go with it, so a workspace that has any
 /// needs `records:write` as well (a key without it deletes only empty workspaces: it could
 /// not delete those records one by one either).
-pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &WorkspaceId) -> Outcome<()> {
-    need(key, Scope::WorkspacesWrite)?;
-    let with_records = key.may(Scope::RecordsWrite);
+pub async fn delete_workspace(
+    state: &AppState,
+    actor: &impl DataAccess,
+    id: &WorkspaceId,
+) -> Outcome<()> {
+    need(actor, Scope::WorkspacesWrite)?;
+    let with_records = actor.may_use(Scope::RecordsWrite);
     match state
         .store
-        .delete_workspace(key.account_id(), id, with_records)
+        .delete_workspace(actor.data_account(), id, with_records)
         .await?
     {
         WorkspaceDeletion::Deleted => Ok(()),
@@ -93,23 +108,27 @@ pub async fn delete_workspace(state: &AppState, key: &KeyOf, id: &WorkspaceId) -
 
 pub async fn list_records(
     state: &AppState,
-    key: &KeyOf,
+    actor: &impl DataAccess,
     workspace_id: Option<&WorkspaceId>,
     page: &PageRequest,
 ) -> Outcome<Page<DataRecord>> {
-    need(key, Scope::RecordsRead)?;
+    need(actor, Scope::RecordsRead)?;
     let rows = state
         .store
-        .list_records(key.account_id(), workspace_id, page)
+        .list_records(actor.data_account(), workspace_id, page)
         .await?;
     Ok(Page::from_fetched(rows, page))
 }
 
-pub async fn record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outcome<DataRecord> {
-    need(key, Scope::RecordsRead)?;
+pub async fn record(
+    state: &AppState,
+    actor: &impl DataAccess,
+    id: &RecordId,
+) -> Outcome<DataRecord> {
+    need(actor, Scope::RecordsRead)?;
     state
         .store
-        .record(key.account_id(), id)
+        .record(actor.data_account(), id)
         .await?
         .ok_or(Refusal::NotFound("record").into())
 }
@@ -117,15 +136,15 @@ pub async fn record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outcome<Dat
 /// Creates a record in one of the account's workspaces; `data` is a JSON object's text.
 pub async fn create_record(
     state: &AppState,
-    key: &KeyOf,
+    actor: &impl DataAccess,
     workspace_id: WorkspaceId,
     data: String,
 ) -> Outcome<DataRecord> {
-    need(key, Scope::RecordsWrite)?;
+    need(actor, Scope::RecordsWrite)?;
     let now = state.clock.now();
     let record = DataRecord {
         id: RecordId::new(),
-        account_id: key.account_id().to_owned(),
+        account_id: actor.data_account().to_owned(),
         workspace_id,
         data,
         created_at: now,
@@ -140,21 +159,25 @@ pub async fn create_record(
 
 pub async fn update_record(
     state: &AppState,
-    key: &KeyOf,
+    actor: &impl DataAccess,
     id: &RecordId,
     data: &str,
 ) -> Outcome<DataRecord> {
-    need(key, Scope::RecordsWrite)?;
+    need(actor, Scope::RecordsWrite)?;
     state
         .store
-        .update_record(key.account_id(), id, data, state.clock.now())
+        .update_record(actor.data_account(), id, data, state.clock.now())
         .await?
         .ok_or(Refusal::NotFound("record").into())
 }
 
-pub async fn delete_record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outcome<()> {
-    need(key, Scope::RecordsWrite)?;
-    let deleted = state.store.delete_record(key.account_id(), id).await?;
+pub async fn delete_record(
+    state: &AppState,
+    actor: &impl DataAccess,
+    id: &RecordId,
+) -> Outcome<()> {
+    need(actor, Scope::RecordsWrite)?;
+    let deleted = state.store.delete_record(actor.data_account(), id).await?;
     if deleted {
         Ok(())
     } else {
@@ -165,6 +188,7 @@ pub async fn delete_record(state: &AppState, key: &KeyOf, id: &RecordId) -> Outc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::KeyOf;
     use crate::domain::ids::{AccountId, ApiKeyId};
     use crate::ports::prelude::*;
     use crate::testing::{refused, Harness, PASSWORD};
@@ -454,5 +478,48 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(renamed.name, "Renamed");
+    }
+
+    #[tokio::test]
+    async fn a_member_works_with_the_data_of_their_account_only() {
+        use crate::auth::MemberOf;
+        use crate::domain::roles::Role;
+        let h = Harness::new();
+        let (ada_id, ada_home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let (_, bob_home) = h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        // Any role: a plain member writes too.
+        let ada = MemberOf::for_tests(&ada_id, "ada@example.com", &ada_home, Role::Member);
+        let bob_key = key(&bob_home, None);
+        let bobs = create_workspace(&h.state, &bob_key, "Bob's".into())
+            .await
+            .unwrap();
+
+        let mine = create_workspace(&h.state, &ada, "Ada's".into())
+            .await
+            .unwrap();
+        let listed = list_workspaces(&h.state, &ada, &PageRequest::everything())
+            .await
+            .unwrap();
+        let names: Vec<&str> = listed.items.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["Ada's", "Main"], "newest first, Ada's account only");
+        let rec = create_record(&h.state, &ada, mine.id.clone(), "{}".into())
+            .await
+            .unwrap();
+        update_record(&h.state, &ada, &rec.id, r#"{"a":1}"#)
+            .await
+            .unwrap();
+        assert!(matches!(
+            refused(workspace(&h.state, &ada, &bobs.id).await),
+            Refusal::NotFound("workspace")
+        ));
+        assert!(matches!(
+            refused(create_record(&h.state, &ada, bobs.id.clone(), "{}".into()).await),
+            Refusal::NotFound("workspace")
+        ));
+        delete_workspace(&h.state, &ada, &mine.id).await.unwrap();
+        assert!(matches!(
+            refused(record(&h.state, &ada, &rec.id).await),
+            Refusal::NotFound("record")
+        ));
     }
 }

@@ -166,6 +166,31 @@ impl Ctx {
         back: &str,
         fields: &[(&str, &str)],
     ) -> Result<T, Leave> {
+        self.settle_keeping_up_to(outcome, back, fields, MAX_KEPT_INPUT)
+            .await
+    }
+
+    /// Like [`Ctx::settle_keeping`] for a field that holds a document (a record's JSON): kept
+    /// whole, up to `max_bytes`, so a refused edit loses nothing.
+    pub async fn settle_keeping_text<T>(
+        &self,
+        outcome: Result<T, Stopped>,
+        back: &str,
+        field: (&str, &str),
+        max_bytes: usize,
+    ) -> Result<T, Leave> {
+        self.settle_keeping_up_to(outcome, back, &[field], max_bytes)
+            .await
+    }
+
+    async fn settle_keeping_up_to<T>(
+        &self,
+        outcome: Result<T, Stopped>,
+        back: &str,
+        fields: &[(&str, &str)],
+        max_chars: usize,
+    ) -> Result<T, Leave> {
+        let kept = |value: &str| -> String { value.chars().take(max_chars).collect() };
         match outcome {
             Ok(value) => Ok(value),
             Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {

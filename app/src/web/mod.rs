@@ -22,3 +22,4 @@ pub mod sign_in;
 pub mod sign_up;
 pub mod signed;
 pub mod sso;
+pub mod workspaces;

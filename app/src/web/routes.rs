@@ -17,6 +17,7 @@ use crate::web::sign_in::actions::{SignInCode, SignInPassword, SignInRecoveryCod
 use crate::web::sign_up::actions::{ResendConfirmation, SignUp};
 use crate::web::{
     accounts, api_keys, domains, members, passkeys, recovery, security, sign_in, sign_up, sso,
+    workspaces,
 };
 use crate::AppState;
 
@@ -46,7 +47,13 @@ pub fn router(state: AppState) -> Router {
         .route(paths::UNLOCK, get(recovery::links::unlock_page))
         .route(paths::RESET, get(recovery::links::reset_page))
         .route(paths::NOT_ME, get(recovery::links::not_me_page))
-        .route(paths::HOME, get(accounts::home::home_page))
+        .route(paths::HOME, get(workspaces::pages::home_page))
+        .route(paths::WORKSPACE, get(workspaces::pages::workspace_page))
+        .route(
+            paths::WORKSPACE_DELETION,
+            get(workspaces::pages::confirm_delete_page),
+        )
+        .route(paths::RECORD, get(workspaces::record::record_page))
         .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
         .route(paths::SECURITY, get(security::page::security_page))
         .route(paths::REAUTHENTICATE, get(security::reauth::reauth_page))
