@@ -3,7 +3,8 @@
 import { expect, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { linkFrom, waitForMessage } from './mail';
 
-export const GENERIC_SIGN_IN_ERROR = 'Incorrect email or password.';
+export const GENERIC_SIGN_IN_ERROR =
+  'Incorrect email or password. Locked out or not confirmed yet? Check your email.';
 
 const random = () => Math.random().toString(36).slice(2, 10);
 

@@ -15,6 +15,7 @@ mod world;
 
 mod api;
 mod bad_input;
+mod coming_back;
 mod ended_sessions;
 mod error_shapes;
 mod faults;

@@ -50,20 +50,32 @@ pub const DEAD_LINK: &str = "This link is invalid, has expired or was already us
 pub const DEAD_RESET_LINK: &str =
     "This reset link is invalid, has expired or was already used. Ask for a new one below.";
 
-/// Uses an unlock link: the account is unlocked, or the link was dead.
-pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<()> {
-    state
+/// Uses an unlock link: the account is unlocked (answered: its email, which the link proved,
+/// for the sign-in page), or the link was dead.
+pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<EmailAddress> {
+    let dead = || Refusal::conflict("link_dead", DEAD_LINK);
+    let Some(user_id) = state
         .store
         .redeem_unlock(token_hash, state.clock.now())
         .await?
-        .map(|_| ())
-        .ok_or_else(|| Refusal::conflict("link_dead", DEAD_LINK).into())
+    else {
+        return Err(dead().into());
+    };
+    match state.store.user_by_id(&user_id).await? {
+        Some(user) => Ok(user.email),
+        None => Err(dead().into()),
+    }
 }
 
 /// Sets a new password through a reset link (which also confirms the email, clears the
 /// lockout and ends the user's other sessions) and mails a notice. Refused when the password
-/// breaks the policy (the link stays good) or the link is dead.
-pub async fn reset_password(state: &AppState, token_hash: &str, password: &Secret) -> Outcome<()> {
+/// breaks the policy (the link stays good) or the link is dead. Answers the email the link
+/// proved, for the sign-in page.
+pub async fn reset_password(
+    state: &AppState,
+    token_hash: &str,
+    password: &Secret,
+) -> Outcome<EmailAddress> {
     validate_new_password(password, None)
         .map_err(|message| Refusal::invalid("password", message))?;
     let now = state.clock.now();
@@ -79,16 +91,17 @@ pub async fn reset_password(state: &AppState, token_hash: &str, password: &Secre
     let Some(user_id) = state.store.redeem_reset(token_hash, &hash, now).await? else {
         return Err(dead().into());
     };
-    if let Some(user) = state.store.user_by_id(&user_id).await? {
-        let reset_link = state.config.link(paths::FORGOT);
-        mail::send_throttled(
-            state,
-            MailKind::PasswordChanged,
-            mails::password_changed(&user.email, &reset_link),
-        )
-        .await?;
-    }
-    Ok(())
+    let Some(user) = state.store.user_by_id(&user_id).await? else {
+        return Err(dead().into());
+    };
+    let reset_link = state.config.link(paths::FORGOT);
+    mail::send_throttled(
+        state,
+        MailKind::PasswordChanged,
+        mails::password_changed(&user.email, &reset_link),
+    )
+    .await?;
+    Ok(user.email)
 }
 
 #[cfg(test)]

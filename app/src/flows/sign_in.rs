@@ -16,7 +16,11 @@ use crate::mails;
 use crate::AppState;
 
 /// The one message for a wrong password, an unknown email and a locked account.
-pub const GENERIC_FAILURE: &str = "Incorrect email or password.";
+/// The one message of a refused sign-in, whatever was wrong. Its second sentence helps the
+/// locked-out and the not-yet-confirmed (whose fix is in their mailbox) while saying nothing
+/// about whether this email has an account: everyone gets it.
+pub const GENERIC_FAILURE: &str =
+    "Incorrect email or password. Locked out or not confirmed yet? Check your email.";
 
 /// A password sign-in that succeeded: whose, and the session epoch to start under.
 #[derive(Debug, Clone, PartialEq, Eq)]

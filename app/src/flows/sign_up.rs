@@ -202,10 +202,11 @@ pub async fn confirmation_is_live(state: &AppState, token_hash: &str) -> Result<
 pub enum Confirmed {
     /// The user, their account and "Main" exist, and they may start a password session.
     SignedIn { user_id: UserId, session_epoch: i64 },
-    /// Created, but the address's domain enforces single sign-on: they sign in through it.
-    CreatedUseSso,
+    /// Created, but the address's domain enforces single sign-on: they sign in through it
+    /// (with this email, which the link proved).
+    CreatedUseSso { email: String },
     /// The address got a user meanwhile (an invitation, single sign-on): nothing was written.
-    AlreadyUser,
+    AlreadyUser { email: String },
 }
 
 /// Uses a confirmation link with the password its opener chose: in one transaction, takes the
@@ -240,7 +241,9 @@ pub async fn confirm(state: &AppState, token_hash: &str, password: &Secret) -> O
         .await?;
     match created {
         ConfirmOutcome::Dead => Err(dead_link()),
-        ConfirmOutcome::AlreadyUser => Ok(Confirmed::AlreadyUser),
+        ConfirmOutcome::AlreadyUser => Ok(Confirmed::AlreadyUser {
+            email: email.as_str().to_owned(),
+        }),
         ConfirmOutcome::Created {
             user_id,
             session_epoch,
@@ -251,7 +254,9 @@ pub async fn confirm(state: &AppState, token_hash: &str, password: &Secret) -> O
                     session_epoch,
                 })
             } else {
-                Ok(Confirmed::CreatedUseSso)
+                Ok(Confirmed::CreatedUseSso {
+                    email: email.as_str().to_owned(),
+                })
             }
         }
     }
@@ -509,7 +514,12 @@ mod tests {
         let outcome = confirm(&h.state, &link, &Secret::new(PASSWORD))
             .await
             .unwrap();
-        assert_eq!(outcome, Confirmed::AlreadyUser);
+        assert_eq!(
+            outcome,
+            Confirmed::AlreadyUser {
+                email: "new@example.com".into()
+            }
+        );
         let user = h
             .store
             .user_by_email(&email("new@example.com"))
@@ -534,7 +544,12 @@ mod tests {
         let outcome = confirm(&h.state, &link, &Secret::new(PASSWORD))
             .await
             .unwrap();
-        assert_eq!(outcome, Confirmed::CreatedUseSso);
+        assert_eq!(
+            outcome,
+            Confirmed::CreatedUseSso {
+                email: "dev@corp.test".into()
+            }
+        );
         assert!(h
             .store
             .user_by_email(&email("dev@corp.test"))

@@ -155,5 +155,6 @@ pub fn router(state: AppState) -> Router {
         .route(UnlockAccount::PATH, gated(&state, Door::Unlock))
         .route("/_fn/{*name}", post(server_fn_handler))
         .layer(axum::middleware::from_fn(guards::server_fn_errors))
+        .layer(axum::middleware::from_fn(guards::remember_deep_link))
         .with_state(state)
 }

@@ -46,8 +46,10 @@ pub async fn handle_unlock(ctx: &Ctx) -> Next {
         Some(hash) => recovery::unlock(&ctx.state, &hash).await,
         None => Err(Refusal::conflict("link_dead", recovery::DEAD_LINK).into()),
     };
-    ctx.settle(unlocked, paths::UNLOCK).await?;
+    let email = ctx.settle(unlocked, paths::UNLOCK).await?;
     session::forget_link_token(&ctx.session, TokenPurpose::Unlock).await?;
+    // The sign-in page starts with the email the link proved: nobody retypes it.
+    session::set_sign_in_email(&ctx.session, email.as_str()).await?;
     ctx.notice(
         "Your account is unlocked. Sign in to continue.",
         paths::SIGN_IN,
@@ -91,8 +93,9 @@ pub async fn handle_reset(ctx: &Ctx, password: Secret) -> Next {
             session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
             ctx.stopped(stopped, paths::FORGOT).await
         }
-        Ok(()) => {
+        Ok(email) => {
             session::forget_link_token(&ctx.session, TokenPurpose::Reset).await?;
+            session::set_sign_in_email(&ctx.session, email.as_str()).await?;
             ctx.notice(
                 "Your password was changed. Sign in with your new password.",
                 paths::SIGN_IN,

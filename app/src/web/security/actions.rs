@@ -128,6 +128,7 @@ pub async fn handle_confirm_email_change(ctx: &Ctx) -> Next {
     let next = if signed_in_as_them {
         paths::SECURITY
     } else {
+        session::set_sign_in_email(&ctx.session, change.new_email.as_str()).await?;
         paths::SIGN_IN
     };
     ctx.notice(

@@ -69,6 +69,9 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                         "Confirm"
                     </button>
                 </form>
+                <p class="links">
+                    <a href=paths::FORGOT>"Forgot your password?"</a>
+                </p>
             }
         });
         let passkey_button = passkey.then(|| {

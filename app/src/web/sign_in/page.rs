@@ -1,8 +1,9 @@
 //! Sign-in: step 1 asks only for the email, step 2 for the password; and "forgot password".
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
+use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::paths;
@@ -10,6 +11,7 @@ use crate::paths;
 use crate::domain::email::EmailAddress;
 use crate::flows::sign_in::{decide_email_step, EmailStep};
 use crate::session::{self, take_flash};
+use crate::state::SignUpPolicy;
 use crate::web::respond::{see_other, PageResult};
 use crate::web::shell::{render_page, AuthCard, Field, Messages};
 use crate::web::sign_in::actions::{SignInEmail, SignInPassword, StartSso};
@@ -23,13 +25,28 @@ pub async fn root(State(state): State<AppState>, session: Session) -> PageResult
     }
 }
 
-pub async fn email_step(State(state): State<AppState>, session: Session) -> PageResult {
+/// `/sign-in?next=/a/page`: where to land after signing in (a local path only).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn email_step(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<NextQuery>,
+) -> PageResult {
     if signed::signed_in(&state, &session).await?.is_some() {
         return Ok(see_other(paths::HOME));
+    }
+    if let Some(next) = query.next.as_deref().filter(|n| !n.contains('\\')) {
+        session::set_return_to(&session, next).await?;
     }
     let flash = take_flash(&session).await?;
     let remembered = session::sign_in_email(&session).await?;
     let passkeys = crate::flows::passkeys::available(&state);
+    let open_sign_up = state.config.signup == SignUpPolicy::Open;
     Ok(render_page(StatusCode::OK, "Sign in", move || {
         view! {
             <AuthCard title="Sign in">
@@ -71,9 +88,15 @@ pub async fn email_step(State(state): State<AppState>, session: Session) -> Page
                 <p class="links">
                     <a href=paths::FORGOT>"Forgot your password?"</a>
                 </p>
-                <p class="switch">
-                    "New to Terminus Hub? " <a href=paths::SIGN_UP>"Create an account"</a>
-                </p>
+                {open_sign_up
+                    .then(|| {
+                        view! {
+                            <p class="switch">
+                                "New to Terminus Hub? "
+                                <a href=paths::SIGN_UP>"Create an account"</a>
+                            </p>
+                        }
+                    })}
                 <p class="muted">
                     <a href=paths::SIGN_IN_DIRECT>"Owner or admin? Sign in with your password"</a>
                 </p>
@@ -185,6 +208,9 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
                             "Sign in"
                         </button>
                     </form>
+                    <p class="links">
+                        <a href=paths::FORGOT>"Forgot your password?"</a>
+                    </p>
                     <p class="links">
                         <a href=paths::RESEND_CONFIRMATION>
                             "Signed up but never confirmed? Resend the confirmation email"

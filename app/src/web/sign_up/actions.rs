@@ -104,14 +104,16 @@ pub async fn handle_confirm(ctx: &Ctx, password: Secret) -> Next {
             ctx.notice("Your email is confirmed and your account is ready.", &next)
                 .await
         }
-        Confirmed::CreatedUseSso => {
+        Confirmed::CreatedUseSso { email } => {
+            session::set_sign_in_email(&ctx.session, &email).await?;
             ctx.notice(
                 "Your email is confirmed and your account is ready. Your organisation signs you in with single sign-on: continue with your email.",
                 paths::SIGN_IN,
             )
             .await
         }
-        Confirmed::AlreadyUser => {
+        Confirmed::AlreadyUser { email } => {
+            session::set_sign_in_email(&ctx.session, &email).await?;
             ctx.notice(
                 "This email address already has an account. Sign in to continue.",
                 paths::SIGN_IN,
