@@ -295,6 +295,36 @@ impl http_body::Body for FormLimit {
     }
 }
 
+/// A page opened while signed out answers "sign in first" (303 to the sign-in page): the
+/// page is remembered in the session, and the sign-in that follows lands there instead of
+/// home (`auth::start_session`). Only a local path is kept, never one carrying a token.
+pub async fn remember_deep_link(req: Request, next: Next) -> Response {
+    let wanted = (req.method() == Method::GET)
+        .then(|| req.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten()
+        // (Home is where a sign-in lands anyway, or the account picker when there is none.)
+        .filter(|p| {
+            p != crate::paths::ROOT
+                && p != crate::paths::HOME
+                && !p.starts_with(crate::paths::SIGN_IN)
+                && !p.contains("token=")
+        });
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let res = next.run(req).await;
+    let to_sign_in = res.status() == StatusCode::SEE_OTHER
+        && res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(crate::paths::SIGN_IN);
+    if let (true, Some(path), Some(session)) = (to_sign_in, wanted, session) {
+        if let Err(err) = crate::session::set_return_to(&session, &path).await {
+            tracing::warn!(error = %err, "could not remember the page asked for");
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -393,34 +423,4 @@ mod tests {
             "198.51.100.1"
         );
     }
-}
-
-/// A page opened while signed out answers "sign in first" (303 to the sign-in page): the
-/// page is remembered in the session, and the sign-in that follows lands there instead of
-/// home (`auth::start_session`). Only a local path is kept, never one carrying a token.
-pub async fn remember_deep_link(req: Request, next: Next) -> Response {
-    let wanted = (req.method() == Method::GET)
-        .then(|| req.uri().path_and_query().map(|p| p.as_str().to_owned()))
-        .flatten()
-        // (Home is where a sign-in lands anyway, or the account picker when there is none.)
-        .filter(|p| {
-            p != crate::paths::ROOT
-                && p != crate::paths::HOME
-                && !p.starts_with(crate::paths::SIGN_IN)
-                && !p.contains("token=")
-        });
-    let session = req.extensions().get::<tower_sessions::Session>().cloned();
-    let res = next.run(req).await;
-    let to_sign_in = res.status() == StatusCode::SEE_OTHER
-        && res
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            == Some(crate::paths::SIGN_IN);
-    if let (true, Some(path), Some(session)) = (to_sign_in, wanted, session) {
-        if let Err(err) = crate::session::set_return_to(&session, &path).await {
-            tracing::warn!(error = %err, "could not remember the page asked for");
-        }
-    }
-    res
 }
