@@ -29,6 +29,8 @@ pub const WORKSPACE: &str = "/workspaces/{id}";
 pub const WORKSPACE_DELETION: &str = "/workspaces/{id}/delete";
 /// One record, to read and edit (see [`record`]).
 pub const RECORD: &str = "/records/{id}";
+/// The current account's settings (every member; renaming for owners and admins).
+pub const ACCOUNT_SETTINGS: &str = "/settings/account";
 pub const MEMBERS: &str = "/settings/members";
 /// The confirmation page for removing `{user_id}` (see [`member_removal`]).
 pub const MEMBER_REMOVAL: &str = "/settings/members/{user_id}/remove";

@@ -1083,6 +1083,7 @@ pub mod fns {
     pub const DELETE_PASSKEY: &str = <web::security::actions::DeletePasskey as ServerFn>::PATH;
     pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
     pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
+    pub const RENAME_ACCOUNT: &str = <web::accounts::actions::RenameAccount as ServerFn>::PATH;
     pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;
     pub const RESEND_CONFIRMATION: &str =
         <web::sign_up::actions::ResendConfirmation as ServerFn>::PATH;

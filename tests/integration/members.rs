@@ -678,3 +678,83 @@ async fn names_refuse_control_and_bidi_characters() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn every_member_has_account_settings_and_leaves_from_there_but_the_only_owner_cannot() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("settled").await;
+
+    // The only owner: the plan and what the account holds, a rename form, no way to leave
+    // (and no role menu or "Leave" on the members page), with the reason.
+    let page = app.page(&owner.browser, paths::ACCOUNT_SETTINGS).await;
+    assert!(
+        page.contains("600 API requests a minute, bursts of up to 100"),
+        "{page}"
+    );
+    assert!(page.contains("1 workspaces, 1 members"), "{page}");
+    assert!(page.contains("id=\"cannot-leave\""), "{page}");
+    assert!(!page.contains("Leave this account…"), "{page}");
+    let members = app.page(&owner.browser, paths::MEMBERS).await;
+    assert!(members.contains("(the only owner)"), "{members}");
+    assert!(
+        !members.contains("id=\"role-") && !members.contains(">Leave<"),
+        "{members}"
+    );
+
+    // Renamed by the owner; a bad name is refused next to the field, the typing kept.
+    let res = app
+        .post(
+            &owner.browser,
+            fns::RENAME_ACCOUNT,
+            &[("name", "Acme\u{202e}")],
+        )
+        .await;
+    assert_redirect(&res, paths::ACCOUNT_SETTINGS);
+    let page = app.page(&owner.browser, paths::ACCOUNT_SETTINGS).await;
+    assert!(page.contains("field-error"), "{page}");
+    let res = app
+        .post(
+            &owner.browser,
+            fns::RENAME_ACCOUNT,
+            &[("name", " Acme Inc ")],
+        )
+        .await;
+    assert_redirect(&res, paths::ACCOUNT_SETTINGS);
+    let page = app.page(&owner.browser, paths::ACCOUNT_SETTINGS).await;
+    assert!(page.contains("The account is now \"Acme Inc\"."), "{page}");
+    let activity = app.page(&owner.browser, paths::ACTIVITY).await;
+    assert!(activity.contains("account.renamed"), "{activity}");
+
+    // A plain member sees the settings without the rename form, cannot rename, and leaves.
+    let member_email = unique_email("plain");
+    invite(&app, &owner, &member_email, "member").await;
+    let member = browser();
+    open_invite(&app, &member, &invitation_link(&member_email, 1).await).await;
+    assert_redirect(
+        &app.post(&member, fns::ACCEPT_INVITATION, &[("password", PASSWORD)])
+            .await,
+        paths::HOME,
+    );
+    let page = app.page(&member, paths::ACCOUNT_SETTINGS).await;
+    assert!(
+        page.contains("Acme Inc") && !page.contains(">Rename<"),
+        "{page}"
+    );
+    assert!(page.contains("Leave this account…"), "{page}");
+    app.post(&member, fns::RENAME_ACCOUNT, &[("name", "Mine now")])
+        .await;
+    assert!(app
+        .page(&owner.browser, paths::ACCOUNT_SETTINGS)
+        .await
+        .contains("Acme Inc"));
+    let member_id = only_id(&app.listed(&owner.browser, "members").await, |m| {
+        m["email"] == member_email.as_str()
+    });
+    let leave = paths::member_removal(&UserId::from_input(&member_id));
+    assert!(app.page(&member, &leave).await.contains("Leave account"));
+    let res = app
+        .post(&member, fns::REMOVE_MEMBER, &[("user_id", &member_id)])
+        .await;
+    assert_redirect(&res, paths::ACCOUNTS);
+    assert_eq!(app.listed(&owner.browser, "members").await.len(), 1);
+}

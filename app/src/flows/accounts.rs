@@ -1,6 +1,6 @@
 //! The accounts a person belongs to: where they land after signing in, switching the current
 //! one, creating another (with its workspace "Main"), and the current one's workspaces.
-use crate::auth::{self, MemberOf, Signed};
+use crate::auth::{self, AdminOf, MemberOf, Signed};
 use crate::domain::accounts::NewAccount;
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{AccountId, UserId, WorkspaceId};
@@ -57,6 +57,57 @@ pub async fn create(state: &AppState, signed: &Signed, name: &str) -> Outcome<(A
     }
     let id = create_account(state, signed.user_id(), name.clone()).await?;
     Ok((id, name))
+}
+
+/// Renames the admin's account (the audit event says from what to what); answers the clean
+/// name.
+pub async fn rename(state: &AppState, admin: &AdminOf, name: &str) -> Outcome<String> {
+    let name = account_name(name).map_err(|message| Refusal::invalid("name", message))?;
+    let Some(account) = state.store.account(admin.account_id()).await? else {
+        return Err(Refusal::NotFound("account").into());
+    };
+    let audit = admin.audit(
+        "account.renamed",
+        format!("{} → {}", account.name, name),
+        state.clock.now(),
+    );
+    if !state
+        .store
+        .rename_account(admin.account_id(), &name, audit)
+        .await?
+    {
+        return Err(Refusal::NotFound("account").into());
+    }
+    Ok(name)
+}
+
+/// What the account settings page shows every member: the account, their role, its plan and
+/// what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    pub account: crate::domain::accounts::Account,
+    pub workspaces: usize,
+    pub members: usize,
+    pub owners: usize,
+}
+
+/// The member's account at a glance.
+pub async fn overview(state: &AppState, member: &MemberOf) -> Outcome<Overview> {
+    let Some(account) = state.store.account(member.account_id()).await? else {
+        return Err(Refusal::NotFound("account").into());
+    };
+    let workspaces = state.store.workspaces(member.account_id()).await?.len();
+    let people = state.store.members(member.account_id()).await?;
+    let owners = people
+        .iter()
+        .filter(|m| m.role == crate::domain::roles::Role::Owner)
+        .count();
+    Ok(Overview {
+        account,
+        workspaces,
+        members: people.len(),
+        owners,
+    })
 }
 
 /// Creates an account owned by `user_id`; returns its id.

@@ -28,4 +28,12 @@ pub trait AccountStore: Send + Sync + 'static {
         required: bool,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
+    /// Renames the account, with its audit event, in one transaction; `false` (nothing
+    /// written) when there is no such account.
+    async fn rename_account(
+        &self,
+        account_id: &AccountId,
+        name: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool>;
 }

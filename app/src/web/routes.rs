@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::RECORD, get(workspaces::record::record_page))
         .route(paths::ACCOUNTS, get(accounts::picker::picker_page))
+        .route(
+            paths::ACCOUNT_SETTINGS,
+            get(accounts::settings::settings_page),
+        )
         .route(paths::SECURITY, get(security::page::security_page))
         .route(paths::REAUTHENTICATE, get(security::reauth::reauth_page))
         .route(paths::SECURITY_EMAIL, get(security::email::email_page))

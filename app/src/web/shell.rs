@@ -182,6 +182,7 @@ pub fn SignedIn(chrome: Chrome, current: &'static str, children: Children) -> im
                 {chrome.is_admin.then(|| link(paths::ACTIVITY, "Activity"))}
                 {chrome.is_owner.then(|| link(paths::DOMAINS, "Domains"))}
                 {chrome.is_owner.then(|| link(paths::SSO, "Single sign-on"))}
+                {link(paths::ACCOUNT_SETTINGS, "Account")}
             </nav>
             <div class="who">
                 <span class="account-name">{chrome.account_name.clone()}</span>

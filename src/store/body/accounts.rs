@@ -15,6 +15,7 @@ use crate::store::rows::AccountRow;
 
 const ACCOUNT: &str =
     "SELECT id, name, plan, created_at, require_second_factor FROM accounts WHERE id = $1";
+const RENAME_ACCOUNT: &str = "UPDATE accounts SET name = $2 WHERE id = $1";
 const SET_SECOND_FACTOR_REQUIRED: &str =
     "UPDATE accounts SET require_second_factor = $2 WHERE id = $1";
 const INSERT_ACCOUNT: &str =
@@ -137,6 +138,29 @@ impl AccountStore for SqlStore {
             let done = sqlx::query(SET_SECOND_FACTOR_REQUIRED)
                 .bind(account_id.as_str())
                 .bind(i64::from(required))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn rename_account(
+        &self,
+        account_id: &AccountId,
+        name: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query(RENAME_ACCOUNT)
+                .bind(account_id.as_str())
+                .bind(name)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {

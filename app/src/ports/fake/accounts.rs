@@ -57,4 +57,19 @@ impl AccountStore for MemoryStore {
         state.audit.push(audit);
         Ok(true)
     }
+
+    async fn rename_account(
+        &self,
+        account_id: &AccountId,
+        name: &str,
+        audit: AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        let Some(account) = state.accounts.get_mut(account_id) else {
+            return Ok(false);
+        };
+        account.name = name.to_owned();
+        state.audit.push(audit);
+        Ok(true)
+    }
 }

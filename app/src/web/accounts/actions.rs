@@ -23,6 +23,27 @@ pub async fn create_account(name: String) -> Result<(), ServerFnError> {
     ctx.finish(result, paths::ACCOUNTS).await
 }
 
+#[server(prefix = "/_fn", endpoint = "rename_account")]
+pub async fn rename_account(name: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_rename_account(&ctx, name).await;
+    ctx.finish(result, paths::ACCOUNT_SETTINGS).await
+}
+
+pub async fn handle_rename_account(ctx: &Ctx, name: String) -> Next {
+    let admin = ctx.admin(paths::ACCOUNT_SETTINGS).await?;
+    let renamed = accounts::rename(&ctx.state, &admin, &name).await;
+    let typed = [("name", name.as_str())];
+    let name = ctx
+        .settle_keeping(renamed, paths::ACCOUNT_SETTINGS, &typed)
+        .await?;
+    ctx.notice(
+        format!("The account is now \"{name}\"."),
+        paths::ACCOUNT_SETTINGS,
+    )
+    .await
+}
+
 pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
     let Some(signed) = ctx.signed().await? else {
         return Ok(paths::SIGN_IN.into());

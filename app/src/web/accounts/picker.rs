@@ -57,7 +57,9 @@ pub async fn picker_page(State(state): State<AppState>, session: Session) -> Pag
                                                 aria-current=here.then_some("true")
                                             >
                                                 <span class="ws-name">{m.account_name.clone()}</span>
-                                                <span class="muted">{m.role.as_str()}</span>
+                                                <span class="muted">
+                                                    {m.role.as_str()} {here.then_some(" · current")}
+                                                </span>
                                             </button>
                                         </form>
                                     </li>

@@ -131,9 +131,15 @@ pub async fn handle_change_role(ctx: &Ctx, user_id: String, role: String) -> Nex
 pub async fn handle_remove(ctx: &Ctx, user_id: String) -> Next {
     let actor = ctx.member().await?;
     let user_id = UserId::from_input(&user_id);
+    let leaving = user_id == *actor.user_id();
     let removed = members::remove(&ctx.state, &actor, &user_id).await;
-    ctx.settle(removed, MEMBERS).await?;
-    if user_id == *actor.user_id() {
+    let back = if leaving {
+        paths::ACCOUNT_SETTINGS
+    } else {
+        MEMBERS
+    };
+    ctx.settle(removed, back).await?;
+    if leaving {
         session::set_current_account(&ctx.session, None).await?;
         return ctx.notice("You left the account.", paths::ACCOUNTS).await;
     }

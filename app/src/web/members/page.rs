@@ -7,6 +7,7 @@ use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
 use crate::domain::ids::UserId;
+use crate::domain::roles::Role;
 use crate::paths;
 
 use crate::domain::paging::PageRequest;
@@ -40,9 +41,17 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
     let invite_roles = admin.assignable_roles(None);
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Members", move || {
+        // An account always keeps an owner: its only one is offered no change that the rules
+        // would refuse (demotion, removal, leaving), and the page says why.
+        let owners = members.iter().filter(|m| m.role == Role::Owner).count();
         let rows = members.iter().map(|m| {
-            let assignable = admin.assignable_roles(Some(m.role));
-            let removable = admin.may_remove_member(&m.user_id, m.role);
+            let last_owner = m.role == Role::Owner && owners == 1;
+            let assignable = if last_owner {
+                Vec::new()
+            } else {
+                admin.assignable_roles(Some(m.role))
+            };
+            let removable = !last_owner && admin.may_remove_member(&m.user_id, m.role);
             let current = m.role;
             let select_id = format!("role-{}", m.user_id);
             let label_for = select_id.clone();
@@ -73,6 +82,12 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                                         "Change"
                                     </button>
                                 </form>
+                            }
+                                .into_any()
+                        } else if last_owner {
+                            view! {
+                                <span>{current.as_str()}</span>
+                                <span class="muted">" (the only owner)"</span>
                             }
                                 .into_any()
                         } else {
@@ -250,6 +265,11 @@ pub async fn confirm_remove_page(
     let member = signed::member(&state, &session).await?;
     let user_id = UserId::from_input(&user_id);
     let leaving = user_id == *member.user_id();
+    let back = if leaving {
+        paths::ACCOUNT_SETTINGS
+    } else {
+        paths::MEMBERS
+    };
     let target = members::removal_target(&state, &member.member, &user_id).await?;
     let chrome = member.chrome();
     let question = if leaving {
@@ -265,7 +285,7 @@ pub async fn confirm_remove_page(
     };
     Ok(render_page(StatusCode::OK, "Remove member", move || {
         view! {
-            <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
+            <SignedIn chrome=chrome.clone() current=back>
                 <h1>{if leaving { "Leave account" } else { "Remove member" }}</h1>
                 <p>{question.clone()}</p>
                 <form method="post" action=RemoveMember::PATH class="inline">
@@ -274,7 +294,7 @@ pub async fn confirm_remove_page(
                         {if leaving { "Leave account" } else { "Remove member" }}
                     </button>
                     " "
-                    <a href=paths::MEMBERS>"Cancel"</a>
+                    <a href=back>"Cancel"</a>
                 </form>
             </SignedIn>
         }
