@@ -149,7 +149,8 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             smtp_url: None,
-            mail_from: "Terminus Hub <no-reply@localhost>".into(),
+            // Empty: derived from the public URL's host (`Config::sender`).
+            mail_from: String::new(),
             outbox_dir: PathBuf::from("data/outbox"),
             cookie_secure: None,
             trusted_proxies: Vec::new(),
@@ -585,6 +586,21 @@ impl Config {
             .context("TERMINUS_SECRET_KEY (or the key file) is not 32 base64-encoded bytes")
     }
 
+    /// Who mails come from: `mail_from`, or, unset, `Terminus Hub <no-reply@HOST>` with the
+    /// public URL's host name (`localhost` when it is an IP address, which is no mail domain).
+    pub fn sender(&self) -> String {
+        if !self.mail_from.trim().is_empty() {
+            return self.mail_from.clone();
+        }
+        let host = self
+            .public_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.domain().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("Terminus Hub <no-reply@{host}>")
+    }
+
     /// The public URL, defaulting to the bound address.
     pub fn public_url_for(&self, bound: SocketAddr) -> String {
         self.public_url
@@ -632,6 +648,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sender_defaults_to_no_reply_at_the_public_host() {
+        let mut c = Config::default();
+        assert_eq!(c.sender(), "Terminus Hub <no-reply@localhost>");
+        c.public_url = Some("https://hub.example.com:8443/".into());
+        assert_eq!(c.sender(), "Terminus Hub <no-reply@hub.example.com>");
+        c.public_url = Some("http://192.0.2.7:3000".into());
+        assert_eq!(c.sender(), "Terminus Hub <no-reply@localhost>");
+    }
+
+    #[test]
     fn env_overrides_file_overrides_defaults() {
         let mut c = Config::default();
         c.apply_file(
@@ -642,6 +668,7 @@ mod tests {
             .unwrap();
         assert_eq!(c.addr.to_string(), "127.0.0.1:9000");
         assert_eq!(c.mail_from, "A <a@x.test>");
+        assert_eq!(c.sender(), "A <a@x.test>");
         assert_eq!(c.database_url, "sqlite://data/terminus.db");
     }
 

@@ -50,8 +50,8 @@ pub struct Application {
 /// The mail adapter the configuration asks for: SMTP, or the outbox.
 pub fn mailer(config: &Config) -> anyhow::Result<LettreMailer> {
     match &config.smtp_url {
-        Some(url) => LettreMailer::smtp(url, &config.mail_from),
-        None => LettreMailer::outbox(config.outbox_dir.clone(), &config.mail_from),
+        Some(url) => LettreMailer::smtp(url, &config.sender()),
+        None => LettreMailer::outbox(config.outbox_dir.clone(), &config.sender()),
     }
 }
 

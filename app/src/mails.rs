@@ -10,32 +10,64 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One layout for every mail: a greeting line, paragraphs, an optional button link.
+/// A time as people read it: "Saturday, 5 December 2026 at 01:35 UTC".
+pub fn in_words(t: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(t.millis())
+        .map(|t| t.format("%A, %-d %B %Y at %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// The branded frame around every HTML part: a width-limited card on a quiet background that
+/// follows the reader's dark mode, the wordmark on top, a footer that says who sent it.
+const HTML_HEAD: &str = concat!(
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\n",
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+    "<meta name=\"color-scheme\" content=\"light dark\">\n",
+    "<meta name=\"supported-color-schemes\" content=\"light dark\">\n",
+    "<style>@media (prefers-color-scheme: dark) {\n",
+    " .bg { background: #0f1320 !important; color: #e6e8ef !important; }\n",
+    " .card { background: #171c2c !important; border-color: #2a3147 !important; }\n",
+    " .muted { color: #a0a8bd !important; } }</style></head>\n",
+    "<body class=\"bg\" style=\"margin:0;padding:24px 12px;background:#f5f6fa;color:#161b2e;\n",
+    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;line-height:1.5\">\n",
+    "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\"><tr>\n",
+    "<td align=\"center\"><table role=\"presentation\" class=\"card\" cellpadding=\"0\" \n",
+    "cellspacing=\"0\" style=\"width:100%;max-width:560px;background:#ffffff;\n",
+    "border:1px solid #dde1ea;border-radius:8px\"><tr><td style=\"padding:28px 28px 20px\">\n",
+    "<p style=\"margin:0 0 20px;font-weight:600;font-size:16px\">\n",
+    "<span style=\"display:inline-block;width:24px;height:24px;line-height:24px;\n",
+    "text-align:center;border-radius:6px;background:#2d4ae0;color:#ffffff\">T</span>\n",
+    " Terminus Hub</p>\n",
+);
+
+/// One layout for every mail: paragraphs, then a button for each link (with the link
+/// written out beneath it, for mail readers that show no buttons). The text part says the
+/// same, each link whole on its line ("Label: URL"), never split or encoded.
 fn compose(
     to: &EmailAddress,
     subject: &str,
     paragraphs: &[String],
-    action: Option<(&str, &str)>,
+    links: &[(&str, &str)],
 ) -> OutgoingEmail {
     let mut text = String::new();
-    let mut html = String::from(
-        "<!DOCTYPE html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2933;line-height:1.5\">",
-    );
+    let mut html = String::from(HTML_HEAD);
     for p in paragraphs {
         text.push_str(p);
         text.push_str("\n\n");
-        html.push_str(&format!("<p>{}</p>", escape(p)));
+        html.push_str(&format!("<p style=\"margin:0 0 16px\">{}</p>\n", escape(p)));
     }
-    if let Some((label, url)) = action {
+    for (label, url) in links {
         text.push_str(&format!("{label}: {url}\n\n"));
         html.push_str(&format!(
-            "<p><a href=\"{u}\" style=\"background:#2d4ae0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{l}</a></p><p style=\"font-size:13px;color:#52606d\">Or paste this link into your browser: {u}</p>",
+            "<p style=\"margin:24px 0 8px\"><a href=\"{u}\" style=\"display:inline-block;background:#2d4ae0;color:#ffffff;padding:10px 18px;border-radius:6px;font-weight:600;text-decoration:none\">{l}</a></p>\n<p class=\"muted\" style=\"margin:0 0 16px;font-size:13px;color:#5b6478;word-break:break-all\">Or paste this link into your browser: {u}</p>\n",
             u = escape(url),
             l = escape(label)
         ));
     }
     text.push_str("— Terminus Hub\n");
-    html.push_str("<p style=\"font-size:13px;color:#52606d\">— Terminus Hub</p></body></html>");
+    html.push_str(
+        "</td></tr></table>\n<p class=\"muted\" style=\"margin:16px 0 0;font-size:12px;color:#5b6478\">Sent by Terminus Hub. You get this email because of your account (or a request made with your address) on this server.</p>\n</td></tr></table></body></html>\n",
+    );
     OutgoingEmail {
         to: to.clone(),
         subject: subject.to_owned(),
@@ -52,7 +84,7 @@ pub fn confirm_email(to: &EmailAddress, link: &str) -> OutgoingEmail {
             "Welcome to Terminus Hub. Confirm your email address to finish creating your account.".into(),
             "This link works once and expires in 24 hours. If you did not sign up, ignore this email.".into(),
         ],
-        Some(("Confirm email", link)),
+        &[("Confirm email", link)],
     )
 }
 
@@ -68,10 +100,10 @@ pub fn sign_up_attempt_notice(
         "You already have a Terminus Hub account",
         &[
             "Someone, probably you, tried to create a Terminus Hub account with this email address. You already have one.".into(),
-            format!("If you forgot your password, you can reset it here: {reset_link}"),
+            "If you forgot your password, you can reset it with the second link below.".into(),
             "If this was not you, you can ignore this email: nothing has changed.".into(),
         ],
-        Some(("Sign in", sign_in_link)),
+        &[("Sign in", sign_in_link), ("Reset your password", reset_link)],
     )
 }
 
@@ -82,12 +114,12 @@ pub fn unlock_account(to: &EmailAddress, link: &str, locked_until: Timestamp) ->
         &[
             "There were too many failed attempts to sign in to your Terminus Hub account, so we locked it for 10 minutes.".into(),
             format!(
-                "It unlocks by itself at {} (UTC), or right away with the link below. The link works once and expires in 24 hours.",
-                locked_until.to_rfc3339()
+                "It unlocks by itself on {}, or right away with the link below. The link works once and expires in 24 hours.",
+                in_words(locked_until)
             ),
             "If these attempts were not yours, consider resetting your password.".into(),
         ],
-        Some(("Unlock account", link)),
+        &[("Unlock account", link)],
     )
 }
 
@@ -99,7 +131,7 @@ pub fn reset_password(to: &EmailAddress, link: &str) -> OutgoingEmail {
             "We received a request to reset the password of your Terminus Hub account.".into(),
             "This link works once and expires in 1 hour. If you did not ask for it, ignore this email: your password stays the same.".into(),
         ],
-        Some(("Choose a new password", link)),
+        &[("Choose a new password", link)],
     )
 }
 
@@ -109,9 +141,9 @@ pub fn password_changed(to: &EmailAddress, reset_link: &str) -> OutgoingEmail {
         "Your password was changed",
         &[
             "The password of your Terminus Hub account was just changed, and every other session was signed out.".into(),
-            format!("If this was not you, reset your password now: {reset_link}"),
+            "If this was not you, reset your password now.".into(),
         ],
-        None,
+        &[("Reset your password", reset_link)],
     )
 }
 
@@ -124,7 +156,7 @@ pub fn confirm_new_email(to: &EmailAddress, old: &EmailAddress, link: &str) -> O
             format!("Someone signed in to Terminus Hub as {old} asked to use this address for their account instead."),
             "If that was you, confirm it with the link below. It works once and expires in 24 hours. If it was not you, ignore this email: nothing changes.".into(),
         ],
-        Some(("Use this address", link)),
+        &[("Use this address", link)],
     )
 }
 
@@ -138,7 +170,7 @@ pub fn email_change_attempt_notice(to: &EmailAddress) -> OutgoingEmail {
             "Someone signed in to Terminus Hub asked to move their account to this address. This address already has an account, so nothing changed.".into(),
             "If this was you, sign in with this address instead. Otherwise you can ignore this email.".into(),
         ],
-        None,
+        &[],
     )
 }
 
@@ -151,7 +183,7 @@ pub fn email_changed(to: &EmailAddress, new: &EmailAddress) -> OutgoingEmail {
             format!("The email address of your Terminus Hub account was changed to {new}. From now on you sign in, and we write to you, there."),
             "If this was not you, someone else can sign in to your account: ask the operator of this Terminus Hub server to restore your address, and reset your password once it is back.".into(),
         ],
-        None,
+        &[],
     )
 }
 
@@ -164,7 +196,7 @@ pub fn second_factor_added(to: &EmailAddress, security_link: &str) -> OutgoingEm
             "An authenticator app was just added to your Terminus Hub account: signing in with your password now also asks for a code from it, or for one of your recovery codes.".into(),
             "If this was not you, someone else knows your password: reset it now and remove the authenticator app on your Security page.".into(),
         ],
-        Some(("Review your security settings", security_link)),
+        &[("Review your security settings", security_link)],
     )
 }
 
@@ -174,10 +206,10 @@ pub fn second_factor_removed(to: &EmailAddress, security_link: &str) -> Outgoing
         to,
         "Two-factor authentication was turned off",
         &[
-            "The authenticator app of your Terminus Hub account was just removed, with its recovery codes: signing in now takes your password only.".into(),
+            "The authenticator app of your Terminus Hub account was just removed.".into(),
             "If this was not you, reset your password now and turn two-factor authentication on again.".into(),
         ],
-        Some(("Review your security settings", security_link)),
+        &[("Review your security settings", security_link)],
     )
 }
 
@@ -190,7 +222,7 @@ pub fn passkey_added(to: &EmailAddress, name: &str, security_link: &str) -> Outg
             format!("A passkey named \"{name}\" was just added to your Terminus Hub account: it can now sign you in."),
             "If this was not you, delete it on your Security page and reset your password now.".into(),
         ],
-        Some(("Review your passkeys", security_link)),
+        &[("Review your passkeys", security_link)],
     )
 }
 
@@ -203,7 +235,7 @@ pub fn passkey_removed(to: &EmailAddress, name: &str, security_link: &str) -> Ou
             format!("The passkey named \"{name}\" was just removed from your Terminus Hub account: it no longer signs you in."),
             "If this was not you, reset your password now and review your security settings.".into(),
         ],
-        Some(("Review your passkeys", security_link)),
+        &[("Review your passkeys", security_link)],
     )
 }
 
@@ -216,7 +248,7 @@ pub fn recovery_codes_regenerated(to: &EmailAddress, security_link: &str) -> Out
             "New recovery codes were just made for your Terminus Hub account; the old ones no longer work.".into(),
             "If this was not you, reset your password now and review your security settings.".into(),
         ],
-        Some(("Review your security settings", security_link)),
+        &[("Review your security settings", security_link)],
     )
 }
 
@@ -236,7 +268,7 @@ pub fn api_key_created(
             format!("The account's name: \"{account_name}\". The key's name: \"{key_name}\"."),
             "If this was not you, delete the key on the account's API keys page, reset your password and review your Security page.".into(),
         ],
-        Some(("Review the API keys", keys_link)),
+        &[("Review the API keys", keys_link)],
     )
 }
 
@@ -254,11 +286,11 @@ pub fn new_device_sign_in(
         "A new sign-in to your Terminus Hub account",
         &[
             "Your Terminus Hub account was just signed in to from a device we have not seen you use before.".into(),
-            format!("Device: {device}. IP address: {ip}. Time: {}.", at.to_rfc3339()),
+            format!("Device: {device}. IP address: {ip}. Time: {}.", in_words(at)),
             "If this was you, there is nothing to do.".into(),
             "If it was not you, open the link below: it signs out every session, stops password sign-in until you reset your password, and mails you a reset link. It works once, for 7 days.".into(),
         ],
-        Some(("This wasn't me", not_me_link)),
+        &[("This wasn't me", not_me_link)],
     )
 }
 
@@ -273,10 +305,10 @@ pub fn second_factors_reset(
         to,
         "Your two-factor authentication was reset",
         &[
-            format!("{owner_email}, an owner of the account whose name they wrote as \"{account_name}\", just removed your authenticator app and recovery codes."),
+            format!("{owner_email}, an owner of the account whose name they wrote as \"{account_name}\", just removed your authenticator app, passkeys and recovery codes."),
             "Signing in now takes your password only. If that account requires two-factor authentication, you will be asked to set it up again when you next enter it.".into(),
         ],
-        Some(("Review your security settings", security_link)),
+        &[("Review your security settings", security_link)],
     )
 }
 
@@ -298,7 +330,7 @@ pub fn invitation(
             format!("The account's name, as {inviter} wrote it: \"{}\"", quoted(account_name)),
             "Open the link to accept. It works once and expires in 7 days. If you do not know the person who invited you, ignore this email.".into(),
         ],
-        Some(("Accept invitation", link)),
+        &[("Accept invitation", link)],
     )
 }
 
@@ -323,7 +355,7 @@ pub fn test_mail(to: &EmailAddress, public_url: &str) -> OutgoingEmail {
             "This is a test mail, sent with `terminus-hub mail test`. If you are reading it, Terminus Hub can send you mail.".into(),
             "Nothing needs doing.".into(),
         ],
-        Some(("Terminus Hub", public_url)),
+        &[("Terminus Hub", public_url)],
     )
 }
 
@@ -347,6 +379,32 @@ mod tests {
             "as owner@example.com wrote it: \"Spam ' visit http://phish.example/login\""
         ));
         assert!(m.html.contains("&quot;Spam ' visit"), "{}", m.html);
+    }
+
+    #[test]
+    fn times_read_as_words_in_utc() {
+        // 2026-12-05T01:35:00Z
+        assert_eq!(
+            in_words(Timestamp(1_796_434_500_000)),
+            "Saturday, 5 December 2026 at 01:35 UTC"
+        );
+    }
+
+    #[test]
+    fn every_link_is_a_button_and_written_out_whole_in_both_parts() {
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        let m = sign_up_attempt_notice(&to, "http://h/sign-in", "http://h/forgot");
+        for link in ["http://h/sign-in", "http://h/forgot"] {
+            assert!(m.text.contains(&format!(": {link}\n")), "{}", m.text);
+            assert!(
+                m.html.contains(&format!("<a href=\"{link}\"")),
+                "{}",
+                m.html
+            );
+        }
+        assert!(m.html.contains("max-width:560px") && m.html.contains("prefers-color-scheme"));
+        // Short lines: the part goes out as 8-bit text, readable with `cat` in the outbox.
+        assert!(m.html.lines().all(|l| l.len() <= 998));
     }
 
     #[test]
