@@ -13,6 +13,7 @@ pub mod bench;
 pub mod body;
 pub mod domains;
 pub mod error;
+pub mod events;
 pub mod handlers;
 pub mod limits;
 pub mod list;
@@ -70,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api_keys"),
     ("post", "/api_keys"),
     ("delete", "/api_keys/{id}"),
+    ("get", "/events"),
     ("get", "/members"),
     ("patch", "/members/{id}"),
     ("delete", "/members/{id}"),
@@ -126,6 +128,7 @@ pub fn router(api: ApiState) -> Router {
             "/api_keys/{id}",
             with_fallback(axum::routing::delete(h::delete_api_key)),
         )
+        .route("/events", with_fallback(get(events::list)))
         .route("/members", with_fallback(get(members::list_members)))
         .route(
             "/members/{id}",

@@ -108,6 +108,9 @@ pub fn document() -> Value {
             "/api_keys/{id}": {
                 "delete": op("Delete an API key: refused from the very next request", admin, vec![id_param()], None, "204", no_content()),
             },
+            "/events": {
+                "get": op("The account's activity log, newest first (owners and admins): `kind` narrows to one kind of event (account, member, invitation, api_key, domain, sso, workspace, record, sign_in, user), `actor` to one person's", admin, list_params(Some(json!({"name": "kind", "in": "query", "schema": {"enum": ["account", "member", "invitation", "api_key", "domain", "sso", "workspace", "record", "sign_in", "user"]}}))).into_iter().chain([json!({"name": "actor", "in": "query", "schema": {"type": "string"}, "description": "A user id"})]).collect(), None, "200", ok("A page of events", "EventList")),
+            },
             "/members": {
                 "get": op("List the account's members", admin, list_params(None), None, "200", ok("A page of members", "MemberList")),
             },
@@ -172,6 +175,8 @@ pub fn document() -> Value {
                 "ApiKeyList": list_of("ApiKey"),
                 "Member": {"type": "object", "properties": {"id": {"type": "string", "description": "The user's id"}, "object": {"const": "member"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "since": ts}},
                 "MemberList": list_of("Member"),
+                "Event": {"type": "object", "required": ["id", "object", "action", "description", "created_at"], "properties": {"id": {"type": "string"}, "object": {"const": "event"}, "action": {"type": "string", "description": "What happened, as a stable code such as `api_key.created`"}, "description": {"type": "string", "description": "The same in words, after the actor's name"}, "actor": {"type": ["string", "null"], "description": "The user who did it; null for the operator or an API key (whose id then leads `detail`)"}, "detail": {"type": ["string", "null"]}, "created_at": ts}},
+                "EventList": list_of("Event"),
                 "RoleInput": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {"role": {"enum": ["owner", "admin", "member"]}}},
                 "Invitation": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "invitation"}, "email": {"type": "string"}, "role": {"enum": ["owner", "admin", "member"]}, "created_at": ts, "expires_at": ts}},
                 "InvitationList": list_of("Invitation"),

@@ -411,12 +411,21 @@ async fn seed(database_url: &str, dir: &Path) -> anyhow::Result<Seed> {
         .await?;
     for i in 1..5 {
         store
-            .create_workspace(&Workspace {
-                id: WorkspaceId::new(),
-                account_id: account_id.clone(),
-                name: format!("Workspace {i}"),
-                created_at: now,
-            })
+            .create_workspace(
+                &Workspace {
+                    id: WorkspaceId::new(),
+                    account_id: account_id.clone(),
+                    name: format!("Workspace {i}"),
+                    created_at: now,
+                },
+                AuditEvent {
+                    account_id: Some(account_id.clone()),
+                    actor_user_id: None,
+                    action: "bench.seeded".into(),
+                    detail: None,
+                    at: now,
+                },
+            )
             .await?;
     }
     let key = api_keys::generate();

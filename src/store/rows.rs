@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use app::domain::accounts::Account;
 use app::domain::api_keys::{scopes_from_db, ApiKeyRecord, KeyGrant};
-use app::domain::audit::AuditEvent;
+use app::domain::audit::{AuditEntry, AuditEvent};
 use app::domain::clock::Timestamp;
 use app::domain::domains::AccountDomain;
 use app::domain::email::EmailAddress;
@@ -329,6 +329,33 @@ impl TryFrom<AuditEventRow> for AuditEvent {
             action: row.action,
             detail: row.detail,
             at: Timestamp(row.at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AuditEntryRow {
+    pub id: String,
+    pub account_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: i64,
+}
+
+impl TryFrom<AuditEntryRow> for AuditEntry {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AuditEntryRow) -> Result<Self, Self::Error> {
+        Ok(AuditEntry {
+            id: row.id,
+            event: AuditEvent {
+                account_id: row.account_id.map(AccountId::from_stored),
+                actor_user_id: row.actor_user_id.map(UserId::from_stored),
+                action: row.action,
+                detail: row.detail,
+                at: Timestamp(row.at),
+            },
         })
     }
 }

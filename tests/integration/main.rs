@@ -13,6 +13,7 @@ mod files;
 mod helpers;
 mod world;
 
+mod activity;
 mod api;
 mod bad_input;
 mod coming_back;

@@ -273,6 +273,9 @@ pub trait DataAccess: Send + Sync {
     fn data_account(&self) -> &AccountId;
     /// Whether this actor may do what `scope` covers.
     fn may_use(&self, scope: Scope) -> bool;
+    /// The audit event of a change this actor makes: a member is its actor; a key has no
+    /// person, so its id leads the details (the log reads "An API key (key_…)").
+    fn data_audit(&self, action: &str, detail: String, at: Timestamp) -> AuditEvent;
 }
 
 impl DataAccess for KeyOf {
@@ -283,6 +286,16 @@ impl DataAccess for KeyOf {
     fn may_use(&self, scope: Scope) -> bool {
         self.may(scope)
     }
+
+    fn data_audit(&self, action: &str, detail: String, at: Timestamp) -> AuditEvent {
+        AuditEvent {
+            account_id: Some(self.account_id.clone()),
+            actor_user_id: None,
+            action: action.into(),
+            detail: Some(format!("{}: {detail}", self.key_id)),
+            at,
+        }
+    }
 }
 
 impl DataAccess for MemberOf {
@@ -292,6 +305,10 @@ impl DataAccess for MemberOf {
 
     fn may_use(&self, _scope: Scope) -> bool {
         true
+    }
+
+    fn data_audit(&self, action: &str, detail: String, at: Timestamp) -> AuditEvent {
+        self.audit(action, detail, at)
     }
 }
 

@@ -163,6 +163,27 @@ pub async fn start_session(
             tracing::error!(error = %err, "recording the sign-in's device failed");
         }
     }
+    let method = match new.method {
+        SignInMethod::Password => "a password",
+        SignInMethod::Sso => "single sign-on",
+        SignInMethod::Passkey => "a passkey",
+    };
+    let device = new
+        .device
+        .user_agent
+        .as_deref()
+        .map(crate::domain::sessions::device_label)
+        .unwrap_or_default();
+    let ip = new.device.ip.clone().unwrap_or_default();
+    // Written before the session starts (a success has no timing to hide): the log shows
+    // the sign-in as soon as the signed-in page does.
+    crate::flows::sign_in_log::record_now(
+        state,
+        &new.user_id,
+        "sign_in.succeeded",
+        crate::flows::sign_in_log::how_and_where(method, &ip, &device),
+    )
+    .await;
     let auth = AuthState {
         user_id: new.user_id,
         account_id,

@@ -67,7 +67,12 @@ pub async fn create_workspace(
         name,
         created_at: state.clock.now(),
     };
-    state.store.create_workspace(&workspace).await?;
+    let audit = actor.data_audit(
+        "workspace.created",
+        format!("\"{}\" ({})", workspace.name, workspace.id),
+        workspace.created_at,
+    );
+    state.store.create_workspace(&workspace, audit).await?;
     Ok(workspace)
 }
 
@@ -78,9 +83,11 @@ pub async fn rename_workspace(
     name: &str,
 ) -> Outcome<Workspace> {
     need(actor, Scope::WorkspacesWrite)?;
+    let now = state.clock.now();
+    let audit = actor.data_audit("workspace.renamed", format!("{id} to \"{name}\""), now);
     state
         .store
-        .rename_workspace(actor.data_account(), id, name, state.clock.now())
+        .rename_workspace(actor.data_account(), id, name, now, audit)
         .await?
         .ok_or(Refusal::NotFound("workspace").into())
 }
@@ -95,9 +102,10 @@ pub async fn delete_workspace(
 ) -> Outcome<()> {
     need(actor, Scope::WorkspacesWrite)?;
     let with_records = actor.may_use(Scope::RecordsWrite);
+    let audit = actor.data_audit("workspace.deleted", id.to_string(), state.clock.now());
     match state
         .store
-        .delete_workspace(actor.data_account(), id, with_records)
+        .delete_workspace(actor.data_account(), id, with_records, audit)
         .await?
     {
         WorkspaceDeletion::Deleted => Ok(()),
@@ -150,7 +158,12 @@ pub async fn create_record(
         created_at: now,
         updated_at: now,
     };
-    if state.store.create_record(&record).await? {
+    let audit = actor.data_audit(
+        "record.created",
+        format!("{} in {}", record.id, record.workspace_id),
+        now,
+    );
+    if state.store.create_record(&record, audit).await? {
         Ok(record)
     } else {
         Err(Refusal::NotFound("workspace").into())
@@ -164,9 +177,11 @@ pub async fn update_record(
     data: &str,
 ) -> Outcome<DataRecord> {
     need(actor, Scope::RecordsWrite)?;
+    let now = state.clock.now();
+    let audit = actor.data_audit("record.updated", id.to_string(), now);
     state
         .store
-        .update_record(actor.data_account(), id, data, state.clock.now())
+        .update_record(actor.data_account(), id, data, now, audit)
         .await?
         .ok_or(Refusal::NotFound("record").into())
 }
@@ -177,7 +192,11 @@ pub async fn delete_record(
     id: &RecordId,
 ) -> Outcome<()> {
     need(actor, Scope::RecordsWrite)?;
-    let deleted = state.store.delete_record(actor.data_account(), id).await?;
+    let audit = actor.data_audit("record.deleted", id.to_string(), state.clock.now());
+    let deleted = state
+        .store
+        .delete_record(actor.data_account(), id, audit)
+        .await?;
     if deleted {
         Ok(())
     } else {

@@ -1,7 +1,7 @@
 //! Members and invitations: inviting by email with a role, accepting, changing roles and
 //! removing people, always keeping at least one owner. Every change is an audit event.
 use crate::auth::{AdminOf, MemberOf, Signed};
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, InvitationId, UserId};
@@ -65,8 +65,17 @@ pub async fn invitations(
 }
 
 /// The account's activity log, newest first, for its owners and admins.
-pub async fn activity(state: &AppState, admin: &AdminOf) -> Outcome<Vec<AuditEvent>> {
-    Ok(state.store.audit_events(admin.account_id(), 200).await?)
+pub async fn activity(
+    state: &AppState,
+    admin: &AdminOf,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> Outcome<Page<AuditEntry>> {
+    let rows = state
+        .store
+        .audit_page(admin.account_id(), filter, page)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
 }
 
 /// The member `user_id`, for the page that confirms removing them: anyone may look at
@@ -1133,10 +1142,91 @@ mod tests {
         change_role(&h.state, &admin_of, a.member.user_id(), Role::Admin)
             .await
             .unwrap();
-        let log = activity(&h.state, &admin_of).await.unwrap();
-        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        let everything = AuditFilter::default();
+        let log = activity(&h.state, &admin_of, &everything, &page(10, None))
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.items.iter().map(|e| e.event.action.as_str()).collect();
         assert_eq!(actions, vec!["member.role_changed", "invitation.created"]);
-        assert_eq!(log[0].actor_user_id.as_ref(), Some(a.admin.user_id()));
+        assert_eq!(
+            log.items[0].event.actor_user_id.as_ref(),
+            Some(a.admin.user_id())
+        );
+
+        // A page at a time, after a cursor; narrowed by kind and by person.
+        let first = activity(&h.state, &admin_of, &everything, &page(1, None))
+            .await
+            .unwrap();
+        assert!(first.has_more);
+        let cursor = first.items[0].id.clone();
+        let second = activity(&h.state, &admin_of, &everything, &page(1, Some(&cursor)))
+            .await
+            .unwrap();
+        assert_eq!(second.items[0].event.action, "invitation.created");
+        assert!(!second.has_more);
+        let invitations = AuditFilter {
+            kind: AuditFilter::kind_of("invitation"),
+            actor: None,
+        };
+        let only = activity(&h.state, &admin_of, &invitations, &page(10, None))
+            .await
+            .unwrap();
+        assert_eq!(only.items.len(), 1);
+        let by_member = AuditFilter {
+            kind: None,
+            actor: Some(a.member.user_id().clone()),
+        };
+        let none = activity(&h.state, &admin_of, &by_member, &page(10, None))
+            .await
+            .unwrap();
+        assert!(none.items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_log_shows_members_sign_ins_and_no_one_else_s() {
+        use crate::flows::sign_in::sign_in_with_password;
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let ada = h.user_in(&acme, "ada@acme.test", Role::Owner).await;
+        let admin_of = MemberOf::for_tests(&ada, "ada@acme.test", &acme, Role::Owner)
+            .admin()
+            .unwrap();
+        let (_, _) = h.signed_up("eve@else.test", Some(PASSWORD)).await;
+        for (email, password) in [
+            ("ada@acme.test", "wrong password"),
+            ("eve@else.test", "wrong password"),
+        ] {
+            let _ = sign_in_with_password(
+                &h.state,
+                email,
+                &Secret::new(password.to_owned()),
+                "203.0.113.7",
+                None,
+            )
+            .await;
+        }
+        h.settle().await;
+        let log = activity(
+            &h.state,
+            &admin_of,
+            &AuditFilter::default(),
+            &page(10, None),
+        )
+        .await
+        .unwrap();
+        let lines: Vec<(String, Option<String>)> = log
+            .items
+            .iter()
+            .map(|e| (e.event.action.clone(), e.event.detail.clone()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![(
+                "sign_in.failed".to_owned(),
+                Some("with a wrong password, from 203.0.113.7".to_owned())
+            )],
+            "Ada's failure only: Eve is no member"
+        );
     }
 
     #[tokio::test]

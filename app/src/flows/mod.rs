@@ -20,6 +20,7 @@ pub mod recovery;
 pub mod second_factors;
 pub mod security;
 pub mod sign_in;
+pub mod sign_in_log;
 pub mod sign_up;
 pub mod sso;
 pub mod sso_login;

@@ -62,7 +62,10 @@ pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<EmailAddress>
         return Err(dead().into());
     };
     match state.store.user_by_id(&user_id).await? {
-        Some(user) => Ok(user.email),
+        Some(user) => {
+            crate::flows::sign_in_log::record(state, &user.id, "user.unlocked", String::new());
+            Ok(user.email)
+        }
         None => Err(dead().into()),
     }
 }
@@ -94,6 +97,7 @@ pub async fn reset_password(
     let Some(user) = state.store.user_by_id(&user_id).await? else {
         return Err(dead().into());
     };
+    crate::flows::sign_in_log::record(state, &user.id, "password.reset", String::new());
     let reset_link = state.config.link(paths::FORGOT);
     mail::send_throttled(
         state,

@@ -177,7 +177,7 @@ pub async fn sign_in_with_password(
             }
         },
     };
-    let result = attempt(state, email_input, password, &reservation).await?;
+    let result = attempt(state, email_input, password, client_ip, &reservation).await?;
     match result {
         Attempt::Refused => {
             record_outcome("refused");
@@ -207,6 +207,7 @@ async fn attempt(
     state: &AppState,
     email_input: &str,
     password: &Secret,
+    client_ip: &str,
     reservation: &IpReservation,
 ) -> Result<Attempt, FlowError> {
     match check_length(password.expose()) {
@@ -275,6 +276,12 @@ async fn attempt(
             Ok(Attempt::SignedIn(checked))
         }
         Verification::Mismatch => {
+            crate::flows::sign_in_log::record(
+                state,
+                &user.id,
+                "sign_in.failed",
+                crate::flows::sign_in_log::how_and_where("a wrong password", client_ip, ""),
+            );
             mail_unlock_if_locked(state, &user.id, &email, attempt).await?;
             Ok(Attempt::Refused)
         }
@@ -290,6 +297,9 @@ pub(crate) async fn mail_unlock_if_locked(
     attempt: u32,
 ) -> Result<(), FlowError> {
     let policy = state.config.lockout;
+    if policy.failure_locks(attempt) {
+        crate::flows::sign_in_log::record(state, user_id, "user.locked", String::new());
+    }
     if policy.failure_locks(attempt) && mail::take_slot(state, MailKind::Unlock, email).await? {
         let link = issue_link(state, user_id, TokenPurpose::Unlock).await?;
         let until = policy.lock_until(state.clock.now());

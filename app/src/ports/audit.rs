@@ -2,8 +2,9 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::ids::AccountId;
+use crate::domain::paging::PageRequest;
 
 /// Audit events. A change's own event is written in the change's transaction by the method
 /// that makes it; [`AuditStore::record_audit`] is for events of their own.
@@ -16,4 +17,15 @@ pub trait AuditStore: Send + Sync + 'static {
         account_id: &AccountId,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// One page of the account's log, newest first: its own events and its current members'
+    /// sign-in events ([`SIGN_IN_ACTIONS`]), narrowed by `filter`, after the cursor; up to
+    /// `page.limit + 1` entries (the extra one says more follow).
+    ///
+    /// [`SIGN_IN_ACTIONS`]: crate::domain::audit::SIGN_IN_ACTIONS
+    async fn audit_page(
+        &self,
+        account_id: &AccountId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -2,6 +2,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, RecordId, WorkspaceId};
 use crate::domain::paging::PageRequest;
@@ -22,13 +23,16 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         account_id: &AccountId,
         workspace_id: &WorkspaceId,
     ) -> StoreResult<Option<Workspace>>;
-    async fn create_workspace(&self, workspace: &Workspace) -> StoreResult<()>;
+    // Every change below writes its `audit` event in its own transaction, and only when it
+    // changed something.
+    async fn create_workspace(&self, workspace: &Workspace, audit: AuditEvent) -> StoreResult<()>;
     async fn rename_workspace(
         &self,
         account_id: &AccountId,
         workspace_id: &WorkspaceId,
         name: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Workspace>>;
     /// Deletes the workspace and, with `with_records`, its records; without, only a workspace
     /// that has no record (checked by the deleting statement itself).
@@ -37,6 +41,7 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         account_id: &AccountId,
         workspace_id: &WorkspaceId,
         with_records: bool,
+        audit: AuditEvent,
     ) -> StoreResult<WorkspaceDeletion>;
 
     async fn list_records(
@@ -51,17 +56,19 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         record_id: &RecordId,
     ) -> StoreResult<Option<DataRecord>>;
     /// `false` when the workspace is not in this account (nothing written).
-    async fn create_record(&self, record: &DataRecord) -> StoreResult<bool>;
+    async fn create_record(&self, record: &DataRecord, audit: AuditEvent) -> StoreResult<bool>;
     async fn update_record(
         &self,
         account_id: &AccountId,
         record_id: &RecordId,
         data: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<DataRecord>>;
     async fn delete_record(
         &self,
         account_id: &AccountId,
         record_id: &RecordId,
+        audit: AuditEvent,
     ) -> StoreResult<bool>;
 }

@@ -81,7 +81,7 @@ pub fn router(state: AppState) -> Router {
             paths::MEMBER_REMOVAL,
             get(members::page::confirm_remove_page),
         )
-        .route(paths::ACTIVITY, get(members::page::activity_page))
+        .route(paths::ACTIVITY, get(members::activity::activity_page))
         .route(paths::SSO, get(sso::page::sso_page))
         .route(paths::SSO_ENFORCEMENT, get(sso::page::confirm_enforce_page))
         .route(paths::DOMAINS, get(domains::domains_page))

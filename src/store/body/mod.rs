@@ -148,14 +148,6 @@ impl SqlStore {
         self.optional::<R, T>(sql, &[account_id.as_str(), id]).await
     }
 
-    /// One account-scoped write (`$1` account, `$2` id): whether it changed a row.
-    async fn affected(&self, sql: &str, account_id: &AccountId, id: &str) -> DbResult<bool> {
-        Ok(self
-            .write(sqlx::query(sql).bind(account_id.as_str()).bind(id))
-            .await?
-            > 0)
-    }
-
     /// One account-scoped UPDATE (`$1` account, `$2` id, `$3` now) and its audit event, in one
     /// transaction; `false` (nothing written) when it changed no row.
     async fn update_with_audit(

@@ -2,6 +2,7 @@
 //! are hot reads (each database's `hot_optional` and `hot_page`).
 use std::sync::LazyLock;
 
+use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
 use app::domain::ids::{AccountId, RecordId, WorkspaceId};
 use app::domain::paging::PageRequest;
@@ -9,7 +10,7 @@ use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
 use async_trait::async_trait;
 
-use super::{by_id_query, page_query, SqlStore};
+use super::{audit_in, by_id_query, page_query, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode, decode_opt, DataRecordRow, WorkspaceRow};
 
@@ -79,17 +80,19 @@ impl WorkspaceStore for SqlStore {
         .await
     }
 
-    async fn create_workspace(&self, w: &Workspace) -> StoreResult<()> {
+    async fn create_workspace(&self, w: &Workspace, audit: AuditEvent) -> StoreResult<()> {
         port(async {
-            self.write(
-                sqlx::query(INSERT_WORKSPACE)
-                    .bind(w.id.as_str())
-                    .bind(w.account_id.as_str())
-                    .bind(&w.name)
-                    .bind(w.created_at.millis())
-                    .bind(w.created_at.millis()),
-            )
-            .await?;
+            let mut tx = self.begin().await?;
+            sqlx::query(INSERT_WORKSPACE)
+                .bind(w.id.as_str())
+                .bind(w.account_id.as_str())
+                .bind(&w.name)
+                .bind(w.created_at.millis())
+                .bind(w.created_at.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
             Ok(())
         })
         .await
@@ -101,17 +104,22 @@ impl WorkspaceStore for SqlStore {
         workspace_id: &WorkspaceId,
         name: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Workspace>> {
         port(async {
-            let row = self
-                .write_returning(
-                    sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
-                        .bind(account_id.as_str())
-                        .bind(workspace_id.as_str())
-                        .bind(name)
-                        .bind(now.millis()),
-                )
+            let mut tx = self.begin().await?;
+            let row = sqlx::query_as::<_, WorkspaceRow>(RENAME_WORKSPACE)
+                .bind(account_id.as_str())
+                .bind(workspace_id.as_str())
+                .bind(name)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
                 .await?;
+            if row.is_none() {
+                return Ok(None);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
             decode_opt(row)
         })
         .await
@@ -122,6 +130,7 @@ impl WorkspaceStore for SqlStore {
         account_id: &AccountId,
         workspace_id: &WorkspaceId,
         with_records: bool,
+        audit: AuditEvent,
     ) -> StoreResult<WorkspaceDeletion> {
         port(async {
             let sql = if with_records {
@@ -129,12 +138,19 @@ impl WorkspaceStore for SqlStore {
             } else {
                 DELETE_EMPTY_WORKSPACE
             };
-            if self
-                .affected(sql, account_id, workspace_id.as_str())
+            let mut tx = self.begin().await?;
+            let deleted = sqlx::query(sql)
+                .bind(account_id.as_str())
+                .bind(workspace_id.as_str())
+                .execute(&mut *tx)
                 .await?
-            {
+                .rows_affected();
+            if deleted > 0 {
+                audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 return Ok(WorkspaceDeletion::Deleted);
             }
+            drop(tx);
             if with_records {
                 return Ok(WorkspaceDeletion::NotFound);
             }
@@ -175,20 +191,25 @@ impl WorkspaceStore for SqlStore {
         .await
     }
 
-    async fn create_record(&self, r: &DataRecord) -> StoreResult<bool> {
+    async fn create_record(&self, r: &DataRecord, audit: AuditEvent) -> StoreResult<bool> {
         port(async {
-            let inserted = self
-                .write(
-                    sqlx::query(INSERT_RECORD)
-                        .bind(r.id.as_str())
-                        .bind(r.account_id.as_str())
-                        .bind(r.workspace_id.as_str())
-                        .bind(&r.data)
-                        .bind(r.created_at.millis())
-                        .bind(r.updated_at.millis()),
-                )
-                .await?;
-            Ok(inserted == 1)
+            let mut tx = self.begin().await?;
+            let inserted = sqlx::query(INSERT_RECORD)
+                .bind(r.id.as_str())
+                .bind(r.account_id.as_str())
+                .bind(r.workspace_id.as_str())
+                .bind(&r.data)
+                .bind(r.created_at.millis())
+                .bind(r.updated_at.millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if inserted != 1 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }
@@ -199,17 +220,22 @@ impl WorkspaceStore for SqlStore {
         record_id: &RecordId,
         data: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<DataRecord>> {
         port(async {
-            let row = self
-                .write_returning(
-                    sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
-                        .bind(account_id.as_str())
-                        .bind(record_id.as_str())
-                        .bind(data)
-                        .bind(now.millis()),
-                )
+            let mut tx = self.begin().await?;
+            let row = sqlx::query_as::<_, DataRecordRow>(UPDATE_RECORD)
+                .bind(account_id.as_str())
+                .bind(record_id.as_str())
+                .bind(data)
+                .bind(now.millis())
+                .fetch_optional(&mut *tx)
                 .await?;
+            if row.is_none() {
+                return Ok(None);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
             decode_opt(row)
         })
         .await
@@ -219,7 +245,23 @@ impl WorkspaceStore for SqlStore {
         &self,
         account_id: &AccountId,
         record_id: &RecordId,
+        audit: AuditEvent,
     ) -> StoreResult<bool> {
-        port(self.affected(DELETE_RECORD, account_id, record_id.as_str())).await
+        port(async {
+            let mut tx = self.begin().await?;
+            let deleted = sqlx::query(DELETE_RECORD)
+                .bind(account_id.as_str())
+                .bind(record_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 }

@@ -2,8 +2,9 @@
 use async_trait::async_trait;
 
 use super::MemoryStore;
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter, SIGN_IN_ACTIONS};
 use crate::domain::ids::AccountId;
+use crate::domain::paging::PageRequest;
 use crate::ports::{AuditStore, StoreResult};
 
 #[async_trait]
@@ -30,5 +31,52 @@ impl AuditStore for MemoryStore {
         events.sort_by_key(|e| std::cmp::Reverse(e.at));
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(events)
+    }
+
+    /// `AUDIT_PAGE`: ids are the events' positions, zero-padded (so they sort as written).
+    async fn audit_page(
+        &self,
+        account_id: &AccountId,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let state = self.lock()?;
+        let mut entries: Vec<AuditEntry> = state
+            .audit
+            .iter()
+            .enumerate()
+            .map(|(i, e)| AuditEntry {
+                id: format!("evt_{i:020}"),
+                event: e.clone(),
+            })
+            .filter(|entry| {
+                let e = &entry.event;
+                let own = e.account_id.as_ref() == Some(account_id);
+                let members_sign_in = e.account_id.is_none()
+                    && SIGN_IN_ACTIONS.contains(&e.action.as_str())
+                    && e.actor_user_id
+                        .as_ref()
+                        .is_some_and(|u| state.role_of(u, account_id).is_some());
+                let kind = filter
+                    .kind
+                    .is_none_or(|k| e.action.starts_with(&format!("{k}.")));
+                let actor = filter
+                    .actor
+                    .as_ref()
+                    .is_none_or(|a| e.actor_user_id.as_ref() == Some(a));
+                let after = page
+                    .starting_after
+                    .as_deref()
+                    .is_none_or(|c| entry.id.as_str() < c);
+                (own || members_sign_in) && kind && actor && after
+            })
+            .collect();
+        entries.reverse();
+        entries.truncate(
+            usize::try_from(page.limit)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1),
+        );
+        Ok(entries)
     }
 }

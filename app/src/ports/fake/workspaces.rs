@@ -1,6 +1,8 @@
 //! [`WorkspaceStore`] in memory (`src/store/body/workspaces.rs`).
 use async_trait::async_trait;
 
+use crate::domain::audit::AuditEvent;
+
 use super::{page_of, MemoryStore};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, RecordId, WorkspaceId};
@@ -51,7 +53,7 @@ impl WorkspaceStore for MemoryStore {
             .cloned())
     }
 
-    async fn create_workspace(&self, workspace: &Workspace) -> StoreResult<()> {
+    async fn create_workspace(&self, workspace: &Workspace, audit: AuditEvent) -> StoreResult<()> {
         let mut state = self.lock()?;
         if state.workspaces.iter().any(|w| w.id == workspace.id) {
             return Err(StoreError(format!("workspace {} exists", workspace.id)));
@@ -60,6 +62,7 @@ impl WorkspaceStore for MemoryStore {
             return Err(StoreError(format!("no account {}", workspace.account_id)));
         }
         state.workspaces.push(workspace.clone());
+        state.audit.push(audit);
         Ok(())
     }
 
@@ -69,16 +72,21 @@ impl WorkspaceStore for MemoryStore {
         workspace_id: &WorkspaceId,
         name: &str,
         _now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<Workspace>> {
         let mut state = self.lock()?;
-        Ok(state
+        let renamed = state
             .workspaces
             .iter_mut()
             .find(|w| w.account_id == account_id && w.id == workspace_id)
             .map(|w| {
                 w.name = name.to_owned();
                 w.clone()
-            }))
+            });
+        if renamed.is_some() {
+            state.audit.push(audit);
+        }
+        Ok(renamed)
     }
 
     /// Its records go with it; without `with_records` only an empty workspace goes.
@@ -87,6 +95,7 @@ impl WorkspaceStore for MemoryStore {
         account_id: &AccountId,
         workspace_id: &WorkspaceId,
         with_records: bool,
+        audit: AuditEvent,
     ) -> StoreResult<WorkspaceDeletion> {
         let mut state = self.lock()?;
         let Some(at) = state
@@ -102,6 +111,7 @@ impl WorkspaceStore for MemoryStore {
         }
         state.workspaces.remove(at);
         state.records.retain(|r| r.workspace_id != workspace_id);
+        state.audit.push(audit);
         Ok(WorkspaceDeletion::Deleted)
     }
 
@@ -136,7 +146,7 @@ impl WorkspaceStore for MemoryStore {
     }
 
     /// Only into a workspace of the record's account.
-    async fn create_record(&self, record: &DataRecord) -> StoreResult<bool> {
+    async fn create_record(&self, record: &DataRecord, audit: AuditEvent) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let in_account = state
             .workspaces
@@ -149,6 +159,7 @@ impl WorkspaceStore for MemoryStore {
             return Err(StoreError(format!("record {} exists", record.id)));
         }
         state.records.push(record.clone());
+        state.audit.push(audit);
         Ok(true)
     }
 
@@ -158,9 +169,10 @@ impl WorkspaceStore for MemoryStore {
         record_id: &RecordId,
         data: &str,
         now: Timestamp,
+        audit: AuditEvent,
     ) -> StoreResult<Option<DataRecord>> {
         let mut state = self.lock()?;
-        Ok(state
+        let updated = state
             .records
             .iter_mut()
             .find(|r| r.account_id == account_id && r.id == record_id)
@@ -168,19 +180,28 @@ impl WorkspaceStore for MemoryStore {
                 r.data = data.to_owned();
                 r.updated_at = now;
                 r.clone()
-            }))
+            });
+        if updated.is_some() {
+            state.audit.push(audit);
+        }
+        Ok(updated)
     }
 
     async fn delete_record(
         &self,
         account_id: &AccountId,
         record_id: &RecordId,
+        audit: AuditEvent,
     ) -> StoreResult<bool> {
         let mut state = self.lock()?;
         let before = state.records.len();
         state
             .records
             .retain(|r| !(r.account_id == account_id && r.id == record_id));
-        Ok(state.records.len() < before)
+        let deleted = state.records.len() < before;
+        if deleted {
+            state.audit.push(audit);
+        }
+        Ok(deleted)
     }
 }
