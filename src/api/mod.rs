@@ -18,6 +18,7 @@ pub mod limits;
 pub mod list;
 pub mod members;
 pub mod openapi;
+pub mod report;
 pub mod resources;
 pub mod sso;
 
@@ -70,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api_keys"),
     ("post", "/api_keys"),
     ("delete", "/api_keys/{id}"),
+    ("post", "/api_keys/{id}/roll"),
     ("get", "/members"),
     ("patch", "/members/{id}"),
     ("delete", "/members/{id}"),
@@ -125,6 +127,10 @@ pub fn router(api: ApiState) -> Router {
         .route(
             "/api_keys/{id}",
             with_fallback(axum::routing::delete(h::delete_api_key)),
+        )
+        .route(
+            "/api_keys/{id}/roll",
+            with_fallback(axum::routing::post(h::roll_api_key)),
         )
         .route("/members", with_fallback(get(members::list_members)))
         .route(

@@ -20,6 +20,7 @@ mod error_shapes;
 mod faults;
 mod floods;
 mod instances;
+mod key_leaks;
 mod lockout;
 mod logging;
 mod look_alikes;

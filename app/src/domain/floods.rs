@@ -15,6 +15,8 @@ pub enum Door {
     ResendConfirmation,
     ForgotPassword,
     Unlock,
+    /// Reports of leaked API keys (`POST /credentials/revoke`).
+    CredentialReport,
 }
 
 impl Door {
@@ -24,6 +26,7 @@ impl Door {
             Door::ResendConfirmation => "resend",
             Door::ForgotPassword => "forgot",
             Door::Unlock => "unlock",
+            Door::CredentialReport => "credential-report",
         }
     }
 }
