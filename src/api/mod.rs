@@ -177,14 +177,23 @@ pub fn router(api: ApiState) -> Router {
         .with_state(api)
 }
 
-/// Background work of the API: write "last used" times, forget idle rate-limit buckets.
+/// Background work of the API: write "last used" times and usage, forget idle rate-limit
+/// buckets, and (every 10 minutes) forget usage older than 30 days.
 pub async fn housekeeping(api: ApiState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
         if let Err(err) = api.last_used.flush(api.app.store.as_ref()).await {
             tracing::warn!(error = %err, "writing API key last-used times failed");
         }
         api.limits.forget_idle();
+        if ticks % 20 == 0 {
+            let first_day = app::domain::api_keys::first_usage_day(api.app.clock.now());
+            if let Err(err) = api.app.store.prune_key_usage(first_day).await {
+                tracing::warn!(error = %err, "pruning API key usage failed");
+            }
+        }
+        ticks = ticks.wrapping_add(1);
     }
 }
