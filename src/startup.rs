@@ -127,7 +127,7 @@ impl Application {
         let state = app_state(&config, &database, mailer.clone(), clock, &public_url)?;
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
-        let api = ApiState::new(state.clone());
+        let api = ApiState::new(state.clone(), config.rate_limit_url.as_deref()).await?;
         #[cfg(feature = "bench")]
         if config.bench_routes {
             tracing::warn!("TERMINUS_BENCH_ROUTES is on: /_bench/* answers without authentication");

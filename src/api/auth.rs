@@ -57,7 +57,7 @@ async fn limited<A: Clone + Send + Sync + 'static>(
     next: Next,
 ) -> Response {
     let (_, policy): (_, Policy) = api.app.config.plans.resolve(plan);
-    let verdict = api.limits.check(policy, account_id.as_str());
+    let verdict = api.limits.check(policy, account_id.as_str()).await;
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {
             ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()

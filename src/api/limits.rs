@@ -17,6 +17,8 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use super::shared_limits::SharedLimits;
+
 /// A plan's allowance: `per_minute` sustained, `burst` at once. The plans themselves are
 /// configuration (`app::plans`); accounts on the same allowance share a limiter.
 pub use app::plans::PlanLimits as Policy;
@@ -43,10 +45,13 @@ pub enum Verdict {
     Limited { retry_after: Duration },
 }
 
-/// One GCRA limiter per plan, keyed by account.
+/// One GCRA limiter per plan, keyed by account: in this process, or shared by every
+/// instance through Redis when `TERMINUS_RATE_LIMIT_URL` is set (with the in-process one
+/// standing in while Redis cannot answer).
 pub struct RateLimits {
     plans: HashMap<Policy, Limiter>,
     clock: AppClock,
+    shared: Option<Arc<SharedLimits>>,
 }
 
 fn limiter(policy: Policy, clock: AppClock) -> Limiter {
@@ -77,11 +82,34 @@ impl RateLimits {
                 .map(|p| (p, limiter(p, clock.clone())))
                 .collect(),
             clock,
+            shared: None,
         }
     }
 
-    /// Counts a request of `account_id` against the allowance of `policy`.
-    pub fn check(&self, policy: Policy, account_id: &str) -> Verdict {
+    /// Keeps the limits in Redis (or Valkey) at `url`, shared by every instance. Tries to
+    /// connect first (for at most 2 s); if that fails, the server starts anyway and keeps
+    /// trying in the background.
+    pub async fn shared(mut self, url: &str) -> anyhow::Result<Self> {
+        let shared = SharedLimits::new(url)?;
+        shared.connect().await;
+        self.shared = Some(shared);
+        Ok(self)
+    }
+
+    /// Counts a request of `account_id` against the allowance of `policy`: in Redis when the
+    /// limits are shared and it answers, else in this process.
+    pub async fn check(&self, policy: Policy, account_id: &str) -> Verdict {
+        if let Some(shared) = &self.shared {
+            let now_ms = i64::try_from(self.clock.now().as_millis()).unwrap_or(i64::MAX);
+            if let Some(verdict) = shared.check(policy, account_id, now_ms).await {
+                return verdict;
+            }
+        }
+        self.check_here(policy, account_id)
+    }
+
+    /// [`RateLimits::check`] in this process.
+    pub fn check_here(&self, policy: Policy, account_id: &str) -> Verdict {
         let Some(limiter) = self.plans.get(&policy) else {
             return Verdict::Allowed {
                 remaining: policy.burst,
@@ -187,27 +215,27 @@ mod tests {
         let clock = Arc::new(ManualClock::starting_now());
         let limits = RateLimits::with_policies(clock.clone(), [policy]);
         for expected in [2, 1, 0] {
-            match limits.check(policy, "acct_a") {
+            match limits.check_here(policy, "acct_a") {
                 Verdict::Allowed { remaining } => assert_eq!(remaining, expected),
                 Verdict::Limited { .. } => panic!("limited too early"),
             }
         }
-        match limits.check(policy, "acct_a") {
+        match limits.check_here(policy, "acct_a") {
             Verdict::Limited { retry_after } => assert_eq!(retry_after, Duration::from_secs(1)),
             Verdict::Allowed { .. } => panic!("the 4th request should be limited"),
         }
         clock.advance(Duration::from_millis(999));
         assert!(matches!(
-            limits.check(policy, "acct_a"),
+            limits.check_here(policy, "acct_a"),
             Verdict::Limited { .. }
         ));
         clock.advance(Duration::from_millis(1));
         assert!(
-            matches!(limits.check(policy, "acct_a"), Verdict::Allowed { .. }),
+            matches!(limits.check_here(policy, "acct_a"), Verdict::Allowed { .. }),
             "one token a second"
         );
         assert!(
-            matches!(limits.check(policy, "acct_b"), Verdict::Allowed { .. }),
+            matches!(limits.check_here(policy, "acct_b"), Verdict::Allowed { .. }),
             "buckets are per account"
         );
     }

@@ -20,6 +20,7 @@ pub mod members;
 pub mod openapi;
 pub mod report;
 pub mod resources;
+pub mod shared_limits;
 pub mod sso;
 
 use handlers as h;
@@ -37,12 +38,18 @@ pub struct ApiParts {
 }
 
 impl ApiState {
-    pub fn new(app: AppState) -> Self {
-        Self(Arc::new(ApiParts {
-            limits: RateLimits::new(app.clock.clone(), &app.config.plans),
+    /// The API over `app`; with `rate_limit_url`, its rate limits are shared through Redis.
+    pub async fn new(app: AppState, rate_limit_url: Option<&str>) -> anyhow::Result<Self> {
+        let limits = RateLimits::new(app.clock.clone(), &app.config.plans);
+        let limits = match rate_limit_url {
+            Some(url) => limits.shared(url).await?,
+            None => limits,
+        };
+        Ok(Self(Arc::new(ApiParts {
+            limits,
             app,
             last_used: LastUsed::default(),
-        }))
+        })))
     }
 }
 
@@ -188,7 +195,7 @@ pub async fn housekeeping(api: ApiState) {
             tracing::warn!(error = %err, "writing API key last-used times failed");
         }
         api.limits.forget_idle();
-        if ticks % 20 == 0 {
+        if ticks.is_multiple_of(20) {
             let first_day = app::domain::api_keys::first_usage_day(api.app.clock.now());
             if let Err(err) = api.app.store.prune_key_usage(first_day).await {
                 tracing::warn!(error = %err, "pruning API key usage failed");

@@ -37,6 +37,7 @@ mod scopes;
 mod second_factors;
 mod security_page;
 mod sessions;
+mod shared_limits;
 mod sign_in;
 mod sign_up;
 mod sso_doors;
