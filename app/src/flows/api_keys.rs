@@ -708,4 +708,41 @@ mod tests {
         );
         assert!(h.store.api_key(&acme, &old.id).await.unwrap().is_some());
     }
+    #[tokio::test]
+    async fn usage_is_listed_for_the_last_30_days_with_the_last_ip() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (key, _) = create(&h.state, &admin, new_key("ci")).await.unwrap();
+        let today = api_keys::day_of(h.now());
+        let used = |at, ip: &str, days: Vec<(i64, u64)>| api_keys::KeyUse {
+            key_id: key.id.clone(),
+            last_used_at: at,
+            last_used_ip: Some(ip.to_owned()),
+            days,
+        };
+        h.store
+            .touch_api_keys(&[used(h.now(), "10.0.0.2", vec![(today - 30, 7), (today, 2)])])
+            .await
+            .unwrap();
+        // An older batch (another instance, written late) adds its count, not its IP.
+        let earlier = Timestamp(h.now().millis() - 1000);
+        h.store
+            .touch_api_keys(&[used(earlier, "10.0.0.1", vec![(today, 3)])])
+            .await
+            .unwrap();
+        let listed = get(&h.state, &admin, &key.id).await.unwrap();
+        assert_eq!(
+            listed.usage,
+            vec![api_keys::DailyUsage {
+                day: today,
+                requests: 5
+            }],
+            "the day 30 days ago is no longer shown"
+        );
+        assert_eq!(listed.last_used_ip.as_deref(), Some("10.0.0.2"));
+        assert_eq!(listed.last_used_at, Some(h.now()));
+        let page = list(&h.state, &admin, &page(10, None)).await.unwrap();
+        assert_eq!(page.items[0].usage, listed.usage);
+    }
 }
