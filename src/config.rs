@@ -59,6 +59,9 @@ pub struct Config {
     pub default_plan: Option<String>,
     /// Where Prometheus metrics are served (a listener of their own); `None`: not at all.
     pub metrics_addr: Option<SocketAddr>,
+    /// `redis://…`: the per-account rate limits live in Redis (or Valkey), shared by every
+    /// instance; `None`: in each instance's memory.
+    pub rate_limit_url: Option<String>,
     /// `text` (default) or `json`, one object a line.
     pub log_format: LogFormat,
     /// A request's head must arrive within this (idle keep-alive connections close too).
@@ -124,6 +127,10 @@ impl fmt::Debug for Config {
             .field("plans", &self.plans)
             .field("default_plan", &self.default_plan)
             .field("metrics_addr", &self.metrics_addr)
+            .field(
+                "rate_limit_url",
+                &self.rate_limit_url.as_deref().map(redact_url),
+            )
             .field("log_format", &self.log_format)
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -170,6 +177,7 @@ impl Default for Config {
             plans: BTreeMap::new(),
             default_plan: None,
             metrics_addr: None,
+            rate_limit_url: None,
             log_format: LogFormat::Text,
             header_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
@@ -208,6 +216,7 @@ struct FileConfig {
     plans: Option<BTreeMap<String, FilePlan>>,
     default_plan: Option<String>,
     metrics_addr: Option<SocketAddr>,
+    rate_limit_url: Option<String>,
     log_format: Option<LogFormat>,
     header_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
@@ -257,6 +266,14 @@ impl Config {
         if self.max_connections == 0 {
             bail!("max_connections (TERMINUS_MAX_CONNECTIONS) must be at least 1");
         }
+        if let Some(url) = &self.rate_limit_url {
+            if !url.starts_with("redis://") || redis::Client::open(url.as_str()).is_err() {
+                bail!(
+                    "rate_limit_url (TERMINUS_RATE_LIMIT_URL) must be a redis:// URL, like redis://127.0.0.1:6379/0, got {}",
+                    redact_url(url)
+                );
+            }
+        }
         Ok(())
     }
 
@@ -299,6 +316,7 @@ impl Config {
             plans,
             default_plan,
             metrics_addr,
+            rate_limit_url,
             log_format,
             header_timeout_secs,
             request_timeout_secs,
@@ -324,6 +342,7 @@ impl Config {
         }
         self.default_plan = default_plan.or(self.default_plan.take());
         self.metrics_addr = metrics_addr.or(self.metrics_addr);
+        self.rate_limit_url = rate_limit_url.or(self.rate_limit_url.take());
         if let Some(v) = log_format {
             self.log_format = v;
         }
@@ -522,6 +541,9 @@ impl Config {
             self.metrics_addr = Some(v.trim().parse().with_context(|| {
                 format!("TERMINUS_METRICS_ADDR={v} is not an address like 127.0.0.1:9100")
             })?);
+        }
+        if let Some(v) = non_empty("TERMINUS_RATE_LIMIT_URL") {
+            self.rate_limit_url = Some(v.trim().to_owned());
         }
         if let Some(v) = non_empty("TERMINUS_LOG_FORMAT") {
             self.log_format = LogFormat::parse(&v)

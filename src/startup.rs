@@ -127,7 +127,7 @@ impl Application {
         let state = app_state(&config, &database, mailer.clone(), clock, &public_url)?;
         let sessions = database.sessions();
         let secure = config.cookie_secure_for(&public_url);
-        let api = ApiState::new(state.clone());
+        let api = ApiState::new(state.clone(), config.rate_limit_url.as_deref()).await?;
         #[cfg(feature = "bench")]
         if config.bench_routes {
             tracing::warn!("TERMINUS_BENCH_ROUTES is on: /_bench/* answers without authentication");
@@ -265,6 +265,7 @@ pub fn router(
     request_timeout: Duration,
 ) -> AppService {
     let hsts = state.config.hsts;
+    let api_for_report = api.clone();
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure_cookies {
             "__Host-thub_session"
@@ -316,7 +317,10 @@ pub fn router(
             app::web::device::keep,
         ))
         .service(routes);
+    // Beside the health endpoints, outside sessions and the guard: the public report of
+    // leaked keys needs no key and no session, and must not start one (`api::report`).
     let all = http::health(state)
+        .merge(api::report::router(api_for_report))
         .layer(http::NoteRouteLayer)
         .fallback_service(served);
     http::ObserveLayer::new(hsts, crate::metrics::HttpMetrics::new()).layer(all)

@@ -272,6 +272,32 @@ pub fn api_key_created(
     )
 }
 
+/// To an owner or admin: keys of their account were reported as leaked and revoked (each
+/// named by its name and hint, never the key).
+pub fn api_keys_reported(
+    to: &EmailAddress,
+    account_name: &str,
+    keys: &[(String, String)],
+    keys_link: &str,
+) -> OutgoingEmail {
+    let named: Vec<String> = keys
+        .iter()
+        .map(|(name, hint)| format!("\"{name}\" ({hint}…)"))
+        .collect();
+    compose(
+        to,
+        "An API key was reported as leaked and revoked",
+        &[
+            format!(
+                "Someone reported API keys of the account \"{account_name}\" as published where others can see them (for example by a secret-scanning service that found them in public code)."
+            ),
+            format!("Revoked, and refused from now on: {}.", named.join(", ")),
+            "Scripts that used them stop working. Create a new key on the account's API keys page, put it where the old one was, and find out how the old one came to be public.".into(),
+        ],
+        &[("Open the API keys", keys_link)],
+    )
+}
+
 /// A sign-in from a device not seen before for this person, with the one-click "This wasn't
 /// me" link.
 pub fn new_device_sign_in(

@@ -42,6 +42,9 @@ pub const DOMAINS: &str = "/settings/domains";
 pub const API_KEYS: &str = "/settings/api-keys";
 /// The confirmation page for deleting key `{id}` (see [`api_key_deletion`]).
 pub const API_KEY_DELETION: &str = "/settings/api-keys/{id}/delete";
+/// Rolling key `{id}`: the form (how long the old key keeps working), and its post, which
+/// answers with the new key, once (see [`api_key_roll`]).
+pub const API_KEY_ROLL: &str = "/settings/api-keys/{id}/roll";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/callback";
 /// "Confirm it's you": a sign-in again before a sensitive change.
 pub const REAUTHENTICATE: &str = "/reauthenticate";
@@ -99,6 +102,11 @@ pub fn record(id: &RecordId) -> String {
 /// [`API_KEY_DELETION`] for one key.
 pub fn api_key_deletion(id: &ApiKeyId) -> String {
     API_KEY_DELETION.replace("{id}", id.as_str())
+}
+
+/// [`API_KEY_ROLL`] for one key.
+pub fn api_key_roll(id: &ApiKeyId) -> String {
+    API_KEY_ROLL.replace("{id}", id.as_str())
 }
 
 /// The page an emailed link of `purpose` opens.

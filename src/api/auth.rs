@@ -1,6 +1,9 @@
 //! Who is calling: a bearer API key (every route), or an owner's or admin's browser session
 //! (admin-only routes, which refuse keys). Also applies the per-account rate limit.
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use app::web::guards::client_addr;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,13 +25,26 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The key the request carries, as the auth rules see it (401 for every kind of bad key).
-async fn authenticate_key(api: &ApiState, headers: &HeaderMap) -> ApiResult<KeyOf> {
+/// Its use (time, client IP, the day's count) is noted in memory, written in batches.
+async fn authenticate_key(
+    api: &ApiState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> ApiResult<KeyOf> {
     let token = bearer_token(headers).ok_or_else(ApiError::invalid_key)?;
     let key = auth::key_holder(&api.app, token)
         .await?
         .ok_or_else(ApiError::invalid_key)?;
-    api.last_used.note(key.key_id(), api.app.clock.now());
+    let ip = peer.map(|peer| client_addr(peer, headers, &api.app.config.trusted_proxies));
+    api.last_used.note(key.key_id(), api.app.clock.now(), ip);
     Ok(key)
+}
+
+/// The socket peer of a request.
+fn peer(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// Runs the request under the account's rate limit and adds the RateLimit headers.
@@ -41,7 +57,7 @@ async fn limited<A: Clone + Send + Sync + 'static>(
     next: Next,
 ) -> Response {
     let (_, policy): (_, Policy) = api.app.config.plans.resolve(plan);
-    let verdict = api.limits.check(policy, account_id.as_str());
+    let verdict = api.limits.check(policy, account_id.as_str()).await;
     let mut res = match verdict {
         Verdict::Limited { retry_after } => {
             ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64).into_response()
@@ -106,7 +122,7 @@ pub fn refuse_request<B>(req: &Request<B>, public_origin: &str) -> Option<Respon
 
 /// Middleware for the routes scripts call: a valid bearer key is required.
 pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) -> Response {
-    match authenticate_key(&api, req.headers()).await {
+    match authenticate_key(&api, req.headers(), peer(&req)).await {
         Ok(key) => {
             let (account_id, plan) = (key.account_id().to_owned(), key.plan().to_owned());
             limited(&api, &account_id, key, &plan, req, next).await
@@ -124,7 +140,7 @@ pub async fn require_admin_session(
 ) -> Response {
     let headers = req.headers().clone();
     let session = req.extensions().get::<Session>().cloned();
-    match admin_caller(&api, &headers, session).await {
+    match admin_caller(&api, &headers, peer(&req), session).await {
         Ok((admin, plan)) => {
             let account_id = admin.account_id().to_owned();
             limited(&api, &account_id, admin, &plan, req, next).await
@@ -138,10 +154,11 @@ pub async fn require_admin_session(
 async fn admin_caller(
     api: &ApiState,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
     session: Option<Session>,
 ) -> ApiResult<(AdminOf, String)> {
     if headers.contains_key(header::AUTHORIZATION) {
-        authenticate_key(api, headers).await?;
+        authenticate_key(api, headers, peer).await?;
         return Err(ApiError::permission(
             "admin_only",
             "API keys cannot use this endpoint: sign in to the web app as an owner or admin",

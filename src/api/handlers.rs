@@ -264,6 +264,56 @@ pub async fn create_api_key(
         .into_response())
 }
 
+/// Rolls a key: a new key with the same name and scopes (shown once, like at creation), and
+/// the old one keeps working for `expires_in_hours` (0–168) more.
+pub async fn roll_api_key(
+    State(api): State<ApiState>,
+    Extension(admin): Extension<AdminOf>,
+    Path(id): Path<String>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    body.only(&["expires_in_hours"])?;
+    let field = "expires_in_hours";
+    let hours = match body.get(field) {
+        None => {
+            return Err(ApiError::unprocessable(
+                "parameter_missing",
+                "Missing required parameter: expires_in_hours",
+            )
+            .at(field, &pointer(field)))
+        }
+        Some(value) => value.as_i64().ok_or_else(|| {
+            ApiError::unprocessable(
+                "parameter_invalid",
+                format!(
+                    "expires_in_hours must be a whole number of hours from 0 to {}",
+                    app::domain::api_keys::MAX_ROLL_HOURS
+                ),
+            )
+            .at(field, &pointer(field))
+        })?,
+    };
+    let hours = key_flows::roll_hours(hours)?;
+    let rolled = key_flows::roll(&api.app, &admin, &ApiKeyId::from_input(&id), hours).await?;
+    let mut out = resources::api_key(&rolled.new);
+    if let Some(fields) = out.as_object_mut() {
+        fields.insert(
+            "key".to_owned(),
+            Value::String(rolled.key.expose().to_owned()),
+        );
+        fields.insert(
+            "rolled_from".to_owned(),
+            serde_json::json!({"id": id, "expires_at": rolled.old_ends_at.to_rfc3339()}),
+        );
+    }
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(out),
+    )
+        .into_response())
+}
+
 pub async fn delete_api_key(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,

@@ -19,7 +19,9 @@ pub mod limits;
 pub mod list;
 pub mod members;
 pub mod openapi;
+pub mod report;
 pub mod resources;
+pub mod shared_limits;
 pub mod sso;
 
 use handlers as h;
@@ -37,12 +39,18 @@ pub struct ApiParts {
 }
 
 impl ApiState {
-    pub fn new(app: AppState) -> Self {
-        Self(Arc::new(ApiParts {
-            limits: RateLimits::new(app.clock.clone(), &app.config.plans),
+    /// The API over `app`; with `rate_limit_url`, its rate limits are shared through Redis.
+    pub async fn new(app: AppState, rate_limit_url: Option<&str>) -> anyhow::Result<Self> {
+        let limits = RateLimits::new(app.clock.clone(), &app.config.plans);
+        let limits = match rate_limit_url {
+            Some(url) => limits.shared(url).await?,
+            None => limits,
+        };
+        Ok(Self(Arc::new(ApiParts {
+            limits,
             app,
             last_used: LastUsed::default(),
-        }))
+        })))
     }
 }
 
@@ -72,6 +80,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api_keys"),
     ("delete", "/api_keys/{id}"),
     ("get", "/events"),
+    ("post", "/api_keys/{id}/roll"),
     ("get", "/members"),
     ("patch", "/members/{id}"),
     ("delete", "/members/{id}"),
@@ -129,6 +138,10 @@ pub fn router(api: ApiState) -> Router {
             with_fallback(axum::routing::delete(h::delete_api_key)),
         )
         .route("/events", with_fallback(get(events::list)))
+        .route(
+            "/api_keys/{id}/roll",
+            with_fallback(axum::routing::post(h::roll_api_key)),
+        )
         .route("/members", with_fallback(get(members::list_members)))
         .route(
             "/members/{id}",
@@ -174,14 +187,23 @@ pub fn router(api: ApiState) -> Router {
         .with_state(api)
 }
 
-/// Background work of the API: write "last used" times, forget idle rate-limit buckets.
+/// Background work of the API: write "last used" times and usage, forget idle rate-limit
+/// buckets, and (every 10 minutes) forget usage older than 30 days.
 pub async fn housekeeping(api: ApiState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
         if let Err(err) = api.last_used.flush(api.app.store.as_ref()).await {
             tracing::warn!(error = %err, "writing API key last-used times failed");
         }
         api.limits.forget_idle();
+        if ticks.is_multiple_of(20) {
+            let first_day = app::domain::api_keys::first_usage_day(api.app.clock.now());
+            if let Err(err) = api.app.store.prune_key_usage(first_day).await {
+                tracing::warn!(error = %err, "pruning API key usage failed");
+            }
+        }
+        ticks = ticks.wrapping_add(1);
     }
 }

@@ -72,6 +72,29 @@ fn no_content() -> Value {
     json!({"description": "Deleted"})
 }
 
+/// `POST /credentials/revoke`, served outside `/api/v1` (so its own `servers`), with no
+/// authentication at all.
+fn report_path() -> Value {
+    json!({
+        "servers": [{"url": "/"}],
+        "post": {
+            "summary": "Report leaked API keys: every live key among them is revoked and its account's owners and admins are mailed (name and hint, never the key). No key and no session; limited per client network. For secret-scanning services: keys match thub_[0-9A-Za-z]{32}",
+            "security": [],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CredentialReport"}}}},
+            "responses": {
+                "202": {"description": "Accepted: the same answer whatever was found", "content": {"application/json": {"schema": {"type": "object", "properties": {"object": {"const": "credential_report"}, "status": {"const": "accepted"}, "message": {"type": "string"}}}}}},
+                "400": error_response("Malformed JSON"),
+                "415": error_response("Not JSON"),
+                "422": error_response("credentials is not an array of 1 to 100 strings"),
+                "429": error_response("Too many reports from this client network: see Retry-After"),
+            },
+        },
+    })
+}
+
+/// Routes of the document served outside `/api/v1` (with a `servers` of their own).
+pub const OUTSIDE_API: &[(&str, &str)] = &[("post", "/credentials/revoke")];
+
 pub fn document() -> Value {
     let key = "bearerKey";
     let admin = "adminSession";
@@ -111,6 +134,9 @@ pub fn document() -> Value {
             "/events": {
                 "get": op("The account's activity log, newest first (owners and admins): `kind` narrows to one kind of event (account, member, invitation, api_key, domain, sso, workspace, record, sign_in, user), `actor` to one person's", admin, list_params(Some(json!({"name": "kind", "in": "query", "schema": {"enum": ["account", "member", "invitation", "api_key", "domain", "sso", "workspace", "record", "sign_in", "user"]}}))).into_iter().chain([json!({"name": "actor", "in": "query", "schema": {"type": "string"}, "description": "A user id"})]).collect(), None, "200", ok("A page of events", "EventList")),
             },
+            "/api_keys/{id}/roll": {
+                "post": op("Roll an API key: a new key with the same name, scopes and expiry (the only other response that contains `key`); the old key keeps working for expires_in_hours more (0: it stops now), then gets 401 (409 api_key_expired for a key that has already stopped)", admin, vec![id_param()], Some("RollInput"), "201", ok("Rolled", "RolledApiKey")),
+            },
             "/members": {
                 "get": op("List the account's members", admin, list_params(None), None, "200", ok("A page of members", "MemberList")),
             },
@@ -143,6 +169,7 @@ pub fn document() -> Value {
             "/invitations/{id}": {
                 "delete": op("Revoke a pending invitation", admin, vec![id_param()], None, "204", no_content()),
             },
+            "/credentials/revoke": report_path(),
         },
         "components": {
             "securitySchemes": {
@@ -166,7 +193,13 @@ pub fn document() -> Value {
                 "RecordList": list_of("Record"),
                 "ApiKey": {"type": "object", "properties": {"id": {"type": "string"}, "object": {"const": "api_key"}, "name": {"type": "string"}, "hint": {"type": "string"},
                     "scopes": {"type": ["array", "null"], "items": {"enum": ["workspaces:read", "workspaces:write", "records:read", "records:write"]}},
-                    "expires_at": {"type": ["string", "null"], "format": "date-time"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": ts}},
+                    "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "When the key stops working (a rolled key: the end of its grace)"}, "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+                    "last_used_ip": {"type": ["string", "null"], "description": "The client IP of the latest request (written in batches, like last_used_at)"},
+                    "usage": {"type": "array", "description": "Requests per day (UTC) of the last 30 days, oldest first; days without requests are left out", "items": {"type": "object", "required": ["date", "requests"], "properties": {"date": {"type": "string", "format": "date"}, "requests": {"type": "integer", "minimum": 1}}}},
+                    "created_at": ts}},
+                "RolledApiKey": {"allOf": [{"$ref": "#/components/schemas/NewApiKey"}, {"type": "object", "required": ["rolled_from"], "properties": {"rolled_from": {"type": "object", "required": ["id", "expires_at"], "properties": {"id": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time", "description": "When the old key stops working"}}}}}]},
+                "RollInput": {"type": "object", "required": ["expires_in_hours"], "additionalProperties": false, "properties": {"expires_in_hours": {"type": "integer", "minimum": 0, "maximum": 168, "description": "How long the old key keeps working"}}},
+                "CredentialReport": {"type": "object", "required": ["credentials"], "additionalProperties": false, "properties": {"credentials": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string", "maxLength": 1000}, "description": "Candidate keys; each checksum is checked before any lookup, so anything that is not a Terminus Hub key costs nothing"}}},
                 "NewApiKey": {"allOf": [{"$ref": "#/components/schemas/ApiKey"}, {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}}]},
                 "ApiKeyInput": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 100},
@@ -212,11 +245,14 @@ mod tests {
         let mut documented = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for method in item.as_object().unwrap().keys() {
-                documented.insert((method.clone(), path.clone()));
+                if method != "servers" {
+                    documented.insert((method.clone(), path.clone()));
+                }
             }
         }
         let served: BTreeSet<_> = crate::api::ROUTES
             .iter()
+            .chain(super::OUTSIDE_API)
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
         assert_eq!(documented, served);

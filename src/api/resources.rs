@@ -80,6 +80,8 @@ pub fn api_key(k: &ApiKeyRecord) -> Value {
         "id": k.id, "object": "api_key", "name": k.name, "hint": k.hint,
         "scopes": k.scopes.as_ref().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
         "expires_at": opt_time(k.expires_at), "last_used_at": opt_time(k.last_used_at),
+        "last_used_ip": k.last_used_ip,
+        "usage": k.usage.iter().map(|u| json!({"date": u.date(), "requests": u.requests})).collect::<Vec<_>>(),
         "created_at": time(k.created_at),
     })
 }

@@ -246,11 +246,26 @@ fn free_port() -> anyhow::Result<u16> {
 /// Our server as shipped: the default log filter (`info`, an access line per request) written
 /// to a file, as with `>server.log 2>&1`, and metrics on.
 fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Server> {
+    start_server_with(bin, database_url, dir, "server.log", &[])
+}
+
+/// [`start_server`] with more settings, logging to `log_name` in `dir`.
+fn start_server_with(
+    bin: &Path,
+    database_url: &str,
+    dir: &Path,
+    log_name: &str,
+    settings: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let port = free_port()?;
     let metrics_port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
-    let log = std::fs::File::create(dir.join("server.log")).context("creating server.log")?;
-    let child = Command::new(bin)
+    let log = std::fs::File::create(dir.join(log_name)).context("creating the server's log")?;
+    let mut command = Command::new(bin);
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let child = command
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("TERMINUS_ADDR", format!("127.0.0.1:{port}"))
@@ -277,6 +292,46 @@ fn start_server(bin: &Path, database_url: &str, dir: &Path) -> anyhow::Result<Se
     };
     wait_until_up(&server, "/readyz")?;
     Ok(server)
+}
+
+/// A throwaway `redis-server` (Debian's; no persistence, loopback) for the shared limiter's
+/// figure, stopped when dropped.
+struct Redis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_redis() -> anyhow::Result<Redis> {
+    let port = free_port()?;
+    let child = Command::new("redis-server")
+        .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting redis-server (apt-get install redis-server)")?;
+    let redis = Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/0"),
+    };
+    for _ in 0..300 {
+        let pong = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "ping"])
+            .output()
+            .map(|o| o.stdout.starts_with(b"PONG"))
+            .unwrap_or(false);
+        if pong {
+            return Ok(redis);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("redis-server did not answer on port {port}")
 }
 
 fn wait_until_up(server: &Server, path: &str) -> anyhow::Result<()> {
@@ -1003,6 +1058,30 @@ async fn run(
         Some(&junk_script),
     )?;
 
+    // The same request through a second server on the same database whose rate limits live
+    // in Redis (TERMINUS_RATE_LIMIT_URL): one Lua script per request.
+    eprintln!("bearer key with the Redis rate limiter…");
+    let keyed_redis = {
+        let redis = start_redis()?;
+        let shared = start_server_with(
+            bin,
+            database_url,
+            dir,
+            "server-redis.log",
+            &[("TERMINUS_RATE_LIMIT_URL", redis.url.as_str())],
+        )?;
+        let figure = wrk(
+            &format!("{}/api/v1/workspaces", shared.base),
+            64,
+            secs,
+            std::slice::from_ref(&auth),
+            None,
+        )?;
+        drop(shared);
+        drop(redis);
+        figure
+    };
+
     eprintln!("password sign-in…");
     let sign_in = wrk(
         &format!("{base}/_fn/sign_in_password"),
@@ -1156,6 +1235,17 @@ async fn run(
             format!("≥ 0.5 × baseline ({ratio:.2}) and ≥ 10,000/s")
         },
         Some(ratio >= 0.5 && (opts.postgres || keyed.rps >= 10_000.0)),
+    );
+    row(
+        &mut t,
+        "bearer key, rate limits in Redis (TERMINUS_RATE_LIMIT_URL), 64 conns",
+        &keyed_redis,
+        &format!(
+            "next to the in-process limiter's {:.0} req/s ({:.2}×)",
+            keyed.rps,
+            keyed_redis.rps / keyed.rps.max(1.0)
+        ),
+        None,
     );
     row(
         &mut t,

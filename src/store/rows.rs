@@ -264,6 +264,7 @@ pub struct ApiKeyRow {
     pub scopes: Option<String>,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
     pub created_by: Option<String>,
     pub created_at: i64,
 }
@@ -280,6 +281,8 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
             hint: row.hint,
             expires_at: ts(row.expires_at),
             last_used_at: ts(row.last_used_at),
+            last_used_ip: row.last_used_ip,
+            usage: Vec::new(),
             created_by: row.created_by.map(UserId::from_stored),
             created_at: Timestamp(row.created_at),
         })

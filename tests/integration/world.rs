@@ -235,3 +235,14 @@ impl World {
             .expect("the account exists");
     }
 }
+
+impl World {
+    /// Forgets API key usage of days before `first_day` (what the server's housekeeping does
+    /// every few minutes).
+    pub async fn prune_key_usage(&self, first_day: i64) {
+        self.store
+            .prune_key_usage(first_day)
+            .await
+            .expect("prune key usage");
+    }
+}

@@ -136,9 +136,61 @@ pub struct ApiKeyRecord {
     pub scopes: Option<Vec<Scope>>,
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The client IP of the latest request (written with "last used").
+    pub last_used_ip: Option<String>,
+    /// Requests per day (UTC), oldest first; the flows keep the last [`USAGE_DAYS`].
+    pub usage: Vec<DailyUsage>,
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
 }
+
+/// How many days of per-day usage are kept and shown.
+pub const USAGE_DAYS: i64 = 30;
+
+const DAY_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// Requests one key made on one day (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub requests: u64,
+}
+
+impl DailyUsage {
+    /// The day as `2026-12-05`.
+    pub fn date(&self) -> String {
+        Timestamp(self.day.saturating_mul(DAY_MILLIS))
+            .to_rfc3339()
+            .chars()
+            .take(10)
+            .collect()
+    }
+}
+
+/// The day (since 1970-01-01, UTC) that `at` falls on.
+pub fn day_of(at: Timestamp) -> i64 {
+    at.millis().div_euclid(DAY_MILLIS)
+}
+
+/// The first day still kept and shown at `now`: the last [`USAGE_DAYS`] days, today included.
+pub fn first_usage_day(now: Timestamp) -> i64 {
+    day_of(now) - (USAGE_DAYS - 1)
+}
+
+/// What one instance saw of one key since its last write: the newest use, from where, and
+/// how many requests on each day. Written in batches, never per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    pub key_id: ApiKeyId,
+    pub last_used_at: Timestamp,
+    pub last_used_ip: Option<String>,
+    /// `(day, requests)`.
+    pub days: Vec<(i64, u64)>,
+}
+
+/// The longest grace a rolled key keeps working for: a week.
+pub const MAX_ROLL_HOURS: u32 = 168;
 
 pub struct NewApiKey {
     pub id: ApiKeyId,
@@ -210,6 +262,15 @@ mod tests {
         assert!(!allows(Some(&[Scope::RecordsRead]), Scope::RecordsWrite));
         assert!(!allows(Some(&[Scope::RecordsWrite]), Scope::WorkspacesRead));
         assert!(!allows(Some(&[]), Scope::WorkspacesRead));
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        let at = Timestamp(1_796_428_800_000 + 3_600_000); // 2026-12-05T01:00:00Z
+        let day = day_of(at);
+        assert_eq!(DailyUsage { day, requests: 1 }.date(), "2026-12-05");
+        assert_eq!(day_of(Timestamp(1_796_428_800_000 - 1)), day - 1);
+        assert_eq!(first_usage_day(at), day - 29);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Door {
     Unlock,
     /// Starting a passkey sign-in (each start keeps a ceremony row: cheap, but not free).
     PasskeySignIn,
+    /// Reports of leaked API keys (`POST /credentials/revoke`).
+    CredentialReport,
 }
 
 impl Door {
@@ -27,6 +29,7 @@ impl Door {
             Door::ForgotPassword => "forgot",
             Door::Unlock => "unlock",
             Door::PasskeySignIn => "passkey",
+            Door::CredentialReport => "credential-report",
         }
     }
 }
@@ -70,9 +73,11 @@ impl FloodPolicy {
     pub fn per_ip_per_hour(&self, door: Door) -> u32 {
         match door {
             Door::PasskeySignIn => self.passkey_sign_ins_per_ip_per_hour,
-            Door::SignUp | Door::ResendConfirmation | Door::ForgotPassword | Door::Unlock => {
-                self.requests_per_ip_per_hour
-            }
+            Door::SignUp
+            | Door::ResendConfirmation
+            | Door::ForgotPassword
+            | Door::Unlock
+            | Door::CredentialReport => self.requests_per_ip_per_hour,
         }
     }
 

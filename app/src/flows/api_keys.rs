@@ -2,12 +2,14 @@
 //! list, look at one, create (the secret is returned once and never stored), delete. Each
 //! change and its audit event are one transaction.
 use crate::auth::AdminOf;
-use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS};
+use crate::domain::api_keys::{self, Scope, MAX_NAME_CHARS, MAX_ROLL_HOURS};
 use crate::domain::api_keys::{ApiKeyRecord, NewApiKey};
+use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::ApiKeyId;
+use crate::domain::ids::{AccountId, ApiKeyId};
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::roles::Role;
 use crate::domain::secret::Secret;
 use crate::domain::text::{clean_name, NameError};
 use crate::flows::mail::{self, MailKind};
@@ -55,16 +57,23 @@ pub async fn list(
     admin: &AdminOf,
     page: &PageRequest,
 ) -> Outcome<Page<ApiKeyRecord>> {
-    let rows = state.store.list_api_keys(admin.account_id(), page).await?;
+    let mut rows = state.store.list_api_keys(admin.account_id(), page).await?;
+    let first_day = api_keys::first_usage_day(state.clock.now());
+    for key in &mut rows {
+        key.usage.retain(|u| u.day >= first_day);
+    }
     Ok(Page::from_fetched(rows, page))
 }
 
 pub async fn get(state: &AppState, admin: &AdminOf, key_id: &ApiKeyId) -> Outcome<ApiKeyRecord> {
-    state
+    let mut key = state
         .store
         .api_key(admin.account_id(), key_id)
         .await?
-        .ok_or(Refusal::NotFound("api_key").into())
+        .ok_or(Refusal::NotFound("api_key"))?;
+    let first_day = api_keys::first_usage_day(state.clock.now());
+    key.usage.retain(|u| u.day >= first_day);
+    Ok(key)
 }
 
 /// Creates a key and returns it with the secret, which is never stored or shown again.
@@ -145,10 +154,187 @@ pub async fn delete(state: &AppState, admin: &AdminOf, key_id: &ApiKeyId) -> Out
     }
 }
 
+/// A rolled key: the new key (shown once), and when the old one stops working.
+#[derive(Debug)]
+pub struct Rolled {
+    pub new: ApiKeyRecord,
+    pub key: Secret,
+    pub old_ends_at: Timestamp,
+}
+
+/// The grace of a roll, as typed: whole hours, 0 to [`MAX_ROLL_HOURS`].
+pub fn roll_hours(hours: i64) -> Result<u32, Refusal> {
+    u32::try_from(hours)
+        .ok()
+        .filter(|h| *h <= MAX_ROLL_HOURS)
+        .ok_or_else(|| {
+            Refusal::invalid(
+                "expires_in_hours",
+                format!("Choose between 0 and {MAX_ROLL_HOURS} hours."),
+            )
+        })
+}
+
+/// Replaces a key without a window where integrations break: a new key with the same name,
+/// scopes and expiry, and the old one keeps working for `hours` more (0: it stops now), then
+/// is refused like any expired key. The old key's new end is in the database that every
+/// instance reads on every request, so it holds everywhere at once. One transaction with the
+/// audit event; the person is told of the new key like of any new key.
+pub async fn roll(
+    state: &AppState,
+    admin: &AdminOf,
+    key_id: &ApiKeyId,
+    hours: u32,
+) -> Outcome<Rolled> {
+    admin.recently_authenticated(state)?;
+    let hours = roll_hours(i64::from(hours))?;
+    let now = state.clock.now();
+    let old = get(state, admin, key_id).await?;
+    if old.expires_at.is_some_and(|at| at <= now) {
+        return Err(Refusal::conflict(
+            "api_key_expired",
+            "This key has already stopped working: create a new key instead.",
+        )
+        .into());
+    }
+    let old_ends_at = now.plus(std::time::Duration::from_secs(u64::from(hours) * 3600));
+    let key = api_keys::generate();
+    let id = ApiKeyId::new();
+    let audit = admin.audit(
+        "api_key.rolled",
+        format!(
+            "{key_id} ({}) rolled into {id}; the old key ends at {}",
+            old.name,
+            old_ends_at.to_rfc3339()
+        ),
+        now,
+    );
+    let new = NewApiKey {
+        id,
+        account_id: admin.account_id().to_owned(),
+        name: old.name.clone(),
+        key_hash: api_keys::hash(key.expose()),
+        hint: api_keys::hint(key.expose()),
+        scopes: old.scopes.clone(),
+        expires_at: old.expires_at,
+        created_by: Some(admin.user_id().to_owned()),
+        now,
+    };
+    let Some(record) = state
+        .store
+        .roll_api_key(admin.account_id(), key_id, old_ends_at, new, audit)
+        .await?
+    else {
+        return Err(Refusal::NotFound("api_key").into());
+    };
+    notify_created(state, admin, &record.name).await?;
+    Ok(Rolled {
+        new: record,
+        key,
+        old_ends_at: old.expires_at.map_or(old_ends_at, |at| at.min(old_ends_at)),
+    })
+}
+
+/// The most credentials one report may carry.
+pub const MAX_REPORTED: usize = 100;
+
+/// A report of leaked keys (`POST /credentials/revoke`, from anyone: a secret-scanning
+/// service, a stranger who found a key). Each candidate's checksum is checked before any
+/// lookup; every live key among them is revoked (deleted, with an audit event in the same
+/// transaction) and the owners and admins of its account are mailed which key it was (its
+/// name and hint). Answers how many were revoked, which the surfaces never show: the answer
+/// is the same whatever was found. Whoever holds a key can already learn that it works by
+/// calling the API with it, so acting at once (rather than after the answer) tells a
+/// reporter nothing new.
+pub async fn report_leaked(state: &AppState, credentials: &[String]) -> Result<usize, FlowError> {
+    let now = state.clock.now();
+    let mut hashes: Vec<String> = credentials
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| api_keys::is_well_formed(c))
+        .map(api_keys::hash)
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut revoked: Vec<(AccountId, String, String)> = Vec::new();
+    for hash in hashes {
+        let Some(grant) = state.store.key_by_hash(&hash).await? else {
+            continue;
+        };
+        if grant.expires_at.is_some_and(|at| at <= now) {
+            continue;
+        }
+        let Some(key) = state
+            .store
+            .api_key(&grant.account_id, &grant.key_id)
+            .await?
+        else {
+            continue;
+        };
+        let audit = AuditEvent {
+            account_id: Some(key.account_id.clone()),
+            actor_user_id: None,
+            action: "api_key.reported".into(),
+            detail: Some(format!(
+                "{} ({}, {}…) reported as leaked and revoked",
+                key.id, key.name, key.hint
+            )),
+            at: now,
+        };
+        if state
+            .store
+            .delete_api_key(&key.account_id, &key.id, audit)
+            .await?
+        {
+            tracing::warn!(key = %key.id, account = %key.account_id, "API key reported as leaked: revoked");
+            revoked.push((key.account_id, key.name, key.hint));
+        }
+    }
+    let count = revoked.len();
+    let mut accounts: Vec<AccountId> = revoked.iter().map(|(a, _, _)| a.clone()).collect();
+    accounts.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    accounts.dedup();
+    for account_id in accounts {
+        let keys: Vec<(String, String)> = revoked
+            .iter()
+            .filter(|(a, _, _)| *a == account_id)
+            .map(|(_, name, hint)| (name.clone(), hint.clone()))
+            .collect();
+        notify_reported(state, &account_id, &keys).await?;
+    }
+    Ok(count)
+}
+
+/// Mails the owners and admins of `account_id` which of its keys were reported and revoked,
+/// throttled like every mail.
+async fn notify_reported(
+    state: &AppState,
+    account_id: &AccountId,
+    keys: &[(String, String)],
+) -> Result<(), FlowError> {
+    let account_name = state
+        .store
+        .account(account_id)
+        .await?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let link = state.config.link(paths::API_KEYS);
+    for member in state.store.members(account_id).await? {
+        if !matches!(member.role, Role::Owner | Role::Admin) {
+            continue;
+        }
+        let Ok(to) = EmailAddress::parse(&member.email) else {
+            continue;
+        };
+        let mail = mails::api_keys_reported(&to, &account_name, keys, &link);
+        mail::send_throttled(state, MailKind::ApiKeyReported, mail).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::roles::Role;
     use crate::ports::prelude::*;
     use crate::testing::{refused, Harness};
 
@@ -350,5 +536,213 @@ mod tests {
             refused(delete(&h.state, &admin, &key.id).await),
             Refusal::NotFound("api_key")
         );
+    }
+    #[tokio::test]
+    async fn a_rolled_key_keeps_working_for_its_grace_then_stops() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let new = NewKey {
+            scopes: Some(vec![Scope::RecordsRead]),
+            ..new_key("deploy")
+        };
+        let (old, old_secret) = create(&h.state, &admin, new).await.unwrap();
+        let rolled = roll(&h.state, &admin, &old.id, 2).await.unwrap();
+        assert_ne!(rolled.new.id, old.id);
+        assert_eq!(rolled.new.name, "deploy");
+        assert_eq!(rolled.new.scopes, Some(vec![Scope::RecordsRead]));
+        assert_eq!(rolled.new.hint, api_keys::hint(rolled.key.expose()));
+        let two_hours = std::time::Duration::from_secs(2 * 3600);
+        assert_eq!(rolled.old_ends_at, h.now().plus(two_hours));
+        let listed = h.store.api_key(&acme, &old.id).await.unwrap().unwrap();
+        assert_eq!(listed.expires_at, Some(rolled.old_ends_at));
+        let holder = |secret: String| {
+            let state = h.state.clone();
+            async move {
+                crate::auth::key_holder(&state, &secret)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+        assert!(holder(old_secret.expose().to_owned()).await);
+        assert!(holder(rolled.key.expose().to_owned()).await);
+        h.advance(two_hours - std::time::Duration::from_millis(1));
+        assert!(
+            holder(old_secret.expose().to_owned()).await,
+            "still in its grace"
+        );
+        h.advance(std::time::Duration::from_millis(1));
+        assert!(!holder(old_secret.expose().to_owned()).await, "ended");
+        assert!(holder(rolled.key.expose().to_owned()).await);
+        assert_eq!(
+            h.store.audit_actions(),
+            vec!["api_key.created", "api_key.rolled"]
+        );
+    }
+
+    #[tokio::test]
+    async fn rolling_never_lengthens_a_key_and_refuses_bad_graces() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let soon = h.now().plus(std::time::Duration::from_secs(3600));
+        let new = NewKey {
+            expires_at: Some(soon),
+            ..new_key("short")
+        };
+        let (old, _) = create(&h.state, &admin, new).await.unwrap();
+        let rolled = roll(&h.state, &admin, &old.id, 48).await.unwrap();
+        assert_eq!(rolled.old_ends_at, soon, "the earlier end stays");
+        assert_eq!(
+            rolled.new.expires_at,
+            Some(soon),
+            "the new key keeps the expiry"
+        );
+        assert_eq!(
+            refused(roll(&h.state, &admin, &rolled.new.id, MAX_ROLL_HOURS + 1).await).field(),
+            Some("expires_in_hours")
+        );
+        assert!(roll_hours(-1).is_err());
+        assert_eq!(roll_hours(168), Ok(168));
+        h.advance(std::time::Duration::from_secs(3600));
+        assert!(matches!(
+            refused(roll(&h.state, &admin, &old.id, 1).await),
+            Refusal::Conflict {
+                code: "api_key_expired",
+                ..
+            }
+        ));
+        let other = h.account("Other");
+        let (theirs, _) = create(&h.state, &h.admin(&other, "x@other.test"), new_key("k"))
+            .await
+            .unwrap();
+        assert_eq!(
+            refused(roll(&h.state, &admin, &theirs.id, 1).await),
+            Refusal::NotFound("api_key")
+        );
+    }
+
+    #[tokio::test]
+    async fn rolling_needs_a_recent_sign_in() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (key, _) = create(&h.state, &admin, new_key("deploy")).await.unwrap();
+        let signed_in_at = h.now();
+        h.advance(std::time::Duration::from_secs(10 * 60 + 1));
+        let stale = h
+            .member(&acme, "other@acme.test", Role::Admin)
+            .authenticated_at_for_tests(signed_in_at)
+            .as_admin()
+            .unwrap();
+        assert_eq!(
+            refused(roll(&h.state, &stale, &key.id, 1).await),
+            crate::domain::reauth::required()
+        );
+        let listed = h.store.api_key(&acme, &key.id).await.unwrap().unwrap();
+        assert_eq!(listed.expires_at, None, "nothing changed");
+    }
+
+    #[tokio::test]
+    async fn a_reported_key_is_revoked_and_its_admins_are_told_by_name() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        h.member(&acme, "owner@acme.test", Role::Owner);
+        h.member(&acme, "dev@acme.test", Role::Member);
+        let (leaked, secret) = create(&h.state, &admin, new_key("ci")).await.unwrap();
+        let (_, kept) = create(&h.state, &admin, new_key("other")).await.unwrap();
+        let mut typo = secret.expose().to_owned();
+        typo.pop();
+        typo.push('x');
+        let report = vec![
+            "not a key".to_owned(),
+            typo,
+            format!(" {} ", secret.expose()),
+            secret.expose().to_owned(),
+            api_keys::generate().expose().to_owned(),
+        ];
+        assert_eq!(report_leaked(&h.state, &report).await.unwrap(), 1);
+        assert!(h.store.api_key(&acme, &leaked.id).await.unwrap().is_none());
+        let kept_hash = api_keys::hash(kept.expose());
+        assert!(h.store.key_by_hash(&kept_hash).await.unwrap().is_some());
+        assert_eq!(
+            h.store.audit_actions(),
+            vec!["api_key.created", "api_key.created", "api_key.reported"]
+        );
+        h.settle().await;
+        for to in ["admin@acme.test", "owner@acme.test"] {
+            let mails = h.mails_to(to);
+            let reported: Vec<_> = mails
+                .iter()
+                .filter(|m| m.subject == "An API key was reported as leaked and revoked")
+                .collect();
+            assert_eq!(reported.len(), 1, "{to}");
+            assert!(reported[0].text.contains("\"ci\""), "{}", reported[0].text);
+            assert!(reported[0].text.contains(&leaked.hint));
+            assert!(!reported[0].text.contains(secret.expose()));
+            assert!(!reported[0].html.contains(secret.expose()));
+        }
+        assert!(
+            h.mails_to("dev@acme.test").is_empty(),
+            "members are not told"
+        );
+        // Reported again: nothing left to revoke, nothing more written.
+        assert_eq!(report_leaked(&h.state, &report).await.unwrap(), 0);
+        assert_eq!(h.store.audit_actions().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_expired_key_reported_is_left_alone() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (old, secret) = create(&h.state, &admin, new_key("ci")).await.unwrap();
+        roll(&h.state, &admin, &old.id, 0).await.unwrap();
+        assert_eq!(
+            report_leaked(&h.state, &[secret.expose().to_owned()])
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(h.store.api_key(&acme, &old.id).await.unwrap().is_some());
+    }
+    #[tokio::test]
+    async fn usage_is_listed_for_the_last_30_days_with_the_last_ip() {
+        let h = Harness::new();
+        let acme = h.account("Acme");
+        let admin = h.admin(&acme, "admin@acme.test");
+        let (key, _) = create(&h.state, &admin, new_key("ci")).await.unwrap();
+        let today = api_keys::day_of(h.now());
+        let used = |at, ip: &str, days: Vec<(i64, u64)>| api_keys::KeyUse {
+            key_id: key.id.clone(),
+            last_used_at: at,
+            last_used_ip: Some(ip.to_owned()),
+            days,
+        };
+        h.store
+            .touch_api_keys(&[used(h.now(), "10.0.0.2", vec![(today - 30, 7), (today, 2)])])
+            .await
+            .unwrap();
+        // An older batch (another instance, written late) adds its count, not its IP.
+        let earlier = Timestamp(h.now().millis() - 1000);
+        h.store
+            .touch_api_keys(&[used(earlier, "10.0.0.1", vec![(today, 3)])])
+            .await
+            .unwrap();
+        let listed = get(&h.state, &admin, &key.id).await.unwrap();
+        assert_eq!(
+            listed.usage,
+            vec![api_keys::DailyUsage {
+                day: today,
+                requests: 5
+            }],
+            "the day 30 days ago is no longer shown"
+        );
+        assert_eq!(listed.last_used_ip.as_deref(), Some("10.0.0.2"));
+        assert_eq!(listed.last_used_at, Some(h.now()));
+        let page = list(&h.state, &admin, &page(10, None)).await.unwrap();
+        assert_eq!(page.items[0].usage, listed.usage);
     }
 }

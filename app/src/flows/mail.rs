@@ -27,6 +27,8 @@ pub enum MailKind {
     PasskeyRemoved,
     /// To the person who created an API key.
     ApiKeyCreated,
+    /// To the owners and admins of an account one of whose keys was reported as leaked.
+    ApiKeyReported,
     /// A sign-in from a device not seen before for this person.
     NewDeviceSignIn,
     /// An owner reset this person's second factors.
@@ -50,6 +52,7 @@ impl MailKind {
             MailKind::PasskeyAdded => "passkey-added",
             MailKind::PasskeyRemoved => "passkey-removed",
             MailKind::ApiKeyCreated => "api-key-created",
+            MailKind::ApiKeyReported => "api-key-reported",
             MailKind::NewDeviceSignIn => "new-device-sign-in",
             MailKind::SecondFactorsReset => "second-factors-reset",
         }

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, KeyUse, NewApiKey};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, ApiKeyId};
@@ -36,6 +36,20 @@ pub trait ApiKeyStore: Send + Sync + 'static {
         key_id: &ApiKeyId,
         audit: AuditEvent,
     ) -> StoreResult<bool>;
-    /// Writes batched "last used" times (each only moves forward).
-    async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()>;
+    /// Rolls a key in one transaction: the old key `old_id` of the account now ends at
+    /// `old_ends_at` (or earlier, if it already did), `new` is stored, and the audit event is
+    /// written. `None` (nothing written) when the account has no such key.
+    async fn roll_api_key(
+        &self,
+        account_id: &AccountId,
+        old_id: &ApiKeyId,
+        old_ends_at: Timestamp,
+        new: NewApiKey,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<ApiKeyRecord>>;
+    /// Writes a batch of what keys were used for: "last used" times and IPs (each only moves
+    /// forward) and requests per day (added). Keys deleted meanwhile are skipped.
+    async fn touch_api_keys(&self, used: &[KeyUse]) -> StoreResult<()>;
+    /// Forgets the requests of days before `first_day` (days since 1970-01-01).
+    async fn prune_key_usage(&self, first_day: i64) -> StoreResult<()>;
 }

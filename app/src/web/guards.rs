@@ -20,9 +20,15 @@ use crate::AppState;
 pub struct ClientIp(pub String);
 
 pub fn client_ip_from(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> ClientIp {
-    let Some(peer) = peer else {
-        return ClientIp("unknown".into());
-    };
+    match peer {
+        Some(peer) => ClientIp(client_addr(peer, headers, trusted).to_string()),
+        None => ClientIp("unknown".into()),
+    }
+}
+
+/// [`client_ip_from`] as an address: the socket peer `peer`, or the left-most address a
+/// trusted proxy appended to `X-Forwarded-For`.
+pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     if trusted.contains(&peer) {
         // Walk X-Forwarded-For from the right, skipping our own proxies: the first other
         // address is the one the outermost trusted proxy saw.
@@ -34,10 +40,10 @@ pub fn client_ip_from(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAd
             .filter_map(|s| s.trim().parse::<IpAddr>().ok())
             .collect::<Vec<_>>();
         if let Some(ip) = forwarded.iter().rev().find(|ip| !trusted.contains(ip)) {
-            return ClientIp(ip.to_string());
+            return *ip;
         }
     }
-    ClientIp(peer.to_string())
+    peer
 }
 
 /// Puts a [`ClientIp`] into the request's extensions for handlers and server functions.

@@ -97,6 +97,10 @@ pub fn router(state: AppState) -> Router {
             get(api_keys::page::confirm_delete_page),
         )
         .route(
+            paths::API_KEY_ROLL,
+            get(api_keys::page::roll_page).post(api_keys::page::roll_key),
+        )
+        .route(
             SignInPassword::PATH,
             post(server_fn_handler)
                 .route_layer(from_fn_with_state(state.clone(), guards::sign_in_ip_gate)),

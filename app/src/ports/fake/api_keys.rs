@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 
 use super::{page_of, MemoryStore, StoredKey};
-use crate::domain::api_keys::{ApiKeyRecord, KeyGrant, NewApiKey};
+use crate::domain::api_keys::{ApiKeyRecord, DailyUsage, KeyGrant, KeyUse, NewApiKey};
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::{AccountId, ApiKeyId};
@@ -50,6 +50,8 @@ impl ApiKeyStore for MemoryStore {
             scopes: key.scopes,
             expires_at: key.expires_at,
             last_used_at: None,
+            last_used_ip: None,
+            usage: Vec::new(),
             created_by: key.created_by,
             created_at: key.now,
         };
@@ -116,15 +118,63 @@ impl ApiKeyStore for MemoryStore {
         Ok(true)
     }
 
-    /// Each "last used" only moves forward.
-    async fn touch_api_keys(&self, used: &[(ApiKeyId, Timestamp)]) -> StoreResult<()> {
+    async fn roll_api_key(
+        &self,
+        account_id: &AccountId,
+        old_id: &ApiKeyId,
+        old_ends_at: Timestamp,
+        new: NewApiKey,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        {
+            let mut state = self.lock()?;
+            let Some(old) = state
+                .api_keys
+                .iter_mut()
+                .find(|k| k.record.account_id == account_id && k.record.id == old_id)
+            else {
+                return Ok(None);
+            };
+            if old.record.expires_at.is_none_or(|at| at > old_ends_at) {
+                old.record.expires_at = Some(old_ends_at);
+            }
+        }
+        self.create_api_key(new, audit).await.map(Some)
+    }
+
+    /// Each "last used" only moves forward; requests add up per day.
+    async fn touch_api_keys(&self, used: &[KeyUse]) -> StoreResult<()> {
         let mut state = self.lock()?;
-        for (key_id, at) in used {
-            if let Some(key) = state.api_keys.iter_mut().find(|k| k.record.id == key_id) {
-                if key.record.last_used_at.is_none_or(|last| last < *at) {
-                    key.record.last_used_at = Some(*at);
+        for seen in used {
+            let Some(key) = state
+                .api_keys
+                .iter_mut()
+                .find(|k| k.record.id == seen.key_id)
+            else {
+                continue;
+            };
+            if key
+                .record
+                .last_used_at
+                .is_none_or(|last| last < seen.last_used_at)
+            {
+                key.record.last_used_at = Some(seen.last_used_at);
+                key.record.last_used_ip = seen.last_used_ip.clone();
+            }
+            for &(day, requests) in &seen.days {
+                match key.record.usage.iter_mut().find(|u| u.day == day) {
+                    Some(u) => u.requests += requests,
+                    None => key.record.usage.push(DailyUsage { day, requests }),
                 }
             }
+            key.record.usage.sort_by_key(|u| u.day);
+        }
+        Ok(())
+    }
+
+    async fn prune_key_usage(&self, first_day: i64) -> StoreResult<()> {
+        for key in self.lock()?.api_keys.iter_mut() {
+            key.record.usage.retain(|u| u.day >= first_day);
         }
         Ok(())
     }

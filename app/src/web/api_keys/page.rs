@@ -2,6 +2,7 @@
 //! response to the form itself, and never stored), delete behind a confirmation.
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Form;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
@@ -9,8 +10,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::AdminOf;
-use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::api_keys::Scope;
+use crate::domain::api_keys::{ApiKeyRecord, DailyUsage, MAX_ROLL_HOURS};
 use crate::domain::clock::Timestamp;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::paging::PageRequest;
@@ -162,6 +163,7 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                     <th scope="col">"Scopes"</th>
                     <th scope="col">"Created"</th>
                     <th scope="col">"Last used"</th>
+                    <th scope="col">"Requests (30 days)"</th>
                     <th scope="col">"Expires"</th>
                     <th scope="col">
                         <span class="visually-hidden">"Actions"</span>
@@ -188,13 +190,21 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                                 <td>
                                     {k
                                         .last_used_at
-                                        .map(human_time)
+                                        .map(|at| match &k.last_used_ip {
+                                            Some(ip) => format!("{} from {ip}", human_time(at)),
+                                            None => human_time(at),
+                                        })
                                         .unwrap_or_else(|| "Never".into())}
+                                </td>
+                                <td>
+                                    <UsageCell usage=k.usage.clone() />
                                 </td>
                                 <td>
                                     {k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}
                                 </td>
                                 <td>
+                                    <a href=paths::api_key_roll(&k.id)>"Roll"</a>
+                                    " "
                                     <a href=paths::api_key_deletion(&k.id) class="danger-link">
                                         "Delete"
                                     </a>
@@ -205,6 +215,28 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+    }
+    .into_any()
+}
+
+/// A key's requests of the last 30 days: the total, and each day that had any.
+#[component]
+fn UsageCell(usage: Vec<DailyUsage>) -> impl IntoView {
+    let total: u64 = usage.iter().map(|u| u.requests).sum();
+    if usage.is_empty() {
+        return view! { <span class="muted">"None"</span> }.into_any();
+    }
+    view! {
+        <details class="usage">
+            <summary>{total.to_string()}</summary>
+            <ul>
+                {usage
+                    .into_iter()
+                    .rev()
+                    .map(|u| view! { <li>{format!("{}: {}", u.date(), u.requests)}</li> })
+                    .collect_view()}
+            </ul>
+        </details>
     }
     .into_any()
 }
@@ -335,38 +367,182 @@ pub async fn create_key(
         )
         .await;
     };
-    let chrome = member.chrome();
-    let secret = key.expose().to_owned();
-    Ok(render_page(
+    let notice = format!("Key \"{}\" created.", record.name);
+    Ok(shown_once(
+        &member,
         StatusCode::CREATED,
-        "Your new API key",
-        move || {
-            view! {
-                <SignedIn chrome=chrome.clone() current=PATH>
-                    <h1>"Your new API key"</h1>
-                    <p role="status" class="notice">
-                        {format!("Key \"{}\" created.", record.name)}
-                    </p>
-                    <p>
-                        <strong>"Copy it now: it will not be shown again."</strong>
-                        " Terminus Hub keeps only a hash of it."
-                    </p>
-                    <div class="key-box">
-                        <code id="new-key" class="key">
-                            {secret.clone()}
-                        </code>
-                        <button type="button" class="secondary" data-copy="new-key" hidden=true>
-                            "Copy"
-                        </button>
-                    </div>
-                    <p>
-                        <a href=PATH>"Done"</a>
-                    </p>
-                    <script src=paths::COPY_SCRIPT defer=true></script>
-                </SignedIn>
-            }
-        },
+        notice,
+        key.expose(),
     ))
+}
+
+/// The page that shows a new key, once: the answer to the post that made it (never a
+/// redirect, so the key is never stored to survive one).
+fn shown_once(member: &Member, status: StatusCode, notice: String, key: &str) -> Response {
+    let chrome = member.chrome();
+    let secret = key.to_owned();
+    render_page(status, "Your new API key", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current=PATH>
+                <h1>"Your new API key"</h1>
+                <p role="status" class="notice">
+                    {notice.clone()}
+                </p>
+                <p>
+                    <strong>"Copy it now: it will not be shown again."</strong>
+                    " Terminus Hub keeps only a hash of it."
+                </p>
+                <div class="key-box">
+                    <code id="new-key" class="key">
+                        {secret.clone()}
+                    </code>
+                    <button type="button" class="secondary" data-copy="new-key" hidden=true>
+                        "Copy"
+                    </button>
+                </div>
+                <p>
+                    <a href=PATH>"Done"</a>
+                </p>
+                <script src=paths::COPY_SCRIPT defer=true></script>
+            </SignedIn>
+        }
+    })
+}
+
+/// The session's one-time tokens of the roll form.
+const ROLL_FORM: &str = "api_key_roll";
+
+/// The graces the roll form offers, in hours, with their words.
+const ROLL_CHOICES: [(u32, &str); 5] = [
+    (0, "Stop it now"),
+    (1, "1 hour"),
+    (24, "24 hours"),
+    (72, "3 days"),
+    (MAX_ROLL_HOURS, "7 days"),
+];
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct RollForm {
+    expires_in_hours: String,
+    form_token: String,
+}
+
+/// "Roll" a key: how long the old one keeps working, then the button.
+pub async fn roll_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> PageResult {
+    let (member, admin) = signed::admin(&state, &session).await?;
+    let key = match key_flows::get(&state, &admin, &ApiKeyId::from_input(&id)).await {
+        Ok(key) => key,
+        Err(Stopped::Refused(_)) => return Ok(errors::not_found()),
+        Err(Stopped::Broken(err)) => return Err(err.into()),
+    };
+    let flash = take_flash(&session).await?;
+    let chosen: u32 = flash
+        .value_of("expires_in_hours")
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(24);
+    let token = session::issue_form_token(&session, ROLL_FORM).await?;
+    let chrome: Chrome = member.chrome();
+    let action = paths::api_key_roll(&key.id);
+    Ok(render_page(StatusCode::OK, "Roll API key", move || {
+        view! {
+            <SignedIn chrome=chrome.clone() current=PATH>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
+                <h1>"Roll API key"</h1>
+                <p>
+                    {format!(
+                        "Rolling \"{}\" ({}…) makes a new key with the same name and scopes, shown once. Put it where the old one is used; the old key keeps working for the time you choose, then is refused.",
+                        key.name,
+                        key.hint,
+                    )}
+                </p>
+                <form method="post" action=action.clone() class="stack">
+                    <input type="hidden" name="form_token" value=token.clone() />
+                    <label for="expires_in_hours">"The old key keeps working for"</label>
+                    <select id="expires_in_hours" name="expires_in_hours">
+                        {ROLL_CHOICES
+                            .into_iter()
+                            .map(|(hours, words)| {
+                                view! {
+                                    <option value=hours.to_string() selected=hours == chosen>
+                                        {words}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                    <p>
+                        <button type="submit" class="primary">
+                            "Roll key"
+                        </button>
+                        " "
+                        <a href=PATH>"Cancel"</a>
+                    </p>
+                </form>
+            </SignedIn>
+        }
+    }))
+}
+
+/// Rolls a key and answers with the page that shows the new one, once (like creating one).
+pub async fn roll_key(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<RollForm>,
+) -> PageResult {
+    let (member, admin) = signed::admin(&state, &session).await?;
+    let key_id = ApiKeyId::from_input(&id);
+    let back = paths::api_key_roll(&key_id);
+    match session::use_form_token(&session, ROLL_FORM, &form.form_token).await? {
+        FormToken::Fresh => {}
+        FormToken::Used => {
+            let flash = Flash::notice("That key was already rolled: the new key was shown once. If you did not copy it, roll the new key again or delete it.");
+            session::set_flash(&session, flash).await?;
+            return Ok(see_other(PATH));
+        }
+        FormToken::Unknown => {
+            let flash = Flash::error("This form had expired. Please try again.");
+            session::set_flash(&session, flash).await?;
+            return Ok(see_other(&back));
+        }
+    }
+    // Not a number is refused like a number out of range.
+    let hours = form.expires_in_hours.trim().parse::<i64>().unwrap_or(-1);
+    let rolled = match key_flows::roll_hours(hours) {
+        Ok(hours) => key_flows::roll(&state, &admin, &key_id, hours).await,
+        Err(refusal) => Err(refusal.into()),
+    };
+    match rolled {
+        Ok(rolled) => {
+            let notice = format!(
+                "Key \"{}\" rolled. The old key works until {}.",
+                rolled.new.name,
+                human_time(rolled.old_ends_at)
+            );
+            Ok(shown_once(
+                &member,
+                StatusCode::CREATED,
+                notice,
+                rolled.key.expose(),
+            ))
+        }
+        Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
+            let flash = Flash::notice(REAUTHENTICATED)
+                .value("expires_in_hours", &kept(&form.expires_in_hours));
+            detour(&session, &back, flash).await
+        }
+        Err(Stopped::Refused(Refusal::NotFound(_))) => Ok(errors::not_found()),
+        Err(Stopped::Refused(refusal)) => {
+            session::set_flash(&session, Flash::error(refusal.message())).await?;
+            Ok(see_other(&back))
+        }
+        Err(Stopped::Broken(err)) => Err(err.into()),
+    }
 }
 
 pub async fn confirm_delete_page(
