@@ -1,10 +1,19 @@
 //! The operator's use cases, run from the command line (`terminus-hub admin …`): create a
 //! user without a password, unlock a user, make a password-reset link when mail is broken,
-//! put an account on a plan, revoke an API key. Each writes its audit event (no acting user;
+//! put an account on a plan, revoke an API key; look users, accounts and keys up; disable and
+//! enable a user, sign them out everywhere. Each writes its audit event (no acting user;
 //! the detail says it came from the command line) in the transaction of its change.
+use crate::domain::accounts::Account;
+use crate::domain::api_keys::ApiKeyRecord;
 use crate::domain::audit::AuditEvent;
+use crate::domain::clock::Timestamp;
+use crate::domain::domains::AccountDomain;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{AccountId, ApiKeyId, UserId, WorkspaceId};
+use crate::domain::ids::{AccountId, ApiKeyId, ConnectionId, UserId, WorkspaceId};
+use crate::domain::members::{MemberRecord, Membership};
+use crate::domain::operator::{UserFilter, UserListing};
+use crate::domain::paging::PageRequest;
+use crate::domain::roles::Role;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
@@ -151,18 +160,32 @@ pub async fn create_user(
     })
 }
 
-/// Clears a user's lockout (failure count and lock).
-pub async fn unlock_user(state: &AppState, operator: &Operator, email_input: &str) -> Outcome<()> {
+/// What unlocking found: a lock it lifted, failed attempts it cleared (no lock yet), or
+/// nothing to do (nothing was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlocked {
+    Lifted,
+    Cleared(u32),
+    WasNotLocked,
+}
+
+/// Clears a user's lockout (failure count and lock); a user with neither is left alone.
+pub async fn unlock_user(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+) -> Outcome<Unlocked> {
     let email = email(email_input)?;
     let user = user(state, &email).await?;
-    let audit = operator.audit(
-        None,
-        "user.unlocked",
-        format!("{} unlocked", email.as_str()),
-        state,
-    );
+    let now = state.clock.now();
+    let done = match (user.locked_until, user.failed_attempts) {
+        (Some(until), _) if until > now => Unlocked::Lifted,
+        (_, 0) => return Ok(Unlocked::WasNotLocked),
+        (_, failures) => Unlocked::Cleared(failures),
+    };
+    let audit = operator.audit(None, "user.unlocked", format!("{} unlocked", user.id), state);
     if state.store.unlock_user(&user.id, audit).await? {
-        Ok(())
+        Ok(done)
     } else {
         Err(Refusal::NotFound("user").into())
     }
@@ -247,6 +270,304 @@ pub async fn revoke_key(
     }
 }
 
+/// Which users `admin user list` asks for, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub email_contains: Option<String>,
+    pub locked: bool,
+    pub disabled: bool,
+}
+
+/// Every user the query admits, oldest first.
+pub async fn list_users(
+    state: &AppState,
+    _operator: &Operator,
+    query: UserQuery,
+) -> Outcome<Vec<UserListing>> {
+    let filter = UserFilter {
+        email_contains: query
+            .email_contains
+            .map(|text| text.trim().to_lowercase())
+            .filter(|text| !text.is_empty()),
+        locked: query.locked,
+        disabled: query.disabled,
+    };
+    Ok(state.store.find_users(&filter, state.clock.now()).await?)
+}
+
+/// One user as `admin user show` prints them: no secret, no hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserOverview {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub created_at: Timestamp,
+    pub email_confirmed: bool,
+    pub has_password: bool,
+    pub last_sign_in_at: Option<Timestamp>,
+    /// Locked out until then (only while it is in the future).
+    pub locked_until: Option<Timestamp>,
+    pub failed_attempts: u32,
+    pub disabled_at: Option<Timestamp>,
+    pub memberships: Vec<Membership>,
+    pub authenticator_app: bool,
+    pub passkeys: usize,
+    pub recovery_codes_left: u32,
+    pub sessions: usize,
+}
+
+/// A user's accounts and roles, sign-in state, second factors and sessions.
+pub async fn show_user(
+    state: &AppState,
+    _operator: &Operator,
+    email_input: &str,
+) -> Outcome<UserOverview> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let now = state.clock.now();
+    let store = &state.store;
+    Ok(UserOverview {
+        email_confirmed: user.email_confirmed_at.is_some(),
+        has_password: user.password_hash.is_some(),
+        last_sign_in_at: store.last_sign_in_at(&user.id).await?,
+        locked_until: user.locked_until.filter(|until| *until > now),
+        failed_attempts: user.failed_attempts,
+        disabled_at: store.user_disabled_at(&user.id).await?,
+        memberships: store.memberships(&user.id).await?,
+        authenticator_app: store.totp_factor(&user.id).await?.is_some(),
+        passkeys: store.passkeys(&user.id).await?.len(),
+        recovery_codes_left: store.recovery_codes_left(&user.id).await?,
+        sessions: store.sessions_of(&user.id, now).await?.len(),
+        id: user.id,
+        email: user.email,
+        created_at: user.created_at,
+    })
+}
+
+/// An account as `admin account list` shows it: its owners and how many members it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountListing {
+    pub account: Account,
+    pub owners: Vec<String>,
+    pub members: usize,
+}
+
+/// Every account, oldest first, with its owners.
+pub async fn list_accounts(
+    state: &AppState,
+    _operator: &Operator,
+) -> Outcome<Vec<AccountListing>> {
+    let mut listed = Vec::new();
+    for account in state.store.all_accounts().await? {
+        let members = state.store.members(&account.id).await?;
+        listed.push(AccountListing {
+            owners: members
+                .iter()
+                .filter(|m| m.role == Role::Owner)
+                .map(|m| m.email.clone())
+                .collect(),
+            members: members.len(),
+            account,
+        });
+    }
+    Ok(listed)
+}
+
+/// The account `input` names: an account id (`acct_…`), or the email of a person who owns
+/// exactly one account. Owning none or several is refused with the choices.
+pub async fn find_account(state: &AppState, input: &str) -> Outcome<Account> {
+    let input = input.trim();
+    if !input.contains('@') {
+        let id = AccountId::from_input(input);
+        return state
+            .store
+            .account(&id)
+            .await?
+            .ok_or_else(|| Refusal::NotFound("account").into());
+    }
+    let email = email(input)?;
+    let user = user(state, &email).await?;
+    let owned: Vec<Membership> = state
+        .store
+        .memberships(&user.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.role == Role::Owner)
+        .collect();
+    match owned.as_slice() {
+        [one] => state
+            .store
+            .account(&one.account_id)
+            .await?
+            .ok_or_else(|| Refusal::NotFound("account").into()),
+        [] => Err(Refusal::invalid(
+            "account",
+            format!("{email} owns no account; name the account by its id (acct_…): `terminus-hub admin account list` shows them"),
+        )
+        .into()),
+        several => {
+            let choices: Vec<String> = several
+                .iter()
+                .map(|m| format!("{} ({})", m.account_id, m.account_name))
+                .collect();
+            Err(Refusal::invalid(
+                "account",
+                format!(
+                    "{email} owns {} accounts; name one by its id: {}",
+                    several.len(),
+                    choices.join(", ")
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+/// An account as `admin account show` prints it: plan, members, keys, domains and single
+/// sign-on connections (never a sealed secret or a key's hash).
+#[derive(Debug, Clone)]
+pub struct AccountOverview {
+    pub account: Account,
+    pub members: Vec<MemberRecord>,
+    pub keys: Vec<ApiKeyRecord>,
+    pub domains: Vec<AccountDomain>,
+    pub connections: Vec<SsoConnectionSummary>,
+}
+
+/// A single sign-on connection without its sealed client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConnectionSummary {
+    pub id: ConnectionId,
+    pub issuer: String,
+    pub client_id: String,
+    pub enforced: bool,
+    pub domains: Vec<String>,
+}
+
+/// Everything under the account `input` names (see [`find_account`]).
+pub async fn show_account(
+    state: &AppState,
+    _operator: &Operator,
+    input: &str,
+) -> Outcome<AccountOverview> {
+    let account = find_account(state, input).await?;
+    let store = &state.store;
+    Ok(AccountOverview {
+        members: store.members(&account.id).await?,
+        keys: all_keys(state, &account.id).await?,
+        domains: store.domains(&account.id).await?,
+        connections: store
+            .sso_connections(&account.id)
+            .await?
+            .into_iter()
+            .map(|c| SsoConnectionSummary {
+                id: c.id,
+                issuer: c.issuer,
+                client_id: c.client_id,
+                enforced: c.enforced,
+                domains: c.domains.into_iter().map(|d| d.domain).collect(),
+            })
+            .collect(),
+        account,
+    })
+}
+
+/// Every API key of an account, newest first.
+async fn all_keys(state: &AppState, account_id: &AccountId) -> Outcome<Vec<ApiKeyRecord>> {
+    let mut keys: Vec<ApiKeyRecord> = Vec::new();
+    loop {
+        let page = PageRequest {
+            limit: 100,
+            starting_after: keys.last().map(|k| k.id.to_string()),
+        };
+        let mut got = state.store.list_api_keys(account_id, &page).await?;
+        let more = got.len() > 100;
+        got.truncate(100);
+        keys.extend(got);
+        if !more {
+            return Ok(keys);
+        }
+    }
+}
+
+/// The API keys of the account `input` names.
+pub async fn list_keys(
+    state: &AppState,
+    _operator: &Operator,
+    input: &str,
+) -> Outcome<(Account, Vec<ApiKeyRecord>)> {
+    let account = find_account(state, input).await?;
+    let keys = all_keys(state, &account.id).await?;
+    Ok((account, keys))
+}
+
+/// Whether a command changed something, or found it as asked already (nothing written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    AlreadySo,
+}
+
+/// Disables a user: no sign-in by any path (password, passkey, single sign-on, a link)
+/// until enabled; every session of theirs ends. API keys of their accounts keep working:
+/// the number of keys they created is returned with the change.
+pub async fn disable_user(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+) -> Outcome<(Change, usize)> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let mut keys = 0;
+    for membership in state.store.memberships(&user.id).await? {
+        keys += all_keys(state, &membership.account_id)
+            .await?
+            .iter()
+            .filter(|k| k.created_by.as_ref() == Some(&user.id))
+            .count();
+    }
+    let audit = operator.audit(None, "user.disabled", format!("{} disabled", user.id), state);
+    let now = state.clock.now();
+    let changed = state
+        .store
+        .set_user_disabled(&user.id, Some(now), audit)
+        .await?;
+    Ok((if changed { Change::Done } else { Change::AlreadySo }, keys))
+}
+
+/// Enables a disabled user again (they sign in as before).
+pub async fn enable_user(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+) -> Outcome<Change> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let audit = operator.audit(None, "user.enabled", format!("{} enabled", user.id), state);
+    let changed = state.store.set_user_disabled(&user.id, None, audit).await?;
+    Ok(if changed { Change::Done } else { Change::AlreadySo })
+}
+
+/// Ends every session of a user, wherever it is; how many there were.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+) -> Outcome<u64> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let audit = operator.audit(
+        None,
+        "user.signed_out_everywhere",
+        format!("every session of {} ended", user.id),
+        state,
+    );
+    state
+        .store
+        .sign_out_everywhere(&user.id, audit)
+        .await?
+        .ok_or_else(|| Refusal::NotFound("user").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,11 +636,20 @@ mod tests {
                 .await
                 .unwrap();
         }
-        unlock_user(&h.state, &operator(), "ada@example.com")
-            .await
-            .unwrap();
+        let unlocked = unlock_user(&h.state, &operator(), "ada@example.com").await;
+        assert_eq!(unlocked.unwrap(), Unlocked::Lifted);
         let user = h.store.user_by_id(&user_id).await.unwrap().unwrap();
         assert_eq!((user.failed_attempts, user.locked_until), (0, None));
+        let events = h.store.audit_log().len();
+        let again = unlock_user(&h.state, &operator(), "ada@example.com").await;
+        assert_eq!(again.unwrap(), Unlocked::WasNotLocked);
+        assert_eq!(h.store.audit_log().len(), events, "nothing to unlock, nothing written");
+        h.store
+            .reserve_guess(&user_id, h.now(), &policy)
+            .await
+            .unwrap();
+        let cleared = unlock_user(&h.state, &operator(), "ada@example.com").await;
+        assert_eq!(cleared.unwrap(), Unlocked::Cleared(1));
         let unknown = unlock_user(&h.state, &operator(), "nobody@example.com").await;
         assert_eq!(refused(unknown), Refusal::NotFound("user"));
     }
@@ -403,5 +733,161 @@ mod tests {
         assert!(h.store.key_by_hash("hash").await.unwrap().is_none());
         let again = revoke_key(&h.state, &operator(), &"key_1".into()).await;
         assert_eq!(refused(again), Refusal::NotFound("API key"));
+    }
+    #[tokio::test]
+    async fn users_are_listed_by_text_lock_and_disabled() {
+        let h = Harness::new();
+        let (ada, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.signed_up("bob@example.org", Some(PASSWORD)).await;
+        let all = list_users(&h.state, &operator(), UserQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        let query = |text: &str| UserQuery {
+            email_contains: Some(text.into()),
+            ..UserQuery::default()
+        };
+        let found = list_users(&h.state, &operator(), query(" EXAMPLE.ORG "))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].email.as_str(), "bob@example.org");
+        let policy = h.state.config.lockout;
+        for _ in 0..policy.max_failures {
+            h.store.reserve_guess(&ada, h.now(), &policy).await.unwrap();
+        }
+        let locked = UserQuery {
+            locked: true,
+            ..UserQuery::default()
+        };
+        let found = list_users(&h.state, &operator(), locked).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, ada);
+        let disabled = UserQuery {
+            disabled: true,
+            ..UserQuery::default()
+        };
+        assert!(list_users(&h.state, &operator(), disabled.clone())
+            .await
+            .unwrap()
+            .is_empty());
+        disable_user(&h.state, &operator(), "bob@example.org")
+            .await
+            .unwrap();
+        let found = list_users(&h.state, &operator(), disabled).await.unwrap();
+        assert_eq!(found[0].email.as_str(), "bob@example.org");
+    }
+
+    #[tokio::test]
+    async fn a_user_is_shown_with_accounts_factors_and_sessions() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store.add_session(&ada, Some(&account_id), "password");
+        let shown = show_user(&h.state, &operator(), "Ada@Example.com")
+            .await
+            .unwrap();
+        assert_eq!(shown.id, ada);
+        assert_eq!(shown.memberships.len(), 1);
+        assert_eq!(shown.memberships[0].role, Role::Owner);
+        assert_eq!(shown.sessions, 1);
+        assert!(shown.has_password);
+        assert!(!shown.authenticator_app);
+        assert_eq!((shown.passkeys, shown.recovery_codes_left), (0, 0));
+        assert_eq!(shown.disabled_at, None);
+        let nobody = show_user(&h.state, &operator(), "nobody@example.com").await;
+        assert_eq!(refused(nobody), Refusal::NotFound("user"));
+    }
+
+    #[tokio::test]
+    async fn an_account_is_found_by_id_or_by_its_only_owner() {
+        let h = Harness::new();
+        let (_, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let by_id = find_account(&h.state, account_id.as_str()).await.unwrap();
+        assert_eq!(by_id.id, account_id);
+        let by_owner = find_account(&h.state, "ada@example.com").await.unwrap();
+        assert_eq!(by_owner.id, account_id);
+        let nowhere = find_account(&h.state, "acct_nowhere").await;
+        assert_eq!(refused(nowhere), Refusal::NotFound("account"));
+        let second = h.account("Second");
+        h.store.add_member(
+            &second,
+            &h.store.user_by_email(&EmailAddress::parse("ada@example.com").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            "ada@example.com",
+            Role::Owner,
+        );
+        let several = refused(find_account(&h.state, "ada@example.com").await);
+        assert_eq!(several.field(), Some("account"));
+        assert!(several.message().contains(account_id.as_str()));
+        assert!(several.message().contains(second.as_str()));
+        let member = h.user_in(&second, "bob@example.com", Role::Member).await;
+        assert!(!member.as_str().is_empty());
+        let owns_none = refused(find_account(&h.state, "bob@example.com").await);
+        assert!(owns_none.message().contains("owns no account"));
+        let shown = show_account(&h.state, &operator(), second.as_str())
+            .await
+            .unwrap();
+        assert_eq!(shown.members.len(), 2);
+        let listed = list_accounts(&h.state, &operator()).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed
+            .iter()
+            .any(|a| a.account.id == second && a.owners == ["ada@example.com"] && a.members == 2));
+    }
+
+    #[tokio::test]
+    async fn disabling_ends_sessions_and_enabling_undoes_it_once() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store.add_session(&ada, Some(&account_id), "password");
+        let epoch = h.store.user_by_id(&ada).await.unwrap().unwrap().session_epoch;
+        let (change, keys) = disable_user(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert_eq!((change, keys), (Change::Done, 0));
+        assert!(h.store.sessions().is_empty());
+        let user = h.store.user_by_id(&ada).await.unwrap().unwrap();
+        assert_eq!(user.session_epoch, epoch + 1);
+        assert_eq!(h.store.user_disabled_at(&ada).await.unwrap(), Some(h.now()));
+        let events = h.store.audit_log().len();
+        let (again, _) = disable_user(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert_eq!(again, Change::AlreadySo);
+        assert_eq!(h.store.audit_log().len(), events);
+        let enabled = enable_user(&h.state, &operator(), "ada@example.com").await;
+        assert_eq!(enabled.unwrap(), Change::Done);
+        assert_eq!(h.store.user_disabled_at(&ada).await.unwrap(), None);
+        let enabled = enable_user(&h.state, &operator(), "ada@example.com").await;
+        assert_eq!(enabled.unwrap(), Change::AlreadySo);
+        let actions = h.store.audit_actions();
+        assert!(actions.contains(&"user.disabled".to_owned()));
+        assert!(actions.contains(&"user.enabled".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn signing_out_everywhere_ends_every_session_of_the_user_only() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let (bob, bobs) = h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        h.store.add_session(&ada, Some(&account_id), "password");
+        h.store.add_session(&ada, None, "sso");
+        h.store.add_session(&bob, Some(&bobs), "password");
+        let ended = sign_out_everywhere(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert_eq!(ended, 2);
+        let left = h.store.sessions();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].user_id, bob);
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"user.signed_out_everywhere".to_owned()));
+        let nobody = sign_out_everywhere(&h.state, &operator(), "nobody@example.com").await;
+        assert_eq!(refused(nobody), Refusal::NotFound("user"));
     }
 }
