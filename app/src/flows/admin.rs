@@ -183,7 +183,12 @@ pub async fn unlock_user(
         (_, 0) => return Ok(Unlocked::WasNotLocked),
         (_, failures) => Unlocked::Cleared(failures),
     };
-    let audit = operator.audit(None, "user.unlocked", format!("{} unlocked", user.id), state);
+    let audit = operator.audit(
+        None,
+        "user.unlocked",
+        format!("{} unlocked", user.id),
+        state,
+    );
     if state.store.unlock_user(&user.id, audit).await? {
         Ok(done)
     } else {
@@ -209,7 +214,8 @@ pub async fn reset_link_for(
     Ok(reset_link(state, &user.id, audit).await?)
 }
 
-/// Puts an account on a plan of the configuration; returns the plan it was on.
+/// Puts an account on a plan of the configuration; returns the plan it was on (the same plan:
+/// nothing was written).
 pub async fn set_plan(
     state: &AppState,
     operator: &Operator,
@@ -227,6 +233,12 @@ pub async fn set_plan(
             ),
         )
         .into());
+    }
+    match state.store.account(account_id).await? {
+        None => return Err(Refusal::NotFound("account").into()),
+        // Nothing to change, nothing written.
+        Some(account) if account.plan == plan => return Ok(account.plan),
+        Some(_) => {}
     }
     let audit = operator.audit(
         Some(account_id.to_owned()),
@@ -352,10 +364,7 @@ pub struct AccountListing {
 }
 
 /// Every account, oldest first, with its owners.
-pub async fn list_accounts(
-    state: &AppState,
-    _operator: &Operator,
-) -> Outcome<Vec<AccountListing>> {
+pub async fn list_accounts(state: &AppState, _operator: &Operator) -> Outcome<Vec<AccountListing>> {
     let mut listed = Vec::new();
     for account in state.store.all_accounts().await? {
         let members = state.store.members(&account.id).await?;
@@ -525,13 +534,25 @@ pub async fn disable_user(
             .filter(|k| k.created_by.as_ref() == Some(&user.id))
             .count();
     }
-    let audit = operator.audit(None, "user.disabled", format!("{} disabled", user.id), state);
+    let audit = operator.audit(
+        None,
+        "user.disabled",
+        format!("{} disabled", user.id),
+        state,
+    );
     let now = state.clock.now();
     let changed = state
         .store
         .set_user_disabled(&user.id, Some(now), audit)
         .await?;
-    Ok((if changed { Change::Done } else { Change::AlreadySo }, keys))
+    Ok((
+        if changed {
+            Change::Done
+        } else {
+            Change::AlreadySo
+        },
+        keys,
+    ))
 }
 
 /// Enables a disabled user again (they sign in as before).
@@ -544,7 +565,11 @@ pub async fn enable_user(
     let user = user(state, &email).await?;
     let audit = operator.audit(None, "user.enabled", format!("{} enabled", user.id), state);
     let changed = state.store.set_user_disabled(&user.id, None, audit).await?;
-    Ok(if changed { Change::Done } else { Change::AlreadySo })
+    Ok(if changed {
+        Change::Done
+    } else {
+        Change::AlreadySo
+    })
 }
 
 /// Ends every session of a user, wherever it is; how many there were.
@@ -643,7 +668,11 @@ mod tests {
         let events = h.store.audit_log().len();
         let again = unlock_user(&h.state, &operator(), "ada@example.com").await;
         assert_eq!(again.unwrap(), Unlocked::WasNotLocked);
-        assert_eq!(h.store.audit_log().len(), events, "nothing to unlock, nothing written");
+        assert_eq!(
+            h.store.audit_log().len(),
+            events,
+            "nothing to unlock, nothing written"
+        );
         h.store
             .reserve_guess(&user_id, h.now(), &policy)
             .await
@@ -691,6 +720,10 @@ mod tests {
         assert_eq!(previous, h.state.config.plans.default_name());
         let account = h.store.account(&account_id).await.unwrap().unwrap();
         assert_eq!(account.plan, plan);
+        let events = h.store.audit_log().len();
+        let same = set_plan(&h.state, &operator(), &account_id, &plan).await;
+        assert_eq!(same.unwrap(), plan);
+        assert_eq!(h.store.audit_log().len(), events, "no change, no event");
     }
 
     #[tokio::test]
@@ -811,7 +844,8 @@ mod tests {
         let second = h.account("Second");
         h.store.add_member(
             &second,
-            &h.store.user_by_email(&EmailAddress::parse("ada@example.com").unwrap())
+            &h.store
+                .user_by_email(&EmailAddress::parse("ada@example.com").unwrap())
                 .await
                 .unwrap()
                 .unwrap()
@@ -843,7 +877,13 @@ mod tests {
         let h = Harness::new();
         let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
         h.store.add_session(&ada, Some(&account_id), "password");
-        let epoch = h.store.user_by_id(&ada).await.unwrap().unwrap().session_epoch;
+        let epoch = h
+            .store
+            .user_by_id(&ada)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_epoch;
         let (change, keys) = disable_user(&h.state, &operator(), "ada@example.com")
             .await
             .unwrap();

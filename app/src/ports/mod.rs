@@ -112,7 +112,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore,
-        OperationsStore, OperatorStore, SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore,
-        TokenStore, UserStore, WorkspaceStore,
+        OperationsStore, OperatorStore, SecondFactorStore, SessionsStore, SsoStore, Store,
+        ThrottleStore, TokenStore, UserStore, WorkspaceStore,
     };
 }

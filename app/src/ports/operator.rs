@@ -14,8 +14,11 @@ use crate::domain::operator::{UserFilter, UserListing};
 #[async_trait]
 pub trait OperatorStore: Send + Sync + 'static {
     /// The users `filter` admits at `now`, oldest first.
-    async fn find_users(&self, filter: &UserFilter, now: Timestamp)
-        -> StoreResult<Vec<UserListing>>;
+    async fn find_users(
+        &self,
+        filter: &UserFilter,
+        now: Timestamp,
+    ) -> StoreResult<Vec<UserListing>>;
     /// Every account, oldest first.
     async fn all_accounts(&self) -> StoreResult<Vec<Account>>;
     /// When the operator disabled `user_id` (`None`: enabled, or no such user).

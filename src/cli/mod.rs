@@ -9,15 +9,19 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::domain::clock::SystemClock;
 use app::domain::email::EmailAddress;
-use app::domain::ids::{AccountId, ApiKeyId};
-use app::flows::admin::{self, Operator};
 use app::flows::{Refusal, Stopped};
 use app::AppState;
 use clap::{Parser, Subcommand};
 
+pub use self::accounts::{AccountCommand, KeyCommand};
+pub use self::users::UserCommand;
 use crate::config::Config;
 use crate::db::Database;
 use crate::mailer::{read_outbox, Delivery};
+
+mod accounts;
+mod output;
+mod users;
 
 const ABOUT: &str = "Terminus Hub: a self-hosted sign-in hub with a REST API.";
 const AFTER_HELP: &str =
@@ -56,57 +60,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Users: create one, unlock one, make a password-reset link.
+    /// Users: create, list, show, unlock, reset-link, disable, enable, sign-out-everywhere.
     #[command(subcommand)]
     User(UserCommand),
-    /// Accounts: put one on a plan.
+    /// Accounts: list, show, put one on a plan.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// API keys: revoke one.
+    /// API keys: list an account's, revoke one.
     #[command(subcommand)]
     Key(KeyCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a confirmed user, with an account of their own and its workspace "Main", and no
-    /// password; prints a link (valid 1 hour) that sets one.
-    Create {
-        /// The new user's email address.
-        email: String,
-    },
-    /// Clear a user's lockout (failed attempts and lock), without waiting for it to expire.
-    Unlock {
-        /// The user's email address.
-        email: String,
-    },
-    /// Print a password-reset link (valid 1 hour, single use) instead of mailing it: for when
-    /// mail is broken. Using it also confirms the email and clears a lockout.
-    ResetLink {
-        /// The user's email address.
-        email: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccountCommand {
-    /// Put an account on a plan defined in the configuration ([plans.NAME], or a built-in
-    /// plan: free, team, enterprise).
-    SetPlan {
-        /// The account's id (acct_…): GET /api/v1/account shows it.
-        account: String,
-        /// The plan's name.
-        plan: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Revoke (delete) an API key of any account: it fails on its very next request.
-    Revoke {
-        /// The key's id (key_…), as the API keys page and GET /api/v1/api_keys show it.
-        key_id: String,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +100,7 @@ impl Outcome {
 }
 
 /// Prints a command's output (stdout: what a script reads).
-fn say(text: impl std::fmt::Display) -> anyhow::Result<()> {
+pub(crate) fn say(text: impl std::fmt::Display) -> anyhow::Result<()> {
     writeln!(std::io::stdout(), "{text}").context("writing to stdout")
 }
 
@@ -186,7 +148,7 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<Out
 }
 
 /// What a refused admin command prints: the refusal, said about `subject` (what was typed).
-fn refused(refusal: &Refusal, subject: &str) -> Outcome {
+pub(crate) fn refused(refusal: &Refusal, subject: &str) -> Outcome {
     Outcome::Failed(match refusal {
         Refusal::NotFound("user") => format!("no user has the email {subject}"),
         Refusal::NotFound(what) => format!("there is no {what} {subject}"),
@@ -196,7 +158,7 @@ fn refused(refusal: &Refusal, subject: &str) -> Outcome {
 
 /// A flow's outcome on the command line: `done` prints what happened, a refusal fails the
 /// command with its message, a failure is an error.
-fn settle<T>(
+pub(crate) fn settle<T>(
     outcome: app::flows::Outcome<T>,
     subject: &str,
     done: impl FnOnce(T) -> anyhow::Result<()>,
@@ -213,56 +175,9 @@ fn settle<T>(
 
 async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Result<Outcome> {
     match command {
-        AdminCommand::User(UserCommand::Create { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user create");
-            let created = admin::create_user(state, &operator, &email).await;
-            settle(created, &email, |user| {
-                say(format!(
-                    "Created the user {email} ({}), owner of the account {} with its workspace \"Main\". It has no password yet.\nSet the password with this link (valid for 1 hour, single use):\n{}",
-                    user.user_id, user.account_id, user.link
-                ))
-            })
-        }
-        AdminCommand::User(UserCommand::Unlock { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user unlock");
-            let unlocked = admin::unlock_user(state, &operator, &email).await;
-            settle(unlocked, &email, |()| {
-                say(format!(
-                    "Unlocked {email}: failed attempts cleared, the lock lifted."
-                ))
-            })
-        }
-        AdminCommand::User(UserCommand::ResetLink { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user reset-link");
-            let link = admin::reset_link_for(state, &operator, &email).await;
-            settle(link, &email, |link| {
-                say(format!(
-                    "A password-reset link for {email} (valid for 1 hour, single use; it also confirms the email and clears a lockout):\n{link}"
-                ))
-            })
-        }
-        AdminCommand::Account(AccountCommand::SetPlan { account, plan }) => {
-            let operator = Operator::command_line("terminus-hub admin account set-plan");
-            let previous =
-                admin::set_plan(state, &operator, &AccountId::from_input(&account), &plan).await;
-            settle(previous, &account, |previous| {
-                let limits = state.config.plans.resolve(&plan).1;
-                say(format!(
-                    "The account {account} is now on the plan {plan} (was {previous}): {} requests a minute, bursts of {}.",
-                    limits.per_minute, limits.burst
-                ))
-            })
-        }
-        AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
-            let operator = Operator::command_line("terminus-hub admin key revoke");
-            let revoked = admin::revoke_key(state, &operator, &ApiKeyId::from_input(&key_id)).await;
-            settle(revoked, &key_id, |key| {
-                say(format!(
-                    "Revoked the key {key_id} ({}) of the account {}: it fails on its next request.",
-                    key.name, key.account_id
-                ))
-            })
-        }
+        AdminCommand::User(command) => users::run(command, state).await,
+        AdminCommand::Account(command) => accounts::run_account(command, state).await,
+        AdminCommand::Key(command) => accounts::run_key(command, state).await,
     }
 }
 
