@@ -1,0 +1,201 @@
+//! The operator's kit through the real binary, on the suite's database (SQLite or
+//! PostgreSQL) while a server runs on it: look-ups (tables and `--json`), accounts named by
+//! their owner's email, commands that change nothing saying so, disabling a user (no sign-in,
+//! sessions end, keys keep working), enabling them, signing them out everywhere, and the
+//! audit events of the changes.
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::operating::{run_cli, Ran};
+
+fn json_of(ran: &Ran) -> Value {
+    assert!(ran.ok, "{}", ran.stderr);
+    serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
+}
+
+#[tokio::test]
+async fn the_operator_looks_up_disables_and_signs_out() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("TERMINUS_PUBLIC_URL", app.base.as_str()),
+    ];
+    let admin = |args: &[&str]| run_cli(dir.path(), &settings, args);
+
+    let owner = app.owner("kit-owner").await;
+    let key = app.full_key(&owner).await;
+    let other = app.confirmed_user("kit-other").await;
+    let listed = json_of(&admin(&["admin", "user", "list", "--json"]));
+    let emails: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&other.as_str()), "{emails:?}");
+    let owner_email = emails
+        .iter()
+        .find(|e| e.starts_with("kit-owner"))
+        .unwrap()
+        .to_string();
+
+    // Tables for people, filters, and JSON for scripts.
+    let table = admin(&["admin", "user", "list", "--email-contains", "KIT-OTHER"]);
+    assert!(table.ok, "{}", table.stderr);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("EMAIL"),
+        "{}",
+        table.stdout
+    );
+    assert_eq!(lines.len(), 2, "{}", table.stdout);
+    assert!(lines[1].contains(&other));
+    let none = admin(&["admin", "user", "list", "--disabled"]);
+    assert_eq!(none.stdout.trim(), "No user matches.");
+
+    let shown = json_of(&admin(&["admin", "user", "show", &owner_email, "--json"]));
+    assert_eq!(shown["email"], owner_email.as_str());
+    assert_eq!(shown["accounts"][0]["role"], "owner");
+    assert!(shown["sessions"].as_u64().unwrap() >= 1, "{shown}");
+    assert!(shown["last_sign_in_at"].is_string(), "{shown}");
+    assert_eq!(shown["disabled_at"], Value::Null);
+    assert_eq!(shown["second_factors"]["authenticator_app"], false);
+    assert!(!shown.to_string().contains("argon2"), "no hash is printed");
+    let account_id = shown["accounts"][0]["id"].as_str().unwrap().to_owned();
+
+    let accounts = json_of(&admin(&["admin", "account", "list", "--json"]));
+    assert!(accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == account_id.as_str() && a["owners"][0] == owner_email.as_str()));
+    let account = json_of(&admin(&[
+        "admin",
+        "account",
+        "show",
+        &owner_email,
+        "--json",
+    ]));
+    assert_eq!(account["id"], account_id.as_str());
+    assert_eq!(account["members"].as_array().unwrap().len(), 1);
+    assert_eq!(account["api_keys"].as_array().unwrap().len(), 1);
+    let text = admin(&["admin", "account", "show", &account_id]);
+    assert!(
+        text.ok && text.stdout.contains("API keys (1)"),
+        "{}",
+        text.stdout
+    );
+    let keys = json_of(&admin(&["admin", "key", "list", &owner_email, "--json"]));
+    assert_eq!(keys[0]["name"], "script");
+    assert!(
+        !keys.to_string().contains(&key),
+        "a key is never shown again"
+    );
+    let keys = admin(&["admin", "key", "list", &account_id]);
+    assert!(keys.stdout.contains("script"), "{}", keys.stdout);
+
+    // An owner's email names their account; changing nothing says so.
+    let ran = admin(&["admin", "account", "set-plan", &owner_email, "team"]);
+    assert!(
+        ran.ok && ran.stdout.contains("now on the plan team"),
+        "{}",
+        ran.stdout
+    );
+    let ran = admin(&["admin", "account", "set-plan", &owner_email, "team"]);
+    assert!(
+        ran.ok && ran.stdout.contains("already on the plan team"),
+        "{}",
+        ran.stdout
+    );
+    let ran = admin(&["admin", "account", "show", "nobody@example.com"]);
+    assert_eq!(ran.code, Some(1));
+    assert!(
+        ran.stderr
+            .contains("no user has the email nobody@example.com"),
+        "{}",
+        ran.stderr
+    );
+    let ran = admin(&["admin", "user", "unlock", &other]);
+    assert!(
+        ran.ok && ran.stdout.contains("was not locked"),
+        "{}",
+        ran.stdout
+    );
+
+    // Disabled: the session ends, no sign-in, the key keeps working.
+    let ran = admin(&["admin", "user", "disable", &owner_email]);
+    assert!(ran.ok, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("API keys keep working"),
+        "{}",
+        ran.stdout
+    );
+    assert_redirect(&app.get(&owner.browser, paths::HOME).await, paths::SIGN_IN);
+    let client = browser();
+    assert_redirect(
+        &app.sign_in(&client, &owner_email, PASSWORD).await,
+        paths::SIGN_IN,
+    );
+    assert!(app
+        .page(&client, paths::SIGN_IN)
+        .await
+        .contains("This user is disabled"));
+    assert_redirect(&app.get(&client, paths::HOME).await, paths::SIGN_IN);
+    let res = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "API keys keep working");
+    let listed = json_of(&admin(&["admin", "user", "list", "--disabled", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["email"], owner_email.as_str());
+    let ran = admin(&["admin", "user", "disable", &owner_email]);
+    assert!(
+        ran.ok && ran.stdout.contains("already disabled"),
+        "{}",
+        ran.stdout
+    );
+
+    // Enabled again: they sign in; then signed out everywhere from the command line.
+    let ran = admin(&["admin", "user", "enable", &owner_email]);
+    assert!(ran.ok && ran.stdout.contains("Enabled"), "{}", ran.stdout);
+    let ran = admin(&["admin", "user", "enable", &owner_email]);
+    assert!(
+        ran.ok && ran.stdout.contains("was not disabled"),
+        "{}",
+        ran.stdout
+    );
+    let again = browser();
+    assert_redirect(
+        &app.sign_in(&again, &owner_email, PASSWORD).await,
+        paths::HOME,
+    );
+    assert_eq!(app.get(&again, paths::HOME).await.status(), StatusCode::OK);
+    let ran = admin(&["admin", "user", "sign-out-everywhere", &owner_email]);
+    assert!(
+        ran.ok && ran.stdout.contains("1 session(s) ended"),
+        "{}",
+        ran.stdout
+    );
+    assert_redirect(&app.get(&again, paths::HOME).await, paths::SIGN_IN);
+
+    // Every change left its audit event, with no acting user; the look-ups left none.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE actor_user_id IS NULL ORDER BY at, id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "account.plan_changed",
+            "user.disabled",
+            "user.enabled",
+            "user.signed_out_everywhere",
+        ]
+    );
+}
