@@ -2,7 +2,7 @@
 //! list finds, and the filter it finds them by.
 use super::clock::Timestamp;
 use super::email::EmailAddress;
-use super::ids::UserId;
+use super::ids::{AccountId, UserId};
 
 /// Which users `admin user list` shows: every one, or those whose email contains a text,
 /// who are locked out now, who are disabled (all of the given conditions).
@@ -54,6 +54,49 @@ pub fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// What setting a user's email (by the operator) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailSet {
+    Set,
+    /// It already was that address: nothing written.
+    Unchanged,
+    /// Another user has that address: nothing written.
+    Taken,
+    NoUser,
+}
+
+/// What making someone an owner of an account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerAdded {
+    /// They were not a member: now an owner.
+    Added,
+    /// They were an admin or member: now an owner.
+    Promoted,
+    /// Already an owner: nothing written.
+    AlreadyOwner,
+    NoAccount,
+}
+
+/// A person to erase (GDPR art. 17): their user row and everything hanging off it goes, the
+/// audit trail keeps `pseudonym` wherever it named them, and `delete_accounts` (the accounts
+/// they alone own) go with them.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub pseudonym: String,
+    pub delete_accounts: Vec<AccountId>,
+}
+
+/// What erasing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erased {
+    Erased,
+    /// An account would be left without an owner: nothing written.
+    WouldOrphan,
+    NoUser,
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ use crate::domain::domains::AccountDomain;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, ApiKeyId, ConnectionId, UserId, WorkspaceId};
 use crate::domain::members::{MemberRecord, Membership};
-use crate::domain::operator::{UserFilter, UserListing};
+use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
 use crate::domain::paging::PageRequest;
 use crate::domain::roles::Role;
+use crate::domain::sessions::SessionInfo;
 use crate::domain::tokens::{new_link_token, TokenPurpose};
 use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
@@ -593,11 +594,250 @@ pub async fn sign_out_everywhere(
         .ok_or_else(|| Refusal::NotFound("user").into())
 }
 
+/// Gives a user a new email address (normalised and validated as everywhere), confirmed:
+/// the operator vouches for it. Refused when another user has it.
+pub async fn set_email(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+    new_input: &str,
+) -> Outcome<Change> {
+    let current = email(email_input)?;
+    let new =
+        EmailAddress::parse(new_input).map_err(|e| Refusal::invalid("new_email", e.to_string()))?;
+    let user = user(state, &current).await?;
+    let audit = operator.audit(
+        None,
+        "user.email_changed",
+        format!("the email of {} changed", user.id),
+        state,
+    );
+    match state
+        .store
+        .set_user_email(&user.id, &new, state.clock.now(), audit)
+        .await?
+    {
+        EmailSet::Set => Ok(Change::Done),
+        EmailSet::Unchanged => Ok(Change::AlreadySo),
+        EmailSet::Taken => Err(Refusal::conflict_at(
+            "new_email",
+            "email_taken",
+            format!("{new} already has a user"),
+        )
+        .into()),
+        EmailSet::NoUser => Err(Refusal::NotFound("user").into()),
+    }
+}
+
+/// Makes a person an owner of an account (a member already, or not yet).
+pub async fn add_owner(
+    state: &AppState,
+    operator: &Operator,
+    account_input: &str,
+    email_input: &str,
+) -> Outcome<(Account, OwnerAdded)> {
+    let account = find_account(state, account_input).await?;
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let audit = operator.audit(
+        Some(account.id.clone()),
+        "member.owner_added",
+        format!("{} made an owner", user.id),
+        state,
+    );
+    match state
+        .store
+        .add_owner(&account.id, &user.id, state.clock.now(), audit)
+        .await?
+    {
+        OwnerAdded::NoAccount => Err(Refusal::NotFound("account").into()),
+        added => Ok((account, added)),
+    }
+}
+
+/// Hands an account over: the person becomes its owner, every previous owner an admin. How
+/// many owners became admins.
+pub async fn transfer_account(
+    state: &AppState,
+    operator: &Operator,
+    account_input: &str,
+    email_input: &str,
+) -> Outcome<(Account, u64)> {
+    let account = find_account(state, account_input).await?;
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let audit = operator.audit(
+        Some(account.id.clone()),
+        "account.transferred",
+        format!("handed over to {}; previous owners are admins", user.id),
+        state,
+    );
+    let demoted = state
+        .store
+        .transfer_account(&account.id, &user.id, state.clock.now(), audit)
+        .await?
+        .ok_or(Refusal::NotFound("account"))?;
+    Ok((account, demoted))
+}
+
+/// Deletes an account with everything under it (workspaces, records, keys, domains, single
+/// sign-on, invitations, memberships, its audit trail). The event of the deletion is kept
+/// outside the account (which no longer exists).
+pub async fn delete_account(
+    state: &AppState,
+    operator: &Operator,
+    account_input: &str,
+) -> Outcome<Account> {
+    let account = find_account(state, account_input).await?;
+    let audit = operator.audit(
+        None,
+        "account.deleted",
+        format!("{} deleted with everything under it", account.id),
+        state,
+    );
+    if state.store.delete_account(&account.id, audit).await? {
+        Ok(account)
+    } else {
+        Err(Refusal::NotFound("account").into())
+    }
+}
+
+/// A person's data as `admin user export` prints it (GDPR articles 15 and 20): what they
+/// gave and what the hub recorded about them, never a secret or a hash.
+#[derive(Debug, Clone)]
+pub struct UserExport {
+    pub user: UserOverview,
+    pub sessions: Vec<SessionInfo>,
+    pub authenticator_app_since: Option<Timestamp>,
+    /// (name, created, last used).
+    pub passkeys: Vec<(String, Timestamp, Option<Timestamp>)>,
+    pub keys_created: Vec<ApiKeyRecord>,
+    pub activity: Vec<AuditEvent>,
+}
+
+/// Everything the hub holds about a person.
+pub async fn export_user(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+) -> Outcome<UserExport> {
+    let overview = show_user(state, operator, email_input).await?;
+    let store = &state.store;
+    let id = &overview.id;
+    let mut keys_created = Vec::new();
+    for membership in &overview.memberships {
+        keys_created.extend(
+            all_keys(state, &membership.account_id)
+                .await?
+                .into_iter()
+                .filter(|k| k.created_by.as_ref() == Some(id)),
+        );
+    }
+    let audit = operator.audit(
+        None,
+        "user.exported",
+        format!("the data of {id} exported"),
+        state,
+    );
+    store.record_audit(audit).await?;
+    Ok(UserExport {
+        sessions: store.sessions_of(id, state.clock.now()).await?,
+        authenticator_app_since: store.totp_factor(id).await?.map(|f| f.confirmed_at),
+        passkeys: store
+            .passkeys(id)
+            .await?
+            .into_iter()
+            .map(|p| (p.name, p.created_at, p.last_used_at))
+            .collect(),
+        keys_created,
+        activity: store.audit_events_by(id).await?,
+        user: overview,
+    })
+}
+
+/// What erasing a person did: the pseudonym the audit trail now shows, and the accounts that
+/// went with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasedUser {
+    pub pseudonym: String,
+    pub deleted_accounts: Vec<AccountId>,
+}
+
+/// Erases a person (GDPR article 17): the user and everything hanging off it (memberships,
+/// sessions, factors, tokens, devices, invitations to their address) go; the audit trail
+/// keeps a pseudonym where it named them. Refused when an account would be left without an
+/// owner, unless `delete_sole_accounts`: then the accounts they alone own go too.
+pub async fn erase_user(
+    state: &AppState,
+    operator: &Operator,
+    email_input: &str,
+    delete_sole_accounts: bool,
+) -> Outcome<ErasedUser> {
+    let email = email(email_input)?;
+    let user = user(state, &email).await?;
+    let mut sole = Vec::new();
+    for membership in state.store.memberships(&user.id).await? {
+        if membership.role != Role::Owner {
+            continue;
+        }
+        let members = state.store.members(&membership.account_id).await?;
+        if members.iter().filter(|m| m.role == Role::Owner).count() <= 1 {
+            sole.push(membership);
+        }
+    }
+    if !sole.is_empty() && !delete_sole_accounts {
+        let names: Vec<String> = sole
+            .iter()
+            .map(|m| format!("{} ({})", m.account_id, m.account_name))
+            .collect();
+        return Err(Refusal::unmet(
+            "sole_owner",
+            format!(
+                "{email} is the only owner of {}: make someone else an owner (`terminus-hub admin account add-owner`), or add --delete-sole-accounts to delete those accounts too",
+                names.join(", ")
+            ),
+        )
+        .into());
+    }
+    // A random name, not derived from anything of theirs.
+    let random: String = new_link_token().1.chars().take(16).collect();
+    let pseudonym = format!("erased_{random}");
+    let deleted_accounts: Vec<AccountId> = sole.into_iter().map(|m| m.account_id).collect();
+    let audit = operator.audit(
+        None,
+        "user.erased",
+        format!(
+            "a user erased as {pseudonym}; accounts deleted with them: {}",
+            deleted_accounts.len()
+        ),
+        state,
+    );
+    let erasure = Erasure {
+        user_id: user.id,
+        email,
+        pseudonym: pseudonym.clone(),
+        delete_accounts: deleted_accounts.clone(),
+    };
+    match state.store.erase_user(&erasure, audit).await? {
+        Erased::Erased => Ok(ErasedUser {
+            pseudonym,
+            deleted_accounts,
+        }),
+        Erased::WouldOrphan => Err(Refusal::unmet(
+            "sole_owner",
+            "an account of theirs lost its other owners meanwhile: run the command again",
+        )
+        .into()),
+        Erased::NoUser => Err(Refusal::NotFound("user").into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::api_keys::NewApiKey;
     use crate::domain::clock::Timestamp;
+    use crate::domain::operator::OwnerAdded;
     use crate::ports::prelude::*;
     use crate::testing::{code, refused, token_of, Harness, PASSWORD};
 
@@ -929,5 +1169,196 @@ mod tests {
             .contains(&"user.signed_out_everywhere".to_owned()));
         let nobody = sign_out_everywhere(&h.state, &operator(), "nobody@example.com").await;
         assert_eq!(refused(nobody), Refusal::NotFound("user"));
+    }
+    #[tokio::test]
+    async fn an_email_is_set_normalised_and_never_to_a_taken_one() {
+        let h = Harness::new();
+        let (ada, _) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        let taken =
+            refused(set_email(&h.state, &operator(), "ada@example.com", "BOB@example.com").await);
+        assert_eq!(
+            (code(&taken), taken.field()),
+            ("email_taken", Some("new_email"))
+        );
+        let junk =
+            refused(set_email(&h.state, &operator(), "ada@example.com", "not an email").await);
+        assert_eq!(junk.field(), Some("new_email"));
+        let set = set_email(
+            &h.state,
+            &operator(),
+            "ada@example.com",
+            " Ada.Lovelace@Example.com ",
+        )
+        .await;
+        assert_eq!(set.unwrap(), Change::Done);
+        let user = h.store.user_by_id(&ada).await.unwrap().unwrap();
+        assert_eq!(user.email.as_str(), "ada.lovelace@example.com");
+        let same = set_email(
+            &h.state,
+            &operator(),
+            "ada.lovelace@example.com",
+            "ada.lovelace@example.com",
+        )
+        .await;
+        assert_eq!(same.unwrap(), Change::AlreadySo);
+        assert_eq!(
+            h.store
+                .audit_actions()
+                .iter()
+                .filter(|a| *a == "user.email_changed")
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn owners_are_added_and_an_account_handed_over() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let bob = h
+            .user_in(&account_id, "bob@example.com", Role::Member)
+            .await;
+        let (carol, _) = h.signed_up("carol@example.com", Some(PASSWORD)).await;
+        let (_, added) = add_owner(&h.state, &operator(), "ada@example.com", "bob@example.com")
+            .await
+            .unwrap();
+        assert_eq!(added, OwnerAdded::Promoted);
+        assert_eq!(
+            h.store.role_in(&bob, &account_id).await.unwrap(),
+            Some(Role::Owner)
+        );
+        let (_, again) = add_owner(
+            &h.state,
+            &operator(),
+            account_id.as_str(),
+            "bob@example.com",
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, OwnerAdded::AlreadyOwner);
+        let (_, demoted) = transfer_account(
+            &h.state,
+            &operator(),
+            account_id.as_str(),
+            "carol@example.com",
+        )
+        .await
+        .unwrap();
+        assert_eq!(demoted, 2);
+        assert_eq!(
+            h.store.role_in(&carol, &account_id).await.unwrap(),
+            Some(Role::Owner)
+        );
+        assert_eq!(
+            h.store.role_in(&ada, &account_id).await.unwrap(),
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            h.store.role_in(&bob, &account_id).await.unwrap(),
+            Some(Role::Admin)
+        );
+        let actions = h.store.audit_actions();
+        assert!(actions.contains(&"member.owner_added".to_owned()));
+        assert!(actions.contains(&"account.transferred".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_account_takes_everything_under_it() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store.add_session(&ada, Some(&account_id), "password");
+        let deleted = delete_account(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert_eq!(deleted.id, account_id);
+        assert!(h.store.account(&account_id).await.unwrap().is_none());
+        assert!(h.store.workspaces(&account_id).await.unwrap().is_empty());
+        assert!(h.store.memberships(&ada).await.unwrap().is_empty());
+        assert!(h.store.sessions().is_empty());
+        let event = h.store.audit_log().pop().unwrap();
+        assert_eq!(
+            (event.action.as_str(), event.account_id),
+            ("account.deleted", None)
+        );
+        let again = delete_account(&h.state, &operator(), account_id.as_str()).await;
+        assert_eq!(refused(again), Refusal::NotFound("account"));
+    }
+
+    #[tokio::test]
+    async fn an_export_holds_the_persons_data_and_no_secret() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.store.add_session(&ada, Some(&account_id), "password");
+        h.store
+            .record_audit(AuditEvent {
+                account_id: Some(account_id.clone()),
+                actor_user_id: Some(ada.clone()),
+                action: "workspace.created".into(),
+                detail: None,
+                at: h.now(),
+            })
+            .await
+            .unwrap();
+        let export = export_user(&h.state, &operator(), "ada@example.com")
+            .await
+            .unwrap();
+        assert_eq!(export.user.id, ada);
+        assert_eq!(export.sessions.len(), 1);
+        assert!(export
+            .activity
+            .iter()
+            .any(|e| e.action == "workspace.created" && e.actor_user_id.as_ref() == Some(&ada)));
+        assert!(!format!("{export:?}").contains("argon2"), "no hash");
+    }
+
+    #[tokio::test]
+    async fn erasing_is_refused_for_a_sole_owner_unless_their_accounts_go_too() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let shared = h.account("Shared");
+        h.store
+            .add_member(&shared, &ada, "ada@example.com", Role::Owner);
+        h.user_in(&shared, "bob@example.com", Role::Owner).await;
+        h.store
+            .record_audit(AuditEvent {
+                account_id: Some(shared.clone()),
+                actor_user_id: Some(ada.clone()),
+                action: "member.invited".into(),
+                detail: Some(format!("ada@example.com ({ada}) invited someone")),
+                at: h.now(),
+            })
+            .await
+            .unwrap();
+        let refusal = refused(erase_user(&h.state, &operator(), "ada@example.com", false).await);
+        assert_eq!(code(&refusal), "sole_owner");
+        assert!(refusal.message().contains(account_id.as_str()));
+        assert!(
+            !refusal.message().contains(shared.as_str()),
+            "bob owns it too"
+        );
+        assert!(
+            h.store.user_by_id(&ada).await.unwrap().is_some(),
+            "nothing written"
+        );
+        let erased = erase_user(&h.state, &operator(), "ada@example.com", true)
+            .await
+            .unwrap();
+        assert_eq!(erased.deleted_accounts, [account_id.clone()]);
+        assert!(h.store.user_by_id(&ada).await.unwrap().is_none());
+        assert!(h.store.account(&account_id).await.unwrap().is_none());
+        assert!(h.store.account(&shared).await.unwrap().is_some());
+        let log = h.store.audit_log();
+        let invited = log.iter().find(|e| e.action == "member.invited").unwrap();
+        assert_eq!(
+            invited.actor_user_id.as_ref().map(|u| u.as_str()),
+            Some(erased.pseudonym.as_str())
+        );
+        let detail = invited.detail.clone().unwrap();
+        assert!(
+            !detail.contains("ada@example.com") && !detail.contains(ada.as_str()),
+            "{detail}"
+        );
+        assert!(log.iter().any(|e| e.action == "user.erased"));
     }
 }

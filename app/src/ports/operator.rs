@@ -7,8 +7,9 @@ use super::StoreResult;
 use crate::domain::accounts::Account;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::UserId;
-use crate::domain::operator::{UserFilter, UserListing};
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
 
 /// The hub seen whole, for its operator.
 #[async_trait]
@@ -42,4 +43,40 @@ pub trait OperatorStore: Send + Sync + 'static {
         user_id: &UserId,
         audit: AuditEvent,
     ) -> StoreResult<Option<u64>>;
+    /// Gives `user_id` the (normalised, validated) address `email`, confirmed, with `audit`;
+    /// a pending change of theirs is dropped.
+    async fn set_user_email(
+        &self,
+        user_id: &UserId,
+        email: &EmailAddress,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailSet>;
+    /// Makes `user_id` an owner of `account_id` (a member already, or not), with `audit`.
+    async fn add_owner(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<OwnerAdded>;
+    /// Hands `account_id` over to `user_id`: they become its owner and every other owner an
+    /// admin, with `audit`, in one transaction. How many owners became admins; `None` when
+    /// there is no such account.
+    async fn transfer_account(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<u64>>;
+    /// Deletes an account and everything under it (workspaces, records, keys, domains,
+    /// single sign-on, invitations, memberships, its audit trail), and the sessions in it,
+    /// with `audit` (which must not name the account: its trail goes). False: no such account.
+    async fn delete_account(&self, account_id: &AccountId, audit: AuditEvent) -> StoreResult<bool>;
+    /// The audit events `user_id` acted in, oldest first (for `admin user export`).
+    async fn audit_events_by(&self, user_id: &UserId) -> StoreResult<Vec<AuditEvent>>;
+    /// Erases a person (see [`Erasure`]) with `audit`, in one transaction; nothing is written
+    /// when an account they belong to would be left without an owner.
+    async fn erase_user(&self, erasure: &Erasure, audit: AuditEvent) -> StoreResult<Erased>;
 }

@@ -3,14 +3,19 @@
 use app::domain::accounts::Account;
 use app::domain::audit::AuditEvent;
 use app::domain::clock::Timestamp;
-use app::domain::ids::UserId;
-use app::domain::operator::{contains_pattern, UserFilter, UserListing};
+use app::domain::email::EmailAddress;
+use app::domain::ids::{AccountId, UserId};
+use app::domain::operator::{
+    contains_pattern, EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing,
+};
+use app::domain::roles::Role;
 use app::ports::{OperatorStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, SqlStore};
-use crate::store::error::port;
-use crate::store::rows::{decode, AccountRow, UserListingRow};
+use super::memberships::LOCK_ACCOUNT;
+use super::{audit_in, is_unique_violation, SqlStore, Tx};
+use crate::store::error::{port, DbResult};
+use crate::store::rows::{decode, AccountRow, AuditEventRow, UserListingRow};
 
 /// `$1` a LIKE pattern or NULL, `$2` now, `$3` locked only (0/1), `$4` disabled only (0/1).
 const FIND_USERS: &str = "
@@ -35,6 +40,48 @@ const ENABLE: &str =
     "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL";
 const NEXT_EPOCH: &str = "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1";
 const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+const EMAIL_OF: &str = "SELECT email FROM users WHERE id = $1";
+const SET_EMAIL: &str = "
+UPDATE users SET email = $2, email_confirmed_at = COALESCE(email_confirmed_at, $3) WHERE id = $1";
+const DROP_EMAIL_CHANGES: &str = "DELETE FROM email_changes WHERE user_id = $1";
+const ROLE_IN: &str = "SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2";
+const SET_ROLE: &str = "UPDATE memberships SET role = $3 WHERE account_id = $1 AND user_id = $2";
+const INSERT_MEMBER: &str = "
+INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role";
+const DEMOTE_OTHER_OWNERS: &str = "
+UPDATE memberships SET role = 'admin' WHERE account_id = $1 AND role = 'owner' AND user_id <> $2";
+const END_SESSIONS_IN_ACCOUNT: &str = "DELETE FROM sessions WHERE account_id = $1";
+const DELETE_ACCOUNT: &str = "DELETE FROM accounts WHERE id = $1";
+const AUDIT_BY: &str = "
+SELECT account_id, actor_user_id, action, detail, at FROM audit_events
+WHERE actor_user_id = $1 ORDER BY at, id";
+const ACCOUNTS_OF: &str = "SELECT account_id FROM memberships WHERE user_id = $1";
+const LOCK_USER: &str = "UPDATE users SET email = email WHERE id = $1";
+const PSEUDONYMISE_ACTOR: &str =
+    "UPDATE audit_events SET actor_user_id = $2 WHERE actor_user_id = $1";
+/// `$1` user id, `$2` email, `$3` pseudonym: LIKE only narrows the rows (a `_` in an address
+/// matches more, never less); REPLACE is literal.
+const PSEUDONYMISE_DETAIL: &str = "
+UPDATE audit_events SET detail = REPLACE(REPLACE(detail, $2, $3), $1, $3)
+WHERE detail LIKE '%' || $2 || '%' OR detail LIKE '%' || $1 || '%'";
+const DROP_INVITATIONS_TO: &str = "DELETE FROM invitations WHERE email = $1";
+const DROP_PENDING_SIGN_UP: &str = "DELETE FROM pending_sign_ups WHERE email = $1";
+const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+const OWNERS_OF: &str = "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
+
+/// Deletes an account and, first, the sessions in it (their row names it without a key).
+async fn delete_account_in(tx: &mut Tx, account_id: &str) -> DbResult<u64> {
+    sqlx::query(END_SESSIONS_IN_ACCOUNT)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(sqlx::query(DELETE_ACCOUNT)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
 
 #[async_trait]
 impl OperatorStore for SqlStore {
@@ -149,6 +196,219 @@ impl OperatorStore for SqlStore {
             audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             Ok(Some(ended))
+        })
+        .await
+    }
+
+    async fn set_user_email(
+        &self,
+        user_id: &UserId,
+        email: &EmailAddress,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailSet> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let current = sqlx::query_scalar::<_, String>(EMAIL_OF)
+                .bind(user_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            match current {
+                None => return Ok(EmailSet::NoUser),
+                Some(current) if current == email.as_str() => return Ok(EmailSet::Unchanged),
+                Some(_) => {}
+            }
+            let set = sqlx::query(SET_EMAIL)
+                .bind(user_id.as_str())
+                .bind(email.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await;
+            match set {
+                Err(e) if is_unique_violation(&e) => return Ok(EmailSet::Taken),
+                other => other?,
+            };
+            sqlx::query(DROP_EMAIL_CHANGES)
+                .bind(user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(EmailSet::Set)
+        })
+        .await
+    }
+
+    async fn add_owner(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<OwnerAdded> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let locked = sqlx::query(LOCK_ACCOUNT)
+                .bind(account_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if locked.rows_affected() == 0 {
+                return Ok(OwnerAdded::NoAccount);
+            }
+            let role = sqlx::query_scalar::<_, String>(ROLE_IN)
+                .bind(account_id.as_str())
+                .bind(user_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let added = match role.as_deref().map(Role::parse) {
+                Some(Some(Role::Owner)) => return Ok(OwnerAdded::AlreadyOwner),
+                Some(_) => {
+                    sqlx::query(SET_ROLE)
+                        .bind(account_id.as_str())
+                        .bind(user_id.as_str())
+                        .bind(Role::Owner.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    OwnerAdded::Promoted
+                }
+                None => {
+                    sqlx::query(INSERT_MEMBER)
+                        .bind(account_id.as_str())
+                        .bind(user_id.as_str())
+                        .bind(Role::Owner.as_str())
+                        .bind(now.millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    OwnerAdded::Added
+                }
+            };
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn transfer_account(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<u64>> {
+        port(async {
+            let mut tx = self.begin().await?;
+            let locked = sqlx::query(LOCK_ACCOUNT)
+                .bind(account_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if locked.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let demoted = sqlx::query(DEMOTE_OTHER_OWNERS)
+                .bind(account_id.as_str())
+                .bind(user_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(INSERT_MEMBER)
+                .bind(account_id.as_str())
+                .bind(user_id.as_str())
+                .bind(Role::Owner.as_str())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(demoted))
+        })
+        .await
+    }
+
+    async fn delete_account(&self, account_id: &AccountId, audit: AuditEvent) -> StoreResult<bool> {
+        port(async {
+            let mut tx = self.begin().await?;
+            if delete_account_in(&mut tx, account_id.as_str()).await? == 0 {
+                return Ok(false);
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn audit_events_by(&self, user_id: &UserId) -> StoreResult<Vec<AuditEvent>> {
+        port(async {
+            let rows = sqlx::query_as::<_, AuditEventRow>(AUDIT_BY)
+                .bind(user_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
+    }
+
+    async fn erase_user(&self, erasure: &Erasure, audit: AuditEvent) -> StoreResult<Erased> {
+        port(async {
+            let user_id = erasure.user_id.as_str();
+            let email = erasure.email.as_str();
+            let mut tx = self.begin().await?;
+            let locked = sqlx::query(LOCK_USER)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            if locked.rows_affected() == 0 {
+                return Ok(Erased::NoUser);
+            }
+            let accounts = sqlx::query_scalar::<_, String>(ACCOUNTS_OF)
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for account_id in &erasure.delete_accounts {
+                delete_account_in(&mut tx, account_id.as_str()).await?;
+            }
+            sqlx::query(PSEUDONYMISE_ACTOR)
+                .bind(user_id)
+                .bind(&erasure.pseudonym)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(PSEUDONYMISE_DETAIL)
+                .bind(user_id)
+                .bind(email)
+                .bind(&erasure.pseudonym)
+                .execute(&mut *tx)
+                .await?;
+            for statement in [DROP_INVITATIONS_TO, DROP_PENDING_SIGN_UP] {
+                sqlx::query(statement).bind(email).execute(&mut *tx).await?;
+            }
+            sqlx::query(END_SESSIONS)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DELETE_USER)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for account_id in &accounts {
+                if erasure
+                    .delete_accounts
+                    .iter()
+                    .any(|gone| gone.as_str() == account_id)
+                {
+                    continue;
+                }
+                let owners = sqlx::query_scalar::<_, i64>(OWNERS_OF)
+                    .bind(account_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if owners == 0 {
+                    return Ok(Erased::WouldOrphan);
+                }
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Erased::Erased)
         })
         .await
     }

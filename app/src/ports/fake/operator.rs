@@ -1,13 +1,54 @@
 //! [`OperatorStore`] in memory (`src/store/body/operator.rs`).
 use async_trait::async_trait;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::domain::accounts::Account;
 use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
-use crate::domain::ids::UserId;
-use crate::domain::operator::{UserFilter, UserListing};
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
+use crate::domain::roles::Role;
 use crate::ports::{OperatorStore, StoreResult};
+
+impl State {
+    /// An account and everything under it, and the sessions in it.
+    fn delete_account(&mut self, account_id: &AccountId) -> bool {
+        if self.accounts.remove(account_id).is_none() {
+            return false;
+        }
+        let here = |id: &AccountId| id == account_id;
+        self.members.retain(|m| !here(&m.account_id));
+        self.invitations.retain(|i| !here(&i.invitation.account_id));
+        self.workspaces.retain(|w| !here(&w.account_id));
+        self.records.retain(|r| !here(&r.account_id));
+        self.api_keys.retain(|k| !here(&k.record.account_id));
+        let connections: Vec<_> = self
+            .connections
+            .iter()
+            .filter(|c| here(&c.account_id))
+            .map(|c| c.id.clone())
+            .collect();
+        self.connections.retain(|c| !here(&c.account_id));
+        self.connection_domains
+            .retain(|(c, _)| !connections.contains(c));
+        self.identities
+            .retain(|i| !connections.contains(&i.connection_id));
+        let domains: Vec<_> = self
+            .domains
+            .iter()
+            .filter(|d| here(&d.account_id))
+            .map(|d| d.id.clone())
+            .collect();
+        self.domains.retain(|d| !here(&d.account_id));
+        self.connection_domains
+            .retain(|(_, d)| !domains.contains(d));
+        self.audit
+            .retain(|e| e.account_id.as_ref().is_none_or(|id| !here(id)));
+        self.end_sessions(|s| s.account_id.as_ref().is_some_and(here));
+        true
+    }
+}
 
 #[async_trait]
 impl OperatorStore for MemoryStore {
@@ -100,5 +141,192 @@ impl OperatorStore for MemoryStore {
         let ended = state.end_sessions(|s| s.user_id == *user_id);
         state.audit.push(audit);
         Ok(Some(ended))
+    }
+
+    async fn set_user_email(
+        &self,
+        user_id: &UserId,
+        email: &EmailAddress,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<EmailSet> {
+        let mut state = self.lock()?;
+        let Some(current) = state.users.get(user_id).map(|u| u.email.clone()) else {
+            return Ok(EmailSet::NoUser);
+        };
+        if current == *email {
+            return Ok(EmailSet::Unchanged);
+        }
+        if state.users.values().any(|u| u.email == *email) {
+            return Ok(EmailSet::Taken);
+        }
+        if let Some(user) = state.users.get_mut(user_id) {
+            user.email = email.clone();
+            user.email_confirmed_at = user.email_confirmed_at.or(Some(now));
+        }
+        state
+            .email_changes
+            .retain(|(_, user, _, _)| user != user_id);
+        state.audit.push(audit);
+        Ok(EmailSet::Set)
+    }
+
+    async fn add_owner(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<OwnerAdded> {
+        let mut state = self.lock()?;
+        if !state.accounts.contains_key(account_id) {
+            return Ok(OwnerAdded::NoAccount);
+        }
+        let member = state
+            .members
+            .iter_mut()
+            .find(|m| m.account_id == *account_id && m.user_id == *user_id);
+        let added = match member {
+            Some(m) if m.role == Role::Owner => return Ok(OwnerAdded::AlreadyOwner),
+            Some(m) => {
+                m.role = Role::Owner;
+                OwnerAdded::Promoted
+            }
+            None => {
+                state.members.push(super::Member {
+                    account_id: account_id.clone(),
+                    user_id: user_id.clone(),
+                    role: Role::Owner,
+                    since: now,
+                });
+                OwnerAdded::Added
+            }
+        };
+        state.audit.push(audit);
+        Ok(added)
+    }
+
+    async fn transfer_account(
+        &self,
+        account_id: &AccountId,
+        user_id: &UserId,
+        now: Timestamp,
+        audit: AuditEvent,
+    ) -> StoreResult<Option<u64>> {
+        let mut state = self.lock()?;
+        if !state.accounts.contains_key(account_id) {
+            return Ok(None);
+        }
+        let mut demoted = 0;
+        let mut found = false;
+        for m in state
+            .members
+            .iter_mut()
+            .filter(|m| m.account_id == *account_id)
+        {
+            if m.user_id == *user_id {
+                m.role = Role::Owner;
+                found = true;
+            } else if m.role == Role::Owner {
+                m.role = Role::Admin;
+                demoted += 1;
+            }
+        }
+        if !found {
+            state.members.push(super::Member {
+                account_id: account_id.clone(),
+                user_id: user_id.clone(),
+                role: Role::Owner,
+                since: now,
+            });
+        }
+        state.audit.push(audit);
+        Ok(Some(demoted))
+    }
+
+    async fn delete_account(&self, account_id: &AccountId, audit: AuditEvent) -> StoreResult<bool> {
+        let mut state = self.lock()?;
+        if !state.delete_account(account_id) {
+            return Ok(false);
+        }
+        state.audit.push(audit);
+        Ok(true)
+    }
+
+    async fn audit_events_by(&self, user_id: &UserId) -> StoreResult<Vec<AuditEvent>> {
+        let state = self.lock()?;
+        Ok(state
+            .audit
+            .iter()
+            .filter(|e| e.actor_user_id.as_ref() == Some(user_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn erase_user(&self, erasure: &Erasure, audit: AuditEvent) -> StoreResult<Erased> {
+        let mut state = self.lock()?;
+        let user_id = &erasure.user_id;
+        if !state.users.contains_key(user_id) {
+            return Ok(Erased::NoUser);
+        }
+        // Checked before the first change, as the transaction's rollback leaves nothing.
+        let orphaned = state
+            .members
+            .iter()
+            .filter(|m| m.user_id == *user_id && m.role == Role::Owner)
+            .filter(|m| !erasure.delete_accounts.contains(&m.account_id))
+            .any(|mine| {
+                !state.members.iter().any(|m| {
+                    m.account_id == mine.account_id
+                        && m.role == Role::Owner
+                        && m.user_id != *user_id
+                })
+            });
+        if orphaned {
+            return Ok(Erased::WouldOrphan);
+        }
+        for account_id in &erasure.delete_accounts {
+            state.delete_account(account_id);
+        }
+        let pseudonym = UserId::from_stored(erasure.pseudonym.clone());
+        let email = erasure.email.as_str();
+        for event in &mut state.audit {
+            if event.actor_user_id.as_ref() == Some(user_id) {
+                event.actor_user_id = Some(pseudonym.clone());
+            }
+            if let Some(detail) = &mut event.detail {
+                *detail = detail
+                    .replace(email, &erasure.pseudonym)
+                    .replace(user_id.as_str(), &erasure.pseudonym);
+            }
+        }
+        state
+            .invitations
+            .retain(|i| i.invitation.email != erasure.email);
+        state.pending_sign_ups.retain(|p| p.email != erasure.email);
+        state.end_sessions(|s| s.user_id == *user_id);
+        state.users.remove(user_id);
+        state.disabled.remove(user_id);
+        state.members.retain(|m| m.user_id != *user_id);
+        state.tokens.retain(|t| t.user_id != *user_id);
+        state.identities.retain(|i| i.user_id != *user_id);
+        state
+            .email_changes
+            .retain(|(_, user, _, _)| user != user_id);
+        state.totp.remove(user_id);
+        state.recovery.retain(|r| r.user_id != *user_id);
+        state.passkeys.retain(|p| p.user_id != *user_id);
+        state.devices.retain(|(user, _, _), _| user != user_id);
+        state
+            .sign_in_notices
+            .retain(|(_, user, _, _)| user != user_id);
+        state.password_blocks.remove(user_id);
+        for key in &mut state.api_keys {
+            if key.record.created_by.as_ref() == Some(user_id) {
+                key.record.created_by = None;
+            }
+        }
+        state.audit.push(audit);
+        Ok(Erased::Erased)
     }
 }
