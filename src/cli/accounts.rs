@@ -3,6 +3,7 @@
 //! of the person who owns it, when they own exactly one.
 use app::domain::api_keys::ApiKeyRecord;
 use app::domain::ids::ApiKeyId;
+use app::domain::operator::OwnerAdded;
 use app::flows::admin::{self, Operator};
 use app::flows::Stopped;
 use app::AppState;
@@ -10,7 +11,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::output::{json, json_time, maybe_time, table, time};
-use super::{refused, say, settle, Outcome};
+use super::{confirmed, refused, say, settle, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -27,6 +28,29 @@ pub enum AccountCommand {
         /// Print JSON (for scripts).
         #[arg(long)]
         json: bool,
+    },
+    /// Make a person an owner of an account (added, or promoted if a member).
+    AddOwner {
+        /// The account's id (acct_…), or the email of its owner (who owns only it).
+        account: String,
+        /// The new owner's email address.
+        email: String,
+    },
+    /// Hand an account over: the person becomes its owner, every previous owner an admin.
+    Transfer {
+        /// The account's id (acct_…), or the email of its owner (who owns only it).
+        account: String,
+        /// The new owner's email address.
+        email: String,
+    },
+    /// Delete an account with its workspaces, records, API keys, domains, single sign-on,
+    /// invitations and audit trail. Asks to type the account's id, unless --yes.
+    Delete {
+        /// The account's id (acct_…), or the email of its owner (who owns only it).
+        account: String,
+        /// Do not ask for the typed confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Put an account on a plan defined in the configuration ([plans.NAME], or a built-in
     /// plan: free, team, enterprise).
@@ -264,6 +288,58 @@ pub async fn run_account(command: AccountCommand, state: &AppState) -> anyhow::R
                     ));
                 }
                 say(lines.join("\n"))
+            })
+        }
+        AccountCommand::AddOwner { account, email } => {
+            let operator = Operator::command_line("terminus-hub admin account add-owner");
+            let added = admin::add_owner(state, &operator, &account, &email).await;
+            settle(added, &account, |(found, added)| {
+                let id = found.id;
+                say(match added {
+                    OwnerAdded::Added => {
+                        format!("{email} is now an owner of the account {id} (added).")
+                    }
+                    OwnerAdded::Promoted => {
+                        format!("{email} is now an owner of the account {id} (was a member).")
+                    }
+                    OwnerAdded::AlreadyOwner | OwnerAdded::NoAccount => {
+                        format!("{email} already is an owner of the account {id}: nothing to do.")
+                    }
+                })
+            })
+        }
+        AccountCommand::Transfer { account, email } => {
+            let operator = Operator::command_line("terminus-hub admin account transfer");
+            let moved = admin::transfer_account(state, &operator, &account, &email).await;
+            settle(moved, &account, |(found, demoted)| {
+                say(format!(
+                    "The account {} now belongs to {email}; {demoted} previous owner(s) are admins now.",
+                    found.id
+                ))
+            })
+        }
+        AccountCommand::Delete { account, yes } => {
+            let found = match admin::find_account(state, &account).await {
+                Ok(found) => found,
+                Err(Stopped::Refused(refusal)) => return Ok(refused(&refusal, &account)),
+                Err(Stopped::Broken(err)) => return Err(err.into()),
+            };
+            if !yes {
+                let warning = format!(
+                    "This deletes the account {} ({}) with its workspaces, records, API keys, domains, single sign-on and audit trail.",
+                    found.id, found.name
+                );
+                if let Some(refused) = confirmed(&warning, found.id.as_str())? {
+                    return Ok(refused);
+                }
+            }
+            let operator = Operator::command_line("terminus-hub admin account delete");
+            let deleted = admin::delete_account(state, &operator, found.id.as_str()).await;
+            settle(deleted, &account, |gone| {
+                say(format!(
+                    "Deleted the account {} ({}) and everything under it.",
+                    gone.id, gone.name
+                ))
             })
         }
         AccountCommand::SetPlan { account, plan } => {

@@ -147,6 +147,28 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<Out
     outcome
 }
 
+/// Asks, on a terminal, for `expected` to be typed back before a command that cannot be
+/// undone; `Some(failure)` when it was not (or when stdin is no terminal: `--yes` is the way
+/// for scripts).
+pub(crate) fn confirmed(warning: &str, expected: &str) -> anyhow::Result<Option<Outcome>> {
+    use std::io::IsTerminal as _;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(Some(Outcome::Failed(format!(
+            "{warning} Standard input is not a terminal to confirm on: add --yes"
+        ))));
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{warning}\nType {expected} to confirm: ")?;
+    stderr.flush()?;
+    let mut typed = String::new();
+    stdin
+        .read_line(&mut typed)
+        .context("reading the confirmation")?;
+    Ok((typed.trim() != expected)
+        .then(|| Outcome::Failed("not confirmed: nothing was changed".to_owned())))
+}
+
 /// What a refused admin command prints: the refusal, said about `subject` (what was typed).
 pub(crate) fn refused(refusal: &Refusal, subject: &str) -> Outcome {
     Outcome::Failed(match refusal {

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use super::output::{json, json_time, maybe_time, table, time};
-use super::{say, settle, Outcome};
+use super::{confirmed, say, settle, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -66,6 +66,33 @@ pub enum UserCommand {
     SignOutEverywhere {
         /// The user's email address.
         email: String,
+    },
+    /// Change a user's email address (normalised and checked as on the pages; refused when
+    /// another user has it). The operator vouches for it: it counts as confirmed.
+    SetEmail {
+        /// The user's current email address.
+        email: String,
+        /// The new address.
+        new_email: String,
+    },
+    /// Print everything the hub holds about a user as JSON (GDPR articles 15 and 20): no
+    /// secret, no hash.
+    Export {
+        /// The user's email address.
+        email: String,
+    },
+    /// Erase a user (GDPR article 17): the user, memberships, sessions, second factors and
+    /// links go; the audit trail keeps a pseudonym. Refused when an account would be left
+    /// without an owner, unless --delete-sole-accounts.
+    Erase {
+        /// The user's email address.
+        email: String,
+        /// Also delete the accounts this user alone owns, with everything under them.
+        #[arg(long)]
+        delete_sole_accounts: bool,
+        /// Do not ask for the typed confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -272,6 +299,126 @@ pub async fn run(command: UserCommand, state: &AppState) -> anyhow::Result<Outco
             settle(ended, &email, |ended| {
                 say(format!(
                     "Signed {email} out everywhere: {ended} session(s) ended; a copy of an older session is refused too."
+                ))
+            })
+        }
+        UserCommand::SetEmail { email, new_email } => {
+            let operator = Operator::command_line("terminus-hub admin user set-email");
+            let set = admin::set_email(state, &operator, &email, &new_email).await;
+            settle(set, &email, |change| {
+                say(match change {
+                    Change::Done => format!(
+                        "The user {email} now has the email {}.",
+                        new_email.trim().to_lowercase()
+                    ),
+                    Change::AlreadySo => format!("{email} already has that email: nothing to do."),
+                })
+            })
+        }
+        UserCommand::Export { email } => {
+            let operator = Operator::command_line("terminus-hub admin user export");
+            let export = admin::export_user(state, &operator, &email).await;
+            settle(export, &email, |e| {
+                let u = &e.user;
+                let sessions: Vec<Value> = e
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "method": s.method,
+                            "started_at": json_time(s.started_at),
+                            "expires_at": time(s.expires_at),
+                            "ip": s.ip,
+                            "user_agent": s.user_agent,
+                        })
+                    })
+                    .collect();
+                let passkeys: Vec<Value> = e
+                    .passkeys
+                    .iter()
+                    .map(|(name, created, used)| {
+                        json!({"name": name, "created_at": time(*created), "last_used_at": json_time(*used)})
+                    })
+                    .collect();
+                let keys: Vec<Value> = e
+                    .keys_created
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "id": k.id.as_str(),
+                            "account_id": k.account_id.as_str(),
+                            "name": k.name,
+                            "created_at": time(k.created_at),
+                            "last_used_at": json_time(k.last_used_at),
+                        })
+                    })
+                    .collect();
+                let activity: Vec<Value> = e
+                    .activity
+                    .iter()
+                    .map(|a| {
+                        json!({
+                            "at": time(a.at),
+                            "account_id": a.account_id.as_ref().map(|id| id.as_str()),
+                            "action": a.action,
+                            "detail": a.detail,
+                        })
+                    })
+                    .collect();
+                json(&json!({
+                    "user": {
+                        "id": u.id.as_str(),
+                        "email": u.email.as_str(),
+                        "email_confirmed": u.email_confirmed,
+                        "has_password": u.has_password,
+                        "created_at": time(u.created_at),
+                        "last_sign_in_at": json_time(u.last_sign_in_at),
+                        "disabled_at": json_time(u.disabled_at),
+                    },
+                    "accounts": u.memberships.iter().map(|m| json!({
+                        "id": m.account_id.as_str(),
+                        "name": m.account_name,
+                        "role": m.role.as_str(),
+                    })).collect::<Vec<_>>(),
+                    "second_factors": {
+                        "authenticator_app_since": json_time(e.authenticator_app_since),
+                        "passkeys": passkeys,
+                        "recovery_codes_left": u.recovery_codes_left,
+                    },
+                    "sessions": sessions,
+                    "api_keys_created": keys,
+                    "activity": activity,
+                }))
+            })
+        }
+        UserCommand::Erase {
+            email,
+            delete_sole_accounts,
+            yes,
+        } => {
+            if !yes {
+                if let Some(refused) =
+                    confirmed(&format!("This erases the user {email} for good."), &email)?
+                {
+                    return Ok(refused);
+                }
+            }
+            let operator = Operator::command_line("terminus-hub admin user erase");
+            let erased = admin::erase_user(state, &operator, &email, delete_sole_accounts).await;
+            settle(erased, &email, |erased| {
+                let accounts = if erased.deleted_accounts.is_empty() {
+                    String::new()
+                } else {
+                    let ids: Vec<&str> =
+                        erased.deleted_accounts.iter().map(|a| a.as_str()).collect();
+                    format!(
+                        " The accounts they alone owned were deleted: {}.",
+                        ids.join(", ")
+                    )
+                };
+                say(format!(
+                    "Erased {email}: the user, their memberships, sessions, second factors and links are gone; the audit trail names them {}.{accounts}",
+                    erased.pseudonym
                 ))
             })
         }

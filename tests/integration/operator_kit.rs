@@ -199,3 +199,189 @@ async fn the_operator_looks_up_disables_and_signs_out() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_operator_hands_over_exports_erases_and_deletes() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("TERMINUS_PUBLIC_URL", app.base.as_str()),
+    ];
+    let admin = |args: &[&str]| run_cli(dir.path(), &settings, args);
+    let owner = app.owner("hand-owner").await;
+    let key = app.full_key(&owner).await;
+    let users = json_of(&admin(&[
+        "admin",
+        "user",
+        "list",
+        "--json",
+        "--email-contains",
+        "hand-owner",
+    ]));
+    let owner_email = users[0]["email"].as_str().unwrap().to_owned();
+    let owner_id = users[0]["id"].as_str().unwrap().to_owned();
+    let helper = app.confirmed_user("hand-helper").await;
+    let heir = app.confirmed_user("hand-heir").await;
+
+    // A new email: normalised, confirmed, never one that is taken.
+    let renamed = format!("renamed-{helper}");
+    let ran = admin(&[
+        "admin",
+        "user",
+        "set-email",
+        &helper,
+        &renamed.to_uppercase(),
+    ]);
+    assert!(ran.ok, "{}", ran.stderr);
+    assert!(ran.stdout.contains(&renamed), "{}", ran.stdout);
+    assert_eq!(admin(&["admin", "user", "show", &helper]).code, Some(1));
+    let ran = admin(&["admin", "user", "set-email", &renamed, &heir]);
+    assert_eq!(ran.code, Some(1));
+    assert!(ran.stderr.contains("already has a user"), "{}", ran.stderr);
+    assert_redirect(
+        &app.sign_in(&browser(), &renamed, PASSWORD).await,
+        paths::HOME,
+    );
+
+    // Owners: one added, then the account handed over.
+    let ran = admin(&["admin", "account", "add-owner", &owner_email, &renamed]);
+    assert!(
+        ran.ok && ran.stdout.contains("now an owner"),
+        "{}",
+        ran.stdout
+    );
+    let account = json_of(&admin(&["admin", "user", "show", &owner_email, "--json"]));
+    let account_id = account["accounts"][0]["id"].as_str().unwrap().to_owned();
+    let ran = admin(&["admin", "account", "add-owner", &account_id, &renamed]);
+    assert!(
+        ran.ok && ran.stdout.contains("nothing to do"),
+        "{}",
+        ran.stdout
+    );
+    let ran = admin(&["admin", "account", "transfer", &account_id, &heir]);
+    assert!(
+        ran.ok && ran.stdout.contains("2 previous owner(s)"),
+        "{}",
+        ran.stdout
+    );
+    let shown = json_of(&admin(&["admin", "account", "show", &account_id, "--json"]));
+    let role_of = |email: &str| {
+        shown["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == email)
+            .map(|m| m["role"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(role_of(&heir).as_deref(), Some("owner"));
+    assert_eq!(role_of(&owner_email).as_deref(), Some("admin"));
+    assert_eq!(role_of(&renamed).as_deref(), Some("admin"));
+
+    // An export: the person's data, no secret.
+    let export = json_of(&admin(&["admin", "user", "export", &owner_email]));
+    assert_eq!(export["user"]["email"], owner_email.as_str());
+    assert!(export["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == account_id.as_str()));
+    assert_eq!(export["api_keys_created"][0]["name"], "script");
+    assert!(!export["activity"].as_array().unwrap().is_empty());
+    let text = export.to_string();
+    assert!(
+        !text.contains("argon2") && !text.contains(&key),
+        "no secret"
+    );
+
+    // Erasing: confirmed, refused for a sole owner, pseudonymised in the audit trail.
+    let ran = admin(&["admin", "user", "erase", &owner_email]);
+    assert_eq!(ran.code, Some(1));
+    assert!(ran.stderr.contains("add --yes"), "{}", ran.stderr);
+    let own_account = app.confirmed_user("hand-sole").await;
+    let ran = admin(&["admin", "user", "erase", &own_account, "--yes"]);
+    assert_eq!(ran.code, Some(1));
+    assert!(ran.stderr.contains("only owner"), "{}", ran.stderr);
+    let ran = admin(&[
+        "admin",
+        "user",
+        "erase",
+        &own_account,
+        "--yes",
+        "--delete-sole-accounts",
+    ]);
+    assert!(
+        ran.ok && ran.stdout.contains("accounts they alone owned"),
+        "{}",
+        ran.stdout
+    );
+    let ran = admin(&["admin", "user", "erase", &owner_email, "--yes"]);
+    assert!(ran.ok, "{}", ran.stderr);
+    assert_eq!(
+        admin(&["admin", "user", "show", &owner_email]).code,
+        Some(1)
+    );
+    let left = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE actor_user_id = '{owner_id}' OR detail LIKE '%{owner_email}%' OR detail LIKE '%{owner_id}%'"
+        ))
+        .await;
+    assert_eq!(left, 0, "the audit trail no longer names them");
+    let res = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the account's keys outlive their creator"
+    );
+
+    // Deleting an account: confirmed, then everything under it goes.
+    let ran = admin(&["admin", "account", "delete", &heir, "--yes"]);
+    assert_eq!(ran.code, Some(1), "the heir owns two accounts now");
+    assert!(
+        ran.stderr.contains("owns 2 accounts") && ran.stderr.contains(&account_id),
+        "{}",
+        ran.stderr
+    );
+    let ran = admin(&["admin", "account", "delete", &account_id]);
+    assert_eq!(ran.code, Some(1));
+    assert!(ran.stderr.contains("add --yes"), "{}", ran.stderr);
+    let ran = admin(&["admin", "account", "delete", &account_id, "--yes"]);
+    assert!(ran.ok, "{}", ran.stderr);
+    assert_eq!(
+        admin(&["admin", "account", "show", &account_id]).code,
+        Some(1)
+    );
+    assert_invalid_key(
+        app.api(Method::GET, "/workspaces", &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM workspaces WHERE account_id = '{account_id}'"
+        ))
+        .await,
+        0
+    );
+
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE actor_user_id IS NULL ORDER BY at, id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    for action in [
+        "user.email_changed",
+        "user.exported",
+        "user.erased",
+        "account.deleted",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}

@@ -1344,7 +1344,7 @@ mod tests {
         let erased = erase_user(&h.state, &operator(), "ada@example.com", true)
             .await
             .unwrap();
-        assert_eq!(erased.deleted_accounts, [account_id.clone()]);
+        assert_eq!(erased.deleted_accounts, std::slice::from_ref(&account_id));
         assert!(h.store.user_by_id(&ada).await.unwrap().is_none());
         assert!(h.store.account(&account_id).await.unwrap().is_none());
         assert!(h.store.account(&shared).await.unwrap().is_some());
