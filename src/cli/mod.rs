@@ -23,6 +23,18 @@ mod accounts;
 mod output;
 mod users;
 
+/// The version and the commit it was built from (`--version`): "0.1.0 (abc1234)", or
+/// "(unknown)" when built without git.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TERMINUS_COMMIT"),
+    ")"
+);
+
+/// The commit the binary was built from ("unknown" without git).
+pub const COMMIT: &str = env!("TERMINUS_COMMIT");
+
 const ABOUT: &str = "Terminus Hub: a self-hosted sign-in hub with a REST API.";
 const AFTER_HELP: &str =
     "Configuration: terminus.toml in the working directory (or the file named by \
@@ -31,7 +43,7 @@ SMTP_URL, TERMINUS_MAIL_FROM, ...). Every command works on the configured databa
 without the server running.";
 
 #[derive(Debug, Parser)]
-#[command(name = "terminus-hub", version, about = ABOUT, after_help = AFTER_HELP)]
+#[command(name = "terminus-hub", version = VERSION, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

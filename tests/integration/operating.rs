@@ -215,7 +215,20 @@ impl Binary {
 #[test]
 fn version_and_help() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = format!("terminus-hub {}\n", env!("CARGO_PKG_VERSION"));
+    let expected = format!(
+        "terminus-hub {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("TERMINUS_COMMIT")
+    );
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    if let Some(commit) = commit {
+        assert_eq!(env!("TERMINUS_COMMIT"), commit, "built from this checkout");
+    }
     for flag in ["--version", "-V"] {
         let ran = run_cli(dir.path(), &[], &[flag]);
         assert!(ran.ok, "{flag}: {}", ran.stderr);
