@@ -67,6 +67,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections served at once; more wait in the accept queue.
     pub max_connections: usize,
+    /// Audit events older than this many days are deleted once a day; `None`: kept forever.
+    pub audit_retention_days: Option<u32>,
 }
 
 /// How log lines are written.
@@ -128,6 +130,7 @@ impl fmt::Debug for Config {
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_connections", &self.max_connections)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }
@@ -173,6 +176,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            audit_retention_days: None,
         }
     }
 }
@@ -210,6 +214,7 @@ struct FileConfig {
     header_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    audit_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -254,6 +259,11 @@ impl Config {
         }
         if self.max_connections == 0 {
             bail!("max_connections (TERMINUS_MAX_CONNECTIONS) must be at least 1");
+        }
+        if self.audit_retention_days == Some(0) {
+            bail!(
+                "audit_retention_days (TERMINUS_AUDIT_RETENTION_DAYS) must be at least 1; leave it out to keep the audit trail forever"
+            );
         }
         Ok(())
     }
@@ -300,7 +310,9 @@ impl Config {
             header_timeout_secs,
             request_timeout_secs,
             max_connections,
+            audit_retention_days,
         } = file;
+        self.audit_retention_days = audit_retention_days.or(self.audit_retention_days);
         if let Some(v) = signup {
             self.signup = SignUpPolicy::parse(&v)
                 .with_context(|| format!("signup = {v:?}: use \"open\" or \"invite_only\""))?;
@@ -418,6 +430,11 @@ impl Config {
         }
         if let Some(v) = non_empty("TERMINUS_MAIL_FROM") {
             self.mail_from = v;
+        }
+        if let Some(v) = non_empty("TERMINUS_AUDIT_RETENTION_DAYS") {
+            self.audit_retention_days = Some(v.trim().parse().with_context(|| {
+                format!("TERMINUS_AUDIT_RETENTION_DAYS={v} is not a number of days")
+            })?);
         }
         if let Some(v) = non_empty("TERMINUS_OUTBOX_DIR") {
             self.outbox_dir = v.into();

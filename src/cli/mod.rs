@@ -14,12 +14,14 @@ use app::AppState;
 use clap::{Parser, Subcommand};
 
 pub use self::accounts::{AccountCommand, KeyCommand};
+pub use self::audit::AuditCommand;
 pub use self::users::UserCommand;
 use crate::config::Config;
 use crate::db::Database;
 use crate::mailer::{read_outbox, Delivery};
 
 mod accounts;
+mod audit;
 mod output;
 mod users;
 
@@ -81,6 +83,9 @@ pub enum AdminCommand {
     /// API keys: list an account's, revoke one.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The audit trail: export it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +217,7 @@ async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Resul
         AdminCommand::User(command) => users::run(command, state).await,
         AdminCommand::Account(command) => accounts::run_account(command, state).await,
         AdminCommand::Key(command) => accounts::run_key(command, state).await,
+        AdminCommand::Audit(command) => audit::run(command, state).await,
     }
 }
 

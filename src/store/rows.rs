@@ -619,3 +619,31 @@ impl TryFrom<UserListingRow> for app::domain::operator::UserListing {
         })
     }
 }
+
+/// An audit event with its id (`body/operator.rs`, the export).
+#[derive(sqlx::FromRow)]
+pub struct AuditEntryRow {
+    pub id: String,
+    pub account_id: Option<String>,
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: i64,
+}
+
+impl TryFrom<AuditEntryRow> for app::domain::operator::AuditEntry {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AuditEntryRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.id,
+            event: AuditEvent {
+                account_id: row.account_id.map(AccountId::from_stored),
+                actor_user_id: row.actor_user_id.map(UserId::from_stored),
+                action: row.action,
+                detail: row.detail,
+                at: Timestamp(row.at),
+            },
+        })
+    }
+}

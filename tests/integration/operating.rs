@@ -258,6 +258,7 @@ fn version_and_help() {
         &["admin", "account", "show"],
         &["admin", "account", "set-plan"],
         &["admin", "key", "list"],
+        &["admin", "audit", "export"],
         &["admin", "key", "revoke"],
         &["mail", "test"],
         &["outbox"],

@@ -99,6 +99,24 @@ pub enum Erased {
     NoUser,
 }
 
+/// Which audit events `admin audit export` reads: of one account or all, from a time on,
+/// after a cursor (the last event of the previous page), a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub account_id: Option<AccountId>,
+    pub since: Option<Timestamp>,
+    /// (at, id) of the last event already read.
+    pub after: Option<(Timestamp, String)>,
+    pub limit: u32,
+}
+
+/// An audit event with its id, as the export writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub event: super::audit::AuditEvent,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@ use crate::domain::domains::AccountDomain;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, ApiKeyId, ConnectionId, UserId, WorkspaceId};
 use crate::domain::members::{MemberRecord, Membership};
-use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
+use crate::domain::operator::{
+    AuditEntry, AuditQuery, EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing,
+};
 use crate::domain::paging::PageRequest;
 use crate::domain::roles::Role;
 use crate::domain::sessions::SessionInfo;
@@ -832,6 +834,53 @@ pub async fn erase_user(
     }
 }
 
+/// How many events an export reads at a time.
+pub const AUDIT_PAGE: u32 = 500;
+
+/// Starts an export of the audit trail (`admin audit export`): of the account `account`
+/// names (see [`find_account`]) or of the whole hub, from `since` on. The export itself is an
+/// audit event. Read it with [`next_audit_page`] until a page comes back empty.
+pub async fn start_audit_export(
+    state: &AppState,
+    operator: &Operator,
+    account: Option<&str>,
+    since: Option<Timestamp>,
+) -> Outcome<AuditQuery> {
+    let account_id = match account {
+        Some(input) => Some(find_account(state, input).await?.id),
+        None => None,
+    };
+    let what = match &account_id {
+        Some(id) => format!("the audit trail of {id} exported"),
+        None => "the whole audit trail exported".to_owned(),
+    };
+    let audit = operator.audit(None, "audit.exported", what, state);
+    state.store.record_audit(audit).await?;
+    Ok(AuditQuery {
+        account_id,
+        since,
+        after: None,
+        limit: AUDIT_PAGE,
+    })
+}
+
+/// The next page of an export, oldest first; empty at the end.
+pub async fn next_audit_page(state: &AppState, query: &mut AuditQuery) -> Outcome<Vec<AuditEntry>> {
+    let page = state.store.audit_page(query).await?;
+    if let Some(last) = page.last() {
+        query.after = Some((last.event.at, last.id.clone()));
+    }
+    Ok(page)
+}
+
+/// Applies the retention setting: deletes the audit events older than `days` days. Safe to
+/// run on several instances at once (the delete is idempotent). How many went.
+pub async fn apply_audit_retention(state: &AppState, days: u32) -> Outcome<u64> {
+    let age = i64::from(days).saturating_mul(24 * 3600 * 1000);
+    let before = Timestamp(state.clock.now().millis().saturating_sub(age));
+    Ok(state.store.prune_audit(before).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1360,5 +1409,69 @@ mod tests {
             "{detail}"
         );
         assert!(log.iter().any(|e| e.action == "user.erased"));
+    }
+    #[tokio::test]
+    async fn the_audit_trail_is_exported_page_by_page_and_pruned_by_age() {
+        let h = Harness::new();
+        let (_, ada) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        h.advance(std::time::Duration::from_secs(3 * 24 * 3600));
+        let (_, bob) = h.signed_up("bob@example.com", Some(PASSWORD)).await;
+        for n in 0..(AUDIT_PAGE + 2) {
+            h.store
+                .record_audit(AuditEvent {
+                    account_id: Some(bob.clone()),
+                    actor_user_id: None,
+                    action: format!("test.{n}"),
+                    detail: None,
+                    at: h.now(),
+                })
+                .await
+                .unwrap();
+        }
+        let mut query = start_audit_export(&h.state, &operator(), Some("bob@example.com"), None)
+            .await
+            .unwrap();
+        let mut read = Vec::new();
+        loop {
+            let page = next_audit_page(&h.state, &mut query).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= AUDIT_PAGE as usize);
+            read.extend(page);
+        }
+        let tests = read
+            .iter()
+            .filter(|e| e.event.action.starts_with("test."))
+            .count();
+        assert_eq!(tests, AUDIT_PAGE as usize + 2, "each once, across pages");
+        let mut ids: Vec<&str> = read.iter().map(|e| e.id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), read.len());
+        assert!(read
+            .iter()
+            .all(|e| e.event.account_id.as_ref() == Some(&bob)));
+        let mut since = start_audit_export(&h.state, &operator(), None, Some(h.now()))
+            .await
+            .unwrap();
+        let recent = next_audit_page(&h.state, &mut since).await.unwrap();
+        assert!(recent
+            .iter()
+            .all(|e| e.event.account_id.as_ref() != Some(&ada)));
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"audit.exported".to_owned()));
+        let cutoff = Timestamp(h.now().millis() - 2 * 24 * 3600 * 1000);
+        let old = h.store.audit_log().iter().filter(|e| e.at < cutoff).count();
+        assert!(old > 0, "ada's sign-up is three days old");
+        let pruned = apply_audit_retention(&h.state, 2).await.unwrap();
+        assert_eq!(pruned, old as u64);
+        assert!(h.store.audit_log().iter().all(|e| e.at >= cutoff));
+        assert_eq!(
+            apply_audit_retention(&h.state, 2).await.unwrap(),
+            0,
+            "idempotent"
+        );
     }
 }

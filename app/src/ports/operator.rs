@@ -9,7 +9,9 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
+use crate::domain::operator::{
+    AuditEntry, AuditQuery, EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing,
+};
 
 /// The hub seen whole, for its operator.
 #[async_trait]
@@ -79,4 +81,9 @@ pub trait OperatorStore: Send + Sync + 'static {
     /// Erases a person (see [`Erasure`]) with `audit`, in one transaction; nothing is written
     /// when an account they belong to would be left without an owner.
     async fn erase_user(&self, erasure: &Erasure, audit: AuditEvent) -> StoreResult<Erased>;
+    /// A page of the audit trail, oldest first, as `query` asks.
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>>;
+    /// Deletes the audit events from before `before`: how many. Idempotent, so instances
+    /// that run it at once delete each event once between them.
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64>;
 }

@@ -6,7 +6,8 @@ use app::domain::clock::Timestamp;
 use app::domain::email::EmailAddress;
 use app::domain::ids::{AccountId, UserId};
 use app::domain::operator::{
-    contains_pattern, EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing,
+    contains_pattern, AuditEntry, AuditQuery, EmailSet, Erased, Erasure, OwnerAdded, UserFilter,
+    UserListing,
 };
 use app::domain::roles::Role;
 use app::ports::{OperatorStore, StoreResult};
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 use super::memberships::LOCK_ACCOUNT;
 use super::{audit_in, is_unique_violation, SqlStore, Tx};
 use crate::store::error::{port, DbResult};
-use crate::store::rows::{decode, AccountRow, AuditEventRow, UserListingRow};
+use crate::store::rows::{decode, AccountRow, AuditEntryRow, AuditEventRow, UserListingRow};
 
 /// `$1` a LIKE pattern or NULL, `$2` now, `$3` locked only (0/1), `$4` disabled only (0/1).
 const FIND_USERS: &str = "
@@ -69,6 +70,14 @@ const DROP_INVITATIONS_TO: &str = "DELETE FROM invitations WHERE email = $1";
 const DROP_PENDING_SIGN_UP: &str = "DELETE FROM pending_sign_ups WHERE email = $1";
 const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
 const OWNERS_OF: &str = "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'";
+
+/// `$1` account or NULL, `$2` since (or 0), `$3`/`$4` the cursor's (at, id) or NULL, `$5` limit.
+const AUDIT_PAGE: &str = "
+SELECT id, account_id, actor_user_id, action, detail, at FROM audit_events
+WHERE ($1 IS NULL OR account_id = $1) AND at >= $2
+  AND ($3 IS NULL OR at > $3 OR (at = $3 AND id > $4))
+ORDER BY at, id LIMIT $5";
+const PRUNE_AUDIT: &str = "DELETE FROM audit_events WHERE at < $1";
 
 /// Deletes an account and, first, the sessions in it (their row names it without a key).
 async fn delete_account_in(tx: &mut Tx, account_id: &str) -> DbResult<u64> {
@@ -411,5 +420,28 @@ impl OperatorStore for SqlStore {
             Ok(Erased::Erased)
         })
         .await
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        port(async {
+            let (after_at, after_id) = match &query.after {
+                Some((at, id)) => (Some(at.millis()), Some(id.as_str())),
+                None => (None, None),
+            };
+            let rows = sqlx::query_as::<_, AuditEntryRow>(AUDIT_PAGE)
+                .bind(query.account_id.as_ref().map(|id| id.as_str()))
+                .bind(query.since.map_or(i64::MIN, Timestamp::millis))
+                .bind(after_at)
+                .bind(after_id)
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.pool)
+                .await?;
+            decode(rows)
+        })
+        .await
+    }
+
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        port(self.write(sqlx::query(PRUNE_AUDIT).bind(before.millis()))).await
     }
 }

@@ -7,7 +7,9 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::clock::Timestamp;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::operator::{EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing};
+use crate::domain::operator::{
+    AuditEntry, AuditQuery, EmailSet, Erased, Erasure, OwnerAdded, UserFilter, UserListing,
+};
 use crate::domain::roles::Role;
 use crate::ports::{OperatorStore, StoreResult};
 
@@ -328,5 +330,39 @@ impl OperatorStore for MemoryStore {
         }
         state.audit.push(audit);
         Ok(Erased::Erased)
+    }
+
+    async fn audit_page(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEntry>> {
+        let state = self.lock()?;
+        // The fake's events have no ids of their own: their place in the log is one.
+        let mut entries: Vec<AuditEntry> = state
+            .audit
+            .iter()
+            .enumerate()
+            .map(|(n, event)| AuditEntry {
+                id: format!("aud_{n:08}"),
+                event: event.clone(),
+            })
+            .filter(|e| {
+                query
+                    .account_id
+                    .as_ref()
+                    .is_none_or(|id| e.event.account_id.as_ref() == Some(id))
+                    && query.since.is_none_or(|since| e.event.at >= since)
+                    && query.after.as_ref().is_none_or(|(at, id)| {
+                        e.event.at > *at || (e.event.at == *at && e.id > *id)
+                    })
+            })
+            .collect();
+        entries.sort_by(|a, b| (a.event.at, &a.id).cmp(&(b.event.at, &b.id)));
+        entries.truncate(query.limit as usize);
+        Ok(entries)
+    }
+
+    async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut state = self.lock()?;
+        let count = state.audit.len();
+        state.audit.retain(|e| e.at >= before);
+        Ok((count - state.audit.len()) as u64)
     }
 }
