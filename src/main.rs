@@ -40,7 +40,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
-            tracing::error!("{err:#}");
+            // A multi-line error (a TOML parse error points at the line) as lines of its own.
+            for line in format!("{err:#}").lines().filter(|l| !l.trim().is_empty()) {
+                tracing::error!("{line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use self::accounts::{AccountCommand, KeyCommand};
 pub use self::audit::AuditCommand;
+pub use self::settings::{ConfigCommand, SecretKeyCommand};
 pub use self::users::UserCommand;
 use crate::config::Config;
 use crate::db::Database;
@@ -23,6 +24,7 @@ use crate::mailer::{read_outbox, Delivery};
 mod accounts;
 mod audit;
 mod output;
+mod settings;
 mod users;
 
 /// The version and the commit it was built from (`--version`): "0.1.0 (abc1234)", or
@@ -60,6 +62,9 @@ pub enum Command {
     /// Operator commands: users, accounts, API keys. Each writes an audit event.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The configuration: check it without starting anything.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Mail: check that the configured SMTP server (or the outbox) takes mail.
     #[command(subcommand)]
     Mail(MailCommand),
@@ -86,6 +91,9 @@ pub enum AdminCommand {
     /// The audit trail: export it.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The key sealing stored secrets: rotate it.
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +117,10 @@ impl Outcome {
         match self {
             Outcome::Done => ExitCode::SUCCESS,
             Outcome::Failed(message) => {
-                let _ = writeln!(std::io::stderr(), "error: {message}");
+                let mut stderr = std::io::stderr().lock();
+                for line in message.lines() {
+                    let _ = writeln!(stderr, "error: {line}");
+                }
                 ExitCode::FAILURE
             }
         }
@@ -133,6 +144,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Outcome> {
             Ok(Outcome::Done)
         }
         Command::Admin(admin) => run_admin(admin, &config).await,
+        Command::Config(ConfigCommand::Check) => settings::check(&config),
         Command::Mail(MailCommand::Test { address }) => mail_test(&config, &address).await,
         Command::Outbox { limit } => outbox(&config, limit),
     }
@@ -218,6 +230,7 @@ async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Resul
         AdminCommand::Account(command) => accounts::run_account(command, state).await,
         AdminCommand::Key(command) => accounts::run_key(command, state).await,
         AdminCommand::Audit(command) => audit::run(command, state).await,
+        AdminCommand::SecretKey(command) => settings::rotate(command, state).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! their owner's email, commands that change nothing saying so, disabling a user (no sign-in,
 //! sessions end, keys keep working), enabling them, signing them out everywhere, and the
 //! audit events of the changes.
+use app::domain::clock::Clock as _;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -476,4 +477,133 @@ async fn the_audit_trail_is_exported_and_kept_as_long_as_configured() {
     .await;
     // The exports above wrote their own events: nothing else went.
     assert!(app.count("SELECT COUNT(*) FROM audit_events").await >= before - 1);
+}
+
+/// `config check` prints the effective configuration with secrets redacted and fails with
+/// each problem on a line; a bad `terminus.toml` is reported as lines, not `\n`.
+#[test]
+fn the_configuration_is_checked_without_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = run_cli(
+        dir.path(),
+        &[
+            ("DATABASE_URL", "postgres://hub:hunter2@db.internal/hub"),
+            ("SMTP_URL", "smtp://mailer:swordfish@127.0.0.1:2525"),
+            (
+                "TERMINUS_SECRET_KEY",
+                "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=",
+            ),
+        ],
+        &["config", "check"],
+    );
+    assert!(ran.ok, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("database_url"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("postgres://[redacted]@db.internal/hub"));
+    assert!(ran.stdout.contains("The configuration is valid."));
+    for secret in ["hunter2", "swordfish", "qqqqqqqq"] {
+        assert!(
+            !ran.stdout.contains(secret) && !ran.stderr.contains(secret),
+            "{secret}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "config check writes nothing"
+    );
+
+    let ran = run_cli(
+        dir.path(),
+        &[
+            ("DATABASE_URL", "mysql://hub@db/hub"),
+            ("TERMINUS_SECRET_KEY", "short"),
+        ],
+        &["config", "check"],
+    );
+    assert_eq!(ran.code, Some(1));
+    let errors: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", ran.stderr);
+    assert!(errors[0].contains("DATABASE_URL must start with"));
+    assert!(errors[1].contains("TERMINUS_SECRET_KEY"));
+
+    std::fs::write(dir.path().join("terminus.toml"), "addr = \"nowhere\"\n").unwrap();
+    let ran = run_cli(dir.path(), &[], &["config", "check"]);
+    assert_eq!(ran.code, Some(1));
+    assert!(!ran.stderr.contains("\\n"), "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert!(lines.len() >= 3, "{}", ran.stderr);
+    assert!(
+        lines.iter().any(|l| l.contains("addr = \"nowhere\"")),
+        "{}",
+        ran.stderr
+    );
+}
+
+/// `admin secret-key rotate`: every sealed secret under the new key, after which a server on
+/// the new key reads them (an authenticator app still signs its person in).
+#[tokio::test]
+async fn the_secret_key_is_rotated_and_the_server_reads_with_the_new_one() {
+    const OLD: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const NEW: &str = "HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
+    let app = TestApp::spawn_with(|c| c.secret_key = Some(OLD.into())).await;
+    let email = app.confirmed_user("rotate").await;
+    let client = browser();
+    assert_redirect(&app.sign_in(&client, &email, PASSWORD).await, paths::HOME);
+    let enrolled = crate::second_factors::enrol(&app, &client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let admin = |settings: &[(&str, &str)]| {
+        let mut all = vec![
+            ("DATABASE_URL", app.database_url.as_str()),
+            ("TERMINUS_SECRET_KEY", OLD),
+        ];
+        all.extend_from_slice(settings);
+        run_cli(dir.path(), &all, &["admin", "secret-key", "rotate"])
+    };
+    let ran = admin(&[]);
+    assert_eq!(ran.code, Some(1));
+    assert!(
+        ran.stderr.contains("TERMINUS_NEW_SECRET_KEY"),
+        "{}",
+        ran.stderr
+    );
+    let ran = admin(&[("TERMINUS_NEW_SECRET_KEY", NEW)]);
+    assert!(ran.ok, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("1 authenticator-app secret(s)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains(NEW) && !ran.stderr.contains(NEW));
+    // Run again with the old key: nothing opens under it any more, nothing changes.
+    let ran = admin(&[("TERMINUS_NEW_SECRET_KEY", NEW)]);
+    assert_eq!(ran.code, Some(1));
+    assert!(
+        ran.stderr.contains("does not open under the current key"),
+        "{}",
+        ran.stderr
+    );
+
+    let app = app.restart_with(|c| c.secret_key = Some(NEW.into())).await;
+    // Past the step the enrolment spent, on the restarted server's clock.
+    app.clock.advance(std::time::Duration::from_secs(120));
+    let client = browser();
+    assert_redirect(
+        &app.sign_in(&client, &email, PASSWORD).await,
+        paths::SIGN_IN_SECOND_FACTOR,
+    );
+    let step = u64::try_from(app.clock.now().millis() / 1000).unwrap();
+    let code = enrolled.totp.generate(step);
+    let res = app
+        .post(&client, fns::SIGN_IN_CODE, &[("code", &code)])
+        .await;
+    assert_redirect(&res, paths::HOME);
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_events WHERE action = 'secret_key.rotated'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(actions.len(), 1);
 }

@@ -22,6 +22,7 @@ use crate::domain::users::{NewSignUp, SignUpOutcome, UserRecord};
 use crate::flows::sign_up::{default_account_name, FIRST_WORKSPACE_NAME};
 use crate::flows::{FlowError, Outcome, Refusal};
 use crate::paths;
+use crate::sealing::SealingKey;
 use crate::AppState;
 
 /// Whoever runs `terminus-hub admin …` on a host with the server's configuration: they hold
@@ -881,14 +882,56 @@ pub async fn apply_audit_retention(state: &AppState, days: u32) -> Outcome<u64> 
     Ok(state.store.prune_audit(before).await?)
 }
 
+/// What re-sealing under a new key did: how many single sign-on client secrets and
+/// authenticator-app secrets it re-sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    pub connections: u64,
+    pub authenticator_apps: u64,
+}
+
+/// Re-seals every sealed secret, now under the server's key, under `new_key`, in one
+/// transaction: afterwards only `new_key` opens them (every instance must be given it).
+/// Refused, with nothing changed, when a value does not open under the current key.
+pub async fn rotate_secret_key(
+    state: &AppState,
+    operator: &Operator,
+    new_key: &SealingKey,
+) -> Outcome<Resealed> {
+    let old = state.sealing.clone();
+    let reseal = move |sealed: &str| -> Option<String> {
+        let secret = old.open(sealed).ok()?;
+        new_key.seal(&secret).ok()
+    };
+    let audit = operator.audit(
+        None,
+        "secret_key.rotated",
+        "every sealed secret re-sealed under a new key".to_owned(),
+        state,
+    );
+    match state.store.reseal_secrets(&reseal, audit).await? {
+        Some((connections, authenticator_apps)) => Ok(Resealed {
+            connections,
+            authenticator_apps,
+        }),
+        None => Err(Refusal::unmet(
+            "unreadable_secret",
+            "a sealed secret does not open under the current key (TERMINUS_SECRET_KEY or the key file): nothing was changed",
+        )
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::api_keys::NewApiKey;
     use crate::domain::clock::Timestamp;
     use crate::domain::operator::OwnerAdded;
+    use crate::domain::second_factors::NewTotpFactor;
+    use crate::domain::secret::Secret;
     use crate::ports::prelude::*;
-    use crate::testing::{code, refused, token_of, Harness, PASSWORD};
+    use crate::testing::{code, refused, refused_code, token_of, Harness, PASSWORD};
 
     fn operator() -> Operator {
         Operator::command_line("terminus-hub admin test")
@@ -1473,5 +1516,70 @@ mod tests {
             0,
             "idempotent"
         );
+    }
+    #[tokio::test]
+    async fn rotating_the_key_reseals_every_secret_or_none() {
+        let h = Harness::new();
+        let (ada, account_id) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let connection = h.sso(&account_id, &["example.com"], false).await;
+        let totp = h
+            .state
+            .sealing
+            .seal(&Secret::new("JBSWY3DPEHPK3PXP"))
+            .unwrap();
+        let added = h
+            .store
+            .add_totp_factor(
+                NewTotpFactor {
+                    user_id: ada.clone(),
+                    secret_sealed: totp,
+                    step: 0,
+                    recovery_hashes: Vec::new(),
+                    now: h.now(),
+                },
+                AuditEvent {
+                    account_id: None,
+                    actor_user_id: Some(ada.clone()),
+                    action: "second_factor.added".into(),
+                    detail: None,
+                    at: h.now(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(added);
+        let new_key = SealingKey::from_base64(&SealingKey::generate_base64()).unwrap();
+        let resealed = rotate_secret_key(&h.state, &operator(), &new_key)
+            .await
+            .unwrap();
+        assert_eq!(
+            resealed,
+            Resealed {
+                connections: 1,
+                authenticator_apps: 1
+            }
+        );
+        let stored = h.store.sso_connections(&account_id).await.unwrap();
+        assert_eq!(stored[0].id, connection.id);
+        let sealed = &stored[0].client_secret_sealed;
+        assert_eq!(new_key.open(sealed).unwrap().expose(), "secret");
+        assert!(
+            h.state.sealing.open(sealed).is_err(),
+            "the old key no longer opens it"
+        );
+        let factor = h.store.totp_factor(&ada).await.unwrap().unwrap();
+        assert_eq!(
+            new_key.open(&factor.secret_sealed).unwrap().expose(),
+            "JBSWY3DPEHPK3PXP"
+        );
+        // Under the old key again: what the new key sealed does not open, nothing changes.
+        let refused_code = refused_code(rotate_secret_key(&h.state, &operator(), &new_key).await);
+        assert_eq!(refused_code, "unreadable_secret");
+        let again = h.store.totp_factor(&ada).await.unwrap().unwrap();
+        assert_eq!(again.secret_sealed, factor.secret_sealed, "nothing written");
+        assert!(h
+            .store
+            .audit_actions()
+            .contains(&"secret_key.rotated".to_owned()));
     }
 }

@@ -86,4 +86,13 @@ pub trait OperatorStore: Send + Sync + 'static {
     /// Deletes the audit events from before `before`: how many. Idempotent, so instances
     /// that run it at once delete each event once between them.
     async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Re-seals every sealed secret (single sign-on client secrets, authenticator-app
+    /// secrets) with `reseal` (which opens a value under the old key and seals it under the
+    /// new), with `audit`, in one transaction: (connections, authenticator apps) re-sealed.
+    /// `None`, and nothing written, when a value could not be re-sealed.
+    async fn reseal_secrets(
+        &self,
+        reseal: &(dyn for<'s> Fn(&'s str) -> Option<String> + Send + Sync),
+        audit: AuditEvent,
+    ) -> StoreResult<Option<(u64, u64)>>;
 }

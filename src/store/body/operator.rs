@@ -77,6 +77,14 @@ SELECT id, account_id, actor_user_id, action, detail, at FROM audit_events
 WHERE ($1 IS NULL OR account_id = $1) AND at >= $2
   AND ($3 IS NULL OR at > $3 OR (at = $3 AND id > $4))
 ORDER BY at, id LIMIT $5";
+const SEALED_CLIENT_SECRETS: &str = "SELECT id, client_secret_enc FROM sso_connections";
+const RESEAL_CLIENT_SECRET: &str =
+    "UPDATE sso_connections SET client_secret_enc = $2 WHERE id = $1";
+const SEALED_TOTP_SECRETS: &str = "SELECT user_id, secret_sealed FROM totp_factors";
+const RESEAL_TOTP_SECRET: &str = "UPDATE totp_factors SET secret_sealed = $2 WHERE user_id = $1";
+/// Takes the write lock first (SQLite: no other writer until the commit; PostgreSQL: the rows
+/// read next are locked with FOR UPDATE in the statements below).
+const LOCK_FOR_RESEAL: &str = "UPDATE health_probe SET checks = checks WHERE id = 1";
 const PRUNE_AUDIT: &str = "DELETE FROM audit_events WHERE at < $1";
 
 /// Deletes an account and, first, the sessions in it (their row names it without a key).
@@ -443,5 +451,40 @@ impl OperatorStore for SqlStore {
 
     async fn prune_audit(&self, before: Timestamp) -> StoreResult<u64> {
         port(self.write(sqlx::query(PRUNE_AUDIT).bind(before.millis()))).await
+    }
+
+    async fn reseal_secrets(
+        &self,
+        reseal: &(dyn for<'s> Fn(&'s str) -> Option<String> + Send + Sync),
+        audit: AuditEvent,
+    ) -> StoreResult<Option<(u64, u64)>> {
+        port(async {
+            let mut tx = self.begin().await?;
+            sqlx::query(LOCK_FOR_RESEAL).execute(&mut *tx).await?;
+            let mut counts = (0, 0);
+            for (select, update, count) in [
+                (SEALED_CLIENT_SECRETS, RESEAL_CLIENT_SECRET, &mut counts.0),
+                (SEALED_TOTP_SECRETS, RESEAL_TOTP_SECRET, &mut counts.1),
+            ] {
+                let rows = sqlx::query_as::<_, (String, String)>(select)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (id, sealed) in rows {
+                    let Some(resealed) = reseal(&sealed) else {
+                        return Ok(None);
+                    };
+                    sqlx::query(update)
+                        .bind(id)
+                        .bind(resealed)
+                        .execute(&mut *tx)
+                        .await?;
+                    *count += 1;
+                }
+            }
+            audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(Some(counts))
+        })
+        .await
     }
 }

@@ -365,4 +365,36 @@ impl OperatorStore for MemoryStore {
         state.audit.retain(|e| e.at >= before);
         Ok((count - state.audit.len()) as u64)
     }
+
+    async fn reseal_secrets(
+        &self,
+        reseal: &(dyn for<'s> Fn(&'s str) -> Option<String> + Send + Sync),
+        audit: AuditEvent,
+    ) -> StoreResult<Option<(u64, u64)>> {
+        let mut state = self.lock()?;
+        // Every value first: a failure leaves everything as it was.
+        let mut connections = Vec::new();
+        for c in &state.connections {
+            let Some(sealed) = reseal(&c.client_secret_sealed) else {
+                return Ok(None);
+            };
+            connections.push(sealed);
+        }
+        let mut factors = Vec::new();
+        for f in state.totp.values() {
+            let Some(sealed) = reseal(&f.secret_sealed) else {
+                return Ok(None);
+            };
+            factors.push(sealed);
+        }
+        let counts = (connections.len() as u64, factors.len() as u64);
+        for (c, sealed) in state.connections.iter_mut().zip(connections) {
+            c.client_secret_sealed = sealed;
+        }
+        for (f, sealed) in state.totp.values_mut().zip(factors) {
+            f.secret_sealed = sealed;
+        }
+        state.audit.push(audit);
+        Ok(Some(counts))
+    }
 }
