@@ -234,7 +234,41 @@ async fn metrics_are_scraped_after_real_traffic_without_personal_data() {
         "the buckets set"
     );
     assert_eq!(get(r#"terminus_sign_ins_total{outcome="signed_in"}"#), 1.0);
-    assert_eq!(get(r#"terminus_sign_ins_total{outcome="refused"}"#), 1.0);
+    assert_eq!(
+        get(r#"terminus_sign_ins_total{outcome="wrong_password_or_unknown"}"#),
+        1.0
+    );
+    // Registered at zero at start, so alert rules see them before the first event.
+    for outcome in ["locked", "sso_required", "throttled", "blocked"] {
+        assert_eq!(
+            get(&format!(
+                r#"terminus_sign_ins_total{{outcome="{outcome}"}}"#
+            )),
+            0.0
+        );
+    }
+    assert_eq!(get("terminus_lockouts_total"), 0.0);
+    // Every series is described; the build is named.
+    for (name, _) in s.iter() {
+        let family = name.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| family.strip_suffix(suffix))
+            .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+            .unwrap_or(family);
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "no HELP for {family}:\n{text}"
+        );
+    }
+    let build = format!(
+        r#"terminus_build_info{{version="{}",commit="{}"}}"#,
+        env!("CARGO_PKG_VERSION"),
+        env!("TERMINUS_COMMIT")
+    );
+    assert_eq!(get(&build), 1.0, "{text}");
+    assert!(get("process_resident_memory_bytes") > 0.0);
+    assert!(get("process_open_fds") > 0.0);
     // Hashed: the sign-up's password and both sign-ins.
     assert!(get("terminus_password_hash_queue_wait_seconds_count") >= 3.0);
     assert_eq!(get(r#"terminus_mails_sent_total{transport="smtp"}"#), 1.0);
