@@ -47,6 +47,15 @@ impl Operator {
         what: String,
         state: &AppState,
     ) -> AuditEvent {
+        // The security line of the command (what it does and to which account, never the
+        // detail, which can name a person by their email).
+        tracing::warn!(
+            event = "admin.command",
+            command = self.command,
+            action,
+            account_id = account_id.as_ref().map(AccountId::as_str),
+            "an operator's command"
+        );
         AuditEvent {
             account_id,
             actor_user_id: None,
