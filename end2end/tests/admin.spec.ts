@@ -21,9 +21,11 @@ test('a user the operator disabled is signed out and cannot sign in until enable
   const email = uniqueEmail('disabled');
   const password = newPassword();
   await signUpAndConfirm(page, shot, email, password);
+  await signIn(page, shot, email, password);
 
   const shown = JSON.parse(admin('user', 'show', email, '--json'));
   expect(shown.email).toBe(email);
+  expect(shown.sessions).toBe(1);
   expect(admin('user', 'disable', email)).toContain('API keys keep working');
 
   // The session in this browser has ended.
