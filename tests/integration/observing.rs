@@ -569,15 +569,53 @@ async fn security_events_name_the_user_by_id_and_the_client_by_ip() {
         5.0
     );
     assert_eq!(s[r#"terminus_sign_ins_total{outcome="locked"}"#], 1.0);
+    // The mailed unlock link, from the outbox.
+    let outbox = crate::operating::run_cli(root.path(), &cli, &["outbox"]);
+    let unlock_link = outbox
+        .stdout
+        .split_whitespace()
+        .find(|w| w.contains("/unlock?token="))
+        .unwrap_or_else(|| panic!("no unlock link in:\n{}", outbox.stdout))
+        .to_owned();
+    client.get(&unlock_link).send().await.unwrap();
+    assert_redirect(
+        &server.post(&client, fns::UNLOCK_ACCOUNT, &[]).await,
+        paths::SIGN_IN,
+    );
+    // A reset link the operator printed, used in the browser.
+    let reset =
+        crate::operating::run_cli(root.path(), &cli, &["admin", "user", "reset-link", &email]);
+    let reset_link = reset
+        .stdout
+        .split_whitespace()
+        .find(|w| w.contains("/reset?token="))
+        .unwrap()
+        .to_owned();
+    client.get(&reset_link).send().await.unwrap();
+    assert_redirect(
+        &server
+            .post(
+                &client,
+                fns::RESET_PASSWORD,
+                &[("password", "quiet harbour lantern")],
+            )
+            .await,
+        paths::SIGN_IN,
+    );
     let unlocked =
         crate::operating::run_cli(root.path(), &cli, &["admin", "user", "unlock", &email]);
     assert!(unlocked.ok, "{}", unlocked.stderr);
     assert!(
-        unlocked.stderr.contains("admin.command"),
-        "the command's own security line: {}",
-        unlocked.stderr
+        unlocked.stdout.contains("was not locked"),
+        "{}",
+        unlocked.stdout
     );
-    assert!(!unlocked.stderr.contains(&email), "{}", unlocked.stderr);
+    assert!(
+        reset.stderr.contains("admin.command"),
+        "the command's own security line: {}",
+        reset.stderr
+    );
+    assert!(!reset.stderr.contains(&email), "{}", reset.stderr);
     let lines = server.stop().await;
 
     let entries: Vec<Value> = lines
@@ -597,6 +635,12 @@ async fn security_events_name_the_user_by_id_and_the_client_by_ip() {
         .iter()
         .all(|f| f["user_id"] == user_id.as_str() && f["client_ip"] == "127.0.0.1"));
     assert_eq!(failed.iter().filter(|f| f["reason"] == "locked").count(), 1);
+    for event in ["user.unlocked", "user.password_reset"] {
+        let found = events(event);
+        assert_eq!(found.len(), 1, "{event}: {lines:?}");
+        assert_eq!(found[0]["user_id"], user_id.as_str());
+        assert_eq!(found[0]["client_ip"], "127.0.0.1");
+    }
     let locked = events("user.locked");
     assert_eq!(locked.len(), 1, "{lines:?}");
     assert_eq!(locked[0]["user_id"], user_id.as_str());

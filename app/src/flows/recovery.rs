@@ -52,12 +52,18 @@ pub const DEAD_RESET_LINK: &str =
 
 /// Uses an unlock link: the account is unlocked, or the link was dead.
 pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<()> {
-    state
+    let user_id = state
         .store
         .redeem_unlock(token_hash, state.clock.now())
         .await?
-        .map(|_| ())
-        .ok_or_else(|| Refusal::conflict("link_dead", DEAD_LINK).into())
+        .ok_or_else(|| Refusal::conflict("link_dead", DEAD_LINK))?;
+    tracing::warn!(
+        event = "user.unlocked",
+        user_id = %user_id,
+        client_ip = crate::web::request::client_ip(),
+        "a user unlocked their account with the mailed link"
+    );
+    Ok(())
 }
 
 /// Sets a new password through a reset link (which also confirms the email, clears the
@@ -79,6 +85,12 @@ pub async fn reset_password(state: &AppState, token_hash: &str, password: &Secre
     let Some(user_id) = state.store.redeem_reset(token_hash, &hash, now).await? else {
         return Err(dead().into());
     };
+    tracing::warn!(
+        event = "user.password_reset",
+        user_id = %user_id,
+        client_ip = crate::web::request::client_ip(),
+        "a password was reset with a reset link"
+    );
     if let Some(user) = state.store.user_by_id(&user_id).await? {
         let reset_link = state.config.link(paths::FORGOT);
         mail::send_throttled(
