@@ -607,3 +607,77 @@ async fn the_secret_key_is_rotated_and_the_server_reads_with_the_new_one() {
             .unwrap();
     assert_eq!(actions.len(), 1);
 }
+
+/// On a terminal, `admin account delete` asks for the account's id to be typed back: anything
+/// else changes nothing. (`script` gives the command a terminal, fed from our stdin.)
+#[tokio::test]
+async fn a_deletion_on_a_terminal_asks_for_the_id_typed_back() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let owner = app.confirmed_user("typed").await;
+    let settings = [("DATABASE_URL", app.database_url.as_str())];
+    let shown = json_of(&run_cli(
+        dir.path(),
+        &settings,
+        &["admin", "account", "show", &owner, "--json"],
+    ));
+    let account_id = shown["id"].as_str().unwrap().to_owned();
+    let on_terminal = |typed: &str| {
+        use std::io::Write as _;
+        let command = format!(
+            "{} admin account delete {account_id}",
+            env!("CARGO_BIN_EXE_terminus-hub")
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &app.database_url)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs the command on a terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{typed}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = on_terminal("yes");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("Type {account_id} to confirm")),
+        "{text}"
+    );
+    assert!(
+        text.contains("not confirmed: nothing was changed"),
+        "{text}"
+    );
+    assert!(
+        run_cli(
+            dir.path(),
+            &settings,
+            &["admin", "account", "show", &account_id]
+        )
+        .ok
+    );
+    let (ok, text) = on_terminal(&account_id);
+    assert!(ok, "{text}");
+    assert!(text.contains("Deleted the account"), "{text}");
+    assert_eq!(
+        run_cli(
+            dir.path(),
+            &settings,
+            &["admin", "account", "show", &account_id]
+        )
+        .code,
+        Some(1)
+    );
+}
