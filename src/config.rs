@@ -70,6 +70,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Connections served at once; more wait in the accept queue.
     pub max_connections: usize,
+    /// Audit events older than this many days are deleted once a day; `None`: kept forever.
+    pub audit_retention_days: Option<u32>,
 }
 
 /// How log lines are written.
@@ -135,7 +137,141 @@ impl fmt::Debug for Config {
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_connections", &self.max_connections)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
+    }
+}
+
+impl Config {
+    /// The effective configuration, one `(setting, value)` a line, secrets redacted (the
+    /// database's and SMTP server's passwords, the sealing key): what `config check` prints
+    /// and the server logs at start.
+    pub fn effective(&self) -> Vec<(&'static str, String)> {
+        let list = |items: Vec<String>| {
+            if items.is_empty() {
+                "(none)".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        let unset = || "(unset)".to_owned();
+        let plans = self
+            .plan_table()
+            .map(|plans| {
+                plans
+                    .iter()
+                    .map(|(name, limits)| {
+                        format!("{name} {}/min burst {}", limits.per_minute, limits.burst)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let floods = &self.floods;
+        vec![
+            ("database_url", redact_url(&self.database_url)),
+            ("addr", self.addr.to_string()),
+            ("public_url", self.public_url_for(self.addr)),
+            (
+                "smtp_url",
+                self.smtp_url
+                    .as_deref()
+                    .map_or_else(|| "(unset: mail goes to the outbox)".to_owned(), redact_url),
+            ),
+            ("mail_from", self.mail_from.clone()),
+            ("outbox_dir", self.outbox_dir.display().to_string()),
+            (
+                "cookie_secure",
+                self.cookie_secure_for(&self.public_url_for(self.addr))
+                    .to_string(),
+            ),
+            (
+                "trusted_proxies",
+                list(
+                    self.trusted_proxies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                ),
+            ),
+            ("db_max_connections", self.db_max_connections.to_string()),
+            (
+                "hash_permits",
+                self.hash_permits
+                    .map_or_else(|| "(one per CPU)".to_owned(), |n| n.to_string()),
+            ),
+            ("hash_nice", self.hash_nice.to_string()),
+            ("hash_sched_idle", self.hash_sched_idle.to_string()),
+            (
+                "secret_key",
+                match &self.secret_key {
+                    Some(_) => "[redacted] (TERMINUS_SECRET_KEY)".to_owned(),
+                    None => format!("(from {})", self.secret_key_file.display()),
+                },
+            ),
+            (
+                "secret_key_file",
+                self.secret_key_file.display().to_string(),
+            ),
+            (
+                "dns_servers",
+                list(self.dns_servers.iter().map(ToString::to_string).collect()),
+            ),
+            (
+                "sso_allow_private_issuers",
+                self.sso_allow_private_issuers.to_string(),
+            ),
+            ("invitations_per_day", self.invitations_per_day.to_string()),
+            (
+                "requests_per_ip_per_hour",
+                floods.requests_per_ip_per_hour.to_string(),
+            ),
+            (
+                "confirm_mails_per_domain_per_hour",
+                floods.confirm_mails_per_domain_per_hour.to_string(),
+            ),
+            (
+                "invitations_per_person_per_day",
+                floods.invitations_per_person_per_day.to_string(),
+            ),
+            (
+                "accounts_per_person_per_day",
+                floods.accounts_per_person_per_day.to_string(),
+            ),
+            ("signup", format!("{:?}", self.signup).to_lowercase()),
+            ("plans", list(plans)),
+            (
+                "default_plan",
+                self.default_plan
+                    .clone()
+                    .unwrap_or_else(|| "free".to_owned()),
+            ),
+            (
+                "metrics_addr",
+                self.metrics_addr
+                    .map_or_else(|| "(unset: no metrics)".to_owned(), |a| a.to_string()),
+            ),
+            (
+                "log_format",
+                format!("{:?}", self.log_format).to_lowercase(),
+            ),
+            (
+                "header_timeout_secs",
+                self.header_timeout.as_secs().to_string(),
+            ),
+            (
+                "request_timeout_secs",
+                self.request_timeout.as_secs().to_string(),
+            ),
+            ("max_connections", self.max_connections.to_string()),
+            (
+                "audit_retention_days",
+                self.audit_retention_days
+                    .map_or_else(|| "(unset: kept forever)".to_owned(), |d| d.to_string()),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name, if value.is_empty() { unset() } else { value }))
+        .collect()
     }
 }
 
@@ -182,6 +318,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            audit_retention_days: None,
         }
     }
 }
@@ -221,6 +358,7 @@ struct FileConfig {
     header_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    audit_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -274,6 +412,11 @@ impl Config {
                 );
             }
         }
+        if self.audit_retention_days == Some(0) {
+            bail!(
+                "audit_retention_days (TERMINUS_AUDIT_RETENTION_DAYS) must be at least 1; leave it out to keep the audit trail forever"
+            );
+        }
         Ok(())
     }
 
@@ -321,7 +464,9 @@ impl Config {
             header_timeout_secs,
             request_timeout_secs,
             max_connections,
+            audit_retention_days,
         } = file;
+        self.audit_retention_days = audit_retention_days.or(self.audit_retention_days);
         if let Some(v) = signup {
             self.signup = SignUpPolicy::parse(&v)
                 .with_context(|| format!("signup = {v:?}: use \"open\" or \"invite_only\""))?;
@@ -444,6 +589,11 @@ impl Config {
         }
         if let Some(v) = non_empty("TERMINUS_MAIL_FROM") {
             self.mail_from = v;
+        }
+        if let Some(v) = non_empty("TERMINUS_AUDIT_RETENTION_DAYS") {
+            self.audit_retention_days = Some(v.trim().parse().with_context(|| {
+                format!("TERMINUS_AUDIT_RETENTION_DAYS={v} is not a number of days")
+            })?);
         }
         if let Some(v) = non_empty("TERMINUS_OUTBOX_DIR") {
             self.outbox_dir = v.into();

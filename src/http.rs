@@ -179,6 +179,7 @@ where
         let started = Instant::now();
         let id = request_id(&mut req);
         let info = RequestInfo::new(id, req.method().clone(), req.uri().clone());
+        let user_agent = req.headers().get(header::USER_AGENT).cloned();
         // The clone waits for the next request; the service that was polled ready serves this one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -187,7 +188,7 @@ where
             let (Ok(mut res), info) = request::serve(info, inner.call(req)).await;
             // The scope always gives its request back; without it there is nothing to log.
             if let Some(info) = info {
-                finish(&shared, &info, started, &mut res);
+                finish(&shared, &info, user_agent.as_ref(), started, &mut res);
             }
             Ok(res)
         })
@@ -195,7 +196,13 @@ where
 }
 
 /// The answer's own headers, then its access line and metrics.
-fn finish(shared: &Observed, info: &RequestInfo, started: Instant, res: &mut Response) {
+fn finish(
+    shared: &Observed,
+    info: &RequestInfo,
+    user_agent: Option<&HeaderValue>,
+    started: Instant,
+    res: &mut Response,
+) {
     let headers = res.headers_mut();
     // Room for what follows at once, rather than growing the map header by header.
     headers.reserve(SECURITY_HEADERS.len() + 2);
@@ -225,7 +232,25 @@ fn finish(shared: &Observed, info: &RequestInfo, started: Instant, res: &mut Res
         status,
         elapsed,
         request_id: std::str::from_utf8(info.id.as_bytes()).unwrap_or("-"),
+        client_ip: info.client_ip.get().map_or("-", String::as_str),
+        user_agent: &user_agent_of(user_agent),
     });
+}
+
+/// The user agent as an access line keeps it: the header's text (bytes that are not UTF-8
+/// replaced), at most [`telemetry::USER_AGENT_CHARS`] characters, or `-`.
+fn user_agent_of(header: Option<&HeaderValue>) -> std::borrow::Cow<'_, str> {
+    let Some(header) = header else {
+        return "-".into();
+    };
+    let text = String::from_utf8_lossy(header.as_bytes());
+    if text.chars().count() <= telemetry::USER_AGENT_CHARS {
+        return text;
+    }
+    text.chars()
+        .take(telemetry::USER_AGENT_CHARS)
+        .collect::<String>()
+        .into()
 }
 
 /// The route template of a request that matched no route (the 404 page, `/api/v1/…` 404s).

@@ -40,7 +40,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
-            tracing::error!("{err:#}");
+            // A multi-line error (a TOML parse error points at the line) as lines of its own.
+            for line in format!("{err:#}").lines().filter(|l| !l.trim().is_empty()) {
+                tracing::error!("{line}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -73,7 +76,15 @@ fn survive_file_size_limit() {
 fn survive_file_size_limit() {}
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), ?config, "starting");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        commit = cli::COMMIT,
+        "starting"
+    );
+    // The effective configuration, a setting a line, secrets redacted (as `config check`).
+    for (setting, value) in config.effective() {
+        tracing::info!(setting, value = %value, "configuration");
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

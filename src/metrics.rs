@@ -6,12 +6,20 @@
 //! - `terminus_http_requests_total{method,route,status}` and
 //!   `terminus_http_request_duration_seconds{method,route,status}` (histogram), by route
 //!   template (axum's `MatchedPath`, e.g. `/api/v1/workspaces/{id}`), never the raw path;
-//! - `terminus_sign_ins_total{outcome}`: signed_in, refused, password_missing, throttled;
+//! - `terminus_sign_ins_total{outcome}`: signed_in, second_step, locked,
+//!   wrong_password_or_unknown (one label, as the page says one thing), sso_required, blocked,
+//!   throttled, password_missing; `terminus_lockouts_total`: guesses that locked their user;
 //! - `terminus_password_hash_queue_wait_seconds` (histogram): submission to start of a hash;
 //! - `terminus_mails_sent_total{transport}`, `terminus_mails_failed_total{transport}`;
 //! - `terminus_db_pool_connections` and `terminus_db_pool_idle_connections` (gauges, read from
 //!   the pool at every scrape), `terminus_db_pool_max_connections`;
-//! - `terminus_log_lines_dropped_total`: log lines no output took (read at every scrape).
+//! - `terminus_log_lines_dropped_total`: log lines no output took (read at every scrape);
+//! - `terminus_build_info{version,commit}` (always 1);
+//! - `process_*` (the `metrics-process` crate: memory, CPU time, open files, threads, start
+//!   time), read at every scrape.
+//!
+//! Every series has its `# HELP` line, and every series without labels or with a fixed set
+//! of them is registered at start, at zero: an alert rule sees it before the first event.
 //!
 //! Every request is recorded, so [`HttpMetrics`] keeps the handles of each series it has seen
 //! (per thread): recording a request is a lookup, an atomic increment and a histogram sample,
@@ -55,6 +63,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     match metrics::set_global_recorder(recorder) {
         Ok(()) => {
             let _ = HANDLE.set(handle.clone());
+            describe_and_register();
             Ok(handle)
         }
         // Another thread won the race: use its recorder.
@@ -63,6 +72,82 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
             .cloned()
             .context("a metrics recorder of another kind is installed"),
     }
+}
+
+/// The process's own series (memory, CPU, open files), read at each scrape.
+fn process() -> &'static metrics_process::Collector {
+    static PROCESS: OnceLock<metrics_process::Collector> = OnceLock::new();
+    PROCESS.get_or_init(metrics_process::Collector::default)
+}
+
+/// Every series' `# HELP`, and those with a fixed set of labels registered at zero.
+fn describe_and_register() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        "terminus_http_requests_total",
+        "HTTP requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        "terminus_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method, route template and status."
+    );
+    describe_counter!(
+        app::flows::sign_in::SIGN_INS,
+        "Password sign-ins by outcome: signed_in, second_step, locked, wrong_password_or_unknown, sso_required, blocked, throttled, password_missing."
+    );
+    describe_counter!(
+        app::flows::sign_in::LOCKOUTS,
+        "Users locked out: failed guesses (passwords or codes) that reached the lockout's limit."
+    );
+    describe_histogram!(
+        app::hashing::HASH_QUEUE_WAIT,
+        Unit::Seconds,
+        "Time a password hash waited for a hashing thread."
+    );
+    describe_counter!(
+        "terminus_mails_sent_total",
+        "Mails handed to the SMTP server or written to the outbox, by transport."
+    );
+    describe_counter!(
+        "terminus_mails_failed_total",
+        "Mails that could not be sent, by transport."
+    );
+    describe_gauge!(
+        "terminus_db_pool_connections",
+        "Database connections open in the pool."
+    );
+    describe_gauge!(
+        "terminus_db_pool_idle_connections",
+        "Database connections open and idle in the pool."
+    );
+    describe_gauge!(
+        "terminus_db_pool_max_connections",
+        "The most database connections the pool opens."
+    );
+    describe_counter!(
+        "terminus_log_lines_dropped_total",
+        "Log lines dropped because no output took them."
+    );
+    describe_gauge!(
+        "terminus_build_info",
+        "Always 1: the version and the commit this binary was built from."
+    );
+    for outcome in app::flows::sign_in::SIGN_IN_OUTCOMES {
+        metrics::counter!(app::flows::sign_in::SIGN_INS, "outcome" => *outcome).increment(0);
+    }
+    metrics::counter!(app::flows::sign_in::LOCKOUTS).increment(0);
+    // Registered with no sample: rendered with zero counts until the first hash.
+    let _ = metrics::histogram!(app::hashing::HASH_QUEUE_WAIT);
+    metrics::counter!("terminus_log_lines_dropped_total").absolute(0);
+    metrics::gauge!(
+        "terminus_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "commit" => env!("TERMINUS_COMMIT")
+    )
+    .set(1.0);
+    process().describe();
+    process().collect();
 }
 
 /// The request series: `terminus_http_requests_total` and
@@ -200,6 +285,7 @@ async fn scrape(State(exporter): State<Exporter>) -> impl IntoResponse {
     metrics::gauge!("terminus_db_pool_max_connections").set(f64::from(max));
     metrics::counter!("terminus_log_lines_dropped_total")
         .absolute(crate::telemetry::lines_dropped());
+    process().collect();
     (
         [(
             header::CONTENT_TYPE,

@@ -45,6 +45,8 @@ pub struct Application {
     metrics: Option<(TcpListener, PrometheusHandle)>,
     /// Checked at start, in the background (a warning when the server cannot be reached).
     mailer: Arc<LettreMailer>,
+    /// `audit_retention_days`: applied once a day by [`housekeeping`].
+    audit_retention_days: Option<u32>,
 }
 
 /// The mail adapter the configuration asks for: SMTP, or the outbox.
@@ -155,6 +157,7 @@ impl Application {
             },
             metrics,
             mailer,
+            audit_retention_days: config.audit_retention_days,
         })
     }
 
@@ -189,7 +192,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
+        let housekeeping = tokio::spawn(housekeeping(
+            self.state.clone(),
+            self.sessions.clone(),
+            self.audit_retention_days,
+        ));
         let api_housekeeping = tokio::spawn(api::housekeeping(self.api.clone()));
         let metrics = self.metrics.map(|(listener, handle)| {
             if let Ok(addr) = listener.local_addr() {
@@ -233,11 +240,31 @@ impl Application {
 /// How long the start-up check of `SMTP_URL` waits for the server.
 const SMTP_CHECK: Duration = Duration::from_secs(5);
 
-/// Periodic clean-up: expired sessions, old IP failures, expired tokens.
-async fn housekeeping(state: AppState, sessions: SqlSessions) {
+/// How often the audit trail's retention is applied.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Periodic clean-up: expired sessions, old IP failures, expired tokens; and once a day (the
+/// first time at start) the audit trail's retention, when one is set. Every instance runs it:
+/// the deletes are idempotent, so two at once delete each row once between them.
+async fn housekeeping(state: AppState, sessions: SqlSessions, audit_retention_days: Option<u32>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
+    let mut retained_at: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
+        if let Some(days) = audit_retention_days {
+            if retained_at.is_none_or(|at| at.elapsed() >= RETENTION_EVERY) {
+                retained_at = Some(tokio::time::Instant::now());
+                match app::flows::admin::apply_audit_retention(&state, days).await {
+                    Ok(deleted) => tracing::info!(
+                        event = "audit.retention",
+                        deleted,
+                        days,
+                        "audit events past their retention deleted"
+                    ),
+                    Err(err) => tracing::warn!(error = %err, "applying the audit retention failed"),
+                }
+            }
+        }
         if let Err(err) = sessions.delete_expired().await {
             tracing::warn!(error = %err, "deleting expired sessions failed");
         }

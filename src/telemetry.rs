@@ -593,6 +593,27 @@ pub struct Access<'a> {
     pub status: u16,
     pub elapsed: Duration,
     pub request_id: &'a str,
+    /// The client's IP as the guard decided it (`-` when the request never reached it).
+    pub client_ip: &'a str,
+    /// The `User-Agent` header as sent (at most [`USER_AGENT_CHARS`] characters), or `-`.
+    pub user_agent: &'a str,
+}
+
+/// The most characters of a user agent an access line keeps.
+pub const USER_AGENT_CHARS: usize = 200;
+
+/// `text` in double quotes, with `"` and `\` escaped (control characters are escaped with the
+/// rest of the line).
+fn push_quoted(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    for c in text.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push(b'\\');
+        }
+        let mut bytes = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut bytes).as_bytes());
+    }
+    out.push(b'"');
 }
 
 impl Access<'_> {
@@ -609,6 +630,10 @@ impl Access<'_> {
         self.push_duration(out);
         out.extend_from_slice(b" request_id=");
         out.extend_from_slice(self.request_id.as_bytes());
+        out.extend_from_slice(b" client_ip=");
+        out.extend_from_slice(self.client_ip.as_bytes());
+        out.extend_from_slice(b" user_agent=");
+        push_quoted(out, self.user_agent);
         out.push(b'\n');
     }
 
@@ -628,6 +653,10 @@ impl Access<'_> {
         self.push_duration(out);
         out.extend_from_slice(b",\"request_id\":");
         push_json_str(out, self.request_id);
+        out.extend_from_slice(b",\"client_ip\":");
+        push_json_str(out, self.client_ip);
+        out.extend_from_slice(b",\"user_agent\":");
+        push_json_str(out, self.user_agent);
         out.extend_from_slice(b"},\"target\":\"access\"}\n");
     }
 
@@ -639,9 +668,11 @@ impl Access<'_> {
         push_decimal(out, micros % 1000, 3);
     }
 
-    fn duration_ms(&self) -> f64 {
-        let micros = u64::try_from(self.elapsed.as_micros()).unwrap_or(u64::MAX);
-        micros as f64 / 1000.0
+    /// The same milliseconds as text (no float noise such as `0.8166140000000001`).
+    fn duration_ms(&self) -> String {
+        let mut out = Vec::with_capacity(16);
+        self.push_duration(&mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -703,8 +734,10 @@ pub fn access(line: &Access<'_>) {
             method = line.method,
             route = line.route,
             status = line.status,
-            duration_ms = line.duration_ms(),
+            duration_ms = %line.duration_ms(),
             request_id = line.request_id,
+            client_ip = line.client_ip,
+            user_agent = line.user_agent,
             "request"
         ),
     }
@@ -956,13 +989,15 @@ mod tests {
             status: 404,
             elapsed: Duration::from_nanos(1_234_567),
             request_id: "abc-1",
+            client_ip: "203.0.113.9",
+            user_agent: "Mozilla/5.0 \"quoted\"",
         };
         let at = UNIX_EPOCH + Duration::new(1_796_182_756, 844_226_000);
         let mut text = Vec::new();
         line.push_text(&mut text, at);
         assert_eq!(
             String::from_utf8(text).unwrap(),
-            "2026-12-02T03:39:16.844226Z  INFO request method=GET route=/api/v1/workspaces/{id} status=404 duration_ms=1.234 request_id=abc-1\n"
+            "2026-12-02T03:39:16.844226Z  INFO request method=GET route=/api/v1/workspaces/{id} status=404 duration_ms=1.234 request_id=abc-1 client_ip=203.0.113.9 user_agent=\"Mozilla/5.0 \\\"quoted\\\"\"\n"
         );
         let mut json = Vec::new();
         line.push_json(&mut json, at);
@@ -972,7 +1007,8 @@ mod tests {
             serde_json::json!({"timestamp": "2026-12-02T03:39:16.844226Z", "level": "INFO",
                 "target": "access", "fields": {"message": "request", "method": "GET",
                 "route": "/api/v1/workspaces/{id}", "status": 404, "duration_ms": 1.234,
-                "request_id": "abc-1"}})
+                "request_id": "abc-1", "client_ip": "203.0.113.9",
+                "user_agent": "Mozilla/5.0 \"quoted\""}})
         );
     }
 

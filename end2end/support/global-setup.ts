@@ -10,6 +10,8 @@
 //   OIDC_ISSUER    http://127.0.0.1:<port> of the OpenID provider (end2end/support/oidc-provider.mjs)
 //   DNS_CONTROL_URL http://127.0.0.1:<port> of the DNS server's API (end2end/support/dns-server.mjs),
 //                  whose dnsmasq the server resolves through (TERMINUS_DNS_SERVERS)
+//   E2E_DATABASE_URL, E2E_SECRET_KEY_FILE  the server's database and key file, for specs that
+//                  run `terminus-hub admin …` on it
 import type { FullConfig } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -184,6 +186,9 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
     // For a spec that runs a server of its own (passkeys.spec.ts: WebAuthn needs a domain name).
     process.env.E2E_TERMINUS_BIN = bin;
     process.env.E2E_SMTP_URL = `smtp://127.0.0.1:${sink.smtp}`;
+    // For a spec that runs the operator's command line on the server's database (admin.spec.ts).
+    process.env.E2E_DATABASE_URL = `sqlite://${path.join(tmpDir, 'e2e.db')}`;
+    process.env.E2E_SECRET_KEY_FILE = path.join(tmpDir, 'secret.key');
     process.env.SMTP_SINK_URL = `http://127.0.0.1:${sink.http}`;
     console.log(`[global-setup] terminus-hub at ${baseUrl}, SMTP sink at smtp://127.0.0.1:${sink.smtp} (api ${process.env.SMTP_SINK_URL})`);
   } catch (err) {

@@ -625,3 +625,27 @@ impl TryFrom<CeremonyRow> for app::domain::passkeys::Ceremony {
         })
     }
 }
+
+/// A user as the operator's list shows them (`body/operator.rs`).
+#[derive(sqlx::FromRow)]
+pub struct UserListingRow {
+    pub id: String,
+    pub email: String,
+    pub created_at: i64,
+    pub locked_until: Option<i64>,
+    pub disabled_at: Option<i64>,
+}
+
+impl TryFrom<UserListingRow> for app::domain::operator::UserListing {
+    type Error = sqlx::Error;
+
+    fn try_from(row: UserListingRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: UserId::from_stored(row.id),
+            email: email(&row.email)?,
+            created_at: Timestamp(row.created_at),
+            locked_until: ts(row.locked_until),
+            disabled_at: ts(row.disabled_at),
+        })
+    }
+}

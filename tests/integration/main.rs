@@ -30,6 +30,7 @@ mod members;
 mod notices;
 mod observing;
 mod operating;
+mod operator_kit;
 mod outage;
 mod passkeys;
 mod policy;

@@ -234,7 +234,41 @@ async fn metrics_are_scraped_after_real_traffic_without_personal_data() {
         "the buckets set"
     );
     assert_eq!(get(r#"terminus_sign_ins_total{outcome="signed_in"}"#), 1.0);
-    assert_eq!(get(r#"terminus_sign_ins_total{outcome="refused"}"#), 1.0);
+    assert_eq!(
+        get(r#"terminus_sign_ins_total{outcome="wrong_password_or_unknown"}"#),
+        1.0
+    );
+    // Registered at zero at start, so alert rules see them before the first event.
+    for outcome in ["locked", "sso_required", "throttled", "blocked"] {
+        assert_eq!(
+            get(&format!(
+                r#"terminus_sign_ins_total{{outcome="{outcome}"}}"#
+            )),
+            0.0
+        );
+    }
+    assert_eq!(get("terminus_lockouts_total"), 0.0);
+    // Every series is described; the build is named.
+    for (name, _) in s.iter() {
+        let family = name.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| family.strip_suffix(suffix))
+            .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+            .unwrap_or(family);
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "no HELP for {family}:\n{text}"
+        );
+    }
+    let build = format!(
+        r#"terminus_build_info{{version="{}",commit="{}"}}"#,
+        env!("CARGO_PKG_VERSION"),
+        env!("TERMINUS_COMMIT")
+    );
+    assert_eq!(get(&build), 1.0, "{text}");
+    assert!(get("process_resident_memory_bytes") > 0.0);
+    assert!(get("process_open_fds") > 0.0);
     // Hashed: the sign-up's password and both sign-ins.
     assert!(get("terminus_password_hash_queue_wait_seconds_count") >= 3.0);
     assert_eq!(get(r#"terminus_mails_sent_total{transport="smtp"}"#), 1.0);
@@ -471,4 +505,168 @@ fn log_colours_only_on_a_terminal() {
     assert!(run(true, false).contains("\x1b["), "colours on a terminal");
     assert!(!run(true, true).contains('\x1b'), "NO_COLOR turns them off");
     assert!(!run(false, false).contains('\x1b'), "none into a pipe");
+}
+
+/// The security events a JSON log carries (failed sign-ins, the lockout, the operator's
+/// commands) name the user by id with the client's IP, never by email; access lines carry
+/// the client's IP and user agent; the configuration is logged at start as fields, secrets
+/// redacted; the lockout is counted.
+#[tokio::test]
+async fn security_events_name_the_user_by_id_and_the_client_by_ip() {
+    let root = tempfile::tempdir().unwrap();
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let settings = [
+        ("TERMINUS_LOG_FORMAT", "json"),
+        ("TERMINUS_METRICS_ADDR", metrics_addr.as_str()),
+        (
+            "TERMINUS_SECRET_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+    ];
+    let server = Binary::start(root.path(), &settings).await;
+    let email = unique_email("evented");
+    let cli = [
+        ("TERMINUS_PUBLIC_URL", server.base.as_str()),
+        (
+            "TERMINUS_SECRET_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+    ];
+    let created =
+        crate::operating::run_cli(root.path(), &cli, &["admin", "user", "create", &email]);
+    assert!(created.ok, "{}", created.stderr);
+    let user_id = created
+        .stdout
+        .split(['(', ')'])
+        .find(|w| w.starts_with("usr_"))
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .user_agent("EventTest/1.0 (\"quoted\")")
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    for _ in 0..6 {
+        server
+            .post(
+                &client,
+                fns::SIGN_IN_PASSWORD,
+                &[("email", &email), ("password", "wrong wrong wrong")],
+            )
+            .await;
+    }
+    let text = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let s = samples(&text);
+    assert_eq!(s["terminus_lockouts_total"], 1.0, "{text}");
+    assert_eq!(
+        s[r#"terminus_sign_ins_total{outcome="wrong_password_or_unknown"}"#],
+        5.0
+    );
+    assert_eq!(s[r#"terminus_sign_ins_total{outcome="locked"}"#], 1.0);
+    // The mailed unlock link, from the outbox.
+    let outbox = crate::operating::run_cli(root.path(), &cli, &["outbox"]);
+    let unlock_link = outbox
+        .stdout
+        .split_whitespace()
+        .find(|w| w.contains("/unlock?token="))
+        .unwrap_or_else(|| panic!("no unlock link in:\n{}", outbox.stdout))
+        .to_owned();
+    client.get(&unlock_link).send().await.unwrap();
+    assert_redirect(
+        &server.post(&client, fns::UNLOCK_ACCOUNT, &[]).await,
+        paths::SIGN_IN,
+    );
+    // A reset link the operator printed, used in the browser.
+    let reset =
+        crate::operating::run_cli(root.path(), &cli, &["admin", "user", "reset-link", &email]);
+    let reset_link = reset
+        .stdout
+        .split_whitespace()
+        .find(|w| w.contains("/reset?token="))
+        .unwrap()
+        .to_owned();
+    client.get(&reset_link).send().await.unwrap();
+    assert_redirect(
+        &server
+            .post(
+                &client,
+                fns::RESET_PASSWORD,
+                &[("password", "quiet harbour lantern")],
+            )
+            .await,
+        paths::SIGN_IN,
+    );
+    let unlocked =
+        crate::operating::run_cli(root.path(), &cli, &["admin", "user", "unlock", &email]);
+    assert!(unlocked.ok, "{}", unlocked.stderr);
+    assert!(
+        unlocked.stdout.contains("was not locked"),
+        "{}",
+        unlocked.stdout
+    );
+    assert!(
+        reset.stderr.contains("admin.command"),
+        "the command's own security line: {}",
+        reset.stderr
+    );
+    assert!(!reset.stderr.contains(&email), "{}", reset.stderr);
+    let lines = server.stop().await;
+
+    let entries: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let events = |name: &str| -> Vec<&Value> {
+        entries
+            .iter()
+            .filter(|e| e["fields"]["event"] == name)
+            .map(|e| &e["fields"])
+            .collect()
+    };
+    let failed = events("sign_in.failed");
+    assert_eq!(failed.len(), 6, "{lines:?}");
+    assert!(failed
+        .iter()
+        .all(|f| f["user_id"] == user_id.as_str() && f["client_ip"] == "127.0.0.1"));
+    assert_eq!(failed.iter().filter(|f| f["reason"] == "locked").count(), 1);
+    for event in ["user.unlocked", "user.password_reset"] {
+        let found = events(event);
+        assert_eq!(found.len(), 1, "{event}: {lines:?}");
+        assert_eq!(found[0]["user_id"], user_id.as_str());
+        assert_eq!(found[0]["client_ip"], "127.0.0.1");
+    }
+    let locked = events("user.locked");
+    assert_eq!(locked.len(), 1, "{lines:?}");
+    assert_eq!(locked[0]["user_id"], user_id.as_str());
+    assert_eq!(locked[0]["client_ip"], "127.0.0.1");
+    for line in &lines {
+        assert!(!line.contains(&email), "an email in the log: {line}");
+        assert!(
+            !line.contains("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+            "{line}"
+        );
+    }
+    let access: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["target"] == "access" && e["fields"]["route"] == "/_fn/sign_in_password")
+        .map(|e| &e["fields"])
+        .collect();
+    assert_eq!(access.len(), 6);
+    assert_eq!(access[0]["client_ip"], "127.0.0.1");
+    assert_eq!(access[0]["user_agent"], "EventTest/1.0 (\"quoted\")");
+    let configuration: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["fields"]["message"] == "configuration")
+        .map(|e| &e["fields"])
+        .collect();
+    assert!(configuration.iter().any(
+        |f| f["setting"] == "secret_key" && f["value"].as_str().unwrap().contains("[redacted]")
+    ));
+    assert!(configuration.iter().any(|f| f["setting"] == "addr"));
 }

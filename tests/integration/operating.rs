@@ -215,7 +215,20 @@ impl Binary {
 #[test]
 fn version_and_help() {
     let dir = tempfile::tempdir().unwrap();
-    let expected = format!("terminus-hub {}\n", env!("CARGO_PKG_VERSION"));
+    let expected = format!(
+        "terminus-hub {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("TERMINUS_COMMIT")
+    );
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    if let Some(commit) = commit {
+        assert_eq!(env!("TERMINUS_COMMIT"), commit, "built from this checkout");
+    }
     for flag in ["--version", "-V"] {
         let ran = run_cli(dir.path(), &[], &[flag]);
         assert!(ran.ok, "{flag}: {}", ran.stderr);
@@ -230,7 +243,22 @@ fn version_and_help() {
         &["admin", "user", "create"],
         &["admin", "user", "unlock"],
         &["admin", "user", "reset-link"],
+        &["admin", "user", "list"],
+        &["admin", "user", "show"],
+        &["admin", "user", "disable"],
+        &["admin", "user", "enable"],
+        &["admin", "user", "sign-out-everywhere"],
+        &["admin", "user", "set-email"],
+        &["admin", "user", "export"],
+        &["admin", "user", "erase"],
+        &["admin", "account", "add-owner"],
+        &["admin", "account", "transfer"],
+        &["admin", "account", "delete"],
+        &["admin", "account", "list"],
+        &["admin", "account", "show"],
         &["admin", "account", "set-plan"],
+        &["admin", "key", "list"],
+        &["admin", "audit", "export"],
         &["admin", "key", "revoke"],
         &["mail", "test"],
         &["outbox"],

@@ -14,7 +14,7 @@ const NEW_PASSWORD: &str = "quiet harbour lantern";
 
 /// What an authenticator app holds after scanning: the secret, and the codes shown once.
 pub(crate) struct Enrolled {
-    totp: TOTP,
+    pub(crate) totp: TOTP,
     recovery_codes: Vec<String>,
 }
 

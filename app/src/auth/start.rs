@@ -141,13 +141,24 @@ impl Device {
     }
 }
 
+/// What a person the operator disabled reads instead of being signed in.
+pub const DISABLED: &str =
+    "This user is disabled: signing in is not possible. Ask the hub's operator.";
+
 /// Starts a signed-in session under a new id (no session fixation) and answers the page to
-/// go to: where a page asked to return to, else the landing page.
+/// go to: where a page asked to return to, else the landing page. A user the operator
+/// disabled (`terminus-hub admin user disable`) gets no session, whichever way they proved
+/// who they are: back to the sign-in page with [`DISABLED`].
 pub async fn start_session(
     state: &AppState,
     session: &Session,
     new: NewSession,
 ) -> Result<String, AuthError> {
+    if state.store.user_disabled_at(&new.user_id).await?.is_some() {
+        tracing::warn!(event = "sign_in.disabled", user_id = %new.user_id, "a disabled user proved who they are: no session");
+        session::set_flash(session, session::Flash::error(DISABLED)).await?;
+        return Ok(paths::SIGN_IN.to_owned());
+    }
     let (account_id, path) = match new.account_id {
         Some(account_id) => (Some(account_id), paths::HOME),
         None => {

@@ -12,6 +12,7 @@ pub mod floods;
 pub mod ids;
 pub mod lockout;
 pub mod members;
+pub mod operator;
 pub mod paging;
 pub mod passkeys;
 pub mod password;

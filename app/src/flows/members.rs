@@ -73,7 +73,7 @@ pub async fn activity(
 ) -> Outcome<Page<AuditEntry>> {
     let rows = state
         .store
-        .audit_page(admin.account_id(), filter, page)
+        .account_log(admin.account_id(), filter, page)
         .await?;
     Ok(Page::from_fetched(rows, page))
 }

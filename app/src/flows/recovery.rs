@@ -63,6 +63,12 @@ pub async fn unlock(state: &AppState, token_hash: &str) -> Outcome<EmailAddress>
     };
     match state.store.user_by_id(&user_id).await? {
         Some(user) => {
+            tracing::warn!(
+                event = "user.unlocked",
+                user_id = %user.id,
+                client_ip = crate::web::request::client_ip(),
+                "a user unlocked their account with the mailed link"
+            );
             crate::flows::sign_in_log::record(state, &user.id, "user.unlocked", String::new());
             Ok(user.email)
         }
@@ -97,6 +103,12 @@ pub async fn reset_password(
     let Some(user) = state.store.user_by_id(&user_id).await? else {
         return Err(dead().into());
     };
+    tracing::warn!(
+        event = "user.password_reset",
+        user_id = %user.id,
+        client_ip = crate::web::request::client_ip(),
+        "a password was reset with a reset link"
+    );
     crate::flows::sign_in_log::record(state, &user.id, "password.reset", String::new());
     let reset_link = state.config.link(paths::FORGOT);
     mail::send_throttled(

@@ -43,8 +43,9 @@ pub enum PasswordChecked {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Attempt {
     /// Wrong password, unknown email (or one whose sign-up is not confirmed yet), locked
-    /// account, or a password refused by enforced single sign-on: all look the same.
-    Refused,
+    /// account, or a password refused by enforced single sign-on: all look the same to the
+    /// person; the metric and the log line say which (and whose, when the email is known).
+    Refused(Failure, Option<UserId>),
     /// The password field was left empty (nothing was checked).
     PasswordMissing,
     SignedIn(SignedIn),
@@ -98,9 +99,49 @@ pub(crate) async fn password_allowed(
     Ok(role.is_some_and(crate::domain::roles::can_administer))
 }
 
+/// The series of password sign-ins by outcome.
+pub const SIGN_INS: &str = "terminus_sign_ins_total";
+/// The series of lockouts (a failed guess that locked its user).
+pub const LOCKOUTS: &str = "terminus_lockouts_total";
+/// Every outcome of [`SIGN_INS`] (registered at zero at start, so alert rules see them all).
+pub const SIGN_IN_OUTCOMES: &[&str] = &[
+    "signed_in",
+    "second_step",
+    "locked",
+    "wrong_password_or_unknown",
+    "sso_required",
+    "blocked",
+    "throttled",
+    "password_missing",
+];
+
+/// Why a password was refused (the person reads the one generic message whatever it was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// A wrong password or an unknown email: one label, as the page says one thing.
+    WrongPasswordOrUnknown,
+    /// The user is locked out (the password was not even considered).
+    Locked,
+    /// The email's domain enforces single sign-on.
+    SsoRequired,
+    /// Blocked after "This wasn't me", until a password reset.
+    Blocked,
+}
+
+impl Failure {
+    fn label(self) -> &'static str {
+        match self {
+            Failure::WrongPasswordOrUnknown => "wrong_password_or_unknown",
+            Failure::Locked => "locked",
+            Failure::SsoRequired => "sso_required",
+            Failure::Blocked => "blocked",
+        }
+    }
+}
+
 /// Counts a password sign-in's outcome (a fixed set of labels: never who, or from where).
 fn record_outcome(outcome: &'static str) {
-    metrics::counter!("terminus_sign_ins_total", "outcome" => outcome).increment(1);
+    metrics::counter!(SIGN_INS, "outcome" => outcome).increment(1);
 }
 
 /// A sign-in attempt counted against its client before any hash is checked, so concurrent
@@ -145,6 +186,11 @@ pub async fn reserve_ip_attempt(state: &AppState, client_ip: &str) -> Result<IpA
             }
             Hit::Over { window_start } => {
                 record_outcome("throttled");
+                tracing::warn!(
+                    event = "sign_in.throttled",
+                    client_ip,
+                    "a sign-in refused: too many failures from the client's network"
+                );
                 IpAttempt::Throttled(policy.retry_after(window_start, now))
             }
         },
@@ -179,8 +225,15 @@ pub async fn sign_in_with_password(
     };
     let result = attempt(state, email_input, password, client_ip, &reservation).await?;
     match result {
-        Attempt::Refused => {
-            record_outcome("refused");
+        Attempt::Refused(failure, user_id) => {
+            record_outcome(failure.label());
+            tracing::warn!(
+                event = "sign_in.failed",
+                reason = failure.label(),
+                user_id = user_id.as_ref().map(UserId::as_str),
+                client_ip,
+                "a password sign-in failed"
+            );
             Err(generic_failure().into())
         }
         Attempt::PasswordMissing => {
@@ -213,16 +266,18 @@ async fn attempt(
     match check_length(password.expose()) {
         Err(PasswordError::Empty) => return Ok(Attempt::PasswordMissing),
         // No account can have such a password: refuse before hashing (argon2 DoS).
-        Err(PasswordError::TooLong) => return Ok(Attempt::Refused),
+        Err(PasswordError::TooLong) => {
+            return Ok(Attempt::Refused(Failure::WrongPasswordOrUnknown, None))
+        }
         _ => {}
     }
     let Ok(email) = EmailAddress::parse(email_input) else {
-        return Ok(Attempt::Refused);
+        return Ok(Attempt::Refused(Failure::WrongPasswordOrUnknown, None));
     };
     let Some(user) = state.store.user_by_email(&email).await? else {
         // Same cost as a real check: verify against the dummy hash.
         state.passwords.verify(password, None).await?;
-        return Ok(Attempt::Refused);
+        return Ok(Attempt::Refused(Failure::WrongPasswordOrUnknown, None));
     };
 
     let now = state.clock.now();
@@ -235,7 +290,7 @@ async fn attempt(
                 .passwords
                 .verify(password, user.password_hash.as_deref())
                 .await?;
-            return Ok(Attempt::Refused);
+            return Ok(Attempt::Refused(Failure::Locked, Some(user.id)));
         }
     };
 
@@ -245,15 +300,20 @@ async fn attempt(
         .await?
     {
         Verification::Match { rehash } => {
-            if !password_allowed(state, &user.id, &email).await?
-                || state.store.password_blocked(&user.id).await?
-            {
+            let failure = if !password_allowed(state, &user.id, &email).await? {
+                Some(Failure::SsoRequired)
+            } else if state.store.password_blocked(&user.id).await? {
+                Some(Failure::Blocked)
+            } else {
+                None
+            };
+            if let Some(failure) = failure {
                 // Also refused: a person who said "This wasn't me" to a new-device notice,
                 // until they reset their password.
                 // Enforced SSO: only the enforcing account's owners and admins keep a password
                 // path. Everyone else gets the one generic answer, so being an owner is never
                 // revealed. The guess stays counted, as for a wrong password.
-                return Ok(Attempt::Refused);
+                return Ok(Attempt::Refused(failure, Some(user.id)));
             }
             let refund = Some((reservation.key.as_str(), reservation.window_start));
             let checked = SignedIn {
@@ -283,7 +343,10 @@ async fn attempt(
                 crate::flows::sign_in_log::how_and_where("a wrong password", client_ip, ""),
             );
             mail_unlock_if_locked(state, &user.id, &email, attempt).await?;
-            Ok(Attempt::Refused)
+            Ok(Attempt::Refused(
+                Failure::WrongPasswordOrUnknown,
+                Some(user.id),
+            ))
         }
     }
 }
@@ -297,10 +360,18 @@ pub(crate) async fn mail_unlock_if_locked(
     attempt: u32,
 ) -> Result<(), FlowError> {
     let policy = state.config.lockout;
-    if policy.failure_locks(attempt) {
-        crate::flows::sign_in_log::record(state, user_id, "user.locked", String::new());
+    if !policy.failure_locks(attempt) {
+        return Ok(());
     }
-    if policy.failure_locks(attempt) && mail::take_slot(state, MailKind::Unlock, email).await? {
+    metrics::counter!(LOCKOUTS).increment(1);
+    crate::flows::sign_in_log::record(state, user_id, "user.locked", String::new());
+    tracing::warn!(
+        event = "user.locked",
+        user_id = user_id.as_str(),
+        client_ip = crate::web::request::client_ip(),
+        "a user is locked out after too many failed guesses"
+    );
+    if mail::take_slot(state, MailKind::Unlock, email).await? {
         let link = issue_link(state, user_id, TokenPurpose::Unlock).await?;
         let until = policy.lock_until(state.clock.now());
         state.send_mail_later(mails::unlock_account(email, &link, until));

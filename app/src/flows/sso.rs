@@ -269,6 +269,14 @@ pub async fn set_enforced(
             .stop_enforcing_sso(owner.account_id(), id, now, audit)
             .await?
         {
+            tracing::warn!(
+                event = "sso.not_enforced",
+                user_id = owner.user_id().as_str(),
+                account_id = owner.account_id().as_str(),
+                connection_id = id.as_str(),
+                client_ip = crate::web::request::client_ip(),
+                "single sign-on is no longer enforced"
+            );
             Ok(Enforcement::Stopped)
         } else {
             Err(no_such_connection().into())
@@ -280,7 +288,18 @@ pub async fn set_enforced(
         .enforce_sso(owner.account_id(), id, now, audit)
         .await?
     {
-        EnforceOutcome::Enforced { sessions_ended } => Ok(Enforcement::Enforced { sessions_ended }),
+        EnforceOutcome::Enforced { sessions_ended } => {
+            tracing::warn!(
+                event = "sso.enforced",
+                user_id = owner.user_id().as_str(),
+                account_id = owner.account_id().as_str(),
+                connection_id = id.as_str(),
+                sessions_ended,
+                client_ip = crate::web::request::client_ip(),
+                "single sign-on is now enforced"
+            );
+            Ok(Enforcement::Enforced { sessions_ended })
+        }
         EnforceOutcome::NotTested => Err(test_sign_in_required().into()),
         EnforceOutcome::NotFound => Err(no_such_connection().into()),
     }

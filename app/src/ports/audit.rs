@@ -22,7 +22,7 @@ pub trait AuditStore: Send + Sync + 'static {
     /// `page.limit + 1` entries (the extra one says more follow).
     ///
     /// [`SIGN_IN_ACTIONS`]: crate::domain::audit::SIGN_IN_ACTIONS
-    async fn audit_page(
+    async fn account_log(
         &self,
         account_id: &AccountId,
         filter: &AuditFilter,

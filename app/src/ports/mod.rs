@@ -7,7 +7,8 @@
 //! [`TokenStore`] (one-time tokens), [`AccountStore`], [`MembershipStore`] (memberships and
 //! invitations), [`DomainStore`] (account domains), [`SsoStore`] (connections and identities),
 //! [`ApiKeyStore`], [`WorkspaceStore`] (workspaces and records), [`AuditStore`] and
-//! [`OperationsStore`] (the readiness probe, pruning), [`SessionsStore`] (a person's
+//! [`OperationsStore`] (the readiness probe, pruning), [`OperatorStore`] (the hub seen
+//! whole, for the operator's command line), [`SessionsStore`] (a person's
 //! signed-in sessions, as they list and end them) and [`SecondFactorStore`] (authenticator
 //! apps, recovery codes) and [`DeviceStore`] (known devices, "This wasn't me" links, password
 //! blocks); [`Store`] is all of them:
@@ -31,6 +32,7 @@ pub mod mailer;
 pub mod memberships;
 pub mod oidc;
 pub mod operations;
+pub mod operator;
 pub mod second_factors;
 pub mod sessions;
 pub mod sso;
@@ -49,6 +51,7 @@ pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
 pub use operations::OperationsStore;
+pub use operator::OperatorStore;
 pub use second_factors::SecondFactorStore;
 pub use sessions::SessionsStore;
 pub use sso::SsoStore;
@@ -79,6 +82,7 @@ pub trait Store:
     + WorkspaceStore
     + AuditStore
     + OperationsStore
+    + OperatorStore
     + SessionsStore
     + SecondFactorStore
     + DeviceStore
@@ -97,6 +101,7 @@ impl<T> Store for T where
         + WorkspaceStore
         + AuditStore
         + OperationsStore
+        + OperatorStore
         + SessionsStore
         + SecondFactorStore
         + DeviceStore
@@ -107,7 +112,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore,
-        OperationsStore, SecondFactorStore, SessionsStore, SsoStore, Store, ThrottleStore,
-        TokenStore, UserStore, WorkspaceStore,
+        OperationsStore, OperatorStore, SecondFactorStore, SessionsStore, SsoStore, Store,
+        ThrottleStore, TokenStore, UserStore, WorkspaceStore,
     };
 }

@@ -53,6 +53,7 @@ pub fn note_client_ip(state: &AppState, req: &mut Request) {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
     let ip = client_ip_from(peer, req.headers(), &state.config.trusted_proxies);
+    crate::web::request::note_client_ip(&ip.0);
     req.extensions_mut().insert(ip);
 }
 

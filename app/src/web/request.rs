@@ -16,6 +16,9 @@ pub struct RequestInfo {
     /// The route template that matched (`/api/v1/workspaces/{id}`), once routing found one:
     /// known even when the answer comes from outside the route (a timeout, an error page).
     pub route: OnceCell<MatchedPath>,
+    /// The client's IP as the guard decided it (proxies believed only when trusted), once
+    /// it did: for the access line and security events.
+    pub client_ip: OnceCell<String>,
 }
 
 impl RequestInfo {
@@ -25,6 +28,7 @@ impl RequestInfo {
             method,
             uri,
             route: OnceCell::new(),
+            client_ip: OnceCell::new(),
         }
     }
 }
@@ -59,4 +63,19 @@ pub fn note_route(route: &MatchedPath) {
 /// The id of the request being served.
 pub fn request_id() -> Option<String> {
     with_current(|info| String::from_utf8_lossy(info.id.as_bytes()).into_owned())
+}
+
+/// Notes the client's IP of the request being served (the first one noted stays).
+pub fn note_client_ip(ip: &str) {
+    let _ = CURRENT.try_with(|info| {
+        info.client_ip.get_or_init(|| ip.to_owned());
+    });
+}
+
+/// The client's IP of the request being served, once the guard decided it.
+pub fn client_ip() -> Option<String> {
+    CURRENT
+        .try_with(|info| info.client_ip.get().cloned())
+        .ok()
+        .flatten()
 }

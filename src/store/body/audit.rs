@@ -19,7 +19,7 @@ WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 /// empty: all) and an actor (`$3`; empty: all), after the cursor (`$4`; empty: from the
 /// newest). Ids are time-ordered, so `id` orders the log. The sign-in actions are bound as
 /// parameters `$6`…`$11`.
-const AUDIT_PAGE: &str = "
+const ACCOUNT_LOG: &str = "
 SELECT id, account_id, actor_user_id, action, detail, at FROM audit_events
 WHERE (account_id = $1
        OR (account_id IS NULL
@@ -58,14 +58,14 @@ impl AuditStore for SqlStore {
         .await
     }
 
-    async fn audit_page(
+    async fn account_log(
         &self,
         account_id: &AccountId,
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> StoreResult<Vec<AuditEntry>> {
         port(async {
-            let mut query = sqlx::query_as::<_, AuditEntryRow>(AUDIT_PAGE)
+            let mut query = sqlx::query_as::<_, AuditEntryRow>(ACCOUNT_LOG)
                 .bind(account_id.as_str())
                 .bind(filter.kind.unwrap_or(""))
                 .bind(filter.actor.as_ref().map(|a| a.as_str()).unwrap_or(""))

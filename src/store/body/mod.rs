@@ -33,6 +33,7 @@ mod devices;
 mod domains;
 mod memberships;
 mod operations;
+mod operator;
 mod second_factors;
 mod sessions;
 mod sso;

@@ -33,8 +33,8 @@ impl AuditStore for MemoryStore {
         Ok(events)
     }
 
-    /// `AUDIT_PAGE`: ids are the events' positions, zero-padded (so they sort as written).
-    async fn audit_page(
+    /// `ACCOUNT_LOG`: ids are the events' positions, zero-padded (so they sort as written).
+    async fn account_log(
         &self,
         account_id: &AccountId,
         filter: &AuditFilter,

@@ -41,6 +41,7 @@ mod devices;
 mod domains;
 mod memberships;
 mod operations;
+mod operator;
 mod second_factors;
 mod sessions;
 mod sso;
@@ -104,6 +105,8 @@ struct State {
     sign_in_notices: Vec<(String, UserId, Timestamp, Option<Timestamp>)>,
     /// Users whose password sign-in is blocked until a reset.
     password_blocks: std::collections::BTreeSet<UserId>,
+    /// Users the operator disabled, and since when.
+    disabled: BTreeMap<UserId, Timestamp>,
 }
 
 struct RecoveryRow {

@@ -9,15 +9,35 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::domain::clock::SystemClock;
 use app::domain::email::EmailAddress;
-use app::domain::ids::{AccountId, ApiKeyId};
-use app::flows::admin::{self, Operator};
 use app::flows::{Refusal, Stopped};
 use app::AppState;
 use clap::{Parser, Subcommand};
 
+pub use self::accounts::{AccountCommand, KeyCommand};
+pub use self::audit::AuditCommand;
+pub use self::settings::{ConfigCommand, SecretKeyCommand};
+pub use self::users::UserCommand;
 use crate::config::Config;
 use crate::db::Database;
 use crate::mailer::{read_outbox, Delivery};
+
+mod accounts;
+mod audit;
+mod output;
+mod settings;
+mod users;
+
+/// The version and the commit it was built from (`--version`): "0.1.0 (abc1234)", or
+/// "(unknown)" when built without git.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TERMINUS_COMMIT"),
+    ")"
+);
+
+/// The commit the binary was built from ("unknown" without git).
+pub const COMMIT: &str = env!("TERMINUS_COMMIT");
 
 const ABOUT: &str = "Terminus Hub: a self-hosted sign-in hub with a REST API.";
 const AFTER_HELP: &str =
@@ -27,7 +47,7 @@ SMTP_URL, TERMINUS_MAIL_FROM, ...). Every command works on the configured databa
 without the server running.";
 
 #[derive(Debug, Parser)]
-#[command(name = "terminus-hub", version, about = ABOUT, after_help = AFTER_HELP)]
+#[command(name = "terminus-hub", version = VERSION, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -42,6 +62,9 @@ pub enum Command {
     /// Operator commands: users, accounts, API keys. Each writes an audit event.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The configuration: check it without starting anything.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Mail: check that the configured SMTP server (or the outbox) takes mail.
     #[command(subcommand)]
     Mail(MailCommand),
@@ -56,57 +79,21 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Users: create one, unlock one, make a password-reset link.
+    /// Users: create, list, show, unlock, reset-link, disable, enable, sign-out-everywhere.
     #[command(subcommand)]
     User(UserCommand),
-    /// Accounts: put one on a plan.
+    /// Accounts: list, show, put one on a plan.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// API keys: revoke one.
+    /// API keys: list an account's, revoke one.
     #[command(subcommand)]
     Key(KeyCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a confirmed user, with an account of their own and its workspace "Main", and no
-    /// password; prints a link (valid 1 hour) that sets one.
-    Create {
-        /// The new user's email address.
-        email: String,
-    },
-    /// Clear a user's lockout (failed attempts and lock), without waiting for it to expire.
-    Unlock {
-        /// The user's email address.
-        email: String,
-    },
-    /// Print a password-reset link (valid 1 hour, single use) instead of mailing it: for when
-    /// mail is broken. Using it also confirms the email and clears a lockout.
-    ResetLink {
-        /// The user's email address.
-        email: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AccountCommand {
-    /// Put an account on a plan defined in the configuration ([plans.NAME], or a built-in
-    /// plan: free, team, enterprise).
-    SetPlan {
-        /// The account's id (acct_…): GET /api/v1/account shows it.
-        account: String,
-        /// The plan's name.
-        plan: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Revoke (delete) an API key of any account: it fails on its very next request.
-    Revoke {
-        /// The key's id (key_…), as the API keys page and GET /api/v1/api_keys show it.
-        key_id: String,
-    },
+    /// The audit trail: export it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The key sealing stored secrets: rotate it.
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,7 +117,10 @@ impl Outcome {
         match self {
             Outcome::Done => ExitCode::SUCCESS,
             Outcome::Failed(message) => {
-                let _ = writeln!(std::io::stderr(), "error: {message}");
+                let mut stderr = std::io::stderr().lock();
+                for line in message.lines() {
+                    let _ = writeln!(stderr, "error: {line}");
+                }
                 ExitCode::FAILURE
             }
         }
@@ -138,7 +128,7 @@ impl Outcome {
 }
 
 /// Prints a command's output (stdout: what a script reads).
-fn say(text: impl std::fmt::Display) -> anyhow::Result<()> {
+pub(crate) fn say(text: impl std::fmt::Display) -> anyhow::Result<()> {
     writeln!(std::io::stdout(), "{text}").context("writing to stdout")
 }
 
@@ -154,6 +144,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<Outcome> {
             Ok(Outcome::Done)
         }
         Command::Admin(admin) => run_admin(admin, &config).await,
+        Command::Config(ConfigCommand::Check) => settings::check(&config),
         Command::Mail(MailCommand::Test { address }) => mail_test(&config, &address).await,
         Command::Outbox { limit } => outbox(&config, limit),
     }
@@ -185,8 +176,30 @@ async fn run_admin(command: AdminCommand, config: &Config) -> anyhow::Result<Out
     outcome
 }
 
+/// Asks, on a terminal, for `expected` to be typed back before a command that cannot be
+/// undone; `Some(failure)` when it was not (or when stdin is no terminal: `--yes` is the way
+/// for scripts).
+pub(crate) fn confirmed(warning: &str, expected: &str) -> anyhow::Result<Option<Outcome>> {
+    use std::io::IsTerminal as _;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(Some(Outcome::Failed(format!(
+            "{warning} Standard input is not a terminal to confirm on: add --yes"
+        ))));
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{warning}\nType {expected} to confirm: ")?;
+    stderr.flush()?;
+    let mut typed = String::new();
+    stdin
+        .read_line(&mut typed)
+        .context("reading the confirmation")?;
+    Ok((typed.trim() != expected)
+        .then(|| Outcome::Failed("not confirmed: nothing was changed".to_owned())))
+}
+
 /// What a refused admin command prints: the refusal, said about `subject` (what was typed).
-fn refused(refusal: &Refusal, subject: &str) -> Outcome {
+pub(crate) fn refused(refusal: &Refusal, subject: &str) -> Outcome {
     Outcome::Failed(match refusal {
         Refusal::NotFound("user") => format!("no user has the email {subject}"),
         Refusal::NotFound(what) => format!("there is no {what} {subject}"),
@@ -196,7 +209,7 @@ fn refused(refusal: &Refusal, subject: &str) -> Outcome {
 
 /// A flow's outcome on the command line: `done` prints what happened, a refusal fails the
 /// command with its message, a failure is an error.
-fn settle<T>(
+pub(crate) fn settle<T>(
     outcome: app::flows::Outcome<T>,
     subject: &str,
     done: impl FnOnce(T) -> anyhow::Result<()>,
@@ -213,56 +226,11 @@ fn settle<T>(
 
 async fn admin_command(command: AdminCommand, state: &AppState) -> anyhow::Result<Outcome> {
     match command {
-        AdminCommand::User(UserCommand::Create { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user create");
-            let created = admin::create_user(state, &operator, &email).await;
-            settle(created, &email, |user| {
-                say(format!(
-                    "Created the user {email} ({}), owner of the account {} with its workspace \"Main\". It has no password yet.\nSet the password with this link (valid for 1 hour, single use):\n{}",
-                    user.user_id, user.account_id, user.link
-                ))
-            })
-        }
-        AdminCommand::User(UserCommand::Unlock { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user unlock");
-            let unlocked = admin::unlock_user(state, &operator, &email).await;
-            settle(unlocked, &email, |()| {
-                say(format!(
-                    "Unlocked {email}: failed attempts cleared, the lock lifted."
-                ))
-            })
-        }
-        AdminCommand::User(UserCommand::ResetLink { email }) => {
-            let operator = Operator::command_line("terminus-hub admin user reset-link");
-            let link = admin::reset_link_for(state, &operator, &email).await;
-            settle(link, &email, |link| {
-                say(format!(
-                    "A password-reset link for {email} (valid for 1 hour, single use; it also confirms the email and clears a lockout):\n{link}"
-                ))
-            })
-        }
-        AdminCommand::Account(AccountCommand::SetPlan { account, plan }) => {
-            let operator = Operator::command_line("terminus-hub admin account set-plan");
-            let previous =
-                admin::set_plan(state, &operator, &AccountId::from_input(&account), &plan).await;
-            settle(previous, &account, |previous| {
-                let limits = state.config.plans.resolve(&plan).1;
-                say(format!(
-                    "The account {account} is now on the plan {plan} (was {previous}): {} requests a minute, bursts of {}.",
-                    limits.per_minute, limits.burst
-                ))
-            })
-        }
-        AdminCommand::Key(KeyCommand::Revoke { key_id }) => {
-            let operator = Operator::command_line("terminus-hub admin key revoke");
-            let revoked = admin::revoke_key(state, &operator, &ApiKeyId::from_input(&key_id)).await;
-            settle(revoked, &key_id, |key| {
-                say(format!(
-                    "Revoked the key {key_id} ({}) of the account {}: it fails on its next request.",
-                    key.name, key.account_id
-                ))
-            })
-        }
+        AdminCommand::User(command) => users::run(command, state).await,
+        AdminCommand::Account(command) => accounts::run_account(command, state).await,
+        AdminCommand::Key(command) => accounts::run_key(command, state).await,
+        AdminCommand::Audit(command) => audit::run(command, state).await,
+        AdminCommand::SecretKey(command) => settings::rotate(command, state).await,
     }
 }
 
