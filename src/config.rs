@@ -177,7 +177,7 @@ impl Config {
                     .as_deref()
                     .map_or_else(|| "(unset: mail goes to the outbox)".to_owned(), redact_url),
             ),
-            ("mail_from", self.mail_from.clone()),
+            ("mail_from", self.sender()),
             ("outbox_dir", self.outbox_dir.display().to_string()),
             (
                 "cookie_secure",

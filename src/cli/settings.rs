@@ -76,7 +76,7 @@ fn problems(config: &Config) -> Vec<String> {
         }
     }
     if let Some(smtp) = &config.smtp_url {
-        if let Err(err) = crate::mailer::LettreMailer::smtp(smtp, &config.mail_from) {
+        if let Err(err) = crate::mailer::LettreMailer::smtp(smtp, &config.sender()) {
             problems.push(format!("{err:#}"));
         }
     }
