@@ -64,7 +64,11 @@ async fn limited<A: Clone + Send + Sync + 'static>(
         }
         Verdict::Allowed { .. } => {
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            if super::idempotency::applies(&req) {
+                super::idempotency::once(api, account_id, req, next).await
+            } else {
+                next.run(req).await
+            }
         }
     };
     let (remaining, reset) = match verdict {

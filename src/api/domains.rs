@@ -48,7 +48,8 @@ pub async fn create(
     body.only(&["domain"])?;
     let input = body.name("domain", 300)?;
     let d = domains::add(&api.app, &owner, &input).await?;
-    Ok((StatusCode::CREATED, Json(domain_json(&d))).into_response())
+    let location = super::handlers::created_at("domains", d.id.as_str());
+    Ok((StatusCode::CREATED, location, Json(domain_json(&d))).into_response())
 }
 
 pub async fn verify(

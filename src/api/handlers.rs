@@ -34,6 +34,14 @@ pub async fn get_account(
     Ok(Json(resources::account(&account, &api.app.config.plans)))
 }
 
+/// `Location` of a created object: `/api/v1/{collection}/{id}`.
+pub fn created_at(collection: &str, id: &str) -> [(axum::http::HeaderName, String); 1] {
+    [(
+        axum::http::header::LOCATION,
+        format!("/api/v1/{collection}/{id}"),
+    )]
+}
+
 // --- workspaces ---
 
 pub async fn list_workspaces(
@@ -43,6 +51,16 @@ pub async fn list_workspaces(
 ) -> ApiResult<Json<List<resources::WorkspaceOut>>> {
     let page = page_request(&q)?;
     let rows = data::list_workspaces(&api.app, &key, &page).await?;
+    // A cursor that names no workspace of the account is an error, not page one again (a
+    // paging loop would repeat itself).
+    if let Some(cursor) = &page.starting_after {
+        if data::workspace(&api.app, &key, &WorkspaceId::from_input(cursor))
+            .await
+            .is_err()
+        {
+            return Err(ApiError::not_found("workspace").param("starting_after"));
+        }
+    }
     Ok(Json(list_of(rows, resources::workspace)))
 }
 
@@ -54,7 +72,13 @@ pub async fn create_workspace(
     body.only(&["name"])?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let workspace = data::create_workspace(&api.app, &key, name).await?;
-    Ok((StatusCode::CREATED, Json(resources::workspace(&workspace))).into_response())
+    let location = created_at("workspaces", workspace.id.as_str());
+    Ok((
+        StatusCode::CREATED,
+        location,
+        Json(resources::workspace(&workspace)),
+    )
+        .into_response())
 }
 
 pub async fn get_workspace(
@@ -122,6 +146,14 @@ pub async fn list_records(
     let page = page_request(&q)?;
     let workspace = q.get("workspace_id").map(|w| WorkspaceId::from_input(w));
     let rows = data::list_records(&api.app, &key, workspace.as_ref(), &page).await?;
+    if let Some(cursor) = &page.starting_after {
+        if data::record(&api.app, &key, &RecordId::from_input(cursor))
+            .await
+            .is_err()
+        {
+            return Err(ApiError::not_found("record").param("starting_after"));
+        }
+    }
     Ok(Json(list_of(rows, resources::record)))
 }
 
@@ -142,7 +174,13 @@ pub async fn create_record(
             }
             other => other.into(),
         })?;
-    Ok((StatusCode::CREATED, Json(resources::record(&record))).into_response())
+    let location = created_at("records", record.id.as_str());
+    Ok((
+        StatusCode::CREATED,
+        location,
+        Json(resources::record(&record)),
+    )
+        .into_response())
 }
 
 pub async fn get_record(
@@ -258,6 +296,7 @@ pub async fn create_api_key(
     // The answer carries the secret: no cache may keep it.
     Ok((
         StatusCode::CREATED,
+        created_at("api_keys", record.id.as_str()),
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(out),
     )
@@ -308,6 +347,7 @@ pub async fn roll_api_key(
     }
     Ok((
         StatusCode::CREATED,
+        created_at("api_keys", rolled.new.id.as_str()),
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(out),
     )

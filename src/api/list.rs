@@ -16,7 +16,7 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                return Err(ApiError::bad_request(
+                return Err(ApiError::unprocessable(
                     "parameter_invalid",
                     format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
                 )
@@ -26,7 +26,7 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
     };
     let starting_after = match query.get("starting_after") {
         Some(id) if id.is_empty() || id.len() > 64 => {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::unprocessable(
                 "parameter_invalid",
                 "starting_after must be an object id",
             )
@@ -64,4 +64,52 @@ pub fn list_of<T, R>(page: Page<T>, render: impl Fn(&T) -> R) -> List<R> {
         data: page.items.iter().map(render).collect(),
         has_more: page.has_more,
     }
+}
+
+/// The query parameters each route takes (`GET` lists: paging, and their filters); any other
+/// is refused with `422 parameter_unknown` rather than ignored.
+fn known_params(method: &axum::http::Method, route: &str) -> &'static [&'static str] {
+    const PAGING: &[&str] = &["limit", "starting_after"];
+    if method != axum::http::Method::GET {
+        return &[];
+    }
+    match route {
+        "/records" => &["limit", "starting_after", "workspace_id"],
+        "/events" => &["limit", "starting_after", "kind", "actor"],
+        "/workspaces" | "/api_keys" | "/members" | "/invitations" | "/domains"
+        | "/sso_connections" => PAGING,
+        _ => &[],
+    }
+}
+
+/// Refuses query parameters the route does not take (after authentication: a caller without
+/// a key learns nothing from it).
+pub async fn refuse_unknown_params(
+    matched: Option<axum::extract::MatchedPath>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // (The route as matched, with or without the prefix the router is nested under.)
+    let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
+    let route = route.strip_prefix("/api/v1").unwrap_or(route);
+    let known = known_params(req.method(), route);
+    let query = req.uri().query().unwrap_or("");
+    let unknown = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(name, _)| name.into_owned())
+        .find(|name| !known.contains(&name.as_str()));
+    if let Some(name) = unknown {
+        let allowed = if known.is_empty() {
+            "this endpoint takes no query parameters".to_owned()
+        } else {
+            format!("this endpoint takes {}", known.join(", "))
+        };
+        return ApiError::unprocessable(
+            "parameter_unknown",
+            format!("Received unknown parameter: {name} ({allowed})"),
+        )
+        .param(&name)
+        .into_response();
+    }
+    next.run(req).await
 }

@@ -96,7 +96,13 @@ pub async fn create_invitation(
     let email = body.name("email", 254)?;
     let role = role_param(&body)?;
     let invitation = members::invite(&api.app, &admin, &email, role).await?;
-    Ok((StatusCode::CREATED, Json(invitation_json(&invitation))).into_response())
+    let location = super::handlers::created_at("invitations", invitation.id.as_str());
+    Ok((
+        StatusCode::CREATED,
+        location,
+        Json(invitation_json(&invitation)),
+    )
+        .into_response())
 }
 
 pub async fn delete_invitation(

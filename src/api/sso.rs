@@ -117,7 +117,13 @@ pub async fn create(
         enforced: flag(&body, "enforced")?.unwrap_or(false),
     };
     let c = sso::create(&api.app, &owner, input).await?;
-    Ok((StatusCode::CREATED, Json(connection_json(&api, &c))).into_response())
+    let location = super::handlers::created_at("sso_connections", c.id.as_str());
+    Ok((
+        StatusCode::CREATED,
+        location,
+        Json(connection_json(&api, &c)),
+    )
+        .into_response())
 }
 
 /// `PATCH {"enforced"?, "create_users"?}`: at least one of them.

@@ -597,7 +597,7 @@ async fn crud_validation_and_the_error_envelope() {
         .unwrap();
     let err = assert_api_error(
         res,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_request_error",
         Some("parameter_invalid"),
     )

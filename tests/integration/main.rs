@@ -15,6 +15,7 @@ mod world;
 
 mod activity;
 mod api;
+mod api_conventions;
 mod bad_input;
 mod coming_back;
 mod ended_sessions;

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod domains;
 pub mod email;
 pub mod floods;
+pub mod idempotency;
 pub mod ids;
 pub mod lockout;
 pub mod members;

@@ -28,6 +28,7 @@ pub mod dns;
 pub mod domains;
 #[cfg(test)]
 pub mod fake;
+pub mod idempotency;
 pub mod mailer;
 pub mod memberships;
 pub mod oidc;
@@ -47,6 +48,7 @@ pub use audit::AuditStore;
 pub use devices::DeviceStore;
 pub use dns::{DnsError, DnsTxt};
 pub use domains::DomainStore;
+pub use idempotency::IdempotencyStore;
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use memberships::MembershipStore;
 pub use oidc::{OidcClient, SsoError, SsoIdentity, SsoStart};
@@ -86,6 +88,7 @@ pub trait Store:
     + SessionsStore
     + SecondFactorStore
     + DeviceStore
+    + IdempotencyStore
 {
 }
 
@@ -105,14 +108,15 @@ impl<T> Store for T where
         + SessionsStore
         + SecondFactorStore
         + DeviceStore
+        + IdempotencyStore
 {
 }
 
 /// The store's traits, for `use crate::ports::prelude::*;` wherever store methods are called.
 pub mod prelude {
     pub use super::{
-        AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, MembershipStore,
-        OperationsStore, OperatorStore, SecondFactorStore, SessionsStore, SsoStore, Store,
-        ThrottleStore, TokenStore, UserStore, WorkspaceStore,
+        AccountStore, ApiKeyStore, AuditStore, DeviceStore, DomainStore, IdempotencyStore,
+        MembershipStore, OperationsStore, OperatorStore, SecondFactorStore, SessionsStore,
+        SsoStore, Store, ThrottleStore, TokenStore, UserStore, WorkspaceStore,
     };
 }

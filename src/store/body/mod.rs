@@ -31,6 +31,7 @@ mod api_keys;
 mod audit;
 mod devices;
 mod domains;
+mod idempotency;
 mod memberships;
 mod operations;
 mod operator;

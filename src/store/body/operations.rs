@@ -47,6 +47,7 @@ impl OperationsStore for SqlStore {
                 (PRUNE_COUNTERS, now.minus(counter_age)),
                 (PRUNE_TOKENS, now),
                 (PRUNE_PENDING_SIGN_UPS, now),
+                (super::idempotency::PRUNE_IDEMPOTENCY_KEYS, now),
             ] {
                 let mut tx = self.begin().await?;
                 sqlx::query(sql)

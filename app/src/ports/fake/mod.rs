@@ -39,6 +39,7 @@ mod api_keys;
 mod audit;
 mod devices;
 mod domains;
+mod idempotency;
 mod memberships;
 mod operations;
 mod operator;
@@ -107,6 +108,15 @@ struct State {
     password_blocks: std::collections::BTreeSet<UserId>,
     /// Users the operator disabled, and since when.
     disabled: BTreeMap<UserId, Timestamp>,
+    /// Idempotency keys: (account, key) → (request hash, expires at, kept answer).
+    idempotency: BTreeMap<
+        (AccountId, String),
+        (
+            String,
+            Timestamp,
+            Option<crate::domain::idempotency::KeptAnswer>,
+        ),
+    >,
 }
 
 struct RecoveryRow {

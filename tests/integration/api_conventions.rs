@@ -1,0 +1,220 @@
+//! Stripe's conventions, through the real server: `Idempotency-Key` on POST (once per key and
+//! account, the first answer again for a retry, 409 for the key with another body, kept in
+//! the database so another instance answers the same), `Location` on 201, unknown query
+//! parameters and out-of-range values refused with 422, an unknown cursor with 404.
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_post_with_an_idempotency_key_is_done_once_and_answered_the_same() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("idem").await;
+    let key = app.full_key(&owner).await;
+    let post = |body: Value, idem: &str| {
+        app.api(Method::POST, "/workspaces", &key)
+            .header("idempotency-key", idem)
+            .json(&body)
+    };
+
+    let first = post(json!({"name": "Once"}), "7c1f3c2e-key-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/workspaces/{}", first["id"].as_str().unwrap())
+    );
+
+    // The retry: the same answer, flagged, and no second workspace.
+    let again = post(json!({"name": "Once"}), "7c1f3c2e-key-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"], location.as_str());
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let listed: Value = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let named_once = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["name"] == "Once")
+        .count();
+    assert_eq!(named_once, 1);
+
+    // The same key with another body; a malformed key.
+    let res = post(json!({"name": "Twice"}), "7c1f3c2e-key-1")
+        .send()
+        .await
+        .unwrap();
+    let err = assert_api_error(
+        res,
+        StatusCode::CONFLICT,
+        "invalid_request_error",
+        Some("idempotency_key_reused"),
+    )
+    .await;
+    assert_eq!(err["param"], "Idempotency-Key");
+    let res = post(json!({"name": "Bad"}), "has space")
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("idempotency_key_invalid"),
+    )
+    .await;
+
+    // A refused request's answer is kept too: the retry gets the same 422.
+    let bad = || post(json!({"name": ""}), "7c1f3c2e-key-2");
+    let res = bad().send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = bad().send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+
+    // Keyed per account: another account's same key is its own.
+    let other = app.owner("idem-other").await;
+    let other_key = app.full_key(&other).await;
+    let res = app
+        .api(Method::POST, "/workspaces", &other_key)
+        .header("idempotency-key", "7c1f3c2e-key-1")
+        .json(&json!({"name": "Mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+
+    // A new key (shown once) replays whole within the day, from the sealed copy.
+    let create_key = || {
+        owner
+            .browser
+            .post(app.url("/api/v1/api_keys"))
+            .header("origin", &app.base)
+            .header("idempotency-key", "key-create-1")
+            .json(&json!({"name": "retried"}))
+    };
+    let made: Value = create_key().send().await.unwrap().json().await.unwrap();
+    let replayed = create_key().send().await.unwrap();
+    assert_eq!(replayed.headers()["cache-control"], "no-store");
+    assert_eq!(replayed.json::<Value>().await.unwrap()["key"], made["key"]);
+}
+
+#[tokio::test]
+async fn created_objects_have_a_location_and_bad_query_parameters_are_refused() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("conventions").await;
+    let key = app.full_key(&owner).await;
+    let ws: Value = app
+        .api(Method::GET, "/workspaces", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ws_id = ws["data"][0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .api(Method::POST, "/records", &key)
+        .json(&json!({"workspace_id": ws_id, "data": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let record: Value = res.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/records/{}", record["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        app.api(Method::GET, location.trim_start_matches("/api/v1"), &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    for (path, param) in [
+        ("/workspaces?limit=10&sort=name", "sort"),
+        ("/records?workspace=ws_x", "workspace"),
+        (
+            &format!("/workspaces/{ws_id}?expand=records") as &str,
+            "expand",
+        ),
+        ("/account?x=1", "x"),
+    ] {
+        let res = app.api(Method::GET, path, &key).send().await.unwrap();
+        let err = assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("parameter_unknown"),
+        )
+        .await;
+        assert_eq!(err["param"], param, "{path}");
+    }
+    let res = app
+        .api(Method::GET, "/workspaces?limit=500", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_invalid"),
+    )
+    .await;
+    // Without a key, the answer is the usual 401 whatever the parameters.
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/workspaces?sort=name"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // A cursor that names nothing is 404, not page one again.
+    for path in [
+        "/workspaces?starting_after=ws_00000000000000000000000000000000",
+        "/records?starting_after=rec_nothing",
+    ] {
+        let res = app.api(Method::GET, path, &key).send().await.unwrap();
+        let err = assert_api_error(
+            res,
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("resource_missing"),
+        )
+        .await;
+        assert_eq!(err["param"], "starting_after", "{path}");
+    }
+    let res = app
+        .api(
+            Method::GET,
+            &format!("/workspaces?starting_after={ws_id}"),
+            &key,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
