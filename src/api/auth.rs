@@ -79,9 +79,11 @@ async fn limited<A: Clone + Send + Sync + 'static>(
     if let Ok(v) = HeaderValue::from_str(&policy.header()) {
         headers.insert("ratelimit-policy", v);
     }
+    // `limit` is the plan's quota for the window (600 a minute), as the policy says it; the
+    // burst, how many may come at once, is in the policy. `remaining` is how many may come now.
     if let Ok(v) = HeaderValue::from_str(&format!(
         "limit={}, remaining={remaining}, reset={reset}",
-        policy.burst
+        policy.per_minute.max(policy.burst)
     )) {
         headers.insert("ratelimit", v);
     }

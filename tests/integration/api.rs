@@ -777,7 +777,7 @@ async fn accounts_are_rate_limited_with_retry_after() {
         );
         assert_eq!(
             res.headers()["ratelimit"],
-            format!("limit=100, remaining={}, reset=0", 100 - n).as_str()
+            format!("limit=600, remaining={}, reset=0", 100 - n).as_str()
         );
     }
     let res = app.api(Method::GET, "/account", &key).send().await.unwrap();
@@ -786,7 +786,7 @@ async fn accounts_are_rate_limited_with_retry_after() {
     assert_eq!(res.headers()["ratelimit-policy"], "600;w=60;burst=100");
     assert_eq!(
         res.headers()["ratelimit"],
-        "limit=100, remaining=0, reset=1"
+        "limit=600, remaining=0, reset=1"
     );
     assert_api_error(
         res,
