@@ -34,6 +34,13 @@ pub async fn set_second_factor_required(
         .set_second_factor_required(owner.account_id(), required, audit)
         .await?
     {
+        tracing::warn!(
+            event = action,
+            user_id = owner.user_id().as_str(),
+            account_id = owner.account_id().as_str(),
+            client_ip = crate::web::request::client_ip(),
+            "an owner changed the account's two-factor policy"
+        );
         Ok(())
     } else {
         Err(Refusal::NotFound("account").into())
@@ -81,6 +88,14 @@ pub async fn reset_member_second_factors(
         )
         .into());
     }
+    tracing::warn!(
+        event = "member.second_factors_reset",
+        user_id = owner.user_id().as_str(),
+        member_id = member.as_str(),
+        account_id = owner.account_id().as_str(),
+        client_ip = crate::web::request::client_ip(),
+        "an owner reset a member's second factors"
+    );
     let account_name = state
         .store
         .account(owner.account_id())
