@@ -308,7 +308,8 @@ pub fn router(
 
     let web = app::web::routes::router(state.clone())
         .merge(http::static_files().with_state(state.clone()))
-        .route("/openapi.json", axum::routing::get(api::openapi::serve));
+        .route("/openapi.json", axum::routing::get(api::openapi::serve))
+        .route("/docs", axum::routing::get(api::docs::serve));
     // The benchmark's unauthenticated twin of /api/v1/workspaces, behind the same layers.
     #[cfg(feature = "bench")]
     let web = if bench_routes {

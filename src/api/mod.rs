@@ -11,6 +11,7 @@ pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod body;
+pub mod docs;
 pub mod domains;
 pub mod error;
 pub mod events;

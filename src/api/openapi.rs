@@ -95,7 +95,119 @@ fn report_path() -> Value {
 /// Routes of the document served outside `/api/v1` (with a `servers` of their own).
 pub const OUTSIDE_API: &[(&str, &str)] = &[("post", "/credentials/revoke")];
 
+/// The document, with what every operation shares added once: an `operationId`
+/// (`list_workspaces`, `post_workspaces`, `get_workspace`…) and a tag (the first path
+/// segment), the response headers every answer carries (`x-request-id`, `RateLimit`,
+/// `RateLimit-Policy`; `Location` on a 201), the statuses every body or `POST` can meet (413
+/// and 415 for a body, 409 for an `Idempotency-Key` reused), and the `Idempotency-Key`
+/// header on every `POST`.
 pub fn document() -> Value {
+    let mut doc = described();
+    enrich(&mut doc);
+    doc
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    let parts: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|p| !p.starts_with('{'))
+        .collect();
+    let one = path.ends_with('}');
+    let noun = parts.join("_");
+    match (method, one) {
+        ("get", false) => format!("list_{noun}"),
+        ("get", true) => format!("get_{}", noun.trim_end_matches('s')),
+        ("post", false) => format!("create_{}", noun.trim_end_matches('s')),
+        ("post", true) => format!(
+            "{}_{}",
+            parts.last().copied().unwrap_or("act"),
+            parts.first().copied().unwrap_or("")
+        ),
+        ("patch", _) => format!("update_{}", noun.trim_end_matches('s')),
+        ("delete", _) => format!("delete_{}", noun.trim_end_matches('s')),
+        _ => format!("{method}_{noun}"),
+    }
+}
+
+fn enrich(doc: &mut Value) {
+    let header =
+        |description: &str| json!({"description": description, "schema": {"type": "string"}});
+    let common_headers = json!({
+        "x-request-id": header("This request's id (echoed when the request sent one): quote it when asking for help"),
+        "RateLimit": header("limit=<the plan's quota a minute>, remaining=<requests that may come now>, reset=<seconds until that many are back>"),
+        "RateLimit-Policy": header("<quota>;w=60;burst=<burst>: the account's plan"),
+    });
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        // A route outside /api/v1 (its own `servers`: the leak report) is not behind the API's
+        // key, limits or idempotency.
+        let outside = item.get("servers").is_some();
+        let Some(methods) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in methods.iter_mut() {
+            let Some(op) = operation.as_object_mut() else {
+                continue;
+            };
+            op.entry("operationId")
+                .or_insert_with(|| json!(operation_id(method, path)));
+            let tag = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or("api")
+                .to_owned();
+            op.entry("tags").or_insert_with(|| json!([tag]));
+            let has_body = op.contains_key("requestBody");
+            if method == "post" && !outside {
+                let idempotency = json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                    "description": "Do this POST once: a retry with the same key and request within 24 hours gets the first answer again (with `Idempotent-Replayed: true`)",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}});
+                if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                    params.push(idempotency);
+                } else {
+                    op.insert("parameters".into(), json!([idempotency]));
+                }
+            }
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if has_body {
+                responses
+                    .entry("413")
+                    .or_insert_with(|| error_response("The body is too large"));
+                responses
+                    .entry("415")
+                    .or_insert_with(|| error_response("The body is not sent as application/json"));
+            }
+            if method == "post" || method == "patch" || method == "delete" {
+                responses.entry("409").or_insert_with(|| {
+                    error_response("A conflict (e.g. `last_owner`, `idempotency_key_reused`, `idempotency_key_in_use`)")
+                });
+            }
+            for (status, response) in responses.iter_mut() {
+                let Some(response) = response.as_object_mut() else {
+                    continue;
+                };
+                let mut headers = common_headers.clone();
+                if status == "201" {
+                    if let Some(h) = headers.as_object_mut() {
+                        h.insert(
+                            "Location".into(),
+                            header("/api/v1/<collection>/<id> of the created object"),
+                        );
+                    }
+                }
+                response.entry("headers").or_insert(headers);
+            }
+        }
+    }
+}
+
+fn described() -> Value {
     let key = "bearerKey";
     let admin = "adminSession";
     let ts = json!({"type": "string", "format": "date-time"});
@@ -238,6 +350,40 @@ pub async fn serve() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    #[test]
+    fn every_operation_has_an_id_a_tag_and_the_shared_headers() {
+        let doc = super::document();
+        let mut ids = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if method == "servers" {
+                    continue;
+                }
+                let id = op["operationId"].as_str().unwrap().to_owned();
+                assert!(ids.insert(id.clone()), "{id} twice ({method} {path})");
+                assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()));
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let headers = &response["headers"];
+                    assert!(
+                        headers.get("x-request-id").is_some(),
+                        "{method} {path} {status}"
+                    );
+                    assert_eq!(
+                        headers.get("Location").is_some(),
+                        status == "201",
+                        "{method} {path} {status}"
+                    );
+                }
+                let idempotent = op["parameters"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key"));
+                let outside = item.get("servers").is_some();
+                assert_eq!(idempotent, method == "post" && !outside, "{method} {path}");
+            }
+        }
+        assert!(ids.contains("list_workspaces") && ids.contains("create_record"));
+    }
 
     #[test]
     fn document_lists_exactly_the_routes() {

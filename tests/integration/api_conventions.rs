@@ -218,3 +218,31 @@ async fn created_objects_have_a_location_and_bad_query_parameters_are_refused() 
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_reference_is_served_at_docs_from_the_same_document() {
+    let app = TestApp::spawn().await;
+    let res = reqwest::get(app.url("/docs")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Terminus Hub API reference"));
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method != "servers" {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(page.contains(&format!("id=\"{id}\"")), "{method} {path}");
+            }
+        }
+    }
+    assert!(!page.contains("<script"), "no script, no CDN");
+}

@@ -37,6 +37,7 @@ mod passkeys;
 mod policy;
 mod reauthentication;
 mod reset;
+mod schemathesis;
 mod scopes;
 mod second_factors;
 mod security_page;
