@@ -178,7 +178,8 @@ where
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let started = Instant::now();
         let id = request_id(&mut req);
-        let info = RequestInfo::new(id, req.method().clone(), req.uri().clone());
+        let info = RequestInfo::new(id, req.method().clone(), req.uri().clone())
+            .with_user_agent(req.headers().get(header::USER_AGENT).cloned());
         let user_agent = req.headers().get(header::USER_AGENT).cloned();
         // The clone waits for the next request; the service that was polled ready serves this one.
         let clone = self.inner.clone();

@@ -40,6 +40,9 @@ const HTML_HEAD: &str = concat!(
     " Terminus Hub</p>\n",
 );
 
+/// Where the card of a mail ends (its footer follows).
+const CARD_END: &str = "</td></tr></table>";
+
 /// One layout for every mail: paragraphs, then a button for each link (with the link
 /// written out beneath it, for mail readers that show no buttons). The text part says the
 /// same, each link whole on its line ("Label: URL"), never split or encoded.
@@ -65,8 +68,9 @@ fn compose(
         ));
     }
     text.push_str("— Terminus Hub\n");
+    html.push_str(CARD_END);
     html.push_str(
-        "</td></tr></table>\n<p class=\"muted\" style=\"margin:16px 0 0;font-size:12px;color:#5b6478\">Sent by Terminus Hub. You get this email because of your account (or a request made with your address) on this server.</p>\n</td></tr></table></body></html>\n",
+        "\n<p class=\"muted\" style=\"margin:16px 0 0;font-size:12px;color:#5b6478\">Sent by Terminus Hub. You get this email because of your account (or a request made with your address) on this server.</p>\n</td></tr></table></body></html>\n",
     );
     OutgoingEmail {
         to: to.clone(),
@@ -74,6 +78,32 @@ fn compose(
         text,
         html,
     }
+}
+
+/// Adds where a change was made from ("Made from 203.0.113.7 (Firefox on Linux) on
+/// Saturday, …") to a security notice, as its last paragraph in both parts.
+pub fn with_origin(
+    mut mail: OutgoingEmail,
+    ip: &str,
+    device: &str,
+    at: Timestamp,
+) -> OutgoingEmail {
+    let device = if device.is_empty() {
+        String::new()
+    } else {
+        format!(" ({device})")
+    };
+    let line = format!("Made from {ip}{device} on {}.", in_words(at));
+    if let Some(at) = mail.text.rfind("— Terminus Hub") {
+        mail.text.insert_str(at, &format!("{line}\n\n"));
+    }
+    if let Some(at) = mail.html.find(CARD_END) {
+        mail.html.insert_str(
+            at,
+            &format!("<p class=\"muted\" style=\"margin:16px 0 0;font-size:13px;color:#5b6478\">{}</p>\n", escape(&line)),
+        );
+    }
+    mail
 }
 
 pub fn confirm_email(to: &EmailAddress, link: &str) -> OutgoingEmail {
@@ -431,6 +461,26 @@ mod tests {
         assert!(m.html.contains("max-width:560px") && m.html.contains("prefers-color-scheme"));
         // Short lines: the part goes out as 8-bit text, readable with `cat` in the outbox.
         assert!(m.html.lines().all(|l| l.len() <= 998));
+    }
+
+    #[test]
+    fn a_notice_says_where_the_change_was_made_from() {
+        let to = EmailAddress::parse("a@example.com").unwrap();
+        let m = with_origin(
+            password_changed(&to, "http://h/forgot"),
+            "203.0.113.7",
+            "Firefox on Linux",
+            Timestamp(1_796_434_500_000),
+        );
+        let line =
+            "Made from 203.0.113.7 (Firefox on Linux) on Saturday, 5 December 2026 at 01:35 UTC.";
+        assert!(
+            m.text.contains(&format!("{line}\n\n— Terminus Hub")),
+            "{}",
+            m.text
+        );
+        let card = m.html.find("</td></tr></table>").unwrap();
+        assert!(m.html[..card].contains(line), "inside the card: {}", m.html);
     }
 
     #[test]

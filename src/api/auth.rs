@@ -141,9 +141,12 @@ pub async fn require_key(State(api): State<ApiState>, req: Request, next: Next) 
 /// with 403 (keys cannot manage keys, members or SSO); an invalid one with the usual 401.
 pub async fn require_admin_session(
     State(api): State<ApiState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
+    // Session routes are not the keyed hot path: the client's IP is worked out, as for the
+    // web app, for the notices and events their changes cause.
+    app::web::guards::note_client_ip(&api.app, &mut req);
     let headers = req.headers().clone();
     let session = req.extensions().get::<Session>().cloned();
     match admin_caller(&api, &headers, peer(&req), session).await {

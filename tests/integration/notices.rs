@@ -226,6 +226,12 @@ async fn creating_an_api_key_mails_its_creator_the_names_never_the_key() {
     let mail = wait_for_mail(&email, 3).await.remove(2);
     assert_eq!(mail.subject, "An API key was created");
     assert!(mail.text.contains("\"deploy bot\""), "{}", mail.text);
+    // Where the change was made from (the test client sends no User-Agent: no device).
+    assert!(
+        mail.text.contains("Made from 127.0.0.1 on "),
+        "{}",
+        mail.text
+    );
     assert!(!mail.text.contains(secret));
     assert!(!mail.html.unwrap_or_default().contains(secret));
 }

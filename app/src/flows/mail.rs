@@ -4,6 +4,7 @@
 //! slot), so spelling one mailbox many ways gets no more mail through.
 use crate::domain::email::EmailAddress;
 use crate::flows::FlowError;
+use crate::mails;
 use crate::ports::OutgoingEmail;
 use crate::AppState;
 
@@ -36,6 +37,21 @@ pub enum MailKind {
 }
 
 impl MailKind {
+    /// A notice of a change to someone's security, which says where the change was made from.
+    fn is_security_notice(self) -> bool {
+        matches!(
+            self,
+            MailKind::PasswordChanged
+                | MailKind::EmailChanged
+                | MailKind::SecondFactorAdded
+                | MailKind::SecondFactorRemoved
+                | MailKind::RecoveryCodesRegenerated
+                | MailKind::PasskeyAdded
+                | MailKind::PasskeyRemoved
+                | MailKind::ApiKeyCreated
+        )
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             MailKind::Confirm => "confirm",
@@ -86,6 +102,13 @@ pub async fn send_throttled(
         );
         return Ok(false);
     }
+    let mail = match (kind.is_security_notice(), crate::web::request::client_ip()) {
+        (true, Some(ip)) => {
+            let device = crate::web::request::device().unwrap_or_default();
+            mails::with_origin(mail, &ip, &device, state.clock.now())
+        }
+        _ => mail,
+    };
     state.send_mail_later(mail);
     Ok(true)
 }

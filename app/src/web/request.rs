@@ -19,6 +19,8 @@ pub struct RequestInfo {
     /// The client's IP as the guard decided it (proxies believed only when trusted), once
     /// it did: for the access line and security events.
     pub client_ip: OnceCell<String>,
+    /// The browser's `User-Agent`, for the security notices a request causes.
+    pub user_agent: Option<HeaderValue>,
 }
 
 impl RequestInfo {
@@ -29,7 +31,14 @@ impl RequestInfo {
             uri,
             route: OnceCell::new(),
             client_ip: OnceCell::new(),
+            user_agent: None,
         }
+    }
+
+    /// With the request's `User-Agent`.
+    pub fn with_user_agent(mut self, user_agent: Option<HeaderValue>) -> Self {
+        self.user_agent = user_agent;
+        self
     }
 }
 
@@ -78,4 +87,15 @@ pub fn client_ip() -> Option<String> {
         .try_with(|info| info.client_ip.get().cloned())
         .ok()
         .flatten()
+}
+
+/// The device (from the `User-Agent`: "Firefox on Linux") of the request being served.
+pub fn device() -> Option<String> {
+    with_current(|info| {
+        info.user_agent
+            .as_ref()
+            .and_then(|ua| ua.to_str().ok())
+            .map(crate::domain::sessions::device_label)
+    })
+    .flatten()
 }
