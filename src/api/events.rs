@@ -24,6 +24,8 @@ fn event_json(e: &AuditEntry) -> Value {
         "description": describe(&e.event.action),
         "actor": e.event.actor_user_id,
         "detail": e.event.detail,
+        "ip": e.ip,
+        "device": e.device,
         "created_at": e.event.at.to_rfc3339(),
     })
 }

@@ -344,6 +344,11 @@ pub struct AuditEntryRow {
     pub action: String,
     pub detail: Option<String>,
     pub at: i64,
+    /// Not every reader selects where an event came from.
+    #[sqlx(default)]
+    pub ip: Option<String>,
+    #[sqlx(default)]
+    pub device: Option<String>,
 }
 
 impl TryFrom<AuditEntryRow> for AuditEntry {
@@ -351,6 +356,8 @@ impl TryFrom<AuditEntryRow> for AuditEntry {
 
     fn try_from(row: AuditEntryRow) -> Result<Self, Self::Error> {
         Ok(AuditEntry {
+            ip: row.ip,
+            device: row.device,
             id: row.id,
             event: AuditEvent {
                 account_id: row.account_id.map(AccountId::from_stored),

@@ -118,6 +118,16 @@ async fn changes_from_every_surface_and_sign_ins_are_in_the_log_in_plain_words()
     );
     assert!(page.contains("with a password, from 127.0.0.1"), "{page}");
 
+    // Where each change came from: the web app's request, with its IP.
+    let made = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "workspace.created")
+        .unwrap();
+    assert_eq!(made["ip"], "127.0.0.1");
+    assert!(page.contains("from 127.0.0.1"), "{page}");
+
     // Narrowed by kind, by person; nothing matching says so.
     let records = events(&app, &client, "?kind=record").await;
     assert_eq!(actions(&records), vec!["record.created"]);

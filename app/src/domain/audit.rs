@@ -17,6 +17,9 @@ pub struct AuditEvent {
 pub struct AuditEntry {
     pub id: String,
     pub event: AuditEvent,
+    /// The client IP and device of the request that made the change, when one did.
+    pub ip: Option<String>,
+    pub device: Option<String>,
 }
 
 /// The events of a person's own sign-ins that an account's log shows for its members (they

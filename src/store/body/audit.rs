@@ -20,7 +20,7 @@ WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 /// newest). Ids are time-ordered, so `id` orders the log. The sign-in actions are bound as
 /// parameters `$6`…`$11`.
 const ACCOUNT_LOG: &str = "
-SELECT id, account_id, actor_user_id, action, detail, at FROM audit_events
+SELECT id, account_id, actor_user_id, action, detail, at, ip, device FROM audit_events
 WHERE (account_id = $1
        OR (account_id IS NULL
            AND action IN ($6, $7, $8, $9, $10, $11)

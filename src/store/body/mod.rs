@@ -61,8 +61,8 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 const INSERT_AUDIT: &str = "
-INSERT INTO audit_events (id, account_id, actor_user_id, action, detail, at)
-VALUES ($1, $2, $3, $4, $5, $6)";
+INSERT INTO audit_events (id, account_id, actor_user_id, action, detail, at, ip, device)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// A page of `table`, newest first: `$1` account, `$2` cursor (or NULL), `$3` limit,
 /// and `extra` for one more filter on `$4`.
@@ -234,6 +234,10 @@ async fn audit_in(tx: &mut Tx, event: AuditEvent) -> DbResult<()> {
         .bind(event.action)
         .bind(event.detail)
         .bind(event.at.millis())
+        // Where the change came from: the request being served, as its log lines say it
+        // (nothing for the operator's commands and background work).
+        .bind(app::web::request::client_ip())
+        .bind(app::web::request::device())
         .execute(&mut **tx)
         .await?;
     Ok(())

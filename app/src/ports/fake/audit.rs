@@ -48,6 +48,8 @@ impl AuditStore for MemoryStore {
             .map(|(i, e)| AuditEntry {
                 id: format!("evt_{i:020}"),
                 event: e.clone(),
+                ip: None,
+                device: None,
             })
             .filter(|entry| {
                 let e = &entry.event;

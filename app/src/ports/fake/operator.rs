@@ -342,6 +342,8 @@ impl OperatorStore for MemoryStore {
             .map(|(n, event)| AuditEntry {
                 id: format!("aud_{n:08}"),
                 event: event.clone(),
+                ip: None,
+                device: None,
             })
             .filter(|e| {
                 query

@@ -52,6 +52,8 @@ struct Line {
     what: &'static str,
     action: String,
     detail: String,
+    /// "from 203.0.113.7 (Firefox on Linux)", when a request made it.
+    origin: String,
 }
 
 fn line(entry: &AuditEntry, people: &[MemberRecord]) -> Line {
@@ -74,6 +76,11 @@ fn line(entry: &AuditEntry, people: &[MemberRecord]) -> Line {
         what: describe(&e.action),
         action: e.action.clone(),
         detail: readable(detail, people),
+        origin: match (&entry.ip, &entry.device) {
+            (Some(ip), Some(device)) => format!("from {ip} ({device})"),
+            (Some(ip), None) => format!("from {ip}"),
+            _ => String::new(),
+        },
     }
 }
 
@@ -149,6 +156,12 @@ pub async fn activity_page(
                                 })}
                             " "
                             <code class="action">{l.action.clone()}</code>
+                            {(!l.origin.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <span class="muted origin">" " {l.origin.clone()}</span>
+                                    }
+                                })}
                         </td>
                     </tr>
                 }
