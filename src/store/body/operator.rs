@@ -60,7 +60,7 @@ WHERE actor_user_id = $1 ORDER BY at, id";
 const ACCOUNTS_OF: &str = "SELECT account_id FROM memberships WHERE user_id = $1";
 const LOCK_USER: &str = "UPDATE users SET email = email WHERE id = $1";
 const PSEUDONYMISE_ACTOR: &str =
-    "UPDATE audit_events SET actor_user_id = $2 WHERE actor_user_id = $1";
+    "UPDATE audit_events SET actor_user_id = $2, ip = NULL, device = NULL WHERE actor_user_id = $1";
 /// `$1` user id, `$2` email, `$3` pseudonym: LIKE only narrows the rows (a `_` in an address
 /// matches more, never less); REPLACE is literal.
 const PSEUDONYMISE_DETAIL: &str = "
