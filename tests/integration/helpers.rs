@@ -1084,6 +1084,7 @@ pub mod fns {
     pub const SWITCH_ACCOUNT: &str = <web::accounts::actions::SwitchAccount as ServerFn>::PATH;
     pub const CREATE_ACCOUNT: &str = <web::accounts::actions::CreateAccount as ServerFn>::PATH;
     pub const RENAME_ACCOUNT: &str = <web::accounts::actions::RenameAccount as ServerFn>::PATH;
+    pub const DELETE_ACCOUNT: &str = <web::accounts::actions::DeleteAccount as ServerFn>::PATH;
     pub const SIGN_UP: &str = <web::sign_up::actions::SignUp as ServerFn>::PATH;
     pub const RESEND_CONFIRMATION: &str =
         <web::sign_up::actions::ResendConfirmation as ServerFn>::PATH;

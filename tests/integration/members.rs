@@ -757,4 +757,34 @@ async fn every_member_has_account_settings_and_leaves_from_there_but_the_only_ow
         .await;
     assert_redirect(&res, paths::ACCOUNTS);
     assert_eq!(app.listed(&owner.browser, "members").await.len(), 1);
+
+    // The owner deletes the account: the name typed back first; then everything is gone,
+    // its keys refused at once, and everyone signed out of it.
+    let key = app.full_key(&owner).await;
+    let page = app.page(&owner.browser, paths::ACCOUNT_SETTINGS).await;
+    assert!(page.contains("Delete this account"), "{page}");
+    let res = app
+        .post(&owner.browser, fns::DELETE_ACCOUNT, &[("confirm", "Acme")])
+        .await;
+    assert_redirect(&res, paths::ACCOUNT_SETTINGS);
+    let page = app.page(&owner.browser, paths::ACCOUNT_SETTINGS).await;
+    assert!(page.contains("exactly as it is shown"), "{page}");
+    let res = app
+        .post(
+            &owner.browser,
+            fns::DELETE_ACCOUNT,
+            &[("confirm", "Acme Inc")],
+        )
+        .await;
+    assert_redirect(&res, paths::SIGN_IN);
+    assert_eq!(
+        app.api(reqwest::Method::GET, "/account", &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_redirect(&app.get(&owner.browser, paths::HOME).await, paths::SIGN_IN);
+    assert_eq!(app.world.tally().await.accounts, 0);
 }

@@ -1,6 +1,6 @@
 //! The accounts a person belongs to: where they land after signing in, switching the current
 //! one, creating another (with its workspace "Main"), and the current one's workspaces.
-use crate::auth::{self, AdminOf, MemberOf, Signed};
+use crate::auth::{self, AdminOf, MemberOf, OwnerOf, Signed};
 use crate::domain::accounts::NewAccount;
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::{AccountId, UserId, WorkspaceId};
@@ -79,6 +79,38 @@ pub async fn rename(state: &AppState, admin: &AdminOf, name: &str) -> Outcome<St
         return Err(Refusal::NotFound("account").into());
     }
     Ok(name)
+}
+
+/// What deleting an account asks to be typed, and says when it was not.
+pub const DELETE_CONFIRMATION: &str =
+    "Type the account's name exactly as it is shown to delete it.";
+
+/// Deletes the owner's account with everything under it (workspaces, records, keys, domains,
+/// single sign-on, invitations, memberships, its activity log): a recent sign-in and the
+/// account's name typed back first. Everyone's sessions in it end; the event of the deletion
+/// is kept outside the account (which no longer exists).
+pub async fn delete(state: &AppState, owner: &OwnerOf, typed_name: &str) -> Outcome<String> {
+    owner.recently_authenticated(state)?;
+    let Some(account) = state.store.account(owner.account_id()).await? else {
+        return Err(Refusal::NotFound("account").into());
+    };
+    if typed_name.trim() != account.name {
+        return Err(Refusal::invalid("confirm", DELETE_CONFIRMATION).into());
+    }
+    let audit = AuditEvent {
+        account_id: None,
+        actor_user_id: Some(owner.user_id().clone()),
+        action: "account.deleted".into(),
+        detail: Some(format!(
+            "{} (\"{}\") deleted with everything under it",
+            account.id, account.name
+        )),
+        at: state.clock.now(),
+    };
+    if !state.store.delete_account(&account.id, audit).await? {
+        return Err(Refusal::NotFound("account").into());
+    }
+    Ok(account.name)
 }
 
 /// What the account settings page shows every member: the account, their role, its plan and
@@ -224,5 +256,25 @@ mod tests {
         create(&h.state, &bob, "Bob's").await.unwrap();
         h.advance(Duration::from_secs(24 * 3600));
         create(&h.state, &ada, "Three").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_owner_deletes_the_account_after_typing_its_name() {
+        let h = Harness::new();
+        let (user_id, home) = h.signed_up("ada@example.com", Some(PASSWORD)).await;
+        let owner = MemberOf::for_tests(&user_id, "ada@example.com", &home, Role::Owner)
+            .owner()
+            .unwrap();
+        let refused = crate::testing::refused(delete(&h.state, &owner, "nope").await);
+        assert_eq!(refused.field(), Some("confirm"));
+        assert!(h.store.account(&home).await.unwrap().is_some());
+        delete(&h.state, &owner, " ada's account ").await.unwrap();
+        assert!(h.store.account(&home).await.unwrap().is_none());
+        let log = h.store.audit_log();
+        let last = log.last().unwrap();
+        assert_eq!(
+            (last.action.as_str(), last.account_id.as_ref()),
+            ("account.deleted", None)
+        );
     }
 }

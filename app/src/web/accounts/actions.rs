@@ -44,6 +44,23 @@ pub async fn handle_rename_account(ctx: &Ctx, name: String) -> Next {
     .await
 }
 
+#[server(prefix = "/_fn", endpoint = "delete_account")]
+pub async fn delete_account(confirm: String) -> Result<(), ServerFnError> {
+    let ctx = Ctx::load().await?;
+    let result = handle_delete_account(&ctx, confirm).await;
+    ctx.finish(result, paths::ACCOUNT_SETTINGS).await
+}
+
+pub async fn handle_delete_account(ctx: &Ctx, confirm: String) -> Next {
+    let owner = ctx.owner(paths::ACCOUNT_SETTINGS).await?;
+    let deleted = accounts::delete(&ctx.state, &owner, &confirm).await;
+    let typed = [("confirm", confirm.as_str())];
+    ctx.settle_keeping(deleted, paths::ACCOUNT_SETTINGS, &typed)
+        .await?;
+    // Every session in the account ended with it, this one too: sign in again.
+    Ok(paths::SIGN_IN.into())
+}
+
 pub async fn handle_switch_account(ctx: &Ctx, account_id: String) -> Next {
     let Some(signed) = ctx.signed().await? else {
         return Ok(paths::SIGN_IN.into());

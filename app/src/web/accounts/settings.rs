@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn as _;
 use tower_sessions::Session;
 
-use super::actions::RenameAccount;
+use super::actions::{DeleteAccount, RenameAccount};
 use crate::flows::accounts;
 use crate::paths;
 use crate::session::take_flash;
@@ -24,7 +24,8 @@ pub async fn settings_page(State(state): State<AppState>, session: Session) -> P
     let plan = plan.to_owned();
     let is_admin = member.member.is_admin();
     let role = member.member.role();
-    let sole_owner = role == crate::domain::roles::Role::Owner && overview.owners == 1;
+    let is_owner = role == crate::domain::roles::Role::Owner;
+    let sole_owner = is_owner && overview.owners == 1;
     let leave_href = paths::member_removal(member.user_id());
     let chrome = member.chrome();
     Ok(render_page(StatusCode::OK, "Account settings", move || {
@@ -104,6 +105,29 @@ pub async fn settings_page(State(state): State<AppState>, session: Session) -> P
                     }
                         .into_any()
                 }}
+                {is_owner
+                    .then(|| {
+                        view! {
+                            <h2>"Delete this account"</h2>
+                            <p>
+                                "Deletes its workspaces and records, API keys (scripts are refused at once), domains, single sign-on, invitations and activity log, and signs everyone out of it. This cannot be undone."
+                            </p>
+                            <form method="post" action=DeleteAccount::PATH novalidate=true>
+                                <Field
+                                    label="Type the account's name to confirm"
+                                    name="confirm"
+                                    kind="text"
+                                    autocomplete="off"
+                                    value=flash.value_of("confirm")
+                                    error=flash.field("confirm")
+                                    autofocus=flash.field("confirm").is_some()
+                                />
+                                <button type="submit" class="danger">
+                                    "Delete this account"
+                                </button>
+                            </form>
+                        }
+                    })}
             </SignedIn>
         }
     }))
