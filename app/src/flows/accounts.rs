@@ -121,6 +121,8 @@ pub struct Overview {
     pub workspaces: usize,
     pub members: usize,
     pub owners: usize,
+    /// API requests in the last 30 days, by the keys the account has now.
+    pub requests_30_days: u64,
 }
 
 /// The member's account at a glance.
@@ -134,11 +136,25 @@ pub async fn overview(state: &AppState, member: &MemberOf) -> Outcome<Overview> 
         .iter()
         .filter(|m| m.role == crate::domain::roles::Role::Owner)
         .count();
+    let first_day = crate::domain::api_keys::first_usage_day(state.clock.now());
+    let requests_30_days = state
+        .store
+        .list_api_keys(
+            member.account_id(),
+            &crate::domain::paging::PageRequest::everything(),
+        )
+        .await?
+        .iter()
+        .flat_map(|k| k.usage.iter())
+        .filter(|u| u.day >= first_day)
+        .map(|u| u.requests)
+        .sum();
     Ok(Overview {
         account,
         workspaces,
         members: people.len(),
         owners,
+        requests_30_days,
     })
 }
 

@@ -59,6 +59,10 @@ pub async fn settings_page(State(state): State<AppState>, session: Session) -> P
                             overview.members,
                         )}
                     </dd>
+                    <dt>"Usage"</dt>
+                    <dd id="usage">
+                        {format!("{} API requests in the last 30 days", overview.requests_30_days)}
+                    </dd>
                     <dt>"Created"</dt>
                     <dd>{human_time(account.created_at)}</dd>
                 </dl>
