@@ -495,6 +495,21 @@ async fn check_for_person(
     }
 }
 
+/// What the second step can take from this person, besides a recovery code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepChoices {
+    pub app: bool,
+    pub passkey: bool,
+}
+
+/// The second step's choices for the password the session checked.
+pub async fn step_choices(state: &AppState, due: &SecondStepDue) -> Outcome<StepChoices> {
+    Ok(StepChoices {
+        app: state.store.totp_factor(due.user_id()).await?.is_some(),
+        passkey: has_passkeys(state, due.user_id()).await?,
+    })
+}
+
 /// Starts the second step with a passkey: options listing the person's passkeys.
 pub async fn begin_second_step(state: &AppState, due: &SecondStepDue) -> Outcome<CeremonyStart> {
     begin_for_person(state, due.user_id(), CeremonyPurpose::SecondStep).await

@@ -325,21 +325,6 @@ pub async fn confirm_with_code(state: &AppState, signed: &Signed, code_input: &s
     Ok(())
 }
 
-/// What the second step can take from this person, besides a recovery code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepChoices {
-    pub app: bool,
-    pub passkey: bool,
-}
-
-/// The second step's choices for the password the session checked.
-pub async fn step_choices(state: &AppState, due: &SecondStepDue) -> Outcome<StepChoices> {
-    Ok(StepChoices {
-        app: state.store.totp_factor(due.user_id()).await?.is_some(),
-        passkey: crate::flows::passkeys::has_passkeys(state, due.user_id()).await?,
-    })
-}
-
 /// A completed second step: who signs in, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecondStepDone {

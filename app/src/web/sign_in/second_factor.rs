@@ -27,7 +27,7 @@ pub async fn second_factor_page(State(state): State<AppState>, session: Session)
         }
         return Ok(see_other(paths::SIGN_IN));
     };
-    let choices = crate::flows::second_factors::step_choices(&state, &due).await?;
+    let choices = crate::flows::passkeys::step_choices(&state, &due).await?;
     let passkey = choices.passkey;
     let flash = take_flash(&session).await?;
     let recovery_error = flash.field("recovery_code");
