@@ -200,11 +200,15 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                                 </td>
                                 <td data-label="Expires">{expiry_words(k.expires_at)}</td>
                                 <td data-label="Actions">
-                                    <a href=paths::api_key_roll(&k.id)>"Roll"</a>
-                                    " "
-                                    <a href=paths::api_key_deletion(&k.id) class="danger-link">
-                                        "Delete"
-                                    </a>
+                                    // One grid cell for both links, so they stay side by side
+                                    // when the table stacks as cards.
+                                    <span>
+                                        <a href=paths::api_key_roll(&k.id)>"Roll"</a>
+                                        " "
+                                        <a href=paths::api_key_deletion(&k.id) class="danger-link">
+                                            "Delete"
+                                        </a>
+                                    </span>
                                 </td>
                             </tr>
                         }
