@@ -978,7 +978,7 @@ async fn keys_page_creates_shows_once_and_deletes() {
 
     let list = app.page(&owner.browser, paths::API_KEYS).await;
     assert!(list.contains("deploy bot") && list.contains(&key[..9]) && !list.contains(key));
-    assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("records:read"));
+    assert!(list.contains("2099-12-31 23:59 UTC") && list.contains("Read records"));
     let keys: Value = owner
         .browser
         .get(app.url("/api/v1/api_keys"))
@@ -1016,4 +1016,105 @@ fn form_token(html: &str) -> String {
     let rest = &html[at..];
     let value = rest.find("value=\"").unwrap() + "value=\"".len();
     rest[value..].split('"').next().unwrap().to_owned()
+}
+
+/// The text of the element with this `id` (its tags stripped, entities undone).
+fn element_text(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in:\n{html}"));
+    let open_end = at + html[at..].find('>').unwrap() + 1;
+    let close = open_end + html[open_end..].find("</").unwrap();
+    html[open_end..close]
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_keys_page_shows_ids_scopes_and_expiry_and_the_new_key_comes_with_a_curl() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("keyfacts").await;
+    let scoped = app
+        .create_key(
+            &owner,
+            json!({"name": "exporter", "scopes": ["records:write", "workspaces:read"]}),
+        )
+        .await;
+    let scoped_id = scoped["id"].as_str().unwrap().to_owned();
+    assert!(scoped_id.starts_with("key_"));
+
+    // Created on the page: full access, an expiry.
+    let page = app.page(&owner.browser, paths::API_KEYS).await;
+    let form = [
+        ("name", "ci pipeline"),
+        ("expires_on", "2099-12-31"),
+        ("form_token", &form_token(&page)),
+    ];
+    let res = app.post(&owner.browser, paths::API_KEYS, &form).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    let key = element_text(&html, "new-key");
+    assert!(key.starts_with("thub_") && key.len() == 37, "{key}");
+    assert_eq!(element_text(&html, "new-key-name"), "ci pipeline");
+    let new_id = element_text(&html, "new-key-id");
+    assert!(
+        new_id.starts_with("key_") && new_id != scoped_id,
+        "{new_id}"
+    );
+    assert_eq!(element_text(&html, "new-key-scopes"), "Full access");
+    assert_eq!(
+        element_text(&html, "new-key-expires"),
+        "2099-12-31 23:59 UTC"
+    );
+
+    // The curl shown is ready to run, with the key filled in; run exactly that request.
+    let curl = element_text(&html, "new-key-curl");
+    let url = app.url("/api/v1/workspaces");
+    assert_eq!(
+        curl,
+        format!("curl -H \"Authorization: Bearer {key}\" {url}")
+    );
+    let header = curl
+        .strip_prefix("curl -H \"")
+        .and_then(|rest| rest.split_once("\" "))
+        .unwrap();
+    let (name, value) = header.0.split_once(": ").unwrap();
+    let res = reqwest::Client::new()
+        .get(header.1)
+        .header(name, value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["data"].is_array(), "{body}");
+
+    // The list: each key's id, its scopes in words, and when it expires.
+    let list = app.page(&owner.browser, paths::API_KEYS).await;
+    assert!(!list.contains(&key), "the key is never shown again");
+    for id in [&scoped_id, &new_id] {
+        assert!(
+            list.contains(&format!("<code class=\"id\">{id}</code>")),
+            "{id} in {list}"
+        );
+    }
+    assert!(
+        list.contains("<td data-label=\"Scopes\">Read workspaces, read and write records</td>"),
+        "{list}"
+    );
+    assert!(list.contains("<td data-label=\"Scopes\">Full access</td>"));
+    assert!(list.contains("<td data-label=\"Expires\">2099-12-31 23:59 UTC</td>"));
+    assert!(list.contains("<td data-label=\"Expires\">Never</td>"));
+    assert!(list.contains("<code class=\"hint\">"));
+    // Every cell is labelled, so the table stacks as cards on a phone.
+    let cells = list.matches("<td").count();
+    assert!(cells >= 18, "{cells}");
+    assert_eq!(list.matches("<td data-label=\"").count(), cells);
 }

@@ -246,6 +246,14 @@ async fn the_keys_page_rolls_a_key_and_shows_the_new_one_once() {
     let start = html.find("thub_").unwrap();
     let new_key = &html[start..start + api_keys::KEY_LEN];
     assert!(api_keys::is_well_formed(new_key));
+    // The page repeats the name and shows a curl with the new key in it.
+    assert!(html.contains("id=\"new-key-name\">nightly<"), "{html}");
+    assert_eq!(
+        html.matches(new_key).count(),
+        2,
+        "the key and the curl: {html}"
+    );
+    assert!(html.contains("id=\"new-key-curl\""));
     // A reload posts again: nothing more is rolled.
     let again = app
         .post(&owner.browser, &paths::api_key_roll(&id), &form)

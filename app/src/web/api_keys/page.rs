@@ -159,6 +159,7 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
             <thead>
                 <tr>
                     <th scope="col">"Name"</th>
+                    <th scope="col">"Id"</th>
                     <th scope="col">"Key"</th>
                     <th scope="col">"Scopes"</th>
                     <th scope="col">"Created"</th>
@@ -174,20 +175,18 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                 {keys
                     .into_iter()
                     .map(|k| {
-                        let scopes = k
-                            .scopes
-                            .as_ref()
-                            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
-                            .unwrap_or_else(|| "Full access".into());
                         view! {
                             <tr>
-                                <td>{k.name.clone()}</td>
-                                <td>
-                                    <code>{format!("{}…", k.hint)}</code>
+                                <td data-label="Name">{k.name.clone()}</td>
+                                <td data-label="Id">
+                                    <code class="id">{k.id.as_str().to_owned()}</code>
                                 </td>
-                                <td>{scopes}</td>
-                                <td>{human_time(k.created_at)}</td>
-                                <td>
+                                <td data-label="Key">
+                                    <code class="hint">{format!("{}…", k.hint)}</code>
+                                </td>
+                                <td data-label="Scopes">{scope_words(k.scopes.as_deref())}</td>
+                                <td data-label="Created">{human_time(k.created_at)}</td>
+                                <td data-label="Last used">
                                     {k
                                         .last_used_at
                                         .map(|at| match &k.last_used_ip {
@@ -196,18 +195,20 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
                                         })
                                         .unwrap_or_else(|| "Never".into())}
                                 </td>
-                                <td>
+                                <td data-label="Requests (30 days)">
                                     <UsageCell usage=k.usage.clone() />
                                 </td>
-                                <td>
-                                    {k.expires_at.map(human_time).unwrap_or_else(|| "Never".into())}
-                                </td>
-                                <td>
-                                    <a href=paths::api_key_roll(&k.id)>"Roll"</a>
-                                    " "
-                                    <a href=paths::api_key_deletion(&k.id) class="danger-link">
-                                        "Delete"
-                                    </a>
+                                <td data-label="Expires">{expiry_words(k.expires_at)}</td>
+                                <td data-label="Actions">
+                                    // One grid cell for both links, so they stay side by side
+                                    // when the table stacks as cards.
+                                    <span>
+                                        <a href=paths::api_key_roll(&k.id)>"Roll"</a>
+                                        " "
+                                        <a href=paths::api_key_deletion(&k.id) class="danger-link">
+                                            "Delete"
+                                        </a>
+                                    </span>
                                 </td>
                             </tr>
                         }
@@ -217,6 +218,37 @@ fn KeyTable(keys: Vec<ApiKeyRecord>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// A key's scopes in plain words ("Read records, read and write workspaces"); no scopes is
+/// "Full access". Write includes read, so a write scope hides the read one beside it.
+pub fn scope_words(scopes: Option<&[Scope]>) -> String {
+    let Some(scopes) = scopes else {
+        return "Full access".into();
+    };
+    let has = |scope: Scope| scopes.contains(&scope);
+    let mut words = Vec::new();
+    for (read, write, what) in [
+        (Scope::WorkspacesRead, Scope::WorkspacesWrite, "workspaces"),
+        (Scope::RecordsRead, Scope::RecordsWrite, "records"),
+    ] {
+        if has(write) {
+            words.push(format!("read and write {what}"));
+        } else if has(read) {
+            words.push(format!("read {what}"));
+        }
+    }
+    let joined = words.join(", ");
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Full access".into(),
+    }
+}
+
+/// When a key stops working: "Never", or the time (UTC).
+fn expiry_words(expires_at: Option<Timestamp>) -> String {
+    expires_at.map(human_time).unwrap_or_else(|| "Never".into())
 }
 
 /// A key's requests of the last 30 days: the total, and each day that had any.
@@ -369,18 +401,34 @@ pub async fn create_key(
     };
     let notice = format!("Key \"{}\" created.", record.name);
     Ok(shown_once(
+        &state,
         &member,
         StatusCode::CREATED,
         notice,
-        key.expose(),
+        (&record, key.expose()),
     ))
 }
 
 /// The page that shows a new key, once: the answer to the post that made it (never a
-/// redirect, so the key is never stored to survive one).
-fn shown_once(member: &Member, status: StatusCode, notice: String, key: &str) -> Response {
+/// redirect, so the key is never stored to survive one). It repeats what the key is (name,
+/// id, scopes, expiry) and a request to try it with, the key filled in.
+fn shown_once(
+    state: &AppState,
+    member: &Member,
+    status: StatusCode,
+    notice: String,
+    (record, key): (&ApiKeyRecord, &str),
+) -> Response {
     let chrome = member.chrome();
     let secret = key.to_owned();
+    let name = record.name.clone();
+    let id = record.id.as_str().to_owned();
+    let scopes = scope_words(record.scopes.as_deref());
+    let expires = expiry_words(record.expires_at);
+    let curl = format!(
+        "curl -H \"Authorization: Bearer {key}\" {}",
+        state.config.link("/api/v1/workspaces")
+    );
     render_page(status, "Your new API key", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
@@ -397,6 +445,30 @@ fn shown_once(member: &Member, status: StatusCode, notice: String, key: &str) ->
                         {secret.clone()}
                     </code>
                     <button type="button" class="secondary" data-copy="new-key" hidden=true>
+                        "Copy"
+                    </button>
+                </div>
+                <dl class="key-facts">
+                    <dt>"Name"</dt>
+                    <dd id="new-key-name">{name.clone()}</dd>
+                    <dt>"Id"</dt>
+                    <dd>
+                        <code class="id" id="new-key-id">
+                            {id.clone()}
+                        </code>
+                    </dd>
+                    <dt>"Scopes"</dt>
+                    <dd id="new-key-scopes">{scopes.clone()}</dd>
+                    <dt>"Expires"</dt>
+                    <dd id="new-key-expires">{expires.clone()}</dd>
+                </dl>
+                <h2 id="try-it-heading">"Try it"</h2>
+                <p>"This lists the account's workspaces (it needs a key that may read them):"</p>
+                <div class="key-box">
+                    <pre id="new-key-curl" class="key">
+                        {curl.clone()}
+                    </pre>
+                    <button type="button" class="secondary" data-copy="new-key-curl" hidden=true>
                         "Copy"
                     </button>
                 </div>
@@ -525,10 +597,11 @@ pub async fn roll_key(
                 human_time(rolled.old_ends_at)
             );
             Ok(shown_once(
+                &state,
                 &member,
                 StatusCode::CREATED,
                 notice,
-                rolled.key.expose(),
+                (&rolled.new, rolled.key.expose()),
             ))
         }
         Err(Stopped::Refused(refusal)) if reauth::is_required(&refusal) => {
@@ -579,4 +652,24 @@ pub async fn confirm_delete_page(
             </SignedIn>
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_read_as_plain_words() {
+        assert_eq!(scope_words(None), "Full access");
+        assert_eq!(scope_words(Some(&[Scope::RecordsRead])), "Read records");
+        assert_eq!(
+            scope_words(Some(&[Scope::RecordsWrite, Scope::WorkspacesRead])),
+            "Read workspaces, read and write records"
+        );
+        // Write includes read: the read scope beside it is not repeated.
+        assert_eq!(
+            scope_words(Some(&[Scope::WorkspacesRead, Scope::WorkspacesWrite])),
+            "Read and write workspaces"
+        );
+    }
 }
