@@ -692,7 +692,10 @@ async fn every_member_has_account_settings_and_leaves_from_there_but_the_only_ow
         "{page}"
     );
     assert!(page.contains("1 workspaces, 1 members"), "{page}");
-    assert!(page.contains("0 API requests in the last 30 days"), "{page}");
+    assert!(
+        page.contains("0 API requests in the last 30 days"),
+        "{page}"
+    );
     assert!(page.contains("id=\"cannot-leave\""), "{page}");
     assert!(!page.contains("Leave this account…"), "{page}");
     let members = app.page(&owner.browser, paths::MEMBERS).await;
