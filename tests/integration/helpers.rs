@@ -699,30 +699,48 @@ struct Provider {
 static PROVIDER: OnceLock<Provider> = OnceLock::new();
 
 pub fn oidc_issuer() -> String {
-    PROVIDER
-        .get_or_init(|| {
-            let root = env!("CARGO_MANIFEST_DIR");
-            let mut child = Command::new("node")
-                .arg(format!("{root}/end2end/support/oidc-provider.mjs"))
-                .current_dir(format!("{root}/end2end"))
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("start the OIDC provider (npm ci --prefix end2end)");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("stdout"))
-                .read_line(&mut line)
-                .expect("read the issuer");
-            let ready: serde_json::Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("the OIDC provider printed {line:?}: {e}"));
-            Provider {
-                issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
-                _child: Mutex::new(child),
+    PROVIDER.get_or_init(start_provider).issuer.clone()
+}
+
+/// Starts the provider and reads its ready line. Node has been seen to hang before it
+/// listens (all its threads waiting on locks, once in a CI run, never reproduced): a start
+/// that prints nothing within 30 s is ended and tried again, up to three times, rather than
+/// leaving every single sign-on test waiting forever.
+fn start_provider() -> Provider {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for attempt in 1..=3 {
+        let mut child = Command::new("node")
+            .arg(format!("{root}/end2end/support/oidc-provider.mjs"))
+            .current_dir(format!("{root}/end2end"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the OIDC provider (npm ci --prefix end2end)");
+        let stdout = child.stdout.take().expect("stdout");
+        let (ready, line) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let read = BufReader::new(stdout).read_line(&mut text);
+            let _ = ready.send(read.map(|_| text));
+        });
+        match line.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(Ok(line)) if !line.trim().is_empty() => {
+                let ready: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("the OIDC provider printed {line:?}: {e}"));
+                return Provider {
+                    issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
+                    _child: Mutex::new(child),
+                };
             }
-        })
-        .issuer
-        .clone()
+            outcome => {
+                eprintln!("the OIDC provider did not start (attempt {attempt}: {outcome:?})");
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    panic!("the OIDC provider did not start in three attempts");
 }
 
 /// Registers a client for `redirect_uri` (dynamic registration); returns (id, secret).
