@@ -102,6 +102,43 @@ async fn a_post_with_an_idempotency_key_is_done_once_and_answered_the_same() {
     assert_eq!(res.status(), StatusCode::CREATED);
     assert!(res.headers().get("idempotent-replayed").is_none());
 
+    // A first request that never answered (its instance stopped) holds its key "in use" for
+    // a while, not for the day: after five minutes the key is claimed again.
+    let keys = app.listed(&owner.browser, "api_keys").await;
+    let account = app.world.key_account(keys[0]["id"].as_str().unwrap()).await;
+    // (The claim of that same request: SHA-256 of method, path within /api/v1 and body, as
+    // the API keeps it.)
+    let same_request = {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(b"POST\0/workspaces\0{\"name\":\"Late\"}");
+        hash.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    app.world
+        .claim_idempotency_key(&account, "died-mid-way", &same_request)
+        .await;
+    let res = post(json!({"name": "Late"}), "died-mid-way")
+        .send()
+        .await
+        .unwrap();
+    assert_api_error(
+        res,
+        StatusCode::CONFLICT,
+        "invalid_request_error",
+        Some("idempotency_key_in_use"),
+    )
+    .await;
+    app.clock
+        .advance(std::time::Duration::from_secs(5 * 60 + 1));
+    let res = post(json!({"name": "Late"}), "died-mid-way")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
     // A new key (shown once) replays whole within the day, from the sealed copy.
     let create_key = || {
         owner

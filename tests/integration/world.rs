@@ -158,6 +158,22 @@ impl World {
     }
 
     /// The account an API key opens.
+    /// Claims an idempotency key of `account_id` for a request that never answers (as when
+    /// its instance stopped mid-way).
+    pub async fn claim_idempotency_key(&self, account_id: &str, key: &str, request_hash: &str) {
+        let now = self.clock.now();
+        self.store()
+            .claim_idempotency_key(
+                &app::domain::ids::AccountId::from_stored(account_id),
+                key,
+                request_hash,
+                now,
+                now.plus(app::domain::idempotency::KEPT_FOR),
+            )
+            .await
+            .expect("claim a key");
+    }
+
     pub async fn key_account(&self, key_id: &str) -> String {
         self.store()
             .api_key_by_id(&ApiKeyId::from_stored(key_id))

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 /// How long an answer is kept for retries.
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 3600);
+/// A first request still unanswered after this long was abandoned (its instance stopped
+/// mid-way; requests are cut at 60 s): the key may be claimed again.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(5 * 60);
 /// The longest key taken.
 pub const MAX_KEY_CHARS: usize = 255;
 

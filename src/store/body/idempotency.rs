@@ -1,7 +1,7 @@
 //! [`IdempotencyStore`]: the first answer to a `POST` under an `Idempotency-Key`, per account,
 //! kept for retries on every instance.
 use app::domain::clock::Timestamp;
-use app::domain::idempotency::{Claim, KeptAnswer};
+use app::domain::idempotency::{Claim, KeptAnswer, ABANDONED_AFTER};
 use app::domain::ids::AccountId;
 use app::ports::{IdempotencyStore, StoreResult};
 use async_trait::async_trait;
@@ -9,9 +9,12 @@ use async_trait::async_trait;
 use super::SqlStore;
 use crate::store::error::port;
 
-/// A claim whose time is over is forgotten before the key is claimed again.
-const FORGET_EXPIRED: &str =
-    "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND expires_at <= $3";
+/// A claim whose time is over is forgotten before the key is claimed again, and so is a claim
+/// still unanswered long after any request could have run (`$4`: its process died mid-way),
+/// which would otherwise answer "in use" for a day.
+const FORGET_EXPIRED: &str = "
+DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2
+AND (expires_at <= $3 OR (status IS NULL AND created_at <= $4))";
 /// Of two concurrent first requests with one key, one inserts; the other finds its row.
 const CLAIM: &str = "
 INSERT INTO idempotency_keys (account_id, key, request_hash, created_at, expires_at)
@@ -44,6 +47,7 @@ impl IdempotencyStore for SqlStore {
                 .bind(account_id.as_str())
                 .bind(key)
                 .bind(now.millis())
+                .bind(now.minus(ABANDONED_AFTER).millis())
                 .execute(&self.pool)
                 .await?;
             let inserted = sqlx::query(CLAIM)

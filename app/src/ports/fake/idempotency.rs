@@ -3,7 +3,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::domain::clock::Timestamp;
-use crate::domain::idempotency::{Claim, KeptAnswer};
+use crate::domain::idempotency::{Claim, KeptAnswer, ABANDONED_AFTER, KEPT_FOR};
 use crate::domain::ids::AccountId;
 use crate::ports::{IdempotencyStore, StoreResult};
 
@@ -20,7 +20,9 @@ impl IdempotencyStore for MemoryStore {
         let mut state = self.lock()?;
         let id = (account_id.clone(), key.to_owned());
         if let Some((hash, until, answer)) = state.idempotency.get(&id) {
-            if until.millis() > now.millis() {
+            let claimed_at = until.millis() - i64::try_from(KEPT_FOR.as_millis()).unwrap_or(0);
+            let abandoned = answer.is_none() && claimed_at <= now.minus(ABANDONED_AFTER).millis();
+            if until.millis() > now.millis() && !abandoned {
                 return Ok(if hash != request_hash {
                     Claim::Mismatch
                 } else {
