@@ -45,11 +45,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::bad_request(
                 "invalid_json",
-                format!(
-                    "The body is not valid JSON: {e} (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
+                // (serde's message already ends with "at line L column C".)
+                format!("The body is not valid JSON: {e}"),
             )
         })?;
         match value {
@@ -75,6 +72,11 @@ impl JsonObject {
             .at(unknown, &pointer(unknown))),
             None => Ok(()),
         }
+    }
+
+    /// Refuses fields that the request type `T` (the body's documented shape) does not have.
+    pub fn only_fields_of<'de, T: serde::Deserialize<'de>>(&self) -> Result<(), ApiError> {
+        self.only(fields_of::<T>())
     }
 
     /// A top-level member's JSON text exactly as it was sent: numbers of any precision within
@@ -135,6 +137,59 @@ fn string_field(value: &Value, name: &str, max: usize) -> Result<String, ApiErro
     })
 }
 
+/// The member names of a request type as serde reads them: the one list of fields a body may
+/// have, shared by the check above and the OpenAPI document (derived from the same type).
+pub fn fields_of<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    match T::deserialize(FieldNames) {
+        Err(FieldsOf(fields)) => fields,
+        Ok(_) => &[],
+    }
+}
+
+/// A deserializer that reads nothing: asked for a struct, it answers with the struct's field
+/// names (as its "error"), so they come from serde's derive instead of a second list.
+struct FieldNames;
+
+#[derive(Debug)]
+struct FieldsOf(&'static [&'static str]);
+
+impl std::fmt::Display for FieldsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fields {:?}", self.0)
+    }
+}
+
+impl std::error::Error for FieldsOf {}
+
+impl serde::de::Error for FieldsOf {
+    fn custom<M: std::fmt::Display>(_: M) -> Self {
+        FieldsOf(&[])
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldNames {
+    type Error = FieldsOf;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, FieldsOf> {
+        Err(FieldsOf(&[]))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, FieldsOf> {
+        Err(FieldsOf(fields))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 /// The JSON Pointer (RFC 6901) of a top-level member.
 pub fn pointer(name: &str) -> String {
     format!("/{}", name.replace('~', "~0").replace('/', "~1"))
@@ -142,6 +197,19 @@ pub fn pointer(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Example {
+        name: String,
+        #[serde(rename = "expires_at")]
+        expiry: Option<String>,
+    }
+
+    #[test]
+    fn a_request_type_names_its_fields() {
+        assert_eq!(super::fields_of::<Example>(), ["name", "expires_at"]);
+    }
+
     #[test]
     fn pointers_escape() {
         assert_eq!(super::pointer("a/b~c"), "/a~1b~0c");

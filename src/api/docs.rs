@@ -39,6 +39,10 @@ fn operation(method: &str, path: &str, op: &Value, prefix: &str) -> String {
         escape(path),
         escape(text(op, "/summary"))
     );
+    let description = text(op, "/description");
+    if !description.is_empty() {
+        html.push_str(&format!("<p class=\"muted\">{}</p>", escape(description)));
+    }
     if let Some(params) = at(op, "/parameters").as_array().filter(|p| !p.is_empty()) {
         html.push_str("<table class=\"stack\"><thead><tr><th>Parameter</th><th>In</th><th>About</th></tr></thead><tbody>");
         for p in params {
@@ -140,10 +144,13 @@ pub fn render(doc: &Value) -> String {
     html
 }
 
+/// `GET /docs`: the page, rendered once.
 pub async fn serve() -> Response {
+    static PAGE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| render(super::openapi::document()));
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        render(&super::openapi::document()),
+        PAGE.as_str(),
     )
         .into_response()
 }
@@ -153,7 +160,7 @@ mod tests {
     #[test]
     fn every_operation_and_object_is_on_the_page_escaped() {
         let doc = super::super::openapi::document();
-        let page = super::render(&doc);
+        let page = super::render(doc);
         for (method, path) in super::super::ROUTES {
             assert!(
                 page.contains(&format!(

@@ -2,9 +2,13 @@
 //! `{"error":{"type","code","message","param","path"}}`.
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What kind of error: `authentication_error` (401), `permission_error` (403),
+/// `invalid_request_error` (400, 404, 405, 409, 413, 415, 422), `rate_limit_error` (429),
+/// `api_error` (500, 503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     AuthenticationError,
@@ -26,19 +30,93 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// Every error answer of the API.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error, example = json!({"error": {"type": "invalid_request_error", "code": "parameter_missing", "message": "Missing required parameter: name", "param": "name", "path": "/name"}}))]
+pub struct Envelope {
+    error: Body,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The error itself.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+struct Body {
     #[serde(rename = "type")]
     kind: ErrorType,
-    code: Option<&'a str>,
-    message: &'a str,
-    param: Option<&'a str>,
-    path: Option<&'a str>,
+    /// A stable code for programs (`null` for authentication errors, which all read the same).
+    #[schema(required = true, value_type = Option<ErrorCode>)]
+    code: Option<&'static str>,
+    /// A sentence for people; it may change.
+    message: String,
+    /// The offending parameter.
+    #[schema(required = true)]
+    param: Option<String>,
+    /// A JSON Pointer (RFC 6901) to the offending value in the body.
+    #[schema(required = true)]
+    path: Option<String>,
+}
+
+/// Every `code` an error of this API can carry. The envelope's `code` is a string so flows
+/// can name theirs; this enum is its documented vocabulary, and the integration tests check
+/// every code they meet against it (through the served document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    AccountLimitReached,
+    AdminOnly,
+    AlreadyMember,
+    ApiKeyExpired,
+    BodyTooLarge,
+    CrossSiteRequest,
+    DnsRecordNotFound,
+    DnsUnavailable,
+    DomainExists,
+    DomainNotVerified,
+    DomainTaken,
+    DomainVerifiedElsewhere,
+    DuplicateAuthorizationHeader,
+    EmailTaken,
+    Forbidden,
+    HeadersTooLarge,
+    IdempotencyKeyInUse,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    InsufficientScope,
+    InternalError,
+    InvalidJson,
+    InvalidRequest,
+    InvitationLimitReached,
+    IssuerUnreachable,
+    LastOwner,
+    MethodNotAllowed,
+    NotAMember,
+    NotInvited,
+    NotYourself,
+    OwnerOnly,
+    ParameterInvalid,
+    ParameterInvalidCharacters,
+    ParameterInvalidEmpty,
+    ParameterInvalidStringTooLong,
+    ParameterMissing,
+    ParameterUnknown,
+    ProviderUnreachable,
+    PublicMailDomain,
+    RateLimited,
+    ReauthenticationRequired,
+    RecentlySent,
+    RecipientRecentlyEmailed,
+    RecordTooLarge,
+    RequestTimeout,
+    ResourceMissing,
+    RoleNotAllowed,
+    RouteNotFound,
+    SecondFactorRequired,
+    SoleOwner,
+    TestSignInRequired,
+    TooManyRequests,
+    UnreadableSecret,
+    UnsupportedMediaType,
+    UriTooLong,
 }
 
 use app::flows::Refusal;
@@ -237,9 +315,9 @@ impl IntoResponse for ApiError {
             error: Body {
                 kind: self.kind,
                 code: self.code,
-                message: &self.message,
-                param: self.param.as_deref(),
-                path: self.path.as_deref(),
+                message: self.message,
+                param: self.param,
+                path: self.path,
             },
         };
         let body = serde_json::to_vec(&envelope).unwrap_or_default();

@@ -5,36 +5,28 @@
 use std::collections::HashMap;
 
 use app::auth::AdminOf;
-use app::domain::audit::{describe, AuditEntry, AuditFilter, KINDS};
+use app::domain::audit::{AuditFilter, KINDS};
 use app::domain::ids::UserId;
 use app::flows::members;
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::list::page_request;
+use super::inputs::{EventFilter, ListParams};
+use super::list::{list_of, page_request, List};
+use super::resources::{self, Event};
 use super::ApiState;
 
-fn event_json(e: &AuditEntry) -> Value {
-    json!({
-        "id": e.id,
-        "object": "event",
-        "action": e.event.action,
-        "description": describe(&e.event.action),
-        "actor": e.event.actor_user_id,
-        "detail": e.event.detail,
-        "ip": e.ip,
-        "device": e.device,
-        "created_at": e.event.at.to_rfc3339(),
-    })
-}
-
+#[utoipa::path(get, path = "/events", tag = "events", operation_id = "list_events",
+    summary = "The activity log", description = "The account's events, newest first (owners and admins): every change from the web app, the API and the operator's commands, and members' sign-ins.",
+    params(ListParams, EventFilter),
+    responses((status = 200, description = "A page of events", body = List<Event>)),
+    security(("adminSession" = [])))]
 pub async fn list(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<Event>>> {
     let page = page_request(&q)?;
     let kind = match q.get("kind") {
         None => None,
@@ -52,8 +44,5 @@ pub async fn list(
         actor: q.get("actor").map(|a| UserId::from_input(a)),
     };
     let rows = members::activity(&api.app, &admin, &filter, &page).await?;
-    let data: Vec<Value> = rows.items.iter().map(event_json).collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": rows.has_more}),
-    ))
+    Ok(Json(list_of(rows, resources::event)))
 }

@@ -17,7 +17,11 @@ use app::flows::{data, Refusal, Stopped};
 
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
-use super::list::{list_body, list_of, page_request, List};
+use super::inputs::{
+    AccountUpdate, ApiKeyInput, ListParams, RecordFilter, RecordInput, RecordUpdate, RollInput,
+    WorkspaceInput,
+};
+use super::list::{list_of, page_request, List};
 use super::resources::{self, RecordOut};
 use super::ApiState;
 
@@ -26,11 +30,34 @@ pub const MAX_RECORD_BYTES: usize = 256 * 1024;
 
 type Q = Query<HashMap<String, String>>;
 
+/// The key's account, with its plan and that plan's limits.
+#[utoipa::path(get, path = "/account", tag = "account", operation_id = "get_account",
+    responses((status = 200, description = "The account", body = resources::Account)),
+    security(("bearerKey" = [])))]
 pub async fn get_account(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<resources::Account>> {
     let account = data::account(&api.app, &key).await?;
+    Ok(Json(resources::account(&account, &api.app.config.plans)))
+}
+
+/// Renames the account (owners and admins, with their session: an account's settings are not
+/// a key's to change).
+#[utoipa::path(patch, path = "/account", tag = "account", operation_id = "update_account",
+    summary = "Rename the account", description = "Owners and admins, with their browser session; API keys get 403.",
+    request_body = AccountUpdate,
+    responses((status = 200, description = "Renamed", body = resources::Account)),
+    security(("adminSession" = [])))]
+pub async fn update_account(
+    State(api): State<ApiState>,
+    Extension(admin): Extension<AdminOf>,
+    body: JsonObject,
+) -> ApiResult<Json<resources::Account>> {
+    body.only_fields_of::<AccountUpdate>()?;
+    let name = body.name("name", app::flows::accounts::MAX_ACCOUNT_NAME_CHARS)?;
+    app::flows::accounts::rename(&api.app, &admin, &name).await?;
+    let account = data::account(&api.app, &*admin).await?;
     Ok(Json(resources::account(&account, &api.app.config.plans)))
 }
 
@@ -44,6 +71,11 @@ pub fn created_at(collection: &str, id: &str) -> [(axum::http::HeaderName, Strin
 
 // --- workspaces ---
 
+#[utoipa::path(get, path = "/workspaces", tag = "workspaces", operation_id = "list_workspaces",
+    summary = "List workspaces", description = "The account's workspaces, newest first (`workspaces:read`).",
+    params(ListParams),
+    responses((status = 200, description = "A page of workspaces", body = List<resources::WorkspaceOut>)),
+    security(("bearerKey" = [])))]
 pub async fn list_workspaces(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -64,12 +96,17 @@ pub async fn list_workspaces(
     Ok(Json(list_of(rows, resources::workspace)))
 }
 
+#[utoipa::path(post, path = "/workspaces", tag = "workspaces", operation_id = "create_workspace",
+    summary = "Create a workspace", description = "A new, empty workspace (`workspaces:write`).",
+    request_body = WorkspaceInput,
+    responses((status = 201, description = "Created", body = resources::WorkspaceOut)),
+    security(("bearerKey" = [])))]
 pub async fn create_workspace(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    body.only(&["name"])?;
+    body.only_fields_of::<WorkspaceInput>()?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let workspace = data::create_workspace(&api.app, &key, name).await?;
     let location = created_at("workspaces", workspace.id.as_str());
@@ -81,6 +118,11 @@ pub async fn create_workspace(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/workspaces/{id}", tag = "workspaces", operation_id = "get_workspace",
+    summary = "Get a workspace", description = "One workspace of the account (`workspaces:read`).",
+    params(("id" = String, Path, description = "A workspace id (`ws_…`)")),
+    responses((status = 200, description = "The workspace", body = resources::WorkspaceOut)),
+    security(("bearerKey" = [])))]
 pub async fn get_workspace(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -90,18 +132,30 @@ pub async fn get_workspace(
     Ok(Json(resources::workspace(&w)))
 }
 
+#[utoipa::path(patch, path = "/workspaces/{id}", tag = "workspaces", operation_id = "update_workspace",
+    summary = "Rename a workspace", description = "(`workspaces:write`)",
+    params(("id" = String, Path, description = "A workspace id (`ws_…`)")),
+    request_body = WorkspaceInput,
+    responses((status = 200, description = "Renamed", body = resources::WorkspaceOut)),
+    security(("bearerKey" = [])))]
 pub async fn update_workspace(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<resources::WorkspaceOut>> {
-    body.only(&["name"])?;
+    body.only_fields_of::<WorkspaceInput>()?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let w = data::rename_workspace(&api.app, &key, &WorkspaceId::from_input(&id), &name).await?;
     Ok(Json(resources::workspace(&w)))
 }
 
+#[utoipa::path(delete, path = "/workspaces/{id}", tag = "workspaces", operation_id = "delete_workspace",
+    summary = "Delete a workspace and its records",
+    description = "Needs `workspaces:write`; a workspace that has records also needs `records:write` (else 403 `insufficient_scope` with param `records:write`).",
+    params(("id" = String, Path, description = "A workspace id (`ws_…`)")),
+    responses((status = 204, description = "Deleted, with its records")),
+    security(("bearerKey" = [])))]
 pub async fn delete_workspace(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -138,6 +192,11 @@ fn record_data(body: &JsonObject) -> ApiResult<String> {
     Ok(text)
 }
 
+#[utoipa::path(get, path = "/records", tag = "records", operation_id = "list_records",
+    summary = "List records", description = "The account's records, newest first, or one workspace's (`records:read`).",
+    params(ListParams, RecordFilter),
+    responses((status = 200, description = "A page of records", body = List<RecordOut>)),
+    security(("bearerKey" = [])))]
 pub async fn list_records(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -157,12 +216,17 @@ pub async fn list_records(
     Ok(Json(list_of(rows, resources::record)))
 }
 
+#[utoipa::path(post, path = "/records", tag = "records", operation_id = "create_record",
+    summary = "Create a record", description = "A JSON object in a workspace (`records:write`); 404 `resource_missing` with param `workspace_id` for a workspace that is not the account's.",
+    request_body = RecordInput,
+    responses((status = 201, description = "Created", body = RecordOut)),
+    security(("bearerKey" = [])))]
 pub async fn create_record(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    body.only(&["workspace_id", "data"])?;
+    body.only_fields_of::<RecordInput>()?;
     let workspace_id = WorkspaceId::from_input(&body.name("workspace_id", 64)?);
     let data = record_data(&body)?;
     let record = data::create_record(&api.app, &key, workspace_id, data)
@@ -183,6 +247,11 @@ pub async fn create_record(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/records/{id}", tag = "records", operation_id = "get_record",
+    summary = "Get a record", description = "(`records:read`)",
+    params(("id" = String, Path, description = "A record id (`rec_…`)")),
+    responses((status = 200, description = "The record", body = RecordOut)),
+    security(("bearerKey" = [])))]
 pub async fn get_record(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -192,18 +261,29 @@ pub async fn get_record(
     Ok(Json(resources::record(&r)))
 }
 
+#[utoipa::path(patch, path = "/records/{id}", tag = "records", operation_id = "update_record",
+    summary = "Replace a record's data", description = "(`records:write`)",
+    params(("id" = String, Path, description = "A record id (`rec_…`)")),
+    request_body = RecordUpdate,
+    responses((status = 200, description = "Updated", body = RecordOut)),
+    security(("bearerKey" = [])))]
 pub async fn update_record(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Json<RecordOut>> {
-    body.only(&["data"])?;
+    body.only_fields_of::<RecordUpdate>()?;
     let data = record_data(&body)?;
     let r = data::update_record(&api.app, &key, &RecordId::from_input(&id), &data).await?;
     Ok(Json(resources::record(&r)))
 }
 
+#[utoipa::path(delete, path = "/records/{id}", tag = "records", operation_id = "delete_record",
+    summary = "Delete a record", description = "(`records:write`)",
+    params(("id" = String, Path, description = "A record id (`rec_…`)")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearerKey" = [])))]
 pub async fn delete_record(
     State(api): State<ApiState>,
     Extension(key): Extension<KeyOf>,
@@ -215,16 +295,21 @@ pub async fn delete_record(
 
 // --- API keys (admin session only) ---
 
+#[utoipa::path(get, path = "/api_keys", tag = "api_keys", operation_id = "list_api_keys",
+    summary = "List API keys", description = "Never their secrets (owners and admins).",
+    params(ListParams),
+    responses((status = 200, description = "A page of keys", body = List<resources::ApiKey>)),
+    security(("adminSession" = [])))]
 pub async fn list_api_keys(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     Query(q): Q,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<resources::ApiKey>>> {
     let page = page_request(&q)?;
     // This instance's pending "last used" times first, so its own answers are fresh.
     api.last_used.flush(api.app.store.as_ref()).await?;
     let rows = key_flows::list(&api.app, &admin, &page).await?;
-    Ok(Json(list_body(rows, resources::api_key)))
+    Ok(Json(list_of(rows, resources::api_key)))
 }
 
 fn parse_scopes(value: Option<&Value>) -> ApiResult<Option<Vec<Scope>>> {
@@ -276,12 +361,17 @@ fn parse_expiry(value: Option<&Value>) -> ApiResult<Option<Timestamp>> {
 }
 
 /// Creates a key; the only answer that ever contains `key`.
+#[utoipa::path(post, path = "/api_keys", tag = "api_keys", operation_id = "create_api_key",
+    summary = "Create an API key", description = "The only answer (with a roll's) that contains `key`: store it now (owners and admins, signed in within 10 minutes).",
+    request_body = ApiKeyInput,
+    responses((status = 201, description = "Created", body = resources::NewApiKey)),
+    security(("adminSession" = [])))]
 pub async fn create_api_key(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    body.only(&["name", "expires_at", "scopes"])?;
+    body.only_fields_of::<ApiKeyInput>()?;
     let name = body.name("name", MAX_NAME_CHARS)?;
     let new = key_flows::NewKey {
         name,
@@ -289,10 +379,7 @@ pub async fn create_api_key(
         scopes: parse_scopes(body.get("scopes"))?,
     };
     let (record, key) = key_flows::create(&api.app, &admin, new).await?;
-    let mut out = resources::api_key(&record);
-    if let Some(fields) = out.as_object_mut() {
-        fields.insert("key".to_owned(), Value::String(key.expose().to_owned()));
-    }
+    let out = resources::new_api_key(&record, key.expose());
     // The answer carries the secret: no cache may keep it.
     Ok((
         StatusCode::CREATED,
@@ -305,13 +392,20 @@ pub async fn create_api_key(
 
 /// Rolls a key: a new key with the same name and scopes (shown once, like at creation), and
 /// the old one keeps working for `expires_in_hours` (0–168) more.
+#[utoipa::path(post, path = "/api_keys/{id}/roll", tag = "api_keys", operation_id = "roll_api_key",
+    summary = "Roll an API key",
+    description = "A new key with the same name, scopes and expiry (its secret shown once); the old key keeps working for `expires_in_hours` more (0: it stops now), then gets 401. 409 `api_key_expired` for a key that has already stopped.",
+    params(("id" = String, Path, description = "An API key id (`key_…`)")),
+    request_body = RollInput,
+    responses((status = 201, description = "Rolled", body = resources::RolledApiKey)),
+    security(("adminSession" = [])))]
 pub async fn roll_api_key(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    body.only(&["expires_in_hours"])?;
+    body.only_fields_of::<RollInput>()?;
     let field = "expires_in_hours";
     let hours = match body.get(field) {
         None => {
@@ -334,17 +428,7 @@ pub async fn roll_api_key(
     };
     let hours = key_flows::roll_hours(hours)?;
     let rolled = key_flows::roll(&api.app, &admin, &ApiKeyId::from_input(&id), hours).await?;
-    let mut out = resources::api_key(&rolled.new);
-    if let Some(fields) = out.as_object_mut() {
-        fields.insert(
-            "key".to_owned(),
-            Value::String(rolled.key.expose().to_owned()),
-        );
-        fields.insert(
-            "rolled_from".to_owned(),
-            serde_json::json!({"id": id, "expires_at": rolled.old_ends_at.to_rfc3339()}),
-        );
-    }
+    let out = resources::rolled_api_key(&rolled.new, rolled.key.expose(), &id, rolled.old_ends_at);
     Ok((
         StatusCode::CREATED,
         created_at("api_keys", rolled.new.id.as_str()),
@@ -354,6 +438,11 @@ pub async fn roll_api_key(
         .into_response())
 }
 
+#[utoipa::path(delete, path = "/api_keys/{id}", tag = "api_keys", operation_id = "delete_api_key",
+    summary = "Delete an API key", description = "Refused from the very next request, on every instance.",
+    params(("id" = String, Path, description = "An API key id (`key_…`)")),
+    responses((status = 204, description = "Deleted")),
+    security(("adminSession" = [])))]
 pub async fn delete_api_key(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,

@@ -3,7 +3,9 @@ use std::collections::HashMap;
 
 use app::domain::paging::{Page, PageRequest};
 use serde::Serialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::resources::ListObject;
 
 use super::error::{ApiError, ApiResult};
 
@@ -40,50 +42,40 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
     })
 }
 
-/// `{"object":"list","data":[…],"has_more":bool}` for a page a flow answered.
-pub fn list_body<T>(page: Page<T>, render: impl Fn(&T) -> Value) -> Value {
-    json!({
-        "object": "list",
-        "data": page.items.iter().map(render).collect::<Vec<_>>(),
-        "has_more": page.has_more,
-    })
-}
-
-/// The same envelope as a struct, for objects that must be written as they are (a record's
-/// `data` is raw JSON text, which a `Value` would re-parse).
-#[derive(Debug, Serialize)]
+/// A page of a list: `{"object":"list","data":[…],"has_more":bool}`.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct List<R> {
-    object: &'static str,
+    object: ListObject,
+    /// The objects, newest first.
     data: Vec<R>,
+    /// Whether more objects follow (after the last one, or with `ending_before` before the
+    /// first).
     has_more: bool,
 }
 
+impl<R> List<R> {
+    /// A list that is never paged: everything, on one page.
+    pub fn whole(data: Vec<R>) -> Self {
+        Self {
+            object: ListObject::List,
+            data,
+            has_more: false,
+        }
+    }
+}
+
+/// The list of a page a flow answered, each item rendered.
 pub fn list_of<T, R>(page: Page<T>, render: impl Fn(&T) -> R) -> List<R> {
     List {
-        object: "list",
+        object: ListObject::List,
         data: page.items.iter().map(render).collect(),
         has_more: page.has_more,
     }
 }
 
-/// The query parameters each route takes (`GET` lists: paging, and their filters); any other
-/// is refused with `422 parameter_unknown` rather than ignored.
-fn known_params(method: &axum::http::Method, route: &str) -> &'static [&'static str] {
-    const PAGING: &[&str] = &["limit", "starting_after"];
-    if method != axum::http::Method::GET {
-        return &[];
-    }
-    match route {
-        "/records" => &["limit", "starting_after", "workspace_id"],
-        "/events" => &["limit", "starting_after", "kind", "actor"],
-        "/workspaces" | "/api_keys" | "/members" | "/invitations" | "/domains"
-        | "/sso_connections" => PAGING,
-        _ => &[],
-    }
-}
-
-/// Refuses query parameters the route does not take (after authentication: a caller without
-/// a key learns nothing from it).
+/// Refuses query parameters the route does not document (`openapi::query_params`) with
+/// `422 parameter_unknown` rather than ignoring them (after authentication: a caller without a
+/// key learns nothing from it).
 pub async fn refuse_unknown_params(
     matched: Option<axum::extract::MatchedPath>,
     req: axum::extract::Request,
@@ -93,11 +85,12 @@ pub async fn refuse_unknown_params(
     // (The route as matched, with or without the prefix the router is nested under.)
     let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
     let route = route.strip_prefix("/api/v1").unwrap_or(route);
-    let known = known_params(req.method(), route);
+    let method = req.method().as_str().to_ascii_lowercase();
+    let known = super::openapi::query_params(&method, route);
     let query = req.uri().query().unwrap_or("");
     let unknown = url::form_urlencoded::parse(query.as_bytes())
         .map(|(name, _)| name.into_owned())
-        .find(|name| !known.contains(&name.as_str()));
+        .find(|name| !known.iter().any(|k| k == name));
     if let Some(name) = unknown {
         let allowed = if known.is_empty() {
             "this endpoint takes no query parameters".to_owned()

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod idempotency;
+pub mod inputs;
 pub mod limits;
 pub mod list;
 pub mod members;
@@ -68,6 +69,7 @@ impl std::ops::Deref for ApiState {
 /// router below must both match it (a test holds them to it).
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/account"),
+    ("patch", "/account"),
     ("get", "/workspaces"),
     ("post", "/workspaces"),
     ("get", "/workspaces/{id}"),
@@ -140,6 +142,9 @@ pub fn router(api: ApiState) -> Router {
             "/api_keys/{id}",
             with_fallback(axum::routing::delete(h::delete_api_key)),
         )
+        // (No fallback of its own: merged with the keyed `GET /account`, whose fallback
+        // answers other methods.)
+        .route("/account", axum::routing::patch(h::update_account))
         .route("/events", with_fallback(get(events::list)))
         .route(
             "/api_keys/{id}/roll",

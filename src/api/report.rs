@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use app::domain::floods::Door;
 use app::flows::{api_keys as key_flows, floods};
@@ -31,17 +33,35 @@ const MAX_CREDENTIAL_CHARS: usize = 1000;
 /// A report is answered within this (its body included), else `408`.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Always `"credential_report"`.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum ReportObject {
+    #[serde(rename = "credential_report")]
+    CredentialReport,
+}
+
+/// Always `"accepted"`, whatever was found.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum ReportStatus {
+    #[serde(rename = "accepted")]
+    Accepted,
+}
+
 /// The one answer to every report that was read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportAccepted {
+    object: ReportObject,
+    status: ReportStatus,
+    message: &'static str,
+}
+
 fn accepted() -> Response {
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "object": "credential_report",
-            "status": "accepted",
-            "message": "Thank you. Every live Terminus Hub API key among these credentials is revoked, and its account's owners and admins are told.",
-        })),
-    )
-        .into_response()
+    let body = ReportAccepted {
+        object: ReportObject::CredentialReport,
+        status: ReportStatus::Accepted,
+        message: "Thank you. Every live Terminus Hub API key among these credentials is revoked, and its account's owners and admins are told.",
+    };
+    (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
 /// The route, to be served beside the health endpoints (outside sessions and the guard).
@@ -54,7 +74,20 @@ pub fn router(api: ApiState) -> Router {
         .with_state(api)
 }
 
-async fn revoke(State(api): State<ApiState>, req: Request) -> Response {
+/// Report leaked API keys.
+#[utoipa::path(post, path = "/credentials/revoke", tag = "credentials", operation_id = "revoke_credentials",
+    summary = "Report leaked API keys",
+    description = "Every live key among them is revoked and its account's owners and admins are mailed (name and hint, never the key). No key and no session; limited per client network. For secret-scanning services: keys match `thub_[0-9A-Za-z]{32}`.",
+    request_body = super::inputs::CredentialReport,
+    responses(
+        (status = 202, description = "Accepted: the same answer whatever was found", body = ReportAccepted),
+        (status = 400, description = "Malformed JSON", body = super::error::Envelope),
+        (status = 415, description = "Not JSON", body = super::error::Envelope),
+        (status = 422, description = "`credentials` is not an array of 1 to 100 strings", body = super::error::Envelope),
+        (status = 429, description = "Too many reports from this client network: see Retry-After", body = super::error::Envelope),
+    ),
+    security(()))]
+pub async fn revoke(State(api): State<ApiState>, req: Request) -> Response {
     match tokio::time::timeout(TIMEOUT, report(&api, req)).await {
         Ok(Ok(res)) => res,
         Ok(Err(err)) => err.into_response(),
@@ -80,7 +113,7 @@ async fn report(api: &ApiState, req: Request) -> ApiResult<Response> {
 
 /// `{"credentials": [...]}`: 1 to 100 strings.
 fn credentials(body: &JsonObject) -> ApiResult<Vec<String>> {
-    body.only(&["credentials"])?;
+    body.only_fields_of::<super::inputs::CredentialReport>()?;
     let field = "credentials";
     let Some(value) = body.get(field) else {
         return Err(ApiError::unprocessable(

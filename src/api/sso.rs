@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use app::domain::ids::ConnectionId;
 use app::domain::secret::Secret;
@@ -13,31 +13,29 @@ use app::flows::sso::{self, ConnectionChange, ConnectionInput};
 
 use super::body::{pointer, JsonObject};
 use super::error::{ApiError, ApiResult};
+use super::inputs::{SsoConnectionInput, SsoConnectionUpdate};
+use super::list::List;
+use super::resources;
 use super::ApiState;
 use app::auth::AdminOf;
 
-fn connection_json(api: &ApiState, c: &SsoConnection) -> Value {
-    json!({
-        "id": c.id, "object": "sso_connection", "issuer": c.issuer, "client_id": c.client_id,
-        "domains": c.domains.iter().map(|d| json!({"domain": d.domain, "verified": d.verified})).collect::<Vec<_>>(),
-        "enforced": c.enforced,
-        "create_users": c.create_users,
-        "tested_at": c.tested_at.map(|t| t.to_rfc3339()),
-        "redirect_uri": sso::redirect_uri(&api.app),
-        "created_at": c.created_at.to_rfc3339(),
-    })
+fn connection(api: &ApiState, c: &SsoConnection) -> resources::SsoConnection {
+    resources::sso_connection(c, sso::redirect_uri(&api.app))
 }
 
+#[utoipa::path(get, path = "/sso_connections", tag = "sso_connections", operation_id = "list_sso_connections",
+    summary = "List single sign-on connections", description = "Owners; never the client secret. All of them, on one page.",
+    responses((status = 200, description = "The connections", body = List<resources::SsoConnection>)),
+    security(("adminSession" = [])))]
 pub async fn list(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<List<resources::SsoConnection>>> {
     let owner = admin.owner()?;
     let rows = sso::list(&api.app, &owner).await?;
-    let data: Vec<Value> = rows.iter().map(|c| connection_json(&api, c)).collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": false}),
-    ))
+    Ok(Json(List::whole(
+        rows.iter().map(|c| connection(&api, c)).collect(),
+    )))
 }
 
 /// An optional boolean member; `None` when absent.
@@ -69,20 +67,18 @@ fn string(body: &JsonObject, name: &str) -> ApiResult<String> {
     }
 }
 
+#[utoipa::path(post, path = "/sso_connections", tag = "sso_connections", operation_id = "create_sso_connection",
+    summary = "Connect an OpenID provider", description = "For verified domains of the account (owners). Discovery is checked first: 422 `issuer_unreachable`, 422 `domain_not_verified`, 409 `domain_taken`.",
+    request_body = SsoConnectionInput,
+    responses((status = 201, description = "Created", body = resources::SsoConnection)),
+    security(("adminSession" = [])))]
 pub async fn create(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     body: JsonObject,
 ) -> ApiResult<Response> {
     let owner = admin.owner()?;
-    body.only(&[
-        "issuer",
-        "client_id",
-        "client_secret",
-        "domains",
-        "enforced",
-        "create_users",
-    ])?;
+    body.only_fields_of::<SsoConnectionInput>()?;
     let domains = match body.get("domains") {
         Some(Value::Array(items)) => items
             .iter()
@@ -118,31 +114,37 @@ pub async fn create(
     };
     let c = sso::create(&api.app, &owner, input).await?;
     let location = super::handlers::created_at("sso_connections", c.id.as_str());
-    Ok((
-        StatusCode::CREATED,
-        location,
-        Json(connection_json(&api, &c)),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, location, Json(connection(&api, &c))).into_response())
 }
 
 /// `PATCH {"enforced"?, "create_users"?}`: at least one of them.
+#[utoipa::path(patch, path = "/sso_connections/{id}", tag = "sso_connections", operation_id = "update_sso_connection",
+    summary = "Switch enforcement or user creation", description = "409 `test_sign_in_required` until an owner completed a test sign-in on the page.",
+    params(("id" = String, Path, description = "A connection id (`sso_…`)")),
+    request_body = SsoConnectionUpdate,
+    responses((status = 200, description = "Updated", body = resources::SsoConnection)),
+    security(("adminSession" = [])))]
 pub async fn update(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,
     Path(id): Path<String>,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<resources::SsoConnection>> {
     let owner = admin.owner()?;
-    body.only(&["enforced", "create_users"])?;
+    body.only_fields_of::<SsoConnectionUpdate>()?;
     let change = ConnectionChange {
         enforced: flag(&body, "enforced")?,
         create_users: flag(&body, "create_users")?,
     };
     let c = sso::update(&api.app, &owner, &ConnectionId::from_input(&id), change).await?;
-    Ok(Json(connection_json(&api, &c)))
+    Ok(Json(connection(&api, &c)))
 }
 
+#[utoipa::path(delete, path = "/sso_connections/{id}", tag = "sso_connections", operation_id = "delete_sso_connection",
+    summary = "Delete a connection", description = "Its domains no longer use single sign-on.",
+    params(("id" = String, Path, description = "A connection id (`sso_…`)")),
+    responses((status = 204, description = "Deleted")),
+    security(("adminSession" = [])))]
 pub async fn delete(
     State(api): State<ApiState>,
     Extension(admin): Extension<AdminOf>,

@@ -283,3 +283,190 @@ async fn the_reference_is_served_at_docs_from_the_same_document() {
     }
     assert!(!page.contains("<script"), "no script, no CDN");
 }
+
+/// The served document is valid OpenAPI 3.1, checked by a maintained validator
+/// (`openapi-spec-validator`, installed by the test command with pip; it never skips), and it
+/// is the one generated from the handlers: every error `code` the tests meet is in its enum
+/// (`assert_api_error`), and its operations carry ids, tags, summaries and examples.
+#[tokio::test]
+async fn the_document_is_valid_openapi_3_1_generated_from_the_handlers() {
+    let app = TestApp::spawn().await;
+    let text = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &text).unwrap();
+    let python =
+        std::env::var("OPENAPI_SPEC_VALIDATOR_PYTHON").unwrap_or_else(|_| "python3".into());
+    let run = std::process::Command::new(&python)
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python} (needs `pip install openapi-spec-validator`): {e}")
+        });
+    let out = String::from_utf8_lossy(&run.stdout);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success() && out.contains(": OK"),
+        "openapi-spec-validator refused the document (or is not installed: `pip install openapi-spec-validator`):\n{out}\n{err}"
+    );
+
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let schemas = &doc["components"]["schemas"];
+    // Error codes as an enum, and the envelope's five members always present.
+    let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
+    for code in [
+        "resource_missing",
+        "parameter_unknown",
+        "idempotency_key_reused",
+        "insufficient_scope",
+        "last_owner",
+    ] {
+        assert!(codes.iter().any(|c| c == code), "{code}");
+    }
+    let required = schemas["ErrorBody"]["required"].as_array().unwrap();
+    for member in ["type", "code", "message", "param", "path"] {
+        assert!(required.iter().any(|r| r == member), "{member}");
+    }
+    // Request bodies refuse what their type lacks; responses have examples.
+    assert_eq!(schemas["WorkspaceInput"]["additionalProperties"], false);
+    assert_eq!(schemas["WorkspaceInput"]["required"], json!(["name"]));
+    assert!(schemas["Workspace"]["properties"]["id"]["example"]
+        .as_str()
+        .unwrap()
+        .starts_with("ws_"));
+    assert_eq!(
+        schemas["ApiKey"]["properties"]["object"]["$ref"],
+        "#/components/schemas/ApiKeyObject"
+    );
+    assert_eq!(schemas["ApiKeyObject"]["enum"], json!(["api_key"]));
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "servers" {
+                continue;
+            }
+            for field in ["operationId", "summary", "tags", "responses"] {
+                assert!(op.get(field).is_some(), "{method} {path} has {field}");
+            }
+        }
+    }
+    // Lists document the paging parameters the server takes, `ending_before` included.
+    let params: Vec<&str> = doc["paths"]["/workspaces"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["limit", "starting_after", "ending_before"]);
+}
+
+/// `PATCH /api/v1/account` renames the account for its owners and admins (their session);
+/// a key may read the account but not change it.
+#[tokio::test]
+async fn owners_rename_the_account_through_the_api_and_keys_cannot() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("renamer").await;
+    let key = app.full_key(&owner).await;
+    let patch = |body: Value| {
+        owner
+            .browser
+            .patch(app.url("/api/v1/account"))
+            .header("origin", &app.base)
+            .json(&body)
+    };
+
+    let res = patch(json!({"name": "  Acme Corporation "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let account: Value = res.json().await.unwrap();
+    assert_eq!(account["object"], "account");
+    assert_eq!(account["name"], "Acme Corporation");
+    let read: Value = app
+        .api(Method::GET, "/account", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["name"], "Acme Corporation");
+    assert_eq!(read["id"], account["id"]);
+
+    let err = assert_api_error(
+        patch(json!({"name": "x", "plan": "enterprise"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_unknown"),
+    )
+    .await;
+    assert_eq!(err["param"], "plan");
+    assert_api_error(
+        patch(json!({"name": " "})).send().await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_request_error",
+        Some("parameter_invalid_empty"),
+    )
+    .await;
+    assert_api_error(
+        app.api(Method::PATCH, "/account", &key)
+            .json(&json!({"name": "Stolen"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("admin_only"),
+    )
+    .await;
+    // Other methods on /account are still refused as such.
+    assert_api_error(
+        app.api(Method::PUT, "/account", &key).send().await.unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        Some("method_not_allowed"),
+    )
+    .await;
+
+    // The rename is in the activity log, in words.
+    let events: Value = owner
+        .browser
+        .get(app.url("/api/v1/events?kind=account"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let renamed = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "account.renamed")
+        .expect("account.renamed event");
+    assert_eq!(renamed["description"], "renamed the account");
+    assert!(renamed["detail"]
+        .as_str()
+        .unwrap()
+        .ends_with("→ Acme Corporation"));
+    // Nothing changed by the refused attempts.
+    let read: Value = app
+        .api(Method::GET, "/account", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["name"], "Acme Corporation");
+}

@@ -620,6 +620,17 @@ pub async fn assert_api_error(
     let error = body["error"].clone();
     assert_eq!(error["type"], kind, "{body}");
     assert_eq!(error["code"].as_str(), code, "{body}");
+    if let Some(code) = code {
+        // Every code an answer carries is one the OpenAPI document lists.
+        let documented =
+            &terminus_hub::api::openapi::document()["components"]["schemas"]["ErrorCode"]["enum"];
+        assert!(
+            documented
+                .as_array()
+                .is_some_and(|codes| codes.iter().any(|c| c == code)),
+            "the code {code} is not in the document's ErrorCode enum"
+        );
+    }
     for field in ["message", "param", "path"] {
         assert!(error.get(field).is_some(), "envelope has {field}: {body}");
     }
