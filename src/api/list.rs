@@ -1,4 +1,4 @@
-//! List parameters (`limit`, `starting_after`) and the list envelope.
+//! List parameters (`limit`, `starting_after`, `ending_before`) and the list envelope.
 use std::collections::HashMap;
 
 use app::domain::paging::{Page, PageRequest};
@@ -24,19 +24,27 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
             }
         },
     };
-    let starting_after = match query.get("starting_after") {
-        Some(id) if id.is_empty() || id.len() > 64 => {
-            return Err(ApiError::unprocessable(
-                "parameter_invalid",
-                "starting_after must be an object id",
-            )
-            .param("starting_after"))
-        }
-        other => other.cloned(),
+    let cursor = |name: &str| match query.get(name) {
+        Some(id) if id.is_empty() || id.len() > 64 => Err(ApiError::unprocessable(
+            "parameter_invalid",
+            format!("{name} must be an object id"),
+        )
+        .param(name)),
+        other => Ok(other.cloned()),
     };
+    let starting_after = cursor("starting_after")?;
+    let ending_before = cursor("ending_before")?;
+    if starting_after.is_some() && ending_before.is_some() {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid",
+            "Give starting_after or ending_before, not both",
+        )
+        .param("ending_before"));
+    }
     Ok(PageRequest {
         limit,
         starting_after,
+        ending_before,
     })
 }
 
@@ -69,13 +77,13 @@ pub fn list_of<T, R>(page: Page<T>, render: impl Fn(&T) -> R) -> List<R> {
 /// The query parameters each route takes (`GET` lists: paging, and their filters); any other
 /// is refused with `422 parameter_unknown` rather than ignored.
 fn known_params(method: &axum::http::Method, route: &str) -> &'static [&'static str] {
-    const PAGING: &[&str] = &["limit", "starting_after"];
+    const PAGING: &[&str] = &["limit", "starting_after", "ending_before"];
     if method != axum::http::Method::GET {
         return &[];
     }
     match route {
-        "/records" => &["limit", "starting_after", "workspace_id"],
-        "/events" => &["limit", "starting_after", "kind", "actor"],
+        "/records" => &["limit", "starting_after", "ending_before", "workspace_id"],
+        "/events" => &["limit", "starting_after", "ending_before", "kind", "actor"],
         "/workspaces" | "/api_keys" | "/members" | "/invitations" | "/domains"
         | "/sso_connections" => PAGING,
         _ => &[],
