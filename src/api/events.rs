@@ -1,7 +1,7 @@
 //! `GET /api/v1/events`: the account's activity log for its owners and admins (a session,
 //! like the other admin routes), with the filters of the Activity page: `kind` (the part of
 //! an action before its dot, e.g. `api_key`) and `actor` (a user id), newest first, paged by
-//! `starting_after`.
+//! `starting_after` (or backwards by `ending_before`).
 use std::collections::HashMap;
 
 use app::auth::AdminOf;

@@ -85,12 +85,17 @@ pub async fn list_workspaces(
     let rows = data::list_workspaces(&api.app, &key, &page).await?;
     // A cursor that names no workspace of the account is an error, not page one again (a
     // paging loop would repeat itself).
-    if let Some(cursor) = &page.starting_after {
-        if data::workspace(&api.app, &key, &WorkspaceId::from_input(cursor))
-            .await
-            .is_err()
-        {
-            return Err(ApiError::not_found("workspace").param("starting_after"));
+    for (param, cursor) in [
+        ("starting_after", &page.starting_after),
+        ("ending_before", &page.ending_before),
+    ] {
+        if let Some(cursor) = cursor {
+            if data::workspace(&api.app, &key, &WorkspaceId::from_input(cursor))
+                .await
+                .is_err()
+            {
+                return Err(ApiError::not_found("workspace").param(param));
+            }
         }
     }
     Ok(Json(list_of(rows, resources::workspace)))
@@ -205,12 +210,17 @@ pub async fn list_records(
     let page = page_request(&q)?;
     let workspace = q.get("workspace_id").map(|w| WorkspaceId::from_input(w));
     let rows = data::list_records(&api.app, &key, workspace.as_ref(), &page).await?;
-    if let Some(cursor) = &page.starting_after {
-        if data::record(&api.app, &key, &RecordId::from_input(cursor))
-            .await
-            .is_err()
-        {
-            return Err(ApiError::not_found("record").param("starting_after"));
+    for (param, cursor) in [
+        ("starting_after", &page.starting_after),
+        ("ending_before", &page.ending_before),
+    ] {
+        if let Some(cursor) = cursor {
+            if data::record(&api.app, &key, &RecordId::from_input(cursor))
+                .await
+                .is_err()
+            {
+                return Err(ApiError::not_found("record").param(param));
+            }
         }
     }
     Ok(Json(list_of(rows, resources::record)))

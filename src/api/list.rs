@@ -1,4 +1,4 @@
-//! List parameters (`limit`, `starting_after`) and the list envelope.
+//! List parameters (`limit`, `starting_after`, `ending_before`) and the list envelope.
 use std::collections::HashMap;
 
 use app::domain::paging::{Page, PageRequest};
@@ -26,19 +26,27 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
             }
         },
     };
-    let starting_after = match query.get("starting_after") {
-        Some(id) if id.is_empty() || id.len() > 64 => {
-            return Err(ApiError::unprocessable(
-                "parameter_invalid",
-                "starting_after must be an object id",
-            )
-            .param("starting_after"))
-        }
-        other => other.cloned(),
+    let cursor = |name: &str| match query.get(name) {
+        Some(id) if id.is_empty() || id.len() > 64 => Err(ApiError::unprocessable(
+            "parameter_invalid",
+            format!("{name} must be an object id"),
+        )
+        .param(name)),
+        other => Ok(other.cloned()),
     };
+    let starting_after = cursor("starting_after")?;
+    let ending_before = cursor("ending_before")?;
+    if starting_after.is_some() && ending_before.is_some() {
+        return Err(ApiError::unprocessable(
+            "parameter_invalid",
+            "Give starting_after or ending_before, not both",
+        )
+        .param("ending_before"));
+    }
     Ok(PageRequest {
         limit,
         starting_after,
+        ending_before,
     })
 }
 

@@ -59,7 +59,7 @@ impl PostgresStore {
 
     async fn hot_page<R, T>(
         &self,
-        sql: &str,
+        sql: &body::PageQuery,
         account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,

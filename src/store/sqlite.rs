@@ -82,7 +82,7 @@ impl SqliteStore {
     /// inline readers, else through the pool.
     async fn hot_page<R, T>(
         &self,
-        sql: &str,
+        sql: &body::PageQuery,
         account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
@@ -92,7 +92,7 @@ impl SqliteStore {
         T: TryFrom<R, Error = sqlx::Error>,
     {
         match &self.inline {
-            Some(inline) => decode(inline.page::<R>(sql, account_id, page, filter)?),
+            Some(inline) => decode(inline.page::<R>(sql.of(page), account_id, page, filter)?),
             None => self.page::<R, T>(sql, account_id, page, filter).await,
         }
     }

@@ -104,7 +104,8 @@ impl InlineReads {
         })
     }
 
-    /// Runs a page query (see `body::page_query`), its rows decoded into `R`.
+    /// Runs a page query (see `body::page_query`: `sql` is the text for `page`'s direction),
+    /// its rows decoded into `R`.
     pub fn page<R: InlineRow>(
         &self,
         sql: &str,
@@ -116,16 +117,16 @@ impl InlineReads {
             let mut stmt = conn.prepare_cached(sql)?;
             columns_are::<R>(&stmt)?;
             let limit = i64::from(page.limit) + 1;
-            let after = page.starting_after.as_deref();
+            let cursor = page.cursor();
             // By name: SQLite numbers `$N` parameters in order of first appearance, and the
             // filter's `$4` comes before `LIMIT $3` in the text.
             let rows = match filter {
                 Some(value) => stmt.query_map(
-                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": after, "$3": limit, "$4": value},
+                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": cursor, "$3": limit, "$4": value},
                     R::from_row,
                 )?,
                 None => stmt.query_map(
-                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": after, "$3": limit},
+                    rusqlite::named_params! {"$1": account_id.as_str(), "$2": cursor, "$3": limit},
                     R::from_row,
                 )?,
             };

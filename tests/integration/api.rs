@@ -760,6 +760,137 @@ async fn lists_paginate_newest_first() {
     assert_eq!(default["data"].as_array().unwrap().len(), 20);
 }
 
+/// The ids of a list's page and its `has_more`, from a request for it.
+async fn page_ids(req: reqwest::RequestBuilder) -> (Vec<String>, bool) {
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["object"], "list");
+    let ids = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    (ids, page["has_more"].as_bool().unwrap())
+}
+
+/// Pages through `list` (a path with its query, e.g. `/workspaces?limit=5`) forward with
+/// `starting_after` to the end, then back with `ending_before` from the last page to the
+/// first, and checks both walks give the same pages, with `has_more` right each way.
+/// Answers the forward pages.
+async fn walk_both_ways(
+    get: impl Fn(&str) -> reqwest::RequestBuilder,
+    list: &str,
+) -> Vec<Vec<String>> {
+    let mut forward = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{list}&starting_after={c}"),
+            None => list.to_owned(),
+        };
+        let (ids, more) = page_ids(get(&path)).await;
+        cursor = ids.last().cloned();
+        forward.push(ids);
+        if !more {
+            break;
+        }
+    }
+    let mut back = vec![forward.last().unwrap().clone()];
+    loop {
+        let first = &back.last().unwrap()[0];
+        let (ids, more) = page_ids(get(&format!("{list}&ending_before={first}"))).await;
+        back.push(ids);
+        // More before this page exactly while it is not the first page.
+        assert_eq!(
+            more,
+            back.len() < forward.len(),
+            "{list}: has_more backwards"
+        );
+        if !more {
+            break;
+        }
+    }
+    back.reverse();
+    assert_eq!(back, forward, "{list}: the same pages backwards");
+    // Before the newest object there is nothing.
+    let newest = &forward[0][0];
+    let (ids, more) = page_ids(get(&format!("{list}&ending_before={newest}"))).await;
+    assert!(ids.is_empty() && !more, "{list}: nothing before the newest");
+    forward
+}
+
+#[tokio::test]
+async fn lists_page_backwards_with_ending_before() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner("backpager").await;
+    let key = app.full_key(&owner).await;
+    let mut made = Vec::new();
+    for i in 0..11 {
+        let res = app
+            .api(Method::POST, "/workspaces", &key)
+            .json(&json!({"name": format!("ws {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        made.push(
+            res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let with_key = |path: &str| app.api(Method::GET, path, &key);
+    let pages = walk_both_ways(with_key, "/workspaces?limit=5").await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![5, 5, 2], "11 new ones and Main");
+    assert_eq!(pages[0][0], made[10], "newest first");
+    // Less than a page before the cursor; the default limit.
+    let (ids, more) = page_ids(with_key(&format!(
+        "/workspaces?limit=5&ending_before={}",
+        made[7]
+    )))
+    .await;
+    assert_eq!(
+        ids,
+        vec![made[10].clone(), made[9].clone(), made[8].clone()]
+    );
+    assert!(!more);
+    let (ids, more) = page_ids(with_key(&format!("/workspaces?ending_before={}", made[0]))).await;
+    assert_eq!(ids.len(), 10);
+    assert!(!more);
+
+    // Records, within one workspace: the other workspace's records are not in its pages.
+    let (a, b) = (&made[0], &made[1]);
+    for n in 0..5 {
+        for ws in [a, b] {
+            let res = app
+                .api(Method::POST, "/records", &key)
+                .json(&json!({"workspace_id": ws, "data": {"n": n}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+        }
+    }
+    let in_a = walk_both_ways(with_key, &format!("/records?workspace_id={a}&limit=2")).await;
+    assert_eq!(in_a.iter().map(Vec::len).sum::<usize>(), 5);
+    let all = walk_both_ways(with_key, "/records?limit=3").await;
+    assert_eq!(all.iter().map(Vec::len).sum::<usize>(), 10);
+
+    // An admin list, with the owner's session: API keys.
+    for i in 0..4 {
+        app.create_key(&owner, json!({"name": format!("key {i}")}))
+            .await;
+    }
+    let with_session = |path: &str| owner.browser.get(app.url(&format!("/api/v1{path}")));
+    let keys = walk_both_ways(with_session, "/api_keys?limit=2").await;
+    assert_eq!(keys.iter().map(Vec::len).sum::<usize>(), 5);
+    walk_both_ways(with_session, "/events?limit=4").await;
+}
+
 #[tokio::test]
 async fn accounts_are_rate_limited_with_retry_after() {
     // The limiter runs on the app's clock, which this test holds still: the count below is

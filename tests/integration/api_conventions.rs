@@ -230,9 +230,21 @@ async fn created_objects_have_a_location_and_bad_query_parameters_are_refused() 
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // A cursor that names nothing is 404, not page one again.
-    for path in [
-        "/workspaces?starting_after=ws_00000000000000000000000000000000",
-        "/records?starting_after=rec_nothing",
+    for (path, param) in [
+        (
+            "/workspaces?starting_after=ws_00000000000000000000000000000000",
+            "starting_after",
+        ),
+        ("/records?starting_after=rec_nothing", "starting_after"),
+        (
+            "/workspaces?ending_before=ws_00000000000000000000000000000000",
+            "ending_before",
+        ),
+        ("/records?ending_before=rec_nothing", "ending_before"),
+        (
+            &format!("/records?ending_before={ws_id}") as &str,
+            "ending_before",
+        ),
     ] {
         let res = app.api(Method::GET, path, &key).send().await.unwrap();
         let err = assert_api_error(
@@ -242,18 +254,68 @@ async fn created_objects_have_a_location_and_bad_query_parameters_are_refused() 
             Some("resource_missing"),
         )
         .await;
-        assert_eq!(err["param"], "starting_after", "{path}");
+        assert_eq!(err["param"], param, "{path}");
     }
-    let res = app
-        .api(
-            Method::GET,
-            &format!("/workspaces?starting_after={ws_id}"),
-            &key,
+    for cursor in ["starting_after", "ending_before"] {
+        let res = app
+            .api(Method::GET, &format!("/workspaces?{cursor}={ws_id}"), &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{cursor}");
+    }
+    // Both cursors at once, or an empty or overlong one, is a bad parameter.
+    let long = "w".repeat(65);
+    for (path, param) in [
+        (
+            format!("/workspaces?starting_after={ws_id}&ending_before={ws_id}"),
+            "ending_before",
+        ),
+        (
+            format!("/records?ending_before={ws_id}&starting_after={ws_id}"),
+            "ending_before",
+        ),
+        ("/workspaces?ending_before=".to_owned(), "ending_before"),
+        (format!("/workspaces?ending_before={long}"), "ending_before"),
+        ("/workspaces?starting_after=".to_owned(), "starting_after"),
+    ] {
+        let res = app.api(Method::GET, &path, &key).send().await.unwrap();
+        let err = assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("parameter_invalid"),
         )
+        .await;
+        assert_eq!(err["param"], param, "{path}");
+    }
+    // Every paged list takes it (the admin lists too, with an owner's session); the single
+    // sign-on connections are one page, always, and take no paging parameters.
+    for list in ["api_keys", "members", "invitations", "domains", "events"] {
+        let res = owner
+            .browser
+            .get(app.url(&format!("/api/v1/{list}?limit=1&ending_before=x_1")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{list}");
+    }
+    let res = owner
+        .browser
+        .get(app.url("/api/v1/sso_connections?limit=1"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        assert_api_error(
+            res,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            Some("parameter_unknown")
+        )
+        .await["param"],
+        "limit"
+    );
 }
 
 #[tokio::test]

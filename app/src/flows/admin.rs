@@ -500,6 +500,7 @@ async fn all_keys(state: &AppState, account_id: &AccountId) -> Outcome<Vec<ApiKe
         let page = PageRequest {
             limit: 100,
             starting_after: keys.last().map(|k| k.id.to_string()),
+            ending_before: None,
         };
         let mut got = state.store.list_api_keys(account_id, &page).await?;
         let more = got.len() > 100;

@@ -350,6 +350,7 @@ mod tests {
         PageRequest {
             limit,
             starting_after: after.map(str::to_owned),
+            ending_before: None,
         }
     }
 
@@ -492,6 +493,20 @@ mod tests {
         let names: Vec<&str> = rest.items.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, vec!["one"]);
         assert!(!rest.has_more);
+        let back = list(
+            &h.state,
+            &admin,
+            &PageRequest {
+                limit: 1,
+                starting_after: None,
+                ending_before: Some(ids[0].to_string()),
+            },
+        )
+        .await
+        .unwrap();
+        let names: Vec<&str> = back.items.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, vec!["two"]);
+        assert!(back.has_more, "three is newer");
     }
 
     #[tokio::test]

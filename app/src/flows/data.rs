@@ -220,6 +220,15 @@ mod tests {
         PageRequest {
             limit,
             starting_after: after.map(str::to_owned),
+            ending_before: None,
+        }
+    }
+
+    fn before(limit: u32, cursor: &str) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: None,
+            ending_before: Some(cursor.to_owned()),
         }
     }
 
@@ -440,6 +449,17 @@ mod tests {
             .unwrap();
         assert_eq!(rest.items.len(), 1);
         assert!(!rest.has_more);
+        // Back from the last page: the page before it again, newest first, nothing newer.
+        let back = list_workspaces(&h.state, &full, &before(2, rest.items[0].id.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(back.items, first.items);
+        assert!(!back.has_more, "nothing is newer than B");
+        let back = list_workspaces(&h.state, &full, &before(1, a.id.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(back.items, vec![b.clone()]);
+        assert!(!back.has_more);
 
         let mut in_a = Vec::new();
         for n in 0..3 {
@@ -470,6 +490,19 @@ mod tests {
         .unwrap();
         assert_eq!(after.items.len(), 1);
         assert!(!after.has_more);
+        // Back before the oldest record of A: the newer ones of A only, newest first.
+        let back = list_records(&h.state, &full, Some(&a.id), &before(1, in_a[0].as_str()))
+            .await
+            .unwrap();
+        let ids: Vec<&str> = back.items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec![in_a[1].as_str()]);
+        assert!(back.has_more, "in_a[2] is newer still");
+        let back = list_records(&h.state, &full, Some(&a.id), &before(5, in_a[0].as_str()))
+            .await
+            .unwrap();
+        let ids: Vec<&str> = back.items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec![in_a[2].as_str(), in_a[1].as_str()]);
+        assert!(!back.has_more, "B's record is not in A's list");
         let every = list_records(&h.state, &full, None, &page(10, None))
             .await
             .unwrap();

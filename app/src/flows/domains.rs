@@ -136,6 +136,7 @@ mod tests {
         PageRequest {
             limit,
             starting_after: after.map(str::to_owned),
+            ending_before: None,
         }
     }
 
@@ -303,8 +304,16 @@ mod tests {
         let rest = list(&h.state, &owner, &page(2, Some(b.id.as_str())))
             .await
             .unwrap();
-        assert_eq!(rest.items, vec![a]);
+        assert_eq!(rest.items, vec![a.clone()]);
         assert!(!rest.has_more);
+        let back = PageRequest {
+            limit: 2,
+            starting_after: None,
+            ending_before: Some(a.id.to_string()),
+        };
+        let back = list(&h.state, &owner, &back).await.unwrap();
+        assert_eq!(back.items, first.items);
+        assert!(!back.has_more);
     }
 
     #[tokio::test]

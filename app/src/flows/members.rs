@@ -578,6 +578,15 @@ mod tests {
         PageRequest {
             limit,
             starting_after: after.map(str::to_owned),
+            ending_before: None,
+        }
+    }
+
+    fn before(limit: u32, cursor: &str) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: None,
+            ending_before: Some(cursor.to_owned()),
         }
     }
 
@@ -747,6 +756,14 @@ mod tests {
         assert_eq!(rest.items.len(), 1);
         assert_eq!(rest.items[0].user_id, a.owner.user_id());
         assert!(!rest.has_more);
+        let back = list(&h.state, &admin_of, &before(2, a.owner.user_id().as_str()))
+            .await
+            .unwrap();
+        assert_eq!(
+            back.items, first.items,
+            "back before the last page: the first"
+        );
+        assert!(!back.has_more);
     }
 
     #[tokio::test]
@@ -917,6 +934,12 @@ mod tests {
         assert_eq!(rest.items.len(), 1);
         assert_eq!(rest.items[0].id, ids[0]);
         assert!(!rest.has_more);
+        let back = invitations(&h.state, &admin_of, &before(1, ids[0].as_str()))
+            .await
+            .unwrap();
+        let got: Vec<&str> = back.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(got, vec![ids[1].as_str()]);
+        assert!(back.has_more, "ids[2] is newer");
     }
 
     #[tokio::test]
@@ -1164,6 +1187,16 @@ mod tests {
             .unwrap();
         assert_eq!(second.items[0].event.action, "invitation.created");
         assert!(!second.has_more);
+        let back = activity(
+            &h.state,
+            &admin_of,
+            &everything,
+            &before(5, &second.items[0].id),
+        )
+        .await
+        .unwrap();
+        assert_eq!(back.items, first.items, "the newer event");
+        assert!(!back.has_more, "and nothing before it");
         let invitations = AuditFilter {
             kind: AuditFilter::kind_of("invitation"),
             actor: None,

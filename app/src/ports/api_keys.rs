@@ -15,7 +15,8 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyGrant>>;
     /// Stores a new key and its audit event in one transaction.
     async fn create_api_key(&self, key: NewApiKey, audit: AuditEvent) -> StoreResult<ApiKeyRecord>;
-    /// Up to `page.limit + 1` keys, so the caller can tell whether there are more.
+    /// Up to `page.limit + 1` keys, so the caller can tell whether there are more, fetched
+    /// from the cursor by the rule of `domain::paging`.
     async fn list_api_keys(
         &self,
         account_id: &AccountId,

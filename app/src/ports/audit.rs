@@ -17,9 +17,10 @@ pub trait AuditStore: Send + Sync + 'static {
         account_id: &AccountId,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
-    /// One page of the account's log, newest first: its own events and its current members'
-    /// sign-in events ([`SIGN_IN_ACTIONS`]), narrowed by `filter`, after the cursor; up to
-    /// `page.limit + 1` entries (the extra one says more follow).
+    /// One page of the account's log: its own events and its current members' sign-in
+    /// events ([`SIGN_IN_ACTIONS`]), narrowed by `filter`, fetched from the cursor by the rule
+    /// of `domain::paging` (newest first after `starting_after`, oldest first from just above
+    /// `ending_before`); up to `page.limit + 1` entries (the extra one says more follow).
     ///
     /// [`SIGN_IN_ACTIONS`]: crate::domain::audit::SIGN_IN_ACTIONS
     async fn account_log(

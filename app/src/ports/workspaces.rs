@@ -13,6 +13,8 @@ use crate::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 pub trait WorkspaceStore: Send + Sync + 'static {
     /// Every workspace of the account, oldest id first (the pages).
     async fn workspaces(&self, account_id: &AccountId) -> StoreResult<Vec<Workspace>>;
+    /// Up to `page.limit + 1` workspaces, fetched from the cursor by the rule of
+    /// `domain::paging` (the extra one says more follow).
     async fn list_workspaces(
         &self,
         account_id: &AccountId,
@@ -44,6 +46,8 @@ pub trait WorkspaceStore: Send + Sync + 'static {
         audit: AuditEvent,
     ) -> StoreResult<WorkspaceDeletion>;
 
+    /// Up to `page.limit + 1` records (of one workspace, or all), fetched from the cursor by
+    /// the rule of `domain::paging`.
     async fn list_records(
         &self,
         account_id: &AccountId,

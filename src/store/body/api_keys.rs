@@ -10,7 +10,7 @@ use app::domain::paging::PageRequest;
 use app::ports::{ApiKeyStore, StoreResult};
 use async_trait::async_trait;
 
-use super::{audit_in, by_id_query, page_query, SqlStore, Tx};
+use super::{audit_in, by_id_query, page_query, PageQuery, SqlStore, Tx};
 use crate::store::error::port;
 use crate::store::rows::{decode_opt, ApiKeyRow, KeyGrantRow};
 
@@ -21,7 +21,7 @@ FROM api_keys k JOIN accounts a ON a.id = k.account_id
 WHERE k.key_hash = $1";
 const API_KEY_COLUMNS: &str =
     "id, account_id, name, hint, scopes, expires_at, last_used_at, last_used_ip, created_by, created_at";
-static LIST_API_KEYS: LazyLock<String> =
+static LIST_API_KEYS: LazyLock<PageQuery> =
     LazyLock::new(|| page_query(API_KEY_COLUMNS, "api_keys", None));
 static API_KEY_BY_ID: LazyLock<String> = LazyLock::new(|| by_id_query(API_KEY_COLUMNS, "api_keys"));
 /// A key by id in any account (the operator's `admin key revoke`).

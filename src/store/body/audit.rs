@@ -16,10 +16,12 @@ WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 
 /// One page of an account's log: its own events, and its current members' sign-in events
 /// (which belong to no account); narrowed to a kind (`$2`, the action's part before the dot;
-/// empty: all) and an actor (`$3`; empty: all), after the cursor (`$4`; empty: from the
-/// newest). Ids are time-ordered, so `id` orders the log. The sign-in actions are bound as
-/// parameters `$6`…`$11`.
-const ACCOUNT_LOG: &str = "
+/// empty: all) and an actor (`$3`; empty: all), from the cursor (`$4`). Ids are time-ordered,
+/// so `id` orders the log. The sign-in actions are bound as parameters `$6`…`$11`.
+macro_rules! account_log {
+    ($cursor:literal) => {
+        concat!(
+            "
 SELECT id, account_id, actor_user_id, action, detail, at, ip, device FROM audit_events
 WHERE (account_id = $1
        OR (account_id IS NULL
@@ -27,8 +29,15 @@ WHERE (account_id = $1
            AND actor_user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)))
   AND ($2 = '' OR substr(action, 1, length($2) + 1) = $2 || '.')
   AND ($3 = '' OR actor_user_id = $3)
-  AND ($4 = '' OR id < $4)
-ORDER BY id DESC LIMIT $5";
+  ",
+            $cursor
+        )
+    };
+}
+/// Newest first below `starting_after` (`$4`; empty: from the newest).
+const ACCOUNT_LOG: &str = account_log!("AND ($4 = '' OR id < $4)\nORDER BY id DESC LIMIT $5");
+/// Oldest first above `ending_before` (`$4`), for `Page::from_fetched` to put in order.
+const ACCOUNT_LOG_BEFORE: &str = account_log!("AND id > $4\nORDER BY id ASC LIMIT $5");
 
 #[async_trait]
 impl AuditStore for SqlStore {
@@ -65,11 +74,16 @@ impl AuditStore for SqlStore {
         page: &PageRequest,
     ) -> StoreResult<Vec<AuditEntry>> {
         port(async {
-            let mut query = sqlx::query_as::<_, AuditEntryRow>(ACCOUNT_LOG)
+            let sql = if page.backwards() {
+                ACCOUNT_LOG_BEFORE
+            } else {
+                ACCOUNT_LOG
+            };
+            let mut query = sqlx::query_as::<_, AuditEntryRow>(sql)
                 .bind(account_id.as_str())
                 .bind(filter.kind.unwrap_or(""))
                 .bind(filter.actor.as_ref().map(|a| a.as_str()).unwrap_or(""))
-                .bind(page.starting_after.as_deref().unwrap_or(""))
+                .bind(page.cursor().unwrap_or(""))
                 .bind(i64::from(page.limit.saturating_add(1)));
             for action in SIGN_IN_ACTIONS {
                 query = query.bind(action);

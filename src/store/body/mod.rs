@@ -64,15 +64,36 @@ const INSERT_AUDIT: &str = "
 INSERT INTO audit_events (id, account_id, actor_user_id, action, detail, at, ip, device)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-/// A page of `table`, newest first: `$1` account, `$2` cursor (or NULL), `$3` limit,
-/// and `extra` for one more filter on `$4`.
-fn page_query(columns: &str, table: &str, extra: Option<&str>) -> String {
+/// The two texts of a list's page query: `$1` account, `$2` cursor, `$3` limit, and
+/// `extra` for one more filter on `$4`. `after` reads newest first below `starting_after`
+/// (`$2` NULL: from the newest); `before` reads oldest first above `ending_before`, and
+/// `Page::from_fetched` puts those rows back in the list's order.
+pub(super) struct PageQuery {
+    after: String,
+    before: String,
+}
+
+impl PageQuery {
+    /// The text that fetches `page` (see `domain::paging`).
+    pub(super) fn of(&self, page: &PageRequest) -> &str {
+        if page.backwards() {
+            &self.before
+        } else {
+            &self.after
+        }
+    }
+}
+
+/// A page of `table` (see [`PageQuery`]).
+fn page_query(columns: &str, table: &str, extra: Option<&str>) -> PageQuery {
     let extra = extra
         .map(|column| format!(" AND ($4 IS NULL OR {column} = $4)"))
         .unwrap_or_default();
-    format!(
-        "SELECT {columns} FROM {table} WHERE account_id = $1 AND ($2 IS NULL OR id < $2){extra} ORDER BY id DESC LIMIT $3"
-    )
+    let select = format!("SELECT {columns} FROM {table} WHERE account_id = $1");
+    PageQuery {
+        after: format!("{select} AND ($2 IS NULL OR id < $2){extra} ORDER BY id DESC LIMIT $3"),
+        before: format!("{select} AND id > $2{extra} ORDER BY id ASC LIMIT $3"),
+    }
 }
 
 /// One row of `table` by account (`$1`) and id (`$2`).
@@ -122,7 +143,7 @@ impl SqlStore {
     /// tell whether there are more.
     pub(super) async fn page<R, T>(
         &self,
-        sql: &str,
+        sql: &PageQuery,
         account_id: &AccountId,
         page: &PageRequest,
         filter: Option<Option<&str>>,
@@ -131,9 +152,9 @@ impl SqlStore {
         R: TypedRow,
         T: TryFrom<R, Error = sqlx::Error>,
     {
-        let mut query = sqlx::query_as::<_, R>(sql)
+        let mut query = sqlx::query_as::<_, R>(sql.of(page))
             .bind(account_id.as_str())
-            .bind(page.starting_after.as_deref())
+            .bind(page.cursor())
             .bind(i64::from(page.limit) + 1);
         if let Some(value) = filter {
             query = query.bind(value);

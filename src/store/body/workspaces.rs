@@ -10,14 +10,14 @@ use app::domain::workspaces::{DataRecord, Workspace, WorkspaceDeletion};
 use app::ports::{StoreResult, WorkspaceStore};
 use async_trait::async_trait;
 
-use super::{audit_in, by_id_query, page_query, SqlStore};
+use super::{audit_in, by_id_query, page_query, PageQuery, SqlStore};
 use crate::store::error::port;
 use crate::store::rows::{decode, decode_opt, DataRecordRow, WorkspaceRow};
 
 const WORKSPACE_COLUMNS: &str = "id, account_id, name, created_at";
 const WORKSPACES: &str =
     "SELECT id, account_id, name, created_at FROM workspaces WHERE account_id = $1 ORDER BY id";
-static LIST_WORKSPACES: LazyLock<String> =
+static LIST_WORKSPACES: LazyLock<PageQuery> =
     LazyLock::new(|| page_query(WORKSPACE_COLUMNS, "workspaces", None));
 static WORKSPACE_BY_ID: LazyLock<String> =
     LazyLock::new(|| by_id_query(WORKSPACE_COLUMNS, "workspaces"));
@@ -35,7 +35,7 @@ AND NOT EXISTS (SELECT 1 FROM records r WHERE r.workspace_id = $2)";
 const WORKSPACE_EXISTS: &str = "SELECT COUNT(*) FROM workspaces WHERE account_id = $1 AND id = $2";
 
 const RECORD_COLUMNS: &str = "id, account_id, workspace_id, data, created_at, updated_at";
-static LIST_RECORDS: LazyLock<String> =
+static LIST_RECORDS: LazyLock<PageQuery> =
     LazyLock::new(|| page_query(RECORD_COLUMNS, "records", Some("workspace_id")));
 static RECORD_BY_ID: LazyLock<String> = LazyLock::new(|| by_id_query(RECORD_COLUMNS, "records"));
 /// Inserts only when the workspace belongs to the account: one statement, no race.

@@ -66,14 +66,14 @@ impl AuditStore for MemoryStore {
                     .actor
                     .as_ref()
                     .is_none_or(|a| e.actor_user_id.as_ref() == Some(a));
-                let after = page
-                    .starting_after
-                    .as_deref()
-                    .is_none_or(|c| entry.id.as_str() < c);
-                (own || members_sign_in) && kind && actor && after
+                (own || members_sign_in) && kind && actor && page.admits(&entry.id)
             })
             .collect();
-        entries.reverse();
+        // Written oldest first: newest first after a cursor, as `ACCOUNT_LOG` reads them;
+        // oldest first from just above `ending_before`, as `ACCOUNT_LOG_BEFORE` does.
+        if !page.backwards() {
+            entries.reverse();
+        }
         entries.truncate(
             usize::try_from(page.limit)
                 .unwrap_or(usize::MAX)

@@ -343,13 +343,16 @@ fn on_domain(email: &str, domain: &str) -> bool {
         .is_some_and(|(_, at)| at.eq_ignore_ascii_case(domain))
 }
 
-/// Up to `page.limit + 1` of `rows` by the one cursor rule: newest (greatest) id first, after
-/// `starting_after`.
+/// Up to `page.limit + 1` of `rows` by the one cursor rule, as the SQL stores fetch them:
+/// newest (greatest) id first after `starting_after`, or oldest first from just above
+/// `ending_before` (see `domain::paging`).
 fn page_of<T>(mut rows: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Vec<T> {
-    if let Some(cursor) = page.starting_after.as_deref() {
-        rows.retain(|row| id(row) < cursor);
+    rows.retain(|row| page.admits(id(row)));
+    if page.backwards() {
+        rows.sort_by(|a, b| id(a).cmp(id(b)));
+    } else {
+        rows.sort_by(|a, b| id(b).cmp(id(a)));
     }
-    rows.sort_by(|a, b| id(b).cmp(id(a)));
     rows.truncate(usize::try_from(page.limit).map_or(usize::MAX, |l| l.saturating_add(1)));
     rows
 }
@@ -543,6 +546,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::domain::audit::AuditFilter;
     use crate::domain::ids::InvitationId;
     use crate::domain::lockout::{GuessReservation, Hit, LockoutPolicy};
     use crate::domain::members::{Acceptor, MembershipChange, NewInvitation};
@@ -552,6 +556,66 @@ mod tests {
     /// takes one aggregate is handed the `dyn Store` the app holds as is (trait upcasting).
     fn _one_aggregate_of(store: &dyn Store) -> &dyn MembershipStore {
         store
+    }
+
+    fn paging(limit: u32, after: Option<&str>, before: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            starting_after: after.map(str::to_owned),
+            ending_before: before.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn pages_are_fetched_walking_away_from_the_cursor_as_the_sql_stores_do() {
+        let ids = || vec!["b", "e", "a", "d", "c"];
+        let of = |page: &PageRequest| page_of(ids(), page, |s| s);
+        assert_eq!(of(&paging(2, None, None)), vec!["e", "d", "c"]);
+        assert_eq!(of(&paging(2, Some("d"), None)), vec!["c", "b", "a"]);
+        // Backwards: oldest first from just above the cursor, up to limit + 1.
+        assert_eq!(of(&paging(1, None, Some("b"))), vec!["c", "d"]);
+        assert_eq!(of(&paging(5, None, Some("c"))), vec!["d", "e"]);
+        assert!(of(&paging(5, None, Some("e"))).is_empty());
+    }
+
+    async fn log_actions(store: &MemoryStore, page: PageRequest) -> Vec<String> {
+        let entries = store
+            .account_log(&"acc".into(), &AuditFilter::default(), &page)
+            .await
+            .unwrap();
+        entries.into_iter().map(|e| e.event.action).collect()
+    }
+
+    #[tokio::test]
+    async fn the_log_is_fetched_both_ways_from_its_cursor() {
+        let store = MemoryStore::new();
+        let acc: AccountId = "acc".into();
+        for action in ["one.x", "two.x", "three.x", "four.x"] {
+            store
+                .record_audit(AuditEvent {
+                    action: action.into(),
+                    ..event()
+                })
+                .await
+                .unwrap();
+        }
+        let all = store
+            .account_log(&acc, &AuditFilter::default(), &paging(10, None, None))
+            .await
+            .unwrap();
+        let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(
+            log_actions(&store, paging(1, Some(&ids[1]), None)).await,
+            vec!["two.x", "one.x"]
+        );
+        assert_eq!(
+            log_actions(&store, paging(1, None, Some(&ids[3]))).await,
+            vec!["two.x", "three.x"]
+        );
+        assert_eq!(
+            log_actions(&store, paging(5, None, Some(&ids[1]))).await,
+            vec!["four.x"]
+        );
     }
 
     #[tokio::test]

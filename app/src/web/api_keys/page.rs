@@ -128,6 +128,7 @@ async fn render_keys(
     let page = PageRequest {
         limit: 100,
         starting_after: None,
+        ending_before: None,
     };
     let keys = key_flows::list(state, admin, &page).await?.items;
     let chrome = member.chrome();

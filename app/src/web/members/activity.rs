@@ -120,6 +120,7 @@ pub async fn activity_page(
         limit: EVENTS_PER_PAGE,
         // Only an id of the log's own shape is a cursor.
         starting_after: is_cursor(&query.after).then(|| query.after.clone()),
+        ending_before: None,
     };
     let events = members::activity(&state, &admin, &filter, &page).await?;
     let next = events

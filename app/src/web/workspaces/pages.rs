@@ -133,6 +133,7 @@ pub async fn workspace_page(
         starting_after: query
             .after
             .map(|a| RecordId::from_input(&a).as_str().to_owned()),
+        ending_before: None,
     };
     let records = data::list_records(&state, &member.member, Some(&workspace.id), &page).await?;
     let older = records
