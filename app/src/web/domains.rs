@@ -157,8 +157,8 @@ mod ssr {
             let empty = list.is_empty();
             view! {
                 <SignedIn chrome=chrome.clone() current=PATH>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <h1>"Domains"</h1>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p class="muted">
                         "Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."
                     </p>

@@ -135,8 +135,8 @@ async fn render_keys(
     Ok(render_page(status, "API keys", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"API keys"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="muted">
                     "Scripts call the REST API at /api/v1 with "
                     <code>"Authorization: Bearer thub_…"</code>
@@ -524,8 +524,8 @@ pub async fn roll_page(
     Ok(render_page(StatusCode::OK, "Roll API key", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Roll API key"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>
                     {format!(
                         "Rolling \"{}\" ({}…) makes a new key with the same name and scopes, shown once. Put it where the old one is used; the old key keeps working for the time you choose, then is refused.",

@@ -157,8 +157,8 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
         let has_pending = !invitations.is_empty();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Members"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <table class="members">
                     <thead>
                         <tr>

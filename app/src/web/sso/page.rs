@@ -136,8 +136,8 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
             .or_else(|| (!verified.is_empty()).then(|| verified.join(", ")));
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Single sign-on"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>"Register this redirect URI at your identity provider:"</p>
                 <p>
                     <code class="key" id="redirect-uri">

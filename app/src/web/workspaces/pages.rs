@@ -55,9 +55,9 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
         let empty = workspaces.is_empty();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">{format!("{} · {role}", chrome.account_name)}</p>
                 <h1>"Workspaces"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 {(!empty)
                     .then(|| {
                         view! {
@@ -148,11 +148,11 @@ pub async fn workspace_page(
         let ws_id = workspace.id.as_str().to_owned();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">
                     <a href=paths::HOME>"Workspaces"</a>
                 </p>
                 <h1>{workspace.name.clone()}</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>
                     "Id " <code class="id" id="workspace-id">
                         {ws_id.clone()}
