@@ -276,7 +276,8 @@ fn UsageCell(usage: Vec<DailyUsage>) -> impl IntoView {
 
 #[component]
 fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
-    let scope_box = |scope: Scope, label: &'static str| {
+    // The label in words; the scope's code beside it, for people writing scripts.
+    let scope_box = |scope: Scope, words: &'static str| {
         let id = format!("scope-{}", scope.as_str().replace(':', "-"));
         let for_id = id.clone();
         view! {
@@ -288,7 +289,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                     value="on"
                     checked=form.checked(scope)
                 />
-                {label}
+                <span>{words} " " <code class="scope-code">{scope.as_str()}</code></span>
             </label>
         }
     };
@@ -320,10 +321,10 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 <p class="hint">
                     "Tick none for full access to this account. Write includes read."
                 </p>
-                {scope_box(Scope::WorkspacesRead, "workspaces:read")}
-                {scope_box(Scope::WorkspacesWrite, "workspaces:write")}
-                {scope_box(Scope::RecordsRead, "records:read")}
-                {scope_box(Scope::RecordsWrite, "records:write")}
+                {scope_box(Scope::WorkspacesRead, "Read workspaces")}
+                {scope_box(Scope::WorkspacesWrite, "Read and write workspaces")}
+                {scope_box(Scope::RecordsRead, "Read records")}
+                {scope_box(Scope::RecordsWrite, "Read and write records")}
             </fieldset>
             <button type="submit" class="primary">
                 "Create key"
