@@ -303,6 +303,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 autocomplete="off"
                 value=Some(form.name.clone())
                 error=errors.name.clone()
+                autofocus=errors.name.is_some()
                 hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")
             />
             <crate::web::shell::Field
@@ -312,6 +313,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 autocomplete="off"
                 value=Some(form.expires_on.clone())
                 error=errors.expires_on.clone()
+                autofocus=errors.name.is_none() && errors.expires_on.is_some()
                 hint=Some(
                     "The key stops working at the end of this day (UTC). Leave empty for no expiry.",
                 )
