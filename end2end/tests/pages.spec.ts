@@ -127,3 +127,117 @@ test('every page passes axe and fits a phone, signed out and signed in', async (
   await visit(page, testInfo, 'account-picker', '/accounts');
   await auditContext.close();
 });
+
+/** The page's `<h1>` comes before every message on it (a page starts with its heading). */
+async function expectHeadingBeforeMessages(page: Page, name: string): Promise<void> {
+  const order = await page.evaluate(() => {
+    const h1 = document.querySelector('main h1');
+    const messages = [...document.querySelectorAll('main [role="status"], main [role="alert"]')];
+    return {
+      messages: messages.length,
+      after: messages.filter((m) => h1 !== null && (h1.compareDocumentPosition(m) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0).length,
+    };
+  });
+  expect(order.messages, `${name}: a message is shown`).toBeGreaterThan(0);
+  expect(order.after, `${name}: every message comes after the h1`).toBe(order.messages);
+}
+
+test('scopes read in words, messages follow the heading, and ids and TXT records copy', async ({ page, browser }, testInfo) => {
+  const email = uniqueEmail('polish');
+  const noShot = async () => {};
+  await signUp(page, noShot, email);
+  await confirmFromMail(page, noShot, email, newPassword());
+
+  // The create-key form: each scope in plain words, its code beside it, the form's names kept.
+  await page.goto('/settings/api-keys');
+  for (const [words, code] of [
+    ['Read workspaces', 'workspaces:read'],
+    ['Read and write workspaces', 'workspaces:write'],
+    ['Read records', 'records:read'],
+    ['Read and write records', 'records:write'],
+  ]) {
+    const box = page.getByRole('checkbox', { name: `${words} ${code}`, exact: true });
+    await expect(box).toHaveAttribute('name', code);
+    await expect(page.locator(`label[for="${await box.getAttribute('id')}"] code`)).toHaveText(code);
+  }
+  // A failed submit: the first field in error has the focus.
+  await page.getByLabel('Expires on (optional)').fill('2001-02-03');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByText('Give the key a name.')).toBeVisible();
+  await expect(page.getByLabel('Name', { exact: true })).toBeFocused();
+  await page.getByLabel('Name', { exact: true }).fill('deploy bot');
+  await page.getByLabel('Expires on (optional)').fill('2001-02-03');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByLabel('Expires on (optional)')).toBeFocused();
+
+  // Flash messages come after the heading.
+  await page.goto('/home');
+  await page.getByLabel('Name', { exact: true }).fill('Ledger');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await expectHeading(page, 'Ledger');
+  await expectHeadingBeforeMessages(page, 'workspace');
+  const workspaceId = ((await page.locator('#workspace-id').textContent()) ?? '').trim();
+  const domain = `copy-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.test`;
+  await page.goto('/settings/domains');
+  await page.getByLabel('Domain', { exact: true }).fill(domain);
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await expect(page.getByRole('status')).toContainText(`${domain} added`);
+  await expectHeadingBeforeMessages(page, 'domains');
+  // Before the record is published, Verify answers with an error message.
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByRole('alert')).toContainText('No TXT record');
+  await expectHeadingBeforeMessages(page, 'domains with an error');
+  // The page with a record to publish passes axe and fits a phone too.
+  const auditContext = await browser.newContext({ javaScriptEnabled: true });
+  auditor = await auditContext.newPage();
+  await checkPage(page, testInfo, 'domains-with-record');
+  await auditContext.close();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // Without JavaScript the copy buttons stay hidden; the text is there to select.
+  await expect(page.locator('button[data-copy]').first()).toBeHidden();
+
+  // With JavaScript (and clipboard access), in the same session: every button is shown and
+  // copies its own text.
+  const js = await browser.newContext({
+    baseURL: process.env.BASE_URL,
+    javaScriptEnabled: true,
+    storageState: await page.context().storageState(),
+  });
+  await js.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: process.env.BASE_URL });
+  const jsPage = await js.newPage();
+  const copies = async (target: string, expected: string | RegExp) => {
+    const text = jsPage.locator(`[id="${target}"]`);
+    await expect(text).toHaveText(expected);
+    const button = jsPage.locator(`button[data-copy="${target}"]`);
+    await expect(button).toBeVisible();
+    await button.click();
+    await expect(button).toHaveText('Copied');
+    const copied = await jsPage.evaluate(() => navigator.clipboard.readText());
+    expect(copied, `the clipboard after copying #${target}`).toBe(((await text.textContent()) ?? '').trim());
+  };
+  await jsPage.goto('/settings/domains');
+  const nameId = (await jsPage.locator('code[id^="txt-name-"]').getAttribute('id')) ?? '';
+  const domainId = nameId.replace('txt-name-', '');
+  expect(domainId).toMatch(/^dom_[0-9a-z]+$/);
+  await copies(`txt-name-${domainId}`, `_terminus-hub-challenge.${domain}`);
+  await copies(`txt-value-${domainId}`, /^terminus-hub-verification=[0-9a-f]{32}$/);
+  // Workspace ids: in the list and on the workspace's page.
+  await jsPage.goto('/home');
+  await copies(`ws-id-${workspaceId}`, workspaceId);
+  await jsPage.goto(`/workspaces/${workspaceId}`);
+  await copies('workspace-id', workspaceId);
+  // The shown buttons fit a phone too.
+  for (const path of ['/settings/domains', '/home', `/workspaces/${workspaceId}`]) {
+    await jsPage.goto(path);
+    for (const width of WIDTHS) {
+      await jsPage.setViewportSize({ width, height: 900 });
+      const overflow = await jsPage.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      expect.soft(overflow, `sideways scroll on ${path} with its copy buttons at ${width}px`).toBeLessThanOrEqual(0);
+      const name = path.split('/').pop() === workspaceId ? 'workspace' : path.split('/').pop();
+      await jsPage.screenshot({ path: testInfo.outputPath(`copy-${name}-${width}.png`), fullPage: true });
+    }
+  }
+  await js.close();
+});

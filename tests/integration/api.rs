@@ -1065,6 +1065,11 @@ async fn keys_page_creates_shows_once_and_deletes() {
             && html.contains("Choose a date in the future.")
             && html.contains("value=\"2001-02-03\"")
     );
+    // Focus goes to the first field in error, and only there.
+    let name_input = html.find("id=\"field-name\"").unwrap();
+    let tag_end = name_input + html[name_input..].find('>').unwrap();
+    assert!(html[name_input..tag_end].contains("autofocus"), "{html}");
+    assert_eq!(html.matches("autofocus").count(), 1, "{html}");
 
     let form = [
         ("name", "deploy bot"),

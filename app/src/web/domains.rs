@@ -46,7 +46,7 @@ mod ssr {
     use crate::web::forms::{Ctx, Next};
     use crate::web::respond::PageResult;
     use crate::web::shell::human_time;
-    use crate::web::shell::{render_page, Field, Messages, SignedIn};
+    use crate::web::shell::{render_page, CopyScript, Copyable, Field, Messages, SignedIn};
     use crate::web::signed;
     use crate::AppState;
 
@@ -124,11 +124,19 @@ mod ssr {
                                             <dl class="record">
                                                 <dt>"Name"</dt>
                                                 <dd>
-                                                    <code>{record.name.clone()}</code>
+                                                    <Copyable
+                                                        id=format!("txt-name-{}", d.id)
+                                                        text=record.name.clone()
+                                                        what=format!("the record name for {}", d.domain)
+                                                    />
                                                 </dd>
                                                 <dt>"Value"</dt>
                                                 <dd>
-                                                    <code>{record.value.clone()}</code>
+                                                    <Copyable
+                                                        id=format!("txt-value-{}", d.id)
+                                                        text=record.value.clone()
+                                                        what=format!("the record value for {}", d.domain)
+                                                    />
                                                 </dd>
                                             </dl>
                                             <form
@@ -157,8 +165,8 @@ mod ssr {
             let empty = list.is_empty();
             view! {
                 <SignedIn chrome=chrome.clone() current=PATH>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <h1>"Domains"</h1>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p class="muted">
                         "Prove that this account controls an email domain by publishing a DNS TXT record. Only verified domains can use single sign-on; a mailbox on a domain proves nothing about it."
                     </p>
@@ -199,6 +207,7 @@ mod ssr {
                             "Add domain"
                         </button>
                     </form>
+                    {(!empty).then(|| view! { <CopyScript /> })}
                 </SignedIn>
             }
         }))

@@ -84,6 +84,37 @@ pub fn Messages(notice: Option<String>, error: Option<String>) -> impl IntoView 
     }
 }
 
+/// Text to copy (`<code id=id>`) and its "Copy" button, which `copy.js` shows and wires up
+/// (progressive enhancement: without JavaScript the button stays hidden and the text is plain,
+/// selectable HTML). `what` finishes the button's name for screen readers ("Copy the id of
+/// Ledger"); `id` must be unique on the page. A page that uses it includes [`CopyScript`].
+#[component]
+pub fn Copyable(
+    id: String,
+    text: String,
+    what: String,
+    #[prop(optional)] class: Option<&'static str>,
+) -> impl IntoView {
+    let target = id.clone();
+    view! {
+        <span class="copyable">
+            <code id=id class=class>
+                {text}
+            </code>
+            <button type="button" class="secondary small" data-copy=target hidden=true>
+                "Copy"
+                <span class="visually-hidden">{format!(" {what}")}</span>
+            </button>
+        </span>
+    }
+}
+
+/// The script behind [`Copyable`]'s buttons (a file of this origin, so the CSP allows it).
+#[component]
+pub fn CopyScript() -> impl IntoView {
+    view! { <script src=paths::COPY_SCRIPT defer=true></script> }
+}
+
 /// A labelled input with its error message next to it.
 #[component]
 pub fn Field(

@@ -84,6 +84,7 @@ pub async fn picker_page(State(state): State<AppState>, session: Session) -> Pag
                             autocomplete="organization"
                             value=flash.value_of("name")
                             error=flash.field("name")
+                            autofocus=flash.field("name").is_some()
                         />
                         <button type="submit" class="secondary">
                             "Create account"

@@ -32,8 +32,8 @@ pub async fn settings_page(State(state): State<AppState>, session: Session) -> P
         let account = overview.account.clone();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::ACCOUNT_SETTINGS>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Account settings"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <dl class="facts" id="account-facts">
                     <dt>"Name"</dt>
                     <dd>{account.name.clone()}</dd>

@@ -135,8 +135,8 @@ async fn render_keys(
     Ok(render_page(status, "API keys", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"API keys"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="muted">
                     "Scripts call the REST API at /api/v1 with "
                     <code>"Authorization: Bearer thub_…"</code>
@@ -276,7 +276,8 @@ fn UsageCell(usage: Vec<DailyUsage>) -> impl IntoView {
 
 #[component]
 fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
-    let scope_box = |scope: Scope, label: &'static str| {
+    // The label in words; the scope's code beside it, for people writing scripts.
+    let scope_box = |scope: Scope, words: &'static str| {
         let id = format!("scope-{}", scope.as_str().replace(':', "-"));
         let for_id = id.clone();
         view! {
@@ -288,7 +289,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                     value="on"
                     checked=form.checked(scope)
                 />
-                {label}
+                <span>{words} " " <code class="scope-code">{scope.as_str()}</code></span>
             </label>
         }
     };
@@ -302,6 +303,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 autocomplete="off"
                 value=Some(form.name.clone())
                 error=errors.name.clone()
+                autofocus=errors.name.is_some()
                 hint=Some("What will use this key, e.g. \"nightly export\". Up to 100 characters.")
             />
             <crate::web::shell::Field
@@ -311,6 +313,7 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 autocomplete="off"
                 value=Some(form.expires_on.clone())
                 error=errors.expires_on.clone()
+                autofocus=errors.name.is_none() && errors.expires_on.is_some()
                 hint=Some(
                     "The key stops working at the end of this day (UTC). Leave empty for no expiry.",
                 )
@@ -320,10 +323,10 @@ fn NewKeyFormView(form: NewKeyForm, errors: FormErrors) -> impl IntoView {
                 <p class="hint">
                     "Tick none for full access to this account. Write includes read."
                 </p>
-                {scope_box(Scope::WorkspacesRead, "workspaces:read")}
-                {scope_box(Scope::WorkspacesWrite, "workspaces:write")}
-                {scope_box(Scope::RecordsRead, "records:read")}
-                {scope_box(Scope::RecordsWrite, "records:write")}
+                {scope_box(Scope::WorkspacesRead, "Read workspaces")}
+                {scope_box(Scope::WorkspacesWrite, "Read and write workspaces")}
+                {scope_box(Scope::RecordsRead, "Read records")}
+                {scope_box(Scope::RecordsWrite, "Read and write records")}
             </fieldset>
             <button type="submit" class="primary">
                 "Create key"
@@ -524,8 +527,8 @@ pub async fn roll_page(
     Ok(render_page(StatusCode::OK, "Roll API key", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Roll API key"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>
                     {format!(
                         "Rolling \"{}\" ({}…) makes a new key with the same name and scopes, shown once. Put it where the old one is used; the old key keeps working for the time you choose, then is refused.",

@@ -155,10 +155,13 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
             .collect_view();
 
         let has_pending = !invitations.is_empty();
+        // After a failed submit, focus goes to the first field in error.
+        let email_error = flash.field("email").is_some();
+        let role_error = flash.field("role").is_some();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::MEMBERS>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Members"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <table class="members">
                     <thead>
                         <tr>
@@ -207,10 +210,17 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                         autocomplete="off"
                         value=flash.value_of("email")
                         error=flash.field("email")
+                        autofocus=email_error
                     />
-                    <div class="field">
+                    <div class="field" class:invalid=role_error>
                         <label for="field-role">"Role"</label>
-                        <select id="field-role" name="role">
+                        <select
+                            id="field-role"
+                            name="role"
+                            autofocus=role_error && !email_error
+                            aria-invalid=if role_error { "true" } else { "false" }
+                            aria-describedby=role_error.then_some("field-role-error")
+                        >
                             {invite_roles
                                 .iter()
                                 .map(|r| {
@@ -225,7 +235,15 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
                                 })
                                 .collect_view()}
                         </select>
-                        {flash.field("role").map(|e| view! { <p class="field-error">{e}</p> })}
+                        {flash
+                            .field("role")
+                            .map(|e| {
+                                view! {
+                                    <p class="field-error" id="field-role-error">
+                                        {e}
+                                    </p>
+                                }
+                            })}
                     </div>
                     <button type="submit" class="primary">
                         "Send invitation"

@@ -66,11 +66,11 @@ pub async fn email_page(State(state): State<AppState>, session: Session) -> Page
             };
             view! {
                 <SignedIn chrome=chrome.clone() current=paths::SECURITY>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p class="eyebrow">
                         <a href=paths::SECURITY>"Security"</a>
                     </p>
                     <h1>"Change your email"</h1>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p>
                         "You sign in with " <strong>{email.clone()}</strong>
                         ". We send a link to the new address; your email changes when it is opened there, and we tell this address."

@@ -30,9 +30,9 @@ pub async fn security_page(State(state): State<AppState>, session: Session) -> P
     Ok(render_page(StatusCode::OK, "Security", move || {
         view! {
             <SignedIn chrome=chrome.clone() current=paths::SECURITY>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">"Your settings"</p>
                 <h1>"Security"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="muted">
                     {format!(
                         "How you, {email}, sign in to Terminus Hub, in every account you belong to.",

@@ -51,7 +51,7 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                         kind="password"
                         autocomplete="current-password"
                         error=flash.field("password")
-                        autofocus=true
+                        autofocus=flash.field("password").is_some() || flash.field("code").is_none()
                     />
                     {two_factor
                         .then(|| {
@@ -62,6 +62,8 @@ pub async fn reauth_page(State(state): State<AppState>, session: Session) -> Pag
                                     kind="text"
                                     autocomplete="one-time-code"
                                     error=flash.field("code")
+                                    autofocus=flash.field("password").is_none()
+                                        && flash.field("code").is_some()
                                 />
                             }
                         })}

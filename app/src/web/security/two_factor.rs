@@ -227,11 +227,11 @@ pub async fn two_factor_page(State(state): State<AppState>, session: Session) ->
             });
             view! {
                 <SignedIn chrome=chrome.clone() current=paths::SECURITY>
-                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p class="eyebrow">
                         <a href=paths::SECURITY>"Security"</a>
                     </p>
                     <h1>"Two-factor authentication"</h1>
+                    <Messages notice=flash.notice.clone() error=flash.error.clone() />
                     <p id="two-factor-state">{state_line.clone()}</p>
                     <p>
                         "With two-factor authentication on, signing in with your password also asks for a code from an authenticator app or a passkey; a recovery code works in place of either."

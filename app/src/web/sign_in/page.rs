@@ -195,7 +195,7 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
                             kind="email"
                             autocomplete="username"
                             value=remembered.clone()
-                            autofocus=true
+                            autofocus=flash.field("password").is_none()
                         />
                         <Field
                             label="Password"
@@ -203,6 +203,7 @@ pub async fn direct_page(State(state): State<AppState>, session: Session) -> Pag
                             kind="password"
                             autocomplete="current-password"
                             error=flash.field("password")
+                            autofocus=flash.field("password").is_some()
                         />
                         <button type="submit" class="primary">
                             "Sign in"

@@ -32,6 +32,10 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
     let redirect = redirect_uri(&state);
     let invite_only = state.config.signup == crate::SignUpPolicy::InviteOnly;
     let chrome = member.chrome();
+    // After a failed submit, focus goes to the first field in error.
+    let first_error = ["issuer", "client_id", "client_secret", "domains"]
+        .into_iter()
+        .find(|f| flash.field(f).is_some());
     Ok(render_page(StatusCode::OK, "Single sign-on", move || {
         let list = connections
             .iter()
@@ -136,8 +140,8 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
             .or_else(|| (!verified.is_empty()).then(|| verified.join(", ")));
         view! {
             <SignedIn chrome=chrome.clone() current=PATH>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <h1>"Single sign-on"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>"Register this redirect URI at your identity provider:"</p>
                 <p>
                     <code class="key" id="redirect-uri">
@@ -179,7 +183,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                         autocomplete="off"
                         value=flash.value_of("issuer")
                         error=flash.field("issuer")
-                        autofocus=flash.field("issuer").is_some()
+                        autofocus=first_error == Some("issuer")
                         hint=Some(
                             "Its OpenID discovery document must be at /.well-known/openid-configuration. It is checked before the connection is saved.",
                         )
@@ -191,6 +195,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                         autocomplete="off"
                         value=flash.value_of("client_id")
                         error=flash.field("client_id")
+                        autofocus=first_error == Some("client_id")
                     />
                     <Field
                         label="Client secret"
@@ -198,6 +203,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                         kind="password"
                         autocomplete="off"
                         error=flash.field("client_secret")
+                        autofocus=first_error == Some("client_secret")
                         hint=Some("Stored encrypted and never shown again.")
                     />
                     <Field
@@ -207,6 +213,7 @@ pub async fn sso_page(State(state): State<AppState>, session: Session) -> PageRe
                         autocomplete="off"
                         value=suggested
                         error=flash.field("domains")
+                        autofocus=first_error == Some("domains")
                         hint=Some("Comma-separated verified domains of this account (see Domains).")
                     />
                     <label class="check" for="field-create-users">

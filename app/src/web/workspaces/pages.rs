@@ -18,7 +18,7 @@ use crate::paths;
 use crate::session::take_flash;
 use crate::web::errors;
 use crate::web::respond::PageResult;
-use crate::web::shell::{human_time, render_page, Field, Messages, SignedIn};
+use crate::web::shell::{human_time, render_page, CopyScript, Copyable, Field, Messages, SignedIn};
 use crate::web::signed::{self, Member};
 use crate::AppState;
 
@@ -45,7 +45,12 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
                             <a href=href>{w.name.clone()}</a>
                         </td>
                         <td data-label="Id">
-                            <code class="id">{w.id.as_str().to_owned()}</code>
+                            <Copyable
+                                id=format!("ws-id-{}", w.id)
+                                text=w.id.as_str().to_owned()
+                                what=format!("the id of {}", w.name)
+                                class="id"
+                            />
                         </td>
                         <td data-label="Created">{human_time(w.created_at)}</td>
                     </tr>
@@ -55,9 +60,9 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
         let empty = workspaces.is_empty();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">{format!("{} · {role}", chrome.account_name)}</p>
                 <h1>"Workspaces"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 {(!empty)
                     .then(|| {
                         view! {
@@ -96,6 +101,7 @@ pub async fn home_page(State(state): State<AppState>, session: Session) -> PageR
                         "Create workspace"
                     </button>
                 </form>
+                {(!empty).then(|| view! { <CopyScript /> })}
             </SignedIn>
         }
     }))
@@ -148,15 +154,19 @@ pub async fn workspace_page(
         let ws_id = workspace.id.as_str().to_owned();
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">
                     <a href=paths::HOME>"Workspaces"</a>
                 </p>
                 <h1>{workspace.name.clone()}</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>
-                    "Id " <code class="id" id="workspace-id">
-                        {ws_id.clone()}
-                    </code>
+                    "Id "
+                    <Copyable
+                        id="workspace-id".to_owned()
+                        text=ws_id.clone()
+                        what="the id of this workspace".to_owned()
+                        class="id"
+                    />
                 </p>
                 <RecordsTable records=records.items.clone() />
                 {older
@@ -212,6 +222,7 @@ pub async fn workspace_page(
                         "Delete this workspace…"
                     </a>
                 </p>
+                <CopyScript />
             </SignedIn>
         }
     }))

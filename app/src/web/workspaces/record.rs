@@ -89,13 +89,13 @@ pub async fn record_page(
         let shown = pretty(&record.data);
         view! {
             <SignedIn chrome=chrome.clone() current=paths::HOME>
-                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p class="eyebrow">
                     <a href=paths::HOME>"Workspaces"</a>
                     " / "
                     <a href=paths::workspace(&workspace.id)>{workspace.name.clone()}</a>
                 </p>
                 <h1>"Record"</h1>
+                <Messages notice=flash.notice.clone() error=flash.error.clone() />
                 <p>
                     "Id " <code class="id" id="record-id">
                         {id.clone()}
