@@ -51,6 +51,34 @@ async function checkPage(page: Page, testInfo: TestInfo, name: string): Promise<
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
     expect.soft(overflow, `sideways scroll on ${name} at ${width}px`).toBeLessThanOrEqual(0);
+    // No word in a table is split across lines ("Ful / l acc / ess"): ids, codes and
+    // addresses may break anywhere, words may not.
+    const split = await page.evaluate(() => {
+      const broken: string[] = [];
+      for (const cell of Array.from(document.querySelectorAll('th, td'))) {
+        // (Below 640px a table's header row is there for screen readers only, 1px wide.)
+        const box = (cell.closest('thead') ?? cell).getBoundingClientRect();
+        if (box.width <= 1) continue;
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          if (node.parentElement?.closest('code, .address, pre, .visually-hidden')) continue;
+          const text = node.textContent ?? '';
+          // (A hyphen is a place to break, and a word longer than 160px may have to break on
+          // a phone: a long account name; any shorter one split means a squeezed column.)
+          for (const match of text.matchAll(/[^\s-]+/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index ?? 0);
+            range.setEnd(node, (match.index ?? 0) + match[0].length);
+            const rects = Array.from(range.getClientRects());
+            const lines = new Set(rects.map((r) => Math.round(r.top)));
+            const width = rects.reduce((sum, r) => sum + r.width, 0);
+            if (lines.size > 1 && width <= 160) broken.push(match[0]);
+          }
+        }
+      }
+      return broken;
+    });
+    expect.soft(split, `words split in tables on ${name} at ${width}px`).toEqual([]);
     await page.screenshot({ path: testInfo.outputPath(`${name}-${width}.png`), fullPage: true });
   }
 }

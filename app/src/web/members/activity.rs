@@ -145,14 +145,14 @@ pub async fn activity_page(
                     <tr>
                         <td data-label="When">{l.when.clone()}</td>
                         <td data-label="What">
-                            <strong>{l.who.clone()}</strong>
+                            <strong class="address">{l.who.clone()}</strong>
                             " "
                             {l.what}
                             {(!l.detail.is_empty())
                                 .then(|| {
                                     view! {
                                         ": "
-                                        <span class="detail">{l.detail.clone()}</span>
+                                        <span class="detail address">{l.detail.clone()}</span>
                                     }
                                 })}
                             " "

@@ -57,7 +57,10 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
             let label_for = select_id.clone();
             view! {
                 <tr>
-                    <td>{m.email.clone()}{(m.user_id == me).then_some(" (you)")}</td>
+                    <td>
+                        <span class="address">{m.email.clone()}</span>
+                        {(m.user_id == me).then_some(" (you)")}
+                    </td>
                     <td>
                         {if assignable.len() > 1 {
                             view! {
@@ -132,7 +135,9 @@ pub async fn members_page(State(state): State<AppState>, session: Session) -> Pa
             .map(|i| {
                 view! {
                     <tr>
-                        <td>{i.email.to_string()}</td>
+                        <td>
+                            <span class="address">{i.email.to_string()}</span>
+                        </td>
                         <td>{i.role.as_str()}</td>
                         <td>{human_time(i.expires_at)}</td>
                         <td>
