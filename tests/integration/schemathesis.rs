@@ -15,6 +15,10 @@ async fn schemathesis_finds_no_failure_in_the_keyed_api() {
     let schema = app.url("/openapi.json");
     let base = app.url("/api/v1");
     let key_header = format!("Authorization: Bearer {key}");
+    // Its caches (.schemathesis/, .hypothesis/) go to a directory of this run: every run
+    // starts from nothing, and nothing lands in the working tree.
+    let workdir = tempfile::tempdir().unwrap();
+    let cwd = workdir.path().to_owned();
     let run = tokio::task::spawn_blocking(move || {
         // `.ci/test` installs it and says where (`SCHEMATHESIS`); by hand, `st` on the PATH.
         Command::new(std::env::var("SCHEMATHESIS").unwrap_or_else(|_| "st".to_owned()))
@@ -25,6 +29,7 @@ async fn schemathesis_finds_no_failure_in_the_keyed_api() {
             .args(["--max-examples", "50", "--generation-deterministic"])
             .args(["--request-timeout", "10"])
             .env("NO_COLOR", "1")
+            .current_dir(&cwd)
             .output()
     })
     .await
