@@ -12,7 +12,7 @@ use app::flows::domains;
 use super::body::JsonObject;
 use super::error::ApiResult;
 use super::inputs::{DomainInput, ListParams};
-use super::list::{list_of, page_request, List};
+use super::list::{list_of, on_cursor, page_request, List};
 use super::resources::{self, Domain};
 use super::ApiState;
 use app::auth::AdminOf;
@@ -29,7 +29,9 @@ pub async fn list(
 ) -> ApiResult<Json<List<Domain>>> {
     let owner = admin.owner()?;
     let page = page_request(&q)?;
-    let rows = domains::list(&api.app, &owner, &page).await?;
+    let rows = domains::list(&api.app, &owner, &page)
+        .await
+        .map_err(on_cursor(&page))?;
     Ok(Json(list_of(rows, resources::domain)))
 }
 

@@ -21,7 +21,7 @@ use super::inputs::{
     AccountUpdate, ApiKeyInput, ListParams, RecordFilter, RecordInput, RecordUpdate, RollInput,
     WorkspaceInput,
 };
-use super::list::{list_of, page_request, List};
+use super::list::{list_of, on_cursor, page_request, List};
 use super::resources::{self, RecordOut};
 use super::ApiState;
 
@@ -318,7 +318,9 @@ pub async fn list_api_keys(
     let page = page_request(&q)?;
     // This instance's pending "last used" times first, so its own answers are fresh.
     api.last_used.flush(api.app.store.as_ref()).await?;
-    let rows = key_flows::list(&api.app, &admin, &page).await?;
+    let rows = key_flows::list(&api.app, &admin, &page)
+        .await
+        .map_err(on_cursor(&page))?;
     Ok(Json(list_of(rows, resources::api_key)))
 }
 

@@ -50,6 +50,27 @@ pub fn page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
     })
 }
 
+/// Maps a list flow's refusal: its "not found" means the cursor named nothing in the list,
+/// so the answer names that parameter (`404 resource_missing`, `param: "starting_after"` or
+/// `"ending_before"`).
+pub fn on_cursor(page: &PageRequest) -> impl FnOnce(app::flows::Stopped) -> ApiError + '_ {
+    move |stopped| {
+        let missing = matches!(
+            stopped,
+            app::flows::Stopped::Refused(app::flows::Refusal::NotFound(_))
+        );
+        let err = ApiError::from(stopped);
+        match page.cursor() {
+            Some(_) if missing => err.param(if page.backwards() {
+                "ending_before"
+            } else {
+                "starting_after"
+            }),
+            _ => err,
+        }
+    }
+}
+
 /// A page of a list: `{"object":"list","data":[…],"has_more":bool}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct List<R> {

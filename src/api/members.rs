@@ -14,7 +14,7 @@ use app::flows::members;
 use super::body::JsonObject;
 use super::error::{ApiError, ApiResult};
 use super::inputs::{InvitationInput, ListParams, RoleInput};
-use super::list::{list_of, page_request, List};
+use super::list::{list_of, on_cursor, page_request, List};
 use super::resources::{self, Invitation, Member};
 use super::ApiState;
 use app::auth::AdminOf;
@@ -48,7 +48,9 @@ pub async fn list_members(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<List<Member>>> {
     let page = page_request(&q)?;
-    let rows = members::list(&api.app, &admin, &page).await?;
+    let rows = members::list(&api.app, &admin, &page)
+        .await
+        .map_err(on_cursor(&page))?;
     Ok(Json(list_of(rows, resources::member)))
 }
 
@@ -95,7 +97,9 @@ pub async fn list_invitations(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<List<Invitation>>> {
     let page = page_request(&q)?;
-    let rows = members::invitations(&api.app, &admin, &page).await?;
+    let rows = members::invitations(&api.app, &admin, &page)
+        .await
+        .map_err(on_cursor(&page))?;
     Ok(Json(list_of(rows, resources::invitation)))
 }
 

@@ -291,14 +291,63 @@ async fn created_objects_have_a_location_and_bad_query_parameters_are_refused() 
     }
     // Every paged list takes it (the admin lists too, with an owner's session); the single
     // sign-on connections are one page, always, and take no paging parameters.
-    for list in ["api_keys", "members", "invitations", "domains", "events"] {
-        let res = owner
-            .browser
-            .get(app.url(&format!("/api/v1/{list}?limit=1&ending_before=x_1")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{list}");
+    // The admin lists refuse a cursor that names nothing of theirs, too (the activity log
+    // excepted: its cursor is a position in time, and an unknown one pages from there).
+    let res = owner
+        .browser
+        .get(app.url("/api/v1/events?limit=1&ending_before=x_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "events");
+    for list in ["api_keys", "members", "invitations", "domains"] {
+        for cursor in ["starting_after", "ending_before"] {
+            let res = owner
+                .browser
+                .get(app.url(&format!("/api/v1/{list}?limit=1&{cursor}=x_1")))
+                .send()
+                .await
+                .unwrap();
+            let err = assert_api_error(
+                res,
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("resource_missing"),
+            )
+            .await;
+            assert_eq!(err["param"], cursor, "{list}");
+        }
+    }
+    // …and take one that names an item: the owner, as a member, and the key.
+    let members: Value = owner
+        .browser
+        .get(app.url("/api/v1/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let me = members["data"][0]["id"].as_str().unwrap().to_owned();
+    let keys: Value = owner
+        .browser
+        .get(app.url("/api/v1/api_keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/api/v1/members?starting_after={me}"),
+        format!("/api/v1/api_keys?ending_before={key_id}"),
+    ] {
+        let res = owner.browser.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let page: Value = res.json().await.unwrap();
+        assert_eq!(page["data"], json!([]), "{path}");
+        assert_eq!(page["has_more"], false, "{path}");
     }
     let res = owner
         .browser

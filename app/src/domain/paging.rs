@@ -80,6 +80,18 @@ impl<T> Page<T> {
         }
     }
 
+    /// Like [`Page::of`], but `None` when the cursor names no item of the list: a cursor
+    /// from elsewhere is an error to report, not a page to guess (a paging loop fed an id
+    /// of another list would otherwise go on).
+    pub fn of_known(all: Vec<T>, request: &PageRequest, id: impl Fn(&T) -> &str) -> Option<Self> {
+        if let Some(cursor) = request.cursor() {
+            if !all.iter().any(|item| id(item) == cursor) {
+                return None;
+            }
+        }
+        Some(Self::of(all, request, id))
+    }
+
     /// From a whole list in any order, for lists short enough to read at once (members,
     /// invitations, domains): cut at the cursor, fetched by the rule, then put in order.
     pub fn of(all: Vec<T>, request: &PageRequest, id: impl Fn(&T) -> &str) -> Self {
@@ -114,6 +126,16 @@ mod tests {
             starting_after: None,
             ending_before: Some(cursor.to_owned()),
         }
+    }
+
+    #[test]
+    fn a_cursor_that_names_no_item_is_refused_not_guessed() {
+        let ids = vec!["a1", "a2", "a3"];
+        assert!(Page::of_known(ids.clone(), &request(2, Some("a9")), |s| s).is_none());
+        assert!(Page::of_known(ids.clone(), &before(2, "a0"), |s| s).is_none());
+        let page = Page::of_known(ids.clone(), &request(2, Some("a3")), |s| s).unwrap();
+        assert_eq!(page.items, vec!["a2", "a1"]);
+        assert!(Page::of_known(ids, &request(2, None), |s| s).is_some());
     }
 
     #[test]

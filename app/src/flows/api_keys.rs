@@ -57,6 +57,14 @@ pub async fn list(
     admin: &AdminOf,
     page: &PageRequest,
 ) -> Outcome<Page<ApiKeyRecord>> {
+    // A cursor must name a key of the account (a paging loop fed another id stops).
+    if let Some(cursor) = page.cursor() {
+        state
+            .store
+            .api_key(admin.account_id(), &ApiKeyId::from_input(cursor))
+            .await?
+            .ok_or(Refusal::NotFound("api_key"))?;
+    }
     let mut rows = state.store.list_api_keys(admin.account_id(), page).await?;
     let first_day = api_keys::first_usage_day(state.clock.now());
     for key in &mut rows {

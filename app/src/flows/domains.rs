@@ -45,7 +45,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Outcome<Page<AccountDomain>> {
     let all = state.store.domains(owner.account_id()).await?;
-    Ok(Page::of(all, page, |d| d.id.as_str()))
+    Page::of_known(all, page, |d| d.id.as_str()).ok_or_else(|| Refusal::NotFound("domain").into())
 }
 
 /// One domain of the account.

@@ -28,7 +28,8 @@ pub async fn list(
     page: &PageRequest,
 ) -> Outcome<Page<MemberRecord>> {
     let all = state.store.members(admin.account_id()).await?;
-    Ok(Page::of(all, page, |m| m.user_id.as_str()))
+    Page::of_known(all, page, |m| m.user_id.as_str())
+        .ok_or_else(|| Refusal::NotFound("member").into())
 }
 
 /// One member of the account, for its owners and admins.
@@ -61,7 +62,8 @@ pub async fn invitations(
         .store
         .invitations(admin.account_id(), state.clock.now())
         .await?;
-    Ok(Page::of(all, page, |i| i.id.as_str()))
+    Page::of_known(all, page, |i| i.id.as_str())
+        .ok_or_else(|| Refusal::NotFound("invitation").into())
 }
 
 /// The account's activity log, newest first, for its owners and admins.
