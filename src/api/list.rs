@@ -101,37 +101,3 @@ pub fn list_of<T, R>(page: Page<T>, render: impl Fn(&T) -> R) -> List<R> {
         has_more: page.has_more,
     }
 }
-
-/// Refuses query parameters the route does not document (`openapi::query_params`) with
-/// `422 parameter_unknown` rather than ignoring them (after authentication: a caller without a
-/// key learns nothing from it).
-pub async fn refuse_unknown_params(
-    matched: Option<axum::extract::MatchedPath>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    // (The route as matched, with or without the prefix the router is nested under.)
-    let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
-    let route = route.strip_prefix("/api/v1").unwrap_or(route);
-    let method = req.method().as_str().to_ascii_lowercase();
-    let known = super::openapi::query_params(&method, route);
-    let query = req.uri().query().unwrap_or("");
-    let unknown = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(name, _)| name.into_owned())
-        .find(|name| !known.iter().any(|k| k == name));
-    if let Some(name) = unknown {
-        let allowed = if known.is_empty() {
-            "this endpoint takes no query parameters".to_owned()
-        } else {
-            format!("this endpoint takes {}", known.join(", "))
-        };
-        return ApiError::unprocessable(
-            "parameter_unknown",
-            format!("Received unknown parameter: {name} ({allowed})"),
-        )
-        .param(&name)
-        .into_response();
-    }
-    next.run(req).await
-}

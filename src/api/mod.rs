@@ -22,6 +22,7 @@ pub mod limits;
 pub mod list;
 pub mod members;
 pub mod openapi;
+pub mod query_params;
 pub mod report;
 pub mod resources;
 pub mod shared_limits;
@@ -131,7 +132,9 @@ pub fn router(api: ApiState) -> Router {
                     .delete(h::delete_record),
             ),
         )
-        .route_layer(axum::middleware::from_fn(list::refuse_unknown_params))
+        .route_layer(axum::middleware::from_fn(
+            query_params::refuse_unknown_params,
+        ))
         .route_layer(from_fn_with_state(api.clone(), auth::require_key));
     let admin = Router::new()
         .route(
@@ -185,7 +188,9 @@ pub fn router(api: ApiState) -> Router {
             "/sso_connections/{id}",
             with_fallback(axum::routing::patch(sso::update).delete(sso::delete)),
         )
-        .route_layer(axum::middleware::from_fn(list::refuse_unknown_params))
+        .route_layer(axum::middleware::from_fn(
+            query_params::refuse_unknown_params,
+        ))
         .route_layer(from_fn_with_state(api.clone(), auth::require_admin_session));
     // The checks in front of every API route (`auth::refuse_request`) and the answer to a
     // panic are the process's guard's, around the whole router: a layer here would wrap each

@@ -1,7 +1,6 @@
 //! The OpenAPI 3.1 description of `/api/v1`, served at `/openapi.json`: generated from the
 //! handlers' `#[utoipa::path]` attributes and the types they read and answer with
 //! (`inputs`, `resources`, `error`), then completed once with what every operation shares.
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use axum::http::header;
@@ -206,41 +205,6 @@ fn complete(doc: &mut Value) {
         }
     }
     enrich(doc);
-}
-
-/// The query parameters each operation documents, by method and path template (without the
-/// `/api/v1` prefix): what `list::refuse_unknown_params` accepts, so the document and the
-/// check cannot disagree.
-pub fn query_params(method: &str, path: &str) -> &'static [String] {
-    static PARAMS: LazyLock<HashMap<(String, String), Vec<String>>> = LazyLock::new(|| {
-        let mut all = HashMap::new();
-        let Some(paths) = document().get("paths").and_then(Value::as_object) else {
-            return all;
-        };
-        for (path, item) in paths {
-            let Some(methods) = item.as_object() else {
-                continue;
-            };
-            for (method, op) in methods {
-                let names = op["parameters"]
-                    .as_array()
-                    .map(|params| {
-                        params
-                            .iter()
-                            .filter(|p| p["in"] == "query")
-                            .filter_map(|p| p["name"].as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                all.insert((method.clone(), path.clone()), names);
-            }
-        }
-        all
-    });
-    PARAMS
-        .get(&(method.to_owned(), path.to_owned()))
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 /// `GET /openapi.json`: the document, as bytes written once.
