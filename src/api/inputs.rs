@@ -208,6 +208,42 @@ mod tests {
         assert_eq!(documented["enum"].as_array().unwrap().len(), kinds.len());
     }
 
+    /// What a handler accepts (serde's field names) is what the document lists, for every
+    /// body.
+    #[test]
+    fn every_body_accepts_exactly_its_documented_members() {
+        fn check<'de, T: serde::Deserialize<'de> + utoipa::PartialSchema>(name: &str) {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            let mut documented: Vec<String> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            let mut accepted: Vec<String> = crate::api::body::fields_of::<T>()
+                .iter()
+                .map(|f| f.to_string())
+                .collect();
+            documented.sort();
+            accepted.sort();
+            assert!(!accepted.is_empty(), "{name}");
+            assert_eq!(accepted, documented, "{name}");
+            assert_eq!(schema["additionalProperties"], false, "{name}");
+        }
+        check::<WorkspaceInput>("WorkspaceInput");
+        check::<RecordInput>("RecordInput");
+        check::<RecordUpdate>("RecordUpdate");
+        check::<AccountUpdate>("AccountUpdate");
+        check::<ApiKeyInput>("ApiKeyInput");
+        check::<RollInput>("RollInput");
+        check::<RoleInput>("RoleInput");
+        check::<InvitationInput>("InvitationInput");
+        check::<DomainInput>("DomainInput");
+        check::<SsoConnectionInput>("SsoConnectionInput");
+        check::<SsoConnectionUpdate>("SsoConnectionUpdate");
+        check::<CredentialReport>("CredentialReport");
+    }
+
     /// Optional members are optional, not nullable, in the document.
     #[test]
     fn optional_members_are_not_required() {
