@@ -135,7 +135,7 @@ pub struct SsoConnectionUpdate {
 pub struct CredentialReport {
     /// Candidate keys; each checksum is checked before any lookup, so anything that is not a
     /// Terminus Hub key costs nothing.
-    #[schema(min_items = 1, max_items = 100, example = json!(["thub_UDA9qK2mXb7LrT4vNc8ZpW1sYh3Je6Fg0a"]))]
+    #[schema(min_items = 1, max_items = 100, example = json!(["thub_UDA9qK2mXb7LrT4vNc8ZpW1sYh3Je6Fg"]))]
     pub credentials: Vec<String>,
 }
 

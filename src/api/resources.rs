@@ -234,7 +234,7 @@ pub struct NewApiKey {
     #[serde(flatten)]
     api_key: ApiKey,
     /// The secret: `thub_` and 32 base62 characters. Shown this once; store it now.
-    #[schema(example = "thub_UDA9qK2mXb7LrT4vNc8ZpW1sYh3Je6Fg0a")]
+    #[schema(example = "thub_UDA9qK2mXb7LrT4vNc8ZpW1sYh3Je6Fg")]
     key: String,
 }
 
@@ -500,5 +500,22 @@ pub fn event(e: &AuditEntry) -> Event {
         ip: e.ip.clone(),
         device: e.device.clone(),
         created_at: time(e.event.at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The document's example key has the shape of a key but is no key: its checksum fails,
+    /// so it can never be mistaken for (or be) a real secret.
+    #[test]
+    fn the_example_key_is_shaped_like_a_key_and_is_not_one() {
+        let schema =
+            serde_json::to_value(<super::NewApiKey as utoipa::PartialSchema>::schema()).unwrap();
+        let example = schema["allOf"][1]["properties"]["key"]["example"]
+            .as_str()
+            .unwrap();
+        assert_eq!(example.len(), "thub_".len() + 32);
+        assert!(example.starts_with("thub_"));
+        assert!(!app::domain::api_keys::is_well_formed(example));
     }
 }
