@@ -9,11 +9,15 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::openapi::document;
 
+/// Each path template's operations: the method (as the document writes it, lower-case) and
+/// the query parameters it documents.
+type Operations = Vec<(String, Vec<String>)>;
+
 /// The query parameters each operation documents, by method and path template (without the
 /// `/api/v1` prefix): what [`refuse_unknown_params`] accepts, so the document and the
-/// check cannot disagree.
+/// check cannot disagree. Looked up on every keyed request, so without allocating.
 pub fn query_params(method: &str, path: &str) -> &'static [String] {
-    static PARAMS: LazyLock<HashMap<(String, String), Vec<String>>> = LazyLock::new(|| {
+    static PARAMS: LazyLock<HashMap<String, Operations>> = LazyLock::new(|| {
         let mut all = HashMap::new();
         let Some(paths) = document().get("paths").and_then(Value::as_object) else {
             return all;
@@ -33,14 +37,21 @@ pub fn query_params(method: &str, path: &str) -> &'static [String] {
                             .collect()
                     })
                     .unwrap_or_default();
-                all.insert((method.clone(), path.clone()), names);
+                all.entry(path.clone())
+                    .or_insert_with(Vec::new)
+                    .push((method.clone(), names));
             }
         }
         all
     });
     PARAMS
-        .get(&(method.to_owned(), path.to_owned()))
-        .map(Vec::as_slice)
+        .get(path)
+        .and_then(|operations| {
+            operations
+                .iter()
+                .find(|(documented, _)| documented.eq_ignore_ascii_case(method))
+        })
+        .map(|(_, names)| names.as_slice())
         .unwrap_or(&[])
 }
 
@@ -56,11 +67,10 @@ pub async fn refuse_unknown_params(
     // (The route as matched, with or without the prefix the router is nested under.)
     let route = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
     let route = route.strip_prefix("/api/v1").unwrap_or(route);
-    let method = req.method().as_str().to_ascii_lowercase();
-    let known = query_params(&method, route);
+    let known = query_params(req.method().as_str(), route);
     let query = req.uri().query().unwrap_or("");
     let unknown = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(name, _)| name.into_owned())
+        .map(|(name, _)| name)
         .find(|name| !known.iter().any(|k| k == name));
     if let Some(name) = unknown {
         let allowed = if known.is_empty() {
@@ -76,4 +86,24 @@ pub async fn refuse_unknown_params(
         .into_response();
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_params;
+
+    #[test]
+    fn each_route_takes_what_the_document_lists() {
+        assert_eq!(
+            query_params("GET", "/records"),
+            ["limit", "starting_after", "ending_before", "workspace_id"]
+        );
+        assert_eq!(
+            query_params("get", "/workspaces"),
+            ["limit", "starting_after", "ending_before"]
+        );
+        assert!(query_params("POST", "/workspaces").is_empty());
+        assert!(query_params("GET", "/sso_connections").is_empty());
+        assert!(query_params("GET", "/nowhere").is_empty());
+    }
 }

@@ -540,6 +540,21 @@ async fn owners_rename_the_account_through_the_api_and_keys_cannot() {
         Some("admin_only"),
     )
     .await;
+    // The owner's cookie sent by another site (no same-origin `Origin`) changes nothing.
+    assert_api_error(
+        owner
+            .browser
+            .patch(app.url("/api/v1/account"))
+            .header("origin", "https://evil.example")
+            .json(&json!({"name": "Pwned"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        Some("cross_site_request"),
+    )
+    .await;
     // Other methods on /account are still refused as such.
     assert_api_error(
         app.api(Method::PUT, "/account", &key).send().await.unwrap(),
